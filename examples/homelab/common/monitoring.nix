@@ -1,0 +1,5 @@
+# Shared by every node: node exporter for Prometheus.
+{ config, pkgs, ... }:
+{
+  services.prometheus.exporters.node.enable = true;
+}

@@ -1,0 +1,135 @@
+// The typed inventory that every other part of nk works from (parsed and validated from YAML).
+
+export type Role = "server" | "agent";
+export type RebootPolicy = "auto" | "always" | "never";
+
+/** Exactly one of channel or flake; `rev` pins a channel to a commit. */
+export interface NixpkgsPin {
+  readonly channel?: string;
+  readonly flake?: string;
+  readonly rev?: string;
+}
+
+export interface NetworkSettings {
+  readonly gateway: string;
+  readonly prefixLength: number;
+  readonly nameservers: readonly string[];
+  /** Default interface for nodes that do not name one. */
+  readonly interface?: string;
+}
+
+export interface AdminSettings {
+  readonly user: string;
+  readonly sshKeys: readonly string[];
+}
+
+export interface K3sSettings {
+  /** Name of a secret in the coordinator's secret store; never the token itself. */
+  readonly tokenSecret: string;
+  /** Address servers and agents join through; defaults to the init server's address. */
+  readonly apiAddress: string;
+  readonly extraFlags: readonly string[];
+  readonly disable: readonly string[];
+}
+
+/** Which agent runs a command check. */
+export type CheckTarget = "any-server" | "all-servers" | "all" | { readonly node: string };
+
+export type CheckSpec =
+  | { readonly kind: "command"; readonly command: readonly string[]; readonly expect: string }
+  | { readonly kind: "http"; readonly url: string; readonly expectStatus: number; readonly expectBody?: string }
+  | {
+      readonly kind: "prometheus";
+      readonly url: string;
+      /** Alert names that block; empty means every firing alert blocks unless excluded. */
+      readonly include: readonly string[];
+      readonly exclude: readonly string[];
+    };
+
+export interface ClusterCheck {
+  readonly name: string;
+  readonly spec: CheckSpec;
+  readonly on: CheckTarget;
+  readonly timeoutSeconds: number;
+}
+
+/** A check the agent runs on its own node after activation. */
+export interface NodeCheck {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly expect: string;
+  readonly timeoutSeconds: number;
+}
+
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+/** Grants happen only inside this window (UTC, minutes since midnight; end may wrap past midnight). */
+export interface MaintenanceWindow {
+  readonly days: readonly Weekday[];
+  readonly startMinute: number;
+  readonly endMinute: number;
+}
+
+export interface RolloutSettings {
+  readonly maxUnavailable: number;
+  readonly maxUnavailableServers: number;
+  readonly reboot: RebootPolicy;
+  readonly window: MaintenanceWindow | null;
+  readonly settleSeconds: number;
+  readonly healthDeadlineSeconds: number;
+  readonly drainTimeoutSeconds: number;
+  readonly rebootTimeoutSeconds: number;
+  readonly checks: readonly ClusterCheck[];
+}
+
+export interface AgentPin {
+  /** Flake reference of nk itself, imported by every bundle so agents update with their config. */
+  readonly flake: string;
+  readonly version: string;
+}
+
+export interface ClusterSettings {
+  readonly name: string;
+  readonly nixpkgs: NixpkgsPin;
+  readonly stateVersion: string;
+  readonly timezone: string;
+  readonly network: NetworkSettings;
+  readonly admin: AdminSettings;
+  readonly k3s: K3sSettings;
+  readonly rollout: RolloutSettings;
+  readonly agent: AgentPin;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly role: Role;
+  readonly init: boolean;
+  readonly interface: string;
+  readonly bootDevice: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly string[];
+  readonly checks: readonly NodeCheck[];
+  readonly k3sExtraFlags: readonly string[];
+}
+
+export interface Inventory {
+  readonly cluster: ClusterSettings;
+  /** Sorted by name, so every consumer sees one order whatever the YAML order. */
+  readonly nodes: readonly NodeSpec[];
+}
+
+/** Repo files by '/'-separated path relative to the repo root. */
+export type RepoFiles = ReadonlyMap<string, string>;
+
+export type Severity = "error" | "warning";
+
+/** One problem found in the repo, pointing at the file, position and dot-path field. */
+export interface Diagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly field: string;
+  readonly message: string;
+  readonly severity: Severity;
+}

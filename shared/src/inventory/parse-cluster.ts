@@ -1,0 +1,164 @@
+// Reads the `cluster:` section into typed settings, with defaults and per-field diagnostics.
+import { DEFAULT_NK_FLAKE, NK_VERSION } from "../version/index.js";
+import { isIpv6, parseIpv4 } from "./ipv4.js";
+import type { ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
+import { readClusterChecks } from "./parse-checks.js";
+import type { Located, YamlReader } from "./yaml-reader.js";
+
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
+const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SSH_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
+const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** Partial settings: fields that failed to read are absent and already reported. */
+export type ClusterDraft = Omit<ClusterSettings, "k3s"> & { k3s: Omit<ClusterSettings["k3s"], "apiAddress"> & { apiAddress?: string } };
+
+export function readIpv4(r: YamlReader, loc: Located | undefined): string | undefined {
+  const v = r.string(loc);
+  if (v === undefined || !loc) return undefined;
+  if (parseIpv4(v) === null) {
+    r.report(loc.pos, loc.path, `"${v}" is not an IPv4 address`);
+    return undefined;
+  }
+  return v;
+}
+
+function readNixpkgs(r: YamlReader, loc: Located | undefined, parent: Located): NixpkgsPin | undefined {
+  if (!loc) {
+    r.report(parent.pos, "cluster.nixpkgs", "is required ({ channel: nixos-24.11 } or { flake: <ref> })");
+    return undefined;
+  }
+  const f = r.map(loc, ["channel", "flake", "rev"]);
+  if (!f) return undefined;
+  const channel = r.string(f.get("channel"));
+  const flake = r.string(f.get("flake"));
+  const rev = r.string(f.get("rev"));
+  if ((channel === undefined) === (flake === undefined)) {
+    r.report(loc.pos, loc.path, "needs exactly one of channel or flake");
+    return undefined;
+  }
+  if (channel !== undefined && !/^nixos-([0-9]{2}\.[0-9]{2}|unstable)(-small)?$/.test(channel)) {
+    r.report(f.get("channel")!.pos, "cluster.nixpkgs.channel", `"${channel}" is not a NixOS channel (e.g. nixos-24.11, nixos-unstable)`);
+  }
+  if (rev !== undefined) {
+    if (flake !== undefined) r.report(f.get("rev")!.pos, "cluster.nixpkgs.rev", "only applies to channel (put the revision in the flake reference)");
+    else if (!/^[0-9a-f]{40}$/.test(rev)) r.report(f.get("rev")!.pos, "cluster.nixpkgs.rev", "expected a 40-character git commit id");
+  }
+  return { ...(channel !== undefined ? { channel } : {}), ...(flake !== undefined ? { flake } : {}), ...(rev !== undefined && flake === undefined ? { rev } : {}) };
+}
+
+function readStateVersion(r: YamlReader, loc: Located | undefined, nixpkgs: NixpkgsPin | undefined, parent: Located): string {
+  const given = r.string(loc, { coerce: true });
+  if (given !== undefined) {
+    if (!/^[0-9]{2}\.[0-9]{2}$/.test(given)) r.report(loc!.pos, "cluster.state_version", `expected YY.MM such as "24.11", got "${given}"`);
+    return given;
+  }
+  const fromChannel = nixpkgs?.channel?.match(/^nixos-([0-9]{2}\.[0-9]{2})/)?.[1];
+  if (fromChannel) return fromChannel;
+  if (nixpkgs) r.report(parent.pos, "cluster.state_version", "is required when nixpkgs is not a versioned channel (e.g. \"24.11\")");
+  return "";
+}
+
+function readWindow(r: YamlReader, loc: Located | undefined): MaintenanceWindow | null {
+  if (!loc || loc.node === null) return null;
+  const f = r.map(loc, ["days", "start", "end"]);
+  if (!f) return null;
+  const days = (r.stringList(f.get("days")) ?? WEEKDAYS.slice()).filter((d, i) => {
+    if ((WEEKDAYS as readonly string[]).includes(d)) return true;
+    r.report(f.get("days")!.pos, `cluster.rollout.window.days[${i}]`, `expected one of ${WEEKDAYS.join(", ")}, got "${d}"`);
+    return false;
+  }) as Weekday[];
+  const minute = (key: "start" | "end"): number => {
+    const v = r.require(r.string(f.get(key)), loc, key, "HH:MM in UTC");
+    const m = v?.match(/^([01][0-9]|2[0-3]):([0-5][0-9])$/);
+    if (v !== undefined && !m) r.report(f.get(key)!.pos, `cluster.rollout.window.${key}`, `expected HH:MM (UTC), got "${v}"`);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+  };
+  const startMinute = minute("start");
+  const endMinute = minute("end");
+  if (startMinute === endMinute && f.has("start") && f.has("end")) r.report(f.get("end")!.pos, "cluster.rollout.window.end", "must differ from start");
+  return { days, startMinute, endMinute };
+}
+
+function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
+  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "reboot", "window", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "checks"])) || new Map<string, Located>();
+  return {
+    maxUnavailable: r.integer(f.get("max_unavailable"), 1, 100_000) ?? 1,
+    maxUnavailableServers: r.integer(f.get("max_unavailable_servers"), 1, 100_000) ?? 1,
+    reboot: r.oneOf(f.get("reboot"), ["auto", "always", "never"] as const) ?? "auto",
+    window: readWindow(r, f.get("window")),
+    settleSeconds: r.integer(f.get("settle_seconds"), 0, 86_400) ?? 0,
+    healthDeadlineSeconds: r.integer(f.get("health_deadline_seconds"), 5, 86_400) ?? 300,
+    drainTimeoutSeconds: r.integer(f.get("drain_timeout_seconds"), 5, 86_400) ?? 600,
+    rebootTimeoutSeconds: r.integer(f.get("reboot_timeout_seconds"), 10, 86_400) ?? 900,
+    checks: readClusterChecks(r, f.get("checks")),
+  };
+}
+
+function matching(r: YamlReader, loc: Located | undefined, pattern: RegExp, what: string): string | undefined {
+  const v = r.string(loc);
+  if (v !== undefined && loc && !pattern.test(v)) {
+    r.report(loc.pos, loc.path, `"${v}" is not ${what}`);
+    return undefined;
+  }
+  return v;
+}
+
+export function readCluster(r: YamlReader, loc: Located): ClusterDraft | undefined {
+  const f = r.map(loc, ["name", "nixpkgs", "state_version", "timezone", "network", "admin", "k3s", "rollout", "agent"]);
+  if (!f) return undefined;
+  const name = r.require(matching(r, f.get("name"), DNS_LABEL, "a DNS label (lower-case letters, digits, '-')"), loc, "name", "cluster name");
+  const nixpkgs = readNixpkgs(r, f.get("nixpkgs"), loc);
+  const stateVersion = readStateVersion(r, f.get("state_version"), nixpkgs, loc);
+
+  const netLoc = f.get("network");
+  const net = netLoc ? r.map(netLoc, ["gateway", "prefix_length", "nameservers", "interface"]) : null;
+  if (!netLoc) r.report(loc.pos, "cluster.network", "is required (gateway, prefix_length)");
+  const nameservers = r.stringList(net?.get("nameservers")) ?? ["1.1.1.1"];
+  nameservers.forEach((ns, i) => {
+    if (parseIpv4(ns) === null && !isIpv6(ns)) r.report(net!.get("nameservers")!.pos, `cluster.network.nameservers[${i}]`, `"${ns}" is not an IP address`);
+  });
+  const iface = r.string(net?.get("interface"));
+
+  const adminLoc = f.get("admin");
+  const admin = adminLoc ? r.map(adminLoc, ["user", "ssh_keys"]) : null;
+  if (!adminLoc) r.report(loc.pos, "cluster.admin", "is required (user, ssh_keys)");
+  const sshKeys = (adminLoc && admin && r.require(r.stringList(admin.get("ssh_keys")), adminLoc, "ssh_keys", "at least one public key")) || [];
+  if (admin?.has("ssh_keys") && sshKeys.length === 0) r.report(admin.get("ssh_keys")!.pos, "cluster.admin.ssh_keys", "needs at least one public key (there are no passwords)");
+  sshKeys.forEach((key, i) => {
+    if (!SSH_KEY.test(key)) r.report(admin!.get("ssh_keys")!.pos, `cluster.admin.ssh_keys[${i}]`, "is not an OpenSSH public key (\"ssh-ed25519 AAAA... comment\")");
+  });
+
+  const k3sLoc = f.get("k3s");
+  const k3s = k3sLoc ? r.map(k3sLoc, ["token_secret", "api_address", "extra_flags", "disable"]) : null;
+  if (!k3sLoc) r.report(loc.pos, "cluster.k3s", "is required (token_secret)");
+
+  const agentLoc = f.get("agent");
+  const agent = agentLoc ? r.map(agentLoc, ["flake", "version"]) : null;
+
+  return {
+    name: name ?? "",
+    nixpkgs: nixpkgs ?? {},
+    stateVersion,
+    timezone: r.string(f.get("timezone")) ?? "UTC",
+    network: {
+      gateway: (netLoc && net && r.require(readIpv4(r, net.get("gateway")), netLoc, "gateway", "IPv4 address")) || "",
+      prefixLength: (netLoc && net && r.require(r.integer(net.get("prefix_length"), 1, 32), netLoc, "prefix_length", "1..32")) || 0,
+      nameservers,
+      ...(iface !== undefined ? { interface: iface } : {}),
+    },
+    admin: {
+      user: (adminLoc && admin && r.require(matching(r, admin.get("user"), UNIX_USER, "a valid user name"), adminLoc, "user", "admin user name")) || "",
+      sshKeys,
+    },
+    k3s: {
+      tokenSecret: (k3sLoc && k3s && r.require(matching(r, k3s.get("token_secret"), SECRET_NAME, "a secret name"), k3sLoc, "token_secret", "name of a secret in the coordinator's store")) || "",
+      ...(k3s?.get("api_address") ? { apiAddress: readIpv4(r, k3s.get("api_address")) ?? "" } : {}),
+      extraFlags: r.stringList(k3s?.get("extra_flags")) ?? [],
+      disable: r.stringList(k3s?.get("disable")) ?? [],
+    },
+    rollout: readRollout(r, f.get("rollout")),
+    agent: { flake: r.string(agent?.get("flake")) ?? DEFAULT_NK_FLAKE, version: r.string(agent?.get("version"), { coerce: true }) ?? NK_VERSION },
+  };
+}

@@ -1,0 +1,81 @@
+// Reads the `nodes:` section: one NodeSpec per entry, defaults from the cluster, per-field diagnostics.
+import type { NodeSpec, Role } from "./model.js";
+import { DNS_LABEL, readIpv4 } from "./parse-cluster.js";
+import { readNodeChecks } from "./parse-checks.js";
+import type { Located, YamlReader } from "./yaml-reader.js";
+
+const NODE_KEYS = ["address", "role", "init", "interface", "boot_device", "labels", "taints", "checks", "k3s_extra_flags"] as const;
+const LABEL_KEY = /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+const TAINT = /^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+const INTERFACE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function readLabels(r: YamlReader, loc: Located | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const f = loc ? r.map(loc, "any") : null;
+  for (const [key, value] of f ?? []) {
+    const v = r.string(value, { coerce: true });
+    if (!LABEL_KEY.test(key)) r.report(value.pos, value.path, `"${key}" is not a valid Kubernetes label key`);
+    else if (v !== undefined && !LABEL_VALUE.test(v)) r.report(value.pos, value.path, `"${v}" is not a valid Kubernetes label value`);
+    else if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+function readTaints(r: YamlReader, loc: Located | undefined): string[] {
+  const taints = r.stringList(loc) ?? [];
+  taints.forEach((t, i) => {
+    if (!TAINT.test(t)) r.report(loc!.pos, `${loc!.path}[${i}]`, `"${t}" is not a taint (key[=value]:NoSchedule|PreferNoSchedule|NoExecute)`);
+  });
+  return taints.filter((t) => TAINT.test(t));
+}
+
+function readNode(r: YamlReader, name: string, loc: Located, defaultInterface: string | undefined): NodeSpec | undefined {
+  if (!DNS_LABEL.test(name)) r.report(r.positions.get(loc.path) ?? loc.pos, loc.path, `"${name}" is not a valid node name (a DNS label: lower-case letters, digits, '-')`);
+  const f = r.map(loc, NODE_KEYS);
+  if (!f) {
+    if (loc.node === null) r.report(loc.pos, loc.path, "expected a mapping with at least address and role");
+    return undefined;
+  }
+  const address = r.require(readIpv4(r, f.get("address")), loc, "address", "IPv4 address");
+  const role = r.require(r.oneOf<Role>(f.get("role"), ["server", "agent"]), loc, "role", "server or agent");
+  const init = r.boolean(f.get("init")) ?? false;
+  const ifaceLoc = f.get("interface");
+  const iface = r.string(ifaceLoc) ?? defaultInterface;
+  if (iface === undefined) r.report(loc.pos, `${loc.path}.interface`, "is required (or set cluster.network.interface as the default)");
+  else if (!INTERFACE.test(iface)) r.report(ifaceLoc?.pos ?? loc.pos, `${loc.path}.interface`, `"${iface}" is not a network interface name`);
+  const bootDevice = r.require(r.string(f.get("boot_device")), loc, "boot_device", "disk to install the boot loader on, e.g. /dev/nvme0n1");
+  if (bootDevice !== undefined && !/^\/dev\/[A-Za-z0-9/_.:-]+$/.test(bootDevice)) {
+    r.report(f.get("boot_device")!.pos, `${loc.path}.boot_device`, `expected a device path under /dev, got "${bootDevice}"`);
+  }
+  if (init && role === "agent") r.report(f.get("init")!.pos, `${loc.path}.init`, "only a server can be the init server (clusterInit)");
+  const node: NodeSpec = {
+    name,
+    address: address ?? "",
+    role: role ?? "agent",
+    init,
+    interface: iface ?? "",
+    bootDevice: bootDevice ?? "",
+    labels: readLabels(r, f.get("labels")),
+    taints: readTaints(r, f.get("taints")),
+    checks: readNodeChecks(r, f.get("checks")),
+    k3sExtraFlags: r.stringList(f.get("k3s_extra_flags")) ?? [],
+  };
+  return node;
+}
+
+export function readNodes(r: YamlReader, loc: Located | undefined, root: Located, defaultInterface: string | undefined): NodeSpec[] {
+  if (!loc) {
+    r.report(root.pos, "nodes", "is required (at least one node)");
+    return [];
+  }
+  const entries = r.map(loc, "any");
+  if (!entries) return [];
+  if (entries.size === 0) r.report(loc.pos, "nodes", "needs at least one node");
+  const nodes: NodeSpec[] = [];
+  for (const [name, nodeLoc] of entries) {
+    const node = readNode(r, name, nodeLoc, defaultInterface);
+    if (node) nodes.push(node);
+  }
+  return nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

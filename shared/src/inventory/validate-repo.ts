@@ -1,0 +1,99 @@
+// Entry point of validation: repo files in, a typed Inventory (or null) and every diagnostic out.
+import { LineCounter, parseAllDocuments, parseDocument } from "yaml";
+import { applyCrossFieldRules, type RuleOptions } from "./cross-field-rules.js";
+import type { Diagnostic, Inventory, RepoFiles } from "./model.js";
+import { readCluster } from "./parse-cluster.js";
+import { readNodes } from "./parse-nodes.js";
+import { YamlReader, type Located } from "./yaml-reader.js";
+
+export const INVENTORY_FILE = "inventory.yaml";
+const MAX_INVENTORY_BYTES = 8 * 1024 * 1024;
+
+export interface ValidationResult {
+  /** Null when any diagnostic is an error. */
+  readonly inventory: Inventory | null;
+  /** Names under nodes:, even when the inventory has errors (for checks on nodes/<name>.nix). */
+  readonly nodeNames: readonly string[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export type ValidateOptions = RuleOptions;
+
+function byPosition(a: Diagnostic, b: Diagnostic): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.field.localeCompare(b.field);
+}
+
+/** Parses and validates inventory.yaml text alone. */
+export function validateInventoryText(text: string, options: ValidateOptions = {}, file = INVENTORY_FILE): ValidationResult {
+  const lines = new LineCounter();
+  const r = new YamlReader(file, lines);
+  if (text.length > MAX_INVENTORY_BYTES) {
+    r.report({ line: 1, col: 1 }, "", `file is larger than ${MAX_INVENTORY_BYTES} bytes`);
+    return { inventory: null, nodeNames: [], diagnostics: r.diagnostics };
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  for (const err of doc.errors) {
+    const pos = lines.linePos(err.pos[0]);
+    const message = err.code === "DUPLICATE_KEY" ? "duplicate key (each name may appear once)" : err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    r.report(pos, "", `YAML: ${message}`);
+  }
+  if (doc.errors.length > 0) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
+
+  const root: Located = { node: doc.contents, path: "", pos: { line: 1, col: 1 } };
+  if (root.node === null) {
+    r.report(root.pos, "", "the inventory is empty (expected cluster: and nodes:)");
+    return { inventory: null, nodeNames: [], diagnostics: r.diagnostics };
+  }
+  const top = r.map(root, ["cluster", "nodes"]);
+  if (!top) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
+  const clusterLoc = top.get("cluster");
+  if (!clusterLoc) r.report(root.pos, "cluster", "is required");
+  const cluster = clusterLoc ? readCluster(r, clusterLoc) : undefined;
+  const nodes = readNodes(r, top.get("nodes"), root, cluster?.network.interface);
+  const apiAddress = cluster ? applyCrossFieldRules(r, cluster, nodes, options) : "";
+
+  const diagnostics = r.diagnostics.sort(byPosition);
+  const nodeNames = nodes.map((n) => n.name);
+  if (!cluster || diagnostics.some((d) => d.severity === "error")) return { inventory: null, nodeNames, diagnostics };
+  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress } }, nodes }, nodeNames, diagnostics };
+}
+
+/** Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. */
+export function validateRepo(files: RepoFiles, options: ValidateOptions = {}): ValidationResult {
+  const text = files.get(INVENTORY_FILE);
+  if (text === undefined) {
+    return { inventory: null, nodeNames: [], diagnostics: [{ file: INVENTORY_FILE, line: 1, col: 1, field: "", message: "missing: the repo root must contain inventory.yaml", severity: "error" }] };
+  }
+  const result = validateInventoryText(text, options);
+  const extra: Diagnostic[] = [];
+  const nodeNames = new Set(result.nodeNames);
+  const fileProblem = (file: string, message: string, line = 1, col = 1): void => {
+    extra.push({ file, line, col, field: "", message, severity: "error" });
+  };
+  for (const [path, content] of files) {
+    const nodeFile = path.match(/^nodes\/([^/]+)\.nix$/);
+    if (nodeFile && nodeNames.size > 0 && !nodeNames.has(nodeFile[1]!)) fileProblem(path, `extra config for unknown node "${nodeFile[1]}" (nodes: ${[...nodeNames].join(", ")})`);
+    else if (path.startsWith("nodes/") && !nodeFile) fileProblem(path, "nodes/ holds only <node>.nix files");
+    if (path.startsWith("common/") && !/^common\/[^/]+\.nix$/.test(path)) fileProblem(path, "common/ holds only *.nix files");
+    if (path.startsWith("manifests/")) {
+      if (!/^manifests\/[A-Za-z0-9._-]+\.ya?ml$/.test(path)) fileProblem(path, "manifests/ holds only *.yaml files (no sub-folders)");
+      else {
+        for (const err of manifestProblems(content)) fileProblem(path, `YAML: ${err.message}`, err.line, err.col);
+      }
+    }
+  }
+  const diagnostics = [...result.diagnostics, ...extra].sort(byPosition);
+  return { inventory: extra.length > 0 ? null : result.inventory, nodeNames: result.nodeNames, diagnostics };
+}
+
+function manifestProblems(content: string): { message: string; line: number; col: number }[] {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(content, { lineCounter: lines, prettyErrors: false });
+  const docs = Array.isArray(parsed) ? parsed : [parsed];
+  return docs.flatMap((doc) =>
+    doc.errors.map((err) => {
+      const pos = lines.linePos(err.pos[0]);
+      return { message: err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, ""), line: pos.line, col: pos.col };
+    }),
+  );
+}

@@ -1,0 +1,2 @@
+// Public surface of shared/log.
+export { createLogger, silentLogger, type Logger } from "./logger.js";

@@ -1,0 +1,21 @@
+// pino JSON logging for the daemons; secrets are redacted by key name wherever they appear.
+import { pino, type Logger, type LoggerOptions } from "pino";
+
+export type { Logger } from "pino";
+
+const REDACT_PATHS = ["token", "*.token", "secret", "*.secret", "value", "*.value", "authorization", "*.authorization", "password", "*.password"];
+
+export function createLogger(options: { name: string; level?: string; destination?: NodeJS.WritableStream }): Logger {
+  const opts: LoggerOptions = {
+    name: options.name,
+    level: options.level ?? process.env.NK_LOG_LEVEL ?? "info",
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    base: { pid: process.pid },
+  };
+  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+}
+
+/** A logger that drops everything, for tests and pure code paths. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
