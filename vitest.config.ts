@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["shared/src/**/*.test.ts", "coordinator/src/**/*.test.ts", "agent/src/**/*.test.ts", "nkctl/src/**/*.test.ts", "test/**/*.test.ts", "*.tmp.test.ts"],
+    include: ["shared/src/**/*.test.ts", "coordinator/src/**/*.test.ts", "agent/src/**/*.test.ts", "nkctl/src/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
