@@ -1,0 +1,70 @@
+// parseNixFiles / parseNixSources against the real nix-instantiate: good files pass, bad ones say where and why.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isNkError } from "../errors/index.js";
+import { parseNixFiles, parseNixSources } from "./index.js";
+
+describe("parseNixFiles", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-nix-parse-"));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reports each file in input order, with nix's location for syntax errors", async () => {
+    const good = join(dir, "good.nix");
+    const bad = join(dir, "bad.nix");
+    const undef = join(dir, "undefined.nix");
+    await writeFile(good, '{ lib, ... }: { imports = [ ./missing.nix ]; x = "${lib.version}"; }\n');
+    await writeFile(bad, "{ a = 1;\n  b = ;\n}\n");
+    await writeFile(undef, "{ a = notDefinedAnywhere; }\n");
+    const results = await parseNixFiles([bad, good, undef, join(dir, "absent.nix")], { concurrency: 2 });
+    expect(results.map((r) => [r.path, r.ok])).toEqual([
+      [bad, false],
+      [good, true],
+      [undef, false],
+      [join(dir, "absent.nix"), false],
+    ]);
+    expect(results[0]?.error).toMatch(/syntax error/);
+    expect(results[0]?.error).toContain(`${bad}:2:`);
+    expect(results[2]?.error).toMatch(/undefined variable 'notDefinedAnywhere'/);
+    expect(results[1]?.error).toBeUndefined();
+  });
+
+  it("returns an empty list for no files", async () => {
+    await expect(parseNixFiles([])).resolves.toEqual([]);
+  });
+
+  it("fails with UNAVAILABLE when nix-instantiate cannot be found", async () => {
+    const err: unknown = await parseNixFiles([join(dir, "x.nix")], { nixInstantiate: "/nonexistent/nix-instantiate" }).catch((e: unknown) => e);
+    expect(isNkError(err, "UNAVAILABLE")).toBe(true);
+  });
+});
+
+describe("parseNixSources", () => {
+  it("parses in-memory sources and names them in errors instead of «stdin»", async () => {
+    const results = await parseNixSources([
+      { name: "nodes/n1.nix", content: "{ config, ... }: { networking.firewall.enable = config.x; }\n" },
+      { name: "common/broken.nix", content: "{ x = [ 1 2 ; }\n" },
+      { name: "empty.nix", content: "" },
+    ]);
+    expect(results.map((r) => [r.path, r.ok])).toEqual([
+      ["nodes/n1.nix", true],
+      ["common/broken.nix", false],
+      ["empty.nix", false],
+    ]);
+    expect(results[1]?.error).toContain("common/broken.nix:1:");
+    expect(results[1]?.error).not.toContain("«stdin»");
+  });
+
+  it("checks many sources with bounded concurrency", async () => {
+    const sources = Array.from({ length: 12 }, (_, i) => ({ name: `f${i}.nix`, content: i === 7 ? "{" : `{ v = ${i}; }` }));
+    const results = await parseNixSources(sources, { concurrency: 3 });
+    expect(results.filter((r) => !r.ok).map((r) => r.path)).toEqual(["f7.nix"]);
+    expect(results.map((r) => r.path)).toEqual(sources.map((s) => s.name));
+  });
+});

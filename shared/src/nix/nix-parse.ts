@@ -1,0 +1,107 @@
+// Syntax-checks Nix files or in-memory sources with `nix-instantiate --parse` (a few processes at a time).
+import { spawn } from "node:child_process";
+import { NkError } from "../errors/index.js";
+
+export interface NixParseResult {
+  readonly path: string;
+  readonly ok: boolean;
+  /** nix-instantiate's message (with file, line and column) when not ok. */
+  readonly error?: string;
+}
+
+export interface NixSource {
+  /** Shown in place of «stdin» in error messages, e.g. the repo path. */
+  readonly name: string;
+  readonly content: string;
+}
+
+export interface NixParseOptions {
+  /** Processes at once; default 4. */
+  readonly concurrency?: number;
+  /** Default: `nix-instantiate` from PATH. */
+  readonly nixInstantiate?: string;
+  /** Per file; a parse that takes longer counts as failed. Default 10 s. */
+  readonly timeoutMs?: number;
+}
+
+interface RunOutcome {
+  readonly code: number | null;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+// ANSI colour codes, in case nix prints them even to a pipe.
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+function runParse(bin: string, args: readonly string[], stdin: string | null, timeoutMs: number): Promise<RunOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: [stdin === null ? "ignore" : "pipe", "ignore", "pipe"] });
+    let stderr = "";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      // Enough to show the error; a runaway message should not grow without bound.
+      if (stderr.length < 64_000) stderr += chunk;
+    });
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code === "ENOENT") reject(new NkError("UNAVAILABLE", `${bin} not found: install Nix (Debian: nix-bin)`, { cause: err }));
+      else reject(new NkError("IO", `cannot run ${bin}: ${err.message}`, { cause: err }));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, timedOut });
+    });
+    if (stdin !== null && child.stdin) {
+      // EPIPE if nix exits early on a syntax error; the exit status already tells the story.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(stdin);
+    }
+  });
+}
+
+function toResult(path: string, run: RunOutcome, timeoutMs: number, stdinName?: string): NixParseResult {
+  if (run.timedOut) return { path, ok: false, error: `nix-instantiate --parse timed out after ${timeoutMs} ms` };
+  if (run.code === 0) return { path, ok: true };
+  let error = run.stderr.replace(ANSI, "").trim();
+  if (stdinName !== undefined) error = error.split("«stdin»").join(stdinName);
+  return { path, ok: false, error: error || `nix-instantiate exited with status ${run.code}` };
+}
+
+/** Runs `task` over `items` with at most `limit` in flight, keeping results in input order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** Parses each file on disk; results in input order. Rejects only if nix-instantiate cannot run at all. */
+export function parseNixFiles(paths: readonly string[], options: NixParseOptions = {}): Promise<NixParseResult[]> {
+  const bin = options.nixInstantiate ?? "nix-instantiate";
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return mapLimited(paths, options.concurrency ?? 4, async (path) =>
+    toResult(path, await runParse(bin, ["--parse", path], null, timeoutMs), timeoutMs),
+  );
+}
+
+/**
+ * Parses in-memory sources through stdin (no temp files), e.g. the .nix files of a pushed commit.
+ * Relative path literals resolve against the current directory but are never read, so they parse fine.
+ */
+export function parseNixSources(sources: readonly NixSource[], options: NixParseOptions = {}): Promise<NixParseResult[]> {
+  const bin = options.nixInstantiate ?? "nix-instantiate";
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return mapLimited(sources, options.concurrency ?? 4, async (src) =>
+    toResult(src.name, await runParse(bin, ["--parse", "-"], src.content, timeoutMs), timeoutMs, src.name),
+  );
+}

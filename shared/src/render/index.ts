@@ -1,0 +1,15 @@
+// Public surface of shared/render: the pure, deterministic inventory → per-node bundle renderer.
+export { renderCluster, renderNode, renderNodeIn } from "./render-cluster.js";
+export { createRenderContext, nixpkgsUrl, type RenderContext, type CopiedFile } from "./render-context.js";
+export { bundleSha256, makeBundle, sortFiles, type Bundle, type BundleFile } from "./bundle.js";
+export { SECRETS_DIR, secretPath, secretNamesFor } from "./secrets.js";
+export {
+  canonicalJson,
+  checksJson,
+  nodeChecks,
+  nodeChecksJson,
+  type CheckCommand,
+  type NodeChecksFile,
+} from "./checks-json.js";
+export { k3sFlags } from "./k3s-nix.js";
+export { nixString, nixAttr } from "./nix-string.js";

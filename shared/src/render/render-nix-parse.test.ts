@@ -1,0 +1,133 @@
+// Every rendered .nix file must parse with the real Nix parser, including bundles full of hostile values.
+import { execFile } from "node:child_process";
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Inventory, RepoFiles } from "../inventory/model.js";
+import { parseNixFiles } from "../nix/index.js";
+import type { Bundle } from "./bundle.js";
+import { createRenderContext, k3sFlags, renderCluster } from "./index.js";
+import { exampleInventory, exampleRepoFiles, makeNode, withCluster, withNode, withNodes } from "./test-inventory.js";
+
+const run = promisify(execFile);
+const EXAMPLE_DIR = join(import.meta.dirname, "../../../examples/homelab");
+
+async function readRepo(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    out.set(relative(dir, full).split("\\").join("/"), await readFile(full, "utf8"));
+  }
+  return out;
+}
+
+const HOSTILE = 'x"y ${builtins.abort "pwned"} \\ $${z}\nnext line';
+
+function hostileVariant(): { inventory: Inventory; files: RepoFiles } {
+  let inv = exampleInventory();
+  inv = withCluster(inv, {
+    timezone: `Europe/${HOSTILE}`,
+    admin: { user: "in", sshKeys: [`ssh-ed25519 AAAA ${HOSTILE}`] },
+    network: { ...inv.cluster.network, nameservers: [HOSTILE] },
+    k3s: { ...inv.cluster.k3s, extraFlags: [`--kubelet-arg=${HOSTILE}`], disable: [HOSTILE, "servicelb"], apiAddress: HOSTILE },
+    nixpkgs: { flake: `github:NixOS/nixpkgs/${HOSTILE}` },
+    agent: { flake: HOSTILE, version: HOSTILE },
+  });
+  inv = withNode(inv, "n2", {
+    interface: "eth0.100",
+    bootDevice: HOSTILE,
+    labels: { [HOSTILE]: HOSTILE, "topology.kubernetes.io/zone": "a" },
+    taints: [HOSTILE],
+    k3sExtraFlags: [HOSTILE],
+    checks: [{ name: HOSTILE, command: [HOSTILE, "--flag"], expect: HOSTILE, timeoutSeconds: 5 }],
+  });
+  const files = exampleRepoFiles();
+  files.set("manifests/my app's ${x}.yaml", "kind: ConfigMap\n");
+  files.set("common/odd name+1.nix", "{ ... }: { }\n");
+  files.set("nodes/n2.nix", "{ lib, ... }: { boot.kernelModules = lib.mkAfter [ \"rbd\" ]; }\n");
+  return { inventory: inv, files };
+}
+
+/** Writes each bundle under root/<variant>/<node>/ and returns the paths of its .nix files. */
+async function writeBundles(root: string, variant: string, bundles: Map<string, Bundle>): Promise<string[]> {
+  const nixFiles: string[] = [];
+  for (const [node, bundle] of bundles) {
+    for (const f of bundle.files) {
+      const path = join(root, variant, node, f.path);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, f.content);
+      if (f.path.endsWith(".nix")) nixFiles.push(path);
+    }
+  }
+  return nixFiles;
+}
+
+describe("rendered Nix parses", () => {
+  let root = "";
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "nk-render-parse-"));
+  });
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("parses every .nix file of the example and its variants", async () => {
+    const example = exampleInventory();
+    const realFiles = await readRepo(EXAMPLE_DIR);
+    expect(realFiles.has("nodes/n5.nix")).toBe(true);
+    const rev = "0123456789abcdef0123456789abcdef01234567";
+    const variants: Record<string, { inventory: Inventory; files: RepoFiles }> = {
+      example: { inventory: example, files: realFiles },
+      bare: { inventory: example, files: new Map() },
+      pinned: { inventory: withCluster(example, { nixpkgs: { channel: "nixos-24.11", rev } }), files: exampleRepoFiles() },
+      flagsAndChecks: {
+        inventory: withNodes(withCluster(example, { k3s: { ...example.cluster.k3s, extraFlags: ["--flannel-backend=wireguard-native"] } }), [
+          ...example.nodes,
+          makeNode("db-1", "172.30.190.9", {
+            labels: { role: "db", "node.kubernetes.io/pool": "fast" },
+            taints: ["dedicated=db:NoSchedule"],
+            k3sExtraFlags: ["--kubelet-arg=max-pods=250"],
+            checks: [{ name: "zfs", command: ["zpool", "status", "-x"], expect: "all pools are healthy", timeoutSeconds: 30 }],
+          }),
+        ]),
+        files: exampleRepoFiles(),
+      },
+      hostile: hostileVariant(),
+    };
+    const paths: string[] = [];
+    for (const [name, v] of Object.entries(variants)) paths.push(...(await writeBundles(root, name, renderCluster(v.inventory, v.files))));
+    expect(paths.length).toBeGreaterThan(40);
+    const results = await parseNixFiles(paths, { concurrency: 4 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.map((r) => r.path)).toEqual(paths);
+  });
+
+  it("evaluates hostile values back to exactly what the inventory said", async () => {
+    const { inventory, files } = hostileVariant();
+    const dir = join(root, "eval");
+    await writeBundles(root, "eval", renderCluster(inventory, files));
+    const n2 = inventory.nodes.find((n) => n.name === "n2")!;
+    const evalJson = async (expr: string): Promise<unknown> =>
+      JSON.parse((await run("nix-instantiate", ["--eval", "--strict", "--json", "--expr", expr])).stdout);
+    const k3s = `(import ${join(dir, "n2/nk/k3s.nix")} { }).services.k3s`;
+    await expect(evalJson(`${k3s}.extraFlags`)).resolves.toEqual(k3sFlags(createRenderContext(inventory, files), n2));
+    await expect(evalJson(`${k3s}.serverAddr`)).resolves.toBe(`https://${HOSTILE}:6443`);
+    await expect(evalJson(`builtins.attrNames ${k3s}.manifests`)).resolves.toEqual(["hello.yaml", "my app's ${x}.yaml"]);
+    const agent = `(import ${join(dir, "n2/nk/agent.nix")} { }).services.nk-agent.healthChecks`;
+    await expect(evalJson(agent)).resolves.toEqual([{ name: HOSTILE, command: [HOSTILE, "--flag"], expect: HOSTILE, timeoutSeconds: 5 }]);
+    const net = `(import ${join(dir, "n2/nk/network.nix")} { }).networking`;
+    await expect(evalJson(`builtins.attrNames ${net}.interfaces`)).resolves.toEqual(["eth0.100"]);
+    await expect(evalJson(`${net}.nameservers`)).resolves.toEqual([HOSTILE]);
+    const users = `(import ${join(dir, "n2/nk/users.nix")} { }).users.users`;
+    await expect(evalJson(`${users}."in".openssh.authorizedKeys.keys`)).resolves.toEqual([`ssh-ed25519 AAAA ${HOSTILE}`]);
+    const conf = `(import ${join(dir, "n2/configuration.nix")} { lib = { optional = c: x: if c then [ x ] else [ ]; }; })`;
+    await expect(evalJson(`${conf}.time.timeZone`)).resolves.toBe(`Europe/${HOSTILE}`);
+    await expect(evalJson(`${conf}.boot.loader.grub.devices`)).resolves.toEqual([HOSTILE]);
+    await expect(evalJson(`map toString (builtins.filter (p: !(builtins.isString p)) ${conf}.imports)`)).resolves.toContain(
+      join(dir, "n2/extra/common/odd name+1.nix"),
+    );
+  });
+});

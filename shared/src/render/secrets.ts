@@ -1,0 +1,15 @@
+// Where bundles expect secrets at runtime, and which secrets a node's bundle refers to.
+import type { Inventory, NodeSpec } from "../inventory/model.js";
+
+/** The agent writes fetched secrets here (mode 0600, tmpfs), so they never enter the world-readable Nix store. */
+export const SECRETS_DIR = "/run/nk/secrets";
+
+export function secretPath(name: string): string {
+  return `${SECRETS_DIR}/${name}`;
+}
+
+/** Secret names this node's bundle references; the agent may fetch exactly these. */
+export function secretNamesFor(inventory: Inventory, _node: NodeSpec): string[] {
+  // Servers and agents alike join with the cluster token; per-node secrets would be added here.
+  return [inventory.cluster.k3s.tokenSecret];
+}

@@ -1,0 +1,126 @@
+// Typed test fixtures: examples/homelab as an Inventory object (defaults filled in) and helpers to vary it.
+import type { ClusterSettings, Inventory, NodeSpec } from "../inventory/model.js";
+
+export const EXAMPLE_SSH_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
+
+export function exampleCluster(): ClusterSettings {
+  return {
+    name: "homelab",
+    nixpkgs: { channel: "nixos-24.11" },
+    stateVersion: "24.11",
+    timezone: "UTC",
+    network: { gateway: "172.30.190.1", prefixLength: 24, nameservers: ["1.1.1.1", "9.9.9.9"], interface: "enp1s0" },
+    admin: { user: "ops", sshKeys: [EXAMPLE_SSH_KEY] },
+    k3s: { tokenSecret: "k3s-token", apiAddress: "172.30.190.3", extraFlags: [], disable: ["traefik"] },
+    rollout: {
+      maxUnavailable: 1,
+      maxUnavailableServers: 1,
+      reboot: "auto",
+      window: null,
+      settleSeconds: 0,
+      healthDeadlineSeconds: 300,
+      drainTimeoutSeconds: 600,
+      rebootTimeoutSeconds: 900,
+      checks: [
+        {
+          name: "ceph",
+          spec: { kind: "command", command: ["ceph", "health"], expect: "HEALTH_OK" },
+          on: "any-server",
+          timeoutSeconds: 30,
+        },
+      ],
+    },
+    agent: { flake: "github:nk-project/nk/v0.1.0", version: "0.1.0" },
+  };
+}
+
+/** A node with the example's defaults; `patch` overrides any field. */
+export function makeNode(name: string, address: string, patch: Partial<NodeSpec> = {}): NodeSpec {
+  return {
+    name,
+    address,
+    role: "server",
+    init: false,
+    interface: "enp1s0",
+    bootDevice: "/dev/nvme0n1",
+    labels: {},
+    taints: [],
+    checks: [],
+    k3sExtraFlags: [],
+    ...patch,
+  };
+}
+
+/** examples/homelab/inventory.yaml, as the parser would produce it. */
+export function exampleInventory(): Inventory {
+  return {
+    cluster: exampleCluster(),
+    nodes: [
+      makeNode("n1", "172.30.190.3", { init: true }),
+      makeNode("n2", "172.30.190.4"),
+      makeNode("n3", "172.30.190.5"),
+      makeNode("n4", "172.30.190.6", { role: "agent", bootDevice: "/dev/sda", labels: { disk: "ssd" } }),
+      makeNode("n5", "172.30.190.7", {
+        role: "agent",
+        interface: "eno1",
+        bootDevice: "/dev/sda",
+        checks: [{ name: "nvme-present", command: ["test", "-e", "/dev/sda"], expect: "", timeoutSeconds: 30 }],
+      }),
+    ],
+  };
+}
+
+/** The example's extra files (nodes/, common/, manifests/), as read from the repo. */
+export function exampleRepoFiles(): Map<string, string> {
+  return new Map([
+    [
+      "common/monitoring.nix",
+      "# Shared by every node: node exporter for Prometheus.\n{ config, pkgs, ... }:\n{\n  services.prometheus.exporters.node.enable = true;\n}\n",
+    ],
+    ["manifests/hello.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: hello\n"],
+    [
+      "nodes/n5.nix",
+      "# Extra NixOS configuration for n5 only.\n{ config, pkgs, ... }:\n{\n  hardware.cpu.intel.updateMicrocode = true;\n}\n",
+    ],
+  ]);
+}
+
+export function withCluster(inv: Inventory, patch: Partial<ClusterSettings>): Inventory {
+  return { ...inv, cluster: { ...inv.cluster, ...patch } };
+}
+
+export function withNode(inv: Inventory, name: string, patch: Partial<NodeSpec>): Inventory {
+  return { ...inv, nodes: inv.nodes.map((n) => (n.name === name ? { ...n, ...patch } : n)) };
+}
+
+export function withNodes(inv: Inventory, nodes: readonly NodeSpec[]): Inventory {
+  return { ...inv, nodes };
+}
+
+/** `count` nodes in a /16: three servers (the first is init), the rest agents with a label and a check. */
+export function scaledInventory(count: number): Inventory {
+  const nodes: NodeSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `node-${String(i).padStart(5, "0")}`;
+    const address = `10.20.${Math.floor((i + 10) / 250)}.${((i + 10) % 250) + 1}`;
+    nodes.push(
+      i < 3
+        ? makeNode(name, address, { init: i === 0 })
+        : makeNode(name, address, {
+            role: "agent",
+            labels: { rack: `r${i % 40}`, disk: "ssd" },
+            checks: [{ name: "disk", command: ["test", "-b", "/dev/sda"], expect: "", timeoutSeconds: 10 }],
+          }),
+    );
+  }
+  const base = exampleCluster();
+  return {
+    cluster: {
+      ...base,
+      network: { ...base.network, gateway: "10.20.0.1", prefixLength: 16 },
+      k3s: { ...base.k3s, apiAddress: nodes[0]?.address ?? "10.20.0.11" },
+    },
+    nodes,
+  };
+}
