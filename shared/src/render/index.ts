@@ -13,3 +13,4 @@ export {
 } from "./checks-json.js";
 export { k3sFlags } from "./k3s-nix.js";
 export { nixString, nixAttr } from "./nix-string.js";
+export { diffBundles, type NodeBundleDiff } from "./bundle-diff.js";

@@ -1,0 +1,47 @@
+// Each importer's output, once it has an admin key, passes the inventory validator with no errors.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { validateRepo, type Diagnostic } from "../inventory/index.js";
+import { importNk3, importPlans, type ImportResult } from "./index.js";
+
+const fixture = (path: string): string => readFileSync(new URL(`../../../../shared/fixtures/${path}`, import.meta.url), "utf8");
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
+
+function validate(result: ImportResult, yaml = result.yaml): readonly Diagnostic[] {
+  return validateRepo(new Map([["inventory.yaml", yaml], ...result.extraFiles])).diagnostics;
+}
+
+/** What an operator does after reading the notes: put a key where the comment says. */
+function addKeyByHand(yaml: string): string {
+  expect(yaml).toContain("    ssh_keys: []\n");
+  return yaml.replace("    ssh_keys: []\n", `    ssh_keys:\n      - "${KEY}"\n`);
+}
+
+const imports: [string, () => ImportResult, (keys: string[]) => ImportResult][] = [
+  ["nk3", () => importNk3(fixture("nk3/inventory.yaml")), (sshKeys) => importNk3(fixture("nk3/inventory.yaml"), "inventory.yaml", { sshKeys })],
+  [
+    "plans",
+    () => importPlans({ hostsCsv: fixture("plans/hosts.csv"), k3sCsv: fixture("plans/k3s.csv"), networkYaml: fixture("plans/network.yaml"), nixConfigs: new Map([["olaf", "{ ... }: { }\n"]]) }),
+    (sshKeys) => importPlans({ hostsCsv: fixture("plans/hosts.csv"), k3sCsv: fixture("plans/k3s.csv"), networkYaml: fixture("plans/network.yaml"), nixConfigs: new Map([["olaf", "{ ... }: { }\n"]]) }, { sshKeys }),
+  ],
+];
+
+describe.each(imports)("%s import validates", (_name, plain, withKeys) => {
+  it("fails only on the missing admin key until one is added", () => {
+    const diagnostics = validate(plain());
+    expect(diagnostics.map((d) => [d.field, d.severity, d.message])).toEqual([["cluster.admin.ssh_keys", "error", "needs at least one public key (there are no passwords)"]]);
+  });
+
+  it("has no diagnostics once a key is added by hand where the comment says", () => {
+    const result = plain();
+    expect(validate(result, addKeyByHand(result.yaml))).toEqual([]);
+  });
+
+  it("has no diagnostics with a key given to the importer, and reads back every node", () => {
+    const result = withKeys([KEY]);
+    const check = validateRepo(new Map([["inventory.yaml", result.yaml], ...result.extraFiles]));
+    expect(check.diagnostics).toEqual([]);
+    expect(check.inventory?.nodes.filter((n) => n.init).length).toBe(1);
+    expect(check.inventory?.cluster.admin.sshKeys).toEqual([KEY]);
+  });
+});

@@ -1,0 +1,61 @@
+// The desired state of one node, as the domain sees it and as AgentService carries it.
+import { Desired, RebootPolicy as WireRebootPolicy } from "../proto/gen/nk/v1/common.js";
+import type { RebootPolicy } from "../inventory/model.js";
+import type { BundleFile } from "../render/bundle.js";
+
+export interface CheckCommandSpec {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly expect: string;
+  readonly timeoutMs: number;
+}
+
+export interface DesiredBundle {
+  readonly node: string;
+  readonly revision: string;
+  readonly sha256: string;
+  readonly files: readonly BundleFile[];
+  readonly agentVersion: string;
+  readonly rebootPolicy: RebootPolicy;
+  readonly checks: readonly CheckCommandSpec[];
+  readonly secretNames: readonly string[];
+  readonly healthDeadlineMs: number;
+  readonly createdAtMs: number;
+}
+
+const POLICY_TO_WIRE: Record<RebootPolicy, WireRebootPolicy> = {
+  auto: WireRebootPolicy.REBOOT_POLICY_AUTO,
+  always: WireRebootPolicy.REBOOT_POLICY_ALWAYS,
+  never: WireRebootPolicy.REBOOT_POLICY_NEVER,
+};
+
+export function desiredToWire(d: DesiredBundle): Desired {
+  return {
+    node: d.node,
+    revision: d.revision,
+    bundleSha256: d.sha256,
+    files: d.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, "utf8"), executable: false })),
+    agentVersion: d.agentVersion,
+    rebootPolicy: POLICY_TO_WIRE[d.rebootPolicy],
+    checks: d.checks.map((c) => ({ name: c.name, command: [...c.command], expect: c.expect, timeoutMs: c.timeoutMs })),
+    secretNames: [...d.secretNames],
+    healthDeadlineMs: d.healthDeadlineMs,
+    createdAtMs: d.createdAtMs,
+  };
+}
+
+export function desiredFromWire(d: Desired): DesiredBundle {
+  const policy = (Object.entries(POLICY_TO_WIRE).find(([, v]) => v === d.rebootPolicy)?.[0] ?? "auto") as RebootPolicy;
+  return {
+    node: d.node,
+    revision: d.revision,
+    sha256: d.bundleSha256,
+    files: d.files.map((f) => ({ path: f.path, content: Buffer.from(f.content).toString("utf8") })),
+    agentVersion: d.agentVersion,
+    rebootPolicy: policy,
+    checks: d.checks.map((c) => ({ name: c.name, command: [...c.command], expect: c.expect, timeoutMs: c.timeoutMs })),
+    secretNames: [...d.secretNames],
+    healthDeadlineMs: d.healthDeadlineMs,
+    createdAtMs: d.createdAtMs,
+  };
+}
