@@ -1,0 +1,176 @@
+// The agent's connection to the coordinator(s): authenticated calls, failover across addresses, typed results.
+import { credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { NkError } from "../../../shared/src/errors/index.js";
+import {
+  AgentServiceClient,
+  type AcquireLeaseRequest,
+  type HelloRequest,
+  type HelloResponse,
+  type FetchSecretsRequest,
+  type FetchSecretsResponse,
+  type ReleaseLeaseRequest,
+  type ReleaseLeaseResponse,
+  type RenewLeaseRequest,
+  type RenewLeaseResponse,
+  type ReportCheckResultRequest,
+  type ReportCheckResultResponse,
+  type ReportRequest,
+  type ReportResponse,
+  type AcquireLeaseResponse,
+  type WatchCheckRequestsResponse,
+  type WatchDesiredResponse,
+} from "../../../shared/src/proto/gen/nk/v1/agent.js";
+import { AUTH_HEADER, NODE_HEADER, bearer, desiredFromWire, leaseFromWire, leaseStateToWire, type DesiredBundle, type LeaseInfo, type LeaseStateName } from "../../../shared/src/wire/index.js";
+
+export interface CoordinatorClientOptions {
+  /** host:port of every coordinator; calls fail over to the next on UNAVAILABLE. */
+  readonly addresses: readonly string[];
+  readonly node: string;
+  readonly token: string;
+  /** PEM of the coordinator CA the agent pins; "insecure" only for plaintext test setups. */
+  readonly ca: string | "insecure";
+  readonly callTimeoutMs?: number;
+}
+
+export interface ServerStream<T> {
+  on(event: "data", listener: (value: T) => void): this;
+  on(event: "error", listener: (err: ServiceError) => void): this;
+  on(event: "end", listener: () => void): this;
+  cancel(): void;
+}
+
+/** Errors the caller can act on: the coordinator is away, or it refused the request. */
+export function isUnavailable(err: unknown): boolean {
+  const code = (err as ServiceError | undefined)?.code;
+  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || code === status.CANCELLED;
+}
+
+export function nkCodeOf(err: unknown): string | undefined {
+  const value = (err as ServiceError | undefined)?.metadata?.get("nk-error-code")[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+export class CoordinatorClient {
+  private readonly clients: AgentServiceClient[];
+  private current = 0;
+
+  constructor(private readonly options: CoordinatorClientOptions) {
+    if (options.addresses.length === 0) throw new NkError("CONFIG_INVALID", "at least one coordinator address is required");
+    const creds: ChannelCredentials = options.ca === "insecure" ? credentials.createInsecure() : credentials.createSsl(Buffer.from(options.ca));
+    this.clients = options.addresses.map(
+      (address) =>
+        new AgentServiceClient(address, creds, {
+          "grpc.max_receive_message_length": 64 * 1024 * 1024,
+          "grpc.keepalive_time_ms": 20_000,
+          "grpc.keepalive_timeout_ms": 10_000,
+          "grpc.keepalive_permit_without_calls": 1,
+          // Reconnects are driven by the agent's own jittered backoff.
+          "grpc.initial_reconnect_backoff_ms": 500,
+          "grpc.max_reconnect_backoff_ms": 5_000,
+        }),
+    );
+  }
+
+  get address(): string {
+    return this.options.addresses[this.current]!;
+  }
+
+  private metadata(): Metadata {
+    const md = new Metadata();
+    md.set(AUTH_HEADER, bearer(this.options.token));
+    md.set(NODE_HEADER, this.options.node);
+    return md;
+  }
+
+  private callOptions(): CallOptions {
+    return { deadline: Date.now() + (this.options.callTimeoutMs ?? 10_000) };
+  }
+
+  /** Moves to the next coordinator address (after the current one proved unavailable). */
+  failover(): void {
+    this.current = (this.current + 1) % this.clients.length;
+  }
+
+  private unary<Req, Res>(call: (client: AgentServiceClient, req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+    const attempt = (left: number): Promise<Res> =>
+      new Promise<Res>((resolve, reject) => {
+        call(this.clients[this.current]!, req, this.metadata(), this.callOptions(), (err, res) => (err ? reject(err) : resolve(res)));
+      }).catch((err: unknown) => {
+        if (left > 0 && isUnavailable(err)) {
+          this.failover();
+          return attempt(left - 1);
+        }
+        throw err;
+      });
+    return attempt(this.clients.length - 1);
+  }
+
+  hello(req: Omit<HelloRequest, "node">): Promise<HelloResponse> {
+    return this.unary((c, r: HelloRequest, md, o, cb) => c.hello(r, md, o, cb), { ...req, node: this.options.node });
+  }
+
+  report(req: Omit<ReportRequest, "node">): Promise<ReportResponse> {
+    return this.unary((c, r: ReportRequest, md, o, cb) => c.report(r, md, o, cb), { ...req, node: this.options.node });
+  }
+
+  async renewLease(fencingToken: number, state: LeaseStateName, bootId: string): Promise<LeaseInfo> {
+    const res = await this.unary<RenewLeaseRequest, RenewLeaseResponse>((c, r, md, o, cb) => c.renewLease(r, md, o, cb), { node: this.options.node, fencingToken, state: leaseStateToWire(state), bootId });
+    if (!res.lease) throw new NkError("INTERNAL", "RenewLease answered without a lease");
+    return leaseFromWire(res.lease);
+  }
+
+  async releaseLease(fencingToken: number, success: boolean, reason: string): Promise<boolean> {
+    const res = await this.unary<ReleaseLeaseRequest, ReleaseLeaseResponse>((c, r, md, o, cb) => c.releaseLease(r, md, o, cb), { node: this.options.node, fencingToken, success, reason });
+    return res.released;
+  }
+
+  async fetchSecrets(names: readonly string[]): Promise<Map<string, Buffer>> {
+    const res = await this.unary<FetchSecretsRequest, FetchSecretsResponse>((c, r, md, o, cb) => c.fetchSecrets(r, md, o, cb), { node: this.options.node, names: [...names] });
+    return new Map(res.secrets.map((s) => [s.name, Buffer.from(s.value)]));
+  }
+
+  async reportCheckResult(requestId: string, result: { name: string; ok: boolean; message: string; observedAtMs: number }): Promise<void> {
+    await this.unary<ReportCheckResultRequest, ReportCheckResultResponse>((c, r, md, o, cb) => c.reportCheckResult(r, md, o, cb), { node: this.options.node, requestId, result });
+  }
+
+  /** Opens a WatchDesired stream on the current address; the caller handles reconnects. */
+  watchDesired(knownSha256: string): ServerStream<DesiredBundle> {
+    const call = this.clients[this.current]!.watchDesired({ node: this.options.node, knownSha256 }, this.metadata());
+    return mapStream<WatchDesiredResponse, DesiredBundle>(call, (m) => (m.desired ? desiredFromWire(m.desired) : undefined));
+  }
+
+  acquireLease(req: Omit<AcquireLeaseRequest, "node">): ServerStream<LeaseInfo> {
+    const call = this.clients[this.current]!.acquireLease({ ...req, node: this.options.node }, this.metadata());
+    return mapStream<AcquireLeaseResponse, LeaseInfo>(call, (m) => (m.lease ? leaseFromWire(m.lease) : undefined));
+  }
+
+  watchCheckRequests(): ServerStream<WatchCheckRequestsResponse> {
+    return mapStream<WatchCheckRequestsResponse, WatchCheckRequestsResponse>(this.clients[this.current]!.watchCheckRequests({ node: this.options.node }, this.metadata()), (m) => m);
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+}
+
+interface RawStream<W> {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  cancel(): void;
+}
+
+/** Adapts a generated stream to domain values; messages that do not decode are dropped. */
+function mapStream<W, T>(call: RawStream<W>, map: (w: W) => T | undefined): ServerStream<T> {
+  const stream: ServerStream<T> = {
+    on(event: "data" | "error" | "end", listener: (arg: never) => void) {
+      if (event === "data") {
+        call.on("data", ((w: W) => {
+          const value = map(w);
+          if (value !== undefined) (listener as (v: T) => void)(value);
+        }) as never);
+      } else call.on(event, listener as never);
+      return stream;
+    },
+    cancel: () => call.cancel(),
+  } as ServerStream<T>;
+  return stream;
+}

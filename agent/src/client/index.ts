@@ -1,0 +1,3 @@
+// Public surface of agent/client: the connection to the coordinator.
+export { CoordinatorClient, isUnavailable, nkCodeOf, type CoordinatorClientOptions, type ServerStream } from "./coordinator-client.js";
+export { Backoff, type BackoffOptions } from "./backoff.js";

@@ -1,0 +1,50 @@
+// The coordinator's configuration schema: every field, its default, checked at start.
+import { z } from "zod";
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, "expected host:port, e.g. 0.0.0.0:7443 or [::1]:7443");
+
+export const coordinatorConfigSchema = z.strictObject({
+  stateDir: z.string().min(1).default("/var/lib/nk-coordinator"),
+  grpc: z.strictObject({ listen: hostPort.default("0.0.0.0:7443") }).prefault({}),
+  http: z
+    .strictObject({
+      listen: hostPort.default("0.0.0.0:7080"),
+      /** The status page and read-only JSON without a token (homelab default); the admin API always needs one. */
+      publicStatus: z.boolean().default(true),
+      maxPushBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      /** Names and addresses agents use to reach this coordinator; localhost names are always included. */
+      hosts: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  /** Read once at start; without it a token is generated into <stateDir>/admin.token. */
+  adminTokenFile: z.string().min(1).optional(),
+  kubeconfigFile: z.string().min(1).optional(),
+  store: z
+    .discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("file") }),
+      z.strictObject({ kind: z.literal("etcd"), endpoints: z.array(z.string().url()).min(1), prefix: z.string().default("/nk/") }),
+    ])
+    .default({ kind: "file" }),
+  source: z
+    .discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("origin") }),
+      z.strictObject({
+        kind: z.literal("upstream"),
+        url: z.string().min(1),
+        branch: z.string().default("main"),
+        intervalSeconds: z.number().int().min(5).default(60),
+        webhookSecretFile: z.string().min(1).optional(),
+      }),
+    ])
+    .default({ kind: "origin" }),
+  heartbeatSeconds: z.number().int().min(1).max(300).default(10),
+  healthCheckIntervalSeconds: z.number().int().min(1).default(15),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
+export type CoordinatorConfigInput = z.input<typeof coordinatorConfigSchema>;

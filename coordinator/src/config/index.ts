@@ -1,0 +1,2 @@
+// Public surface of coordinator/config.
+export { coordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from "./coordinator-config.js";

@@ -1,0 +1,5 @@
+// Public surface of coordinator/fleet: node registry, desired fan-out and revision adoption.
+export { ChangeSignal } from "./change-signal.js";
+export { NodeRegistry } from "./node-registry.js";
+export { DesiredFeed, type DesiredListener } from "./desired-feed.js";
+export { RevisionAdopter, type AdoptOutcome, type RevisionAdopterDeps } from "./revision-adopter.js";

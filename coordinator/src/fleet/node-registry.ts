@@ -1,0 +1,90 @@
+// In-memory mirror of the store's node records plus live connection counts, written through to the store.
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { NodeHello, NodeRecord, NodeReport, RevisionRef, Store } from "../store/index.js";
+import { ChangeSignal } from "./change-signal.js";
+
+export class NodeRegistry {
+  private readonly records = new Map<string, NodeRecord>();
+  private readonly connections = new Map<string, number>();
+  readonly changed = new ChangeSignal<string>();
+
+  constructor(private readonly store: Store) {}
+
+  async load(): Promise<void> {
+    this.records.clear();
+    for (const record of await this.store.listNodes()) this.records.set(record.name, record);
+  }
+
+  get(name: string): NodeRecord | undefined {
+    return this.records.get(name);
+  }
+
+  all(): NodeRecord[] {
+    return [...this.records.values()];
+  }
+
+  isEnrolled(name: string): boolean {
+    return this.records.has(name);
+  }
+
+  isConnected(name: string): boolean {
+    return (this.connections.get(name) ?? 0) > 0;
+  }
+
+  async enroll(name: string): Promise<string> {
+    const token = await this.store.enrollNode(name);
+    const record = await this.store.getNode(name);
+    if (record) this.records.set(name, record);
+    this.changed.emit(name);
+    return token;
+  }
+
+  private require(name: string): NodeRecord {
+    const record = this.records.get(name);
+    if (!record) throw new NkError("NODE_NOT_ENROLLED", `node "${name}" is not enrolled (nkctl node enroll ${name})`);
+    return record;
+  }
+
+  async hello(name: string, hello: NodeHello, applied?: RevisionRef): Promise<void> {
+    const record = this.require(name);
+    await this.store.recordHello(name, hello, applied);
+    record.lastHello = hello;
+    if (applied) record.applied = applied;
+    this.changed.emit(name);
+  }
+
+  async report(name: string, report: NodeReport, applied?: RevisionRef): Promise<void> {
+    const record = this.require(name);
+    await this.store.recordReport(name, report, applied);
+    record.lastReport = report;
+    if (applied) record.applied = applied;
+    this.changed.emit(name);
+  }
+
+  /** Mirrors desired refs the adopter already persisted. */
+  noteDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): void {
+    for (const e of entries) {
+      const record = this.records.get(e.node);
+      if (record) record.desired = { revision: e.revision, sha256: e.sha256 };
+    }
+  }
+
+  /** Counts open agent streams; returns a function that ends this connection. */
+  connect(name: string): () => void {
+    this.connections.set(name, (this.connections.get(name) ?? 0) + 1);
+    this.changed.emit(name);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      const left = (this.connections.get(name) ?? 1) - 1;
+      if (left <= 0) this.connections.delete(name);
+      else this.connections.set(name, left);
+      this.changed.emit(name);
+    };
+  }
+
+  connectedCount(): number {
+    return this.connections.size;
+  }
+}

@@ -1,0 +1,93 @@
+// Adopts an accepted inventory revision: validate, render what changed, persist desired refs, notify agents.
+import { formatDiagnostic, validateRepo, type Diagnostic, type RepoFiles } from "../../../shared/src/inventory/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { AdoptResult, DesiredCatalog } from "../inventory/index.js";
+import type { Store } from "../store/index.js";
+import type { DesiredFeed } from "./desired-feed.js";
+import type { NodeRegistry } from "./node-registry.js";
+
+export type AdoptOutcome = { ok: true; result: AdoptResult } | { ok: false; diagnostics: readonly Diagnostic[] };
+
+export interface RevisionAdopterDeps {
+  readonly store: Store;
+  readonly catalog: DesiredCatalog;
+  readonly registry: NodeRegistry;
+  readonly feed: DesiredFeed;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Called after a revision is live, e.g. for metrics and the lease manager. */
+  readonly onAdopted?: (result: AdoptResult, renderMs: number) => void;
+}
+
+export class RevisionAdopter {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: RevisionAdopterDeps) {}
+
+  /** Validation as the pre-receive hook sees it: with the coordinator's secret names. */
+  async validate(files: RepoFiles): Promise<{ diagnostics: readonly Diagnostic[]; ok: boolean }> {
+    const knownSecrets = new Set((await this.deps.store.listSecrets()).map((s) => s.name));
+    const result = validateRepo(files, { knownSecrets });
+    return { diagnostics: result.diagnostics, ok: result.inventory !== null };
+  }
+
+  /** Serialised: two pushes in quick succession adopt in order. */
+  adopt(revision: string, files: RepoFiles, options: { startup?: boolean } = {}): Promise<AdoptOutcome> {
+    const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async adoptNow(revision: string, files: RepoFiles, startup: boolean): Promise<AdoptOutcome> {
+    const { store, catalog, registry, feed, log } = this.deps;
+    // At startup a missing secret must not stop the coordinator from serving the last accepted revision.
+    const knownSecrets = startup ? undefined : new Set((await store.listSecrets()).map((s) => s.name));
+    const validation = validateRepo(files, knownSecrets ? { knownSecrets } : {});
+    if (!validation.inventory) {
+      log.warn({ rev: revision, problems: validation.diagnostics.length }, "revision rejected");
+      await store.appendEvent({ kind: "revision-rejected", revision, message: validation.diagnostics.map(formatDiagnostic).slice(0, 5).join("; ") });
+      return { ok: false, diagnostics: validation.diagnostics };
+    }
+    const started = performance.now();
+    const known = new Map(registry.all().flatMap((r) => (r.desired ? [[r.name, r.desired] as const] : [])));
+    const result = catalog.adopt(revision, validation.inventory, files, known);
+    const renderMs = performance.now() - started;
+
+    const entries = catalog.nodes().flatMap((d) => {
+      const stored = registry.get(d.node.name)?.desired;
+      return stored?.sha256 === d.bundle.sha256 && stored.revision === d.revision ? [] : [{ node: d.node.name, revision: d.revision, sha256: d.bundle.sha256 }];
+    });
+    if (entries.length > 0) await store.setDesired(entries);
+    registry.noteDesired(entries);
+    const rollout = await store.getRollout();
+    if (rollout.revision !== revision) {
+      await store.setRolloutRevision(revision);
+      // A new push is the operator's answer to a halted rollout: disruptive steps may continue.
+      if (rollout.halted && !startup) await store.clearHalt();
+    }
+    if (!startup || result.changed.length > 0) {
+      await store.appendEvent({
+        kind: "revision-adopted",
+        revision,
+        message: `${result.changed.length} node(s) changed, ${result.unchanged} unchanged`,
+        fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1) },
+      });
+    }
+    log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs) }, "revision adopted");
+    for (const name of result.changed) {
+      const desired = catalog.get(name);
+      if (desired) feed.publish(desired);
+    }
+    this.deps.onAdopted?.(result, renderMs);
+    return { ok: true, result };
+  }
+
+  /** A newly enrolled node gets its desired ref recorded at once. */
+  async noteEnrolled(node: string): Promise<void> {
+    const desired = this.deps.catalog.get(node);
+    if (!desired) return;
+    const entry = { node, revision: desired.revision, sha256: desired.bundle.sha256 };
+    await this.deps.store.setDesired([entry]);
+    this.deps.registry.noteDesired([entry]);
+  }
+}

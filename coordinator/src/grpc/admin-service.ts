@@ -1,0 +1,111 @@
+// AdminService: nkctl's API. Every call needs the admin token; secrets can be set and listed, never read.
+import type { Metadata, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { AdminServiceServer } from "../../../shared/src/proto/gen/nk/v1/admin.js";
+import { leaseToWire } from "../../../shared/src/wire/index.js";
+import type { RevisionRenderer } from "../inventory/index.js";
+import type { AdminActions, EventView, StatusSource } from "../status/index.js";
+import type { SecretInfo } from "../store/index.js";
+import { leaseInfoOf } from "./agent-codec.js";
+import { eventToWire, nodeToWire, rolloutToWire } from "./admin-codec.js";
+import { toServiceError } from "./error-status.js";
+
+export interface AdminServiceDeps {
+  readonly authenticate: (metadata: Metadata) => void;
+  readonly status: StatusSource;
+  readonly actions: AdminActions;
+  readonly secrets: { setSecret(name: string, value: Buffer): Promise<void>; listSecrets(): Promise<SecretInfo[]> };
+  readonly events: { readEvents(o: { afterSeq?: number; tail?: number }): Promise<EventView[]> };
+  readonly renderer: RevisionRenderer;
+  readonly log: Logger;
+}
+
+const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
+const MAX_SECRET_BYTES = 64 * 1024;
+
+export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
+  const { log } = deps;
+  const unary =
+    <Req, Res>(name: string, handler: (req: Req) => Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      Promise.resolve()
+        .then(() => deps.authenticate(call.metadata))
+        .then(() => handler(call.request))
+        .then((res) => callback(null, res))
+        .catch((err: unknown) => callback(toServiceError(err, log, { rpc: name })));
+    };
+  const leases = () => {
+    const s = deps.status.snapshot();
+    return [...s.leases, ...s.queue].map((l) => leaseToWire(leaseInfoOf(l)));
+  };
+
+  return {
+    getStatus: unary("GetStatus", async () => {
+      const s = deps.status.snapshot();
+      return { cluster: s.cluster, coordinatorVersion: s.version, rollout: rolloutToWire(s.rollout), nodes: s.nodes.map(nodeToWire), leases: leases(), leader: s.leader };
+    }),
+    listNodes: unary("ListNodes", async () => ({ nodes: deps.status.snapshot().nodes.map(nodeToWire) })),
+    listLeases: unary("ListLeases", async () => ({ leases: leases(), rollout: rolloutToWire(deps.status.snapshot().rollout) })),
+    releaseLease: unary("ReleaseLease", async (req) => {
+      if (!req.node) throw new NkError("INVALID_ARGUMENT", "node is required");
+      return deps.actions.releaseLease(req.node, req.force, req.reason || "released by operator");
+    }),
+    pauseRollout: unary("PauseRollout", async (req) => ({ rollout: rolloutToWire(await deps.actions.pause(req.reason || "paused by operator")) })),
+    resumeRollout: unary("ResumeRollout", async () => ({ rollout: rolloutToWire(await deps.actions.resume()) })),
+    enrollNode: unary("EnrollNode", async (req) => deps.actions.enrollNode(req.node)),
+    setSecret: unary("SetSecret", async (req) => {
+      if (!SECRET_NAME.test(req.name)) throw new NkError("INVALID_ARGUMENT", `"${req.name}" is not a valid secret name (lower-case letters, digits, '.', '_', '-')`);
+      if (req.value.length === 0) throw new NkError("INVALID_ARGUMENT", "the secret value is empty");
+      if (req.value.length > MAX_SECRET_BYTES) throw new NkError("TOO_LARGE", `secret values are limited to ${MAX_SECRET_BYTES} bytes`);
+      await deps.secrets.setSecret(req.name, Buffer.from(req.value));
+      log.info({ secretName: req.name, bytes: req.value.length }, "secret set");
+      return {};
+    }),
+    listSecrets: unary("ListSecrets", async () => ({ secrets: (await deps.secrets.listSecrets()).map((s) => ({ name: s.name, updatedAtMs: s.updatedAtMs, sizeBytes: s.sizeBytes })) })),
+    render: unary("Render", async (req) => {
+      const rendered = await deps.renderer.render(req.revision);
+      if (req.node && !rendered.bundles.has(req.node)) throw new NkError("NODE_UNKNOWN", `node "${req.node}" is not in revision ${rendered.revision.slice(0, 12)}`);
+      const bundles = [...rendered.bundles.values()].filter((b) => !req.node || b.node === req.node);
+      return {
+        revision: rendered.revision,
+        bundles: bundles.map((b) => ({ node: b.node, bundleSha256: b.sha256, files: b.files.map((f) => ({ path: f.path, content: Buffer.from(f.content), executable: false })) })),
+      };
+    }),
+    diff: unary("Diff", async (req) => {
+      const diffs = await deps.renderer.diff(req.fromRevision, req.toRevision, req.node || undefined);
+      return { nodes: diffs.map((d) => ({ node: d.node, fromSha256: d.fromSha256, toSha256: d.toSha256, unified: d.unified })) };
+    }),
+    watchEvents: (call: ServerWritableStream<{ afterSeq: number; tail: number; follow: boolean }, { event: ReturnType<typeof eventToWire> }>) => {
+      let unsubscribe: (() => void) | undefined;
+      call.on("cancelled", () => unsubscribe?.());
+      Promise.resolve()
+        .then(() => deps.authenticate(call.metadata))
+        .then(async () => {
+          const { afterSeq, tail, follow } = call.request;
+          let last = afterSeq;
+          const buffered: EventView[] = [];
+          let replaying = true;
+          // Subscribe before reading so nothing falls between the backlog and the live tail.
+          if (follow) {
+            unsubscribe = deps.status.subscribeEvents((e) => {
+              if (replaying) buffered.push(e);
+              else if (e.seq > last) {
+                last = e.seq;
+                call.write({ event: eventToWire(e) });
+              }
+            });
+          }
+          const backlog = await deps.events.readEvents({ afterSeq, tail: tail || (afterSeq ? undefined : 50) } as { afterSeq?: number; tail?: number });
+          for (const e of [...backlog, ...buffered]) {
+            if (e.seq <= last) continue;
+            last = e.seq;
+            call.write({ event: eventToWire(e) });
+          }
+          replaying = false;
+          if (!follow) call.end();
+        })
+        .catch((err: unknown) => call.emit("error", toServiceError(err, log, { rpc: "WatchEvents" })));
+    },
+  };
+}

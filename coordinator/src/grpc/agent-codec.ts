@@ -1,0 +1,104 @@
+// Converts AgentService wire messages to the coordinator's domain records and back.
+import type { Inventory } from "../../../shared/src/inventory/index.js";
+import type { Health, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
+import type { HelloRequest, ReportRequest, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
+import { applyPhaseFromWire, desiredToWire, type DesiredBundle, type LeaseInfo } from "../../../shared/src/wire/index.js";
+import type { NodeDesired } from "../inventory/index.js";
+import type { LeaseView } from "../status/index.js";
+import type { HealthRecord, NodeHello, NodeReport, RevisionRef, SystemInfoRecord } from "../store/index.js";
+
+export function desiredBundleOf(d: NodeDesired, inventory: Inventory): DesiredBundle {
+  const rollout = inventory.cluster.rollout;
+  return {
+    node: d.node.name,
+    revision: d.revision,
+    sha256: d.bundle.sha256,
+    files: d.bundle.files,
+    agentVersion: inventory.cluster.agent.version,
+    rebootPolicy: rollout.reboot,
+    checks: d.node.checks.map((c) => ({ name: c.name, command: c.command, expect: c.expect, timeoutMs: c.timeoutSeconds * 1000 })),
+    secretNames: d.secretNames,
+    healthDeadlineMs: rollout.healthDeadlineSeconds * 1000,
+    createdAtMs: 0,
+  };
+}
+
+// Encoding a bundle once per (node, bundle) keeps a fan-out to thousands of streams cheap.
+const encoded = new WeakMap<NodeDesired, WatchDesiredResponse>();
+
+export function watchDesiredResponse(d: NodeDesired, inventory: Inventory): WatchDesiredResponse {
+  let message = encoded.get(d);
+  if (!message) {
+    message = { desired: desiredToWire(desiredBundleOf(d, inventory)) };
+    encoded.set(d, message);
+  }
+  return message;
+}
+
+function systemInfoOf(s: SystemInfo | undefined): SystemInfoRecord | undefined {
+  if (!s) return undefined;
+  return {
+    kernel: s.kernel,
+    os: s.os,
+    uptimeSeconds: s.uptimeSeconds,
+    cpuModel: s.cpuModel,
+    cpuCores: s.cpuCores,
+    memoryTotalBytes: s.memoryTotalBytes,
+    memoryUsedBytes: s.memoryUsedBytes,
+    diskTotalBytes: s.diskTotalBytes,
+    diskUsedBytes: s.diskUsedBytes,
+    hostname: s.hostname,
+  };
+}
+
+function healthOf(h: Health | undefined, now: number): HealthRecord {
+  if (!h) return { healthy: false, checks: [], observedAtMs: now };
+  return {
+    healthy: h.healthy,
+    checks: h.checks.map((c) => ({ name: c.name, ok: c.ok, message: c.message.slice(0, 2000), observedAtMs: c.observedAtMs })),
+    observedAtMs: h.observedAtMs || now,
+  };
+}
+
+function appliedOf(revision: string, sha256: string): RevisionRef | undefined {
+  return revision && /^[0-9a-f]{64}$/.test(sha256) ? { revision, sha256 } : undefined;
+}
+
+export function helloOf(req: HelloRequest, now: number): { hello: NodeHello; applied?: RevisionRef } {
+  const systemInfo = systemInfoOf(req.systemInfo);
+  const hello: NodeHello = {
+    agentVersion: req.agentVersion,
+    bootId: req.bootId,
+    bootedSystem: req.bootedSystem,
+    currentSystem: req.currentSystem,
+    ...(systemInfo ? { systemInfo } : {}),
+    phase: applyPhaseFromWire(req.phase),
+    heldFencingToken: req.heldFencingToken,
+    atMs: now,
+  };
+  const applied = appliedOf(req.appliedRevision, req.appliedSha256);
+  return applied ? { hello, applied } : { hello };
+}
+
+export function reportOf(req: ReportRequest, now: number): { report: NodeReport; applied?: RevisionRef } {
+  const systemInfo = systemInfoOf(req.systemInfo);
+  const report: NodeReport = {
+    revision: req.revision,
+    sha256: req.bundleSha256,
+    phase: applyPhaseFromWire(req.phase),
+    health: healthOf(req.health, now),
+    error: req.error.slice(0, 4000),
+    ...(systemInfo ? { systemInfo } : {}),
+    agentVersion: req.agentVersion,
+    bootId: req.bootId,
+    bootedSystem: req.bootedSystem,
+    currentSystem: req.currentSystem,
+    atMs: now,
+  };
+  const applied = appliedOf(req.appliedRevision, req.appliedSha256);
+  return applied ? { report, applied } : { report };
+}
+
+export function leaseInfoOf(view: LeaseView): LeaseInfo {
+  return { ...view, state: view.state as LeaseInfo["state"] };
+}

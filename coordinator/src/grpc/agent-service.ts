@@ -1,0 +1,162 @@
+// AgentService: what every nk-agent calls; each call is authenticated and scoped to the caller's node.
+import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { AgentServiceServer, WatchCheckRequestsResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
+import { NK_VERSION } from "../../../shared/src/version/index.js";
+import { leaseKindFromWire, leaseStateFromWire, leaseToWire } from "../../../shared/src/wire/index.js";
+import type { DesiredFeed, NodeRegistry } from "../fleet/index.js";
+import type { CheckDispatcher } from "../health/check-dispatcher.js";
+import type { DesiredCatalog } from "../inventory/index.js";
+import type { HolderPhase, LeaseService } from "../lease/lease-service.js";
+import type { NodeReport } from "../store/index.js";
+import { helloOf, leaseInfoOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
+import { authenticateNode, requireSameNode, type NodeTokenVerifier } from "./call-auth.js";
+import { toServiceError } from "./error-status.js";
+
+export interface AgentServiceDeps {
+  readonly verifier: NodeTokenVerifier;
+  readonly registry: NodeRegistry;
+  readonly catalog: DesiredCatalog;
+  readonly feed: DesiredFeed;
+  readonly secrets: { getSecret(name: string): Promise<Buffer | undefined> };
+  readonly leases: LeaseService;
+  readonly checks: CheckDispatcher;
+  /** Whether agents should hold back disruptive steps now, and why. */
+  readonly disruptionHalt: () => { halt: boolean; reason: string };
+  readonly onReport?: (node: string, report: NodeReport) => void;
+  readonly onStream?: (delta: 1 | -1) => void;
+  readonly clusterName: () => string;
+  readonly heartbeatMs: number;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+const HOLDER_PHASES: readonly HolderPhase[] = ["granted", "draining", "drained", "rebooting", "verifying"];
+
+type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
+
+export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
+  const { log } = deps;
+
+  function unary<Req extends { node: string }, Res>(name: string, handler: (node: string, req: Req) => Promise<Res>): Unary<Req, Res> {
+    return (call, callback) => {
+      authenticateNode(call.metadata, deps.verifier)
+        .then(async (node) => {
+          requireSameNode(node, call.request.node);
+          return handler(node, call.request);
+        })
+        .then((res) => callback(null, res))
+        .catch((err: unknown) => callback(toServiceError(err, log, { rpc: name })));
+    };
+  }
+
+  /** Authenticates a server stream and runs `open`, which returns the cleanup to run when the stream ends. */
+  function stream<Req extends { node: string }, Res>(name: string, open: (node: string, call: ServerWritableStream<Req, Res>) => Promise<() => void>) {
+    return (call: ServerWritableStream<Req, Res>): void => {
+      let cleanup: (() => void) | undefined;
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        cleanup?.();
+      };
+      call.on("cancelled", end);
+      call.on("close", end);
+      call.on("error", end);
+      authenticateNode(call.metadata, deps.verifier)
+        .then(async (node) => {
+          requireSameNode(node, call.request.node);
+          const done = await open(node, call);
+          if (ended || call.cancelled) done();
+          else cleanup = done;
+        })
+        .catch((err: unknown) => {
+          ended = true;
+          call.emit("error", toServiceError(err, log, { rpc: name }));
+        });
+    };
+  }
+
+  return {
+    hello: unary("Hello", async (node, req) => {
+      const { hello, applied } = helloOf(req, deps.now());
+      await deps.registry.hello(node, hello, applied);
+      log.info({ node, agentVersion: req.agentVersion, bootId: req.bootId }, "agent hello");
+      return { coordinatorVersion: NK_VERSION, serverTimeMs: deps.now(), heartbeatIntervalMs: deps.heartbeatMs, cluster: deps.clusterName() };
+    }),
+
+    report: unary("Report", async (node, req) => {
+      const { report, applied } = reportOf(req, deps.now());
+      await deps.registry.report(node, report, applied);
+      deps.onReport?.(node, report);
+      const halt = deps.disruptionHalt();
+      return { haltDisruption: halt.halt, haltReason: halt.reason };
+    }),
+
+    watchDesired: stream("WatchDesired", async (node, call) => {
+      const disconnect = deps.registry.connect(node);
+      deps.onStream?.(1);
+      const send = (d: Parameters<typeof watchDesiredResponse>[0]): void => {
+        const inventory = deps.catalog.inventory;
+        if (inventory) call.write(watchDesiredResponse(d, inventory));
+      };
+      const unwatch = deps.feed.watch(node, send);
+      // The current desired state first, so a reconnect resyncs whatever it missed.
+      const current = deps.catalog.get(node);
+      if (current) send(current);
+      else log.warn({ node }, "agent connected but the inventory has no such node");
+      return () => {
+        unwatch();
+        disconnect();
+        deps.onStream?.(-1);
+      };
+    }),
+
+    acquireLease: stream("AcquireLease", async (node, call) => {
+      const req = call.request;
+      return deps.leases.acquire(
+        { node, kind: leaseKindFromWire(req.kind), revision: req.revision, sha256: req.bundleSha256, reason: req.reason, fencingToken: req.fencingToken },
+        (lease) => call.write({ lease: leaseToWire(leaseInfoOf(lease)) }),
+      );
+    }),
+
+    renewLease: unary("RenewLease", async (node, req) => {
+      const phase = leaseStateFromWire(req.state);
+      if (!(HOLDER_PHASES as readonly string[]).includes(phase)) throw new NkError("INVALID_ARGUMENT", `cannot renew into state "${phase}"`);
+      const lease = await deps.leases.renew(node, req.fencingToken, phase as HolderPhase, req.bootId);
+      return { lease: leaseToWire(leaseInfoOf(lease)) };
+    }),
+
+    releaseLease: unary("ReleaseLease", async (node, req) => {
+      return { released: await deps.leases.release(node, req.fencingToken, req.success, req.reason.slice(0, 2000)) };
+    }),
+
+    fetchSecrets: unary("FetchSecrets", async (node, req) => {
+      const allowed = new Set(deps.catalog.get(node)?.secretNames ?? []);
+      const names = req.names.length > 0 ? req.names : [...allowed];
+      const secrets = [];
+      for (const name of names) {
+        if (!allowed.has(name)) throw new NkError("PERMISSION_DENIED", `node "${node}" has no access to secret "${name}"`);
+        const value = await deps.secrets.getSecret(name);
+        if (!value) throw new NkError("SECRET_UNKNOWN", `secret "${name}" is not set (nkctl secret set ${name})`);
+        secrets.push({ name, value });
+      }
+      log.info({ node, names }, "secrets fetched");
+      return { secrets };
+    }),
+
+    watchCheckRequests: stream("WatchCheckRequests", async (node, call) =>
+      deps.checks.watch(node, (r) => {
+        const message: WatchCheckRequestsResponse = { requestId: r.requestId, checkName: r.checkName, command: [...r.command], expect: r.expect, timeoutMs: r.timeoutMs };
+        call.write(message);
+      }),
+    ),
+
+    reportCheckResult: unary("ReportCheckResult", async (node, req) => {
+      const r = req.result;
+      if (r) deps.checks.result(node, req.requestId, { name: r.name, ok: r.ok, message: r.message.slice(0, 2000), observedAtMs: r.observedAtMs || deps.now() });
+      return {};
+    }),
+  };
+}

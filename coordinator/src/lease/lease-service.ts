@@ -1,0 +1,35 @@
+// What the gRPC and HTTP layers ask of the lease manager; agents never decide, the coordinator does.
+import type { LeaseView } from "../status/index.js";
+import type { LeaseKind } from "../store/index.js";
+
+export interface AcquireRequest {
+  readonly node: string;
+  readonly kind: LeaseKind;
+  readonly revision: string;
+  readonly sha256: string;
+  readonly reason: string;
+  /** A lease the agent believes it holds after its own restart; 0 for a new request. */
+  readonly fencingToken: number;
+}
+
+/** Holder phases an agent announces with RenewLease; each moves the coordinator's phase deadline. */
+export type HolderPhase = "granted" | "draining" | "drained" | "rebooting" | "verifying";
+
+export interface LeaseService {
+  /**
+   * Queues (or re-attaches to a held lease) and reports every change of this node's lease to
+   * `onUpdate` — queued with position and reason, then granted with a fencing token, then drained —
+   * until the returned function is called. Throws NkError for misuse (unknown node, fenced token).
+   */
+  acquire(request: AcquireRequest, onUpdate: (lease: LeaseView) => void): Promise<() => void>;
+  /** Throws NkError("LEASE_FENCED") when the token is not the live one for this node. */
+  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView>;
+  /** Agent's release after it is back and healthy (or after a rollback, with success=false). */
+  release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean>;
+  /** Operator: releases a held lease (force: even while its holder is mid-reboot) or drops a queued request. */
+  adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }>;
+  held(): readonly LeaseView[];
+  queue(): readonly LeaseView[];
+  /** Why the head of the queue is not granted now; empty when nothing blocks. */
+  blockedReason(): string;
+}

@@ -1,0 +1,113 @@
+// Read-only views of the cluster that the status page, JSON API, metrics and nkctl all show.
+
+export interface CheckView {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+export interface SystemInfoView {
+  readonly kernel: string;
+  readonly os: string;
+  readonly uptimeSeconds: number;
+  readonly cpuModel: string;
+  readonly cpuCores: number;
+  readonly memoryTotalBytes: number;
+  readonly memoryUsedBytes: number;
+  readonly diskTotalBytes: number;
+  readonly diskUsedBytes: number;
+}
+
+export interface NodeView {
+  readonly name: string;
+  readonly role: "server" | "agent";
+  readonly address: string;
+  readonly desiredRevision: string;
+  readonly desiredSha256: string;
+  readonly appliedRevision: string;
+  readonly appliedSha256: string;
+  /** Apply phase as the agent last reported it, lower-case words ("waiting-lease", "confirmed"...). */
+  readonly phase: string;
+  /** Null until the agent has reported health at least once. */
+  readonly healthy: boolean | null;
+  readonly checks: readonly CheckView[];
+  readonly lastError: string;
+  readonly lastReportMs: number;
+  readonly agentVersion: string;
+  readonly connected: boolean;
+  readonly enrolled: boolean;
+  /** Null when the coordinator has no Kubernetes access. */
+  readonly k8sReady: boolean | null;
+  readonly cordoned: boolean;
+  readonly leaseState: string | null;
+  readonly systemInfo: SystemInfoView | null;
+}
+
+export interface LeaseView {
+  readonly node: string;
+  readonly role: "server" | "agent";
+  readonly kind: "reboot" | "service-restart";
+  /** queued, granted, draining, drained, rebooting, verifying. */
+  readonly state: string;
+  readonly fencingToken: number;
+  readonly revision: string;
+  readonly requestedAtMs: number;
+  readonly grantedAtMs: number;
+  readonly phaseDeadlineMs: number;
+  /** 1-based position for queued leases, 0 for held ones. */
+  readonly queuePosition: number;
+  /** Why a queued lease waits, in words; empty for held leases. */
+  readonly waitingReason: string;
+}
+
+export interface RolloutView {
+  readonly revision: string;
+  readonly paused: boolean;
+  readonly pauseReason: string;
+  readonly halted: boolean;
+  readonly haltReason: string;
+  /** Why the next grant is blocked right now; empty when nothing blocks. */
+  readonly blockedReason: string;
+  readonly nodesTotal: number;
+  readonly nodesConverged: number;
+}
+
+export interface ClusterSnapshot {
+  readonly cluster: string;
+  readonly version: string;
+  readonly generatedAtMs: number;
+  readonly leader: boolean;
+  readonly rollout: RolloutView;
+  readonly nodes: readonly NodeView[];
+  /** Held leases. */
+  readonly leases: readonly LeaseView[];
+  /** Waiting requests in grant order. */
+  readonly queue: readonly LeaseView[];
+}
+
+export interface EventView {
+  readonly seq: number;
+  readonly timeMs: number;
+  readonly kind: string;
+  readonly node: string;
+  readonly revision: string;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/** What the HTTP layer reads; the coordinator core implements it. */
+export interface StatusSource {
+  snapshot(): ClusterSnapshot;
+  /** Called (coalesced) whenever anything in the snapshot may have changed. */
+  subscribe(listener: () => void): () => void;
+  recentEvents(limit: number): Promise<readonly EventView[]>;
+  subscribeEvents(listener: (event: EventView) => void): () => void;
+}
+
+/** Operator actions the admin HTTP API exposes; the same ones AdminService offers over gRPC. */
+export interface AdminActions {
+  pause(reason: string): Promise<RolloutView>;
+  resume(): Promise<RolloutView>;
+  releaseLease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }>;
+  enrollNode(node: string): Promise<{ node: string; token: string }>;
+}

@@ -1,0 +1,2 @@
+// Public surface of shared/config: schema-checked daemon configuration.
+export { checkConfig, loadConfigFile, readSecretFile, formatIssues } from "./load-config.js";

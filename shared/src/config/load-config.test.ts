@@ -1,0 +1,38 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { loadConfigFile, readSecretFile } from "./load-config.js";
+
+const schema = z.strictObject({
+  stateDir: z.string().default("/var/lib/x"),
+  grpc: z.strictObject({ listen: z.string(), maxStreams: z.number().int().positive().default(10) }),
+});
+
+describe("loadConfigFile", () => {
+  it("merges overrides over the file and fills defaults", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const file = join(dir, "c.yaml");
+    await writeFile(file, "grpc:\n  listen: 0.0.0.0:1\n");
+    expect(await loadConfigFile(schema, file, { grpc: { listen: "127.0.0.1:2" } })).toEqual({ stateDir: "/var/lib/x", grpc: { listen: "127.0.0.1:2", maxStreams: 10 } });
+  });
+
+  it("reports every problem by dot-path", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const file = join(dir, "c.yaml");
+    await writeFile(file, "grpc:\n  listen: 5\n  maxStreams: -1\nextra: true\n");
+    await expect(loadConfigFile(schema, file)).rejects.toThrow(
+      `${file} is invalid:\n  grpc.listen: Invalid input: expected string, received number\n  grpc.maxStreams: Too small: expected number to be >0\n  (top level): Unrecognized key: "extra"`,
+    );
+  });
+
+  it("names an unreadable file and an empty secret", async () => {
+    await expect(loadConfigFile(schema, "/nonexistent/c.yaml")).rejects.toThrow("cannot read config file /nonexistent/c.yaml");
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    await writeFile(join(dir, "t"), "\n");
+    await expect(readSecretFile(join(dir, "t"), "admin token")).rejects.toThrow(`admin token file ${join(dir, "t")} is empty`);
+    await writeFile(join(dir, "t"), "s3cret\n");
+    expect(await readSecretFile(join(dir, "t"), "admin token")).toBe("s3cret");
+  });
+});
