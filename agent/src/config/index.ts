@@ -1,0 +1,2 @@
+// Public surface of agent/config.
+export { agentConfigSchema, type AgentConfig, type AgentConfigInput } from "./agent-config.js";
