@@ -1,0 +1,2 @@
+// Public surface of agent/facts.
+export { SystemFacts, type SystemFactsOptions } from "./system-facts.js";

@@ -1,0 +1,2 @@
+// Public surface of agent/secrets.
+export { SecretWriter } from "./secret-writer.js";

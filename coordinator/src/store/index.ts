@@ -1,0 +1,37 @@
+// Public surface of coordinator/store: the Store contract, the embedded FileStore, tokens and helpers.
+export type {
+  CheckResultRecord,
+  EnqueueResult,
+  EventInput,
+  EventListener,
+  EventRecord,
+  FencedResult,
+  GrantResult,
+  HealthRecord,
+  LeaseGrant,
+  LeaseKind,
+  LeasePatch,
+  LeaseRecord,
+  LeaseRequest,
+  LeaseRequestInput,
+  LeaseResult,
+  LeaseStateName,
+  NodeHello,
+  NodeRecord,
+  NodeReport,
+  ReadEventsOptions,
+  RevisionRef,
+  RolloutRecord,
+  SecretInfo,
+  Store,
+  SystemInfoRecord,
+} from "./store.js";
+export { FileStore, type FileStoreOptions } from "./file-store.js";
+export { STATE_FILE } from "./state-file.js";
+export { EVENTS_FILE, EVENTS_OLD_FILE } from "./event-log.js";
+export { SECRETS_FILE, MAX_SECRET_BYTES } from "./secret-file.js";
+export { ADMIN_TOKEN_FILE, ensureAdminToken } from "./admin-token.js";
+export { generateToken, hashToken, tokensEqual, verifyToken } from "./token-hash.js";
+export { followEvents } from "./follow-events.js";
+export { sameHolders } from "./lease-ops.js";
+export { writeFileAtomic, fsyncDir } from "./atomic-file.js";

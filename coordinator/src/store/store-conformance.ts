@@ -1,0 +1,228 @@
+// The behaviour every Store backend must show; file-store.test.ts runs it now, the etcd store later.
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isNkError } from "../../../shared/src/errors/index.js";
+import { followEvents } from "./follow-events.js";
+import type { EventRecord, LeaseGrant, NodeReport, Store } from "./store.js";
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  constructor(public ms = 1_700_000_000_000) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export interface StoreHarness {
+  store: Store;
+  clock: ManualClock;
+  /** Closes the current store and opens a new one on the same data. */
+  reopen: () => Promise<Store>;
+  cleanup: () => Promise<void>;
+  /** The state dir, for backends that keep files (enables the file-layout checks). */
+  dir?: string;
+}
+
+export function grant(node: string, clock: ManualClock, extra: Partial<LeaseGrant> = {}): LeaseGrant {
+  const now = clock.now();
+  return {
+    node, kind: "reboot", state: "granted", revision: "rev1", requestedAtMs: now, grantedAtMs: now, phase: "drain",
+    phaseDeadlineMs: now + 60_000, renewedAtMs: now, cordonedByUs: false, nodeWasCordoned: false, ...extra,
+  };
+}
+
+export function report(clock: ManualClock, extra: Partial<NodeReport> = {}): NodeReport {
+  return {
+    revision: "rev1", sha256: "a".repeat(64), phase: "confirmed", health: { healthy: true, checks: [{ name: "k3s", ok: true, message: "", observedAtMs: clock.now() }], observedAtMs: clock.now() },
+    error: "", agentVersion: "0.1.0", bootId: "boot-1", bootedSystem: "/nix/store/x-sys", currentSystem: "/nix/store/x-sys", atMs: clock.now(), ...extra,
+  };
+}
+
+/** `fileLayout`: also check on-disk properties (modes, torn journal tail) through `harness.dir`. */
+export function runStoreConformance(name: string, makeStore: () => Promise<StoreHarness>, options: { fileLayout?: boolean } = {}): void {
+  describe(`Store conformance: ${name}`, () => {
+    let h: StoreHarness;
+    let store: Store;
+    const reopen = async (): Promise<Store> => (store = await h.reopen());
+    beforeEach(async () => {
+      h = await makeStore();
+      store = h.store;
+    });
+    afterEach(async () => h.cleanup());
+
+    it("enrolls nodes with one-time tokens kept only as hashes", async () => {
+      const token = await store.enrollNode("n1");
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(await store.verifyNodeToken("n1", token)).toBe(true);
+      expect(await store.verifyNodeToken("n1", `${token}x`)).toBe(false);
+      expect(await store.verifyNodeToken("n2", token)).toBe(false);
+      const rec = await store.getNode("n1");
+      expect(rec?.tokenHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(JSON.stringify(rec)).not.toContain(token);
+      await reopen();
+      expect(await store.verifyNodeToken("n1", token)).toBe(true);
+      const again = await store.enrollNode("n1");
+      expect(await store.verifyNodeToken("n1", token)).toBe(false);
+      expect(await store.verifyNodeToken("n1", again)).toBe(true);
+      await expect(store.enrollNode("bad/name")).rejects.toSatisfy((e) => isNkError(e, "INVALID_ARGUMENT"));
+    });
+
+    it("keeps desired and applied durably and telemetry after a flush", async () => {
+      await store.enrollNode("n1");
+      expect(await store.setDesired([{ node: "n1", revision: "r1", sha256: "s1" }, { node: "ghost", revision: "r1", sha256: "s2" }])).toEqual({ unknown: ["ghost"] });
+      await store.recordReport("n1", report(h.clock), { revision: "r0", sha256: "s0" });
+      await expect(store.recordReport("ghost", report(h.clock))).rejects.toSatisfy((e) => isNkError(e, "NODE_NOT_ENROLLED"));
+      await store.flush();
+      await reopen();
+      const rec = await store.getNode("n1");
+      expect(rec?.desired).toEqual({ revision: "r1", sha256: "s1" });
+      expect(rec?.applied).toEqual({ revision: "r0", sha256: "s0" });
+      expect(rec?.lastReport).toEqual(report(h.clock));
+      expect(await store.removeNode("n1")).toBe(true);
+      expect(await store.listNodes()).toEqual([]);
+    });
+
+    it("issues fencing tokens that strictly increase, across reopen", async () => {
+      const a = await store.nextFencingToken();
+      const b = await store.nextFencingToken();
+      expect(b).toBeGreaterThan(a);
+      await reopen();
+      const c = await store.nextFencingToken();
+      expect(c).toBeGreaterThan(b);
+      const g = await store.grantLease(grant("n1", h.clock), { holders: [] });
+      expect(g.ok && g.lease.fencingToken).toBeGreaterThan(c);
+    });
+
+    it("grants only when the holder set is unchanged (compare-and-set)", async () => {
+      const g1 = await store.grantLease(grant("n1", h.clock), { holders: [] });
+      expect(g1.ok).toBe(true);
+      expect(await store.grantLease(grant("n2", h.clock), { holders: [] })).toEqual({ ok: false, reason: "holders-changed", holders: ["n1"] });
+      const g2 = await store.grantLease(grant("n2", h.clock), { holders: ["n1"] });
+      expect(g2.ok).toBe(true);
+      expect((await store.grantLease(grant("n1", h.clock), { holders: ["n2", "n1"] })).ok).toBe(false);
+      expect((await store.listLeases()).map((l) => l.node)).toEqual(["n1", "n2"]);
+      // Concurrent deciders that saw the same holders: exactly one wins.
+      const racers = await Promise.all(["a", "b", "c", "d", "e"].map((n) => store.grantLease(grant(n, h.clock), { holders: ["n1", "n2"] })));
+      expect(racers.filter((r) => r.ok)).toHaveLength(1);
+    });
+
+    it("refuses caller tokens that were never issued or are not above the last grant", async () => {
+      const t1 = await store.nextFencingToken();
+      const t2 = await store.nextFencingToken();
+      expect((await store.grantLease(grant("n1", h.clock, { fencingToken: t2 }), { holders: [] })).ok).toBe(true);
+      expect(await store.grantLease(grant("n2", h.clock, { fencingToken: t1 }), { holders: ["n1"] })).toEqual({ ok: false, reason: "stale-token" });
+      expect(await store.grantLease(grant("n2", h.clock, { fencingToken: t2 + 100 }), { holders: ["n1"] })).toEqual({ ok: false, reason: "stale-token" });
+    });
+
+    it("fences stale tokens on update and release, and persists leases", async () => {
+      const g = await store.grantLease(grant("n1", h.clock, { role: "server", bootIdAtGrant: "boot-1" }), { holders: [] });
+      if (!g.ok) throw new Error("grant failed");
+      const token = g.lease.fencingToken;
+      const u = await store.updateLease("n1", token, { state: "rebooting", phase: "reboot-return", phaseDeadlineMs: 5, cordonedByUs: true });
+      expect(u.ok && u.lease).toMatchObject({ state: "rebooting", phase: "reboot-return", phaseDeadlineMs: 5, cordonedByUs: true, fencingToken: token });
+      const stale = await store.updateLease("n1", token - 1, { state: "verifying" });
+      expect(stale).toMatchObject({ ok: false, reason: "fenced", current: { fencingToken: token, state: "rebooting" } });
+      expect(await store.updateLease("n9", token, {})).toEqual({ ok: false, reason: "not-held" });
+      await expect(store.updateLease("n1", token, { state: "nonsense" as never })).rejects.toSatisfy((e) => isNkError(e, "INVALID_ARGUMENT"));
+      await reopen();
+      expect(await store.getLease("n1")).toEqual(u.ok ? u.lease : undefined);
+      expect((await store.releaseLease("n1", token + 1)).ok).toBe(false);
+      h.clock.advance(1000);
+      const r = await store.releaseLease("n1", token);
+      expect(r.ok).toBe(true);
+      expect((await store.getRollout()).lastReleaseAtMs).toBe(h.clock.now());
+      expect(await store.releaseLease("n1", token)).toEqual({ ok: false, reason: "not-held" });
+      const g2 = await store.grantLease(grant("n1", h.clock), { holders: [] });
+      expect(g2.ok && (await store.forceReleaseLease("n1")).ok).toBe(true);
+      expect(await store.listLeases()).toEqual([]);
+    });
+
+    it("keeps the FIFO lease queue in order across reopen", async () => {
+      for (const n of ["a", "b", "c", "d"]) await store.enqueue({ node: n, kind: "reboot", revision: "r1", sha256: "s", reason: "kernel" });
+      h.clock.advance(10);
+      const again = await store.enqueue({ node: "a", kind: "reboot", revision: "r2", sha256: "s2", reason: "kernel" });
+      expect(again).toMatchObject({ position: 1, added: false, request: { revision: "r2", requestedAtMs: h.clock.now() - 10 } });
+      expect((await store.dequeue("b"))?.node).toBe("b");
+      expect(await store.dequeue("b")).toBeUndefined();
+      await reopen();
+      expect((await store.listQueue()).map((r) => r.node)).toEqual(["a", "c", "d"]);
+      expect((await store.grantLease(grant("c", h.clock), { holders: [] })).ok).toBe(true);
+      expect((await store.listQueue()).map((r) => r.node)).toEqual(["a", "d"]);
+      expect((await store.enqueue({ node: "e", kind: "service-restart", revision: "r1", sha256: "s", reason: "" })).position).toBe(3);
+    });
+
+    it("numbers events without gaps across reopen and streams them live", async () => {
+      const seen: EventRecord[] = [];
+      const stop = store.onEvent((e) => seen.push(e));
+      const e1 = await store.appendEvent({ kind: "lease.granted", node: "n1", message: "granted", fields: { token: "7" } });
+      await store.appendEvent({ kind: "rollout", message: "two" });
+      stop();
+      await store.appendEvent({ kind: "rollout", message: "three" });
+      expect(e1).toMatchObject({ seq: 1, timeMs: h.clock.now(), node: "n1", fields: { token: "7" } });
+      expect(seen.map((e) => e.seq)).toEqual([1, 2]);
+      await reopen();
+      expect((await store.appendEvent({ kind: "rollout", message: "four" })).seq).toBe(4);
+      expect((await store.readEvents({ afterSeq: 2 })).map((e) => e.message)).toEqual(["three", "four"]);
+      expect((await store.readEvents({ tail: 1 })).map((e) => e.seq)).toEqual([4]);
+      const followed: number[] = [];
+      const unfollow = await followEvents(store, { afterSeq: 3 }, (e) => followed.push(e.seq));
+      await store.appendEvent({ kind: "rollout", message: "five" });
+      unfollow();
+      expect(followed).toEqual([4, 5]);
+    });
+
+    it("stores secrets apart, lists sizes without values", async () => {
+      h.clock.advance(5);
+      await store.setSecret("k3s-token", Buffer.from("s3cr3t-value"));
+      await store.setSecret("other", Buffer.from([0, 1, 2]));
+      await expect(store.setSecret("../x", Buffer.from("v"))).rejects.toSatisfy((e) => isNkError(e, "INVALID_ARGUMENT"));
+      await reopen();
+      expect((await store.getSecret("k3s-token"))?.toString()).toBe("s3cr3t-value");
+      expect(await store.getSecret("missing")).toBeUndefined();
+      expect(await store.listSecrets()).toEqual([
+        { name: "k3s-token", updatedAtMs: h.clock.now(), sizeBytes: 12 },
+        { name: "other", updatedAtMs: h.clock.now(), sizeBytes: 3 },
+      ]);
+      expect(await store.deleteSecret("other")).toBe(true);
+      expect(await store.deleteSecret("other")).toBe(false);
+      if (options.fileLayout && h.dir) {
+        expect((await stat(join(h.dir, "secrets.json"))).mode & 0o777).toBe(0o600);
+        expect((await stat(h.dir)).mode & 0o077).toBe(0);
+        expect(await readFile(join(h.dir, "state.json"), "utf8")).not.toContain("s3cr3t");
+        expect(await readFile(join(h.dir, "state.json"), "utf8")).not.toContain(Buffer.from("s3cr3t-value").toString("base64"));
+      }
+    });
+
+    it("persists rollout pause, halt and revision", async () => {
+      await store.setRolloutRevision("r7");
+      await store.pauseRollout("maintenance");
+      h.clock.advance(3);
+      await store.haltRollout("n2 rolled back", "r7");
+      await reopen();
+      expect(await store.getRollout()).toEqual({
+        revision: "r7",
+        paused: { reason: "maintenance", atMs: h.clock.now() - 3 },
+        halted: { reason: "n2 rolled back", revision: "r7", atMs: h.clock.now() },
+      });
+      await store.resumeRollout();
+      await store.clearHalt();
+      await reopen();
+      expect(await store.getRollout()).toEqual({ revision: "r7" });
+    });
+
+    it.runIf(options.fileLayout)("recovers the event seq after a torn last line", async () => {
+      if (!h.dir) throw new Error("fileLayout needs harness.dir");
+      await store.appendEvent({ kind: "a", message: "one" });
+      await store.appendEvent({ kind: "a", message: "two" });
+      await store.close();
+      const path = join(h.dir, "events.jsonl");
+      await writeFile(path, `${await readFile(path, "utf8")}{"seq":3,"timeMs":1,"kind":"a","mess`);
+      await reopen();
+      expect((await store.readEvents()).map((e) => e.message)).toEqual(["one", "two"]);
+      expect((await store.appendEvent({ kind: "a", message: "three" })).seq).toBe(3);
+      expect((await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
+    });
+  });
+}

@@ -1,0 +1,235 @@
+// The coordinator's storage contract: domain records and the Store interface every backend (file, etcd) implements.
+
+/** A bundle identity: the inventory revision (git commit) and the bundle's sha256. */
+export interface RevisionRef {
+  revision: string;
+  sha256: string;
+}
+
+export interface SystemInfoRecord {
+  kernel: string;
+  os: string;
+  uptimeSeconds: number;
+  cpuModel: string;
+  cpuCores: number;
+  memoryTotalBytes: number;
+  memoryUsedBytes: number;
+  diskTotalBytes: number;
+  diskUsedBytes: number;
+  hostname: string;
+}
+
+export interface CheckResultRecord {
+  name: string;
+  ok: boolean;
+  message: string;
+  observedAtMs: number;
+}
+
+export interface HealthRecord {
+  healthy: boolean;
+  checks: CheckResultRecord[];
+  observedAtMs: number;
+}
+
+/** What the agent said in its last Hello (best-effort telemetry). */
+export interface NodeHello {
+  agentVersion: string;
+  bootId: string;
+  bootedSystem: string;
+  currentSystem: string;
+  systemInfo?: SystemInfoRecord;
+  phase: string;
+  heldFencingToken: number;
+  atMs: number;
+}
+
+/** The agent's last Report (best-effort telemetry). */
+export interface NodeReport {
+  revision: string;
+  sha256: string;
+  phase: string;
+  health: HealthRecord;
+  error: string;
+  systemInfo?: SystemInfoRecord;
+  agentVersion: string;
+  bootId: string;
+  bootedSystem: string;
+  currentSystem: string;
+  atMs: number;
+}
+
+export interface NodeRecord {
+  name: string;
+  /** `sha256:<hex>` of the node's 256-bit token; the token itself is never stored. */
+  tokenHash: string;
+  enrolledAtMs: number;
+  lastHello?: NodeHello;
+  lastReport?: NodeReport;
+  desired?: RevisionRef;
+  applied?: RevisionRef;
+}
+
+export type LeaseKind = "reboot" | "service-restart";
+export type LeaseStateName = "granted" | "draining" | "drained" | "rebooting" | "verifying";
+
+export interface LeaseRecord {
+  node: string;
+  kind: LeaseKind;
+  state: LeaseStateName;
+  /** Unique and increasing across all grants, never reused, even across restarts. */
+  fencingToken: number;
+  revision: string;
+  requestedAtMs: number;
+  grantedAtMs: number;
+  /** The coordinator's deadline phase (e.g. "drain", "reboot-return", "verify"). */
+  phase: string;
+  phaseDeadlineMs: number;
+  renewedAtMs: number;
+  /** We cordoned the node, so we uncordon it; never uncordon a node an operator had cordoned. */
+  cordonedByUs: boolean;
+  nodeWasCordoned: boolean;
+  role?: string;
+  /** Boot id seen at grant time: "back" after a reboot requires a different one. */
+  bootIdAtGrant?: string;
+}
+
+/** A lease to grant; without `fencingToken` the store allocates one in the same atomic step. */
+export type LeaseGrant = Omit<LeaseRecord, "fencingToken"> & { fencingToken?: number };
+
+/** Fields a holder's later calls may change; identity (node, token, kind, grant time) is fixed. */
+export type LeasePatch = Partial<
+  Pick<LeaseRecord, "state" | "revision" | "phase" | "phaseDeadlineMs" | "renewedAtMs" | "cordonedByUs" | "nodeWasCordoned" | "role" | "bootIdAtGrant">
+>;
+
+export type GrantResult =
+  | { ok: true; lease: LeaseRecord }
+  /** The holder set differs from what the caller decided on: re-read and decide again. */
+  | { ok: false; reason: "holders-changed"; holders: string[] }
+  | { ok: false; reason: "already-held"; lease: LeaseRecord }
+  /** A caller-supplied token was never issued or is not above the last granted one. */
+  | { ok: false; reason: "stale-token" };
+
+export type FencedResult = { ok: false; reason: "fenced"; current: LeaseRecord } | { ok: false; reason: "not-held" };
+export type LeaseResult = { ok: true; lease: LeaseRecord } | FencedResult;
+
+export interface LeaseRequest {
+  node: string;
+  kind: LeaseKind;
+  revision: string;
+  sha256: string;
+  reason: string;
+  role?: string;
+  requestedAtMs: number;
+}
+
+export type LeaseRequestInput = Omit<LeaseRequest, "requestedAtMs"> & { requestedAtMs?: number };
+
+export interface EnqueueResult {
+  /** 1-based position in the FIFO queue. */
+  position: number;
+  /** False when the node was already queued: it keeps its place, the request fields are updated. */
+  added: boolean;
+  request: LeaseRequest;
+}
+
+export interface RolloutRecord {
+  revision?: string;
+  paused?: { reason: string; atMs: number };
+  halted?: { reason: string; revision: string; atMs: number };
+  /** Time of the last lease release, for the settle time between grants. */
+  lastReleaseAtMs?: number;
+}
+
+export interface SecretInfo {
+  name: string;
+  updatedAtMs: number;
+  sizeBytes: number;
+}
+
+export interface EventInput {
+  kind: string;
+  node?: string;
+  revision?: string;
+  message: string;
+  fields?: Record<string, string>;
+}
+
+export interface EventRecord extends EventInput {
+  seq: number;
+  timeMs: number;
+}
+
+export interface ReadEventsOptions {
+  /** Only events with a greater seq (default 0: all kept events). */
+  afterSeq?: number;
+  /** Keep only the last `tail` of the matching events. */
+  tail?: number;
+}
+
+export type EventListener = (event: EventRecord) => void;
+
+/**
+ * Durability: every mutating method resolves only once its change is durable (file: fsynced;
+ * etcd: committed), except the telemetry fields `lastHello` and `lastReport`, which are
+ * best-effort and may lag by the backend's telemetry flush interval. Reads return durable state.
+ * Lease and queue operations are compare-and-set: each maps onto one etcd transaction.
+ * Expected outcomes (fenced, holders changed) are returned; misuse and I/O failures throw NkError.
+ */
+export interface Store {
+  // Node registry and enrollment.
+  /** Creates or re-enrolls a node; returns its new token once (only the hash is kept). */
+  enrollNode(name: string): Promise<string>;
+  /** Constant-time check of a presented token; false for unknown nodes. */
+  verifyNodeToken(name: string, token: string): Promise<boolean>;
+  getNode(name: string): Promise<NodeRecord | undefined>;
+  listNodes(): Promise<NodeRecord[]>;
+  /** Forgets a node and its queue entry; a held lease stays until released. */
+  removeNode(name: string): Promise<boolean>;
+  /** Telemetry is best-effort; `applied`, when given and changed, is durable. Throws NODE_NOT_ENROLLED. */
+  recordHello(name: string, hello: NodeHello, applied?: RevisionRef): Promise<void>;
+  recordReport(name: string, report: NodeReport, applied?: RevisionRef): Promise<void>;
+  /** Sets desired bundles in one durable step; returns names that are not enrolled (skipped). */
+  setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): Promise<{ unknown: string[] }>;
+
+  // Leases.
+  nextFencingToken(): Promise<number>;
+  /** Grants iff the current holder set equals `expected.holders`; also removes the node's queue entry. */
+  grantLease(lease: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult>;
+  updateLease(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult>;
+  /** Releases the lease and records `rollout.lastReleaseAtMs`. */
+  releaseLease(node: string, fencingToken: number): Promise<LeaseResult>;
+  /** Operator override: releases whatever lease the node holds. */
+  forceReleaseLease(node: string): Promise<{ ok: true; lease: LeaseRecord } | { ok: false; reason: "not-held" }>;
+  getLease(node: string): Promise<LeaseRecord | undefined>;
+  /** In grant order (fencing token ascending). */
+  listLeases(): Promise<LeaseRecord[]>;
+  enqueue(request: LeaseRequestInput): Promise<EnqueueResult>;
+  /** Removes the node's queue entry; returns it, or undefined when it was not queued. */
+  dequeue(node: string): Promise<LeaseRequest | undefined>;
+  listQueue(): Promise<LeaseRequest[]>;
+
+  // Rollout.
+  getRollout(): Promise<RolloutRecord>;
+  setRolloutRevision(revision: string): Promise<RolloutRecord>;
+  pauseRollout(reason: string): Promise<RolloutRecord>;
+  resumeRollout(): Promise<RolloutRecord>;
+  haltRollout(reason: string, revision: string): Promise<RolloutRecord>;
+  clearHalt(): Promise<RolloutRecord>;
+
+  // Secrets (values never logged, never in the main state).
+  setSecret(name: string, value: Buffer): Promise<void>;
+  getSecret(name: string): Promise<Buffer | undefined>;
+  listSecrets(): Promise<SecretInfo[]>;
+  deleteSecret(name: string): Promise<boolean>;
+
+  // Events: durable append, then delivered to listeners in seq order.
+  appendEvent(input: EventInput): Promise<EventRecord>;
+  readEvents(options?: ReadEventsOptions): Promise<EventRecord[]>;
+  onEvent(listener: EventListener): () => void;
+
+  /** Persists pending best-effort telemetry now. */
+  flush(): Promise<void>;
+  /** Flushes and releases the backend; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
