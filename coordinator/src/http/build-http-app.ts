@@ -1,0 +1,100 @@
+// Builds the coordinator's fastify app: status page, JSON and admin API, /healthz, /metrics, plus plugins main adds (git smart HTTP).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { errorMessage } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { AdminActions, StatusSource } from "../status/index.js";
+import { registerAdminRoutes } from "./admin-routes.js";
+import { registerApiRoutes } from "./api-routes.js";
+import type { CoordinatorMetrics } from "./coordinator-metrics.js";
+import { httpErrorFor, sendError } from "./http-errors.js";
+import { registerPageRoutes } from "./page-routes.js";
+import { StatusStream } from "./status-stream.js";
+
+/** JSON bodies here are a reason string at most; plugins that take large bodies (git pushes) stream or set their own route limit. */
+export const JSON_BODY_LIMIT = 64 * 1024;
+
+export type HttpPlugin = (app: FastifyInstance) => Promise<void>;
+
+export interface HttpDeps {
+  readonly status: StatusSource;
+  readonly admin: AdminActions;
+  /** True when the request carries the admin token (main compares it in constant time). */
+  authenticateAdmin(req: FastifyRequest): boolean;
+  readonly metrics: CoordinatorMetrics;
+  readonly log: Logger;
+  /**
+   * Whether the status page, its stream, GET /api/v1/* and /metrics are readable without the admin token.
+   * Default true: a homelab's status page belongs on a wall screen or a phone on the LAN, and it shows no
+   * secrets (the snapshot holds none). Set false when the coordinator is reachable from untrusted networks;
+   * browsers then need a token source that authenticateAdmin accepts, since EventSource cannot send headers.
+   */
+  readonly publicStatus?: boolean;
+  /** Registered last, each in its own encapsulated context (the git smart-HTTP mount). */
+  readonly extraPlugins?: readonly HttpPlugin[];
+  /** Wall clock for ages on the page; default Date.now. */
+  readonly now?: () => number;
+  /** Coalescing window for live updates; default 250 ms. */
+  readonly streamIntervalMs?: number;
+}
+
+function adminGuard(deps: HttpDeps) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (deps.authenticateAdmin(req)) return;
+    reply.header("www-authenticate", 'Bearer realm="nk"');
+    await sendError(reply, 401, "UNAUTHENTICATED", "a valid admin token is required (Authorization: Bearer <token>)");
+  };
+}
+
+export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const log = deps.log.child({ component: "http" });
+  const now = deps.now ?? Date.now;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: JSON_BODY_LIMIT,
+    // Bodies must match their schema exactly: no silent coercion of "true" to true, no silent dropping of unknown keys.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  const stream = new StatusStream({ status: deps.status, log, now, ...(deps.streamIntervalMs === undefined ? {} : { minIntervalMs: deps.streamIntervalMs }) });
+  deps.metrics.attachStatus(deps.status);
+
+  // Open SSE responses would keep server.close() waiting forever.
+  app.addHook("preClose", async () => stream.close());
+
+  app.addHook("onSend", async (_req, reply) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "no-referrer");
+    reply.header("x-frame-options", "DENY");
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const mapped = httpErrorFor(err);
+    if (mapped.unexpected) log.error({ err: errorMessage(err), method: req.method, url: req.url }, "request failed");
+    return sendError(reply, mapped.status, mapped.code, mapped.message);
+  });
+
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, "NOT_FOUND", `no route for ${req.method} ${req.url.split("?")[0] ?? ""}`));
+
+  app.get("/healthz", async (_req, reply) => {
+    reply.header("cache-control", "no-store");
+    return { status: "ok", leader: deps.status.snapshot().leader };
+  });
+
+  const publicStatus = deps.publicStatus ?? true;
+  app.register(async (scope) => {
+    if (!publicStatus) scope.addHook("onRequest", adminGuard(deps));
+    registerPageRoutes(scope, { status: deps.status, stream, now, log });
+    scope.get("/metrics", async (_req, reply) => {
+      const { contentType, body } = await deps.metrics.scrape();
+      return reply.header("cache-control", "no-store").type(contentType).send(body);
+    });
+    scope.register(async (api) => registerApiRoutes(api, deps.status));
+  });
+
+  app.register(async (scope) => {
+    scope.addHook("onRequest", adminGuard(deps));
+    registerAdminRoutes(scope, deps.admin);
+  });
+
+  for (const plugin of deps.extraPlugins ?? []) app.register(plugin);
+  return app;
+}

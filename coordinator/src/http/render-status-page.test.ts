@@ -1,0 +1,75 @@
+// The server-rendered status page: content, escaping of everything from outside, and its security headers.
+import { afterEach, describe, expect, it } from "vitest";
+import { renderStatusPage } from "./render-status-page.js";
+import { buildTestApp, type TestApp } from "./test-app.js";
+import { makeEvent, makeLease, makeNode, makeRollout, makeSnapshot, REV_B, T0, TestStatusSource } from "./test-status-source.js";
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.app.close();
+  t = undefined;
+});
+
+const EVIL = `<script>alert("x")</script>`;
+
+describe("status page", () => {
+  it("serves HTML with a CSP that allows only its own inline assets", async () => {
+    t = buildTestApp();
+    const res = await t.app.inject({ method: "GET", url: "/" });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
+    const csp = String(res.headers["content-security-policy"]);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(csp).not.toContain("unsafe-inline");
+    // No external assets: every src or href is an inline data: URI.
+    const refs = [...res.body.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
+    expect(refs).toEqual(["data:,"]);
+    expect(res.body).toContain("<title>homelab · nk status</title>");
+  });
+
+  it("escapes node names, errors, check names, lease reasons and events", () => {
+    const snapshot = makeSnapshot({
+      cluster: `lab"><b>`,
+      nodes: [makeNode(EVIL, { lastError: `<img src=x onerror=alert(1)>`, healthy: false, checks: [{ name: "<i>ceph</i>", ok: false, message: `"quoted"` }] })],
+      queue: [makeLease(EVIL, { queuePosition: 1, state: "queued", waitingReason: "<b>busy</b>" })],
+      rollout: makeRollout({ halted: true, haltReason: "<marquee>halt</marquee>" }),
+    });
+    const html = renderStatusPage(snapshot, [makeEvent(1, { node: EVIL, message: "<svg onload=alert(1)>", fields: { "<k>": "<v>" } })], T0);
+    expect(html).not.toContain(EVIL);
+    expect(html).not.toContain("<img src=x");
+    expect(html).not.toContain("<i>ceph");
+    expect(html).not.toContain("<marquee>");
+    expect(html).not.toContain("<svg");
+    expect(html).not.toContain("<b>");
+    expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+    expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect(html).toContain("lab&quot;&gt;&lt;b&gt;");
+    // Exactly one script element: the page's own.
+    expect(html.match(/<script>/g)).toHaveLength(1);
+  });
+
+  it("shows rollout state, drift, failing checks, kube state and leases", () => {
+    const snapshot = makeSnapshot({
+      rollout: makeRollout({ revision: REV_B, paused: true, pauseReason: "waiting for new disks", blockedReason: "rollout paused", nodesConverged: 1 }),
+      nodes: [
+        makeNode("n1", { desiredRevision: REV_B, desiredSha256: "sha-b", phase: "built" }),
+        makeNode("n2", { healthy: false, checks: [{ name: "ceph", ok: false, message: "HEALTH_WARN" }], k8sReady: false, cordoned: true, connected: false }),
+        makeNode("n3", { leaseState: "rebooting", lastReportMs: T0 - 90_000 }),
+      ],
+      leases: [makeLease("n3", { state: "rebooting" })],
+      queue: [makeLease("n1", { state: "queued", queuePosition: 1, waitingReason: "max_unavailable reached (1/1)" })],
+    });
+    const html = renderStatusPage(snapshot, [], T0);
+    expect(html).toContain(`<span class="badge warn big">paused</span>`);
+    expect(html).toContain("waiting for new disks");
+    expect(html).toContain("Next grant blocked:</span> rollout paused");
+    expect(html).toMatch(/<span class="v">1\/3<\/span><span class="k">converged/);
+    expect(html).toMatch(/class="drift"[^>]*><code[^>]*>a1b2c3d4<\/code> → <code[^>]*>b2c3d4e5<\/code>/);
+    expect(html).toMatch(/<tr data-node="n2" class="row-bad">.*unhealthy.*<li title="HEALTH_WARN">ceph<\/li>.*NotReady.*cordoned/);
+    expect(html).toContain(`<span data-since="${T0 - 90_000}">1m ago</span>`);
+    expect(html).toMatch(/id="lease-table".*n3.*rebooting.*in 10m/);
+    expect(html).toMatch(/id="queue-table".*>1<.*n1.*max_unavailable reached \(1\/1\)/);
+    expect(html).toContain("No events yet.");
+  });
+});

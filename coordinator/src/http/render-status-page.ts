@@ -1,0 +1,38 @@
+// Server-side rendering of the whole status page and of the fragments that SSE pushes to it.
+import type { ClusterSnapshot, EventView } from "../status/index.js";
+import { escapeHtml, formatAge } from "./html-escape.js";
+import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
+import { renderEvents } from "./render-events.js";
+import { renderNodeTable } from "./render-node-table.js";
+import { renderLeases, renderRollout } from "./render-rollout.js";
+
+/** The document title: the cluster name first, so a tab or a wall screen says which cluster it is. */
+export function pageTitle(s: ClusterSnapshot): string {
+  const trouble = s.rollout.halted ? " · HALTED" : s.rollout.paused ? " · paused" : "";
+  return `${s.cluster === "" ? "nk" : s.cluster}${trouble} · nk status`;
+}
+
+/** Inner HTML of `<main id="status">`: cluster header, rollout, nodes, leases. */
+export function renderStatusFragment(s: ClusterSnapshot, nowMs: number): string {
+  const role = s.leader ? "leader" : "standby";
+  const meta =
+    `<p class="meta">cluster <strong>${escapeHtml(s.cluster)}</strong> · coordinator ${escapeHtml(s.version)} · ${role}` +
+    ` · snapshot <span data-since="${s.generatedAtMs}">${escapeHtml(formatAge(s.generatedAtMs, nowMs))}</span></p>`;
+  return `${meta}${renderRollout(s)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}`;
+}
+
+/** The full page, complete without JavaScript; the inline script only keeps it live. */
+export function renderStatusPage(s: ClusterSnapshot, events: readonly EventView[], nowMs: number): string {
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta name="color-scheme" content="light dark"><meta name="referrer" content="no-referrer">` +
+    // An empty inline icon stops the browser asking for /favicon.ico.
+    `<link rel="icon" href="data:,">` +
+    `<title>${escapeHtml(pageTitle(s))}</title><style>${PAGE_CSS}</style></head><body>` +
+    `<div class="bar"><h1><span class="brand">nk ·</span> ${escapeHtml(s.cluster)}</h1><span id="live" class="live">connecting…</span></div>` +
+    `<main id="status" data-now="${nowMs}">${renderStatusFragment(s, nowMs)}</main>` +
+    `<section id="events-section"><h2>Recent events</h2><ol id="events">${renderEvents(events)}</ol></section>` +
+    `<script>${PAGE_SCRIPT}</script></body></html>`
+  );
+}
