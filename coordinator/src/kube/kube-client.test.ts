@@ -1,0 +1,193 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isNkError } from "../../../shared/src/errors/index.js";
+import type { DrainClock } from "./drain-clock.js";
+import { FakeKubeApiserver } from "./fake-kube-apiserver.js";
+import { KubeClient } from "./kube-client.js";
+import { NoKube } from "./no-kube.js";
+
+/** Sleeps advance a virtual clock at once, so a 10-minute drain runs in milliseconds. */
+class InstantClock implements DrainClock {
+  nowMs = 1_000_000;
+  sleeps: number[] = [];
+  onSleep: (() => void) | undefined;
+  now(): number {
+    return this.nowMs;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.nowMs += ms;
+    this.onSleep?.();
+  }
+}
+
+let fake: FakeKubeApiserver;
+let clock: InstantClock;
+let kube: KubeClient;
+
+beforeEach(async () => {
+  fake = await FakeKubeApiserver.start();
+  clock = new InstantClock();
+  kube = new KubeClient(fake.kubeConfig(), { clock });
+  fake.setNode({ name: "n1", ready: true });
+  fake.setNode({ name: "n2", ready: false, message: "container runtime network not ready" });
+});
+
+afterEach(async () => {
+  await fake.close();
+});
+
+describe("KubeClient node status", () => {
+  it("maps the Ready condition and cordon flag", async () => {
+    expect(await kube.nodeStatus("n1")).toEqual({ name: "n1", exists: true, ready: true, cordoned: false, readyReason: "KubeletReady: kubelet is posting ready status" });
+    expect(await kube.nodeStatus("n2")).toMatchObject({ exists: true, ready: false, readyReason: "KubeletNotReady: container runtime network not ready" });
+    fake.setNode({ name: "n3", ready: "Unknown", unschedulable: true });
+    expect(await kube.nodeStatus("n3")).toMatchObject({ ready: false, cordoned: true, readyReason: "NodeStatusUnknown" });
+    expect(fake.calls("GET", "/api/v1/nodes/n1")).toHaveLength(1);
+  });
+
+  it("reports a node Kubernetes does not know as not existing", async () => {
+    expect(await kube.nodeStatus("ghost")).toEqual({ name: "ghost", exists: false, ready: false, cordoned: false, readyReason: "node not registered in Kubernetes" });
+  });
+
+  it("lists every node", async () => {
+    const nodes = await kube.listNodes();
+    expect(nodes.map((n) => [n.name, n.ready])).toEqual([["n1", true], ["n2", false]]);
+  });
+
+  it("throws UNAVAILABLE when the API server cannot be reached", async () => {
+    await fake.close();
+    const err = await kube.listNodes().catch((e: unknown) => e);
+    expect(isNkError(err, "UNAVAILABLE")).toBe(true);
+    fake = await FakeKubeApiserver.start();
+  });
+
+  it("loads its configuration from a kubeconfig file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-kube-"));
+    try {
+      const path = join(dir, "kubeconfig.yaml");
+      await writeFile(path, fake.kubeconfigYaml());
+      expect((await KubeClient.fromFile(path).nodeStatus("n1")).ready).toBe(true);
+      expect(() => KubeClient.fromFile(join(dir, "missing.yaml"))).toThrow(/cannot load kubeconfig/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("KubeClient cordon", () => {
+  it("patches spec.unschedulable with a strategic merge patch, and only when it changes", async () => {
+    expect(await kube.cordon("n1")).toEqual({ wasCordoned: false });
+    expect(fake.node("n1")?.unschedulable).toBe(true);
+    expect(await kube.cordon("n1")).toEqual({ wasCordoned: true });
+    expect(await kube.uncordon("n1")).toEqual({ wasCordoned: true });
+    expect(fake.node("n1")?.unschedulable).toBe(false);
+    const patches = fake.calls("PATCH");
+    expect(patches.map((p) => [p.path, p.contentType, p.body])).toEqual([
+      ["/api/v1/nodes/n1", "application/strategic-merge-patch+json", { spec: { unschedulable: true } }],
+      ["/api/v1/nodes/n1", "application/strategic-merge-patch+json", { spec: { unschedulable: null } }],
+    ]);
+  });
+
+  it("refuses to cordon a node Kubernetes does not know", async () => {
+    const err = await kube.cordon("ghost").catch((e: unknown) => e);
+    expect(isNkError(err, "NODE_UNKNOWN")).toBe(true);
+    expect(fake.calls("PATCH")).toHaveLength(0);
+  });
+});
+
+describe("KubeClient drain", () => {
+  function evictions(): string[] {
+    return fake.calls("POST").map((r) => r.path);
+  }
+
+  it("cordons, evicts workload pods and skips DaemonSet and mirror pods", async () => {
+    fake.addPod({ namespace: "web", name: "web-1", nodeName: "n1", owner: "ReplicaSet" });
+    fake.addPod({ namespace: "web", name: "cache-0", nodeName: "n1", owner: "StatefulSet", emptyDir: true });
+    fake.addPod({ namespace: "kube-system", name: "svclb-1", nodeName: "n1", owner: "DaemonSet" });
+    fake.addPod({ namespace: "kube-system", name: "static-n1", nodeName: "n1", owner: "Node", mirror: true });
+    fake.addPod({ namespace: "web", name: "web-2", nodeName: "n2", owner: "ReplicaSet" });
+
+    const result = await kube.drain("n1", { timeoutMs: 600_000 });
+
+    expect(result).toEqual({ ok: true, evicted: ["web/web-1", "web/cache-0"], wasCordoned: false });
+    expect(fake.node("n1")?.unschedulable).toBe(true);
+    expect(fake.calls("GET", "/api/v1/pods")[0]?.query).toEqual({ fieldSelector: "spec.nodeName=n1" });
+    expect(evictions().sort()).toEqual(["/api/v1/namespaces/web/pods/cache-0/eviction", "/api/v1/namespaces/web/pods/web-1/eviction"]);
+    expect(fake.calls("POST")[0]?.body).toMatchObject({ apiVersion: "policy/v1", kind: "Eviction", metadata: { namespace: "web" } });
+    expect(fake.podKeys().sort()).toEqual(["kube-system/static-n1", "kube-system/svclb-1", "web/web-2"]);
+  });
+
+  it("retries an eviction a PodDisruptionBudget refuses, with backoff, until it is allowed", async () => {
+    fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: 3 });
+    const result = await kube.drain("n1", { timeoutMs: 600_000 });
+    expect(result.ok).toBe(true);
+    expect(result.evicted).toEqual(["db/postgres-0"]);
+    expect(evictions()).toEqual(Array(4).fill("/api/v1/namespaces/db/pods/postgres-0/eviction"));
+    expect(clock.sleeps).toEqual([1_000, 2_000, 4_000]);
+  });
+
+  it("gives up at the timeout and names the pod the budget blocks", async () => {
+    fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: Infinity });
+    fake.addPod({ namespace: "web", name: "web-1", nodeName: "n1", owner: "ReplicaSet" });
+    const started = clock.now();
+    const result = await kube.drain("n1", { timeoutMs: 600_000 });
+    expect(result.ok).toBe(false);
+    expect(result.reason).toBe(
+      "drain timed out after 600s: pod db/postgres-0 blocked by PodDisruptionBudget (The disruption budget postgres-0-pdb needs 1 healthy pods and has 1 currently)",
+    );
+    expect(result.evicted).toEqual(["web/web-1"]);
+    expect(clock.now() - started).toBe(600_000);
+    expect(Math.max(...clock.sleeps)).toBe(5_000);
+  });
+
+  it("waits until evicted pods are gone, bounded by the timeout", async () => {
+    fake.addPod({ namespace: "web", name: "slow", nodeName: "n1", owner: "ReplicaSet", lingerReads: 2 });
+    expect(await kube.drain("n1", { timeoutMs: 60_000 })).toMatchObject({ ok: true, evicted: ["web/slow"] });
+    expect(fake.calls("GET", "/api/v1/namespaces/web/pods/slow")).toHaveLength(3);
+
+    fake.addPod({ namespace: "web", name: "stuck", nodeName: "n1", owner: "ReplicaSet", lingerReads: Infinity });
+    const result = await kube.drain("n1", { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ ok: false, wasCordoned: true, reason: "drain timed out after 10s: pod web/stuck still terminating" });
+  });
+
+  it("refuses pods without a controller unless forced", async () => {
+    fake.addPod({ namespace: "default", name: "debug", nodeName: "n1" });
+    fake.addPod({ namespace: "default", name: "job-done", nodeName: "n1", phase: "Succeeded" });
+    const refused = await kube.drain("n1", { timeoutMs: 60_000 });
+    expect(refused.ok).toBe(false);
+    expect(refused.reason).toBe("pods without a controller would be lost: default/debug (delete them or drain with force)");
+    expect(evictions()).toHaveLength(0);
+
+    const forced = await kube.drain("n1", { timeoutMs: 60_000, force: true });
+    expect(forced).toMatchObject({ ok: true, evicted: ["default/debug", "default/job-done"] });
+  });
+
+  it("stops when its signal aborts", async () => {
+    fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: Infinity });
+    const abort = new AbortController();
+    clock.onSleep = () => {
+      if (clock.sleeps.length === 2) abort.abort();
+    };
+    const result = await kube.drain("n1", { timeoutMs: 600_000, signal: abort.signal });
+    expect(result).toMatchObject({ ok: false, reason: "drain aborted" });
+    expect(evictions().length).toBeLessThanOrEqual(3);
+  });
+
+  it("reports a drain of a node Kubernetes does not know", async () => {
+    const result = await kube.drain("ghost", { timeoutMs: 60_000 });
+    expect(result).toEqual({ ok: false, evicted: [], wasCordoned: false, reason: "cordon of ghost failed: node ghost is not registered in Kubernetes" });
+  });
+});
+
+describe("NoKube", () => {
+  it("knows nothing and drains nothing", async () => {
+    const none = new NoKube();
+    expect(none.enabled).toBe(false);
+    expect(await none.nodeStatus("n1")).toEqual({ name: "n1", exists: null, ready: null, cordoned: false, readyReason: "no Kubernetes access configured" });
+    expect(await none.listNodes()).toEqual([]);
+    expect(await none.drain("n1", { timeoutMs: 1 })).toMatchObject({ ok: true, evicted: [] });
+  });
+});

@@ -1,0 +1,97 @@
+// KubeDriver over the real Kubernetes API (@kubernetes/client-node), configured from the coordinator's kubeconfig.
+import { CoreV1Api, KubeConfig, PatchStrategy } from "@kubernetes/client-node";
+import { NkError } from "../../../shared/src/errors/index.js";
+import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
+import { systemDrainClock, type DrainClock } from "./drain-clock.js";
+import { defaultDrainTuning, drainNode, type DrainTuning } from "./drain-node.js";
+import { callOptions, kubeErrorMessage, statusCode } from "./kube-call.js";
+import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus } from "./kube-driver.js";
+import { missingNode, nodeStatusOf } from "./node-status.js";
+
+export interface KubeClientOptions {
+  readonly log?: Logger;
+  readonly clock?: DrainClock;
+  readonly tuning?: Partial<DrainTuning>;
+}
+
+export class KubeClient implements KubeDriver {
+  readonly enabled = true;
+  private readonly api: CoreV1Api;
+  private readonly log: Logger;
+  private readonly clock: DrainClock;
+  private readonly tuning: DrainTuning;
+
+  constructor(config: KubeConfig, options: KubeClientOptions = {}) {
+    this.api = config.makeApiClient(CoreV1Api);
+    this.log = options.log ?? silentLogger();
+    this.clock = options.clock ?? systemDrainClock;
+    this.tuning = { ...defaultDrainTuning, ...options.tuning };
+  }
+
+  /** From a kubeconfig file (k3s writes one at /etc/rancher/k3s/k3s.yaml); its current context is used. */
+  static fromFile(path: string, options: KubeClientOptions = {}): KubeClient {
+    const config = new KubeConfig();
+    try {
+      config.loadFromFile(path);
+    } catch (err) {
+      throw new NkError("CONFIG_INVALID", `cannot load kubeconfig ${path}: ${kubeErrorMessage(err)}`, { cause: err });
+    }
+    if (config.getCurrentCluster() === null) throw new NkError("CONFIG_INVALID", `kubeconfig ${path} has no current cluster`);
+    return new KubeClient(config, options);
+  }
+
+  async nodeStatus(name: string, signal?: AbortSignal): Promise<KubeNodeStatus> {
+    try {
+      return nodeStatusOf(await this.api.readNode({ name }, callOptions(signal)));
+    } catch (err) {
+      if (statusCode(err) === 404) return missingNode(name);
+      throw unavailable(`reading node ${name}`, err);
+    }
+  }
+
+  async listNodes(signal?: AbortSignal): Promise<readonly KubeNodeStatus[]> {
+    try {
+      const list = await this.api.listNode({}, callOptions(signal));
+      return list.items.map(nodeStatusOf);
+    } catch (err) {
+      throw unavailable("listing nodes", err);
+    }
+  }
+
+  cordon(name: string, signal?: AbortSignal): Promise<CordonResult> {
+    return this.setUnschedulable(name, true, signal);
+  }
+
+  uncordon(name: string, signal?: AbortSignal): Promise<CordonResult> {
+    return this.setUnschedulable(name, false, signal);
+  }
+
+  drain(name: string, options: DrainOptions): Promise<DrainResult> {
+    const deps = { api: this.api, clock: this.clock, tuning: this.tuning, log: this.log, cordon: (n: string, s: AbortSignal) => this.cordon(n, s) };
+    return drainNode(deps, name, options);
+  }
+
+  /**
+   * Reads first so callers learn whether an operator had cordoned the node already; the patch is
+   * skipped when nothing changes. Uncordon sends null (what kubectl sends) so the field is removed.
+   */
+  private async setUnschedulable(name: string, unschedulable: boolean, signal?: AbortSignal): Promise<CordonResult> {
+    const before = await this.nodeStatus(name, signal);
+    if (before.exists !== true) throw new NkError("NODE_UNKNOWN", `node ${name} is not registered in Kubernetes`);
+    if (before.cordoned !== unschedulable) {
+      const body = { spec: { unschedulable: unschedulable ? true : null } };
+      try {
+        await this.api.patchNode({ name, body }, callOptions(signal, PatchStrategy.StrategicMergePatch));
+      } catch (err) {
+        if (statusCode(err) === 404) throw new NkError("NODE_UNKNOWN", `node ${name} is not registered in Kubernetes`);
+        throw unavailable(`${unschedulable ? "cordoning" : "uncordoning"} node ${name}`, err);
+      }
+      this.log.info({ node: name, unschedulable }, unschedulable ? "node cordoned" : "node uncordoned");
+    }
+    return { wasCordoned: before.cordoned };
+  }
+}
+
+function unavailable(what: string, err: unknown): NkError {
+  return new NkError("UNAVAILABLE", `Kubernetes API: ${what} failed: ${kubeErrorMessage(err)}`, { cause: err });
+}

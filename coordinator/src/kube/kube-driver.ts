@@ -1,0 +1,51 @@
+// What the lease manager and node health need from Kubernetes: node readiness, cordon, drain.
+
+/** One k8s node as nk sees it. `ready`/`exists` are null when the coordinator has no Kubernetes access. */
+export interface KubeNodeStatus {
+  readonly name: string;
+  readonly exists: boolean | null;
+  /** Condition Ready == "True" (kubelet reason "KubeletReady"). */
+  readonly ready: boolean | null;
+  /** spec.unschedulable. */
+  readonly cordoned: boolean;
+  /** The Ready condition's reason and message, or why readiness is unknown. */
+  readonly readyReason: string;
+}
+
+export interface DrainOptions {
+  /** Whole drain (evictions, PDB retries, waiting for pods to go) must end within this. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Also evict pods that no controller owns (they are gone for good afterwards), like
+   * `kubectl drain --force`. Without it such pods stop the drain with a reason.
+   */
+  readonly force?: boolean;
+}
+
+export interface DrainResult {
+  readonly ok: boolean;
+  /** "namespace/name" of every pod evicted (or found already gone) by this drain. */
+  readonly evicted: readonly string[];
+  /** Whether the node was already cordoned before this drain (an operator's cordon must be kept). */
+  readonly wasCordoned: boolean;
+  /** Why the drain did not finish; when ok, at most a note (NoKube says the drain was skipped). */
+  readonly reason?: string;
+}
+
+export interface CordonResult {
+  /** The node was already unschedulable before the call. */
+  readonly wasCordoned: boolean;
+}
+
+export interface KubeDriver {
+  /** False for NoKube: readiness is unknown, cordon and drain do nothing. */
+  readonly enabled: boolean;
+  nodeStatus(name: string, signal?: AbortSignal): Promise<KubeNodeStatus>;
+  listNodes(signal?: AbortSignal): Promise<readonly KubeNodeStatus[]>;
+  /** Throws NkError("NODE_UNKNOWN") when the node is not registered in Kubernetes. */
+  cordon(name: string, signal?: AbortSignal): Promise<CordonResult>;
+  uncordon(name: string, signal?: AbortSignal): Promise<CordonResult>;
+  /** Cordon, evict every evictable pod and wait until they are gone. Expected failures are returned, not thrown. */
+  drain(name: string, options: DrainOptions): Promise<DrainResult>;
+}
