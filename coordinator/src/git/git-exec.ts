@@ -1,0 +1,79 @@
+// Runs one git command against the coordinator's repo and collects its output (bounded, with a timeout).
+import { spawn } from "node:child_process";
+import { NkError } from "../../../shared/src/errors/index.js";
+
+export interface GitExecOptions {
+  /** GIT_DIR of the repo; omitted for commands such as `git init` that take a path. */
+  readonly gitDir?: string;
+  /** Extra environment, e.g. the quarantine object directories of a push in progress. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Written to stdin, then stdin is closed. */
+  readonly input?: string | Buffer;
+  /** Default 60 s; the process is killed after it. */
+  readonly timeoutMs?: number;
+  /** Exit codes that are expected outcomes rather than failures (e.g. 1 from `rev-parse --verify --quiet`). */
+  readonly okCodes?: readonly number[];
+}
+
+export interface GitExecResult {
+  readonly code: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+const MAX_STDERR = 64 * 1024;
+
+/**
+ * The environment every git process gets: no prompts, no user or system config that could change
+ * behaviour (hooks path, aliases, credential helpers), and a fixed locale for parseable messages.
+ */
+export function gitBaseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/",
+    LANG: "C",
+    LC_ALL: "C",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    ...extra,
+  };
+}
+
+export function runGit(args: readonly string[], options: GitExecOptions = {}): Promise<GitExecResult> {
+  const env = gitBaseEnv({ ...(options.gitDir ? { GIT_DIR: options.gitDir } : {}), ...options.env });
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    let stderr = "";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      if (stderr.length < MAX_STDERR) stderr += chunk;
+    });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(new NkError("UNAVAILABLE", `cannot run git: ${err.message}`, { cause: err }));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const result = { code: code ?? -1, stdout: Buffer.concat(out), stderr };
+      if (timedOut) reject(new NkError("UNAVAILABLE", `git ${args[0]} timed out after ${timeoutMs} ms`));
+      else if (result.code === 0 || options.okCodes?.includes(result.code)) resolve(result);
+      else reject(new NkError("IO", `git ${args.join(" ")} failed (${result.code}): ${stderr.trim().split("\n").slice(-3).join(" ")}`));
+    });
+    // EPIPE when git exits before reading all input; the exit status tells the story.
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** stdout as trimmed text. */
+export async function gitText(args: readonly string[], options: GitExecOptions = {}): Promise<string> {
+  return (await runGit(args, options)).stdout.toString("utf8").trim();
+}

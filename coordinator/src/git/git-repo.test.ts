@@ -1,0 +1,103 @@
+// GitRepo against real git: creation, commits without a work tree, tree reading, refs and log.
+import { rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isNkError } from "../../../shared/src/errors/index.js";
+import { GitRepo } from "./git-repo.js";
+import { MAX_TREE_FILE_BYTES } from "./tree-snapshot.js";
+import { gitCli, homelabFiles, tempDir } from "./test-fixtures.js";
+
+describe("GitRepo", () => {
+  let stateDir = "";
+  beforeEach(async () => {
+    stateDir = await tempDir("git-repo");
+  });
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("creates a bare repo with main as default branch and the nk settings, once", async () => {
+    const repo = await GitRepo.open(stateDir);
+    expect(repo.gitDir).toBe(join(stateDir, "repo", "inventory.git"));
+    expect((await gitCli(["--git-dir", repo.gitDir, "symbolic-ref", "HEAD"])).stdout.trim()).toBe("refs/heads/main");
+    expect((await gitCli(["--git-dir", repo.gitDir, "config", "core.hooksPath"])).stdout.trim()).toBe(join(stateDir, "repo", "hooks"));
+    expect((await gitCli(["--git-dir", repo.gitDir, "config", "http.receivepack"])).stdout.trim()).toBe("true");
+    expect((await stat(repo.hooksDir)).isDirectory()).toBe(true);
+    expect(await repo.headRevision()).toBeNull();
+    expect(await repo.log(5)).toEqual([]);
+    // Opening again keeps the history.
+    const sha = await repo.commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "first");
+    expect(await (await GitRepo.open(stateDir)).headRevision()).toBe(sha);
+  });
+
+  it("commits a Map as the whole tree and reads it back in one snapshot", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const files = await homelabFiles();
+    files.set("docs/notes/ünïcode.md", "héllo\n");
+    const first = await repo.commitFiles(files, "seed from examples/homelab", { author: { name: "Demo", email: "demo@nk.test" }, time: 1_700_000_000 });
+    expect(first).toMatch(/^[0-9a-f]{40}$/);
+    expect(await repo.headRevision()).toBe(first);
+    expect(await repo.readTree("main")).toEqual(files);
+
+    const second = await repo.commitFiles(new Map([["inventory.yaml", "x: 1\n"]]), "replace everything");
+    expect(await repo.readTree(second)).toEqual(new Map([["inventory.yaml", "x: 1\n"]]));
+    expect(await repo.readTree(first)).toEqual(files);
+    const log = await repo.log(10);
+    expect(log.map((c) => [c.sha, c.subject])).toEqual([
+      [second, "replace everything"],
+      [first, "seed from examples/homelab"],
+    ]);
+    expect(log[1]).toMatchObject({ author: "Demo", email: "demo@nk.test", time: 1_700_000_000_000 });
+    expect((await gitCli(["--git-dir", repo.gitDir, "rev-parse", `${second}^`])).stdout.trim()).toBe(first);
+  });
+
+  it("leaves out large, binary and linked files with a note", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const sha = await repo.commitFiles(
+      new Map([
+        ["inventory.yaml", "a: 1\n"],
+        ["big.txt", "x".repeat(MAX_TREE_FILE_BYTES + 1)],
+        ["logo.bin", "PNG\0\0data"],
+      ]),
+      "mixed",
+    );
+    const snap = await repo.readSnapshot(sha);
+    expect([...snap.files.keys()]).toEqual(["inventory.yaml"]);
+    expect(snap.skipped).toEqual([
+      { path: "big.txt", reason: `larger than ${MAX_TREE_FILE_BYTES} bytes (${MAX_TREE_FILE_BYTES + 1})` },
+      { path: "logo.bin", reason: "binary file (contains NUL bytes)" },
+    ]);
+  });
+
+  it("resolves refs, short names and shas, and null for what does not exist", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const sha = await repo.commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "one");
+    expect(await repo.resolve("main")).toBe(sha);
+    expect(await repo.resolve("refs/heads/main")).toBe(sha);
+    expect(await repo.resolve(sha.slice(0, 10))).toBe(sha);
+    expect(await repo.resolve("nope")).toBeNull();
+    expect(await repo.resolve("--output=/tmp/x")).toBeNull();
+    const err: unknown = await repo.readTree("nope").catch((e: unknown) => e);
+    expect(isNkError(err, "REVISION_UNKNOWN")).toBe(true);
+  });
+
+  it("refuses paths that escape or collide in the tree", async () => {
+    const repo = await GitRepo.open(stateDir);
+    for (const bad of ["../x", "a//b", ".git/config", "/abs", "a/./b"]) {
+      const err: unknown = await repo.commitFiles(new Map([[bad, "x"]]), "bad").catch((e: unknown) => e);
+      expect(isNkError(err, "INVALID_ARGUMENT"), bad).toBe(true);
+    }
+    const clash: unknown = await repo.commitFiles(new Map([["a", "x"], ["a/b", "y"]]), "clash").catch((e: unknown) => e);
+    expect(isNkError(clash, "INVALID_ARGUMENT")).toBe(true);
+    expect(await repo.headRevision()).toBeNull();
+  });
+
+  it("moveMain is a compare-and-swap", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const a = await repo.commitFiles(new Map([["f", "1"]]), "a");
+    const b = await repo.commitFiles(new Map([["f", "2"]]), "b");
+    await expect(repo.moveMain(a, a, "stale expectation")).rejects.toThrow(/update-ref/);
+    await repo.moveMain(a, b, "roll back");
+    expect(await repo.headRevision()).toBe(a);
+  });
+});

@@ -1,0 +1,191 @@
+// The coordinator's bare inventory repo: created on first start, read without a work tree, seeded by commitFiles.
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { NkError } from "../../../shared/src/errors/index.js";
+import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
+import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
+
+export const MAIN_REF = "refs/heads/main";
+/** Where the upstream follower fetches to before validating. */
+export const UPSTREAM_REF = "refs/nk/upstream";
+export const ZERO_SHA = "0000000000000000000000000000000000000000";
+
+export interface CommitInfo {
+  readonly sha: string;
+  readonly author: string;
+  readonly email: string;
+  /** Author time, ms since the epoch. */
+  readonly time: number;
+  readonly subject: string;
+}
+
+/** Object directories of a push in progress (from the pre-receive hook's environment). */
+export interface QuarantineEnv {
+  readonly GIT_OBJECT_DIRECTORY?: string;
+  readonly GIT_ALTERNATE_OBJECT_DIRECTORIES?: string;
+  readonly GIT_QUARANTINE_PATH?: string;
+}
+
+export interface CommitOptions {
+  readonly author?: { readonly name: string; readonly email: string };
+  /** Seconds since the epoch; default now. */
+  readonly time?: number;
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+
+/** Repo paths in a tree: relative, '/'-separated, no empty, '.', '..' or '.git' segments. */
+function checkPath(path: string): string[] {
+  const parts = path.split("/");
+  if (parts.some((p) => p === "" || p === "." || p === ".." || p.toLowerCase() === ".git" || p.includes("\0"))) {
+    throw new NkError("INVALID_ARGUMENT", `invalid repo path ${JSON.stringify(path)}`);
+  }
+  return parts;
+}
+
+interface DirNode {
+  readonly dirs: Map<string, DirNode>;
+  readonly blobs: Map<string, string>;
+}
+
+export class GitRepo {
+  /** `<stateDir>/repo`: GIT_PROJECT_ROOT for git-http-backend; holds inventory.git and hooks/. */
+  readonly root: string;
+  readonly gitDir: string;
+  readonly hooksDir: string;
+
+  private constructor(stateDir: string) {
+    this.root = join(stateDir, "repo");
+    this.gitDir = join(this.root, "inventory.git");
+    this.hooksDir = join(this.root, "hooks");
+  }
+
+  /** Opens the repo under `stateDir`, creating it (default branch main) on first start. */
+  static async open(stateDir: string): Promise<GitRepo> {
+    const repo = new GitRepo(stateDir);
+    await mkdir(repo.hooksDir, { recursive: true, mode: 0o700 });
+    const exists = await stat(join(repo.gitDir, "HEAD")).then(() => true, () => false);
+    if (!exists) await runGit(["init", "--quiet", "--bare", "--initial-branch=main", repo.gitDir]);
+    // Applied on every start so that a changed state dir path or an older repo gets the current settings.
+    const settings: [string, string][] = [
+      ["core.hooksPath", repo.hooksDir],
+      ["core.logAllRefUpdates", "always"],
+      ["http.receivepack", "true"],
+      ["http.uploadpack", "true"],
+      ["receive.fsckObjects", "true"],
+      ["receive.denyNonFastForwards", "false"],
+      ["receive.denyDeletes", "true"],
+      // refs/nk/* are nk's own (e.g. the fetched upstream): neither advertised nor pushable.
+      ["transfer.hideRefs", "refs/nk/"],
+    ];
+    for (const [key, value] of settings) await runGit(["config", key, value], { gitDir: repo.gitDir });
+    return repo;
+  }
+
+  /** Options for git commands on this repo, optionally reading a push's quarantined objects. */
+  gitOptions(quarantine: QuarantineEnv = {}): GitExecOptions {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(quarantine)) if (typeof v === "string" && v) env[k] = v;
+    return { gitDir: this.gitDir, env };
+  }
+
+  /** The commit `ref` names (a ref, short name or sha), or null when there is none. */
+  async resolve(ref: string, quarantine: QuarantineEnv = {}): Promise<string | null> {
+    if (ref.startsWith("-")) return null;
+    const res = await runGit(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], { ...this.gitOptions(quarantine), okCodes: [1, 128] });
+    const sha = res.stdout.toString("utf8").trim();
+    return res.code === 0 && SHA.test(sha) ? sha : null;
+  }
+
+  /** The commit on main, or null before the first push. */
+  headRevision(): Promise<string | null> {
+    return this.resolve(MAIN_REF);
+  }
+
+  /** All text files of `rev`, with the files left out (too large, binary, links) and why. */
+  async readSnapshot(rev: string, quarantine: QuarantineEnv = {}): Promise<TreeSnapshot> {
+    const sha = await this.resolve(rev, quarantine);
+    if (sha === null) throw new NkError("REVISION_UNKNOWN", `no commit ${JSON.stringify(rev)} in the inventory repo`);
+    return readTreeSnapshot(sha, this.gitOptions(quarantine));
+  }
+
+  /** All text files of `rev` by repo path (what validateRepo and the renderer take). */
+  async readTree(rev: string): Promise<Map<string, string>> {
+    return (await this.readSnapshot(rev)).files;
+  }
+
+  /** The newest `n` commits on main, newest first (empty before the first push). */
+  async log(n: number, ref = MAIN_REF): Promise<CommitInfo[]> {
+    if ((await this.resolve(ref)) === null) return [];
+    const out = await gitText(["log", `-n${Math.max(1, Math.floor(n))}`, "--format=%H%x00%an%x00%ae%x00%at%x00%s%x1e", ref, "--"], this.gitOptions());
+    return out
+      .split("\x1e")
+      .map((r) => r.trim())
+      .filter(Boolean)
+      .map((r) => {
+        const [sha = "", author = "", email = "", at = "0", subject = ""] = r.split("\0");
+        return { sha, author, email, time: Number(at) * 1000, subject };
+      });
+  }
+
+  /**
+   * Commits `files` as the whole tree of a new commit on main, without a work tree and without
+   * hooks (for seeding, e.g. the demo; the caller adopts the returned revision itself). Fails if
+   * main moved while the commit was being built.
+   */
+  async commitFiles(files: ReadonlyMap<string, string>, message: string, options: CommitOptions = {}): Promise<string> {
+    const root: DirNode = { dirs: new Map(), blobs: new Map() };
+    const paths = [...files.keys()].sort();
+    const blobShas = await this.writeBlobs(paths.map((p) => files.get(p) ?? ""));
+    paths.forEach((path, i) => {
+      const parts = checkPath(path);
+      let dir = root;
+      for (const part of parts.slice(0, -1)) {
+        if (dir.blobs.has(part)) throw new NkError("INVALID_ARGUMENT", `${path}: ${part} is both a file and a folder`);
+        let next = dir.dirs.get(part);
+        if (!next) dir.dirs.set(part, (next = { dirs: new Map(), blobs: new Map() }));
+        dir = next;
+      }
+      const name = parts[parts.length - 1]!;
+      if (dir.dirs.has(name)) throw new NkError("INVALID_ARGUMENT", `${path}: is both a file and a folder`);
+      dir.blobs.set(name, blobShas[i]!);
+    });
+    const tree = await this.writeTree(root);
+    const parent = await this.headRevision();
+    const who = options.author ?? { name: "nk", email: "nk@localhost" };
+    const when = `${options.time ?? Math.floor(Date.now() / 1000)} +0000`;
+    const ident = { GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_AUTHOR_DATE: when, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email, GIT_COMMITTER_DATE: when };
+    const git = this.gitOptions();
+    const commit = await gitText(["commit-tree", tree, ...(parent ? ["-p", parent] : []), "-F", "-"], { ...git, env: { ...git.env, ...ident }, input: message.endsWith("\n") ? message : `${message}\n` });
+    // Compare-and-swap on the old value: a push that landed meanwhile is not overwritten.
+    await this.moveMain(commit, parent, message.split("\n")[0] ?? "commit");
+    return commit;
+  }
+
+  /** Points main at `sha` if it still is at `expected` (null: no main yet); no hooks run. */
+  async moveMain(sha: string, expected: string | null, reason: string): Promise<void> {
+    await runGit(["update-ref", "-m", `nk: ${reason}`, MAIN_REF, sha, expected ?? ZERO_SHA], this.gitOptions());
+  }
+
+  /** Writes blobs in one `git fast-import` run (not one process per file); returns their shas in order. */
+  private async writeBlobs(contents: readonly string[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    const parts: Buffer[] = [];
+    contents.forEach((text, i) => {
+      const data = Buffer.from(text, "utf8");
+      parts.push(Buffer.from(`blob\nmark :${i + 1}\ndata ${data.length}\n`), data, Buffer.from("\n"));
+    });
+    contents.forEach((_, i) => parts.push(Buffer.from(`get-mark :${i + 1}\n`)));
+    const out = await gitText(["fast-import", "--quiet", "--done"], { ...this.gitOptions(), input: Buffer.concat([...parts, Buffer.from("done\n")]) });
+    const shas = out.split("\n").map((l) => l.trim());
+    if (shas.length !== contents.length || !shas.every((s) => SHA.test(s))) throw new NkError("IO", "git fast-import did not report every blob");
+    return shas;
+  }
+
+  private async writeTree(dir: DirNode): Promise<string> {
+    const lines: string[] = [];
+    for (const [name, sub] of dir.dirs) lines.push(`040000 tree ${await this.writeTree(sub)}\t${name}`);
+    for (const [name, sha] of dir.blobs) lines.push(`100644 blob ${sha}\t${name}`);
+    return gitText(["mktree", "-z"], { ...this.gitOptions(), input: lines.map((l) => `${l}\0`).join("") });
+  }
+}

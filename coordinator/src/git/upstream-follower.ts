@@ -1,0 +1,165 @@
+// Follow mode: fetch main from an upstream remote (timer + webhook), validate it, adopt only good commits.
+import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
+import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
+import { runGit } from "./git-exec.js";
+import { UPSTREAM_REF, type GitRepo } from "./git-repo.js";
+import type { HookVerdict } from "./hook-server.js";
+import type { TreeSnapshot } from "./tree-snapshot.js";
+
+export interface UpstreamFollowerOptions {
+  readonly repo: GitRepo;
+  /** A URL git can fetch (https://, ssh://, file://) or a local path. */
+  readonly url: string;
+  /** Upstream branch to follow; default main. */
+  readonly branch?: string;
+  /** Poll interval; 0 = only on demand (webhook, sync()). */
+  readonly intervalMs: number;
+  /** Same validation as a push: typically validatePushedTree with the coordinator's secret names. */
+  readonly validate: (tree: TreeSnapshot) => Promise<HookVerdict>;
+  /** A good upstream commit is now main. */
+  readonly onAccepted: (revision: string) => void | Promise<void>;
+  /** An upstream commit failed validation; main stays on the last good revision. Reported once per commit. */
+  readonly onRejected?: (revision: string, lines: readonly string[]) => void;
+  /** e.g. "Authorization: Bearer <token>" for an HTTP upstream (kept out of the URL and the logs). */
+  readonly extraHeader?: string;
+  /** Default 60 s. */
+  readonly fetchTimeoutMs?: number;
+  readonly log?: Logger;
+}
+
+export type SyncStatus = "unchanged" | "adopted" | "rejected" | "failed";
+
+export interface SyncResult {
+  readonly status: SyncStatus;
+  /** The upstream commit looked at (null when the fetch failed). */
+  readonly revision: string | null;
+  /** Validation lines for adopted/rejected, the error for failed. */
+  readonly lines: readonly string[];
+}
+
+/** Text without the credentials of any URL in it, for logs and reports. */
+export function redactUrl(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, "$1***@");
+}
+
+export class UpstreamFollower {
+  private readonly log: Logger;
+  private readonly branch: string;
+  private current: Promise<SyncResult> | null = null;
+  private queued: Promise<SyncResult> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private rejected: { revision: string; lines: readonly string[] } | null = null;
+  private last: SyncResult | null = null;
+
+  constructor(private readonly options: UpstreamFollowerOptions) {
+    if (!options.url || options.url.startsWith("-")) throw new NkError("CONFIG_INVALID", "upstream url: must be a git URL or path");
+    this.branch = options.branch ?? "main";
+    if (!/^[A-Za-z0-9._/-]+$/.test(this.branch) || this.branch.startsWith("-") || this.branch.includes("..")) {
+      throw new NkError("CONFIG_INVALID", `upstream branch: invalid name ${JSON.stringify(this.branch)}`);
+    }
+    this.log = (options.log ?? silentLogger()).child({ component: "upstream", url: redactUrl(options.url) });
+  }
+
+  /** The outcome of the latest sync, if any. */
+  get lastResult(): SyncResult | null {
+    return this.last;
+  }
+
+  /** Syncs at once, then every intervalMs after each sync ends. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.tick();
+  }
+
+  /** Stops the timer and waits for a sync in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([this.current, this.queued]);
+  }
+
+  /**
+   * Fetches and, if upstream moved, validates and adopts. Syncs never overlap; calls made while one
+   * runs share a single follow-up sync (a burst of webhooks fetches at most twice).
+   */
+  sync(): Promise<SyncResult> {
+    if (this.queued) return this.queued;
+    if (this.current) {
+      this.queued = this.current.then(() => this.begin());
+      return this.queued;
+    }
+    return this.begin();
+  }
+
+  private begin(): Promise<SyncResult> {
+    this.queued = null;
+    const run: Promise<SyncResult> = this.syncNow().finally(() => {
+      if (this.current === run) this.current = null;
+    });
+    this.current = run;
+    return run;
+  }
+
+  private tick(): void {
+    void this.sync().finally(() => {
+      if (this.running && this.options.intervalMs > 0) {
+        this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
+        this.timer.unref();
+      }
+    });
+  }
+
+  private async syncNow(): Promise<SyncResult> {
+    const result = await this.fetchAndAdopt().catch((err: unknown): SyncResult => {
+      this.log.warn({ err: errorMessage(err) }, "upstream sync failed; staying on the last good revision");
+      return { status: "failed", revision: null, lines: [errorMessage(err)] };
+    });
+    this.last = result;
+    return result;
+  }
+
+  private async fetchAndAdopt(): Promise<SyncResult> {
+    const { repo } = this.options;
+    // Settings go in through the environment: a header with a token must not show in `ps` or in errors.
+    const settings: [string, string][] = [["credential.helper", ""], ["protocol.ext.allow", "never"]];
+    if (this.options.extraHeader) settings.push(["http.extraHeader", this.options.extraHeader]);
+    const env: Record<string, string> = { GIT_CONFIG_COUNT: String(settings.length) };
+    settings.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
+    });
+    const fetched = await runGit(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", this.options.url, `+refs/heads/${this.branch}:${UPSTREAM_REF}`], {
+      ...repo.gitOptions(),
+      env,
+      timeoutMs: this.options.fetchTimeoutMs ?? 60_000,
+      okCodes: [1, 128],
+    });
+    if (fetched.code !== 0) {
+      const lines = fetched.stderr.trim().split("\n");
+      const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
+      throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || `git exited with ${fetched.code}`}`));
+    }
+    const upstream = await repo.resolve(UPSTREAM_REF);
+    if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
+    const head = await repo.headRevision();
+    if (upstream === head) return { status: "unchanged", revision: upstream, lines: [] };
+    if (this.rejected?.revision === upstream) return { status: "rejected", revision: upstream, lines: this.rejected.lines };
+
+    const verdict = await this.options.validate(await repo.readSnapshot(upstream));
+    if (!verdict.ok) {
+      this.rejected = { revision: upstream, lines: verdict.lines };
+      this.log.warn({ rev: upstream, problems: verdict.lines.length }, "upstream commit rejected; staying on the last good revision");
+      this.options.onRejected?.(upstream, verdict.lines);
+      return { status: "rejected", revision: upstream, lines: verdict.lines };
+    }
+    // Compare-and-swap: main moves only from the revision this sync saw.
+    await repo.moveMain(upstream, head, `follow ${redactUrl(this.options.url)} ${this.branch}`);
+    this.rejected = null;
+    this.log.info({ rev: upstream, previous: head }, "upstream commit adopted");
+    await this.options.onAccepted(upstream);
+    return { status: "adopted", revision: upstream, lines: verdict.lines };
+  }
+}
