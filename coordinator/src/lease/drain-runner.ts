@@ -1,0 +1,77 @@
+// Runs the drain hook once a holder announces "draining" and records the outcome on its lease.
+import { errorMessage } from "../../../shared/src/errors/index.js";
+import type { LeasePatch, LeaseRecord } from "../store/index.js";
+import { leaseOf } from "./fencing.js";
+import type { GrantEngine } from "./grant-engine.js";
+import type { LeaseBook } from "./lease-book.js";
+import type { DisruptionOutcome, LeaseManagerDeps } from "./lease-deps.js";
+import { phaseBudgetMs, phaseName, type PhaseTimeouts } from "./lease-phases.js";
+import type { SerialQueue } from "./serial-queue.js";
+
+/** Hooks talk to Kubernetes: a throw is an outcome like any other failure, never a crash. */
+export async function runHook(fn: () => Promise<DisruptionOutcome>): Promise<DisruptionOutcome> {
+  try {
+    return await fn();
+  } catch (err) {
+    return { ok: false, reason: errorMessage(err) };
+  }
+}
+
+export class DrainRunner {
+  /** By fencing token, so a repeated "draining" does not start a second drain. */
+  private readonly running = new Map<number, Promise<void>>();
+
+  constructor(
+    private readonly deps: LeaseManagerDeps,
+    private readonly book: LeaseBook,
+    private readonly serial: SerialQueue,
+    private readonly engine: GrantEngine,
+    private readonly timeouts: PhaseTimeouts,
+    private readonly changed: () => void,
+  ) {}
+
+  /** Outside any critical section: the hook may take minutes. */
+  start(lease: LeaseRecord): void {
+    const token = lease.fencingToken;
+    if (this.running.has(token)) return;
+    const run = this.drain(lease)
+      .catch((err: unknown) => this.deps.log.error({ err, node: lease.node }, "recording the drain outcome failed"))
+      .finally(() => this.running.delete(token));
+    this.running.set(token, run);
+  }
+
+  inFlight(): Array<Promise<void>> {
+    return [...this.running.values()];
+  }
+
+  private async drain(lease: LeaseRecord): Promise<void> {
+    const { node, fencingToken } = lease;
+    const outcome = await runHook(() => this.deps.hooks.beforeDisruption(lease));
+    await this.serial.run(async () => {
+      const current = await this.deps.store.getLease(node);
+      if (current?.fencingToken !== fencingToken) return; // released or replaced meanwhile
+      const patch: LeasePatch = {};
+      if (outcome.cordonedByUs !== undefined) patch.cordonedByUs = outcome.cordonedByUs;
+      if (outcome.nodeWasCordoned !== undefined) patch.nodeWasCordoned = outcome.nodeWasCordoned;
+      const settings = this.deps.settings.current();
+      // A holder that already moved on (rebooting) keeps its state; only the cordon facts are recorded.
+      if (outcome.ok && current.state === "draining") {
+        patch.state = "drained";
+        patch.phase = phaseName("drained");
+        if (settings) patch.phaseDeadlineMs = this.deps.now() + phaseBudgetMs("drained", settings.rollout, this.timeouts);
+      }
+      const next = leaseOf(await this.deps.store.updateLease(node, fencingToken, patch), node, fencingToken);
+      this.book.setHeld(next);
+      if (outcome.ok) {
+        this.book.notes.delete(node);
+        await this.deps.store.appendEvent({ kind: "lease-drained", node, revision: next.revision, message: outcome.reason || "drained" });
+      } else {
+        this.book.notes.set(node, `drain failed: ${outcome.reason}`);
+        await this.engine.halt(`drain of ${node} failed: ${outcome.reason}`, next.revision, node);
+      }
+      this.book.publishAll();
+      this.changed();
+      await this.engine.evaluateLocked({ trigger: "drain", atMs: this.deps.now() });
+    });
+  }
+}

@@ -1,0 +1,102 @@
+// What the lease manager needs from the rest of the coordinator: settings, health, checks, drain hooks, time.
+import type { Role, RolloutSettings } from "../../../shared/src/inventory/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { LeaseRecord, Store } from "../store/index.js";
+import type { ClusterChecksState, NodeHealth } from "./grant-decision.js";
+
+/** The adopted inventory as far as leases care: rollout settings and every node's role. */
+export interface LeaseSettings {
+  readonly rollout: RolloutSettings;
+  readonly roles: ReadonlyMap<string, Role>;
+}
+
+export interface LeaseSettingsSource {
+  /** Null until an inventory revision has been adopted. */
+  current(): LeaseSettings | null;
+  onChange(listener: () => void): () => void;
+}
+
+export interface NodeHealthSource {
+  health(node: string): NodeHealth;
+  /** Called when any node's health may have changed (the node's name when known). */
+  onChange(listener: (node?: string) => void): () => void;
+}
+
+export interface ClusterCheckSource {
+  /** `ok` is false when a check fails or errors. */
+  current(): ClusterChecksState;
+  onChange(listener: () => void): () => void;
+}
+
+export interface DisruptionOutcome {
+  readonly ok: boolean;
+  readonly reason: string;
+  /** Set by hooks that cordon: persisted on the lease so a restarted coordinator still knows. */
+  readonly cordonedByUs?: boolean;
+  readonly nodeWasCordoned?: boolean;
+}
+
+/**
+ * The Kubernetes side of a disruption, implemented by coordinator/kube. Both may take minutes and
+ * may be called again for the same lease (after a coordinator restart), so they must be idempotent.
+ */
+export interface DisruptionHooks {
+  /** Cordon and drain; called once the holder announces "draining". */
+  beforeDisruption(lease: LeaseRecord): Promise<DisruptionOutcome>;
+  /**
+   * Whether the node is back (new boot id for reboots, expected generation, k8s Ready, node and
+   * cluster checks), then uncordon unless `lease.nodeWasCordoned` (an operator cordoned it first).
+   * Not ok keeps the lease held; the holder retries its release.
+   */
+  afterReturn(lease: LeaseRecord): Promise<DisruptionOutcome>;
+}
+
+/** For clusters the coordinator cannot reach through the Kubernetes API: nothing to drain or uncordon. */
+export const noDisruptionHooks: DisruptionHooks = {
+  beforeDisruption: () => Promise.resolve({ ok: true, reason: "no Kubernetes access: nothing to drain" }),
+  afterReturn: () => Promise.resolve({ ok: true, reason: "no Kubernetes access: nothing to uncordon" }),
+};
+
+/** Injected so tests drive time by hand. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** What set off the evaluation that produced a grant. */
+export type GrantTrigger = "start" | "enqueue" | "release" | "health" | "checks" | "settings" | "resume" | "admin" | "renew" | "drain" | "timer";
+
+export interface GrantObservation {
+  readonly lease: LeaseRecord;
+  readonly trigger: GrantTrigger;
+  /** From the triggering event (e.g. a health recovery) to the grant being durable. */
+  readonly latencyMs: number;
+}
+
+export interface LeaseManagerOptions {
+  /** How long a granted holder may take to announce "draining" (default 5 min). */
+  readonly startTimeoutMs?: number;
+  /** Added to the inventory's drain, reboot and health deadlines so the agent's own timeouts act first (default 60 s). */
+  readonly deadlineGraceMs?: number;
+  /** A holder that has not renewed for this long outside a reboot is reported (default 2 min). */
+  readonly holderSilenceMs?: number;
+}
+
+export interface LeaseManagerDeps {
+  readonly store: Store;
+  readonly now: () => number;
+  readonly timers: Timers;
+  readonly log: Logger;
+  readonly settings: LeaseSettingsSource;
+  readonly health: NodeHealthSource;
+  readonly checks: ClusterCheckSource;
+  readonly hooks: DisruptionHooks;
+  /** Every grant with its latency, for metrics and the benchmark. */
+  readonly onGrant?: (grant: GrantObservation) => void;
+  readonly options?: LeaseManagerOptions;
+}

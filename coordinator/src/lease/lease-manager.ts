@@ -1,0 +1,271 @@
+// The coordinator's lease manager: durable FIFO queue, event-driven grants, fencing, phase deadlines, drain hooks.
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { LeasePatch, LeaseRecord, RolloutRecord } from "../store/index.js";
+import type { LeaseView } from "../status/index.js";
+import { GrantEngine, type EngineTimeouts } from "./grant-engine.js";
+import { LeaseBook } from "./lease-book.js";
+import { DrainRunner, runHook } from "./drain-runner.js";
+import { fencedError, leaseOf } from "./fencing.js";
+import type { GrantTrigger, LeaseManagerDeps } from "./lease-deps.js";
+import { announcedState, phaseBudgetMs, phaseName } from "./lease-phases.js";
+import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
+import { LeaseStreams } from "./lease-streams.js";
+import { endedView, heldView } from "./lease-views.js";
+import { SerialQueue } from "./serial-queue.js";
+
+export class LeaseManager implements LeaseService {
+  private readonly serial = new SerialQueue();
+  private readonly book: LeaseBook;
+  private readonly engine: GrantEngine;
+  private readonly listeners = new Set<() => void>();
+  private readonly timeouts: EngineTimeouts;
+  private readonly drains: DrainRunner;
+  /** Returns (afterReturn + release) in flight by fencing token; a retried release joins the running one. */
+  private readonly returns = new Map<number, Promise<boolean>>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly deps: LeaseManagerDeps) {
+    const o = deps.options ?? {};
+    this.timeouts = { startTimeoutMs: o.startTimeoutMs ?? 300_000, deadlineGraceMs: o.deadlineGraceMs ?? 60_000, holderSilenceMs: o.holderSilenceMs ?? 120_000 };
+    const streams = new LeaseStreams((node, err) => deps.log.warn({ node, err }, "lease stream listener failed"));
+    this.book = new LeaseBook(deps.store, deps.settings, streams);
+    this.engine = new GrantEngine(deps, this.book, this.serial, this.timeouts, () => this.emitChange());
+    this.drains = new DrainRunner(deps, this.book, this.serial, this.engine, this.timeouts, () => this.emitChange());
+  }
+
+  /** Loads held leases and the queue (tokens and deadlines as stored), resumes drains, then decides. */
+  async start(): Promise<void> {
+    const on = (trigger: GrantTrigger) => () => this.engine.request(trigger);
+    this.unsubscribe.push(this.deps.health.onChange(on("health")), this.deps.checks.onChange(on("checks")), this.deps.settings.onChange(on("settings")));
+    await this.serial.run(async () => {
+      await this.book.refresh();
+      for (const lease of this.book.held.values()) if (lease.state === "draining") this.drains.start(lease);
+      this.deps.log.info({ held: this.book.held.size, queued: this.book.queue.length }, "lease manager started");
+      await this.engine.evaluateLocked({ trigger: "start", atMs: this.deps.now() });
+    });
+  }
+
+  /** Stops listening and timing; waits for the critical section in flight. Hooks already running finish on their own. */
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.engine.stop();
+    await this.serial.idle();
+  }
+
+  /** Resolves once no decision, drain or return is in flight (for orderly shutdown and tests). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.drains.inFlight(), ...this.returns.values()];
+      await Promise.allSettled(pending);
+      await this.serial.idle();
+      // A decision may have started another drain meanwhile.
+      if (this.drains.inFlight().length === 0 && this.returns.size === 0) return;
+    }
+  }
+
+  /** For the status page: called after anything in held(), queue() or blockedReason() may have changed. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Re-decide now, e.g. after the revision adopter cleared a halt. */
+  reevaluate(trigger: GrantTrigger = "settings"): void {
+    this.engine.request(trigger);
+  }
+
+  async acquire(request: AcquireRequest, onUpdate: (lease: LeaseView) => void): Promise<() => void> {
+    const { node } = request;
+    const settings = this.deps.settings.current();
+    if (!settings) throw new NkError("UNAVAILABLE", "no inventory revision adopted yet; retry later");
+    return this.serial.run(async () => {
+      const held = await this.deps.store.getLease(node);
+      if (held) {
+        // Token 0 is an agent that lost its state: the lease is per node, so handing it back adds no disruption.
+        if (request.fencingToken !== 0 && request.fencingToken !== held.fencingToken) throw fencedError(node, request.fencingToken, held);
+        let lease = held;
+        if (held.revision !== request.revision) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, { revision: request.revision }), node, held.fencingToken);
+        this.book.setHeld(lease);
+        this.deps.log.info({ node, fencingToken: lease.fencingToken, presented: request.fencingToken }, "lease re-attached");
+        const off = this.book.streams.subscribe(node, onUpdate);
+        this.book.publishAll();
+        return off;
+      }
+      if (request.fencingToken !== 0) throw fencedError(node, request.fencingToken, undefined);
+      // A holder re-attaches even after leaving the inventory; a new request needs the node's role.
+      const role = settings.roles.get(node);
+      if (!role) throw new NkError("NODE_UNKNOWN", `node ${node} is not in the adopted inventory`);
+      const queued = await this.deps.store.enqueue({ node, kind: request.kind, revision: request.revision, sha256: request.sha256, reason: request.reason, role });
+      if (queued.added) {
+        await this.deps.store.appendEvent({ kind: "lease-queued", node, revision: request.revision, message: `${request.kind} lease requested at position ${queued.position}: ${request.reason}` });
+      }
+      const off = this.book.streams.subscribe(node, onUpdate);
+      await this.engine.evaluateLocked({ trigger: "enqueue", atMs: this.deps.now() });
+      return off;
+    });
+  }
+
+  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView> {
+    return this.serial.run(async () => {
+      const lease = await this.live(node, fencingToken);
+      const settings = this.deps.settings.current();
+      const now = this.deps.now();
+      const state = announcedState(lease.state, phase);
+      const patch: LeasePatch = { renewedAtMs: now };
+      if (!lease.bootIdAtGrant && bootId) patch.bootIdAtGrant = bootId;
+      if (state !== lease.state) {
+        patch.state = state;
+        patch.phase = phaseName(state);
+        // Without settings (not adopted yet after a restart) the stored deadline stays.
+        if (settings) patch.phaseDeadlineMs = now + phaseBudgetMs(state, settings.rollout, this.timeouts);
+      }
+      const next = leaseOf(await this.deps.store.updateLease(node, fencingToken, patch), node, fencingToken);
+      this.book.setHeld(next);
+      this.book.silent.delete(node);
+      if (state !== lease.state) {
+        if (lease.state === "draining" && state !== "drained") this.deps.log.warn({ node, state }, "holder moved on before its drain finished");
+        await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: next.revision, message: `${lease.state} → ${state}`, fields: { fencingToken: String(fencingToken), bootId } });
+      }
+      if (phase === "draining" && next.state === "draining") this.drains.start(next);
+      this.book.publishAll();
+      this.emitChange();
+      await this.engine.evaluateLocked({ trigger: "renew", atMs: now });
+      return heldView(next, settings?.roles.get(node), this.book.noteOf(node));
+    });
+  }
+
+  release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean> {
+    const running = this.returns.get(fencingToken);
+    if (running) return running;
+    const done = this.releaseOnce(node, fencingToken, success, reason).finally(() => this.returns.delete(fencingToken));
+    this.returns.set(fencingToken, done);
+    return done;
+  }
+
+  adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {
+    return this.serial.run(async () => {
+      const { store } = this.deps;
+      const lease = await store.getLease(node);
+      if (lease) {
+        // Until the holder announces draining nothing was disrupted, so no force is needed.
+        if (lease.state !== "granted" && !force) {
+          return { released: false, message: `${node} holds lease #${lease.fencingToken} and is ${lease.state}; releasing it may let more nodes go down than allowed. Use --force if the node is really gone or back.` };
+        }
+        const r = await store.forceReleaseLease(node);
+        if (!r.ok) return { released: false, message: `${node} holds no lease any more` };
+        this.book.dropHeld(node);
+        const why = reason || "no reason given";
+        await store.appendEvent({ kind: "lease-force-released", node, revision: lease.revision, message: `lease #${lease.fencingToken} (${lease.state}) released by an operator: ${why}` });
+        this.deps.log.warn({ node, fencingToken: lease.fencingToken, state: lease.state, reason: why }, "lease force-released");
+        await this.engine.liftDeadlineHalt(node, `lease of ${node} force-released by an operator`);
+        this.book.streams.publish(node, endedView(heldView(lease, this.book.roleOf(node)), "revoked", `released by an operator: ${why}`));
+        await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
+        const cordoned = lease.cordonedByUs || lease.state === "draining" ? `; ${node} may still be cordoned: uncordon it once it is healthy` : "";
+        return { released: true, message: `released lease #${lease.fencingToken} of ${node}${cordoned}` };
+      }
+      const request = await store.dequeue(node);
+      if (!request) return { released: false, message: `${node} holds no lease and has no queued request` };
+      const view = this.book.viewOf(node);
+      await store.appendEvent({ kind: "lease-request-dropped", node, revision: request.revision, message: `queued request dropped by an operator: ${reason || "no reason given"}` });
+      if (view) this.book.streams.publish(node, endedView(view, "revoked", `dropped by an operator: ${reason || "no reason given"}`));
+      await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
+      return { released: true, message: `dropped the queued lease request of ${node}` };
+    });
+  }
+
+  pause(reason: string): Promise<RolloutRecord> {
+    return this.serial.run(async () => {
+      const rollout = await this.deps.store.pauseRollout(reason);
+      await this.deps.store.appendEvent({ kind: "rollout-paused", message: `paused by an operator: ${reason}` });
+      this.deps.log.info({ reason }, "rollout paused");
+      await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
+      return rollout;
+    });
+  }
+
+  /** Clears both a pause and a halt: the operator says disruptive steps may continue. */
+  resume(): Promise<RolloutRecord> {
+    return this.serial.run(async () => {
+      const atMs = this.deps.now();
+      const before = await this.deps.store.getRollout();
+      await this.deps.store.clearHalt();
+      const rollout = await this.deps.store.resumeRollout();
+      const was = [before.paused && `paused: ${before.paused.reason}`, before.halted && `halted: ${before.halted.reason}`].filter(Boolean).join("; ");
+      await this.deps.store.appendEvent({ kind: "rollout-resumed", message: `resumed by an operator${was ? ` (was ${was})` : ""}` });
+      this.deps.log.info("rollout resumed");
+      await this.engine.evaluateLocked({ trigger: "resume", atMs });
+      return rollout;
+    });
+  }
+
+  held(): readonly LeaseView[] {
+    return this.book.heldViews();
+  }
+
+  queue(): readonly LeaseView[] {
+    return this.book.queueViews();
+  }
+
+  blockedReason(): string {
+    return this.book.queue.length > 0 ? this.book.headReason : "";
+  }
+
+  /** The rollout record as last read (paused, halted, last release). */
+  rollout(): RolloutRecord {
+    return this.book.rollout;
+  }
+
+  private async releaseOnce(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean> {
+    const lease = await this.serial.run(() => this.live(node, fencingToken));
+    // A lease released before draining disrupted nothing: there is nothing to check or uncordon.
+    if (success && lease.state !== "granted") {
+      const outcome = await runHook(() => this.deps.hooks.afterReturn(lease));
+      if (!outcome.ok) {
+        await this.serial.run(async () => {
+          this.book.notes.set(node, `not back yet: ${outcome.reason}`);
+          this.deps.log.info({ node, reason: outcome.reason }, "release refused: node not back yet");
+          this.book.publishAll();
+          this.emitChange();
+        });
+        return false;
+      }
+    }
+    return this.serial.run(async () => {
+      const { store } = this.deps;
+      const now = this.deps.now();
+      // Halt first, so that no grant can slip in between the release and the halt.
+      if (!success) await this.engine.halt(`node ${node} failed: ${reason || "no reason given"}`, lease.revision, node);
+      const r = await store.releaseLease(node, fencingToken);
+      const released = leaseOf(r, node, fencingToken);
+      this.book.dropHeld(node);
+      const kept = !success && released.cordonedByUs ? "; left cordoned for inspection" : "";
+      await store.appendEvent({
+        kind: success ? "lease-released" : "lease-released-failed",
+        node,
+        revision: released.revision,
+        message: `lease #${fencingToken} released${success ? "" : ` after a failure: ${reason}`}${kept}`,
+      });
+      this.deps.log.info({ node, fencingToken, success }, "lease released");
+      if (success) await this.engine.liftDeadlineHalt(node, `${node} returned and was released`);
+      this.book.streams.publish(node, endedView(heldView(released, this.book.roleOf(node)), "released", reason));
+      await this.engine.evaluateLocked({ trigger: "release", atMs: now });
+      return true;
+    });
+  }
+
+  private emitChange(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.deps.log.warn({ err }, "lease change listener failed");
+      }
+    }
+  }
+
+  private async live(node: string, fencingToken: number): Promise<LeaseRecord> {
+    const lease = await this.deps.store.getLease(node);
+    if (!lease || lease.fencingToken !== fencingToken) throw fencedError(node, fencingToken, lease);
+    return lease;
+  }
+}

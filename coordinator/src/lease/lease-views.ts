@@ -1,0 +1,47 @@
+// Builds the LeaseViews the status page, nkctl and agent streams show, from store records.
+import type { Role } from "../../../shared/src/inventory/index.js";
+import type { LeaseRecord, LeaseRequest } from "../store/index.js";
+import type { LeaseView } from "../status/index.js";
+
+function asRole(role: string | undefined, fallback: Role | undefined): Role {
+  if (role === "server" || role === "agent") return role;
+  return fallback ?? "agent";
+}
+
+/** A held lease; `note` says what is odd about it (drain failed, not back yet, silent holder). */
+export function heldView(lease: LeaseRecord, inventoryRole: Role | undefined, note = ""): LeaseView {
+  return {
+    node: lease.node,
+    role: asRole(lease.role, inventoryRole),
+    kind: lease.kind,
+    state: lease.state,
+    fencingToken: lease.fencingToken,
+    revision: lease.revision,
+    requestedAtMs: lease.requestedAtMs,
+    grantedAtMs: lease.grantedAtMs,
+    phaseDeadlineMs: lease.phaseDeadlineMs,
+    queuePosition: 0,
+    waitingReason: note,
+  };
+}
+
+export function queuedView(request: LeaseRequest, position: number, reason: string, inventoryRole: Role | undefined): LeaseView {
+  return {
+    node: request.node,
+    role: asRole(request.role, inventoryRole),
+    kind: request.kind,
+    state: "queued",
+    fencingToken: 0,
+    revision: request.revision,
+    requestedAtMs: request.requestedAtMs,
+    grantedAtMs: 0,
+    phaseDeadlineMs: 0,
+    queuePosition: position,
+    waitingReason: reason,
+  };
+}
+
+/** The last word on a lease or request: "released" normally, "revoked" when an operator ended it. */
+export function endedView(last: LeaseView, state: "released" | "revoked", reason: string): LeaseView {
+  return { ...last, state, phaseDeadlineMs: 0, queuePosition: 0, waitingReason: reason };
+}

@@ -1,0 +1,2 @@
+// Public surface of coordinator/rollout: the glue between leases, Kubernetes and health.
+export { KubeDisruptionHooks, type KubeDisruptionHooksDeps } from "./kube-disruption-hooks.js";

@@ -1,0 +1,58 @@
+// Drain before a disruption and "is it really back?" after it, on top of the Kubernetes driver and health.
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { NodeRegistry } from "../fleet/index.js";
+import type { KubeDriver } from "../kube/index.js";
+import type { DisruptionHooks, DisruptionOutcome } from "../lease/index.js";
+import type { LeaseRecord } from "../store/index.js";
+
+export interface KubeDisruptionHooksDeps {
+  readonly kube: KubeDriver;
+  readonly registry: NodeRegistry;
+  /** Current cluster checks, evaluated now (not a cached answer). */
+  readonly clusterChecks: () => Promise<{ ok: boolean; failing: readonly { name: string; message: string }[] }>;
+  readonly drainTimeoutMs: () => number;
+  readonly log: Logger;
+}
+
+export class KubeDisruptionHooks implements DisruptionHooks {
+  constructor(private readonly deps: KubeDisruptionHooksDeps) {}
+
+  async beforeDisruption(lease: LeaseRecord): Promise<DisruptionOutcome> {
+    const { kube, log } = this.deps;
+    if (!kube.enabled) return { ok: true, reason: "no Kubernetes access: nothing to drain" };
+    const status = await kube.nodeStatus(lease.node);
+    if (status.exists === false) return { ok: true, reason: `${lease.node} is not a Kubernetes node yet: nothing to drain` };
+    const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs() });
+    // A re-run after a coordinator restart sees the node cordoned by our first run: keep the first answer.
+    const nodeWasCordoned = lease.cordonedByUs ? lease.nodeWasCordoned : result.wasCordoned;
+    log.info({ node: lease.node, evicted: result.evicted.length, ok: result.ok }, "drain finished");
+    return {
+      ok: result.ok,
+      reason: result.ok ? `drained (${result.evicted.length} pod(s) evicted)` : (result.reason ?? "drain failed"),
+      cordonedByUs: !nodeWasCordoned,
+      nodeWasCordoned,
+    };
+  }
+
+  async afterReturn(lease: LeaseRecord): Promise<DisruptionOutcome> {
+    const { kube, registry } = this.deps;
+    const report = registry.get(lease.node)?.lastReport;
+    if (!report) return { ok: false, reason: `${lease.node} has not reported since the disruption` };
+    if (lease.kind === "reboot" && lease.bootIdAtGrant && report.bootId === lease.bootIdAtGrant) {
+      return { ok: false, reason: `${lease.node} has not rebooted yet (boot id unchanged)` };
+    }
+    if (!report.health.healthy) {
+      const failing = report.health.checks.filter((c) => !c.ok).map((c) => c.name);
+      return { ok: false, reason: `${lease.node} is not healthy${failing.length ? ` (${failing.join(", ")})` : ""}` };
+    }
+    if (kube.enabled) {
+      const status = await kube.nodeStatus(lease.node);
+      if (status.exists && status.ready !== true) return { ok: false, reason: `Kubernetes node ${lease.node} is not Ready: ${status.readyReason}` };
+    }
+    const checks = await this.deps.clusterChecks();
+    if (!checks.ok) return { ok: false, reason: `cluster checks failing: ${checks.failing.map((f) => `${f.name} (${f.message})`).join(", ")}` };
+    // Never uncordon a node that an operator had cordoned before the lease.
+    if (kube.enabled && lease.cordonedByUs && !lease.nodeWasCordoned) await kube.uncordon(lease.node);
+    return { ok: true, reason: lease.cordonedByUs && !lease.nodeWasCordoned ? "back, healthy and uncordoned" : "back and healthy" };
+  }
+}
