@@ -25,7 +25,8 @@ export interface AgentServiceDeps {
   /** Whether agents should hold back disruptive steps now, and why. */
   readonly disruptionHalt: () => { halt: boolean; reason: string };
   readonly onReport?: (node: string, report: NodeReport) => void;
-  readonly onStream?: (delta: 1 | -1) => void;
+  /** Counts an open WatchDesired stream; returns the function that ends the count. */
+  readonly openStream?: () => () => void;
   readonly clusterName: () => string;
   readonly heartbeatMs: number;
   readonly log: Logger;
@@ -96,7 +97,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
     watchDesired: stream("WatchDesired", async (node, call) => {
       const disconnect = deps.registry.connect(node);
-      deps.onStream?.(1);
+      const closeCount = deps.openStream?.();
       const send = (d: Parameters<typeof watchDesiredResponse>[0]): void => {
         const inventory = deps.catalog.inventory;
         if (inventory) call.write(watchDesiredResponse(d, inventory));
@@ -109,7 +110,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       return () => {
         unwatch();
         disconnect();
-        deps.onStream?.(-1);
+        closeCount?.();
       };
     }),
 

@@ -1,2 +1,3 @@
 // Public surface of coordinator/rollout: the glue between leases, Kubernetes and health.
 export { KubeDisruptionHooks, type KubeDisruptionHooksDeps } from "./kube-disruption-hooks.js";
+export { catalogSettings, nodeHealthSource, clusterCheckSource } from "./lease-sources.js";

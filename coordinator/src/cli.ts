@@ -1,0 +1,49 @@
+// nk-coordinator's command line: read the config, start, stop cleanly on SIGINT/SIGTERM.
+import { Command } from "commander";
+import { loadConfigFile } from "../../shared/src/config/index.js";
+import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
+import { NK_VERSION } from "../../shared/src/version/index.js";
+import { coordinatorConfigSchema } from "./config/index.js";
+import { startCoordinator } from "./main.js";
+
+interface Flags {
+  config?: string;
+  stateDir?: string;
+  grpcListen?: string;
+  httpListen?: string;
+  logLevel?: string;
+}
+
+async function run(argv: string[]): Promise<void> {
+  const program = new Command("nk-coordinator")
+    .description("nk coordinator: git remote, desired-config streaming, leases and status for a k3s cluster on NixOS")
+    .version(NK_VERSION)
+    .option("-c, --config <file>", "YAML config file (see coordinator/src/config/coordinator-config.ts)")
+    .option("--state-dir <dir>", "state directory (overrides the config file)")
+    .option("--grpc-listen <host:port>", "gRPC (agents, nkctl) listen address")
+    .option("--http-listen <host:port>", "HTTP (git, status page, API) listen address")
+    .option("--log-level <level>", "trace|debug|info|warn|error")
+    .parse(argv);
+  const flags = program.opts<Flags>();
+  const config = await loadConfigFile(coordinatorConfigSchema, flags.config, {
+    stateDir: flags.stateDir,
+    grpc: flags.grpcListen ? { listen: flags.grpcListen } : undefined,
+    http: flags.httpListen ? { listen: flags.httpListen } : undefined,
+    logLevel: flags.logLevel,
+  });
+  const running = await startCoordinator(config);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    running.log.info({ signal }, "stopping");
+    void running.stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+run(process.argv).catch((err: unknown) => {
+  process.stderr.write(`nk-coordinator: ${errorMessage(err)}\n`);
+  process.exit(isNkError(err, "CONFIG_INVALID") ? 2 : 1);
+});

@@ -1,0 +1,262 @@
+// Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
+import { join } from "node:path";
+import { NkError } from "../../shared/src/errors/index.js";
+import type { RepoFiles } from "../../shared/src/inventory/index.js";
+import { createLogger, type Logger } from "../../shared/src/log/index.js";
+import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
+import { NK_VERSION } from "../../shared/src/version/index.js";
+import type { CoordinatorConfig } from "./config/index.js";
+import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter } from "./fleet/index.js";
+import { GitRepo, HookServer, UpstreamFollower, adminTokenAuthenticator, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
+import { adminTokenMatcher } from "./grpc/call-auth.js";
+import { createAdminService } from "./grpc/admin-service.js";
+import { createAgentService } from "./grpc/agent-service.js";
+import { startGrpcServer } from "./grpc/grpc-server.js";
+import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
+import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
+import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
+import { KubeClient, NoKube, type KubeDriver } from "./kube/index.js";
+import { LeaseManager, realTimers } from "./lease/index.js";
+import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, nodeHealthSource } from "./rollout/index.js";
+import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
+import { FileStore, ensureAdminToken, type Store } from "./store/index.js";
+import { ensureTls } from "./tls/index.js";
+import { readSecretFile } from "../../shared/src/config/index.js";
+
+export interface RunningCoordinator {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly adminToken: string;
+  readonly caPem: string;
+  readonly stateDir: string;
+  readonly log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log?: Logger;
+  /** Opens the store; the default is the embedded FileStore (the etcd store plugs in here). */
+  readonly openStore?: (config: CoordinatorConfig, log: Logger) => Promise<Store>;
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(":");
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) };
+}
+
+export async function startCoordinator(config: CoordinatorConfig, options: StartOptions = {}): Promise<RunningCoordinator> {
+  const log = options.log ?? createLogger({ name: "nk-coordinator", level: config.logLevel });
+  const now = Date.now;
+  const stops: Array<() => Promise<void> | void> = [];
+  const stop = async (): Promise<void> => {
+    for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.warn({ err }, "error while stopping"));
+  };
+  try {
+    if (config.store.kind !== "file" && !options.openStore) throw new NkError("CONFIG_INVALID", "store.kind etcd needs the etcd store (not available in this build)");
+    const store = options.openStore ? await options.openStore(config, log) : await FileStore.open({ dir: config.stateDir, clock: now, logger: log.child({ component: "store" }) });
+    stops.push(() => store.close());
+    const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
+    const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
+    const repo = await GitRepo.open(config.stateDir);
+
+    const catalog = new DesiredCatalog();
+    const registry = new NodeRegistry(store);
+    await registry.load();
+    const feed = new DesiredFeed();
+    const adopted = new ChangeSignal<unknown>();
+    const metrics = new CoordinatorMetrics();
+
+    const kube: KubeDriver = config.kubeconfigFile ? KubeClient.fromFile(config.kubeconfigFile, { log: log.child({ component: "kube" }) }) : new NoKube();
+    const timers = systemHealthTimers;
+    const nodeHealth = new NodeHealth({ kube, timers, heartbeatMs: config.heartbeatSeconds * 1000, log: log.child({ component: "node-health" }) });
+    const checksOf = () => catalog.inventory?.cluster.rollout.checks ?? [];
+    const dispatcher = new AgentCheckDispatcher({
+      checks: checksOf,
+      nodes: () => catalog.inventory?.nodes.map((n) => ({ name: n.name, role: n.role })) ?? [],
+      timers,
+      isHealthy: (node) => nodeHealth.isHealthy(node),
+      log: log.child({ component: "checks" }),
+    });
+    const clusterHealth = new ClusterHealth({ checks: checksOf, runner: new CheckRunner(now), dispatcher, timers, intervalMs: config.healthCheckIntervalSeconds * 1000, log: log.child({ component: "cluster-health" }) });
+    registry.changed.subscribe((name) => nodeHealth.noteConnected(name, registry.isConnected(name)));
+
+    const leases = new LeaseManager({
+      store,
+      now,
+      timers: realTimers,
+      log: log.child({ component: "leases" }),
+      settings: catalogSettings(catalog, adopted),
+      health: nodeHealthSource(nodeHealth),
+      checks: clusterCheckSource(clusterHealth),
+      hooks: new KubeDisruptionHooks({
+        kube,
+        registry,
+        clusterChecks: () => clusterHealth.refresh(),
+        drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000,
+        log: log.child({ component: "drain" }),
+      }),
+      onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
+    });
+
+    const adopter = new RevisionAdopter({
+      store,
+      catalog,
+      registry,
+      feed,
+      log: log.child({ component: "inventory" }),
+      now,
+      onAdopted: (_result, renderMs) => {
+        metrics.renderFinished(renderMs / 1000);
+        nodeHealth.setNodes(catalog.nodes().map((d) => d.node.name));
+        adopted.emit(undefined);
+        leases.reevaluate("settings");
+      },
+    });
+    const knownSecrets = async () => new Set((await store.listSecrets()).map((s) => s.name));
+    const adopt = async (revision: string, files: RepoFiles, startup = false): Promise<string[]> => {
+      const outcome = await adopter.adopt(revision, files, { startup });
+      return outcome.ok ? [`nk: revision ${revision.slice(0, 12)} adopted: ${outcome.result.changed.length} node(s) get a new bundle, ${outcome.result.unchanged} unchanged`] : [];
+    };
+
+    const head = await repo.headRevision();
+    if (head) await adopt(head, await repo.readTree(head), true);
+
+    const hooks = new HookServer({
+      repo,
+      socketPath: join(config.stateDir, "run", "hooks.sock"),
+      log: log.child({ component: "git-hooks" }),
+      onPreReceive: async (update, readTree) => {
+        const verdict = await validatePushedTree(await readTree(update.newSha), { knownSecrets: await knownSecrets() });
+        metrics.pushReceived(verdict.ok ? "accepted" : "rejected");
+        if (!verdict.ok) await store.appendEvent({ kind: "push-rejected", revision: update.newSha, message: verdict.lines.slice(0, 5).join("; ") });
+        return verdict;
+      },
+      onPostReceive: async (update) => adopt(update.newSha, await repo.readTree(update.newSha)),
+    });
+    await hooks.start();
+    stops.push(() => hooks.close());
+
+    let follower: UpstreamFollower | undefined;
+    if (config.source.kind === "upstream") {
+      follower = new UpstreamFollower({
+        repo,
+        url: config.source.url,
+        branch: config.source.branch,
+        intervalMs: config.source.intervalSeconds * 1000,
+        validate: async (tree) => validatePushedTree(tree, { knownSecrets: await knownSecrets() }),
+        onAccepted: async (revision) => void (await adopt(revision, await repo.readTree(revision))),
+        onRejected: (revision, lines) => void store.appendEvent({ kind: "upstream-rejected", revision, message: lines.slice(0, 5).join("; ") }),
+        log: log.child({ component: "upstream" }),
+      });
+      follower.start();
+      stops.push(() => follower!.stop());
+    }
+
+    const rolloutView = (): RolloutView => board.snapshot().rollout;
+    const actions: AdminActions = {
+      pause: async (reason) => (await leases.pause(reason), rolloutView()),
+      resume: async () => (await leases.resume(), rolloutView()),
+      releaseLease: (node, force, reason) => leases.adminRelease(node, force, reason),
+      enrollNode: async (node) => {
+        if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a valid node name (a DNS label)`);
+        const token = await registry.enroll(node);
+        await adopter.noteEnrolled(node);
+        await store.appendEvent({ kind: "node-enrolled", node, message: `node ${node} enrolled (new token issued)` });
+        return { node, token };
+      },
+    };
+    const board: StatusBoard = new StatusBoard({
+      version: NK_VERSION,
+      registry,
+      catalog,
+      leases,
+      rollout: () => leases.rollout(),
+      kube: (node) => {
+        const view = nodeHealth.view(node);
+        return { k8sReady: view?.k8sReady ?? null, cordoned: view?.cordoned === true };
+      },
+      leader: () => true,
+      events: store,
+      changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l())],
+      now,
+    });
+
+    nodeHealth.start();
+    clusterHealth.start();
+    stops.push(() => nodeHealth.stop(), () => clusterHealth.stop());
+    await leases.start();
+    stops.push(() => leases.stop());
+
+    const grpc = await startGrpcServer({
+      address: config.grpc.listen,
+      tls: { caPem: tls.caCertPem, certPem: tls.serverCertPem, keyPem: tls.serverKeyPem },
+      services: [
+        {
+          definition: AgentServiceService,
+          implementation: createAgentService({
+            verifier: store,
+            registry,
+            catalog,
+            feed,
+            secrets: store,
+            leases,
+            checks: dispatcher,
+            disruptionHalt: () => {
+              const r = leases.rollout();
+              return r.paused ? { halt: true, reason: `paused: ${r.paused.reason}` } : r.halted ? { halt: true, reason: `halted: ${r.halted.reason}` } : { halt: false, reason: "" };
+            },
+            onReport: (node, report) => {
+              metrics.reportReceived();
+              nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
+            },
+            openStream: () => metrics.grpcStreamOpened("watch_desired"),
+            clusterName: () => catalog.inventory?.cluster.name ?? "",
+            heartbeatMs: config.heartbeatSeconds * 1000,
+            log: log.child({ component: "agent-api" }),
+            now,
+          }),
+        },
+        {
+          definition: AdminServiceService,
+          implementation: createAdminService({
+            authenticate: adminTokenMatcher(adminToken),
+            status: board,
+            actions,
+            secrets: store,
+            events: { readEvents: async (o) => (await store.readEvents(o)).map((e) => ({ seq: e.seq, timeMs: e.timeMs, kind: e.kind, node: e.node ?? "", revision: e.revision ?? "", message: e.message, fields: e.fields ?? {} })) },
+            renderer: new RevisionRenderer(repo),
+            log: log.child({ component: "admin-api" }),
+          }),
+        },
+      ],
+    });
+    stops.push(() => grpc.stop());
+
+    const checkAdmin = adminTokenAuthenticator(adminToken);
+    const http = buildHttpApp({
+      status: board,
+      admin: actions,
+      authenticateAdmin: (req) => checkAdmin(req),
+      metrics,
+      log,
+      publicStatus: config.http.publicStatus,
+      extraPlugins: [
+        async (app) => {
+          await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
+          if (follower) await app.register(upstreamWebhookPlugin, { follower, authenticate: checkAdmin, ...(config.source.kind === "upstream" && config.source.webhookSecretFile ? { secret: await readSecretFile(config.source.webhookSecretFile, "webhook secret") } : {}) });
+        },
+      ],
+    });
+    const { host, port } = splitHostPort(config.http.listen);
+    await http.listen({ host, port });
+    stops.push(() => http.close());
+    const httpPort = (http.server.address() as { port: number }).port;
+
+    log.info({ grpcPort: grpc.port, httpPort, stateDir: config.stateDir, revision: catalog.revision || null, ca: tls.caFingerprintSha256 }, "coordinator started");
+    return { grpcPort: grpc.port, httpPort, adminToken, caPem: tls.caCertPem, stateDir: config.stateDir, log, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

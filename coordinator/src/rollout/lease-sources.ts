@@ -1,0 +1,38 @@
+// Adapters that give the lease manager its view of settings, node health and cluster checks.
+import type { Role } from "../../../shared/src/inventory/index.js";
+import type { ChangeSignal } from "../fleet/index.js";
+import type { ClusterHealth, NodeHealth } from "../health/index.js";
+import type { DesiredCatalog } from "../inventory/index.js";
+import type { ClusterCheckSource, LeaseSettingsSource, NodeHealthSource } from "../lease/index.js";
+
+export function catalogSettings(catalog: DesiredCatalog, adopted: ChangeSignal<unknown>): LeaseSettingsSource {
+  return {
+    current() {
+      const inventory = catalog.inventory;
+      if (!inventory) return null;
+      return { rollout: inventory.cluster.rollout, roles: new Map<string, Role>(inventory.nodes.map((n) => [n.name, n.role])) };
+    },
+    onChange: (listener) => adopted.subscribe(() => listener()),
+  };
+}
+
+export function nodeHealthSource(health: NodeHealth): NodeHealthSource {
+  return {
+    health(node) {
+      const view = health.view(node);
+      if (!view) return { agentFresh: false, healthy: false, k8sReady: null, reason: `${node} has never reported` };
+      return { agentFresh: view.agentFresh && view.connected, healthy: view.agentHealthy === true, k8sReady: view.k8sReady, reason: view.reason };
+    },
+    onChange: (listener) => health.onChange((view) => listener(view.name)),
+  };
+}
+
+export function clusterCheckSource(checks: ClusterHealth): ClusterCheckSource {
+  return {
+    current() {
+      const state = checks.current();
+      return { ok: state.ok, failing: state.failing };
+    },
+    onChange: (listener) => checks.onChange(() => listener()),
+  };
+}
