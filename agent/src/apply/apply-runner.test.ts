@@ -1,0 +1,281 @@
+// ApplyRunner against a SimSystem in a temp dir, a real StateStore and an in-memory coordinator lease double.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { NkError } from "../../../shared/src/errors/index.js";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
+import type { DesiredBundle as WireDesiredBundle } from "../../../shared/src/wire/index.js";
+import { StateStore } from "../state/index.js";
+import { SimSystem } from "../system/index.js";
+import type { DesiredBundle, Phase } from "./agent-state.js";
+import { ApplyRunner } from "./apply-runner.js";
+import { DEFAULT_MACHINE_CONFIG } from "./machine-config.js";
+import type { ApplyReport, Clock, LeaseAnswer, LeaseClient, LeaseRequest } from "./runner-ports.js";
+import { systemHealthProbe } from "./system-health-probe.js";
+
+/** Time that moves only when the test says so. */
+class ManualClock implements Clock {
+  private t = 1_700_000_000_000;
+  private timers: { at: number; fn: () => void }[] = [];
+  now(): number {
+    return this.t;
+  }
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer = { at: this.t + ms, fn };
+    this.timers.push(timer);
+    return () => (this.timers = this.timers.filter((x) => x !== timer));
+  }
+  advance(ms: number): void {
+    this.t += ms;
+    const due = this.timers.filter((x) => x.at <= this.t);
+    this.timers = this.timers.filter((x) => x.at > this.t);
+    for (const x of due) x.fn();
+  }
+}
+
+/** The coordinator's side of one node's lease, in memory. */
+class MemoryLeases implements LeaseClient {
+  holder: number | null = null;
+  private next = 1;
+  readonly calls: string[] = [];
+  async acquire(req: LeaseRequest): Promise<LeaseAnswer> {
+    this.calls.push(`acquire ${req.kind} ${req.fencingToken ?? "-"}`);
+    // A node asking again gets the lease it already holds: same fencing token.
+    this.holder ??= this.next++;
+    return { granted: true, fencingToken: this.holder };
+  }
+  async renew(token: number, state: string): Promise<void> {
+    this.calls.push(`renew ${token} ${state}`);
+    if (token !== this.holder) throw new NkError("LEASE_FENCED", "stale token");
+  }
+  async release(token: number, success: boolean): Promise<void> {
+    this.calls.push(`release ${token} ${success}`);
+    if (token === this.holder) this.holder = null;
+  }
+  async drain(token: number): Promise<{ ok: true }> {
+    this.calls.push(`drain ${token}`);
+    return { ok: true };
+  }
+}
+
+class Exited extends Error {}
+
+const files = (o: { nixpkgs?: string; k3s?: string; users?: string } = {}): BundleFile[] => [
+  { path: "flake.nix", content: `{ inputs.nixpkgs.url = "${o.nixpkgs ?? "github:NixOS/nixpkgs/nixos-24.11"}"; }\n` },
+  { path: "nk/k3s.nix", content: o.k3s ?? "{ services.k3s.role = \"server\"; }\n" },
+  { path: "nk/users.nix", content: o.users ?? "{ }\n" },
+];
+
+// The coordinator's desired bundle (shared/wire) is what the client hands the runner.
+const desired = (rev: string, f: BundleFile[]): WireDesiredBundle => ({
+  node: "n1",
+  revision: rev,
+  sha256: bundleSha256(f),
+  files: f,
+  agentVersion: "0.1.0",
+  rebootPolicy: "auto",
+  checks: [{ name: "node-ok", command: [process.execPath, "-e", "console.log('OK')"], expect: "OK", timeoutMs: 10_000 }],
+  secretNames: [],
+  healthDeadlineMs: 60_000,
+  createdAtMs: 0,
+});
+const REV1 = desired("r1", files());
+const REV2_USERS = desired("r2", files({ users: "{ users.users.dev = { }; }\n" }));
+const REV2_K3S = desired("r2k", files({ k3s: "{ services.k3s.role = \"server\"; services.k3s.extraFlags = [ \"--x\" ]; }\n" }));
+
+let dir = "";
+let clock: ManualClock;
+let leases: MemoryLeases;
+let reports: ApplyReport[];
+let sim: SimSystem;
+let runner: ApplyRunner;
+let exits = 0;
+
+async function boot(): Promise<ApplyRunner> {
+  const store = new StateStore({ path: join(dir, "state.json"), now: () => clock.now() });
+  const { state } = await store.load();
+  const r = new ApplyRunner(
+    {
+      node: "n1",
+      system: sim,
+      store,
+      leases,
+      reporter: { report: (x) => void reports.push(x) },
+      health: systemHealthProbe(sim),
+      clock,
+      log: silentLogger(),
+      config: { ...DEFAULT_MACHINE_CONFIG, bundleRoot: join(dir, "bundles") },
+      healthPollMs: 1_000,
+    },
+    state,
+  );
+  runner = r;
+  await r.start();
+  return r;
+}
+
+/** Waits for async work (files, processes) while moving the manual clock along. */
+async function until(phase: Phase, step = 1_000): Promise<void> {
+  await vi.waitFor(
+    () => {
+      if (runner.state.phase !== phase) clock.advance(step);
+      expect(runner.state.phase).toBe(phase);
+    },
+    { timeout: 10_000, interval: 5 },
+  );
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "nk-runner-"));
+  clock = new ManualClock();
+  leases = new MemoryLeases();
+  reports = [];
+  exits = 0;
+  sim = await SimSystem.open({
+    dir: join(dir, "machine"),
+    node: "n1",
+    timeScale: 0,
+    pollMs: 5,
+    exitProcess: () => {
+      exits += 1;
+      runner.halt(); // the process is gone: nothing more runs
+      throw new Exited();
+    },
+  });
+});
+afterEach(async () => {
+  runner?.halt();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** First apply on a fresh sim node: the kernel differs from the initial system, so it reboots. */
+async function firstApply(): Promise<void> {
+  await boot();
+  await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV1 });
+  await vi.waitFor(() => expect(exits).toBe(1));
+  expect(runner.state.phase).toBe("rebooting");
+  await boot(); // the supervisor starts the agent again after the simulated reboot
+  await until("confirmed");
+  await vi.waitFor(() => expect(runner.state.lease).toBeNull());
+}
+
+describe("ApplyRunner with SimSystem", () => {
+  it("reboots into a first bundle, resumes from disk in the new process and keeps the same lease", async () => {
+    const bootBefore = await sim.bootId();
+    await firstApply();
+    expect(await sim.bootId()).not.toBe(bootBefore);
+    expect(await sim.bootedSystem()).toBe(runner.state.applied?.systemPath);
+    expect(leases.calls).toEqual(["acquire reboot -", "renew 1 draining", "drain 1", "renew 1 rebooting", "renew 1 verifying", "release 1 true"]);
+    expect(reports.map((r) => r.phase)).toEqual(["idle", "fetched", "building", "waiting-lease", "draining", "rebooting", "verifying", "confirmed"]);
+  });
+
+  it("switches a harmless change at once, without a lease", async () => {
+    await firstApply();
+    leases.calls.length = 0;
+    const gens = (await sim.generations()).length;
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_USERS });
+    await until("confirmed");
+    await vi.waitFor(() => expect(runner.state.applied?.revision).toBe("r2"));
+    expect(leases.calls).toEqual([]);
+    expect(await sim.generations()).toHaveLength(gens + 1);
+  });
+
+  it("rolls back a k3s change that leaves k3s down, and releases only once the old generation is healthy", async () => {
+    await firstApply();
+    const good = runner.state.applied!.systemPath;
+    leases.calls.length = 0;
+    await sim.setFaults({ [REV2_K3S.sha256]: ["unhealthy-after-switch"] });
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_K3S });
+    await until("rolled-back", 10_000);
+    expect(await sim.currentSystem()).toBe(good);
+    expect(runner.state.bad.map((b) => b.sha256)).toEqual([REV2_K3S.sha256]);
+    expect(runner.state.lastError).toContain("k3s.service is not active");
+    await vi.waitFor(() => expect(leases.calls.at(-1)).toBe("release 2 false"));
+    expect(leases.calls).toEqual(["acquire service-restart -", "renew 2 verifying", "renew 2 verifying", "release 2 false"]);
+    // The same bundle again is refused; the bad history is on disk.
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_K3S });
+    expect(runner.state.phase).toBe("rolled-back");
+    const persisted = await new StateStore({ path: join(dir, "state.json") }).read();
+    expect(persisted?.bad.map((b) => b.sha256)).toEqual([REV2_K3S.sha256]);
+  });
+
+  it("saves the state before it switches", async () => {
+    await firstApply();
+    const order: string[] = [];
+    const save = StateStore.prototype.save;
+    vi.spyOn(StateStore.prototype, "save").mockImplementation(function (this: StateStore, state) {
+      order.push(`save ${state.phase}`);
+      return save.call(this, state);
+    });
+    vi.spyOn(sim, "switch").mockImplementation(async function (this: SimSystem, ...args) {
+      order.push("switch");
+      return SimSystem.prototype.switch.apply(sim, args);
+    });
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_USERS });
+    await until("confirmed");
+    expect(order.slice(0, 4)).toEqual(["save fetched", "save building", "save activating", "switch"]);
+    vi.restoreAllMocks();
+  });
+
+  it("carries on without the lease when the coordinator fenced it, and does not release it", async () => {
+    await firstApply();
+    leases.calls.length = 0;
+    await sim.setFaults({ [REV2_K3S.sha256]: ["unhealthy-after-switch"] });
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_K3S });
+    await until("verifying");
+    await vi.waitFor(() => expect(leases.calls).toContain("renew 2 verifying"));
+    leases.holder = null; // an operator's force release
+    await until("rolled-back", 10_000);
+    await vi.waitFor(() => expect(reports.at(-1)?.phase).toBe("rolled-back"));
+    expect(runner.state.lease).toBeNull();
+    expect(leases.calls.filter((c) => c.startsWith("release"))).toEqual([]);
+    expect(reports.some((r) => r.error?.includes("lease lost during rollback-verifying"))).toBe(true);
+  });
+
+  it("leaves the machine untouched when the build fails", async () => {
+    await boot();
+    await sim.setFaults({ "*": ["build-error"] });
+    const current = await sim.currentSystem();
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV1 });
+    await until("failed");
+    expect(await sim.currentSystem()).toBe(current);
+    expect(await sim.generations()).toEqual([1]);
+    await vi.waitFor(() => expect(reports.at(-1)).toMatchObject({ phase: "failed", error: "build failed: error: simulated build failure" }));
+  });
+
+  it("does not switch twice when killed during an activation that then completes on its own", async () => {
+    await firstApply();
+    await sim.setFaults({ [REV2_USERS.sha256]: ["activation-hang"] });
+    const switches = vi.spyOn(sim, "switch");
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_USERS });
+    await until("activating");
+    await vi.waitFor(() => expect(switches).toHaveBeenCalledTimes(1));
+    const target = runner.state.target!.systemPath!;
+    const gens = (await sim.generations()).length;
+    runner.halt(); // kill -9; the detached activation carries on
+    await sim.setFaults({});
+    await vi.waitFor(async () => expect(await sim.currentSystem()).toBe(target));
+    await boot();
+    await until("confirmed");
+    expect(await sim.generations()).toHaveLength(gens + 1);
+    expect(switches).toHaveBeenCalledTimes(1);
+    expect(runner.state.applied?.systemPath).toBe(target);
+  });
+
+  it("drops a hung build when a newer bundle arrives", async () => {
+    await firstApply();
+    await sim.setFaults({ [REV2_K3S.sha256]: ["build-hang"] });
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_K3S });
+    await until("building");
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_USERS });
+    await until("confirmed");
+    await vi.waitFor(() => expect(runner.state.applied?.revision).toBe("r2"));
+  });
+
+  it("accepts the wire's desired bundle as the machine's", () => {
+    const d: DesiredBundle = REV1;
+    expect(d.sha256).toBe(bundleSha256(REV1.files));
+  });
+});

@@ -1,0 +1,272 @@
+// Executes the state machine's effects: one event at a time, state saved before anything irreversible.
+import { errorMessage, isNkError } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { System } from "../system/index.js";
+import { interruptedUnits } from "../system/dry-activate.js";
+import type { AgentState, DesiredBundle } from "./agent-state.js";
+import type { AgentEvent } from "./agent-event.js";
+import { LONG_EFFECTS, type Effect, type EffectOf } from "./effect.js";
+import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
+import type { Clock, HealthProbe, LeaseClient, Reporter, StateSaver } from "./runner-ports.js";
+import { makeTransition, type Transition } from "./transition.js";
+
+export interface ApplyRunnerOptions {
+  readonly node: string;
+  readonly system: System;
+  readonly store: StateSaver;
+  readonly leases: LeaseClient;
+  readonly reporter: Reporter;
+  readonly health: HealthProbe;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly config?: MachineConfig;
+  readonly healthPollMs?: number;
+  readonly releaseRetryMs?: number;
+  /** Called when the runner cannot go on (the state could not be saved); main exits so systemd restarts it. */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+type LongEffect = Extract<Effect, { type: "write-bundle" | "build" | "request-lease" | "drain" | "switch" | "boot-and-reboot" | "rollback-switch" | "rollback-boot-and-reboot" | "run-health" }>;
+
+export class ApplyRunner {
+  private current: AgentState;
+  private readonly transition: Transition;
+  private readonly queue: AgentEvent[] = [];
+  private pumping: Promise<void> | null = null;
+  private pending: AbortController | null = null;
+  private latestDesired: DesiredBundle | null = null;
+  private deadline: { at: number; cancel: () => void } | null = null;
+  private halted = false;
+  /** Why the last health probe failed, for the deadline event. */
+  private lastHealthFailure: string | null = null;
+
+  constructor(
+    private readonly opts: ApplyRunnerOptions,
+    initial: AgentState,
+  ) {
+    this.current = initial;
+    this.transition = makeTransition(opts.config ?? DEFAULT_MACHINE_CONFIG);
+  }
+
+  get state(): AgentState {
+    return this.current;
+  }
+
+  /** Observes the machine and resumes from the persisted state. */
+  async start(): Promise<void> {
+    const { system, clock } = this.opts;
+    const [bootId, currentSystem, bootedSystem] = await Promise.all([system.bootId(), system.currentSystem(), system.bootedSystem()]);
+    await this.dispatch({ type: "agent-started", now: clock.now(), bootId, currentSystem, bootedSystem });
+  }
+
+  /** Queues an event (desired bundles, lease losses, operator retries come in here); resolves once the queue is empty. */
+  dispatch(event: AgentEvent): Promise<void> {
+    if (this.halted) return Promise.resolve();
+    this.queue.push(event);
+    this.pumping ??= this.pump();
+    return this.pumping;
+  }
+
+  /** Stops everything, as if the process died: nothing further is saved or done. */
+  halt(): void {
+    this.halted = true;
+    this.queue.length = 0;
+    this.pending?.abort(new Error("agent stopping"));
+    this.pending = null;
+    this.deadline?.cancel();
+    this.deadline = null;
+  }
+
+  private async pump(): Promise<void> {
+    for (let event = this.queue.shift(); event && !this.halted; event = this.queue.shift()) {
+      try {
+        await this.apply(event);
+      } catch (err) {
+        this.opts.log.error({ err, event: event.type }, "apply runner stopped");
+        this.halt();
+        this.opts.onFatal?.(err);
+      }
+    }
+    // Cleared in the same tick as the empty check, so a dispatch never finds a pump that is about to end.
+    this.pumping = null;
+  }
+
+  private async apply(event: AgentEvent): Promise<void> {
+    if (event.type === "desired-received") this.latestDesired = event.desired;
+    const before = this.current;
+    const { state, effects } = this.transition(before, event);
+    this.current = state;
+    if (state.phase !== before.phase) {
+      this.opts.log.info({ node: this.opts.node, from: before.phase, to: state.phase, event: event.type, rev: state.target?.revision ?? state.applied?.revision }, "apply phase");
+    }
+    for (const effect of effects) {
+      if (this.halted) return;
+      await this.perform(effect);
+    }
+    this.armDeadline();
+  }
+
+  private async perform(effect: Effect): Promise<void> {
+    if (LONG_EFFECTS.has(effect.type)) return this.startLong(effect as LongEffect);
+    switch (effect.type) {
+      case "persist":
+        return this.opts.store.save(this.current);
+      case "report": {
+        const { type: _type, ...report } = effect;
+        this.opts.reporter.report({ ...report, fencingToken: this.current.lease?.fencingToken ?? null });
+        return;
+      }
+      case "abort-pending":
+        this.pending?.abort(new Error("superseded"));
+        this.pending = null;
+        return;
+      case "renew-lease":
+        return this.renew(effect);
+      case "release-lease":
+        void this.releaseUntilAcknowledged(effect);
+        return;
+      case "redeliver-desired":
+        if (this.latestDesired) this.later({ type: "desired-received", now: this.opts.clock.now(), desired: this.latestDesired });
+        return;
+    }
+  }
+
+  private async renew(effect: EffectOf<"renew-lease">): Promise<void> {
+    try {
+      await this.opts.leases.renew(effect.fencingToken, effect.state);
+    } catch (err) {
+      if (isNkError(err, "LEASE_FENCED") || isNkError(err, "LEASE_UNKNOWN")) {
+        this.later({ type: "lease-lost", now: this.opts.clock.now(), fencingToken: effect.fencingToken, reason: errorMessage(err) });
+      } else {
+        // The coordinator is away; its own deadline will speak if this matters.
+        this.opts.log.warn({ err, fencingToken: effect.fencingToken }, "lease renew failed");
+      }
+    }
+  }
+
+  private async releaseUntilAcknowledged(effect: EffectOf<"release-lease">): Promise<void> {
+    const { leases, clock, log } = this.opts;
+    while (!this.halted) {
+      try {
+        await leases.release(effect.fencingToken, effect.success, effect.reason);
+        break;
+      } catch (err) {
+        if (isNkError(err, "LEASE_FENCED") || isNkError(err, "LEASE_UNKNOWN")) break;
+        log.warn({ err, fencingToken: effect.fencingToken }, "lease release failed; retrying");
+        await new Promise<void>((resolve) => clock.setTimer(this.opts.releaseRetryMs ?? 5_000, resolve));
+      }
+    }
+    this.later({ type: "lease-released", now: clock.now(), fencingToken: effect.fencingToken });
+  }
+
+  private startLong(effect: LongEffect): void {
+    const ac = new AbortController();
+    this.pending = ac;
+    void this.runLong(effect, ac.signal)
+      .catch((err: unknown): AgentEvent | null => (ac.signal.aborted ? null : this.failureOf(effect, errorMessage(err))))
+      .then((event) => {
+        if (this.pending === ac) this.pending = null;
+        // Results of an aborted effect are dropped: the machine has moved on.
+        if (event && !ac.signal.aborted) this.later(event);
+      });
+  }
+
+  private async runLong(effect: LongEffect, signal: AbortSignal): Promise<AgentEvent | null> {
+    const { system, leases, clock, node } = this.opts;
+    switch (effect.type) {
+      case "write-bundle":
+        await system.writeBundle(effect.dir, effect.files);
+        return { type: "bundle-written", now: clock.now(), sha256: effect.sha256 };
+      case "build": {
+        const built = await system.build(effect.bundleDir, node, signal);
+        if (!built.ok) return { type: "build-failed", now: clock.now(), sha256: effect.sha256, error: built.error };
+        const rebootNeeded = await system.needsReboot(built.systemPath);
+        const dry = await system.dryActivate(built.systemPath, signal);
+        return { type: "build-succeeded", now: clock.now(), sha256: effect.sha256, systemPath: built.systemPath, rebootNeeded, restartsUnits: interruptedUnits(dry) };
+      }
+      case "request-lease": {
+        const { type: _type, ...request } = effect;
+        const answer = await leases.acquire(request, signal);
+        return answer.granted ? { type: "lease-granted", now: clock.now(), fencingToken: answer.fencingToken } : { type: "lease-denied", now: clock.now(), reason: answer.reason };
+      }
+      case "drain": {
+        const r = await leases.drain(effect.fencingToken, signal);
+        return r.ok ? { type: "drained", now: clock.now(), fencingToken: effect.fencingToken } : { type: "drain-failed", now: clock.now(), fencingToken: effect.fencingToken, error: r.error };
+      }
+      case "switch":
+      case "rollback-switch": {
+        const r = effect.type === "switch" ? await system.switch(effect.systemPath, signal) : await system.rollbackSwitch(effect.systemPath, signal);
+        return r.ok ? { type: "activation-succeeded", now: clock.now(), systemPath: effect.systemPath } : this.failureOf(effect, r.error);
+      }
+      case "boot-and-reboot":
+      case "rollback-boot-and-reboot": {
+        const r = effect.type === "boot-and-reboot" ? await system.bootAndReboot(effect.systemPath) : await system.rollbackBootAndReboot(effect.systemPath);
+        // On success the machine is going down; the state's reboot deadline covers a reboot that never comes.
+        return r.ok ? null : this.failureOf(effect, r.error);
+      }
+      case "run-health":
+        return this.pollHealth(effect, signal);
+    }
+  }
+
+  /** The event that reports `effect` failing with `error`. */
+  private failureOf(effect: LongEffect, error: string): AgentEvent {
+    const now = this.opts.clock.now();
+    switch (effect.type) {
+      case "write-bundle":
+        return { type: "bundle-write-failed", now, sha256: effect.sha256, error };
+      case "build":
+        return { type: "build-failed", now, sha256: effect.sha256, error };
+      case "request-lease":
+        return { type: "lease-denied", now, reason: error };
+      case "drain":
+        return { type: "drain-failed", now, fencingToken: effect.fencingToken, error };
+      case "run-health":
+        return { type: "health-failed", now, systemPath: effect.systemPath, reason: error };
+      default:
+        return { type: "activation-failed", now, systemPath: effect.systemPath, error };
+    }
+  }
+
+  private async pollHealth(effect: EffectOf<"run-health">, signal: AbortSignal): Promise<AgentEvent> {
+    const { health, clock } = this.opts;
+    this.lastHealthFailure = null;
+    for (;;) {
+      let reason: string;
+      try {
+        const r = await health.probe(effect.systemPath, effect.checks, signal);
+        if (r.healthy) return { type: "health-passed", now: clock.now(), systemPath: effect.systemPath };
+        reason = r.reason;
+      } catch (err) {
+        signal.throwIfAborted();
+        reason = errorMessage(err);
+      }
+      this.lastHealthFailure = reason;
+      if (clock.now() >= effect.deadlineAt) return { type: "health-failed", now: clock.now(), systemPath: effect.systemPath, reason };
+      await new Promise<void>((resolve, reject) => {
+        const cancel = clock.setTimer(Math.min(this.opts.healthPollMs ?? 5_000, Math.max(0, effect.deadlineAt - clock.now())), resolve);
+        signal.addEventListener("abort", () => (cancel(), reject(signal.reason)), { once: true });
+      });
+    }
+  }
+
+  /** Keeps exactly one timer armed for the state's deadline. */
+  private armDeadline(): void {
+    const at = this.current.deadlineAt;
+    if (this.deadline?.at === at) return;
+    this.deadline?.cancel();
+    this.deadline = null;
+    if (at === null || this.halted) return;
+    const fire = (): void => {
+      const detail = this.lastHealthFailure;
+      this.later({ type: "deadline-passed", now: this.opts.clock.now(), ...(detail ? { detail } : {}) });
+    };
+    const cancel = this.opts.clock.setTimer(Math.max(0, at - this.opts.clock.now()), fire);
+    this.deadline = { at, cancel };
+  }
+
+  /** Queues an event produced by the runner itself, outside the current transition. */
+  private later(event: AgentEvent): void {
+    void this.dispatch(event);
+  }
+}

@@ -1,0 +1,95 @@
+// What the state machine asks the runner to do, and the contract the runner must keep.
+import type { BundleFile } from "../../../shared/src/render/index.js";
+import type { LeaseKind, NodeCheckSpec, Phase } from "./agent-state.js";
+
+/**
+ * Runner contract:
+ * - Effects run in list order. "Quick" effects are awaited before the next one starts; a
+ *   "long" effect (see LONG_EFFECTS) is started and reports back later with exactly one event.
+ *   A transition emits at most one long effect, always last, and only when no other long effect
+ *   is in flight (or after `abort-pending`).
+ * - `persist` writes the state returned with these effects durably (atomic write + fsync) before
+ *   anything after it runs. The machine puts it first whenever the state changed, so nothing
+ *   irreversible (switch, reboot, lease calls) ever runs ahead of the state that explains it.
+ * - Results of an aborted long effect are dropped; events also carry sha256/systemPath/token,
+ *   and the machine ignores results that do not match the state.
+ * - Whenever `state.deadlineAt` is non-null the runner keeps one timer armed for it and emits
+ *   `deadline-passed` when it fires; a null deadline disarms it.
+ */
+export type Effect =
+  /** Save the new state durably. */
+  | { readonly type: "persist" }
+  /** Tell the coordinator (fire and forget, retried by the client). Rollback phases map to ROLLING_BACK. */
+  | {
+      readonly type: "report";
+      readonly phase: Phase;
+      readonly revision: string;
+      readonly sha256: string;
+      readonly error?: string;
+      readonly note?: string;
+    }
+  /** Long. Replace `dir` with exactly these files → bundle-written | bundle-write-failed. */
+  | { readonly type: "write-bundle"; readonly dir: string; readonly sha256: string; readonly files: readonly BundleFile[] }
+  /**
+   * Long. Build the bundle without touching the running system, then decide what activating it
+   * would do: needsReboot(systemPath) and dry-activate (restart ∪ stop units)
+   * → build-succeeded | build-failed.
+   */
+  | { readonly type: "build"; readonly bundleDir: string; readonly sha256: string }
+  /**
+   * Long. AcquireLease; resolves when granted → lease-granted | lease-denied. `fencingToken` is the
+   * lease the agent already holds (after its own restart), presented so the same lease is kept.
+   */
+  | {
+      readonly type: "request-lease";
+      readonly kind: LeaseKind;
+      readonly revision: string;
+      readonly sha256: string;
+      readonly reason: string;
+      readonly fencingToken: number | null;
+    }
+  /** Quick. Abort the long effect in flight (closing a queued lease request, killing a build, stopping health polling). */
+  | { readonly type: "abort-pending" }
+  /** Quick. RenewLease with the phase the holder enters; a fenced answer comes back as lease-lost. */
+  | { readonly type: "renew-lease"; readonly fencingToken: number; readonly state: "draining" | "rebooting" | "verifying" }
+  /** Quick to start; retried until the coordinator acknowledges (or says it is unknown) → lease-released. */
+  | { readonly type: "release-lease"; readonly fencingToken: number; readonly success: boolean; readonly reason: string }
+  /** Long. Have the node cordoned and drained (through the coordinator) → drained | drain-failed. */
+  | { readonly type: "drain"; readonly fencingToken: number }
+  /**
+   * Long. Make `systemPath` the system profile and activate it, detached from the agent process;
+   * joins an activation of the same path already in flight → activation-succeeded | activation-failed.
+   */
+  | { readonly type: "switch"; readonly systemPath: string; readonly sha256: string }
+  /**
+   * Long. Make `systemPath` the boot default and reboot. On success the agent process ends; the next
+   * `agent-started` (new boot id) continues. If it fails before rebooting → activation-failed.
+   */
+  | { readonly type: "boot-and-reboot"; readonly systemPath: string; readonly sha256: string }
+  /** Long. Like switch, to the explicit previous system path (idempotent, unlike `--rollback`). */
+  | { readonly type: "rollback-switch"; readonly systemPath: string }
+  /** Long. Like boot-and-reboot, to the explicit previous system path. */
+  | { readonly type: "rollback-boot-and-reboot"; readonly systemPath: string }
+  /**
+   * Long. Poll node health (k3s active, node Ready, coordinator reachable, `checks`) until it all
+   * passes or `deadlineAt` → health-passed | health-failed, tagged with `systemPath`.
+   */
+  | { readonly type: "run-health"; readonly systemPath: string; readonly checks: readonly NodeCheckSpec[]; readonly deadlineAt: number }
+  /** Quick. Feed the latest desired bundle the client holds back in as desired-received (if it has one). */
+  | { readonly type: "redeliver-desired" };
+
+export type EffectType = Effect["type"];
+export type EffectOf<T extends EffectType> = Extract<Effect, { type: T }>;
+
+/** Effects that report back later with one event; at most one is in flight. */
+export const LONG_EFFECTS: ReadonlySet<EffectType> = new Set<EffectType>([
+  "write-bundle",
+  "build",
+  "request-lease",
+  "drain",
+  "switch",
+  "boot-and-reboot",
+  "rollback-switch",
+  "rollback-boot-and-reboot",
+  "run-health",
+]);

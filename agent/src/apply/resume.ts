@@ -1,0 +1,100 @@
+// agent-started: decide from the persisted phase and the observed machine what to redo, never twice.
+import { isResting, isStuck, type AgentState } from "./agent-state.js";
+import type { EventOf } from "./agent-event.js";
+import type { Effect } from "./effect.js";
+import type { MachineConfig } from "./machine-config.js";
+import {
+  beginRollback,
+  enterRollbackVerifying,
+  enterVerifying,
+  pickUpQueued,
+  rebootAgain,
+  renew,
+  report,
+  restingPhase,
+  retryRollback,
+  stuck,
+  type Result,
+} from "./steps.js";
+
+/**
+ * The rules: the same lease is kept (its fencing token is presented again), a switch whose
+ * result is visible (current system = target) is not redone, a reboot whose new boot id is
+ * visible is not redone, and health is always verified before confirming.
+ */
+export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: MachineConfig): Result {
+  const s: AgentState = {
+    ...prev,
+    facts: { bootId: e.bootId, currentSystem: e.currentSystem, bootedSystem: e.bootedSystem, observedAt: e.now },
+  };
+  const t = s.target;
+  const rebooted = s.rebootFromBootId !== e.bootId;
+  if (isResting(s.phase) || !t) return resumeResting(s, e);
+  switch (s.phase) {
+    case "fetched":
+      // The files are not persisted; the coordinator resends the desired bundle on reconnect.
+      return { state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), s.applied, { note: "apply interrupted before build" }), { type: "redeliver-desired" }] };
+    case "building":
+      return { state: s, effects: [report("building", t, { note: "resumed" }), { type: "build", bundleDir: t.bundleDir, sha256: t.sha256 }] };
+    case "waiting-lease":
+      if (!t.disruption) return { state: { ...s, phase: restingPhase(s), target: null }, effects: [] };
+      return {
+        state: s,
+        effects: [
+          report("waiting-lease", t, { note: "resumed" }),
+          { type: "request-lease", kind: t.disruption, revision: t.revision, sha256: t.sha256, reason: "resumed after agent restart", fencingToken: s.lease?.fencingToken ?? null },
+        ],
+      };
+    case "draining":
+      if (!s.lease) return { state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), t, { error: "lease lost while draining" })] };
+      return { state: s, effects: [...renew(s, "draining"), report("draining", t, { note: "resumed" }), { type: "drain", fencingToken: s.lease.fencingToken }] };
+    case "activating":
+      if (t.systemPath === null) return stuck(s, "activating without a built system");
+      if (e.currentSystem === t.systemPath) return enterVerifying(s, { ...t, systemPath: t.systemPath }, e.now);
+      return { state: s, effects: [report("activating", t, { note: "resumed" }), { type: "switch", systemPath: t.systemPath, sha256: t.sha256 }] };
+    case "rebooting":
+      if (t.systemPath === null) return stuck(s, "rebooting without a built system");
+      if (!rebooted) return rebootAgain(s, e.now, cfg, "the agent restarted before the reboot");
+      if (e.bootedSystem === t.systemPath) return enterVerifying(s, { ...t, systemPath: t.systemPath }, e.now);
+      // The boot loader fell back (or someone picked an older entry): the old system runs, point the boot default back at it.
+      return beginRollback(s, e.now, cfg, `rebooted into ${e.bootedSystem} instead of ${t.systemPath}`, { markBad: true, allowReboot: false });
+    case "verifying":
+      if (t.systemPath === null || e.currentSystem !== t.systemPath) {
+        return beginRollback(s, e.now, cfg, `running ${e.currentSystem} instead of ${t.systemPath ?? "the target"}`, { markBad: true, allowReboot: true });
+      }
+      if (s.deadlineAt !== null && e.now >= s.deadlineAt) return beginRollback(s, e.now, cfg, "health deadline passed", { markBad: true, allowReboot: true });
+      return {
+        state: s,
+        effects: [...renew(s, "verifying"), report("verifying", t, { note: "resumed" }), { type: "run-health", systemPath: t.systemPath, checks: t.checks, deadlineAt: s.deadlineAt ?? e.now + t.healthDeadlineMs }],
+      };
+    case "rolling-back":
+      if (t.rollbackTo === null) return stuck(s, "rolling back without a previous generation");
+      if (e.currentSystem === t.rollbackTo) return enterRollbackVerifying(s, { ...t, rollbackTo: t.rollbackTo }, e.now);
+      return { state: s, effects: [report("rolling-back", t, { error: s.lastError, note: "resumed" }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
+    case "rollback-rebooting":
+      if (t.rollbackTo === null) return stuck(s, "rolling back without a previous generation");
+      if (!rebooted) return retryRollback(s, e.now, cfg, "the agent restarted before the rollback reboot");
+      if (e.bootedSystem === t.rollbackTo) return enterRollbackVerifying(s, { ...t, rollbackTo: t.rollbackTo }, e.now);
+      return stuck(s, `rollback reboot booted ${e.bootedSystem} instead of ${t.rollbackTo}`);
+    case "rollback-verifying":
+      if (t.rollbackTo === null) return stuck(s, "rolling back without a previous generation");
+      if (s.deadlineAt !== null && e.now >= s.deadlineAt) return stuck(s, "unhealthy after rollback: health deadline passed");
+      return {
+        state: s,
+        effects: [...renew(s, "verifying"), report("rollback-verifying", t, { note: "resumed" }), { type: "run-health", systemPath: t.rollbackTo, checks: [], deadlineAt: s.deadlineAt ?? e.now + t.healthDeadlineMs }],
+      };
+    default:
+      return resumeResting(s, e);
+  }
+}
+
+/** Nothing in flight: finish a lease release that was not acknowledged, report where the node is. */
+function resumeResting(s: AgentState, e: EventOf<"agent-started">): Result {
+  const drift = s.applied && e.currentSystem !== s.applied.systemPath ? `running ${e.currentSystem}, not the applied ${s.applied.systemPath}` : undefined;
+  const effects: Effect[] = [report(s.phase, isStuck(s) ? s.target : s.applied, { error: s.lastError, ...(drift ? { note: drift } : {}) })];
+  if (s.lease?.releasing) {
+    effects.push({ type: "release-lease", fencingToken: s.lease.fencingToken, success: s.phase === "confirmed", reason: `${s.phase} (resent after agent restart)` });
+    return { state: s, effects };
+  }
+  return pickUpQueued({ state: s, effects });
+}

@@ -1,0 +1,198 @@
+// Building blocks shared by the transition handlers: enter a phase and emit what that phase needs.
+import type { AgentState, BadBundle, DesiredBundle, Phase, SystemFacts, Target } from "./agent-state.js";
+import type { Effect } from "./effect.js";
+import type { MachineConfig } from "./machine-config.js";
+
+export interface Result {
+  readonly state: AgentState;
+  readonly effects: Effect[];
+}
+
+export function unchanged(state: AgentState): Result {
+  return { state, effects: [] };
+}
+
+/** Where an interrupted or refused apply leaves the node: on the last good generation, if any. */
+export function restingPhase(s: AgentState): Phase {
+  return s.applied ? "confirmed" : "idle";
+}
+
+type Ref = { readonly revision: string; readonly sha256: string } | null;
+
+export function report(phase: Phase, ref: Ref, extra: { error?: string | null; note?: string } = {}): Effect {
+  return {
+    type: "report",
+    phase,
+    revision: ref?.revision ?? "",
+    sha256: ref?.sha256 ?? "",
+    ...(extra.error ? { error: extra.error } : {}),
+    ...(extra.note ? { note: extra.note } : {}),
+  };
+}
+
+/** Tells the coordinator which phase the held lease enters (moves its per-phase deadline). */
+export function renew(s: AgentState, state: "draining" | "rebooting" | "verifying"): Effect[] {
+  return s.lease && !s.lease.releasing ? [{ type: "renew-lease", fencingToken: s.lease.fencingToken, state }] : [];
+}
+
+export function withCurrentSystem(facts: SystemFacts | null, systemPath: string): SystemFacts | null {
+  return facts ? { ...facts, currentSystem: systemPath } : null;
+}
+
+export function addBad(bad: readonly BadBundle[], t: Target, reason: string, at: number, limit: number): BadBundle[] {
+  const entry: BadBundle = { sha256: t.sha256, revision: t.revision, reason, at };
+  return [...bad.filter((b) => b.sha256 !== t.sha256), entry].slice(-limit);
+}
+
+export function startApply(s: AgentState, d: DesiredBundle, now: number, cfg: MachineConfig, pre: Effect[] = []): Result {
+  const target: Target = {
+    revision: d.revision,
+    sha256: d.sha256,
+    bundleDir: `${cfg.bundleRoot}/${d.sha256}`,
+    rebootPolicy: d.rebootPolicy,
+    checks: d.checks,
+    healthDeadlineMs: d.healthDeadlineMs > 0 ? d.healthDeadlineMs : cfg.defaultHealthDeadlineMs,
+    systemPath: null,
+    rebootNeeded: false,
+    disruption: null,
+    // The last confirmed generation, else whatever ran before nk's first apply.
+    rollbackTo: s.applied?.systemPath ?? s.facts?.currentSystem ?? null,
+    startedAt: now,
+  };
+  const state: AgentState = {
+    ...s,
+    phase: "fetched",
+    target,
+    queued: null,
+    deadlineAt: null,
+    rebootFromBootId: null,
+    attempts: { reboot: 0, rollback: 0 },
+    lastError: null,
+  };
+  return { state, effects: [...pre, report("fetched", target), { type: "write-bundle", dir: target.bundleDir, sha256: d.sha256, files: d.files }] };
+}
+
+export function enterVerifying(s: AgentState, t: Target & { systemPath: string }, now: number, pre: Effect[] = []): Result {
+  const deadlineAt = now + t.healthDeadlineMs;
+  const state: AgentState = {
+    ...s,
+    phase: "verifying",
+    deadlineAt,
+    rebootFromBootId: null,
+    facts: withCurrentSystem(s.facts, t.systemPath),
+  };
+  return {
+    state,
+    effects: [...pre, ...renew(s, "verifying"), report("verifying", t), { type: "run-health", systemPath: t.systemPath, checks: t.checks, deadlineAt }],
+  };
+}
+
+/** Health of the previous generation: base checks only, since the target's own checks may be what broke. */
+export function enterRollbackVerifying(s: AgentState, t: Target & { rollbackTo: string }, now: number, pre: Effect[] = []): Result {
+  const deadlineAt = now + t.healthDeadlineMs;
+  const state: AgentState = {
+    ...s,
+    phase: "rollback-verifying",
+    deadlineAt,
+    rebootFromBootId: null,
+    facts: withCurrentSystem(s.facts, t.rollbackTo),
+  };
+  return {
+    state,
+    effects: [
+      ...pre,
+      ...renew(s, "verifying"),
+      report("rollback-verifying", t, { error: s.lastError, note: `verifying the previous generation ${t.rollbackTo}` }),
+      { type: "run-health", systemPath: t.rollbackTo, checks: [], deadlineAt },
+    ],
+  };
+}
+
+/** A rollback that cannot be completed or verified: keep the target and the lease, wait for an operator. */
+export function stuck(s: AgentState, reason: string, pre: Effect[] = []): Result {
+  const state: AgentState = { ...s, phase: "failed", deadlineAt: null, rebootFromBootId: null, lastError: reason };
+  const held = s.lease && !s.lease.releasing ? "; lease kept until an operator acts" : "";
+  return { state, effects: [...pre, report("failed", s.target, { error: `${reason}${held}` })] };
+}
+
+export interface RollbackOptions {
+  /** Record the target in the bad history (false when it is there already). */
+  readonly markBad: boolean;
+  /** False when the running kernel is still the previous one, so a switch suffices. */
+  readonly allowReboot: boolean;
+}
+
+export function beginRollback(s: AgentState, now: number, cfg: MachineConfig, reason: string, opts: RollbackOptions, pre: Effect[] = []): Result {
+  const t = s.target;
+  if (!t) return stuck(s, reason, pre);
+  const base: AgentState = {
+    ...s,
+    bad: opts.markBad ? addBad(s.bad, t, reason, now, cfg.badHistoryLimit) : s.bad,
+    lastError: reason,
+    attempts: { ...s.attempts, rollback: 1 },
+  };
+  if (t.rollbackTo === null) return stuck(base, `${reason}; no previous generation to roll back to`, pre);
+  const viaReboot = opts.allowReboot && t.disruption === "reboot" && s.facts?.bootedSystem !== t.rollbackTo;
+  if (viaReboot) return rollbackReboot(base, t.rollbackTo, now, cfg, pre);
+  const state: AgentState = { ...base, phase: "rolling-back", deadlineAt: null, rebootFromBootId: null };
+  return { state, effects: [...pre, report("rolling-back", t, { error: reason }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
+}
+
+function rollbackReboot(s: AgentState, rollbackTo: string, now: number, cfg: MachineConfig, pre: Effect[]): Result {
+  const state: AgentState = {
+    ...s,
+    phase: "rollback-rebooting",
+    rebootFromBootId: s.facts?.bootId ?? null,
+    deadlineAt: now + cfg.rebootDeadlineMs,
+  };
+  return {
+    state,
+    effects: [...pre, ...renew(s, "rebooting"), report("rollback-rebooting", s.target, { error: s.lastError }), { type: "rollback-boot-and-reboot", systemPath: rollbackTo }],
+  };
+}
+
+/** The rollback effect failed or did not take: try again up to the limit, then wait for an operator. */
+export function retryRollback(s: AgentState, now: number, cfg: MachineConfig, error: string): Result {
+  const t = s.target;
+  if (!t || t.rollbackTo === null) return stuck(s, error);
+  if (s.attempts.rollback >= cfg.maxRollbackAttempts) return stuck(s, `rollback failed after ${s.attempts.rollback} attempts: ${error}`);
+  const next: AgentState = { ...s, attempts: { ...s.attempts, rollback: s.attempts.rollback + 1 }, lastError: error };
+  if (s.phase === "rollback-rebooting") return rollbackReboot(next, t.rollbackTo, now, cfg, []);
+  const state: AgentState = { ...next, phase: "rolling-back", deadlineAt: null, rebootFromBootId: null };
+  return { state, effects: [report("rolling-back", t, { error, note: `rollback attempt ${next.attempts.rollback}` }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
+}
+
+/** Once nothing is in flight and no lease is held, pick up a desired bundle that arrived meanwhile. */
+export function pickUpQueued(r: Result): Result {
+  const s = r.state;
+  if (s.lease !== null || s.queued === null) return r;
+  return { state: { ...s, queued: null }, effects: [...r.effects, { type: "redeliver-desired" }] };
+}
+
+/** End of an apply, good or rolled back: release the lease (the node is healthy again) and report. */
+export function finish(s: AgentState, phase: "confirmed" | "rolled-back", reason: string | null, ref: Ref): Result {
+  const effects: Effect[] = [report(phase, ref, { error: phase === "rolled-back" ? reason : null })];
+  let lease = s.lease;
+  if (lease && !lease.releasing) {
+    lease = { ...lease, releasing: true };
+    effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: phase === "confirmed", reason: reason ?? phase });
+  }
+  const state: AgentState = { ...s, phase, lease, target: null, deadlineAt: null, rebootFromBootId: null };
+  return pickUpQueued({ state, effects });
+}
+
+/** Still on the old boot in `rebooting`: ask again, then give up and switch back. */
+export function rebootAgain(s: AgentState, now: number, cfg: MachineConfig, why: string): Result {
+  const t = s.target;
+  if (!t?.systemPath) return stuck(s, why);
+  if (s.attempts.reboot >= cfg.maxRebootAttempts) {
+    return beginRollback(s, now, cfg, `${why} after ${s.attempts.reboot} attempts`, { markBad: true, allowReboot: false });
+  }
+  const state: AgentState = {
+    ...s,
+    rebootFromBootId: s.facts?.bootId ?? s.rebootFromBootId,
+    deadlineAt: now + cfg.rebootDeadlineMs,
+    attempts: { ...s.attempts, reboot: s.attempts.reboot + 1 },
+  };
+  return { state, effects: [report("rebooting", t, { note: `${why}; asking again` }), { type: "boot-and-reboot", systemPath: t.systemPath, sha256: t.sha256 }] };
+}

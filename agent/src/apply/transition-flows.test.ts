@@ -1,0 +1,304 @@
+// Scenario tests for each apply flow: harmless switch, service restart, reboot, failures and rollbacks.
+import { describe, expect, it } from "vitest";
+import { initialAgentState, type AgentState } from "./agent-state.js";
+import type { Effect } from "./effect.js";
+import { A, B, BOOT1, BOOT2, BOOT3, CFG, INSTALL, SYS_A, SYS_B, T0, desired, ev, reach, run, step, types } from "./test-fixtures.js";
+
+const find = <T extends Effect["type"]>(effects: readonly Effect[], type: T) => effects.find((e): e is Extract<Effect, { type: T }> => e.type === type);
+const reports = (all: Effect[][]) => all.flat().filter((e) => e.type === "report").map((e) => (e.type === "report" ? e.phase : ""));
+
+describe("harmless change", () => {
+  it("builds, switches at once without a lease, verifies and confirms", () => {
+    const { state, effects } = run([ev.started(), ev.desired(), ev.written(), ev.built(), ev.activated(), ev.healthy()]);
+    expect(state.phase).toBe("confirmed");
+    expect(state.applied).toEqual({ revision: "rev-a", sha256: A.sha256, systemPath: SYS_A });
+    expect(state.lease).toBeNull();
+    expect(effects.flat().some((e) => e.type.includes("lease"))).toBe(false);
+    expect(types(effects[1]!)).toEqual(["persist", "report", "write-bundle"]);
+    expect(find(effects[1]!, "write-bundle")).toMatchObject({ dir: `/b/${A.sha256}`, files: A.files });
+    expect(types(effects[2]!)).toEqual(["persist", "report", "build"]);
+    expect(find(effects[3]!, "switch")).toEqual({ type: "switch", systemPath: SYS_A, sha256: A.sha256 });
+    expect(find(effects[4]!, "run-health")).toMatchObject({ systemPath: SYS_A, checks: A.checks });
+    expect(reports(effects)).toEqual(["idle", "fetched", "building", "activating", "verifying", "confirmed"]);
+  });
+
+  it("confirms without switching when the build yields the running system", () => {
+    const { state, effects } = run([ev.started(BOOT1, SYS_A), ev.desired(), ev.written(), ev.built(A, SYS_A)]);
+    expect(state.phase).toBe("confirmed");
+    expect(state.applied?.systemPath).toBe(SYS_A);
+    expect(types(effects[3]!)).toEqual(["persist", "report"]);
+  });
+});
+
+describe("desired bundle identity", () => {
+  it("does nothing for the sha256 already applied", () => {
+    const s = reach("confirmed");
+    const r = step(s, ev.desired(A));
+    expect(r.state).toBe(s);
+    expect(r.effects).toEqual([]);
+  });
+
+  it("only records a newer revision carrying the same bundle", () => {
+    const r = step(reach("confirmed"), ev.desired({ ...A, revision: "rev-a2" }));
+    expect(r.state.applied?.revision).toBe("rev-a2");
+    expect(types(r.effects)).toEqual(["persist", "report"]);
+  });
+});
+
+describe("service restart", () => {
+  it("takes a service-restart lease, switches without draining, releases after health", () => {
+    const { state, effects } = run([
+      ev.started(BOOT1, SYS_B),
+      ev.desired(),
+      ev.written(),
+      ev.built(A, SYS_A, false, ["k3s.service", "foo.service"]),
+      ev.granted(3),
+      ev.activated(),
+      ev.healthy(),
+    ]);
+    expect(find(effects[3]!, "request-lease")).toMatchObject({ kind: "service-restart", fencingToken: null, sha256: A.sha256 });
+    expect(types(effects[4]!)).toEqual(["persist", "report", "switch"]);
+    expect(find(effects[5]!, "renew-lease")).toEqual({ type: "renew-lease", fencingToken: 3, state: "verifying" });
+    expect(find(effects[6]!, "release-lease")).toEqual({ type: "release-lease", fencingToken: 3, success: true, reason: "confirmed" });
+    expect(state).toMatchObject({ phase: "confirmed", lease: { fencingToken: 3, releasing: true } });
+    expect(step(state, ev.released(3)).state.lease).toBeNull();
+  });
+});
+
+describe("reboot", () => {
+  it("drains, persists the boot id, reboots, verifies on the new boot and releases", () => {
+    const { state, effects } = run([...[ev.started(), ev.desired(), ev.written()], ev.built(A, SYS_A, true), ev.granted(), ev.drained()]);
+    expect(find(effects[3]!, "request-lease")?.kind).toBe("reboot");
+    expect(types(effects[4]!)).toEqual(["persist", "renew-lease", "report", "drain"]);
+    expect(types(effects[5]!)).toEqual(["persist", "renew-lease", "report", "boot-and-reboot"]);
+    expect(state).toMatchObject({ phase: "rebooting", rebootFromBootId: BOOT1, lease: { fencingToken: 7 } });
+
+    const after = run([ev.started(BOOT2, SYS_A), ev.healthy()], state);
+    expect(types(after.effects[0]!)).toEqual(["persist", "renew-lease", "report", "run-health"]);
+    expect(after.state.phase).toBe("confirmed");
+    expect(find(after.effects[1]!, "release-lease")).toMatchObject({ fencingToken: 7, success: true });
+  });
+
+  it("asks for a reboot with policy always even when the kernel is unchanged", () => {
+    const { effects } = run([ev.started(), ev.desired({ ...A, rebootPolicy: "always" }), ev.written(), ev.built()]);
+    expect(find(effects[3]!, "request-lease")?.kind).toBe("reboot");
+  });
+
+  it("switches with policy never and records the pending reboot", () => {
+    const { state, effects } = run([ev.started(), ev.desired({ ...A, rebootPolicy: "never" }), ev.written(), ev.built(A, SYS_A, true), ev.activated(), ev.healthy()]);
+    expect(find(effects[3]!, "report")?.note).toContain("reboot pending");
+    expect(state).toMatchObject({ phase: "confirmed", rebootPending: true });
+  });
+
+  it("asks again when the agent outlives the reboot, then switches back", () => {
+    const s = reach("rebooting");
+    const again = step(s, ev.deadline(s.deadlineAt!));
+    expect(types(again.effects)).toEqual(["persist", "report", "boot-and-reboot"]);
+    const giveUp = step(again.state, ev.deadline(again.state.deadlineAt!));
+    expect(giveUp.state.phase).toBe("rolling-back");
+    expect(find(giveUp.effects, "rollback-switch")?.systemPath).toBe(INSTALL);
+  });
+
+  it("switches back (no second reboot) when preparing the reboot fails", () => {
+    const r = step(reach("rebooting"), ev.activationFailed(SYS_A));
+    expect(r.state.phase).toBe("rolling-back");
+    expect(types(r.effects)).toEqual(["persist", "report", "rollback-switch"]);
+  });
+});
+
+describe("build failure", () => {
+  it("leaves the system untouched, reports, and gives up after the attempt limit", () => {
+    let { state, effects } = run(PATH_TO_BUILD_FAILURE());
+    expect(state).toMatchObject({ phase: "failed", applied: null, target: null, failedBuild: { attempts: 1 } });
+    expect(find(effects.at(-1)!, "report")).toMatchObject({ phase: "failed", sha256: A.sha256 });
+    expect(effects.flat().some((e) => e.type === "switch" || e.type === "request-lease")).toBe(false);
+    for (let i = 2; i <= CFG.maxBuildAttempts; i++) state = run([ev.desired(), ev.written(), ev.buildFailed()], state).state;
+    expect(state.failedBuild?.attempts).toBe(CFG.maxBuildAttempts);
+    const refused = step(state, ev.desired());
+    expect(types(refused.effects)).toEqual(["report"]);
+    const retried = step(state, ev.retry(A.sha256));
+    expect(retried.state.failedBuild).toBeNull();
+    expect(types(retried.effects)).toContain("redeliver-desired");
+    expect(step(retried.state, ev.desired()).state.phase).toBe("fetched");
+  });
+});
+const PATH_TO_BUILD_FAILURE = () => [ev.started(), ev.desired(), ev.written(), ev.buildFailed()];
+
+describe("rollback after a switch", () => {
+  it("switches back, verifies the old generation, records the bundle as bad", () => {
+    const { state, effects } = run([
+      ev.started(BOOT1, SYS_B),
+      ev.desired(),
+      ev.written(),
+      ev.built(A, SYS_A, false, ["k3s.service"]),
+      ev.granted(),
+      ev.activated(),
+      ev.unhealthy(),
+      ev.activated(SYS_B),
+    ]);
+    expect(find(effects[6]!, "rollback-switch")?.systemPath).toBe(SYS_B);
+    expect(find(effects[6]!, "report")).toMatchObject({ phase: "rolling-back", error: "unhealthy after activation: k3s inactive" });
+    expect(state.phase).toBe("rollback-verifying");
+    // The lease is only given back once the old generation is healthy again.
+    expect(effects.flat().some((e) => e.type === "release-lease")).toBe(false);
+    const done = step(state, ev.healthy(SYS_B));
+    expect(done.state).toMatchObject({ phase: "rolled-back", applied: null, bad: [{ sha256: A.sha256 }] });
+    expect(find(done.effects, "release-lease")).toMatchObject({ success: false, reason: "unhealthy after activation: k3s inactive" });
+    expect(find(done.effects, "report")).toMatchObject({ phase: "rolled-back", error: "unhealthy after activation: k3s inactive" });
+  });
+
+  it("does not retry a bad bundle until it changes or an operator asks", () => {
+    const s = run([ev.released()], reach("rolled-back")).state;
+    const again = step(s, ev.desired(A));
+    expect(again.effects).toEqual([expect.objectContaining({ type: "report", phase: "rolled-back", sha256: A.sha256 })]);
+    expect(again.state.phase).toBe("rolled-back");
+    expect(step(s, ev.desired(B)).state.phase).toBe("fetched");
+    const retried = step(s, ev.retry(A.sha256));
+    expect(retried.state.bad).toEqual([]);
+    expect(step(retried.state, ev.desired(A)).state.phase).toBe("fetched");
+  });
+
+  it("rolls back on the health deadline, stopping the health poll first", () => {
+    const s = reach("activating");
+    const verifying = step(s, ev.activated()).state;
+    const r = step(verifying, ev.deadline(verifying.deadlineAt!));
+    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report", "rollback-switch"]);
+    expect(r.state.lastError).toBe("health deadline passed");
+  });
+
+  it("ignores an early deadline timer", () => {
+    const s = step(reach("activating"), ev.activated()).state;
+    const r = step(s, ev.deadline(s.deadlineAt! - 1));
+    expect(r.state).toBe(s);
+  });
+});
+
+describe("rollback after a reboot", () => {
+  it("makes the previous generation the boot default, reboots, verifies it, then releases", () => {
+    const s = reach("verifying");
+    const r1 = step(s, ev.unhealthy());
+    expect(r1.state).toMatchObject({ phase: "rollback-rebooting", rebootFromBootId: BOOT2 });
+    expect(types(r1.effects)).toEqual(["persist", "renew-lease", "report", "rollback-boot-and-reboot"]);
+    expect(find(r1.effects, "rollback-boot-and-reboot")?.systemPath).toBe(INSTALL);
+    const r2 = step(r1.state, ev.started(BOOT3, INSTALL));
+    expect(r2.state.phase).toBe("rollback-verifying");
+    expect(find(r2.effects, "run-health")).toMatchObject({ systemPath: INSTALL, checks: [] });
+    const r3 = step(r2.state, ev.healthy(INSTALL));
+    expect(r3.state.phase).toBe("rolled-back");
+    expect(find(r3.effects, "release-lease")).toMatchObject({ fencingToken: 7, success: false });
+  });
+});
+
+describe("stuck after a failed rollback", () => {
+  it("keeps the lease for an operator, whose retry runs the rollback again", () => {
+    let s = reach("rolling-back");
+    for (let i = 1; i < CFG.maxRollbackAttempts; i++) {
+      const r = step(s, ev.activationFailed(INSTALL));
+      expect(r.state.phase).toBe("rolling-back");
+      s = r.state;
+    }
+    const stuck = step(s, ev.activationFailed(INSTALL));
+    expect(stuck.state.phase).toBe("failed");
+    expect(stuck.state.target?.sha256).toBe(A.sha256);
+    const retried = step(stuck.state, ev.retry());
+    expect(retried.state.phase).toBe("rolling-back");
+    expect(find(retried.effects, "rollback-switch")?.systemPath).toBe(INSTALL);
+  });
+
+  it("does not release the lease when the old generation is unhealthy too", () => {
+    const s = reach("rollback-verifying");
+    const r = step(s, ev.unhealthy(INSTALL));
+    expect(r.state).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
+    expect(types(r.effects)).toEqual(["persist", "report"]);
+    expect(find(r.effects, "report")?.error).toContain("lease kept");
+    // A new push may fix it: the held lease is presented again rather than a new one requested.
+    const next = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B, true)], r.state);
+    expect(find(next.effects[2]!, "request-lease")?.fencingToken).toBe(7);
+    expect(next.state.target?.rollbackTo).toBe(INSTALL);
+  });
+
+  it("verifies an unchanged system before confirming when stuck with the lease", () => {
+    const s = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
+    const r = run([ev.desired(desired("c")), ev.written(desired("c")), ev.built(desired("c"), INSTALL)], s);
+    expect(r.state.phase).toBe("verifying");
+    expect(types(r.effects[2]!)).toEqual(["persist", "renew-lease", "report", "run-health"]);
+  });
+
+  it("cannot roll back without a previous generation", () => {
+    const { state } = run([ev.desired(), ev.written(), ev.built(), ev.activationFailed()]);
+    expect(state.phase).toBe("failed");
+    expect(state.lastError).toContain("no previous generation");
+  });
+});
+
+describe("newer desired bundles", () => {
+  it("supersede a build or a queued lease request, and a late grant is handed back", () => {
+    const s = reach("waiting-lease");
+    const r = step(s, ev.desired(B));
+    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report", "write-bundle"]);
+    expect(r.state.target?.sha256).toBe(B.sha256);
+    const late = step(r.state, ev.granted(9));
+    expect(late.effects).toEqual([{ type: "release-lease", fencingToken: 9, success: true, reason: "lease no longer needed" }]);
+    expect(step(r.state, ev.built(A)).state).toBe(r.state);
+  });
+
+  it("wait behind a disruptive step and are picked up once the lease is released", () => {
+    const s = step(reach("rebooting"), ev.desired(B)).state;
+    expect(s.queued?.sha256).toBe(B.sha256);
+    const done = run([ev.started(BOOT2, SYS_A), ev.healthy()], s);
+    expect(types(done.effects[1]!)).not.toContain("redeliver-desired");
+    const released = step(done.state, ev.released());
+    expect(types(released.effects)).toEqual(["persist", "redeliver-desired"]);
+    expect(released.state.queued).toBeNull();
+  });
+
+  it("return to the applied bundle without any work", () => {
+    const confirmed = reach("confirmed");
+    const building = run([ev.desired(B), ev.written(B)], confirmed).state;
+    const r = step(building, ev.desired(A));
+    expect(r.state).toMatchObject({ phase: "confirmed", target: null });
+    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report"]);
+  });
+});
+
+describe("lease trouble", () => {
+  it("a lease lost while draining abandons the apply before touching the machine", () => {
+    const r = step(reach("draining"), ev.lost());
+    expect(r.state).toMatchObject({ phase: "idle", lease: null, target: null });
+    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report"]);
+  });
+
+  it("a lease lost after the machine changed lets the apply finish without releasing", () => {
+    const s = step(reach("verifying"), ev.lost()).state;
+    expect(s).toMatchObject({ phase: "verifying", lease: null });
+    const done = step(s, ev.healthy());
+    expect(done.state.phase).toBe("confirmed");
+    expect(types(done.effects)).not.toContain("release-lease");
+  });
+
+  it("a failed drain gives the lease back and keeps the bundle retryable", () => {
+    const r = step(reach("draining"), ev.drainFailed());
+    expect(r.state).toMatchObject({ phase: "idle", bad: [], lease: { releasing: true } });
+    expect(find(r.effects, "release-lease")).toMatchObject({ success: false });
+  });
+
+  it("a denied request rests on the previous generation", () => {
+    const r = step(reach("waiting-lease"), ev.denied());
+    expect(r.state).toMatchObject({ phase: "idle", lastError: "lease denied: rollout paused" });
+  });
+});
+
+describe("bad history", () => {
+  it("keeps only the newest entries", () => {
+    let s: AgentState = { ...initialAgentState(T0), bad: Array.from({ length: CFG.badHistoryLimit }, (_, i) => ({ sha256: `x${i}`, revision: "r", reason: "old", at: i })) };
+    s = run([ev.started(BOOT1, SYS_B), ev.desired(), ev.written(), ev.built(), ev.activationFailed()], s).state;
+    expect(s.bad).toHaveLength(CFG.badHistoryLimit);
+    expect(s.bad.at(-1)?.sha256).toBe(A.sha256);
+    expect(s.bad[0]?.sha256).toBe("x1");
+  });
+
+  it("a bad sha256 arriving while busy clears what was queued", () => {
+    const s = { ...reach("rebooting"), bad: [{ sha256: B.sha256, revision: "rev-b", reason: "x", at: 0 }], queued: { revision: "rev-c", sha256: desired("c").sha256 } };
+    expect(step(s, ev.desired(B)).state.queued).toBeNull();
+  });
+});

@@ -1,0 +1,302 @@
+// The pure apply state machine: transition(state, event) → { state, effects }; no I/O, time from events.
+import { isBad, isResting, isStuck, type AgentState, type Target } from "./agent-state.js";
+import type { AgentEvent, EventOf } from "./agent-event.js";
+import { decideDisruption } from "./disruption.js";
+import type { Effect } from "./effect.js";
+import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
+import { resume } from "./resume.js";
+import {
+  beginRollback,
+  enterRollbackVerifying,
+  enterVerifying,
+  finish,
+  pickUpQueued,
+  rebootAgain,
+  renew,
+  report,
+  restingPhase,
+  retryRollback,
+  startApply,
+  stuck,
+  unchanged,
+  withCurrentSystem,
+  type Result,
+} from "./steps.js";
+
+export type Transition = (state: AgentState, event: AgentEvent) => Result;
+
+/** Builds the machine for one configuration. Whenever the state changes, `persist` is the first effect. */
+export function makeTransition(cfg: MachineConfig = DEFAULT_MACHINE_CONFIG): Transition {
+  return (state, event) => {
+    const r = dispatch(state, event, cfg);
+    if (r.state === state) return r;
+    return { state: { ...r.state, updatedAt: event.now }, effects: [{ type: "persist" }, ...r.effects] };
+  };
+}
+
+export const transition: Transition = makeTransition();
+
+function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
+  switch (e.type) {
+    case "agent-started":
+      return resume(s, e, cfg);
+    case "desired-received":
+      return onDesired(s, e, cfg);
+    case "bundle-written":
+      if (s.phase !== "fetched" || s.target?.sha256 !== e.sha256) return unchanged(s);
+      return { state: { ...s, phase: "building" }, effects: [report("building", s.target), { type: "build", bundleDir: s.target.bundleDir, sha256: e.sha256 }] };
+    case "bundle-write-failed":
+      if (s.phase !== "fetched" || s.target?.sha256 !== e.sha256) return unchanged(s);
+      return { state: { ...s, phase: "failed", target: null, lastError: `writing the bundle failed: ${e.error}` }, effects: [report("failed", s.target, { error: e.error })] };
+    case "build-succeeded":
+      return onBuilt(s, e, cfg);
+    case "build-failed":
+      return onBuildFailed(s, e);
+    case "lease-granted":
+      return onLeaseGranted(s, e);
+    case "lease-denied":
+      if (s.phase !== "waiting-lease") return unchanged(s);
+      return abandon(s, `lease denied: ${e.reason}`, []);
+    case "lease-lost":
+      return onLeaseLost(s, e);
+    case "lease-released":
+      if (s.lease?.fencingToken !== e.fencingToken) return unchanged(s);
+      if (isResting(s.phase)) return pickUpQueued({ state: { ...s, lease: null }, effects: [] });
+      // Released while still needed (an operator's force release): the same as losing it.
+      return onLeaseLost(s, { type: "lease-lost", now: e.now, fencingToken: e.fencingToken, reason: "released by the coordinator" });
+    case "drained":
+      return onDrained(s, e, cfg);
+    case "drain-failed":
+      if (s.phase !== "draining" || s.lease?.fencingToken !== e.fencingToken) return unchanged(s);
+      return abandon(s, `drain failed: ${e.error}`, []);
+    case "activation-succeeded":
+      return onActivated(s, e);
+    case "activation-failed":
+      return onActivationFailed(s, e, cfg);
+    case "health-passed":
+      return onHealthPassed(s, e);
+    case "health-failed":
+      return onHealthFailed(s, e, cfg);
+    case "deadline-passed":
+      return onDeadline(s, e, cfg);
+    case "operator-retry":
+      return onOperatorRetry(s, e, cfg);
+  }
+}
+
+/** Drop the target before anything was changed on the machine, give back any lease, rest on the last good generation. */
+function abandon(s: AgentState, error: string, pre: Effect[]): Result {
+  const phase = restingPhase(s);
+  const effects: Effect[] = [...pre, report(phase, s.target, { error })];
+  let lease = s.lease;
+  if (lease && !lease.releasing) {
+    lease = { ...lease, releasing: true };
+    effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: false, reason: error });
+  }
+  return { state: { ...s, phase, lease, target: null, deadlineAt: null, lastError: error }, effects };
+}
+
+function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineConfig): Result {
+  const d = e.desired;
+  if (s.target?.sha256 === d.sha256 && !isStuck(s)) return unchanged(s);
+  const bad = isBad(s, d.sha256);
+  const buildGaveUp = s.failedBuild?.sha256 === d.sha256 && s.failedBuild.attempts >= cfg.maxBuildAttempts;
+  if (bad || buildGaveUp) {
+    // A newer desired bundle supersedes anything queued, even when it is itself refused.
+    const state = s.queued ? { ...s, queued: null } : s;
+    if (!isResting(s.phase)) return { state, effects: [] };
+    const error = bad
+      ? `bundle rolled back before (${bad.reason}); not retried until it changes or an operator retries`
+      : `build failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
+    return { state, effects: [report(bad ? "rolled-back" : "failed", d, { error })] };
+  }
+  if (isResting(s.phase)) {
+    if (s.applied?.sha256 === d.sha256 && !isStuck(s)) {
+      if (s.phase === "confirmed" && s.applied.revision === d.revision && s.queued === null) return unchanged(s);
+      // Same bundle under a newer revision (or a revert to it): nothing to do on the machine.
+      const applied = { ...s.applied, revision: d.revision };
+      return { state: { ...s, phase: "confirmed", applied, queued: null, lastError: null }, effects: [report("confirmed", applied)] };
+    }
+    if (s.lease?.releasing) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
+    return startApply(s, d, e.now, cfg);
+  }
+  if (s.phase === "fetched" || s.phase === "building" || s.phase === "waiting-lease") {
+    // Nothing touched yet: the newer bundle wins (a push is how a halted rollout moves on).
+    const abort: Effect[] = [{ type: "abort-pending" }];
+    if (s.applied?.sha256 === d.sha256) {
+      const applied = { ...s.applied, revision: d.revision };
+      return { state: { ...s, phase: "confirmed", applied, target: null, queued: null, lastError: null }, effects: [...abort, report("confirmed", applied)] };
+    }
+    return startApply(s, d, e.now, cfg, abort);
+  }
+  if (s.queued?.sha256 === d.sha256) return unchanged(s);
+  return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
+}
+
+function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfig): Result {
+  if (s.phase !== "building" || !s.target || s.target.sha256 !== e.sha256) return unchanged(s);
+  const decision = decideDisruption({
+    rebootNeeded: e.rebootNeeded,
+    restartsUnits: e.restartsUnits,
+    policy: s.target.rebootPolicy,
+    disruptiveUnits: cfg.disruptiveUnits,
+  });
+  const target: Target = { ...s.target, systemPath: e.systemPath, rebootNeeded: e.rebootNeeded, disruption: decision.lease };
+  const base: AgentState = { ...s, target, failedBuild: s.failedBuild?.sha256 === e.sha256 ? null : s.failedBuild };
+  const running = s.facts?.currentSystem ?? s.applied?.systemPath ?? null;
+  if (e.systemPath === running && decision.lease !== "reboot") {
+    // The bundle changed but the system did not. Holding a lease (stuck after a failed rollback)
+    // means this system was unhealthy: verify it before confirming and releasing.
+    if (s.lease && !s.lease.releasing) return enterVerifying(base, { ...target, systemPath: e.systemPath }, e.now);
+    const applied = { revision: target.revision, sha256: target.sha256, systemPath: e.systemPath };
+    const state: AgentState = { ...base, applied, rebootPending: decision.rebootPending, lastError: null };
+    return finish(state, "confirmed", null, applied);
+  }
+  const note = `built ${e.systemPath}: ${decision.reason}`;
+  if (decision.lease === null) {
+    return { state: { ...base, phase: "activating" }, effects: [report("activating", target, { note }), { type: "switch", systemPath: e.systemPath, sha256: e.sha256 }] };
+  }
+  const request: Effect = {
+    type: "request-lease",
+    kind: decision.lease,
+    revision: target.revision,
+    sha256: target.sha256,
+    reason: decision.reason,
+    fencingToken: s.lease?.fencingToken ?? null,
+  };
+  return { state: { ...base, phase: "waiting-lease" }, effects: [report("waiting-lease", target, { note }), request] };
+}
+
+function onBuildFailed(s: AgentState, e: EventOf<"build-failed">): Result {
+  if (s.phase !== "building" || s.target?.sha256 !== e.sha256) return unchanged(s);
+  const attempts = s.failedBuild?.sha256 === e.sha256 ? s.failedBuild.attempts + 1 : 1;
+  // The running system was never touched, so the node rests where it was.
+  const state: AgentState = { ...s, phase: "failed", target: null, failedBuild: { sha256: e.sha256, attempts }, lastError: `build failed: ${e.error}` };
+  return { state, effects: [report("failed", s.target, { error: `build failed: ${e.error}` })] };
+}
+
+function onLeaseGranted(s: AgentState, e: EventOf<"lease-granted">): Result {
+  const t = s.target;
+  if (s.phase === "waiting-lease" && t?.disruption && t.systemPath) {
+    const lease = { fencingToken: e.fencingToken, kind: t.disruption, releasing: false };
+    const held: AgentState = { ...s, lease };
+    if (t.disruption === "reboot") {
+      return { state: { ...held, phase: "draining" }, effects: [...renew(held, "draining"), report("draining", t), { type: "drain", fencingToken: e.fencingToken }] };
+    }
+    return { state: { ...held, phase: "activating" }, effects: [report("activating", t), { type: "switch", systemPath: t.systemPath, sha256: t.sha256 }] };
+  }
+  if (s.lease === null) {
+    // A grant that raced a superseded request: hand it straight back.
+    return { state: s, effects: [{ type: "release-lease", fencingToken: e.fencingToken, success: true, reason: "lease no longer needed" }] };
+  }
+  return unchanged(s);
+}
+
+function onLeaseLost(s: AgentState, e: EventOf<"lease-lost">): Result {
+  if (s.lease?.fencingToken !== e.fencingToken) return unchanged(s);
+  const lost: AgentState = { ...s, lease: null };
+  if (isResting(s.phase)) {
+    if (s.lease.releasing) return pickUpQueued({ state: lost, effects: [] });
+    return { state: { ...lost, lastError: `lease lost: ${e.reason}` }, effects: [report(s.phase, s.target ?? s.applied, { error: `lease lost: ${e.reason}` })] };
+  }
+  if (s.phase === "draining") return abandon(lost, `lease lost while draining: ${e.reason}`, [{ type: "abort-pending" }]);
+  if (s.phase === "waiting-lease") return { state: lost, effects: [] };
+  // The machine is already changing: finishing (or rolling back) is safer than stopping halfway.
+  const error = `lease lost during ${s.phase}: ${e.reason}; continuing`;
+  return { state: { ...lost, lastError: error }, effects: [report(s.phase, s.target, { error })] };
+}
+
+function onDrained(s: AgentState, e: EventOf<"drained">, cfg: MachineConfig): Result {
+  const t = s.target;
+  if (s.phase !== "draining" || s.lease?.fencingToken !== e.fencingToken || !t?.systemPath) return unchanged(s);
+  const state: AgentState = {
+    ...s,
+    phase: "rebooting",
+    rebootFromBootId: s.facts?.bootId ?? null,
+    deadlineAt: e.now + cfg.rebootDeadlineMs,
+    attempts: { ...s.attempts, reboot: s.attempts.reboot + 1 },
+  };
+  return { state, effects: [...renew(s, "rebooting"), report("rebooting", t), { type: "boot-and-reboot", systemPath: t.systemPath, sha256: t.sha256 }] };
+}
+
+function onActivated(s: AgentState, e: EventOf<"activation-succeeded">): Result {
+  const t = s.target;
+  if (s.phase === "activating" && t?.systemPath && t.systemPath === e.systemPath) return enterVerifying(s, { ...t, systemPath: t.systemPath }, e.now);
+  if (s.phase === "rolling-back" && t?.rollbackTo && t.rollbackTo === e.systemPath) {
+    return enterRollbackVerifying(s, { ...t, rollbackTo: t.rollbackTo }, e.now);
+  }
+  return unchanged(s);
+}
+
+function onActivationFailed(s: AgentState, e: EventOf<"activation-failed">, cfg: MachineConfig): Result {
+  const t = s.target;
+  if (!t) return unchanged(s);
+  if ((s.phase === "activating" || s.phase === "rebooting") && t.systemPath === e.systemPath) {
+    // Still on the previous kernel either way: a switch back is enough (and restores the boot default).
+    const what = s.phase === "activating" ? "activation" : "preparing the reboot";
+    return beginRollback(s, e.now, cfg, `${what} failed: ${e.error}`, { markBad: true, allowReboot: false });
+  }
+  if ((s.phase === "rolling-back" || s.phase === "rollback-rebooting") && t.rollbackTo === e.systemPath) {
+    return retryRollback(s, e.now, cfg, `rollback activation failed: ${e.error}`);
+  }
+  return unchanged(s);
+}
+
+function onHealthPassed(s: AgentState, e: EventOf<"health-passed">): Result {
+  const t = s.target;
+  if (!t) return unchanged(s);
+  if (s.phase === "verifying" && t.systemPath === e.systemPath) {
+    const applied = { revision: t.revision, sha256: t.sha256, systemPath: e.systemPath };
+    const rebootPending = t.rebootNeeded && t.disruption !== "reboot";
+    return finish({ ...s, applied, rebootPending, lastError: null }, "confirmed", null, applied);
+  }
+  if (s.phase === "rollback-verifying" && t.rollbackTo === e.systemPath) {
+    const facts = withCurrentSystem(s.facts, e.systemPath);
+    return finish({ ...s, facts }, "rolled-back", s.lastError ?? "rolled back", t);
+  }
+  return unchanged(s);
+}
+
+function onHealthFailed(s: AgentState, e: EventOf<"health-failed">, cfg: MachineConfig): Result {
+  const t = s.target;
+  if (!t) return unchanged(s);
+  if (s.phase === "verifying" && t.systemPath === e.systemPath) {
+    return beginRollback(s, e.now, cfg, `unhealthy after activation: ${e.reason}`, { markBad: true, allowReboot: true });
+  }
+  if (s.phase === "rollback-verifying" && t.rollbackTo === e.systemPath) return stuck(s, `unhealthy after rollback: ${e.reason}`);
+  return unchanged(s);
+}
+
+function onDeadline(s: AgentState, e: EventOf<"deadline-passed">, cfg: MachineConfig): Result {
+  if (s.deadlineAt === null || e.now < s.deadlineAt) return unchanged(s);
+  const abort: Effect[] = [{ type: "abort-pending" }];
+  const why = `health deadline passed${e.detail ? `: ${e.detail}` : ""}`;
+  switch (s.phase) {
+    case "verifying":
+      return beginRollback(s, e.now, cfg, why, { markBad: true, allowReboot: true }, abort);
+    case "rollback-verifying":
+      return stuck(s, `unhealthy after rollback: ${why}`, abort);
+    case "rebooting":
+      return rebootAgain(s, e.now, cfg, "the reboot did not happen");
+    case "rollback-rebooting":
+      return retryRollback(s, e.now, cfg, "the rollback reboot did not happen");
+    default:
+      return { state: { ...s, deadlineAt: null }, effects: [] };
+  }
+}
+
+function onOperatorRetry(s: AgentState, e: EventOf<"operator-retry">, cfg: MachineConfig): Result {
+  const bad = e.sha256 === undefined ? [] : s.bad.filter((b) => b.sha256 !== e.sha256);
+  const failedBuild = e.sha256 === undefined || s.failedBuild?.sha256 === e.sha256 ? null : s.failedBuild;
+  const cleared: AgentState = { ...s, bad, failedBuild };
+  if (isStuck(s)) {
+    // Try the whole rollback again; the target is in the bad history already.
+    return beginRollback(cleared, e.now, cfg, s.lastError ?? "operator retry", { markBad: false, allowReboot: true });
+  }
+  if (isResting(s.phase)) {
+    const redeliver: Effect[] = s.lease === null ? [{ type: "redeliver-desired" }] : [];
+    return { state: { ...cleared, lastError: null }, effects: [report(s.phase, s.applied, { note: "operator retry" }), ...redeliver] };
+  }
+  if (bad.length === s.bad.length && failedBuild === s.failedBuild) return unchanged(s);
+  return { state: cleared, effects: [] };
+}

@@ -1,0 +1,3 @@
+// Public surface of agent/state: the durable agent state file.
+export { DEFAULT_STATE_PATH, StateStore, type LoadedState, type StateStoreOptions } from "./state-store.js";
+export { parseAgentState, salvageBadHistory } from "./state-codec.js";

@@ -1,0 +1,51 @@
+// Writes a bundle's file tree to disk (replacing what was there) and reads one back.
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { BundleFile } from "../../../shared/src/render/index.js";
+
+/** Build artifacts that live in a bundle directory but are not part of the bundle. */
+const NOT_BUNDLE = new Set(["result"]);
+
+function checkPath(path: string): void {
+  const parts = path.split("/");
+  if (path.startsWith("/") || parts.some((p) => p === "" || p === "." || p === "..")) {
+    throw new NkError("INVALID_ARGUMENT", `bundle file path not allowed: ${JSON.stringify(path)}`);
+  }
+}
+
+/** Writes into a sibling temp dir, then swaps it in, so a crash never leaves a half-new bundle behind. */
+export async function writeBundleDir(dir: string, files: readonly BundleFile[]): Promise<void> {
+  for (const f of files) checkPath(f.path);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  for (const f of files) {
+    const target = join(tmp, f.path);
+    await mkdir(dirname(target), { recursive: true });
+    const fh = await open(target, "w", 0o644);
+    try {
+      await fh.writeFile(f.content, "utf8");
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+/** The bundle's files, sorted by path, build artifacts left out. */
+export async function readBundleDir(dir: string): Promise<BundleFile[]> {
+  const out: BundleFile[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (!rel && NOT_BUNDLE.has(entry.name)) continue;
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) out.push({ path, content: await readFile(join(dir, path), "utf8") });
+    }
+  };
+  await walk("");
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,11 @@
+// Public surface of agent/system: the System interface, the real NixOS driver and the simulated one.
+export { storeHashOf, type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
+export { EXIT_NOT_FOUND, EXIT_TIMEOUT, type CommandResult, type CommandRunner, type RunOptions } from "./command-runner.js";
+export { ProcessRunner } from "./process-runner.js";
+export { RecordingRunner, type RecordedCall } from "./recording-runner.js";
+export { NixosSystem, SYSTEM_PROFILE, type NixosSystemOptions } from "./nixos-system.js";
+export { SimSystem, SIM_REBOOT_EXIT_CODE, type SimDurations, type SimSystemOptions } from "./sim-system.js";
+export { FAULT_KINDS, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
+export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
+export { parseDryActivate, interruptedUnits } from "./dry-activate.js";
+export { readBundleDir, writeBundleDir } from "./bundle-dir.js";

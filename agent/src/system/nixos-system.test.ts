@@ -1,0 +1,177 @@
+// NixosSystem runs exactly the expected command lines (checked with a recording runner: NixOS cannot run here).
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { isNkError } from "../../../shared/src/errors/index.js";
+import { NixosSystem } from "./nixos-system.js";
+import { RecordingRunner } from "./recording-runner.js";
+
+const SP = "/nix/store/abcdefghijkl0123456789abcdefghij-nixos-system-n1-24.11";
+const OLD = "/nix/store/zyxwvutsrqpo0123456789abcdefghij-nixos-system-n1-24.11";
+const RUN = "systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --quiet --service-type=exec";
+
+function setup(): { runner: RecordingRunner; sys: NixosSystem; sleeps: number[] } {
+  const runner = new RecordingRunner();
+  const sleeps: number[] = [];
+  const sys = new NixosSystem({ runner, pollMs: 500, sleep: async (ms) => void sleeps.push(ms) });
+  return { runner, sys, sleeps };
+}
+
+describe("NixosSystem", () => {
+  it("builds with nixos-rebuild in the bundle dir and reads ./result", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -f /b/x/result", { stdout: `${SP}\n` });
+    const r = await sys.build("/b/x", "n1");
+    expect(r).toEqual({ ok: true, systemPath: SP, log: "" });
+    expect(runner.lines()).toEqual(["nixos-rebuild build --flake path:/b/x#n1", "readlink -f /b/x/result"]);
+    expect(runner.calls[0]?.opts.cwd).toBe("/b/x");
+  });
+
+  it("returns a failed build with its last error line", async () => {
+    const { runner, sys } = setup();
+    runner.on("nixos-rebuild", { exitCode: 1, stderr: "building...\nerror: attribute 'k3s' missing\n" });
+    const r = await sys.build("/b/x", "n1");
+    expect(r).toMatchObject({ ok: false, error: "error: attribute 'k3s' missing" });
+    expect(runner.lines()).toHaveLength(1);
+  });
+
+  it("parses dry-activate output", async () => {
+    const { runner, sys } = setup();
+    runner.on(`${SP}/bin/switch-to-configuration dry-activate`, {
+      stderr: "would stop the following units: k3s.service\nwould activate the configuration...\nwould restart the following units: sshd.service, nscd.service\nwould start the following units: k3s.service\n",
+    });
+    const d = await sys.dryActivate(SP);
+    expect(d).toEqual({ stopUnits: ["k3s.service"], restartUnits: ["sshd.service", "nscd.service"], reloadUnits: [], startUnits: ["k3s.service"] });
+  });
+
+  it("needs a reboot when the kernel differs from the booted system", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -f /run/booted-system/kernel", { stdout: "/nix/store/k1-linux/bzImage" });
+    runner.on(`readlink -f ${SP}/kernel`, { stdout: "/nix/store/k2-linux/bzImage" });
+    expect(await sys.needsReboot(SP)).toBe(true);
+    expect(runner.lines()).toEqual(["readlink -f /run/booted-system/kernel", `readlink -f ${SP}/kernel`]);
+  });
+
+  it("compares kernel, initrd, modules and switch inhibitors before saying no reboot", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -f", { stdout: "/nix/store/same" });
+    runner.on("cat /run/current-system/switch-inhibitors", { stdout: "/nix/store/systemd-256\n" });
+    runner.on(`cat ${SP}/switch-inhibitors`, { stdout: "/nix/store/systemd-256\n" });
+    expect(await sys.needsReboot(SP)).toBe(false);
+    expect(runner.lines()).toEqual([
+      "readlink -f /run/booted-system/kernel",
+      `readlink -f ${SP}/kernel`,
+      "readlink -f /run/booted-system/initrd",
+      `readlink -f ${SP}/initrd`,
+      "readlink -f /run/booted-system/kernel-modules",
+      `readlink -f ${SP}/kernel-modules`,
+      "cat /run/current-system/switch-inhibitors",
+      `cat ${SP}/switch-inhibitors`,
+    ]);
+    runner.on(`cat ${SP}/switch-inhibitors`, { stdout: "/nix/store/systemd-257\n" });
+    expect(await sys.needsReboot(SP)).toBe(true);
+  });
+
+  it("switches through nix-env and a transient systemd unit named after the system", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive\n", exitCode: 3 });
+    expect(await sys.switch(SP)).toEqual({ ok: true, log: "" });
+    expect(runner.lines()).toEqual([
+      "systemctl is-active nk-switch-abcdefghijkl.service",
+      `nix-env -p /nix/var/nix/profiles/system --set ${SP}`,
+      `${RUN} --unit=nk-switch-abcdefghijkl --wait ${SP}/bin/switch-to-configuration switch`,
+    ]);
+  });
+
+  it("reports a failed activation", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    runner.on("systemd-run", { exitCode: 4, stderr: "warning: the following units failed: k3s.service\n" });
+    expect(await sys.switch(SP)).toMatchObject({ ok: false, error: "switch-to-configuration switch exited with 4: warning: the following units failed: k3s.service" });
+  });
+
+  it("joins an activation still running from before an agent restart instead of starting another", async () => {
+    const { runner, sys, sleeps } = setup();
+    runner.on("systemctl is-active nk-switch-abcdefghijkl.service", { stdout: "active" }, { stdout: "active" }, { stdout: "inactive" });
+    runner.on("readlink -f /run/current-system", { stdout: SP });
+    expect(await sys.switch(SP)).toMatchObject({ ok: true });
+    expect(sleeps).toEqual([500, 500]);
+    expect(runner.lines().some((l) => l.startsWith("systemd-run") || l.startsWith("nix-env"))).toBe(false);
+  });
+
+  it("boots the new system and reboots", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    expect(await sys.bootAndReboot(SP)).toMatchObject({ ok: true });
+    expect(runner.lines()).toEqual([
+      "systemctl is-active nk-boot-abcdefghijkl.service",
+      `nix-env -p /nix/var/nix/profiles/system --set ${SP}`,
+      `${RUN} --unit=nk-boot-abcdefghijkl --wait ${SP}/bin/switch-to-configuration boot`,
+      "systemctl reboot",
+    ]);
+  });
+
+  it("does not reboot when the boot entry could not be installed", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    runner.on("systemd-run", { exitCode: 1, stderr: "grub-install: error" });
+    expect(await sys.bootAndReboot(SP)).toMatchObject({ ok: false });
+    expect(runner.lines()).not.toContain("systemctl reboot");
+  });
+
+  it("rolls back to an explicit earlier system, by switch or by boot and reboot", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    await sys.rollbackSwitch(OLD);
+    await sys.rollbackBootAndReboot(OLD);
+    expect(runner.lines()).toEqual([
+      "systemctl is-active nk-switch-zyxwvutsrqpo.service",
+      `nix-env -p /nix/var/nix/profiles/system --set ${OLD}`,
+      `${RUN} --unit=nk-switch-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration switch`,
+      "systemctl is-active nk-boot-zyxwvutsrqpo.service",
+      `nix-env -p /nix/var/nix/profiles/system --set ${OLD}`,
+      `${RUN} --unit=nk-boot-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration boot`,
+      "systemctl reboot",
+    ]);
+  });
+
+  it("reads generations, boot id and unit state", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -f /run/current-system", { stdout: `${SP}\n` });
+    runner.on("readlink -f /run/booted-system", { stdout: `${OLD}\n` });
+    runner.on("cat /proc/sys/kernel/random/boot_id", { stdout: "6f1c0b7e-1d2b-4a5e-9c1d-0a1b2c3d4e5f\n" });
+    runner.on("systemctl is-active k3s", { stdout: "active\n" });
+    runner.on("systemctl is-active containerd", { stdout: "failed\n", exitCode: 3 });
+    expect(await sys.currentSystem()).toBe(SP);
+    expect(await sys.bootedSystem()).toBe(OLD);
+    expect(await sys.bootId()).toBe("6f1c0b7e-1d2b-4a5e-9c1d-0a1b2c3d4e5f");
+    expect(await sys.unitActive("k3s")).toBe(true);
+    expect(await sys.unitActive("containerd")).toBe(false);
+  });
+
+  it("runs checks as argv with their timeout", async () => {
+    const { runner, sys } = setup();
+    runner.on("ceph health", { stdout: "HEALTH_OK\n" });
+    expect(await sys.runCheck(["ceph", "health"], 5000)).toEqual({ exitCode: 0, stdout: "HEALTH_OK\n" });
+    expect(runner.calls[0]?.opts.timeoutMs).toBe(5000);
+  });
+
+  it("throws IO when a symlink cannot be read", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink", { exitCode: 1, stderr: "no such file" });
+    await expect(sys.currentSystem()).rejects.toSatisfy((e: unknown) => isNkError(e, "IO"));
+  });
+});
+
+describe("NixosSystem.writeBundle", () => {
+  let dir = "";
+  afterEach(async () => dir && (await rm(dir, { recursive: true, force: true })));
+
+  it("writes the bundle's files", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-nixos-"));
+    const { sys } = setup();
+    await sys.writeBundle(join(dir, "b"), [{ path: "nk/k3s.nix", content: "{ }" }]);
+    expect(await readFile(join(dir, "b/nk/k3s.nix"), "utf8")).toBe("{ }");
+  });
+});

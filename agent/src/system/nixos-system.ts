@@ -1,0 +1,190 @@
+// The real NixOS driver: nixos-rebuild, nix-env, switch-to-configuration under systemd-run, systemctl.
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { BundleFile } from "../../../shared/src/render/index.js";
+import { writeBundleDir } from "./bundle-dir.js";
+import type { CommandResult, CommandRunner } from "./command-runner.js";
+import { parseDryActivate } from "./dry-activate.js";
+import { storeHashOf, type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
+
+export interface NixosSystemOptions {
+  readonly runner: CommandRunner;
+  readonly profile?: string;
+  /** How often to look at an activation that was already running when the agent (re)started. */
+  readonly pollMs?: number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
+const BOOT_FILES = ["kernel", "initrd", "kernel-modules"] as const;
+/** The unit states in which a transient activation unit is still working. */
+const BUSY = new Set(["active", "activating", "deactivating", "reloading"]);
+
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+  });
+}
+
+function logOf(r: CommandResult): string {
+  return [r.stdout, r.stderr].filter((s) => s.trim() !== "").join("\n");
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
+  return lines[lines.length - 1] ?? "";
+}
+
+export class NixosSystem implements System {
+  private readonly runner: CommandRunner;
+  private readonly profile: string;
+  private readonly pollMs: number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(options: NixosSystemOptions) {
+    this.runner = options.runner;
+    this.profile = options.profile ?? SYSTEM_PROFILE;
+    this.pollMs = options.pollMs ?? 2_000;
+    this.sleep = options.sleep ?? realSleep;
+  }
+
+  writeBundle(dir: string, files: readonly BundleFile[]): Promise<void> {
+    return writeBundleDir(dir, files);
+  }
+
+  async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
+    // `path:` so the bundle is taken as plain files, never as part of some enclosing git checkout.
+    const r = await this.runner.run(["nixos-rebuild", "build", "--flake", `path:${bundleDir}#${node}`], { cwd: bundleDir, ...(signal ? { signal } : {}) });
+    const log = logOf(r);
+    if (r.exitCode !== 0) return { ok: false, error: lastLine(r.stderr) || `nixos-rebuild exited with ${r.exitCode}`, log };
+    // nixos-rebuild build leaves ./result (a GC root) pointing at the system.
+    const systemPath = await this.readlink(`${bundleDir}/result`);
+    return { ok: true, systemPath, log };
+  }
+
+  async dryActivate(systemPath: string, signal?: AbortSignal): Promise<DryActivateResult> {
+    const r = await this.runner.run([`${systemPath}/bin/switch-to-configuration`, "dry-activate"], signal ? { signal } : {});
+    if (r.exitCode !== 0) throw new NkError("IO", `dry-activate of ${systemPath} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
+    return parseDryActivate(`${r.stdout}\n${r.stderr}`);
+  }
+
+  /** nixpkgs' autoUpgrade rule, plus switch inhibitors where the systems have them. */
+  async needsReboot(systemPath: string): Promise<boolean> {
+    for (const f of BOOT_FILES) {
+      const [booted, next] = [await this.readlink(`/run/booted-system/${f}`), await this.readlink(`${systemPath}/${f}`)];
+      if (booted !== next) return true;
+    }
+    const [current, next] = [await this.cat("/run/current-system/switch-inhibitors"), await this.cat(`${systemPath}/switch-inhibitors`)];
+    return current !== null && next !== null && current !== next;
+  }
+
+  switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {
+    return this.activate(systemPath, "switch", signal);
+  }
+
+  rollbackSwitch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {
+    return this.activate(systemPath, "switch", signal);
+  }
+
+  bootAndReboot(systemPath: string): Promise<ActivationResult> {
+    return this.bootThenReboot(systemPath);
+  }
+
+  rollbackBootAndReboot(systemPath: string): Promise<ActivationResult> {
+    return this.bootThenReboot(systemPath);
+  }
+
+  currentSystem(): Promise<string> {
+    return this.readlink("/run/current-system");
+  }
+
+  bootedSystem(): Promise<string> {
+    return this.readlink("/run/booted-system");
+  }
+
+  async bootId(): Promise<string> {
+    const id = await this.cat("/proc/sys/kernel/random/boot_id");
+    if (id === null) throw new NkError("IO", "cannot read /proc/sys/kernel/random/boot_id");
+    return id;
+  }
+
+  async unitActive(name: string): Promise<boolean> {
+    const r = await this.runner.run(["systemctl", "is-active", name]);
+    return r.stdout.trim() === "active";
+  }
+
+  async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {
+    const r = await this.runner.run(argv, { timeoutMs, ...(signal ? { signal } : {}) });
+    return { exitCode: r.exitCode, stdout: r.stdout };
+  }
+
+  private async bootThenReboot(systemPath: string): Promise<ActivationResult> {
+    const prepared = await this.activate(systemPath, "boot");
+    if (!prepared.ok) return prepared;
+    const r = await this.runner.run(["systemctl", "reboot"]);
+    if (r.exitCode !== 0) return { ok: false, error: `systemctl reboot failed: ${lastLine(r.stderr)}`, log: `${prepared.log}\n${logOf(r)}` };
+    return { ok: true, log: prepared.log };
+  }
+
+  /**
+   * Sets the profile, then runs switch-to-configuration in a transient unit (as nixos-rebuild
+   * does), so a switch that restarts the agent cannot kill the activation. An activation of the
+   * same path still running from before an agent restart is joined, not started twice.
+   */
+  private async activate(systemPath: string, action: "switch" | "boot", signal?: AbortSignal): Promise<ActivationResult> {
+    const unit = `nk-${action}-${storeHashOf(systemPath)}`;
+    if (await this.waitForUnit(unit, signal)) {
+      const current = action === "switch" ? await this.currentSystem() : await this.readlink(this.profile);
+      return current === systemPath
+        ? { ok: true, log: `joined the running activation ${unit}` }
+        : { ok: false, error: `activation ${unit} ended without making ${systemPath} ${action === "switch" ? "current" : "the boot default"}`, log: "" };
+    }
+    const opts = signal ? { signal } : {};
+    const set = await this.runner.run(["nix-env", "-p", this.profile, "--set", systemPath], opts);
+    if (set.exitCode !== 0) return { ok: false, error: `nix-env --set failed: ${lastLine(set.stderr)}`, log: logOf(set) };
+    const r = await this.runner.run(
+      [
+        "systemd-run",
+        "-E",
+        "LOCALE_ARCHIVE",
+        "-E",
+        "NIXOS_INSTALL_BOOTLOADER",
+        "--collect",
+        "--no-ask-password",
+        "--quiet",
+        "--service-type=exec",
+        `--unit=${unit}`,
+        "--wait",
+        `${systemPath}/bin/switch-to-configuration`,
+        action,
+      ],
+      opts,
+    );
+    const log = logOf(r);
+    if (r.exitCode !== 0) return { ok: false, error: `switch-to-configuration ${action} exited with ${r.exitCode}: ${lastLine(r.stderr)}`, log };
+    return { ok: true, log };
+  }
+
+  /** True if the unit was running and has now finished. */
+  private async waitForUnit(unit: string, signal?: AbortSignal): Promise<boolean> {
+    let waited = false;
+    for (;;) {
+      const r = await this.runner.run(["systemctl", "is-active", `${unit}.service`]);
+      if (!BUSY.has(r.stdout.trim())) return waited;
+      waited = true;
+      await this.sleep(this.pollMs, signal);
+    }
+  }
+
+  private async readlink(path: string): Promise<string> {
+    const r = await this.runner.run(["readlink", "-f", path]);
+    if (r.exitCode !== 0 || r.stdout.trim() === "") throw new NkError("IO", `readlink -f ${path} failed: ${lastLine(r.stderr)}`);
+    return r.stdout.trim();
+  }
+
+  /** File contents, or null if it does not exist. */
+  private async cat(path: string): Promise<string | null> {
+    const r = await this.runner.run(["cat", path]);
+    return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+}

@@ -1,0 +1,61 @@
+// What a simulated build derives from a bundle: a store path and the parts that decide reboots and restarts.
+import { createHash } from "node:crypto";
+import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
+
+/** Stored per simulated system path, like the links inside a real system's store path. */
+export interface SimSystemMeta {
+  readonly systemPath: string;
+  /** null for the machine's initial system, which nk did not build. */
+  readonly bundleSha256: string | null;
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly kernelModules: string;
+  /** Hashes of what each unit's configuration depends on; a change restarts the unit. */
+  readonly units: Readonly<Record<string, string>>;
+}
+
+const h = (...parts: string[]): string => createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
+
+function linesMatching(files: readonly BundleFile[], re: RegExp): string {
+  return files
+    .filter((f) => f.path.endsWith(".nix"))
+    .flatMap((f) => f.content.split("\n").filter((l) => re.test(l)).map((l) => `${f.path}:${l.trim()}`))
+    .join("\n");
+}
+
+function fileContent(files: readonly BundleFile[], path: string): string {
+  return files.find((f) => f.path === path)?.content ?? "";
+}
+
+/**
+ * The kernel follows the nixpkgs pin (plus any boot.kernel* / boot.initrd* settings), so a nixpkgs
+ * bump needs a reboot while a change in users.nix does not; k3s restarts when nk/k3s.nix changes.
+ */
+export function deriveSystem(node: string, files: readonly BundleFile[]): SimSystemMeta {
+  const sha = bundleSha256(files);
+  const nixpkgs = linesMatching(files, /nixpkgs\.url\s*=/) || fileContent(files, "flake.nix");
+  return {
+    systemPath: `/nix/store/${sha.slice(0, 32)}-nixos-system-${node}-sim`,
+    bundleSha256: sha,
+    kernel: h("kernel", nixpkgs, linesMatching(files, /boot\.kernel(Packages|Params|Patches)/)),
+    initrd: h("initrd", nixpkgs, linesMatching(files, /boot\.initrd/)),
+    kernelModules: h("modules", nixpkgs, linesMatching(files, /boot\.(kernelModules|extraModulePackages)/)),
+    units: {
+      "k3s.service": h(nixpkgs, fileContent(files, "nk/k3s.nix")),
+      "network-setup.service": h(fileContent(files, "nk/network.nix")),
+    },
+  };
+}
+
+export function initialSystem(node: string): SimSystemMeta {
+  const id = h("initial", node);
+  return {
+    systemPath: `/nix/store/${id}${id}-nixos-system-${node}-initial`,
+    bundleSha256: null,
+    kernel: h("kernel", "initial"),
+    initrd: h("initrd", "initial"),
+    kernelModules: h("modules", "initial"),
+    // Provisioned with k3s already running, as nodes usually are before nk manages them.
+    units: { "k3s.service": h("k3s", "initial") },
+  };
+}

@@ -1,0 +1,65 @@
+// Faults a SimSystem injects, read from <dir>/faults.json on every call so tests can change them live.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NkError } from "../../../shared/src/errors/index.js";
+
+export const FAULT_KINDS = [
+  "build-error",
+  "build-hang",
+  "activation-error",
+  "activation-hang",
+  "unhealthy-after-switch",
+  "unhealthy-after-reboot",
+  /** Both build-hang and activation-hang. */
+  "hang",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Keyed by bundle sha256, or "*" for every bundle (never the machine's initial, unmanaged system). */
+export type Faults = Readonly<Record<string, readonly FaultKind[]>>;
+
+const KNOWN: ReadonlySet<string> = new Set(FAULT_KINDS);
+
+export function faultsPath(dir: string): string {
+  return join(dir, "faults.json");
+}
+
+export async function readFaults(dir: string): Promise<Faults> {
+  let text: string;
+  try {
+    text = await readFile(faultsPath(dir), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new NkError("IO", `cannot read ${faultsPath(dir)}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new NkError("INVALID_ARGUMENT", `${faultsPath(dir)} is not JSON`, { cause: err });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new NkError("INVALID_ARGUMENT", `${faultsPath(dir)} must map sha256 or "*" to a list of faults`);
+  }
+  const faults: Record<string, FaultKind[]> = {};
+  for (const [key, kinds] of Object.entries(parsed)) {
+    if (!Array.isArray(kinds) || kinds.some((k) => typeof k !== "string" || !KNOWN.has(k))) {
+      throw new NkError("INVALID_ARGUMENT", `${faultsPath(dir)}: "${key}" must list faults among ${FAULT_KINDS.join(", ")}`);
+    }
+    faults[key] = kinds as FaultKind[];
+  }
+  return faults;
+}
+
+export async function writeFaults(dir: string, faults: Faults): Promise<void> {
+  const tmp = `${faultsPath(dir)}.tmp`;
+  await writeFile(tmp, JSON.stringify(faults, null, 2));
+  await rename(tmp, faultsPath(dir));
+}
+
+/** `sha256` null is the unmanaged initial system, which no fault touches. */
+export function hasFault(faults: Faults, kind: FaultKind, sha256: string | null): boolean {
+  if (sha256 === null) return false;
+  const kinds = [...(faults[sha256] ?? []), ...(faults["*"] ?? [])];
+  return kinds.includes(kind) || (kind.endsWith("-hang") && kinds.includes("hang"));
+}

@@ -1,0 +1,277 @@
+// A simulated NixOS in a directory: generations, boot default, reboots and injectable faults, for tests and the demo.
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { BundleFile } from "../../../shared/src/render/index.js";
+import { readBundleDir, writeBundleDir } from "./bundle-dir.js";
+import type { CommandRunner } from "./command-runner.js";
+import { ProcessRunner } from "./process-runner.js";
+import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
+import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
+import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
+
+/** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
+export const SIM_REBOOT_EXIT_CODE = 75;
+
+export interface SimDurations {
+  readonly buildMs: number;
+  readonly activateMs: number;
+  readonly rebootMs: number;
+}
+
+export interface SimSystemOptions {
+  readonly dir: string;
+  readonly node: string;
+  /** Multiplies every simulated duration; 0 makes them instant. */
+  readonly timeScale?: number;
+  readonly durations?: Partial<SimDurations>;
+  /** Ends the agent process at a reboot; defaults to process.exit. */
+  readonly exitProcess?: (code: number) => never;
+  /** Runs node checks (real programs on the host); defaults to ProcessRunner. */
+  readonly runner?: CommandRunner;
+  /** How often a hang fault is looked at again, in real ms. */
+  readonly pollMs?: number;
+}
+
+const DEFAULT_DURATIONS: SimDurations = { buildMs: 3_000, activateMs: 1_000, rebootMs: 5_000 };
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+  });
+}
+
+export class SimSystem implements System {
+  readonly dir: string;
+  readonly node: string;
+  private readonly scale: number;
+  private readonly durations: SimDurations;
+  private readonly exitProcess: (code: number) => never;
+  private readonly runner: CommandRunner;
+  private readonly pollMs: number;
+  private readonly activations = new Map<string, Promise<ActivationResult>>();
+
+  private constructor(options: SimSystemOptions) {
+    this.dir = options.dir;
+    this.node = options.node;
+    this.scale = options.timeScale ?? 1;
+    this.durations = { ...DEFAULT_DURATIONS, ...options.durations };
+    this.exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
+    this.runner = options.runner ?? new ProcessRunner();
+    this.pollMs = options.pollMs ?? 50;
+  }
+
+  /** Opens the simulated machine in `dir`, installing an initial system (generation 1, first boot) if it is new. */
+  static async open(options: SimSystemOptions): Promise<SimSystem> {
+    const sim = new SimSystem(options);
+    await mkdir(join(sim.dir, "generations"), { recursive: true });
+    await mkdir(join(sim.dir, "store"), { recursive: true });
+    if ((await sim.read("boot-id")) === null) {
+      const initial = initialSystem(sim.node);
+      await sim.saveMeta(initial);
+      await sim.write(join("generations", "1", "kernel"), initial.kernel);
+      await sim.write(join("generations", "1", "system"), initial.systemPath);
+      await sim.write("boot-default", "1");
+      await sim.write("current-system", initial.systemPath);
+      await sim.write("booted-system", initial.systemPath);
+      await sim.write("activated-by", "boot");
+      await sim.write("boot-id", randomUUID());
+    }
+    return sim;
+  }
+
+  setFaults(faults: Faults): Promise<void> {
+    return writeFaults(this.dir, faults);
+  }
+
+  writeBundle(dir: string, files: readonly BundleFile[]): Promise<void> {
+    return writeBundleDir(dir, files);
+  }
+
+  async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
+    const files = await readBundleDir(bundleDir);
+    const meta = deriveSystem(node, files);
+    await this.hangWhile("build-hang", meta.bundleSha256, signal);
+    await sleep(this.durations.buildMs * this.scale, signal);
+    if (!files.some((f) => f.path === "flake.nix")) return { ok: false, error: `error: path:${bundleDir} has no flake.nix`, log: "" };
+    if (hasFault(await readFaults(this.dir), "build-error", meta.bundleSha256)) {
+      return { ok: false, error: "error: simulated build failure", log: `building the system configuration...\nerror: simulated build failure` };
+    }
+    await this.saveMeta(meta);
+    return { ok: true, systemPath: meta.systemPath, log: `building the system configuration...\n${meta.systemPath}` };
+  }
+
+  async dryActivate(systemPath: string): Promise<DryActivateResult> {
+    const next = await this.meta(systemPath);
+    const current = await this.meta(await this.currentSystem());
+    const units = new Set([...Object.keys(next.units), ...Object.keys(current.units)]);
+    const result = { stopUnits: [] as string[], restartUnits: [] as string[], reloadUnits: [] as string[], startUnits: [] as string[] };
+    for (const unit of [...units].sort()) {
+      const [was, will] = [current.units[unit], next.units[unit]];
+      if (was === will) continue;
+      if (was === undefined) result.startUnits.push(unit);
+      else if (will === undefined) result.stopUnits.push(unit);
+      else result.restartUnits.push(unit);
+    }
+    return result;
+  }
+
+  async needsReboot(systemPath: string): Promise<boolean> {
+    const next = await this.meta(systemPath);
+    const booted = await this.meta(await this.bootedSystem());
+    return next.kernel !== booted.kernel || next.initrd !== booted.initrd || next.kernelModules !== booted.kernelModules;
+  }
+
+  /**
+   * Like the real driver's transient unit, the activation is detached from the caller: aborting
+   * only stops waiting, and a second switch to the same path joins the one in flight.
+   */
+  switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {
+    let work = this.activations.get(systemPath);
+    if (!work) {
+      work = this.activateNow(systemPath).finally(() => this.activations.delete(systemPath));
+      this.activations.set(systemPath, work);
+    }
+    if (!signal) return work;
+    return new Promise((resolve, reject) => {
+      signal.throwIfAborted();
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      work.then(resolve, reject);
+    });
+  }
+
+  private async activateNow(systemPath: string): Promise<ActivationResult> {
+    const failed = await this.prepare(systemPath);
+    if (failed) return failed;
+    const gen = await this.addGeneration(systemPath);
+    await this.write("boot-default", String(gen));
+    await this.write("current-system", systemPath);
+    await this.write("activated-by", "switch");
+    return { ok: true, log: `activating the configuration...\ngeneration ${gen}` };
+  }
+
+  rollbackSwitch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {
+    return this.switch(systemPath, signal);
+  }
+
+  async bootAndReboot(systemPath: string): Promise<ActivationResult> {
+    const failed = await this.prepare(systemPath);
+    if (failed) return failed;
+    await this.write("boot-default", String(await this.addGeneration(systemPath)));
+    return this.reboot();
+  }
+
+  rollbackBootAndReboot(systemPath: string): Promise<ActivationResult> {
+    return this.bootAndReboot(systemPath);
+  }
+
+  /** Shuts down (rebootMs), comes back on the boot default with a new boot id, and ends the agent process. */
+  async reboot(): Promise<never> {
+    await sleep(this.durations.rebootMs * this.scale);
+    const system = await this.read(join("generations", (await this.read("boot-default")) ?? "1", "system"));
+    if (system === null) throw new NkError("IO", `simulated boot default points at no generation in ${this.dir}`);
+    await this.write("booted-system", system);
+    await this.write("current-system", system);
+    await this.write("activated-by", "boot");
+    await this.write("boot-id", randomUUID());
+    return this.exitProcess(SIM_REBOOT_EXIT_CODE);
+  }
+
+  async currentSystem(): Promise<string> {
+    return this.mustRead("current-system");
+  }
+
+  async bootedSystem(): Promise<string> {
+    return this.mustRead("booted-system");
+  }
+
+  async bootId(): Promise<string> {
+    return this.mustRead("boot-id");
+  }
+
+  /** k3s is active unless a fault says the current system is unhealthy after the way it was reached. */
+  async unitActive(name: string): Promise<boolean> {
+    if (name !== "k3s" && name !== "k3s.service") return true;
+    const current = await this.meta(await this.currentSystem());
+    const kind: FaultKind = (await this.read("activated-by")) === "switch" ? "unhealthy-after-switch" : "unhealthy-after-reboot";
+    return !hasFault(await readFaults(this.dir), kind, current.bundleSha256);
+  }
+
+  async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {
+    const r = await this.runner.run(argv, { timeoutMs, ...(signal ? { signal } : {}) });
+    return { exitCode: r.exitCode, stdout: r.stdout };
+  }
+
+  /** Generation numbers, oldest first (for tests and the demo). */
+  async generations(): Promise<number[]> {
+    return (await readdir(join(this.dir, "generations"))).map(Number).filter(Number.isInteger).sort((a, b) => a - b);
+  }
+
+  async bootDefault(): Promise<string> {
+    return this.mustRead(join("generations", await this.mustRead("boot-default"), "system"));
+  }
+
+  /** Activation faults and duration; returns the failure, if any. */
+  private async prepare(systemPath: string): Promise<ActivationResult | null> {
+    const meta = await this.meta(systemPath);
+    await this.hangWhile("activation-hang", meta.bundleSha256);
+    await sleep(this.durations.activateMs * this.scale);
+    if (hasFault(await readFaults(this.dir), "activation-error", meta.bundleSha256)) {
+      return { ok: false, error: "simulated activation failure: k3s.service failed to start", log: "" };
+    }
+    return null;
+  }
+
+  private async hangWhile(kind: FaultKind, sha256: string | null, signal?: AbortSignal): Promise<void> {
+    while (hasFault(await readFaults(this.dir), kind, sha256)) await sleep(this.pollMs, signal);
+  }
+
+  private async addGeneration(systemPath: string): Promise<number> {
+    const gen = ((await this.generations()).at(-1) ?? 0) + 1;
+    // The kernel first, so a generation with a `system` file is always complete.
+    await this.write(join("generations", String(gen), "kernel"), (await this.meta(systemPath)).kernel);
+    await this.write(join("generations", String(gen), "system"), systemPath);
+    return gen;
+  }
+
+  private metaFile(systemPath: string): string {
+    return join("store", systemPath.slice(systemPath.lastIndexOf("/") + 1), "meta.json");
+  }
+
+  private saveMeta(meta: SimSystemMeta): Promise<void> {
+    return this.write(this.metaFile(meta.systemPath), JSON.stringify(meta, null, 2));
+  }
+
+  private async meta(systemPath: string): Promise<SimSystemMeta> {
+    const text = await this.read(this.metaFile(systemPath));
+    if (text === null) throw new NkError("IO", `simulated store has no ${systemPath}`);
+    return JSON.parse(text) as SimSystemMeta;
+  }
+
+  private async read(rel: string): Promise<string | null> {
+    try {
+      return (await readFile(join(this.dir, rel), "utf8")).trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw new NkError("IO", `cannot read ${join(this.dir, rel)}`, { cause: err });
+    }
+  }
+
+  private async mustRead(rel: string): Promise<string> {
+    const value = await this.read(rel);
+    if (value === null) throw new NkError("IO", `simulated machine in ${this.dir} has no ${rel}`);
+    return value;
+  }
+
+  /** Write-then-rename, so a reader (another agent process) never sees half a file. */
+  private async write(rel: string, content: string): Promise<void> {
+    const path = join(this.dir, rel);
+    await mkdir(join(path, ".."), { recursive: true });
+    await writeFile(`${path}.tmp`, `${content}\n`);
+    await rename(`${path}.tmp`, path);
+  }
+}

@@ -1,0 +1,55 @@
+// The NixOS machine as the agent sees it: one interface, a real driver (NixosSystem) and a simulated one (SimSystem).
+import type { BundleFile } from "../../../shared/src/render/index.js";
+
+export type BuildResult =
+  | { readonly ok: true; readonly systemPath: string; readonly log: string }
+  | { readonly ok: false; readonly error: string; readonly log: string };
+
+/** What `switch-to-configuration dry-activate` says a switch would do, unit names as systemd spells them. */
+export interface DryActivateResult {
+  readonly stopUnits: readonly string[];
+  readonly restartUnits: readonly string[];
+  readonly reloadUnits: readonly string[];
+  readonly startUnits: readonly string[];
+}
+
+export type ActivationResult = { readonly ok: true; readonly log: string } | { readonly ok: false; readonly error: string; readonly log: string };
+
+export interface CheckRun {
+  readonly exitCode: number;
+  readonly stdout: string;
+}
+
+/**
+ * Expected outcomes (a build or activation that fails) are returned; a driver that cannot do its
+ * job at all (a command missing, a file unreadable) throws NkError.
+ */
+export interface System {
+  /** Replace `dir` with exactly these files. */
+  writeBundle(dir: string, files: readonly BundleFile[]): Promise<void>;
+  /** Build the node's system from the bundle without touching the running system. */
+  build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult>;
+  dryActivate(systemPath: string, signal?: AbortSignal): Promise<DryActivateResult>;
+  /** Kernel, initrd or kernel modules differ from the booted system (or switch inhibitors changed). */
+  needsReboot(systemPath: string): Promise<boolean>;
+  /** Make `systemPath` the system profile and activate it, detached from the agent's process. */
+  switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
+  /** Make `systemPath` the boot default and reboot; resolves only if that failed, or once the reboot was asked for. */
+  bootAndReboot(systemPath: string): Promise<ActivationResult>;
+  /** Switch back to an explicit earlier system path (idempotent, unlike `--rollback`). */
+  rollbackSwitch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
+  /** Make an explicit earlier system path the boot default and reboot into it. */
+  rollbackBootAndReboot(systemPath: string): Promise<ActivationResult>;
+  currentSystem(): Promise<string>;
+  bootedSystem(): Promise<string>;
+  bootId(): Promise<string>;
+  unitActive(name: string): Promise<boolean>;
+  /** Run a node check (argv, no shell) with a timeout. */
+  runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun>;
+}
+
+/** The store hash part of a system path: names the transient units of one activation. */
+export function storeHashOf(systemPath: string): string {
+  const base = systemPath.slice(systemPath.lastIndexOf("/") + 1);
+  return base.slice(0, 12) || "unknown";
+}
