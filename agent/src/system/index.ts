@@ -9,3 +9,4 @@ export { FAULT_KINDS, readFaults, writeFaults, type FaultKind, type Faults } fro
 export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
 export { parseDryActivate, interruptedUnits } from "./dry-activate.js";
 export { readBundleDir, writeBundleDir } from "./bundle-dir.js";
+export { commandsPath, simulatedCommand, type SimCommands } from "./sim-commands.js";

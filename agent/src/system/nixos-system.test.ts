@@ -24,8 +24,12 @@ describe("NixosSystem", () => {
     runner.on("readlink -f /b/x/result", { stdout: `${SP}\n` });
     const r = await sys.build("/b/x", "n1");
     expect(r).toEqual({ ok: true, systemPath: SP, log: "" });
-    expect(runner.lines()).toEqual(["nixos-rebuild build --flake path:/b/x#n1", "readlink -f /b/x/result"]);
-    expect(runner.calls[0]?.opts.cwd).toBe("/b/x");
+    expect(runner.lines()).toEqual([
+      "cp --no-preserve=mode,ownership /etc/nixos/hardware-configuration.nix /b/x/hardware-configuration.nix",
+      "nixos-rebuild build --flake path:/b/x#n1",
+      "readlink -f /b/x/result",
+    ]);
+    expect(runner.calls[1]?.opts.cwd).toBe("/b/x");
   });
 
   it("returns a failed build with its last error line", async () => {
@@ -33,7 +37,14 @@ describe("NixosSystem", () => {
     runner.on("nixos-rebuild", { exitCode: 1, stderr: "building...\nerror: attribute 'k3s' missing\n" });
     const r = await sys.build("/b/x", "n1");
     expect(r).toMatchObject({ ok: false, error: "error: attribute 'k3s' missing" });
-    expect(runner.lines()).toHaveLength(1);
+    expect(runner.lines()).toHaveLength(2);
+  });
+
+  it("reads the agent version the running system ships", async () => {
+    const { runner, sys } = setup();
+    runner.on("cat /run/current-system/etc/nk/agent-version", { stdout: "0.2.0\n" });
+    expect(await sys.agentVersion()).toBe("0.2.0");
+    expect(runner.lines()).toEqual(["cat /run/current-system/etc/nk/agent-version"]);
   });
 
   it("parses dry-activate output", async () => {

@@ -12,6 +12,8 @@ export interface NixosSystemOptions {
   /** How often to look at an activation that was already running when the agent (re)started. */
   readonly pollMs?: number;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Copied into each bundle before building; default /etc/nixos/hardware-configuration.nix. */
+  readonly hardwareConfig?: string;
 }
 
 export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
@@ -40,9 +42,11 @@ export class NixosSystem implements System {
   private readonly profile: string;
   private readonly pollMs: number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly hardwareConfig: string;
 
   constructor(options: NixosSystemOptions) {
     this.runner = options.runner;
+    this.hardwareConfig = options.hardwareConfig ?? "/etc/nixos/hardware-configuration.nix";
     this.profile = options.profile ?? SYSTEM_PROFILE;
     this.pollMs = options.pollMs ?? 2_000;
     this.sleep = options.sleep ?? realSleep;
@@ -53,6 +57,8 @@ export class NixosSystem implements System {
   }
 
   async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
+    // The machine's own hardware scan stays on the node; configuration.nix imports it if present (pure evaluation).
+    await this.runner.run(["cp", "--no-preserve=mode,ownership", this.hardwareConfig, `${bundleDir}/hardware-configuration.nix`], { cwd: bundleDir });
     // `path:` so the bundle is taken as plain files, never as part of some enclosing git checkout.
     const r = await this.runner.run(["nixos-rebuild", "build", "--flake", `path:${bundleDir}#${node}`], { cwd: bundleDir, ...(signal ? { signal } : {}) });
     const log = logOf(r);
@@ -106,6 +112,11 @@ export class NixosSystem implements System {
     const id = await this.cat("/proc/sys/kernel/random/boot_id");
     if (id === null) throw new NkError("IO", "cannot read /proc/sys/kernel/random/boot_id");
     return id;
+  }
+
+  /** Written by the nk-agent NixOS module from the package it runs (environment.etc."nk/agent-version"). */
+  agentVersion(): Promise<string | null> {
+    return this.cat("/run/current-system/etc/nk/agent-version");
   }
 
   async unitActive(name: string): Promise<boolean> {

@@ -10,6 +10,8 @@ export interface SimSystemMeta {
   readonly kernel: string;
   readonly initrd: string;
   readonly kernelModules: string;
+  /** The nk version the generation's flake pins (`nk.url = ".../v0.1.0"`), i.e. the agent it would run. */
+  readonly agentVersion?: string;
   /** Hashes of what each unit's configuration depends on; a change restarts the unit. */
   readonly units: Readonly<Record<string, string>>;
 }
@@ -34,9 +36,11 @@ function fileContent(files: readonly BundleFile[], path: string): string {
 export function deriveSystem(node: string, files: readonly BundleFile[]): SimSystemMeta {
   const sha = bundleSha256(files);
   const nixpkgs = linesMatching(files, /nixpkgs\.url\s*=/) || fileContent(files, "flake.nix");
+  const agentVersion = fileContent(files, "flake.nix").match(/nk\.url\s*=\s*"[^"]*\/v([0-9][^"\/]*)"/)?.[1];
   return {
     systemPath: `/nix/store/${sha.slice(0, 32)}-nixos-system-${node}-sim`,
     bundleSha256: sha,
+    ...(agentVersion ? { agentVersion } : {}),
     kernel: h("kernel", nixpkgs, linesMatching(files, /boot\.kernel(Packages|Params|Patches)/)),
     initrd: h("initrd", nixpkgs, linesMatching(files, /boot\.initrd/)),
     kernelModules: h("modules", nixpkgs, linesMatching(files, /boot\.(kernelModules|extraModulePackages)/)),

@@ -176,4 +176,11 @@ describe("SimSystem", () => {
   it("runs checks as real programs", async () => {
     expect(await sim.runCheck([process.execPath, "-e", "console.log('HEALTH_OK')"], 10_000)).toEqual({ exitCode: 0, stdout: "HEALTH_OK\n" });
   });
+
+  it("answers simulated programs from commands.json, changeable live", async () => {
+    await writeFile(join(dir, "machine", "commands.json"), JSON.stringify({ "ceph health": { stdout: "HEALTH_OK\n" } }));
+    expect(await sim.runCheck(["ceph", "health"], 1_000)).toEqual({ exitCode: 0, stdout: "HEALTH_OK\n" });
+    await writeFile(join(dir, "machine", "commands.json"), JSON.stringify({ "ceph health": { stdout: "HEALTH_WARN 1 osd down\n", exitCode: 1 } }));
+    expect(await sim.runCheck(["ceph", "health"], 1_000)).toEqual({ exitCode: 1, stdout: "HEALTH_WARN 1 osd down\n" });
+  });
 });

@@ -8,6 +8,7 @@ import { readBundleDir, writeBundleDir } from "./bundle-dir.js";
 import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
 import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
+import { simulatedCommand } from "./sim-commands.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
 
@@ -189,6 +190,10 @@ export class SimSystem implements System {
     return this.mustRead("booted-system");
   }
 
+  async agentVersion(): Promise<string | null> {
+    return (await this.meta(await this.currentSystem())).agentVersion ?? null;
+  }
+
   async bootId(): Promise<string> {
     return this.mustRead("boot-id");
   }
@@ -202,6 +207,8 @@ export class SimSystem implements System {
   }
 
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {
+    const simulated = await simulatedCommand(this.dir, argv);
+    if (simulated) return simulated;
     const r = await this.runner.run(argv, { timeoutMs, ...(signal ? { signal } : {}) });
     return { exitCode: r.exitCode, stdout: r.stdout };
   }

@@ -44,6 +44,8 @@ export interface System {
   bootedSystem(): Promise<string>;
   bootId(): Promise<string>;
   unitActive(name: string): Promise<boolean>;
+  /** The nk agent version the running system ships (what a restarted agent would be), or null if unknown. */
+  agentVersion(): Promise<string | null>;
   /** Run a node check (argv, no shell) with a timeout. */
   runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun>;
 }

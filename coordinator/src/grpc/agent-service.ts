@@ -130,7 +130,10 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     }),
 
     releaseLease: unary("ReleaseLease", async (node, req) => {
-      return { released: await deps.leases.release(node, req.fencingToken, req.success, req.reason.slice(0, 2000)) };
+      const reason = req.reason.slice(0, 2000);
+      // Token 0: the agent withdraws a request it no longer needs, so it stops blocking the FIFO queue.
+      if (req.fencingToken === 0) return { released: (await deps.leases.adminRelease(node, false, `withdrawn by ${node}: ${reason}`)).released };
+      return { released: await deps.leases.release(node, req.fencingToken, req.success, reason) };
     }),
 
     fetchSecrets: unary("FetchSecrets", async (node, req) => {

@@ -105,6 +105,13 @@ function matching(r: YamlReader, loc: Located | undefined, pattern: RegExp, what
   return v;
 }
 
+/** The nk flake pin: a version alone selects that release's tag, so bumping it updates every agent. */
+function agentPin(flake: string | undefined, version: string | undefined): { flake: string; version: string } {
+  if (flake !== undefined) return { flake, version: version ?? NK_VERSION };
+  if (version === undefined) return { flake: DEFAULT_NK_FLAKE, version: NK_VERSION };
+  return { flake: DEFAULT_NK_FLAKE.replace(`/v${NK_VERSION}`, `/v${version}`), version };
+}
+
 export function readCluster(r: YamlReader, loc: Located): ClusterDraft | undefined {
   const f = r.map(loc, ["name", "nixpkgs", "state_version", "timezone", "network", "admin", "k3s", "rollout", "agent"]);
   if (!f) return undefined;
@@ -159,6 +166,6 @@ export function readCluster(r: YamlReader, loc: Located): ClusterDraft | undefin
       disable: r.stringList(k3s?.get("disable")) ?? [],
     },
     rollout: readRollout(r, f.get("rollout")),
-    agent: { flake: r.string(agent?.get("flake")) ?? DEFAULT_NK_FLAKE, version: r.string(agent?.get("version"), { coerce: true }) ?? NK_VERSION },
+    agent: agentPin(r.string(agent?.get("flake")), r.string(agent?.get("version"), { coerce: true })),
   };
 }

@@ -1,0 +1,55 @@
+// nk-agent's command line: read the config, start, stop cleanly on SIGINT/SIGTERM.
+import { Command } from "commander";
+import { loadConfigFile } from "../../shared/src/config/index.js";
+import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
+import { NK_VERSION } from "../../shared/src/version/index.js";
+import { agentConfigSchema } from "./config/index.js";
+import { startAgent } from "./main.js";
+
+interface Flags {
+  config?: string;
+  node?: string;
+  coordinator?: string[];
+  caFile?: string;
+  tokenFile?: string;
+  stateDir?: string;
+  simDir?: string;
+  logLevel?: string;
+}
+
+async function run(argv: string[]): Promise<void> {
+  const program = new Command("nk-agent")
+    .description("nk agent: pulls this node's NixOS config from the coordinator, applies it safely, reports")
+    .version(NK_VERSION)
+    .option("-c, --config <file>", "YAML or JSON config file (see agent/src/config/agent-config.ts)")
+    .option("--node <name>", "this node's name in the inventory")
+    .option("--coordinator <host:port...>", "coordinator address(es)")
+    .option("--ca-file <file>", "the coordinator CA to pin")
+    .option("--token-file <file>", "this node's enrollment token")
+    .option("--state-dir <dir>", "state directory")
+    .option("--sim-dir <dir>", "run against a simulated NixOS in this directory (demo, tests)")
+    .option("--log-level <level>", "trace|debug|info|warn|error")
+    .parse(argv);
+  const f = program.opts<Flags>();
+  const config = await loadConfigFile(agentConfigSchema, f.config, {
+    node: f.node,
+    coordinators: f.coordinator,
+    caFile: f.caFile,
+    tokenFile: f.tokenFile,
+    stateDir: f.stateDir,
+    system: f.simDir ? { kind: "sim", dir: f.simDir } : undefined,
+    logLevel: f.logLevel,
+  });
+  const running = await startAgent(config);
+  const shutdown = (signal: string): void => {
+    running.log.info({ signal }, "stopping");
+    void running.stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+run(process.argv).catch((err: unknown) => {
+  process.stderr.write(`nk-agent: ${errorMessage(err)}\n`);
+  process.exit(isNkError(err, "CONFIG_INVALID") ? 2 : 1);
+});

@@ -1,0 +1,187 @@
+// The agent's side of leases over gRPC: queue and wait for a grant, drain through the coordinator, renew, release.
+import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import { leaseKindToWire, type LeaseInfo, type LeaseStateName } from "../../../shared/src/wire/index.js";
+import type { LeaseAnswer, LeaseClient, LeaseRequest } from "../apply/index.js";
+import { Backoff } from "./backoff.js";
+import { isUnavailable, nkCodeOf, type CoordinatorClient, type ServerStream } from "./coordinator-client.js";
+
+export interface GrpcLeaseClientDeps {
+  readonly client: CoordinatorClient;
+  readonly bootId: () => Promise<string>;
+  /** The coordinator took the lease away (operator force-release, revoked): the state machine must know. */
+  readonly onLost: (fencingToken: number, reason: string) => void;
+  readonly log: Logger;
+  readonly random?: () => number;
+  /** How often a holder renews, so the coordinator notices a dead holder outside reboots. */
+  readonly renewEveryMs?: number;
+}
+
+type Waiter = (lease: LeaseInfo) => boolean;
+
+function fenced(err: unknown): boolean {
+  const code = nkCodeOf(err);
+  return code === "LEASE_FENCED" || code === "LEASE_UNKNOWN";
+}
+
+export class GrpcLeaseClient implements LeaseClient {
+  private stream: ServerStream<LeaseInfo> | null = null;
+  private streamToken = 0;
+  private readonly waiters = new Set<Waiter>();
+  private held: { token: number; state: LeaseStateName } | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: GrpcLeaseClientDeps) {}
+
+  private backoff(): Backoff {
+    return new Backoff({ initialMs: 250, maxMs: 10_000, random: this.deps.random ?? Math.random });
+  }
+
+  /** One AcquireLease stream at a time; updates go to whoever waits for them. Re-opened on disconnect. */
+  private openStream(request: Omit<LeaseRequest, "fencingToken"> & { fencingToken: number }): void {
+    this.stream?.cancel();
+    const stream = this.deps.client.acquireLease({ kind: leaseKindToWire(request.kind), revision: request.revision, bundleSha256: request.sha256, reason: request.reason, fencingToken: request.fencingToken });
+    this.stream = stream;
+    this.streamToken = request.fencingToken;
+    stream.on("data", (lease) => {
+      if (lease.fencingToken > 0 && (lease.state === "revoked" || lease.state === "released") && this.held?.token === lease.fencingToken) {
+        this.stopHolding();
+        this.deps.onLost(lease.fencingToken, lease.waitingReason || `lease ${lease.state} by the coordinator`);
+      }
+      for (const waiter of [...this.waiters]) if (waiter(lease)) this.waiters.delete(waiter);
+    });
+    stream.on("error", (err) => {
+      if (this.stream !== stream) return;
+      this.stream = null;
+      const reason = errorMessage(err);
+      for (const waiter of [...this.waiters]) if (waiter({ state: "revoked", waitingReason: `stream ended: ${reason}`, fencingToken: -1 } as LeaseInfo)) this.waiters.delete(waiter);
+    });
+    stream.on("end", () => {
+      if (this.stream === stream) this.stream = null;
+    });
+  }
+
+  private wait<T>(signal: AbortSignal, decide: (lease: LeaseInfo) => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = (lease) => {
+        const value = decide(lease);
+        if (value === undefined) return false;
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+        return true;
+      };
+      const onAbort = (): void => {
+        this.waiters.delete(waiter);
+        reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  async acquire(request: LeaseRequest, signal: AbortSignal): Promise<LeaseAnswer> {
+    const backoff = this.backoff();
+    while (!signal.aborted) {
+      this.openStream({ ...request, fencingToken: request.fencingToken ?? 0 });
+      const outcome = await this.wait<{ granted: number } | { denied: string } | { retry: string }>(signal, (lease) => {
+        if (lease.fencingToken === -1) return /stream ended/.test(lease.waitingReason) && /(FAILED_PRECONDITION|LEASE_FENCED|NOT_FOUND|not in the adopted)/.test(lease.waitingReason) ? { denied: lease.waitingReason } : { retry: lease.waitingReason };
+        if (lease.state === "queued") {
+          this.deps.log.debug({ position: lease.queuePosition, why: lease.waitingReason }, "lease queued");
+          return undefined;
+        }
+        if (lease.state === "revoked" || lease.state === "released") return { denied: lease.waitingReason || `lease ${lease.state}` };
+        return { granted: lease.fencingToken };
+      }).catch((err: unknown) => {
+        // Withdrawn: a queued request must not block the FIFO queue for everybody behind it.
+        this.stream?.cancel();
+        this.stream = null;
+        void this.deps.client.releaseLease(0, false, "request withdrawn").catch(() => undefined);
+        throw err;
+      });
+      if ("granted" in outcome) {
+        this.startHolding(outcome.granted, "granted");
+        return { granted: true, fencingToken: outcome.granted };
+      }
+      if ("denied" in outcome) return { granted: false, reason: outcome.denied };
+      this.deps.log.warn({ reason: outcome.retry }, "lease stream interrupted; retrying");
+      await new Promise((r) => setTimeout(r, backoff.next()));
+    }
+    throw signal.reason instanceof Error ? signal.reason : new Error("aborted");
+  }
+
+  private startHolding(token: number, state: LeaseStateName): void {
+    this.held = { token, state };
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      const held = this.held;
+      if (!held || held.state === "rebooting") return;
+      const phase = held.state === "drained" ? "draining" : held.state;
+      void this.renewOnce(held.token, phase as "granted" | "draining" | "rebooting" | "verifying").catch((err: unknown) => this.deps.log.debug({ err: errorMessage(err) }, "lease heartbeat failed"));
+    }, this.deps.renewEveryMs ?? 30_000);
+    this.renewTimer.unref();
+  }
+
+  private stopHolding(): void {
+    this.held = null;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+  }
+
+  private async renewOnce(token: number, state: "granted" | "draining" | "rebooting" | "verifying"): Promise<LeaseInfo> {
+    return this.deps.client.renewLease(token, state, await this.deps.bootId());
+  }
+
+  async renew(fencingToken: number, state: "draining" | "rebooting" | "verifying"): Promise<void> {
+    const backoff = this.backoff();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const lease = await this.renewOnce(fencingToken, state);
+        this.startHolding(fencingToken, lease.state);
+        return;
+      } catch (err) {
+        if (fenced(err)) throw new NkError("LEASE_FENCED", errorMessage(err), { cause: err });
+        if (!isUnavailable(err) || attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, backoff.next()));
+      }
+    }
+  }
+
+  async drain(fencingToken: number, signal: AbortSignal): Promise<{ ok: true } | { ok: false; error: string }> {
+    const backoff = this.backoff();
+    while (!signal.aborted) {
+      // After an agent restart there is no stream yet: re-attach to the held lease to hear "drained".
+      if (!this.stream || this.streamToken !== fencingToken) this.openStream({ kind: "reboot", revision: "", sha256: "", reason: "drain", fencingToken });
+      const result = this.wait<{ ok: true } | { ok: false; error: string } | null>(signal, (lease) => {
+        if (lease.fencingToken === -1) return null;
+        if (lease.fencingToken !== fencingToken) return undefined;
+        if (lease.state === "drained" || lease.state === "rebooting" || lease.state === "verifying") return { ok: true };
+        if (lease.state === "draining" && lease.waitingReason.startsWith("drain failed")) return { ok: false, error: lease.waitingReason };
+        if (lease.state === "revoked" || lease.state === "released") return { ok: false, error: lease.waitingReason || `lease ${lease.state}` };
+        return undefined;
+      });
+      await this.renew(fencingToken, "draining");
+      const outcome = await result;
+      if (outcome) return outcome;
+      await new Promise((r) => setTimeout(r, backoff.next()));
+    }
+    throw signal.reason instanceof Error ? signal.reason : new Error("aborted");
+  }
+
+  async release(fencingToken: number, success: boolean, reason: string): Promise<void> {
+    try {
+      const released = await this.deps.client.releaseLease(fencingToken, success, reason);
+      if (!released) throw new NkError("UNAVAILABLE", "the coordinator has not released the lease yet (node not back yet)");
+    } catch (err) {
+      if (!fenced(err)) throw err;
+    }
+    this.stopHolding();
+    this.stream?.cancel();
+    this.stream = null;
+  }
+
+  close(): void {
+    this.stopHolding();
+    this.stream?.cancel();
+    this.stream = null;
+  }
+}

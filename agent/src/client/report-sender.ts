@@ -1,0 +1,118 @@
+// Sends the agent's reports: every phase change at once, plus a heartbeat; coalesces and retries while the coordinator is away.
+import { errorMessage } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { CheckResult, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
+import { NK_VERSION } from "../../../shared/src/version/index.js";
+import { applyPhaseToWire, type ApplyPhaseName } from "../../../shared/src/wire/index.js";
+import { reportedPhase, type AgentState, type ApplyReport, type Reporter } from "../apply/index.js";
+import type { CoordinatorClient } from "./coordinator-client.js";
+
+export interface NodeHealthNow {
+  readonly healthy: boolean;
+  readonly checks: readonly CheckResult[];
+}
+
+export interface ReportSenderDeps {
+  readonly client: CoordinatorClient;
+  readonly state: () => AgentState;
+  readonly facts: () => Promise<SystemInfo>;
+  readonly machine: () => Promise<{ bootId: string; bootedSystem: string; currentSystem: string }>;
+  /** Health as of now, for heartbeats (phase reports reuse the last one). */
+  readonly health: () => Promise<NodeHealthNow>;
+  readonly heartbeatMs: number;
+  readonly now: () => number;
+  readonly log: Logger;
+  /** The coordinator asked to hold back disruptive steps (paused or halted), for logs and status. */
+  readonly onHalt?: (halt: boolean, reason: string) => void;
+}
+
+export class ReportSender implements Reporter {
+  private pending: ApplyReport | null = null;
+  private sending = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastHealth: NodeHealthNow = { healthy: false, checks: [] };
+  private lastOk = 0;
+
+  constructor(private readonly deps: ReportSenderDeps) {}
+
+  /** When the coordinator last acknowledged a report (for "coordinator reachable"). */
+  get lastAcknowledgedAt(): number {
+    return this.lastOk;
+  }
+
+  report(report: ApplyReport): void {
+    this.pending = report;
+    void this.flush();
+  }
+
+  start(): void {
+    const beat = async (): Promise<void> => {
+      try {
+        this.lastHealth = await this.deps.health();
+      } catch (err) {
+        this.lastHealth = { healthy: false, checks: [{ name: "health-probe", ok: false, message: errorMessage(err), observedAtMs: this.deps.now() }] };
+      }
+      this.pending ??= this.fromState();
+      await this.flush();
+    };
+    void beat();
+    this.timer = setInterval(() => void beat(), this.deps.heartbeatMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private fromState(): ApplyReport {
+    const s = this.deps.state();
+    const rev = s.target ?? s.applied;
+    return { phase: s.phase, revision: rev?.revision ?? "", sha256: rev?.sha256 ?? "", ...(s.lastError ? { error: s.lastError } : {}), fencingToken: s.lease?.fencingToken ?? null };
+  }
+
+  private async flush(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.pending) {
+        const report = this.pending;
+        this.pending = null;
+        try {
+          await this.send(report);
+          this.lastOk = this.deps.now();
+        } catch (err) {
+          // Keep the newest report and try again on the next heartbeat.
+          this.pending ??= report;
+          this.deps.log.debug({ err: errorMessage(err) }, "report not delivered; will retry");
+          return;
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async send(report: ApplyReport): Promise<void> {
+    const s = this.deps.state();
+    const [systemInfo, machine] = await Promise.all([this.deps.facts(), this.deps.machine()]);
+    const now = this.deps.now();
+    const res = await this.deps.client.report({
+      revision: report.revision,
+      bundleSha256: report.sha256,
+      phase: applyPhaseToWire(reportedPhase(report.phase) as ApplyPhaseName),
+      health: { healthy: this.lastHealth.healthy, checks: [...this.lastHealth.checks], observedAtMs: now },
+      error: report.error ?? "",
+      systemInfo,
+      agentVersion: NK_VERSION,
+      bootId: machine.bootId,
+      bootedSystem: machine.bootedSystem,
+      currentSystem: machine.currentSystem,
+      fencingToken: report.fencingToken ?? 0,
+      appliedRevision: s.applied?.revision ?? "",
+      appliedSha256: s.applied?.sha256 ?? "",
+      sentAtMs: now,
+    });
+    this.deps.onHalt?.(res.haltDisruption, res.haltReason);
+  }
+}

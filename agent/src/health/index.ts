@@ -1,0 +1,3 @@
+// Public surface of agent/health: node health for heartbeats and the cluster checks this node runs.
+export { nodeHealthNow, type NodeHealthNowDeps } from "./node-health-now.js";
+export { allowedClusterChecks, executeCheck, type AllowedCheck, type CheckOutcomeMessage } from "./check-executor.js";
