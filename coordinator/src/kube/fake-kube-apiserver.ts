@@ -34,6 +34,8 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   readonly contentType: string;
   readonly body: unknown;
+  /** Wall-clock arrival time, so tests can order these calls against other observations. */
+  readonly atMs: number;
 }
 
 interface PodState {
@@ -130,7 +132,7 @@ export class FakeKubeApiserver {
         body = text;
       }
     }
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers["content-type"] ?? "", body });
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers["content-type"] ?? "", body, atMs: Date.now() });
     const [code, payload] = this.route(method, url, body);
     res.writeHead(code, { "content-type": "application/json" });
     res.end(JSON.stringify(payload));

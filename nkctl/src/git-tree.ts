@@ -1,0 +1,81 @@
+// Reads the inventory files of one git revision: `git ls-tree -r -z` then one `git cat-file --batch`.
+import { execFile } from "node:child_process";
+import { NkError } from "../../shared/src/errors/index.js";
+import type { RepoFiles } from "../../shared/src/inventory/index.js";
+import { isInventoryPath } from "./repo-files.js";
+
+export interface GitTree {
+  /** The full commit id the revision resolved to. */
+  readonly revision: string;
+  readonly files: RepoFiles;
+}
+
+interface GitRun {
+  readonly code: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+function git(repo: string, args: readonly string[], input?: string): Promise<GitRun> {
+  return new Promise((resolve, reject) => {
+    const child = execFile("git", ["-C", repo, ...args], { encoding: "buffer", maxBuffer: 1024 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+      if (err && typeof err.code === "string") {
+        reject(new NkError("IO", err.code === "ENOENT" ? "git not found: install git" : `cannot run git: ${err.message}`, { cause: err }));
+        return;
+      }
+      resolve({ code, stdout, stderr: stderr.toString("utf8").trim() });
+    });
+    // EPIPE if git exits early; its exit status tells the story.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(input ?? "");
+  });
+}
+
+/** Resolves a revision to its commit id; REVISION_UNKNOWN when git does not know it. */
+export async function resolveRevision(repo: string, rev: string): Promise<string> {
+  if (rev === "" || rev.startsWith("-")) throw new NkError("INVALID_ARGUMENT", `"${rev}" is not a revision`);
+  const run = await git(repo, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+  if (run.code === 0) return run.stdout.toString("utf8").trim();
+  if (run.code === 1 && run.stderr === "") throw new NkError("REVISION_UNKNOWN", `no such revision "${rev}" in ${repo}`);
+  if (/not a git repository/.test(run.stderr)) throw new NkError("INVALID_ARGUMENT", `${repo} is not a git repository (use --repo <dir>)`);
+  throw new NkError("IO", `git rev-parse ${rev} in ${repo} failed: ${run.stderr || `exit status ${run.code}`}`);
+}
+
+function parseBatch(out: Buffer): Map<string, Buffer> {
+  const objects = new Map<string, Buffer>();
+  let pos = 0;
+  while (pos < out.length) {
+    const eol = out.indexOf(0x0a, pos);
+    const m = eol < 0 ? null : /^([0-9a-f]+) blob (\d+)$/.exec(out.toString("utf8", pos, eol));
+    if (!m) throw new NkError("IO", "unexpected git cat-file output");
+    const start = eol + 1;
+    objects.set(m[1]!, out.subarray(start, start + Number(m[2])));
+    pos = start + Number(m[2]) + 1;
+  }
+  return objects;
+}
+
+/** The inventory files of `rev` in the repository at `repo` (symlinks and submodules are not read). */
+export async function readGitTree(repo: string, rev: string): Promise<GitTree> {
+  const revision = await resolveRevision(repo, rev);
+  const listed = await git(repo, ["ls-tree", "-r", "-z", "--full-tree", revision]);
+  if (listed.code !== 0) throw new NkError("IO", `git ls-tree ${revision} failed: ${listed.stderr}`);
+  const wanted: { sha: string; path: string }[] = [];
+  for (const record of listed.stdout.toString("utf8").split("\0")) {
+    const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(record);
+    if (!m || m[2] !== "blob" || m[1] === "120000" || !isInventoryPath(m[4]!)) continue;
+    wanted.push({ sha: m[3]!, path: m[4]! });
+  }
+  const files = new Map<string, string>();
+  if (wanted.length === 0) return { revision, files };
+  const batch = await git(repo, ["cat-file", "--batch"], `${[...new Set(wanted.map((w) => w.sha))].join("\n")}\n`);
+  if (batch.code !== 0) throw new NkError("IO", `git cat-file failed: ${batch.stderr}`);
+  const objects = parseBatch(batch.stdout);
+  for (const w of wanted) {
+    const content = objects.get(w.sha);
+    if (content === undefined) throw new NkError("IO", `git cat-file did not return ${w.path}`);
+    files.set(w.path, content.toString("utf8"));
+  }
+  return { revision, files };
+}

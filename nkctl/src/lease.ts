@@ -1,0 +1,69 @@
+// `nkctl lease list|release`: who holds a reboot lease, who waits and why; force-release a stuck one.
+import type { Command } from "commander";
+import { NkError } from "../../shared/src/errors/index.js";
+import type { Lease } from "../../shared/src/proto/gen/nk/v1/common.js";
+import { leaseFromWire, type LeaseInfo } from "../../shared/src/wire/index.js";
+import { withAdmin } from "./admin-client.js";
+import type { CliContext, GlobalOptions } from "./cli-context.js";
+import { EXIT } from "./exit-codes.js";
+import { emit, formatAgo, formatDeadline, formatTable } from "./output.js";
+import { rolloutJson } from "./rollout.js";
+
+export function isQueued(l: LeaseInfo): boolean {
+  return l.state === "queued";
+}
+
+/** Held leases: HOLDER SINCE TOKEN STATE DEADLINE-LEFT. */
+export function heldTable(leases: readonly LeaseInfo[], nowMs: number): string {
+  return formatTable(
+    ["HOLDER", "SINCE", "TOKEN", "STATE", "DEADLINE-LEFT"],
+    leases.map((l) => [`${l.node}${l.kind === "reboot" ? "" : ` (${l.kind})`}`, formatAgo(l.grantedAtMs, nowMs), l.fencingToken, l.state, formatDeadline(l.phaseDeadlineMs, nowMs)]),
+  );
+}
+
+/** The queue in grant order: POS NODE WAITING-FOR/REASON. */
+export function queueTable(leases: readonly LeaseInfo[], nowMs: number): string {
+  return formatTable(
+    ["POS", "NODE", "WAITING-FOR/REASON"],
+    [...leases].sort((a, b) => a.queuePosition - b.queuePosition).map((l) => [l.queuePosition, l.node, `${formatAgo(l.requestedAtMs, nowMs).replace(/ ago$/, "")}: ${l.waitingReason || "next in line"}`]),
+  );
+}
+
+export function leasesJson(leases: readonly Lease[]): { held: LeaseInfo[]; queue: LeaseInfo[] } {
+  const infos = leases.map(leaseFromWire);
+  return { held: infos.filter((l) => !isQueued(l)), queue: infos.filter(isQueued) };
+}
+
+export function registerLease(program: Command, ctx: CliContext): void {
+  const group = program.command("lease").description("reboot leases: list holders and the queue, force-release");
+  group
+    .command("list")
+    .description("held leases with their phase deadline, then the queue with why each node waits")
+    .action(async (_opts: object, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const res = await withAdmin(ctx, globals, (api) => api.listLeases());
+      const { held, queue } = leasesJson(res.leases);
+      emit(ctx, globals.output, { held, queue, rollout: rolloutJson(res.rollout) }, () => {
+        const now = ctx.now();
+        const parts = [held.length > 0 ? heldTable(held, now) : "no lease held\n", queue.length > 0 ? `\n${queueTable(queue, now)}` : "queue empty\n"];
+        if (res.rollout?.halted) parts.push(`rollout halted: ${res.rollout.haltReason}\n`);
+        else if (res.rollout?.paused) parts.push(`rollout paused: ${res.rollout.pauseReason}\n`);
+        if (res.rollout?.blockedReason) parts.push(`next grant blocked: ${res.rollout.blockedReason}\n`);
+        return parts.join("");
+      });
+    });
+  group
+    .command("release")
+    .description("release a node's lease (with --force even mid-drain or mid-reboot: you take responsibility)")
+    .argument("<node>", "the lease holder")
+    .option("--force", "release even though the node has not come back healthy")
+    .option("--reason <text>", "recorded in the events", "")
+    .addHelpText("after", "\nExits 1 when the coordinator refuses to release (it says why).")
+    .action(async (node: string, opts: { force?: boolean; reason: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      if (!node) throw new NkError("INVALID_ARGUMENT", "a node name is required");
+      const res = await withAdmin(ctx, globals, (api) => api.releaseLease({ node, force: opts.force === true, reason: opts.reason }));
+      emit(ctx, globals.output, { node, released: res.released, message: res.message }, () => `${res.released ? "released" : "not released"}: ${res.message || node}\n`);
+      if (!res.released) ctx.exitCode = EXIT.PROBLEMS;
+    });
+}

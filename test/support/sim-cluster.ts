@@ -1,0 +1,143 @@
+// A whole simulated cluster for e2e tests: a real coordinator, one agent process per node on SimSystem,
+// a fake kube-apiserver (the only fake: no real one can run here), and an independent disruption recorder.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseDocument } from "yaml";
+import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
+import { SimAgentProcess } from "../../demo/agent-supervisor.js";
+import { adminCall, eventually, startHarness, type Harness } from "./coordinator-harness.js";
+
+export interface SimCluster {
+  readonly harness: Harness;
+  readonly kube: FakeKubeApiserver;
+  readonly agents: Map<string, SimAgentProcess>;
+  readonly nodes: readonly string[];
+  /** Edits inventory.yaml in the checkout with a function over the parsed document, then pushes. */
+  editAndPush(message: string, edit: (doc: ReturnType<typeof parseDocument>) => void): Promise<string>;
+  status(): Promise<GetStatusResponse>;
+  /** Waits until every node runs its desired bundle and nothing is held or queued. */
+  converged(timeoutMs?: number): Promise<GetStatusResponse>;
+  simDir(node: string): string;
+  /** Sets a simulated program's answer on one node (e.g. ceph health). */
+  setCommand(node: string, command: string, answer: { stdout: string; exitCode?: number }): Promise<void>;
+  disruptions(): DisruptionWindow[];
+  close(): Promise<void>;
+}
+
+export interface DisruptionWindow {
+  readonly node: string;
+  readonly fromMs: number;
+  /** Infinity while still cordoned. */
+  readonly toMs: number;
+}
+
+/** From the fake apiserver's own record: cordon (drain start) to uncordon, per node. */
+export function disruptionWindows(kube: FakeKubeApiserver): DisruptionWindow[] {
+  const open = new Map<string, number>();
+  const windows: DisruptionWindow[] = [];
+  for (const r of kube.calls("PATCH", "/api/v1/nodes/")) {
+    const node = r.path.split("/").pop()!;
+    const unschedulable = (r.body as { spec?: { unschedulable?: boolean | null } }).spec?.unschedulable;
+    if (unschedulable === true && !open.has(node)) open.set(node, r.atMs);
+    if (unschedulable !== true && open.has(node)) {
+      windows.push({ node, fromMs: open.get(node)!, toMs: r.atMs });
+      open.delete(node);
+    }
+  }
+  for (const [node, fromMs] of open) windows.push({ node, fromMs, toMs: Infinity });
+  return windows;
+}
+
+/** Largest number of windows open at one instant. */
+export function maxConcurrent(windows: readonly DisruptionWindow[]): number {
+  const points = windows.flatMap((w) => [{ t: w.fromMs, d: 1 }, { t: w.toMs, d: -1 }]).sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const p of points) max = Math.max(max, (now += p.d));
+  return max;
+}
+
+export interface SimClusterOptions {
+  readonly nodes?: readonly string[];
+  readonly timeScale?: number;
+  /** Applied to the example inventory before the first push. */
+  readonly edit?: (doc: ReturnType<typeof parseDocument>) => void;
+}
+
+const CEPH_OK = { stdout: "HEALTH_OK\n" };
+
+export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
+  const kube = await FakeKubeApiserver.start();
+  const workDir = await (await import("node:fs/promises")).mkdtemp(join((await import("node:os")).tmpdir(), "nk-sim-"));
+  const kubeconfig = join(workDir, "kubeconfig");
+  await writeFile(kubeconfig, kube.kubeconfigYaml());
+  const harness = await startHarness({ heartbeatSeconds: 1, healthCheckIntervalSeconds: 1, kubeconfigFile: kubeconfig });
+  const nodes = options.nodes ?? ["n1", "n2", "n3", "n4", "n5"];
+  for (const node of nodes) kube.setNode({ name: node, ready: true });
+  const { client, metadata } = harness.admin();
+  await adminCall(client.setSecret.bind(client), { name: "k3s-token", value: Buffer.from("k3s-secret-token-value") }, metadata);
+  const caFile = join(workDir, "ca.crt");
+  await writeFile(caFile, harness.coordinator.caPem);
+
+  const edit = async (mutate: (doc: ReturnType<typeof parseDocument>) => void): Promise<void> => {
+    const path = join(harness.checkout, "inventory.yaml");
+    const doc = parseDocument(await (await import("node:fs/promises")).readFile(path, "utf8"));
+    mutate(doc);
+    await writeFile(path, doc.toString());
+  };
+  // Short deadlines so a failure shows in seconds, not minutes.
+  await edit((doc) => {
+    doc.setIn(["cluster", "rollout", "health_deadline_seconds"], 20);
+    doc.setIn(["cluster", "rollout", "drain_timeout_seconds"], 20);
+    doc.setIn(["cluster", "rollout", "reboot_timeout_seconds"], 30);
+    options.edit?.(doc);
+  });
+
+  const agents = new Map<string, SimAgentProcess>();
+  for (const node of nodes) {
+    const dir = join(workDir, "nodes", node);
+    await mkdir(join(dir, "system"), { recursive: true });
+    await writeFile(join(dir, "system", "commands.json"), JSON.stringify({ "ceph health": CEPH_OK }));
+    const { token } = await adminCall(client.enrollNode.bind(client), { node }, metadata);
+    const tokenFile = join(dir, "token");
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    agents.set(node, new SimAgentProcess({ node, coordinators: [`127.0.0.1:${harness.coordinator.grpcPort}`], caFile, tokenFile, dir, timeScale: options.timeScale ?? 0.05, reportIntervalSeconds: 1, logLevel: "debug" }, { rebootDelayMs: 300 }));
+  }
+  await harness.push("initial inventory");
+  await Promise.all([...agents.values()].map((a) => a.start()));
+
+  const status = () => adminCall(client.getStatus.bind(client), {}, metadata);
+  const cluster: SimCluster = {
+    harness,
+    kube,
+    agents,
+    nodes,
+    async editAndPush(message, mutate) {
+      await edit(mutate);
+      return harness.push(message);
+    },
+    status,
+    converged: (timeoutMs = 60_000) =>
+      eventually(
+        async () => {
+          const s = await status();
+          const done = s.nodes.length === nodes.length && s.nodes.every((n) => n.desiredSha256 !== "" && n.appliedSha256 === n.desiredSha256 && n.connected) && s.leases.length === 0;
+          return done ? s : undefined;
+        },
+        timeoutMs,
+        "every node to converge",
+      ),
+    simDir: (node) => join(workDir, "nodes", node, "system"),
+    async setCommand(node, command, answer) {
+      await writeFile(join(workDir, "nodes", node, "system", "commands.json"), JSON.stringify({ [command]: answer }));
+    },
+    disruptions: () => disruptionWindows(kube),
+    async close() {
+      await Promise.all([...agents.values()].map((a) => a.stop()));
+      await harness.close();
+      await kube.close();
+    },
+  };
+  return cluster;
+}
