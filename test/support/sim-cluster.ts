@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
-import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { adminCall, eventually, startHarness, type Harness } from "./coordinator-harness.js";
@@ -99,7 +99,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     const dir = join(workDir, "nodes", node);
     await mkdir(join(dir, "system"), { recursive: true });
     await writeFile(join(dir, "system", "commands.json"), JSON.stringify({ "ceph health": CEPH_OK }));
-    const { token } = await adminCall(client.enrollNode.bind(client), { node }, metadata);
+    const { token } = await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node }, metadata);
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     agents.set(node, new SimAgentProcess({ node, coordinators: [`127.0.0.1:${harness.coordinator.grpcPort}`], caFile, tokenFile, dir, timeScale: options.timeScale ?? 0.05, reportIntervalSeconds: 1, logLevel: "debug" }, { rebootDelayMs: 300 }));
@@ -107,7 +107,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   await harness.push("initial inventory");
   await Promise.all([...agents.values()].map((a) => a.start()));
 
-  const status = () => adminCall(client.getStatus.bind(client), {}, metadata);
+  const status = () => adminCall<GetStatusRequest, GetStatusResponse>(client.getStatus.bind(client), {}, metadata);
   const cluster: SimCluster = {
     harness,
     kube,

@@ -35,3 +35,7 @@ export { generateToken, hashToken, tokensEqual, verifyToken } from "./token-hash
 export { followEvents } from "./follow-events.js";
 export { sameHolders } from "./lease-ops.js";
 export { writeFileAtomic, fsyncDir } from "./atomic-file.js";
+export { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
+export { createEtcdClient, type EtcdConnectionOptions } from "./etcd-client.js";
+export { DEFAULT_ETCD_PREFIX } from "./etcd-keys.js";
+export type { LeaderGuard } from "./etcd-leases.js";

@@ -1,0 +1,227 @@
+// Leader election among coordinators with etcd's election recipe (etcd3 Campaign), plus a guard key for fencing grants.
+import type { Campaign, Election, Etcd3, Watcher } from "etcd3";
+import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
+import { DEFAULT_ETCD_PREFIX, type LeaderGuard } from "../store/index.js";
+import type { Leadership } from "./leadership.js";
+
+export interface LeaderElectionOptions {
+  client: Etcd3;
+  /** The EtcdStore's prefix: the election lives at <prefix>election/<name>/ (default "/nk/"). */
+  prefix?: string;
+  /** Default "coordinator". */
+  name?: string;
+  /** This coordinator's identity (e.g. "host:port"), published as the leader's value. */
+  id: string;
+  /** etcd lease TTL of the candidacy (default 3 s): a crashed leader is replaced within about this long. */
+  ttlSeconds?: number;
+  /** Pause before campaigning again after a failed or lost candidacy (default 1 s). */
+  retryMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Each coordinator campaigns with a key bound to its own etcd lease; the oldest key leads. When the
+ * leader dies its lease expires after `ttlSeconds` and the next candidate is elected at once, so
+ * takeover takes about one TTL. A leader checks its key every TTL/3 and steps down when the key is
+ * gone or cannot be confirmed for 2/3 of a TTL. That check is advisory: the hard guarantee is
+ * `leaderGuard()`, which grants compare inside their transaction, so a deposed leader that has not
+ * noticed yet still cannot grant.
+ */
+export class LeaderElection implements Leadership {
+  private readonly election: Election;
+  private readonly o: Required<Omit<LeaderElectionOptions, "logger">> & { logger: Logger };
+  private readonly listeners = new Set<(leader: boolean) => void>();
+  private campaign: Campaign | undefined;
+  private guard: LeaderGuard | null = null;
+  private watcher: Watcher | undefined;
+  private observed: string | undefined;
+  private refreshing = false;
+  private refreshAgain = false;
+  private lastConfirmedMs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  private constructor(options: LeaderElectionOptions) {
+    this.o = { prefix: DEFAULT_ETCD_PREFIX, name: "coordinator", ttlSeconds: 3, retryMs: 1_000, logger: silentLogger(), ...options };
+    this.election = this.o.client.namespace(this.o.prefix).election(this.o.name, this.o.ttlSeconds);
+  }
+
+  /** Starts campaigning and observing; leadership is reported through isLeader/onChange. */
+  static start(options: LeaderElectionOptions): LeaderElection {
+    const le = new LeaderElection(options);
+    le.campaignOnce();
+    le.observe();
+    return le;
+  }
+
+  isLeader(): boolean {
+    return this.guard !== null;
+  }
+
+  leaderId(): string | undefined {
+    return this.guard ? this.o.id : this.observed;
+  }
+
+  onChange(listener: (leader: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** The election key and its create revision while leader, else null; pass to EtcdStore as `leaderGuard`. */
+  leaderGuard(): LeaderGuard | null {
+    return this.guard;
+  }
+
+  async resign(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    const campaign = this.campaign;
+    this.campaign = undefined;
+    this.setGuard(null);
+    await campaign?.resign().catch((err: unknown) => this.o.logger.warn({ err }, "resign failed; the candidacy expires with its etcd lease"));
+  }
+
+  /** Resigns and stops observing. */
+  async close(): Promise<void> {
+    await this.resign();
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    // Cancelling talks to etcd, which may be unreachable: do not wait for it long.
+    if (watcher) await Promise.race([watcher.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  }
+
+  private campaignOnce(): void {
+    if (this.stopped) return;
+    let campaign: Campaign;
+    try {
+      campaign = this.election.campaign(this.o.id);
+    } catch (err) {
+      this.o.logger.warn({ err }, "cannot campaign; retrying");
+      return this.later(() => this.campaignOnce());
+    }
+    this.campaign = campaign;
+    campaign.on("elected", () => void this.onElected(campaign));
+    // Stays attached after a restart too: a late error from an old candidacy is only logged.
+    campaign.on("error", (err) => this.lose(campaign, err));
+  }
+
+  private async onElected(campaign: Campaign): Promise<void> {
+    try {
+      const key = await campaign.getCampaignKey();
+      const res = await this.o.client.get(key).exec();
+      const kv = res.kvs[0];
+      if (campaign !== this.campaign) return;
+      if (!kv) throw new Error(`election key ${key} vanished right after the election`);
+      this.lastConfirmedMs = Date.now();
+      this.setGuard({ key, createRevision: kv.create_revision });
+      this.o.logger.info({ id: this.o.id, key }, "became leader");
+      this.watchdog = setInterval(() => void this.confirm(campaign), (this.o.ttlSeconds * 1_000) / 3);
+      this.watchdog.unref();
+    } catch (err) {
+      this.lose(campaign, err);
+    }
+  }
+
+  /** Confirms the election key still exists with our create revision. */
+  private async confirm(campaign: Campaign): Promise<void> {
+    const guard = this.guard;
+    if (!guard || campaign !== this.campaign) return;
+    try {
+      const kv = (await this.o.client.get(guard.key).exec()).kvs[0];
+      if (kv?.create_revision !== guard.createRevision) return this.lose(campaign, new Error("the election key is gone"));
+      this.lastConfirmedMs = Date.now();
+    } catch (err) {
+      if (Date.now() - this.lastConfirmedMs >= (this.o.ttlSeconds * 2_000) / 3) this.lose(campaign, err);
+    }
+  }
+
+  /** Steps down (if leading), drops the candidacy, and campaigns again after retryMs. */
+  private lose(campaign: Campaign, err: unknown): void {
+    if (campaign !== this.campaign) {
+      this.o.logger.debug({ err }, "error from a past candidacy");
+      return;
+    }
+    this.o.logger.warn({ err, id: this.o.id, wasLeader: this.isLeader() }, "candidacy lost; campaigning again");
+    this.campaign = undefined;
+    this.setGuard(null);
+    campaign.resign().catch(() => undefined);
+    this.later(() => this.campaignOnce());
+  }
+
+  /**
+   * Tracks the leader's id by watching the election prefix and re-reading its oldest key on every
+   * change (etcd3's ElectionObserver can latch onto a later candidate when several start at once).
+   */
+  private observe(): void {
+    if (this.stopped) return;
+    this.o.client
+      .watch()
+      .prefix(`${this.o.prefix}election/${this.o.name}/`)
+      .create()
+      .then((watcher) => {
+        if (this.stopped) return void watcher.cancel().catch(() => undefined);
+        this.watcher = watcher;
+        const refresh = (): void => this.refreshObserved();
+        watcher.on("put", refresh).on("delete", refresh).on("connected", refresh);
+        watcher.on("error", (err) => {
+          this.o.logger.warn({ err }, "election watch failed; watching again");
+          this.watcher = undefined;
+          void watcher.cancel().catch(() => undefined);
+          this.later(() => this.observe());
+        });
+        refresh();
+      })
+      .catch((err: unknown) => {
+        this.o.logger.warn({ err }, "cannot watch the election; retrying");
+        this.later(() => this.observe());
+      });
+  }
+
+  /** One read in flight at a time; changes during it trigger one more. */
+  private refreshObserved(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = true;
+    this.election
+      .leader()
+      .then((id) => void (this.observed = id))
+      .catch((err: unknown) => this.o.logger.warn({ err }, "cannot read the election leader"))
+      .finally(() => {
+        this.refreshing = false;
+        if (this.refreshAgain && !this.stopped) {
+          this.refreshAgain = false;
+          this.refreshObserved();
+        }
+      });
+  }
+
+  private later(fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, this.o.retryMs);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private setGuard(guard: LeaderGuard | null): void {
+    const was = this.guard !== null;
+    this.guard = guard;
+    if (!guard) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
+    if (was === (guard !== null)) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(guard !== null);
+      } catch (err) {
+        this.o.logger.error({ err }, "leadership listener failed");
+      }
+    }
+  }
+}

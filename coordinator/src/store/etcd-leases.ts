@@ -1,0 +1,225 @@
+// Leases, fencing and the FIFO queue on etcd: every mutation is one transaction guarded by mod revisions.
+import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
+import { NkError } from "../../../shared/src/errors/index.js";
+import { EtcdKeys, pad } from "./etcd-keys.js";
+import { RETRY, casLoop, decode, decodeOpt, del, get, json, modIs, createIs, modOf, only, put, range, prefixEnd, type EtcdKv } from "./etcd-kv.js";
+import { assertNodeName, checkedInput, sameHolders } from "./lease-ops.js";
+import { checkLeaseRecord, checkLeaseRequest } from "./state-codec.js";
+import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult, RolloutRecord } from "./store.js";
+import { int, obj } from "./validate.js";
+
+/**
+ * The leader's election key and its create revision. A grant compares it in the same transaction,
+ * so a coordinator deposed mid-grant (its election lease expired) cannot grant anything.
+ */
+export interface LeaderGuard {
+  key: string;
+  createRevision: string;
+}
+
+const fencingShape = obj({ issued: int, lastGranted: int });
+type Fencing = { issued: number; lastGranted: number };
+
+export interface EtcdLeasesDeps {
+  kv: EtcdKv;
+  keys: EtcdKeys;
+  now: () => number;
+  /** Absent: no leader fencing (a single coordinator). Returning null: not the leader now. */
+  leaderGuard?: (() => LeaderGuard | null) | undefined;
+  /** Reads and updates the rollout record inside a release transaction. */
+  rolloutCheck: (kv: IKeyValue | undefined) => RolloutRecord;
+}
+
+/**
+ * Fencing tokens come from a counter key written in the grant's own transaction rather than from
+ * etcd revisions: tokens must be pre-issuable (nextFencingToken) and checkable against "issued"
+ * and "last granted", exactly as in FileStore, and the counter keeps them dense and readable.
+ * The counter's mod revision is compared, so two grants can never take the same token.
+ */
+export class EtcdLeases {
+  constructor(private readonly d: EtcdLeasesDeps) {}
+
+  private get k(): EtcdKeys {
+    return this.d.keys;
+  }
+
+  private fencing(kv: IKeyValue | undefined): Fencing {
+    return decodeOpt(fencingShape, kv) ?? { issued: 0, lastGranted: 0 };
+  }
+
+  nextFencingToken(): Promise<number> {
+    return casLoop("fencing token", async () => {
+      const [f] = await this.d.kv.read([get(this.k.fencing())]);
+      const next = this.fencing(only(f));
+      next.issued += 1;
+      const r = await this.d.kv.txn([modIs(this.k.fencing(), modOf(f))], [put(this.k.fencing(), json(next))]);
+      return r.succeeded ? next.issued : RETRY;
+    });
+  }
+
+  /**
+   * One snapshot read, the decision, then one transaction that commits only if nothing it decided
+   * on has moved. The holder set is compared through `leases-version`, bumped by every grant and
+   * release in their own transactions: its mod revision is unchanged iff no lease key was added or
+   * removed. Per-holder mod revisions are not compared on purpose: phase updates and renewals of
+   * other leases do not change the holder set and must not make grants retry under load.
+   */
+  grant(grant: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult> {
+    assertNodeName(grant.node);
+    const k = this.k;
+    return casLoop("lease grant", async () => {
+      const guard = this.guard();
+      const reads = [range(k.leases(), prefixEnd(k.leases())), get(k.leasesVersion()), get(k.fencing()), get(k.queueIndex(grant.node))];
+      if (guard) reads.push(get(guard.key));
+      const [leasesR, versionR, fencingR, indexR, guardR] = await this.d.kv.read(reads);
+      if (guard && only(guardR)?.create_revision !== guard.createRevision) throw notLeader();
+
+      const leases = new Map((leasesR?.response_range.kvs ?? []).map((kv) => [EtcdKeys.tail(kv.key, k.leases()), kv]));
+      if (!sameHolders(leases.keys(), expected.holders)) return { ok: false, reason: "holders-changed", holders: [...leases.keys()] };
+      const held = leases.get(grant.node);
+      if (held) return { ok: false, reason: "already-held", lease: decode(checkLeaseRecord, held) };
+      const fencing = this.fencing(only(fencingR));
+      const given = grant.fencingToken;
+      if (given !== undefined && !(given > fencing.lastGranted && given <= fencing.issued)) return { ok: false, reason: "stale-token" };
+      const fencingToken = given ?? fencing.issued + 1;
+      const lease = checkedInput(checkLeaseRecord, { ...grant, fencingToken }, "lease");
+
+      const compare = [
+        modIs(k.leasesVersion(), modOf(versionR)),
+        modIs(k.fencing(), modOf(fencingR)),
+        modIs(k.queueIndex(grant.node), modOf(indexR)),
+        createIs(k.lease(grant.node), "0"),
+      ];
+      if (guard) compare.push(createIs(guard.key, guard.createRevision));
+      const version = Number(only(versionR)?.value.toString() ?? "0");
+      const success = [
+        put(k.fencing(), json({ issued: Math.max(fencing.issued, fencingToken), lastGranted: fencingToken })),
+        put(k.lease(grant.node), json(lease)),
+        put(k.leasesVersion(), String(version + 1)),
+      ];
+      const index = only(indexR);
+      if (index) success.push(del(k.queueIndex(grant.node)), del(k.queueEntry(index.value.toString())));
+      const r = await this.d.kv.txn(compare, success);
+      return r.succeeded ? { ok: true, lease } : RETRY;
+    });
+  }
+
+  update(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult> {
+    return casLoop("lease update", async () => {
+      const kv = await this.d.kv.get(this.k.lease(node));
+      const current = this.fenced(kv, fencingToken);
+      if ("ok" in current) return current;
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      // Identity fields are re-imposed so a patch cannot smuggle them in.
+      const next = checkedInput(
+        checkLeaseRecord,
+        { ...current, ...defined, node: current.node, fencingToken: current.fencingToken, kind: current.kind, grantedAtMs: current.grantedAtMs, requestedAtMs: current.requestedAtMs },
+        "lease",
+      );
+      const r = await this.d.kv.txn([modIs(this.k.lease(node), kv?.mod_revision ?? "0")], [put(this.k.lease(node), json(next))]);
+      return r.succeeded ? { ok: true, lease: next } : RETRY;
+    });
+  }
+
+  /** Deletes the lease, bumps the holder-set version and records rollout.lastReleaseAtMs, atomically. */
+  release(node: string, fencingToken: number | "force"): Promise<LeaseResult> {
+    return casLoop("lease release", async () => {
+      const [leaseR, versionR, rolloutR] = await this.d.kv.read([get(this.k.lease(node)), get(this.k.leasesVersion()), get(this.k.rollout())]);
+      const current = this.fenced(only(leaseR), fencingToken);
+      if ("ok" in current) return current;
+      const rollout = { ...this.d.rolloutCheck(only(rolloutR)), lastReleaseAtMs: Math.floor(this.d.now()) };
+      const version = Number(only(versionR)?.value.toString() ?? "0");
+      const r = await this.d.kv.txn(
+        [modIs(this.k.lease(node), modOf(leaseR)), modIs(this.k.leasesVersion(), modOf(versionR)), modIs(this.k.rollout(), modOf(rolloutR))],
+        [del(this.k.lease(node)), put(this.k.leasesVersion(), String(version + 1)), put(this.k.rollout(), json(rollout))],
+      );
+      return r.succeeded ? { ok: true, lease: current } : RETRY;
+    });
+  }
+
+  async get(node: string): Promise<LeaseRecord | undefined> {
+    return decodeOpt(checkLeaseRecord, await this.d.kv.get(this.k.lease(node)));
+  }
+
+  async list(): Promise<LeaseRecord[]> {
+    const { kvs } = await this.d.kv.rangeAll(this.k.leases(), prefixEnd(this.k.leases()));
+    return kvs.map((kv) => decode(checkLeaseRecord, kv)).sort((a, b) => a.fencingToken - b.fencingToken);
+  }
+
+  /** A new node gets the next queue seq; a queued node keeps its place and its first request time. */
+  enqueue(input: LeaseRequestInput): Promise<EnqueueResult> {
+    assertNodeName(input.node);
+    return casLoop("enqueue", async () => {
+      const [indexR, seqR] = await this.d.kv.read([get(this.k.queueIndex(input.node)), get(this.k.queueSeq())]);
+      const index = only(indexR);
+      if (index) {
+        const entryKey = this.k.queueEntry(index.value.toString());
+        const entry = await this.d.kv.get(entryKey);
+        if (!entry) return RETRY; // dequeued between the two reads
+        const existing = decode(checkLeaseRequest, entry);
+        const request = checkedInput(checkLeaseRequest, { ...input, requestedAtMs: existing.requestedAtMs }, "request");
+        const r = await this.d.kv.txn(
+          [modIs(this.k.queueIndex(input.node), index.mod_revision), modIs(entryKey, entry.mod_revision)],
+          [range(this.k.queue(), `${entryKey}\0`, { count_only: true }), put(entryKey, json(request))],
+        );
+        return r.succeeded ? { position: Number(r.responses[0]?.response_range.count), added: false, request } : RETRY;
+      }
+      const request = checkedInput(checkLeaseRequest, { ...input, requestedAtMs: input.requestedAtMs ?? Math.floor(this.d.now()) }, "request");
+      const next = Number(only(seqR)?.value.toString() ?? "0") + 1;
+      const r = await this.d.kv.txn(
+        [modIs(this.k.queueSeq(), modOf(seqR)), modIs(this.k.queueIndex(input.node), "0")],
+        [
+          // The count runs before the puts: the new entry is last, so its position is count + 1.
+          range(this.k.queue(), prefixEnd(this.k.queue()), { count_only: true }),
+          put(this.k.queueSeq(), String(next)),
+          put(this.k.queueEntry(pad(next)), json(request)),
+          put(this.k.queueIndex(input.node), pad(next)),
+        ],
+      );
+      return r.succeeded ? { position: Number(r.responses[0]?.response_range.count) + 1, added: true, request } : RETRY;
+    });
+  }
+
+  dequeue(node: string): Promise<LeaseRequest | undefined> {
+    return casLoop("dequeue", async () => {
+      const index = await this.d.kv.get(this.k.queueIndex(node));
+      if (!index) return undefined;
+      const r = await this.d.kv.txn(
+        [modIs(this.k.queueIndex(node), index.mod_revision)],
+        [del(this.k.queueIndex(node)), del(this.k.queueEntry(index.value.toString()), true)],
+      );
+      if (!r.succeeded) return RETRY;
+      return decodeOpt(checkLeaseRequest, r.responses[1]?.response_delete_range.prev_kvs[0]);
+    });
+  }
+
+  async listQueue(): Promise<LeaseRequest[]> {
+    const { kvs } = await this.d.kv.rangeAll(this.k.queue(), prefixEnd(this.k.queue()));
+    return kvs.map((kv) => decode(checkLeaseRequest, kv));
+  }
+
+  /** Compares and deletes for removing a node's queue entry inside another transaction. */
+  async queueRemoval(node: string): Promise<{ compare: ICompare[]; ops: IRequestOp[] }> {
+    const index = await this.d.kv.get(this.k.queueIndex(node));
+    const compare = [modIs(this.k.queueIndex(node), index?.mod_revision ?? "0")];
+    return { compare, ops: index ? [del(this.k.queueIndex(node)), del(this.k.queueEntry(index.value.toString()))] : [] };
+  }
+
+  private guard(): LeaderGuard | undefined {
+    if (!this.d.leaderGuard) return undefined;
+    const guard = this.d.leaderGuard();
+    if (!guard) throw notLeader();
+    return guard;
+  }
+
+  private fenced(kv: IKeyValue | undefined, fencingToken: number | "force"): LeaseResult | LeaseRecord {
+    const current = decodeOpt(checkLeaseRecord, kv);
+    if (!current) return { ok: false, reason: "not-held" };
+    if (fencingToken !== "force" && current.fencingToken !== fencingToken) return { ok: false, reason: "fenced", current };
+    return current;
+  }
+}
+
+function notLeader(): NkError {
+  return new NkError("NOT_LEADER", "this coordinator is not the leader (its election key is gone or replaced); lease grants are refused");
+}

@@ -1,0 +1,189 @@
+// The node registry on etcd: records updated by compare-and-set, telemetry coalesced in memory and flushed in batches.
+import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import { EtcdKeys } from "./etcd-keys.js";
+import { RETRY, TXN_CHUNK, casLoop, decode, decodeOpt, del, delPrefix, exists, get, json, modIs, modOf, only, prefixEnd, put, range, subTxn, type EtcdKv } from "./etcd-kv.js";
+import type { EtcdLeases } from "./etcd-leases.js";
+import { sameRef } from "./node-ops.js";
+import { checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
+import type { NodeHello, NodeRecord, NodeReport, RevisionRef } from "./store.js";
+import { verifyToken } from "./token-hash.js";
+import { int, obj, optional, str, type Check } from "./validate.js";
+
+type StoredNode = Omit<NodeRecord, "lastHello" | "lastReport">;
+const storedNode: Check<StoredNode> = obj({ name: str, tokenHash: str, enrolledAtMs: int, desired: optional(checkRevisionRef), applied: optional(checkRevisionRef) });
+
+interface Telemetry {
+  lastHello?: NodeHello;
+  lastReport?: NodeReport;
+}
+
+export interface EtcdNodesDeps {
+  kv: EtcdKv;
+  keys: EtcdKeys;
+  leases: EtcdLeases;
+  now: () => number;
+  logger: Logger;
+  telemetryFlushMs: number;
+}
+
+/**
+ * Telemetry (lastHello, lastReport) lives apart from the record, under telemetry/<node>/, so it is
+ * written with blind puts that never contend with enrollment or desired/applied updates; each put
+ * is guarded only by "the node still exists". Thousands of reports per interval cost a few
+ * batched transactions.
+ */
+export class EtcdNodes {
+  private pending = new Map<string, Telemetry>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: EtcdNodesDeps) {}
+
+  private get k(): EtcdKeys {
+    return this.d.keys;
+  }
+
+  enroll(name: string, tokenHash: string): Promise<void> {
+    return casLoop("enroll", async () => {
+      const kv = await this.d.kv.get(this.k.node(name));
+      const prev = decodeOpt(storedNode, kv);
+      const next: StoredNode = { ...(prev ?? { name }), tokenHash, enrolledAtMs: Math.floor(this.d.now()) };
+      const r = await this.d.kv.txn([modIs(this.k.node(name), kv?.mod_revision ?? "0")], [put(this.k.node(name), json(next))]);
+      return r.succeeded ? undefined : RETRY;
+    });
+  }
+
+  async verifyToken(name: string, token: string): Promise<boolean> {
+    return verifyToken(decodeOpt(storedNode, await this.d.kv.get(this.k.node(name)))?.tokenHash, token);
+  }
+
+  async get(name: string): Promise<NodeRecord | undefined> {
+    const [nodeR, telR] = await this.d.kv.read([get(this.k.node(name)), range(this.k.telemetry(name), prefixEnd(this.k.telemetry(name)))]);
+    const node = decodeOpt(storedNode, only(nodeR));
+    return node && this.merge(node, telR?.response_range.kvs ?? []);
+  }
+
+  /** Records and telemetry read at one revision, sorted by name. */
+  async list(): Promise<NodeRecord[]> {
+    const nodes = await this.d.kv.rangeAll(this.k.nodes(), prefixEnd(this.k.nodes()));
+    const tel = await this.d.kv.rangeAll(this.k.telemetryAll(), prefixEnd(this.k.telemetryAll()), nodes.revision);
+    const byNode = new Map<string, IKeyValue[]>();
+    for (const kv of tel.kvs) {
+      const name = EtcdKeys.tail(kv.key, this.k.telemetryAll()).split("/")[0] ?? "";
+      byNode.set(name, [...(byNode.get(name) ?? []), kv]);
+    }
+    return nodes.kvs.map((kv) => decode(storedNode, kv)).map((n) => this.merge(n, byNode.get(n.name) ?? []));
+  }
+
+  /** Deletes the record, its telemetry and its queue entry in one transaction. */
+  remove(name: string): Promise<boolean> {
+    return casLoop("remove node", async () => {
+      const q = await this.d.leases.queueRemoval(name);
+      const r = await this.d.kv.txn(q.compare, [del(this.k.node(name)), delPrefix(this.k.telemetry(name)), ...q.ops]);
+      if (!r.succeeded) return RETRY;
+      this.pending.delete(name);
+      return r.responses[0]?.response_delete_range.deleted !== "0";
+    });
+  }
+
+  /** Buffers telemetry for the next flush; a changed `applied` is written durably now. */
+  async recordTelemetry(name: string, telemetry: Telemetry, applied?: RevisionRef): Promise<void> {
+    const node = decodeOpt(storedNode, await this.d.kv.get(this.k.node(name)));
+    if (!node) throw new NkError("NODE_NOT_ENROLLED", `node ${name} is not enrolled`);
+    this.pending.set(name, { ...this.pending.get(name), ...telemetry });
+    if (applied && !sameRef(node.applied, applied)) await this.setApplied(name, applied);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch((err: unknown) => this.d.logger.error({ err }, "telemetry flush failed"));
+    }, this.d.telemetryFlushMs).unref();
+  }
+
+  /** Sets desired refs in chunks (etcd caps operations per transaction); returns unknown nodes. */
+  async setDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
+    const unknown: string[] = [];
+    for (let i = 0; i < refs.length; i += TXN_CHUNK) {
+      const chunk = refs.slice(i, i + TXN_CHUNK);
+      unknown.push(
+        ...(await casLoop("set desired", async () => {
+          const reads = await this.d.kv.read(chunk.map((e) => get(this.k.node(e.node))));
+          const missing: string[] = [];
+          const compare: ICompare[] = [];
+          const ops: IRequestOp[] = [];
+          chunk.forEach(({ node, ref }, j) => {
+            const rec = decodeOpt(storedNode, only(reads[j]));
+            if (!rec) missing.push(node);
+            else if (!sameRef(rec.desired, ref)) {
+              compare.push(modIs(this.k.node(node), modOf(reads[j])));
+              ops.push(put(this.k.node(node), json({ ...rec, desired: ref })));
+            }
+          });
+          if (ops.length === 0) return missing;
+          return (await this.d.kv.txn(compare, ops)).succeeded ? missing : RETRY;
+        })),
+      );
+    }
+    return unknown;
+  }
+
+  /** Writes buffered telemetry; one nested transaction per chunk, each node guarded by its existence. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const run = this.flushing.catch(() => undefined).then(() => this.writePending());
+    this.flushing = run;
+    return run;
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async writePending(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    const entries = [...batch];
+    try {
+      for (let i = 0; i < entries.length; i += TXN_CHUNK) {
+        const ops = entries.slice(i, i + TXN_CHUNK).map(([name, t]) => {
+          const puts: IRequestOp[] = [];
+          if (t.lastHello) puts.push(put(this.k.hello(name), json(t.lastHello)));
+          if (t.lastReport) puts.push(put(this.k.report(name), json(t.lastReport)));
+          return subTxn([exists(this.k.node(name))], puts);
+        });
+        await this.d.kv.txn([], ops);
+      }
+    } catch (err) {
+      // Keep what was not written, unless something newer arrived meanwhile.
+      for (const [name, t] of batch) this.pending.set(name, { ...t, ...this.pending.get(name) });
+      throw err;
+    }
+  }
+
+  private setApplied(name: string, applied: RevisionRef): Promise<void> {
+    return casLoop("record applied", async () => {
+      const kv = await this.d.kv.get(this.k.node(name));
+      const node = decodeOpt(storedNode, kv);
+      if (!node) throw new NkError("NODE_NOT_ENROLLED", `node ${name} is not enrolled`);
+      if (sameRef(node.applied, applied)) return undefined;
+      const r = await this.d.kv.txn([modIs(this.k.node(name), kv?.mod_revision ?? "0")], [put(this.k.node(name), json({ ...node, applied }))]);
+      return r.succeeded ? undefined : RETRY;
+    });
+  }
+
+  /** Stored telemetry, overlaid with what this coordinator has buffered but not yet written. */
+  private merge(node: StoredNode, telemetry: IKeyValue[]): NodeRecord {
+    const out: NodeRecord = { ...node };
+    for (const kv of telemetry) {
+      const key = kv.key.toString("utf8");
+      if (key === this.k.hello(node.name)) out.lastHello = decode(checkHello, kv);
+      if (key === this.k.report(node.name)) out.lastReport = decode(checkReport, kv);
+    }
+    const buffered = this.pending.get(node.name);
+    if (buffered?.lastHello) out.lastHello = structuredClone(buffered.lastHello);
+    if (buffered?.lastReport) out.lastReport = structuredClone(buffered.lastReport);
+    return out;
+  }
+}

@@ -1,0 +1,273 @@
+// The HA Store on etcd v3: several coordinators share one key prefix; leases and queue are etcd transactions.
+import type { Etcd3, IKeyValue } from "etcd3";
+import { NkError } from "../../../shared/src/errors/index.js";
+import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
+import { EtcdEventFeed } from "./etcd-event-feed.js";
+import { DEFAULT_ETCD_PREFIX, EtcdKeys } from "./etcd-keys.js";
+import { EtcdKv, RETRY, casLoop, decode, decodeOpt, del, json, modIs, prefixEnd, put } from "./etcd-kv.js";
+import { EtcdLeases, type LeaderGuard } from "./etcd-leases.js";
+import { EtcdNodes } from "./etcd-nodes.js";
+import { assertNodeName, checkedInput } from "./lease-ops.js";
+import { MAX_SECRET_BYTES, assertSecretName } from "./secret-file.js";
+import { checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
+import type {
+  EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
+  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
+} from "./store.js";
+import { generateToken, hashToken } from "./token-hash.js";
+import { int, obj, optional, str, strMap, type Check } from "./validate.js";
+
+export interface EtcdStoreOptions {
+  client: Etcd3;
+  /** Key prefix shared by all coordinators of one cluster (default "/nk/"); must end with "/". */
+  prefix?: string;
+  clock: () => number;
+  logger?: Logger;
+  /** Leader fencing for grants (LeaderElection.leaderGuard): null means "not the leader", and grants throw NOT_LEADER. */
+  leaderGuard?: () => LeaderGuard | null;
+  /** Longest time telemetry (lastHello, lastReport) stays only in memory (default 5 s). */
+  telemetryFlushMs?: number;
+  /** Events kept in etcd; older ones are trimmed (default 100,000). */
+  maxEvents?: number;
+  /** Close the client in close() (default false: the caller shares it, e.g. with LeaderElection). */
+  closeClient?: boolean;
+}
+
+const checkRollout: Check<RolloutRecord> = obj({
+  revision: optional(str),
+  paused: optional(obj({ reason: str, atMs: int })),
+  halted: optional(obj({ reason: str, revision: str, atMs: int })),
+  lastReleaseAtMs: optional(int),
+});
+const checkSecretMeta = obj({ updatedAtMs: int, sizeBytes: int });
+const checkEventInput = obj({ kind: str, node: optional(str), revision: optional(str), message: str, fields: optional(strMap) });
+
+/**
+ * Durability: a call resolves after etcd committed its transaction (raft quorum + fsync), which
+ * meets the Store contract; telemetry is the documented best-effort exception. Secrets are stored
+ * in etcd too, so etcd must be secured (see EtcdConnectionOptions).
+ */
+export class EtcdStore implements Store {
+  private closed = false;
+
+  private constructor(
+    private readonly opts: EtcdStoreOptions & { logger: Logger },
+    private readonly kv: EtcdKv,
+    private readonly keys: EtcdKeys,
+    private readonly leases: EtcdLeases,
+    private readonly nodes: EtcdNodes,
+    private readonly events: EtcdEventFeed,
+  ) {}
+
+  static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
+    const opts = { ...options, logger: options.logger ?? silentLogger() };
+    const kv = new EtcdKv(opts.client);
+    const keys = new EtcdKeys(opts.prefix ?? DEFAULT_ETCD_PREFIX);
+    const now = (): number => Math.floor(opts.clock());
+    const leases = new EtcdLeases({ kv, keys, now, leaderGuard: opts.leaderGuard, rolloutCheck: (v) => decodeOpt(checkRollout, v) ?? {} });
+    const nodes = new EtcdNodes({ kv, keys, leases, now, logger: opts.logger, telemetryFlushMs: opts.telemetryFlushMs ?? 5_000 });
+    const events = await EtcdEventFeed.open({ kv, keys, clock: opts.clock, logger: opts.logger, maxEvents: opts.maxEvents ?? 100_000 });
+    return new EtcdStore(opts, kv, keys, leases, nodes, events);
+  }
+
+  // Nodes.
+
+  async enrollNode(name: string): Promise<string> {
+    this.assertUsable();
+    assertNodeName(name);
+    const token = generateToken();
+    await this.nodes.enroll(name, hashToken(token));
+    return token;
+  }
+
+  verifyNodeToken(name: string, token: string): Promise<boolean> {
+    return this.use(() => this.nodes.verifyToken(name, token));
+  }
+
+  getNode(name: string): Promise<NodeRecord | undefined> {
+    return this.use(() => this.nodes.get(name));
+  }
+
+  listNodes(): Promise<NodeRecord[]> {
+    return this.use(() => this.nodes.list());
+  }
+
+  removeNode(name: string): Promise<boolean> {
+    return this.use(() => this.nodes.remove(name));
+  }
+
+  recordHello(name: string, hello: NodeHello, applied?: RevisionRef): Promise<void> {
+    const h = checkedInput(checkHello, hello, "hello");
+    const ref = applied && checkedInput(checkRevisionRef, applied, "applied");
+    return this.use(() => this.nodes.recordTelemetry(name, { lastHello: h }, ref));
+  }
+
+  recordReport(name: string, report: NodeReport, applied?: RevisionRef): Promise<void> {
+    const r = checkedInput(checkReport, report, "report");
+    const ref = applied && checkedInput(checkRevisionRef, applied, "applied");
+    return this.use(() => this.nodes.recordTelemetry(name, { lastReport: r }, ref));
+  }
+
+  async setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): Promise<{ unknown: string[] }> {
+    const refs = entries.map((e) => ({ node: e.node, ref: checkedInput(checkRevisionRef, e, `desired.${e.node}`) }));
+    return { unknown: await this.use(() => this.nodes.setDesired(refs)) };
+  }
+
+  // Leases.
+
+  nextFencingToken(): Promise<number> {
+    return this.use(() => this.leases.nextFencingToken());
+  }
+
+  grantLease(lease: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult> {
+    return this.use(() => this.leases.grant(lease, expected));
+  }
+
+  updateLease(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult> {
+    return this.use(() => this.leases.update(node, fencingToken, patch));
+  }
+
+  releaseLease(node: string, fencingToken: number): Promise<LeaseResult> {
+    return this.use(() => this.leases.release(node, fencingToken));
+  }
+
+  async forceReleaseLease(node: string): Promise<{ ok: true; lease: LeaseRecord } | { ok: false; reason: "not-held" }> {
+    const r = await this.use(() => this.leases.release(node, "force"));
+    return r.ok ? r : { ok: false, reason: "not-held" };
+  }
+
+  getLease(node: string): Promise<LeaseRecord | undefined> {
+    return this.use(() => this.leases.get(node));
+  }
+
+  listLeases(): Promise<LeaseRecord[]> {
+    return this.use(() => this.leases.list());
+  }
+
+  enqueue(request: LeaseRequestInput): Promise<EnqueueResult> {
+    return this.use(() => this.leases.enqueue(request));
+  }
+
+  dequeue(node: string): Promise<LeaseRequest | undefined> {
+    return this.use(() => this.leases.dequeue(node));
+  }
+
+  listQueue(): Promise<LeaseRequest[]> {
+    return this.use(() => this.leases.listQueue());
+  }
+
+  // Rollout.
+
+  async getRollout(): Promise<RolloutRecord> {
+    return this.use(async () => decodeOpt(checkRollout, await this.kv.get(this.keys.rollout())) ?? {});
+  }
+
+  setRolloutRevision(revision: string): Promise<RolloutRecord> {
+    const rev = checkedInput(str, revision, "revision");
+    return this.rollout((r) => void (r.revision = rev));
+  }
+
+  pauseRollout(reason: string): Promise<RolloutRecord> {
+    const why = checkedInput(str, reason, "reason");
+    return this.rollout((r) => void (r.paused = { reason: why, atMs: this.now() }));
+  }
+
+  resumeRollout(): Promise<RolloutRecord> {
+    return this.rollout((r) => void delete r.paused);
+  }
+
+  haltRollout(reason: string, revision: string): Promise<RolloutRecord> {
+    const halted = { reason: checkedInput(str, reason, "reason"), revision: checkedInput(str, revision, "revision") };
+    return this.rollout((r) => void (r.halted = { ...halted, atMs: this.now() }));
+  }
+
+  clearHalt(): Promise<RolloutRecord> {
+    return this.rollout((r) => void delete r.halted);
+  }
+
+  // Secrets: the raw value under secrets/<name>, size and time under secret-meta/<name> for listing.
+
+  async setSecret(name: string, value: Buffer): Promise<void> {
+    assertSecretName(name);
+    if (value.length > MAX_SECRET_BYTES) throw new NkError("TOO_LARGE", `secret ${name} is ${value.length} bytes, the limit is ${MAX_SECRET_BYTES}`);
+    const meta = { updatedAtMs: this.now(), sizeBytes: value.length };
+    await this.use(() => this.kv.txn([], [put(this.keys.secret(name), Buffer.from(value)), put(this.keys.secretMeta(name), json(meta))]));
+  }
+
+  async getSecret(name: string): Promise<Buffer | undefined> {
+    assertSecretName(name);
+    const kv = await this.use(() => this.kv.get(this.keys.secret(name)));
+    return kv && Buffer.from(kv.value);
+  }
+
+  async listSecrets(): Promise<SecretInfo[]> {
+    const base = this.keys.secretMetas();
+    const { kvs } = await this.use(() => this.kv.rangeAll(base, prefixEnd(base)));
+    return kvs.map((kv) => ({ name: EtcdKeys.tail(kv.key, base), ...decode(checkSecretMeta, kv) }));
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    assertSecretName(name);
+    const r = await this.use(() => this.kv.txn([], [del(this.keys.secret(name)), del(this.keys.secretMeta(name))]));
+    return r.responses[0]?.response_delete_range.deleted !== "0";
+  }
+
+  // Events.
+
+  appendEvent(input: EventInput): Promise<EventRecord> {
+    const e = checkedInput(checkEventInput, input, "event");
+    return this.use(() => this.events.append(e));
+  }
+
+  readEvents(options?: ReadEventsOptions): Promise<EventRecord[]> {
+    return this.use(() => this.events.read(options));
+  }
+
+  onEvent(listener: EventListener): () => void {
+    return this.events.onEvent(listener);
+  }
+
+  flush(): Promise<void> {
+    return this.use(() => this.nodes.flush());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.nodes.flush().catch((err: unknown) => this.opts.logger.warn({ err }, "telemetry not written at close"));
+    } finally {
+      this.closed = true;
+      this.nodes.close();
+      await this.events.close();
+      if (this.opts.closeClient) this.opts.client.close();
+    }
+  }
+
+  // Internals.
+
+  private now(): number {
+    return Math.floor(this.opts.clock());
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new NkError("UNAVAILABLE", `the etcd store at ${this.keys.prefix} is closed`);
+  }
+
+  private async use<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertUsable();
+    return fn();
+  }
+
+  private rollout(fn: (r: RolloutRecord) => void): Promise<RolloutRecord> {
+    const key = this.keys.rollout();
+    return this.use(() =>
+      casLoop("rollout update", async () => {
+        const kv: IKeyValue | undefined = await this.kv.get(key);
+        const next = decodeOpt(checkRollout, kv) ?? {};
+        fn(next);
+        const r = await this.kv.txn([modIs(key, kv?.mod_revision ?? "0")], [put(key, json(next))]);
+        return r.succeeded ? next : RETRY;
+      }),
+    );
+  }
+}
