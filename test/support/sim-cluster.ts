@@ -65,7 +65,11 @@ export interface SimClusterOptions {
   readonly edit?: (doc: ReturnType<typeof parseDocument>) => void;
 }
 
-const CEPH_OK = { stdout: "HEALTH_OK\n" };
+/** The example inventory's programs, as a healthy simulated node answers them. */
+export const HEALTHY_COMMANDS: Readonly<Record<string, { stdout: string; exitCode?: number }>> = {
+  "ceph health": { stdout: "HEALTH_OK\n" },
+  "test -e /dev/sda": { stdout: "" },
+};
 
 export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
   const kube = await FakeKubeApiserver.start();
@@ -98,7 +102,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   for (const node of nodes) {
     const dir = join(workDir, "nodes", node);
     await mkdir(join(dir, "system"), { recursive: true });
-    await writeFile(join(dir, "system", "commands.json"), JSON.stringify({ "ceph health": CEPH_OK }));
+    await writeFile(join(dir, "system", "commands.json"), JSON.stringify(HEALTHY_COMMANDS));
     const { token } = await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node }, metadata);
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
@@ -118,25 +122,34 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       return harness.push(message);
     },
     status,
-    converged: (timeoutMs = 60_000) =>
-      eventually(
-        async () => {
-          const s = await status();
-          const done = s.nodes.length === nodes.length && s.nodes.every((n) => n.desiredSha256 !== "" && n.appliedSha256 === n.desiredSha256 && n.connected) && s.leases.length === 0;
-          return done ? s : undefined;
-        },
-        timeoutMs,
-        "every node to converge",
-      ),
+    converged: async (timeoutMs = 60_000) => {
+      let last: GetStatusResponse | undefined;
+      try {
+        return await eventually(
+          async () => {
+            const s = (last = await status());
+            const done = s.nodes.length === nodes.length && s.nodes.every((n) => n.desiredSha256 !== "" && n.appliedSha256 === n.desiredSha256 && n.connected) && s.leases.length === 0;
+            return done ? s : undefined;
+          },
+          timeoutMs,
+          "every node to converge",
+        );
+      } catch (err) {
+        // Say why, so a failure in CI can be read without the logs.
+        const why = last ? { rollout: last.rollout, nodes: last.nodes.map((n) => ({ name: n.name, phase: n.phase, applied: n.appliedSha256.slice(0, 8), desired: n.desiredSha256.slice(0, 8), healthy: n.health?.healthy, error: n.lastError, connected: n.connected })), leases: last.leases.map((l) => ({ node: l.node, state: l.state, waiting: l.waitingReason })) } : null;
+        throw new Error(`${(err as Error).message}\n${JSON.stringify(why, null, 1)}`);
+      }
+    },
     simDir: (node) => join(workDir, "nodes", node, "system"),
     async setCommand(node, command, answer) {
-      await writeFile(join(workDir, "nodes", node, "system", "commands.json"), JSON.stringify({ [command]: answer }));
+      await writeFile(join(workDir, "nodes", node, "system", "commands.json"), JSON.stringify({ ...HEALTHY_COMMANDS, [command]: answer }));
     },
     disruptions: () => disruptionWindows(kube),
     async close() {
       await Promise.all([...agents.values()].map((a) => a.stop()));
       await harness.close();
       await kube.close();
+      await (await import("node:fs/promises")).rm(workDir, { recursive: true, force: true });
     },
   };
   return cluster;
