@@ -1,0 +1,109 @@
+// Runs nk-coordinator as its own process on fixed loopback ports, so tests can kill -9 it and start it again.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { REPO_ROOT } from "./coordinator-harness.js";
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface CoordinatorProcessOptions {
+  readonly stateDir: string;
+  readonly config?: Record<string, unknown>;
+  readonly logFile?: string;
+}
+
+export class CoordinatorProcess {
+  private child: ChildProcess | null = null;
+  grpcPort = 0;
+  httpPort = 0;
+
+  constructor(private readonly options: CoordinatorProcessOptions) {}
+
+  get configPath(): string {
+    return join(this.options.stateDir, "..", "coordinator.yaml");
+  }
+
+  get grpcAddress(): string {
+    return `127.0.0.1:${this.grpcPort}`;
+  }
+
+  async adminToken(): Promise<string> {
+    return (await readFile(join(this.options.stateDir, "admin.token"), "utf8")).trim();
+  }
+
+  async caPem(): Promise<string> {
+    return readFile(join(this.options.stateDir, "tls", "ca.crt"), "utf8");
+  }
+
+  /** Starts (or restarts on the same ports) and resolves once the coordinator logged that it started. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (this.child) throw new Error("coordinator process already running");
+    if (!this.grpcPort) [this.grpcPort, this.httpPort] = [await freePort(), await freePort()];
+    await mkdir(this.options.stateDir, { recursive: true });
+    await writeFile(
+      this.configPath,
+      JSON.stringify({ stateDir: this.options.stateDir, grpc: { listen: this.grpcAddress }, http: { listen: `127.0.0.1:${this.httpPort}` }, logLevel: "debug", ...this.options.config }),
+    );
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nk-coordinator.js"), "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    const log = this.options.logFile ? createWriteStream(this.options.logFile, { flags: "a" }) : null;
+    await new Promise<void>((resolve, reject) => {
+      let buffered = "";
+      const timer = setTimeout(() => reject(new Error(`coordinator did not start within ${timeoutMs} ms:\n${buffered.slice(-2000)}`)), timeoutMs);
+      const onData = (chunk: Buffer): void => {
+        log?.write(chunk);
+        buffered += chunk.toString();
+        if (buffered.includes('"msg":"coordinator started"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", onData);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`coordinator exited with ${code} while starting:\n${buffered.slice(-2000)}`));
+      });
+    });
+    child.on("exit", () => {
+      if (this.child === child) this.child = null;
+    });
+  }
+
+  /** kill -9: no clean shutdown, nothing flushed that was not already durable. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  }
+}
