@@ -5,6 +5,7 @@ import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import { agentConfigSchema } from "./config/index.js";
 import { startAgent } from "./main.js";
+import { dropIpServernameWarning } from "../../shared/src/wire/index.js";
 
 interface Flags {
   config?: string;
@@ -18,6 +19,7 @@ interface Flags {
 }
 
 async function run(argv: string[]): Promise<void> {
+  dropIpServernameWarning();
   const program = new Command("nk-agent")
     .description("nk agent: pulls this node's NixOS config from the coordinator, applies it safely, reports")
     .version(NK_VERSION)

@@ -4,6 +4,7 @@ import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
 import { processContext, type CliContext } from "./cli-context.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { buildProgram } from "./program.js";
+import { dropIpServernameWarning } from "../../shared/src/wire/index.js";
 
 /** Help and --version exit 0; every other parser complaint (already printed by commander) is a usage error. */
 function commanderExit(err: CommanderError): number {
@@ -16,18 +17,6 @@ export function reportError(ctx: CliContext, err: unknown): number {
   ctx.stderr.write(`nkctl: ${errorMessage(err)}\n`);
   if (!isNkError(err) && ctx.env.NK_DEBUG && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
   return exitCodeFor(err);
-}
-
-/**
- * grpc-js passes the target host as TLS servername, and Node warns (DEP0123) when that is an IP
- * address, which is how many homelabs reach their coordinator. Certificate checks are unaffected.
- */
-function dropIpServernameWarning(): void {
-  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-    const code = typeof rest[0] === "object" && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
-    if (code !== "DEP0123") emit(warning, ...rest);
-  }) as typeof process.emitWarning;
 }
 
 export async function main(argv: readonly string[], ctx?: CliContext): Promise<number> {

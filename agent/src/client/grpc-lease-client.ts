@@ -99,6 +99,8 @@ export class GrpcLeaseClient implements LeaseClient {
         throw err;
       });
       if ("granted" in outcome) {
+        // The open stream now belongs to the granted lease: drain() listens on it for "drained".
+        this.streamToken = outcome.granted;
         this.startHolding(outcome.granted, "granted");
         return { granted: true, fencingToken: outcome.granted };
       }

@@ -84,7 +84,8 @@ export class LeaseManager implements LeaseService {
         // Token 0 is an agent that lost its state: the lease is per node, so handing it back adds no disruption.
         if (request.fencingToken !== 0 && request.fencingToken !== held.fencingToken) throw fencedError(node, request.fencingToken, held);
         let lease = held;
-        if (held.revision !== request.revision) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, { revision: request.revision }), node, held.fencingToken);
+        // An agent re-attaching after its own restart may not know the revision: keep the recorded one.
+        if (request.revision !== "" && held.revision !== request.revision) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, { revision: request.revision }), node, held.fencingToken);
         this.book.setHeld(lease);
         this.deps.log.info({ node, fencingToken: lease.fencingToken, presented: request.fencingToken }, "lease re-attached");
         const off = this.book.streams.subscribe(node, onUpdate);

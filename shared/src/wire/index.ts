@@ -3,3 +3,4 @@ export { APPLY_PHASES, applyPhaseToWire, applyPhaseFromWire, type ApplyPhaseName
 export { desiredToWire, desiredFromWire, type DesiredBundle, type CheckCommandSpec } from "./desired-codec.js";
 export { leaseToWire, leaseFromWire, leaseKindToWire, leaseKindFromWire, leaseStateToWire, leaseStateFromWire, type LeaseInfo, type LeaseKindName, type LeaseStateName } from "./lease-codec.js";
 export { AUTH_HEADER, NODE_HEADER, bearer } from "./auth-metadata.js";
+export { dropIpServernameWarning } from "./ip-servername-warning.js";
