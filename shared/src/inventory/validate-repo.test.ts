@@ -50,7 +50,7 @@ describe("validateInventoryText", () => {
       'inventory.yaml:2:3 cluster.nmae: unknown key "nmae" (expected one of: name, nixpkgs, state_version, timezone, network, admin, k3s, rollout, agent)',
     ]],
     ["duplicate node name", 11, "  n1: { address: 10.0.0.21, role: agent, boot_device: /dev/sda }", [
-      "inventory.yaml:11:3 YAML: duplicate key (each name may appear once)",
+      "inventory.yaml:11:3 nodes.n1: duplicate key \"n1\" (first at line 8); each name may appear once",
     ]],
     ["duplicate address", 11, "  a1: { address: 10.0.0.12, role: agent, boot_device: /dev/sda }", [
       "inventory.yaml:11:18 nodes.a1.address: 10.0.0.12 is already the address of node n2",

@@ -44,6 +44,8 @@ export class YamlReader {
       return null;
     }
     const out = new Map<string, Located>();
+    // Keys outside `allowed` are remembered too, so a repeated unknown key is reported once as unknown.
+    const seen = new Map<string, Located>();
     for (const pair of (loc.node as YAMLMap<unknown, unknown>).items as Pair<Node, Node | null>[]) {
       const keyPos = this.posOf(pair.key, loc.pos);
       const key = isScalar(pair.key) ? String(pair.key.value) : null;
@@ -52,7 +54,13 @@ export class YamlReader {
         continue;
       }
       const path = loc.path === "" ? key : `${loc.path}.${key}`;
+      const first = out.get(key) ?? (seen.has(key) ? seen.get(key) : undefined);
+      if (first) {
+        this.report(keyPos, path, `duplicate key "${key}" (first at line ${first.pos.line}); each name may appear once`);
+        continue;
+      }
       if (allowed !== "any" && !allowed.includes(key)) {
+        seen.set(key, { node: null, path, pos: keyPos });
         this.report(keyPos, path, `unknown key "${key}" (expected one of: ${allowed.join(", ")})`);
         continue;
       }
