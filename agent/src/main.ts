@@ -7,7 +7,7 @@ import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
 import { ApplyRunner, DEFAULT_MACHINE_CONFIG, systemHealthProbe, type Clock } from "./apply/index.js";
-import { Backoff, CoordinatorClient, GrpcLeaseClient, ReportSender, type ServerStream } from "./client/index.js";
+import { Backoff, CoordinatorClient, GrpcLeaseClient, ReportSender, isUnavailable, type ServerStream } from "./client/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
 import { allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
@@ -33,7 +33,7 @@ const clock: Clock = {
 };
 
 /** Keeps a server stream open for as long as the agent runs, reconnecting with jittered backoff. */
-function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => void, onConnect: () => Promise<void>, log: Logger, what: string): () => void {
+function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => void, onConnect: () => Promise<void>, failover: () => void, log: Logger, what: string): () => void {
   const backoff = new Backoff({ initialMs: 250, maxMs: 15_000, random: Math.random });
   let stopped = false;
   let current: ServerStream<T> | null = null;
@@ -58,7 +58,11 @@ function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => voi
           log.warn({ stream: what, reason, retryInMs: wait }, "stream lost; reconnecting");
           retry = setTimeout(connect, wait);
         };
-        stream.on("error", (err) => again(errorMessage(err)));
+        stream.on("error", (err) => {
+          // This coordinator is away (or refuses as a follower): try the next address.
+          if (isUnavailable(err)) failover();
+          again(errorMessage(err));
+        });
         stream.on("end", () => again("ended by the coordinator"));
       })
       .catch((err: unknown) => {
@@ -94,6 +98,8 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   if (loaded.recovered) log.error({ err: loaded.recovered.message, movedTo: loaded.corruptPath }, "agent state was unreadable; started from a safe idle state");
 
   const client = new CoordinatorClient({ addresses: config.coordinators, node: config.node, token, ca });
+  // Leases and cluster checks need the leader; desired state and reports may go to any coordinator.
+  const leaderClient = config.coordinators.length > 1 ? new CoordinatorClient({ addresses: config.coordinators, node: config.node, token, ca }) : client;
   const facts = new SystemFacts({ refreshMs: 60_000, now: clock.now, diskMount: "/nix" });
   const secrets = new SecretWriter(config.secretsDir);
   let latest: DesiredBundle | null = null;
@@ -113,7 +119,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     onHalt: (halt, reason) => halt && log.debug({ reason }, "coordinator holds back disruptive steps"),
   });
   const leases = new GrpcLeaseClient({
-    client,
+    client: leaderClient,
     bootId: () => system.bootId(),
     onLost: (fencingToken, reason) => void runner.dispatch({ type: "lease-lost", now: clock.now(), fencingToken, reason }),
     log,
@@ -175,16 +181,18 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       void fetchSecrets(desired).then(() => runner.dispatch({ type: "desired-received", now: clock.now(), desired }));
     },
     hello,
+    () => client.failover(),
     log,
     "desired",
   );
   const stopChecks = keepStreaming(
-    () => client.watchCheckRequests(),
+    () => leaderClient.watchCheckRequests(),
     (request) => {
       const allowed = allowedClusterChecks(latest?.files.find((f) => f.path === "nk/checks.json")?.content);
-      void executeCheck(request, allowed, system, clock.now, log).then((result) => client.reportCheckResult(request.requestId, result).catch(() => undefined));
+      void executeCheck(request, allowed, system, clock.now, log).then((result) => leaderClient.reportCheckResult(request.requestId, result).catch(() => undefined));
     },
     async () => undefined,
+    () => leaderClient.failover(),
     log,
     "checks",
   );
@@ -213,6 +221,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       leases.close();
       runner.halt();
       client.close();
+      if (leaderClient !== client) leaderClient.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
-import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter } from "./fleet/index.js";
+import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
 import { GitRepo, HookServer, UpstreamFollower, adminTokenAuthenticator, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminTokenMatcher } from "./grpc/call-auth.js";
 import { createAdminService } from "./grpc/admin-service.js";
@@ -17,10 +17,10 @@ import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHea
 import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
 import { KubeClient, NoKube, type KubeDriver } from "./kube/index.js";
-import { LeaseManager, realTimers } from "./lease/index.js";
+import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
-import { FileStore, ensureAdminToken, type Store } from "./store/index.js";
+import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
 
@@ -36,8 +36,6 @@ export interface RunningCoordinator {
 
 export interface StartOptions {
   readonly log?: Logger;
-  /** Opens the store; the default is the embedded FileStore (the etcd store plugs in here). */
-  readonly openStore?: (config: CoordinatorConfig, log: Logger) => Promise<Store>;
 }
 
 function splitHostPort(address: string): { host: string; port: number } {
@@ -53,9 +51,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.warn({ err }, "error while stopping"));
   };
   try {
-    if (config.store.kind !== "file" && !options.openStore) throw new NkError("CONFIG_INVALID", "store.kind etcd needs the etcd store (not available in this build)");
-    const store = options.openStore ? await options.openStore(config, log) : await FileStore.open({ dir: config.stateDir, clock: now, logger: log.child({ component: "store" }) });
-    stops.push(() => store.close());
+    const opened = await openConfiguredStore(config, log, now);
+    const { store, leadership } = opened;
+    stops.push(() => opened.close());
     const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
     const repo = await GitRepo.open(config.stateDir);
@@ -81,7 +79,11 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const clusterHealth = new ClusterHealth({ checks: checksOf, runner: new CheckRunner(now), dispatcher, timers, intervalMs: config.healthCheckIntervalSeconds * 1000, log: log.child({ component: "cluster-health" }) });
     registry.changed.subscribe((name) => nodeHealth.noteConnected(name, registry.isConnected(name)));
 
-    const leases = new LeaseManager({
+    const leases = new LeaderGatedLeases({
+      leadership,
+      store,
+      log: log.child({ component: "leadership" }),
+      createManager: () => new LeaseManager({
       store,
       now,
       timers: realTimers,
@@ -97,6 +99,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         log: log.child({ component: "drain" }),
       }),
       onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
+    }),
     });
 
     const adopter = new RevisionAdopter({
@@ -176,7 +179,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         const view = nodeHealth.view(node);
         return { k8sReady: view?.k8sReady ?? null, cordoned: view?.cordoned === true };
       },
-      leader: () => true,
+      leader: () => leadership.isLeader(),
       events: store,
       changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l())],
       now,
@@ -187,6 +190,22 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     stops.push(() => nodeHealth.stop(), () => clusterHealth.stop());
     await leases.start();
     stops.push(() => leases.stop());
+    if (opened.shared) {
+      const sync = new TelemetrySync({
+        store,
+        registry,
+        intervalMs: config.heartbeatSeconds * 1000,
+        log: log.child({ component: "telemetry-sync" }),
+        onRemoteReport: (node, report) => {
+          // Reported through another coordinator: connected there, and as fresh as its report.
+          nodeHealth.noteConnected(node, true);
+          nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
+        },
+      });
+      await sync.syncOnce();
+      sync.start();
+      stops.push(() => sync.stop());
+    }
 
     const grpc = await startGrpcServer({
       address: config.grpc.listen,
@@ -212,6 +231,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             },
             openStream: () => metrics.grpcStreamOpened("watch_desired"),
             clusterName: () => catalog.inventory?.cluster.name ?? "",
+            isLeader: () => leadership.isLeader(),
             heartbeatMs: config.heartbeatSeconds * 1000,
             log: log.child({ component: "agent-api" }),
             now,

@@ -106,6 +106,8 @@ export class GrpcLeaseClient implements LeaseClient {
       }
       if ("denied" in outcome) return { granted: false, reason: outcome.denied };
       this.deps.log.warn({ reason: outcome.retry }, "lease stream interrupted; retrying");
+      // A coordinator that is down or only follows cannot grant: the next address may lead.
+      if (/UNAVAILABLE|NOT_LEADER|does not lead/.test(outcome.retry)) this.deps.client.failover();
       await new Promise((r) => setTimeout(r, backoff.next()));
     }
     throw signal.reason instanceof Error ? signal.reason : new Error("aborted");

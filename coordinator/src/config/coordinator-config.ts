@@ -26,7 +26,13 @@ export const coordinatorConfigSchema = z.strictObject({
   store: z
     .discriminatedUnion("kind", [
       z.strictObject({ kind: z.literal("file") }),
-      z.strictObject({ kind: z.literal("etcd"), endpoints: z.array(z.string().url()).min(1), prefix: z.string().default("/nk/") }),
+      z.strictObject({
+        kind: z.literal("etcd"),
+        endpoints: z.array(z.string().url()).min(1),
+        prefix: z.string().default("/nk/"),
+        tls: z.strictObject({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).optional(),
+        auth: z.strictObject({ username: z.string().min(1), passwordFile: z.string().min(1) }).optional(),
+      }),
     ])
     .default({ kind: "file" }),
   source: z
@@ -43,7 +49,12 @@ export const coordinatorConfigSchema = z.strictObject({
     .default({ kind: "origin" }),
   heartbeatSeconds: z.number().int().min(1).max(300).default(10),
   healthCheckIntervalSeconds: z.number().int().min(1).default(15),
+  /** This coordinator's name among several (etcd store); default host name and gRPC port. */
+  id: z.string().min(1).optional(),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+}).refine((c) => c.store.kind !== "etcd" || c.source.kind === "upstream", {
+  message: "with store.kind etcd every coordinator follows one upstream repo: set source.kind upstream (a push to one coordinator's own repo would not reach the others)",
+  path: ["source"],
 });
 
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;

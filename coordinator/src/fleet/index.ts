@@ -3,3 +3,4 @@ export { ChangeSignal } from "./change-signal.js";
 export { NodeRegistry } from "./node-registry.js";
 export { DesiredFeed, type DesiredListener } from "./desired-feed.js";
 export { RevisionAdopter, type AdoptOutcome, type RevisionAdopterDeps } from "./revision-adopter.js";
+export { TelemetrySync, type TelemetrySyncDeps } from "./telemetry-sync.js";

@@ -69,6 +69,27 @@ export class NodeRegistry {
     }
   }
 
+  /**
+   * Takes what another coordinator wrote to the shared store (its agents' reports), without writing
+   * it back. Returns true when the record brought a newer report.
+   */
+  noteRemote(remote: NodeRecord): boolean {
+    const local = this.records.get(remote.name);
+    if (!local) {
+      this.records.set(remote.name, remote);
+      this.changed.emit(remote.name);
+      return remote.lastReport !== undefined;
+    }
+    const newer = (remote.lastReport?.atMs ?? 0) > (local.lastReport?.atMs ?? 0);
+    if (newer) local.lastReport = remote.lastReport;
+    if ((remote.lastHello?.atMs ?? 0) > (local.lastHello?.atMs ?? 0)) local.lastHello = remote.lastHello;
+    if (remote.applied) local.applied = remote.applied;
+    if (remote.desired) local.desired = remote.desired;
+    local.tokenHash = remote.tokenHash;
+    if (newer) this.changed.emit(remote.name);
+    return newer;
+  }
+
   /** Counts open agent streams; returns a function that ends this connection. */
   connect(name: string): () => void {
     this.connections.set(name, (this.connections.get(name) ?? 0) + 1);

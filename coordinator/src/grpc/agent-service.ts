@@ -28,6 +28,8 @@ export interface AgentServiceDeps {
   /** Counts an open WatchDesired stream; returns the function that ends the count. */
   readonly openStream?: () => () => void;
   readonly clusterName: () => string;
+  /** Cluster checks are dispatched by the leader only: followers send agents there. */
+  readonly isLeader: () => boolean;
   readonly heartbeatMs: number;
   readonly log: Logger;
   readonly now: () => number;
@@ -150,12 +152,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       return { secrets };
     }),
 
-    watchCheckRequests: stream("WatchCheckRequests", async (node, call) =>
-      deps.checks.watch(node, (r) => {
+    watchCheckRequests: stream("WatchCheckRequests", async (node, call) => {
+      if (!deps.isLeader()) throw new NkError("NOT_LEADER", "this coordinator does not lead: cluster checks are run for the leader");
+      return deps.checks.watch(node, (r) => {
         const message: WatchCheckRequestsResponse = { requestId: r.requestId, checkName: r.checkName, command: [...r.command], expect: r.expect, timeoutMs: r.timeoutMs };
         call.write(message);
-      }),
-    ),
+      });
+    }),
 
     reportCheckResult: unary("ReportCheckResult", async (node, req) => {
       const r = req.result;

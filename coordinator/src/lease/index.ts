@@ -29,3 +29,4 @@ export {
   type RolloutGate,
 } from "./grant-decision.js";
 export { insideWindow, nextWindowOpen, windowCloses, formatWindow } from "./maintenance-window.js";
+export { LeaderGatedLeases } from "./leader-gated-leases.js";

@@ -39,3 +39,4 @@ export { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
 export { createEtcdClient, type EtcdConnectionOptions } from "./etcd-client.js";
 export { DEFAULT_ETCD_PREFIX } from "./etcd-keys.js";
 export type { LeaderGuard } from "./etcd-leases.js";
+export { openConfiguredStore, type ConfiguredStore } from "./open-configured-store.js";

@@ -1,0 +1,123 @@
+// Runs the lease manager only while this coordinator leads; followers refuse lease calls so agents fail over.
+import { NkError } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { Leadership } from "../leader/index.js";
+import type { LeaseView } from "../status/index.js";
+import type { RolloutRecord, Store } from "../store/index.js";
+import type { GrantTrigger } from "./lease-deps.js";
+import type { LeaseManager } from "./lease-manager.js";
+import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
+
+export class LeaderGatedLeases implements LeaseService {
+  private manager: LeaseManager | null = null;
+  private readonly listeners = new Set<() => void>();
+  private followerRollout: RolloutRecord = {};
+  private transition: Promise<void> = Promise.resolve();
+  private offLeadership: (() => void) | null = null;
+
+  constructor(
+    private readonly deps: {
+      readonly leadership: Leadership;
+      /** A fresh manager per term: a new leader re-reads every lease from the store. */
+      readonly createManager: () => LeaseManager;
+      readonly store: Store;
+      readonly log: Logger;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    this.offLeadership = this.deps.leadership.onChange(() => void this.follow());
+    await this.follow();
+  }
+
+  /** Starts or stops the manager to match leadership, one change at a time. */
+  private follow(): Promise<void> {
+    this.transition = this.transition.then(async () => {
+      const leader = this.deps.leadership.isLeader();
+      if (leader && !this.manager) {
+        const manager = this.deps.createManager();
+        manager.onChange(() => this.emit());
+        await manager.start();
+        this.manager = manager;
+        this.deps.log.info("leading: lease manager started");
+      } else if (!leader && this.manager) {
+        const manager = this.manager;
+        this.manager = null;
+        await manager.stop();
+        this.deps.log.warn({ leader: this.deps.leadership.leaderId() }, "no longer leading: lease manager stopped");
+      }
+      if (!this.manager) this.followerRollout = await this.deps.store.getRollout().catch(() => this.followerRollout);
+      this.emit();
+    });
+    return this.transition;
+  }
+
+  private emit(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  private leading(): LeaseManager {
+    if (this.manager) return this.manager;
+    const leader = this.deps.leadership.leaderId();
+    throw new NkError("NOT_LEADER", `this coordinator does not lead${leader ? ` (the leader is ${leader})` : ""}: retry on another coordinator`);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  reevaluate(trigger?: GrantTrigger): void {
+    this.manager?.reevaluate(trigger);
+  }
+
+  acquire(request: AcquireRequest, onUpdate: (lease: LeaseView) => void): Promise<() => void> {
+    return Promise.resolve().then(() => this.leading().acquire(request, onUpdate));
+  }
+
+  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView> {
+    return Promise.resolve().then(() => this.leading().renew(node, fencingToken, phase, bootId));
+  }
+
+  release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean> {
+    return Promise.resolve().then(() => this.leading().release(node, fencingToken, success, reason));
+  }
+
+  adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {
+    return Promise.resolve().then(() => this.leading().adminRelease(node, force, reason));
+  }
+
+  pause(reason: string): Promise<RolloutRecord> {
+    return Promise.resolve().then(() => this.leading().pause(reason));
+  }
+
+  resume(): Promise<RolloutRecord> {
+    return Promise.resolve().then(() => this.leading().resume());
+  }
+
+  held(): readonly LeaseView[] {
+    return this.manager?.held() ?? [];
+  }
+
+  queue(): readonly LeaseView[] {
+    return this.manager?.queue() ?? [];
+  }
+
+  blockedReason(): string {
+    if (this.manager) return this.manager.blockedReason();
+    const leader = this.deps.leadership.leaderId();
+    return `this coordinator follows${leader ? ` ${leader}` : ""}; the leader grants leases`;
+  }
+
+  rollout(): RolloutRecord {
+    return this.manager?.rollout() ?? this.followerRollout;
+  }
+
+  async stop(): Promise<void> {
+    this.offLeadership?.();
+    await this.transition;
+    const manager = this.manager;
+    this.manager = null;
+    await manager?.stop();
+  }
+}

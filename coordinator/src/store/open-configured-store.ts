@@ -1,0 +1,42 @@
+// Opens the store the config names, with its matching leadership: the file store leads alone, etcd elects.
+import { hostname } from "node:os";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { CoordinatorConfig } from "../config/index.js";
+import { LeaderElection, SingleLeader, type Leadership } from "../leader/index.js";
+import { createEtcdClient } from "./etcd-client.js";
+import { EtcdStore } from "./etcd-store.js";
+import { FileStore } from "./file-store.js";
+import type { Store } from "./store.js";
+
+export interface ConfiguredStore {
+  readonly store: Store;
+  readonly leadership: Leadership;
+  /** True when other coordinators share the store (their agents' reports arrive through it). */
+  readonly shared: boolean;
+  close(): Promise<void>;
+}
+
+export async function openConfiguredStore(config: CoordinatorConfig, log: Logger, now: () => number): Promise<ConfiguredStore> {
+  const id = config.id ?? `${hostname()}:${config.grpc.listen.split(":").pop()}`;
+  if (config.store.kind === "file") {
+    const store = await FileStore.open({ dir: config.stateDir, clock: now, logger: log.child({ component: "store" }) });
+    return { store, leadership: new SingleLeader(id), shared: false, close: () => store.close() };
+  }
+  const { endpoints, prefix, tls, auth } = config.store;
+  const client = await createEtcdClient({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) });
+  const election = LeaderElection.start({ client, prefix, id, logger: log.child({ component: "leader" }) });
+  const store = await EtcdStore.open({ client, prefix, clock: now, logger: log.child({ component: "store" }), leaderGuard: () => election.leaderGuard(),
+    // The leader judges health from reports that reached other coordinators: keep them fresh.
+    telemetryFlushMs: Math.min(5_000, config.heartbeatSeconds * 1000),
+  });
+  return {
+    store,
+    leadership: election,
+    shared: true,
+    async close() {
+      await store.close();
+      await election.close();
+      client.close();
+    },
+  };
+}
