@@ -11,6 +11,7 @@ import { Backoff, CoordinatorClient, GrpcLeaseClient, ReportSender, isUnavailabl
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
 import { allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
+import { takeGuardRollback, writeAlive } from "./guard/index.js";
 import { SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
 import { NixosSystem, ProcessRunner, SimSystem, type System } from "./system/index.js";
@@ -90,8 +91,12 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const token = await readSecretFile(config.tokenFile, "node token");
   const ca = config.caFile === "insecure" ? "insecure" : await readFile(config.caFile, "utf8");
   const system = await openSystem(config, exitProcess);
-  // The version this process is: under SimSystem, what the running generation pins (a restart "installs" it).
-  const runningVersion = config.system.kind === "sim" ? ((await system.agentVersion()) ?? NK_VERSION) : NK_VERSION;
+  // Which agent this process is: its unit's store path on NixOS; under SimSystem the version the running
+  // generation pins (a restart "installs" it), which is also the version it reports.
+  const runningIdentity = await system.agentIdentity();
+  const runningVersion = config.system.kind === "sim" ? (runningIdentity ?? NK_VERSION) : NK_VERSION;
+  let guardRollback = await takeGuardRollback(config.stateDir);
+  if (guardRollback) log.error({ from: guardRollback.from, to: guardRollback.to, reason: guardRollback.reason }, "the self-update guard rolled this node back: the new agent never came up");
 
   const store = new StateStore({ path: join(config.stateDir, "state.json"), now: clock.now, log });
   const loaded = await store.load();
@@ -166,10 +171,17 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     }
   };
 
+  let aliveWritten = false;
   const hello = async (): Promise<void> => {
     const s = runner.state;
     const m = await machine();
     await client.hello({ agentVersion: runningVersion, ...m, systemInfo: await facts.get(), appliedRevision: s.applied?.revision ?? "", appliedSha256: s.applied?.sha256 ?? "", phase: 0, heldFencingToken: s.lease?.fencingToken ?? 0 });
+    // Tells the self-update guard that this agent package came up and reached a coordinator.
+    if (!aliveWritten) aliveWritten = await writeAlive(config.stateDir, process.env.NK_AGENT_PACKAGE, runningVersion, new Date(clock.now()));
+    if (guardRollback) {
+      reporter.report({ phase: "rolled-back", revision: s.applied?.revision ?? "", sha256: s.applied?.sha256 ?? "", error: `self-update guard rolled back ${guardRollback.from}: ${guardRollback.reason}`, fencingToken: null });
+      guardRollback = null;
+    }
   };
 
   await runner.start();
@@ -200,10 +212,10 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   // Self-update: once the system that ships a new agent is confirmed, restart into it (the unit has restartIfChanged = false).
   const selfUpdate = setInterval(() => {
     if (runner.state.phase !== "confirmed") return;
-    void system.agentVersion().then((shipped) => {
-      if (shipped && shipped !== runningVersion) {
-        log.info({ running: runningVersion, shipped }, "restarting into the agent the confirmed system ships");
-        void writeFile(join(config.stateDir, "self-update.json"), JSON.stringify({ from: runningVersion, to: shipped, atMs: clock.now() })).finally(() => exitProcess(RESTART_EXIT_CODE));
+    void system.agentIdentity().then((shipped) => {
+      if (shipped && shipped !== runningIdentity) {
+        log.info({ running: runningIdentity, shipped }, "restarting into the agent the confirmed system ships");
+        void writeFile(join(config.stateDir, "self-update.json"), JSON.stringify({ from: runningIdentity, to: shipped, atMs: clock.now() })).finally(() => exitProcess(RESTART_EXIT_CODE));
       }
     });
   }, 1_000);

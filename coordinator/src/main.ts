@@ -8,7 +8,7 @@ import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
-import { GitRepo, HookServer, UpstreamFollower, adminTokenAuthenticator, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
+import { GitRepo, HookServer, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminTokenMatcher } from "./grpc/call-auth.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
@@ -263,7 +263,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       publicStatus: config.http.publicStatus,
       extraPlugins: [
         async (app) => {
-          await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
+          await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, backendPath: await gitHttpBackendPath(), maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
           if (follower) await app.register(upstreamWebhookPlugin, { follower, authenticate: checkAdmin, ...(config.source.kind === "upstream" && config.source.webhookSecretFile ? { secret: await readSecretFile(config.source.webhookSecretFile, "webhook secret") } : {}) });
         },
       ],

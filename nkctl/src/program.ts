@@ -10,6 +10,7 @@ import { registerLease } from "./lease.js";
 import { registerNode } from "./node.js";
 import { registerNodes } from "./nodes.js";
 import { registerRender } from "./render.js";
+import { registerRenderInstaller } from "./render-installer.js";
 import { registerRollout } from "./rollout.js";
 import { registerSecret } from "./secret.js";
 import { registerStatus } from "./status.js";
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
     });
   registerValidate(program, ctx);
   registerRender(program, ctx);
+  registerRenderInstaller(program, ctx);
   registerDiff(program, ctx);
   registerImport(program, ctx);
   registerStatus(program, ctx);

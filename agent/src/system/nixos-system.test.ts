@@ -40,11 +40,11 @@ describe("NixosSystem", () => {
     expect(runner.lines()).toHaveLength(2);
   });
 
-  it("reads the agent version the running system ships", async () => {
+  it("identifies the agent the running system ships by its unit file's store path", async () => {
     const { runner, sys } = setup();
-    runner.on("cat /run/current-system/etc/nk/agent-version", { stdout: "0.2.0\n" });
-    expect(await sys.agentVersion()).toBe("0.2.0");
-    expect(runner.lines()).toEqual(["cat /run/current-system/etc/nk/agent-version"]);
+    runner.on("readlink -f /etc/systemd/system/nk-agent.service", { stdout: "/nix/store/abc-unit-nk-agent.service/nk-agent.service\n" });
+    expect(await sys.agentIdentity()).toBe("/nix/store/abc-unit-nk-agent.service/nk-agent.service");
+    expect(runner.lines()).toEqual(["readlink -f /etc/systemd/system/nk-agent.service"]);
   });
 
   it("parses dry-activate output", async () => {

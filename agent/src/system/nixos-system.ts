@@ -114,9 +114,10 @@ export class NixosSystem implements System {
     return id;
   }
 
-  /** Written by the nk-agent NixOS module from the package it runs (environment.etc."nk/agent-version"). */
-  agentVersion(): Promise<string | null> {
-    return this.cat("/run/current-system/etc/nk/agent-version");
+  /** The unit file links into the store: a new agent package or unit definition changes its target. */
+  async agentIdentity(): Promise<string | null> {
+    const r = await this.runner.run(["readlink", "-f", "/etc/systemd/system/nk-agent.service"]);
+    return r.exitCode === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
   }
 
   async unitActive(name: string): Promise<boolean> {

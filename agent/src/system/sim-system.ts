@@ -190,7 +190,7 @@ export class SimSystem implements System {
     return this.mustRead("booted-system");
   }
 
-  async agentVersion(): Promise<string | null> {
+  async agentIdentity(): Promise<string | null> {
     return (await this.meta(await this.currentSystem())).agentVersion ?? null;
   }
 

@@ -44,8 +44,12 @@ export interface System {
   bootedSystem(): Promise<string>;
   bootId(): Promise<string>;
   unitActive(name: string): Promise<boolean>;
-  /** The nk agent version the running system ships (what a restarted agent would be), or null if unknown. */
-  agentVersion(): Promise<string | null>;
+  /**
+   * What identifies the agent the running system ships (what a restarted agent would be), or null if
+   * unknown: on NixOS the store path behind the nk-agent unit, in the simulator the pinned version.
+   * A change after a confirmed switch means the agent must restart into the new one.
+   */
+  agentIdentity(): Promise<string | null>;
   /** Run a node check (argv, no shell) with a timeout. */
   runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun>;
 }

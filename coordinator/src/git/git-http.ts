@@ -205,3 +205,10 @@ export const gitHttpPlugin: FastifyPluginAsync<GitHttpOptions> = async (app, opt
     });
   }
 };
+
+/** git-http-backend sits in git's exec path, which differs between distributions (and NixOS). */
+export async function gitHttpBackendPath(): Promise<string> {
+  const { execFile } = await import("node:child_process");
+  const execPath = await new Promise<string>((resolve) => execFile("git", ["--exec-path"], (err, stdout) => resolve(err ? "" : stdout.trim())));
+  return execPath ? `${execPath}/git-http-backend` : DEFAULT_BACKEND;
+}

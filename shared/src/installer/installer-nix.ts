@@ -1,5 +1,5 @@
 // installer.nix: the stick itself, the NixOS minimal ISO carrying the node's first system and nk-install.
-import { nixString } from "../render/nix-string.js";
+import { nixString } from "../render/index.js";
 
 export interface InstallerNixOptions {
   readonly node: string;

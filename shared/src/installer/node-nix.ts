@@ -1,6 +1,6 @@
 // node.nix: the node's first system, installed from the stick; the node's bundle replaces it once the agent connects.
 import type { ClusterSettings, NodeSpec } from "../inventory/model.js";
-import { nixString, nixStringList } from "../render/nix-string.js";
+import { nixString, nixStringList } from "../render/index.js";
 import { espUuid, type FilesystemIds } from "./install-settings.js";
 
 // Before the machine has been seen there is no hardware scan: load the usual disk, USB and virtio drivers early.

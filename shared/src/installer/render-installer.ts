@@ -2,9 +2,9 @@
 import { NkError } from "../errors/index.js";
 import type { Inventory } from "../inventory/model.js";
 import { sortFiles, type BundleFile } from "../render/bundle.js";
-import { renderNetworkNix } from "../render/network-nix.js";
+import { renderNetworkNix } from "../render/index.js";
 import { nixpkgsUrl } from "../render/render-context.js";
-import { renderUsersNix } from "../render/users-nix.js";
+import { renderUsersNix } from "../render/index.js";
 import { INSTALL_SCRIPT } from "./install-script.js";
 import { filesystemIds, renderInstallJson } from "./install-settings.js";
 import { renderInstallerFlakeNix } from "./installer-flake-nix.js";

@@ -12,5 +12,7 @@ export {
   type NodeChecksFile,
 } from "./checks-json.js";
 export { k3sFlags } from "./k3s-nix.js";
-export { nixString, nixAttr } from "./nix-string.js";
+export { nixString, nixAttr, nixStringList } from "./nix-string.js";
+export { renderNetworkNix } from "./network-nix.js";
+export { renderUsersNix } from "./users-nix.js";
 export { diffBundles, type NodeBundleDiff } from "./bundle-diff.js";

@@ -1,0 +1,2 @@
+// Public surface of agent/guard: the files shared with the self-update guard unit.
+export { takeGuardRollback, writeAlive, type GuardRollback } from "./guard-files.js";

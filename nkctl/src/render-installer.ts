@@ -1,0 +1,53 @@
+// `nkctl render-installer <node>`: a NixOS installer configuration that partitions the node's boot device,
+// installs a minimal system with the agent enrolled, and reboots into it (the "boot stick" workflow).
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { NkError } from "../../shared/src/errors/index.js";
+import { renderInstaller } from "../../shared/src/installer/index.js";
+import type { CliContext } from "./cli-context.js";
+import { EXIT } from "./exit-codes.js";
+import { renderChecked, writeBundles } from "./render.js";
+import { readRepoDir } from "./repo-files.js";
+
+interface RenderInstallerOptions {
+  readonly dir: string;
+  readonly nodeCoordinator?: string[];
+  readonly enrollTokenFile?: string;
+  readonly autoInstall?: boolean;
+  readonly out: string;
+  readonly force?: boolean;
+}
+
+export function registerRenderInstaller(program: Command, ctx: CliContext): void {
+  program
+    .command("render-installer")
+    .description("write a NixOS installer (ISO) configuration for one node: partition, install, enroll, reboot")
+    .argument("<node>", "the node to install")
+    .option("--dir <dir>", "the inventory checkout", ".")
+    .option("--node-coordinator <host:port...>", "coordinator address(es) the node will use (default: --coordinator / NK_COORDINATOR)")
+    .option("--enroll-token-file <file>", "the node's token from `nkctl node enroll` (put on the stick, never in a .nix file)")
+    .option("--auto-install", "install without asking when the stick boots (kernel option nk.autoinstall)")
+    .requiredOption("--out <dir>", "where to write the installer files")
+    .option("--force", "write into a non-empty --out directory")
+    .addHelpText("after", "\nBuild the ISO from --out with: nix build .#nixosConfigurations.installer.config.system.build.isoImage")
+    .action(async (node: string, opts: RenderInstallerOptions, cmd: Command) => {
+      const coordinator = opts.nodeCoordinator ?? [cmd.optsWithGlobals<{ coordinator?: string }>().coordinator ?? ctx.env.NK_COORDINATOR ?? ""].filter(Boolean);
+      if (coordinator.length === 0) throw new NkError("INVALID_ARGUMENT", "name the coordinator the node will use: --node-coordinator host:port (or --coordinator / NK_COORDINATOR)");
+      const rendered = renderChecked(ctx, await readRepoDir(opts.dir));
+      if (!rendered) {
+        ctx.exitCode = EXIT.PROBLEMS;
+        return;
+      }
+      // The same CA nkctl pins (--ca-file / NK_CA_FILE): the node must trust the coordinator nkctl trusts.
+      const caFile = cmd.optsWithGlobals<{ caFile?: string }>().caFile ?? ctx.env.NK_CA_FILE;
+      if (!caFile) throw new NkError("INVALID_ARGUMENT", "name the coordinator CA the node pins: --ca-file <file> (or NK_CA_FILE)");
+      const caPem = await readFile(caFile, "utf8").catch((err: Error) => {
+        throw new NkError("INVALID_ARGUMENT", `cannot read the CA file ${caFile}: ${err.message}`);
+      });
+      const enrollToken = opts.enrollTokenFile ? (await readFile(opts.enrollTokenFile, "utf8")).trim() : undefined;
+      const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}) });
+      // writeBundles writes <out>/<node>/...; the installer is one tree per node, so the same layout fits.
+      await writeBundles(opts.out, [{ node, role: "", sha256: "", files }], opts.force === true);
+      ctx.stdout.write(`wrote the installer for ${node} to ${opts.out}/${node} (${files.length} files)${enrollToken ? "; the token is in enroll-token (mode 0600 at install time)" : "; no token: the installer asks for it"}\n`);
+    });
+}
