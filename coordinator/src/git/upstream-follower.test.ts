@@ -86,6 +86,18 @@ describe("UpstreamFollower", () => {
     expect(await local.headRevision()).toBe(fixed);
   });
 
+  it("adopts a rejected commit on a later sync once it validates (its missing secret was set)", async () => {
+    const sha = await upstream.commitFiles(good, "seed");
+    const secrets = new Set<string>();
+    const f = follower({ validate: (tree) => validatePushedTree(tree, { knownSecrets: secrets }) });
+    expect(await f.sync()).toMatchObject({ status: "rejected", revision: sha });
+    expect(await f.sync()).toMatchObject({ status: "rejected", revision: sha });
+    expect(rejected).toHaveLength(1);
+    secrets.add("k3s-token");
+    expect(await f.sync()).toMatchObject({ status: "adopted", revision: sha });
+    expect(accepted).toEqual([sha]);
+  });
+
   it("reports a failed fetch and keeps main", async () => {
     const f = follower({ url: join(dir, "nowhere.git") });
     const result = await f.sync();

@@ -146,10 +146,11 @@ export class UpstreamFollower {
     if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
     const head = await repo.headRevision();
     if (upstream === head) return { status: "unchanged", revision: upstream, lines: [] };
-    if (this.rejected?.revision === upstream) return { status: "rejected", revision: upstream, lines: this.rejected.lines };
-
+    // A rejected commit is validated again on every sync: it may pass now (e.g. its missing secret was set).
     const verdict = await this.options.validate(await repo.readSnapshot(upstream));
     if (!verdict.ok) {
+      const same = this.rejected?.revision === upstream && this.rejected.lines.join("\n") === verdict.lines.join("\n");
+      if (same) return { status: "rejected", revision: upstream, lines: verdict.lines };
       this.rejected = { revision: upstream, lines: verdict.lines };
       this.log.warn({ rev: upstream, problems: verdict.lines.length }, "upstream commit rejected; staying on the last good revision");
       this.options.onRejected?.(upstream, verdict.lines);

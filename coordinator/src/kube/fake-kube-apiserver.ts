@@ -10,6 +10,7 @@ export interface FakeNode {
   readonly reason?: string;
   readonly message?: string;
   readonly unschedulable?: boolean;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface FakePod {
@@ -159,13 +160,20 @@ export class FakeKubeApiserver {
     if (node === undefined) return [404, status(404, "NotFound", `nodes "${name}" not found`)];
     if (method === "GET") return [200, nodeJson(node)];
     if (method === "PATCH") {
-      const spec = (body as { spec?: { unschedulable?: boolean | null } } | undefined)?.spec;
-      if (spec !== undefined && "unschedulable" in spec) {
-        const next: FakeNode = { ...node, unschedulable: spec.unschedulable === true };
-        this.nodes.set(name, next);
-        return [200, nodeJson(next)];
+      const patch = body as { spec?: { unschedulable?: boolean | null }; metadata?: { annotations?: Record<string, string | null> } } | undefined;
+      let next: FakeNode = node;
+      if (patch?.spec !== undefined && "unschedulable" in patch.spec) next = { ...next, unschedulable: patch.spec.unschedulable === true };
+      // Strategic merge of annotations: a null value removes the key.
+      if (patch?.metadata?.annotations) {
+        const annotations: Record<string, string> = { ...next.annotations };
+        for (const [k, v] of Object.entries(patch.metadata.annotations)) {
+          if (v === null) delete annotations[k];
+          else annotations[k] = v;
+        }
+        next = { ...next, annotations };
       }
-      return [200, nodeJson(node)];
+      this.nodes.set(name, next);
+      return [200, nodeJson(next)];
     }
     return [405, status(405, "MethodNotAllowed", `${method} on node`)];
   }
@@ -213,7 +221,7 @@ function nodeJson(node: FakeNode): Json {
   return {
     kind: "Node",
     apiVersion: "v1",
-    metadata: { name: node.name, uid: `node-${node.name}`, labels: { "kubernetes.io/hostname": node.name } },
+    metadata: { name: node.name, uid: `node-${node.name}`, labels: { "kubernetes.io/hostname": node.name }, annotations: { ...node.annotations } },
     spec: node.unschedulable === true ? { unschedulable: true } : {},
     status: {
       conditions: [

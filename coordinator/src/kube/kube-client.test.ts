@@ -41,7 +41,7 @@ afterEach(async () => {
 
 describe("KubeClient node status", () => {
   it("maps the Ready condition and cordon flag", async () => {
-    expect(await kube.nodeStatus("n1")).toEqual({ name: "n1", exists: true, ready: true, cordoned: false, readyReason: "KubeletReady: kubelet is posting ready status" });
+    expect(await kube.nodeStatus("n1")).toEqual({ name: "n1", exists: true, ready: true, cordoned: false, cordonedBy: null, readyReason: "KubeletReady: kubelet is posting ready status" });
     expect(await kube.nodeStatus("n2")).toMatchObject({ exists: true, ready: false, readyReason: "KubeletNotReady: container runtime network not ready" });
     fake.setNode({ name: "n3", ready: "Unknown", unschedulable: true });
     expect(await kube.nodeStatus("n3")).toMatchObject({ ready: false, cordoned: true, readyReason: "NodeStatusUnknown" });
@@ -49,7 +49,7 @@ describe("KubeClient node status", () => {
   });
 
   it("reports a node Kubernetes does not know as not existing", async () => {
-    expect(await kube.nodeStatus("ghost")).toEqual({ name: "ghost", exists: false, ready: false, cordoned: false, readyReason: "node not registered in Kubernetes" });
+    expect(await kube.nodeStatus("ghost")).toEqual({ name: "ghost", exists: false, ready: false, cordoned: false, cordonedBy: null, readyReason: "node not registered in Kubernetes" });
   });
 
   it("lists every node", async () => {
@@ -87,8 +87,22 @@ describe("KubeClient cordon", () => {
     const patches = fake.calls("PATCH");
     expect(patches.map((p) => [p.path, p.contentType, p.body])).toEqual([
       ["/api/v1/nodes/n1", "application/strategic-merge-patch+json", { spec: { unschedulable: true } }],
-      ["/api/v1/nodes/n1", "application/strategic-merge-patch+json", { spec: { unschedulable: null } }],
+      ["/api/v1/nodes/n1", "application/strategic-merge-patch+json", { metadata: { annotations: { "nk.dev/cordoned-by": null } }, spec: { unschedulable: null } }],
     ]);
+  });
+
+  it("marks its own cordon, so a re-run with the same marker knows the node was not an operator's", async () => {
+    expect(await kube.cordon("n1", undefined, "lease-7")).toEqual({ wasCordoned: false });
+    expect(await kube.nodeStatus("n1")).toMatchObject({ cordoned: true, cordonedBy: "lease-7" });
+    expect(await kube.cordon("n1", undefined, "lease-7")).toEqual({ wasCordoned: false });
+    expect(await kube.cordon("n1", undefined, "lease-8")).toEqual({ wasCordoned: true });
+    expect(fake.calls("PATCH").map((p) => p.body)).toEqual([{ metadata: { annotations: { "nk.dev/cordoned-by": "lease-7" } }, spec: { unschedulable: true } }]);
+    await kube.uncordon("n1");
+    expect(await kube.nodeStatus("n1")).toMatchObject({ cordoned: false, cordonedBy: null });
+    expect(fake.node("n1")?.annotations).toEqual({});
+    // An operator's cordon carries no marker: it stays the operator's.
+    fake.setNode({ name: "n2", ready: true, unschedulable: true });
+    expect(await kube.cordon("n2", undefined, "lease-9")).toEqual({ wasCordoned: true });
   });
 
   it("refuses to cordon a node Kubernetes does not know", async () => {
@@ -186,7 +200,7 @@ describe("NoKube", () => {
   it("knows nothing and drains nothing", async () => {
     const none = new NoKube();
     expect(none.enabled).toBe(false);
-    expect(await none.nodeStatus("n1")).toEqual({ name: "n1", exists: null, ready: null, cordoned: false, readyReason: "no Kubernetes access configured" });
+    expect(await none.nodeStatus("n1")).toEqual({ name: "n1", exists: null, ready: null, cordoned: false, cordonedBy: null, readyReason: "no Kubernetes access configured" });
     expect(await none.listNodes()).toEqual([]);
     expect(await none.drain("n1", { timeoutMs: 1 })).toMatchObject({ ok: true, evicted: [] });
   });

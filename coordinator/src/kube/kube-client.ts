@@ -6,7 +6,7 @@ import { systemDrainClock, type DrainClock } from "./drain-clock.js";
 import { defaultDrainTuning, drainNode, type DrainTuning } from "./drain-node.js";
 import { callOptions, kubeErrorMessage, statusCode } from "./kube-call.js";
 import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus } from "./kube-driver.js";
-import { missingNode, nodeStatusOf } from "./node-status.js";
+import { CORDONED_BY, missingNode, nodeStatusOf } from "./node-status.js";
 
 export interface KubeClientOptions {
   readonly log?: Logger;
@@ -58,8 +58,8 @@ export class KubeClient implements KubeDriver {
     }
   }
 
-  cordon(name: string, signal?: AbortSignal): Promise<CordonResult> {
-    return this.setUnschedulable(name, true, signal);
+  cordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
+    return this.setUnschedulable(name, true, signal, marker);
   }
 
   uncordon(name: string, signal?: AbortSignal): Promise<CordonResult> {
@@ -67,7 +67,7 @@ export class KubeClient implements KubeDriver {
   }
 
   drain(name: string, options: DrainOptions): Promise<DrainResult> {
-    const deps = { api: this.api, clock: this.clock, tuning: this.tuning, log: this.log, cordon: (n: string, s: AbortSignal) => this.cordon(n, s) };
+    const deps = { api: this.api, clock: this.clock, tuning: this.tuning, log: this.log, cordon: (n: string, s: AbortSignal) => this.cordon(n, s, options.marker) };
     return drainNode(deps, name, options);
   }
 
@@ -75,11 +75,13 @@ export class KubeClient implements KubeDriver {
    * Reads first so callers learn whether an operator had cordoned the node already; the patch is
    * skipped when nothing changes. Uncordon sends null (what kubectl sends) so the field is removed.
    */
-  private async setUnschedulable(name: string, unschedulable: boolean, signal?: AbortSignal): Promise<CordonResult> {
+  private async setUnschedulable(name: string, unschedulable: boolean, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
     const before = await this.nodeStatus(name, signal);
     if (before.exists !== true) throw new NkError("NODE_UNKNOWN", `node ${name} is not registered in Kubernetes`);
     if (before.cordoned !== unschedulable) {
-      const body = { spec: { unschedulable: unschedulable ? true : null } };
+      // The marker rides along with our cordon and leaves with the uncordon; an operator's cordon has none.
+      const annotations = unschedulable ? (marker ? { [CORDONED_BY]: marker } : undefined) : { [CORDONED_BY]: null };
+      const body = { ...(annotations ? { metadata: { annotations } } : {}), spec: { unschedulable: unschedulable ? true : null } };
       try {
         await this.api.patchNode({ name, body }, callOptions(signal, PatchStrategy.StrategicMergePatch));
       } catch (err) {
@@ -88,7 +90,8 @@ export class KubeClient implements KubeDriver {
       }
       this.log.info({ node: name, unschedulable }, unschedulable ? "node cordoned" : "node uncordoned");
     }
-    return { wasCordoned: before.cordoned };
+    // A cordon carrying this very marker is our own from an earlier run, not an operator's.
+    return { wasCordoned: before.cordoned && (marker === undefined || before.cordonedBy !== marker) };
   }
 }
 

@@ -8,6 +8,8 @@ export interface KubeNodeStatus {
   readonly ready: boolean | null;
   /** spec.unschedulable. */
   readonly cordoned: boolean;
+  /** The marker nk left when it cordoned the node (annotation nk.dev/cordoned-by), else null. */
+  readonly cordonedBy: string | null;
   /** The Ready condition's reason and message, or why readiness is unknown. */
   readonly readyReason: string;
 }
@@ -21,6 +23,8 @@ export interface DrainOptions {
    * `kubectl drain --force`. Without it such pods stop the drain with a reason.
    */
   readonly force?: boolean;
+  /** Left on the node while it is cordoned, so a re-run (after a coordinator crash) knows the cordon is its own. */
+  readonly marker?: string;
 }
 
 export interface DrainResult {
@@ -34,7 +38,7 @@ export interface DrainResult {
 }
 
 export interface CordonResult {
-  /** The node was already unschedulable before the call. */
+  /** The node was already unschedulable before the call, by someone else than the given marker. */
   readonly wasCordoned: boolean;
 }
 
@@ -44,7 +48,7 @@ export interface KubeDriver {
   nodeStatus(name: string, signal?: AbortSignal): Promise<KubeNodeStatus>;
   listNodes(signal?: AbortSignal): Promise<readonly KubeNodeStatus[]>;
   /** Throws NkError("NODE_UNKNOWN") when the node is not registered in Kubernetes. */
-  cordon(name: string, signal?: AbortSignal): Promise<CordonResult>;
+  cordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult>;
   uncordon(name: string, signal?: AbortSignal): Promise<CordonResult>;
   /** Cordon, evict every evictable pod and wait until they are gone. Expected failures are returned, not thrown. */
   drain(name: string, options: DrainOptions): Promise<DrainResult>;

@@ -34,5 +34,5 @@ export class NoKube implements KubeDriver {
 }
 
 export function unknownStatus(name: string): KubeNodeStatus {
-  return { name, exists: null, ready: null, cordoned: false, readyReason: REASON };
+  return { name, exists: null, ready: null, cordoned: false, cordonedBy: null, readyReason: REASON };
 }

@@ -2,23 +2,28 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { KubeNodeStatus } from "./kube-driver.js";
 
+/** Set while nk holds a node cordoned; an operator's own cordon never carries it. */
+export const CORDONED_BY = "nk.dev/cordoned-by";
+
 export function nodeStatusOf(node: V1Node): KubeNodeStatus {
   const name = node.metadata?.name ?? "";
   const ready = node.status?.conditions?.find((c) => c.type === "Ready");
   const cordoned = node.spec?.unschedulable === true;
-  if (ready === undefined) return { name, exists: true, ready: false, cordoned, readyReason: "no Ready condition reported" };
+  const cordonedBy = cordoned ? (node.metadata?.annotations?.[CORDONED_BY] ?? null) : null;
+  if (ready === undefined) return { name, exists: true, ready: false, cordoned, cordonedBy, readyReason: "no Ready condition reported" };
   const detail = [ready.reason, ready.message].filter((s) => s !== undefined && s !== "").join(": ");
   return {
     name,
     exists: true,
     ready: ready.status === "True",
     cordoned,
+    cordonedBy,
     readyReason: detail === "" ? `Ready=${ready.status}` : detail,
   };
 }
 
 export function missingNode(name: string): KubeNodeStatus {
-  return { name, exists: false, ready: false, cordoned: false, readyReason: "node not registered in Kubernetes" };
+  return { name, exists: false, ready: false, cordoned: false, cordonedBy: null, readyReason: "node not registered in Kubernetes" };
 }
 
 export function podKey(pod: V1Pod): string {

@@ -22,8 +22,9 @@ export class KubeDisruptionHooks implements DisruptionHooks {
     if (!kube.enabled) return { ok: true, reason: "no Kubernetes access: nothing to drain" };
     const status = await kube.nodeStatus(lease.node);
     if (status.exists === false) return { ok: true, reason: `${lease.node} is not a Kubernetes node yet: nothing to drain` };
-    const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs() });
-    // A re-run after a coordinator restart sees the node cordoned by our first run: keep the first answer.
+    // The marker names this lease, so a re-run after a coordinator crash recognises its own cordon
+    // (even if the crash came before the first run's outcome was saved) and still uncordons afterwards.
+    const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs(), marker: `lease-${lease.fencingToken}` });
     const nodeWasCordoned = lease.cordonedByUs ? lease.nodeWasCordoned : result.wasCordoned;
     log.info({ node: lease.node, evicted: result.evicted.length, ok: result.ok }, "drain finished");
     return {
@@ -54,5 +55,11 @@ export class KubeDisruptionHooks implements DisruptionHooks {
     // Never uncordon a node that an operator had cordoned before the lease.
     if (kube.enabled && lease.cordonedByUs && !lease.nodeWasCordoned) await kube.uncordon(lease.node);
     return { ok: true, reason: lease.cordonedByUs && !lease.nodeWasCordoned ? "back, healthy and uncordoned" : "back and healthy" };
+  }
+
+  async afterFailure(lease: LeaseRecord): Promise<DisruptionOutcome> {
+    if (!this.deps.kube.enabled || !lease.cordonedByUs || lease.nodeWasCordoned) return { ok: true, reason: "not cordoned by nk" };
+    await this.deps.kube.uncordon(lease.node);
+    return { ok: true, reason: "uncordoned" };
   }
 }
