@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { validateRepo, type Diagnostic } from "../inventory/index.js";
+import { renderCluster } from "../render/index.js";
 import { importNk3, importPlans, type ImportResult } from "./index.js";
 
 const fixture = (path: string): string => readFileSync(new URL(`../../../../shared/fixtures/${path}`, import.meta.url), "utf8");
@@ -43,5 +44,18 @@ describe.each(imports)("%s import validates", (_name, plain, withKeys) => {
     expect(check.diagnostics).toEqual([]);
     expect(check.inventory?.nodes.filter((n) => n.init).length).toBe(1);
     expect(check.inventory?.cluster.admin.sshKeys).toEqual([KEY]);
+  });
+
+  it("renders a bundle for every imported node, the init server with clusterInit and the others joining it", () => {
+    const result = withKeys([KEY]);
+    const files = new Map([["inventory.yaml", result.yaml], ...result.extraFiles]);
+    const inventory = validateRepo(files).inventory!;
+    const bundles = renderCluster(inventory, files);
+    expect([...bundles.keys()]).toEqual(inventory.nodes.map((n) => n.name));
+    for (const node of inventory.nodes) {
+      const k3s = bundles.get(node.name)!.files.find((f) => f.path === "nk/k3s.nix")!.content;
+      if (node.init) expect(k3s).toContain("clusterInit = true;");
+      else expect(k3s).toContain(`serverAddr = "https://${inventory.cluster.k3s.apiAddress}:6443";`);
+    }
   });
 });
