@@ -16,6 +16,7 @@ import type {
 } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 import { int, obj, optional, str, strMap, type Check } from "./validate.js";
+import { rolloutEdits } from "./rollout-edits.js";
 
 export interface EtcdStoreOptions {
   client: Etcd3;
@@ -163,26 +164,23 @@ export class EtcdStore implements Store {
   }
 
   setRolloutRevision(revision: string): Promise<RolloutRecord> {
-    const rev = checkedInput(str, revision, "revision");
-    return this.rollout((r) => void (r.revision = rev));
+    return this.rollout(rolloutEdits.revision(revision));
   }
 
   pauseRollout(reason: string): Promise<RolloutRecord> {
-    const why = checkedInput(str, reason, "reason");
-    return this.rollout((r) => void (r.paused = { reason: why, atMs: this.now() }));
+    return this.rollout(rolloutEdits.pause(reason, this.now()));
   }
 
   resumeRollout(): Promise<RolloutRecord> {
-    return this.rollout((r) => void delete r.paused);
+    return this.rollout(rolloutEdits.resume());
   }
 
   haltRollout(reason: string, revision: string): Promise<RolloutRecord> {
-    const halted = { reason: checkedInput(str, reason, "reason"), revision: checkedInput(str, revision, "revision") };
-    return this.rollout((r) => void (r.halted = { ...halted, atMs: this.now() }));
+    return this.rollout(rolloutEdits.halt(reason, revision, this.now()));
   }
 
   clearHalt(): Promise<RolloutRecord> {
-    return this.rollout((r) => void delete r.halted);
+    return this.rollout(rolloutEdits.clearHalt());
   }
 
   // Secrets: the raw value under secrets/<name>, size and time under secret-meta/<name> for listing.

@@ -18,6 +18,7 @@ import type {
 } from "./store.js";
 import { generateToken, hashToken, verifyToken } from "./token-hash.js";
 import { obj, optional, str, strMap } from "./validate.js";
+import { rolloutEdits } from "./rollout-edits.js";
 
 export interface FileStoreOptions {
   dir: string;
@@ -177,26 +178,23 @@ export class FileStore implements Store {
   }
 
   setRolloutRevision(revision: string): Promise<RolloutRecord> {
-    const rev = checkedInput(str, revision, "revision");
-    return this.rollout((r) => void (r.revision = rev));
+    return this.rollout(rolloutEdits.revision(revision));
   }
 
   pauseRollout(reason: string): Promise<RolloutRecord> {
-    const why = checkedInput(str, reason, "reason");
-    return this.rollout((r) => void (r.paused = { reason: why, atMs: this.now() }));
+    return this.rollout(rolloutEdits.pause(reason, this.now()));
   }
 
   resumeRollout(): Promise<RolloutRecord> {
-    return this.rollout((r) => void delete r.paused);
+    return this.rollout(rolloutEdits.resume());
   }
 
   haltRollout(reason: string, revision: string): Promise<RolloutRecord> {
-    const halted = { reason: checkedInput(str, reason, "reason"), revision: checkedInput(str, revision, "revision") };
-    return this.rollout((r) => void (r.halted = { ...halted, atMs: this.now() }));
+    return this.rollout(rolloutEdits.halt(reason, revision, this.now()));
   }
 
   clearHalt(): Promise<RolloutRecord> {
-    return this.rollout((r) => void delete r.halted);
+    return this.rollout(rolloutEdits.clearHalt());
   }
 
   // Secrets and events.

@@ -1,0 +1,27 @@
+// The rollout record's changes, checked once here; every store backend applies them the same way.
+import { checkedInput } from "./lease-ops.js";
+import type { RolloutRecord } from "./store.js";
+import { str } from "./validate.js";
+
+export type RolloutEdit = (record: RolloutRecord) => void;
+
+export const rolloutEdits = {
+  revision(revision: string): RolloutEdit {
+    const rev = checkedInput(str, revision, "revision");
+    return (r) => void (r.revision = rev);
+  },
+  pause(reason: string, atMs: number): RolloutEdit {
+    const why = checkedInput(str, reason, "reason");
+    return (r) => void (r.paused = { reason: why, atMs });
+  },
+  resume(): RolloutEdit {
+    return (r) => void delete r.paused;
+  },
+  halt(reason: string, revision: string, atMs: number): RolloutEdit {
+    const halted = { reason: checkedInput(str, reason, "reason"), revision: checkedInput(str, revision, "revision") };
+    return (r) => void (r.halted = { ...halted, atMs });
+  },
+  clearHalt(): RolloutEdit {
+    return (r) => void delete r.halted;
+  },
+};
