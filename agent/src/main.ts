@@ -121,6 +121,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     heartbeatMs: config.reportIntervalSeconds * 1000,
     now: clock.now,
     log,
+    agentVersion: runningVersion,
     onHalt: (halt, reason) => halt && log.debug({ reason }, "coordinator holds back disruptive steps"),
   });
   const leases = new GrpcLeaseClient({

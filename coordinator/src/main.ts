@@ -99,6 +99,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         log: log.child({ component: "drain" }),
       }),
       onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
+      options: { deadlineGraceMs: config.leaseDeadlineGraceSeconds * 1000 },
     }),
     });
 

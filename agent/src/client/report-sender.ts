@@ -24,6 +24,8 @@ export interface ReportSenderDeps {
   readonly log: Logger;
   /** The coordinator asked to hold back disruptive steps (paused or halted), for logs and status. */
   readonly onHalt?: (halt: boolean, reason: string) => void;
+  /** The version this agent process is (the one Hello sends); defaults to NK_VERSION. */
+  readonly agentVersion?: string;
 }
 
 export class ReportSender implements Reporter {
@@ -104,7 +106,7 @@ export class ReportSender implements Reporter {
       health: { healthy: this.lastHealth.healthy, checks: [...this.lastHealth.checks], observedAtMs: now },
       error: report.error ?? "",
       systemInfo,
-      agentVersion: NK_VERSION,
+      agentVersion: this.deps.agentVersion ?? NK_VERSION,
       bootId: machine.bootId,
       bootedSystem: machine.bootedSystem,
       currentSystem: machine.currentSystem,

@@ -49,6 +49,8 @@ export const coordinatorConfigSchema = z.strictObject({
     .default({ kind: "origin" }),
   heartbeatSeconds: z.number().int().min(1).max(300).default(10),
   healthCheckIntervalSeconds: z.number().int().min(1).default(15),
+  /** Added to the inventory's drain, reboot and health deadlines so an agent's own timeouts act before the coordinator halts. */
+  leaseDeadlineGraceSeconds: z.number().int().min(0).max(3600).default(60),
   /** This coordinator's name among several (etcd store); default host name and gRPC port. */
   id: z.string().min(1).optional(),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -114,10 +114,34 @@ describe("failures, hooks and the operator", () => {
     expect((await rollout()).halted).toMatchObject({ reason: "node n1 failed: rolled back: k3s inactive", revision: "rev1" });
     expect(heldNodes(h)).toEqual([]);
     expect(h.manager.blockedReason()).toBe("rollout halted: node n1 failed: rolled back: k3s inactive");
-    // A failed node is not checked nor uncordoned by the coordinator.
+    // A failed node is not checked as "back" (its agent verified the rollback), but the cordon we set goes with the lease.
     expect(h.hooks.calls.filter((c) => c.hook === "after")).toEqual([]);
+    expect(h.hooks.calls.filter((c) => c.hook === "failure")).toEqual([{ hook: "failure", node: "n1", fencingToken: token }]);
     await h.manager.resume();
     expect(heldNodes(h)).toEqual(["n2"]);
+  });
+
+  it("halts at once on a failed release but keeps the lease while the failed node cannot be uncordoned", async () => {
+    h = await harness(settingsFor(NODES));
+    await acquire(h, "n1");
+    await acquire(h, "n2");
+    const token = await toRebooting("n1");
+    h.hooks.failureOutcomes.push({ ok: false, reason: "kube-apiserver unreachable" });
+    expect(await h.manager.release("n1", token, false, "rolled back: k3s inactive")).toBe(false);
+    expect((await rollout()).halted).toMatchObject({ reason: "node n1 failed: rolled back: k3s inactive" });
+    expect(heldNodes(h)).toEqual(["n1"]);
+    expect(h.manager.held()[0]!.waitingReason).toBe("failed; cannot uncordon it yet: kube-apiserver unreachable");
+    // The holder's retry lifts the cordon and gives the slot back; the rollout stays halted.
+    expect(await h.manager.release("n1", token, false, "rolled back: k3s inactive")).toBe(true);
+    expect(heldNodes(h)).toEqual([]);
+    expect(h.manager.blockedReason()).toBe("rollout halted: node n1 failed: rolled back: k3s inactive");
+  });
+
+  it("does not call the failure hook for a lease that never drained", async () => {
+    h = await harness(settingsFor(NODES));
+    await acquire(h, "n1");
+    expect(await h.manager.release("n1", tokenOf(h, "n1"), false, "build failed")).toBe(true);
+    expect(h.hooks.calls).toEqual([]);
   });
 
   it("drains through the hook when the holder announces draining, and persists who cordoned", async () => {

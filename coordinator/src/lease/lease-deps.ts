@@ -49,12 +49,19 @@ export interface DisruptionHooks {
    * Not ok keeps the lease held; the holder retries its release.
    */
   afterReturn(lease: LeaseRecord): Promise<DisruptionOutcome>;
+  /**
+   * The holder failed and gives the lease back on its last good generation: undo our cordon (never
+   * an operator's). A cordon that outlived its lease would take a second node out once grants resume,
+   * and the node's next drain would mistake it for an operator's and never lift it.
+   */
+  afterFailure(lease: LeaseRecord): Promise<DisruptionOutcome>;
 }
 
 /** For clusters the coordinator cannot reach through the Kubernetes API: nothing to drain or uncordon. */
 export const noDisruptionHooks: DisruptionHooks = {
   beforeDisruption: () => Promise.resolve({ ok: true, reason: "no Kubernetes access: nothing to drain" }),
   afterReturn: () => Promise.resolve({ ok: true, reason: "no Kubernetes access: nothing to uncordon" }),
+  afterFailure: () => Promise.resolve({ ok: true, reason: "no Kubernetes access: nothing to uncordon" }),
 };
 
 /** Injected so tests drive time by hand. */

@@ -231,6 +231,18 @@ export class LeaseManager implements LeaseService {
         return false;
       }
     }
+    // A failed holder is back on its last good generation: the slot goes back only with our cordon lifted.
+    const undo = !success && lease.cordonedByUs ? await runHook(() => this.deps.hooks.afterFailure(lease)) : null;
+    if (undo && !undo.ok) {
+      await this.serial.run(async () => {
+        if (!this.book.rollout.halted) await this.engine.halt(`node ${node} failed: ${reason || "no reason given"}`, lease.revision, node);
+        this.book.notes.set(node, `failed; cannot uncordon it yet: ${undo.reason}`);
+        this.deps.log.warn({ node, reason: undo.reason }, "release refused: cannot uncordon the failed node yet");
+        this.book.publishAll();
+        this.emitChange();
+      });
+      return false;
+    }
     return this.serial.run(async () => {
       const { store } = this.deps;
       const now = this.deps.now();
@@ -239,12 +251,12 @@ export class LeaseManager implements LeaseService {
       const r = await store.releaseLease(node, fencingToken);
       const released = leaseOf(r, node, fencingToken);
       this.book.dropHeld(node);
-      const kept = !success && released.cordonedByUs ? "; left cordoned for inspection" : "";
+      const cordon = undo ? `; ${undo.reason}` : "";
       await store.appendEvent({
         kind: success ? "lease-released" : "lease-released-failed",
         node,
         revision: released.revision,
-        message: `lease #${fencingToken} released${success ? "" : ` after a failure: ${reason}`}${kept}`,
+        message: `lease #${fencingToken} released${success ? "" : ` after a failure: ${reason}`}${cordon}`,
       });
       this.deps.log.info({ node, fencingToken, success }, "lease released");
       if (success) await this.engine.liftDeadlineHalt(node, `${node} returned and was released`);

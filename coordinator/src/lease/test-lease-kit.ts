@@ -121,9 +121,10 @@ export function settingsFor(nodes: Record<string, Role>, rollout: Partial<Rollou
 
 /** Records hook calls; outcomes are ok unless a test queues another one. */
 export class RecordingHooks implements DisruptionHooks {
-  readonly calls: Array<{ hook: "before" | "after"; node: string; fencingToken: number }> = [];
+  readonly calls: Array<{ hook: "before" | "after" | "failure"; node: string; fencingToken: number }> = [];
   readonly beforeOutcomes: DisruptionOutcome[] = [];
   readonly afterOutcomes: DisruptionOutcome[] = [];
+  readonly failureOutcomes: DisruptionOutcome[] = [];
   beforeDisruption(lease: LeaseRecord): Promise<DisruptionOutcome> {
     this.calls.push({ hook: "before", node: lease.node, fencingToken: lease.fencingToken });
     return Promise.resolve(this.beforeOutcomes.shift() ?? { ok: true, reason: "drained", cordonedByUs: true, nodeWasCordoned: false });
@@ -131,6 +132,10 @@ export class RecordingHooks implements DisruptionHooks {
   afterReturn(lease: LeaseRecord): Promise<DisruptionOutcome> {
     this.calls.push({ hook: "after", node: lease.node, fencingToken: lease.fencingToken });
     return Promise.resolve(this.afterOutcomes.shift() ?? { ok: true, reason: "back" });
+  }
+  afterFailure(lease: LeaseRecord): Promise<DisruptionOutcome> {
+    this.calls.push({ hook: "failure", node: lease.node, fencingToken: lease.fencingToken });
+    return Promise.resolve(this.failureOutcomes.shift() ?? { ok: true, reason: "uncordoned" });
   }
 }
 
