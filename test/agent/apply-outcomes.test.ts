@@ -1,0 +1,151 @@
+// Agent integration: a harmless change switches in place, an unchanged node does nothing, a build error
+// leaves the machine untouched, a failed activation rolls back (real coordinator, agent processes, gRPC).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
+import { eventsOf, NODES, startAgentCluster, type AgentCluster, type Doc, type Machine } from "./agent-cluster.js";
+
+const LEASE_KINDS = ["lease-queued", "lease-granted", "lease-phase", "lease-released", "lease-released-failed"];
+
+/** Another admin key: only nk/users.nix changes, which needs neither a reboot nor a k3s restart. */
+function addAdminKey(n: number): (doc: Doc) => void {
+  return (doc) => {
+    const keys = doc.getIn(["cluster", "admin", "ssh_keys"]) as { add(v: string): void };
+    keys.add(`ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForTestsOnly${String(n).padStart(20, "0")} ops@test-${n}`);
+  };
+}
+
+async function snapshot(cluster: AgentCluster) {
+  const status = await cluster.status();
+  const machines = new Map<string, Machine>();
+  for (const n of NODES) machines.set(n, await cluster.machine(n));
+  const events = await cluster.events();
+  return {
+    applied: new Map(status.nodes.map((n) => [n.name, n.appliedSha256])),
+    machines,
+    starts: new Map([...cluster.agents].map(([n, a]) => [n, a.starts])),
+    kubePatches: cluster.kube.calls("PATCH", "/api/v1/nodes/").length,
+    lastSeq: events.at(-1)?.seq ?? 0,
+  };
+}
+
+const buildingCount = (log: string) => log.split("\n").filter((l) => l.includes('"msg":"apply phase"') && l.includes('"to":"building"')).length;
+
+describe("agent apply outcomes", () => {
+  let cluster: AgentCluster;
+
+  beforeAll(async () => {
+    cluster = await startAgentCluster();
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("applies a users.nix change by switching in place: no reboot, no lease, no cordon, no agent restart", async () => {
+    const before = await snapshot(cluster);
+    await cluster.edit(addAdminKey(1));
+    const revision = await cluster.push("add an admin key");
+    const status = await cluster.converged(15_000);
+
+    for (const n of status.nodes) {
+      expect(n.appliedRevision).toBe(revision);
+      expect(n.appliedSha256).not.toBe(before.applied.get(n.name));
+      expect(n.health?.healthy).toBe(true);
+      const was = before.machines.get(n.name)!;
+      const now = await cluster.machine(n.name);
+      // One new generation, switched to and made the boot default, on the same boot.
+      expect(now.currentSystem).not.toBe(was.currentSystem);
+      expect(now.generationSystems).toEqual([...was.generationSystems, now.currentSystem]);
+      expect(now.bootDefault).toBe(now.currentSystem);
+      expect(now.bootedSystem).toBe(was.bootedSystem);
+      expect(now.bootId).toBe(was.bootId);
+      expect(cluster.agents.get(n.name)!.starts).toBe(before.starts.get(n.name));
+    }
+    expect(cluster.kube.calls("PATCH", "/api/v1/nodes/").length).toBe(before.kubePatches);
+    const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
+    expect(since.filter((e) => LEASE_KINDS.includes(e.kind))).toEqual([]);
+    expect(since.find((e) => e.kind === "revision-adopted")?.fields.changed).toBe("n1,n2,n3");
+  }, 30_000);
+
+  it("does nothing on a node whose bundle a push leaves unchanged", async () => {
+    const before = await snapshot(cluster);
+    const builds = new Map<string, number>();
+    for (const n of NODES) builds.set(n, buildingCount(await cluster.agentLog(n)));
+    await cluster.writeRepoFile("nodes/n1.nix", `# n1 only\n{ ... }:\n{\n  environment.variables.NK_TEST = "n1";\n}\n`);
+    const revision = await cluster.push("extra config for n1 only");
+    const status = await cluster.converged(15_000);
+
+    const n1 = status.nodes.find((n) => n.name === "n1")!;
+    expect(n1.appliedRevision).toBe(revision);
+    expect(n1.appliedSha256).not.toBe(before.applied.get("n1"));
+    expect((await cluster.machine("n1")).generationSystems).toEqual([...before.machines.get("n1")!.generationSystems, (await cluster.machine("n1")).currentSystem]);
+    expect(buildingCount(await cluster.agentLog("n1"))).toBe(builds.get("n1")! + 1);
+    for (const name of ["n2", "n3"]) {
+      const n = status.nodes.find((x) => x.name === name)!;
+      expect(n.appliedSha256).toBe(before.applied.get(name));
+      expect(n.phase).toBe(ApplyPhase.APPLY_PHASE_CONFIRMED);
+      // Not built, not activated: the same store paths and generations, and no building phase in its log.
+      expect(await cluster.machine(name)).toEqual(before.machines.get(name));
+      expect(buildingCount(await cluster.agentLog(name))).toBe(builds.get(name));
+    }
+    const adopted = (await cluster.events()).filter((e) => e.seq > before.lastSeq && e.kind === "revision-adopted");
+    expect(adopted.map((e) => e.fields.changed)).toEqual(["n1"]);
+  }, 30_000);
+
+  it("reports a build error and leaves the machine untouched, without asking for a lease", async () => {
+    const before = await snapshot(cluster);
+    await cluster.setFaults("n2", { "*": ["build-error"] });
+    await cluster.edit(addAdminKey(2));
+    const revision = await cluster.push("another admin key");
+
+    const n2 = await cluster.waitNode("n2", (n) => n.desiredRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_FAILED, "reports the failed build");
+    expect(n2.lastError).toContain("simulated build failure");
+    expect(n2.appliedSha256).toBe(before.applied.get("n2"));
+    // The other nodes are not held back by a harmless change failing elsewhere.
+    for (const name of ["n1", "n3"]) await cluster.waitNode(name, (n) => n.appliedRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_CONFIRMED, "applies the revision");
+
+    const was = before.machines.get("n2")!;
+    const now = await cluster.machine("n2");
+    expect(now).toEqual(was);
+    expect(cluster.agents.get("n2")!.starts).toBe(before.starts.get("n2"));
+    const state = await cluster.agentState("n2");
+    expect(state.phase).toBe("failed");
+    expect(state.lease).toBeNull();
+    const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
+    expect(eventsOf(since, "n2", LEASE_KINDS)).toEqual([]);
+    await cluster.setFaults("n2", {});
+  }, 30_000);
+
+  it("rolls back a failed activation to the previous generation and reports why", async () => {
+    // Hold n3's build until the new bundle's sha is known, then make exactly that bundle fail to activate.
+    await cluster.setFaults("n3", { "*": ["build-hang"] });
+    const before = await snapshot(cluster);
+    await cluster.edit(addAdminKey(3));
+    const revision = await cluster.push("a third admin key");
+    const building = await cluster.waitNode("n3", (n) => n.desiredRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_BUILDING, "is building");
+    await cluster.setFaults("n3", { [building.desiredSha256]: ["activation-error"] });
+
+    const n3 = await cluster.waitNode("n3", (n) => n.desiredRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_ROLLED_BACK, "reports rolled-back");
+    expect(n3.lastError).toContain("activation failed: simulated activation failure");
+    expect(n3.appliedSha256).toBe(before.applied.get("n3"));
+    expect(n3.health?.healthy).toBe(true);
+
+    const was = before.machines.get("n3")!;
+    const now = await cluster.machine("n3");
+    expect(now.currentSystem).toBe(was.currentSystem);
+    expect(now.bootDefault).toBe(was.currentSystem);
+    expect(now.bootedSystem).toBe(was.bootedSystem);
+    expect(now.bootId).toBe(was.bootId);
+    // The new system was built but its activation failed before it became a generation; switching back
+    // to the previous system path added one generation for it (like `nix-env --set` does).
+    expect(now.builtSystems.length).toBe(was.builtSystems.length + 1);
+    expect(now.generationSystems).toEqual([...was.generationSystems, was.currentSystem]);
+    const state = await cluster.agentState("n3");
+    expect(state.phase).toBe("rolled-back");
+    expect(state.lease).toBeNull();
+    // n2 (its fault gone) and n1 apply the same revision; nobody needed a lease.
+    for (const name of ["n1", "n2"]) await cluster.waitNode(name, (n) => n.appliedRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_CONFIRMED, "applies the revision");
+    const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
+    expect(since.filter((e) => LEASE_KINDS.includes(e.kind))).toEqual([]);
+  }, 30_000);
+});
