@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { GitRepo } from "./git-repo.js";
-import { MAX_TREE_FILE_BYTES } from "./tree-snapshot.js";
+import { MAX_INVENTORY_FILE_BYTES, MAX_TREE_FILE_BYTES } from "./tree-snapshot.js";
 import { gitCli, homelabFiles, tempDir } from "./test-fixtures.js";
 
 describe("GitRepo", () => {
@@ -67,6 +67,17 @@ describe("GitRepo", () => {
       { path: "big.txt", reason: `larger than ${MAX_TREE_FILE_BYTES} bytes (${MAX_TREE_FILE_BYTES + 1})` },
       { path: "logo.bin", reason: "binary file (contains NUL bytes)" },
     ]);
+  });
+
+  it("reads an inventory.yaml above the per-file limit (a 10,000-node inventory is ~1.3 MB), up to its own limit", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const inventory = `# ${"n".repeat(MAX_TREE_FILE_BYTES)}\n`;
+    const sha = await repo.commitFiles(new Map([["inventory.yaml", inventory]]), "large inventory");
+    const snap = await repo.readSnapshot(sha);
+    expect(snap.files.get("inventory.yaml")).toBe(inventory);
+    expect(snap.skipped).toEqual([]);
+    const huge = await repo.commitFiles(new Map([["inventory.yaml", "x".repeat(MAX_INVENTORY_FILE_BYTES + 1)]]), "too large");
+    expect((await repo.readSnapshot(huge)).skipped).toEqual([{ path: "inventory.yaml", reason: `larger than ${MAX_INVENTORY_FILE_BYTES} bytes (${MAX_INVENTORY_FILE_BYTES + 1})` }]);
   });
 
   it("resolves refs, short names and shas, and null for what does not exist", async () => {

@@ -1,9 +1,12 @@
 // Reads every blob of a commit's tree in two git processes: `ls-tree -r -z -l` then one `cat-file --batch`.
 import { NkError } from "../../../shared/src/errors/index.js";
+import { INVENTORY_FILE } from "../../../shared/src/inventory/index.js";
 import { runGit, type GitExecOptions } from "./git-exec.js";
 
 /** Files larger than this are not read (an inventory has no business holding them). */
 export const MAX_TREE_FILE_BYTES = 1024 * 1024;
+/** inventory.yaml itself may be larger: 10,000 nodes take ~1.3 MB; validateRepo's own limit is 8 MiB. */
+export const MAX_INVENTORY_FILE_BYTES = 8 * 1024 * 1024;
 
 export interface SkippedFile {
   readonly path: string;
@@ -66,9 +69,10 @@ export async function readTreeSnapshot(revision: string, git: GitExecOptions): P
   const skipped: SkippedFile[] = [];
   const wanted: Entry[] = [];
   for (const e of parseLsTree(listed.stdout)) {
+    const limit = e.path === INVENTORY_FILE ? MAX_INVENTORY_FILE_BYTES : MAX_TREE_FILE_BYTES;
     if (e.type !== "blob") skipped.push({ path: e.path, reason: `${e.type === "commit" ? "submodule" : e.type} entries are not read` });
     else if (e.mode === "120000") skipped.push({ path: e.path, reason: "symbolic links are not followed" });
-    else if (e.size > MAX_TREE_FILE_BYTES) skipped.push({ path: e.path, reason: `larger than ${MAX_TREE_FILE_BYTES} bytes (${e.size})` });
+    else if (e.size > limit) skipped.push({ path: e.path, reason: `larger than ${limit} bytes (${e.size})` });
     else wanted.push(e);
   }
   if (wanted.length === 0) return { revision, files, skipped };

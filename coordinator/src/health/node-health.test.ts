@@ -43,6 +43,25 @@ describe("NodeHealth without Kubernetes", () => {
     expect(changes).toHaveLength(4);
   });
 
+  it("re-evaluates only the node a connection or report concerns, so a fleet connects in linear time", () => {
+    const timers = new ManualTimers();
+    const kube = new NoKube();
+    let evaluations = 0;
+    // compute() reads kube.enabled once per node it evaluates.
+    Object.defineProperty(kube, "enabled", { get: () => (evaluations++, false) });
+    const health = new NodeHealth({ kube, timers });
+    const names = Array.from({ length: 1_000 }, (_, i) => `w${i}`);
+    health.setNodes(names);
+    evaluations = 0;
+    for (const name of names) health.noteConnected(name, true);
+    health.noteReport("w7", true, [OK_CHECK], timers.now());
+    health.noteConnected("not-in-inventory", true);
+    expect(evaluations).toBe(1_001);
+    expect(health.all().every((v) => v.connected)).toBe(true);
+    expect(health.view("w7")?.healthy).toBe(true);
+    expect(health.view("not-in-inventory")).toBeUndefined();
+  });
+
   it("names the failing checks of an unhealthy agent and ignores reports that arrive out of order", () => {
     const timers = new ManualTimers();
     const health = new NodeHealth({ kube: new NoKube(), timers });

@@ -45,6 +45,7 @@ interface AgentState {
 
 export class NodeHealth {
   private nodes: readonly string[] = [];
+  private tracked: ReadonlySet<string> = new Set();
   private readonly agents = new Map<string, AgentState>();
   private kubeNodes: ReadonlyMap<string, KubeNodeStatus> | null = null;
   private kubeError: string | null = null;
@@ -65,21 +66,24 @@ export class NodeHealth {
 
   /** The inventory's nodes; only these are tracked and shown. */
   setNodes(names: readonly string[]): void {
-    this.nodes = [...new Set(names)].sort();
-    for (const name of [...this.views.keys()]) if (!this.nodes.includes(name)) this.views.delete(name);
+    this.tracked = new Set(names);
+    this.nodes = [...this.tracked].sort();
+    for (const name of [...this.views.keys()]) if (!this.tracked.has(name)) this.views.delete(name);
     this.recompute();
   }
 
+  // Connections and reports concern one node: re-evaluating only it keeps a fleet connecting or
+  // reporting linear (the whole fleet is re-evaluated on ticks, Kubernetes reads and inventory changes).
   noteConnected(node: string, connected: boolean): void {
     this.agent(node).connected = connected;
-    this.recompute();
+    this.recomputeNode(node, this.deps.timers.now());
   }
 
   noteReport(node: string, healthy: boolean, checks: readonly CheckOutcome[], atMs: number): void {
     const agent = this.agent(node);
     if (atMs < agent.lastReportMs) return; // an older report arriving late
     Object.assign(agent, { healthy, checks: [...checks], lastReportMs: atMs });
-    this.recompute();
+    this.recomputeNode(node, this.deps.timers.now());
   }
 
   /** Polls Kubernetes now and re-evaluates every tick after that. */
@@ -154,17 +158,20 @@ export class NodeHealth {
 
   private recompute(): void {
     const now = this.deps.timers.now();
-    for (const name of this.nodes) {
-      const next = this.compute(name, now);
-      const previous = this.views.get(name);
-      this.views.set(name, next);
-      if (previous !== undefined && signature(previous) === signature(next)) continue;
-      for (const listener of [...this.listeners]) {
-        try {
-          listener(next);
-        } catch (err) {
-          this.log.error({ err, node: name }, "node health listener failed");
-        }
+    for (const name of this.nodes) this.recomputeNode(name, now);
+  }
+
+  private recomputeNode(name: string, now: number): void {
+    if (!this.tracked.has(name)) return;
+    const next = this.compute(name, now);
+    const previous = this.views.get(name);
+    this.views.set(name, next);
+    if (previous !== undefined && signature(previous) === signature(next)) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(next);
+      } catch (err) {
+        this.log.error({ err, node: name }, "node health listener failed");
       }
     }
   }

@@ -1,16 +1,22 @@
 // Adapters that give the lease manager its view of settings, node health and cluster checks.
-import type { Role } from "../../../shared/src/inventory/index.js";
+import type { Inventory, Role } from "../../../shared/src/inventory/index.js";
 import type { ChangeSignal } from "../fleet/index.js";
 import type { ClusterHealth, NodeHealth } from "../health/index.js";
 import type { DesiredCatalog } from "../inventory/index.js";
-import type { ClusterCheckSource, LeaseSettingsSource, NodeHealthSource } from "../lease/index.js";
+import type { ClusterCheckSource, LeaseSettings, LeaseSettingsSource, NodeHealthSource } from "../lease/index.js";
 
 export function catalogSettings(catalog: DesiredCatalog, adopted: ChangeSignal<unknown>): LeaseSettingsSource {
+  // Built once per adopted inventory: the lease manager asks on every health change, and a role map of
+  // 10,000 nodes per question made connecting a fleet quadratic.
+  let cached: { inventory: Inventory; settings: LeaseSettings } | null = null;
   return {
     current() {
       const inventory = catalog.inventory;
       if (!inventory) return null;
-      return { rollout: inventory.cluster.rollout, roles: new Map<string, Role>(inventory.nodes.map((n) => [n.name, n.role])) };
+      if (cached?.inventory !== inventory) {
+        cached = { inventory, settings: { rollout: inventory.cluster.rollout, roles: new Map<string, Role>(inventory.nodes.map((n) => [n.name, n.role])) } };
+      }
+      return cached.settings;
     },
     onChange: (listener) => adopted.subscribe(() => listener()),
   };

@@ -1,5 +1,5 @@
 // parseNixFiles / parseNixSources against the real nix-instantiate: good files pass, bad ones say where and why.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,6 +59,30 @@ describe("parseNixSources", () => {
     ]);
     expect(results[1]?.error).toContain("common/broken.nix:1:");
     expect(results[1]?.error).not.toContain("«stdin»");
+  });
+
+  it("parses many sources in batches, one process per batch, and names each broken one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-nix-batch-"));
+    try {
+      // A wrapper that counts its runs, in front of the real nix-instantiate.
+      const log = join(dir, "runs.log");
+      const wrapper = join(dir, "nix-instantiate");
+      await writeFile(wrapper, `#!/bin/sh\necho run >> '${log}'\nexec nix-instantiate "$@"\n`, { mode: 0o755 });
+      const runs = async (): Promise<number> => (await readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+      const good = Array.from({ length: 300 }, (_, i) => ({ name: `nodes/w${i}.nix`, content: `{ ... }: { boot.kernel.sysctl."vm.swappiness" = ${i}; }\n` }));
+      const ok = await parseNixSources(good, { nixInstantiate: wrapper });
+      expect(ok.every((r) => r.ok)).toBe(true);
+      expect(ok.map((r) => r.path)).toEqual(good.map((s) => s.name));
+      expect(await runs()).toBe(2);
+      // A broken source in the second batch: that batch is parsed again source by source.
+      const broken = good.map((s, i) => (i === 290 ? { name: s.name, content: "{ x = ; }\n" } : s));
+      const results = await parseNixSources(broken, { nixInstantiate: wrapper });
+      expect(results.filter((r) => !r.ok).map((r) => r.path)).toEqual(["nodes/w290.nix"]);
+      expect(results[290]?.error).toContain("nodes/w290.nix:1:");
+      expect(await runs()).toBe(2 + 1 + 1 + 44);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("checks many sources with bounded concurrency", async () => {

@@ -1,5 +1,8 @@
 // Syntax-checks Nix files or in-memory sources with `nix-instantiate --parse` (a few processes at a time).
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NkError } from "../errors/index.js";
 
 export interface NixParseResult {
@@ -94,14 +97,40 @@ export function parseNixFiles(paths: readonly string[], options: NixParseOptions
   );
 }
 
+/** Sources per batched `nix-instantiate --parse a.nix b.nix ...` run. */
+const BATCH_SIZE = 256;
+
+/** One source at a time through stdin, so that errors name the source instead of a temp file. */
+function parseEach(sources: readonly NixSource[], bin: string, timeoutMs: number, concurrency: number): Promise<NixParseResult[]> {
+  return mapLimited(sources, concurrency, async (src) => toResult(src.name, await runParse(bin, ["--parse", "-"], src.content, timeoutMs), timeoutMs, src.name));
+}
+
 /**
- * Parses in-memory sources through stdin (no temp files), e.g. the .nix files of a pushed commit.
- * Relative path literals resolve against the current directory but are never read, so they parse fine.
+ * Parses in-memory sources, e.g. the .nix files of a pushed commit. Many sources are first parsed in
+ * batches, one process per batch from a private temp dir: a coordinator with thousands of nodes spawning
+ * one process per file blocked its event loop for seconds per push (each spawn of a large process costs
+ * tens of milliseconds). A batch that fails (nix stops at its first error) is parsed again one source
+ * at a time through stdin, so every broken file is reported under its own name.
+ * Relative path literals are never read, so they parse fine.
  */
-export function parseNixSources(sources: readonly NixSource[], options: NixParseOptions = {}): Promise<NixParseResult[]> {
+export async function parseNixSources(sources: readonly NixSource[], options: NixParseOptions = {}): Promise<NixParseResult[]> {
   const bin = options.nixInstantiate ?? "nix-instantiate";
   const timeoutMs = options.timeoutMs ?? 10_000;
-  return mapLimited(sources, options.concurrency ?? 4, async (src) =>
-    toResult(src.name, await runParse(bin, ["--parse", "-"], src.content, timeoutMs), timeoutMs, src.name),
-  );
+  const concurrency = options.concurrency ?? 4;
+  if (sources.length <= 2) return parseEach(sources, bin, timeoutMs, concurrency);
+  const dir = await mkdtemp(join(tmpdir(), "nk-nix-parse-"));
+  try {
+    const results: NixParseResult[] = [];
+    for (let start = 0; start < sources.length; start += BATCH_SIZE) {
+      const batch = sources.slice(start, start + BATCH_SIZE);
+      const paths = batch.map((_, i) => join(dir, `${start + i}.nix`));
+      await Promise.all(batch.map((src, i) => writeFile(paths[i]!, src.content)));
+      const run = await runParse(bin, ["--parse", ...paths], null, timeoutMs);
+      if (run.code === 0 && !run.timedOut) results.push(...batch.map((src) => ({ path: src.name, ok: true })));
+      else results.push(...(await parseEach(batch, bin, timeoutMs, concurrency)));
+    }
+    return results;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

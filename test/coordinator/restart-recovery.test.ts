@@ -1,0 +1,223 @@
+// Integration: a clean restart and a kill -9 of the coordinator keep nodes, revisions, events, tokens and rollout state.
+import { execFile } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { credentials, Metadata } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CoordinatorClient } from "../../agent/src/client/index.js";
+import { AdminServiceClient, type EnrollNodeRequest, type EnrollNodeResponse, type GetStatusRequest, type GetStatusResponse, type ListSecretsRequest, type ListSecretsResponse, type PauseRolloutRequest, type PauseRolloutResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
+import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
+import { applyPhaseToWire, AUTH_HEADER, bearer, type DesiredBundle } from "../../shared/src/wire/index.js";
+import { adminCall, EXAMPLE_DIR, eventually, startHarness, type Harness } from "../support/coordinator-harness.js";
+import { CoordinatorProcess } from "../support/coordinator-process.js";
+
+const run = promisify(execFile);
+const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "ops", GIT_AUTHOR_EMAIL: "ops@example.invalid", GIT_COMMITTER_NAME: "ops", GIT_COMMITTER_EMAIL: "ops@example.invalid" };
+
+/** Every event the coordinator keeps (no follow). */
+function allEvents(client: AdminServiceClient, md: Metadata): Promise<Event[]> {
+  return new Promise((resolve, reject) => {
+    const events: Event[] = [];
+    const stream = client.watchEvents({ afterSeq: 0, tail: 100_000, follow: false }, md);
+    stream.on("data", (m: { event?: Event }) => m.event && events.push(m.event));
+    stream.on("end", () => resolve(events));
+    stream.on("error", reject);
+  });
+}
+
+/** The first bundle a WatchDesired stream delivers. */
+function firstDesired(agent: CoordinatorClient): Promise<DesiredBundle> {
+  return new Promise((resolve, reject) => {
+    const stream = agent.watchDesired("");
+    stream.on("data", (b) => {
+      resolve(b);
+      stream.cancel();
+    });
+    stream.on("error", (err) => (err.code === 1 ? undefined : reject(err)));
+  });
+}
+
+function report(bundle: DesiredBundle): ReportRequest {
+  return ReportRequest.fromPartial({
+    revision: bundle.revision,
+    bundleSha256: bundle.sha256,
+    phase: applyPhaseToWire("confirmed"),
+    health: { healthy: true, checks: [], observedAtMs: Date.now() },
+    agentVersion: "0.1.0",
+    bootId: `boot-${bundle.node}`,
+    appliedRevision: bundle.revision,
+    appliedSha256: bundle.sha256,
+  });
+}
+
+/**
+ * What must survive a restart: per node enrolled/desired/applied and the rollout. The store keeps
+ * desired revisions of enrolled nodes only: a node not enrolled yet keeps its bundle (sha256), but its
+ * desired revision is re-derived from the head commit at start.
+ */
+function durableView(s: GetStatusResponse): Record<string, unknown> {
+  return {
+    nodes: s.nodes.map((n) => ({
+      name: n.name,
+      enrolled: n.enrolled,
+      desiredRevision: n.enrolled ? n.desiredRevision : "(not stored)",
+      desiredSha256: n.desiredSha256,
+      appliedRevision: n.appliedRevision,
+      appliedSha256: n.appliedSha256,
+    })),
+    rollout: { revision: s.rollout?.revision, paused: s.rollout?.paused, pauseReason: s.rollout?.pauseReason },
+  };
+}
+
+const eventKey = (e: Event): string => `${e.seq} ${e.kind} ${e.node} ${e.revision} ${e.message}`;
+
+describe("clean restart (in-process)", () => {
+  let h: Harness;
+  const tokens = new Map<string, string>();
+  const api = () => {
+    const { client, metadata } = h.admin();
+    return {
+      client,
+      metadata,
+      status: () => adminCall<GetStatusRequest, GetStatusResponse>(client.getStatus.bind(client), {}, metadata),
+    };
+  };
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("keeps nodes, revisions, telemetry, events, tokens, secrets and the pause", async () => {
+    const { client, metadata, status } = api();
+    await adminCall(client.setSecret.bind(client), { name: "k3s-token", value: Buffer.from("restart-k3s-token") }, metadata);
+    for (const node of ["n1", "n2", "n3"]) tokens.set(node, (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node }, metadata)).token);
+    await h.push("initial");
+    const first = (await h.git("rev-parse", "HEAD")).stdout.trim();
+    for (const node of ["n1", "n2"]) {
+      const agent = h.agent(node, tokens.get(node)!);
+      await agent.report(report(await firstDesired(agent)));
+    }
+    await writeFile(join(h.checkout, "nodes/n5.nix"), `${await readFile(join(h.checkout, "nodes/n5.nix"), "utf8")}# later\n`);
+    await h.push("n5 only");
+    const second = (await h.git("rev-parse", "HEAD")).stdout.trim();
+    await adminCall<PauseRolloutRequest, PauseRolloutResponse>(client.pauseRollout.bind(client), { reason: "maintenance freeze" }, metadata);
+    const before = await status();
+    const eventsBefore = await allEvents(client, metadata);
+    expect(before.nodes.find((n) => n.name === "n1")).toMatchObject({ desiredRevision: first, appliedRevision: first, agentVersion: "0.1.0" });
+    expect(before.nodes.find((n) => n.name === "n5")?.desiredRevision).toBe(second);
+    expect(eventsBefore.map((e) => e.kind)).toEqual(expect.arrayContaining(["node-enrolled", "revision-adopted", "rollout-paused"]));
+
+    await h.restart();
+    const after = api();
+    const s = await after.status();
+    expect(durableView(s)).toEqual(durableView(before));
+    // A clean stop also flushed the best-effort telemetry.
+    const telemetry = (x: GetStatusResponse) => x.nodes.filter((n) => n.enrolled).map((n) => ({ name: n.name, phase: n.phase, health: n.health, lastReportMs: n.lastReportMs, agentVersion: n.agentVersion }));
+    expect(telemetry(s)).toEqual(telemetry(before));
+    expect(s.nodes.find((n) => n.name === "n2")).toMatchObject({ agentVersion: "0.1.0", phase: applyPhaseToWire("confirmed"), health: { healthy: true } });
+    expect(s.rollout).toMatchObject({ revision: second, paused: true, pauseReason: "maintenance freeze" });
+    const eventsAfter = await allEvents(after.client, after.metadata);
+    expect(eventsAfter.slice(0, eventsBefore.length).map(eventKey)).toEqual(eventsBefore.map(eventKey));
+    // Old tokens still authenticate; unchanged nodes keep the revision their bundle first appeared in.
+    const n3 = h.agent("n3", tokens.get("n3")!);
+    const desired = await firstDesired(n3);
+    expect(desired.revision).toBe(first);
+    expect((await n3.report(report(desired))).haltDisruption).toBe(true);
+    const secrets = await adminCall<ListSecretsRequest, ListSecretsResponse>(after.client.listSecrets.bind(after.client), {}, after.metadata);
+    expect(secrets.secrets.map((x) => x.name)).toEqual(["k3s-token"]);
+  });
+});
+
+describe("kill -9 (coordinator process)", () => {
+  let work = "";
+  let proc: CoordinatorProcess;
+  let checkout = "";
+  const clients: Array<{ close(): void }> = [];
+
+  const git = (...args: string[]) => run("git", ["-c", "credential.helper=", ...args], { cwd: checkout, env: GIT_ENV });
+  const connect = async () => {
+    const [token, ca] = [await proc.adminToken(), await proc.caPem()];
+    const client = new AdminServiceClient(proc.grpcAddress, credentials.createSsl(Buffer.from(ca)));
+    clients.push(client);
+    const metadata = new Metadata();
+    metadata.set(AUTH_HEADER, bearer(token));
+    const agent = (node: string, nodeToken: string) => {
+      const c = new CoordinatorClient({ addresses: [proc.grpcAddress], node, token: nodeToken, ca });
+      clients.push(c);
+      return c;
+    };
+    return { client, metadata, agent, token, status: () => adminCall<GetStatusRequest, GetStatusResponse>(client.getStatus.bind(client), {}, metadata) };
+  };
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "nk-kill9-"));
+    proc = new CoordinatorProcess({ stateDir: join(work, "state"), logFile: join(work, "coordinator.log") });
+    await proc.start();
+    checkout = join(work, "checkout");
+    await cp(EXAMPLE_DIR, checkout, { recursive: true });
+    await git("init", "-q", "-b", "main");
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await proc?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("keeps everything acknowledged before the kill", async () => {
+    const c = await connect();
+    const pushUrl = `http://ops:${c.token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
+    await adminCall(c.client.setSecret.bind(c.client), { name: "k3s-token", value: Buffer.from("kill9-k3s-token") }, c.metadata);
+    const tokens = new Map<string, string>();
+    for (const node of ["n1", "n2", "n3"]) tokens.set(node, (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(c.client.enrollNode.bind(c.client), { node }, c.metadata)).token);
+    await git("add", "-A");
+    await git("commit", "-q", "-m", "initial");
+    await git("push", "-q", pushUrl, "main");
+    const first = (await git("rev-parse", "HEAD")).stdout.trim();
+    const n1 = c.agent("n1", tokens.get("n1")!);
+    await n1.report(report(await firstDesired(n1)));
+    await writeFile(join(checkout, "common/monitoring.nix"), `${await readFile(join(checkout, "common/monitoring.nix"), "utf8")}# every node changes\n`);
+    await git("commit", "-q", "-am", "all nodes");
+    await git("push", "-q", pushUrl, "main");
+    const second = (await git("rev-parse", "HEAD")).stdout.trim();
+
+    // The last acknowledged steps come right before the kill, with no pause for a background flush.
+    tokens.set("n4", (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(c.client.enrollNode.bind(c.client), { node: "n4" }, c.metadata)).token);
+    const n2 = c.agent("n2", tokens.get("n2")!);
+    const n2Desired = await firstDesired(n2);
+    expect(n2Desired.revision).toBe(second);
+    await n2.report(report(n2Desired));
+    await adminCall<PauseRolloutRequest, PauseRolloutResponse>(c.client.pauseRollout.bind(c.client), { reason: "before the crash" }, c.metadata);
+    const before = await c.status();
+    const eventsBefore = await allEvents(c.client, c.metadata);
+    await proc.kill();
+
+    await proc.start();
+    const d = await connect();
+    const s = await eventually(() => d.status().catch(() => undefined), 10_000, "the restarted coordinator");
+    expect(durableView(s)).toEqual(durableView(before));
+    const byName = new Map(s.nodes.map((n) => [n.name, n]));
+    expect(byName.get("n1")).toMatchObject({ enrolled: true, desiredRevision: second, appliedRevision: first });
+    expect(byName.get("n2")).toMatchObject({ enrolled: true, desiredRevision: second, appliedRevision: second, appliedSha256: n2Desired.sha256 });
+    expect(byName.get("n4")).toMatchObject({ enrolled: true, desiredRevision: second, appliedRevision: "" });
+    expect(s.rollout).toMatchObject({ revision: second, paused: true, pauseReason: "before the crash" });
+    const eventsAfter = await allEvents(d.client, d.metadata);
+    expect(eventsAfter.slice(0, eventsBefore.length).map(eventKey)).toEqual(eventsBefore.map(eventKey));
+    expect(eventsBefore.filter((e) => e.kind === "node-enrolled").map((e) => e.node)).toEqual(["n1", "n2", "n3", "n4"]);
+    // Every token issued before the kill still authenticates, the last one included.
+    for (const [node, token] of tokens) {
+      const res = await d.agent(node, token).hello({ agentVersion: "0.1.0", bootId: "b", bootedSystem: "", currentSystem: "", systemInfo: undefined, phase: 0, appliedRevision: "", appliedSha256: "", heldFencingToken: 0 });
+      expect(res.cluster, node).toBe("homelab");
+    }
+    expect((await git("ls-remote", pushUrl, "refs/heads/main")).stdout.split("\t")[0]).toBe(second);
+    const log = await readFile(join(work, "coordinator.log"), "utf8");
+    expect(log.split('"msg":"coordinator started"').length - 1).toBe(2);
+  }, 60_000);
+});
