@@ -1,7 +1,7 @@
 // Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
 import { join } from "node:path";
 import { NkError } from "../../shared/src/errors/index.js";
-import type { RepoFiles } from "../../shared/src/inventory/index.js";
+import type { Inventory, RepoFiles } from "../../shared/src/inventory/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
@@ -118,8 +118,12 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       },
     });
     const knownSecrets = async () => new Set((await store.listSecrets()).map((s) => s.name));
+    // What pre-receive validated, so post-receive adopts the same tree without parsing it again.
+    let accepted: { revision: string; inventory: Inventory } | null = null;
     const adopt = async (revision: string, files: RepoFiles, startup = false): Promise<string[]> => {
-      const outcome = await adopter.adopt(revision, files, { startup });
+      const validated = accepted?.revision === revision ? accepted.inventory : undefined;
+      accepted = null;
+      const outcome = await adopter.adopt(revision, files, { startup, ...(validated ? { validated } : {}) });
       return outcome.ok ? [`nk: revision ${revision.slice(0, 12)} adopted: ${outcome.result.changed.length} node(s) get a new bundle, ${outcome.result.unchanged} unchanged`] : [];
     };
 
@@ -133,6 +137,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       onPreReceive: async (update, readTree) => {
         const verdict = await validatePushedTree(await readTree(update.newSha), { knownSecrets: await knownSecrets() });
         metrics.pushReceived(verdict.ok ? "accepted" : "rejected");
+        if (verdict.ok && verdict.inventory) accepted = { revision: update.newSha, inventory: verdict.inventory };
         if (!verdict.ok) await store.appendEvent({ kind: "push-rejected", revision: update.newSha, message: verdict.lines.slice(0, 5).join("; ") });
         return verdict;
       },

@@ -1,5 +1,5 @@
 // Adopts an accepted inventory revision: validate, render what changed, persist desired refs, notify agents.
-import { formatDiagnostic, validateRepo, type Diagnostic, type RepoFiles } from "../../../shared/src/inventory/index.js";
+import { formatDiagnostic, validateRepo, type Diagnostic, type Inventory, type RepoFiles } from "../../../shared/src/inventory/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdoptResult, DesiredCatalog } from "../inventory/index.js";
 import type { Store } from "../store/index.js";
@@ -32,17 +32,18 @@ export class RevisionAdopter {
   }
 
   /** Serialised: two pushes in quick succession adopt in order. */
-  adopt(revision: string, files: RepoFiles, options: { startup?: boolean } = {}): Promise<AdoptOutcome> {
-    const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false));
+  /** `validated`: the inventory the pre-receive hook already validated for exactly these files (saves a second parse). */
+  adopt(revision: string, files: RepoFiles, options: { startup?: boolean; validated?: Inventory } = {}): Promise<AdoptOutcome> {
+    const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false, options.validated));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async adoptNow(revision: string, files: RepoFiles, startup: boolean): Promise<AdoptOutcome> {
+  private async adoptNow(revision: string, files: RepoFiles, startup: boolean, validated: Inventory | undefined): Promise<AdoptOutcome> {
     const { store, catalog, registry, feed, log } = this.deps;
     // At startup a missing secret must not stop the coordinator from serving the last accepted revision.
-    const knownSecrets = startup ? undefined : new Set((await store.listSecrets()).map((s) => s.name));
-    const validation = validateRepo(files, knownSecrets ? { knownSecrets } : {});
+    const knownSecrets = startup || validated ? undefined : new Set((await store.listSecrets()).map((s) => s.name));
+    const validation = validated ? { inventory: validated, diagnostics: [] } : validateRepo(files, knownSecrets ? { knownSecrets } : {});
     if (!validation.inventory) {
       log.warn({ rev: revision, problems: validation.diagnostics.length }, "revision rejected");
       await store.appendEvent({ kind: "revision-rejected", revision, message: validation.diagnostics.map(formatDiagnostic).slice(0, 5).join("; ") });
