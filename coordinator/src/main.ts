@@ -236,6 +236,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
               nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
             },
             openStream: () => metrics.grpcStreamOpened("watch_desired"),
+            onDelivered: (ms) => metrics.desiredDelivered(ms / 1000),
             clusterName: () => catalog.inventory?.cluster.name ?? "",
             isLeader: () => leadership.isLeader(),
             heartbeatMs: config.heartbeatSeconds * 1000,

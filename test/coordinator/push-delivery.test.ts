@@ -75,6 +75,9 @@ describe("push → WatchDesired delivery", () => {
     }
     expect(new Set([...watches.values()].map((w) => w.received[0]!.bundle.sha256)).size).toBe(5);
     expect(await desiredRevisions()).toEqual(Object.fromEntries(NODES.map((n) => [n, first])));
+    // The coordinator measures adoption → written to the stream for each of the five deliveries.
+    const metrics = await (await fetch(`http://127.0.0.1:${h.coordinator.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/^nk_desired_delivery_latency_seconds_count 5$/m);
   });
 
   it("a push that changes one node's bundle sends only that node a new revision", async () => {

@@ -51,7 +51,7 @@ export class RevisionAdopter {
     }
     const started = performance.now();
     const known = new Map(registry.all().flatMap((r) => (r.desired ? [[r.name, r.desired] as const] : [])));
-    const result = catalog.adopt(revision, validation.inventory, files, known);
+    const result = catalog.adopt(revision, validation.inventory, files, known, this.deps.now());
     const renderMs = performance.now() - started;
 
     const entries = catalog.nodes().flatMap((d) => {

@@ -25,6 +25,8 @@ export interface AgentServiceDeps {
   /** Whether agents should hold back disruptive steps now, and why. */
   readonly disruptionHalt: () => { halt: boolean; reason: string };
   readonly onReport?: (node: string, report: NodeReport) => void;
+  /** A new desired bundle was written to an agent's stream this long after it was adopted. */
+  readonly onDelivered?: (latencyMs: number) => void;
   /** Counts an open WatchDesired stream; returns the function that ends the count. */
   readonly openStream?: () => () => void;
   readonly clusterName: () => string;
@@ -104,7 +106,10 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         const inventory = deps.catalog.inventory;
         if (inventory) call.write(watchDesiredResponse(d, inventory));
       };
-      const unwatch = deps.feed.watch(node, send);
+      const unwatch = deps.feed.watch(node, (d) => {
+        send(d);
+        deps.onDelivered?.(deps.now() - d.adoptedAtMs);
+      });
       // The current desired state first, so a reconnect resyncs whatever it missed.
       const current = deps.catalog.get(node);
       if (current) send(current);

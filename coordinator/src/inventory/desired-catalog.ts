@@ -8,6 +8,8 @@ export interface NodeDesired {
   readonly revision: string;
   readonly bundle: Bundle;
   readonly secretNames: readonly string[];
+  /** When this bundle became desired (kept while it stays unchanged). */
+  readonly adoptedAtMs: number;
 }
 
 export interface AdoptResult {
@@ -51,7 +53,7 @@ export class DesiredCatalog {
    * Adopts a validated revision. `known` carries each node's last desired revision and sha256
    * (from the store), so after a restart an unchanged bundle keeps the revision it first appeared in.
    */
-  adopt(revision: string, inventory: Inventory, files: RepoFiles, known: ReadonlyMap<string, { revision: string; sha256: string }> = new Map()): AdoptResult {
+  adopt(revision: string, inventory: Inventory, files: RepoFiles, known: ReadonlyMap<string, { revision: string; sha256: string }> = new Map(), atMs = 0): AdoptResult {
     const sharedKey = sharedInputsKey(files);
     const onlyNodeFiles = this.current !== null && this.current.sharedKey === sharedKey;
     const ctx = createRenderContext(inventory, files);
@@ -65,7 +67,7 @@ export class DesiredCatalog {
       const bundle = reuse ? previous.bundle : renderNodeIn(ctx, node);
       const before = previous ? { revision: previous.revision, sha256: previous.bundle.sha256 } : known.get(node.name);
       const same = before !== undefined && before.sha256 === bundle.sha256;
-      next.set(node.name, { node, revision: same ? before.revision : revision, bundle, secretNames: secretNamesFor(inventory, node) });
+      next.set(node.name, { node, revision: same ? before.revision : revision, bundle, secretNames: secretNamesFor(inventory, node), adoptedAtMs: same && previous ? previous.adoptedAtMs : atMs });
       if (same) unchanged++;
       else changed.push(node.name);
     }
