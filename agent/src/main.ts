@@ -6,11 +6,11 @@ import { errorMessage } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
-import { ApplyRunner, DEFAULT_MACHINE_CONFIG, systemHealthProbe, type Clock } from "./apply/index.js";
+import { ApplyRunner, DEFAULT_MACHINE_CONFIG, isResting, systemHealthProbe, type Clock } from "./apply/index.js";
 import { Backoff, CoordinatorClient, GrpcLeaseClient, ReportSender, isUnavailable, type ServerStream } from "./client/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
-import { allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
+import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
 import { takeGuardRollback, writeAlive } from "./guard/index.js";
 import { SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
@@ -108,7 +108,8 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const facts = new SystemFacts({ refreshMs: 60_000, now: clock.now, diskMount: "/nix" });
   const secrets = new SecretWriter(config.secretsDir);
   let latest: DesiredBundle | null = null;
-  const checksOf = (sha: string | undefined) => (latest && latest.sha256 === sha ? latest.checks : []);
+  // The applied bundle's node checks, even once a newer bundle is known (else an unhealthy node would look healthy).
+  const appliedChecks = new AppliedChecks(join(config.stateDir, "bundles"));
   const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem() });
 
   let runner: ApplyRunner;
@@ -117,7 +118,10 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     state: () => runner.state,
     facts: () => facts.get(),
     machine,
-    health: () => nodeHealthNow({ system, checks: () => [...checksOf(runner.state.applied?.sha256), ...config.healthChecks.map((c) => ({ ...c, timeoutMs: c.timeoutSeconds * 1000 }))], unit: "k3s.service", now: clock.now }),
+    health: async () => {
+      const applied = await appliedChecks.of(runner.state.applied?.sha256);
+      return nodeHealthNow({ system, checks: () => [...applied, ...config.healthChecks.map((c) => ({ ...c, timeoutMs: c.timeoutSeconds * 1000 }))], unit: "k3s.service", now: clock.now });
+    },
     heartbeatMs: config.reportIntervalSeconds * 1000,
     now: clock.now,
     log,
@@ -185,12 +189,15 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     }
   };
 
+  // A withdrawal lost to a crash or an outage would leave a request or an unstarted grant at the coordinator.
+  if (!loaded.state.lease && isResting(loaded.state.phase)) void leases.withdraw("agent started holding no lease");
   await runner.start();
   reporter.start();
   const stopDesired = keepStreaming(
     () => client.watchDesired(runner.state.applied?.sha256 ?? ""),
     (desired) => {
       latest = desired;
+      appliedChecks.remember(desired.sha256, desired.checks, runner.state.applied?.sha256);
       void fetchSecrets(desired).then(() => runner.dispatch({ type: "desired-received", now: clock.now(), desired }));
     },
     hello,

@@ -217,11 +217,22 @@ describe("stuck after a failed rollback", () => {
     expect(next.state.target?.rollbackTo).toBe(INSTALL);
   });
 
-  it("verifies an unchanged system before confirming when stuck with the lease", () => {
+  it("boots even an unchanged system under the reboot lease it is stuck with, and verifies it before releasing", () => {
     const s = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
+    // The coordinator gives a reboot lease back only on a new boot id: a switch (or nothing) would hold it for ever.
     const r = run([ev.desired(desired("c")), ev.written(desired("c")), ev.built(desired("c"), INSTALL)], s);
-    expect(r.state.phase).toBe("verifying");
-    expect(types(r.effects[2]!)).toEqual(["persist", "renew-lease", "report", "run-health"]);
+    expect(r.state.phase).toBe("waiting-lease");
+    expect(find(r.effects[2]!, "request-lease")).toMatchObject({ kind: "reboot", fencingToken: 7 });
+    const rebooting = run([ev.granted(7), ev.drained(7)], r.state);
+    expect(rebooting.state.phase).toBe("rebooting");
+    expect(find(rebooting.effects[1]!, "boot-and-reboot")?.systemPath).toBe(INSTALL);
+  });
+
+  it("boots a fixing bundle that needs no reboot of its own under the kept reboot lease", () => {
+    const s = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
+    const r = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B, false)], s);
+    expect(find(r.effects[2]!, "request-lease")).toMatchObject({ kind: "reboot", fencingToken: 7 });
+    expect(r.state.target?.disruption).toBe("reboot");
   });
 
   it("cannot roll back without a previous generation", () => {

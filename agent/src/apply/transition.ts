@@ -135,12 +135,16 @@ function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineCo
 
 function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfig): Result {
   if (s.phase !== "building" || !s.target || s.target.sha256 !== e.sha256) return unchanged(s);
-  const decision = decideDisruption({
+  // A reboot lease kept from a stuck apply goes back only with a new boot id (how the coordinator knows the
+  // node came back), so the bundle that fixes the node is booted under it, never merely switched.
+  const keptRebootLease = s.lease !== null && !s.lease.releasing && s.lease.kind === "reboot";
+  const decided = decideDisruption({
     rebootNeeded: e.rebootNeeded,
     restartsUnits: e.restartsUnits,
-    policy: s.target.rebootPolicy,
+    policy: keptRebootLease ? "always" : s.target.rebootPolicy,
     disruptiveUnits: cfg.disruptiveUnits,
   });
+  const decision = keptRebootLease ? { ...decided, reason: `finishing the reboot lease kept from the failed apply (${decided.reason})` } : decided;
   const target: Target = { ...s.target, systemPath: e.systemPath, rebootNeeded: e.rebootNeeded, disruption: decision.lease };
   const base: AgentState = { ...s, target, failedBuild: s.failedBuild?.sha256 === e.sha256 ? null : s.failedBuild };
   const running = s.facts?.currentSystem ?? s.applied?.systemPath ?? null;

@@ -19,6 +19,21 @@ export interface GrpcLeaseClientDeps {
 
 type Waiter = (lease: LeaseInfo) => boolean;
 
+const PAST_DRAIN: ReadonlySet<LeaseStateName> = new Set(["drained", "rebooting", "verifying"]);
+
+/** Waits `ms`, or less when `signal` aborts first. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 function fenced(err: unknown): boolean {
   const code = nkCodeOf(err);
   return code === "LEASE_FENCED" || code === "LEASE_UNKNOWN";
@@ -30,6 +45,12 @@ export class GrpcLeaseClient implements LeaseClient {
   private readonly waiters = new Set<Waiter>();
   private held: { token: number; state: LeaseStateName } | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
+  /** The newest view of a held lease the coordinator sent. */
+  private seen: LeaseInfo | null = null;
+  private withdrawal: Promise<void> | null = null;
+  /** Counts acquire calls: only the newest may withdraw. */
+  private acquisitions = 0;
+  private closed = false;
 
   constructor(private readonly deps: GrpcLeaseClientDeps) {}
 
@@ -44,6 +65,7 @@ export class GrpcLeaseClient implements LeaseClient {
     this.stream = stream;
     this.streamToken = request.fencingToken;
     stream.on("data", (lease) => {
+      if (lease.fencingToken > 0) this.seen = lease;
       if (lease.fencingToken > 0 && (lease.state === "revoked" || lease.state === "released") && this.held?.token === lease.fencingToken) {
         this.stopHolding();
         this.deps.onLost(lease.fencingToken, lease.waitingReason || `lease ${lease.state} by the coordinator`);
@@ -79,8 +101,46 @@ export class GrpcLeaseClient implements LeaseClient {
     });
   }
 
+  /**
+   * Tells the coordinator this node wants no lease: it drops a queued request or takes back a lease granted
+   * but not started (never one further along). Retried until delivered: a request or grant left behind by a
+   * lost withdrawal would hold the queue, or the slot, for ever. A new acquire waits for it to land first.
+   */
+  withdraw(reason = "request withdrawn"): Promise<void> {
+    const run = (this.withdrawal ?? Promise.resolve()).then(async () => {
+      const backoff = this.backoff();
+      while (!this.closed) {
+        try {
+          await this.deps.client.releaseLease(0, false, reason);
+          return;
+        } catch (err) {
+          if (!isUnavailable(err)) return void this.deps.log.warn({ err: errorMessage(err) }, "lease withdrawal refused");
+          // Away, or a follower: the next address may lead.
+          this.deps.client.failover();
+          await new Promise((r) => setTimeout(r, backoff.next()));
+        }
+      }
+    });
+    this.withdrawal = run;
+    void run.finally(() => {
+      if (this.withdrawal === run) this.withdrawal = null;
+    });
+    return run;
+  }
+
   async acquire(request: LeaseRequest, signal: AbortSignal): Promise<LeaseAnswer> {
+    const mine = ++this.acquisitions;
     const backoff = this.backoff();
+    // Landing after this request, an earlier withdrawal would drop it.
+    if (this.withdrawal) await this.withdrawal;
+    // Withdrawn: a queued request must not block the FIFO queue for everybody behind it. Once a newer
+    // request has replaced this one in the queue, withdrawing would drop that one instead.
+    const withdraw = (): void => {
+      if (mine !== this.acquisitions) return;
+      this.stream?.cancel();
+      this.stream = null;
+      void this.withdraw();
+    };
     while (!signal.aborted) {
       this.openStream({ ...request, fencingToken: request.fencingToken ?? 0 });
       const outcome = await this.wait<{ granted: number } | { denied: string } | { retry: string }>(signal, (lease) => {
@@ -92,10 +152,7 @@ export class GrpcLeaseClient implements LeaseClient {
         if (lease.state === "revoked" || lease.state === "released") return { denied: lease.waitingReason || `lease ${lease.state}` };
         return { granted: lease.fencingToken };
       }).catch((err: unknown) => {
-        // Withdrawn: a queued request must not block the FIFO queue for everybody behind it.
-        this.stream?.cancel();
-        this.stream = null;
-        void this.deps.client.releaseLease(0, false, "request withdrawn").catch(() => undefined);
+        withdraw();
         throw err;
       });
       if ("granted" in outcome) {
@@ -108,8 +165,10 @@ export class GrpcLeaseClient implements LeaseClient {
       this.deps.log.warn({ reason: outcome.retry }, "lease stream interrupted; retrying");
       // A coordinator that is down or only follows cannot grant: the next address may lead.
       if (/UNAVAILABLE|NOT_LEADER|does not lead/.test(outcome.retry)) this.deps.client.failover();
-      await new Promise((r) => setTimeout(r, backoff.next()));
+      await sleepUnlessAborted(backoff.next(), signal);
     }
+    // Withdrawn between two attempts: the request is still queued from the last one.
+    withdraw();
     throw signal.reason instanceof Error ? signal.reason : new Error("aborted");
   }
 
@@ -153,12 +212,15 @@ export class GrpcLeaseClient implements LeaseClient {
   async drain(fencingToken: number, signal: AbortSignal): Promise<{ ok: true } | { ok: false; error: string }> {
     const backoff = this.backoff();
     while (!signal.aborted) {
+      // A lease kept from a stuck apply and presented again may be past its drain already: the stream told so
+      // once, at the grant, and will not repeat it.
+      if (this.seen?.fencingToken === fencingToken && PAST_DRAIN.has(this.seen.state)) return { ok: true };
       // After an agent restart there is no stream yet: re-attach to the held lease to hear "drained".
       if (!this.stream || this.streamToken !== fencingToken) this.openStream({ kind: "reboot", revision: "", sha256: "", reason: "drain", fencingToken });
       const result = this.wait<{ ok: true } | { ok: false; error: string } | null>(signal, (lease) => {
         if (lease.fencingToken === -1) return null;
         if (lease.fencingToken !== fencingToken) return undefined;
-        if (lease.state === "drained" || lease.state === "rebooting" || lease.state === "verifying") return { ok: true };
+        if (PAST_DRAIN.has(lease.state)) return { ok: true };
         if (lease.state === "draining" && lease.waitingReason.startsWith("drain failed")) return { ok: false, error: lease.waitingReason };
         if (lease.state === "revoked" || lease.state === "released") return { ok: false, error: lease.waitingReason || `lease ${lease.state}` };
         return undefined;
@@ -184,6 +246,7 @@ export class GrpcLeaseClient implements LeaseClient {
   }
 
   close(): void {
+    this.closed = true;
     this.stopHolding();
     this.stream?.cancel();
     this.stream = null;
