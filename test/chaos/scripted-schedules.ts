@@ -1,0 +1,45 @@
+// Fixed chaos scenarios that replay, step by step, situations random schedules found product bugs in.
+import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
+import type { ChaosCluster } from "./chaos-cluster.js";
+import type { ChaosDriver } from "./chaos-driver.js";
+import { waitFor } from "./status-wait.js";
+
+export interface ScriptedSchedule {
+  readonly name: string;
+  readonly description: string;
+  /** Acts on the cluster; the runner then heals, settles, pushes a good revision and checks every invariant. */
+  run(cluster: ChaosCluster, driver: ChaosDriver): Promise<void>;
+}
+
+const phaseOf = (node: string) => (s: { nodes: Array<{ name: string; phase: ApplyPhase }> }) => s.nodes.find((n) => n.name === node)?.phase;
+
+/**
+ * A node stuck after a failed rollback keeps its reboot lease "until an operator or a new bundle" acts.
+ * Found by chaos: the fixing bundle was switched (no reboot), and the coordinator never took back a reboot
+ * lease without a new boot id, so the rollout hung for ever; re-presenting the kept lease also hung in drain.
+ */
+export const STUCK_REBOOT_LEASE: ScriptedSchedule = {
+  name: "stuck reboot lease, then a fix push",
+  description: "bad kernel change on the first node whose boot loader update hangs; cut it off; the update fails, "
+    + "the rollback cannot be verified (coordinator unreachable) so it is stuck holding its lease; heal; a new bundle must release it",
+  async run(cluster, driver) {
+    const node = cluster.options.nodes[0]!;
+    // The boot loader update hangs until the node is cut off, then fails.
+    const pushed = await driver.push({ change: "bad", node, fault: "activation-error" }, ["activation-hang"]);
+    if (!pushed.acked) throw new Error(`push refused: ${pushed.error}`);
+    const sha = (await cluster.renderedShas()).get(node)!;
+    await waitFor(cluster, `${node} to reboot under its lease`, (s) => phaseOf(node)(s) === ApplyPhase.APPLY_PHASE_REBOOTING);
+    const proxy = cluster.proxies.get(node)!;
+    proxy.cut();
+    try {
+      await driver.injectFault(node, sha, ["activation-error"]);
+      // Longer than the health deadline (6 s): the rollback cannot be verified while the coordinator is unreachable.
+      await new Promise((r) => setTimeout(r, 8_000));
+    } finally {
+      proxy.restore();
+    }
+    await waitFor(cluster, `${node} to be stuck holding its lease`, (s) => phaseOf(node)(s) === ApplyPhase.APPLY_PHASE_FAILED && s.leases.some((l) => l.node === node));
+  },
+};
+
+export const SCRIPTED_SCHEDULES: readonly ScriptedSchedule[] = [STUCK_REBOOT_LEASE];

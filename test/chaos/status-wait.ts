@@ -1,0 +1,38 @@
+// Waiting on the coordinator's status (bounded), and a one-line summary of it for failure messages.
+import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
+import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import type { ChaosCluster } from "./chaos-cluster.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function brief(s: GetStatusResponse | null): string {
+  if (!s) return "no status";
+  const nodes = s.nodes.map((n) => `${n.name}:${ApplyPhase[n.phase]?.replace("APPLY_PHASE_", "")}${n.connected ? "" : "(disconnected)"} ${n.appliedSha256.slice(0, 8)}/${n.desiredSha256.slice(0, 8)}${n.lastError ? ` "${n.lastError.slice(0, 120)}"` : ""}`);
+  const leases = s.leases.map((l) => `${l.node}:${LeaseState[l.state]?.replace("LEASE_STATE_", "")}${l.waitingReason ? ` (${l.waitingReason.slice(0, 80)})` : ""}`);
+  return `rollout ${s.rollout?.halted ? `halted: ${s.rollout.haltReason.slice(0, 120)}` : "running"}; nodes ${nodes.join(", ")}; leases [${leases.join(", ")}]`;
+}
+
+/** Polls status until `done` holds (twice in a row when `stable`), bounded; returns the last status and whether it held. */
+export async function waitStatus(cluster: ChaosCluster, timeoutMs: number, done: (s: GetStatusResponse) => string | null, stable = false): Promise<{ ok: boolean; last: GetStatusResponse | null }> {
+  const until = Date.now() + timeoutMs;
+  let last: GetStatusResponse | null = null;
+  let previous: string | null = null;
+  while (Date.now() < until) {
+    last = await cluster.status().catch(() => null);
+    const key = last && done(last);
+    // CHAOS_TRACE=1 shows what a slow settle or convergence waits for.
+    if (process.env.CHAOS_TRACE === "1") process.stdout.write(`  [${new Date().toISOString().slice(11, 23)}] ${key ? "quiet" : "busy"}: ${brief(last)}\n`);
+    if (key !== null && key !== undefined && (!stable || key === previous)) return { ok: true, last };
+    previous = key ?? null;
+    await sleep(stable ? 700 : 200);
+  }
+  return { ok: false, last };
+}
+
+
+/** Waits until `ok` holds, or throws with what the status showed last. */
+export async function waitFor(cluster: ChaosCluster, what: string, ok: (s: GetStatusResponse) => boolean, timeoutMs = 30_000): Promise<GetStatusResponse> {
+  const r = await waitStatus(cluster, timeoutMs, (s) => (ok(s) ? "yes" : null));
+  if (!r.ok) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}: ${brief(r.last)}`);
+  return r.last!;
+}
