@@ -33,6 +33,8 @@ const clock: Clock = {
   },
 };
 
+const STREAM_PROVEN_MS = 5_000;
+
 /** Keeps a server stream open for as long as the agent runs, reconnecting with jittered backoff. */
 function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => void, onConnect: () => Promise<void>, failover: () => void, log: Logger, what: string): () => void {
   const backoff = new Backoff({ initialMs: 250, maxMs: 15_000, random: Math.random });
@@ -46,15 +48,18 @@ function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => voi
         if (stopped) return;
         const stream = open();
         current = stream;
+        const openedAt = Date.now();
         let healthy = false;
         stream.on("data", (value) => {
-          if (!healthy) backoff.reset();
           healthy = true;
           onData(value);
         });
         const again = (reason: string): void => {
           if (current !== stream || stopped) return;
           current = null;
+          // A stream that carried data or stayed up a while was a success: the next failure starts the backoff over
+          // (the check stream may go minutes without a message).
+          if (healthy || Date.now() - openedAt >= STREAM_PROVEN_MS) backoff.reset();
           const wait = backoff.next();
           log.warn({ stream: what, reason, retryInMs: wait }, "stream lost; reconnecting");
           retry = setTimeout(connect, wait);

@@ -59,7 +59,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const repo = await GitRepo.open(config.stateDir);
 
     const catalog = new DesiredCatalog();
-    const registry = new NodeRegistry(store);
+    const registry = new NodeRegistry(store, opened.shared ? { connectedByReportWithinMs: 3 * config.heartbeatSeconds * 1000, now } : {});
     await registry.load();
     const feed = new DesiredFeed();
     const adopted = new ChangeSignal<unknown>();
@@ -239,6 +239,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             onDelivered: (ms) => metrics.desiredDelivered(ms / 1000),
             clusterName: () => catalog.inventory?.cluster.name ?? "",
             isLeader: () => leadership.isLeader(),
+            onLeadershipChange: (listener) => leadership.onChange(listener),
             heartbeatMs: config.heartbeatSeconds * 1000,
             log: log.child({ component: "agent-api" }),
             now,

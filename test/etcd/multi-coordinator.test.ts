@@ -180,4 +180,28 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
     expect([...tokens].sort((a, b) => a - b)).toEqual(tokens);
     expect(new Set(tokens).size).toBe(tokens.length);
   }, 240_000);
+
+  it("recovers when etcd is killed and restarted: a leader again, then a rollout with the same bound", async () => {
+    await converged(60_000);
+    const before = disruptionWindows(kube).length;
+    await etcd.kill();
+    // While etcd is down nobody leads (no grant can be fenced), yet the coordinators stay up and serve status.
+    await eventually(async () => {
+      const all = await Promise.all(coordinators.map((c) => status(c).catch(() => null)));
+      return all.every((s) => s !== null && !s.leader) ? true : undefined;
+    }, 20_000, "every coordinator to step down and keep serving status");
+    await etcd.restart();
+    await leader();
+
+    const inventory = await readFile(join(checkout, "inventory.yaml"), "utf8");
+    await writeFile(join(checkout, "inventory.yaml"), inventory.includes("nixos-25.05") ? inventory.replace("nixos-25.05", "nixos-24.11") : inventory.replace("nixos-24.11", "nixos-25.05"));
+    await git("commit", "-q", "-am", "another nixpkgs pin");
+    await git("push", "-q", upstream, "main");
+    await notify();
+    await eventually(() => (disruptionWindows(kube).length > before ? true : undefined), 30_000, "a grant after etcd came back");
+    await converged(90_000);
+    const windows = disruptionWindows(kube).slice(before);
+    expect(windows.map((w) => w.node).sort()).toEqual([...NODES].sort());
+    expect(maxConcurrent(disruptionWindows(kube))).toBe(1);
+  }, 180_000);
 });

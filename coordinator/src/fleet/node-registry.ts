@@ -3,12 +3,24 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import type { NodeHello, NodeRecord, NodeReport, RevisionRef, Store } from "../store/index.js";
 import { ChangeSignal } from "./change-signal.js";
 
+export interface NodeRegistryOptions {
+  /**
+   * With several coordinators an agent's streams may be open at another one: then a report (received here or
+   * through the shared store) at most this old also counts as connected. Unset with a single coordinator.
+   */
+  readonly connectedByReportWithinMs?: number;
+  readonly now?: () => number;
+}
+
 export class NodeRegistry {
   private readonly records = new Map<string, NodeRecord>();
   private readonly connections = new Map<string, number>();
   readonly changed = new ChangeSignal<string>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly options: NodeRegistryOptions = {},
+  ) {}
 
   async load(): Promise<void> {
     this.records.clear();
@@ -28,7 +40,10 @@ export class NodeRegistry {
   }
 
   isConnected(name: string): boolean {
-    return (this.connections.get(name) ?? 0) > 0;
+    if ((this.connections.get(name) ?? 0) > 0) return true;
+    const within = this.options.connectedByReportWithinMs;
+    const reportedAt = this.records.get(name)?.lastReport?.atMs;
+    return within !== undefined && reportedAt !== undefined && (this.options.now ?? Date.now)() - reportedAt <= within;
   }
 
   async enroll(name: string): Promise<string> {

@@ -32,6 +32,8 @@ export interface AgentServiceDeps {
   readonly clusterName: () => string;
   /** Cluster checks are dispatched by the leader only: followers send agents there. */
   readonly isLeader: () => boolean;
+  /** Fires when this coordinator gains or loses leadership (check streams must follow the leader). */
+  readonly onLeadershipChange?: (listener: (leader: boolean) => void) => () => void;
   readonly heartbeatMs: number;
   readonly log: Logger;
   readonly now: () => number;
@@ -158,11 +160,23 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     }),
 
     watchCheckRequests: stream("WatchCheckRequests", async (node, call) => {
-      if (!deps.isLeader()) throw new NkError("NOT_LEADER", "this coordinator does not lead: cluster checks are run for the leader");
-      return deps.checks.watch(node, (r) => {
+      const notLeader = () => new NkError("NOT_LEADER", "this coordinator does not lead: cluster checks are run for the leader");
+      if (!deps.isLeader()) throw notLeader();
+      const unwatch = deps.checks.watch(node, (r) => {
         const message: WatchCheckRequestsResponse = { requestId: r.requestId, checkName: r.checkName, command: [...r.command], expect: r.expect, timeoutMs: r.timeoutMs };
         call.write(message);
       });
+      // A deposed leader sends its streams away, or the new leader would have no server to run checks on.
+      const unsubscribe = deps.onLeadershipChange?.((leader) => {
+        if (leader) return;
+        cleanup();
+        call.emit("error", toServiceError(notLeader(), log, { rpc: "WatchCheckRequests" }));
+      });
+      const cleanup = (): void => {
+        unsubscribe?.();
+        unwatch();
+      };
+      return cleanup;
     }),
 
     reportCheckResult: unary("ReportCheckResult", async (node, req) => {

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { FileStore, type NodeReport } from "../store/index.js";
+import { NodeRegistry } from "./node-registry.js";
+
+const report = (atMs: number): NodeReport => ({
+  revision: "r1",
+  sha256: "s1",
+  phase: "confirmed",
+  health: { healthy: true, checks: [], observedAtMs: atMs },
+  error: "",
+  agentVersion: "0.1.0",
+  bootId: "b1",
+  bootedSystem: "/nix/store/x",
+  currentSystem: "/nix/store/x",
+  atMs,
+});
+
+describe("NodeRegistry connections", () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  const open = async (options: ConstructorParameters<typeof NodeRegistry>[1], now: () => number) => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-registry-"));
+    dirs.push(dir);
+    const store = await FileStore.open({ dir, clock: now });
+    await store.enrollNode("n1");
+    const registry = new NodeRegistry(store, options);
+    await registry.load();
+    return registry;
+  };
+
+  it("with one coordinator, only an open stream counts as connected", async () => {
+    let t = 1_000_000;
+    const registry = await open({}, () => t);
+    await registry.report("n1", report(t));
+    expect(registry.isConnected("n1")).toBe(false);
+    const end = registry.connect("n1");
+    expect(registry.isConnected("n1")).toBe(true);
+    end();
+    end();
+    expect(registry.isConnected("n1")).toBe(false);
+  });
+
+  it("with several coordinators, a fresh report counts as connected elsewhere, and goes stale", async () => {
+    let t = 1_000_000;
+    const registry = await open({ connectedByReportWithinMs: 3_000, now: () => t }, () => t);
+    expect(registry.isConnected("n1")).toBe(false);
+    await registry.report("n1", report(t));
+    expect(registry.isConnected("n1")).toBe(true);
+    t += 3_001;
+    expect(registry.isConnected("n1")).toBe(false);
+    // A report another coordinator wrote to the shared store.
+    const record = registry.get("n1")!;
+    expect(registry.noteRemote({ ...record, lastReport: report(t) })).toBe(true);
+    expect(registry.isConnected("n1")).toBe(true);
+  });
+});
