@@ -35,9 +35,11 @@ export interface FanoutReport {
   readonly streamsPerChannel: number;
   readonly machine: string;
   readonly date: string;
+  /** Which store the coordinator ran on; each has its own section. */
+  readonly store: "file" | "etcd";
 }
 
-const ID = "fanout";
+const sectionId = (store: "file" | "etcd"): string => (store === "etcd" ? "fanout-etcd" : "fanout");
 const P99_GOAL_MS = 500;
 const RSS_GOAL_MIB = 1024;
 
@@ -52,12 +54,41 @@ function goal(r: ScenarioResult): string {
   return `streams held ${held ? "(met)" : "(**missed**)"}, RSS < 1 GiB ${r.peakRssMiB < RSS_GOAL_MIB ? "(met)" : "(**missed**)"}`;
 }
 
-export function fanoutSection(report: FanoutReport): string {
-  const rows = report.results.map((r) => {
+function tableRows(report: FanoutReport): string[] {
+  return report.results.map((r) => {
     const m = r.median;
     const range = (pick: (x: RunResult) => number): string => `${ms(Math.min(...r.runs.map(pick)))} – ${ms(Math.max(...r.runs.map(pick)))}`;
     return `| ${r.nodes.toLocaleString("en-US")} | ${r.streamsHeld.toLocaleString("en-US")} / ${r.channels} | ${ms(m((x) => x.pushMs))} | ${ms(m((x) => x.p50Ms))} | ${ms(m((x) => x.p99Ms))} (${range((x) => x.p99Ms)}) | ${ms(m((x) => x.maxMs))} | ${ms(m((x) => x.maxFromPushStartMs))} | ${r.rssAfterConnectMiB.toFixed(0)} / ${r.peakRssMiB.toFixed(0)} MiB | ${goal(r)} |`;
   });
+}
+
+/** The same measurement with the etcd store: a real etcd on loopback, the coordinator following an upstream repo. */
+function etcdSection(report: FanoutReport, ID: string): string {
+  const detail = report.results.map(
+    (r) => `N = ${r.nodes.toLocaleString("en-US")}: enrolling took ${formatMs(r.enrollMs)} (each enrolment is an etcd transaction), opening every stream until each had its first bundle ${formatMs(r.connectMs)}; a desired message is ${(r.messageBytes / 1024).toFixed(1)} KiB.`,
+  );
+  return [
+    `<!-- bench:${ID}:start -->`,
+    "## Push fan-out to agents, etcd store (bench/fanout --store etcd)",
+    "",
+    `Reproduce: \`npm run bench:fanout -- --store etcd --write\` · ${report.date} · ${report.machine}`,
+    "",
+    `Medians of ${report.runs} pushes per size (min – max of the per-push p99 in brackets). In this mode the coordinator follows an upstream repo (as every coordinator of an etcd-backed group does): "push" is \`git push\` to the upstream plus \`POST /hooks/git\`, which answers 202 at once; latency is each agent's arrival time minus the webhook's answer, so it covers the fetch, validation, render, the desired refs written to etcd and the publication.`,
+    "",
+    "| Nodes | Streams / channels | git push + webhook | p50 after webhook | p99 after webhook | max after webhook | max after push start | Coordinator RSS connected / peak | Goal |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...tableRows(report),
+    "",
+    "- Setup: as in the file-store section (same generator, same client, own process), with `store: {kind: etcd}` against one etcd (Debian `etcd-server`, single member, its own temp data dir on this machine's disk, started by the benchmark on 127.0.0.1). The coordinator's RSS does not include etcd's.",
+    ...detail.map((d) => `- ${d}`),
+    `<!-- bench:${ID}:end -->`,
+  ].join("\n");
+}
+
+export function fanoutSection(report: FanoutReport): string {
+  const ID = sectionId(report.store);
+  if (report.store === "etcd") return etcdSection(report, ID);
+  const rows = tableRows(report);
   const detail = report.results.map(
     (r) => `N = ${r.nodes.toLocaleString("en-US")}: enrolling took ${formatMs(r.enrollMs)}, opening every stream until each had its first bundle ${formatMs(r.connectMs)}; a desired message is ${(r.messageBytes / 1024).toFixed(1)} KiB; median share of agents served before git push returned: ${(100 * r.median((x) => x.beforeReturn)).toFixed(0)} %.`,
   );
@@ -85,6 +116,7 @@ export function fanoutSection(report: FanoutReport): string {
 
 /** The file with the fan-out section replaced (or appended after the others). */
 export function updateFanoutMarkdown(existing: string, report: FanoutReport): string {
+  const ID = sectionId(report.store);
   const block = fanoutSection(report);
   const start = existing.indexOf(`<!-- bench:${ID}:start -->`);
   const endMarker = `<!-- bench:${ID}:end -->`;

@@ -13,6 +13,7 @@ import { generateRepo, nodeName } from "../render/inventory-gen.js";
 import { median } from "../render/measure.js";
 import { adminCall } from "../../test/support/coordinator-harness.js";
 import { CoordinatorProcess } from "../../test/support/coordinator-process.js";
+import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { FanoutAgents, nowMs, type SimNode } from "./fanout-agents.js";
 import { writeFanoutSection, type ScenarioResult, type RunResult } from "./fanout-md.js";
 import { findPid, memoryOf } from "./proc-stats.js";
@@ -28,6 +29,8 @@ interface Options {
   readonly write: boolean;
   /** Keep the temp dir (coordinator log, state) for a look afterwards. */
   readonly keep: boolean;
+  /** "etcd": a real etcd on loopback holds the state, and the coordinator follows an upstream repo (as several would). */
+  readonly store: "file" | "etcd";
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -41,6 +44,7 @@ function parseArgs(argv: readonly string[]): Options {
     streamsPerChannel: Number(value("--streams-per-channel") ?? 50),
     write: argv.includes("--write"),
     keep: argv.includes("--keep"),
+    store: value("--store") === "etcd" ? "etcd" : "file",
   };
 }
 
@@ -83,7 +87,9 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
   const work = await mkdtemp(join(tmpdir(), `nk-fanout-${nodes}-`));
   const checkout = join(work, "checkout");
   const git = (...args: string[]) => run("git", ["-c", "credential.helper=", ...args], { cwd: checkout, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
-  const proc = new CoordinatorProcess({ stateDir: join(work, "state"), config: { logLevel: "info" }, logFile: join(work, "coordinator.log") });
+  const upstream = join(work, "upstream.git");
+  let etcd: EtcdServer | undefined;
+  let proc: CoordinatorProcess | undefined;
   let agents: FanoutAgents | undefined;
   let admin: AdminServiceClient | undefined;
   try {
@@ -100,6 +106,14 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     await git("add", "-A");
     await git("commit", "-q", "-m", `generated inventory, ${nodes} nodes`);
 
+    let config: Record<string, unknown> = { logLevel: "info" };
+    if (options.store === "etcd") {
+      etcd = await startEtcd();
+      await run("git", ["init", "-q", "--bare", "-b", "main", upstream]);
+      // Polling stays out of the way: every push is announced through the webhook, as a forge would.
+      config = { ...config, store: { kind: "etcd", endpoints: [etcd.endpoint], prefix: "/nk-fanout/" }, source: { kind: "upstream", url: upstream, intervalSeconds: 3600 } };
+    }
+    proc = new CoordinatorProcess({ stateDir: join(work, "state"), config, logFile: join(work, "coordinator.log") });
     await proc.start(60_000);
     const pid = await findPid(proc.configPath);
     const [adminToken, caPem] = [await proc.adminToken(), await proc.caPem()];
@@ -118,7 +132,15 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     console.error(`N=${nodes}: enrolled in ${enrollMs.toFixed(0)} ms; coordinator peak RSS so far ${(await memoryOf(pid)).hwmMiB.toFixed(0)} MiB`);
 
     const pushUrl = `http://bench:${adminToken}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
-    await git("push", "-q", pushUrl, "main");
+    const httpPort = proc.httpPort;
+    // File store: push to the coordinator's own repo. etcd store: push to the upstream, then the webhook.
+    const publish = async (): Promise<void> => {
+      if (options.store === "file") return void (await git("push", "-q", pushUrl, "main"));
+      await git("push", "-q", upstream, "main");
+      const res = await fetch(`http://127.0.0.1:${httpPort}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } });
+      if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    };
+    await publish();
     const initial = (await git("rev-parse", "HEAD")).stdout.trim();
 
     const connectStart = nowMs();
@@ -137,7 +159,7 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
       await git("commit", "-q", "-am", `fanout run ${r}`);
       const sha = (await git("rev-parse", "HEAD")).stdout.trim();
       const started = nowMs();
-      await git("push", "-q", pushUrl, "main");
+      await publish();
       const returned = nowMs();
       await agents.waitAll(sha, 120_000);
       const arrivals = agents.arrivals();
@@ -173,7 +195,8 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
   } finally {
     agents?.close();
     admin?.close();
-    await proc.stop();
+    await proc?.stop();
+    await etcd?.dispose();
     if (options.keep) console.error(`kept ${work}`);
     else await rm(work, { recursive: true, force: true });
   }
@@ -195,7 +218,7 @@ async function main(): Promise<void> {
   }
   if (options.write) {
     const machine = `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown"}), Node ${process.version}, ${platform()}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end (shared machine)`;
-    await writeFanoutSection(BENCHMARKS_MD, { results, runs: options.runs, streamsPerChannel: options.streamsPerChannel, machine, date: new Date().toISOString().slice(0, 10) });
+    await writeFanoutSection(BENCHMARKS_MD, { results, runs: options.runs, streamsPerChannel: options.streamsPerChannel, machine, date: new Date().toISOString().slice(0, 10), store: options.store });
   }
 }
 

@@ -23,9 +23,11 @@ function options() {
       "reboot-delay-ms": { type: "string", default: "300" },
       "report-interval": { type: "string", default: "1" },
       "max-unavailable": { type: "string", default: "1" },
+      store: { type: "string", default: "file" },
       write: { type: "boolean", default: false },
     },
   });
+  if (values.store !== "file" && values.store !== "etcd") throw new Error(`--store: expected file or etcd, found ${values.store}`);
   return {
     nodes: Number(values.nodes),
     runs: Number(values.runs),
@@ -34,6 +36,7 @@ function options() {
     reportIntervalSeconds: Number(values["report-interval"]),
     maxUnavailable: Number(values["max-unavailable"]),
     maxUnavailableServers: 1,
+    store: values.store as "file" | "etcd",
     write: values.write === true,
   };
 }

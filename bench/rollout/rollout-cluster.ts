@@ -16,6 +16,7 @@ import { startCoordinator, type RunningCoordinator } from "../../coordinator/src
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { adminCall, EXAMPLE_DIR } from "../../test/support/coordinator-harness.js";
 import { HEALTHY_COMMANDS } from "../../test/support/sim-cluster.js";
+import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { AdminServiceClient } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
@@ -42,6 +43,8 @@ export interface ClusterOptions {
   readonly reportIntervalSeconds: number;
   readonly maxUnavailable: number;
   readonly maxUnavailableServers: number;
+  /** "etcd": leases, fencing tokens and node records in a real etcd on loopback; the coordinator follows an upstream repo. */
+  readonly store?: "file" | "etcd";
 }
 
 export const nodeName = (i: number): string => `n${i + 1}`;
@@ -77,6 +80,7 @@ export class RolloutCluster {
   readonly rebootExits: Array<{ node: string; atMs: number }> = [];
   private status!: () => Promise<GetStatusResponse>;
   private admin!: { client: AdminServiceClient; md: Metadata };
+  private etcd: EtcdServer | undefined;
   private coordinator!: RunningCoordinator;
   private readonly agents = new Map<string, SimAgentProcess>();
 
@@ -120,7 +124,17 @@ export class RolloutCluster {
         done();
       },
     });
+    const upstream = join(workDir, "upstream.git");
+    if (options.store === "etcd") {
+      this.etcd = await startEtcd();
+      await run("git", ["init", "-q", "--bare", "-b", "main", upstream]);
+    }
     const config = coordinatorConfigSchema.parse({
+      ...(this.etcd && {
+        store: { kind: "etcd", endpoints: [this.etcd.endpoint], prefix: "/nk-rollout/" },
+        // Every push is announced through the webhook (see push), as a forge would.
+        source: { kind: "upstream", url: upstream, intervalSeconds: 3600 },
+      }),
       stateDir: join(workDir, "state"),
       grpc: { listen: "127.0.0.1:0" },
       http: { listen: "127.0.0.1:0" },
@@ -139,7 +153,7 @@ export class RolloutCluster {
 
     await cp(EXAMPLE_DIR, this.checkout, { recursive: true });
     await this.git("init", "-q", "-b", "main");
-    await this.git("remote", "add", "nk", `http://bench:${c.adminToken}@127.0.0.1:${c.httpPort}/git/inventory.git`);
+    await this.git("remote", "add", "nk", this.etcd ? upstream : `http://bench:${c.adminToken}@127.0.0.1:${c.httpPort}/git/inventory.git`);
     const caFile = join(workDir, "ca.crt");
     await writeFile(caFile, c.caPem);
     for (const node of this.names) {
@@ -160,6 +174,10 @@ export class RolloutCluster {
     await this.git("add", "-A");
     await this.git("commit", "-q", "-m", `nixpkgs ${channel}`);
     await this.git("push", "-q", "nk", "main");
+    if (this.etcd) {
+      const res = await fetch(`http://127.0.0.1:${this.coordinator.httpPort}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${this.coordinator.adminToken}` } });
+      if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    }
   }
 
   /** Starts the agents a few at a time, so 2 cores are not swamped by 50 tsx start-ups at once. */
@@ -207,6 +225,7 @@ export class RolloutCluster {
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
     this.admin?.client.close();
     await this.coordinator?.stop();
+    await this.etcd?.dispose();
     await this.kube.close();
     await rm(this.workDir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { median, percentile, type RunFigures } from "./rollout-figures.js";
 
 export interface RolloutReport {
-  readonly options: { nodes: number; runs: number; timeScale: number; rebootDelayMs: number; reportIntervalSeconds: number; maxUnavailable: number };
+  readonly options: { nodes: number; runs: number; timeScale: number; rebootDelayMs: number; reportIntervalSeconds: number; maxUnavailable: number; store?: "file" | "etcd" };
   readonly runs: readonly RunFigures[];
   readonly agentRssMiB: readonly number[];
   readonly machine: string;
@@ -12,7 +12,7 @@ export interface RolloutReport {
   readonly notes?: readonly string[];
 }
 
-const ID = "rollout";
+const sectionId = (store: "file" | "etcd" | undefined): string => (store === "etcd" ? "rollout-etcd" : "rollout");
 const GAP_NOTE = "The gap is mostly the next holder's round trip: its grant reaches the agent over the lease stream, the agent saves its state (fsync) before it announces draining, and the coordinator records the phase (fsync) before it cordons. It does not grow with the window: on real machines, whose reboots take minutes, the same ~40 ms per node is far below 1 %.";
 const s1 = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const ms0 = (ms: number): string => `${ms.toFixed(0)} ms`;
@@ -26,6 +26,8 @@ function row(name: string, values: readonly number[], fmt: (v: number) => string
 
 export function rolloutMarkdown(r: RolloutReport): string {
   const o = r.options;
+  const etcd = o.store === "etcd";
+  const ID = sectionId(o.store);
   const overheads = r.runs.map((f) => f.overhead);
   const recovery = r.runs.map((f) => f.recoveryGrantLatencyMs);
   const releaseGrants = r.runs.flatMap((f) => f.releaseGrantLatencyMs);
@@ -34,11 +36,11 @@ export function rolloutMarkdown(r: RolloutReport): string {
   const totalRss = r.agentRssMiB.reduce((a, b) => a + b, 0);
   return [
     `<!-- bench:${ID}:start -->`,
-    "## Rolling reboot (bench/rollout)",
+    etcd ? "## Rolling reboot, etcd store (bench/rollout --store etcd)" : "## Rolling reboot (bench/rollout)",
     "",
-    `Reproduce: \`npm run bench:rollout -- --write\` · ${r.date} · ${r.machine}`,
+    `Reproduce: \`npm run bench:rollout -- ${etcd ? "--store etcd " : ""}--write\` · ${r.date} · ${r.machine}`,
     "",
-    `${o.nodes} simulated nodes (3 servers), one real agent process each on SimSystem (time scale ${o.timeScale}: a reboot is ${ms0(5000 * o.timeScale)} of shutdown, then the supervisor starts the agent again after ${ms0(o.rebootDelayMs)}), the real coordinator (in-process) with the fake kube-apiserver, agents reporting every ${o.reportIntervalSeconds} s. Each run pushes a new nixpkgs pin, which reboots every node, with max_unavailable ${o.maxUnavailable}. Medians of ${r.runs.length} runs, min and max in brackets.`,
+    `${o.nodes} simulated nodes (3 servers), one real agent process each on SimSystem (time scale ${o.timeScale}: a reboot is ${ms0(5000 * o.timeScale)} of shutdown, then the supervisor starts the agent again after ${ms0(o.rebootDelayMs)}), the real coordinator (in-process${etcd ? "; leases, fencing tokens, node records and events in a real single-member etcd on 127.0.0.1, the inventory from an upstream repo announced by webhook" : ", file store"}) with the fake kube-apiserver, agents reporting every ${o.reportIntervalSeconds} s. Each run pushes a new nixpkgs pin, which reboots every node, with max_unavailable ${o.maxUnavailable}. Medians of ${r.runs.length} runs, min and max in brackets.`,
     "",
     "| Measure | Median | Min – max | Goal |",
     "| --- | --- | --- | --- |",
@@ -54,13 +56,14 @@ export function rolloutMarkdown(r: RolloutReport): string {
     `- Where a gap goes (medians over ${gaps.length} gaps): uncordon → release logged ${part("releaseMs")}, release → next grant ${part("grantMs")}, grant → holder announces draining ${part("announceMs")}, draining → cordon ${part("cordonMs")}; p90 of the whole gap ${ms0(percentile(gaps.map((g) => g.totalMs), 90))}, max ${ms0(Math.max(...gaps.map((g) => g.totalMs)))}.`,
     `- ${GAP_NOTE}`,
     `- Agent processes: ${o.nodes} at once, RSS median ${ms0(median(r.agentRssMiB)).replace(" ms", " MiB")} each, ${(totalRss / 1024).toFixed(1)} GiB in all (sources run through tsx).`,
-    `- Health recovery: the last node's disk check fails before the push, so all ${o.nodes} requests queue behind "node unhealthy"; the check is then fixed on the node, its agent reports it, and the grant follows. Latency is the coordinator's own figure from the health change to the grant being durable (state fsynced); the end-to-end row adds the agent's report interval and the drain start.`,
+    `- Health recovery: the last node's disk check fails before the push, so all ${o.nodes} requests queue behind "node unhealthy"; the check is then fixed on the node, its agent reports it, and the grant follows. Latency is the coordinator's own figure from the health change to the grant being durable (${etcd ? "the etcd transaction committed" : "state fsynced"}); the end-to-end row adds the agent's report interval and the drain start.`,
     ...(r.notes ?? []).map((n) => `- ${n}`),
     `<!-- bench:${ID}:end -->`,
   ].join("\n");
 }
 
 export async function writeRolloutSection(path: string, r: RolloutReport): Promise<void> {
+  const ID = sectionId(r.options.store);
   const text = await readFile(path, "utf8");
   const block = rolloutMarkdown(r);
   const start = text.indexOf(`<!-- bench:${ID}:start -->`);

@@ -1,4 +1,5 @@
 // Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { Inventory, RepoFiles } from "../../shared/src/inventory/index.js";
@@ -51,6 +52,8 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.warn({ err }, "error while stopping"));
   };
   try {
+    // With the etcd store nothing else creates it: the admin token, TLS material and the repo live here.
+    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const opened = await openConfiguredStore(config, log, now);
     const { store, leadership } = opened;
     stops.push(() => opened.close());
@@ -153,7 +156,12 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         url: config.source.url,
         branch: config.source.branch,
         intervalMs: config.source.intervalSeconds * 1000,
-        validate: async (tree) => validatePushedTree(tree, { knownSecrets: await knownSecrets() }),
+        validate: async (tree) => {
+          const verdict = await validatePushedTree(tree, { knownSecrets: await knownSecrets() });
+          // Adopted right after (onAccepted): hand over the parsed inventory, as pre-receive does for a push.
+          if (verdict.ok && verdict.inventory) accepted = { revision: tree.revision, inventory: verdict.inventory };
+          return verdict;
+        },
         onAccepted: async (revision) => void (await adopt(revision, await repo.readTree(revision))),
         onRejected: (revision, lines) => void store.appendEvent({ kind: "upstream-rejected", revision, message: lines.slice(0, 5).join("; ") }),
         log: log.child({ component: "upstream" }),

@@ -214,13 +214,14 @@ export class GrpcLeaseClient implements LeaseClient {
     while (!signal.aborted) {
       // A lease kept from a stuck apply and presented again may be past its drain already: the stream told so
       // once, at the grant, and will not repeat it.
-      if (this.seen?.fencingToken === fencingToken && PAST_DRAIN.has(this.seen.state)) return { ok: true };
+      // Only a reboot lease has been drained; a service-restart slot never was (the coordinator raises it to a reboot).
+      if (this.seen?.fencingToken === fencingToken && this.seen.kind === "reboot" && PAST_DRAIN.has(this.seen.state)) return { ok: true };
       // After an agent restart there is no stream yet: re-attach to the held lease to hear "drained".
       if (!this.stream || this.streamToken !== fencingToken) this.openStream({ kind: "reboot", revision: "", sha256: "", reason: "drain", fencingToken });
       const result = this.wait<{ ok: true } | { ok: false; error: string } | null>(signal, (lease) => {
         if (lease.fencingToken === -1) return null;
         if (lease.fencingToken !== fencingToken) return undefined;
-        if (PAST_DRAIN.has(lease.state)) return { ok: true };
+        if (lease.kind === "reboot" && PAST_DRAIN.has(lease.state)) return { ok: true };
         if (lease.state === "draining" && lease.waitingReason.startsWith("drain failed")) return { ok: false, error: lease.waitingReason };
         if (lease.state === "revoked" || lease.state === "released") return { ok: false, error: lease.waitingReason || `lease ${lease.state}` };
         return undefined;

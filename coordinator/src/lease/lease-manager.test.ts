@@ -171,6 +171,27 @@ describe("LeaseManager fencing", () => {
     expect(heldNodes(h)).toEqual(["n1"]);
   });
 
+  it("raises a kept service-restart slot to a reboot that drains again, keeping the token", async () => {
+    h = await harness(settingsFor(AGENTS));
+    await acquire(h, "n1", 0, "rev1", "service-restart");
+    const token = tokenOf(h, "n1");
+    // Switched and restarting k3s: no drain for a service restart. Then stuck (the agent keeps the lease).
+    await h.manager.renew("n1", token, "verifying", "boot-a");
+    expect(h.hooks.calls).toEqual([]);
+    // The fixing bundle needs a reboot: the same slot, presented again, must start over at the drain.
+    await acquire(h, "n1", token, "rev2", "reboot");
+    expect(h.grants).toHaveLength(1);
+    expect(lastUpdate(h, "n1")).toMatchObject({ kind: "reboot", state: "granted", fencingToken: token });
+    await h.manager.renew("n1", token, "draining", "boot-a");
+    await h.manager.settled();
+    expect(h.hooks.calls).toEqual([{ hook: "before", node: "n1", fencingToken: token }]);
+    expect(lastUpdate(h, "n1")).toMatchObject({ kind: "reboot", state: "drained" });
+    // And a reboot slot is never lowered back to a service restart.
+    await acquire(h, "n1", token, "rev3", "service-restart");
+    expect(lastUpdate(h, "n1")).toMatchObject({ kind: "reboot", state: "drained" });
+    expect(heldNodes(h)).toEqual(["n1"]);
+  });
+
   it("fences the old token after an operator release, and the next grant has a higher token", async () => {
     h = await harness(settingsFor(AGENTS));
     await acquire(h, "n1");

@@ -84,8 +84,16 @@ export class LeaseManager implements LeaseService {
         // Token 0 is an agent that lost its state: the lease is per node, so handing it back adds no disruption.
         if (request.fencingToken !== 0 && request.fencingToken !== held.fencingToken) throw fencedError(node, request.fencingToken, held);
         let lease = held;
+        const patch: LeasePatch = {};
         // An agent re-attaching after its own restart may not know the revision: keep the recorded one.
-        if (request.revision !== "" && held.revision !== request.revision) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, { revision: request.revision }), node, held.fencingToken);
+        if (request.revision !== "" && held.revision !== request.revision) patch.revision = request.revision;
+        if (request.kind === "reboot" && held.kind !== "reboot") {
+          // A service-restart slot kept from a stuck apply, and the next bundle needs a reboot: same slot, but the
+          // reboot must go through the drain (cordon) again, so the lease starts over at "granted".
+          Object.assign(patch, { kind: "reboot", state: "granted", phase: phaseName("granted"), phaseDeadlineMs: this.deps.now() + phaseBudgetMs("granted", settings.rollout, this.timeouts) } satisfies LeasePatch);
+          await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: request.revision || held.revision, message: `${held.state} → granted (lease #${held.fencingToken} raised from ${held.kind} to reboot)`, fields: { fencingToken: String(held.fencingToken) } });
+        }
+        if (Object.keys(patch).length > 0) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, patch), node, held.fencingToken);
         this.book.setHeld(lease);
         this.deps.log.info({ node, fencingToken: lease.fencingToken, presented: request.fencingToken }, "lease re-attached");
         const off = this.book.streams.subscribe(node, onUpdate);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Role, RolloutSettings } from "../../../shared/src/inventory/index.js";
 import { silentLogger } from "../../../shared/src/log/index.js";
-import { FileStore, type LeaseRecord } from "../store/index.js";
+import { FileStore, type LeaseKind, type LeaseRecord } from "../store/index.js";
 import type { LeaseView } from "../status/index.js";
 import type { ClusterChecksState, NodeHealth } from "./grant-decision.js";
 import type {
@@ -197,10 +197,10 @@ export async function harness(settings: LeaseSettings | null, options: LeaseMana
 }
 
 /** Acquire as an agent would, recording every view the stream delivers. */
-export async function acquire(h: Harness, node: string, fencingToken = 0, revision = "rev1"): Promise<() => void> {
+export async function acquire(h: Harness, node: string, fencingToken = 0, revision = "rev1", kind: LeaseKind = "reboot"): Promise<() => void> {
   const seen = h.updates.get(node) ?? [];
   h.updates.set(node, seen);
-  return h.manager.acquire({ node, kind: "reboot", revision, sha256: "a".repeat(64), reason: "kernel changed", fencingToken }, (v) => seen.push(v));
+  return h.manager.acquire({ node, kind, revision, sha256: "a".repeat(64), reason: kind === "reboot" ? "kernel changed" : "switch restarts k3s.service", fencingToken }, (v) => seen.push(v));
 }
 
 export function lastUpdate(h: Harness, node: string): LeaseView | undefined {

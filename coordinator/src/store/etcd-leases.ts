@@ -3,7 +3,7 @@ import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { EtcdKeys, pad } from "./etcd-keys.js";
 import { RETRY, casLoop, decode, decodeOpt, del, get, json, modIs, createIs, modOf, only, put, range, prefixEnd, type EtcdKv } from "./etcd-kv.js";
-import { assertNodeName, checkedInput, sameHolders } from "./lease-ops.js";
+import { assertNodeName, checkedInput, raisedKind, sameHolders } from "./lease-ops.js";
 import { checkLeaseRecord, checkLeaseRequest } from "./state-codec.js";
 import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult, RolloutRecord } from "./store.js";
 import { int, obj } from "./validate.js";
@@ -110,10 +110,10 @@ export class EtcdLeases {
       const current = this.fenced(kv, fencingToken);
       if ("ok" in current) return current;
       const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      // Identity fields are re-imposed so a patch cannot smuggle them in.
+      // Identity fields are re-imposed so a patch cannot smuggle them in; the kind may only be raised to a reboot.
       const next = checkedInput(
         checkLeaseRecord,
-        { ...current, ...defined, node: current.node, fencingToken: current.fencingToken, kind: current.kind, grantedAtMs: current.grantedAtMs, requestedAtMs: current.requestedAtMs },
+        { ...current, ...defined, node: current.node, fencingToken: current.fencingToken, kind: raisedKind(current.kind, patch.kind), grantedAtMs: current.grantedAtMs, requestedAtMs: current.requestedAtMs },
         "lease",
       );
       const r = await this.d.kv.txn([modIs(this.k.lease(node), kv?.mod_revision ?? "0")], [put(this.k.lease(node), json(next))]);

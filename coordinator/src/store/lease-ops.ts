@@ -1,7 +1,7 @@
 // Lease and queue compare-and-set rules applied to the in-memory state (no I/O; the caller persists).
 import { NkError } from "../../../shared/src/errors/index.js";
 import { checkLeaseRecord, checkLeaseRequest, type StoreState } from "./state-codec.js";
-import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
+import type { EnqueueResult, GrantResult, LeaseGrant, LeaseKind, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
 import { ShapeError, type Check } from "./validate.js";
 
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
@@ -56,14 +56,19 @@ function fenced(s: StoreState, node: string, fencingToken: number): LeaseResult 
   return current;
 }
 
+/** A holder's slot covers a reboot as well as a service restart: a kind may be raised to "reboot", never lowered. */
+export function raisedKind(current: LeaseKind, requested: LeaseKind | undefined): LeaseKind {
+  return requested === "reboot" ? "reboot" : current;
+}
+
 export function applyUpdate(s: StoreState, node: string, fencingToken: number, patch: LeasePatch): LeaseResult {
   const current = fenced(s, node, fencingToken);
   if ("ok" in current) return current;
   const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-  // Identity fields are re-imposed so a patch cannot smuggle them in.
+  // Identity fields are re-imposed so a patch cannot smuggle them in; the kind may only be raised to a reboot.
   const next = checkedInput(
     checkLeaseRecord,
-    { ...current, ...defined, node: current.node, fencingToken: current.fencingToken, kind: current.kind, grantedAtMs: current.grantedAtMs, requestedAtMs: current.requestedAtMs },
+    { ...current, ...defined, node: current.node, fencingToken: current.fencingToken, kind: raisedKind(current.kind, patch.kind), grantedAtMs: current.grantedAtMs, requestedAtMs: current.requestedAtMs },
     "lease",
   );
   s.leases.set(node, next);

@@ -97,9 +97,12 @@ export interface LeaseRecord {
 /** A lease to grant; without `fencingToken` the store allocates one in the same atomic step. */
 export type LeaseGrant = Omit<LeaseRecord, "fencingToken"> & { fencingToken?: number };
 
-/** Fields a holder's later calls may change; identity (node, token, kind, grant time) is fixed. */
+/**
+ * Fields a holder's later calls may change; identity (node, token, grant time) is fixed, and the kind may
+ * only be raised to "reboot" (a node holding a service-restart slot whose next bundle needs a reboot).
+ */
 export type LeasePatch = Partial<
-  Pick<LeaseRecord, "state" | "revision" | "phase" | "phaseDeadlineMs" | "renewedAtMs" | "cordonedByUs" | "nodeWasCordoned" | "role" | "bootIdAtGrant">
+  Pick<LeaseRecord, "kind" | "state" | "revision" | "phase" | "phaseDeadlineMs" | "renewedAtMs" | "cordonedByUs" | "nodeWasCordoned" | "role" | "bootIdAtGrant">
 >;
 
 export type GrantResult =
