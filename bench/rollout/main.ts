@@ -1,7 +1,7 @@
 // Rollout benchmark: N simulated nodes (one agent process each) reboot through the real coordinator, one lease at
 // a time; measures makespan against the ideal (sum of disruption windows / parallelism) and the grant latency after
 // a health recovery. `--write` updates BENCHMARKS.md.
-import { cpus, platform } from "node:os";
+import { cpus, loadavg, platform } from "node:os";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
@@ -124,6 +124,8 @@ function describe(f: RunFigures): string {
 async function main(): Promise<void> {
   const o = options();
   dropIpServernameWarning();
+  // The machine may be shared: the load when the run started goes next to the figures.
+  const loadAtStart = loadavg()[0]!;
   const cluster = await RolloutCluster.start({ ...o });
   try {
     say(`${o.nodes} nodes, one agent process each; installing (every node reboots into its first nk generation)`);
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
       options: o,
       runs,
       agentRssMiB: rss,
-      machine: `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), Node ${process.version}, ${platform()}`,
+      machine: `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), Node ${process.version}, ${platform()}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end (shared machine)`,
       date: new Date().toISOString().slice(0, 10),
     };
     if (o.write) {

@@ -38,7 +38,7 @@ export function rolloutMarkdown(r: RolloutReport): string {
     `<!-- bench:${ID}:start -->`,
     etcd ? "## Rolling reboot, etcd store (bench/rollout --store etcd)" : "## Rolling reboot (bench/rollout)",
     "",
-    `Reproduce: \`npm run bench:rollout -- ${etcd ? "--store etcd " : ""}--write\` · ${r.date} · ${r.machine}`,
+    `Reproduce: \`npm run bench:rollout -- ${etcd ? "--store etcd " : ""}--nodes ${o.nodes} --runs ${r.runs.length} --write\` · ${r.date} · ${r.machine}`,
     "",
     `${o.nodes} simulated nodes (3 servers), one real agent process each on SimSystem (time scale ${o.timeScale}: a reboot is ${ms0(5000 * o.timeScale)} of shutdown, then the supervisor starts the agent again after ${ms0(o.rebootDelayMs)}), the real coordinator (in-process${etcd ? "; leases, fencing tokens, node records and events in a real single-member etcd on 127.0.0.1, the inventory from an upstream repo announced by webhook" : ", file store"}) with the fake kube-apiserver, agents reporting every ${o.reportIntervalSeconds} s. Each run pushes a new nixpkgs pin, which reboots every node, with max_unavailable ${o.maxUnavailable}. Medians of ${r.runs.length} runs, min and max in brackets.`,
     "",
