@@ -75,8 +75,11 @@ export class ChaosDriver {
     }
   }
 
-  /** `inject` replaces the bad change's own fault (a script may hold it back with a hang first). */
-  async push(change: PushChange, inject?: readonly FaultKind[]): Promise<PushResult> {
+  /**
+   * `inject` replaces the bad change's own fault (a script may hold it back with a hang first); with `on`, it is
+   * injected into that node's new bundle for any other change (e.g. a k3s change whose switch hangs on one server).
+   */
+  async push(change: PushChange, inject?: readonly FaultKind[], on?: string): Promise<PushResult> {
     const { cluster } = this;
     const n = ++this.counter;
     const tag = `${process.pid}-${n}`;
@@ -106,6 +109,7 @@ export class ChaosDriver {
         await this.dropBadChanges();
         break;
     }
+    if (inject && on !== undefined && change.change !== "bad") await this.injectFault(on, (await cluster.renderedShas()).get(on)!, inject);
     const result = await cluster.push(`chaos ${n}: ${change.change}${"node" in change ? ` ${change.node}` : ""}`);
     this.recorder.recordPush({ sha: result.sha, message: change.change, acked: result.acked, startedAtMs: result.startedAtMs });
     return result;

@@ -1,4 +1,4 @@
-// Chaos (short CI version): seeded schedules of coordinator kill -9, agent kill -9, network cuts, bad pushes,
+// Chaos (short CI version): the scripted regressions, then seeded schedules of coordinator kill -9, agent kill -9, network cuts, bad pushes,
 // flapping health and rollouts on a three-node simulated cluster; invariants checked by independent recorders.
 // Replay a failing run with CHAOS_SEED=<seed printed below>; CHAOS_KEEP=1 keeps its logs and state.
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ describe("chaos", () => {
     const log = (line: string): void => void process.stdout.write(`${line}\n`);
     log(`chaos: seed ${seed} (replay with CHAOS_SEED=${seed})`);
     // The scripted regressions first, then seeded random schedules while the time budget lasts.
-    const result = await runChaos({ seed, schedules: 3, steps: 6, scripted: SCRIPTED_SCHEDULES, log, budgetMs: 60_000, keepOnFailure: process.env.CHAOS_KEEP === "1" });
+    const result = await runChaos({ seed, schedules: 3, steps: 6, scripted: SCRIPTED_SCHEDULES, log, budgetMs: 75_000, keepOnFailure: process.env.CHAOS_KEEP === "1" });
     log(summaryLine(result));
     expect(result.results.length).toBeGreaterThanOrEqual(SCRIPTED_SCHEDULES.length + 1);
     // Every schedule ran to the end and converged; a violation prints its seed, steps and what broke.

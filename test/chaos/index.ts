@@ -7,5 +7,5 @@ export { concurrencyViolations, convergedViolations, rebootViolations, settledVi
 export { describeSchedule, makeSchedule, type ChaosAction, type ChaosSchedule, type ChaosStep, type PushChange } from "./chaos-schedule.js";
 export { LeaseJournal, readDurableLeases, type Limits } from "./lease-journal.js";
 export { SeededRandom, scheduleSeed } from "./seeded-random.js";
-export { SCRIPTED_SCHEDULES, STUCK_REBOOT_LEASE, type ScriptedSchedule } from "./scripted-schedules.js";
+export { SCRIPTED_SCHEDULES, STUCK_REBOOT_LEASE, STUCK_SERVICE_RESTART_LEASE, type ScriptedSchedule } from "./scripted-schedules.js";
 export { brief, waitFor, waitStatus } from "./status-wait.js";

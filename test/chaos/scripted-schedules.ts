@@ -42,4 +42,36 @@ export const STUCK_REBOOT_LEASE: ScriptedSchedule = {
   },
 };
 
-export const SCRIPTED_SCHEDULES: readonly ScriptedSchedule[] = [STUCK_REBOOT_LEASE];
+/**
+ * A node stuck after a failed rollback keeps a *service-restart* lease; the fixing bundle needs a reboot.
+ * Found by chaos: the agent re-presented the kept slot for the reboot, the coordinator re-attached it in its
+ * "verifying" state, the agent took that as drained and rebooted without a cordon. The slot must be raised to a
+ * reboot that starts over at "granted", so the node is drained (cordoned) first.
+ */
+export const STUCK_SERVICE_RESTART_LEASE: ScriptedSchedule = {
+  name: "stuck service-restart lease, then a reboot",
+  description: "a k3s change whose switch hangs on the first server; cut it off; the switch fails and the rollback cannot be "
+    + "verified, so it is stuck holding its service-restart lease; heal; a kernel change for it must be drained before its reboot",
+  async run(cluster, driver) {
+    const node = cluster.options.nodes[0]!;
+    const pushed = await driver.push({ change: "k3s" }, ["activation-hang"], node);
+    if (!pushed.acked) throw new Error(`push refused: ${pushed.error}`);
+    const sha = (await cluster.renderedShas()).get(node)!;
+    await waitFor(cluster, `${node} to switch under a service-restart lease`, (s) => phaseOf(node)(s) === ApplyPhase.APPLY_PHASE_ACTIVATING && s.leases.some((l) => l.node === node), 60_000);
+    const proxy = cluster.proxies.get(node)!;
+    proxy.cut();
+    try {
+      await driver.injectFault(node, sha, ["activation-error"]);
+      // Longer than the health deadline (6 s): the rollback cannot be verified while the coordinator is unreachable.
+      await new Promise((r) => setTimeout(r, 8_000));
+    } finally {
+      proxy.restore();
+    }
+    await waitFor(cluster, `${node} to be stuck holding its lease`, (s) => phaseOf(node)(s) === ApplyPhase.APPLY_PHASE_FAILED && s.leases.some((l) => l.node === node));
+    const fix = await driver.push({ change: "kernel", node });
+    if (!fix.acked) throw new Error(`push refused: ${fix.error}`);
+    await waitFor(cluster, `${node} to reboot`, (s) => phaseOf(node)(s) === ApplyPhase.APPLY_PHASE_REBOOTING, 60_000);
+  },
+};
+
+export const SCRIPTED_SCHEDULES: readonly ScriptedSchedule[] = [STUCK_REBOOT_LEASE, STUCK_SERVICE_RESTART_LEASE];
