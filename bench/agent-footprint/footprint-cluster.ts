@@ -78,7 +78,11 @@ export async function startCoordinator(workDir: string): Promise<FootprintCoordi
   };
 }
 
-export type AgentMode = "tsx" | "built";
+/** "packaged": the build started like nixos-module/package.nix's nk-agent wrapper does, with these node flags. */
+export type AgentMode = "tsx" | "built" | "packaged";
+
+/** What nixos-module/package.nix passes to node for nk-agent (test/nix/flake.test.ts keeps the two equal). */
+export const PACKAGED_AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--lite-mode"];
 
 export interface FootprintAgent {
   /** The agent process running now (a simulated reboot replaces it). */

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PACKAGED_AGENT_NODE_FLAGS } from "../../bench/agent-footprint/footprint-cluster.js";
 import { nixEval, NIX_DIR, REPO } from "./nix-eval.js";
 
 const FLAKE = `(import ${join(NIX_DIR, "eval-flake.nix")})`;
@@ -29,6 +30,8 @@ describe("flake.nix", () => {
     expect(install).toContain("npm prune --omit=dev");
     expect(install).toContain("cp -r package.json bin dist node_modules");
     expect(install).toContain('for name in nk-agent nk-coordinator nkctl; do');
+    // The agent's memory flags are the ones bench/agent-footprint measures as "packaged".
+    expect(install).toContain(`if [ "$name" = nk-agent ]; then flags="${PACKAGED_AGENT_NODE_FLAGS.join(" ")} "; fi`);
     const src = (await nixEval<string[]>(`${FLAKE}.packages.x86_64-linux.nk.args.src.files`)).map((f) => f.slice(REPO.length + 1));
     expect(src.sort()).toEqual(["agent/src", "bin", "coordinator/src", "nkctl/src", "package-lock.json", "package.json", "shared/src", "tsconfig.build.json", "tsconfig.json"]);
   });
