@@ -1,7 +1,7 @@
 // Runs nk-coordinator as its own process on fixed loopback ports, so tests can kill -9 it and start it again.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { REPO_ROOT } from "./coordinator-harness.js";
@@ -82,15 +82,30 @@ export class CoordinatorProcess {
     });
   }
 
-  /** kill -9: no clean shutdown, nothing flushed that was not already durable. */
+  /**
+   * kill -9: no clean shutdown, nothing flushed that was not already durable. Like systemd, which kills a crashed
+   * unit's whole cgroup, it also kills the processes the coordinator started (a git-http-backend orphaned in the
+   * middle of a push spins on its closed stdin for ever).
+   */
   async kill(): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = null;
+    const started = child.pid === undefined ? [] : await childPids(child.pid);
     await new Promise<void>((resolve) => {
       child.once("exit", () => resolve());
       child.kill("SIGKILL");
     });
+    for (const pid of started) {
+      // git-http-backend runs in its own process group (with the receive-pack it starts): kill the group.
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -106,4 +121,17 @@ export class CoordinatorProcess {
       child.kill("SIGTERM");
     });
   }
+}
+
+/** Direct children of `parent`, from /proc (Linux). */
+async function childPids(parent: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // pid (comm) state ppid ...: comm may contain spaces, so read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === parent) out.push(Number(entry));
+  }
+  return out;
 }

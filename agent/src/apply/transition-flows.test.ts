@@ -308,8 +308,15 @@ describe("bad history", () => {
     expect(s.bad[0]?.sha256).toBe("x1");
   });
 
-  it("a bad sha256 arriving while busy clears what was queued", () => {
+  it("a bad sha256 arriving while busy replaces what was queued, and its refusal is reported once the apply ends", () => {
     const s = { ...reach("rebooting"), bad: [{ sha256: B.sha256, revision: "rev-b", reason: "x", at: 0 }], queued: { revision: "rev-c", sha256: desired("c").sha256 } };
-    expect(step(s, ev.desired(B)).state.queued).toBeNull();
+    const busy = step(s, ev.desired(B));
+    expect(busy.state.queued).toEqual({ revision: "rev-b", sha256: B.sha256 });
+    expect(busy.effects.filter((e) => e.type === "report")).toEqual([]);
+    // Found by chaos: the node then rested "confirmed" on the older bundle and never said why it ignored the desired one.
+    const resting: AgentState = { ...reach("confirmed"), bad: s.bad };
+    const r = step(resting, ev.desired(B));
+    expect(r.effects).toContainEqual(expect.objectContaining({ type: "report", phase: "rolled-back" }));
+    expect(JSON.stringify(r.effects)).toContain("not retried until it changes");
   });
 });

@@ -102,9 +102,11 @@ function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineCo
   const bad = isBad(s, d.sha256);
   const buildGaveUp = s.failedBuild?.sha256 === d.sha256 && s.failedBuild.attempts >= cfg.maxBuildAttempts;
   if (bad || buildGaveUp) {
-    // A newer desired bundle supersedes anything queued, even when it is itself refused.
+    // A newer desired bundle supersedes anything queued, even when it is itself refused: while busy, it waits in
+    // `queued` so that, once the apply in flight ends, the refusal is reported (else the node would rest
+    // "confirmed" on an older bundle with no word about the desired one).
+    if (!isResting(s.phase)) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
     const state = s.queued ? { ...s, queued: null } : s;
-    if (!isResting(s.phase)) return { state, effects: [] };
     const error = bad
       ? `bundle rolled back before (${bad.reason}); not retried until it changes or an operator retries`
       : `build failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
