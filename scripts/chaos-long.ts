@@ -2,7 +2,7 @@
 // (3 servers + 1 agent node, max_unavailable 2, servers 1); prints `chaos: N schedules, V violations`, exits 1 on
 // any violation and keeps the failing cluster's logs and state for inspection.
 // Usage: npm run chaos:long -- [--schedules 1000] [--seed N] [--steps 8] [--nodes 3|4] [--workers 4]
-//   [--stop-on-violation] [--skip-scripted] [--verbose]; CHAOS_TRACE=1 prints every status poll while settling.
+//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose]; CHAOS_TRACE=1 prints every status poll while settling.
 // A failing schedule prints its seed and the command that replays it alone.
 // Run time: a schedule takes ~5-35 s (mean ~13 s), most of it waiting for agents to reconnect after outages and
 // for health deadlines, so the CPU is mostly idle; --workers runs that many independent clusters side by side,
@@ -17,6 +17,8 @@ const { values } = parseArgs({
     steps: { type: "string", default: "8" },
     nodes: { type: "string", default: "4" },
     workers: { type: "string", default: "1" },
+    /** Stop starting new schedules after this many minutes (the summary still comes out). */
+    minutes: { type: "string" },
     "stop-on-violation": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     "skip-scripted": { type: "boolean", default: false },
@@ -49,6 +51,7 @@ const runs = await Promise.allSettled(
       limits,
       log: (text) => line(workers > 1 ? `[w${w}] ${text}` : text),
       stopOnViolation: values["stop-on-violation"],
+      ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 }),
       verbose: values.verbose,
       scripted: values["skip-scripted"] || w > 0 ? [] : SCRIPTED_SCHEDULES,
     }),
@@ -81,4 +84,5 @@ for (const r of merged.results.filter((x) => x.violations.length > 0)) {
 for (const a of aborted) line(`chaos: run aborted: ${a}`);
 line(`chaos: ${((Date.now() - started) / 60_000).toFixed(1)} min, median schedule ${(median / 1000).toFixed(1)} s (seed ${seed})`);
 line(summaryLine(merged));
-process.exitCode = merged.violations > 0 || aborted.length > 0 || merged.results.length < total ? 1 : 0;
+const cutShort = values.minutes === undefined && merged.results.length < total;
+process.exitCode = merged.violations > 0 || aborted.length > 0 || cutShort ? 1 : 0;
