@@ -274,6 +274,42 @@ describe("ApplyRunner with SimSystem", () => {
     await vi.waitFor(() => expect(runner.state.applied?.revision).toBe("r2"));
   });
 
+  it("picks up the newest bundle after a rollback, even when it arrives while the queued one is being redelivered", async () => {
+    // Found by the long chaos run: a revert queued during a rollback was replayed after a newer push that came in
+    // while the lease release was being saved, so the node rested confirmed on the revert and never took the push.
+    await firstApply();
+    await sim.setFaults({ [REV2_K3S.sha256]: ["unhealthy-after-switch"] });
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_K3S });
+    await until("verifying");
+    const revert = { ...REV1, revision: "r3-revert" };
+    const newest = { ...REV2_USERS, revision: "r4-newest" };
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: revert });
+    expect(runner.state.queued).toEqual({ revision: "r3-revert", sha256: REV1.sha256 });
+    let pushed = false;
+    const save = StateStore.prototype.save;
+    vi.spyOn(StateStore.prototype, "save").mockImplementation(function (this: StateStore, state) {
+      // The push lands while the agent saves the state that follows the lease release (the redelivery comes next).
+      if (!pushed && state.phase === "rolled-back" && state.lease === null) {
+        pushed = true;
+        void runner.dispatch({ type: "desired-received", now: clock.now(), desired: newest });
+      }
+      return save.call(this, state);
+    });
+    // Past r2k's health deadline until the push lands; from then on the clock must not run past r4's deadline.
+    await vi.waitFor(
+      () => {
+        if (!pushed) clock.advance(10_000);
+        expect(pushed).toBe(true);
+      },
+      { timeout: 10_000, interval: 5 },
+    );
+    await until("confirmed", 100);
+    await vi.waitFor(() => expect(runner.state.applied?.revision).toBe("r4-newest"));
+    expect(runner.state.applied?.sha256).toBe(REV2_USERS.sha256);
+    expect(runner.state.queued).toBeNull();
+    vi.restoreAllMocks();
+  });
+
   it("accepts the wire's desired bundle as the machine's", () => {
     const d: DesiredBundle = REV1;
     expect(d.sha256).toBe(bundleSha256(REV1.files));

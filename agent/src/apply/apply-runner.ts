@@ -62,6 +62,9 @@ export class ApplyRunner {
   /** Queues an event (desired bundles, lease losses, operator retries come in here); resolves once the queue is empty. */
   dispatch(event: AgentEvent): Promise<void> {
     if (this.halted) return Promise.resolve();
+    // The newest bundle known, not the one being applied: a redelivery queued behind a newer desired bundle
+    // that is still waiting in the queue must not replay an older one after it.
+    if (event.type === "desired-received") this.latestDesired = event.desired;
     this.queue.push(event);
     this.pumping ??= this.pump();
     return this.pumping;
@@ -92,7 +95,6 @@ export class ApplyRunner {
   }
 
   private async apply(event: AgentEvent): Promise<void> {
-    if (event.type === "desired-received") this.latestDesired = event.desired;
     const before = this.current;
     const { state, effects } = this.transition(before, event);
     this.current = state;
