@@ -241,9 +241,13 @@ export class GrpcLeaseClient implements LeaseClient {
     } catch (err) {
       if (!fenced(err)) throw err;
     }
-    this.stopHolding();
-    this.stream?.cancel();
-    this.stream = null;
+    if (this.held?.token === fencingToken) this.stopHolding();
+    // Only this lease's stream: a release retried after an outage can land once a newer request has its own
+    // stream open, and cancelling that one would leave its grant unheard while the slot stays taken.
+    if (this.streamToken === fencingToken) {
+      this.stream?.cancel();
+      this.stream = null;
+    }
   }
 
   close(): void {
