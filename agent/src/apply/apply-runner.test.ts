@@ -116,16 +116,30 @@ async function boot(): Promise<ApplyRunner> {
   return r;
 }
 
-/** Waits for async work (files, processes) while moving the manual clock along. */
-async function until(phase: Phase, step = 1_000): Promise<void> {
+/**
+ * Waits for async work (files, processes) while moving the manual clock along, but only once the runner has made no
+ * transition for a while: on a loaded machine, a clock that runs on while a switch or a health probe is still busy
+ * would pass deadlines that real time never would.
+ */
+async function advanceUntil(done: () => boolean, what: () => string, step = 1_000): Promise<void> {
+  let seen = runner.state;
+  let quietSince = Date.now();
   await vi.waitFor(
     () => {
-      if (runner.state.phase !== phase) clock.advance(step);
-      expect(runner.state.phase).toBe(phase);
+      if (runner.state !== seen) {
+        seen = runner.state;
+        quietSince = Date.now();
+      } else if (!done() && Date.now() - quietSince >= 30) {
+        clock.advance(step);
+        quietSince = Date.now();
+      }
+      expect(done(), what()).toBe(true);
     },
-    { timeout: 10_000, interval: 5 },
+    { timeout: 20_000, interval: 5 },
   );
 }
+
+const until = (phase: Phase): Promise<void> => advanceUntil(() => runner.state.phase === phase, () => `phase ${runner.state.phase}, waiting for ${phase}`);
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "nk-runner-"));
@@ -188,7 +202,7 @@ describe("ApplyRunner with SimSystem", () => {
     leases.calls.length = 0;
     await sim.setFaults({ [REV2_K3S.sha256]: ["unhealthy-after-switch"] });
     await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV2_K3S });
-    await until("rolled-back", 10_000);
+    await until("rolled-back");
     expect(await sim.currentSystem()).toBe(good);
     expect(runner.state.bad.map((b) => b.sha256)).toEqual([REV2_K3S.sha256]);
     expect(runner.state.lastError).toContain("k3s.service is not active");
@@ -227,7 +241,7 @@ describe("ApplyRunner with SimSystem", () => {
     await until("verifying");
     await vi.waitFor(() => expect(leases.calls).toContain("renew 2 verifying"));
     leases.holder = null; // an operator's force release
-    await until("rolled-back", 10_000);
+    await until("rolled-back");
     await vi.waitFor(() => expect(reports.at(-1)?.phase).toBe("rolled-back"));
     expect(runner.state.lease).toBeNull();
     expect(leases.calls.filter((c) => c.startsWith("release"))).toEqual([]);
@@ -295,15 +309,9 @@ describe("ApplyRunner with SimSystem", () => {
       }
       return save.call(this, state);
     });
-    // Past r2k's health deadline until the push lands; from then on the clock must not run past r4's deadline.
-    await vi.waitFor(
-      () => {
-        if (!pushed) clock.advance(10_000);
-        expect(pushed).toBe(true);
-      },
-      { timeout: 10_000, interval: 5 },
-    );
-    await until("confirmed", 100);
+    // Past r2k's health deadline until the push lands.
+    await advanceUntil(() => pushed, () => `phase ${runner.state.phase}, the push not yet landed`);
+    await until("confirmed");
     await vi.waitFor(() => expect(runner.state.applied?.revision).toBe("r4-newest"));
     expect(runner.state.applied?.sha256).toBe(REV2_USERS.sha256);
     expect(runner.state.queued).toBeNull();

@@ -115,7 +115,10 @@ describe("build failure", () => {
     for (let i = 2; i <= CFG.maxBuildAttempts; i++) state = run([ev.desired(), ev.written(), ev.buildFailed()], state).state;
     expect(state.failedBuild?.attempts).toBe(CFG.maxBuildAttempts);
     const refused = step(state, ev.desired());
-    expect(types(refused.effects)).toEqual(["report"]);
+    expect(types(refused.effects)).toEqual(["persist", "report"]);
+    expect(refused.state).toMatchObject({ phase: "failed", target: null, lastError: expect.stringContaining(`build of ${A.sha256.slice(0, 12)} failed`) });
+    // Redelivered (a reconnect): nothing new to say.
+    expect(step(refused.state, ev.desired()).effects).toEqual([]);
     const retried = step(state, ev.retry(A.sha256));
     expect(retried.state.failedBuild).toBeNull();
     expect(types(retried.effects)).toContain("redeliver-desired");
@@ -150,8 +153,9 @@ describe("rollback after a switch", () => {
   it("does not retry a bad bundle until it changes or an operator asks", () => {
     const s = run([ev.released()], reach("rolled-back")).state;
     const again = step(s, ev.desired(A));
-    expect(again.effects).toEqual([expect.objectContaining({ type: "report", phase: "rolled-back", sha256: A.sha256 })]);
-    expect(again.state.phase).toBe("rolled-back");
+    expect(again.effects).toEqual([{ type: "persist" }, expect.objectContaining({ type: "report", phase: "rolled-back", sha256: A.sha256 })]);
+    expect(again.state).toMatchObject({ phase: "rolled-back", lastError: expect.stringContaining("not retried until it changes") });
+    expect(step(again.state, ev.desired(A)).effects).toEqual([]);
     expect(step(s, ev.desired(B)).state.phase).toBe("fetched");
     const retried = step(s, ev.retry(A.sha256));
     expect(retried.state.bad).toEqual([]);
@@ -318,5 +322,12 @@ describe("bad history", () => {
     const r = step(resting, ev.desired(B));
     expect(r.effects).toContainEqual(expect.objectContaining({ type: "report", phase: "rolled-back" }));
     expect(JSON.stringify(r.effects)).toContain("not retried until it changes");
+    // Found by the long chaos run: the refusal was a one-off report, the next heartbeat (built from the state) said
+    // "confirmed" again, and the node looked as if it had taken the desired bundle. The refusal is the state now.
+    expect(r.state).toMatchObject({ phase: "rolled-back", applied: resting.applied, target: null, queued: null, lastError: expect.stringContaining(`bundle ${B.sha256.slice(0, 12)} rolled back before`) });
+    // A good bundle, or the applied one under a newer revision, ends the refusal.
+    expect(resting.applied?.sha256).toBe(A.sha256);
+    const back = step(r.state, ev.desired(desired("a", { revision: "rev-d" })));
+    expect(back.state).toMatchObject({ phase: "confirmed", lastError: null });
   });
 });

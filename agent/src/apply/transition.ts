@@ -106,11 +106,14 @@ function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineCo
     // `queued` so that, once the apply in flight ends, the refusal is reported (else the node would rest
     // "confirmed" on an older bundle with no word about the desired one).
     if (!isResting(s.phase)) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
-    const state = s.queued ? { ...s, queued: null } : s;
     const error = bad
-      ? `bundle rolled back before (${bad.reason}); not retried until it changes or an operator retries`
-      : `build failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
-    return { state, effects: [report(bad ? "rolled-back" : "failed", d, { error })] };
+      ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until it changes or an operator retries`
+      : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
+    const phase = bad ? "rolled-back" : "failed";
+    // The refusal is the resting state, not a one-off report: heartbeats rebuild reports from the state, and a
+    // node that went on saying "confirmed" would look as if it had taken the desired bundle.
+    if (s.phase === phase && s.lastError === error && s.queued === null) return unchanged(s);
+    return { state: { ...s, phase, queued: null, lastError: error }, effects: [report(phase, d, { error })] };
   }
   if (isResting(s.phase)) {
     if (s.applied?.sha256 === d.sha256 && !isStuck(s)) {
