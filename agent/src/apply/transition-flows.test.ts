@@ -221,6 +221,17 @@ describe("stuck after a failed rollback", () => {
     expect(next.state.target?.rollbackTo).toBe(INSTALL);
   });
 
+  it("stays stuck, lease and target kept, when its bad bundle is delivered again (an agent restart, a reconnect)", () => {
+    // Found by the long chaos run: refusing the bundle turned the stuck node into a plain "rolled-back" one that
+    // still held its lease, so nothing would ever release it.
+    const stuck = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
+    expect(stuck.bad.map((b) => b.sha256)).toContain(A.sha256);
+    const again = step(stuck, ev.desired(A));
+    expect(again.state).toBe(stuck);
+    expect(again.state).toMatchObject({ phase: "failed", target: { sha256: A.sha256 }, lease: { fencingToken: 7, releasing: false } });
+    expect(again.effects).toEqual([expect.objectContaining({ type: "report", phase: "rolled-back", sha256: A.sha256 })]);
+  });
+
   it("boots even an unchanged system under the reboot lease it is stuck with, and verifies it before releasing", () => {
     const s = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
     // The coordinator gives a reboot lease back only on a new boot id: a switch (or nothing) would hold it for ever.

@@ -110,8 +110,11 @@ function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineCo
       ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until it changes or an operator retries`
       : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
     const phase = bad ? "rolled-back" : "failed";
-    // The refusal is the resting state, not a one-off report: heartbeats rebuild reports from the state, and a
-    // node that went on saying "confirmed" would look as if it had taken the desired bundle.
+    // A node stuck after a failed rollback keeps its failure, target and lease for an operator (as does any node
+    // holding a lease it is not giving back): say no, change nothing.
+    if (isStuck(s) || (s.lease !== null && !s.lease.releasing)) return { state: s.queued ? { ...s, queued: null } : s, effects: [report(phase, d, { error })] };
+    // Otherwise the refusal is the resting state, not a one-off report: heartbeats rebuild reports from the state,
+    // and a node that went on saying "confirmed" would look as if it had taken the desired bundle.
     if (s.phase === phase && s.lastError === error && s.queued === null) return unchanged(s);
     return { state: { ...s, phase, queued: null, lastError: error }, effects: [report(phase, d, { error })] };
   }
