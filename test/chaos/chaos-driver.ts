@@ -36,6 +36,7 @@ export class ChaosDriver {
   private k3sExtra = false;
   private readonly nodeFiles = new Map<string, NodeFile>();
   private readonly faults = new Map<string, Record<string, FaultKind[]>>();
+  private faultWrites: Promise<unknown> = Promise.resolve();
   /** Violations found while acting (e.g. a coordinator that does not come back). */
   readonly problems: string[] = [];
 
@@ -124,6 +125,7 @@ export class ChaosDriver {
 
   /** Removes every injected fault and bad change; the next push is all good. */
   async healFaults(): Promise<void> {
+    await this.faultWrites;
     for (const node of this.cluster.options.nodes) await this.cluster.setFaults(node, {});
     this.faults.clear();
     await this.dropBadChanges();
@@ -147,7 +149,10 @@ export class ChaosDriver {
     const faults = this.faults.get(node) ?? {};
     faults[sha256] = [...kinds];
     this.faults.set(node, faults);
-    await this.cluster.setFaults(node, faults);
+    // One write at a time: pushes overlap, and a slower older write must not land after a newer one.
+    const write = this.faultWrites.then(() => this.cluster.setFaults(node, { ...faults }));
+    this.faultWrites = write.catch(() => undefined);
+    await write;
   }
 
   /** Faults currently injected, per node (sha256 → kinds). */

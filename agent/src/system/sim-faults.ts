@@ -1,4 +1,5 @@
 // Faults a SimSystem injects, read from <dir>/faults.json on every call so tests can change them live.
+import { randomUUID } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
@@ -52,7 +53,8 @@ export async function readFaults(dir: string): Promise<Faults> {
 }
 
 export async function writeFaults(dir: string, faults: Faults): Promise<void> {
-  const tmp = `${faultsPath(dir)}.tmp`;
+  // A temp file of its own: two writers sharing one interleave their bytes into it (found by the chaos run).
+  const tmp = `${faultsPath(dir)}.tmp-${randomUUID()}`;
   await writeFile(tmp, JSON.stringify(faults, null, 2));
   await rename(tmp, faultsPath(dir));
 }
