@@ -7,7 +7,7 @@ import { writeFaults } from "../../agent/src/system/index.js";
 import { readRepoDir } from "../../nkctl/src/repo-files.js";
 import { validateRepo } from "../../shared/src/inventory/index.js";
 import { renderCluster } from "../../shared/src/render/index.js";
-import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
+import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { eventually } from "../support/coordinator-harness.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 
@@ -140,10 +140,12 @@ describe("push failures", () => {
       async () => {
         const s = await cluster.status();
         const others = s.nodes.filter((n) => n.name !== "n2");
-        return others.every((n) => n.phase === ApplyPhase.APPLY_PHASE_WAITING_LEASE) ? s : undefined;
+        // A node reports waiting-lease just before its request reaches the queue: wait for both.
+        const queued = s.leases.filter((l) => l.state === LeaseState.LEASE_STATE_QUEUED).length === others.length;
+        return others.every((n) => n.phase === ApplyPhase.APPLY_PHASE_WAITING_LEASE) && queued ? s : undefined;
       },
       20_000,
-      "n1 and n5 to build and wait for a lease",
+      "n1 and n5 to build and queue for a lease",
     );
     expect(waiting.rollout!.blockedReason).toMatch(/halted/);
     await new Promise((r) => setTimeout(r, 2_000));
