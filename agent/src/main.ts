@@ -72,6 +72,8 @@ function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => voi
         stream.on("end", () => again("ended by the coordinator"));
       })
       .catch((err: unknown) => {
+        // As for a lost stream: the next address, or a fresh channel when there is only one.
+        if (isUnavailable(err)) failover();
         const wait = backoff.next();
         log.warn({ stream: what, err: errorMessage(err), retryInMs: wait }, "cannot reach the coordinator; retrying");
         retry = setTimeout(connect, wait);

@@ -1,5 +1,5 @@
 // The agent's connection to the coordinator(s): authenticated calls, failover across addresses, typed results.
-import { credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { connectivityState, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import {
   AgentServiceClient,
@@ -56,19 +56,20 @@ export class CoordinatorClient {
 
   constructor(private readonly options: CoordinatorClientOptions) {
     if (options.addresses.length === 0) throw new NkError("CONFIG_INVALID", "at least one coordinator address is required");
-    const creds: ChannelCredentials = options.ca === "insecure" ? credentials.createInsecure() : credentials.createSsl(Buffer.from(options.ca));
-    this.clients = options.addresses.map(
-      (address) =>
-        new AgentServiceClient(address, creds, {
-          "grpc.max_receive_message_length": 64 * 1024 * 1024,
-          "grpc.keepalive_time_ms": 20_000,
-          "grpc.keepalive_timeout_ms": 10_000,
-          "grpc.keepalive_permit_without_calls": 1,
-          // Reconnects are driven by the agent's own jittered backoff.
-          "grpc.initial_reconnect_backoff_ms": 500,
-          "grpc.max_reconnect_backoff_ms": 5_000,
-        }),
-    );
+    this.clients = options.addresses.map((address) => this.connect(address));
+  }
+
+  private connect(address: string): AgentServiceClient {
+    const creds: ChannelCredentials = this.options.ca === "insecure" ? credentials.createInsecure() : credentials.createSsl(Buffer.from(this.options.ca));
+    return new AgentServiceClient(address, creds, {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      "grpc.keepalive_time_ms": 20_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 1,
+      // Reconnects are driven by the agent's own jittered backoff.
+      "grpc.initial_reconnect_backoff_ms": 500,
+      "grpc.max_reconnect_backoff_ms": 5_000,
+    });
   }
 
   get address(): string {
@@ -88,7 +89,21 @@ export class CoordinatorClient {
 
   /** Moves to the next coordinator address (after the current one proved unavailable). */
   failover(): void {
+    this.renewUnlessReady(this.current);
     this.current = (this.current + 1) % this.clients.length;
+  }
+
+  /**
+   * A channel that is not connected is replaced by a fresh one. grpc-js can leave a channel in CONNECTING for
+   * good when the server went away during the handshake (grpc/grpc-node#2785); every call then waits for a pick
+   * until its deadline, and the node never reconnects (found by the long chaos run: an agent killed while its
+   * coordinator restarted stayed cut off for minutes while every other node reconnected).
+   */
+  private renewUnlessReady(i: number): void {
+    const client = this.clients[i]!;
+    if (client.getChannel().getConnectivityState(false) === connectivityState.READY) return;
+    client.close();
+    this.clients[i] = this.connect(this.options.addresses[i]!);
   }
 
   private unary<Req, Res>(call: (client: AgentServiceClient, req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {

@@ -1,0 +1,48 @@
+// CoordinatorClient's failover against a loopback server that accepts connections and never answers.
+import { createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { CoordinatorClient } from "./coordinator-client.js";
+
+// Any PEM parses as a CA here: the handshake never gets far enough to check it.
+const CA = `-----BEGIN CERTIFICATE-----
+MIIBdzCCAR2gAwIBAgIUEXAMPLEEXAMPLEEXAMPLEEXAMPLEwCgYIKoZIzj0EAwIw
+-----END CERTIFICATE-----
+`;
+
+const HELLO = { agentVersion: "0", bootId: "b", bootedSystem: "", currentSystem: "", appliedRevision: "", appliedSha256: "", phase: 0, heldFencingToken: 0, systemInfo: undefined };
+
+let server: Server | undefined;
+const held: Socket[] = [];
+afterEach(async () => {
+  for (const s of held.splice(0)) s.destroy();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+/** Accepts TCP and holds it silent, as a coordinator that died mid-handshake or a black-holing middlebox. */
+async function silentServer(): Promise<{ port: number; accepted: () => number }> {
+  let accepted = 0;
+  server = createServer((socket) => {
+    accepted++;
+    held.push(socket);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", () => resolve()));
+  return { port: (server.address() as { port: number }).port, accepted: () => accepted };
+}
+
+describe("CoordinatorClient", () => {
+  it("replaces a channel that never connected on failover, so the next call tries a new connection", async () => {
+    const { port, accepted } = await silentServer();
+    const client = new CoordinatorClient({ addresses: [`127.0.0.1:${port}`], node: "n1", token: "t", ca: CA, callTimeoutMs: 300 });
+    try {
+      await expect(client.hello(HELLO)).rejects.toMatchObject({ code: 4 });
+      expect(accepted()).toBe(1);
+      // Stuck in CONNECTING on the silent socket: without a new channel nothing would ever dial again.
+      client.failover();
+      await expect(client.hello(HELLO)).rejects.toMatchObject({ code: 4 });
+      expect(accepted()).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
+});
