@@ -37,6 +37,7 @@ export class ChaosDriver {
   private readonly nodeFiles = new Map<string, NodeFile>();
   private readonly faults = new Map<string, Record<string, FaultKind[]>>();
   private faultWrites: Promise<unknown> = Promise.resolve();
+  private pushes: Promise<unknown> = Promise.resolve();
   /** Violations found while acting (e.g. a coordinator that does not come back). */
   readonly problems: string[] = [];
 
@@ -80,7 +81,15 @@ export class ChaosDriver {
    * `inject` replaces the bad change's own fault (a script may hold it back with a hang first); with `on`, it is
    * injected into that node's new bundle for any other change (e.g. a k3s change whose switch hangs on one server).
    */
-  async push(change: PushChange, inject?: readonly FaultKind[], on?: string): Promise<PushResult> {
+  push(change: PushChange, inject?: readonly FaultKind[], on?: string): Promise<PushResult> {
+    // One push at a time, edit to acknowledgement: steps overlap, and an edit must neither be read half-written by
+    // another push's render nor slip into another push's commit before its fault is injected.
+    const run = this.pushes.then(() => this.editAndPush(change, inject, on));
+    this.pushes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async editAndPush(change: PushChange, inject?: readonly FaultKind[], on?: string): Promise<PushResult> {
     const { cluster } = this;
     const n = ++this.counter;
     const tag = `${process.pid}-${n}`;
@@ -125,6 +134,7 @@ export class ChaosDriver {
 
   /** Removes every injected fault and bad change; the next push is all good. */
   async healFaults(): Promise<void> {
+    await this.pushes;
     await this.faultWrites;
     for (const node of this.cluster.options.nodes) await this.cluster.setFaults(node, {});
     this.faults.clear();
@@ -133,6 +143,7 @@ export class ChaosDriver {
 
   /** A good revision that changes every node's bundle (a new admin key), pushed until acknowledged. */
   async finalPush(): Promise<PushResult> {
+    await this.pushes;
     await this.newAdminKey(`${process.pid}-${++this.counter}-final`);
     let last: PushResult | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -74,4 +74,31 @@ export const STUCK_SERVICE_RESTART_LEASE: ScriptedSchedule = {
   },
 };
 
-export const SCRIPTED_SCHEDULES: readonly ScriptedSchedule[] = [STUCK_REBOOT_LEASE, STUCK_SERVICE_RESTART_LEASE];
+/**
+ * Steps overlap, so pushes start while others are still editing the checkout. Found by chaos (seed 20320265): one
+ * push rendered the inventory while another was rewriting it and read it empty; an edit could also slip into an
+ * earlier push's commit before its fault was injected. Each commit must hold exactly its own change.
+ */
+export const OVERLAPPING_PUSHES: ScriptedSchedule = {
+  name: "overlapping pushes",
+  description: "four pushes started at once (a bad change, an admin key, a nixpkgs bump, a kernel change); each commit holds only its own change",
+  async run(cluster, driver) {
+    const [first, second] = [cluster.options.nodes.at(-1)!, cluster.options.nodes[1]!];
+    const changes = [
+      { push: { change: "bad", node: first, fault: "build-error" }, files: `nodes/${first}.nix` },
+      { push: { change: "users" }, files: "inventory.yaml" },
+      { push: { change: "nixpkgs" }, files: "inventory.yaml" },
+      { push: { change: "kernel", node: second }, files: `nodes/${second}.nix` },
+    ] as const;
+    const pushed = await Promise.all(changes.map((c) => driver.push(c.push)));
+    const problems: string[] = [];
+    for (const [i, p] of pushed.entries()) {
+      if (!p.acked) problems.push(`push ${i} (${changes[i]!.push.change}) refused: ${p.error}`);
+      const files = (await cluster.git("show", "--name-only", "--format=", p.sha)).stdout.trim();
+      if (files !== changes[i]!.files) problems.push(`push ${i} (${changes[i]!.push.change}) committed [${files.split("\n").join(", ")}], expected [${changes[i]!.files}]`);
+    }
+    if (problems.length > 0) throw new Error(problems.join("; "));
+  },
+};
+
+export const SCRIPTED_SCHEDULES: readonly ScriptedSchedule[] = [STUCK_REBOOT_LEASE, STUCK_SERVICE_RESTART_LEASE, OVERLAPPING_PUSHES];
