@@ -60,6 +60,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
     const repo = await GitRepo.open(config.stateDir);
+    if (repo.staleLocksRemoved.length > 0) log.warn({ removed: repo.staleLocksRemoved }, "removed stale git lock files (left by a git that died mid-update)");
 
     const catalog = new DesiredCatalog();
     const registry = new NodeRegistry(store, opened.shared ? { connectedByReportWithinMs: 3 * config.heartbeatSeconds * 1000, now } : {});

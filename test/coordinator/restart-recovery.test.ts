@@ -1,6 +1,6 @@
 // Integration: a clean restart and a kill -9 of the coordinator keep nodes, revisions, events, tokens and rollout state.
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -219,5 +219,33 @@ describe("kill -9 (coordinator process)", () => {
     expect((await git("ls-remote", pushUrl, "refs/heads/main")).stdout.split("\t")[0]).toBe(second);
     const log = await readFile(join(work, "coordinator.log"), "utf8");
     expect(log.split('"msg":"coordinator started"').length - 1).toBe(2);
+  }, 60_000);
+
+  // Found by the long chaos run: a kill -9 while git updated main left HEAD.lock behind, and every push after the
+  // restart passed validation and then failed to lock HEAD, for good.
+  it("is not wedged by the ref locks of a push that a kill -9 cut off", async () => {
+    const c = await connect();
+    const pushUrl = `http://ops:${c.token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
+    const gitDir = join(work, "state", "repo", "inventory.git");
+    const leftBehind = async (rel: string) => {
+      await writeFile(join(gitDir, rel), `${"0".repeat(40)}\n`);
+      const past = Date.now() / 1000 - 60;
+      await utimes(join(gitDir, rel), past, past);
+    };
+    await proc.kill();
+    await leftBehind("refs/heads/main.lock");
+    await proc.start();
+    // And one left while it runs (a git-http-backend that outlived its coordinator).
+    await leftBehind("HEAD.lock");
+    const d = await connect();
+    await writeFile(join(checkout, "common/monitoring.nix"), `${await readFile(join(checkout, "common/monitoring.nix"), "utf8")}# after the crash\n`);
+    await git("commit", "-q", "-am", "after the crash");
+    await git("push", "-q", pushUrl, "main");
+    const pushed = (await git("rev-parse", "HEAD")).stdout.trim();
+    expect((await git("ls-remote", pushUrl, "refs/heads/main")).stdout.split("\t")[0]).toBe(pushed);
+    await eventually(async () => ((await d.status()).rollout?.revision === pushed) || undefined, 10_000, "the pushed revision adopted");
+    for (const rel of ["HEAD.lock", "refs/heads/main.lock"]) await expect(stat(join(gitDir, rel))).rejects.toThrow(/ENOENT/);
+    const log = await readFile(join(work, "coordinator.log"), "utf8");
+    expect(log.match(/removed stale git lock files/g)).toHaveLength(2);
   }, 60_000);
 });

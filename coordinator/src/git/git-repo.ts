@@ -3,6 +3,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
+import { removeStaleLocks } from "./stale-locks.js";
 import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
 
 export const MAIN_REF = "refs/heads/main";
@@ -53,6 +54,8 @@ export class GitRepo {
   readonly root: string;
   readonly gitDir: string;
   readonly hooksDir: string;
+  /** Lock files a crashed git left behind, removed when the repo was opened (to be logged). */
+  staleLocksRemoved: string[] = [];
 
   private constructor(stateDir: string) {
     this.root = join(stateDir, "repo");
@@ -66,6 +69,7 @@ export class GitRepo {
     await mkdir(repo.hooksDir, { recursive: true, mode: 0o700 });
     const exists = await stat(join(repo.gitDir, "HEAD")).then(() => true, () => false);
     if (!exists) await runGit(["init", "--quiet", "--bare", "--initial-branch=main", repo.gitDir]);
+    else repo.staleLocksRemoved = await repo.removeStaleLocks();
     // Applied on every start so that a changed state dir path or an older repo gets the current settings.
     const settings: [string, string][] = [
       ["core.hooksPath", repo.hooksDir],
@@ -80,6 +84,11 @@ export class GitRepo {
     ];
     for (const [key, value] of settings) await runGit(["config", key, value], { gitDir: repo.gitDir });
     return repo;
+  }
+
+  /** Removes ref and config locks left by a git that died mid-update (e.g. in a kill -9); returns their paths. */
+  removeStaleLocks(): Promise<string[]> {
+    return removeStaleLocks(this.gitDir);
   }
 
   /** Options for git commands on this repo, optionally reading a push's quarantined objects. */

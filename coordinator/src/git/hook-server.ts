@@ -128,6 +128,9 @@ export class HookServer {
     if (refused.length > 0) return { code: 1, lines: [...refused, "nk: rejected (nothing was changed)"] };
     const quarantine = this.quarantineEnv(env);
     const { repo } = this.options;
+    // Runs before git locks the refs it updates, so a lock left by a crash no longer refuses every push.
+    const stale = await repo.removeStaleLocks();
+    if (stale.length > 0) this.log.warn({ removed: stale }, "removed stale git lock files (left by a git that died mid-update)");
     const lines: string[] = [];
     let ok = true;
     for (const update of updates) {
