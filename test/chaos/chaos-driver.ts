@@ -15,6 +15,18 @@ const BAD_VIA: Readonly<Record<BadFault, "boot" | "switch">> = {
   "unhealthy-after-reboot": "boot",
 };
 
+/**
+ * What a bad change breaks. A bad /etc file breaks k3s however the bundle is reached: when another change in the same
+ * push makes it arrive by a reboot, it must not pass as good, to break only when a later rollback switches back to it
+ * (found by the long run, seed 20330867: the node then rightly failed for good, "unhealthy after rollback").
+ */
+const BAD_FAULTS: Readonly<Record<BadFault, readonly FaultKind[]>> = {
+  "build-error": ["build-error"],
+  "activation-error": ["activation-error"],
+  "unhealthy-after-switch": ["unhealthy-after-switch", "unhealthy-after-reboot"],
+  "unhealthy-after-reboot": ["unhealthy-after-reboot"],
+};
+
 interface NodeFile {
   kernel?: string;
   badBoot?: string;
@@ -112,7 +124,7 @@ export class ChaosDriver {
         const via = BAD_VIA[change.fault];
         await this.editNodeFile(change.node, (f) => void (via === "boot" ? (f.badBoot = tag) : (f.badSwitch = tag)));
         // The fault is keyed by the bundle this commit gives the node, so only that bundle is bad.
-        await this.injectFault(change.node, (await cluster.renderedShas()).get(change.node)!, inject ?? [change.fault]);
+        await this.injectFault(change.node, (await cluster.renderedShas()).get(change.node)!, inject ?? BAD_FAULTS[change.fault]);
         break;
       }
       case "fix":
