@@ -1,6 +1,7 @@
 // The chaos environment: the coordinator as a process (kill -9 able), a cuttable TCP proxy in front of it per
 // agent, one supervised agent process per simulated node, the fake kube-apiserver, and an operator's checkout.
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -246,8 +247,10 @@ export class ChaosCluster {
 
   async setCeph(node: string, healthy: boolean): Promise<void> {
     const commands = { ...HEALTHY_COMMANDS, ...(healthy ? {} : { "ceph health": { stdout: "HEALTH_WARN 1 osds down\n" } }) };
-    await writeFile(join(this.simDir(node), "commands.json.tmp"), JSON.stringify(commands));
-    await rename(join(this.simDir(node), "commands.json.tmp"), join(this.simDir(node), "commands.json"));
+    // Its own temp file: two overlapping flaps of one node write at once (seed 20340003).
+    const tmp = join(this.simDir(node), `commands.json.tmp-${randomUUID()}`);
+    await writeFile(tmp, JSON.stringify(commands));
+    await rename(tmp, join(this.simDir(node), "commands.json"));
   }
 
   async close(): Promise<void> {
