@@ -1,7 +1,7 @@
 // Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { NkError } from "../../shared/src/errors/index.js";
+import { NkError, errorMessage } from "../../shared/src/errors/index.js";
 import type { Inventory, RepoFiles } from "../../shared/src/inventory/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
@@ -19,7 +19,7 @@ import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
 import { KubeClient, NoKube, type KubeDriver } from "./kube/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
-import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, nodeHealthSource } from "./rollout/index.js";
+import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
@@ -240,9 +240,12 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
               const r = leases.rollout();
               return r.paused ? { halt: true, reason: `paused: ${r.paused.reason}` } : r.halted ? { halt: true, reason: `halted: ${r.halted.reason}` } : { halt: false, reason: "" };
             },
-            onReport: (node, report) => {
+            onReport: (node, report, before) => {
               metrics.reportReceived();
               nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
+              if (isNewFailure(report, before)) {
+                leases.noteFailure(node, report.revision, report.error).catch((err: unknown) => log.error({ node, err: errorMessage(err) }, "halting the rollout for a failed node failed"));
+              }
             },
             openStream: () => metrics.grpcStreamOpened("watch_desired"),
             onDelivered: (ms) => metrics.desiredDelivered(ms / 1000),

@@ -113,6 +113,10 @@ describe("agent apply outcomes", () => {
     expect(state.lease).toBeNull();
     const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
     expect(eventsOf(since, "n2", LEASE_KINDS)).toEqual([]);
+    // A failed node halts disruptive steps of its revision on the others, lease or not, until a new push.
+    const { rollout } = await cluster.status();
+    expect(rollout).toMatchObject({ halted: true, haltReason: expect.stringMatching(/^node n2 failed: .*simulated build failure/) });
+    expect(since.filter((e) => e.kind === "rollout-halted").map((e) => [e.node, e.revision])).toEqual([["n2", revision]]);
     await cluster.setFaults("n2", {});
   }, 30_000);
 

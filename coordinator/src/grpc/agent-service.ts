@@ -24,7 +24,8 @@ export interface AgentServiceDeps {
   readonly checks: CheckDispatcher;
   /** Whether agents should hold back disruptive steps now, and why. */
   readonly disruptionHalt: () => { halt: boolean; reason: string };
-  readonly onReport?: (node: string, report: NodeReport) => void;
+  /** `before`: the node's previous report, if any (to tell a step into a phase from a heartbeat in it). */
+  readonly onReport?: (node: string, report: NodeReport, before: NodeReport | undefined) => void;
   /** A new desired bundle was written to an agent's stream this long after it was adopted. */
   readonly onDelivered?: (latencyMs: number) => void;
   /** Counts an open WatchDesired stream; returns the function that ends the count. */
@@ -95,8 +96,9 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
     report: unary("Report", async (node, req) => {
       const { report, applied } = reportOf(req, deps.now());
+      const before = deps.registry.get(node)?.lastReport;
       await deps.registry.report(node, report, applied);
-      deps.onReport?.(node, report);
+      deps.onReport?.(node, report, before);
       const halt = deps.disruptionHalt();
       return { haltDisruption: halt.halt, haltReason: halt.reason };
     }),

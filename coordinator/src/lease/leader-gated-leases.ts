@@ -87,6 +87,18 @@ export class LeaderGatedLeases implements LeaseService {
     return Promise.resolve().then(() => this.leading().adminRelease(node, force, reason));
   }
 
+  /** See LeaseManager.noteFailure. A follower writes the halt to the shared store; the leader reads it before any grant. */
+  async noteFailure(node: string, revision: string, reason: string): Promise<void> {
+    if (this.manager) return this.manager.noteFailure(node, revision, reason);
+    const { store, log } = this.deps;
+    const rollout = await store.getRollout();
+    if (rollout.halted || rollout.revision !== revision || (await store.getLease(node))) return;
+    const message = `node ${node} failed: ${reason || "no reason given"}`;
+    await store.haltRollout(message, revision);
+    await store.appendEvent({ kind: "rollout-halted", node, revision, message });
+    log.warn({ node, rev: revision, reason: message }, "rollout halted");
+  }
+
   pause(reason: string): Promise<RolloutRecord> {
     return Promise.resolve().then(() => this.leading().pause(reason));
   }

@@ -204,3 +204,29 @@ describe("LeaseManager fencing", () => {
     expect(tokenOf(h, "n1")).toBeGreaterThan(old);
   });
 });
+
+describe("LeaseManager and failures without a lease", () => {
+  it("a node that fails the current revision without a lease halts the others' disruptive steps of it", async () => {
+    h = await harness(settingsFor(AGENTS));
+    await h.store.setRolloutRevision("rev1");
+    // A failure of an older revision, or the holder's own (its release reports it), halts nothing.
+    await h.manager.noteFailure("n3", "rev0", "build failed");
+    expect((await h.store.getRollout()).halted).toBeUndefined();
+    await acquire(h, "n1");
+    await h.manager.noteFailure("n1", "rev1", "activation failed");
+    expect((await h.store.getRollout()).halted).toBeUndefined();
+
+    await h.manager.noteFailure("n3", "rev1", "build failed: attribute missing");
+    expect((await h.store.getRollout()).halted).toMatchObject({ reason: "node n3 failed: build failed: attribute missing", revision: "rev1" });
+    await acquire(h, "n2");
+    await cycle("n1");
+    // n1's slot went back, and n2 still waits: the halt holds until a new push or an operator resume.
+    expect(heldNodes(h)).toEqual([]);
+    expect(h.manager.blockedReason()).toBe("rollout halted: node n3 failed: build failed: attribute missing");
+    // A second failure keeps the first reason.
+    await h.manager.noteFailure("n2", "rev1", "rolled back");
+    expect((await h.store.getRollout()).halted?.reason).toBe("node n3 failed: build failed: attribute missing");
+    await h.manager.resume();
+    expect(heldNodes(h)).toEqual(["n2"]);
+  });
+});

@@ -69,6 +69,21 @@ export class LeaseManager implements LeaseService {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * A node failed to apply `revision` without holding a lease (a build error, a switch rolled back, a bundle it
+   * refuses): disruptive steps of that revision stop on the other nodes too, until a new push or an operator resume.
+   * Callers report the step into the failure only, so a resume is not undone by the node's next heartbeat.
+   */
+  noteFailure(node: string, revision: string, reason: string): Promise<void> {
+    return this.serial.run(async () => {
+      const rollout = await this.deps.store.getRollout();
+      if (rollout.halted || rollout.revision !== revision || this.book.held.has(node)) return;
+      await this.engine.halt(`node ${node} failed: ${reason || "no reason given"}`, revision, node);
+      // Re-decide at once, so the queue shows the halt as the reason it waits.
+      await this.engine.evaluateLocked({ trigger: "health", atMs: this.deps.now() });
+    });
+  }
+
   /** Re-decide now, e.g. after the revision adopter cleared a halt. */
   reevaluate(trigger: GrantTrigger = "settings"): void {
     this.engine.request(trigger);

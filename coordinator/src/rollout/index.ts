@@ -1,3 +1,4 @@
 // Public surface of coordinator/rollout: the glue between leases, Kubernetes and health.
 export { KubeDisruptionHooks, type KubeDisruptionHooksDeps } from "./kube-disruption-hooks.js";
 export { catalogSettings, nodeHealthSource, clusterCheckSource } from "./lease-sources.js";
+export { isNewFailure } from "./failure-report.js";
