@@ -94,7 +94,9 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       ...Array.from({ length: options.schedules }, (_, i) => seededBody(scheduleSeed(options.seed, i), options.steps, cluster, driver)),
     ];
     for (const [i, body] of bodies.entries()) {
-      if (options.budgetMs !== undefined && Date.now() - started > options.budgetMs) {
+      // The budget never skips the first seeded schedule: a slow machine still runs some random chaos.
+      const firstSeeded = i === (options.scripted ?? []).length;
+      if (options.budgetMs !== undefined && !firstSeeded && Date.now() - started > options.budgetMs) {
         log(`chaos: time budget of ${options.budgetMs / 1000} s used up after ${i} schedules`);
         break;
       }

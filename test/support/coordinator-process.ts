@@ -91,12 +91,12 @@ export class CoordinatorProcess {
     const child = this.child;
     if (!child) return;
     this.child = null;
-    const started = child.pid === undefined ? [] : await childPids(child.pid);
     await new Promise<void>((resolve) => {
       child.once("exit", () => resolve());
       child.kill("SIGKILL");
     });
-    for (const pid of started) {
+    // Found by their environment, not as children: one spawned just before the kill is already an orphan of init.
+    for (const pid of await gitBackendsOf(join(this.options.stateDir, "repo"))) {
       // git-http-backend runs in its own process group (with the receive-pack it starts): kill the group.
       for (const target of [-pid, pid]) {
         try {
@@ -123,15 +123,13 @@ export class CoordinatorProcess {
   }
 }
 
-/** Direct children of `parent`, from /proc (Linux). */
-async function childPids(parent: number): Promise<number[]> {
+/** git-http-backend processes serving the repos under `projectRoot`, from /proc (Linux). */
+async function gitBackendsOf(projectRoot: string): Promise<number[]> {
   const out: number[] = [];
   for (const entry of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    // pid (comm) state ppid ...: comm may contain spaces, so read after the last ")".
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (ppid === parent) out.push(Number(entry));
+    const environ = await readFile(`/proc/${entry}/environ`, "utf8").catch(() => "");
+    if (environ.split("\0").includes(`GIT_PROJECT_ROOT=${projectRoot}`)) out.push(Number(entry));
   }
   return out;
 }
