@@ -9,7 +9,7 @@ import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
-import { GitRepo, HookServer, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
+import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminTokenMatcher } from "./grpc/call-auth.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
@@ -60,7 +60,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
     const repo = await GitRepo.open(config.stateDir);
-    if (repo.staleLocksRemoved.length > 0) log.warn({ removed: repo.staleLocksRemoved }, "removed stale git lock files (left by a git that died mid-update)");
+    if (repo.staleLocksRemoved.length > 0) log.warn({ removed: repo.staleLocksRemoved }, STALE_LOCKS_REMOVED);
 
     const catalog = new DesiredCatalog();
     const registry = new NodeRegistry(store, opened.shared ? { connectedByReportWithinMs: 3 * config.heartbeatSeconds * 1000, now } : {});

@@ -6,6 +6,7 @@ import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { MAIN_REF, ZERO_SHA, type GitRepo, type QuarantineEnv } from "./git-repo.js";
 import { installHooks, type HookRequest, type HookResponse } from "./hook-script.js";
+import { STALE_LOCKS_REMOVED } from "./stale-locks.js";
 import type { TreeSnapshot } from "./tree-snapshot.js";
 
 export interface RefUpdate {
@@ -130,7 +131,7 @@ export class HookServer {
     const { repo } = this.options;
     // Runs before git locks the refs it updates, so a lock left by a crash no longer refuses every push.
     const stale = await repo.removeStaleLocks();
-    if (stale.length > 0) this.log.warn({ removed: stale }, "removed stale git lock files (left by a git that died mid-update)");
+    if (stale.length > 0) this.log.warn({ removed: stale }, STALE_LOCKS_REMOVED);
     const lines: string[] = [];
     let ok = true;
     for (const update of updates) {

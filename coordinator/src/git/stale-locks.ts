@@ -5,6 +5,8 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 export const STALE_LOCK_MS = 3_000;
+/** The log message for removed locks, wherever they were found. */
+export const STALE_LOCKS_REMOVED = "removed stale git lock files (left by a git that died mid-update)";
 
 /** Ref and config locks of a bare repo (pack and object files have their own temp names and never block a push). */
 async function lockFiles(gitDir: string): Promise<string[]> {

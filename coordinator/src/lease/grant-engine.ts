@@ -1,7 +1,7 @@
 // Event-driven grants: re-decides on every trigger, grants by CAS, watches phase deadlines with one timer.
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
-import type { LeaseGrant, LeaseRecord, LeaseRequest } from "../store/index.js";
+import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
 import { decideGrants, type GrantDecision, type GrantInput, type NodeHealth } from "./grant-decision.js";
 import type { LeaseBook } from "./lease-book.js";
 import type { GrantTrigger, LeaseManagerDeps, LeaseSettings } from "./lease-deps.js";
@@ -87,9 +87,7 @@ export class GrantEngine {
   }
 
   async halt(reason: string, revision: string, node?: string): Promise<void> {
-    this.book.rollout = await this.deps.store.haltRollout(reason, revision);
-    await this.deps.store.appendEvent({ kind: "rollout-halted", ...(node ? { node } : {}), revision, message: reason });
-    this.deps.log.warn({ node, rev: revision, reason }, "rollout halted");
+    this.book.rollout = await recordHalt(this.deps, reason, revision, node);
   }
 
   /** A halt that only said "this node is overdue" ends when the node returns or its lease is force-released. */
@@ -232,4 +230,12 @@ export class GrantEngine {
       this.request("timer");
     }, Math.min(next - now, DAY_MS));
   }
+}
+
+/** Halts the rollout in the store, with its event and log line; for the leader's engine and a follower alike. */
+export async function recordHalt(deps: Pick<LeaseManagerDeps, "store" | "log">, reason: string, revision: string, node?: string): Promise<RolloutRecord> {
+  const rollout = await deps.store.haltRollout(reason, revision);
+  await deps.store.appendEvent({ kind: "rollout-halted", ...(node ? { node } : {}), revision, message: reason });
+  deps.log.warn({ node, rev: revision, reason }, "rollout halted");
+  return rollout;
 }

@@ -4,7 +4,9 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { Leadership } from "../leader/index.js";
 import type { LeaseView } from "../status/index.js";
 import type { RolloutRecord, Store } from "../store/index.js";
+import { recordHalt } from "./grant-engine.js";
 import type { GrantTrigger } from "./lease-deps.js";
+import { failedHaltReason } from "./lease-phases.js";
 import type { LeaseManager } from "./lease-manager.js";
 import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
 
@@ -93,10 +95,7 @@ export class LeaderGatedLeases implements LeaseService {
     const { store, log } = this.deps;
     const rollout = await store.getRollout();
     if (rollout.halted || rollout.revision !== revision || (await store.getLease(node))) return;
-    const message = `node ${node} failed: ${reason || "no reason given"}`;
-    await store.haltRollout(message, revision);
-    await store.appendEvent({ kind: "rollout-halted", node, revision, message });
-    log.warn({ node, rev: revision, reason: message }, "rollout halted");
+    await recordHalt({ store, log }, failedHaltReason(node, reason), revision, node);
   }
 
   pause(reason: string): Promise<RolloutRecord> {

@@ -7,7 +7,7 @@ import { LeaseBook } from "./lease-book.js";
 import { DrainRunner, runHook } from "./drain-runner.js";
 import { fencedError, leaseOf } from "./fencing.js";
 import type { GrantTrigger, LeaseManagerDeps } from "./lease-deps.js";
-import { announcedState, phaseBudgetMs, phaseName } from "./lease-phases.js";
+import { announcedState, failedHaltReason, phaseBudgetMs, phaseName } from "./lease-phases.js";
 import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
 import { LeaseStreams } from "./lease-streams.js";
 import { endedView, heldView } from "./lease-views.js";
@@ -78,7 +78,7 @@ export class LeaseManager implements LeaseService {
     return this.serial.run(async () => {
       const rollout = await this.deps.store.getRollout();
       if (rollout.halted || rollout.revision !== revision || this.book.held.has(node)) return;
-      await this.engine.halt(`node ${node} failed: ${reason || "no reason given"}`, revision, node);
+      await this.engine.halt(failedHaltReason(node, reason), revision, node);
       // Re-decide at once, so the queue shows the halt as the reason it waits.
       await this.engine.evaluateLocked({ trigger: "health", atMs: this.deps.now() });
     });
@@ -258,7 +258,7 @@ export class LeaseManager implements LeaseService {
     const undo = !success && lease.cordonedByUs ? await runHook(() => this.deps.hooks.afterFailure(lease)) : null;
     if (undo && !undo.ok) {
       await this.serial.run(async () => {
-        if (!this.book.rollout.halted) await this.engine.halt(`node ${node} failed: ${reason || "no reason given"}`, lease.revision, node);
+        if (!this.book.rollout.halted) await this.engine.halt(failedHaltReason(node, reason), lease.revision, node);
         this.book.notes.set(node, `failed; cannot uncordon it yet: ${undo.reason}`);
         this.deps.log.warn({ node, reason: undo.reason }, "release refused: cannot uncordon the failed node yet");
         this.book.publishAll();
@@ -270,7 +270,7 @@ export class LeaseManager implements LeaseService {
       const { store } = this.deps;
       const now = this.deps.now();
       // Halt first, so that no grant can slip in between the release and the halt.
-      if (!success) await this.engine.halt(`node ${node} failed: ${reason || "no reason given"}`, lease.revision, node);
+      if (!success) await this.engine.halt(failedHaltReason(node, reason), lease.revision, node);
       const r = await store.releaseLease(node, fencingToken);
       const released = leaseOf(r, node, fencingToken);
       this.book.dropHeld(node);

@@ -57,6 +57,11 @@ export function announcedState(current: LeaseStateName, announced: HolderPhase):
   }
 }
 
+/** Why a node's failure halted the rollout: "node n2 failed: <what the agent said>". */
+export function failedHaltReason(node: string, reason: string): string {
+  return `node ${node} failed: ${reason || "no reason given"}`;
+}
+
 /** "node n2 missed its reboot-return deadline ..."; the prefix identifies halts a node's return may lift. */
 export function deadlineHaltPrefix(node: string): string {
   return `node ${node} missed its `;
