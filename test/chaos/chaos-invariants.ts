@@ -55,20 +55,25 @@ export interface MachineView {
   readonly currentSha256: string | null;
   /** System path of every generation, oldest first. */
   readonly generationSystems: string[];
+  /** The bundle of the newest generation (null for the initial system). */
+  readonly newestSha256: string | null;
   readonly faults: Faults;
 }
 
 export async function readMachine(dir: string): Promise<MachineView> {
   const text = (rel: string) => readFile(join(dir, rel), "utf8").then((s) => s.trim());
+  const bundleOf = async (system: string) =>
+    (JSON.parse(await text(join("store", system.slice(system.lastIndexOf("/") + 1), "meta.json"))) as { bundleSha256: string | null }).bundleSha256;
   const currentSystem = await text("current-system");
-  const meta = JSON.parse(await text(join("store", currentSystem.slice(currentSystem.lastIndexOf("/") + 1), "meta.json"))) as { bundleSha256: string | null };
   const gens = (await readdir(join(dir, "generations"))).map(Number).filter(Number.isInteger).sort((a, b) => a - b);
+  const generationSystems = await Promise.all(gens.map((g) => text(join("generations", String(g), "system"))));
   return {
     currentSystem,
     bootDefault: await text(join("generations", await text("boot-default"), "system")),
     activatedBy: await text("activated-by"),
-    currentSha256: meta.bundleSha256,
-    generationSystems: await Promise.all(gens.map((g) => text(join("generations", String(g), "system")))),
+    currentSha256: await bundleOf(currentSystem),
+    generationSystems,
+    newestSha256: await bundleOf(generationSystems.at(-1)!),
     faults: await readFaults(dir),
   };
 }
@@ -83,6 +88,8 @@ function unhealthyNow(m: MachineView): boolean {
 /**
  * Once quiet (faults still injected): no node runs a bad bundle, every node boots into what it runs,
  * and a node that rolled back runs a generation it had run before, not the bundle it rolled back from.
+ * A node that refused a bundle it had rolled back from before ("rolled back" without building it again) may rest
+ * on its newest generation: what it ran when the known-bad bundle came back.
  */
 export function settledViolations(node: string, m: MachineView, rolledBackFrom: string | null): string[] {
   const out: string[] = [];
@@ -90,7 +97,8 @@ export function settledViolations(node: string, m: MachineView, rolledBackFrom: 
   if (m.bootDefault !== m.currentSystem) out.push(`${node} runs ${m.currentSystem} but would boot ${m.bootDefault}`);
   if (rolledBackFrom !== null) {
     if (m.currentSha256 === rolledBackFrom) out.push(`${node} reports rolled back but still runs ${rolledBackFrom.slice(0, 12)}`);
-    if (!m.generationSystems.slice(0, -1).includes(m.currentSystem)) out.push(`${node} rolled back onto ${m.currentSystem}, which is no earlier generation of it`);
+    const before = m.newestSha256 === rolledBackFrom ? m.generationSystems.slice(0, -1) : m.generationSystems;
+    if (!before.includes(m.currentSystem)) out.push(`${node} rolled back onto ${m.currentSystem}, which is no generation of it before ${rolledBackFrom.slice(0, 12)}`);
   }
   return out;
 }
