@@ -1,6 +1,7 @@
 // Integration: a clean restart and a kill -9 of the coordinator keep nodes, revisions, events, tokens and rollout state.
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +13,7 @@ import { ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { applyPhaseToWire, AUTH_HEADER, bearer, type DesiredBundle } from "../../shared/src/wire/index.js";
 import { adminCall, EXAMPLE_DIR, eventually, startHarness, type Harness } from "../support/coordinator-harness.js";
-import { CoordinatorProcess } from "../support/coordinator-process.js";
+import { CoordinatorProcess, gitBackendsOf, killGitBackendsOf } from "../support/coordinator-process.js";
 
 const run = promisify(execFile);
 const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "ops", GIT_AUTHOR_EMAIL: "ops@example.invalid", GIT_COMMITTER_NAME: "ops", GIT_COMMITTER_EMAIL: "ops@example.invalid" };
@@ -247,5 +248,29 @@ describe("kill -9 (coordinator process)", () => {
     for (const rel of ["HEAD.lock", "refs/heads/main.lock"]) await expect(stat(join(gitDir, rel))).rejects.toThrow(/ENOENT/);
     const log = await readFile(join(work, "coordinator.log"), "utf8");
     expect(log.match(/removed stale git lock files/g)).toHaveLength(2);
+  }, 60_000);
+
+  // Found by the long chaos runs: told a CONTENT_LENGTH, git's http-backend loops for ever on a stdin that closed
+  // early, so a coordinator killed mid-push outside systemd's cgroup kill left backends burning a core each.
+  it("leaves no git process behind when a kill -9 cuts off a push", async () => {
+    const c = await connect();
+    const repoRoot = join(work, "state", "repo");
+    const socket = createConnection({ host: "127.0.0.1", port: proc.httpPort });
+    try {
+      socket.on("error", () => undefined);
+      const auth = Buffer.from(`ops:${c.token}`).toString("base64");
+      // The head of a push and a pkt-line that promises more than ever arrives.
+      socket.write(
+        `POST /git/inventory.git/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${auth}\r\n` +
+          "Content-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n00a0",
+      );
+      await eventually(async () => (await gitBackendsOf(repoRoot)).length > 0 || undefined, 10_000, "a git-http-backend serving the push");
+      await proc.kill({ leaveChildren: true });
+      await eventually(async () => (await gitBackendsOf(repoRoot)).length === 0 || undefined, 5_000, "the cut-off push's git processes gone");
+    } finally {
+      socket.destroy();
+      await killGitBackendsOf(repoRoot);
+      await proc.start();
+    }
   }, 60_000);
 });

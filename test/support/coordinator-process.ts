@@ -85,9 +85,10 @@ export class CoordinatorProcess {
   /**
    * kill -9: no clean shutdown, nothing flushed that was not already durable. Like systemd, which kills a crashed
    * unit's whole cgroup, it also kills the processes the coordinator started (a git-http-backend orphaned in the
-   * middle of a push spins on its closed stdin for ever).
+   * middle of a push by an older coordinator spins on its closed stdin for ever). `leaveChildren` skips that, as a
+   * crash outside systemd would.
    */
-  async kill(): Promise<void> {
+  async kill(options: { leaveChildren?: boolean } = {}): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = null;
@@ -95,17 +96,7 @@ export class CoordinatorProcess {
       child.once("exit", () => resolve());
       child.kill("SIGKILL");
     });
-    // Found by their environment, not as children: one spawned just before the kill is already an orphan of init.
-    for (const pid of await gitBackendsOf(join(this.options.stateDir, "repo"))) {
-      // git-http-backend runs in its own process group (with the receive-pack it starts): kill the group.
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, "SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }
-    }
+    if (!options.leaveChildren) await killGitBackendsOf(join(this.options.stateDir, "repo"));
   }
 
   async stop(): Promise<void> {
@@ -123,8 +114,25 @@ export class CoordinatorProcess {
   }
 }
 
-/** git-http-backend processes serving the repos under `projectRoot`, from /proc (Linux). */
-async function gitBackendsOf(projectRoot: string): Promise<number[]> {
+/**
+ * Kills the git-http-backend processes serving the repos under `projectRoot`. Found by their environment, not as
+ * children: one spawned just before a kill is already an orphan of init.
+ */
+export async function killGitBackendsOf(projectRoot: string): Promise<void> {
+  for (const pid of await gitBackendsOf(projectRoot)) {
+    // git-http-backend runs in its own process group (with the receive-pack it starts): kill the group.
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+/** git-http-backend processes (and the services they started) serving the repos under `projectRoot`, from /proc (Linux). */
+export async function gitBackendsOf(projectRoot: string): Promise<number[]> {
   const out: number[] = [];
   for (const entry of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;

@@ -106,7 +106,9 @@ export const gitHttpPlugin: FastifyPluginAsync<GitHttpOptions> = async (app, opt
       if (typeof value === "string" && value) env[cgi] = value;
     };
     header("content-type", "CONTENT_TYPE");
-    header("content-length", "CONTENT_LENGTH");
+    // No CONTENT_LENGTH: given one, git's http-backend (2.39) loops for ever on a stdin that closed early, so a
+    // coordinator that dies mid-push would leave it spinning. Without it the services read the pipe themselves (as
+    // for a chunked request), and a cut-off push ends at EOF. The byte counter below still enforces the limit.
     header("content-encoding", "HTTP_CONTENT_ENCODING");
     header("git-protocol", "GIT_PROTOCOL");
 
@@ -147,8 +149,8 @@ export const gitHttpPlugin: FastifyPluginAsync<GitHttpOptions> = async (app, opt
         rejectBody(err);
       });
       body.on("error", rejectBody);
-      // Every byte has passed the limit. Not stdin's "finish": git may read exactly CONTENT_LENGTH
-      // bytes and exit first, and node then destroys stdin without emitting it.
+      // Every byte has passed the limit. Not stdin's "finish": git may read all it needs and exit
+      // first, and node then destroys stdin without emitting it.
       counter.on("end", () => resolveBody());
       // The backend stopped reading early (e.g. it answered with an error): answer now.
       child.stdin.on("close", () => resolveBody());
