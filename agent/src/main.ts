@@ -7,7 +7,7 @@ import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
 import { ApplyRunner, DEFAULT_MACHINE_CONFIG, isResting, systemHealthProbe, type Clock } from "./apply/index.js";
-import { Backoff, CoordinatorClient, GrpcLeaseClient, ReportSender, isUnavailable, type ServerStream } from "./client/index.js";
+import { Backoff, CoordinatorClient, GrpcLeaseClient, newestOnly, ReportSender, isUnavailable, type ServerStream } from "./client/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
 import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
@@ -183,6 +183,9 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     }
   };
 
+  // In arrival order: a bundle superseded while its secrets were fetched is not applied after the newer one.
+  const intake = newestOnly(fetchSecrets, (desired: DesiredBundle) => runner.dispatch({ type: "desired-received", now: clock.now(), desired }));
+
   let aliveWritten = false;
   const hello = async (): Promise<void> => {
     const s = runner.state;
@@ -205,7 +208,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     (desired) => {
       latest = desired;
       appliedChecks.remember(desired.sha256, desired.checks, runner.state.applied?.sha256);
-      void fetchSecrets(desired).then(() => runner.dispatch({ type: "desired-received", now: clock.now(), desired }));
+      intake(desired);
     },
     hello,
     () => client.failover(),

@@ -3,3 +3,4 @@ export { CoordinatorClient, isUnavailable, nkCodeOf, type CoordinatorClientOptio
 export { Backoff, type BackoffOptions } from "./backoff.js";
 export { GrpcLeaseClient, type GrpcLeaseClientDeps } from "./grpc-lease-client.js";
 export { ReportSender, type ReportSenderDeps, type NodeHealthNow } from "./report-sender.js";
+export { newestOnly } from "./newest-only.js";
