@@ -9,32 +9,36 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** "old" then "new" arrive; each preparation ends when the test opens its gate. */
+function oldThenNew(): { open: (m: "old" | "new") => Promise<unknown>; handed: string[] } {
+  const gates = { old: deferred(), new: deferred() };
+  const handed: string[] = [];
+  const onMessage = newestOnly((m: "old" | "new") => gates[m].promise, (m) => handed.push(m));
+  onMessage("old");
+  onMessage("new");
+  return {
+    open: (m) => {
+      gates[m].resolve();
+      return flush();
+    },
+    handed,
+  };
+}
+
 // Found by the long chaos run (seed 20380068): a restarted agent got its old bundle and, 30 ms later, the new one a
 // push had just produced; the old one's secret fetch finished last and the node rested on it until the next push.
 it("hands on only the newest message when an older one finishes preparing last", async () => {
-  const gates = new Map<string, ReturnType<typeof deferred>>([["old", deferred()], ["new", deferred()]]);
-  const handed: string[] = [];
-  const onMessage = newestOnly((m: string) => gates.get(m)!.promise, (m) => handed.push(m));
-  onMessage("old");
-  onMessage("new");
-  gates.get("new")!.resolve();
-  await flush();
-  gates.get("old")!.resolve();
-  await flush();
+  const { open, handed } = oldThenNew();
+  await open("new");
+  await open("old");
   expect(handed).toEqual(["new"]);
 });
 
 it("drops an older message that finishes first, then hands on the newer one", async () => {
-  const gates = new Map<string, ReturnType<typeof deferred>>([["old", deferred()], ["new", deferred()]]);
-  const handed: string[] = [];
-  const onMessage = newestOnly((m: string) => gates.get(m)!.promise, (m) => handed.push(m));
-  onMessage("old");
-  onMessage("new");
-  gates.get("old")!.resolve();
-  await flush();
+  const { open, handed } = oldThenNew();
+  await open("old");
   expect(handed).toEqual([]);
-  gates.get("new")!.resolve();
-  await flush();
+  await open("new");
   expect(handed).toEqual(["new"]);
 });
 

@@ -1,5 +1,5 @@
 // SimSystem: generations, reboot detection from the bundle, reboots that end the process, live faults.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -98,6 +98,20 @@ describe("SimSystem", () => {
     await sim.rollbackSwitch(initial);
     expect(await sim.currentSystem()).toBe(initial);
     expect(await sim.generations()).toEqual([1, 2, 3]);
+    // Every generation appears whole (written aside, then renamed): nothing is left beside them.
+    expect((await readdir(join(dir, "machine", "generations"))).sort()).toEqual(["1", "2", "3"]);
+  });
+
+  // Found by the long chaos run: an agent killed between creating generations/N/ and writing its files left a
+  // generation without a system, which every later reader of the generations tripped over. Now a kill can only
+  // leave a staging directory, which is neither listed nor in the way.
+  it("ignores the staging directory of a generation write that a kill cut off", async () => {
+    await mkdir(join(dir, "machine", "generations", `.2.${process.pid}.staging`), { recursive: true });
+    await writeFile(join(dir, "machine", "generations", `.2.${process.pid}.staging`, "kernel"), "half\n");
+    const sp = await built(bundle());
+    expect(await sim.switch(sp)).toMatchObject({ ok: true });
+    expect(await sim.generations()).toEqual([1, 2]);
+    expect(await readFile(join(dir, "machine", "generations", "2", "system"), "utf8")).toBe(`${sp}\n`);
   });
 
   it("reboots into the boot default with a new boot id and ends the agent process", async () => {

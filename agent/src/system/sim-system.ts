@@ -74,8 +74,7 @@ export class SimSystem implements System {
     if ((await sim.read("boot-id")) === null) {
       const initial = initialSystem(sim.node);
       await sim.saveMeta(initial);
-      await sim.write(join("generations", "1", "kernel"), initial.kernel);
-      await sim.write(join("generations", "1", "system"), initial.systemPath);
+      await sim.writeGeneration(1, initial.kernel, initial.systemPath);
       await sim.write("boot-default", "1");
       await sim.write("current-system", initial.systemPath);
       await sim.write("booted-system", initial.systemPath);
@@ -239,10 +238,20 @@ export class SimSystem implements System {
 
   private async addGeneration(systemPath: string): Promise<number> {
     const gen = ((await this.generations()).at(-1) ?? 0) + 1;
-    // The kernel first, so a generation with a `system` file is always complete.
-    await this.write(join("generations", String(gen), "kernel"), (await this.meta(systemPath)).kernel);
-    await this.write(join("generations", String(gen), "system"), systemPath);
+    await this.writeGeneration(gen, (await this.meta(systemPath)).kernel, systemPath);
     return gen;
+  }
+
+  /**
+   * Written aside and renamed into place, as nix-env switches the profile link: an agent killed half-way (found by
+   * the long chaos run) must not leave a generation without a system behind. The staging name is not a number, so
+   * `generations()` never lists it.
+   */
+  private async writeGeneration(gen: number, kernel: string, systemPath: string): Promise<void> {
+    const staging = join("generations", `.${gen}.${process.pid}.staging`);
+    await this.write(join(staging, "kernel"), kernel);
+    await this.write(join(staging, "system"), systemPath);
+    await rename(join(this.dir, staging), join(this.dir, "generations", String(gen)));
   }
 
   private metaFile(systemPath: string): string {
