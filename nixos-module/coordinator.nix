@@ -45,7 +45,8 @@ let
         else { kind = "origin"; };
     }
     // lib.optionalAttrs (cfg.adminTokenFile != null) { adminTokenFile = credential "admin-token"; }
-    // lib.optionalAttrs (cfg.kubeconfigFile != null) { kubeconfigFile = credential "kubeconfig"; })
+    // lib.optionalAttrs (cfg.kubeconfigFile != null) { kubeconfigFile = credential "kubeconfig"; }
+    // lib.optionalAttrs (cfg.kube != null) { inherit (cfg) kube; })
     cfg.settings;
   configFile = pkgs.writeText "nk-coordinator.json" (builtins.toJSON coordinatorSettings);
 
@@ -108,7 +109,17 @@ in
       type = lib.types.nullOr lib.types.str;
       default = null;
       example = "/etc/rancher/k3s/k3s.yaml";
-      description = "Absolute path of a kubeconfig for drains and node readiness (LoadCredential; read at start). Null: no Kubernetes access.";
+      description = "Absolute path of a kubeconfig for drains and node readiness (LoadCredential; read at start). Either this or kube = \"none\" is required.";
+    };
+
+    kube = lib.mkOption {
+      type = lib.types.nullOr (lib.types.enum [ "none" ]);
+      default = null;
+      description = ''
+        "none": run without Kubernetes access on purpose. Nodes are then rebooted without a drain and judged
+        back without a Kubernetes Ready check; the coordinator warns at start and on its status page.
+        Either this or kubeconfigFile is required.
+      '';
     };
 
     store = lib.mkOption {
@@ -238,6 +249,10 @@ in
         {
           assertion = badEndpoints == [ ];
           message = "services.nk-coordinator.etcd.endpoints must be http:// or https:// URLs; got ${builtins.toJSON badEndpoints}.";
+        }
+        {
+          assertion = (cfg.kubeconfigFile == null) != (cfg.kube == null);
+          message = "services.nk-coordinator: set exactly one of kubeconfigFile (drains, cordons and node readiness through Kubernetes) or kube = \"none\" (nodes are then rebooted without a drain or a Ready check).";
         }
         {
           assertion = cfg.source.kind != "upstream" || cfg.source.url != null;

@@ -41,6 +41,8 @@ pkgs.testers.runNixOSTest {
         openFirewall = true;
         tls.hosts = [ "coordinator" ];
         adminTokenFile = "/etc/nk-test/admin.token";
+        # The VM test has no k3s API for the coordinator to reach.
+        kube = "none";
       };
       environment.etc."nk-test/admin.token" = { text = adminToken; mode = "0600"; };
       environment.etc."nk-test/inventory.yaml".text = inventory;

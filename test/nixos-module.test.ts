@@ -214,11 +214,14 @@ describe("services.nk-agent", () => {
 });
 
 describe("services.nk-coordinator", () => {
+  // Kubernetes access (or its explicit absence) is required; these cases are about other settings.
+  const coordinator = (service: Record<string, unknown>) => evaluate("coordinator", "kubeconfigFile" in service || "kube" in service ? service : { kube: "none", ...service });
+
   it("declares its options with their types and defaults", async () => {
     const { options } = await evalModule<Evaluated>("coordinator", {}, "");
     const o = (name: string) => options[`services.nk-coordinator.${name}`];
     expect(Object.keys(options).sort()).toEqual(
-      ["adminTokenFile", "enable", "etcd.caFile", "etcd.certFile", "etcd.endpoints", "etcd.keyFile", "etcd.passwordFile", "etcd.prefix", "etcd.username", "extraArgs", "kubeconfigFile", "listen.grpc", "listen.http", "logLevel", "openFirewall", "package", "publicStatus", "settings", "source.branch", "source.intervalSeconds", "source.kind", "source.url", "source.webhookSecretFile", "stateDir", "store", "tls.hosts"].map((n) => `services.nk-coordinator.${n}`),
+      ["adminTokenFile", "enable", "etcd.caFile", "etcd.certFile", "etcd.endpoints", "etcd.keyFile", "etcd.passwordFile", "etcd.prefix", "etcd.username", "extraArgs", "kube", "kubeconfigFile", "listen.grpc", "listen.http", "logLevel", "openFirewall", "package", "publicStatus", "settings", "source.branch", "source.intervalSeconds", "source.kind", "source.url", "source.webhookSecretFile", "stateDir", "store", "tls.hosts"].map((n) => `services.nk-coordinator.${n}`),
     );
     expect(o("listen.grpc")).toMatchObject({ type: "string", default: "0.0.0.0:7443" });
     expect(o("listen.http")).toMatchObject({ type: "string", default: "0.0.0.0:7080" });
@@ -231,7 +234,7 @@ describe("services.nk-coordinator", () => {
   });
 
   it("runs as its own hardened dynamic user with git and nix on its path", async () => {
-    const e = await evaluate("coordinator", {});
+    const e = await coordinator({});
     expect(e.failedAssertions).toEqual([]);
     const unit = e.config.systemd.services["nk-coordinator"]!;
     expect(unit.serviceConfig.ExecStart).toBe("/stub/nk/bin/nk-coordinator --config /stub/store/nk-coordinator.json");
@@ -263,18 +266,19 @@ describe("services.nk-coordinator", () => {
       tls: { hosts: [] },
       store: { kind: "file" },
       source: { kind: "origin" },
+      kube: "none",
     });
     expect(coordinatorConfigSchema.safeParse(json).success).toBe(true);
   });
 
   it("opens the firewall only when asked, for both ports", async () => {
-    expect((await evaluate("coordinator", {})).config.networking).toBeUndefined();
-    const open = await evaluate("coordinator", { openFirewall: true, listen: { grpc: "[::]:9443", http: "10.0.0.2:8080" } });
+    expect((await coordinator({})).config.networking).toBeUndefined();
+    const open = await coordinator({ openFirewall: true, listen: { grpc: "[::]:9443", http: "10.0.0.2:8080" } });
     expect(open.config.networking).toEqual({ firewall: { allowedTCPPorts: [9443, 8080] } });
   });
 
   it("passes secrets in with LoadCredential and points the JSON at the credentials", async () => {
-    const e = await evaluate("coordinator", {
+    const e = await coordinator({
       adminTokenFile: "/etc/nk/admin.token",
       kubeconfigFile: "/etc/rancher/k3s/k3s.yaml",
       store: "etcd",
@@ -329,7 +333,7 @@ describe("services.nk-coordinator", () => {
   });
 
   it("keeps only the capability a port below 1024 needs", async () => {
-    const e = await evaluate("coordinator", { listen: { http: "0.0.0.0:80" } });
+    const e = await coordinator({ listen: { http: "0.0.0.0:80" } });
     expect(e.config.systemd.services["nk-coordinator"]!.serviceConfig).toMatchObject({
       CapabilityBoundingSet: ["CAP_NET_BIND_SERVICE"],
       AmbientCapabilities: ["CAP_NET_BIND_SERVICE"],
@@ -337,7 +341,7 @@ describe("services.nk-coordinator", () => {
   });
 
   it("fails with readable assertions on bad settings", async () => {
-    const messages = async (service: Record<string, unknown>) => (await evaluate("coordinator", service)).failedAssertions;
+    const messages = async (service: Record<string, unknown>) => (await coordinator(service)).failedAssertions;
     const upstream = { kind: "upstream", url: "https://git.example/inv.git" };
     expect(await messages({ store: "etcd" })).toEqual([
       expect.stringContaining('store = "etcd" needs services.nk-coordinator.etcd.endpoints'),
@@ -352,6 +356,9 @@ describe("services.nk-coordinator", () => {
     expect(await messages({ adminTokenFile: "admin.token", kubeconfigFile: "/nix/store/x-k3s.yaml" })).toEqual([
       expect.stringContaining('adminTokenFile, kubeconfigFile must be absolute paths outside the Nix store (which every user can read); got ["admin.token","/nix/store/x-k3s.yaml"]'),
     ]);
+    const kubeChoice = expect.stringContaining('set exactly one of kubeconfigFile (drains, cordons and node readiness through Kubernetes) or kube = "none"');
+    expect((await evaluate("coordinator", {})).failedAssertions).toEqual([kubeChoice]);
+    expect(await messages({ kube: "none", kubeconfigFile: "/etc/k3s.yaml" })).toEqual([kubeChoice]);
     expect(await messages({ listen: { grpc: "7443" } })).toEqual([expect.stringContaining("must be host:port")]);
     expect(await messages({ stateDir: "/opt/nk" })).toEqual([expect.stringContaining("under /var/lib/")]);
   });

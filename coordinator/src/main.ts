@@ -17,7 +17,7 @@ import { startGrpcServer } from "./grpc/grpc-server.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
-import { KubeClient, NoKube, type KubeDriver } from "./kube/index.js";
+import { KubeClient, NO_KUBE_WARNING, NoKube, type KubeDriver } from "./kube/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
@@ -70,6 +70,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const metrics = new CoordinatorMetrics();
 
     const kube: KubeDriver = config.kubeconfigFile ? KubeClient.fromFile(config.kubeconfigFile, { log: log.child({ component: "kube" }) }) : new NoKube();
+    // Shown at start, on the status page, in the JSON status and by nkctl status: nothing unsafe is silent.
+    const warnings = kube.enabled ? [] : [NO_KUBE_WARNING];
+    for (const warning of warnings) log.warn(warning);
     const timers = systemHealthTimers;
     const nodeHealth = new NodeHealth({ kube, timers, heartbeatMs: config.heartbeatSeconds * 1000, log: log.child({ component: "node-health" }) });
     const checksOf = () => catalog.inventory?.cluster.rollout.checks ?? [];
@@ -195,6 +198,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         return { k8sReady: view?.k8sReady ?? null, cordoned: view?.cordoned === true };
       },
       leader: () => leadership.isLeader(),
+      warnings,
       events: store,
       changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l())],
       now,

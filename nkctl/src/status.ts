@@ -18,6 +18,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       const json = {
         cluster: res.cluster,
         coordinator: { address, version: res.coordinatorVersion, leader: res.leader },
+        warnings: res.warnings,
         rollout: rolloutJson(res.rollout),
         leases: { held, queue },
       };
@@ -31,6 +32,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         return formatFields([
           ["cluster", res.cluster || "-"],
           ["coordinator", `${address} (version ${res.coordinatorVersion || "?"}${res.leader ? ", leader" : ", not leader"})`],
+          ...res.warnings.map((w): [string, string] => ["warning", w]),
           ...rolloutLines(res.rollout),
           ["leases", queue.length > 0 ? `${leaseText}; ${queue.length} queued` : leaseText],
         ]);

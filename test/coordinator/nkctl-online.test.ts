@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { applyPhaseToWire } from "../../shared/src/wire/index.js";
+import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { freePort } from "../support/coordinator-process.js";
 import { adminCall, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
 
@@ -76,11 +77,14 @@ describe("nkctl online commands", () => {
     expect(s).toMatchObject({
       cluster: "homelab",
       coordinator: { address: `127.0.0.1:${h.coordinator.grpcPort}`, version: "0.1.0", leader: true },
+      // The harness runs with kube: none, and nkctl says what that means.
+      warnings: [NO_KUBE_WARNING],
       rollout: { state: "running", revision: second, paused: false, halted: false, nodesTotal: 5, nodesConverged: 1 },
       leases: { held: [], queue: [] },
     });
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^cluster\s+homelab$/m);
+    expect(table.stdout.split("\n").filter((l) => /^warning\s+/.test(l)).map((l) => l.replace(/^warning\s+/, ""))).toEqual([NO_KUBE_WARNING]);
     expect(table.stdout).toMatch(new RegExp(`^revision\\s+${second.slice(0, 12)}`, "m"));
     expect(table.stdout).toMatch(/^converged\s+1\/5 nodes$/m);
     expect(nodes.nodes.map((n) => n.name)).toEqual(["n1", "n2", "n3", "n4", "n5"]);

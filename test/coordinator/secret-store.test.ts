@@ -13,6 +13,7 @@ import { AUTH_HEADER, bearer, type DesiredBundle } from "../../shared/src/wire/i
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { CoordinatorClient } from "../../agent/src/client/index.js";
 import { coordinatorConfigSchema } from "../../coordinator/src/config/index.js";
+import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { startCoordinator, type RunningCoordinator } from "../../coordinator/src/main.js";
 import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "../support/coordinator-harness.js";
 
@@ -70,7 +71,7 @@ describe("secret store", () => {
         cb();
       },
     });
-    const config = coordinatorConfigSchema.parse({ stateDir, grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" }, logLevel: "debug" });
+    const config = coordinatorConfigSchema.parse({ stateDir, grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" }, kube: "none", logLevel: "debug" });
     coordinator = await startCoordinator(config, { log: createLogger({ name: "nk-coordinator", level: "debug", destination: sink }) });
     cliEnv = { PATH: process.env.PATH, HOME: work, XDG_CONFIG_HOME: join(work, "xdg") };
     connection = ["--coordinator", `127.0.0.1:${coordinator.grpcPort}`, "--ca-file", join(stateDir, "tls", "ca.crt"), "--token-file", join(stateDir, "admin.token")];
@@ -83,6 +84,11 @@ describe("secret store", () => {
     for (const c of clients) c.close();
     await coordinator?.stop();
     if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("says at start, as a warning, that it runs without Kubernetes (kube: none)", () => {
+    const lines = Buffer.concat(logChunks).toString("utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(lines.filter((l) => l.msg === NO_KUBE_WARNING).map((l) => l.level)).toEqual([40]);
   });
 
   it("nkctl secret set reads the value from stdin; secret list shows name and size only", async () => {

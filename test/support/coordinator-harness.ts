@@ -16,6 +16,11 @@ const run = promisify(execFile);
 export const REPO_ROOT = new URL("../..", import.meta.url).pathname;
 export const EXAMPLE_DIR = join(REPO_ROOT, "examples/homelab");
 
+/** Coordinators started without a kubeconfig run with the explicit `kube: none` opt-out (it is refused otherwise). */
+export function noKubeUnlessConfigured(config: { readonly kubeconfigFile?: unknown; readonly kube?: unknown } | undefined): { kube?: "none" } {
+  return config?.kubeconfigFile === undefined && config?.kube === undefined ? { kube: "none" } : {};
+}
+
 export interface Harness {
   readonly coordinator: RunningCoordinator;
   readonly stateDir: string;
@@ -35,7 +40,7 @@ export interface Harness {
 export async function startHarness(overrides: CoordinatorConfigInput = {}): Promise<Harness> {
   const workDir = await mkdtemp(join(tmpdir(), "nk-harness-"));
   const stateDir = join(workDir, "state");
-  const config = coordinatorConfigSchema.parse({ stateDir, grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" }, logLevel: "silent", ...overrides });
+  const config = coordinatorConfigSchema.parse({ stateDir, grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" }, logLevel: "silent", ...noKubeUnlessConfigured(overrides), ...overrides });
   let coordinator = await startCoordinator(config, { log: silentLogger() });
   const checkout = join(workDir, "checkout");
   await cp(EXAMPLE_DIR, checkout, { recursive: true });

@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { REPO_ROOT } from "./coordinator-harness.js";
+import { REPO_ROOT, noKubeUnlessConfigured } from "./coordinator-harness.js";
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -54,7 +54,7 @@ export class CoordinatorProcess {
     await mkdir(this.options.stateDir, { recursive: true });
     await writeFile(
       this.configPath,
-      JSON.stringify({ stateDir: this.options.stateDir, grpc: { listen: this.grpcAddress }, http: { listen: `127.0.0.1:${this.httpPort}` }, logLevel: "debug", ...this.options.config }),
+      JSON.stringify({ stateDir: this.options.stateDir, grpc: { listen: this.grpcAddress }, http: { listen: `127.0.0.1:${this.httpPort}` }, logLevel: "debug", ...noKubeUnlessConfigured(this.options.config), ...this.options.config }),
     );
     const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nk-coordinator.js"), "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;

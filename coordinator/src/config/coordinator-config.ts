@@ -22,7 +22,10 @@ export const coordinatorConfigSchema = z.strictObject({
     .prefault({}),
   /** Read once at start; without it a token is generated into <stateDir>/admin.token. */
   adminTokenFile: z.string().min(1).optional(),
+  /** Kubernetes access for drains, cordons and node readiness; either this or `kube: none` is required. */
   kubeconfigFile: z.string().min(1).optional(),
+  /** `none`: run without Kubernetes on purpose, so nodes reboot without a drain or a Ready check. */
+  kube: z.literal("none").optional(),
   store: z
     .discriminatedUnion("kind", [
       z.strictObject({ kind: z.literal("file") }),
@@ -54,7 +57,13 @@ export const coordinatorConfigSchema = z.strictObject({
   /** This coordinator's name among several (etcd store); default host name and gRPC port. */
   id: z.string().min(1).optional(),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-}).refine((c) => c.store.kind !== "etcd" || c.source.kind === "upstream", {
+})
+  .refine((c) => (c.kubeconfigFile === undefined) !== (c.kube === undefined), {
+    message:
+      "set exactly one of kubeconfigFile (drains, cordons and node readiness through Kubernetes) or kube: none (nodes are then rebooted without a drain or a Ready check)",
+    path: ["kube"],
+  })
+  .refine((c) => c.store.kind !== "etcd" || c.source.kind === "upstream", {
   message: "with store.kind etcd every coordinator follows one upstream repo: set source.kind upstream (a push to one coordinator's own repo would not reach the others)",
   path: ["source"],
 });

@@ -43,7 +43,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
   return {
     getStatus: unary("GetStatus", async () => {
       const s = deps.status.snapshot();
-      return { cluster: s.cluster, coordinatorVersion: s.version, rollout: rolloutToWire(s.rollout), nodes: s.nodes.map(nodeToWire), leases: leases(), leader: s.leader };
+      return { cluster: s.cluster, coordinatorVersion: s.version, rollout: rolloutToWire(s.rollout), nodes: s.nodes.map(nodeToWire), leases: leases(), leader: s.leader, warnings: [...s.warnings] };
     }),
     listNodes: unary("ListNodes", async () => ({ nodes: deps.status.snapshot().nodes.map(nodeToWire) })),
     listLeases: unary("ListLeases", async () => ({ leases: leases(), rollout: rolloutToWire(deps.status.snapshot().rollout) })),

@@ -15,6 +15,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 main,#events-section{padding:0 1rem;max-width:120rem;margin:0 auto}
 h2{font-size:1.05rem;margin:1.2rem 0 .5rem}.count{color:var(--muted);font-weight:400}
 .meta{color:var(--muted);font-size:.85rem;margin:.6rem 0 0}
+.warning{margin:.6rem 0 0;padding:.4rem .7rem;border-left:4px solid var(--warn);background:var(--drift);color:var(--fg)}
 .muted{color:var(--muted)}.sub{color:var(--muted);font-size:.85em}.role{color:var(--muted);font-size:.8em}
 .rollout{margin-top:.8rem;padding:.8rem 1rem;background:var(--card);border:1px solid var(--line);border-left:.35rem solid var(--busy);border-radius:.5rem}
 .rollout.r-ok{border-left-color:var(--ok)}.rollout.r-bad{border-left-color:var(--bad)}.rollout.r-warn{border-left-color:var(--warn)}

@@ -28,6 +28,12 @@ describe("status page", () => {
     expect(res.body).toContain("<title>homelab · nk status</title>");
   });
 
+  it("shows each warning of the coordinator as an alert, escaped", () => {
+    const html = renderStatusPage(makeSnapshot({ warnings: ["no Kubernetes access (kube: none): <drain> skipped"] }), [], T0);
+    expect(html).toContain(`<p class="warning" role="alert">⚠ no Kubernetes access (kube: none): &lt;drain&gt; skipped</p>`);
+    expect(renderStatusPage(makeSnapshot(), [], T0)).not.toContain('class="warning"');
+  });
+
   it("escapes node names, errors, check names, lease reasons and events", () => {
     const snapshot = makeSnapshot({
       cluster: `lab"><b>`,

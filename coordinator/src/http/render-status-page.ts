@@ -12,13 +12,14 @@ export function pageTitle(s: ClusterSnapshot): string {
   return `${s.cluster === "" ? "nk" : s.cluster}${trouble} · nk status`;
 }
 
-/** Inner HTML of `<main id="status">`: cluster header, rollout, nodes, leases. */
+/** Inner HTML of `<main id="status">`: cluster header, warnings, rollout, nodes, leases. */
 export function renderStatusFragment(s: ClusterSnapshot, nowMs: number): string {
   const role = s.leader ? "leader" : "standby";
   const meta =
     `<p class="meta">cluster <strong>${escapeHtml(s.cluster)}</strong> · coordinator ${escapeHtml(s.version)} · ${role}` +
     ` · snapshot <span data-since="${s.generatedAtMs}">${escapeHtml(formatAge(s.generatedAtMs, nowMs))}</span></p>`;
-  return `${meta}${renderRollout(s)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}`;
+  const warnings = s.warnings.map((w) => `<p class="warning" role="alert">⚠ ${escapeHtml(w)}</p>`).join("");
+  return `${meta}${warnings}${renderRollout(s)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}`;
 }
 
 /** The full page, complete without JavaScript; the inline script only keeps it live. */

@@ -57,6 +57,7 @@ export function makeSnapshot(overrides: Partial<ClusterSnapshot> = {}): ClusterS
     version: "0.1.0",
     generatedAtMs: T0,
     leader: true,
+    warnings: [],
     rollout: makeRollout(),
     nodes: [makeNode("n1", { role: "server", address: "172.30.190.3" }), makeNode("n2", { role: "server", address: "172.30.190.4" }), makeNode("n3", { address: "172.30.190.5" })],
     leases: [],

@@ -3,6 +3,9 @@ import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatu
 
 const REASON = "no Kubernetes access configured";
 
+/** Said at start and on every status view of a coordinator configured with `kube: none`. */
+export const NO_KUBE_WARNING = "no Kubernetes access (kube: none): nodes are rebooted without a drain, and without a Kubernetes Ready check";
+
 /**
  * Readiness is unknown (`ready: null`), cordon is a no-op and drain succeeds at once with nothing
  * evicted. Consumers treat null readiness as "not gated by Kubernetes": the lease manager then

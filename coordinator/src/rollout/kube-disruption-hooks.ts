@@ -47,8 +47,10 @@ export class KubeDisruptionHooks implements DisruptionHooks {
       return { ok: false, reason: `${lease.node} is not healthy${failing.length ? ` (${failing.join(", ")})` : ""}` };
     }
     if (kube.enabled) {
+      // With Kubernetes configured, a node it does not know (yet, or any more) is not back: its kubelet must be Ready.
       const status = await kube.nodeStatus(lease.node);
-      if (status.exists && status.ready !== true) return { ok: false, reason: `Kubernetes node ${lease.node} is not Ready: ${status.readyReason}` };
+      if (status.exists !== true) return { ok: false, reason: `${lease.node} is not registered in Kubernetes: not back until its kubelet has joined and is Ready` };
+      if (status.ready !== true) return { ok: false, reason: `Kubernetes node ${lease.node} is not Ready: ${status.readyReason}` };
     }
     const checks = await this.deps.clusterChecks();
     if (!checks.ok) return { ok: false, reason: `cluster checks failing: ${checks.failing.map((f) => `${f.name} (${f.message})`).join(", ")}` };

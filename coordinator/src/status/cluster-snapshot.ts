@@ -77,6 +77,8 @@ export interface ClusterSnapshot {
   readonly version: string;
   readonly generatedAtMs: number;
   readonly leader: boolean;
+  /** Unsafe settings this coordinator runs with, in words; empty when none. */
+  readonly warnings: readonly string[];
   readonly rollout: RolloutView;
   readonly nodes: readonly NodeView[];
   /** Held leases. */

@@ -18,6 +18,8 @@ export interface StatusBoardDeps {
   readonly rollout: () => RolloutRecord;
   readonly kube: (node: string) => KubeNodeFacts;
   readonly leader: () => boolean;
+  /** Unsafe settings this coordinator runs with, in words (e.g. no Kubernetes access). */
+  readonly warnings: readonly string[];
   readonly events: { readEvents(o: { tail?: number }): Promise<EventRecord[]>; onEvent(l: (e: EventRecord) => void): () => void };
   /** Signals that fire when anything shown may have changed. */
   readonly changes: ReadonlyArray<(listener: () => void) => () => void>;
@@ -96,6 +98,7 @@ export class StatusBoard implements StatusSource {
       version: this.deps.version,
       generatedAtMs: this.deps.now(),
       leader: this.deps.leader(),
+      warnings: this.deps.warnings,
       rollout,
       nodes,
       leases: leases.held(),

@@ -81,6 +81,8 @@ export interface GetStatusResponse {
   nodes: NodeStatus[];
   leases: Lease[];
   leader: boolean;
+  /** Unsafe settings the coordinator runs with, in words (e.g. no Kubernetes access: reboots without a drain). */
+  warnings: string[];
 }
 
 export interface ListNodesRequest {
@@ -868,7 +870,15 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
 };
 
 function createBaseGetStatusResponse(): GetStatusResponse {
-  return { cluster: "", coordinatorVersion: "", rollout: undefined, nodes: [], leases: [], leader: false };
+  return {
+    cluster: "",
+    coordinatorVersion: "",
+    rollout: undefined,
+    nodes: [],
+    leases: [],
+    leader: false,
+    warnings: [],
+  };
 }
 
 export const GetStatusResponse: MessageFns<GetStatusResponse> = {
@@ -890,6 +900,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.leader !== false) {
       writer.uint32(48).bool(message.leader);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -955,6 +968,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.leader = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -979,6 +1000,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeStatus.fromJSON(e)) : [],
       leases: globalThis.Array.isArray(object?.leases) ? object.leases.map((e: any) => Lease.fromJSON(e)) : [],
       leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -1002,6 +1024,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.leader !== false) {
       obj.leader = message.leader;
     }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
     return obj;
   },
 
@@ -1018,6 +1043,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.nodes = object.nodes?.map((e) => NodeStatus.fromPartial(e)) || [];
     message.leases = object.leases?.map((e) => Lease.fromPartial(e)) || [];
     message.leader = object.leader ?? false;
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };

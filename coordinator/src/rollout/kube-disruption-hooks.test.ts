@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import { NodeRegistry } from "../fleet/index.js";
+import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
+import { KubeClient, NoKube, type KubeDriver } from "../kube/index.js";
+import { FileStore, type LeaseRecord, type NodeReport } from "../store/index.js";
+import { KubeDisruptionHooks } from "./kube-disruption-hooks.js";
+
+const T = 1_000_000;
+const lease: LeaseRecord = {
+  node: "n1",
+  kind: "reboot",
+  state: "verifying",
+  fencingToken: 7,
+  revision: "r2",
+  requestedAtMs: T,
+  grantedAtMs: T,
+  phase: "verify",
+  phaseDeadlineMs: T + 600_000,
+  renewedAtMs: T,
+  cordonedByUs: false,
+  nodeWasCordoned: false,
+  bootIdAtGrant: "boot-before",
+};
+const report: NodeReport = {
+  revision: "r2",
+  sha256: "s2",
+  phase: "confirmed",
+  health: { healthy: true, checks: [], observedAtMs: T },
+  error: "",
+  agentVersion: "0.1.0",
+  bootId: "boot-after",
+  bootedSystem: "/nix/store/x",
+  currentSystem: "/nix/store/x",
+  atMs: T,
+};
+
+let dir: string;
+let fake: FakeKubeApiserver;
+let registry: NodeRegistry;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "nk-hooks-"));
+  const store = await FileStore.open({ dir, clock: () => T });
+  await store.enrollNode("n1");
+  registry = new NodeRegistry(store);
+  await registry.load();
+  await registry.report("n1", report);
+  fake = await FakeKubeApiserver.start();
+});
+
+afterEach(async () => {
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hooksWith = (kube: KubeDriver) =>
+  new KubeDisruptionHooks({ kube, registry, clusterChecks: async () => ({ ok: true, failing: [] }), drainTimeoutMs: () => 60_000, log: silentLogger() });
+
+describe("KubeDisruptionHooks.afterReturn", () => {
+  it("with Kubernetes configured, a node missing from it is not back", async () => {
+    const outcome = await hooksWith(new KubeClient(fake.kubeConfig())).afterReturn(lease);
+    expect(outcome).toEqual({ ok: false, reason: "n1 is not registered in Kubernetes: not back until its kubelet has joined and is Ready" });
+  });
+
+  it("with Kubernetes configured, the node is back once it is registered and Ready", async () => {
+    const hooks = hooksWith(new KubeClient(fake.kubeConfig()));
+    fake.setNode({ name: "n1", ready: false });
+    expect(await hooks.afterReturn(lease)).toMatchObject({ ok: false, reason: expect.stringContaining("Kubernetes node n1 is not Ready") });
+    fake.setNode({ name: "n1", ready: true });
+    expect(await hooks.afterReturn(lease)).toEqual({ ok: true, reason: "back and healthy" });
+  });
+
+  it("with kube: none the agent's word and the cluster checks decide", async () => {
+    expect(await hooksWith(new NoKube()).afterReturn(lease)).toEqual({ ok: true, reason: "back and healthy" });
+    expect(fake.calls("GET")).toHaveLength(0);
+  });
+});
