@@ -113,8 +113,27 @@ export interface NodeSpec {
   readonly k3sExtraFlags: readonly string[];
 }
 
+/** When the coordinator applies manifests/ to the cluster (after-servers: once the revision's servers converged). */
+export type ManifestApplyMode = "after-servers" | "immediately" | "manual";
+
+/** The `manifests:` section: how nk applies and prunes the objects in manifests/. */
+export interface ManifestSettings {
+  readonly apply: ManifestApplyMode;
+  /** Server-side apply with force: take over fields another field manager owns instead of reporting a conflict. */
+  readonly forceConflicts: boolean;
+  /** Namespace of namespaced objects that name none. */
+  readonly defaultNamespace: string;
+  /** Never pruned: objects in these namespaces, and these Namespace objects themselves. */
+  readonly protectNamespaces: readonly string[];
+  /** Never pruned: objects of these kinds ("Kind" or "Kind.group"). */
+  readonly protectKinds: readonly string[];
+  /** Files of manifests/ handed to k3s's auto-deploy directory on servers instead (never applied nor pruned by nk). */
+  readonly bootstrap: readonly string[];
+}
+
 export interface Inventory {
   readonly cluster: ClusterSettings;
+  readonly manifests: ManifestSettings;
   /** Sorted by name, so every consumer sees one order whatever the YAML order. */
   readonly nodes: readonly NodeSpec[];
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "./format-diagnostic.js";
+import { DEFAULT_MANIFEST_SETTINGS } from "./parse-manifest-settings.js";
 import { validateInventoryText, validateRepo } from "./validate-repo.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyExampleKeyExampleKeyExampleKey00 ops@laptop";
@@ -217,7 +218,7 @@ describe("validateRepo", () => {
       ["nodes/n1.nix", "{ }"],
       ["nodes/ghost.nix", "{ }"],
       ["common/sub/x.nix", "{ }"],
-      ["manifests/ok.yaml", "a: 1\n---\nb: 2\n"],
+      ["manifests/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\n"],
       ["manifests/bad.yaml", "a: 1\n---\nb: [1,\n"],
       ["README.md", "anything"],
     ]);
@@ -227,6 +228,25 @@ describe("validateRepo", () => {
       "common/sub/x.nix:1:1 common/ holds only *.nix files",
       "manifests/bad.yaml:4:1 YAML: Flow sequence in block collection must be sufficiently indented and end with a ]",
       'nodes/ghost.nix:1:1 extra config for unknown node "ghost" (nodes: a1, n1, n2, n3)',
+    ]);
+  });
+});
+
+describe("the manifests: section of inventory.yaml", () => {
+  it("defaults to applying after the servers converge, conflicts reported", () => {
+    expect(validateInventoryText(BASE).inventory?.manifests).toEqual(DEFAULT_MANIFEST_SETTINGS);
+    expect(DEFAULT_MANIFEST_SETTINGS).toMatchObject({ apply: "after-servers", forceConflicts: false, defaultNamespace: "default" });
+  });
+
+  it("reads every key and reports bad values at their position", () => {
+    const ok = `${BASE}manifests:\n  apply: manual\n  force_conflicts: true\n  default_namespace: apps\n  protect: { namespaces: [kube-system], kinds: [PersistentVolumeClaim, Certificate.cert-manager.io] }\n  bootstrap: [cni.yaml]\n`;
+    expect(validateInventoryText(ok).inventory?.manifests).toEqual({ apply: "manual", forceConflicts: true, defaultNamespace: "apps", protectNamespaces: ["kube-system"], protectKinds: ["PersistentVolumeClaim", "Certificate.cert-manager.io"], bootstrap: ["cni.yaml"] });
+    const bad = `${BASE}manifests:\n  apply: sometimes\n  protect: { kinds: [pvc] }\n  bootstrap: [sub/cni.yaml]\n  prune: false\n`;
+    expect(validateInventoryText(bad).diagnostics.map(formatDiagnostic)).toEqual([
+      'inventory.yaml:13:10 manifests.apply: expected one of after-servers, immediately, manual, got "sometimes"',
+      'inventory.yaml:14:22 manifests.protect.kinds[0]: "pvc" is not a kind (Kind or Kind.group, e.g. PersistentVolumeClaim or Certificate.cert-manager.io)',
+      'inventory.yaml:15:15 manifests.bootstrap[0]: "sub/cni.yaml" is not a file name directly in manifests/ (e.g. cni.yaml)',
+      'inventory.yaml:16:3 manifests.prune: unknown key "prune" (expected one of: apply, force_conflicts, default_namespace, protect, bootstrap)',
     ]);
   });
 });

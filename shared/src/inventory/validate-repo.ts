@@ -1,8 +1,10 @@
 // Entry point of validation: repo files in, a typed Inventory (or null) and every diagnostic out.
-import { LineCounter, parseAllDocuments, parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
+import { readManifests } from "../manifests/read-manifests.js";
 import { applyCrossFieldRules, type RuleOptions } from "./cross-field-rules.js";
 import type { Diagnostic, Inventory, RepoFiles } from "./model.js";
 import { readCluster } from "./parse-cluster.js";
+import { DEFAULT_MANIFEST_SETTINGS, readManifestSettings } from "./parse-manifest-settings.js";
 import { readNodes } from "./parse-nodes.js";
 import { YamlReader, type Located } from "./yaml-reader.js";
 
@@ -45,18 +47,19 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
     r.report(root.pos, "", "the inventory is empty (expected cluster: and nodes:)");
     return { inventory: null, nodeNames: [], diagnostics: r.diagnostics };
   }
-  const top = r.map(root, ["cluster", "nodes"]);
+  const top = r.map(root, ["cluster", "nodes", "manifests"]);
   if (!top) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
   const clusterLoc = top.get("cluster");
   if (!clusterLoc) r.report(root.pos, "cluster", "is required");
   const cluster = clusterLoc ? readCluster(r, clusterLoc) : undefined;
   const nodes = readNodes(r, top.get("nodes"), root, cluster?.network.interface);
   const apiAddress = cluster ? applyCrossFieldRules(r, cluster, nodes, options) : "";
+  const manifests = readManifestSettings(r, top.get("manifests"));
 
   const diagnostics = r.diagnostics.sort(byPosition);
   const nodeNames = nodes.map((n) => n.name);
   if (!cluster || diagnostics.some((d) => d.severity === "error")) return { inventory: null, nodeNames, diagnostics };
-  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress } }, nodes }, nodeNames, diagnostics };
+  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress } }, manifests, nodes }, nodeNames, diagnostics };
 }
 
 /** Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. */
@@ -71,30 +74,13 @@ export function validateRepo(files: RepoFiles, options: ValidateOptions = {}): V
   const fileProblem = (file: string, message: string, line = 1, col = 1): void => {
     extra.push({ file, line, col, field: "", message, severity: "error" });
   };
-  for (const [path, content] of files) {
+  for (const path of files.keys()) {
     const nodeFile = path.match(/^nodes\/([^/]+)\.nix$/);
     if (nodeFile && nodeNames.size > 0 && !nodeNames.has(nodeFile[1]!)) fileProblem(path, `extra config for unknown node "${nodeFile[1]}" (nodes: ${[...nodeNames].join(", ")})`);
     else if (path.startsWith("nodes/") && !nodeFile) fileProblem(path, "nodes/ holds only <node>.nix files");
     if (path.startsWith("common/") && !/^common\/[^/]+\.nix$/.test(path)) fileProblem(path, "common/ holds only *.nix files");
-    if (path.startsWith("manifests/")) {
-      if (!/^manifests\/[A-Za-z0-9._-]+\.ya?ml$/.test(path)) fileProblem(path, "manifests/ holds only *.yaml files (no sub-folders)");
-      else {
-        for (const err of manifestProblems(content)) fileProblem(path, `YAML: ${err.message}`, err.line, err.col);
-      }
-    }
   }
+  extra.push(...readManifests(files, result.inventory?.manifests ?? DEFAULT_MANIFEST_SETTINGS).diagnostics);
   const diagnostics = [...result.diagnostics, ...extra].sort(byPosition);
   return { inventory: extra.length > 0 ? null : result.inventory, nodeNames: result.nodeNames, diagnostics };
-}
-
-function manifestProblems(content: string): { message: string; line: number; col: number }[] {
-  const lines = new LineCounter();
-  const parsed = parseAllDocuments(content, { lineCounter: lines, prettyErrors: false });
-  const docs = Array.isArray(parsed) ? parsed : [parsed];
-  return docs.flatMap((doc) =>
-    doc.errors.map((err) => {
-      const pos = lines.linePos(err.pos[0]);
-      return { message: err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, ""), line: pos.line, col: pos.col };
-    }),
-  );
 }

@@ -1,5 +1,6 @@
 // Typed test fixtures: examples/homelab as an Inventory object (defaults filled in) and helpers to vary it.
 import type { ClusterSettings, Inventory, NodeSpec } from "../inventory/model.js";
+import { DEFAULT_MANIFEST_SETTINGS } from "../inventory/parse-manifest-settings.js";
 
 export const EXAMPLE_SSH_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
@@ -56,6 +57,7 @@ export function makeNode(name: string, address: string, patch: Partial<NodeSpec>
 export function exampleInventory(): Inventory {
   return {
     cluster: exampleCluster(),
+    manifests: DEFAULT_MANIFEST_SETTINGS,
     nodes: [
       makeNode("n1", "172.30.190.3", { init: true }),
       makeNode("n2", "172.30.190.4"),
@@ -121,6 +123,7 @@ export function scaledInventory(count: number): Inventory {
       network: { ...base.network, gateway: "10.20.0.1", prefixLength: 16 },
       k3s: { ...base.k3s, apiAddress: nodes[0]?.address ?? "10.20.0.11" },
     },
+    manifests: DEFAULT_MANIFEST_SETTINGS,
     nodes,
   };
 }
