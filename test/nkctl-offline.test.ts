@@ -10,8 +10,7 @@ import { makeBundle } from "../shared/src/render/index.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOMELAB = join(ROOT, "examples/homelab");
-// CI clones the repo with shared/ beside it.
-const FIXTURES = join(ROOT, "../shared/fixtures");
+const FIXTURES = join(ROOT, "test/fixtures");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
 const HAS_NIX = spawnSync("nix-instantiate", ["--version"]).status === 0;
 

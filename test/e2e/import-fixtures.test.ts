@@ -13,7 +13,7 @@ import { adminCall, eventually, REPO_ROOT, startHarness, type Harness } from "..
 import { disruptionWindows, maxConcurrent } from "../support/sim-cluster.js";
 
 const run = promisify(execFile);
-const FIXTURES = join(REPO_ROOT, "..", "shared", "fixtures");
+const FIXTURES = join(REPO_ROOT, "test", "fixtures");
 const ONLINE = new Set(["secret", "status", "nodes"]);
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
 
@@ -94,9 +94,9 @@ describe("imported inventories", () => {
     expect(push).toMatch(/remote: nk: revision [0-9a-f]{12} adopted: 3 node\(s\) get a new bundle/);
     // nk3 derived hostnames as uuid5(OID, address); the importer keeps them so Kubernetes node names do not change.
     const expected = {
-      "d6c27852-4d1c-5830-8e94-40b76fa2b5ec": "172.30.190.3",
-      "a9bcde5e-240d-54ad-8590-d8e18b7ee42f": "172.30.190.4",
-      "b0d1dcf2-588a-5740-b321-5c9ca8d6b9b0": "172.30.190.5",
+      "47909154-865f-5528-ba4c-cc758abfb00b": "192.168.77.21",
+      "d7f726a1-e847-523b-a718-a5021e23f9ed": "192.168.77.22",
+      "62200a4d-0b00-5d60-8376-9ab5edb1bf6a": "192.168.77.23",
     };
     expect(Object.keys(inventory.nodes).sort()).toEqual(Object.keys(expected).sort());
     const status = await nk3.status();
@@ -143,13 +143,15 @@ describe("imported inventories", () => {
     expect(push).toMatch(/remote: nk: revision [0-9a-f]{12} adopted: 4 node\(s\) get a new bundle/);
     const status = await plans.status();
     expect(status.cluster).toBe("plans");
-    // ulrich has no k3s row and is left out; a host with a k3s server and agent becomes one server node.
+    // larch has no k3s row and is left out; a host with a k3s server and agent becomes one server node.
     expect(status.nodes.map((n) => [n.name, n.role, n.address]).sort()).toEqual([
-      ["karl", "agent", "10.0.100.5"],
-      ["olaf", "server", "10.0.100.2"],
-      ["rolf", "server", "10.0.100.4"],
-      ["ulf", "server", "10.0.100.3"],
+      ["birch", "server", "192.168.88.11"],
+      ["cedar", "server", "192.168.88.12"],
+      ["elm", "server", "192.168.88.13"],
+      ["fir", "agent", "192.168.88.14"],
     ]);
+    // birch's extra NixOS configuration came along from nixConfigs/.
+    expect(await readFile(join(plans.harness.checkout, "nodes", "birch.nix"), "utf8")).toContain("services.fstrim.enable = true;");
     expect(status.nodes.every((n) => n.desiredSha256 !== "" && !n.enrolled)).toBe(true);
     // The coordinator renders what nkctl renders offline from the same checkout.
     const offline = JSON.parse((await plans.nkctl(["render", plans.harness.checkout, "-o", "json"])).stdout) as { bundles: Array<{ node: string; sha256: string }> };

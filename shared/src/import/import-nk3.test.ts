@@ -1,13 +1,12 @@
-// The nk3 importer on the shared fixture and on broken inputs: names, roles, secrets, notes, errors.
+// The nk3 importer on the repo's fixture and on broken inputs: names, roles, secrets, notes, errors.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { isNkError } from "../errors/index.js";
 import { importNk3 } from "./index.js";
 
-// The shared fixtures sit beside the repo: <repo>/../shared/fixtures.
-const FIXTURE = readFileSync(new URL("../../../../shared/fixtures/nk3/inventory.yaml", import.meta.url), "utf8");
-const TOKEN = "2f909ce8-cae1-439a-86b3-da87b7ee9f55";
+const FIXTURE = readFileSync(new URL("../../../test/fixtures/nk3/inventory.yaml", import.meta.url), "utf8");
+const TOKEN = "5e0c61d4-93aa-4b7e-8f12-c0ffee7a11ce";
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
 
 function failure(text: string): string {
@@ -32,19 +31,19 @@ describe("importNk3 on the fixture", () => {
       name: "nk3",
       nixpkgs: { channel: "nixos-24.05" },
       timezone: "UTC",
-      network: { gateway: "172.30.190.1", prefix_length: 24, nameservers: ["1.1.1.1"], interface: "eth0" },
+      network: { gateway: "192.168.77.1", prefix_length: 24, nameservers: ["1.1.1.1"], interface: "eth0" },
       admin: { user: "ops", ssh_keys: [] },
-      k3s: { token_secret: "k3s-token", api_address: "172.30.190.3" },
+      k3s: { token_secret: "k3s-token", api_address: "192.168.77.21" },
       rollout: { max_unavailable: 1, max_unavailable_servers: 1, reboot: "auto", window: null, settle_seconds: 0, checks: [] },
     });
     expect(Object.keys(doc.cluster!)).toEqual(["name", "nixpkgs", "timezone", "network", "admin", "k3s", "rollout"]);
   });
 
-  it("names nodes uuid5(OID, ip), all servers, the initiator as init, sorted by name", () => {
+  it("names nodes uuid5(OID, ip), all servers, the initiator as init (`no` and a missing initiator are false), sorted by name", () => {
     expect(doc.nodes).toEqual({
-      "a9bcde5e-240d-54ad-8590-d8e18b7ee42f": { address: "172.30.190.4", role: "server", boot_device: "/dev/nvme0n1" },
-      "b0d1dcf2-588a-5740-b321-5c9ca8d6b9b0": { address: "172.30.190.5", role: "server", boot_device: "/dev/nvme0n1" },
-      "d6c27852-4d1c-5830-8e94-40b76fa2b5ec": { address: "172.30.190.3", role: "server", init: true, boot_device: "/dev/nvme0n1" },
+      "47909154-865f-5528-ba4c-cc758abfb00b": { address: "192.168.77.21", role: "server", init: true, boot_device: "/dev/sda" },
+      "62200a4d-0b00-5d60-8376-9ab5edb1bf6a": { address: "192.168.77.23", role: "server", boot_device: "/dev/nvme0n1" },
+      "d7f726a1-e847-523b-a718-a5021e23f9ed": { address: "192.168.77.22", role: "server", boot_device: "/dev/nvme0n1" },
     });
     expect(Object.keys(doc.nodes!)).toEqual(Object.keys(doc.nodes!).sort());
   });
@@ -65,9 +64,10 @@ describe("importNk3 on the fixture", () => {
   it("notes every default it chose and every node it mapped", () => {
     expect(result.notes).toEqual(
       expect.arrayContaining([
-        "172.30.190.3 → node d6c27852-4d1c-5830-8e94-40b76fa2b5ec: server, init (clusterInit), boot_device /dev/nvme0n1",
-        "172.30.190.4 → node a9bcde5e-240d-54ad-8590-d8e18b7ee42f: server, boot_device /dev/nvme0n1",
-        "join_address 172.30.190.3 → k3s.api_address",
+        "192.168.77.21 → node 47909154-865f-5528-ba4c-cc758abfb00b: server, init (clusterInit), boot_device /dev/sda",
+        "192.168.77.22 → node d7f726a1-e847-523b-a718-a5021e23f9ed: server, boot_device /dev/nvme0n1",
+        "inventory.yaml:6 nix_channel https://nixos.org/channels/nixos-24.05 → nixpkgs.channel nixos-24.05",
+        "join_address 192.168.77.21 → k3s.api_address",
         'nk3 has no cluster name: cluster.name is "nk3"',
         'nk3 has no admin user: cluster.admin.user is "ops"',
         "cluster.admin.ssh_keys is empty: add at least one public key before pushing; the inventory does not validate without one (nodes accept no passwords)",

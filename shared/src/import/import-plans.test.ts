@@ -1,12 +1,11 @@
-// The csv plans importer on the shared fixtures and on broken inputs: roles, init, addresses, notes, errors.
+// The csv plans importer on the repo's fixtures and on broken inputs: roles, init, addresses, notes, errors.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { isNkError } from "../errors/index.js";
 import { importPlans, type PlansInput } from "./index.js";
 
-// The shared fixtures sit beside the repo: <repo>/../shared/fixtures.
-const fixture = (name: string): string => readFileSync(new URL(`../../../../shared/fixtures/plans/${name}`, import.meta.url), "utf8");
+const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/plans/${name}`, import.meta.url), "utf8");
 const FIXTURE: PlansInput = { hostsCsv: fixture("hosts.csv"), k3sCsv: fixture("k3s.csv"), networkYaml: fixture("network.yaml") };
 
 const HOSTS = "name,interface,ip,admin\na,eth0,10.0.0.2,ops\nb,eth0,10.0.0.3,ops\nc,eth0,10.0.0.4,ops\n";
@@ -34,12 +33,12 @@ describe("importPlans on the fixture", () => {
 
   it("maps one node per host with a k3s row, at the host address, server winning, init on the init-server host", () => {
     expect(doc.nodes).toEqual({
-      karl: { address: "10.0.100.5", role: "agent", interface: "eni1", boot_device: "/dev/sda" },
-      olaf: { address: "10.0.100.2", role: "server", init: true, interface: "enp0s20f0", boot_device: "/dev/sda" },
-      rolf: { address: "10.0.100.4", role: "server", interface: "eno2", boot_device: "/dev/sda" },
-      ulf: { address: "10.0.100.3", role: "server", interface: "enp1s0", boot_device: "/dev/sda" },
+      birch: { address: "192.168.88.11", role: "server", init: true, interface: "enp3s0", boot_device: "/dev/sda" },
+      cedar: { address: "192.168.88.12", role: "server", interface: "eno1", boot_device: "/dev/sda" },
+      elm: { address: "192.168.88.13", role: "server", interface: "enp3s0", boot_device: "/dev/sda" },
+      fir: { address: "192.168.88.14", role: "agent", interface: "enp2s0", boot_device: "/dev/sda" },
     });
-    expect(Object.keys(doc.nodes)).toEqual(["karl", "olaf", "rolf", "ulf"]);
+    expect(Object.keys(doc.nodes)).toEqual(["birch", "cedar", "elm", "fir"]);
   });
 
   it("maps network.yaml and the admin column, with defaults for what the format lacks", () => {
@@ -47,35 +46,36 @@ describe("importPlans on the fixture", () => {
       name: "plans",
       nixpkgs: { channel: "nixos-24.11" },
       timezone: "UTC",
-      network: { gateway: "10.0.100.1", prefix_length: 24, nameservers: ["8.8.8.8"] },
-      admin: { user: "manfred", ssh_keys: [] },
+      network: { gateway: "192.168.88.1", prefix_length: 24, nameservers: ["192.168.88.1", "9.9.9.9"] },
+      admin: { user: "hilde", ssh_keys: [] },
       k3s: { token_secret: "k3s-token" },
       rollout: { max_unavailable: 1, max_unavailable_servers: 1, reboot: "auto", window: null, settle_seconds: 0, checks: [] },
     });
   });
 
   it("keeps the k3s container addresses out of the inventory and says so", () => {
-    for (const ip of ["10.0.100.10", "10.0.100.11", "10.0.100.12", "10.0.100.13", "10.0.100.14", "10.0.100.15"]) expect(result.yaml).not.toContain(ip);
+    for (const ip of ["192.168.88.101", "192.168.88.102", "192.168.88.103", "192.168.88.104", "192.168.88.106"]) expect(result.yaml).not.toContain(ip);
     expect(result.notes).toContain(
-      "k3s.csv: the k3s container addresses (column ip) are not used: in nk k3s runs on the host itself, so every node keeps its hosts.csv address (dropped: olaf-k3s-server 10.0.100.10, olaf-k3s-agent 10.0.100.11, ulf-k3s-server 10.0.100.12, ulf-k3s-agent 10.0.100.13, rolf-k3s-server 10.0.100.14, karl-k3s-agent 10.0.100.15)",
+      "k3s.csv: the k3s container addresses (column ip) are not used: in nk k3s runs on the host itself, so every node keeps its hosts.csv address (dropped: birch-k3s-server 192.168.88.101, birch-k3s-agent 192.168.88.102, cedar-k3s-server 192.168.88.103, elm-k3s-server 192.168.88.104, fir-k3s-agent 192.168.88.106)",
     );
   });
 
-  it("notes left-out hosts, merged server+agent hosts and every default", () => {
+  it("notes left-out hosts, merged server+agent hosts, the netmask and every default", () => {
     expect(result.notes).toEqual(
       expect.arrayContaining([
-        "ulrich (hosts.csv:6) has no row in k3s.csv: left out",
-        "olaf → node olaf: server, init (clusterInit), 10.0.100.2 on enp0s20f0",
-        "olaf had a k3s server and a k3s agent (k3s.csv:2, 3): imported as one server node, which runs workloads too",
-        "ulf had a k3s server and a k3s agent (k3s.csv:4, 5): imported as one server node, which runs workloads too",
-        'hosts.csv admin → cluster.admin.user "manfred"',
+        "larch (hosts.csv:6) has no row in k3s.csv: left out",
+        "birch → node birch: server, init (clusterInit), 192.168.88.11 on enp3s0",
+        "birch had a k3s server and a k3s agent (k3s.csv:2, 3): imported as one server node, which runs workloads too",
+        "elm had a k3s server and a k3s agent (k3s.csv:5, 6): imported as one server node, which runs workloads too",
+        "network.yaml:3 netmask 255.255.255.0 → prefix_length 24",
+        'hosts.csv admin → cluster.admin.user "hilde"',
         expect.stringContaining("boot_device is /dev/sda on every node"),
         expect.stringContaining("cluster.nixpkgs.channel is nixos-24.11"),
-        "k3s.api_address is left to its default, the init server's address (olaf, 10.0.100.2)",
+        "k3s.api_address is left to its default, the init server's address (birch, 192.168.88.11)",
         expect.stringContaining("nkctl secret set k3s-token"),
       ]),
     );
-    expect(result.yaml).not.toContain("ulrich");
+    expect(result.yaml).not.toContain("larch");
     expect(result.extraFiles.size).toBe(0);
   });
 
@@ -90,15 +90,16 @@ describe("importPlans on the fixture", () => {
   });
 
   it("copies nixConfigs of imported hosts to nodes/<name>.nix and notes the others", () => {
-    const r = importPlans({ ...FIXTURE, nixConfigs: new Map([["ulf", "{ ... }: { b = 2; }\n"], ["Olaf.nix", "{ ... }: { a = 1; }\n"], ["ulrich", "x"], ["ghost", "y"]]) });
+    const birch = fixture("nixConfigs/birch.nix");
+    const r = importPlans({ ...FIXTURE, nixConfigs: new Map([["elm", "{ ... }: { b = 2; }\n"], ["Birch.nix", birch], ["larch", fixture("nixConfigs/larch.nix")], ["ghost", "y"]]) });
     expect([...r.extraFiles]).toEqual([
-      ["nodes/olaf.nix", "{ ... }: { a = 1; }\n"],
-      ["nodes/ulf.nix", "{ ... }: { b = 2; }\n"],
+      ["nodes/birch.nix", birch],
+      ["nodes/elm.nix", "{ ... }: { b = 2; }\n"],
     ]);
     expect(r.notes).toEqual(
       expect.arrayContaining([
-        "nixConfigs/Olaf.nix → nodes/olaf.nix, copied as is: review it, it was written for the plans tool (k3s ran in containers there)",
-        "nixConfigs/ulrich.nix: host ulrich is not imported, not copied",
+        "nixConfigs/Birch.nix → nodes/birch.nix, copied as is: review it, it was written for the plans tool (k3s ran in containers there)",
+        "nixConfigs/larch.nix: host larch is not imported, not copied",
         'nixConfigs/ghost.nix: no host "ghost" in hosts.csv, not copied',
       ]),
     );
@@ -107,6 +108,14 @@ describe("importPlans on the fixture", () => {
 });
 
 describe("importPlans variants", () => {
+  it("reads the fixture the same whichever spelling its init row uses", () => {
+    expect(FIXTURE.k3sCsv).toContain(",Init_Server,");
+    const result = importPlans(FIXTURE);
+    for (const type of ["init", "init_server", "init-server", " INIT-Server "]) {
+      expect(importPlans({ ...FIXTURE, k3sCsv: FIXTURE.k3sCsv.replace(",Init_Server,", `,${type},`) }).yaml).toBe(result.yaml);
+    }
+  });
+
   it("accepts the init type spellings init and init_server", () => {
     for (const type of ["init", "init_server", "INIT-SERVER"]) {
       const doc = parse(importPlans(input(`host,name,type,ip\na,s,${type},\nb,s,server,\nc,s,agent,\n`)).yaml) as Doc;

@@ -5,7 +5,7 @@ import { validateRepo, type Diagnostic } from "../inventory/index.js";
 import { renderCluster } from "../render/index.js";
 import { importNk3, importPlans, type ImportResult } from "./index.js";
 
-const fixture = (path: string): string => readFileSync(new URL(`../../../../shared/fixtures/${path}`, import.meta.url), "utf8");
+const fixture = (path: string): string => readFileSync(new URL(`../../../test/fixtures/${path}`, import.meta.url), "utf8");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
 
 function validate(result: ImportResult, yaml = result.yaml): readonly Diagnostic[] {
@@ -22,8 +22,8 @@ const imports: [string, () => ImportResult, (keys: string[]) => ImportResult][] 
   ["nk3", () => importNk3(fixture("nk3/inventory.yaml")), (sshKeys) => importNk3(fixture("nk3/inventory.yaml"), "inventory.yaml", { sshKeys })],
   [
     "plans",
-    () => importPlans({ hostsCsv: fixture("plans/hosts.csv"), k3sCsv: fixture("plans/k3s.csv"), networkYaml: fixture("plans/network.yaml"), nixConfigs: new Map([["olaf", "{ ... }: { }\n"]]) }),
-    (sshKeys) => importPlans({ hostsCsv: fixture("plans/hosts.csv"), k3sCsv: fixture("plans/k3s.csv"), networkYaml: fixture("plans/network.yaml"), nixConfigs: new Map([["olaf", "{ ... }: { }\n"]]) }, { sshKeys }),
+    () => importPlans({ hostsCsv: fixture("plans/hosts.csv"), k3sCsv: fixture("plans/k3s.csv"), networkYaml: fixture("plans/network.yaml"), nixConfigs: new Map([["birch", fixture("plans/nixConfigs/birch.nix")]]) }),
+    (sshKeys) => importPlans({ hostsCsv: fixture("plans/hosts.csv"), k3sCsv: fixture("plans/k3s.csv"), networkYaml: fixture("plans/network.yaml"), nixConfigs: new Map([["birch", fixture("plans/nixConfigs/birch.nix")]]) }, { sshKeys }),
   ],
 ];
 

@@ -85,6 +85,19 @@ describe("parseNixSources", () => {
     }
   });
 
+  it("leaves out nix's warnings about its own set-up, keeping only the error", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-nix-warn-"));
+    try {
+      const wrapper = join(dir, "nix-instantiate");
+      await writeFile(wrapper, `#!/bin/sh\necho "warning: the group 'nixbld' specified in 'build-users-group' does not exist" >&2\nexec nix-instantiate "$@"\n`, { mode: 0o755 });
+      const [result] = await parseNixSources([{ name: "nodes/n1.nix", content: "{ x = ; }\n" }], { nixInstantiate: wrapper });
+      expect(result?.error).toMatch(/^error: syntax error, unexpected ';'/);
+      expect(result?.error).not.toContain("warning:");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("checks many sources with bounded concurrency", async () => {
     const sources = Array.from({ length: 12 }, (_, i) => ({ name: `f${i}.nix`, content: i === 7 ? "{" : `{ v = ${i}; }` }));
     const results = await parseNixSources(sources, { concurrency: 3 });

@@ -69,7 +69,14 @@ function runParse(bin: string, args: readonly string[], stdin: string | null, ti
 function toResult(path: string, run: RunOutcome, timeoutMs: number, stdinName?: string): NixParseResult {
   if (run.timedOut) return { path, ok: false, error: `nix-instantiate --parse timed out after ${timeoutMs} ms` };
   if (run.code === 0) return { path, ok: true };
-  let error = run.stderr.replace(ANSI, "").trim();
+  // Nix prints warnings about its own set-up (e.g. a missing nixbld group when run as root) before the
+  // error; they say nothing about the file, so only the error is kept.
+  let error = run.stderr
+    .replace(ANSI, "")
+    .split("\n")
+    .filter((line) => !line.startsWith("warning: "))
+    .join("\n")
+    .trim();
   if (stdinName !== undefined) error = error.split("«stdin»").join(stdinName);
   return { path, ok: false, error: error || `nix-instantiate exited with status ${run.code}` };
 }
