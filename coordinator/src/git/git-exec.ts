@@ -13,6 +13,8 @@ export interface GitExecOptions {
   readonly timeoutMs?: number;
   /** Exit codes that are expected outcomes rather than failures (e.g. 1 from `rev-parse --verify --quiet`). */
   readonly okCodes?: readonly number[];
+  /** Most stdout bytes collected (default 64 MiB); beyond it git is killed and the call fails with TOO_LARGE. */
+  readonly maxOutputBytes?: number;
 }
 
 export interface GitExecResult {
@@ -22,6 +24,8 @@ export interface GitExecResult {
 }
 
 const MAX_STDERR = 64 * 1024;
+/** Nothing nk asks git for is this large; a repo that makes it so is hostile or broken. */
+export const DEFAULT_MAX_GIT_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /**
  * The environment every git process gets: no prompts, no user or system config that could change
@@ -43,16 +47,27 @@ export function gitBaseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS
 export function runGit(args: readonly string[], options: GitExecOptions = {}): Promise<GitExecResult> {
   const env = gitBaseEnv({ ...(options.gitDir ? { GIT_DIR: options.gitDir } : {}), ...options.env });
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_GIT_OUTPUT_BYTES;
   return new Promise((resolve, reject) => {
     const child = spawn("git", args, { env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
+    let outBytes = 0;
+    let overflowed = false;
     let stderr = "";
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
     }, timeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (overflowed) return;
+      outBytes += chunk.length;
+      if (outBytes <= maxOutputBytes) return void out.push(chunk);
+      // Stop collecting at once: what git would still print is dropped, not held.
+      overflowed = true;
+      out.length = 0;
+      child.kill("SIGKILL");
+    });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       if (stderr.length < MAX_STDERR) stderr += chunk;
     });
@@ -63,7 +78,8 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
     child.on("close", (code) => {
       clearTimeout(timer);
       const result = { code: code ?? -1, stdout: Buffer.concat(out), stderr };
-      if (timedOut) reject(new NkError("UNAVAILABLE", `git ${args[0]} timed out after ${timeoutMs} ms`));
+      if (overflowed) reject(new NkError("TOO_LARGE", `git ${args[0]} printed more than ${maxOutputBytes} bytes; nk reads no more than that`));
+      else if (timedOut) reject(new NkError("UNAVAILABLE", `git ${args[0]} timed out after ${timeoutMs} ms`));
       else if (result.code === 0 || options.okCodes?.includes(result.code)) resolve(result);
       else reject(new NkError("IO", `git ${args.join(" ")} failed (${result.code}): ${stderr.trim().split("\n").slice(-3).join(" ")}`));
     });

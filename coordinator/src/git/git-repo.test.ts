@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { GitRepo } from "./git-repo.js";
-import { MAX_INVENTORY_FILE_BYTES, MAX_TREE_FILE_BYTES } from "./tree-snapshot.js";
+import { runGit } from "./git-exec.js";
+import { MAX_INVENTORY_FILE_BYTES, MAX_TREE_FILE_BYTES, MAX_TREE_TOTAL_BYTES, readTreeSnapshot } from "./tree-snapshot.js";
 import { gitCli, homelabFiles, tempDir } from "./test-fixtures.js";
 
 describe("GitRepo", () => {
@@ -78,6 +79,38 @@ describe("GitRepo", () => {
     expect(snap.skipped).toEqual([]);
     const huge = await repo.commitFiles(new Map([["inventory.yaml", "x".repeat(MAX_INVENTORY_FILE_BYTES + 1)]]), "too large");
     expect((await repo.readSnapshot(huge)).skipped).toEqual([{ path: "inventory.yaml", reason: `larger than ${MAX_INVENTORY_FILE_BYTES} bytes (${MAX_INVENTORY_FILE_BYTES + 1})` }]);
+  });
+
+  it("refuses, before reading any blob, a tree whose files together exceed the whole-tree limit", async () => {
+    const repo = await GitRepo.open(stateDir);
+    // Each file is under the per-file limit and the same bytes: the limit counts paths, not distinct blobs.
+    const chunk = "y".repeat(MAX_TREE_FILE_BYTES);
+    const count = Math.floor(MAX_TREE_TOTAL_BYTES / MAX_TREE_FILE_BYTES) + 1;
+    const sha = await repo.commitFiles(new Map(Array.from({ length: count }, (_, i) => [`f${i}.txt`, chunk])), "too much");
+    const snap = await repo.readSnapshot(sha);
+    expect(snap.files.size).toBe(0);
+    expect(snap.refused).toBe(`the tree's ${count} readable files hold ${count * MAX_TREE_FILE_BYTES} bytes together; nk reads at most ${MAX_TREE_TOTAL_BYTES} (keep large files out of the inventory repo)`);
+    const err: unknown = await repo.readTree(sha).catch((e: unknown) => e);
+    expect(isNkError(err, "TOO_LARGE")).toBe(true);
+  });
+
+  it("refuses a tree with more entries than it reads, by count or by the size of the listing", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const sha = await repo.commitFiles(new Map(Array.from({ length: 101 }, (_, i) => [`d${i % 10}/f${i}`, ""])), "many");
+    const snap = await readTreeSnapshot(sha, repo.gitOptions(), { entries: 100, totalBytes: MAX_TREE_TOTAL_BYTES });
+    expect(snap).toEqual({ revision: sha, files: new Map(), skipped: [], refused: "the tree has 101 entries; nk reads at most 100" });
+    // Long paths fill ls-tree's output before the count is known: refused all the same, with the output capped.
+    const long = await repo.commitFiles(new Map(Array.from({ length: 3 }, (_, i) => [`${"p".repeat(250)}/${"q".repeat(250)}/${i}`, ""])), "long");
+    expect((await readTreeSnapshot(long, repo.gitOptions(), { entries: 2, totalBytes: MAX_TREE_TOTAL_BYTES })).refused).toBe("the tree lists far more than 2 entries; nk reads at most that many");
+    expect((await repo.readSnapshot(sha)).files.size).toBe(101);
+  });
+
+  it("stops collecting git output at the limit and says so", async () => {
+    const repo = await GitRepo.open(stateDir);
+    await repo.commitFiles(new Map([["f", "1"]]), "a");
+    const err: unknown = await runGit(["log", "main"], { ...repo.gitOptions(), maxOutputBytes: 10 }).catch((e: unknown) => e);
+    expect(isNkError(err, "TOO_LARGE")).toBe(true);
+    expect((err as Error).message).toBe("git log printed more than 10 bytes; nk reads no more than that");
   });
 
   it("resolves refs, short names and shas, and null for what does not exist", async () => {

@@ -120,7 +120,9 @@ export class GitRepo {
 
   /** All text files of `rev` by repo path (what validateRepo and the renderer take). */
   async readTree(rev: string): Promise<Map<string, string>> {
-    return (await this.readSnapshot(rev)).files;
+    const snapshot = await this.readSnapshot(rev);
+    if (snapshot.refused !== undefined) throw new NkError("TOO_LARGE", `${snapshot.revision.slice(0, 12)}: ${snapshot.refused}`);
+    return snapshot.files;
   }
 
   /** The newest `n` commits on main, newest first (empty before the first push). */

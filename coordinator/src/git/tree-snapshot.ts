@@ -1,5 +1,5 @@
 // Reads every blob of a commit's tree in two git processes: `ls-tree -r -z -l` then one `cat-file --batch`.
-import { NkError } from "../../../shared/src/errors/index.js";
+import { NkError, isNkError } from "../../../shared/src/errors/index.js";
 import { INVENTORY_FILE } from "../../../shared/src/inventory/index.js";
 import { runGit, type GitExecOptions } from "./git-exec.js";
 
@@ -7,6 +7,19 @@ import { runGit, type GitExecOptions } from "./git-exec.js";
 export const MAX_TREE_FILE_BYTES = 1024 * 1024;
 /** inventory.yaml itself may be larger: 10,000 nodes take ~1.3 MB; validateRepo's own limit is 8 MiB. */
 export const MAX_INVENTORY_FILE_BYTES = 8 * 1024 * 1024;
+/** All files read from one tree together: a 10,000-node inventory with its .nix files is a few MB. */
+export const MAX_TREE_TOTAL_BYTES = 32 * 1024 * 1024;
+/** Entries (files, links, submodules) in one tree. */
+export const MAX_TREE_ENTRIES = 50_000;
+
+export interface TreeLimits {
+  readonly totalBytes: number;
+  readonly entries: number;
+}
+
+const DEFAULT_LIMITS: TreeLimits = { totalBytes: MAX_TREE_TOTAL_BYTES, entries: MAX_TREE_ENTRIES };
+// ls-tree prints ~100 bytes per entry, up to ~4 KiB with a long path; far more means far too many entries.
+const LS_TREE_BYTES_PER_ENTRY = 320;
 
 export interface SkippedFile {
   readonly path: string;
@@ -18,6 +31,8 @@ export interface TreeSnapshot {
   readonly revision: string;
   readonly files: Map<string, string>;
   readonly skipped: readonly SkippedFile[];
+  /** Set when the tree is over a whole-tree limit: then nothing was read (files is empty). */
+  readonly refused?: string;
 }
 
 interface Entry {
@@ -59,16 +74,30 @@ export function parseCatFileBatch(out: Buffer): Map<string, Buffer> {
   return objects;
 }
 
+function refused(revision: string, why: string): TreeSnapshot {
+  return { revision, files: new Map(), skipped: [], refused: why };
+}
+
 /**
  * Reads the tree of `revision` (a commit sha). `git` carries GIT_DIR and, during a push, the
- * quarantine object directories so that objects not yet accepted are readable.
+ * quarantine object directories so that objects not yet accepted are readable. Memory stays
+ * bounded whatever was pushed: each file, all files together and the number of entries are
+ * capped, and a tree over a whole-tree cap is refused before any blob is read.
  */
-export async function readTreeSnapshot(revision: string, git: GitExecOptions): Promise<TreeSnapshot> {
-  const listed = await runGit(["ls-tree", "-r", "-z", "-l", "--full-tree", `${revision}^{tree}`], git);
+export async function readTreeSnapshot(revision: string, git: GitExecOptions, limits: TreeLimits = DEFAULT_LIMITS): Promise<TreeSnapshot> {
+  let listed;
+  try {
+    listed = await runGit(["ls-tree", "-r", "-z", "-l", "--full-tree", `${revision}^{tree}`], { ...git, maxOutputBytes: limits.entries * LS_TREE_BYTES_PER_ENTRY });
+  } catch (err) {
+    if (isNkError(err, "TOO_LARGE")) return refused(revision, `the tree lists far more than ${limits.entries} entries; nk reads at most that many`);
+    throw err;
+  }
+  const entries = parseLsTree(listed.stdout);
+  if (entries.length > limits.entries) return refused(revision, `the tree has ${entries.length} entries; nk reads at most ${limits.entries}`);
   const files = new Map<string, string>();
   const skipped: SkippedFile[] = [];
   const wanted: Entry[] = [];
-  for (const e of parseLsTree(listed.stdout)) {
+  for (const e of entries) {
     const limit = e.path === INVENTORY_FILE ? MAX_INVENTORY_FILE_BYTES : MAX_TREE_FILE_BYTES;
     if (e.type !== "blob") skipped.push({ path: e.path, reason: `${e.type === "commit" ? "submodule" : e.type} entries are not read` });
     else if (e.mode === "120000") skipped.push({ path: e.path, reason: "symbolic links are not followed" });
@@ -76,8 +105,14 @@ export async function readTreeSnapshot(revision: string, git: GitExecOptions): P
     else wanted.push(e);
   }
   if (wanted.length === 0) return { revision, files, skipped };
-  const shas = [...new Set(wanted.map((e) => e.sha))];
-  const batch = await runGit(["cat-file", "--batch"], { ...git, input: shas.map((s) => `${s}\n`).join("") });
+  // Counted per entry, not per blob: every path becomes its own string and is validated on its own.
+  const total = wanted.reduce((sum, e) => sum + e.size, 0);
+  const shas = new Map(wanted.map((e) => [e.sha, e.size]));
+  if (total > limits.totalBytes) {
+    return refused(revision, `the tree's ${wanted.length} readable files hold ${total} bytes together; nk reads at most ${limits.totalBytes} (keep large files out of the inventory repo)`);
+  }
+  // Headers add ~60 bytes per object to the contents.
+  const batch = await runGit(["cat-file", "--batch"], { ...git, input: [...shas.keys()].map((s) => `${s}\n`).join(""), maxOutputBytes: [...shas.values()].reduce((a, b) => a + b, 0) + 128 * shas.size });
   const objects = parseCatFileBatch(batch.stdout);
   for (const e of wanted) {
     const content = objects.get(e.sha);

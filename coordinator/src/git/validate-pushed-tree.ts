@@ -66,6 +66,9 @@ export async function validatePushedTree(tree: TreeSnapshot | RepoFiles, options
   const files: RepoFiles = tree instanceof Map ? tree : (tree as TreeSnapshot).files;
   const skipped = tree instanceof Map ? [] : (tree as TreeSnapshot).skipped;
   const revision = tree instanceof Map ? undefined : (tree as TreeSnapshot).revision;
+  const at = revision ? ` at ${revision.slice(0, 12)}` : "";
+  const refusedWhy = tree instanceof Map ? undefined : (tree as TreeSnapshot).refused;
+  if (refusedWhy !== undefined) return { ok: false, lines: [`nk: ${refusedWhy}`, `nk: rejected${at}: too large to validate (nothing was changed)`], diagnostics: [], inventory: null };
 
   const nix = checkNixFiles(files, options);
   // An inventory.yaml too large to read would otherwise be reported as missing.
@@ -77,7 +80,6 @@ export async function validatePushedTree(tree: TreeSnapshot | RepoFiles, options
   const ok = !hasErrors(diagnostics) && repo.inventory !== null;
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   const warnings = diagnostics.length - errors;
-  const at = revision ? ` at ${revision.slice(0, 12)}` : "";
   const summary = ok
     ? `nk: inventory valid${at}: ${plural(repo.inventory?.nodes.length ?? 0, "node")}${warnings ? `, ${plural(warnings, "warning")}` : ""}`
     : `nk: rejected${at}: ${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""} (nothing was changed)`;

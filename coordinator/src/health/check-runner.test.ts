@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CheckSpec, ClusterCheck } from "../../../shared/src/inventory/model.js";
-import { CheckRunner } from "./check-runner.js";
+import { CheckRunner, MAX_HTTP_CHECK_BODY_BYTES, MAX_PROMETHEUS_BODY_BYTES } from "./check-runner.js";
 
 const servers: Server[] = [];
 
@@ -67,6 +67,51 @@ describe("CheckRunner http", () => {
     const silent = await serve(() => null);
     const slow = await runner.run(check({ kind: "http", url: silent, expectStatus: 200 }, 0.1));
     expect(slow).toMatchObject({ ok: false, message: "no answer within 100ms" });
+  });
+});
+
+/** Streams `total` bytes (a multiple of 64 KiB) as fast as the reader takes them; resolves how many went out when the connection ends. */
+async function serveHuge(total: number, body: () => Buffer): Promise<{ url: string; sent: Promise<number> }> {
+  let settle: (n: number) => void = () => undefined;
+  const sent = new Promise<number>((resolve) => (settle = resolve));
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    let written = 0;
+    const pump = (): void => {
+      while (written < total) {
+        written += 64 * 1024;
+        if (!res.write(body())) return void res.once("drain", pump);
+      }
+      res.end();
+    };
+    res.on("close", () => settle(written));
+    pump();
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sent };
+}
+
+describe("CheckRunner bounded reads", () => {
+  const HUGE = 512 * 1024 * 1024;
+
+  it("reads only the first MiB of an HTTP check's body and drops the connection", async () => {
+    const { url, sent } = await serveHuge(HUGE, () => Buffer.alloc(64 * 1024, "x"));
+    expect(await runner.run(check({ kind: "http", url, expectStatus: 200, expectBody: "ok" }))).toMatchObject({
+      ok: false,
+      message: `HTTP 200 but the body does not contain "ok" (only its first ${MAX_HTTP_CHECK_BODY_BYTES} bytes are read)`,
+    });
+    // Socket buffers hold a few MB at most: nowhere near the half GiB on offer.
+    expect(await sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("refuses a Prometheus answer over its limit", async () => {
+    const { url, sent } = await serveHuge(HUGE, () => Buffer.alloc(64 * 1024, " "));
+    expect(await runner.run(check({ kind: "prometheus", url, include: [], exclude: [] }))).toMatchObject({
+      ok: false,
+      message: `Prometheus answered with more than ${MAX_PROMETHEUS_BODY_BYTES} bytes of alerts; nk reads no more`,
+    });
+    expect(await sent).toBeLessThan(MAX_PROMETHEUS_BODY_BYTES + 64 * 1024 * 1024);
   });
 });
 

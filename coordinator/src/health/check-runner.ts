@@ -7,8 +7,10 @@ import { formatSeconds } from "./health-timers.js";
 type HttpSpec = Extract<CheckSpec, { kind: "http" }>;
 type PrometheusSpec = Extract<CheckSpec, { kind: "prometheus" }>;
 
-/** Bodies beyond this are cut before matching; health endpoints answer in bytes, not megabytes. */
-const MAX_BODY_CHARS = 1 << 20;
+/** Bytes of an HTTP check's body read for matching; health endpoints answer in bytes, not megabytes. */
+export const MAX_HTTP_CHECK_BODY_BYTES = 1 << 20;
+/** Prometheus' alert list of a large cluster can be big, but not this big. */
+export const MAX_PROMETHEUS_BODY_BYTES = 16 << 20;
 
 interface Alert {
   readonly name: string;
@@ -41,20 +43,44 @@ async function get(url: string, timeoutMs: number, signal: AbortSignal | undefin
   return fetch(url, { headers: { accept }, signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]) });
 }
 
+/**
+ * At most `max` bytes of the body; the rest is never read (the connection is dropped), so a huge
+ * or endless answer costs no more memory than that.
+ */
+export async function readCapped(res: Response, max: number): Promise<{ text: string; truncated: boolean }> {
+  if (res.body === null) return { text: "", truncated: false };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: Buffer.concat(chunks).toString("utf8"), truncated: false };
+    if (size + value.length > max) {
+      chunks.push(value.subarray(0, max - size));
+      await reader.cancel().catch(() => undefined);
+      return { text: Buffer.concat(chunks).toString("utf8"), truncated: true };
+    }
+    chunks.push(value);
+    size += value.length;
+  }
+}
+
 async function httpCheck(spec: HttpSpec, timeoutMs: number, signal?: AbortSignal): Promise<{ ok: boolean; message: string }> {
   const res = await get(spec.url, timeoutMs, signal, "*/*");
-  const body = (await res.text()).slice(0, MAX_BODY_CHARS);
+  const { text: body, truncated } = await readCapped(res, MAX_HTTP_CHECK_BODY_BYTES);
   if (res.status !== spec.expectStatus) return { ok: false, message: `expected HTTP ${spec.expectStatus}, got ${res.status}` };
   if (spec.expectBody !== undefined && !body.includes(spec.expectBody)) {
-    return { ok: false, message: `HTTP ${res.status} but the body does not contain ${JSON.stringify(spec.expectBody)}` };
+    const note = truncated ? ` (only its first ${MAX_HTTP_CHECK_BODY_BYTES} bytes are read)` : "";
+    return { ok: false, message: `HTTP ${res.status} but the body does not contain ${JSON.stringify(spec.expectBody)}${note}` };
   }
   return { ok: true, message: `HTTP ${res.status}` };
 }
 
 async function prometheusCheck(spec: PrometheusSpec, timeoutMs: number, signal?: AbortSignal): Promise<{ ok: boolean; message: string }> {
   const res = await get(`${spec.url.replace(/\/+$/, "")}/api/v1/alerts`, timeoutMs, signal, "application/json");
-  const text = await res.text();
+  const { text, truncated } = await readCapped(res, MAX_PROMETHEUS_BODY_BYTES);
   if (res.status !== 200) return { ok: false, message: `Prometheus answered HTTP ${res.status}` };
+  if (truncated) return { ok: false, message: `Prometheus answered with more than ${MAX_PROMETHEUS_BODY_BYTES} bytes of alerts; nk reads no more` };
   const alerts = parseAlerts(text);
   if (typeof alerts === "string") return { ok: false, message: alerts };
   const firing = alerts.filter((a) => a.state === "firing").map((a) => a.name);
