@@ -81,7 +81,7 @@ function brokenHomelab(): string {
 const BROKEN_INVENTORY_LINES = [
   "inventory.yaml:32:18 nodes.n2.address: 172.30.190.3 is already the address of node n1",
   "inventory.yaml:35:14 nodes.n4.address: 10.0.0.6 is outside the cluster subnet 172.30.190.0/24",
-  'inventory.yaml:36:5 nodes.n4.colour: unknown key "colour" (expected one of: address, role, init, interface, boot_device, labels, taints, checks, k3s_extra_flags)',
+  'inventory.yaml:36:5 nodes.n4.colour: unknown key "colour" (expected one of: address, role, init, interface, system, boot, boot_device, labels, taints, checks, k3s_extra_flags)',
 ];
 
 describe("nkctl validate", () => {
@@ -152,7 +152,7 @@ describe("nkctl render", () => {
     expect((await nkctl(["render", "examples/homelab", "--out", out, "--force"])).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(["n1", "n2", "n3", "n4", "n5"]);
     const table = await nkctl(["render", "examples/homelab", "--node", "n4"]);
-    expect(table.stdout).toMatch(/^NODE {2}ROLE {3}SHA256 {60}FILES\nn4 {4}agent {2}[0-9a-f]{64} {2}8\n$/);
+    expect(table.stdout).toMatch(/^NODE {2}ROLE {3}SHA256 {60}FILES\nn4 {4}agent {2}[0-9a-f]{64} {2}9\n$/);
   });
 
   it("exits 4 for an unknown node and 1 for an invalid inventory", async () => {

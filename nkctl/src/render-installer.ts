@@ -14,6 +14,7 @@ interface RenderInstallerOptions {
   readonly nodeCoordinator?: string[];
   readonly enrollTokenFile?: string;
   readonly autoInstall?: boolean;
+  readonly disk?: string;
   readonly out: string;
   readonly force?: boolean;
 }
@@ -27,6 +28,7 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
     .option("--node-coordinator <host:port...>", "coordinator address(es) the node will use (default: --coordinator / NK_COORDINATOR)")
     .option("--enroll-token-file <file>", "the node's token from `nkctl node enroll` (put on the stick, never in a .nix file)")
     .option("--auto-install", "install without asking when the stick boots (kernel option nk.autoinstall)")
+    .option("--disk <device>", "the whole disk to erase (required for systemd-boot and grub-efi nodes; grub-bios uses its boot device)")
     .requiredOption("--out <dir>", "where to write the installer files")
     .option("--force", "write into a non-empty --out directory")
     .addHelpText("after", "\nBuild the ISO from --out with: nix build .#nixosConfigurations.installer.config.system.build.isoImage")
@@ -45,7 +47,7 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
         throw new NkError("INVALID_ARGUMENT", `cannot read the CA file ${caFile}: ${err.message}`);
       });
       const enrollToken = opts.enrollTokenFile ? (await readFile(opts.enrollTokenFile, "utf8")).trim() : undefined;
-      const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}) });
+      const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}), ...(opts.disk !== undefined ? { disk: opts.disk } : {}) });
       // writeBundles writes <out>/<node>/...; the installer is one tree per node, so the same layout fits.
       await writeBundles(opts.out, [{ node, role: "", sha256: "", files }], opts.force === true);
       ctx.stdout.write(`wrote the installer for ${node} to ${opts.out}/${node} (${files.length} files)${enrollToken ? "; the token is in enroll-token (mode 0600 at install time)" : "; no token: the installer asks for it"}\n`);

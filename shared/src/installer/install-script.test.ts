@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { INSTALL_SCRIPT } from "./install-script.js";
+import type { BootLoader } from "../inventory/model.js";
 import { filesystemIds, renderInstallJson } from "./install-settings.js";
 
 // One fake (fake-disk-tools.sh) for every tool the script must not really run.
@@ -28,13 +29,15 @@ describe("install.sh", () => {
   let media = "";
   const ids = filesystemIds("homelab", "n1");
 
-  function setup(opts: { node?: string; bootDevice?: string; token?: boolean; cmdline?: string } = {}): void {
+  function setup(opts: { node?: string; bootDevice?: string; token?: boolean; cmdline?: string; loader?: BootLoader; efiMountPoint?: string } = {}): void {
     disk = opts.bootDevice ?? join(dir, "dev", "vdz");
     writeFileSync(disk, "");
     writeFileSync(join(media, "install.json"), renderInstallJson({
       cluster: "homelab",
       node: opts.node ?? "n1",
-      bootDevice: disk,
+      disk,
+      loader: opts.loader ?? "grub-bios",
+      efiMountPoint: opts.efiMountPoint ?? "/boot/efi",
       ...ids,
       coordinators: ["coord.lan:7443", "[fd00::2]:7443"],
     }));
@@ -106,7 +109,7 @@ describe("install.sh", () => {
     const root = `${disk}3`;
     expect(destructive(r.log)).toEqual([
       `wipefs [-a] [-f] [--] [${disk}]`,
-      `parted [-s] [-a] [optimal] [--] [${disk}] [mklabel] [gpt] [mkpart] [nk-bios] [1MiB] [2MiB] [set] [1] [bios_grub] [on] [mkpart] [NK-ESP] [fat32] [2MiB] [514MiB] [set] [2] [esp] [on] [mkpart] [nk-root] [ext4] [514MiB] [100%]`,
+      `parted [-s] [-a] [optimal] [--] [${disk}] [mklabel] [gpt] [mkpart] [nk-bios] [1MiB] [2MiB] [set] [1] [bios_grub] [on] [mkpart] [NK-ESP] [fat32] [2MiB] [1026MiB] [set] [2] [esp] [on] [mkpart] [nk-root] [ext4] [1026MiB] [100%]`,
       `wipefs [-a] [-f] [--] [${esp}] [${root}]`,
       `mkfs.vfat [-F] [32] [-n] [NK-ESP] [-i] [${ids.espSerial}] [--] [${esp}]`,
       `mkfs.ext4 [-q] [-F] [-L] [nk-root] [-U] [${ids.rootUuid}] [--] [${root}]`,
@@ -123,6 +126,24 @@ describe("install.sh", () => {
     expect(readFileSync(join(target, "etc/nk/ca.pem"), "utf8")).toContain("BEGIN CERTIFICATE");
     expect(readFileSync(join(target, "etc/nixos/configuration.nix"), "utf8")).toContain("throw");
     expect(r.stdout).not.toContain(TOKEN);
+  });
+
+  it("mounts the ESP where an EFI loader expects it, once the stick started in UEFI mode", () => {
+    setup({ token: true, loader: "systemd-boot", efiMountPoint: "/boot" });
+    mkdirSync(join(dir, "efi"));
+    const r = run(["--yes"], "", { NK_EFI_FIRMWARE: join(dir, "efi") });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.log).toContain(`mount [-o] [umask=0077] [--] [${disk}2] [${target}/boot]`);
+    expect(r.stdout).toContain("for systemd-boot");
+  });
+
+  it("refuses an EFI loader when the stick started in BIOS mode, before touching the disk", () => {
+    setup({ token: true, loader: "grub-efi", efiMountPoint: "/boot/efi" });
+    const r = run(["--yes"], "", { NK_EFI_FIRMWARE: join(dir, "no-efi") });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("nk-install: node n1 boots with grub-efi (UEFI), but this machine started the stick in BIOS mode: restart it and pick the stick's UEFI entry in the firmware's boot menu\n");
+    expect(destructive(r.log)).toEqual([]);
   });
 
   it("with --yes asks nothing and installs the stick's token as 0600", () => {

@@ -1,10 +1,16 @@
-// install.json, what the install script reads (node, disk, filesystem ids, coordinators), and the filesystem ids themselves.
+// install.json, what the install script reads (node, disk, loader, filesystem ids, coordinators), and the filesystem ids themselves.
 import { createHash } from "node:crypto";
+import type { BootLoader } from "../inventory/model.js";
 
 export interface InstallSettings {
   readonly cluster: string;
   readonly node: string;
-  readonly bootDevice: string;
+  /** The whole disk the script erases. */
+  readonly disk: string;
+  /** The node's boot loader: an EFI one needs the stick booted in UEFI mode. */
+  readonly loader: BootLoader;
+  /** Where the ESP is mounted (the loader's, or /boot/efi when the loader uses none). */
+  readonly efiMountPoint: string;
   /** ext4 UUID of the root filesystem (mkfs.ext4 -U), lower-case. */
   readonly rootUuid: string;
   /** FAT volume id of the ESP (mkfs.vfat -i): 8 upper-case hex digits. */
@@ -42,7 +48,9 @@ export function renderInstallJson(settings: InstallSettings): string {
   const ordered = {
     cluster: settings.cluster,
     node: settings.node,
-    bootDevice: settings.bootDevice,
+    disk: settings.disk,
+    loader: settings.loader,
+    efiMountPoint: settings.efiMountPoint,
     rootUuid: settings.rootUuid,
     espSerial: settings.espSerial,
     coordinators: settings.coordinators,

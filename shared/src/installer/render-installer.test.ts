@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNkError } from "../errors/index.js";
 import { parseNixSources } from "../nix/index.js";
 import type { BundleFile } from "../render/bundle.js";
+import type { NodeSpec } from "../inventory/model.js";
+import { renderNode } from "../render/index.js";
 import { exampleInventory, withCluster, withNode } from "../render/test-inventory.js";
 import { espUuid, filesystemIds, INSTALL_SCRIPT, renderInstaller, type InstallerOptions } from "./index.js";
 
@@ -53,6 +55,7 @@ describe("renderInstaller", () => {
       "install.json",
       "install.sh",
       "installer.nix",
+      "nk/boot.nix",
       "nk/network.nix",
       "nk/users.nix",
       "node.nix",
@@ -71,7 +74,9 @@ describe("renderInstaller", () => {
     expect(JSON.parse(file(files, "install.json"))).toEqual({
       cluster: "homelab",
       node: "n4",
-      bootDevice: "/dev/sda",
+      disk: "/dev/sda",
+      loader: "grub-bios",
+      efiMountPoint: "/boot/efi",
       ...filesystemIds("homelab", "n4"),
       coordinators: ["a.lan:7443", "[fd00::1]:7443"],
     });
@@ -117,17 +122,20 @@ describe("renderInstaller", () => {
       nixpkgs: { flake: `github:NixOS/nixpkgs/${HOSTILE}` },
       agent: { flake: HOSTILE, version: "0.1.0" },
     });
-    inv = withNode(inv, "n2", { bootDevice: `/dev/${HOSTILE}`, interface: "eth0.100" });
+    inv = withNode(inv, "n2", { boot: { loader: "grub-bios", device: `/dev/${HOSTILE}`, efiMountPoint: "/boot/efi" }, interface: "eth0.100" });
     const files = renderInstaller(inv, "n2", OPTIONS);
     const nix = files.filter((f) => f.path.endsWith(".nix"));
-    expect(nix.map((f) => f.path)).toEqual(["flake.nix", "installer.nix", "nk/network.nix", "nk/users.nix", "node.nix"]);
+    expect(nix.map((f) => f.path)).toEqual(["flake.nix", "installer.nix", "nk/boot.nix", "nk/network.nix", "nk/users.nix", "node.nix"]);
     const results = await parseNixSources(nix.map((f) => ({ name: f.path, content: f.content })));
     expect(results.filter((r) => !r.ok)).toEqual([]);
 
     const root = join(dir, "hostile");
     await writeTree(root, files);
     const node = `(import ${join(root, "node.nix")} { modulesPath = "/stub"; })`;
-    await expect(evalJson(`${node}.boot.loader.grub.devices`)).resolves.toEqual([`/dev/${HOSTILE}`]);
+    const boot = `(import ${join(root, "nk/boot.nix")} { }).boot.loader`;
+    await expect(evalJson(`${boot}.grub.devices`)).resolves.toEqual([`/dev/${HOSTILE}`]);
+    await expect(evalJson(`${boot}.grub.efiInstallAsRemovable`)).resolves.toBe(true);
+    await expect(evalJson(`map toString (builtins.filter builtins.isPath ${node}.imports)`)).resolves.toContain(join(root, "nk/boot.nix"));
     await expect(evalJson(`${node}.time.timeZone`)).resolves.toBe(`Europe/${HOSTILE}`);
     await expect(evalJson(`${node}.services.nk-agent`)).resolves.toEqual({ enable: true, nodeName: "n2" });
     const ids = filesystemIds("homelab", "n2");
@@ -138,7 +146,7 @@ describe("renderInstaller", () => {
     const flake = `(import ${join(root, "flake.nix")})`;
     await expect(evalJson(`${flake}.inputs.nixpkgs.url`)).resolves.toBe(`github:NixOS/nixpkgs/${HOSTILE}`);
     await expect(evalJson(`${flake}.inputs.nk.url`)).resolves.toBe(HOSTILE);
-    expect(JSON.parse(file(files, "install.json")).bootDevice).toBe(`/dev/${HOSTILE}`);
+    expect(JSON.parse(file(files, "install.json")).disk).toBe(`/dev/${HOSTILE}`);
   });
 
   it.each([
@@ -162,6 +170,38 @@ describe("renderInstaller", () => {
   });
 
   it("rejects a boot device outside /dev, naming the field", () => {
-    expect(() => renderInstaller(withNode(exampleInventory(), "n1", { bootDevice: "sda" }), "n1", OPTIONS)).toThrow(/nodes\.n1\.boot_device/);
+    const inv = withNode(exampleInventory(), "n1", { boot: { loader: "grub-bios", device: "sda" } });
+    expect(() => renderInstaller(inv, "n1", OPTIONS)).toThrow('nodes.n1.boot.device must be a device under /dev (e.g. /dev/nvme0n1), got "sda"');
+  });
+
+  it("renders the bundle's own nk/boot.nix, so the installed node and its bundles boot the same way", () => {
+    const inv = withNode(exampleInventory(), "n2", { boot: { loader: "systemd-boot", efiMountPoint: "/boot" } });
+    const files = renderInstaller(inv, "n2", { ...OPTIONS, disk: "/dev/nvme0n1" });
+    const bundle = renderNode(inv, inv.nodes[1]!, new Map());
+    expect(file(files, "nk/boot.nix")).toBe(bundle.files.find((f) => f.path === "nk/boot.nix")!.content);
+    expect(file(files, "node.nix")).toContain('  fileSystems."/boot" = {\n');
+    expect(JSON.parse(file(files, "install.json"))).toMatchObject({ disk: "/dev/nvme0n1", loader: "systemd-boot", efiMountPoint: "/boot" });
+    expect(file(files, "README.md")).toContain("The node boots with systemd-boot, a UEFI loader: start the stick in UEFI mode");
+  });
+
+  it("builds the node and the stick for an aarch64 node's system, without x86 KVM modules", () => {
+    const inv = withNode(exampleInventory(), "n2", { system: "aarch64-linux", boot: { loader: "grub-efi", efiMountPoint: "/boot/efi" } });
+    const files = renderInstaller(inv, "n2", { ...OPTIONS, disk: "/dev/nvme0n1" });
+    const flake = file(files, "flake.nix");
+    expect(flake.match(/system = "aarch64-linux";/g)).toHaveLength(2);
+    expect(flake).toContain("packages.aarch64-linux = {");
+    expect(flake).not.toContain("x86_64");
+    expect(file(files, "node.nix")).not.toContain("kvm-intel");
+    expect(file(renderInstaller(exampleInventory(), "n2", OPTIONS), "node.nix")).toContain('boot.kernelModules = [ "kvm-intel" "kvm-amd" ];');
+  });
+
+  it.each([
+    ["an EFI loader without --disk", { boot: { loader: "grub-efi", efiMountPoint: "/boot" } }, {}, "node n1 boots with grub-efi, whose settings name no disk: say which disk to erase with --disk (e.g. --disk /dev/nvme0n1)"],
+    ["--disk other than the grub-bios device", {}, { disk: "/dev/sdb" }, "--disk /dev/sdb is not nodes.n1.boot.device /dev/nvme0n1: GRUB would go onto a disk the installer did not partition"],
+    ["--disk outside /dev", { boot: { loader: "systemd-boot", efiMountPoint: "/boot" } }, { disk: "sda" }, '--disk must be a device under /dev (e.g. /dev/nvme0n1), got "sda"'],
+    ["an extlinux board", { system: "aarch64-linux", boot: { loader: "extlinux" } }, { disk: "/dev/mmcblk0" }, "node n1 boots with extlinux (e.g. a Raspberry Pi): install it from the NixOS SD card image instead of an installer stick (docs/nixos.md)"],
+  ] as const)("refuses %s with a clear message", (_what, patch, extra, message) => {
+    const inv = withNode(exampleInventory(), "n1", patch as Partial<NodeSpec>);
+    expect(() => renderInstaller(inv, "n1", { ...OPTIONS, ...extra })).toThrow(message);
   });
 });

@@ -1,8 +1,8 @@
 // renderInstaller: the files of a node's installer stick (flake, ISO module, first system, install script, settings).
 import { NkError } from "../errors/index.js";
-import type { Inventory } from "../inventory/model.js";
+import type { Inventory, NodeSpec } from "../inventory/model.js";
 import { sortFiles, type BundleFile } from "../render/bundle.js";
-import { renderNetworkNix } from "../render/index.js";
+import { renderBootNix, renderNetworkNix } from "../render/index.js";
 import { nixpkgsUrl } from "../render/render-context.js";
 import { renderUsersNix } from "../render/index.js";
 import { INSTALL_SCRIPT } from "./install-script.js";
@@ -10,7 +10,7 @@ import { filesystemIds, renderInstallJson } from "./install-settings.js";
 import { renderInstallerFlakeNix } from "./installer-flake-nix.js";
 import { renderInstallerNix } from "./installer-nix.js";
 import { renderInstallerReadme } from "./installer-readme.js";
-import { renderNodeNix } from "./node-nix.js";
+import { installerEfiMountPoint, renderNodeNix } from "./node-nix.js";
 
 export interface InstallerOptions {
   /** The coordinator's gRPC address as the node reaches it (host:port), or several for failover. */
@@ -24,6 +24,11 @@ export interface InstallerOptions {
   readonly enrollToken?: string;
   /** Put nk.autoinstall on the stick's kernel command line: install without asking. */
   readonly autoInstall?: boolean;
+  /**
+   * The whole disk to erase and install onto. Required for EFI loaders (their settings name no disk); for
+   * grub-bios it defaults to the loader's device and must equal it.
+   */
+  readonly disk?: string;
 }
 
 /** The file names the install script and installer.nix expect beside each other. */
@@ -41,6 +46,26 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 const TOKEN = /^[\x21-\x7e]+$/;
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
+const DEVICE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
+
+/** The disk the stick erases: --disk, or the grub-bios device (which must then be the same disk). */
+function installDisk(node: NodeSpec, disk: string | undefined): string {
+  const { boot } = node;
+  if (boot.loader === "extlinux") {
+    throw new NkError("INVALID_ARGUMENT", `node ${node.name} boots with extlinux (e.g. a Raspberry Pi): install it from the NixOS SD card image instead of an installer stick (docs/nixos.md)`);
+  }
+  if (disk !== undefined && !DEVICE.test(disk)) throw new NkError("INVALID_ARGUMENT", `--disk must be a device under /dev (e.g. /dev/nvme0n1), got "${disk}"`);
+  if (boot.loader !== "grub-bios") {
+    if (disk === undefined) throw new NkError("INVALID_ARGUMENT", `node ${node.name} boots with ${boot.loader}, whose settings name no disk: say which disk to erase with --disk (e.g. --disk /dev/nvme0n1)`);
+    return disk;
+  }
+  // The validator is stricter; this guards against an inventory built in code.
+  if (!boot.device.startsWith("/dev/")) throw new NkError("INVENTORY_INVALID", `nodes.${node.name}.boot.device must be a device under /dev (e.g. /dev/nvme0n1), got "${boot.device}"`);
+  if (disk !== undefined && disk !== boot.device) {
+    throw new NkError("INVALID_ARGUMENT", `--disk ${disk} is not nodes.${node.name}.boot.device ${boot.device}: GRUB would go onto a disk the installer did not partition`);
+  }
+  return boot.device;
+}
 
 function checkedCoordinators(coordinator: string | readonly string[]): string[] {
   const list = typeof coordinator === "string" ? [coordinator] : [...coordinator];
@@ -59,9 +84,7 @@ export function renderInstaller(inventory: Inventory, nodeName: string, options:
   const node = inventory.nodes.find((n) => n.name === nodeName);
   if (!node) throw new NkError("NODE_UNKNOWN", `node "${nodeName}" is not in the inventory`);
   if (!DNS_LABEL.test(node.name)) throw new NkError("INVENTORY_INVALID", `node name "${node.name}" is not a DNS label`);
-  if (!node.bootDevice.startsWith("/dev/")) {
-    throw new NkError("INVENTORY_INVALID", `nodes.${node.name}.boot_device must be a device under /dev (e.g. /dev/nvme0n1), got "${node.bootDevice}"`);
-  }
+  const disk = installDisk(node, options.disk);
   const coordinators = checkedCoordinators(options.coordinator);
   if (!PEM_CERT.test(options.caPem)) throw new NkError("INVALID_ARGUMENT", "caPem must be the coordinator CA certificate in PEM form");
   const token = options.enrollToken?.trim();
@@ -72,18 +95,19 @@ export function renderInstaller(inventory: Inventory, nodeName: string, options:
   const { cluster } = inventory;
   const ids = filesystemIds(cluster.name, node.name);
   const files: BundleFile[] = [
-    { path: INSTALLER_FILES.flake, content: renderInstallerFlakeNix(cluster.name, node.name, nixpkgsUrl(cluster.nixpkgs), cluster.agent.flake) },
+    { path: INSTALLER_FILES.flake, content: renderInstallerFlakeNix(cluster.name, node.name, node.system, nixpkgsUrl(cluster.nixpkgs), cluster.agent.flake) },
     { path: INSTALLER_FILES.installer, content: renderInstallerNix({ node: node.name, autoInstall: options.autoInstall ?? false }) },
     { path: INSTALLER_FILES.node, content: renderNodeNix(cluster, node, ids) },
+    { path: "nk/boot.nix", content: renderBootNix(node.boot) },
     { path: "nk/network.nix", content: renderNetworkNix(cluster.network, node) },
     { path: "nk/users.nix", content: renderUsersNix(cluster.admin) },
     { path: INSTALLER_FILES.script, content: INSTALL_SCRIPT },
     {
       path: INSTALLER_FILES.settings,
-      content: renderInstallJson({ cluster: cluster.name, node: node.name, bootDevice: node.bootDevice, ...ids, coordinators }),
+      content: renderInstallJson({ cluster: cluster.name, node: node.name, disk, loader: node.boot.loader, efiMountPoint: installerEfiMountPoint(node), ...ids, coordinators }),
     },
     { path: INSTALLER_FILES.ca, content: options.caPem.endsWith("\n") ? options.caPem : `${options.caPem}\n` },
-    { path: "README.md", content: renderInstallerReadme(node.name, node.bootDevice, token !== undefined) },
+    { path: "README.md", content: renderInstallerReadme(node.name, disk, node.boot.loader, token !== undefined) },
   ];
   if (token !== undefined) files.push({ path: INSTALLER_FILES.token, content: token });
   return sortFiles(files);

@@ -2,6 +2,23 @@
 
 export type Role = "server" | "agent";
 export type RebootPolicy = "auto" | "always" | "never";
+/** The Nix system a node builds for. */
+export type NodeSystem = "x86_64-linux" | "aarch64-linux";
+export const NODE_SYSTEMS: readonly NodeSystem[] = ["x86_64-linux", "aarch64-linux"];
+export type BootLoader = "systemd-boot" | "grub-efi" | "grub-bios" | "extlinux";
+export const BOOT_LOADERS: readonly BootLoader[] = ["systemd-boot", "grub-efi", "grub-bios", "extlinux"];
+
+/** How a node boots; the installer and every bundle render the same loader from it. */
+export type BootSettings =
+  /** UEFI: the loader lives in the EFI system partition mounted at efiMountPoint (default /boot). */
+  | { readonly loader: "systemd-boot" | "grub-efi"; readonly efiMountPoint: string }
+  /**
+   * BIOS GRUB in the boot sector of `device`; with efiMountPoint it also keeps a removable EFI copy of GRUB
+   * (EFI/BOOT/BOOTX64.EFI) on the ESP mounted there, so the disk boots in either mode (what the installer sets up).
+   */
+  | { readonly loader: "grub-bios"; readonly device: string; readonly efiMountPoint?: string }
+  /** U-Boot and Raspberry Pi firmware read /boot/extlinux/extlinux.conf. */
+  | { readonly loader: "extlinux" };
 
 /** Exactly one of channel or flake; `rev` pins a channel to a commit. */
 export interface NixpkgsPin {
@@ -106,7 +123,8 @@ export interface NodeSpec {
   readonly role: Role;
   readonly init: boolean;
   readonly interface: string;
-  readonly bootDevice: string;
+  readonly system: NodeSystem;
+  readonly boot: BootSettings;
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly string[];
   readonly checks: readonly NodeCheck[];

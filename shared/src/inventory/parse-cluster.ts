@@ -2,6 +2,7 @@
 import { DEFAULT_NK_FLAKE, NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
 import type { ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
+import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readClusterChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
@@ -13,6 +14,12 @@ const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", 
 
 /** Partial settings: fields that failed to read are absent and already reported. */
 export type ClusterDraft = Omit<ClusterSettings, "k3s"> & { k3s: Omit<ClusterSettings["k3s"], "apiAddress"> & { apiAddress?: string } };
+
+/** The cluster section and the defaults it gives nodes (boot applies per node, so it is not a cluster setting). */
+export interface ClusterRead {
+  readonly cluster: ClusterDraft;
+  readonly bootDefault?: BootDraft;
+}
 
 export function readIpv4(r: YamlReader, loc: Located | undefined): string | undefined {
   const v = r.string(loc);
@@ -112,8 +119,8 @@ function agentPin(flake: string | undefined, version: string | undefined): { fla
   return { flake: DEFAULT_NK_FLAKE.replace(`/v${NK_VERSION}`, `/v${version}`), version };
 }
 
-export function readCluster(r: YamlReader, loc: Located): ClusterDraft | undefined {
-  const f = r.map(loc, ["name", "nixpkgs", "state_version", "timezone", "network", "admin", "k3s", "rollout", "agent"]);
+export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefined {
+  const f = r.map(loc, ["name", "nixpkgs", "state_version", "timezone", "network", "admin", "k3s", "rollout", "agent", "boot"]);
   if (!f) return undefined;
   const name = r.require(matching(r, f.get("name"), DNS_LABEL, "a DNS label (lower-case letters, digits, '-')"), loc, "name", "cluster name");
   const nixpkgs = readNixpkgs(r, f.get("nixpkgs"), loc);
@@ -144,7 +151,8 @@ export function readCluster(r: YamlReader, loc: Located): ClusterDraft | undefin
   const agentLoc = f.get("agent");
   const agent = agentLoc ? r.map(agentLoc, ["flake", "version"]) : null;
 
-  return {
+  const bootDefault = readBootDraft(r, f.get("boot"));
+  const cluster: ClusterDraft = {
     name: name ?? "",
     nixpkgs: nixpkgs ?? {},
     stateVersion,
@@ -168,4 +176,5 @@ export function readCluster(r: YamlReader, loc: Located): ClusterDraft | undefin
     rollout: readRollout(r, f.get("rollout")),
     agent: agentPin(r.string(agent?.get("flake")), r.string(agent?.get("version"), { coerce: true })),
   };
+  return { cluster, ...(bootDefault ? { bootDefault } : {}) };
 }

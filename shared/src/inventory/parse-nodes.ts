@@ -1,10 +1,11 @@
 // Reads the `nodes:` section: one NodeSpec per entry, defaults from the cluster, per-field diagnostics.
-import type { NodeSpec, Role } from "./model.js";
+import { NODE_SYSTEMS, type NodeSpec, type Role } from "./model.js";
+import { bootDeviceShorthand, checkBootForSystem, readBootDraft, resolveBoot, type BootDraft } from "./parse-boot.js";
 import { DNS_LABEL, readIpv4 } from "./parse-cluster.js";
 import { readNodeChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
-const NODE_KEYS = ["address", "role", "init", "interface", "boot_device", "labels", "taints", "checks", "k3s_extra_flags"] as const;
+const NODE_KEYS = ["address", "role", "init", "interface", "system", "boot", "boot_device", "labels", "taints", "checks", "k3s_extra_flags"] as const;
 const LABEL_KEY = /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 const TAINT = /^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
@@ -30,7 +31,13 @@ function readTaints(r: YamlReader, loc: Located | undefined): string[] {
   return taints.filter((t) => TAINT.test(t));
 }
 
-function readNode(r: YamlReader, name: string, loc: Located, defaultInterface: string | undefined): NodeSpec | undefined {
+/** What nodes inherit from the cluster section. */
+export interface NodeDefaults {
+  readonly interface?: string;
+  readonly boot?: BootDraft;
+}
+
+function readNode(r: YamlReader, name: string, loc: Located, defaults: NodeDefaults, reported: Set<string>): NodeSpec | undefined {
   if (!DNS_LABEL.test(name)) r.report(r.positions.get(loc.path) ?? loc.pos, loc.path, `"${name}" is not a valid node name (a DNS label: lower-case letters, digits, '-')`);
   const f = r.map(loc, NODE_KEYS);
   if (!f) {
@@ -41,13 +48,19 @@ function readNode(r: YamlReader, name: string, loc: Located, defaultInterface: s
   const role = r.require(r.oneOf<Role>(f.get("role"), ["server", "agent"]), loc, "role", "server or agent");
   const init = r.boolean(f.get("init")) ?? false;
   const ifaceLoc = f.get("interface");
-  const iface = r.string(ifaceLoc) ?? defaultInterface;
+  const iface = r.string(ifaceLoc) ?? defaults.interface;
   if (iface === undefined) r.report(loc.pos, `${loc.path}.interface`, "is required (or set cluster.network.interface as the default)");
   else if (!INTERFACE.test(iface)) r.report(ifaceLoc?.pos ?? loc.pos, `${loc.path}.interface`, `"${iface}" is not a network interface name`);
-  const bootDevice = r.require(r.string(f.get("boot_device")), loc, "boot_device", "disk to install the boot loader on, e.g. /dev/nvme0n1");
-  if (bootDevice !== undefined && !/^\/dev\/[A-Za-z0-9/_.:-]+$/.test(bootDevice)) {
-    r.report(f.get("boot_device")!.pos, `${loc.path}.boot_device`, `expected a device path under /dev, got "${bootDevice}"`);
+  const system = r.oneOf(f.get("system"), NODE_SYSTEMS) ?? "x86_64-linux";
+  const shorthand = f.get("boot_device");
+  if (shorthand && f.has("boot")) {
+    r.report(shorthand.pos, shorthand.path, "is the short form of boot: { loader: grub-bios, device: ... }: set boot or boot_device, not both");
   }
+  const problemsBefore = r.diagnostics.length;
+  const own = f.has("boot") ? readBootDraft(r, f.get("boot")) : bootDeviceShorthand(r, shorthand);
+  // A boot setting that did not read is already reported: do not add "is required" on top of it.
+  const boot = r.diagnostics.length > problemsBefore ? undefined : resolveBoot(r, loc, own, defaults.boot, reported);
+  if (boot) checkBootForSystem(r, loc, f.get("system"), system, boot);
   if (init && role === "agent") r.report(f.get("init")!.pos, `${loc.path}.init`, "only a server can be the init server (clusterInit)");
   const node: NodeSpec = {
     name,
@@ -55,7 +68,9 @@ function readNode(r: YamlReader, name: string, loc: Located, defaultInterface: s
     role: role ?? "agent",
     init,
     interface: iface ?? "",
-    bootDevice: bootDevice ?? "",
+    system,
+    // Without boot settings an error is reported, so this placeholder never reaches a valid inventory.
+    boot: boot ?? { loader: "extlinux" },
     labels: readLabels(r, f.get("labels")),
     taints: readTaints(r, f.get("taints")),
     checks: readNodeChecks(r, f.get("checks")),
@@ -64,7 +79,7 @@ function readNode(r: YamlReader, name: string, loc: Located, defaultInterface: s
   return node;
 }
 
-export function readNodes(r: YamlReader, loc: Located | undefined, root: Located, defaultInterface: string | undefined): NodeSpec[] {
+export function readNodes(r: YamlReader, loc: Located | undefined, root: Located, defaults: NodeDefaults): NodeSpec[] {
   if (!loc) {
     r.report(root.pos, "nodes", "is required (at least one node)");
     return [];
@@ -73,8 +88,9 @@ export function readNodes(r: YamlReader, loc: Located | undefined, root: Located
   if (!entries) return [];
   if (entries.size === 0) r.report(loc.pos, "nodes", "needs at least one node");
   const nodes: NodeSpec[] = [];
+  const reported = new Set<string>();
   for (const [name, nodeLoc] of entries) {
-    const node = readNode(r, name, nodeLoc, defaultInterface);
+    const node = readNode(r, name, nodeLoc, defaults, reported);
     if (node) nodes.push(node);
   }
   return nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

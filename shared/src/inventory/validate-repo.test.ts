@@ -44,11 +44,11 @@ describe("validateInventoryText", () => {
 
   const cases: [string, number, string, string[]][] = [
     ["unknown node key", 11, "  a1: { address: 10.0.0.21, role: agent, boot_device: /dev/sda, colour: red }", [
-      'inventory.yaml:11:65 nodes.a1.colour: unknown key "colour" (expected one of: address, role, init, interface, boot_device, labels, taints, checks, k3s_extra_flags)',
+      'inventory.yaml:11:65 nodes.a1.colour: unknown key "colour" (expected one of: address, role, init, interface, system, boot, boot_device, labels, taints, checks, k3s_extra_flags)',
     ]],
     ["unknown cluster key", 2, "  nmae: lab", [
       "inventory.yaml:2:3 cluster.name: is required (cluster name)",
-      'inventory.yaml:2:3 cluster.nmae: unknown key "nmae" (expected one of: name, nixpkgs, state_version, timezone, network, admin, k3s, rollout, agent)',
+      'inventory.yaml:2:3 cluster.nmae: unknown key "nmae" (expected one of: name, nixpkgs, state_version, timezone, network, admin, k3s, rollout, agent, boot)',
     ]],
     ["duplicate node name", 11, "  n1: { address: 10.0.0.21, role: agent, boot_device: /dev/sda }", [
       "inventory.yaml:11:3 nodes.n1: duplicate key \"n1\" (first at line 8); each name may appear once",
@@ -83,8 +83,8 @@ describe("validateInventoryText", () => {
     ["even server count is a warning", 11, "  a1: { address: 10.0.0.21, role: server, boot_device: /dev/sda }", [
       "inventory.yaml:8:3 warning: nodes: 4 servers: an even number of etcd members tolerates no more failures than 3; use an odd number",
     ]],
-    ["missing boot device", 11, "  a1: { address: 10.0.0.21, role: agent }", [
-      "inventory.yaml:11:7 nodes.a1.boot_device: is required (disk to install the boot loader on, e.g. /dev/nvme0n1)",
+    ["missing boot settings", 11, "  a1: { address: 10.0.0.21, role: agent }", [
+      "inventory.yaml:11:7 nodes.a1.boot: is required (or set cluster.boot as the default): { loader: systemd-boot } for a UEFI machine, { loader: grub-bios, device: /dev/sda } for a BIOS one",
     ]],
     ["boot device not under /dev", 11, "  a1: { address: 10.0.0.21, role: agent, boot_device: sda }", [
       'inventory.yaml:11:55 nodes.a1.boot_device: expected a device path under /dev, got "sda"',

@@ -51,8 +51,12 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
   if (!top) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
   const clusterLoc = top.get("cluster");
   if (!clusterLoc) r.report(root.pos, "cluster", "is required");
-  const cluster = clusterLoc ? readCluster(r, clusterLoc) : undefined;
-  const nodes = readNodes(r, top.get("nodes"), root, cluster?.network.interface);
+  const read = clusterLoc ? readCluster(r, clusterLoc) : undefined;
+  const cluster = read?.cluster;
+  const nodes = readNodes(r, top.get("nodes"), root, {
+    ...(cluster?.network.interface !== undefined ? { interface: cluster.network.interface } : {}),
+    ...(read?.bootDefault ? { boot: read.bootDefault } : {}),
+  });
   const apiAddress = cluster ? applyCrossFieldRules(r, cluster, nodes, options) : "";
   const manifests = readManifestSettings(r, top.get("manifests"));
 

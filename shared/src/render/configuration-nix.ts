@@ -1,6 +1,6 @@
 // configuration.nix: the node's top module, importing the nk/ modules, the repo's extra files and the machine's hardware scan.
 import type { ClusterSettings, NodeSpec } from "../inventory/model.js";
-import { nixBlockList, nixPathIn, nixString, nixStringList } from "./nix-string.js";
+import { nixBlockList, nixPathIn, nixString } from "./nix-string.js";
 
 /** Bundle-relative imports in order: nk modules, common files (sorted), then the node's own file. */
 export interface ConfigurationImports {
@@ -8,7 +8,7 @@ export interface ConfigurationImports {
   readonly hasNodeFile: boolean;
 }
 
-const NK_MODULES = ["./nk/agent.nix", "./nk/k3s.nix", "./nk/network.nix", "./nk/users.nix"];
+const NK_MODULES = ["./nk/agent.nix", "./nk/boot.nix", "./nk/k3s.nix", "./nk/network.nix", "./nk/users.nix"];
 
 export function renderConfigurationNix(cluster: ClusterSettings, node: NodeSpec, extra: ConfigurationImports): string {
   const imports = [
@@ -27,11 +27,6 @@ export function renderConfigurationNix(cluster: ClusterSettings, node: NodeSpec,
   networking.hostName = ${nixString(node.name)};
   time.timeZone = ${nixString(cluster.timezone)};
   system.stateVersion = ${nixString(cluster.stateVersion)};
-
-  boot.loader.grub = {
-    enable = true;
-    devices = ${nixStringList([node.bootDevice])};
-  };
 
   nix.settings.experimental-features = [ "nix-command" "flakes" ];
 }

@@ -14,5 +14,6 @@ export {
 export { k3sFlags } from "./k3s-nix.js";
 export { nixString, nixAttr, nixStringList } from "./nix-string.js";
 export { renderNetworkNix } from "./network-nix.js";
+export { renderBootNix } from "./boot-nix.js";
 export { renderUsersNix } from "./users-nix.js";
 export { diffBundles, type NodeBundleDiff } from "./bundle-diff.js";

@@ -197,12 +197,13 @@ describe("system files", () => {
     expect(file(renderNode(byFlake, byFlake.nodes[0]!, new Map()), "flake.nix")).toContain('nixpkgs.url = "github:me/nixpkgs/custom";');
   });
 
-  it("sets host name, time zone, state version, boot device and the optional hardware scan", () => {
+  it("sets host name, time zone, state version, the boot loader module and the optional hardware scan", () => {
     const conf = file(bundles.get("n4"), "configuration.nix");
     expect(conf).toContain('networking.hostName = "n4";');
     expect(conf).toContain('time.timeZone = "UTC";');
     expect(conf).toContain('system.stateVersion = "24.11";');
-    expect(conf).toContain('devices = [ "/dev/sda" ];');
+    expect(conf).toContain("    ./nk/boot.nix\n");
+    expect(file(bundles.get("n4"), "nk/boot.nix")).toContain('devices = [ "/dev/sda" ];');
     expect(conf).toContain('nix.settings.experimental-features = [ "nix-command" "flakes" ];');
     expect(conf).toContain("lib.optional (builtins.pathExists ./hardware-configuration.nix) ./hardware-configuration.nix");
   });

@@ -1,6 +1,7 @@
 // Renders bundles: the whole cluster at once, or single nodes against a shared context (re-render only what changed).
 import type { Inventory, NodeSpec, RepoFiles } from "../inventory/model.js";
 import { renderAgentNix } from "./agent-nix.js";
+import { renderBootNix } from "./boot-nix.js";
 import { makeBundle, type Bundle, type BundleFile } from "./bundle.js";
 import { checksForNode, checksJson } from "./checks-json.js";
 import { renderConfigurationNix } from "./configuration-nix.js";
@@ -15,7 +16,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
   const nodeFile = ctx.files.get(`nodes/${node.name}.nix`);
   const checks = checksForNode(ctx.checks, node);
   const files: BundleFile[] = [
-    { path: "flake.nix", content: renderFlakeNix(node.name, ctx.nixpkgsUrl, cluster.agent.flake) },
+    { path: "flake.nix", content: renderFlakeNix(node.name, node.system, ctx.nixpkgsUrl, cluster.agent.flake) },
     {
       path: "configuration.nix",
       content: renderConfigurationNix(cluster, node, {
@@ -24,6 +25,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
       }),
     },
     { path: "nk/agent.nix", content: renderAgentNix(node.name, checks.node) },
+    { path: "nk/boot.nix", content: renderBootNix(node.boot) },
     { path: "nk/checks.json", content: checksJson(checks) },
     { path: "nk/k3s.nix", content: renderK3sNix(ctx, node) },
     { path: "nk/network.nix", content: renderNetworkNix(cluster.network, node) },

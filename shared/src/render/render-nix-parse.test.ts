@@ -6,13 +6,18 @@ import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Inventory, RepoFiles } from "../inventory/model.js";
-import { parseNixFiles } from "../nix/index.js";
+import { parseNixSources, type NixParseResult } from "../nix/index.js";
 import type { Bundle } from "./bundle.js";
 import { createRenderContext, k3sFlags, renderCluster } from "./index.js";
 import { exampleInventory, exampleRepoFiles, makeNode, withCluster, withNode, withNodes } from "./test-inventory.js";
 
 const run = promisify(execFile);
 const EXAMPLE_DIR = join(import.meta.dirname, "../../../examples/homelab");
+
+/** One batched nix-instantiate run for all files (a failing batch is re-parsed file by file, naming each). */
+async function parseFiles(paths: readonly string[]): Promise<NixParseResult[]> {
+  return parseNixSources(await Promise.all(paths.map(async (name) => ({ name, content: await readFile(name, "utf8") }))));
+}
 
 async function readRepo(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -38,7 +43,7 @@ function hostileVariant(): { inventory: Inventory; files: RepoFiles } {
   });
   inv = withNode(inv, "n2", {
     interface: "eth0.100",
-    bootDevice: HOSTILE,
+    boot: { loader: "grub-bios", device: HOSTILE, efiMountPoint: HOSTILE },
     labels: { [HOSTILE]: HOSTILE, "topology.kubernetes.io/zone": "a" },
     taints: [HOSTILE],
     k3sExtraFlags: [HOSTILE],
@@ -100,9 +105,24 @@ describe("rendered Nix parses", () => {
     const paths: string[] = [];
     for (const [name, v] of Object.entries(variants)) paths.push(...(await writeBundles(root, name, renderCluster(v.inventory, v.files))));
     expect(paths.length).toBeGreaterThan(40);
-    const results = await parseNixFiles(paths, { concurrency: 4 });
+    const results = await parseFiles(paths);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.path)).toEqual(paths);
+  });
+
+  it("parses boot.nix and flake.nix for every loader and both systems", async () => {
+    const inventory = withNodes(exampleInventory(), [
+      makeNode("n1", "172.30.190.3", { init: true, boot: { loader: "systemd-boot", efiMountPoint: "/boot" } }),
+      makeNode("n2", "172.30.190.4", { boot: { loader: "grub-efi", efiMountPoint: "/boot/efi" } }),
+      makeNode("n3", "172.30.190.5", { boot: { loader: "grub-bios", device: "/dev/sda", efiMountPoint: "/boot/efi" } }),
+      makeNode("pi-1", "172.30.190.6", { role: "agent", system: "aarch64-linux", boot: { loader: "extlinux" } }),
+      makeNode("arm-1", "172.30.190.7", { role: "agent", system: "aarch64-linux", boot: { loader: "systemd-boot", efiMountPoint: "/efi" } }),
+    ]);
+    const written = await writeBundles(root, "loaders", renderCluster(inventory, new Map()));
+    const paths = written.filter((p) => p.endsWith("/nk/boot.nix") || p.endsWith("/flake.nix"));
+    expect(paths).toHaveLength(10);
+    const results = await parseFiles(paths);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
   });
 
   it("evaluates hostile values back to exactly what the inventory said", async () => {
@@ -125,7 +145,9 @@ describe("rendered Nix parses", () => {
     await expect(evalJson(`${users}."in".openssh.authorizedKeys.keys`)).resolves.toEqual([`ssh-ed25519 AAAA ${HOSTILE}`]);
     const conf = `(import ${join(dir, "n2/configuration.nix")} { lib = { optional = c: x: if c then [ x ] else [ ]; }; })`;
     await expect(evalJson(`${conf}.time.timeZone`)).resolves.toBe(`Europe/${HOSTILE}`);
-    await expect(evalJson(`${conf}.boot.loader.grub.devices`)).resolves.toEqual([HOSTILE]);
+    const boot = `(import ${join(dir, "n2/nk/boot.nix")} { }).boot.loader`;
+    await expect(evalJson(`${boot}.grub.devices`)).resolves.toEqual([HOSTILE]);
+    await expect(evalJson(`${boot}.efi.efiSysMountPoint`)).resolves.toBe(HOSTILE);
     await expect(evalJson(`map toString (builtins.filter (p: !(builtins.isString p)) ${conf}.imports)`)).resolves.toContain(
       join(dir, "n2/extra/common/odd name+1.nix"),
     );
