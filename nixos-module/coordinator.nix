@@ -9,11 +9,15 @@ let
   # the originals can stay root 0600 and the dynamic user never needs access to them.
   credentialsDir = "/run/credentials/nk-coordinator.service";
   etcdUsed = cfg.store == "etcd";
+  upstreamUsed = cfg.source.kind == "upstream";
+  sshUsed = upstreamUsed && cfg.source.sshKeyFile != null;
   # Each *File option that is set: its option name, its credential name and the file.
   credentials = lib.filter (c: c.file != null && c.used) [
     { option = "adminTokenFile"; name = "admin-token"; file = cfg.adminTokenFile; used = true; }
     { option = "kubeconfigFile"; name = "kubeconfig"; file = cfg.kubeconfigFile; used = true; }
     { option = "source.webhookSecretFile"; name = "webhook-secret"; file = cfg.source.webhookSecretFile; used = cfg.source.kind == "upstream"; }
+    { option = "source.passwordFile"; name = "upstream-password"; file = cfg.source.passwordFile; used = upstreamUsed; }
+    { option = "source.sshKeyFile"; name = "upstream-ssh-key"; file = cfg.source.sshKeyFile; used = upstreamUsed; }
     { option = "etcd.caFile"; name = "etcd-ca"; file = cfg.etcd.caFile; used = etcdUsed; }
     { option = "etcd.certFile"; name = "etcd-cert"; file = cfg.etcd.certFile; used = etcdUsed; }
     { option = "etcd.keyFile"; name = "etcd-key"; file = cfg.etcd.keyFile; used = etcdUsed; }
@@ -42,6 +46,8 @@ let
         if cfg.source.kind == "upstream" then
           { kind = "upstream"; inherit (cfg.source) url branch intervalSeconds; }
           // lib.optionalAttrs (cfg.source.webhookSecretFile != null) { webhookSecretFile = credential "webhook-secret"; }
+          // lib.optionalAttrs (cfg.source.passwordFile != null) { passwordFile = credential "upstream-password"; username = cfg.source.username; }
+          // lib.optionalAttrs (cfg.source.sshKeyFile != null) { sshKeyFile = credential "upstream-ssh-key"; inherit (cfg.source) sshKnownHostsFile; }
         else { kind = "origin"; };
     }
     // lib.optionalAttrs (cfg.adminTokenFile != null) { adminTokenFile = credential "admin-token"; }
@@ -193,6 +199,32 @@ in
         default = null;
         description = "Absolute path of the webhook secret (GitHub/GitLab), passed in with LoadCredential.";
       };
+      username = lib.mkOption {
+        type = lib.types.str;
+        default = "git";
+        description = "HTTP user name sent with passwordFile (forges accept any name with an access token).";
+      };
+      passwordFile = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/etc/nk/upstream.token";
+        description = ''
+          Absolute path of the upstream's HTTP password or access token (first line), passed in with
+          LoadCredential; git gets it from an askpass script, never on a command line or in the store.
+        '';
+      };
+      sshKeyFile = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/etc/nk/upstream_ed25519";
+        description = "Absolute path of the private key for an ssh:// upstream (LoadCredential); needs sshKnownHostsFile.";
+      };
+      sshKnownHostsFile = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/etc/nk/upstream_known_hosts";
+        description = "known_hosts holding the upstream's host key (public: may be in the store); ssh checks it strictly.";
+      };
     };
 
     publicStatus = lib.mkOption {
@@ -259,6 +291,14 @@ in
           message = "services.nk-coordinator.source.kind = \"upstream\" needs services.nk-coordinator.source.url.";
         }
         {
+          assertion = !upstreamUsed || ((cfg.source.sshKeyFile == null) == (cfg.source.sshKnownHostsFile == null));
+          message = "services.nk-coordinator.source: sshKeyFile and sshKnownHostsFile go together (ssh checks the upstream's host key strictly).";
+        }
+        {
+          assertion = !upstreamUsed || cfg.source.url == null || builtins.match "[a-zA-Z][a-zA-Z0-9+.-]*://[^/@]*:[^/@]*@.*" cfg.source.url == null;
+          message = "services.nk-coordinator.source.url must not carry a password (it would be in the world-readable store and on git's command line): use source.passwordFile.";
+        }
+        {
           assertion = cfg.source.intervalSeconds >= 5;
           message = "services.nk-coordinator.source.intervalSeconds must be at least 5.";
         }
@@ -285,7 +325,7 @@ in
         after = [ "network-online.target" ] ++ lib.optional (config.services.etcd.enable or false) "etcd.service";
         # git serves the inventory remote (git-http-backend sits in git's libexec, found with `git --exec-path`);
         # nix-instantiate --parse checks the .nix files of every push.
-        path = [ pkgs.git config.nix.package ];
+        path = [ pkgs.git config.nix.package ] ++ lib.optional sshUsed pkgs.openssh;
         environment = {
           HOME = cfg.stateDir;
           XDG_CACHE_HOME = "/var/cache/nk-coordinator";

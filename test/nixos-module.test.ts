@@ -221,7 +221,7 @@ describe("services.nk-coordinator", () => {
     const { options } = await evalModule<Evaluated>("coordinator", {}, "");
     const o = (name: string) => options[`services.nk-coordinator.${name}`];
     expect(Object.keys(options).sort()).toEqual(
-      ["adminTokenFile", "enable", "etcd.caFile", "etcd.certFile", "etcd.endpoints", "etcd.keyFile", "etcd.passwordFile", "etcd.prefix", "etcd.username", "extraArgs", "kube", "kubeconfigFile", "listen.grpc", "listen.http", "logLevel", "openFirewall", "package", "publicStatus", "settings", "source.branch", "source.intervalSeconds", "source.kind", "source.url", "source.webhookSecretFile", "stateDir", "store", "tls.hosts"].map((n) => `services.nk-coordinator.${n}`),
+      ["adminTokenFile", "enable", "etcd.caFile", "etcd.certFile", "etcd.endpoints", "etcd.keyFile", "etcd.passwordFile", "etcd.prefix", "etcd.username", "extraArgs", "kube", "kubeconfigFile", "listen.grpc", "listen.http", "logLevel", "openFirewall", "package", "publicStatus", "settings", "source.branch", "source.intervalSeconds", "source.kind", "source.passwordFile", "source.sshKeyFile", "source.sshKnownHostsFile", "source.url", "source.username", "source.webhookSecretFile", "stateDir", "store", "tls.hosts"].map((n) => `services.nk-coordinator.${n}`),
     );
     expect(o("listen.grpc")).toMatchObject({ type: "string", default: "0.0.0.0:7443" });
     expect(o("listen.http")).toMatchObject({ type: "string", default: "0.0.0.0:7080" });
@@ -330,6 +330,30 @@ describe("services.nk-coordinator", () => {
       heartbeatSeconds: 5,
     });
     expect(coordinatorConfigSchema.safeParse(json).success).toBe(true);
+  });
+
+  it("hands upstream credentials over as files: a password through LoadCredential, an ssh key with ssh on the path", async () => {
+    const upstream = { kind: "upstream", url: "https://git.example/ops/inventory.git" };
+    const https = await coordinator({ source: { ...upstream, username: "ops", passwordFile: "/etc/nk/upstream.token" } });
+    expect(https.failedAssertions).toEqual([]);
+    expect(https.config.systemd.services["nk-coordinator"]!.serviceConfig.LoadCredential).toEqual(["upstream-password:/etc/nk/upstream.token"]);
+    const httpsJson = unitJson(https, "nk/coordinator.json");
+    expect(httpsJson).toMatchObject({ source: { ...upstream, username: "ops", passwordFile: "/run/credentials/nk-coordinator.service/upstream-password" } });
+    expect(JSON.stringify(httpsJson)).not.toContain("/etc/nk/upstream.token");
+    expect(coordinatorConfigSchema.safeParse(httpsJson).success).toBe(true);
+
+    const sshSource = { kind: "upstream", url: "ssh://git@git.example/ops/inventory.git", sshKeyFile: "/etc/nk/upstream_ed25519", sshKnownHostsFile: "/etc/nk/known_hosts" };
+    const ssh = await coordinator({ source: sshSource });
+    expect(ssh.failedAssertions).toEqual([]);
+    const unit = ssh.config.systemd.services["nk-coordinator"]!;
+    expect(unit.serviceConfig.LoadCredential).toEqual(["upstream-ssh-key:/etc/nk/upstream_ed25519"]);
+    expect(unit.path).toEqual(["/stub/git", "/stub/nix", "/stub/openssh"]);
+    const sshJson = unitJson(ssh, "nk/coordinator.json");
+    expect(sshJson).toMatchObject({ source: { sshKeyFile: "/run/credentials/nk-coordinator.service/upstream-ssh-key", sshKnownHostsFile: "/etc/nk/known_hosts" } });
+    expect(coordinatorConfigSchema.safeParse(sshJson).success).toBe(true);
+
+    expect((await coordinator({ source: { ...sshSource, sshKnownHostsFile: null } })).failedAssertions).toEqual([expect.stringContaining("sshKeyFile and sshKnownHostsFile go together")]);
+    expect((await coordinator({ source: { kind: "upstream", url: "https://ops:pw@git.example/x.git" } })).failedAssertions).toEqual([expect.stringContaining("source.url must not carry a password")]);
   });
 
   it("keeps only the capability a port below 1024 needs", async () => {

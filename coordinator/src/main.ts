@@ -9,7 +9,7 @@ import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
-import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
+import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminTokenMatcher } from "./grpc/call-auth.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
@@ -160,6 +160,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         url: config.source.url,
         branch: config.source.branch,
         intervalMs: config.source.intervalSeconds * 1000,
+        authEnv: await upstreamAuthEnv(config.source, join(config.stateDir, "run")),
         validate: async (tree) => {
           const verdict = await validatePushedTree(tree, { knownSecrets: await knownSecrets() });
           // Adopted right after (onAccepted): hand over the parsed inventory, as pre-receive does for a push.

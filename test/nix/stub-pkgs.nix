@@ -8,6 +8,7 @@ in
 {
   nk = drv "nk";
   git = drv "git";
+  openssh = drv "openssh";
   coreutils = drv "coreutils";
   util-linux = drv "util-linux";
   jq = drv "jq";

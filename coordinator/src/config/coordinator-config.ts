@@ -47,7 +47,23 @@ export const coordinatorConfigSchema = z.strictObject({
         branch: z.string().default("main"),
         intervalSeconds: z.number().int().min(5).default(60),
         webhookSecretFile: z.string().min(1).optional(),
-      }),
+        /** HTTP user for passwordFile; default "git". */
+        username: z.string().min(1).optional(),
+        /** First line: the HTTP password or access token, handed to git by an askpass script. */
+        passwordFile: z.string().min(1).optional(),
+        /** Private key for an ssh:// upstream (with sshKnownHostsFile). */
+        sshKeyFile: z.string().min(1).optional(),
+        sshKnownHostsFile: z.string().min(1).optional(),
+      })
+        .refine((s) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(s.url), {
+          message: "must not carry a password (it would show on git's command line and in the config): put it in passwordFile",
+          path: ["url"],
+        })
+        .refine((s) => (s.sshKeyFile === undefined) === (s.sshKnownHostsFile === undefined), {
+          message: "sshKeyFile and sshKnownHostsFile go together (ssh checks the upstream's host key strictly)",
+          path: ["sshKnownHostsFile"],
+        })
+        .refine((s) => s.username === undefined || s.passwordFile !== undefined, { message: "username needs passwordFile", path: ["username"] }),
     ])
     .default({ kind: "origin" }),
   heartbeatSeconds: z.number().int().min(1).max(300).default(10),

@@ -8,4 +8,5 @@ export { HookServer, refPolicy, type HookServerOptions, type HookVerdict, type R
 export { installHooks, HOOK_NAMES, type HookName } from "./hook-script.js";
 export { validatePushedTree, nixDiagnostic, type PushValidation, type PushValidationOptions } from "./validate-pushed-tree.js";
 export { UpstreamFollower, redactUrl, type SyncResult, type SyncStatus, type UpstreamFollowerOptions } from "./upstream-follower.js";
+export { upstreamAuthEnv, sshCommand, ASKPASS_SCRIPT, type UpstreamCredentials } from "./upstream-credentials.js";
 export { upstreamWebhookPlugin, verifyHubSignature, type UpstreamWebhookOptions } from "./upstream-webhook.js";

@@ -22,6 +22,8 @@ export interface UpstreamFollowerOptions {
   readonly onRejected?: (revision: string, lines: readonly string[]) => void;
   /** e.g. "Authorization: Bearer <token>" for an HTTP upstream (kept out of the URL and the logs). */
   readonly extraHeader?: string;
+  /** How git authenticates to the upstream (GIT_ASKPASS, GIT_SSH_COMMAND: see upstreamAuthEnv); names files, never secrets. */
+  readonly authEnv?: Readonly<Record<string, string>>;
   /** Default 60 s. */
   readonly fetchTimeoutMs?: number;
   readonly log?: Logger;
@@ -126,7 +128,7 @@ export class UpstreamFollower {
     // Settings go in through the environment: a header with a token must not show in `ps` or in errors.
     const settings: [string, string][] = [["credential.helper", ""], ["protocol.ext.allow", "never"]];
     if (this.options.extraHeader) settings.push(["http.extraHeader", this.options.extraHeader]);
-    const env: Record<string, string> = { GIT_CONFIG_COUNT: String(settings.length) };
+    const env: Record<string, string> = { ...this.options.authEnv, GIT_CONFIG_COUNT: String(settings.length) };
     settings.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
