@@ -1,7 +1,9 @@
-// An in-process stand-in for kube-apiserver (plain HTTP on 127.0.0.1) with the few endpoints nk uses, for tests.
+// An in-process stand-in for kube-apiserver (plain HTTP on 127.0.0.1) with the endpoints nk uses, for tests and the demo.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { ObjectStore } from "./fake/object-store.js";
+import { routeObjects } from "./fake/object-routes.js";
 
 export interface FakeNode {
   readonly name: string;
@@ -27,6 +29,11 @@ export interface FakePod {
   readonly pdbBlocks?: number;
   /** Reads that still find the pod after its eviction (graceful termination). */
   readonly lingerReads?: number;
+}
+
+export interface FakeApiserverOptions {
+  /** Reads of a new CRD before it is Established (0: at once), standing in for the apiextensions controller. */
+  readonly establishAfterReads?: number;
 }
 
 export interface RecordedRequest {
@@ -59,15 +66,28 @@ export class FakeKubeApiserver {
   private readonly nodes = new Map<string, FakeNode>();
   private readonly pods = new Map<string, PodState>();
   private nextUid = 1;
+  /**
+   * Every other resource (namespaces, config maps, workloads, CRDs and their custom resources), with
+   * server-side apply's field managers, conflicts and dry run, label-selected lists and deletes.
+   */
+  readonly objects: ObjectStore;
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(private readonly server: Server, readonly url: string, options: FakeApiserverOptions) {
+    this.objects = new ObjectStore(options.establishAfterReads ?? 1);
+  }
 
-  static async start(): Promise<FakeKubeApiserver> {
+  static async start(options: FakeApiserverOptions = {}): Promise<FakeKubeApiserver> {
     let fake: FakeKubeApiserver | undefined;
     const server = createServer((req, res) => void fake?.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    fake = new FakeKubeApiserver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    fake = new FakeKubeApiserver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
     return fake;
+  }
+
+  /** An object of the generic store as the API would return it, or undefined. */
+  object(apiGroup: string, kind: string, namespace: string | null, name: string): Record<string, unknown> | undefined {
+    const type = this.objects.resources.byKind(apiGroup, kind);
+    return type ? this.objects.get(type, namespace, name) : undefined;
   }
 
   close(): Promise<void> {
@@ -133,16 +153,18 @@ export class FakeKubeApiserver {
         body = text;
       }
     }
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers["content-type"] ?? "", body, atMs: Date.now() });
-    const [code, payload] = this.route(method, url, body);
+    const contentType = req.headers["content-type"] ?? "";
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, body, atMs: Date.now() });
+    const [code, payload] = this.route(method, url, body) ?? routeObjects(this.objects, method, url, text, contentType) ?? [404, status(404, "NotFound", `the server could not find ${url.pathname}`)];
     res.writeHead(code, { "content-type": "application/json" });
     res.end(JSON.stringify(payload));
   }
 
-  private route(method: string, url: URL, body: unknown): [number, Json] {
+  /** Nodes and pods (cordon, drain); null hands the request to the generic object routes. */
+  private route(method: string, url: URL, body: unknown): readonly [number, Json] | null {
     const parts = url.pathname.split("/").filter((p) => p !== "").map(decodeURIComponent);
     const [api, v1, kind, a, b, c, d] = parts;
-    if (api !== "api" || v1 !== "v1") return [404, status(404, "NotFound", `the server could not find ${url.pathname}`)];
+    if (api !== "api" || v1 !== "v1") return null;
     if (kind === "nodes" && a === undefined && method === "GET") {
       return [200, { kind: "NodeList", apiVersion: "v1", metadata: { resourceVersion: "1" }, items: [...this.nodes.values()].map(nodeJson) }];
     }
@@ -152,7 +174,8 @@ export class FakeKubeApiserver {
       if (d === undefined && method === "GET") return this.readPod(`${a}/${c}`);
       if (d === "eviction" && method === "POST") return this.evict(`${a}/${c}`);
     }
-    return [405, status(405, "MethodNotAllowed", `${method} ${url.pathname} is not served by the fake`)];
+    if (kind === "nodes" || kind === "pods" || (kind === "namespaces" && b === "pods")) return [405, status(405, "MethodNotAllowed", `${method} ${url.pathname} is not served by the fake`)];
+    return null;
   }
 
   private nodeRoute(method: string, name: string, body: unknown): [number, Json] {

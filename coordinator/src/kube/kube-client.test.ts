@@ -3,25 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
-import type { DrainClock } from "./drain-clock.js";
 import { FakeKubeApiserver } from "./fake-kube-apiserver.js";
+import { InstantClock } from "./instant-clock.js";
 import { KubeClient } from "./kube-client.js";
 import { NoKube } from "./no-kube.js";
-
-/** Sleeps advance a virtual clock at once, so a 10-minute drain runs in milliseconds. */
-class InstantClock implements DrainClock {
-  nowMs = 1_000_000;
-  sleeps: number[] = [];
-  onSleep: (() => void) | undefined;
-  now(): number {
-    return this.nowMs;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.nowMs += ms;
-    this.onSleep?.();
-  }
-}
 
 let fake: FakeKubeApiserver;
 let clock: InstantClock;

@@ -73,11 +73,11 @@ export interface LiveMember extends ObjectRef {
   readonly uid: string;
 }
 
-export interface PrunePlan {
+export interface PrunePlan<M extends LiveMember = LiveMember> {
   /** Members no longer in git, in reverse apply order (custom resources before their CRDs, namespaces last). */
-  readonly delete: readonly LiveMember[];
+  readonly delete: readonly M[];
   /** Members no longer in git that `protect` keeps. */
-  readonly kept: readonly LiveMember[];
+  readonly kept: readonly M[];
 }
 
 export function isProtected(ref: ObjectRef, settings: Pick<ManifestSettings, "protectNamespaces" | "protectKinds">): boolean {
@@ -92,7 +92,7 @@ export function isProtected(ref: ObjectRef, settings: Pick<ManifestSettings, "pr
  * Members to delete: live members that git no longer names, minus protected ones. `live` comes from
  * label-selected lists, so an object nk never applied (no part-of label) cannot appear in it.
  */
-export function planPrune(desired: readonly ObjectRef[], live: readonly LiveMember[], settings: Pick<ManifestSettings, "protectNamespaces" | "protectKinds">): PrunePlan {
+export function planPrune<M extends LiveMember>(desired: readonly ObjectRef[], live: readonly M[], settings: Pick<ManifestSettings, "protectNamespaces" | "protectKinds">): PrunePlan<M> {
   const wanted = new Set(desired.map(refKey));
   const gone = live.filter((m) => !wanted.has(refKey(m)));
   const ordered = orderForApply(gone).reverse();

@@ -3,16 +3,8 @@ import { formatDiagnostic } from "../inventory/format-diagnostic.js";
 import { DEFAULT_MANIFEST_SETTINGS } from "../inventory/parse-manifest-settings.js";
 import { refKey } from "./manifest-object.js";
 import { readManifests } from "./read-manifests.js";
+import { WIDGET_CRD as CRD } from "./test-manifests.js";
 
-const CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: widgets.example.com }
-spec:
-  group: example.com
-  scope: Namespaced
-  names: { plural: widgets, kind: Widget }
-  versions: [{ name: v1, served: true, storage: true, schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } } }]
-`;
 
 function read(files: Record<string, string>, settings = DEFAULT_MANIFEST_SETTINGS) {
   const result = readManifests(new Map(Object.entries(files)), settings);
