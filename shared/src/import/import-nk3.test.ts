@@ -136,9 +136,17 @@ describe("importNk3 options and variants", () => {
 });
 
 describe("importNk3 errors", () => {
-  it("needs exactly one initiator", () => {
-    expect(failure(base("    10.0.0.2:\n      boot_device: /dev/sda\n"))).toBe(
-      "inventory.yaml:5 cluster.nodes: no node has initiator: true; exactly one must (it becomes the init server)",
+  it("allows no initiator only with a join_address (a running cluster), and at most one", () => {
+    const none = base("    10.0.0.2:\n      boot_device: /dev/sda\n");
+    const imported = importNk3(none);
+    expect(imported.notes).toContain(
+      "no node has initiator: true: every node joins through join_address 10.0.0.2 (right for a running cluster, whose etcd exists; wrong for a new one, which needs one initiator to create it)",
+    );
+    expect((parse(imported.yaml) as { nodes: Record<string, unknown> }).nodes).toEqual({
+      "ab984010-325a-57fa-a04c-78fea2d5fbad": { address: "10.0.0.2", role: "server", boot_device: "/dev/sda" },
+    });
+    expect(failure(none.replace("  join_address: 10.0.0.2\n", ""))).toBe(
+      "inventory.yaml:4 cluster.nodes: no node has initiator: true and there is no join_address, so the nodes have nothing to join: mark the node that created the cluster with initiator: true, or set join_address",
     );
     const two = base("    10.0.0.2:\n      initiator: true\n      boot_device: /dev/sda\n    10.0.0.3:\n      initiator: true\n      boot_device: /dev/sda\n");
     expect(failure(two)).toBe("inventory.yaml:10 cluster.nodes.10.0.0.3.initiator: several initiators (10.0.0.2, 10.0.0.3); exactly one is allowed");

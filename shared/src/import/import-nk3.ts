@@ -141,8 +141,9 @@ export function importNk3(text: string, file = "inventory.yaml", options: Import
     if (isInit) initiators.push({ ip: n.key, line: init!.line });
     nodes.push({ name: nk3Hostname(n.key), address: n.key, role: "server", init: isInit, bootDevice: bootDevice ?? "" });
   }
-  if (nodesEntry && nodeList.length > 0 && initiators.length === 0 && !unreadable) {
-    problems.add(file, nodesEntry.line, "cluster.nodes", "no node has initiator: true; exactly one must (it becomes the init server)");
+  // nk3 documents dropping the initiator once the cluster runs: every node then joins through join_address.
+  if (nodesEntry && nodeList.length > 0 && initiators.length === 0 && !unreadable && joinAddress === undefined) {
+    problems.add(file, nodesEntry.line, "cluster.nodes", "no node has initiator: true and there is no join_address, so the nodes have nothing to join: mark the node that created the cluster with initiator: true, or set join_address");
   }
   for (const extra of initiators.slice(1)) {
     problems.add(file, extra.line, `cluster.nodes.${extra.ip}.initiator`, `several initiators (${initiators.map((i) => i.ip).join(", ")}); exactly one is allowed`);
@@ -152,22 +153,25 @@ export function importNk3(text: string, file = "inventory.yaml", options: Import
   const name = options.clusterName ?? "nk3";
   const user = options.adminUser ?? "ops";
   const iface = options.interface ?? "eth0";
-  const init = initiators[0]!;
+  const init = initiators[0];
   notes.unshift(`${file}: ${nodes.length} node${nodes.length > 1 ? "s" : ""}, all k3s servers as in nk3; node names are uuid5(OID, address) as nk3 derived them, so Kubernetes node names do not change`);
   for (const n of nodes) {
     notes.push(`${n.address} → node ${n.name}: server${n.init ? ", init (clusterInit)" : ""}, boot_device ${n.bootDevice}`);
+  }
+  if (init === undefined) {
+    notes.push(`no node has initiator: true: every node joins through join_address ${joinAddress} (right for a running cluster, whose etcd exists; wrong for a new one, which needs one initiator to create it)`);
   }
   if (joinAddress !== undefined) {
     const known = nodes.some((n) => n.address === joinAddress);
     notes.push(`join_address ${joinAddress} → k3s.api_address${known ? "" : " (not a node's address: fine for a load balancer or VIP, otherwise fix it)"}`);
   } else {
-    notes.push(`no join_address: k3s.api_address is left to its default, the init server's address ${init.ip}`);
+    notes.push(`no join_address: k3s.api_address is left to its default, the init server's address ${init!.ip}`);
   }
   const token = c.get("join_token");
   if (token && token.value !== null && !(isScalar(token.value) && String(token.value.value).trim() === "")) {
     notes.push(`${file}:${token.line} holds the k3s join token (cluster.join_token); it is NOT copied into the inventory. Before the first rollout store that value in the coordinator: nkctl secret set ${TOKEN_SECRET}`);
   } else {
-    notes.push(`${file} has no join_token: before the first rollout store the cluster's existing token (/var/lib/rancher/k3s/server/token on the init server ${init.ip}) with: nkctl secret set ${TOKEN_SECRET}`);
+    notes.push(`${file} has no join_token: before the first rollout store the cluster's existing token (/var/lib/rancher/k3s/server/token on ${init ? `the init server ${init.ip}` : "any server"}) with: nkctl secret set ${TOKEN_SECRET}`);
   }
   if (options.clusterName === undefined) notes.push(`nk3 has no cluster name: cluster.name is "${name}"`);
   if (options.adminUser === undefined) notes.push(`nk3 has no admin user: cluster.admin.user is "${user}"`);

@@ -32,12 +32,20 @@ function checkAddresses(r: YamlReader, nodes: readonly NodeSpec[], subnet: Subne
   }
 }
 
-function checkServers(r: YamlReader, nodes: readonly NodeSpec[]): void {
+/**
+ * Servers and the init server. Zero init servers is a warning, not an error: once a cluster runs (its etcd
+ * exists), the former initiator joins through the API address like every other server, as nk3 documents.
+ */
+function checkServers(r: YamlReader, nodes: readonly NodeSpec[], explicitApiAddress: string | undefined): void {
   const servers = nodes.filter((n) => n.role === "server");
   const inits = servers.filter((n) => n.init);
   if (servers.length === 0 && nodes.length > 0) r.report(at(r, "nodes", "nodes"), "nodes", "needs at least one server (role: server)");
   else if (inits.length === 0 && servers.length > 0) {
-    r.report(at(r, "nodes", "nodes"), "nodes", `no init server: mark exactly one server with init: true (servers: ${servers.map((n) => n.name).join(", ")})`);
+    if (explicitApiAddress === undefined || explicitApiAddress === "") {
+      r.report(at(r, "nodes", "nodes"), "nodes", `no server has init: true and cluster.k3s.api_address is not set, so the servers (${servers.map((n) => n.name).join(", ")}) have nothing to join: set api_address to a running server's (or a load balancer's) address, or mark exactly one server with init: true`);
+    } else {
+      r.report(at(r, "nodes", "nodes"), "nodes", `no server has init: true, so every server joins https://${explicitApiAddress}:6443: right for a running cluster (its etcd exists), wrong for a new one (nothing would create it: mark exactly one server with init: true)`, "warning");
+    }
   } else if (inits.length > 1) {
     for (const n of inits.slice(1)) {
       r.report(at(r, `nodes.${n.name}.init`, `nodes.${n.name}`), `nodes.${n.name}.init`, `several init servers (${inits.map((i) => i.name).join(", ")}): exactly one may have init: true`);
@@ -64,7 +72,7 @@ export function applyCrossFieldRules(r: YamlReader, cluster: ClusterDraft, nodes
   const gateway = parseIpv4(cluster.network.gateway);
   const subnet = gateway !== null && cluster.network.prefixLength > 0 ? subnetOf(gateway, cluster.network.prefixLength) : null;
   checkAddresses(r, nodes, subnet, gateway);
-  checkServers(r, nodes);
+  checkServers(r, nodes, cluster.k3s.apiAddress);
   checkClusterChecks(r, cluster.rollout.checks, nodes);
   for (const node of nodes) {
     const seen = new Set<string>();

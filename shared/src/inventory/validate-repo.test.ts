@@ -72,7 +72,7 @@ describe("validateInventoryText", () => {
       'inventory.yaml:11:35 nodes.a1.role: expected one of server, agent, got "worker"',
     ]],
     ["no init server", 8, "  n1: { address: 10.0.0.11, role: server, boot_device: /dev/sda }", [
-      "inventory.yaml:8:3 nodes: no init server: mark exactly one server with init: true (servers: n1, n2, n3)",
+      "inventory.yaml:8:3 nodes: no server has init: true and cluster.k3s.api_address is not set, so the servers (n1, n2, n3) have nothing to join: set api_address to a running server's (or a load balancer's) address, or mark exactly one server with init: true",
     ]],
     ["several init servers", 9, "  n2: { address: 10.0.0.12, role: server, init: true, boot_device: /dev/sda }", [
       "inventory.yaml:9:49 nodes.n2.init: several init servers (n1, n2): exactly one may have init: true",
@@ -132,6 +132,17 @@ describe("validateInventoryText", () => {
       expect(validateInventoryText(replaceLine(BASE, line, content)).inventory === null).toBe(!name.includes("warning"));
     });
   }
+
+  it("warns, and still accepts, a bootstrapped cluster without an init server that names its API address", () => {
+    let text = replaceLine(BASE, 6, "  k3s: { token_secret: k3s-token, api_address: 10.0.0.11 }");
+    text = replaceLine(text, 8, "  n1: { address: 10.0.0.11, role: server, boot_device: /dev/sda }");
+    const result = validateInventoryText(text);
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([
+      "inventory.yaml:8:3 warning: nodes: no server has init: true, so every server joins https://10.0.0.11:6443: right for a running cluster (its etcd exists), wrong for a new one (nothing would create it: mark exactly one server with init: true)",
+    ]);
+    expect(result.inventory?.nodes.filter((n) => n.init)).toEqual([]);
+    expect(result.inventory?.cluster.k3s.apiAddress).toBe("10.0.0.11");
+  });
 
   it("reports a missing secret only when the coordinator's secrets are known", () => {
     expect(problems(BASE)).toEqual([]);
