@@ -22,6 +22,7 @@ let
     { option = "etcd.certFile"; name = "etcd-cert"; file = cfg.etcd.certFile; used = etcdUsed; }
     { option = "etcd.keyFile"; name = "etcd-key"; file = cfg.etcd.keyFile; used = etcdUsed; }
     { option = "etcd.passwordFile"; name = "etcd-password"; file = cfg.etcd.passwordFile; used = etcdUsed; }
+    { option = "etcd.secretsKeyFile"; name = "etcd-secrets-key"; file = cfg.etcd.secretsKeyFile; used = etcdUsed; }
   ];
   credential = name: "${credentialsDir}/${name}";
 
@@ -41,6 +42,7 @@ let
               // lib.optionalAttrs (cfg.etcd.keyFile != null) { keyFile = credential "etcd-key"; };
           }
           // lib.optionalAttrs (cfg.etcd.username != null) { auth = { inherit (cfg.etcd) username; passwordFile = credential "etcd-password"; }; }
+          // lib.optionalAttrs (cfg.etcd.secretsKeyFile != null) { secretsKeyFile = credential "etcd-secrets-key"; }
         else { kind = "file"; };
       source =
         if cfg.source.kind == "upstream" then
@@ -170,6 +172,17 @@ in
         type = lib.types.nullOr lib.types.str;
         default = null;
         description = "Absolute path of the etcd user's password (LoadCredential).";
+      };
+      secretsKeyFile = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/etc/nk/secrets.key";
+        description = ''
+          Absolute path of a 256-bit key (32 raw bytes, 64 hex digits or base64; e.g.
+          `head -c 32 /dev/urandom | base64`) that seals secret values in etcd with AES-256-GCM
+          (LoadCredential). Give every coordinator the same file. Null: secrets are stored in etcd in
+          clear, and the coordinator warns about it.
+        '';
       };
     };
 

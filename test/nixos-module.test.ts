@@ -221,7 +221,7 @@ describe("services.nk-coordinator", () => {
     const { options } = await evalModule<Evaluated>("coordinator", {}, "");
     const o = (name: string) => options[`services.nk-coordinator.${name}`];
     expect(Object.keys(options).sort()).toEqual(
-      ["adminTokenFile", "enable", "etcd.caFile", "etcd.certFile", "etcd.endpoints", "etcd.keyFile", "etcd.passwordFile", "etcd.prefix", "etcd.username", "extraArgs", "kube", "kubeconfigFile", "listen.grpc", "listen.http", "logLevel", "openFirewall", "package", "publicStatus", "settings", "source.branch", "source.intervalSeconds", "source.kind", "source.passwordFile", "source.sshKeyFile", "source.sshKnownHostsFile", "source.url", "source.username", "source.webhookSecretFile", "stateDir", "store", "tls.hosts"].map((n) => `services.nk-coordinator.${n}`),
+      ["adminTokenFile", "enable", "etcd.caFile", "etcd.certFile", "etcd.endpoints", "etcd.keyFile", "etcd.passwordFile", "etcd.prefix", "etcd.secretsKeyFile", "etcd.username", "extraArgs", "kube", "kubeconfigFile", "listen.grpc", "listen.http", "logLevel", "openFirewall", "package", "publicStatus", "settings", "source.branch", "source.intervalSeconds", "source.kind", "source.passwordFile", "source.sshKeyFile", "source.sshKnownHostsFile", "source.url", "source.username", "source.webhookSecretFile", "stateDir", "store", "tls.hosts"].map((n) => `services.nk-coordinator.${n}`),
     );
     expect(o("listen.grpc")).toMatchObject({ type: "string", default: "0.0.0.0:7443" });
     expect(o("listen.http")).toMatchObject({ type: "string", default: "0.0.0.0:7080" });
@@ -289,6 +289,7 @@ describe("services.nk-coordinator", () => {
         keyFile: "/etc/nk/etcd-key.pem",
         username: "nk",
         passwordFile: "/etc/nk/etcd.password",
+        secretsKeyFile: "/etc/nk/secrets.key",
       },
       source: { kind: "upstream", url: "https://git.example/ops/inventory.git", webhookSecretFile: "/etc/nk/webhook" },
       tls: { hosts: ["coord.lan"] },
@@ -303,6 +304,7 @@ describe("services.nk-coordinator", () => {
       "etcd-cert:/etc/nk/etcd.pem",
       "etcd-key:/etc/nk/etcd-key.pem",
       "etcd-password:/etc/nk/etcd.password",
+      "etcd-secrets-key:/etc/nk/secrets.key",
     ]);
     const json = unitJson(e, "nk/coordinator.json");
     expect(json).toMatchObject({
@@ -318,6 +320,7 @@ describe("services.nk-coordinator", () => {
           keyFile: "/run/credentials/nk-coordinator.service/etcd-key",
         },
         auth: { username: "nk", passwordFile: "/run/credentials/nk-coordinator.service/etcd-password" },
+        secretsKeyFile: "/run/credentials/nk-coordinator.service/etcd-secrets-key",
       },
       source: {
         kind: "upstream",

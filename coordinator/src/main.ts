@@ -21,7 +21,7 @@ import { KubeClient, NO_KUBE_WARNING, NoKube, type KubeDriver } from "./kube/ind
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
-import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
+import { CLEAR_SECRETS_WARNING, ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
 
@@ -71,7 +71,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
 
     const kube: KubeDriver = config.kubeconfigFile ? KubeClient.fromFile(config.kubeconfigFile, { log: log.child({ component: "kube" }) }) : new NoKube();
     // Shown at start, on the status page, in the JSON status and by nkctl status: nothing unsafe is silent.
-    const warnings = kube.enabled ? [] : [NO_KUBE_WARNING];
+    const warnings = [
+      ...(kube.enabled ? [] : [NO_KUBE_WARNING]),
+      ...(config.store.kind === "etcd" && config.store.secretsKeyFile === undefined ? [CLEAR_SECRETS_WARNING] : []),
+    ];
     for (const warning of warnings) log.warn(warning);
     const timers = systemHealthTimers;
     const nodeHealth = new NodeHealth({ kube, timers, heartbeatMs: config.heartbeatSeconds * 1000, log: log.child({ component: "node-health" }) });

@@ -35,6 +35,8 @@ export const coordinatorConfigSchema = z.strictObject({
         prefix: z.string().default("/nk/"),
         tls: z.strictObject({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).optional(),
         auth: z.strictObject({ username: z.string().min(1), passwordFile: z.string().min(1) }).optional(),
+        /** 256-bit key (raw, hex or base64) sealing secret values in etcd with AES-256-GCM; the same file on every coordinator. */
+        secretsKeyFile: z.string().min(1).optional(),
       }),
     ])
     .default({ kind: "file" }),

@@ -4,11 +4,12 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { EtcdEventFeed } from "./etcd-event-feed.js";
 import { DEFAULT_ETCD_PREFIX, EtcdKeys } from "./etcd-keys.js";
-import { EtcdKv, RETRY, casLoop, decode, decodeOpt, del, json, modIs, prefixEnd, put } from "./etcd-kv.js";
+import { EtcdKv, RETRY, casLoop, decodeOpt, json, modIs, put } from "./etcd-kv.js";
 import { EtcdLeases, type LeaderGuard } from "./etcd-leases.js";
 import { EtcdNodes } from "./etcd-nodes.js";
 import { assertNodeName, checkedInput } from "./lease-ops.js";
-import { MAX_SECRET_BYTES, assertSecretName } from "./secret-file.js";
+import { EtcdSecrets } from "./etcd-secrets.js";
+import type { SecretCipher } from "./secret-cipher.js";
 import { checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import type {
   EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
@@ -32,6 +33,8 @@ export interface EtcdStoreOptions {
   maxEvents?: number;
   /** Close the client in close() (default false: the caller shares it, e.g. with LeaderElection). */
   closeClient?: boolean;
+  /** Seals secret values (AES-256-GCM) before they reach etcd; without it they are stored in clear. */
+  cipher?: SecretCipher;
 }
 
 const checkRollout: Check<RolloutRecord> = obj({
@@ -40,13 +43,12 @@ const checkRollout: Check<RolloutRecord> = obj({
   halted: optional(obj({ reason: str, revision: str, atMs: int })),
   lastReleaseAtMs: optional(int),
 });
-const checkSecretMeta = obj({ updatedAtMs: int, sizeBytes: int });
 const checkEventInput = obj({ kind: str, node: optional(str), revision: optional(str), message: str, fields: optional(strMap) });
 
 /**
  * Durability: a call resolves after etcd committed its transaction (raft quorum + fsync), which
  * meets the Store contract; telemetry is the documented best-effort exception. Secrets are stored
- * in etcd too, so etcd must be secured (see EtcdConnectionOptions).
+ * in etcd too, sealed with `cipher` when one is given; etcd must be secured all the same (see EtcdConnectionOptions).
  */
 export class EtcdStore implements Store {
   private closed = false;
@@ -58,6 +60,7 @@ export class EtcdStore implements Store {
     private readonly leases: EtcdLeases,
     private readonly nodes: EtcdNodes,
     private readonly events: EtcdEventFeed,
+    private readonly secrets: EtcdSecrets,
   ) {}
 
   static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
@@ -67,8 +70,10 @@ export class EtcdStore implements Store {
     const now = (): number => Math.floor(opts.clock());
     const leases = new EtcdLeases({ kv, keys, now, leaderGuard: opts.leaderGuard, rolloutCheck: (v) => decodeOpt(checkRollout, v) ?? {} });
     const nodes = new EtcdNodes({ kv, keys, leases, now, logger: opts.logger, telemetryFlushMs: opts.telemetryFlushMs ?? 5_000 });
+    const secrets = new EtcdSecrets({ kv, keys, now, logger: opts.logger, ...(opts.cipher ? { cipher: opts.cipher } : {}) });
+    await secrets.checkAtOpen();
     const events = await EtcdEventFeed.open({ kv, keys, clock: opts.clock, logger: opts.logger, maxEvents: opts.maxEvents ?? 100_000 });
-    return new EtcdStore(opts, kv, keys, leases, nodes, events);
+    return new EtcdStore(opts, kv, keys, leases, nodes, events, secrets);
   }
 
   // Nodes.
@@ -183,31 +188,22 @@ export class EtcdStore implements Store {
     return this.rollout(rolloutEdits.clearHalt());
   }
 
-  // Secrets: the raw value under secrets/<name>, size and time under secret-meta/<name> for listing.
+  // Secrets (etcd-secrets.ts: sealed with the configured key, or in clear without one).
 
-  async setSecret(name: string, value: Buffer): Promise<void> {
-    assertSecretName(name);
-    if (value.length > MAX_SECRET_BYTES) throw new NkError("TOO_LARGE", `secret ${name} is ${value.length} bytes, the limit is ${MAX_SECRET_BYTES}`);
-    const meta = { updatedAtMs: this.now(), sizeBytes: value.length };
-    await this.use(() => this.kv.txn([], [put(this.keys.secret(name), Buffer.from(value)), put(this.keys.secretMeta(name), json(meta))]));
+  setSecret(name: string, value: Buffer): Promise<void> {
+    return this.use(() => this.secrets.set(name, value));
   }
 
-  async getSecret(name: string): Promise<Buffer | undefined> {
-    assertSecretName(name);
-    const kv = await this.use(() => this.kv.get(this.keys.secret(name)));
-    return kv && Buffer.from(kv.value);
+  getSecret(name: string): Promise<Buffer | undefined> {
+    return this.use(() => this.secrets.get(name));
   }
 
-  async listSecrets(): Promise<SecretInfo[]> {
-    const base = this.keys.secretMetas();
-    const { kvs } = await this.use(() => this.kv.rangeAll(base, prefixEnd(base)));
-    return kvs.map((kv) => ({ name: EtcdKeys.tail(kv.key, base), ...decode(checkSecretMeta, kv) }));
+  listSecrets(): Promise<SecretInfo[]> {
+    return this.use(() => this.secrets.list());
   }
 
-  async deleteSecret(name: string): Promise<boolean> {
-    assertSecretName(name);
-    const r = await this.use(() => this.kv.txn([], [del(this.keys.secret(name)), del(this.keys.secretMeta(name))]));
-    return r.responses[0]?.response_delete_range.deleted !== "0";
+  deleteSecret(name: string): Promise<boolean> {
+    return this.use(() => this.secrets.delete(name));
   }
 
   // Events.

@@ -1,6 +1,6 @@
 // FileStore: the shared conformance suite plus file-only behaviour (corruption, group commit, kill -9).
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -141,6 +141,21 @@ describe("FileStore on disk", () => {
     const configured = "c".repeat(40);
     expect(await ensureAdminToken(dir, { configured })).toBe(configured);
     await expect(ensureAdminToken(dir, { configured: "short" })).rejects.toSatisfy((e) => isNkError(e, "CONFIG_INVALID"));
+  });
+
+  it("keeps secrets 0600 in a 0700 directory, tightening both when they were opened up", async () => {
+    const loose = join(dir, "loose");
+    await mkdir(loose, { mode: 0o755 });
+    await chmod(loose, 0o755);
+    await writeFile(join(loose, "secrets.json"), JSON.stringify({ format: "nk-coordinator-secrets", version: 1, secrets: {} }), { mode: 0o644 });
+    await chmod(join(loose, "secrets.json"), 0o644);
+    const store = await FileStore.open({ dir: loose, clock: clock.now });
+    expect((await stat(loose)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(loose, "secrets.json"))).mode & 0o777).toBe(0o600);
+    await store.setSecret("k3s-token", Buffer.from("v"));
+    expect((await stat(join(loose, "secrets.json"))).mode & 0o777).toBe(0o600);
+    expect((await stat(loose)).mode & 0o777).toBe(0o700);
+    await store.close();
   });
 
   it("keeps every acknowledged write when the writer is killed with SIGKILL", async () => {

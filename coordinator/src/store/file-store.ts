@@ -1,5 +1,5 @@
 // The embedded Store: one state dir with state.json (atomic, group-committed), events.jsonl and secrets.json.
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
@@ -57,6 +57,11 @@ export class FileStore implements Store {
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const opts = { ...options, logger: options.logger ?? silentLogger() };
     await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+    // secrets.json and the tokens live here: nobody else may list or enter it, however it was created.
+    if (((await stat(opts.dir)).mode & 0o077) !== 0) {
+      opts.logger.warn({ dir: opts.dir }, "state directory was open to others; setting mode 0700");
+      await chmod(opts.dir, 0o700);
+    }
     const lock = await DirLock.acquire(opts.dir);
     let events: EventLog | undefined;
     try {

@@ -40,3 +40,4 @@ export { createEtcdClient, type EtcdConnectionOptions } from "./etcd-client.js";
 export { DEFAULT_ETCD_PREFIX } from "./etcd-keys.js";
 export type { LeaderGuard } from "./etcd-leases.js";
 export { openConfiguredStore, type ConfiguredStore } from "./open-configured-store.js";
+export { CLEAR_SECRETS_WARNING, SecretCipher } from "./secret-cipher.js";

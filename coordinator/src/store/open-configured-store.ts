@@ -6,6 +6,7 @@ import { LeaderElection, SingleLeader, type Leadership } from "../leader/index.j
 import { createEtcdClient } from "./etcd-client.js";
 import { EtcdStore } from "./etcd-store.js";
 import { FileStore } from "./file-store.js";
+import { SecretCipher } from "./secret-cipher.js";
 import type { Store } from "./store.js";
 
 export interface ConfiguredStore {
@@ -22,10 +23,12 @@ export async function openConfiguredStore(config: CoordinatorConfig, log: Logger
     const store = await FileStore.open({ dir: config.stateDir, clock: now, logger: log.child({ component: "store" }) });
     return { store, leadership: new SingleLeader(id), shared: false, close: () => store.close() };
   }
-  const { endpoints, prefix, tls, auth } = config.store;
+  const { endpoints, prefix, tls, auth, secretsKeyFile } = config.store;
+  // Read before connecting: a missing or malformed key is a configuration error, said at once.
+  const cipher = secretsKeyFile === undefined ? undefined : await SecretCipher.fromKeyFile(secretsKeyFile);
   const client = await createEtcdClient({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) });
   const election = LeaderElection.start({ client, prefix, id, logger: log.child({ component: "leader" }) });
-  const store = await EtcdStore.open({ client, prefix, clock: now, logger: log.child({ component: "store" }), leaderGuard: () => election.leaderGuard(),
+  const store = await EtcdStore.open({ client, prefix, clock: now, logger: log.child({ component: "store" }), leaderGuard: () => election.leaderGuard(), ...(cipher ? { cipher } : {}),
     // The leader judges health from reports that reached other coordinators: keep them fresh.
     telemetryFlushMs: Math.min(5_000, config.heartbeatSeconds * 1000),
   });
