@@ -17,7 +17,8 @@ import { startGrpcServer } from "./grpc/grpc-server.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
-import { KubeClient, NO_KUBE_WARNING, NoKube, type KubeDriver } from "./kube/index.js";
+import { KubeClient, NO_KUBE_WARNING, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
+import { ManifestClient, ManifestSyncer, NoManifests } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
@@ -69,7 +70,8 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const adopted = new ChangeSignal<unknown>();
     const metrics = new CoordinatorMetrics();
 
-    const kube: KubeDriver = config.kubeconfigFile ? KubeClient.fromFile(config.kubeconfigFile, { log: log.child({ component: "kube" }) }) : new NoKube();
+    const kubeConfig = config.kubeconfigFile ? loadKubeConfig(config.kubeconfigFile) : null;
+    const kube: KubeDriver = kubeConfig ? new KubeClient(kubeConfig, { log: log.child({ component: "kube" }) }) : new NoKube();
     // Shown at start, on the status page, in the JSON status and by nkctl status: nothing unsafe is silent.
     const warnings = [
       ...(kube.enabled ? [] : [NO_KUBE_WARNING]),
@@ -112,6 +114,22 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       options: { deadlineGraceMs: config.leaseDeadlineGraceSeconds * 1000 },
     }),
     });
+
+    // manifests/ is applied by the leader, after the push or once the revision's servers converged.
+    const manifests = new ManifestSyncer({
+      driver: kubeConfig ? new ManifestClient(kubeConfig) : new NoManifests(),
+      current: () => (catalog.inventory && catalog.files ? { revision: catalog.revision, inventory: catalog.inventory, files: catalog.files } : null),
+      serversConverged: () => catalog.nodes().filter((d) => d.node.role === "server").every((d) => registry.get(d.node.name)?.applied?.sha256 === d.bundle.sha256),
+      isLeader: () => leadership.isLeader(),
+      events: store,
+      metrics,
+      log: log.child({ component: "manifests" }),
+      now,
+    });
+    stops.push(() => manifests.stop());
+    adopted.subscribe(() => manifests.noteAdopted());
+    registry.changed.subscribe(() => manifests.evaluate());
+    leadership.onChange(() => manifests.evaluate());
 
     const adopter = new RevisionAdopter({
       store,
@@ -202,9 +220,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         return { k8sReady: view?.k8sReady ?? null, cordoned: view?.cordoned === true };
       },
       leader: () => leadership.isLeader(),
+      manifests: () => manifests.snapshot(),
       warnings,
       events: store,
-      changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l())],
+      changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l()), (l) => manifests.changed.subscribe(() => l())],
       now,
     });
 

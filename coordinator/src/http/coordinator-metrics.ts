@@ -42,6 +42,9 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
   private readonly reports = new Counter({ name: "nk_reports_received_total", help: "agent reports received", registers: [this.registry] });
+  private readonly manifestApplies = new Counter({ name: "nk_manifest_applies_total", help: "applies of manifests/ to the cluster, by result", labelNames: ["result"] as const, registers: [this.registry] });
+  private readonly manifestApplySeconds = new Histogram({ name: "nk_manifest_apply_duration_seconds", help: "time to apply (and prune) manifests/ once", buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
+  private readonly manifestPrunes = new Counter({ name: "nk_manifest_objects_pruned_total", help: "objects deleted because they left manifests/", registers: [this.registry] });
 
   constructor(options: CoordinatorMetricsOptions = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "nk_" });
@@ -84,6 +87,12 @@ export class CoordinatorMetrics {
 
   reportReceived(): void {
     this.reports.inc();
+  }
+
+  manifestApply(ok: boolean, seconds: number, pruned: number): void {
+    this.manifestApplies.inc({ result: ok ? "ok" : "failed" });
+    this.manifestApplySeconds.observe(seconds);
+    this.manifestPrunes.inc(pruned);
   }
 
   /** The exposition text and its content type, for GET /metrics. */
@@ -136,6 +145,7 @@ export class CoordinatorMetrics {
       for (const n of s.nodes) g.set({ node: n.name }, isConverged(n) ? 1 : 0);
     });
     gauge("nk_leases_held", "leases currently held", [], (g, s) => g.set(s.leases.length));
+    gauge("nk_manifests_failing", "1 while the last apply of manifests/ failed (it is retried with backoff)", [], (g, s) => g.set(s.manifests.state === "failed" ? 1 : 0));
     gauge("nk_lease_queue_length", "lease requests waiting", [], (g, s) => g.set(s.queue.length));
     gauge("nk_rollout_paused", "1 while an operator has paused the rollout", [], (g, s) => g.set(s.rollout.paused ? 1 : 0));
     gauge("nk_rollout_halted", "1 while the rollout is halted by a failure or a passed deadline", [], (g, s) => g.set(s.rollout.halted ? 1 : 0));

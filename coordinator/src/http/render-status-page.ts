@@ -4,6 +4,7 @@ import { escapeHtml, formatAge } from "./html-escape.js";
 import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
 import { renderEvents } from "./render-events.js";
 import { renderNodeTable } from "./render-node-table.js";
+import { renderManifests } from "./render-manifests.js";
 import { renderLeases, renderRollout } from "./render-rollout.js";
 
 /** The document title: the cluster name first, so a tab or a wall screen says which cluster it is. */
@@ -12,14 +13,14 @@ export function pageTitle(s: ClusterSnapshot): string {
   return `${s.cluster === "" ? "nk" : s.cluster}${trouble} · nk status`;
 }
 
-/** Inner HTML of `<main id="status">`: cluster header, warnings, rollout, nodes, leases. */
+/** Inner HTML of `<main id="status">`: cluster header, warnings, rollout, nodes, leases, manifests. */
 export function renderStatusFragment(s: ClusterSnapshot, nowMs: number): string {
   const role = s.leader ? "leader" : "standby";
   const meta =
     `<p class="meta">cluster <strong>${escapeHtml(s.cluster)}</strong> · coordinator ${escapeHtml(s.version)} · ${role}` +
     ` · snapshot <span data-since="${s.generatedAtMs}">${escapeHtml(formatAge(s.generatedAtMs, nowMs))}</span></p>`;
   const warnings = s.warnings.map((w) => `<p class="warning" role="alert">⚠ ${escapeHtml(w)}</p>`).join("");
-  return `${meta}${warnings}${renderRollout(s)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}`;
+  return `${meta}${warnings}${renderRollout(s)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}${renderManifests(s.manifests, nowMs)}`;
 }
 
 /** The full page, complete without JavaScript; the inline script only keeps it live. */

@@ -1,4 +1,5 @@
 // In-memory StatusSource for tests of the HTTP surface: a mutable snapshot, events, and listeners called on change.
+import { EMPTY_MANIFESTS_VIEW } from "../manifests/manifests-view.js";
 import type { ClusterSnapshot, EventView, LeaseView, NodeView, RolloutView, StatusSource } from "../status/index.js";
 
 export const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -58,6 +59,7 @@ export function makeSnapshot(overrides: Partial<ClusterSnapshot> = {}): ClusterS
     generatedAtMs: T0,
     leader: true,
     warnings: [],
+    manifests: EMPTY_MANIFESTS_VIEW,
     rollout: makeRollout(),
     nodes: [makeNode("n1", { role: "server", address: "172.30.190.3" }), makeNode("n2", { role: "server", address: "172.30.190.4" }), makeNode("n3", { address: "172.30.190.5" })],
     leases: [],

@@ -41,6 +41,11 @@ export class DesiredCatalog {
     return this.current?.inventory ?? null;
   }
 
+  /** The adopted revision's repo files (manifests/ is applied from them). */
+  get files(): RepoFiles | null {
+    return this.current?.files ?? null;
+  }
+
   get(node: string): NodeDesired | undefined {
     return this.byNode.get(node);
   }

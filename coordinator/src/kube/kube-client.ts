@@ -30,14 +30,7 @@ export class KubeClient implements KubeDriver {
 
   /** From a kubeconfig file (k3s writes one at /etc/rancher/k3s/k3s.yaml); its current context is used. */
   static fromFile(path: string, options: KubeClientOptions = {}): KubeClient {
-    const config = new KubeConfig();
-    try {
-      config.loadFromFile(path);
-    } catch (err) {
-      throw new NkError("CONFIG_INVALID", `cannot load kubeconfig ${path}: ${kubeErrorMessage(err)}`, { cause: err });
-    }
-    if (config.getCurrentCluster() === null) throw new NkError("CONFIG_INVALID", `kubeconfig ${path} has no current cluster`);
-    return new KubeClient(config, options);
+    return new KubeClient(loadKubeConfig(path), options);
   }
 
   async nodeStatus(name: string, signal?: AbortSignal): Promise<KubeNodeStatus> {
@@ -93,6 +86,18 @@ export class KubeClient implements KubeDriver {
     // A cordon carrying this very marker is our own from an earlier run, not an operator's.
     return { wasCordoned: before.cordoned && (marker === undefined || before.cordonedBy !== marker) };
   }
+}
+
+/** A kubeconfig file (k3s writes one at /etc/rancher/k3s/k3s.yaml); its current context is used. */
+export function loadKubeConfig(path: string): KubeConfig {
+  const config = new KubeConfig();
+  try {
+    config.loadFromFile(path);
+  } catch (err) {
+    throw new NkError("CONFIG_INVALID", `cannot load kubeconfig ${path}: ${kubeErrorMessage(err)}`, { cause: err });
+  }
+  if (config.getCurrentCluster() === null) throw new NkError("CONFIG_INVALID", `kubeconfig ${path} has no current cluster`);
+  return config;
 }
 
 function unavailable(what: string, err: unknown): NkError {

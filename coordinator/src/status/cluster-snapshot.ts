@@ -1,4 +1,5 @@
 // Read-only views of the cluster that the status page, JSON API, metrics and nkctl all show.
+import type { ManifestsView } from "../manifests/manifests-view.js";
 
 export interface CheckView {
   readonly name: string;
@@ -80,6 +81,8 @@ export interface ClusterSnapshot {
   /** Unsafe settings this coordinator runs with, in words; empty when none. */
   readonly warnings: readonly string[];
   readonly rollout: RolloutView;
+  /** Applying manifests/ to the cluster: state, last error, each object's outcome and health. */
+  readonly manifests: ManifestsView;
   readonly nodes: readonly NodeView[];
   /** Held leases. */
   readonly leases: readonly LeaseView[];

@@ -1,5 +1,6 @@
 // Builds the operator's view of the cluster from the live parts of the coordinator (implements StatusSource).
 import type { DesiredCatalog } from "../inventory/index.js";
+import type { ManifestsView } from "../manifests/manifests-view.js";
 import type { LeaseService } from "../lease/lease-service.js";
 import type { NodeRegistry } from "../fleet/index.js";
 import type { EventRecord, NodeRecord, RolloutRecord } from "../store/index.js";
@@ -18,6 +19,7 @@ export interface StatusBoardDeps {
   readonly rollout: () => RolloutRecord;
   readonly kube: (node: string) => KubeNodeFacts;
   readonly leader: () => boolean;
+  readonly manifests: () => ManifestsView;
   /** Unsafe settings this coordinator runs with, in words (e.g. no Kubernetes access). */
   readonly warnings: readonly string[];
   readonly events: { readEvents(o: { tail?: number }): Promise<EventRecord[]>; onEvent(l: (e: EventRecord) => void): () => void };
@@ -100,6 +102,7 @@ export class StatusBoard implements StatusSource {
       leader: this.deps.leader(),
       warnings: this.deps.warnings,
       rollout,
+      manifests: this.deps.manifests(),
       nodes,
       leases: leases.held(),
       queue: leases.queue(),

@@ -27,11 +27,11 @@ export function k3sFlags(ctx: RenderContext, node: NodeSpec): string[] {
   return flags;
 }
 
-/** The services.k3s.manifests lines shared by every server (empty when the repo has none). */
+/** The services.k3s.manifests lines (bootstrap manifests) shared by every server (empty when there are none). */
 export function renderManifestsBlock(manifests: readonly CopiedFile[]): string {
   if (manifests.length === 0) return "";
   const entries = manifests.map((m) => `      ${nixAttr(m.name)}.source = ${nixPathIn("../manifests", m.name)};`);
-  return `\n    # Linked into /var/lib/rancher/k3s/server/manifests; removing one does not delete what it deployed.\n    manifests = {\n${entries.join("\n")}\n    };`;
+  return `\n    # Bootstrap manifests, linked into /var/lib/rancher/k3s/server/manifests; nk never prunes what they deployed.\n    manifests = {\n${entries.join("\n")}\n    };`;
 }
 
 export function renderK3sNix(ctx: RenderContext, node: NodeSpec): string {

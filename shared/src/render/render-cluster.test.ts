@@ -127,25 +127,37 @@ describe("k3s", () => {
     expect(agentK3s).not.toContain("--tls-san");
   });
 
-  it("ships manifests to servers only, each linked from its copy in the bundle", () => {
+  it("ships bootstrap manifests to servers only, each linked from its copy in the bundle", () => {
+    const inventory = exampleInventory();
+    const bootstrapped = renderCluster({ ...inventory, manifests: { ...inventory.manifests, bootstrap: ["hello.yaml"] } }, exampleRepoFiles());
     for (const name of ["n1", "n2", "n3"]) {
-      const b = bundles.get(name);
+      const b = bootstrapped.get(name);
       expect(file(b, "manifests/hello.yaml")).toBe(exampleRepoFiles().get("manifests/hello.yaml"));
       expect(file(b, "nk/k3s.nix")).toContain('"hello.yaml".source = ../manifests/hello.yaml;');
     }
     for (const name of ["n4", "n5"]) {
+      expect(paths(bootstrapped.get(name)).some((p) => p.startsWith("manifests/"))).toBe(false);
+      expect(file(bootstrapped.get(name), "nk/k3s.nix")).not.toContain("manifests");
+    }
+  });
+
+  it("leaves manifests the coordinator applies out of every bundle", () => {
+    for (const name of ["n1", "n4"]) {
       expect(paths(bundles.get(name)).some((p) => p.startsWith("manifests/"))).toBe(false);
       expect(file(bundles.get(name), "nk/k3s.nix")).not.toContain("manifests");
     }
   });
 
-  it("changes every server's hash but no agent's when a manifest changes", () => {
+  it("changes every server's hash but no agent's when a bootstrap manifest changes, and no hash for another manifest", () => {
+    const inventory = exampleInventory();
+    const withBootstrap = { ...inventory, manifests: { ...inventory.manifests, bootstrap: ["hello.yaml"] } };
     const files = exampleRepoFiles();
+    const before = shas(renderCluster(withBootstrap, files));
     files.set("manifests/hello.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: hello2\n");
-    const before = shas(bundles);
-    const after = shas(renderCluster(exampleInventory(), files));
-    const changed = Object.keys(before).filter((n) => before[n] !== after[n]);
-    expect(changed).toEqual(["n1", "n2", "n3"]);
+    const after = shas(renderCluster(withBootstrap, files));
+    expect(Object.keys(before).filter((n) => before[n] !== after[n])).toEqual(["n1", "n2", "n3"]);
+    const applied = shas(renderCluster(inventory, files));
+    expect(applied).toEqual(shas(bundles));
   });
 });
 

@@ -17,7 +17,7 @@ export interface RenderContext {
   readonly nixpkgsUrl: string;
   /** `common/*.nix`, sorted by name. */
   readonly commonFiles: readonly CopiedFile[];
-  /** `manifests/*.yaml|yml`, sorted by name; servers only. */
+  /** The bootstrap files of manifests/ (k3s auto-deploy), sorted by name; servers only. The coordinator applies the rest. */
   readonly manifests: readonly CopiedFile[];
   /** The services.k3s.manifests block every server's nk/k3s.nix carries. */
   readonly serverManifestsNix: string;
@@ -57,7 +57,8 @@ function sortedUnique(items: readonly string[]): string[] {
 
 export function createRenderContext(inventory: Inventory, files: RepoFiles): RenderContext {
   const { cluster } = inventory;
-  const manifests = filesIn(files, "manifests", (n) => n.endsWith(".yaml") || n.endsWith(".yml"));
+  const bootstrap = new Set(inventory.manifests.bootstrap);
+  const manifests = filesIn(files, "manifests", (n) => bootstrap.has(n));
   return {
     inventory,
     files,

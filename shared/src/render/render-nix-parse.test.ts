@@ -51,6 +51,8 @@ function hostileVariant(): { inventory: Inventory; files: RepoFiles } {
   });
   const files = exampleRepoFiles();
   files.set("manifests/my app's ${x}.yaml", "kind: ConfigMap\n");
+  // Bootstrap files go into the k3s auto-deploy attribute set by name, so the odd name must survive quoting.
+  inv = { ...inv, manifests: { ...inv.manifests, bootstrap: ["hello.yaml", "my app's ${x}.yaml"] } };
   files.set("common/odd name+1.nix", "{ ... }: { }\n");
   files.set("nodes/n2.nix", "{ lib, ... }: { boot.kernelModules = lib.mkAfter [ \"rbd\" ]; }\n");
   return { inventory: inv, files };
