@@ -166,6 +166,20 @@ describe("importNk3 errors", () => {
     );
   });
 
+  it("refuses what the inventory would not validate: addresses off the gateway's /24, the network, broadcast or gateway address, a channel or disk nk cannot use", () => {
+    const nodes = ["10.0.1.5", "10.0.0.0", "10.0.0.255", "10.0.0.1"].map((ip, i) => `    ${ip}:\n      initiator: ${i === 0}\n      boot_device: /dev/sda\n`).join("");
+    expect(failure(base(`${nodes}    10.0.0.9:\n      boot_device: sda\n`).replace("nixos-24.05", "https://example.invalid/custom"))).toBe(
+      [
+        'inventory.yaml:4 cluster.nix_channel: "https://example.invalid/custom" is not a NixOS channel (e.g. https://nixos.org/channels/nixos-24.05 or nixos-24.05)',
+        "inventory.yaml:6 cluster.nodes.10.0.1.5: 10.0.1.5 is outside 10.0.0.0/24, the subnet of default_gateway 10.0.0.1 (nk3 put every node there)",
+        "inventory.yaml:9 cluster.nodes.10.0.0.0: 10.0.0.0 is the network address of 10.0.0.0/24",
+        "inventory.yaml:12 cluster.nodes.10.0.0.255: 10.0.0.255 is the broadcast address of 10.0.0.0/24",
+        "inventory.yaml:15 cluster.nodes.10.0.0.1: 10.0.0.1 is the default_gateway address",
+        'inventory.yaml:19 cluster.nodes.10.0.0.9.boot_device: expected a device path under /dev (e.g. /dev/sda), got "sda"',
+      ].join("\n"),
+    );
+  });
+
   it("treats an empty value like a missing one", () => {
     expect(failure("cluster:\n  default_gateway:\n  nix_channel: nixos-24.05\n  nodes:\n    10.0.0.2: { initiator: true, boot_device: }\n")).toBe(
       [

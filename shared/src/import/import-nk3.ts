@@ -1,6 +1,6 @@
 // Imports an nk3 inventory.yaml (nodes keyed by IP, every node a k3s server) into the nk format.
 import { isMap, isScalar, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from "yaml";
-import { parseIpv4 } from "../inventory/index.js";
+import { DEVICE_PATH, formatIpv4, inSubnet, NIXOS_CHANNEL, parseIpv4, subnetOf } from "../inventory/index.js";
 import { emitInventory, type DraftNode } from "./emit-inventory.js";
 import { ImportProblems } from "./import-problems.js";
 import { adminKeys, quorumNote, sortedFiles, tokenComment, TOKEN_SECRET, type ImportOptions, type ImportResult } from "./import-result.js";
@@ -113,6 +113,9 @@ export function importNk3(text: string, file = "inventory.yaml", options: Import
     notes.push(`${file}:${c.get("nix_channel")!.line} nix_channel ${channel} → nixpkgs.channel ${channelName}`);
     channel = channelName;
   }
+  if (channel !== undefined && !NIXOS_CHANNEL.test(channel)) {
+    problems.add(file, lineOf(c.get("nix_channel")!.value, cl), "cluster.nix_channel", `"${channel}" is not a NixOS channel (e.g. https://nixos.org/channels/nixos-24.05 or nixos-24.05)`);
+  }
   const joinAddress = ipv4(c.get("join_address"), "cluster.join_address");
 
   const nodes: DraftNode[] = [];
@@ -122,9 +125,19 @@ export function importNk3(text: string, file = "inventory.yaml", options: Import
   if (!nodesEntry) problems.add(file, cl, "cluster.nodes", "is required (nodes keyed by IPv4 address)");
   const nodeList = nodesEntry ? (entries(nodesEntry.value, "cluster.nodes", nodesEntry.line) ?? []) : [];
   if (nodesEntry && isMap(nodesEntry.value) && nodeList.length === 0) problems.add(file, nodesEntry.line, "cluster.nodes", "has no nodes");
+  // nk3 put every node on the default gateway's /24: an address outside it would not validate.
+  const gatewayAddress = gateway === undefined ? null : parseIpv4(gateway);
+  const gatewayNet = gatewayAddress === null ? null : subnetOf(gatewayAddress, NK3_PREFIX_LENGTH);
   for (const n of nodeList) {
     const path = `cluster.nodes.${n.key}`;
-    if (parseIpv4(n.key) === null) problems.add(file, n.line, path, `"${n.key}" is not an IPv4 address (nk3 keys nodes by address)`);
+    const address = parseIpv4(n.key);
+    if (address === null) problems.add(file, n.line, path, `"${n.key}" is not an IPv4 address (nk3 keys nodes by address)`);
+    else if (gatewayNet !== null) {
+      const subnet = `${formatIpv4(gatewayNet.network)}/${NK3_PREFIX_LENGTH}`;
+      if (!inSubnet(address, gatewayNet)) problems.add(file, n.line, path, `${n.key} is outside ${subnet}, the subnet of default_gateway ${gateway} (nk3 put every node there)`);
+      else if (address === gatewayNet.network || address === gatewayNet.broadcast) problems.add(file, n.line, path, `${n.key} is the ${address === gatewayNet.network ? "network" : "broadcast"} address of ${subnet}`);
+      else if (address === gatewayAddress) problems.add(file, n.line, path, `${n.key} is the default_gateway address`);
+    }
     const list = n.value === null ? [] : entries(n.value, path, n.line);
     if (list === null) {
       unreadable = true;
@@ -132,6 +145,9 @@ export function importNk3(text: string, file = "inventory.yaml", options: Import
     }
     const f = dropUnknown(list, NODE_KEYS, `${path}.`);
     const bootDevice = need(str(f.get("boot_device"), `${path}.boot_device`), f.get("boot_device"), n.line, `${path}.boot_device`, "the disk the boot loader is installed on");
+    if (bootDevice !== undefined && !DEVICE_PATH.test(bootDevice)) {
+      problems.add(file, lineOf(f.get("boot_device")!.value, n.line), `${path}.boot_device`, `expected a device path under /dev (e.g. /dev/sda), got "${bootDevice}"`);
+    }
     const init = f.get("initiator");
     let isInit = false;
     if (init && init.value !== null) {

@@ -4,3 +4,5 @@ export { BOOT_LOADERS, NODE_SYSTEMS } from "./model.js";
 export { validateRepo, validateInventoryText, INVENTORY_FILE, type ValidationResult, type ValidateOptions } from "./validate-repo.js";
 export { formatDiagnostic, hasErrors } from "./format-diagnostic.js";
 export { parseIpv4, formatIpv4, subnetOf, inSubnet } from "./ipv4.js";
+export { NIXOS_CHANNEL } from "./parse-cluster.js";
+export { DEVICE_PATH } from "./parse-boot.js";

@@ -2,7 +2,8 @@
 import { BOOT_LOADERS, type BootLoader, type BootSettings, type NodeSystem } from "./model.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
-const DEVICE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
+/** A boot loader disk: a path under /dev. */
+export const DEVICE_PATH = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
 const MOUNT_POINT = /^(\/[A-Za-z0-9._-]+)+$/;
 export const DEFAULT_EFI_MOUNT_POINT = "/boot";
 
@@ -27,14 +28,14 @@ export function readBootDraft(r: YamlReader, loc: Located | undefined): BootDraf
   const loader = r.oneOf(f.get("loader"), BOOT_LOADERS);
   const device = r.string(f.get("device"));
   const mount = r.string(f.get("efi_mount_point"));
-  if (device !== undefined && !DEVICE.test(device)) r.report(f.get("device")!.pos, f.get("device")!.path, `expected a device path under /dev, got "${device}"`);
+  if (device !== undefined && !DEVICE_PATH.test(device)) r.report(f.get("device")!.pos, f.get("device")!.path, `expected a device path under /dev, got "${device}"`);
   if (mount !== undefined && !MOUNT_POINT.test(mount)) {
     r.report(f.get("efi_mount_point")!.pos, f.get("efi_mount_point")!.path, `expected an absolute path such as /boot or /boot/efi, got "${mount}"`);
   }
   return {
     at: loc,
     ...(loader !== undefined ? { loader: { value: loader, at: f.get("loader")! } } : {}),
-    ...(device !== undefined && DEVICE.test(device) ? { device: { value: device, at: f.get("device")! } } : {}),
+    ...(device !== undefined && DEVICE_PATH.test(device) ? { device: { value: device, at: f.get("device")! } } : {}),
     ...(mount !== undefined && MOUNT_POINT.test(mount) ? { efiMountPoint: { value: mount, at: f.get("efi_mount_point")! } } : {}),
     ...(r.diagnostics.length > problemsBefore ? { broken: true } : {}),
   };
@@ -44,7 +45,7 @@ export function readBootDraft(r: YamlReader, loc: Located | undefined): BootDraf
 export function bootDeviceShorthand(r: YamlReader, loc: Located | undefined): BootDraft | undefined {
   const device = r.string(loc);
   if (device === undefined || !loc) return undefined;
-  if (!DEVICE.test(device)) {
+  if (!DEVICE_PATH.test(device)) {
     r.report(loc.pos, loc.path, `expected a device path under /dev, got "${device}"`);
     return undefined;
   }

@@ -6,6 +6,9 @@ import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readClusterChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
+/** The channels nixpkgs.channel accepts. */
+export const NIXOS_CHANNEL = /^nixos-([0-9]{2}\.[0-9]{2}|unstable)(-small)?$/;
+
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -45,7 +48,7 @@ function readNixpkgs(r: YamlReader, loc: Located | undefined, parent: Located): 
     r.report(loc.pos, loc.path, "needs exactly one of channel or flake");
     return undefined;
   }
-  if (channel !== undefined && !/^nixos-([0-9]{2}\.[0-9]{2}|unstable)(-small)?$/.test(channel)) {
+  if (channel !== undefined && !NIXOS_CHANNEL.test(channel)) {
     r.report(f.get("channel")!.pos, "cluster.nixpkgs.channel", `"${channel}" is not a NixOS channel (e.g. nixos-24.11, nixos-unstable)`);
   }
   if (rev !== undefined) {
