@@ -89,7 +89,8 @@ describe("git over HTTP with validating hooks", () => {
     expect(push.code, push.stderr).toBe(0);
     expect(lines(push.stderr)).toContain(`remote: nk: inventory valid at ${sha.slice(0, 12)}: 5 nodes`);
     expect(lines(push.stderr)).toContain(`remote: nk: adopted ${sha.slice(0, 12)}`);
-    expect(accepted).toEqual([{ ref: "refs/heads/main", oldSha: "0".repeat(40), newSha: sha }]);
+    // The HTTP user name the push came in as reaches post-receive, for the rollout history.
+    expect(accepted).toEqual([{ ref: "refs/heads/main", oldSha: "0".repeat(40), newSha: sha, pusher: "op" }]);
     expect(await repo.headRevision()).toBe(sha);
   });
 

@@ -148,10 +148,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const knownSecrets = async () => new Set((await store.listSecrets()).map((s) => s.name));
     // What pre-receive validated, so post-receive adopts the same tree without parsing it again.
     let accepted: { revision: string; inventory: Inventory } | null = null;
-    const adopt = async (revision: string, files: RepoFiles, startup = false): Promise<string[]> => {
+    const adopt = async (revision: string, files: RepoFiles, startup = false, pushedBy?: string): Promise<string[]> => {
       const validated = accepted?.revision === revision ? accepted.inventory : undefined;
       accepted = null;
-      const outcome = await adopter.adopt(revision, files, { startup, ...(validated ? { validated } : {}) });
+      const outcome = await adopter.adopt(revision, files, { startup, ...(validated ? { validated } : {}), ...(pushedBy ? { pushedBy } : {}) });
       return outcome.ok ? [`nk: revision ${revision.slice(0, 12)} adopted: ${outcome.result.changed.length} node(s) get a new bundle, ${outcome.result.unchanged} unchanged`] : [];
     };
 
@@ -169,7 +169,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         if (!verdict.ok) await store.appendEvent({ kind: "push-rejected", revision: update.newSha, message: verdict.lines.slice(0, 5).join("; ") });
         return verdict;
       },
-      onPostReceive: async (update) => adopt(update.newSha, await repo.readTree(update.newSha)),
+      onPostReceive: async (update) => adopt(update.newSha, await repo.readTree(update.newSha), false, update.pusher),
     });
     await hooks.start();
     stops.push(() => hooks.close());
@@ -223,6 +223,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       manifests: () => manifests.snapshot(),
       warnings,
       events: store,
+      commits: async (revision) => (await repo.log(1, revision))[0] ?? null,
       changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l()), (l) => manifests.changed.subscribe(() => l())],
       now,
     });

@@ -64,7 +64,7 @@ export class NodeRegistry {
     const record = this.require(name);
     await this.store.recordHello(name, hello, applied);
     record.lastHello = hello;
-    if (applied) record.applied = applied;
+    await this.noteApplied(record, applied);
     this.changed.emit(name);
   }
 
@@ -72,8 +72,23 @@ export class NodeRegistry {
     const record = this.require(name);
     await this.store.recordReport(name, report, applied);
     record.lastReport = report;
-    if (applied) record.applied = applied;
+    await this.noteApplied(record, applied);
     this.changed.emit(name);
+  }
+
+  /** A node that runs a different bundle than before is journaled: the rollout timeline shows when each node switched. */
+  private async noteApplied(record: NodeRecord, applied: RevisionRef | undefined): Promise<void> {
+    if (!applied) return;
+    const before = record.applied;
+    record.applied = applied;
+    if (before?.sha256 === applied.sha256 && before.revision === applied.revision) return;
+    await this.store.appendEvent({
+      kind: "node-applied",
+      node: record.name,
+      revision: applied.revision,
+      message: `${record.name} runs revision ${applied.revision.slice(0, 12)} (bundle ${applied.sha256.slice(0, 12)})`,
+      fields: { sha256: applied.sha256 },
+    });
   }
 
   /** Mirrors desired refs the adopter already persisted. */

@@ -33,13 +33,14 @@ export class RevisionAdopter {
 
   /** Serialised: two pushes in quick succession adopt in order. */
   /** `validated`: the inventory the pre-receive hook already validated for exactly these files (saves a second parse). */
-  adopt(revision: string, files: RepoFiles, options: { startup?: boolean; validated?: Inventory } = {}): Promise<AdoptOutcome> {
-    const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false, options.validated));
+  /** `pushedBy`: the name the pusher gave git, journaled with the adoption for the rollout history. */
+  adopt(revision: string, files: RepoFiles, options: { startup?: boolean; validated?: Inventory; pushedBy?: string } = {}): Promise<AdoptOutcome> {
+    const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false, options.validated, options.pushedBy ?? ""));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async adoptNow(revision: string, files: RepoFiles, startup: boolean, validated: Inventory | undefined): Promise<AdoptOutcome> {
+  private async adoptNow(revision: string, files: RepoFiles, startup: boolean, validated: Inventory | undefined, pushedBy: string): Promise<AdoptOutcome> {
     const { store, catalog, registry, feed, log } = this.deps;
     // At startup a missing secret must not stop the coordinator from serving the last accepted revision.
     const knownSecrets = startup || validated ? undefined : new Set((await store.listSecrets()).map((s) => s.name));
@@ -71,7 +72,7 @@ export class RevisionAdopter {
         kind: "revision-adopted",
         revision,
         message: `${result.changed.length} node(s) changed, ${result.unchanged} unchanged`,
-        fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1) },
+        fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1), ...(pushedBy === "" ? {} : { pushedBy }) },
       });
     }
     log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs) }, "revision adopted");

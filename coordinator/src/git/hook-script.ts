@@ -55,6 +55,8 @@ process.stdin.on("end", () => {
   for (const key of ["GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"]) {
     if (process.env[key]) env[key] = path.resolve(process.env[key]);
   }
+  // Who pushed, as git-http-backend was told (the HTTP user name), for the rollout history.
+  if (process.env.REMOTE_USER) env.REMOTE_USER = process.env.REMOTE_USER;
   if (process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES) {
     env.GIT_ALTERNATE_OBJECT_DIRECTORIES = process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES.split(":").filter(Boolean).map((p) => path.resolve(p)).join(":");
   }

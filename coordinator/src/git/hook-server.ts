@@ -13,6 +13,8 @@ export interface RefUpdate {
   readonly oldSha: string;
   readonly newSha: string;
   readonly ref: string;
+  /** The user name the pusher gave git over HTTP (REMOTE_USER), when the hook saw one. */
+  readonly pusher?: string;
 }
 
 /** A yes/no with the lines git shows the pusher as `remote: ...`. */
@@ -116,7 +118,7 @@ export class HookServer {
     const updates = req.refs.map((r) => ({ oldSha: String(r.old), newSha: String(r.new), ref: String(r.ref) }));
     try {
       if (req.hook === "pre-receive") return await this.preReceive(updates, req.env);
-      if (req.hook === "post-receive") return await this.postReceive(updates);
+      if (req.hook === "post-receive") return await this.postReceive(updates.map((u) => withPusher(u, req.env.REMOTE_USER)));
       return { code: 1, lines: [`nk: unknown hook ${JSON.stringify(req.hook)}`] };
     } catch (err) {
       this.log.error({ err: errorMessage(err), hook: req.hook }, "git hook failed");
@@ -164,6 +166,11 @@ export class HookServer {
     }
     return out;
   }
+}
+
+/** Only a plain name goes into the journal (git-http already restricts REMOTE_USER to these characters). */
+function withPusher(update: RefUpdate, remoteUser: unknown): RefUpdate {
+  return typeof remoteUser === "string" && /^[\w.@-]{1,64}$/.test(remoteUser) ? { ...update, pusher: remoteUser } : update;
 }
 
 /** Why this ref update is refused, if it is: only fast-forward-or-force updates of main, never its deletion. */

@@ -1,9 +1,12 @@
 // The status page's inline stylesheet and script, and a Content-Security-Policy that admits exactly these two.
 import { createHash } from "node:crypto";
+import { TIMELINE_PHASES } from "../status/index.js";
 
 export const PAGE_CSS = `
-:root{--bg:#f6f7f9;--fg:#1b1f24;--card:#fff;--muted:#6b7280;--line:#dfe3e8;--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--busy:#0969da;--drift:#fff4d6;--badrow:#fff0f0;color-scheme:light dark}
-@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--card:#161b22;--muted:#8b949e;--line:#30363d;--ok:#3fb950;--bad:#f85149;--warn:#d29922;--busy:#58a6ff;--drift:#3a2f0b;--badrow:#2d1417}}
+:root{--bg:#f6f7f9;--fg:#1b1f24;--card:#fff;--muted:#6b7280;--line:#dfe3e8;--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--busy:#0969da;--drift:#fff4d6;--badrow:#fff0f0;color-scheme:light dark;
+--ph-queued:#c4cad3;--ph-granted:#8cc4ff;--ph-draining:#f2a33a;--ph-drained:#f7cf86;--ph-rebooting:#8250df;--ph-verifying:#1b9aaa}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--card:#161b22;--muted:#8b949e;--line:#30363d;--ok:#3fb950;--bad:#f85149;--warn:#d29922;--busy:#58a6ff;--drift:#3a2f0b;--badrow:#2d1417;
+--ph-queued:#4b535d;--ph-granted:#2f6fb3;--ph-draining:#c77c12;--ph-drained:#8a6a2a;--ph-rebooting:#a371f7;--ph-verifying:#2bb3c0}}
 *{box-sizing:border-box}
 html{font-size:clamp(14px,0.45vw + 9px,22px)}
 body{margin:0;background:var(--bg);color:var(--fg);font:1rem/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -42,12 +45,26 @@ tr.row-bad{background:var(--badrow)}tr.row-bad td:first-child{box-shadow:inset .
 #events li{padding:.3rem 0;border-bottom:1px solid var(--line)}#events li:last-child{border-bottom:0}
 #events time{color:var(--muted);font-variant-numeric:tabular-nums}.kind{font-family:ui-monospace,monospace;font-size:.85em;color:var(--busy)}
 .fields{color:var(--muted);font-size:.8em}.field{margin-right:.5em}
+.legend{display:flex;flex-wrap:wrap;gap:.2rem 1.1rem;margin:0 0 .5rem;color:var(--muted);font-size:.82rem}
+.sw{display:inline-block;width:.95em;height:.95em;border-radius:.2em;margin-right:.35em;vertical-align:-.12em}.sw.applied{background:var(--ok);transform:rotate(45deg) scale(.75)}
+.tl-card{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.6rem .8rem .4rem;margin-bottom:.8rem}
+.tl-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:.2rem .6rem}.tl-label{font-weight:600}.subject{font-weight:500}
+.tl-facts{flex-basis:100%;color:var(--muted);font-size:.85em}
+.tl-scroll{overflow-x:auto}
+svg.timeline{display:block;width:100%;min-width:40rem;height:auto;margin-top:.3rem}
+.timeline text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:13px;fill:var(--fg)}
+.timeline .tick{font-size:11px;fill:var(--muted);font-variant-numeric:tabular-nums}.timeline .node.bad{fill:var(--bad)}.timeline .node.busy{fill:var(--busy)}
+.timeline .grid{stroke:var(--line)}.timeline .stripe{fill:var(--fg);opacity:.045}
+.timeline .now{stroke:var(--busy);stroke-width:1.5;stroke-dasharray:4 3}
+.timeline .span.open{opacity:.7}.timeline .failed-mark{fill:var(--bad);font-weight:700}.timeline .applied{fill:var(--ok);stroke:var(--card);stroke-width:1.5}
+${TIMELINE_PHASES.map((p) => `.ph-${p}{fill:var(--ph-${p});background:var(--ph-${p})}`).join("")}
 @media (max-width:760px){
  .scroll{border:0;background:none}
  table,thead,tbody,tr,td{display:block}thead{display:none}
  tbody tr{background:var(--card);border:1px solid var(--line);border-radius:.5rem;margin-bottom:.6rem;padding:.3rem .2rem}
  td{position:relative;border:0;padding:.2rem .6rem .2rem 7.6rem;min-height:1.7rem;overflow-wrap:anywhere}td:empty{display:none}
  td::before{content:attr(data-label);position:absolute;left:.6rem;top:.3rem;width:6.6rem;color:var(--muted);font-size:.8rem}
+ svg.timeline{min-width:800px}
  tr.row-bad td:first-child,tr.row-warn td:first-child{box-shadow:none}tr.row-bad{border-left:.3rem solid var(--bad)}tr.row-warn{border-left:.3rem solid var(--warn)}
 }
 `;

@@ -5,6 +5,7 @@ import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { StatusSource } from "../status/index.js";
 import { sendError } from "./http-errors.js";
 import { PAGE_CSP } from "./page-assets.js";
+import { ROLLOUT_HISTORY_LIMIT } from "./render-rollouts.js";
 import { renderStatusPage } from "./render-status-page.js";
 import type { StatusStream } from "./status-stream.js";
 
@@ -14,8 +15,8 @@ export const MAX_STREAM_CLIENTS = 256;
 
 export function registerPageRoutes(app: FastifyInstance, deps: { status: StatusSource; stream: StatusStream; now: () => number; log: Logger }): void {
   app.get("/", async (_req, reply) => {
-    const events = await deps.status.recentEvents(PAGE_EVENT_LIMIT);
-    const html = renderStatusPage(deps.status.snapshot(), events, deps.now());
+    const [events, rollouts] = await Promise.all([deps.status.recentEvents(PAGE_EVENT_LIMIT), deps.status.rollouts(ROLLOUT_HISTORY_LIMIT)]);
+    const html = renderStatusPage(deps.status.snapshot(), events, deps.now(), rollouts);
     return reply.header("content-security-policy", PAGE_CSP).header("cache-control", "no-cache").type("text/html; charset=utf-8").send(html);
   });
 

@@ -51,9 +51,12 @@ function since(ms: number, nowMs: number): string {
   return `<span data-since="${ms}">${escapeHtml(formatAge(ms, nowMs))}</span>`;
 }
 
-function table(id: string, head: readonly string[], rows: readonly (readonly [string, string][])[]): string {
+/** A table whose cells carry their column name, for the card layout on a phone; `rowAttrs` are escaped attributes per row. */
+export function table(id: string, head: readonly string[], rows: readonly (readonly [string, string][])[], rowAttrs: readonly string[] = []): string {
   const th = head.map((h) => `<th scope="col">${h}</th>`).join("");
-  const body = rows.map((cells) => `<tr>${cells.map(([label, html]) => `<td data-label="${label}">${html}</td>`).join("")}</tr>`).join("");
+  const body = rows
+    .map((cells, i) => `<tr${rowAttrs[i] ? ` ${rowAttrs[i]}` : ""}>${cells.map(([label, html]) => `<td data-label="${label}">${html}</td>`).join("")}</tr>`)
+    .join("");
   return `<div class="scroll"><table id="${id}"><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 

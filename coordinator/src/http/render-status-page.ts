@@ -1,11 +1,12 @@
 // Server-side rendering of the whole status page and of the fragments that SSE pushes to it.
-import type { ClusterSnapshot, EventView } from "../status/index.js";
+import type { ClusterSnapshot, EventView, RevisionRollout } from "../status/index.js";
 import { escapeHtml, formatAge } from "./html-escape.js";
 import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
 import { renderEvents } from "./render-events.js";
 import { renderNodeTable } from "./render-node-table.js";
 import { renderManifests } from "./render-manifests.js";
 import { renderLeases, renderRollout } from "./render-rollout.js";
+import { renderRolloutHistory, renderTimelines } from "./render-rollouts.js";
 
 /** The document title: the cluster name first, so a tab or a wall screen says which cluster it is. */
 export function pageTitle(s: ClusterSnapshot): string {
@@ -13,18 +14,18 @@ export function pageTitle(s: ClusterSnapshot): string {
   return `${s.cluster === "" ? "nk" : s.cluster}${trouble} · nk status`;
 }
 
-/** Inner HTML of `<main id="status">`: cluster header, warnings, rollout, nodes, leases, manifests. */
-export function renderStatusFragment(s: ClusterSnapshot, nowMs: number): string {
+/** Inner HTML of `<main id="status">`: cluster header, warnings, rollout, its timeline, nodes, leases, manifests, rollout history. */
+export function renderStatusFragment(s: ClusterSnapshot, nowMs: number, rollouts: readonly RevisionRollout[] = []): string {
   const role = s.leader ? "leader" : "standby";
   const meta =
     `<p class="meta">cluster <strong>${escapeHtml(s.cluster)}</strong> · coordinator ${escapeHtml(s.version)} · ${role}` +
     ` · snapshot <span data-since="${s.generatedAtMs}">${escapeHtml(formatAge(s.generatedAtMs, nowMs))}</span></p>`;
   const warnings = s.warnings.map((w) => `<p class="warning" role="alert">⚠ ${escapeHtml(w)}</p>`).join("");
-  return `${meta}${warnings}${renderRollout(s)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}${renderManifests(s.manifests, nowMs)}`;
+  return `${meta}${warnings}${renderRollout(s)}${renderTimelines(rollouts, nowMs)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}${renderManifests(s.manifests, nowMs)}${renderRolloutHistory(rollouts, nowMs)}`;
 }
 
 /** The full page, complete without JavaScript; the inline script only keeps it live. */
-export function renderStatusPage(s: ClusterSnapshot, events: readonly EventView[], nowMs: number): string {
+export function renderStatusPage(s: ClusterSnapshot, events: readonly EventView[], nowMs: number, rollouts: readonly RevisionRollout[] = []): string {
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
@@ -33,7 +34,7 @@ export function renderStatusPage(s: ClusterSnapshot, events: readonly EventView[
     `<link rel="icon" href="data:,">` +
     `<title>${escapeHtml(pageTitle(s))}</title><style>${PAGE_CSS}</style></head><body>` +
     `<div class="bar"><h1><span class="brand">nk ·</span> ${escapeHtml(s.cluster)}</h1><span id="live" class="live">connecting…</span></div>` +
-    `<main id="status" data-now="${nowMs}">${renderStatusFragment(s, nowMs)}</main>` +
+    `<main id="status" data-now="${nowMs}">${renderStatusFragment(s, nowMs, rollouts)}</main>` +
     `<section id="events-section"><h2>Recent events</h2><ol id="events">${renderEvents(events)}</ol></section>` +
     `<script>${PAGE_SCRIPT}</script></body></html>`
   );

@@ -5,6 +5,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { EventView, StatusSource } from "../status/index.js";
 import { errorMessage } from "../../../shared/src/errors/index.js";
 import { renderEvents } from "./render-events.js";
+import { ROLLOUT_HISTORY_LIMIT } from "./render-rollouts.js";
 import { pageTitle, renderStatusFragment } from "./render-status-page.js";
 
 export interface StatusStreamOptions {
@@ -20,6 +21,8 @@ export interface StatusStreamOptions {
   readonly keepAliveMs?: number;
   /** A client this far behind is dropped; it reconnects and gets a full update (default 4 MiB). */
   readonly maxBufferedBytes?: number;
+  /** While a rollout is in progress its open timeline bars grow: re-rendered this often without a change (default 2 s). */
+  readonly rolloutRefreshMs?: number;
 }
 
 interface Update {
@@ -41,7 +44,14 @@ export class StatusStream {
   private unsubscribe: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private rolloutOpen = false;
   private lastFlushAt = -Infinity;
+  /** A render in flight (rollouts are read asynchronously); changes meanwhile schedule one more. */
+  private rendering = false;
+  private dirty = false;
+  /** Bumped by stop(): a render started for clients that are all gone is dropped. */
+  private generation = 0;
   private last: Required<Omit<Update, "now">> = { title: "", status: "", events: "" };
   private closed = false;
 
@@ -69,7 +79,13 @@ export class StatusStream {
     res.write("retry: 2000\n\n");
     await this.eventsReady;
     if (!this.clients.has(res)) return;
-    this.send(res, { ...this.renderAll(), now: this.now() });
+    const full = await this.renderAll().catch((err: unknown) => {
+      this.opts.log.error({ err: errorMessage(err) }, "status stream: rendering failed");
+      return null;
+    });
+    if (!full || !this.clients.has(res)) return;
+    this.send(res, { ...full, now: this.now() });
+    this.refreshWhileRollingOut();
   }
 
   /** Ends every stream; used when the server shuts down (open SSE responses would hold it open). */
@@ -106,10 +122,14 @@ export class StatusStream {
     this.unsubscribe = [];
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     this.flushTimer = null;
     this.keepAliveTimer = null;
     this.events = [];
     this.eventsReady = null;
+    this.generation += 1;
+    this.dirty = false;
     this.last = { title: "", status: "", events: "" };
   }
 
@@ -121,6 +141,10 @@ export class StatusStream {
 
   private schedule(): void {
     if (this.flushTimer || this.clients.size === 0) return;
+    if (this.rendering) {
+      this.dirty = true;
+      return;
+    }
     const wait = Math.max(0, this.lastFlushAt + this.minIntervalMs - performance.now());
     // Even a zero wait goes through the timer, so a synchronous burst of changes renders once.
     this.flushTimer = setTimeout(() => {
@@ -129,20 +153,42 @@ export class StatusStream {
     }, wait);
   }
 
-  private renderAll(): Required<Omit<Update, "now">> {
+  private async renderAll(): Promise<Required<Omit<Update, "now">>> {
+    const rollouts = await this.opts.status.rollouts(ROLLOUT_HISTORY_LIMIT);
+    this.rolloutOpen = rollouts[0]?.endedAtMs === null;
     const snapshot = this.opts.status.snapshot();
-    return { title: pageTitle(snapshot), status: renderStatusFragment(snapshot, this.now()), events: renderEvents(this.events) };
+    return { title: pageTitle(snapshot), status: renderStatusFragment(snapshot, this.now(), rollouts), events: renderEvents(this.events) };
   }
 
   private flush(): void {
     this.lastFlushAt = performance.now();
-    let next: Required<Omit<Update, "now">>;
-    try {
-      next = this.renderAll();
-    } catch (err) {
-      this.opts.log.error({ err: errorMessage(err) }, "status stream: rendering failed");
-      return;
-    }
+    this.rendering = true;
+    const generation = this.generation;
+    this.renderAll().then(
+      (next) => {
+        if (generation !== this.generation) return;
+        this.publish(next);
+        this.refreshWhileRollingOut();
+      },
+      (err: unknown) => this.opts.log.error({ err: errorMessage(err) }, "status stream: rendering failed"),
+    ).finally(() => {
+      this.rendering = false;
+      if (!this.dirty) return;
+      this.dirty = false;
+      this.schedule();
+    });
+  }
+
+  private refreshWhileRollingOut(): void {
+    if (!this.rolloutOpen || this.refreshTimer || this.clients.size === 0) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.schedule();
+    }, this.opts.rolloutRefreshMs ?? 2000);
+    this.refreshTimer.unref();
+  }
+
+  private publish(next: Required<Omit<Update, "now">>): void {
     // Only the parts that changed travel; ages are recomputed by the page's script.
     const update: Update = { now: this.now() };
     if (next.title !== this.last.title) update.title = next.title;

@@ -1,6 +1,6 @@
 // In-memory StatusSource for tests of the HTTP surface: a mutable snapshot, events, and listeners called on change.
 import { EMPTY_MANIFESTS_VIEW } from "../manifests/manifests-view.js";
-import type { ClusterSnapshot, EventView, LeaseView, NodeView, RolloutView, StatusSource } from "../status/index.js";
+import { deriveRollouts, type ClusterSnapshot, type CommitFacts, type EventView, type LeaseView, type NodeView, type RevisionRollout, type RolloutView, type StatusSource } from "../status/index.js";
 
 export const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
 export const REV_A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
@@ -77,6 +77,8 @@ export class TestStatusSource implements StatusSource {
   private readonly events: EventView[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly eventListeners = new Set<(e: EventView) => void>();
+  /** Git facts the rollout history shows, by revision. */
+  readonly commits = new Map<string, CommitFacts>();
 
   constructor(snapshot: ClusterSnapshot = makeSnapshot(), events: readonly EventView[] = []) {
     this.current = snapshot;
@@ -94,6 +96,11 @@ export class TestStatusSource implements StatusSource {
 
   async recentEvents(limit: number): Promise<readonly EventView[]> {
     return this.events.slice(-limit);
+  }
+
+  /** Derived from the emitted events exactly as the coordinator derives them from its journal. */
+  async rollouts(limit: number): Promise<readonly RevisionRollout[]> {
+    return deriveRollouts(this.events, this.commits).slice(0, limit);
   }
 
   subscribeEvents(listener: (event: EventView) => void): () => void {

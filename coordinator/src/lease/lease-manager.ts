@@ -106,7 +106,7 @@ export class LeaseManager implements LeaseService {
           // A service-restart slot kept from a stuck apply, and the next bundle needs a reboot: same slot, but the
           // reboot must go through the drain (cordon) again, so the lease starts over at "granted".
           Object.assign(patch, { kind: "reboot", state: "granted", phase: phaseName("granted"), phaseDeadlineMs: this.deps.now() + phaseBudgetMs("granted", settings.rollout, this.timeouts) } satisfies LeasePatch);
-          await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: request.revision || held.revision, message: `${held.state} → granted (lease #${held.fencingToken} raised from ${held.kind} to reboot)`, fields: { fencingToken: String(held.fencingToken) } });
+          await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: request.revision || held.revision, message: `${held.state} → granted (lease #${held.fencingToken} raised from ${held.kind} to reboot)`, fields: { fencingToken: String(held.fencingToken), from: held.state, to: "granted" } });
         }
         if (Object.keys(patch).length > 0) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, patch), node, held.fencingToken);
         this.book.setHeld(lease);
@@ -148,7 +148,7 @@ export class LeaseManager implements LeaseService {
       this.book.silent.delete(node);
       if (state !== lease.state) {
         if (lease.state === "draining" && state !== "drained") this.deps.log.warn({ node, state }, "holder moved on before its drain finished");
-        await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: next.revision, message: `${lease.state} → ${state}`, fields: { fencingToken: String(fencingToken), bootId } });
+        await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: next.revision, message: `${lease.state} → ${state}`, fields: { fencingToken: String(fencingToken), bootId, from: lease.state, to: state } });
       }
       if (phase === "draining" && next.state === "draining") this.drains.start(next);
       this.book.publishAll();

@@ -1,5 +1,6 @@
 // Read-only views of the cluster that the status page, JSON API, metrics and nkctl all show.
 import type { ManifestsView } from "../manifests/manifests-view.js";
+import type { RevisionRollout } from "./derive-rollouts.js";
 
 export interface CheckView {
   readonly name: string;
@@ -102,6 +103,8 @@ export interface EventView {
 
 /** What the HTTP layer reads; the coordinator core implements it. */
 export interface StatusSource {
+  /** The newest `limit` rollouts, newest first, derived from the event journal (see deriveRollouts). */
+  rollouts(limit: number): Promise<readonly RevisionRollout[]>;
   snapshot(): ClusterSnapshot;
   /** Called (coalesced) whenever anything in the snapshot may have changed. */
   subscribe(listener: () => void): () => void;

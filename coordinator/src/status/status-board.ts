@@ -5,6 +5,8 @@ import type { LeaseService } from "../lease/lease-service.js";
 import type { NodeRegistry } from "../fleet/index.js";
 import type { EventRecord, NodeRecord, RolloutRecord } from "../store/index.js";
 import type { ClusterSnapshot, EventView, NodeView, RolloutView, StatusSource } from "./cluster-snapshot.js";
+import type { CommitFacts, RevisionRollout } from "./derive-rollouts.js";
+import { RolloutJournal } from "./rollout-journal.js";
 
 export interface KubeNodeFacts {
   readonly k8sReady: boolean | null;
@@ -26,6 +28,8 @@ export interface StatusBoardDeps {
   /** Signals that fire when anything shown may have changed. */
   readonly changes: ReadonlyArray<(listener: () => void) => () => void>;
   readonly now: () => number;
+  /** Author and subject of a revision, for the rollout history; without it the history names no author. */
+  readonly commits?: (revision: string) => Promise<CommitFacts | null>;
 }
 
 export function eventView(e: EventRecord): EventView {
@@ -33,7 +37,11 @@ export function eventView(e: EventRecord): EventView {
 }
 
 export class StatusBoard implements StatusSource {
-  constructor(private readonly deps: StatusBoardDeps) {}
+  private readonly journal: RolloutJournal;
+
+  constructor(private readonly deps: StatusBoardDeps) {
+    this.journal = new RolloutJournal({ events: this, ...(deps.commits ? { commits: deps.commits } : {}) });
+  }
 
   private nodeView(name: string, record: NodeRecord | undefined): NodeView {
     const { catalog, registry, leases } = this.deps;
@@ -109,8 +117,12 @@ export class StatusBoard implements StatusSource {
     };
   }
 
+  rollouts(limit: number): Promise<readonly RevisionRollout[]> {
+    return this.journal.rollouts(limit);
+  }
+
   subscribe(listener: () => void): () => void {
-    const offs = this.deps.changes.map((on) => on(listener));
+    const offs = [...this.deps.changes.map((on) => on(listener)), this.journal.changed.subscribe(listener)];
     return () => offs.forEach((off) => off());
   }
 
