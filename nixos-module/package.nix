@@ -36,6 +36,7 @@ let
       (root + "/agent/src")
       (root + "/coordinator/src")
       (root + "/nkctl/src")
+      (root + "/proto")
     ];
   };
 in
@@ -66,7 +67,8 @@ buildNpmPackage {
     npm prune --omit=dev --no-save --ignore-scripts
     dest=$out/lib/node_modules/nk
     mkdir -p "$dest" "$out/bin"
-    cp -r package.json bin dist node_modules "$dest/"
+    # proto/: the coordinator loads the .proto files at run time to answer gRPC server reflection.
+    cp -r package.json bin dist proto node_modules "$dest/"
     for name in nk-agent nk-coordinator nkctl; do
       flags=""
       # The agent idles on every node: V8 gives up peak speed for memory there (bench/agent-footprint).

@@ -14,6 +14,7 @@ import { adminTokenMatcher } from "./grpc/call-auth.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
+import { reflectionServices } from "./grpc/reflection-services.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
@@ -297,6 +298,8 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             log: log.child({ component: "admin-api" }),
           }),
         },
+        // Server reflection (grpcurl list/describe) for the two services above.
+        ...reflectionServices(),
       ],
     });
     stops.push(() => grpc.stop());

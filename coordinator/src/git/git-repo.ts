@@ -1,8 +1,10 @@
 // The coordinator's bare inventory repo: created on first start, read without a work tree, seeded by commitFiles.
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { GitError, type SimpleGit } from "simple-git";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
+import { gitFailure, gitPorcelain, porcelain } from "./git-porcelain.js";
 import { removeStaleLocks } from "./stale-locks.js";
 import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
 
@@ -68,7 +70,7 @@ export class GitRepo {
     const repo = new GitRepo(stateDir);
     await mkdir(repo.hooksDir, { recursive: true, mode: 0o700 });
     const exists = await stat(join(repo.gitDir, "HEAD")).then(() => true, () => false);
-    if (!exists) await runGit(["init", "--quiet", "--bare", "--initial-branch=main", repo.gitDir]);
+    if (!exists) await porcelain("init", () => gitPorcelain({ baseDir: repo.root }).init(true, ["--quiet", "--initial-branch=main", repo.gitDir]));
     else repo.staleLocksRemoved = await repo.removeStaleLocks();
     // Applied on every start so that a changed state dir path or an older repo gets the current settings.
     const settings: [string, string][] = [
@@ -82,7 +84,8 @@ export class GitRepo {
       // refs/nk/* are nk's own (e.g. the fetched upstream): neither advertised nor pushable.
       ["transfer.hideRefs", "refs/nk/"],
     ];
-    for (const [key, value] of settings) await runGit(["config", key, value], { gitDir: repo.gitDir });
+    const git = gitPorcelain({ baseDir: repo.root, gitDir: repo.gitDir });
+    for (const [key, value] of settings) await porcelain("config", () => git.addConfig(key, value));
     return repo;
   }
 
@@ -98,12 +101,23 @@ export class GitRepo {
     return { gitDir: this.gitDir, env };
   }
 
+  /** simple-git on this repo, optionally reading a push's quarantined objects. */
+  porcelain(quarantine: QuarantineEnv = {}, timeoutMs?: number, env: Readonly<Record<string, string>> = {}): SimpleGit {
+    const options = this.gitOptions(quarantine);
+    return gitPorcelain({ baseDir: this.root, gitDir: this.gitDir, env: { ...options.env, ...env }, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  }
+
   /** The commit `ref` names (a ref, short name or sha), or null when there is none. */
   async resolve(ref: string, quarantine: QuarantineEnv = {}): Promise<string | null> {
     if (ref.startsWith("-")) return null;
-    const res = await runGit(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], { ...this.gitOptions(quarantine), okCodes: [1, 128] });
-    const sha = res.stdout.toString("utf8").trim();
-    return res.code === 0 && SHA.test(sha) ? sha : null;
+    // `rev-parse --verify --quiet` exits non-zero for a name that is not a commit: that is the null answer.
+    const sha = await this.porcelain(quarantine)
+      .revparse(["--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
+      .catch((err: unknown) => {
+        if (err instanceof GitError) return "";
+        throw gitFailure("rev-parse", err);
+      });
+    return SHA.test(sha.trim()) ? sha.trim() : null;
   }
 
   /** The commit on main, or null before the first push. */
@@ -128,15 +142,9 @@ export class GitRepo {
   /** The newest `n` commits on main, newest first (empty before the first push). */
   async log(n: number, ref = MAIN_REF): Promise<CommitInfo[]> {
     if ((await this.resolve(ref)) === null) return [];
-    const out = await gitText(["log", `-n${Math.max(1, Math.floor(n))}`, "--format=%H%x00%an%x00%ae%x00%at%x00%s%x1e", ref, "--"], this.gitOptions());
-    return out
-      .split("\x1e")
-      .map((r) => r.trim())
-      .filter(Boolean)
-      .map((r) => {
-        const [sha = "", author = "", email = "", at = "0", subject = ""] = r.split("\0");
-        return { sha, author, email, time: Number(at) * 1000, subject };
-      });
+    const format = { sha: "%H", author: "%an", email: "%ae", at: "%at", subject: "%s" };
+    const log = await porcelain("log", () => this.porcelain().log({ format, maxCount: Math.max(1, Math.floor(n)), [ref]: null, "--": null }));
+    return log.all.map((c) => ({ sha: c.sha, author: c.author, email: c.email, time: Number(c.at || "0") * 1000, subject: c.subject }));
   }
 
   /**

@@ -1,7 +1,8 @@
 // Follow mode: fetch main from an upstream remote (timer + webhook), validate it, adopt only good commits.
+import { GitError } from "simple-git";
 import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
-import { runGit } from "./git-exec.js";
+import { gitFailure } from "./git-porcelain.js";
 import { UPSTREAM_REF, type GitRepo } from "./git-repo.js";
 import type { HookVerdict } from "./hook-server.js";
 import type { TreeSnapshot } from "./tree-snapshot.js";
@@ -133,17 +134,17 @@ export class UpstreamFollower {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    const fetched = await runGit(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", this.options.url, `+refs/heads/${this.branch}:${UPSTREAM_REF}`], {
-      ...repo.gitOptions(),
-      env,
-      timeoutMs: this.options.fetchTimeoutMs ?? 60_000,
-      okCodes: [1, 128],
-    });
-    if (fetched.code !== 0) {
-      const lines = fetched.stderr.trim().split("\n");
+    const timeoutMs = this.options.fetchTimeoutMs ?? 60_000;
+    // --quiet prints nothing while it works, so simple-git's no-output timeout bounds the whole fetch.
+    const git = repo.porcelain({}, timeoutMs, env);
+    const refspec = `+refs/heads/${this.branch}:${UPSTREAM_REF}`;
+    await git.fetch(this.options.url, refspec, ["--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]).catch((err: unknown) => {
+      if (!(err instanceof GitError)) throw gitFailure("fetch", err);
+      if (/timeout/i.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
+      const lines = err.message.trim().split("\n");
       const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
-      throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || `git exited with ${fetched.code}`}`));
-    }
+      throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
+    });
     const upstream = await repo.resolve(UPSTREAM_REF);
     if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
     const head = await repo.headRevision();
