@@ -1,27 +1,40 @@
 // Operator actions over HTTP (same as AdminService over gRPC): pause, resume, force-release, enroll.
 import type { FastifyInstance } from "fastify";
 import type { AdminActions } from "../status/index.js";
+import { NODE_NAME_PARAM, ROLLOUT_SCHEMA, responses } from "./api-schemas.js";
 
-// Node names are DNS labels (the inventory enforces the same rule).
-const NODE_NAME = { type: "string", pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" } as const;
-const REASON = { type: "string", minLength: 1, maxLength: 500 } as const;
+const REASON = { type: "string", minLength: 1, maxLength: 500, description: "why, for the event log" } as const;
+/** Every admin route needs the admin token; 401 without it. */
+const ADMIN = { tags: ["admin"], security: [{ adminToken: [] }] } as const;
+const rolloutResponse = { type: "object", required: ["rollout"], additionalProperties: true, properties: { rollout: ROLLOUT_SCHEMA } } as const;
 
 const pauseSchema = {
+  ...ADMIN,
+  summary: "pause the rollout: no new disruption lease is granted",
   body: { type: "object", required: ["reason"], additionalProperties: false, properties: { reason: REASON } },
+  response: responses(rolloutResponse, 400, 401),
 } as const;
 
+const resumeSchema = { ...ADMIN, summary: "resume a paused or halted rollout (no body needed)", response: responses(rolloutResponse, 401) } as const;
+
 const releaseSchema = {
-  params: { type: "object", required: ["node"], properties: { node: NODE_NAME } },
+  ...ADMIN,
+  summary: "release a node's lease; force releases one whose node has not returned",
+  params: { type: "object", required: ["node"], properties: { node: NODE_NAME_PARAM } },
   body: {
     type: "object",
     required: ["reason"],
     additionalProperties: false,
     properties: { force: { type: "boolean" }, reason: REASON },
   },
+  response: responses({ type: "object", required: ["released", "message"], additionalProperties: true, properties: { released: { type: "boolean" }, message: { type: "string" } } }, 400, 401, 404, 409),
 } as const;
 
 const enrollSchema = {
-  params: { type: "object", required: ["name"], properties: { name: NODE_NAME } },
+  ...ADMIN,
+  summary: "enroll a node: a new one-time token for its agent (shown only in this response)",
+  params: { type: "object", required: ["name"], properties: { name: NODE_NAME_PARAM } },
+  response: responses({ type: "object", required: ["node", "token"], additionalProperties: true, properties: { node: { type: "string" }, token: { type: "string" } } }, 400, 401, 404),
 } as const;
 
 export function registerAdminRoutes(app: FastifyInstance, admin: AdminActions): void {
@@ -34,7 +47,7 @@ export function registerAdminRoutes(app: FastifyInstance, admin: AdminActions): 
   }));
 
   // No body needed; a JSON body, if sent, is ignored.
-  app.post("/api/v1/rollout/resume", async () => ({ rollout: await admin.resume() }));
+  app.post("/api/v1/rollout/resume", { schema: resumeSchema }, async () => ({ rollout: await admin.resume() }));
 
   app.post<{ Params: { node: string }; Body: { force?: boolean; reason: string } }>(
     "/api/v1/leases/:node/release",

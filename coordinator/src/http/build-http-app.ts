@@ -5,6 +5,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdminActions, StatusSource } from "../status/index.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { registerApiRoutes } from "./api-routes.js";
+import { registerOpenApi, registerOpenApiRoute } from "./openapi.js";
 import type { CoordinatorMetrics } from "./coordinator-metrics.js";
 import { httpErrorFor, sendError } from "./http-errors.js";
 import { registerPageRoutes } from "./page-routes.js";
@@ -54,6 +55,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     // Bodies must match their schema exactly: no silent coercion of "true" to true, no silent dropping of unknown keys.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  // First, so that it sees every route registered after it.
+  registerOpenApi(app);
   const stream = new StatusStream({ status: deps.status, log, now, ...(deps.streamIntervalMs === undefined ? {} : { minIntervalMs: deps.streamIntervalMs }) });
   deps.metrics.attachStatus(deps.status);
 
@@ -87,7 +90,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       const { contentType, body } = await deps.metrics.scrape();
       return reply.header("cache-control", "no-store").type(contentType).send(body);
     });
-    scope.register(async (api) => registerApiRoutes(api, deps.status));
+    scope.register(async (api) => {
+      registerApiRoutes(api, deps.status);
+      registerOpenApiRoute(api, () => app.swagger());
+    });
   });
 
   app.register(async (scope) => {

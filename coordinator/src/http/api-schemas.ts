@@ -1,0 +1,116 @@
+// JSON schemas of the /api/v1 views (cluster-snapshot.ts), used by fastify to serialize responses and by the OpenAPI document.
+
+// Response objects allow properties beyond the ones listed: a field added to a view is then still
+// sent (fast-json-stringify drops unlisted properties otherwise) until its schema catches up.
+const object = (properties: Record<string, unknown>, description?: string) =>
+  ({ type: "object", required: Object.keys(properties), additionalProperties: true, properties, ...(description ? { description } : {}) }) as const;
+
+const str = { type: "string" } as const;
+const int = { type: "integer" } as const;
+const bool = { type: "boolean" } as const;
+const ms = { type: "integer", description: "milliseconds since the epoch (0: never)" } as const;
+const role = { type: "string", enum: ["server", "agent"] } as const;
+
+export const ERROR_SCHEMA = object({ code: { type: "string", description: "an NkError code, e.g. NODE_UNKNOWN" }, message: str }, "what went wrong, in words");
+
+const CHECK = object({ name: str, ok: bool, message: str });
+
+const SYSTEM_INFO = object({
+  kernel: str,
+  os: str,
+  uptimeSeconds: int,
+  cpuModel: str,
+  cpuCores: int,
+  memoryTotalBytes: int,
+  memoryUsedBytes: int,
+  diskTotalBytes: int,
+  diskUsedBytes: int,
+});
+
+export const NODE_SCHEMA = object(
+  {
+    name: str,
+    role,
+    address: str,
+    desiredRevision: str,
+    desiredSha256: str,
+    appliedRevision: str,
+    appliedSha256: str,
+    phase: { type: "string", description: "the agent's apply phase as last reported (waiting-lease, confirmed, ...)" },
+    healthy: { type: ["boolean", "null"], description: "null until the agent has reported health" },
+    checks: { type: "array", items: CHECK },
+    lastError: str,
+    lastReportMs: ms,
+    agentVersion: str,
+    connected: bool,
+    enrolled: bool,
+    k8sReady: { type: ["boolean", "null"], description: "null without Kubernetes access" },
+    cordoned: bool,
+    leaseState: { type: ["string", "null"] },
+    systemInfo: { anyOf: [SYSTEM_INFO, { type: "null" }] },
+  },
+  "one node as the coordinator sees it",
+);
+
+export const LEASE_SCHEMA = object(
+  {
+    node: str,
+    role,
+    kind: { type: "string", enum: ["reboot", "service-restart"] },
+    state: { type: "string", description: "queued, granted, draining, drained, rebooting or verifying" },
+    fencingToken: int,
+    revision: str,
+    requestedAtMs: ms,
+    grantedAtMs: ms,
+    phaseDeadlineMs: ms,
+    queuePosition: { type: "integer", description: "1-based for queued leases, 0 for held ones" },
+    waitingReason: { type: "string", description: "why a queued lease waits; empty for held leases" },
+  },
+  "a held lease or a waiting request",
+);
+
+export const ROLLOUT_SCHEMA = object(
+  {
+    revision: str,
+    paused: bool,
+    pauseReason: str,
+    halted: bool,
+    haltReason: str,
+    blockedReason: { type: "string", description: "why the next grant is blocked now; empty when nothing blocks" },
+    nodesTotal: int,
+    nodesConverged: int,
+  },
+  "the rollout of the current revision",
+);
+
+export const SNAPSHOT_SCHEMA = object(
+  {
+    cluster: str,
+    version: str,
+    generatedAtMs: ms,
+    leader: bool,
+    warnings: { type: "array", items: str, description: "unsafe settings this coordinator runs with" },
+    rollout: ROLLOUT_SCHEMA,
+    nodes: { type: "array", items: NODE_SCHEMA },
+    leases: { type: "array", items: LEASE_SCHEMA, description: "held leases" },
+    queue: { type: "array", items: LEASE_SCHEMA, description: "waiting requests in grant order" },
+  },
+  "the whole cluster at one moment",
+);
+
+export const EVENT_SCHEMA = object({
+  seq: int,
+  timeMs: ms,
+  kind: str,
+  node: str,
+  revision: str,
+  message: str,
+  fields: { type: "object", additionalProperties: { type: "string" } },
+});
+
+export const NODE_NAME_PARAM = { type: "string", pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", description: "a node name (a DNS label)" } as const;
+
+/** Responses of a route: its 200 body, its own error statuses, and 500 and 503 (not the leader, store unavailable) that any route may answer. */
+export function responses(ok: unknown, ...errors: number[]): Record<string, unknown> {
+  return { 200: ok, ...Object.fromEntries([...errors, 500, 503].map((status) => [status, ERROR_SCHEMA])) };
+}
