@@ -1,6 +1,6 @@
 // Integration: oversized, malformed and garbage requests to the gRPC and HTTP ports are refused and the coordinator keeps serving.
 import { randomBytes } from "node:crypto";
-import { connect as http2Connect, constants as h2 } from "node:http2";
+import { connect as http2Connect } from "node:http2";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { status, type ServiceError } from "@grpc/grpc-js";
@@ -10,6 +10,7 @@ import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatus
 import { HelloRequest, ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { AUTH_HEADER, NODE_HEADER, bearer } from "../../shared/src/wire/index.js";
 import { adminCall, startHarness, type Harness } from "../support/coordinator-harness.js";
+import { grpcFrame, rawGrpcCall } from "../support/raw-grpc.js";
 
 const MIB = 1024 * 1024;
 
@@ -27,35 +28,17 @@ function closedWithin(socket: { once(e: "close", l: () => void): unknown; destro
   });
 }
 
-/** One gRPC call by hand over HTTP/2: returns the grpc-status trailer (or header, for trailers-only answers). */
-function rawGrpc(port: number, ca: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ grpcStatus: number; message: string }> {
-  return new Promise((resolve, reject) => {
-    const session = http2Connect(`https://127.0.0.1:${port}`, { ca });
-    session.on("error", reject);
-    const req = session.request({ [h2.HTTP2_HEADER_METHOD]: "POST", [h2.HTTP2_HEADER_PATH]: path, "content-type": "application/grpc", te: "trailers", ...headers });
-    let grpcStatus: number | undefined;
-    let message = "";
-    const take = (h: Record<string, unknown>): void => {
-      if (h["grpc-status"] !== undefined) grpcStatus = Number(h["grpc-status"]);
-      if (typeof h["grpc-message"] === "string") message = decodeURIComponent(h["grpc-message"]);
-    };
-    req.on("response", take);
-    req.on("trailers", take);
-    req.on("data", () => undefined);
-    req.on("error", reject);
-    req.on("close", () => {
-      session.close();
-      if (grpcStatus === undefined) reject(new Error(`no grpc-status for ${path}`));
-      else resolve({ grpcStatus, message });
+/** One gRPC call by hand on its own HTTP/2 session. */
+async function rawGrpc(port: number, ca: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ grpcStatus: number; message: string }> {
+  const session = http2Connect(`https://127.0.0.1:${port}`, { ca });
+  try {
+    return await new Promise((resolve, reject) => {
+      session.on("error", reject);
+      rawGrpcCall(session, path, headers, body).then(resolve, reject);
     });
-    req.end(body);
-  });
-}
-
-function frame(payload: Buffer, declaredLength = payload.length): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(declaredLength, 1);
-  return Buffer.concat([head, payload]);
+  } finally {
+    session.close();
+  }
 }
 
 describe("malformed and oversized requests", () => {
@@ -109,13 +92,13 @@ describe("malformed and oversized requests", () => {
   it("hand-made gRPC frames: undecodable protobuf, a lying length prefix, an unknown method", async () => {
     const port = h.coordinator.grpcPort;
     const ca = h.coordinator.caPem;
-    const garbage = await rawGrpc(port, ca, "/nk.v1.AgentService/Hello", nodeHeaders, frame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34])));
+    const garbage = await rawGrpc(port, ca, "/nk.v1.AgentService/Hello", nodeHeaders, grpcFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34])));
     expect(garbage.grpcStatus).toBe(status.INTERNAL);
-    const lying = await rawGrpc(port, ca, "/nk.v1.AgentService/Hello", nodeHeaders, frame(Buffer.from(HelloRequest.encode(HelloRequest.fromPartial({ node: "n1" })).finish()), 512 * MIB));
+    const lying = await rawGrpc(port, ca, "/nk.v1.AgentService/Hello", nodeHeaders, grpcFrame(Buffer.from(HelloRequest.encode(HelloRequest.fromPartial({ node: "n1" })).finish()), 512 * MIB));
     expect(lying.grpcStatus).toBe(status.RESOURCE_EXHAUSTED);
-    const unknown = await rawGrpc(port, ca, "/nk.v1.AgentService/DropTables", nodeHeaders, frame(Buffer.alloc(0)));
+    const unknown = await rawGrpc(port, ca, "/nk.v1.AgentService/DropTables", nodeHeaders, grpcFrame(Buffer.alloc(0)));
     expect(unknown.grpcStatus).toBe(status.UNIMPLEMENTED);
-    const valid = await rawGrpc(port, ca, "/nk.v1.AgentService/Hello", nodeHeaders, frame(Buffer.from(HelloRequest.encode(HelloRequest.fromPartial({ node: "n1", agentVersion: "raw" })).finish())));
+    const valid = await rawGrpc(port, ca, "/nk.v1.AgentService/Hello", nodeHeaders, grpcFrame(Buffer.from(HelloRequest.encode(HelloRequest.fromPartial({ node: "n1", agentVersion: "raw" })).finish())));
     expect(valid.grpcStatus).toBe(status.OK);
     await stillServes();
   });
@@ -173,7 +156,7 @@ describe("malformed and oversized requests", () => {
 
   it("oversized metadata is refused without taking the server down", async () => {
     const big = { ...nodeHeaders, "x-padding": "p".repeat(64 * 1024) };
-    const outcome = await rawGrpc(h.coordinator.grpcPort, h.coordinator.caPem, "/nk.v1.AgentService/Hello", big, frame(Buffer.alloc(0))).then(
+    const outcome = await rawGrpc(h.coordinator.grpcPort, h.coordinator.caPem, "/nk.v1.AgentService/Hello", big, grpcFrame(Buffer.alloc(0))).then(
       (r) => r.grpcStatus,
       () => "refused",
     );
