@@ -43,6 +43,7 @@ describe("CoordinatorMetrics", () => {
       'nk_node_converged{node="n1"} 1',
       'nk_node_converged{node="n2"} 0',
       "nk_leases_held 1",
+      'nk_lease_deadline_seconds{node="n3",state="granted"} 600',
       "nk_lease_queue_length 1",
       "nk_rollout_paused 0",
       "nk_rollout_halted 1",
@@ -58,6 +59,7 @@ describe("CoordinatorMetrics", () => {
     expect(after).toContain("nk_nodes_total 1");
     expect(after).toContain("nk_rollout_paused 1");
     expect(after.some((l) => l.includes('node="n2"'))).toBe(false);
+    expect(after.some((l) => l.startsWith("nk_lease_deadline_seconds"))).toBe(false);
   });
 
   it("counts pushes, renders, streams, deliveries, grants and reports", async () => {

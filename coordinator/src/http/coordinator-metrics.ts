@@ -145,6 +145,10 @@ export class CoordinatorMetrics {
       for (const n of s.nodes) g.set({ node: n.name }, isConverged(n) ? 1 : 0);
     });
     gauge("nk_leases_held", "leases currently held", [], (g, s) => g.set(s.leases.length));
+    // Negative once passed: a passed deadline halts the rollout, so alerts fire before it.
+    gauge("nk_lease_deadline_seconds", "seconds until a held lease's current phase deadline, by node and lease state", ["node", "state"], (g, s) => {
+      for (const l of s.leases) if (l.phaseDeadlineMs > 0) g.set({ node: l.node, state: l.state }, (l.phaseDeadlineMs - s.generatedAtMs) / 1000);
+    });
     gauge("nk_manifests_failing", "1 while the last apply of manifests/ failed (it is retried with backoff)", [], (g, s) => g.set(s.manifests.state === "failed" ? 1 : 0));
     gauge("nk_lease_queue_length", "lease requests waiting", [], (g, s) => g.set(s.queue.length));
     gauge("nk_rollout_paused", "1 while an operator has paused the rollout", [], (g, s) => g.set(s.rollout.paused ? 1 : 0));
