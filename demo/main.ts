@@ -49,7 +49,8 @@ async function main(): Promise<void> {
   if (!opts.keep) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
 
-  // The only stand-in: no kube-apiserver can run here, so a small simulated one shows cordon/drain/uncordon.
+  // The only stand-in: no kube-apiserver can run here, so a simulated one (the tests' fake, with server-side
+  // apply) shows cordon/drain/uncordon and the manifests the coordinator applies and prunes.
   const kube = await FakeKubeApiserver.start();
   for (const node of nodes) kube.setNode({ name: node, ready: true });
   await writeFile(join(dir, "kubeconfig"), kube.kubeconfigYaml());
@@ -126,13 +127,17 @@ and watch it with nkctl in another terminal:
   export NK_COORDINATOR=127.0.0.1:${grpcPort} NK_CA_FILE=${caFile} NK_TOKEN_FILE=${tokenFile}
   node bin/nkctl.js lease list     (also: status, nodes, events -f)
 
+Kubernetes objects in manifests/ are applied by the coordinator and pruned when removed (no reboot):
+  cd ${rel(checkout)} && printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: demo, namespace: hello }\ndata: { a: b }\n' > manifests/demo.yaml && git add -A && git commit -qm demo && git push nk main
+  node bin/nkctl.js manifests status     (-o json; also: manifests diff, manifests apply)
+
 Ctrl-C stops everything.
 \n`);
 
   const events = admin.watchEvents({ afterSeq: 0, tail: 0, follow: true }, md);
   events.on("data", (m: WatchEventsResponse) => {
     const e = m.event;
-    if (!e || !/^(revision|lease-granted|lease-released|rollout|push-rejected|node-failed)/.test(e.kind)) return;
+    if (!e || !/^(revision|lease-granted|lease-released|rollout|push-rejected|node-failed|manifests-)/.test(e.kind)) return;
     process.stdout.write(`${new Date(e.timeMs).toISOString().slice(11, 19)}  ${e.kind.padEnd(18)} ${e.node ? `${e.node}: ` : ""}${e.message}\n`);
   });
   events.on("error", () => undefined);

@@ -19,7 +19,7 @@ import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHea
 import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
 import { KubeClient, NO_KUBE_WARNING, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
-import { ManifestClient, ManifestSyncer, NoManifests } from "./manifests/index.js";
+import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
@@ -117,8 +117,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     });
 
     // manifests/ is applied by the leader, after the push or once the revision's servers converged.
+    const manifestDriver = kubeConfig ? new ManifestClient(kubeConfig) : new NoManifests();
     const manifests = new ManifestSyncer({
-      driver: kubeConfig ? new ManifestClient(kubeConfig) : new NoManifests(),
+      driver: manifestDriver,
       current: () => (catalog.inventory && catalog.files ? { revision: catalog.revision, inventory: catalog.inventory, files: catalog.files } : null),
       serversConverged: () => catalog.nodes().filter((d) => d.node.role === "server").every((d) => registry.get(d.node.name)?.applied?.sha256 === d.bundle.sha256),
       isLeader: () => leadership.isLeader(),
@@ -295,6 +296,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             secrets: store,
             events: { readEvents: async (o) => (await store.readEvents(o)).map((e) => ({ seq: e.seq, timeMs: e.timeMs, kind: e.kind, node: e.node ?? "", revision: e.revision ?? "", message: e.message, fields: e.fields ?? {} })) },
             renderer: new RevisionRenderer(repo),
+            manifests: createManifestsAdmin({ syncer: manifests, driver: manifestDriver, repo }),
             log: log.child({ component: "admin-api" }),
           }),
         },

@@ -5,8 +5,10 @@ import {
   AdminServiceClient,
   type AdminServiceReleaseLeaseRequest,
   type AdminServiceReleaseLeaseResponse,
+  type DiffManifestsResponse,
   type DiffResponse,
   type EnrollNodeResponse,
+  type GetManifestsResponse,
   type GetStatusResponse,
   type ListLeasesResponse,
   type ListNodesResponse,
@@ -22,6 +24,8 @@ import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { loadConnection, type Connection } from "./config.js";
 
 export const UNARY_DEADLINE_MS = 10_000;
+/** Calls that talk to Kubernetes object by object (an apply may wait a minute for a CRD). */
+const KUBE_DEADLINE_MS = 120_000;
 
 export interface AdminApi {
   readonly address: string;
@@ -36,6 +40,10 @@ export interface AdminApi {
   listSecrets(): Promise<ListSecretsResponse>;
   render(revision: string, node: string): Promise<RenderResponse>;
   diff(fromRevision: string, toRevision: string, node: string): Promise<DiffResponse>;
+  /** live: the coordinator also reads every object from the cluster (exists, in sync, health). */
+  getManifests(live: boolean): Promise<GetManifestsResponse>;
+  diffManifests(revision: string): Promise<DiffManifestsResponse>;
+  applyManifests(): Promise<GetManifestsResponse>;
   /**
    * Streams events until the server ends the stream (resolves), `signal` aborts (resolves) or the
    * call fails (rejects). `onOpen` fires once the coordinator has answered.
@@ -92,10 +100,10 @@ export function createAdminClient(conn: Connection): AdminApi {
     md.set(AUTH_HEADER, bearer(conn.token));
     return md;
   };
-  const unary = <Req, Res>(method: UnaryMethod<Req, Res>, req: Req): Promise<Res> =>
+  const unary = <Req, Res>(method: UnaryMethod<Req, Res>, req: Req, deadlineMs = UNARY_DEADLINE_MS): Promise<Res> =>
     new Promise((resolve, reject) => {
-      method.call(client, req, metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) =>
-        err ? reject(toNkError(err, conn.address)) : resolve(res),
+      method.call(client, req, metadata(), { deadline: Date.now() + deadlineMs }, (err, res) =>
+        err ? reject(toNkError(err, conn.address, deadlineMs)) : resolve(res),
       );
     });
   return {
@@ -114,6 +122,9 @@ export function createAdminClient(conn: Connection): AdminApi {
     render: (revision, node) => unary(client.render as UnaryMethod<{ revision: string; node: string }, RenderResponse>, { revision, node }),
     diff: (fromRevision, toRevision, node) =>
       unary(client.diff as UnaryMethod<{ fromRevision: string; toRevision: string; node: string }, DiffResponse>, { fromRevision, toRevision, node }),
+    getManifests: (live) => unary(client.getManifests as UnaryMethod<{ live: boolean }, GetManifestsResponse>, { live }, live ? KUBE_DEADLINE_MS : UNARY_DEADLINE_MS),
+    diffManifests: (revision) => unary(client.diffManifests as UnaryMethod<{ revision: string }, DiffManifestsResponse>, { revision }, KUBE_DEADLINE_MS),
+    applyManifests: () => unary(client.applyManifests as UnaryMethod<object, GetManifestsResponse>, {}, KUBE_DEADLINE_MS),
     watchEvents: (req, handlers, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal.aborted) return resolve();

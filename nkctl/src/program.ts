@@ -7,6 +7,7 @@ import { registerEvents } from "./events.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { registerImport } from "./import.js";
 import { registerLease } from "./lease.js";
+import { registerManifests } from "./manifests.js";
 import { registerNode } from "./node.js";
 import { registerNodes } from "./nodes.js";
 import { registerRender } from "./render.js";
@@ -53,5 +54,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerSecret(program, ctx);
   registerLease(program, ctx);
   registerRollout(program, ctx);
+  registerManifests(program, ctx);
   return program;
 }

@@ -3,7 +3,7 @@
 import { execFile, spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { parseDocument } from "yaml";
@@ -135,6 +135,7 @@ export async function startProcessCluster(options: ProcessClusterOptions = {}): 
     };
     const writeRepoFile = async (path: string, content: string | null): Promise<void> => {
       if (content === null) return rm(join(checkout, path), { force: true });
+      await mkdir(dirname(join(checkout, path)), { recursive: true });
       await writeFile(join(checkout, path), content);
     };
     const push = async (message: string): Promise<string> => {

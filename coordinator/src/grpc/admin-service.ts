@@ -5,6 +5,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdminServiceServer } from "../../../shared/src/proto/gen/nk/v1/admin.js";
 import { leaseToWire } from "../../../shared/src/wire/index.js";
 import type { RevisionRenderer } from "../inventory/index.js";
+import type { ManifestsAdmin } from "../manifests/index.js";
 import type { AdminActions, EventView, StatusSource } from "../status/index.js";
 import type { SecretInfo } from "../store/index.js";
 import { leaseInfoOf } from "./agent-codec.js";
@@ -18,6 +19,7 @@ export interface AdminServiceDeps {
   readonly secrets: { setSecret(name: string, value: Buffer): Promise<void>; listSecrets(): Promise<SecretInfo[]> };
   readonly events: { readEvents(o: { afterSeq?: number; tail?: number }): Promise<EventView[]> };
   readonly renderer: RevisionRenderer;
+  readonly manifests: ManifestsAdmin;
   readonly log: Logger;
 }
 
@@ -76,6 +78,12 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
       const diffs = await deps.renderer.diff(req.fromRevision, req.toRevision, req.node || undefined);
       return { nodes: diffs.map((d) => ({ node: d.node, fromSha256: d.fromSha256, toSha256: d.toSha256, unified: d.unified })) };
     }),
+    getManifests: unary("GetManifests", async (req) => deps.manifests.get(req.live)),
+    diffManifests: unary("DiffManifests", async (req) => {
+      const { revision, entries } = await deps.manifests.diff(req.revision);
+      return { revision, entries: entries.map((e) => ({ key: e.key, action: e.action, fields: [...e.fields], message: e.message ?? "" })) };
+    }),
+    applyManifests: unary("ApplyManifests", async () => deps.manifests.applyNow()),
     watchEvents: (call: ServerWritableStream<{ afterSeq: number; tail: number; follow: boolean }, { event: ReturnType<typeof eventToWire> }>) => {
       let unsubscribe: (() => void) | undefined;
       call.on("cancelled", () => unsubscribe?.());

@@ -4,3 +4,4 @@ export { ManifestClient, NoManifests } from "./manifest-client.js";
 export { defaultApplyTuning, type ApplyTuning } from "./apply-manifests.js";
 export { ManifestSyncer, type ManifestSyncerDeps, type AdoptedRevision } from "./manifest-syncer.js";
 export { EMPTY_MANIFESTS_VIEW, type ManifestsView, type ManifestObjectView, type ManifestsState } from "./manifests-view.js";
+export { createManifestsAdmin, manifestsToWire, type ManifestsAdmin } from "./manifests-admin.js";

@@ -203,6 +203,61 @@ export interface DiffResponse {
   nodes: NodeDiff[];
 }
 
+export interface GetManifestsRequest {
+  /** Also read every object from the cluster: exists, in sync (a dry-run apply changes nothing), health. */
+  live: boolean;
+}
+
+export interface ManifestObject {
+  key: string;
+  /** file:line in the repo; empty for pruned members. */
+  source: string;
+  /** Last apply: created, configured, unchanged, pruned, kept, conflict, failed, skipped, pending. */
+  action: string;
+  message: string;
+  /** healthy, progressing, degraded, missing, unknown. */
+  health: string;
+  healthDetail: string;
+  /** Only with live: whether the object exists and an apply would change nothing. */
+  exists: boolean;
+  inSync: boolean;
+}
+
+export interface GetManifestsResponse {
+  mode: string;
+  /** idle, disabled, standby, manual, waiting, applying, applied, failed. */
+  state: string;
+  revision: string;
+  appliedRevision: string;
+  error: string;
+  lastAttemptMs: number;
+  nextRetryMs: number;
+  failures: number;
+  objects: ManifestObject[];
+  live: boolean;
+}
+
+export interface DiffManifestsRequest {
+  /** A revision (commit, branch); empty: main. */
+  revision: string;
+}
+
+export interface ManifestDiffEntry {
+  key: string;
+  /** create, change, unchanged, prune, keep, conflict, error. */
+  action: string;
+  fields: string[];
+  message: string;
+}
+
+export interface DiffManifestsResponse {
+  revision: string;
+  entries: ManifestDiffEntry[];
+}
+
+export interface ApplyManifestsRequest {
+}
+
 function createBaseNodeStatus(): NodeStatus {
   return {
     name: "",
@@ -3026,6 +3081,823 @@ export const DiffResponse: MessageFns<DiffResponse> = {
   },
 };
 
+function createBaseGetManifestsRequest(): GetManifestsRequest {
+  return { live: false };
+}
+
+export const GetManifestsRequest: MessageFns<GetManifestsRequest> = {
+  encode(message: GetManifestsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.live !== false) {
+      writer.uint32(8).bool(message.live);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetManifestsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetManifestsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetManifestsRequest {
+    return { live: isSet(object.live) ? globalThis.Boolean(object.live) : false };
+  },
+
+  toJSON(message: GetManifestsRequest): unknown {
+    const obj: any = {};
+    if (message.live !== false) {
+      obj.live = message.live;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetManifestsRequest>, I>>(base?: I): GetManifestsRequest {
+    return GetManifestsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetManifestsRequest>, I>>(object: I): GetManifestsRequest {
+    const message = createBaseGetManifestsRequest();
+    message.live = object.live ?? false;
+    return message;
+  },
+};
+
+function createBaseManifestObject(): ManifestObject {
+  return { key: "", source: "", action: "", message: "", health: "", healthDetail: "", exists: false, inSync: false };
+}
+
+export const ManifestObject: MessageFns<ManifestObject> = {
+  encode(message: ManifestObject, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    if (message.health !== "") {
+      writer.uint32(42).string(message.health);
+    }
+    if (message.healthDetail !== "") {
+      writer.uint32(50).string(message.healthDetail);
+    }
+    if (message.exists !== false) {
+      writer.uint32(56).bool(message.exists);
+    }
+    if (message.inSync !== false) {
+      writer.uint32(64).bool(message.inSync);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManifestObject {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManifestObject();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.healthDetail = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.exists = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.inSync = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManifestObject {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
+      healthDetail: isSet(object.healthDetail)
+        ? globalThis.String(object.healthDetail)
+        : isSet(object.health_detail)
+        ? globalThis.String(object.health_detail)
+        : "",
+      exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false,
+      inSync: isSet(object.inSync)
+        ? globalThis.Boolean(object.inSync)
+        : isSet(object.in_sync)
+        ? globalThis.Boolean(object.in_sync)
+        : false,
+    };
+  },
+
+  toJSON(message: ManifestObject): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
+    if (message.healthDetail !== "") {
+      obj.healthDetail = message.healthDetail;
+    }
+    if (message.exists !== false) {
+      obj.exists = message.exists;
+    }
+    if (message.inSync !== false) {
+      obj.inSync = message.inSync;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ManifestObject>, I>>(base?: I): ManifestObject {
+    return ManifestObject.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ManifestObject>, I>>(object: I): ManifestObject {
+    const message = createBaseManifestObject();
+    message.key = object.key ?? "";
+    message.source = object.source ?? "";
+    message.action = object.action ?? "";
+    message.message = object.message ?? "";
+    message.health = object.health ?? "";
+    message.healthDetail = object.healthDetail ?? "";
+    message.exists = object.exists ?? false;
+    message.inSync = object.inSync ?? false;
+    return message;
+  },
+};
+
+function createBaseGetManifestsResponse(): GetManifestsResponse {
+  return {
+    mode: "",
+    state: "",
+    revision: "",
+    appliedRevision: "",
+    error: "",
+    lastAttemptMs: 0,
+    nextRetryMs: 0,
+    failures: 0,
+    objects: [],
+    live: false,
+  };
+}
+
+export const GetManifestsResponse: MessageFns<GetManifestsResponse> = {
+  encode(message: GetManifestsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== "") {
+      writer.uint32(10).string(message.mode);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.revision !== "") {
+      writer.uint32(26).string(message.revision);
+    }
+    if (message.appliedRevision !== "") {
+      writer.uint32(34).string(message.appliedRevision);
+    }
+    if (message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    if (message.lastAttemptMs !== 0) {
+      writer.uint32(48).int64(message.lastAttemptMs);
+    }
+    if (message.nextRetryMs !== 0) {
+      writer.uint32(56).int64(message.nextRetryMs);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(64).int32(message.failures);
+    }
+    for (const v of message.objects) {
+      ManifestObject.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.live !== false) {
+      writer.uint32(80).bool(message.live);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetManifestsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetManifestsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.appliedRevision = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastAttemptMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.nextRetryMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.failures = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.objects.push(ManifestObject.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetManifestsResponse {
+    return {
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      appliedRevision: isSet(object.appliedRevision)
+        ? globalThis.String(object.appliedRevision)
+        : isSet(object.applied_revision)
+        ? globalThis.String(object.applied_revision)
+        : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      lastAttemptMs: isSet(object.lastAttemptMs)
+        ? globalThis.Number(object.lastAttemptMs)
+        : isSet(object.last_attempt_ms)
+        ? globalThis.Number(object.last_attempt_ms)
+        : 0,
+      nextRetryMs: isSet(object.nextRetryMs)
+        ? globalThis.Number(object.nextRetryMs)
+        : isSet(object.next_retry_ms)
+        ? globalThis.Number(object.next_retry_ms)
+        : 0,
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      objects: globalThis.Array.isArray(object?.objects)
+        ? object.objects.map((e: any) => ManifestObject.fromJSON(e))
+        : [],
+      live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
+    };
+  },
+
+  toJSON(message: GetManifestsResponse): unknown {
+    const obj: any = {};
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.appliedRevision !== "") {
+      obj.appliedRevision = message.appliedRevision;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.lastAttemptMs !== 0) {
+      obj.lastAttemptMs = Math.round(message.lastAttemptMs);
+    }
+    if (message.nextRetryMs !== 0) {
+      obj.nextRetryMs = Math.round(message.nextRetryMs);
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.objects?.length) {
+      obj.objects = message.objects.map((e) => ManifestObject.toJSON(e));
+    }
+    if (message.live !== false) {
+      obj.live = message.live;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetManifestsResponse>, I>>(base?: I): GetManifestsResponse {
+    return GetManifestsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetManifestsResponse>, I>>(object: I): GetManifestsResponse {
+    const message = createBaseGetManifestsResponse();
+    message.mode = object.mode ?? "";
+    message.state = object.state ?? "";
+    message.revision = object.revision ?? "";
+    message.appliedRevision = object.appliedRevision ?? "";
+    message.error = object.error ?? "";
+    message.lastAttemptMs = object.lastAttemptMs ?? 0;
+    message.nextRetryMs = object.nextRetryMs ?? 0;
+    message.failures = object.failures ?? 0;
+    message.objects = object.objects?.map((e) => ManifestObject.fromPartial(e)) || [];
+    message.live = object.live ?? false;
+    return message;
+  },
+};
+
+function createBaseDiffManifestsRequest(): DiffManifestsRequest {
+  return { revision: "" };
+}
+
+export const DiffManifestsRequest: MessageFns<DiffManifestsRequest> = {
+  encode(message: DiffManifestsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== "") {
+      writer.uint32(10).string(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffManifestsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffManifestsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffManifestsRequest {
+    return { revision: isSet(object.revision) ? globalThis.String(object.revision) : "" };
+  },
+
+  toJSON(message: DiffManifestsRequest): unknown {
+    const obj: any = {};
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffManifestsRequest>, I>>(base?: I): DiffManifestsRequest {
+    return DiffManifestsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffManifestsRequest>, I>>(object: I): DiffManifestsRequest {
+    const message = createBaseDiffManifestsRequest();
+    message.revision = object.revision ?? "";
+    return message;
+  },
+};
+
+function createBaseManifestDiffEntry(): ManifestDiffEntry {
+  return { key: "", action: "", fields: [], message: "" };
+}
+
+export const ManifestDiffEntry: MessageFns<ManifestDiffEntry> = {
+  encode(message: ManifestDiffEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    for (const v of message.fields) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManifestDiffEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManifestDiffEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fields.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManifestDiffEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      fields: globalThis.Array.isArray(object?.fields) ? object.fields.map((e: any) => globalThis.String(e)) : [],
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: ManifestDiffEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.fields?.length) {
+      obj.fields = message.fields;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ManifestDiffEntry>, I>>(base?: I): ManifestDiffEntry {
+    return ManifestDiffEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ManifestDiffEntry>, I>>(object: I): ManifestDiffEntry {
+    const message = createBaseManifestDiffEntry();
+    message.key = object.key ?? "";
+    message.action = object.action ?? "";
+    message.fields = object.fields?.map((e) => e) || [];
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseDiffManifestsResponse(): DiffManifestsResponse {
+  return { revision: "", entries: [] };
+}
+
+export const DiffManifestsResponse: MessageFns<DiffManifestsResponse> = {
+  encode(message: DiffManifestsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== "") {
+      writer.uint32(10).string(message.revision);
+    }
+    for (const v of message.entries) {
+      ManifestDiffEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffManifestsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffManifestsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entries.push(ManifestDiffEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffManifestsResponse {
+    return {
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => ManifestDiffEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DiffManifestsResponse): unknown {
+    const obj: any = {};
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => ManifestDiffEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffManifestsResponse>, I>>(base?: I): DiffManifestsResponse {
+    return DiffManifestsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffManifestsResponse>, I>>(object: I): DiffManifestsResponse {
+    const message = createBaseDiffManifestsResponse();
+    message.revision = object.revision ?? "";
+    message.entries = object.entries?.map((e) => ManifestDiffEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseApplyManifestsRequest(): ApplyManifestsRequest {
+  return {};
+}
+
+export const ApplyManifestsRequest: MessageFns<ApplyManifestsRequest> = {
+  encode(_: ApplyManifestsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyManifestsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyManifestsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ApplyManifestsRequest {
+    return {};
+  },
+
+  toJSON(_: ApplyManifestsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApplyManifestsRequest>, I>>(base?: I): ApplyManifestsRequest {
+    return ApplyManifestsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApplyManifestsRequest>, I>>(_: I): ApplyManifestsRequest {
+    const message = createBaseApplyManifestsRequest();
+    return message;
+  },
+};
+
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
   getStatus: {
@@ -3142,6 +4014,40 @@ export const AdminServiceService = {
     responseSerialize: (value: DiffResponse): Buffer => Buffer.from(DiffResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DiffResponse => DiffResponse.decode(value),
   },
+  /** manifests/: the coordinator's apply state and each object's outcome (live: also exists, in sync, health). */
+  getManifests: {
+    path: "/nk.v1.AdminService/GetManifests" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetManifestsRequest): Buffer => Buffer.from(GetManifestsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetManifestsRequest => GetManifestsRequest.decode(value),
+    responseSerialize: (value: GetManifestsResponse): Buffer =>
+      Buffer.from(GetManifestsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetManifestsResponse => GetManifestsResponse.decode(value),
+  },
+  /** What applying a revision's manifests would create, change and prune (server-side dry run). */
+  diffManifests: {
+    path: "/nk.v1.AdminService/DiffManifests" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DiffManifestsRequest): Buffer => Buffer.from(DiffManifestsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiffManifestsRequest => DiffManifestsRequest.decode(value),
+    responseSerialize: (value: DiffManifestsResponse): Buffer =>
+      Buffer.from(DiffManifestsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiffManifestsResponse => DiffManifestsResponse.decode(value),
+  },
+  /** Applies the current revision's manifests now (any apply mode) and returns the outcome. */
+  applyManifests: {
+    path: "/nk.v1.AdminService/ApplyManifests" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ApplyManifestsRequest): Buffer =>
+      Buffer.from(ApplyManifestsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ApplyManifestsRequest => ApplyManifestsRequest.decode(value),
+    responseSerialize: (value: GetManifestsResponse): Buffer =>
+      Buffer.from(GetManifestsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetManifestsResponse => GetManifestsResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -3157,6 +4063,12 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   listSecrets: handleUnaryCall<ListSecretsRequest, ListSecretsResponse>;
   render: handleUnaryCall<RenderRequest, RenderResponse>;
   diff: handleUnaryCall<DiffRequest, DiffResponse>;
+  /** manifests/: the coordinator's apply state and each object's outcome (live: also exists, in sync, health). */
+  getManifests: handleUnaryCall<GetManifestsRequest, GetManifestsResponse>;
+  /** What applying a revision's manifests would create, change and prune (server-side dry run). */
+  diffManifests: handleUnaryCall<DiffManifestsRequest, DiffManifestsResponse>;
+  /** Applies the current revision's manifests now (any apply mode) and returns the outcome. */
+  applyManifests: handleUnaryCall<ApplyManifestsRequest, GetManifestsResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -3327,6 +4239,54 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DiffResponse) => void,
+  ): ClientUnaryCall;
+  /** manifests/: the coordinator's apply state and each object's outcome (live: also exists, in sync, health). */
+  getManifests(
+    request: GetManifestsRequest,
+    callback: (error: ServiceError | null, response: GetManifestsResponse) => void,
+  ): ClientUnaryCall;
+  getManifests(
+    request: GetManifestsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetManifestsResponse) => void,
+  ): ClientUnaryCall;
+  getManifests(
+    request: GetManifestsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetManifestsResponse) => void,
+  ): ClientUnaryCall;
+  /** What applying a revision's manifests would create, change and prune (server-side dry run). */
+  diffManifests(
+    request: DiffManifestsRequest,
+    callback: (error: ServiceError | null, response: DiffManifestsResponse) => void,
+  ): ClientUnaryCall;
+  diffManifests(
+    request: DiffManifestsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DiffManifestsResponse) => void,
+  ): ClientUnaryCall;
+  diffManifests(
+    request: DiffManifestsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DiffManifestsResponse) => void,
+  ): ClientUnaryCall;
+  /** Applies the current revision's manifests now (any apply mode) and returns the outcome. */
+  applyManifests(
+    request: ApplyManifestsRequest,
+    callback: (error: ServiceError | null, response: GetManifestsResponse) => void,
+  ): ClientUnaryCall;
+  applyManifests(
+    request: ApplyManifestsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetManifestsResponse) => void,
+  ): ClientUnaryCall;
+  applyManifests(
+    request: ApplyManifestsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetManifestsResponse) => void,
   ): ClientUnaryCall;
 }
 
