@@ -76,8 +76,10 @@ async function main(): Promise<void> {
 
   // The operator's checkout: the example inventory, trimmed to the demo's nodes, pushed like a user would.
   const checkout = join(dir, "inventory");
-  const gitUrl = `http://ops:${coordinator.adminToken}@127.0.0.1:${httpPort}/git/inventory.git`;
-  const git = (...args: string[]) => run("git", ["-c", "credential.helper=", "-c", "user.name=demo", "-c", "user.email=demo@nk.invalid", ...args], { cwd: checkout });
+  const gitUrl = `https://ops:${coordinator.adminToken}@127.0.0.1:${httpPort}/git/inventory.git`;
+  // GIT_SSL_CAINFO, if the environment has one, would override the checkout's http.sslCAInfo.
+  const gitEnv = { ...process.env, GIT_SSL_CAINFO: undefined };
+  const git = (...args: string[]) => run("git", ["-c", "credential.helper=", "-c", "user.name=demo", "-c", "user.email=demo@nk.invalid", ...args], { cwd: checkout, env: gitEnv });
   if (!opts.keep || !(await readFile(join(checkout, "inventory.yaml"), "utf8").catch(() => null))) {
     await rm(checkout, { recursive: true, force: true });
     await cp(join(ROOT, "examples/homelab"), checkout, { recursive: true });
@@ -90,10 +92,12 @@ async function main(): Promise<void> {
     await writeFile(join(checkout, "inventory.yaml"), doc.toString());
     await git("init", "-q", "-b", "main");
     await git("remote", "add", "nk", gitUrl);
+    await git("config", "http.sslCAInfo", caFile);
     await git("add", "-A");
     await git("commit", "-q", "-m", "demo: example inventory");
   } else {
     await git("remote", "set-url", "nk", gitUrl);
+    await git("config", "http.sslCAInfo", caFile);
   }
   await git("push", "-q", "--force", "nk", "main");
 
@@ -116,9 +120,13 @@ async function main(): Promise<void> {
   process.stdout.write(`
 nk demo: a coordinator and ${count} simulated NixOS nodes (each agent is its own process).
 
-  Status page   http://127.0.0.1:${httpPort}/
-  Git remote    ${rel(checkout)}  (remote "nk" = http://127.0.0.1:${httpPort}/git/inventory.git)
+  Status page   https://127.0.0.1:${httpPort}/  (HTTPS signed by the coordinator's own CA, ${rel(caFile)}:
+                import it into your browser, or accept the warning once)
+  Git remote    ${rel(checkout)}  (remote "nk" = https://127.0.0.1:${httpPort}/git/inventory.git, http.sslCAInfo set)
   Admin token   ${rel(tokenFile)}
+  CA            ${rel(caFile)}
+  Clone it elsewhere (token as the password when git asks):
+    git -c http.sslCAInfo=${caFile} clone https://ops@127.0.0.1:${httpPort}/git/inventory.git
   Logs          ${rel(join(dir, "coordinator.log"))}, ${rel(join(dir, "nodes"))}/<node>/agent.log
 
 Try a rolling reboot (a nixpkgs bump needs a new kernel on every node):

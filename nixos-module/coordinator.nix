@@ -85,7 +85,7 @@ in
       http = lib.mkOption {
         type = lib.types.str;
         default = "0.0.0.0:7080";
-        description = "host:port of the HTTP side: status page, JSON API, metrics and the inventory git remote.";
+        description = "host:port of the HTTPS side (certificate signed by the coordinator's own CA, <stateDir>/tls/ca.crt): status page, JSON API, metrics and the inventory git remote. Plain HTTP only through settings.http.plaintext on a loopback address.";
       };
     };
 
@@ -242,8 +242,8 @@ in
 
     publicStatus = lib.mkOption {
       type = lib.types.bool;
-      default = true;
-      description = "Serve the status page and read-only JSON without a token; the admin API always needs one.";
+      default = false;
+      description = "Serve the status page, read-only JSON and metrics without a token (a homelab convenience for a wall screen); off unless set. The admin API always needs a token.";
     };
 
     openFirewall = lib.mkOption {

@@ -70,15 +70,15 @@ pkgs.testers.runNixOSTest {
             "set -eu; rm -rf /tmp/inv; mkdir /tmp/inv; cd /tmp/inv; git init -q -b main;"
             " cp /etc/nk-test/inventory.yaml inventory.yaml; git add inventory.yaml;"
             " git -c user.name=vm -c user.email=vm@test commit -qm 'first inventory';"
-            " git push http://ops:${adminToken}@localhost:7080/git/inventory.git main"
+            " git -c http.sslCAInfo=/var/lib/nk-coordinator/tls/ca.crt push https://ops:${adminToken}@localhost:7080/git/inventory.git main"
         )
 
     ca = coordinator.succeed("cat /var/lib/nk-coordinator/tls/ca.crt")
     with subtest("enroll both agents"):
         for machine in [agent1, agent2]:
             token = coordinator.succeed(
-                "curl -sf -X POST -H 'authorization: Bearer ${adminToken}'"
-                f" http://localhost:7080/api/v1/nodes/{machine.name}/enroll | jq -r .token"
+                "curl -sf --cacert /var/lib/nk-coordinator/tls/ca.crt -X POST -H 'authorization: Bearer ${adminToken}'"
+                f" https://localhost:7080/api/v1/nodes/{machine.name}/enroll | jq -r .token"
             ).strip()
             machine.succeed(f"mkdir -p /etc/nk && printf %s {shlex.quote(ca)} > /etc/nk/ca.pem")
             machine.succeed(f"(umask 077 && printf %s {shlex.quote(token)} > /etc/nk/token)")
@@ -93,7 +93,7 @@ pkgs.testers.runNixOSTest {
             machine.succeed('test "$(stat -c %a /run/nk/secrets)" = 700')
         for name in ["agent1", "agent2"]:
             coordinator.wait_until_succeeds(
-                "curl -sf http://localhost:7080/api/v1/nodes"
+                "curl -sf --cacert /var/lib/nk-coordinator/tls/ca.crt -H 'authorization: Bearer ${adminToken}' https://localhost:7080/api/v1/nodes"
                 f" | jq -e '.nodes[] | select(.name == \"{name}\") | .connected and .lastReportMs > 0'",
                 timeout=300,
             )

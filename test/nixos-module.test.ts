@@ -229,7 +229,7 @@ describe("services.nk-coordinator", () => {
     expect(o("store")).toMatchObject({ type: 'one of "file", "etcd"', default: "file" });
     expect(o("source.kind")).toMatchObject({ type: 'one of "origin", "upstream"', default: "origin" });
     expect(o("openFirewall")).toMatchObject({ type: "boolean", default: false });
-    expect(o("publicStatus")).toMatchObject({ type: "boolean", default: true });
+    expect(o("publicStatus")).toMatchObject({ type: "boolean", default: false });
     expect(o("adminTokenFile")).toMatchObject({ type: "null or string", default: null });
   });
 
@@ -262,7 +262,7 @@ describe("services.nk-coordinator", () => {
       stateDir: "/var/lib/nk-coordinator",
       logLevel: "info",
       grpc: { listen: "0.0.0.0:7443" },
-      http: { listen: "0.0.0.0:7080", publicStatus: true },
+      http: { listen: "0.0.0.0:7080", publicStatus: false },
       tls: { hosts: [] },
       store: { kind: "file" },
       source: { kind: "origin" },

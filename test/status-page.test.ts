@@ -1,8 +1,13 @@
-// The status page in real headless Chromium: it renders the fleet and follows live changes without a reload.
+// The status page in real headless Chromium over HTTPS: it renders the fleet and follows live changes without a reload.
+import { createHash, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp, type TestApp } from "../coordinator/src/http/test-app.js";
+import { ensureTls } from "../coordinator/src/tls/index.js";
 import { makeEvent, makeLease, makeNode, makeSnapshot, T0, TestStatusSource } from "../coordinator/src/http/test-status-source.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -15,11 +20,16 @@ describe.skipIf(!hasChromium)("status page in Chromium", () => {
   let browser: Browser;
   let t: TestApp;
   let base: string;
+  let tlsDir: string;
 
   beforeAll(async () => {
+    // The coordinator's own CA signs the page's certificate; Chromium trusts exactly that key (its SPKI hash).
+    tlsDir = await mkdtemp(join(tmpdir(), "nk-status-tls-"));
+    const tls = await ensureTls(tlsDir, { hosts: [], clock: Date.now });
+    const spki = createHash("sha256").update(new X509Certificate(tls.serverCertPem).publicKey.export({ type: "spki", format: "der" })).digest("base64");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [`--ignore-certificate-errors-spki-list=${spki}`, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     const status = new TestStatusSource(
       makeSnapshot({
@@ -34,13 +44,15 @@ describe.skipIf(!hasChromium)("status page in Chromium", () => {
     );
     // The server's clock runs from the fixtures' T0; the page corrects its own clock by the offset.
     const startedAt = Date.now();
-    t = buildTestApp({ status, now: () => T0 + 20_000 + (Date.now() - startedAt), streamIntervalMs: 100 });
+    t = buildTestApp({ status, now: () => T0 + 20_000 + (Date.now() - startedAt), streamIntervalMs: 100, https: { key: tls.serverKeyPem, cert: tls.serverCertPem } });
     base = await t.app.listen({ host: "127.0.0.1", port: 0 });
+    expect(base).toMatch(/^https:\/\/127\.0\.0\.1:/);
   });
 
   afterAll(async () => {
     await browser?.close();
     await t?.app.close();
+    if (tlsDir) await rm(tlsDir, { recursive: true, force: true });
   });
 
   async function open(viewport: { width: number; height: number }): Promise<{ page: Page; errors: string[] }> {

@@ -46,12 +46,12 @@ export async function startCoordinator(workDir: string): Promise<FootprintCoordi
   const inventory = parseDocument(await readFile(join(checkout, "inventory.yaml"), "utf8"));
   for (const n of ["n2", "n3", "n4", "n5"]) inventory.deleteIn(["nodes", n]);
   await writeFile(join(checkout, "inventory.yaml"), inventory.toString());
-  const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" };
+  const env = { ...process.env, GIT_SSL_CAINFO: undefined, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" };
   const git = (...args: string[]) => run("git", ["-c", "credential.helper=", ...args], { cwd: checkout, env });
   await git("init", "-q", "-b", "main");
   await git("add", "-A");
   await git("commit", "-q", "-m", "one-node inventory");
-  await git("push", "-q", `http://ops:${token}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`, "main");
+  await git("-c", `http.sslCAInfo=${caFile}`, "push", "-q", `https://ops:${token}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`, "main");
 
   const status = () => adminCall<GetStatusRequest, GetStatusResponse>(client.getStatus.bind(client), {}, metadata);
   return {

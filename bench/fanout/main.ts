@@ -12,6 +12,7 @@ import { AUTH_HEADER, bearer, dropIpServernameWarning } from "../../shared/src/w
 import { generateRepo, nodeName } from "../render/inventory-gen.js";
 import { median } from "../render/measure.js";
 import { adminCall } from "../../test/support/coordinator-harness.js";
+import { caFetch } from "../../test/support/ca-fetch.js";
 import { CoordinatorProcess } from "../../test/support/coordinator-process.js";
 import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { FanoutAgents, nowMs, type SimNode } from "./fanout-agents.js";
@@ -20,7 +21,8 @@ import { findPid, memoryOf } from "./proc-stats.js";
 
 const run = promisify(execFile);
 const BENCHMARKS_MD = fileURLToPath(new URL("../../BENCHMARKS.md", import.meta.url));
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" };
+// GIT_SSL_CAINFO would override the coordinator's CA given per command.
+const GIT_ENV = { ...process.env, GIT_SSL_CAINFO: undefined, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" };
 
 interface Options {
   readonly sizes: readonly number[];
@@ -67,15 +69,15 @@ async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T
   return results;
 }
 
-async function openStreamsMetric(httpPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+async function openStreamsMetric(proc: CoordinatorProcess, caPem: string): Promise<number> {
+  const text = await (await caFetch(caPem)(`${proc.httpUrl}/metrics`)).text();
   const match = /^nk_grpc_streams_open\{stream="watch_desired"\} (\d+)$/m.exec(text);
   return match ? Number(match[1]) : 0;
 }
 
 /** The coordinator's own view of its memory (prom-client default metrics), for the progress log. */
-async function heapSummary(httpPort: number): Promise<string> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+async function heapSummary(proc: CoordinatorProcess, caPem: string): Promise<string> {
+  const text = await (await caFetch(caPem)(`${proc.httpUrl}/metrics`)).text();
   const mib = (name: string): string => {
     const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
     return match ? `${(Number(match[1]) / 2 ** 20).toFixed(0)} MiB` : "?";
@@ -131,13 +133,14 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     const enrollMs = nowMs() - enrollStart;
     console.error(`N=${nodes}: enrolled in ${enrollMs.toFixed(0)} ms; coordinator peak RSS so far ${(await memoryOf(pid)).hwmMiB.toFixed(0)} MiB`);
 
-    const pushUrl = `http://bench:${adminToken}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
-    const httpPort = proc.httpPort;
+    await git("config", "http.sslCAInfo", proc.caFile);
+    const pushUrl = `https://bench:${adminToken}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
+    const hookUrl = `${proc.httpUrl}/hooks/git`;
     // File store: push to the coordinator's own repo. etcd store: push to the upstream, then the webhook.
     const publish = async (): Promise<void> => {
       if (options.store === "file") return void (await git("push", "-q", pushUrl, "main"));
       await git("push", "-q", upstream, "main");
-      const res = await fetch(`http://127.0.0.1:${httpPort}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } });
+      const res = await caFetch(caPem)(hookUrl, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } });
       if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
     };
     await publish();
@@ -149,8 +152,8 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     await agents.waitAll(initial, 300_000);
     const connectMs = nowMs() - connectStart;
     const afterConnect = await memoryOf(pid);
-    const streamsAfterConnect = await openStreamsMetric(proc.httpPort);
-    console.error(`N=${nodes}: ${streamsAfterConnect} streams had their first bundle after ${connectMs.toFixed(0)} ms; coordinator RSS ${afterConnect.rssMiB.toFixed(0)} MiB, peak so far ${afterConnect.hwmMiB.toFixed(0)} MiB (${await heapSummary(proc.httpPort)})`);
+    const streamsAfterConnect = await openStreamsMetric(proc, caPem);
+    console.error(`N=${nodes}: ${streamsAfterConnect} streams had their first bundle after ${connectMs.toFixed(0)} ms; coordinator RSS ${afterConnect.rssMiB.toFixed(0)} MiB, peak so far ${afterConnect.hwmMiB.toFixed(0)} MiB (${await heapSummary(proc, caPem)})`);
 
     const runs: RunResult[] = [];
     for (let r = 1; r <= options.runs; r++) {
@@ -176,7 +179,7 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
       const mem = await memoryOf(pid);
       console.error(`N=${nodes} run ${r}: push ${last.pushMs.toFixed(0)} ms, p50 ${last.p50Ms.toFixed(0)} ms, p99 ${last.p99Ms.toFixed(0)} ms, max ${last.maxMs.toFixed(0)} ms; RSS ${mem.rssMiB.toFixed(0)} MiB, peak ${mem.hwmMiB.toFixed(0)} MiB`);
     }
-    const streamsAtEnd = await openStreamsMetric(proc.httpPort);
+    const streamsAtEnd = await openStreamsMetric(proc, caPem);
     const end = await memoryOf(pid);
     if (agents.errors.length > 0) throw new Error(`stream errors: ${agents.errors.slice(0, 5).join("; ")}`);
     if (streamsAfterConnect !== nodes || streamsAtEnd !== nodes) throw new Error(`coordinator holds ${streamsAfterConnect}/${streamsAtEnd} streams, expected ${nodes}`);

@@ -12,7 +12,8 @@ import { CoordinatorProcess } from "../../test/support/coordinator-process.js";
 import { findPid, memoryOf } from "../fanout/proc-stats.js";
 
 const run = promisify(execFile);
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "ops", GIT_AUTHOR_EMAIL: "ops@example.invalid", GIT_COMMITTER_NAME: "ops", GIT_COMMITTER_EMAIL: "ops@example.invalid" };
+// GIT_SSL_CAINFO would override the coordinator's CA given per checkout.
+const GIT_ENV = { ...process.env, GIT_SSL_CAINFO: undefined, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "ops", GIT_AUTHOR_EMAIL: "ops@example.invalid", GIT_COMMITTER_NAME: "ops", GIT_COMMITTER_EMAIL: "ops@example.invalid" };
 
 export interface HostilePushOptions {
   readonly workDir: string;
@@ -88,10 +89,11 @@ export async function runHostilePushes(options: HostilePushOptions): Promise<Hos
     await cp(EXAMPLE_DIR, checkout, { recursive: true });
     const git = (...args: string[]) => run("git", ["-c", "credential.helper=", ...args], { cwd: checkout, env: GIT_ENV, maxBuffer: 16 * 1024 * 1024 });
     await git("init", "-q", "-b", "main");
+    await git("config", "http.sslCAInfo", proc.caFile);
     await git("add", "-A");
     await git("commit", "-q", "-m", "homelab");
     const base = (await git("rev-parse", "main")).stdout.trim();
-    const url = `http://ops:${token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
+    const url = `https://ops:${token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
     const push = async (): Promise<PushOutcome> => {
       let accepted = true;
       let stderr: string;

@@ -14,6 +14,7 @@ import { coordinatorConfigSchema } from "../../coordinator/src/config/index.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { startCoordinator, type RunningCoordinator } from "../../coordinator/src/main.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
+import { caFetch } from "../../test/support/ca-fetch.js";
 import { adminCall, EXAMPLE_DIR } from "../../test/support/coordinator-harness.js";
 import { HEALTHY_COMMANDS } from "../../test/support/sim-cluster.js";
 import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
@@ -22,7 +23,8 @@ import { AdminServiceClient } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
 
 const run = promisify(execFile);
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" };
+// GIT_SSL_CAINFO would override the coordinator's CA given per command.
+const GIT_ENV = { ...process.env, GIT_SSL_CAINFO: undefined, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" };
 /** A node check the benchmark fails and fixes on one node to measure the grant after a health recovery. */
 export const DISK_CHECK = "test -e /dev/sda";
 const SERVERS = 3;
@@ -153,9 +155,10 @@ export class RolloutCluster {
 
     await cp(EXAMPLE_DIR, this.checkout, { recursive: true });
     await this.git("init", "-q", "-b", "main");
-    await this.git("remote", "add", "nk", this.etcd ? upstream : `http://bench:${c.adminToken}@127.0.0.1:${c.httpPort}/git/inventory.git`);
     const caFile = join(workDir, "ca.crt");
     await writeFile(caFile, c.caPem);
+    await this.git("config", "http.sslCAInfo", caFile);
+    await this.git("remote", "add", "nk", this.etcd ? upstream : `https://bench:${c.adminToken}@127.0.0.1:${c.httpPort}/git/inventory.git`);
     for (const node of this.names) {
       const dir = join(workDir, "nodes", node);
       await mkdir(join(dir, "system"), { recursive: true });
@@ -175,7 +178,7 @@ export class RolloutCluster {
     await this.git("commit", "-q", "-m", `nixpkgs ${channel}`);
     await this.git("push", "-q", "nk", "main");
     if (this.etcd) {
-      const res = await fetch(`http://127.0.0.1:${this.coordinator.httpPort}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${this.coordinator.adminToken}` } });
+      const res = await caFetch(this.coordinator.caPem)(`${this.coordinator.httpUrl}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${this.coordinator.adminToken}` } });
       if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
     }
   }

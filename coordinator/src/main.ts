@@ -30,6 +30,8 @@ import { readSecretFile } from "../../shared/src/config/index.js";
 export interface RunningCoordinator {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** Where this process serves HTTP(S), e.g. https://127.0.0.1:7080 (loopback when listening on every address). */
+  readonly httpUrl: string;
   readonly adminToken: string;
   readonly caPem: string;
   readonly stateDir: string;
@@ -314,6 +316,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       metrics,
       log,
       publicStatus: config.http.publicStatus,
+      ...(config.http.plaintext ? {} : { https: { key: tls.serverKeyPem, cert: tls.serverCertPem } }),
       extraPlugins: [
         async (app) => {
           await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, backendPath: await gitHttpBackendPath(), maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
@@ -325,9 +328,11 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     await http.listen({ host, port });
     stops.push(() => http.close());
     const httpPort = (http.server.address() as { port: number }).port;
+    const httpUrl = `${config.http.plaintext ? "http" : "https"}://${["0.0.0.0", "::", ""].includes(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${httpPort}`;
+    if (config.http.plaintext) log.warn({ listen: config.http.listen }, "http.plaintext: serving plain HTTP (no TLS) on loopback; tokens cross this listener unencrypted, so only a local TLS-terminating proxy should use it");
 
-    log.info({ grpcPort: grpc.port, httpPort, stateDir: config.stateDir, revision: catalog.revision || null, ca: tls.caFingerprintSha256 }, "coordinator started");
-    return { grpcPort: grpc.port, httpPort, adminToken, caPem: tls.caCertPem, stateDir: config.stateDir, log, stop };
+    log.info({ grpcPort: grpc.port, httpPort, httpUrl, stateDir: config.stateDir, revision: catalog.revision || null, ca: tls.caFingerprintSha256 }, "coordinator started");
+    return { grpcPort: grpc.port, httpPort, httpUrl, adminToken, caPem: tls.caCertPem, stateDir: config.stateDir, log, stop };
   } catch (err) {
     await stop();
     throw err;

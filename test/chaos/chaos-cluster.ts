@@ -122,7 +122,8 @@ export class ChaosCluster {
     const inventory = parseDocument(await readFile(join(this.checkout, "inventory.yaml"), "utf8")).toJS() as { nodes: Record<string, { role: string }> };
     for (const node of nodes) this.roles.set(node, inventory.nodes[node]!.role);
     await this.git("init", "-q", "-b", "main");
-    await this.git("remote", "add", "nk", `http://ops:${this.adminToken}@127.0.0.1:${this.coordinator.httpPort}/git/inventory.git`);
+    await this.git("config", "http.sslCAInfo", join(this.workDir, "ca.crt"));
+    await this.git("remote", "add", "nk", `https://ops:${this.adminToken}@127.0.0.1:${this.coordinator.httpPort}/git/inventory.git`);
     const first = await this.push("initial inventory");
     if (!first.acked) throw new Error(`initial push failed: ${first.error}`);
 

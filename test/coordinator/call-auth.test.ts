@@ -162,9 +162,9 @@ describe("call authentication and per-node scope", () => {
     const ok = await getStatus(adminMd);
     expect(ok.ok && ok.res.nodes.some((n) => n.name === "intruder")).toBe(false);
     // The HTTP admin API refuses too.
-    const res = await fetch(`http://127.0.0.1:${h.coordinator.httpPort}/api/v1/nodes/intruder/enroll`, { method: "POST" });
+    const res = await h.fetch("/api/v1/nodes/intruder/enroll", { method: "POST" });
     expect(res.status).toBe(401);
-    const wrongHttp = await fetch(`http://127.0.0.1:${h.coordinator.httpPort}/api/v1/rollout/pause`, {
+    const wrongHttp = await h.fetch("/api/v1/rollout/pause", {
       method: "POST",
       headers: { authorization: `Bearer ${"b".repeat(43)}`, "content-type": "application/json" },
       body: JSON.stringify({ reason: "x" }),

@@ -53,7 +53,7 @@ describe("malformed and oversized requests", () => {
     const s = await adminCall<GetStatusRequest, GetStatusResponse>(client.getStatus.bind(client), {}, metadata);
     expect(s.cluster).toBe("homelab");
     expect((await agent.report(ReportRequest.fromPartial({ agentVersion: "0.1.0" }))).haltDisruption).toBe(false);
-    const health = await fetch(`http://127.0.0.1:${h.coordinator.httpPort}/healthz`);
+    const health = await h.fetch("/healthz");
     expect(health.status).toBe(200);
   };
 
@@ -138,14 +138,13 @@ describe("malformed and oversized requests", () => {
   });
 
   it("the HTTP admin API answers a huge JSON body with 413, garbage JSON with 400", async () => {
-    const base = `http://127.0.0.1:${h.coordinator.httpPort}`;
     const auth = { authorization: `Bearer ${h.coordinator.adminToken}`, "content-type": "application/json" };
-    const huge = await fetch(`${base}/api/v1/rollout/pause`, { method: "POST", headers: auth, body: JSON.stringify({ reason: "r".repeat(8 * MIB) }) });
+    const huge = await h.fetch("/api/v1/rollout/pause", { method: "POST", headers: auth, body: JSON.stringify({ reason: "r".repeat(8 * MIB) }) });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toEqual({ code: "TOO_LARGE", message: "Request body is too large" });
-    const garbage = await fetch(`${base}/api/v1/rollout/pause`, { method: "POST", headers: auth, body: "{ not json" });
+    const garbage = await h.fetch("/api/v1/rollout/pause", { method: "POST", headers: auth, body: "{ not json" });
     expect(garbage.status).toBe(400);
-    const wrongShape = await fetch(`${base}/api/v1/rollout/pause`, { method: "POST", headers: auth, body: JSON.stringify({ reason: 42, extra: true }) });
+    const wrongShape = await h.fetch("/api/v1/rollout/pause", { method: "POST", headers: auth, body: JSON.stringify({ reason: 42, extra: true }) });
     expect(wrongShape.status).toBe(400);
     // Nothing of it paused the rollout.
     const { client, metadata } = h.admin();

@@ -1,6 +1,7 @@
 // Integration: real git pushes over HTTP reach every connected agent's WatchDesired stream over gRPC+TLS at once.
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,7 +77,7 @@ describe("push → WatchDesired delivery", () => {
     expect(new Set([...watches.values()].map((w) => w.received[0]!.bundle.sha256)).size).toBe(5);
     expect(await desiredRevisions()).toEqual(Object.fromEntries(NODES.map((n) => [n, first])));
     // The coordinator measures adoption → written to the stream for each of the five deliveries.
-    const metrics = await (await fetch(`http://127.0.0.1:${h.coordinator.httpPort}/metrics`)).text();
+    const metrics = await (await h.fetch("/metrics")).text();
     expect(metrics).toMatch(/^nk_desired_delivery_latency_seconds_count 5$/m);
   });
 
@@ -128,16 +129,17 @@ describe("push → WatchDesired delivery", () => {
     await h.git("reset", "-q", "--hard", "HEAD~1");
   });
 
-  it("refuses clone and push without the admin token, or with a wrong one", async () => {
+  it("refuses clone and push without the admin token, with a wrong one, without the CA, or over plain HTTP", async () => {
     const port = h.coordinator.httpPort;
     const env = { ...process.env, GIT_TERMINAL_PROMPT: "0" };
-    const anon = await run("git", ["-c", "credential.helper=", "clone", "-q", `http://127.0.0.1:${port}/git/inventory.git`, join(h.workDir, "anon")], { env }).then(
+    const git = (...args: string[]) => run("git", ["-c", "credential.helper=", "-c", `http.sslCAInfo=${h.caFile}`, ...args], { env });
+    const anon = await git("clone", "-q", `https://127.0.0.1:${port}/git/inventory.git`, join(h.workDir, "anon")).then(
       () => "cloned",
       (e: { stderr: string }) => e.stderr,
     );
     expect(anon).toMatch(/could not read Username|Authentication failed/);
-    const wrongUrl = `http://ops:not-the-admin-token-000000@127.0.0.1:${port}/git/inventory.git`;
-    const wrong = await run("git", ["-c", "credential.helper=", "clone", "-q", wrongUrl, join(h.workDir, "wrong")], { env }).then(
+    const wrongUrl = `https://ops:not-the-admin-token-000000@127.0.0.1:${port}/git/inventory.git`;
+    const wrong = await git("clone", "-q", wrongUrl, join(h.workDir, "wrong")).then(
       () => "cloned",
       (e: { stderr: string }) => e.stderr,
     );
@@ -151,8 +153,28 @@ describe("push → WatchDesired delivery", () => {
     expect(push).toMatch(/Authentication failed/);
     expect((await h.git("ls-remote", "nk", "refs/heads/main")).stdout.split("\t")[0]).toBe(accepted);
     await h.git("reset", "-q", "--hard", "HEAD~1");
-    // The token in the URL clones.
-    const ok = await run("git", ["-c", "credential.helper=", "clone", "-q", h.gitUrl, join(h.workDir, "ok")], { env });
+    // Without the CA git does not trust the listener, even with the right token; plain HTTP gets a clear answer.
+    const untrusted = await run("git", ["-c", "credential.helper=", "-c", "http.sslCAInfo=/dev/null", "clone", "-q", h.gitUrl, join(h.workDir, "untrusted")], { env }).then(
+      () => "cloned",
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(untrusted).toMatch(/SSL certificate problem|server certificate verification failed|certificate/i);
+    const plain = await run("git", ["-c", "credential.helper=", "clone", "-q", h.gitUrl.replace("https://", "http://"), join(h.workDir, "plain")], { env }).then(
+      () => "cloned",
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(plain).toMatch(/400/);
+    const res = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection({ host: "127.0.0.1", port }, () => socket.write("GET / HTTP/1.1\r\nhost: x\r\n\r\n"));
+      let text = "";
+      socket.on("data", (c: Buffer) => (text += c.toString()));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(res).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(res).toContain("This port speaks HTTPS only: use https://");
+    // The token in the URL clones, with the CA.
+    const ok = await git("clone", "-q", h.gitUrl, join(h.workDir, "ok"));
     expect(ok.stderr).toBe("");
   });
 

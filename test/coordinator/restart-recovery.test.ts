@@ -1,7 +1,7 @@
 // Integration: a clean restart and a kill -9 of the coordinator keep nodes, revisions, events, tokens and rollout state.
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -164,6 +164,7 @@ describe("kill -9 (coordinator process)", () => {
     checkout = join(work, "checkout");
     await cp(EXAMPLE_DIR, checkout, { recursive: true });
     await git("init", "-q", "-b", "main");
+    await git("config", "http.sslCAInfo", proc.caFile);
   }, 60_000);
 
   afterAll(async () => {
@@ -174,7 +175,7 @@ describe("kill -9 (coordinator process)", () => {
 
   it("keeps everything acknowledged before the kill", async () => {
     const c = await connect();
-    const pushUrl = `http://ops:${c.token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
+    const pushUrl = `https://ops:${c.token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
     await adminCall(c.client.setSecret.bind(c.client), { name: "k3s-token", value: Buffer.from("kill9-k3s-token") }, c.metadata);
     const tokens = new Map<string, string>();
     for (const node of ["n1", "n2", "n3"]) tokens.set(node, (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(c.client.enrollNode.bind(c.client), { node }, c.metadata)).token);
@@ -226,7 +227,7 @@ describe("kill -9 (coordinator process)", () => {
   // restart passed validation and then failed to lock HEAD, for good.
   it("is not wedged by the ref locks of a push that a kill -9 cut off", async () => {
     const c = await connect();
-    const pushUrl = `http://ops:${c.token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
+    const pushUrl = `https://ops:${c.token}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
     const gitDir = join(work, "state", "repo", "inventory.git");
     const leftBehind = async (rel: string) => {
       await writeFile(join(gitDir, rel), `${"0".repeat(40)}\n`);
@@ -255,7 +256,7 @@ describe("kill -9 (coordinator process)", () => {
   it("leaves no git process behind when a kill -9 cuts off a push", async () => {
     const c = await connect();
     const repoRoot = join(work, "state", "repo");
-    const socket = createConnection({ host: "127.0.0.1", port: proc.httpPort });
+    const socket = tlsConnect({ host: "127.0.0.1", port: proc.httpPort, ca: await proc.caPem(), servername: "localhost" });
     try {
       socket.on("error", () => undefined);
       const auth = Buffer.from(`ops:${c.token}`).toString("base64");

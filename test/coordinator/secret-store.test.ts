@@ -15,6 +15,7 @@ import { CoordinatorClient } from "../../agent/src/client/index.js";
 import { coordinatorConfigSchema } from "../../coordinator/src/config/index.js";
 import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { startCoordinator, type RunningCoordinator } from "../../coordinator/src/main.js";
+import { caFetch } from "../support/ca-fetch.js";
 import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "../support/coordinator-harness.js";
 
 const run = promisify(execFile);
@@ -114,7 +115,7 @@ describe("secret store", () => {
   it("only the nodes that reference it can fetch it, and its bundle carries only its name", async () => {
     await git("add", "-A");
     await git("commit", "-q", "-m", "initial inventory");
-    await git("push", "-q", `http://ops:${coordinator.adminToken}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`, "main");
+    await git("-c", `http.sslCAInfo=${join(coordinator.stateDir, "tls", "ca.crt")}`, "push", "-q", `https://ops:${coordinator.adminToken}@${coordinator.httpUrl.slice("https://".length)}/git/inventory.git`, "main");
     const admin = new AdminServiceClient(`127.0.0.1:${coordinator.grpcPort}`, credentials.createSsl(Buffer.from(coordinator.caPem)));
     clients.push(admin);
     const md = new Metadata();
@@ -143,10 +144,9 @@ describe("secret store", () => {
   });
 
   it("appears in no HTTP page or API, no log line, no repo object, state.json or events.jsonl", async () => {
-    const base = `http://127.0.0.1:${coordinator.httpPort}`;
     const auth = { authorization: `Bearer ${coordinator.adminToken}` };
     for (const path of ["/", "/metrics", "/healthz", "/api/v1/status", "/api/v1/nodes", "/api/v1/nodes/n1", "/api/v1/leases", "/api/v1/events?limit=1000"]) {
-      const res = await fetch(base + path, { headers: auth });
+      const res = await caFetch(coordinator.caPem)(coordinator.httpUrl + path, { headers: auth });
       expect(res.status, path).toBe(200);
       expectNoSecret(path, await res.text());
     }

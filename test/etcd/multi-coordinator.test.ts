@@ -12,6 +12,7 @@ import { AdminServiceClient, type GetStatusResponse, type WatchEventsResponse } 
 import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
+import { caFetch } from "../support/ca-fetch.js";
 import { EXAMPLE_DIR, eventually } from "../support/coordinator-harness.js";
 import { CoordinatorProcess } from "../support/coordinator-process.js";
 import { HEALTHY_COMMANDS, disruptionWindows, maxConcurrent } from "../support/sim-cluster.js";
@@ -45,7 +46,7 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
   /** Tells every live coordinator to fetch the upstream now (the webhook), instead of waiting for its poll. */
   const notify = async () => {
     for (const c of coordinators) {
-      await fetch(`http://127.0.0.1:${c.httpPort}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).catch(() => undefined);
+      await caFetch(caPem)(`${c.httpUrl}/hooks/git`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).catch(() => undefined);
     }
   };
   const leader = async (): Promise<CoordinatorProcess> =>

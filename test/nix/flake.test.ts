@@ -81,7 +81,7 @@ describe("flake.nix", () => {
     expect(test.nodes.coordinator!.services["nk-coordinator"]).toMatchObject({ enable: true, openFirewall: true });
     expect(test.nodes.agent1!.services["nk-agent"]).toEqual({ enable: true, coordinator: "coordinator:7443" });
     expect(test.nodes.agent2!.services["nk-agent"]).toEqual({ enable: true });
-    for (const step of ["secret set k3s-token", "git push http://ops:", "/enroll", "/etc/nk/token", "agent.local.json", ".connected and .lastReportMs > 0", "guard/confirmed"]) {
+    for (const step of ["secret set k3s-token", "push https://ops:", "/enroll", "/etc/nk/token", "agent.local.json", ".connected and .lastReportMs > 0", "guard/confirmed"]) {
       expect(test.testScript).toContain(step);
     }
     const parsed = spawnSync("python3", ["-c", "import ast, sys; ast.parse(sys.stdin.read())"], { input: test.testScript, encoding: "utf8", timeout: 20_000 });

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { silentLogger } from "../../shared/src/log/index.js";
 import { AdminServiceClient } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { caFetch, type CaFetchInit } from "./ca-fetch.js";
 import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
 import { CoordinatorClient } from "../../agent/src/client/index.js";
 import { coordinatorConfigSchema, type CoordinatorConfigInput } from "../../coordinator/src/config/index.js";
@@ -26,6 +27,10 @@ export interface Harness {
   readonly stateDir: string;
   readonly workDir: string;
   readonly gitUrl: string;
+  /** The coordinator's CA certificate (PEM file): what git's http.sslCAInfo and curl --cacert take. */
+  readonly caFile: string;
+  /** fetch() against the coordinator's HTTPS listener, trusting its CA: `h.fetch("/api/v1/nodes")`. */
+  fetch(path: string, init?: CaFetchInit): Promise<Response>;
   /** A work tree with examples/homelab committed on main, remote "nk" pointing at the coordinator. */
   readonly checkout: string;
   git(...args: string[]): Promise<{ stdout: string; stderr: string }>;
@@ -45,8 +50,9 @@ export async function startHarness(overrides: CoordinatorConfigInput = {}): Prom
   const checkout = join(workDir, "checkout");
   await cp(EXAMPLE_DIR, checkout, { recursive: true });
   const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "ops", GIT_AUTHOR_EMAIL: "ops@example.invalid", GIT_COMMITTER_NAME: "ops", GIT_COMMITTER_EMAIL: "ops@example.invalid" };
-  const git = (...args: string[]) => run("git", ["-c", "credential.helper=", ...args], { cwd: checkout, env, maxBuffer: 16 * 1024 * 1024 });
-  const gitUrl = () => `http://ops:${coordinator.adminToken}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`;
+  const caFile = join(stateDir, "tls", "ca.crt");
+  const git = (...args: string[]) => run("git", ["-c", "credential.helper=", "-c", `http.sslCAInfo=${caFile}`, ...args], { cwd: checkout, env, maxBuffer: 16 * 1024 * 1024 });
+  const gitUrl = () => `https://ops:${coordinator.adminToken}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`;
   await git("init", "-q", "-b", "main");
   await git("remote", "add", "nk", gitUrl());
   const clients: Array<{ close(): void }> = [];
@@ -56,6 +62,8 @@ export async function startHarness(overrides: CoordinatorConfigInput = {}): Prom
     },
     stateDir,
     workDir,
+    caFile,
+    fetch: (path, init) => caFetch(coordinator.caPem)(coordinator.httpUrl + path, init),
     get gitUrl() {
       return gitUrl();
     },

@@ -43,6 +43,16 @@ export class CoordinatorProcess {
     return (await readFile(join(this.options.stateDir, "admin.token"), "utf8")).trim();
   }
 
+  /** The coordinator's CA certificate file, for git's http.sslCAInfo. */
+  get caFile(): string {
+    return join(this.options.stateDir, "tls", "ca.crt");
+  }
+
+  /** Base of the HTTPS listener. */
+  get httpUrl(): string {
+    return `https://127.0.0.1:${this.httpPort}`;
+  }
+
   async caPem(): Promise<string> {
     return readFile(join(this.options.stateDir, "tls", "ca.crt"), "utf8");
   }

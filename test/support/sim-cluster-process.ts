@@ -126,7 +126,8 @@ export async function startProcessCluster(options: ProcessClusterOptions = {}): 
     const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_AUTHOR_NAME: "ops", GIT_AUTHOR_EMAIL: "ops@example.invalid", GIT_COMMITTER_NAME: "ops", GIT_COMMITTER_EMAIL: "ops@example.invalid" };
     const git = (...args: string[]) => run("git", ["-c", "credential.helper=", ...args], { cwd: checkout, env });
     await git("init", "-q", "-b", "main");
-    await git("remote", "add", "nk", `http://ops:${token}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`);
+    await git("config", "http.sslCAInfo", caFile);
+    await git("remote", "add", "nk", `https://ops:${token}@127.0.0.1:${coordinator.httpPort}/git/inventory.git`);
     const edit = async (mutate: (doc: Doc) => void): Promise<void> => {
       const path = join(checkout, "inventory.yaml");
       const doc = parseDocument(await readFile(path, "utf8"));

@@ -1,6 +1,7 @@
+// The coordinator config schema: explicit Kubernetes access, and plain HTTP only when asked for and only on loopback.
 import { describe, expect, it } from "vitest";
 import { checkConfig } from "../../../shared/src/config/index.js";
-import { coordinatorConfigSchema } from "./coordinator-config.js";
+import { coordinatorConfigSchema, isLoopbackListen } from "./coordinator-config.js";
 
 describe("coordinator config: Kubernetes access is explicit", () => {
   const load = (raw: Record<string, unknown>) => checkConfig(coordinatorConfigSchema, raw, "coordinator.yaml");
@@ -19,5 +20,28 @@ describe("coordinator config: Kubernetes access is explicit", () => {
     expect(load({ kubeconfigFile: "/etc/nk/kubeconfig" })).toMatchObject({ kubeconfigFile: "/etc/nk/kubeconfig" });
     expect(load({ kube: "none" }).kube).toBe("none");
     expect(() => load({ kube: "some" })).toThrow(/kube: /);
+  });
+});
+
+describe("http.plaintext", () => {
+  const parse = (http: Record<string, unknown>) => coordinatorConfigSchema.safeParse({ kube: "none", http });
+
+  it("is off by default: the listener serves HTTPS", () => {
+    expect(coordinatorConfigSchema.parse({ kube: "none" }).http).toMatchObject({ listen: "0.0.0.0:7080", plaintext: false, publicStatus: true });
+  });
+
+  it("is accepted on loopback addresses only", () => {
+    for (const listen of ["127.0.0.1:7080", "127.1.2.3:80", "[::1]:7080", "localhost:7080"]) {
+      expect(parse({ listen, plaintext: true }).success, listen).toBe(true);
+    }
+    for (const listen of ["0.0.0.0:7080", "[::]:7080", "10.0.0.5:7080", "coordinator.lan:7080", "128.0.0.1:7080"]) {
+      const parsed = parse({ listen, plaintext: true });
+      expect(parsed.success, listen).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({ path: ["http", "plaintext"], message: expect.stringContaining("plain HTTP is allowed only on a loopback address") });
+    }
+  });
+
+  it("recognises loopback listen addresses", () => {
+    expect([isLoopbackListen("127.0.0.1:1"), isLoopbackListen("[::1]:1"), isLoopbackListen("LOCALHOST:1"), isLoopbackListen("0.0.0.0:1"), isLoopbackListen("[::ffff:127.0.0.1]:1")]).toEqual([true, true, true, false, false]);
   });
 });

@@ -3,6 +3,12 @@ import { z } from "zod";
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, "expected host:port, e.g. 0.0.0.0:7443 or [::1]:7443");
 
+/** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopbackListen(listen: string): boolean {
+  const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export const coordinatorConfigSchema = z.strictObject({
   stateDir: z.string().min(1).default("/var/lib/nk-coordinator"),
   grpc: z.strictObject({ listen: hostPort.default("0.0.0.0:7443") }).prefault({}),
@@ -12,8 +18,17 @@ export const coordinatorConfigSchema = z.strictObject({
       /** The status page and read-only JSON without a token (homelab default); the admin API always needs one. */
       publicStatus: z.boolean().default(true),
       maxPushBytes: z.number().int().positive().default(256 * 1024 * 1024),
+      /**
+       * Serve plain HTTP instead of HTTPS. Only on a loopback address (e.g. behind a local TLS-terminating proxy):
+       * tokens and enrolment secrets cross this listener.
+       */
+      plaintext: z.boolean().default(false),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((h) => !h.plaintext || isLoopbackListen(h.listen), {
+      message: "plain HTTP is allowed only on a loopback address (127.0.0.0/8, [::1] or localhost): drop http.plaintext to serve HTTPS with the coordinator's CA, or listen on 127.0.0.1",
+      path: ["plaintext"],
+    }),
   tls: z
     .strictObject({
       /** Names and addresses agents use to reach this coordinator; localhost names are always included. */

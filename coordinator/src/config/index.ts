@@ -1,2 +1,2 @@
 // Public surface of coordinator/config.
-export { coordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from "./coordinator-config.js";
+export { coordinatorConfigSchema, isLoopbackListen, type CoordinatorConfig, type CoordinatorConfigInput } from "./coordinator-config.js";

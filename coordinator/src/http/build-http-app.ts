@@ -1,4 +1,5 @@
 // Builds the coordinator's fastify app: status page, JSON and admin API, /healthz, /metrics, plus plugins main adds (git smart HTTP).
+import type { Server as HttpsServer } from "node:https";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
@@ -9,6 +10,7 @@ import { registerOpenApi, registerOpenApiRoute } from "./openapi.js";
 import type { CoordinatorMetrics } from "./coordinator-metrics.js";
 import { httpErrorFor, sendError } from "./http-errors.js";
 import { registerPageRoutes } from "./page-routes.js";
+import { refusePlainHttp } from "./refuse-plain-http.js";
 import { StatusStream } from "./status-stream.js";
 
 /** JSON bodies here are a reason string at most; plugins that take large bodies (git pushes) stream or set their own route limit. */
@@ -30,6 +32,8 @@ export interface HttpDeps {
    * browsers then need a token source that authenticateAdmin accepts, since EventSource cannot send headers.
    */
   readonly publicStatus?: boolean;
+  /** Serve HTTPS with this key and certificate (PEM); without it plain HTTP, which main allows only on loopback. */
+  readonly https?: { readonly key: string; readonly cert: string };
   /** Registered last, each in its own encapsulated context (the git smart-HTTP mount). */
   readonly extraPlugins?: readonly HttpPlugin[];
   /** Wall clock for ages on the page; default Date.now. */
@@ -50,11 +54,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const log = deps.log.child({ component: "http" });
   const now = deps.now ?? Date.now;
   const app = Fastify({
+    ...(deps.https ? { https: { key: deps.https.key, cert: deps.https.cert } } : {}),
     logger: false,
     bodyLimit: JSON_BODY_LIMIT,
     // Bodies must match their schema exactly: no silent coercion of "true" to true, no silent dropping of unknown keys.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-  });
+  }) as unknown as FastifyInstance;
+  if (deps.https) refusePlainHttp(app.server as unknown as HttpsServer);
   // First, so that it sees every route registered after it.
   registerOpenApi(app);
   const stream = new StatusStream({ status: deps.status, log, now, ...(deps.streamIntervalMs === undefined ? {} : { minIntervalMs: deps.streamIntervalMs }) });

@@ -16,7 +16,7 @@ export interface TestApp {
 }
 
 export function buildTestApp(
-  options: { publicStatus?: boolean; status?: TestStatusSource; extraPlugins?: HttpPlugin[]; now?: () => number; streamIntervalMs?: number } = {},
+  options: { publicStatus?: boolean; status?: TestStatusSource; extraPlugins?: HttpPlugin[]; now?: () => number; streamIntervalMs?: number; https?: { key: string; cert: string } } = {},
 ): TestApp {
   const status = options.status ?? new TestStatusSource();
   const admin = new TestAdminActions();
@@ -31,6 +31,7 @@ export function buildTestApp(
     ...(options.publicStatus === undefined ? {} : { publicStatus: options.publicStatus }),
     ...(options.extraPlugins === undefined ? {} : { extraPlugins: options.extraPlugins }),
     ...(options.streamIntervalMs === undefined ? {} : { streamIntervalMs: options.streamIntervalMs }),
+    ...(options.https === undefined ? {} : { https: options.https }),
   });
   return { app, status, admin, metrics };
 }
