@@ -1,5 +1,4 @@
 // The status page in real headless Chromium over HTTPS: it renders the fleet and follows live changes without a reload.
-import { createHash, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp, type TestApp } from "../coordinator/src/http/test-app.js";
 import { ensureTls } from "../coordinator/src/tls/index.js";
+import { trustServerCertArg } from "./support/chromium-trust.js";
 import { makeEvent, makeLease, makeNode, makeSnapshot, T0, TestStatusSource } from "../coordinator/src/http/test-status-source.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -26,10 +26,9 @@ describe.skipIf(!hasChromium)("status page in Chromium", () => {
     // The coordinator's own CA signs the page's certificate; Chromium trusts exactly that key (its SPKI hash).
     tlsDir = await mkdtemp(join(tmpdir(), "nk-status-tls-"));
     const tls = await ensureTls(tlsDir, { hosts: [], clock: Date.now });
-    const spki = createHash("sha256").update(new X509Certificate(tls.serverCertPem).publicKey.export({ type: "spki", format: "der" })).digest("base64");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [`--ignore-certificate-errors-spki-list=${spki}`, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [trustServerCertArg(tls.serverCertPem), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     const status = new TestStatusSource(
       makeSnapshot({

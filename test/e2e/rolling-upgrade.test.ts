@@ -1,10 +1,11 @@
 // E2E: a real coordinator, five agent processes on SimSystem, real git pushes and gRPC over TLS; the status page's
 // rollout timeline watched in real Chromium while the second rollout runs.
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trustServerCertArg } from "../support/chromium-trust.js";
 import { REPO_ROOT } from "../support/coordinator-harness.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 
@@ -24,7 +25,8 @@ describe("rolling upgrade", () => {
     if (hasChromium) {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        // The page is served over HTTPS by the coordinator's CA-signed certificate: Chromium trusts exactly that key.
+        args: [trustServerCertArg(await readFile(join(cluster.harness.stateDir, "tls", "server.crt"), "utf8")), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
       });
     }
   }, 60_000);
@@ -45,7 +47,7 @@ describe("rolling upgrade", () => {
   it("a nixpkgs pin bump reboots every node again, one at a time, and the status page draws it live", async () => {
     const before = (await cluster.status()).nodes.map((n) => n.appliedSha256);
     const from = cluster.disruptions().length;
-    const { page, errors } = browser ? await openStatusPage(browser, `http://127.0.0.1:${cluster.harness.coordinator.httpPort}/`) : { page: undefined, errors: [] };
+    const { page, errors } = browser ? await openStatusPage(browser, `${cluster.harness.coordinator.httpUrl}/`) : { page: undefined, errors: [] };
     const revision = await cluster.harness.git("rev-parse", "HEAD").then((r) => r.stdout.trim());
 
     await cluster.editAndPush("bump nixpkgs", (doc) => doc.setIn(["cluster", "nixpkgs", "channel"], "nixos-25.05"));
