@@ -42,7 +42,7 @@ describe("deploy/monitoring", () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    const res = await fetch(`http://127.0.0.1:${h.coordinator.httpPort}/metrics`, { headers: { authorization: `Bearer ${h.coordinator.adminToken}` } });
+    const res = await h.fetch("/metrics", { headers: { authorization: `Bearer ${h.coordinator.adminToken}` } });
     expect(res.status).toBe(200);
     exposed = exposedNames(await res.text());
   });
