@@ -31,7 +31,16 @@ export function gitPorcelain(options: PorcelainOptions): SimpleGit {
   return simpleGit({
     baseDir: options.baseDir,
     allowEnvironment: Object.keys(env).filter((k) => k.startsWith("GIT_")),
-    unsafe: { allowUnsafeConfigPaths: true, allowUnsafeConfigEnvCount: true, allowUnsafeCredentialHelper: true, allowUnsafeHooksPath: true, allowUnsafeProtocolOverride: true },
+    unsafe: {
+      allowUnsafeConfigPaths: true,
+      allowUnsafeConfigEnvCount: true,
+      allowUnsafeCredentialHelper: true,
+      allowUnsafeHooksPath: true,
+      allowUnsafeProtocolOverride: true,
+      // The upstream's credentials from files (upstream-credentials.ts): nk's own askpass script and ssh command line.
+      allowUnsafeAskPass: env.GIT_ASKPASS !== undefined,
+      allowUnsafeSshCommand: env.GIT_SSH_COMMAND !== undefined,
+    },
     timeout: { block: options.timeoutMs ?? 60_000 },
   }).env(env);
 }
