@@ -83,6 +83,24 @@ export const ROLLOUT_SCHEMA = object(
   "the rollout of the current revision",
 );
 
+const MANIFESTS_SCHEMA = object(
+  {
+    mode: { type: "string", enum: ["after-servers", "immediately", "manual"] },
+    state: { type: "string", enum: ["idle", "disabled", "standby", "manual", "waiting", "applying", "applied", "failed"] },
+    revision: str,
+    appliedRevision: { type: "string", description: "the last revision whose apply and prune succeeded" },
+    error: str,
+    lastAttemptMs: ms,
+    nextRetryMs: { type: "integer", description: "when a failed apply is retried (0: none scheduled)" },
+    failures: { type: "integer", description: "failed attempts in a row for this revision" },
+    objects: {
+      type: "array",
+      items: object({ key: str, source: { type: "string", description: "file:line in the repo" }, action: str, message: str, health: str, healthDetail: str }),
+    },
+  },
+  "applying manifests/ to the cluster",
+);
+
 export const SNAPSHOT_SCHEMA = object(
   {
     cluster: str,
@@ -91,6 +109,7 @@ export const SNAPSHOT_SCHEMA = object(
     leader: bool,
     warnings: { type: "array", items: str, description: "unsafe settings this coordinator runs with" },
     rollout: ROLLOUT_SCHEMA,
+    manifests: MANIFESTS_SCHEMA,
     nodes: { type: "array", items: NODE_SCHEMA },
     leases: { type: "array", items: LEASE_SCHEMA, description: "held leases" },
     queue: { type: "array", items: LEASE_SCHEMA, description: "waiting requests in grant order" },
