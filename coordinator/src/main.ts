@@ -144,7 +144,8 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       now,
       onAdopted: (_result, renderMs) => {
         metrics.renderFinished(renderMs / 1000);
-        nodeHealth.setNodes(catalog.nodes().map((d) => d.node.name));
+        const nodes = catalog.nodes().map((d) => d.node);
+        nodeHealth.setNodes(nodes.map((n) => n.name), nodes.filter((n) => n.role === "none").map((n) => n.name));
         adopted.emit(undefined);
         leases.reevaluate("settings");
       },

@@ -34,7 +34,7 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col;
 }
 
-/** "ok: 5 nodes (3 servers, 2 agents)", "ok: ..., 1 warning" or "2 errors, 1 warning". */
+/** "ok: 5 nodes (3 servers, 2 agents)", "ok: 6 nodes (3 servers, 2 agents, 1 without k3s)", "ok: ..., 1 warning" or "2 errors, 1 warning". */
 export function summaryLine(diagnostics: readonly Diagnostic[], inventory: Inventory | null): string {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   const warnings = diagnostics.length - errors;
@@ -42,7 +42,9 @@ export function summaryLine(diagnostics: readonly Diagnostic[], inventory: Inven
   if (errors > 0) return [plural(errors, "error"), warnText].filter(Boolean).join(", ");
   const nodes = inventory?.nodes ?? [];
   const servers = nodes.filter((n) => n.role === "server").length;
-  const ok = `ok: ${plural(nodes.length, "node")} (${plural(servers, "server")}, ${plural(nodes.length - servers, "agent")})`;
+  const withoutK3s = nodes.filter((n) => n.role === "none").length;
+  const none = withoutK3s > 0 ? `, ${withoutK3s} without k3s` : "";
+  const ok = `ok: ${plural(nodes.length, "node")} (${plural(servers, "server")}, ${plural(nodes.length - servers - withoutK3s, "agent")}${none})`;
   return warnText ? `${ok}, ${warnText}` : ok;
 }
 

@@ -114,6 +114,8 @@ describe("summaryLine", () => {
     expect(summaryLine([d("warning")], inventory)).toBe("ok: 3 nodes (2 servers, 1 agent), 1 warning");
     expect(summaryLine([d("error"), d("error"), d("warning")], null)).toBe("2 errors, 1 warning");
     expect(summaryLine([d("error")], null)).toBe("1 error");
+    const withHost = { nodes: [{ role: "server" }, { role: "agent" }, { role: "none" }] } as unknown as Inventory;
+    expect(summaryLine([], withHost)).toBe("ok: 3 nodes (1 server, 1 agent, 1 without k3s)");
   });
 });
 

@@ -140,15 +140,16 @@ describe("imported inventories", () => {
     sites.push(plans);
     const { inventory, push } = await importAndPush(plans, ["import", "plans", join(FIXTURES, "plans")]);
     expect(inventory.cluster.k3s.token_secret).toBe("k3s-token");
-    expect(push).toMatch(/remote: nk: revision [0-9a-f]{12} adopted: 4 node\(s\) get a new bundle/);
+    expect(push).toMatch(/remote: nk: revision [0-9a-f]{12} adopted: 5 node\(s\) get a new bundle/);
     const status = await plans.status();
     expect(status.cluster).toBe("plans");
-    // larch has no k3s row and is left out; a host with a k3s server and agent becomes one server node.
+    // larch has no k3s row: a NixOS host without k3s (role none); a host with a k3s server and agent becomes one server node.
     expect(status.nodes.map((n) => [n.name, n.role, n.address]).sort()).toEqual([
       ["birch", "server", "192.168.88.11"],
       ["cedar", "server", "192.168.88.12"],
       ["elm", "server", "192.168.88.13"],
       ["fir", "agent", "192.168.88.14"],
+      ["larch", "none", "192.168.88.15"],
     ]);
     // birch's extra NixOS configuration came along from nixConfigs/.
     expect(await readFile(join(plans.harness.checkout, "nodes", "birch.nix"), "utf8")).toContain("services.fstrim.enable = true;");
@@ -156,7 +157,7 @@ describe("imported inventories", () => {
     // The coordinator renders what nkctl renders offline from the same checkout.
     const offline = JSON.parse((await plans.nkctl(["render", plans.harness.checkout, "-o", "json"])).stdout) as { bundles: Array<{ node: string; sha256: string }> };
     const shas = new Map(offline.bundles.map((b) => [b.node, b.sha256]));
-    expect(shas.size).toBe(4);
+    expect(shas.size).toBe(5);
     for (const n of status.nodes) expect(n.desiredSha256).toBe(shas.get(n.name));
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-// The node's health as reported on every heartbeat: k3s active and the applied bundle's node checks.
+// The node's health as reported on every heartbeat: k3s active (where the system has it) and the applied bundle's node checks.
 import type { CheckResult } from "../../../shared/src/proto/gen/nk/v1/common.js";
 import type { NodeCheckSpec } from "../apply/index.js";
 import type { System } from "../system/index.js";
@@ -14,8 +14,11 @@ export interface NodeHealthNowDeps {
 
 export async function nodeHealthNow(deps: NodeHealthNowDeps): Promise<NodeHealthNow> {
   const results: CheckResult[] = [];
-  const active = await deps.system.unitActive(deps.unit);
-  results.push({ name: deps.unit, ok: active, message: active ? "active" : `${deps.unit} is not active`, observedAtMs: deps.now() });
+  // A host without k3s (role none) runs a system without the unit: no result for it rather than a failing one.
+  if (await deps.system.systemHasUnit(await deps.system.currentSystem(), deps.unit)) {
+    const active = await deps.system.unitActive(deps.unit);
+    results.push({ name: deps.unit, ok: active, message: active ? "active" : `${deps.unit} is not active`, observedAtMs: deps.now() });
+  }
   for (const check of deps.checks()) {
     const r = await deps.system.runCheck(check.command, check.timeoutMs);
     const ok = r.exitCode === 0 && (check.expect === "" || r.stdout.includes(check.expect));

@@ -1,5 +1,5 @@
 // NixosSystem runs exactly the expected command lines (checked with a recording runner: NixOS cannot run here).
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -159,6 +159,20 @@ describe("NixosSystem", () => {
     expect(await sys.bootId()).toBe("6f1c0b7e-1d2b-4a5e-9c1d-0a1b2c3d4e5f");
     expect(await sys.unitActive("k3s")).toBe(true);
     expect(await sys.unitActive("containerd")).toBe(false);
+  });
+
+  it("finds a unit in a system's etc/systemd/system, so a host without k3s is not held to k3s.service", async () => {
+    const { sys } = setup();
+    const root = await mkdtemp(join(tmpdir(), "nk-system-units-"));
+    try {
+      await mkdir(join(root, "server/etc/systemd/system"), { recursive: true });
+      await writeFile(join(root, "server/etc/systemd/system/k3s.service"), "[Unit]\n");
+      await mkdir(join(root, "nas/etc/systemd/system"), { recursive: true });
+      expect(await sys.systemHasUnit(join(root, "server"), "k3s.service")).toBe(true);
+      expect(await sys.systemHasUnit(join(root, "nas"), "k3s.service")).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it("runs checks as argv with their timeout", async () => {

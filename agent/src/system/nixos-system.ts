@@ -1,4 +1,6 @@
 // The real NixOS driver: nixos-rebuild, nix-env, switch-to-configuration under systemd-run, systemctl.
+import { access } from "node:fs/promises";
+import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
 import { writeBundleDir } from "./bundle-dir.js";
@@ -123,6 +125,14 @@ export class NixosSystem implements System {
   async unitActive(name: string): Promise<boolean> {
     const r = await this.runner.run(["systemctl", "is-active", name]);
     return r.stdout.trim() === "active";
+  }
+
+  async systemHasUnit(systemPath: string, unit: string): Promise<boolean> {
+    // A NixOS system's units are linked under <toplevel>/etc/systemd/system.
+    return access(join(systemPath, "etc", "systemd", "system", unit)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {

@@ -45,7 +45,8 @@ export function deriveSystem(node: string, files: readonly BundleFile[]): SimSys
     initrd: h("initrd", nixpkgs, linesMatching(files, /boot\.initrd/)),
     kernelModules: h("modules", nixpkgs, linesMatching(files, /boot\.(kernelModules|extraModulePackages)/)),
     units: {
-      "k3s.service": h(nixpkgs, fileContent(files, "nk/k3s.nix")),
+      // A host without k3s (role none) has no nk/k3s.nix, and so no k3s unit.
+      ...(files.some((f) => f.path === "nk/k3s.nix") ? { "k3s.service": h(nixpkgs, fileContent(files, "nk/k3s.nix")) } : {}),
       "network-setup.service": h(fileContent(files, "nk/network.nix")),
     },
   };

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
+import { systemHealthProbe } from "../apply/system-health-probe.js";
 import { SIM_REBOOT_EXIT_CODE, SimSystem } from "./sim-system.js";
 
 class Exited extends Error {
@@ -137,6 +138,21 @@ describe("SimSystem", () => {
     expect(await sim.bootAndReboot(sp)).toMatchObject({ ok: false });
     expect(await sim.currentSystem()).toBe(before);
     expect(exits).toEqual([]);
+  });
+
+  it("has a k3s unit only in systems whose bundle has nk/k3s.nix (a host without k3s has none)", async () => {
+    const withK3s = await built(bundle());
+    const withoutK3s = await built(bundle().filter((f) => f.path !== "nk/k3s.nix"), "none");
+    expect(await sim.systemHasUnit(withK3s, "k3s.service")).toBe(true);
+    expect(await sim.systemHasUnit(withoutK3s, "k3s.service")).toBe(false);
+    expect(await sim.systemHasUnit(withoutK3s, "network-setup.service")).toBe(true);
+    // A host without k3s passes the agent's health probe even when k3s would count as down.
+    await sim.setFaults({ "*": ["unhealthy-after-switch"] });
+    await sim.switch(withoutK3s);
+    expect(await sim.unitActive("k3s.service")).toBe(false);
+    expect(await systemHealthProbe(sim).probe(withoutK3s, [], new AbortController().signal)).toEqual({ healthy: true, reason: "" });
+    await sim.switch(withK3s);
+    expect(await systemHealthProbe(sim).probe(withK3s, [], new AbortController().signal)).toEqual({ healthy: false, reason: "k3s.service is not active" });
   });
 
   it("is unhealthy after a switch or after a reboot as the faults say", async () => {

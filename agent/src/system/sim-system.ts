@@ -205,6 +205,10 @@ export class SimSystem implements System {
     return !hasFault(await readFaults(this.dir), kind, current.bundleSha256);
   }
 
+  async systemHasUnit(systemPath: string, unit: string): Promise<boolean> {
+    return Object.hasOwn((await this.meta(systemPath)).units, unit);
+  }
+
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {
     const simulated = await simulatedCommand(this.dir, argv);
     if (simulated) return simulated;

@@ -45,6 +45,11 @@ export interface System {
   bootId(): Promise<string>;
   unitActive(name: string): Promise<boolean>;
   /**
+   * Whether the system at `systemPath` defines the unit: a host without k3s (role none) has no k3s.service,
+   * so health checks that unit only where the system has it.
+   */
+  systemHasUnit(systemPath: string, unit: string): Promise<boolean>;
+  /**
    * What identifies the agent the running system ships (what a restarted agent would be), or null if
    * unknown: on NixOS the store path behind the nk-agent unit, in the simulator the pinned version.
    * A change after a confirmed switch means the agent must restart into the new one.

@@ -126,6 +126,13 @@ describe("NodeHealth with Kubernetes", () => {
     ]);
   });
 
+  it("leaves readiness out for a host without k3s (role none): it is never a Kubernetes node", async () => {
+    health.setNodes(["n1", "n2", "n3"], ["n3"]);
+    await health.refreshKube();
+    expect(health.view("n3")).toMatchObject({ k8sReady: null, cordoned: null, healthy: true, reason: "" });
+    expect(health.isHealthy("n3")).toBe(true);
+  });
+
   it("polls periodically and follows readiness and cordon changes", async () => {
     const changes = track(health);
     health.start();

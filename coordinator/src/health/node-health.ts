@@ -46,6 +46,8 @@ interface AgentState {
 export class NodeHealth {
   private nodes: readonly string[] = [];
   private tracked: ReadonlySet<string> = new Set();
+  /** Nodes without k3s (role none): never in Kubernetes, so readiness does not apply to them. */
+  private withoutK3s: ReadonlySet<string> = new Set();
   private readonly agents = new Map<string, AgentState>();
   private kubeNodes: ReadonlyMap<string, KubeNodeStatus> | null = null;
   private kubeError: string | null = null;
@@ -64,9 +66,10 @@ export class NodeHealth {
     this.log = deps.log ?? silentLogger();
   }
 
-  /** The inventory's nodes; only these are tracked and shown. */
-  setNodes(names: readonly string[]): void {
+  /** The inventory's nodes; only these are tracked and shown. `withoutK3s` names the role-none hosts among them. */
+  setNodes(names: readonly string[], withoutK3s: readonly string[] = []): void {
     this.tracked = new Set(names);
+    this.withoutK3s = new Set(withoutK3s);
     this.nodes = [...this.tracked].sort();
     for (const name of [...this.views.keys()]) if (!this.tracked.has(name)) this.views.delete(name);
     this.recompute();
@@ -205,7 +208,7 @@ export class NodeHealth {
   }
 
   private kubeView(name: string): { ready: boolean | null; cordoned: boolean | null; reason: string } {
-    if (!this.deps.kube.enabled) return { ready: null, cordoned: null, reason: "" };
+    if (!this.deps.kube.enabled || this.withoutK3s.has(name)) return { ready: null, cordoned: null, reason: "" };
     if (this.kubeError !== null) return { ready: false, cordoned: null, reason: `Kubernetes API unreachable: ${this.kubeError}` };
     if (this.kubeNodes === null) return { ready: false, cordoned: null, reason: "Kubernetes readiness not read yet" };
     const node = this.kubeNodes.get(name);

@@ -104,6 +104,16 @@ describe("decideGrants", () => {
       ]);
     });
 
+    it("grants a host without k3s (role none) beside a server holding the only server slot; it counts as a node, not a server", () => {
+      const none = (node: string): RoleOf => ({ node, role: "none" });
+      const limits = { ...input().limits, maxUnavailable: 2, maxUnavailableServers: 1 };
+      const d = decideGrants(input({ queue: [none("nas"), s("s2")], holders: [s("s1")], limits }, ["s1", "s2", "s3", "nas"]));
+      expect(names(d.grants)).toEqual(["nas"]);
+      expect(d.blocked).toEqual([{ node: "s2", reason: "waiting: 2/2 nodes disrupted (s1, nas)" }]);
+      // Without Kubernetes readiness (k8sReady null, as for every role-none host) it is healthy.
+      expect(isHealthy({ agentFresh: true, healthy: true, k8sReady: null })).toBe(true);
+    });
+
     it("lets agents through while a server holds the only server slot, if they come first", () => {
       const limits = { ...input().limits, maxUnavailable: 3, maxUnavailableServers: 1 };
       const d = decideGrants(input({ queue: [a("a1"), a("a2"), s("s2")], holders: [s("s1")], limits }));

@@ -24,7 +24,7 @@ export interface EngineTimeouts extends PhaseTimeouts {
 
 /** A holder's recorded role; unknown roles count as servers, the stricter limit. */
 function holderRole(lease: LeaseRecord, settings: LeaseSettings): Role {
-  if (lease.role === "server" || lease.role === "agent") return lease.role;
+  if (lease.role === "server" || lease.role === "agent" || lease.role === "none") return lease.role;
   return settings.roles.get(lease.node) ?? "server";
 }
 

@@ -4,7 +4,7 @@ import type { LeaseRecord, LeaseRequest } from "../store/index.js";
 import type { LeaseView } from "../status/index.js";
 
 function asRole(role: string | undefined, fallback: Role | undefined): Role {
-  if (role === "server" || role === "agent") return role;
+  if (role === "server" || role === "agent" || role === "none") return role;
   return fallback ?? "agent";
 }
 

@@ -79,3 +79,23 @@ describe("KubeDisruptionHooks.afterReturn", () => {
     expect(fake.calls("GET")).toHaveLength(0);
   });
 });
+
+describe("a host without k3s (role none)", () => {
+  const none: LeaseRecord = { ...lease, role: "none" };
+
+  it("is not drained, cordoned or uncordoned, and is back without a Kubernetes node or Ready condition", async () => {
+    const hooks = hooksWith(new KubeClient(fake.kubeConfig()));
+    expect(await hooks.beforeDisruption({ ...none, state: "granted" })).toEqual({ ok: true, reason: "n1 runs no k3s (role none): nothing to drain" });
+    expect(await hooks.afterReturn(none)).toEqual({ ok: true, reason: "back and healthy" });
+    expect(await hooks.afterFailure(none)).toEqual({ ok: true, reason: "not cordoned by nk" });
+    for (const method of ["GET", "PATCH", "POST", "DELETE"]) expect(fake.calls(method), method).toHaveLength(0);
+  });
+
+  it("still needs a new boot id after a reboot and a healthy agent", async () => {
+    const hooks = hooksWith(new KubeClient(fake.kubeConfig()));
+    await registry.report("n1", { ...report, bootId: "boot-before" });
+    expect(await hooks.afterReturn(none)).toEqual({ ok: false, reason: "n1 has not rebooted yet (boot id unchanged)" });
+    await registry.report("n1", { ...report, health: { healthy: false, checks: [{ name: "zfs", ok: false, message: "degraded", observedAtMs: T }], observedAtMs: T } });
+    expect(await hooks.afterReturn(none)).toEqual({ ok: false, reason: "n1 is not healthy (zfs)" });
+  });
+});

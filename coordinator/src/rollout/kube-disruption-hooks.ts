@@ -19,6 +19,7 @@ export class KubeDisruptionHooks implements DisruptionHooks {
 
   async beforeDisruption(lease: LeaseRecord): Promise<DisruptionOutcome> {
     const { kube, log } = this.deps;
+    if (lease.role === "none") return { ok: true, reason: `${lease.node} runs no k3s (role none): nothing to drain` };
     if (!kube.enabled) return { ok: true, reason: "no Kubernetes access: nothing to drain" };
     const status = await kube.nodeStatus(lease.node);
     if (status.exists === false) return { ok: true, reason: `${lease.node} is not a Kubernetes node yet: nothing to drain` };
@@ -46,7 +47,8 @@ export class KubeDisruptionHooks implements DisruptionHooks {
       const failing = report.health.checks.filter((c) => !c.ok).map((c) => c.name);
       return { ok: false, reason: `${lease.node} is not healthy${failing.length ? ` (${failing.join(", ")})` : ""}` };
     }
-    if (kube.enabled) {
+    // A host without k3s (role none) has no kubelet: its agent's health and the cluster checks decide.
+    if (kube.enabled && lease.role !== "none") {
       // With Kubernetes configured, a node it does not know (yet, or any more) is not back: its kubelet must be Ready.
       const status = await kube.nodeStatus(lease.node);
       if (status.exists !== true) return { ok: false, reason: `${lease.node} is not registered in Kubernetes: not back until its kubelet has joined and is Ready` };
@@ -60,7 +62,7 @@ export class KubeDisruptionHooks implements DisruptionHooks {
   }
 
   async afterFailure(lease: LeaseRecord): Promise<DisruptionOutcome> {
-    if (!this.deps.kube.enabled || !lease.cordonedByUs || lease.nodeWasCordoned) return { ok: true, reason: "not cordoned by nk" };
+    if (!this.deps.kube.enabled || lease.role === "none" || !lease.cordonedByUs || lease.nodeWasCordoned) return { ok: true, reason: "not cordoned by nk" };
     await this.deps.kube.uncordon(lease.node);
     return { ok: true, reason: "uncordoned" };
   }

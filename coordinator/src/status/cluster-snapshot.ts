@@ -1,4 +1,5 @@
 // Read-only views of the cluster that the status page, JSON API, metrics and nkctl all show.
+import type { Role } from "../../../shared/src/inventory/index.js";
 import type { ManifestsView } from "../manifests/manifests-view.js";
 import type { RevisionRollout } from "./derive-rollouts.js";
 
@@ -22,7 +23,7 @@ export interface SystemInfoView {
 
 export interface NodeView {
   readonly name: string;
-  readonly role: "server" | "agent";
+  readonly role: Role;
   readonly address: string;
   readonly desiredRevision: string;
   readonly desiredSha256: string;
@@ -47,7 +48,7 @@ export interface NodeView {
 
 export interface LeaseView {
   readonly node: string;
-  readonly role: "server" | "agent";
+  readonly role: Role;
   readonly kind: "reboot" | "service-restart";
   /** queued, granted, draining, drained, rebooting, verifying. */
   readonly state: string;

@@ -4,7 +4,7 @@ import { Document, isCollection, isMap, isScalar, type Node, type Pair, type YAM
 export interface DraftNode {
   readonly name: string;
   readonly address: string;
-  readonly role: "server" | "agent";
+  readonly role: "server" | "agent" | "none";
   readonly init: boolean;
   /** Omitted when the cluster-wide default applies. */
   readonly interface?: string;

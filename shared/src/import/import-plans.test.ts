@@ -31,14 +31,15 @@ describe("importPlans on the fixture", () => {
   const result = importPlans(FIXTURE);
   const doc = parse(result.yaml) as Doc;
 
-  it("maps one node per host with a k3s row, at the host address, server winning, init on the init-server host", () => {
+  it("maps one node per host at the host address, server winning, init on the init-server host, role none without a k3s row", () => {
     expect(doc.nodes).toEqual({
       birch: { address: "192.168.88.11", role: "server", init: true, interface: "enp3s0", boot_device: "/dev/sda" },
       cedar: { address: "192.168.88.12", role: "server", interface: "eno1", boot_device: "/dev/sda" },
       elm: { address: "192.168.88.13", role: "server", interface: "enp3s0", boot_device: "/dev/sda" },
       fir: { address: "192.168.88.14", role: "agent", interface: "enp2s0", boot_device: "/dev/sda" },
+      larch: { address: "192.168.88.15", role: "none", interface: "eno1", boot_device: "/dev/sda" },
     });
-    expect(Object.keys(doc.nodes)).toEqual(["birch", "cedar", "elm", "fir"]);
+    expect(Object.keys(doc.nodes)).toEqual(["birch", "cedar", "elm", "fir", "larch"]);
   });
 
   it("maps network.yaml and the admin column, with defaults for what the format lacks", () => {
@@ -60,10 +61,10 @@ describe("importPlans on the fixture", () => {
     );
   });
 
-  it("notes left-out hosts, merged server+agent hosts, the netmask and every default", () => {
+  it("notes hosts without k3s, merged server+agent hosts, the netmask and every default", () => {
     expect(result.notes).toEqual(
       expect.arrayContaining([
-        "larch (hosts.csv:6) has no row in k3s.csv: left out",
+        "larch (hosts.csv:6) has no row in k3s.csv: node larch with role none (a NixOS host without k3s), 192.168.88.15 on eno1",
         "birch → node birch: server, init (clusterInit), 192.168.88.11 on enp3s0",
         "birch had a k3s server and a k3s agent (k3s.csv:2, 3): imported as one server node, which runs workloads too",
         "elm had a k3s server and a k3s agent (k3s.csv:5, 6): imported as one server node, which runs workloads too",
@@ -75,7 +76,6 @@ describe("importPlans on the fixture", () => {
         expect.stringContaining("nkctl secret set k3s-token"),
       ]),
     );
-    expect(result.yaml).not.toContain("larch");
     expect(result.extraFiles.size).toBe(0);
   });
 
@@ -89,17 +89,17 @@ describe("importPlans on the fixture", () => {
     expect(importPlans(shouty).yaml).toBe(result.yaml);
   });
 
-  it("copies nixConfigs of imported hosts to nodes/<name>.nix and notes the others", () => {
+  it("copies nixConfigs of every host (k3s or not) to nodes/<name>.nix and notes the others", () => {
     const birch = fixture("nixConfigs/birch.nix");
     const r = importPlans({ ...FIXTURE, nixConfigs: new Map([["elm", "{ ... }: { b = 2; }\n"], ["Birch.nix", birch], ["larch", fixture("nixConfigs/larch.nix")], ["ghost", "y"]]) });
     expect([...r.extraFiles]).toEqual([
       ["nodes/birch.nix", birch],
       ["nodes/elm.nix", "{ ... }: { b = 2; }\n"],
+      ["nodes/larch.nix", fixture("nixConfigs/larch.nix")],
     ]);
     expect(r.notes).toEqual(
       expect.arrayContaining([
         "nixConfigs/Birch.nix → nodes/birch.nix, copied as is: review it, it was written for the plans tool (k3s ran in containers there)",
-        "nixConfigs/larch.nix: host larch is not imported, not copied",
         'nixConfigs/ghost.nix: no host "ghost" in hosts.csv, not copied',
       ]),
     );
@@ -148,7 +148,7 @@ describe("importPlans variants", () => {
     expect(doc.cluster.name).toBe("lab");
     expect(doc.cluster.nixpkgs).toEqual({ channel: "nixos-24.05" });
     expect(doc.cluster.admin!.ssh_keys).toEqual([key]);
-    expect(Object.values(doc.nodes).map((n) => n.boot_device)).toEqual(["/dev/nvme0n1", "/dev/nvme0n1", "/dev/nvme0n1", "/dev/nvme0n1"]);
+    expect(Object.values(doc.nodes).map((n) => n.boot_device)).toEqual(["/dev/nvme0n1", "/dev/nvme0n1", "/dev/nvme0n1", "/dev/nvme0n1", "/dev/nvme0n1"]);
     expect(r.notes.some((n) => n.includes("has no boot device") || n.includes("has no cluster name"))).toBe(false);
   });
 

@@ -126,7 +126,8 @@ export function importPlans(input: PlansInput, options: ImportOptions = {}): Imp
   problems.throwIfAny();
 
   const bootDevice = options.bootDevice ?? DEFAULT_BOOT_DEVICE;
-  const imported = [...hosts.values()].filter((h) => slots.has(h.name));
+  // Every host becomes a node: one with no k3s row is a NixOS host without k3s (role none).
+  const imported = [...hosts.values()];
   const ifaces = new Set(imported.map((h) => h.iface));
   const sharedIface = ifaces.size === 1 ? [...ifaces][0] : undefined;
   const nodes: DraftNode[] = [];
@@ -134,7 +135,8 @@ export function importPlans(input: PlansInput, options: ImportOptions = {}): Imp
   for (const host of hosts.values()) {
     const slot = slots.get(host.name);
     if (!slot) {
-      notes.push(`${host.name} (${HOSTS}:${host.line}) has no row in ${K3S}: left out`);
+      nodes.push({ name: host.name, address: host.ip, role: "none", init: false, ...(sharedIface === undefined ? { interface: host.iface } : {}), bootDevice });
+      notes.push(`${host.name} (${HOSTS}:${host.line}) has no row in ${K3S}: node ${host.name} with role none (a NixOS host without k3s), ${host.ip} on ${host.iface}`);
       continue;
     }
     const role = slot.server ? "server" : "agent";

@@ -1,6 +1,7 @@
 // The typed inventory that every other part of nk works from (parsed and validated from YAML).
 
-export type Role = "server" | "agent";
+/** "none": a NixOS host without k3s (same pipeline; no k3s, no drain, no Ready check). */
+export type Role = "server" | "agent" | "none";
 export type RebootPolicy = "auto" | "always" | "never";
 /** The Nix system a node builds for. */
 export type NodeSystem = "x86_64-linux" | "aarch64-linux";

@@ -45,7 +45,7 @@ function readNode(r: YamlReader, name: string, loc: Located, defaults: NodeDefau
     return undefined;
   }
   const address = r.require(readIpv4(r, f.get("address")), loc, "address", "IPv4 address");
-  const role = r.require(r.oneOf<Role>(f.get("role"), ["server", "agent"]), loc, "role", "server or agent");
+  const role = r.require(r.oneOf<Role>(f.get("role"), ["server", "agent", "none"]), loc, "role", "server, agent or none");
   const init = r.boolean(f.get("init")) ?? false;
   const ifaceLoc = f.get("interface");
   const iface = r.string(ifaceLoc) ?? defaults.interface;
@@ -61,7 +61,14 @@ function readNode(r: YamlReader, name: string, loc: Located, defaults: NodeDefau
   // A boot setting that did not read is already reported: do not add "is required" on top of it.
   const boot = r.diagnostics.length > problemsBefore ? undefined : resolveBoot(r, loc, own, defaults.boot, reported);
   if (boot) checkBootForSystem(r, loc, f.get("system"), system, boot);
-  if (init && role === "agent") r.report(f.get("init")!.pos, `${loc.path}.init`, "only a server can be the init server (clusterInit)");
+  if (init && role !== undefined && role !== "server") r.report(f.get("init")!.pos, `${loc.path}.init`, "only a server can be the init server (clusterInit)");
+  if (role === "none") {
+    // A host without k3s has no Kubernetes node to label, taint or pass flags to.
+    for (const key of ["labels", "taints", "k3s_extra_flags"]) {
+      const given = f.get(key);
+      if (given && given.node !== null) r.report(given.pos, given.path, "does not apply to role none (no k3s runs there); remove it");
+    }
+  }
   const node: NodeSpec = {
     name,
     address: address ?? "",

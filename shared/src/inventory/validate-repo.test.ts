@@ -69,7 +69,15 @@ describe("validateInventoryText", () => {
       "inventory.yaml:9:18 nodes.n2.address: \"10.0.0.300\" is not an IPv4 address",
     ]],
     ["bad role", 11, "  a1: { address: 10.0.0.21, role: worker, boot_device: /dev/sda }", [
-      'inventory.yaml:11:35 nodes.a1.role: expected one of server, agent, got "worker"',
+      'inventory.yaml:11:35 nodes.a1.role: expected one of server, agent, none, got "worker"',
+    ]],
+    ["init on a host without k3s", 11, "  a1: { address: 10.0.0.21, role: none, init: true, boot_device: /dev/sda }", [
+      "inventory.yaml:11:47 nodes.a1.init: only a server can be the init server (clusterInit)",
+    ]],
+    ["k3s settings on a host without k3s", 11, "  a1: { address: 10.0.0.21, role: none, boot_device: /dev/sda, labels: { a: b }, taints: [], k3s_extra_flags: [--x] }", [
+      "inventory.yaml:11:72 nodes.a1.labels: does not apply to role none (no k3s runs there); remove it",
+      "inventory.yaml:11:90 nodes.a1.taints: does not apply to role none (no k3s runs there); remove it",
+      "inventory.yaml:11:111 nodes.a1.k3s_extra_flags: does not apply to role none (no k3s runs there); remove it",
     ]],
     ["no init server", 8, "  n1: { address: 10.0.0.11, role: server, boot_device: /dev/sda }", [
       "inventory.yaml:8:3 nodes: no server has init: true and cluster.k3s.api_address is not set, so the servers (n1, n2, n3) have nothing to join: set api_address to a running server's (or a load balancer's) address, or mark exactly one server with init: true",
@@ -144,6 +152,14 @@ describe("validateInventoryText", () => {
     expect(result.inventory?.cluster.k3s.apiAddress).toBe("10.0.0.11");
   });
 
+  it("accepts a host without k3s (role none) and does not count it as a server", () => {
+    const result = validateInventoryText(replaceLine(BASE, 10, "  n3: { address: 10.0.0.13, role: none, boot_device: /dev/sda }"));
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([
+      "inventory.yaml:8:3 warning: nodes: 2 servers: an even number of etcd members tolerates no more failures than 1; use an odd number",
+    ]);
+    expect(result.inventory?.nodes.map((n) => [n.name, n.role])).toEqual([["a1", "agent"], ["n1", "server"], ["n2", "server"], ["n3", "none"]]);
+  });
+
   it("reports a missing secret only when the coordinator's secrets are known", () => {
     expect(problems(BASE)).toEqual([]);
     expect(problems(BASE, { knownSecrets: new Set(["other"]) })).toEqual([
@@ -159,7 +175,7 @@ describe("validateInventoryText", () => {
     expect(problems(text)).toEqual([
       "inventory.yaml:5:33 cluster.admin.ssh_keys: needs at least one public key (there are no passwords)",
       "inventory.yaml:9:18 nodes.n2.address: 10.0.1.12 is outside the cluster subnet 10.0.0.0/24",
-      'inventory.yaml:11:35 nodes.a1.role: expected one of server, agent, got "worker"',
+      'inventory.yaml:11:35 nodes.a1.role: expected one of server, agent, none, got "worker"',
     ]);
   });
 

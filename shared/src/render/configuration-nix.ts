@@ -9,10 +9,12 @@ export interface ConfigurationImports {
 }
 
 const NK_MODULES = ["./nk/agent.nix", "./nk/boot.nix", "./nk/k3s.nix", "./nk/network.nix", "./nk/users.nix"];
+/** A host without k3s (role none) has no nk/k3s.nix. */
+const NK_MODULES_WITHOUT_K3S = NK_MODULES.filter((m) => m !== "./nk/k3s.nix");
 
 export function renderConfigurationNix(cluster: ClusterSettings, node: NodeSpec, extra: ConfigurationImports): string {
   const imports = [
-    ...NK_MODULES,
+    ...(node.role === "none" ? NK_MODULES_WITHOUT_K3S : NK_MODULES),
     ...extra.commonFiles.map((name) => nixPathIn("./extra/common", name)),
     ...(extra.hasNodeFile ? ["./extra/node.nix"] : []),
   ];

@@ -272,3 +272,21 @@ describe("scale", () => {
     for (const name of Object.keys(before)) expect(after[name]).toBe(before[name]);
   });
 });
+
+describe("a host without k3s (role none)", () => {
+  const inv = withNodes(exampleInventory(), [...exampleInventory().nodes, makeNode("nas", "172.30.190.8", { role: "none" })]);
+  const bundle = renderCluster(inv, exampleRepoFiles()).get("nas");
+
+  it("gets the same bundle minus k3s: no nk/k3s.nix, no manifests, no token, only ssh open", () => {
+    expect(paths(bundle)).toEqual(["configuration.nix", "extra/common/monitoring.nix", "flake.nix", "nk/agent.nix", "nk/boot.nix", "nk/checks.json", "nk/network.nix", "nk/users.nix"]);
+    expect(file(bundle, "configuration.nix")).toContain("  imports = [\n    ./nk/agent.nix\n    ./nk/boot.nix\n    ./nk/network.nix\n    ./nk/users.nix\n    ./extra/common/monitoring.nix\n  ]\n");
+    expect(file(bundle, "nk/network.nix")).toContain("    firewall = {\n      enable = true;\n      # 22 ssh (no k3s runs here: role none)\n      allowedTCPPorts = [ 22 ];\n    };");
+    expect(secretNamesFor(inv, inv.nodes.find((n) => n.name === "nas")!)).toEqual([]);
+  });
+
+  it("changes no other node's bundle", () => {
+    const before = renderCluster(exampleInventory(), exampleRepoFiles());
+    const after = renderCluster(inv, exampleRepoFiles());
+    for (const [name, b] of before) expect(after.get(name)?.sha256, name).toBe(b.sha256);
+  });
+});

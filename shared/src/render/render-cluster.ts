@@ -27,10 +27,11 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
     { path: "nk/agent.nix", content: renderAgentNix(node.name, checks.node) },
     { path: "nk/boot.nix", content: renderBootNix(node.boot) },
     { path: "nk/checks.json", content: checksJson(checks) },
-    { path: "nk/k3s.nix", content: renderK3sNix(ctx, node) },
     { path: "nk/network.nix", content: renderNetworkNix(cluster.network, node) },
     { path: "nk/users.nix", content: ctx.usersNix },
   ];
+  // A host without k3s (role none) gets the same pipeline, minus k3s.
+  if (node.role !== "none") files.push({ path: "nk/k3s.nix", content: renderK3sNix(ctx, node) });
   for (const f of ctx.commonFiles) files.push({ path: `extra/common/${f.name}`, content: f.content });
   if (nodeFile !== undefined) files.push({ path: "extra/node.nix", content: nodeFile });
   // k3s only deploys manifests from servers; agents carry none, so a manifest edit never touches them.

@@ -103,6 +103,7 @@ describe("rendered Nix parses", () => {
         files: exampleRepoFiles(),
       },
       hostile: hostileVariant(),
+      withoutK3s: { inventory: withNodes(example, [...example.nodes, makeNode("nas", "172.30.190.8", { role: "none" })]), files: exampleRepoFiles() },
     };
     const paths: string[] = [];
     for (const [name, v] of Object.entries(variants)) paths.push(...(await writeBundles(root, name, renderCluster(v.inventory, v.files))));

@@ -9,7 +9,7 @@ export function secretPath(name: string): string {
 }
 
 /** Secret names this node's bundle references; the agent may fetch exactly these. */
-export function secretNamesFor(inventory: Inventory, _node: NodeSpec): string[] {
-  // Servers and agents alike join with the cluster token; per-node secrets would be added here.
-  return [inventory.cluster.k3s.tokenSecret];
+export function secretNamesFor(inventory: Inventory, node: NodeSpec): string[] {
+  // Servers and agents alike join with the cluster token; a host without k3s needs none.
+  return node.role === "none" ? [] : [inventory.cluster.k3s.tokenSecret];
 }
