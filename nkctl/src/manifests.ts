@@ -30,7 +30,7 @@ export function manifestsJson(res: GetManifestsResponse): object {
   };
 }
 
-function manifestsText(res: GetManifestsResponse): string {
+export function manifestsText(res: GetManifestsResponse): string {
   const head = formatFields([
     ["state", `${res.state} (mode ${res.mode})`],
     ["revision", short(res.revision) || "-"],
@@ -45,7 +45,7 @@ function manifestsText(res: GetManifestsResponse): string {
     const health = o.healthDetail ? `${o.health} (${o.healthDetail})` : o.health;
     return res.live ? [o.key, o.source, apply, o.exists ? (o.inSync ? "yes" : "no") : "missing", health] : [o.key, o.source, apply, health];
   });
-  return `${head}\n${formatTable(headers, rows)}`;
+  return `${head}${formatTable(headers, rows)}`;
 }
 
 export function registerManifests(program: Command, ctx: CliContext): void {
