@@ -8,6 +8,7 @@ import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
+import { configWarnings } from "./config/config-warnings.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
 import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminTokenMatcher } from "./grpc/call-auth.js";
@@ -18,12 +19,12 @@ import { reflectionServices } from "./grpc/reflection-services.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
-import { KubeClient, NO_KUBE_WARNING, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
+import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
 import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
-import { CLEAR_SECRETS_WARNING, ensureAdminToken, openConfiguredStore } from "./store/index.js";
+import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
 
@@ -76,10 +77,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const kubeConfig = config.kubeconfigFile ? loadKubeConfig(config.kubeconfigFile) : null;
     const kube: KubeDriver = kubeConfig ? new KubeClient(kubeConfig, { log: log.child({ component: "kube" }) }) : new NoKube();
     // Shown at start, on the status page, in the JSON status and by nkctl status: nothing unsafe is silent.
-    const warnings = [
-      ...(kube.enabled ? [] : [NO_KUBE_WARNING]),
-      ...(config.store.kind === "etcd" && config.store.secretsKeyFile === undefined ? [CLEAR_SECRETS_WARNING] : []),
-    ];
+    const warnings = configWarnings(config);
     for (const warning of warnings) log.warn(warning);
     const timers = systemHealthTimers;
     const nodeHealth = new NodeHealth({ kube, timers, heartbeatMs: config.heartbeatSeconds * 1000, log: log.child({ component: "node-health" }) });
