@@ -1,7 +1,8 @@
 // Turns the footprint runs into console lines and the BENCHMARKS.md section (between its own markers).
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { ModuleCost } from "./module-cost.js";
 import { median, type WindowResult } from "./proc-sampler.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 export const SECTION_ID = "agent-footprint";
 export const RSS_GOAL_BYTES = 60e6;
@@ -94,7 +95,5 @@ export async function writeSection(path: string, s: SectionInput): Promise<void>
   const start = text.indexOf(startMarker);
   const end = text.indexOf(endMarker);
   const next = start >= 0 && end > start ? `${text.slice(0, start)}${block}${text.slice(end + endMarker.length)}` : `${text.trimEnd()}\n\n${block}\n`;
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, next);
-  await rename(tmp, path);
+  await writeFileAtomic(path, next, 0o644, { durable: false });
 }

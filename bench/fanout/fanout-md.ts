@@ -1,6 +1,7 @@
 // Writes the fan-out benchmark's section of BENCHMARKS.md between its own markers, leaving other sections alone.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { formatMs } from "../render/measure.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 export interface RunResult {
   /** `git push` start to its return: receive, validate, adopt (render, persist, publish) included. */
@@ -129,7 +130,5 @@ export function updateFanoutMarkdown(existing: string, report: FanoutReport): st
 
 export async function writeFanoutSection(path: string, report: FanoutReport): Promise<void> {
   const existing = await readFile(path, "utf8");
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, updateFanoutMarkdown(existing, report));
-  await rename(tmp, path);
+  await writeFileAtomic(path, updateFanoutMarkdown(existing, report), 0o644, { durable: false });
 }

@@ -1,6 +1,7 @@
 // Writes one benchmark's results table into BENCHMARKS.md between its own markers, leaving other sections alone.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { formatMs, type Measurement } from "./measure.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 const HEADER = `# Benchmarks
 
@@ -56,7 +57,5 @@ export async function writeSection(path: string, s: Section): Promise<void> {
     if (err.code === "ENOENT") return null;
     throw err;
   });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, updateMarkdown(existing, s));
-  await rename(tmp, path);
+  await writeFileAtomic(path, updateMarkdown(existing, s), 0o644, { durable: false });
 }

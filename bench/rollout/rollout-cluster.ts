@@ -1,7 +1,7 @@
 // The rollout benchmark's cluster: an in-process coordinator whose log is captured, the fake kube-apiserver, and one
 // agent process per simulated node (SimSystem, time-scaled reboots) supervised like systemd would.
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -21,6 +21,7 @@ import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { AdminServiceClient } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 const run = promisify(execFile);
 // GIT_SSL_CAINFO would override the coordinator's CA given per command.
@@ -208,8 +209,7 @@ export class RolloutCluster {
   async setCommand(node: string, command: string, answer: { stdout: string; exitCode?: number }): Promise<void> {
     const path = join(this.workDir, "nodes", node, "system", "commands.json");
     const current = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
-    await writeFile(`${path}.tmp`, JSON.stringify({ ...current, [command]: answer }));
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(path, JSON.stringify({ ...current, [command]: answer }), 0o644, { durable: false });
   }
 
   /** Resident memory of every agent process, MiB (from /proc). */

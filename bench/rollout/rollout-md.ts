@@ -1,6 +1,7 @@
 // Writes the rollout benchmark's section into BENCHMARKS.md between its own markers, leaving other sections alone.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { median, percentile, type RunFigures } from "./rollout-figures.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 export interface RolloutReport {
   readonly options: { nodes: number; runs: number; timeScale: number; rebootDelayMs: number; reportIntervalSeconds: number; maxUnavailable: number; store?: "file" | "etcd" };
@@ -70,7 +71,5 @@ export async function writeRolloutSection(path: string, r: RolloutReport): Promi
   const endMarker = `<!-- bench:${ID}:end -->`;
   const end = text.indexOf(endMarker);
   const next = start >= 0 && end > start ? `${text.slice(0, start)}${block}${text.slice(end + endMarker.length)}` : `${text.trimEnd()}\n\n${block}\n`;
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, next);
-  await rename(tmp, path);
+  await writeFileAtomic(path, next, 0o644, { durable: false });
 }

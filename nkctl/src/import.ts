@@ -1,12 +1,13 @@
 // `nkctl import nk3|plans`: turns an older inventory format into inventory.yaml (+ extra files).
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { importNk3, importPlans, type ImportOptions, type ImportResult } from "../../shared/src/import/index.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { emit } from "./output.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 interface ImportFlags {
   readonly out?: string;
@@ -61,9 +62,7 @@ async function writeImport(out: string, result: ImportResult, force: boolean): P
   for (const [path, content] of files) {
     const target = join(out, path);
     await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}`;
-    await writeFile(tmp, content);
-    await rename(tmp, target);
+    await writeFileAtomic(target, content, 0o644);
   }
   return [...files.keys()];
 }

@@ -1,8 +1,7 @@
 // The chaos environment: the coordinator as a process (kill -9 able), a cuttable TCP proxy in front of it per
 // agent, one supervised agent process per simulated node, the fake kube-apiserver, and an operator's checkout.
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -22,6 +21,7 @@ import { CoordinatorProcess } from "../support/coordinator-process.js";
 import { HEALTHY_COMMANDS } from "../support/sim-cluster.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import type { Limits } from "./lease-journal.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 const run = promisify(execFile);
 export const K3S_SECRET = "chaos-k3s-token-value";
@@ -249,9 +249,7 @@ export class ChaosCluster {
   async setCeph(node: string, healthy: boolean): Promise<void> {
     const commands = { ...HEALTHY_COMMANDS, ...(healthy ? {} : { "ceph health": { stdout: "HEALTH_WARN 1 osds down\n" } }) };
     // Its own temp file: two overlapping flaps of one node write at once (seed 20340003).
-    const tmp = join(this.simDir(node), `commands.json.tmp-${randomUUID()}`);
-    await writeFile(tmp, JSON.stringify(commands));
-    await rename(tmp, join(this.simDir(node), "commands.json"));
+    await writeFileAtomic(join(this.simDir(node), "commands.json"), JSON.stringify(commands), 0o644, { durable: false });
   }
 
   async close(): Promise<void> {

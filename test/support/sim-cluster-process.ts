@@ -1,7 +1,7 @@
 // A simulated cluster whose coordinator is its own process (kill -9 able): agent processes on SimSystem, the fake
 // kube-apiserver, an operator's git checkout, the real nkctl, and reboots that can be held to keep a node down.
 import { execFile, spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -16,6 +16,7 @@ import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "./coordinator-harness.js";
 import { CoordinatorProcess } from "./coordinator-process.js";
 import { disruptionWindows, HEALTHY_COMMANDS, maxConcurrent, type DisruptionWindow } from "./sim-cluster.js";
+import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 const run = promisify(execFile);
 export type Doc = ReturnType<typeof parseDocument>;
@@ -234,8 +235,7 @@ export async function startProcessCluster(options: ProcessClusterOptions = {}): 
       async setCommand(node: string, command: string, answer: Answer) {
         const path = join(nodeDir(node), "system", "commands.json");
         const current = JSON.parse(await readFile(path, "utf8")) as Record<string, Answer>;
-        await writeFile(`${path}.tmp`, JSON.stringify({ ...current, [command]: answer }));
-        await rename(`${path}.tmp`, path);
+        await writeFileAtomic(path, JSON.stringify({ ...current, [command]: answer }), 0o644, { durable: false });
       },
       setFaults: (node: string, faults: Faults) => writeFaults(join(nodeDir(node), "system"), faults),
       disruptions: () => disruptionWindows(kube),

@@ -1,8 +1,8 @@
 // The agent's side of the self-update guard's file contract (see nixos-module/agent.nix):
 // alive.json says "this agent package came up and reached a coordinator"; rolled-back.json is the guard's verdict.
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 
 export interface GuardRollback {
   readonly from: string;
@@ -15,16 +15,7 @@ export interface GuardRollback {
 /** Written once per process start after the first successful Hello; nothing without NK_AGENT_PACKAGE. */
 export async function writeAlive(stateDir: string, agentPackage: string | undefined, version: string, now: Date): Promise<boolean> {
   if (!agentPackage) return false;
-  const target = join(stateDir, "alive.json");
-  const temp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
-  const handle = await open(temp, "w", 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify({ package: agentPackage, version, pid: process.pid, at: now.toISOString() })}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, target);
+  await writeFileAtomic(join(stateDir, "alive.json"), `${JSON.stringify({ package: agentPackage, version, pid: process.pid, at: now.toISOString() })}\n`, 0o600);
   return true;
 }
 

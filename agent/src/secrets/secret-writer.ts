@@ -1,8 +1,8 @@
 // Writes fetched secrets as 0600 files in a 0700 directory outside the Nix store (bundles refer to them by path).
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 
@@ -21,20 +21,7 @@ export class SecretWriter {
     const written: string[] = [];
     for (const [name, value] of secrets) {
       const target = this.path(name);
-      const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
-      const handle = await open(temp, "wx", 0o600);
-      try {
-        await handle.writeFile(value);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      try {
-        await rename(temp, target);
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
-      }
+      await writeFileAtomic(target, value, 0o600);
       written.push(target);
     }
     return written;

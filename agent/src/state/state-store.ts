@@ -1,7 +1,8 @@
 // Loads and saves the agent's state file atomically (temp file, fsync, rename, fsync dir); survives corruption.
-import { mkdir, open, readFile, rename } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { mkdir, readFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
 import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { initialAgentState, type AgentState } from "../apply/index.js";
 import { parseAgentState, salvageBadHistory } from "./state-codec.js";
@@ -75,28 +76,13 @@ export class StateStore {
   }
 
   private async write(state: AgentState): Promise<void> {
-    const dir = dirname(this.path);
-    const tmp = join(dir, `.${basename(this.path)}.tmp-${process.pid}`);
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const fh = await open(tmp, "w", 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(state)}\n`, "utf8");
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
-      // The rename itself must reach the disk before anything irreversible follows.
-      const dh = await open(dir, "r");
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     } catch (err) {
       throw new NkError("IO", `cannot write ${this.path}: ${errorMessage(err)}`, { cause: err });
     }
+    // Durable (the rename reaches the disk) before anything irreversible follows.
+    await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`, 0o600);
   }
 
   private async readText(): Promise<string | null> {

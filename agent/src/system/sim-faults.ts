@@ -1,8 +1,8 @@
 // Faults a SimSystem injects, read from <dir>/faults.json on every call so tests can change them live.
-import { randomUUID } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 
 export const FAULT_KINDS = [
   "build-error",
@@ -53,10 +53,8 @@ export async function readFaults(dir: string): Promise<Faults> {
 }
 
 export async function writeFaults(dir: string, faults: Faults): Promise<void> {
-  // A temp file of its own: two writers sharing one interleave their bytes into it (found by the chaos run).
-  const tmp = `${faultsPath(dir)}.tmp-${randomUUID()}`;
-  await writeFile(tmp, JSON.stringify(faults, null, 2));
-  await rename(tmp, faultsPath(dir));
+  // Each write has a temp file of its own: two writers sharing one interleaved their bytes (found by the chaos run).
+  await writeFileAtomic(faultsPath(dir), JSON.stringify(faults, null, 2), 0o644, { durable: false });
 }
 
 /** `sha256` null is the unmanaged initial system, which no fault touches. */

@@ -1,8 +1,9 @@
 // A simulated NixOS in a directory: generations, boot default, reboots and injectable faults, for tests and the demo.
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
 import { readBundleDir, writeBundleDir } from "./bundle-dir.js";
 import type { CommandRunner } from "./command-runner.js";
@@ -291,7 +292,6 @@ export class SimSystem implements System {
   private async write(rel: string, content: string): Promise<void> {
     const path = join(this.dir, rel);
     await mkdir(join(path, ".."), { recursive: true });
-    await writeFile(`${path}.tmp`, `${content}\n`);
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(path, `${content}\n`, 0o644, { durable: false });
   }
 }

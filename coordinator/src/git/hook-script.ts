@@ -1,6 +1,6 @@
 // Installs the repo's git hooks: tiny scripts that hand each push to the running coordinator over a unix socket.
-import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 
 export const HOOK_NAMES = ["pre-receive", "post-receive"] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
@@ -89,12 +89,6 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-async function writeExecutable(file: string, text: string): Promise<void> {
-  // Renamed into place: git may be running the old hook at this moment.
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o700 });
-  await rename(tmp, file);
-}
 
 /**
  * Writes nk-hook.cjs and the pre-receive/post-receive wrappers into `hooksDir`, pointing at this
@@ -102,9 +96,10 @@ async function writeExecutable(file: string, text: string): Promise<void> {
  */
 export async function installHooks(hooksDir: string, socketPath: string, nodePath = process.execPath): Promise<void> {
   const script = join(hooksDir, "nk-hook.cjs");
-  await writeExecutable(script, HOOK_JS);
+  // Renamed into place: git may be running the old hook at this moment.
+  await writeFileAtomic(script, HOOK_JS, 0o700);
   for (const name of HOOK_NAMES) {
     const wrapper = `#!/bin/sh\n# Installed by nk-coordinator on every start; edits are overwritten.\nexec ${shellQuote(nodePath)} ${shellQuote(script)} ${name} ${shellQuote(socketPath)}\n`;
-    await writeExecutable(join(hooksDir, name), wrapper);
+    await writeFileAtomic(join(hooksDir, name), wrapper, 0o700);
   }
 }

@@ -2,7 +2,7 @@
 import { chmod, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { generateToken } from "./token-hash.js";
 
 export const ADMIN_TOKEN_FILE = "admin.token";

@@ -3,7 +3,7 @@ import { open, readFile, rename, stat, type FileHandle } from "node:fs/promises"
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
-import { fsyncDir } from "./atomic-file.js";
+import { fsyncDir } from "../../../shared/src/fs/index.js";
 import { GroupCommit } from "./group-commit.js";
 import type { EventInput, EventListener, EventRecord, ReadEventsOptions } from "./store.js";
 import { ShapeError, int, obj, optional, str, strMap, type Check } from "./validate.js";

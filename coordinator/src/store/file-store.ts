@@ -3,7 +3,7 @@ import { chmod, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
-import { removeStaleTemps, writeFileAtomic } from "./atomic-file.js";
+import { removeStaleTemps, writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { DirLock } from "./dir-lock.js";
 import { EventLog } from "./event-log.js";
 import { GroupCommit } from "./group-commit.js";

@@ -3,7 +3,7 @@ import { chmod, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { GroupCommit } from "./group-commit.js";
 import type { SecretInfo } from "./store.js";
 import { ShapeError, int, map, obj, str } from "./validate.js";

@@ -1,7 +1,7 @@
 // Loading state.json at open: fresh dirs get an empty state written at once; a damaged file stops the start.
 import { readFile } from "node:fs/promises";
 import { NkError } from "../../../shared/src/errors/index.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { decodeState, emptyState, encodeState, type StoreState } from "./state-codec.js";
 
 export const STATE_FILE = "state.json";

@@ -3,7 +3,7 @@ import { X509Certificate, createHash, createPrivateKey } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
-import { writeFileAtomic } from "../store/index.js";
+import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { createCa, issueServerCert, type KeyAndCert } from "./cert-factory.js";
 import { hostKey, sanKeys, wantedHosts } from "./host-names.js";
 

@@ -1,13 +1,22 @@
-// Crash-safe file replacement: write a temp file in the same dir, fsync it, rename over, fsync the dir.
+// The one atomic file writer: a temp file in the same dir, fsynced, renamed over the target, the dir fsynced.
 import { randomBytes } from "node:crypto";
 import { open, readdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { NkError } from "../../../shared/src/errors/index.js";
+import { NkError } from "../errors/index.js";
 
 const TEMP_MARK = ".tmp-";
 
-/** After resolve, `path` holds exactly `data` and survives a crash or power loss. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * False skips both fsyncs: readers still never see half a file, but a power loss may lose the write.
+   * Only for files nothing depends on after a crash (simulated machines, reports).
+   */
+  readonly durable?: boolean;
+}
+
+/** After resolve, readers see either the old file or exactly `data` (mode `mode`), and with `durable` it survives a power loss. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: AtomicWriteOptions = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const temp = `${path}${TEMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     const fh = await open(temp, "wx", mode);
@@ -15,12 +24,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
       await fh.writeFile(data);
       // The mode given to open is filtered by the umask; set it exactly.
       await fh.chmod(mode);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(temp, path);
-    await fsyncDir(dirname(path));
+    if (durable) await fsyncDir(dirname(path));
   } catch (err) {
     await unlink(temp).catch(() => undefined);
     throw new NkError("IO", `cannot write ${path}: ${(err as Error).message}`, { cause: err });

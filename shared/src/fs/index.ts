@@ -1,0 +1,2 @@
+// Public surface of shared/fs: file-system helpers every process uses.
+export { fsyncDir, removeStaleTemps, writeFileAtomic, type AtomicWriteOptions } from "./atomic-file.js";
