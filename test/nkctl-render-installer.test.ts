@@ -1,6 +1,6 @@
 // nkctl render-installer end to end: writes the installer tree for one node; the token stays out of .nix files.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,4 +26,23 @@ it("writes an installer for one node whose Nix parses and whose token stays in e
   const all = (await Promise.all(files.map(async (f) => ((await stat(join(out, "n2", f))).isFile() ? readFile(join(out, "n2", f), "utf8") : "")))).join("\n");
   expect(all).toContain("172.30.190.4");
   expect(all).toContain("/dev/nvme0n1");
+}, 60_000);
+
+it("takes --disk for an EFI loader's node, which names no disk in the inventory, and refuses without it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "nk-installer-efi-"));
+  await cp(join(ROOT, "examples/homelab"), join(dir, "repo"), { recursive: true });
+  const inventory = join(dir, "repo/inventory.yaml");
+  const text = await readFile(inventory, "utf8");
+  expect(text).toContain("  n3: { address: 172.30.190.5, role: server, boot_device: /dev/nvme0n1 }\n");
+  await writeFile(inventory, text.replace("  n3: { address: 172.30.190.5, role: server, boot_device: /dev/nvme0n1 }\n", "  n3: { address: 172.30.190.5, role: server, boot: { loader: systemd-boot } }\n"));
+  await writeFile(join(dir, "ca.pem"), CA);
+  const args = (...extra: string[]): string[] => [join(ROOT, "bin/nkctl.js"), "render-installer", "n3", "--dir", join(dir, "repo"), "--node-coordinator", "10.1.2.3:7443", "--ca-file", join(dir, "ca.pem"), "--out", join(dir, "out"), ...extra];
+  const refused = await promisify(execFile)(process.execPath, args()).then(
+    () => null,
+    (err: { code: number; stderr: string }) => err,
+  );
+  expect(refused).toMatchObject({ code: 2, stderr: "nkctl: node n3 boots with systemd-boot, whose settings name no disk: say which disk to erase with --disk (e.g. --disk /dev/nvme0n1)\n" });
+  await promisify(execFile)(process.execPath, args("--disk", "/dev/nvme0n1"));
+  expect(JSON.parse(await readFile(join(dir, "out/n3/install.json"), "utf8"))).toMatchObject({ disk: "/dev/nvme0n1", loader: "systemd-boot", efiMountPoint: "/boot" });
+  expect(await readFile(join(dir, "out/n3/nk/boot.nix"), "utf8")).toContain("boot.loader.systemd-boot = {");
 }, 60_000);

@@ -68,6 +68,7 @@ describe("importNk3 on the fixture", () => {
         "192.168.77.22 → node d7f726a1-e847-523b-a718-a5021e23f9ed: server, boot_device /dev/nvme0n1",
         "inventory.yaml:6 nix_channel https://nixos.org/channels/nixos-24.05 → nixpkgs.channel nixos-24.05",
         "join_address 192.168.77.21 → k3s.api_address",
+        "boot_device stays boot_device, short for boot: { loader: grub-bios, device: ... }: GRUB for BIOS on that disk, as nk3 rendered it (boot.loader.grub.devices); a node that boots UEFI needs boot: { loader: systemd-boot } or { loader: grub-efi } instead (docs/inventory.md)",
         'nk3 has no cluster name: cluster.name is "nk3"',
         'nk3 has no admin user: cluster.admin.user is "ops"',
         "cluster.admin.ssh_keys is empty: add at least one public key before pushing; the inventory does not validate without one (nodes accept no passwords)",

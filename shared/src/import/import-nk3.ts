@@ -197,6 +197,7 @@ export function importNk3(text: string, file = "inventory.yaml", options: Import
   }
   notes.push(`network: gateway ${gateway}, prefix_length ${NK3_PREFIX_LENGTH} and nameservers [${NK3_NAMESERVERS.join(", ")}], as nk3 set them`);
   quorumNote(nodes.length, notes);
+  notes.push("boot_device stays boot_device, short for boot: { loader: grub-bios, device: ... }: GRUB for BIOS on that disk, as nk3 rendered it (boot.loader.grub.devices); a node that boots UEFI needs boot: { loader: systemd-boot } or { loader: grub-efi } instead (docs/inventory.md)");
   notes.push("common/nk3.nix keeps what nk3 set on every node beyond nk's own config: the rbd kernel module (Ceph) and the firewall off");
   notes.push("nk3 held reboots until Ceph was HEALTH_OK: a commented check in cluster.rollout shows how to keep that gate");
   tokenComment(comments);
