@@ -32,7 +32,7 @@ function appliedAt(revision: string): Promise<StatusJson> {
 
 describe("manifests in the simulated cluster", () => {
   beforeAll(async () => {
-    cluster = await startProcessCluster({ nodes: ["n1", "n4"] });
+    cluster = await startProcessCluster({ nodes: ["n1"] });
     await cluster.converged(120_000);
   }, 180_000);
 
