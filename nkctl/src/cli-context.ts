@@ -1,10 +1,14 @@
 // What every command reads and writes: output streams, stdin, environment, clock and the exit code.
 import { homedir } from "node:os";
 
-export type OutputFormat = "table" | "json";
+/** table and wide (more columns) for humans; json and yaml for scripts. */
+export type OutputFormat = "table" | "wide" | "json" | "yaml";
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "wide", "json", "yaml"];
 
 export interface TextSink {
   write(text: string): unknown;
+  /** A terminal: --watch redraws in place there. */
+  readonly isTTY?: boolean;
 }
 
 export interface CliContext {

@@ -6,7 +6,7 @@ import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { createAdminClient } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { loadConnection } from "./config.js";
-import { short } from "./output.js";
+import { formatYaml, short } from "./output.js";
 
 const MAX_BACKOFF_MS = 10_000;
 
@@ -19,8 +19,12 @@ export function formatEvent(e: Event): string {
   return `${new Date(e.timeMs).toISOString()}  ${e.kind}${where ? `  ${where}` : ""}  ${e.message}${fields}\n`;
 }
 
+function eventFields(e: Event): Record<string, unknown> {
+  return { seq: e.seq, timeMs: e.timeMs, kind: e.kind, node: e.node, revision: e.revision, message: e.message, fields: e.fields };
+}
+
 export function eventJson(e: Event): string {
-  return `${JSON.stringify({ seq: e.seq, timeMs: e.timeMs, kind: e.kind, node: e.node, revision: e.revision, message: e.message, fields: e.fields })}\n`;
+  return `${JSON.stringify(eventFields(e))}\n`;
 }
 
 function parseTail(value: string): number {
@@ -34,12 +38,12 @@ export function registerEvents(program: Command, ctx: CliContext): void {
     .description("recent events (leases, phases, pushes, halts); -f keeps following")
     .option("-f, --follow", "keep streaming new events until Ctrl-C (reconnects if the coordinator goes away)")
     .option("--tail <n>", "how many recent events to start with (default: the coordinator's, 50)", parseTail)
-    .addHelpText("after", "\nWith -o json, prints one JSON object per line.")
+    .addHelpText("after", "\nWith -o json, prints one JSON object per line; with -o yaml, one YAML document per event.")
     .action(async (opts: { follow?: boolean; tail?: number }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const api = createAdminClient(await loadConnection(globals, ctx));
       const print = (e: Event): void => {
-        ctx.stdout.write(globals.output === "json" ? eventJson(e) : formatEvent(e));
+        ctx.stdout.write(globals.output === "json" ? eventJson(e) : globals.output === "yaml" ? `---\n${formatYaml(eventFields(e))}` : formatEvent(e));
       };
       ctx.handlesInterrupt = opts.follow === true;
       let afterSeq = 0;

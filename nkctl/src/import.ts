@@ -76,7 +76,7 @@ async function finish(ctx: CliContext, globals: GlobalOptions, flags: ImportFlag
   }
   const files = Object.fromEntries([["inventory.yaml", result.yaml], ...result.extraFiles]);
   emit(ctx, globals.output, { files, notes: result.notes }, () => result.yaml);
-  if (globals.output !== "json" && result.extraFiles.size > 0) {
+  if ((globals.output === "table" || globals.output === "wide") && result.extraFiles.size > 0) {
     ctx.stderr.write(`note: not written (use --out DIR): ${[...result.extraFiles.keys()].join(", ")}\n`);
   }
 }

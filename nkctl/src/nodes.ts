@@ -22,8 +22,14 @@ function leaseCell(l: LeaseInfo | undefined): string {
   return l.state === "queued" ? `queued #${l.queuePosition}` : l.state;
 }
 
-/** NAME ROLE ADDRESS DESIRED APPLIED PHASE HEALTH LEASE AGENT LAST-SEEN. */
-export function nodesTable(nodes: readonly NodeStatus[], leases: readonly LeaseInfo[], nowMs: number): string {
+const WIDE_HEADERS = ["K8S", "CORDONED", "DESIRED-SHA256", "APPLIED-SHA256"];
+
+function k8sCell(n: NodeStatus): string {
+  return n.k8sReady ? "Ready" : "NotReady";
+}
+
+/** NAME ROLE ADDRESS DESIRED APPLIED PHASE HEALTH LEASE AGENT LAST-SEEN; wide adds K8S CORDONED and both sha256s. */
+export function nodesTable(nodes: readonly NodeStatus[], leases: readonly LeaseInfo[], nowMs: number, wide = false): string {
   const byNode = new Map(leases.map((l) => [l.node, l]));
   const rows = [...nodes]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -38,8 +44,9 @@ export function nodesTable(nodes: readonly NodeStatus[], leases: readonly LeaseI
       leaseCell(byNode.get(n.name)),
       agentCell(n),
       formatAgo(n.lastReportMs, nowMs),
+      ...(wide ? [k8sCell(n), n.cordoned ? "yes" : "no", short(n.desiredSha256), short(n.appliedSha256)] : []),
     ]);
-  return formatTable(["NAME", "ROLE", "ADDRESS", "DESIRED", "APPLIED", "PHASE", "HEALTH", "LEASE", "AGENT", "LAST-SEEN"], rows);
+  return formatTable(["NAME", "ROLE", "ADDRESS", "DESIRED", "APPLIED", "PHASE", "HEALTH", "LEASE", "AGENT", "LAST-SEEN", ...(wide ? WIDE_HEADERS : [])], rows);
 }
 
 export function nodeJson(n: NodeStatus, lease: LeaseInfo | undefined): Record<string, unknown> {
@@ -74,8 +81,8 @@ export function registerNodes(program: Command, ctx: CliContext): void {
       const res = await withAdmin(ctx, globals, (api) => api.getStatus());
       const leases = res.leases.map(leaseFromWire);
       const byNode = new Map(leases.map((l) => [l.node, l]));
-      emit(ctx, globals.output, { nodes: res.nodes.map((n) => nodeJson(n, byNode.get(n.name))) }, () => {
-        const table = nodesTable(res.nodes, leases, ctx.now());
+      emit(ctx, globals.output, { nodes: res.nodes.map((n) => nodeJson(n, byNode.get(n.name))) }, (wide) => {
+        const table = nodesTable(res.nodes, leases, ctx.now(), wide);
         const errors = res.nodes.filter((n) => n.lastError).map((n) => `${n.name}: ${n.lastError}\n`);
         return errors.length > 0 ? `${table}\nlast errors:\n${errors.join("")}` : table;
       });

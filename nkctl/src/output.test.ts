@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { NkError } from "../../shared/src/errors/index.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
-import { formatAgo, formatDeadline, formatDuration, formatJson, formatTable, plural, short } from "./output.js";
+import { parse } from "yaml";
+import { formatAgo, formatDeadline, formatDuration, formatJson, formatOutput, formatTable, plural, short } from "./output.js";
 
 describe("formatTable", () => {
   it("aligns columns two spaces apart, shows empty cells as '-', and leaves no trailing spaces", () => {
@@ -24,6 +25,20 @@ describe("formatTable", () => {
 describe("formatJson", () => {
   it("indents by two spaces and ends with a newline", () => {
     expect(formatJson({ ok: true, nodes: ["n1"] })).toBe('{\n  "ok": true,\n  "nodes": [\n    "n1"\n  ]\n}\n');
+  });
+});
+
+describe("formatOutput (-o)", () => {
+  const data = { nodes: [{ name: "n1", healthy: true, lease: null }], note: "a: b" };
+  const human = (wide: boolean): string => (wide ? "NAME  EXTRA\n" : "NAME\n");
+
+  it("gives the same data as JSON and as YAML, and the table or its wide form for humans", () => {
+    expect(formatOutput("json", data, human)).toBe(formatJson(data));
+    const yaml = formatOutput("yaml", data, human);
+    expect(parse(yaml)).toEqual(data);
+    expect(yaml).toBe('nodes:\n  - name: n1\n    healthy: true\n    lease: null\nnote: "a: b"\n');
+    expect(formatOutput("table", data, human)).toBe("NAME\n");
+    expect(formatOutput("wide", data, human)).toBe("NAME  EXTRA\n");
   });
 });
 

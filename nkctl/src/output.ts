@@ -1,4 +1,5 @@
-// Output helpers: aligned tables for humans, JSON for scripts, and the small formatters both use.
+// Output helpers: aligned tables for humans, JSON and YAML for scripts, and the small formatters both use.
+import { stringify } from "yaml";
 import type { CliContext, OutputFormat } from "./cli-context.js";
 
 export type Cell = string | number | boolean | null | undefined;
@@ -59,7 +60,19 @@ export function formatTime(ms: number): string {
   return ms ? new Date(ms).toISOString() : "-";
 }
 
-/** Prints `json` as JSON or `human()` as text, per -o. */
-export function emit(ctx: CliContext, format: OutputFormat, json: unknown, human: () => string): void {
-  ctx.stdout.write(format === "json" ? formatJson(json) : human());
+/** The same data as formatJson, as a YAML document (keys in the same order). */
+export function formatYaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0 });
+}
+
+/** `json` as JSON or YAML, or `human(wide)` as text, per -o (wide: the listing's extra columns). */
+export function formatOutput(format: OutputFormat, json: unknown, human: (wide: boolean) => string): string {
+  if (format === "json") return formatJson(json);
+  if (format === "yaml") return formatYaml(json);
+  return human(format === "wide");
+}
+
+/** Prints formatOutput(...). */
+export function emit(ctx: CliContext, format: OutputFormat, json: unknown, human: (wide: boolean) => string): void {
+  ctx.stdout.write(formatOutput(format, json, human));
 }

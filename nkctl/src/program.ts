@@ -1,7 +1,8 @@
 // Builds the nkctl command tree: global options, help with config and exit codes, one group per file.
 import { Command, Option } from "commander";
 import { NK_VERSION } from "../../shared/src/version/index.js";
-import type { CliContext } from "./cli-context.js";
+import { OUTPUT_FORMATS, type CliContext } from "./cli-context.js";
+import { registerCompletion } from "./completion.js";
 import { registerDiff } from "./diff.js";
 import { registerEvents } from "./events.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
@@ -29,7 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command("nkctl")
     .description("operate an nk cluster: check and render the inventory offline, drive rollouts and leases online")
     .version(NK_VERSION, "-V, --version")
-    .addOption(new Option("-o, --output <format>", "table for humans, json for scripts").choices(["table", "json"]).default("table"))
+    .addOption(new Option("-o, --output <format>", "table or wide (more columns) for humans, json or yaml for scripts").choices([...OUTPUT_FORMATS]).default("table"))
     .option("--coordinator <host:port>", "the coordinator's gRPC address")
     .option("--token-file <path>", "file holding the admin token")
     .option("--ca-file <path>", "the coordinator's CA certificate (PEM)")
@@ -55,5 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLease(program, ctx);
   registerRollout(program, ctx);
   registerManifests(program, ctx);
+  // Last: it describes every command registered above.
+  registerCompletion(program, ctx);
   return program;
 }

@@ -1,19 +1,21 @@
 // `nkctl status`: the cluster at a glance — revision, rollout state and reasons, convergence, leases.
 import type { Command } from "commander";
 import { leaseFromWire } from "../../shared/src/wire/index.js";
-import { withAdmin } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
-import { emit, formatDeadline } from "./output.js";
+import { formatDeadline, formatOutput } from "./output.js";
 import { leasesJson } from "./lease.js";
 import { formatFields, rolloutJson, rolloutLines } from "./rollout.js";
+import { showView, watchOptions, type WatchOptions } from "./watch.js";
 
 export function registerStatus(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command("status")
-    .description("cluster, revision, rollout state (paused/halted and why, what blocks the next grant), converged nodes, leases")
-    .action(async (_opts: object, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.getStatus(), address: api.address }));
+    .description("cluster, revision, rollout state (paused/halted and why, what blocks the next grant), converged nodes, leases");
+  watchOptions(command).action(async (opts: WatchOptions, cmd: Command) => {
+    const globals = cmd.optsWithGlobals<GlobalOptions>();
+    await showView(ctx, globals, opts, async (api) => {
+      const res = await api.getStatus();
+      const address = api.address;
       const { held, queue } = leasesJson(res.leases);
       const json = {
         cluster: res.cluster,
@@ -22,7 +24,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         rollout: rolloutJson(res.rollout),
         leases: { held, queue },
       };
-      emit(ctx, globals.output, json, () => {
+      return formatOutput(globals.output, json, () => {
         const now = ctx.now();
         const holders = res.leases.map(leaseFromWire).filter((l) => l.state !== "queued");
         const leaseText =
@@ -38,4 +40,5 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         ]);
       });
     });
+  });
 }

@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { applyPhaseToWire } from "../../shared/src/wire/index.js";
@@ -132,6 +133,27 @@ describe("nkctl online commands", () => {
     expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z {2}rollout-paused/m);
     expect((await nkctl(["events", "--tail", "x"])).code).toBe(2);
   });
+
+  it("lease list --watch redraws when an event happens; -o yaml and wide", async () => {
+    const { client, metadata } = h.admin();
+    await adminCall(client.resumeRollout.bind(client), {}, metadata);
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...flags, "-o", "yaml", "lease", "list", "--watch", "--count", "2", "--interval", "3600"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    const firstDraw = new Promise<void>((resolve) => child.stdout.on("data", (c: Buffer) => ((stdout += c.toString()), stdout.includes("rollout:") && resolve())));
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await firstDraw;
+    // The pause is an event: the watch redraws at once, not an hour later, and stops after its second draw.
+    await adminCall(client.pauseRollout.bind(client), { reason: "watch me" }, metadata);
+    expect(await closed).toBe(0);
+    const draws = stdout.split(/^---\n/m).map((d) => parse(d) as { rollout: { paused: boolean; pauseReason: string } });
+    expect(draws.map((d) => d.rollout.paused)).toEqual([false, true]);
+    expect(draws[1]!.rollout.pauseReason).toBe("watch me");
+    await adminCall(client.resumeRollout.bind(client), {}, metadata);
+
+    const wide = await nkctl(["-o", "wide", "nodes"]);
+    expect(wide.stdout.split("\n")[0]).toMatch(/LAST-SEEN\s+K8S\s+CORDONED\s+DESIRED-SHA256\s+APPLIED-SHA256$/);
+    expect(parse((await nkctl(["-o", "yaml", "status"])).stdout)).toMatchObject({ rollout: { paused: false } });
+  }, 60_000);
 
   it("render --remote: every bundle at the head, one node, unknown node or revision", async () => {
     const all = await json<{ revision: string; bundles: Array<{ node: string; sha256: string; files: string[] }> }>(["render", "--remote"]);
