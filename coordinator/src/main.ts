@@ -27,6 +27,7 @@ import { StatusBoard, type AdminActions, type RolloutView } from "./status/index
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
+import { isNodeName } from "../../shared/src/names/index.js";
 
 export interface RunningCoordinator {
   readonly grpcPort: number;
@@ -205,7 +206,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       resume: async () => (await leases.resume(), rolloutView()),
       releaseLease: (node, force, reason) => leases.adminRelease(node, force, reason),
       enrollNode: async (node) => {
-        if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a valid node name (a DNS label)`);
+        if (!isNodeName(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a valid node name (a DNS label)`);
         const token = await registry.enroll(node);
         await adopter.noteEnrolled(node);
         await store.appendEvent({ kind: "node-enrolled", node, message: `node ${node} enrolled (new token issued)` });

@@ -4,8 +4,8 @@ import { NkError } from "../../shared/src/errors/index.js";
 import { withAdmin } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { emit } from "./output.js";
+import { isNodeName } from "../../shared/src/names/index.js";
 
-const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Defaults of services.nk-agent.tokenFile and caFile in nixos-module/agent.nix. */
 export const AGENT_TOKEN_PATH = "/etc/nk/token";
 export const AGENT_CA_PATH = "/etc/nk/ca.pem";
@@ -34,7 +34,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
     .argument("<name>", "the node's name in the inventory")
     .action(async (name: string, _opts: object, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      if (!NODE_NAME.test(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
+      if (!isNodeName(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
       const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.enrollNode(name), address: api.address }));
       emit(ctx, globals.output, { node: res.node, token: res.token, tokenPath: AGENT_TOKEN_PATH }, () => enrollInstructions(res.node, res.token, address));
     });

@@ -12,6 +12,7 @@ import { emit, formatTable } from "./output.js";
 import { readGitTree } from "./git-tree.js";
 import { readRepoDir } from "./repo-files.js";
 import { summaryLine } from "./validate.js";
+import { isNodeName } from "../../shared/src/names/index.js";
 
 export interface BundleView {
   readonly node: string;
@@ -29,7 +30,6 @@ interface RenderOptions {
   readonly remote?: boolean;
 }
 
-const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Prints the diagnostics of an invalid tree to stderr (prefixed with `label`) and returns null, else the bundles. */
 export function renderChecked(ctx: CliContext, files: RepoFiles, label = ""): { inventory: Inventory; bundles: Map<string, Bundle> } | null {
@@ -68,7 +68,7 @@ export async function writeBundles(out: string, bundles: readonly BundleView[], 
   if (existing.length > 0 && !force) throw new NkError("INVALID_ARGUMENT", `${out} is not empty (use --force to replace the node folders in it)`);
   await mkdir(out, { recursive: true });
   for (const b of bundles) {
-    if (!NODE_NAME.test(b.node)) throw new NkError("INVALID_ARGUMENT", `refusing to write a bundle for node "${b.node}" (not a DNS label)`);
+    if (!isNodeName(b.node)) throw new NkError("INVALID_ARGUMENT", `refusing to write a bundle for node "${b.node}" (not a DNS label)`);
     const tmp = join(out, `.${b.node}.tmp-${process.pid}`);
     await rm(tmp, { recursive: true, force: true });
     for (const f of b.files) {

@@ -4,8 +4,8 @@ import { NkError } from "../../shared/src/errors/index.js";
 import { withAdmin } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { emit, formatAgo, formatTable } from "./output.js";
+import { isSecretName, SECRET_NAME_RULE } from "../../shared/src/names/index.js";
 
-const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 const MAX_SECRET_BYTES = 64 * 1024;
 
 /** Drops exactly one trailing newline (`echo` and heredocs add one); anything else is kept as is. */
@@ -36,7 +36,7 @@ export function registerSecret(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample: openssl rand -hex 32 | nkctl secret set k3s-token")
     .action(async (name: string, _opts: object, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      if (!SECRET_NAME.test(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a valid secret name (lower-case letters, digits, '.', '_', '-')`);
+      if (!isSecretName(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a valid secret name (${SECRET_NAME_RULE})`);
       if (ctx.stdin.isTTY) ctx.stderr.write(`value for ${name} (end with Ctrl-D):\n`);
       // Read before connecting: a wrong invocation should not need the coordinator to fail.
       const value = stripOneNewline(await readAll(ctx.stdin, MAX_SECRET_BYTES + 2));

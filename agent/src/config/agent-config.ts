@@ -1,5 +1,6 @@
 // The agent's configuration schema: every field, its default, checked at start.
 import { z } from "zod";
+import { DNS_LABEL } from "../../../shared/src/names/index.js";
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, "expected host:port, e.g. coordinator.lan:7443");
 
@@ -12,7 +13,7 @@ const nodeCheck = z.strictObject({
 
 export const agentConfigSchema = z.strictObject({
   /** This node's name in the inventory. */
-  node: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected the node's name (a DNS label)"),
+  node: z.string().regex(DNS_LABEL, "expected the node's name (a DNS label)"),
   /** Every coordinator; the agent fails over between them. */
   coordinators: z.array(hostPort).min(1),
   /** PEM of the coordinator CA (pinned); "insecure" only for plaintext test setups. */

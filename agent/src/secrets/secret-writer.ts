@@ -3,14 +3,14 @@ import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
+import { isSecretName } from "../../../shared/src/names/index.js";
 
-const NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 
 export class SecretWriter {
   constructor(private readonly dir: string) {}
 
   path(name: string): string {
-    if (!NAME.test(name) || name.includes("..")) throw new NkError("INVALID_ARGUMENT", `refusing to write secret with unsafe name "${name}"`);
+    if (!isSecretName(name)) throw new NkError("INVALID_ARGUMENT", `refusing to write secret with unsafe name "${name}"`);
     return join(this.dir, name);
   }
 

@@ -11,6 +11,7 @@ import type { SecretInfo } from "../store/index.js";
 import { leaseInfoOf } from "./agent-codec.js";
 import { eventToWire, nodeToWire, rolloutToWire } from "./admin-codec.js";
 import { toServiceError } from "./error-status.js";
+import { isSecretName, SECRET_NAME_RULE } from "../../../shared/src/names/index.js";
 
 export interface AdminServiceDeps {
   readonly authenticate: (metadata: Metadata) => void;
@@ -23,7 +24,6 @@ export interface AdminServiceDeps {
   readonly log: Logger;
 }
 
-const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 const MAX_SECRET_BYTES = 64 * 1024;
 
 export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
@@ -57,7 +57,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     resumeRollout: unary("ResumeRollout", async () => ({ rollout: rolloutToWire(await deps.actions.resume()) })),
     enrollNode: unary("EnrollNode", async (req) => deps.actions.enrollNode(req.node)),
     setSecret: unary("SetSecret", async (req) => {
-      if (!SECRET_NAME.test(req.name)) throw new NkError("INVALID_ARGUMENT", `"${req.name}" is not a valid secret name (lower-case letters, digits, '.', '_', '-')`);
+      if (!isSecretName(req.name)) throw new NkError("INVALID_ARGUMENT", `"${req.name}" is not a valid secret name (${SECRET_NAME_RULE})`);
       if (req.value.length === 0) throw new NkError("INVALID_ARGUMENT", "the secret value is empty");
       if (req.value.length > MAX_SECRET_BYTES) throw new NkError("TOO_LARGE", `secret values are limited to ${MAX_SECRET_BYTES} bytes`);
       await deps.secrets.setSecret(req.name, Buffer.from(req.value));

@@ -3,6 +3,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { AUTH_HEADER, NODE_HEADER } from "../../../shared/src/wire/index.js";
+import { isNodeName } from "../../../shared/src/names/index.js";
 
 export interface NodeTokenVerifier {
   verifyNodeToken(name: string, token: string): Promise<boolean>;
@@ -24,7 +25,7 @@ function bearerToken(metadata: Metadata): string {
 export async function authenticateNode(metadata: Metadata, verifier: NodeTokenVerifier): Promise<string> {
   const token = bearerToken(metadata);
   const node = single(metadata, NODE_HEADER);
-  if (!node || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(node)) throw new NkError("UNAUTHENTICATED", `missing or invalid ${NODE_HEADER} header`);
+  if (!node || !isNodeName(node)) throw new NkError("UNAUTHENTICATED", `missing or invalid ${NODE_HEADER} header`);
   if (!(await verifier.verifyNodeToken(node, token))) throw new NkError("UNAUTHENTICATED", `invalid token for node "${node}" (unknown node or wrong token)`);
   return node;
 }

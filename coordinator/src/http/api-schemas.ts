@@ -1,4 +1,5 @@
 // JSON schemas of the /api/v1 views (cluster-snapshot.ts), used by fastify to serialize responses and by the OpenAPI document.
+import { DNS_LABEL_PATTERN } from "../../../shared/src/names/index.js";
 
 // Response objects allow properties beyond the ones listed: a field added to a view is then still
 // sent (fast-json-stringify drops unlisted properties otherwise) until its schema catches up.
@@ -127,7 +128,7 @@ export const EVENT_SCHEMA = object({
   fields: { type: "object", additionalProperties: { type: "string" } },
 });
 
-export const NODE_NAME_PARAM = { type: "string", pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", description: "a node name (a DNS label)" } as const;
+export const NODE_NAME_PARAM = { type: "string", pattern: DNS_LABEL_PATTERN, description: "a node name (a DNS label)" } as const;
 
 /** Responses of a route: its 200 body, its own error statuses, and 500 and 503 (not the leader, store unavailable) that any route may answer. */
 export function responses(ok: unknown, ...errors: number[]): Record<string, unknown> {

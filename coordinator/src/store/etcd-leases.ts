@@ -3,10 +3,11 @@ import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { EtcdKeys, pad } from "./etcd-keys.js";
 import { RETRY, casLoop, decode, decodeOpt, del, get, json, modIs, createIs, modOf, only, put, range, prefixEnd, type EtcdKv } from "./etcd-kv.js";
-import { assertNodeName, checkedInput, raisedKind, sameHolders } from "./lease-ops.js";
+import { checkedInput, raisedKind, sameHolders } from "./lease-ops.js";
 import { checkLeaseRecord, checkLeaseRequest } from "./state-codec.js";
 import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult, RolloutRecord } from "./store.js";
 import { int, obj } from "./validate.js";
+import { assertNodeName } from "../../../shared/src/names/index.js";
 
 /**
  * The leader's election key and its create revision. A grant compares it in the same transaction,

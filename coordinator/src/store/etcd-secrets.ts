@@ -4,9 +4,10 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import { EtcdKeys } from "./etcd-keys.js";
 import { decode, del, json, modIs, prefixEnd, put, type EtcdKv } from "./etcd-kv.js";
 import { isSealed, type SecretCipher } from "./secret-cipher.js";
-import { MAX_SECRET_BYTES, assertSecretName } from "./secret-file.js";
+import { MAX_SECRET_BYTES } from "./secret-file.js";
 import type { SecretInfo } from "./store.js";
 import { int, obj } from "./validate.js";
+import { assertSecretName } from "../../../shared/src/names/index.js";
 
 const checkSecretMeta = obj({ updatedAtMs: int, sizeBytes: int });
 

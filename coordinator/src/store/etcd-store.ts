@@ -7,7 +7,7 @@ import { DEFAULT_ETCD_PREFIX, EtcdKeys } from "./etcd-keys.js";
 import { EtcdKv, RETRY, casLoop, decodeOpt, json, modIs, put } from "./etcd-kv.js";
 import { EtcdLeases, type LeaderGuard } from "./etcd-leases.js";
 import { EtcdNodes } from "./etcd-nodes.js";
-import { assertNodeName, checkedInput } from "./lease-ops.js";
+import { checkedInput } from "./lease-ops.js";
 import { EtcdSecrets } from "./etcd-secrets.js";
 import type { SecretCipher } from "./secret-cipher.js";
 import { checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
@@ -18,6 +18,7 @@ import type {
 import { generateToken, hashToken } from "./token-hash.js";
 import { int, obj, optional, str, strMap, type Check } from "./validate.js";
 import { rolloutEdits } from "./rollout-edits.js";
+import { assertNodeName } from "../../../shared/src/names/index.js";
 
 export interface EtcdStoreOptions {
   client: Etcd3;

@@ -7,7 +7,7 @@ import { removeStaleTemps, writeFileAtomic } from "../../../shared/src/fs/index.
 import { DirLock } from "./dir-lock.js";
 import { EventLog } from "./event-log.js";
 import { GroupCommit } from "./group-commit.js";
-import { applyDequeue, applyEnqueue, applyGrant, applyRelease, applyUpdate, assertNodeName, checkedInput, issueToken } from "./lease-ops.js";
+import { applyDequeue, applyEnqueue, applyGrant, applyRelease, applyUpdate, checkedInput, issueToken } from "./lease-ops.js";
 import { SECRETS_FILE, SecretFile } from "./secret-file.js";
 import { applyEnroll, applySetDesired, sameRef } from "./node-ops.js";
 import { checkHello, checkReport, checkRevisionRef, encodeState, type StoreState } from "./state-codec.js";
@@ -19,6 +19,7 @@ import type {
 import { generateToken, hashToken, verifyToken } from "./token-hash.js";
 import { obj, optional, str, strMap } from "./validate.js";
 import { rolloutEdits } from "./rollout-edits.js";
+import { assertNodeName } from "../../../shared/src/names/index.js";
 
 export interface FileStoreOptions {
   dir: string;

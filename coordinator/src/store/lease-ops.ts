@@ -3,12 +3,7 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import { checkLeaseRecord, checkLeaseRequest, type StoreState } from "./state-codec.js";
 import type { EnqueueResult, GrantResult, LeaseGrant, LeaseKind, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
 import { ShapeError, type Check } from "./validate.js";
-
-const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-
-export function assertNodeName(name: string): void {
-  if (!NODE_NAME.test(name)) throw new NkError("INVALID_ARGUMENT", `invalid node name ${JSON.stringify(name)}`);
-}
+import { assertNodeName } from "../../../shared/src/names/index.js";
 
 /** Validates caller input with the same checks used for the file, as INVALID_ARGUMENT. */
 export function checkedInput<T>(check: Check<T>, value: unknown, what: string): T {

@@ -7,21 +7,17 @@ import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { GroupCommit } from "./group-commit.js";
 import type { SecretInfo } from "./store.js";
 import { ShapeError, int, map, obj, str } from "./validate.js";
+import { assertSecretName } from "../../../shared/src/names/index.js";
 
 export const SECRETS_FILE = "secrets.json";
 const FORMAT = "nk-coordinator-secrets";
 export const MAX_SECRET_BYTES = 1024 * 1024;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const secretsFile = obj({ format: str, version: int, secrets: map(obj({ valueBase64: str, updatedAtMs: int })) });
 
 interface Entry {
   value: Buffer;
   updatedAtMs: number;
-}
-
-export function assertSecretName(name: string): void {
-  if (!NAME.test(name)) throw new NkError("INVALID_ARGUMENT", `invalid secret name ${JSON.stringify(name)}: use letters, digits, '.', '_', '-' (at most 128)`);
 }
 
 export class SecretFile {

@@ -25,7 +25,7 @@ export interface ImportOptions {
 }
 
 export const TOKEN_SECRET = "k3s-token";
-export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export { DNS_LABEL } from "../names/index.js";
 
 /** The admin keys to write, with a comment and a note when there are none yet. */
 export function adminKeys(options: ImportOptions, notes: string[], comments: Map<string, string[]>): string[] {

@@ -11,6 +11,7 @@ import { renderInstallerFlakeNix } from "./installer-flake-nix.js";
 import { renderInstallerNix } from "./installer-nix.js";
 import { renderInstallerReadme } from "./installer-readme.js";
 import { installerEfiMountPoint, renderNodeNix } from "./node-nix.js";
+import { isNodeName } from "../names/index.js";
 
 export interface InstallerOptions {
   /** The coordinator's gRPC address as the node reaches it (host:port), or several for failover. */
@@ -42,7 +43,6 @@ export const INSTALLER_FILES = {
   token: "enroll-token",
 } as const;
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 const TOKEN = /^[\x21-\x7e]+$/;
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
@@ -83,7 +83,7 @@ function checkedCoordinators(coordinator: string | readonly string[]): string[] 
 export function renderInstaller(inventory: Inventory, nodeName: string, options: InstallerOptions): BundleFile[] {
   const node = inventory.nodes.find((n) => n.name === nodeName);
   if (!node) throw new NkError("NODE_UNKNOWN", `node "${nodeName}" is not in the inventory`);
-  if (!DNS_LABEL.test(node.name)) throw new NkError("INVENTORY_INVALID", `node name "${node.name}" is not a DNS label`);
+  if (!isNodeName(node.name)) throw new NkError("INVENTORY_INVALID", `node name "${node.name}" is not a DNS label`);
   const disk = installDisk(node, options.disk);
   const coordinators = checkedCoordinators(options.coordinator);
   if (!PEM_CERT.test(options.caPem)) throw new NkError("INVALID_ARGUMENT", "caPem must be the coordinator CA certificate in PEM form");

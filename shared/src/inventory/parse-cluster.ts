@@ -5,12 +5,11 @@ import type { ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, W
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readClusterChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
+import { DNS_LABEL, SECRET_NAME } from "../names/index.js";
 
 /** The channels nixpkgs.channel accepts. */
 export const NIXOS_CHANNEL = /^nixos-([0-9]{2}\.[0-9]{2}|unstable)(-small)?$/;
 
-export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const SSH_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
 const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];

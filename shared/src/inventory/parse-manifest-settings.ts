@@ -1,6 +1,6 @@
 // Reads the `manifests:` section (apply mode, conflicts, default namespace, protection, bootstrap files).
 import type { ManifestSettings } from "./model.js";
-import { DNS_LABEL } from "./parse-cluster.js";
+import { DNS_LABEL } from "../names/index.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
 export const DEFAULT_MANIFEST_SETTINGS: ManifestSettings = {

@@ -1,7 +1,8 @@
 // Reads the `nodes:` section: one NodeSpec per entry, defaults from the cluster, per-field diagnostics.
 import { NODE_SYSTEMS, type NodeSpec, type Role } from "./model.js";
 import { bootDeviceShorthand, checkBootForSystem, readBootDraft, resolveBoot, type BootDraft } from "./parse-boot.js";
-import { DNS_LABEL, readIpv4 } from "./parse-cluster.js";
+import { readIpv4 } from "./parse-cluster.js";
+import { DNS_LABEL } from "../names/index.js";
 import { readNodeChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 

@@ -4,6 +4,7 @@ import type { Diagnostic, ManifestSettings, RepoFiles } from "../inventory/model
 import { APPLYSET_PART_OF } from "./applyset.js";
 import { builtinKind, isBuiltinGroup, splitApiVersion } from "./builtin-kinds.js";
 import { groupKind, refKey, type ManifestObject } from "./manifest-object.js";
+import { DNS_LABEL } from "../names/index.js";
 
 export const MANIFESTS_DIR = "manifests/";
 /** The apiserver refuses larger requests, and etcd values above ~1.5 MiB. */
@@ -11,7 +12,6 @@ export const MAX_OBJECT_BYTES = 1024 * 1024;
 export const MAX_OBJECTS = 10_000;
 
 const MANIFEST_PATH = /^manifests\/([A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\.(ya?ml|json)$/;
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export interface ManifestRead {
   readonly objects: readonly ManifestObject[];
