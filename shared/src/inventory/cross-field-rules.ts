@@ -1,4 +1,5 @@
 // Rules that look across fields: address plan, init server, quorum, check targets, secrets.
+import { applyApiVipRules } from "./api-vip-rules.js";
 import { formatSubnet, inSubnet, parseIpv4, subnetOf, type Subnet } from "./ipv4.js";
 import type { ClusterCheck, NodeSpec } from "./model.js";
 import type { ClusterDraft } from "./parse-cluster.js";
@@ -72,7 +73,7 @@ export function applyCrossFieldRules(r: YamlReader, cluster: ClusterDraft, nodes
   const gateway = parseIpv4(cluster.network.gateway);
   const subnet = gateway !== null && cluster.network.prefixLength > 0 ? subnetOf(gateway, cluster.network.prefixLength) : null;
   checkAddresses(r, nodes, subnet, gateway);
-  checkServers(r, nodes, cluster.k3s.apiAddress);
+  checkServers(r, nodes, cluster.k3s.api?.vip ?? cluster.k3s.apiAddress);
   checkClusterChecks(r, cluster.rollout.checks, nodes);
   for (const node of nodes) {
     const seen = new Set<string>();
@@ -86,6 +87,7 @@ export function applyCrossFieldRules(r: YamlReader, cluster: ClusterDraft, nodes
   if (secret && options.knownSecrets && !options.knownSecrets.has(secret)) {
     r.report(at(r, "cluster.k3s.token_secret", "cluster.k3s"), "cluster.k3s.token_secret", `secret "${secret}" does not exist in the coordinator (set it with: nkctl secret set ${secret})`);
   }
+  if (cluster.k3s.api) return applyApiVipRules(r, cluster, nodes, subnet, options.knownSecrets);
   const init = nodes.find((n) => n.init && n.role === "server");
   const apiAddress = cluster.k3s.apiAddress ?? init?.address ?? "";
   const api = parseIpv4(apiAddress);

@@ -41,11 +41,23 @@ export interface AdminSettings {
   readonly sshKeys: readonly string[];
 }
 
+/** A virtual IP for the Kubernetes API, moved between carrier servers by keepalived (VRRP). */
+export interface ApiVip {
+  readonly vip: string;
+  /** Interface the VIP lives on; default: each carrier's own interface. */
+  readonly interface?: string;
+  /** The carriers: every server, or these nodes in this order (the first has the highest priority). */
+  readonly on: "servers" | readonly string[];
+  /** Secret holding the VRRP password, written by the agent under /run; never in git or the store. */
+  readonly vrrpPasswordSecret: string;
+}
+
 export interface K3sSettings {
   /** Name of a secret in the coordinator's secret store; never the token itself. */
   readonly tokenSecret: string;
-  /** Address servers and agents join through; defaults to the init server's address. */
+  /** Address servers and agents join through; the VIP when there is one, else defaults to the init server's address. */
   readonly apiAddress: string;
+  readonly api?: ApiVip;
   readonly extraFlags: readonly string[];
   readonly disable: readonly string[];
 }

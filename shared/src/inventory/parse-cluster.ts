@@ -1,7 +1,8 @@
 // Reads the `cluster:` section into typed settings, with defaults and per-field diagnostics.
+import { isSeq } from "yaml";
 import { DEFAULT_NK_FLAKE, NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
-import type { ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
+import type { ApiVip, ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readClusterChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
@@ -105,6 +106,25 @@ function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
   };
 }
 
+/** `k3s.api: { vip, interface?, on: servers | [names], vrrp_password_secret? }`; cross-node rules come later. */
+function readApiVip(r: YamlReader, loc: Located | undefined): ApiVip | undefined {
+  if (!loc) return undefined;
+  const f = r.map(loc, ["vip", "interface", "on", "vrrp_password_secret"]);
+  if (!f) return undefined;
+  const vip = r.require(readIpv4(r, f.get("vip")), loc, "vip", "an unused IPv4 address in the cluster subnet");
+  const iface = r.string(f.get("interface"));
+  const onLoc = f.get("on");
+  let on: ApiVip["on"] = "servers";
+  if (onLoc?.node && isSeq(onLoc.node)) on = r.stringList(onLoc) ?? [];
+  else if (onLoc?.node) {
+    const v = r.string(onLoc);
+    if (v !== undefined && v !== "servers") r.report(onLoc.pos, onLoc.path, `expected servers or a list of node names, got "${v}"`);
+  }
+  const secret = matching(r, f.get("vrrp_password_secret"), SECRET_NAME, "a secret name") ?? "vrrp-password";
+  if (vip === undefined) return undefined;
+  return { vip, ...(iface !== undefined ? { interface: iface } : {}), on, vrrpPasswordSecret: secret };
+}
+
 function matching(r: YamlReader, loc: Located | undefined, pattern: RegExp, what: string): string | undefined {
   const v = r.string(loc);
   if (v !== undefined && loc && !pattern.test(v)) {
@@ -147,9 +167,10 @@ export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefine
   });
 
   const k3sLoc = f.get("k3s");
-  const k3s = k3sLoc ? r.map(k3sLoc, ["token_secret", "api_address", "extra_flags", "disable"]) : null;
+  const k3s = k3sLoc ? r.map(k3sLoc, ["token_secret", "api_address", "api", "extra_flags", "disable"]) : null;
   if (!k3sLoc) r.report(loc.pos, "cluster.k3s", "is required (token_secret)");
 
+  const api = readApiVip(r, k3s?.get("api"));
   const agentLoc = f.get("agent");
   const agent = agentLoc ? r.map(agentLoc, ["flake", "version"]) : null;
 
@@ -172,6 +193,7 @@ export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefine
     k3s: {
       tokenSecret: (k3sLoc && k3s && r.require(matching(r, k3s.get("token_secret"), SECRET_NAME, "a secret name"), k3sLoc, "token_secret", "name of a secret in the coordinator's store")) || "",
       ...(k3s?.get("api_address") ? { apiAddress: readIpv4(r, k3s.get("api_address")) ?? "" } : {}),
+      ...(api ? { api } : {}),
       extraFlags: r.stringList(k3s?.get("extra_flags")) ?? [],
       disable: r.stringList(k3s?.get("disable")) ?? [],
     },

@@ -6,6 +6,8 @@ import { nixBlockList, nixPathIn, nixString } from "./nix-string.js";
 export interface ConfigurationImports {
   readonly commonFiles: readonly string[];
   readonly hasNodeFile: boolean;
+  /** The node carries the API VIP (nk/keepalived.nix). */
+  readonly carriesVip: boolean;
 }
 
 const NK_MODULES = ["./nk/agent.nix", "./nk/boot.nix", "./nk/k3s.nix", "./nk/network.nix", "./nk/users.nix"];
@@ -15,6 +17,7 @@ const NK_MODULES_WITHOUT_K3S = NK_MODULES.filter((m) => m !== "./nk/k3s.nix");
 export function renderConfigurationNix(cluster: ClusterSettings, node: NodeSpec, extra: ConfigurationImports): string {
   const imports = [
     ...(node.role === "none" ? NK_MODULES_WITHOUT_K3S : NK_MODULES),
+    ...(extra.carriesVip ? ["./nk/keepalived.nix"] : []),
     ...extra.commonFiles.map((name) => nixPathIn("./extra/common", name)),
     ...(extra.hasNodeFile ? ["./extra/node.nix"] : []),
   ];

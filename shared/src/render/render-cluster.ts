@@ -7,6 +7,7 @@ import { checksForNode, checksJson } from "./checks-json.js";
 import { renderConfigurationNix } from "./configuration-nix.js";
 import { renderFlakeNix } from "./flake-nix.js";
 import { renderK3sNix } from "./k3s-nix.js";
+import { renderKeepalivedNix } from "./keepalived-nix.js";
 import { renderNetworkNix } from "./network-nix.js";
 import { createRenderContext, type RenderContext } from "./render-context.js";
 
@@ -15,6 +16,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
   const { cluster } = ctx.inventory;
   const nodeFile = ctx.files.get(`nodes/${node.name}.nix`);
   const checks = checksForNode(ctx.checks, node);
+  const carriesVip = ctx.vipCarriers.some((c) => c.name === node.name);
   const files: BundleFile[] = [
     { path: "flake.nix", content: renderFlakeNix(node.name, node.system, ctx.nixpkgsUrl, cluster.agent.flake) },
     {
@@ -22,6 +24,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
       content: renderConfigurationNix(cluster, node, {
         commonFiles: ctx.commonFiles.map((f) => f.name),
         hasNodeFile: nodeFile !== undefined,
+        carriesVip,
       }),
     },
     { path: "nk/agent.nix", content: renderAgentNix(node.name, checks.node) },
@@ -32,6 +35,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
   ];
   // A host without k3s (role none) gets the same pipeline, minus k3s.
   if (node.role !== "none") files.push({ path: "nk/k3s.nix", content: renderK3sNix(ctx, node) });
+  if (carriesVip) files.push({ path: "nk/keepalived.nix", content: renderKeepalivedNix(cluster.k3s.api!, cluster.network.prefixLength, ctx.vipCarriers, node) });
   for (const f of ctx.commonFiles) files.push({ path: `extra/common/${f.name}`, content: f.content });
   if (nodeFile !== undefined) files.push({ path: "extra/node.nix", content: nodeFile });
   // k3s only deploys manifests from servers; agents carry none, so a manifest edit never touches them.

@@ -1,8 +1,9 @@
 // Everything a node's bundle shares with the rest of the cluster, computed once so rendering a node is O(that node).
 import { NkError } from "../errors/index.js";
-import type { Inventory, NixpkgsPin, RepoFiles } from "../inventory/model.js";
+import type { Inventory, NixpkgsPin, NodeSpec, RepoFiles } from "../inventory/model.js";
 import { indexClusterChecks, type ClusterCheckIndex } from "./checks-json.js";
 import { renderManifestsBlock } from "./k3s-nix.js";
+import { vipCarriers } from "./keepalived-nix.js";
 import { renderUsersNix } from "./users-nix.js";
 
 /** A repo file copied into bundles, by its name inside its folder. */
@@ -26,6 +27,8 @@ export interface RenderContext {
   readonly checks: ClusterCheckIndex;
   /** `--disable=X` flags for servers, sorted (a set, so order must not matter). */
   readonly serverDisableFlags: readonly string[];
+  /** Nodes carrying the API VIP, in priority order (empty without a VIP). */
+  readonly vipCarriers: readonly NodeSpec[];
 }
 
 export function nixpkgsUrl(pin: NixpkgsPin): string {
@@ -69,5 +72,6 @@ export function createRenderContext(inventory: Inventory, files: RepoFiles): Ren
     usersNix: renderUsersNix(cluster.admin),
     checks: indexClusterChecks(cluster.rollout.checks),
     serverDisableFlags: sortedUnique(cluster.k3s.disable).map((d) => `--disable=${d}`),
+    vipCarriers: vipCarriers(inventory),
   };
 }

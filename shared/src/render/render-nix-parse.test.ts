@@ -9,7 +9,7 @@ import type { Inventory, RepoFiles } from "../inventory/model.js";
 import { parseNixSources, type NixParseResult } from "../nix/index.js";
 import type { Bundle } from "./bundle.js";
 import { createRenderContext, k3sFlags, renderCluster } from "./index.js";
-import { exampleInventory, exampleRepoFiles, makeNode, withCluster, withNode, withNodes } from "./test-inventory.js";
+import { exampleInventory, exampleRepoFiles, makeNode, vipInventory, withCluster, withNode, withNodes } from "./test-inventory.js";
 
 const run = promisify(execFile);
 const EXAMPLE_DIR = join(import.meta.dirname, "../../../examples/homelab");
@@ -103,6 +103,7 @@ describe("rendered Nix parses", () => {
         files: exampleRepoFiles(),
       },
       hostile: hostileVariant(),
+      vip: { inventory: vipInventory({ on: ["n3", "n1", "n2"], interface: "br0" }), files: exampleRepoFiles() },
       withoutK3s: { inventory: withNodes(example, [...example.nodes, makeNode("nas", "172.30.190.8", { role: "none" })]), files: exampleRepoFiles() },
     };
     const paths: string[] = [];
@@ -126,6 +127,16 @@ describe("rendered Nix parses", () => {
     expect(paths).toHaveLength(10);
     const results = await parseFiles(paths);
     expect(results.filter((r) => !r.ok)).toEqual([]);
+  });
+
+  it("evaluates the keepalived module to the VIP, peers and a store-path health check", async () => {
+    await writeBundles(root, "vip-eval", renderCluster(vipInventory(), new Map()));
+    const out = await run("nix-instantiate", ["--eval", "--strict", "--json", "--expr", `(import ${join(root, "vip-eval/n1/nk/keepalived.nix")} { pkgs = { curl = "/nix/store/c-curl"; }; }).services.keepalived`]);
+    const k = JSON.parse(out.stdout) as { secretFile: string; vrrpScripts: { nk_api_ready: { script: string } }; vrrpInstances: { nk_api: Record<string, unknown> } };
+    expect(k.secretFile).toBe("/run/nk/secrets/vrrp-password");
+    expect(k.vrrpScripts.nk_api_ready.script.startsWith("/nix/store/c-curl/bin/curl -sf ")).toBe(true);
+    expect(k.vrrpInstances.nk_api).toMatchObject({ priority: 150, virtualRouterId: 10, unicastPeers: ["172.30.190.4", "172.30.190.5"], virtualIps: [{ addr: "172.30.190.10/24" }], trackScripts: ["nk_api_ready"] });
+    expect(k.vrrpInstances.nk_api.extraConfig).toContain('auth_pass "$NK_VRRP_PASSWORD"');
   });
 
   it("evaluates hostile values back to exactly what the inventory said", async () => {

@@ -1,4 +1,5 @@
 // Where bundles expect secrets at runtime, and which secrets a node's bundle refers to.
+import { vipCarrierNames } from "../inventory/api-vip.js";
 import type { Inventory, NodeSpec } from "../inventory/model.js";
 
 /** The agent writes fetched secrets here (mode 0600, tmpfs), so they never enter the world-readable Nix store. */
@@ -11,5 +12,8 @@ export function secretPath(name: string): string {
 /** Secret names this node's bundle references; the agent may fetch exactly these. */
 export function secretNamesFor(inventory: Inventory, node: NodeSpec): string[] {
   // Servers and agents alike join with the cluster token; a host without k3s needs none.
-  return node.role === "none" ? [] : [inventory.cluster.k3s.tokenSecret];
+  if (node.role === "none") return [];
+  const api = inventory.cluster.k3s.api;
+  const carries = api !== undefined && vipCarrierNames(api, inventory.nodes).includes(node.name);
+  return carries ? [inventory.cluster.k3s.tokenSecret, api.vrrpPasswordSecret] : [inventory.cluster.k3s.tokenSecret];
 }

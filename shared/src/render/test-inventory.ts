@@ -1,5 +1,5 @@
 // Typed test fixtures: examples/homelab as an Inventory object (defaults filled in) and helpers to vary it.
-import type { ClusterSettings, Inventory, NodeSpec } from "../inventory/model.js";
+import type { ApiVip, ClusterSettings, Inventory, NodeSpec } from "../inventory/model.js";
 import { DEFAULT_MANIFEST_SETTINGS } from "../inventory/parse-manifest-settings.js";
 
 export const EXAMPLE_SSH_KEY =
@@ -95,6 +95,13 @@ export function withCluster(inv: Inventory, patch: Partial<ClusterSettings>): In
 
 export function withNode(inv: Inventory, name: string, patch: Partial<NodeSpec>): Inventory {
   return { ...inv, nodes: inv.nodes.map((n) => (n.name === name ? { ...n, ...patch } : n)) };
+}
+
+/** The example with the API on the VIP 172.30.190.10, carried by every server unless `api` says otherwise. */
+export function vipInventory(api: Partial<ApiVip> = {}): Inventory {
+  const inv = exampleInventory();
+  const vip: ApiVip = { vip: "172.30.190.10", on: "servers", vrrpPasswordSecret: "vrrp-password", ...api };
+  return withCluster(inv, { k3s: { ...inv.cluster.k3s, apiAddress: vip.vip, api: vip } });
 }
 
 export function withNodes(inv: Inventory, nodes: readonly NodeSpec[]): Inventory {
