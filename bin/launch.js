@@ -1,4 +1,5 @@
-// Loads a daemon's entry point: the compiled dist/ build (or $NK_DIST_DIR) when present, else the sources via tsx.
+// Loads a daemon's entry point: the compiled dist/ build (or $NK_DIST_DIR). A source checkout without a build
+// (tests, the demo) runs the TypeScript sources through tsx, a dev dependency the package does not ship.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -14,7 +15,12 @@ export async function launch(entry) {
     await import(pathToFileURL(built).href);
     return;
   }
-  const { register } = await import("tsx/esm/api");
+  let register;
+  try {
+    ({ register } = await import("tsx/esm/api"));
+  } catch {
+    throw new Error(`nk: no build at ${built}: run \`npm run build\` (or \`npm ci\` for tsx, which runs the sources in a checkout)`);
+  }
   register();
   await import(pathToFileURL(join(root, `${entry}.ts`)).href);
 }

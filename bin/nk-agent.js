@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-// Runs the agent daemon from its TypeScript sources through tsx, or from dist/ when built.
+// Runs the agent daemon from the compiled dist/ build (the package); in a source checkout, from the sources (bin/launch.js).
 import { launch } from "./launch.js";
 await launch("agent/src/cli");

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-// Runs nkctl from its TypeScript sources through tsx, or from dist/ when built.
+// Runs nkctl from the compiled dist/ build (the package); in a source checkout, from the sources (bin/launch.js).
 import { launch } from "./launch.js";
 await launch("nkctl/src/main");
