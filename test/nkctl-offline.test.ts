@@ -218,7 +218,7 @@ describe("nkctl import", () => {
     expect((await nkctl(["import", "plans", join(FIXTURES, "plans"), "--out", withKey, "--ssh-key", KEY, "--cluster-name", "lab"])).code).toBe(0);
     const ok = await nkctl(["validate", withKey]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^ok: 4 nodes \(3 servers, 1 agent\)/);
+    expect(ok.stdout).toMatch(/^ok: 5 nodes \(3 servers, 1 agent, 1 without k3s\)/);
     expect(readFileSync(join(withKey, "inventory.yaml"), "utf8")).toContain("name: lab");
 
     const stdout = await nkctl(["import", "plans", join(FIXTURES, "plans")]);
