@@ -229,6 +229,9 @@ in
         NK_AGENT_PACKAGE = "${cfg.package}";
         # Builds go to nix-daemon, outside this unit's sandbox, instead of root's direct store access.
         NIX_REMOTE = "daemon";
+        # Bundles are flakes: a plain NixOS (no experimental-features in nix.settings) must still build them, with
+        # nixos-rebuild and with any nix command the agent runs. `extra-` adds to what the machine enables.
+        NIX_CONFIG = "extra-experimental-features = nix-command flakes";
         HOME = cfg.stateDir;
         XDG_CACHE_HOME = "/var/cache/nk-agent";
       };

@@ -88,7 +88,7 @@ describe("services.nk-agent", () => {
     expect(unit.startLimitIntervalSec).toBe(0);
     expect(unit.wantedBy).toEqual(["multi-user.target"]);
     expect(unit.path).toEqual(expect.arrayContaining(["/stub/nixos-rebuild", "/stub/nix", "/stub/git", "/stub/systemd", "/stub/coreutils", "/stub/util-linux"]));
-    expect(unit.environment).toMatchObject({ NK_AGENT_PACKAGE: "/stub/nk", NIX_REMOTE: "daemon" });
+    expect(unit.environment).toMatchObject({ NK_AGENT_PACKAGE: "/stub/nk", NIX_REMOTE: "daemon", NIX_CONFIG: "extra-experimental-features = nix-command flakes" });
     expect(sc).toMatchObject({
       User: "root",
       Restart: "always",

@@ -175,16 +175,32 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
 
   const fetchSecrets = async (desired: DesiredBundle): Promise<void> => {
     if (desired.secretNames.length === 0) return;
-    try {
-      const written = await secrets.writeAll(await client.fetchSecrets(desired.secretNames));
-      log.debug({ files: written.length }, "secrets written");
-    } catch (err) {
-      log.warn({ err: errorMessage(err) }, "could not fetch secrets");
-    }
+    const written = await secrets.writeAll(await client.fetchSecrets(desired.secretNames));
+    log.debug({ files: written.length }, "secrets written");
   };
 
-  // In arrival order: a bundle superseded while its secrets were fetched is not applied after the newer one.
-  const intake = newestOnly(fetchSecrets, (desired: DesiredBundle) => runner.dispatch({ type: "desired-received", now: clock.now(), desired }));
+  // In arrival order: a bundle superseded while its secrets were fetched is not applied after the newer one. A bundle
+  // whose secrets cannot be fetched waits (k3s without its token would fail and mark a good bundle bad), retried.
+  const secretRetries = new Set<() => void>();
+  const secretsBackoff = new Backoff({ initialMs: 2_000, maxMs: 60_000, random: Math.random });
+  const intake = newestOnly(
+    fetchSecrets,
+    (desired: DesiredBundle) => {
+      secretsBackoff.reset();
+      void runner.dispatch({ type: "desired-received", now: clock.now(), desired });
+    },
+    {
+      delayMs: () => Math.max(1_000, secretsBackoff.next()),
+      setTimer: (ms, fn) => {
+        const cancel = clock.setTimer(ms, () => (secretRetries.delete(cancel), fn()));
+        secretRetries.add(cancel);
+      },
+      onFailed: (desired, err, retryInMs) => {
+        log.warn({ err: errorMessage(err), revision: desired.revision, retryInMs }, "could not fetch secrets; the bundle waits");
+        void runner.dispatch({ type: "secrets-failed", now: clock.now(), revision: desired.revision, sha256: desired.sha256, error: `${errorMessage(err)} (next try in ${Math.round(retryInMs / 1000)} s)` });
+      },
+    },
+  );
 
   let aliveWritten = false;
   const hello = async (): Promise<void> => {
@@ -245,6 +261,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     log,
     async stop() {
       clearInterval(selfUpdate);
+      for (const cancel of secretRetries) cancel();
       stopDesired();
       stopChecks();
       reporter.stop();

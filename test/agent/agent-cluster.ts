@@ -1,6 +1,6 @@
 // A three-node simulated cluster for the agent's integration tests: real coordinator, one agent process per
 // node on SimSystem, the fake kube-apiserver, plus readers for the sim dirs, the agents' state and the events.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
@@ -48,6 +48,8 @@ export interface AgentCluster {
   /** The coordinator's event journal, oldest first. */
   events(): Promise<Event[]>;
   machine(name: string): Promise<Machine>;
+  /** The agent's bundle directories and where each one's `result` GC root points (null: none). */
+  bundleDirs(name: string): Promise<{ name: string; result: string | null }[]>;
   setFaults(name: string, faults: Faults): Promise<void>;
   /** The agent process's log (pino JSON lines, debug level). */
   agentLog(name: string): Promise<string>;
@@ -192,6 +194,11 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
         bootId: await readTrim(join(dir, "boot-id")),
         builtSystems: store.filter((s) => !s.endsWith("-initial")).sort(),
       };
+    },
+    async bundleDirs(name) {
+      const root = join(nodeDir(name), "state", "bundles");
+      const names = (await readdir(root)).sort();
+      return Promise.all(names.map(async (n) => ({ name: n, result: await readlink(join(root, n, "result")).catch(() => null) })));
     },
     agentLog: (name) => readFile(join(nodeDir(name), "agent.log"), "utf8").catch(() => ""),
     setFaults: (name, faults) => writeFaults(join(nodeDir(name), "system"), faults),

@@ -152,4 +152,26 @@ describe("agent apply outcomes", () => {
     const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
     expect(since.filter((e) => LEASE_KINDS.includes(e.kind))).toEqual([]);
   }, 30_000);
+
+  it("keeps only the applied bundle and the bundles of the running and booted systems after many revisions", async () => {
+    const seen = new Map<string, Set<string>>(NODES.map((n) => [n, new Set<string>()]));
+    for (let k = 10; k < 14; k++) {
+      await cluster.edit(addAdminKey(k));
+      await cluster.push(`admin key ${k}`);
+      for (const n of (await cluster.converged(20_000)).nodes) seen.get(n.name)!.add(n.appliedSha256);
+    }
+    for (const n of (await cluster.status()).nodes) {
+      const m = await cluster.machine(n.name);
+      const dirs = await cluster.bundleDirs(n.name);
+      // Each one left is the applied bundle or built a system the machine runs or booted; no leftovers.
+      for (const d of dirs) expect(d.name === n.appliedSha256 || d.result === m.currentSystem || d.result === m.bootedSystem, `${n.name}: ${JSON.stringify(d)}`).toBe(true);
+      expect(dirs.map((d) => d.name)).toContain(n.appliedSha256);
+      expect(dirs.find((d) => d.name === n.appliedSha256)?.result).toBe(m.currentSystem);
+      expect(dirs.length).toBeLessThanOrEqual(2);
+      // The bundles of the revisions applied before the last one are gone (with their GC roots).
+      const earlier = [...seen.get(n.name)!].filter((sha) => sha !== n.appliedSha256);
+      expect(earlier).toHaveLength(3);
+      for (const sha of earlier) expect(dirs.map((d) => d.name)).not.toContain(sha);
+    }
+  }, 90_000);
 });

@@ -10,6 +10,8 @@ export type AgentEvent =
   /** The agent process started (first start, restart, kill -9, self-update, or after a reboot). */
   | { readonly type: "agent-started"; readonly now: number; readonly bootId: string; readonly currentSystem: string; readonly bootedSystem: string }
   | { readonly type: "desired-received"; readonly now: number; readonly desired: DesiredBundle }
+  /** The secrets a desired bundle needs could not be fetched: it is not applied yet, and is tried again later. */
+  | { readonly type: "secrets-failed"; readonly now: number; readonly revision: string; readonly sha256: string; readonly error: string }
   | { readonly type: "bundle-written"; readonly now: number; readonly sha256: string }
   | { readonly type: "bundle-write-failed"; readonly now: number; readonly sha256: string; readonly error: string }
   /** Build, reboot detection and dry-activate all done (see the `build` effect). */
@@ -47,6 +49,7 @@ export type EventOf<T extends AgentEventType> = Extract<AgentEvent, { type: T }>
 export const EVENT_TYPES: readonly AgentEventType[] = [
   "agent-started",
   "desired-received",
+  "secrets-failed",
   "bundle-written",
   "bundle-write-failed",
   "build-succeeded",

@@ -127,9 +127,22 @@ export class ApplyRunner {
       case "release-lease":
         void this.releaseUntilAcknowledged(effect);
         return;
+      case "prune-bundles":
+        return this.prune(effect);
       case "redeliver-desired":
         if (this.latestDesired) this.later({ type: "desired-received", now: this.opts.clock.now(), desired: this.latestDesired });
         return;
+    }
+  }
+
+  private async prune(effect: EffectOf<"prune-bundles">): Promise<void> {
+    const { system, log, config } = this.opts;
+    const root = (config ?? DEFAULT_MACHINE_CONFIG).bundleRoot;
+    try {
+      const removed = await system.pruneBundles(root, { sha256s: effect.keepSha256s, systems: effect.keepSystems });
+      if (removed.length > 0) log.info({ root, removed }, "removed old bundles and their GC roots");
+    } catch (err) {
+      log.warn({ err: errorMessage(err), root }, "could not remove old bundles");
     }
   }
 

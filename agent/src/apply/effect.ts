@@ -75,6 +75,11 @@ export type Effect =
    * passes or `deadlineAt` → health-passed | health-failed, tagged with `systemPath`.
    */
   | { readonly type: "run-health"; readonly systemPath: string; readonly checks: readonly NodeCheckSpec[]; readonly deadlineAt: number }
+  /**
+   * Quick. Remove the bundle directories (with their `result` GC roots) under the bundle root that these do not
+   * name; a failure is logged, never fatal (disk space is not worth stopping an agent for).
+   */
+  | { readonly type: "prune-bundles"; readonly keepSha256s: readonly string[]; readonly keepSystems: readonly string[] }
   /** Quick. Feed the latest desired bundle the client holds back in as desired-received (if it has one). */
   | { readonly type: "redeliver-desired" };
 

@@ -162,6 +162,16 @@ export function retryRollback(s: AgentState, now: number, cfg: MachineConfig, er
   return { state, effects: [report("rolling-back", t, { error, note: `rollback attempt ${next.attempts.rollback}` }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
 }
 
+/** Bundles worth keeping on disk: the applied and in-flight ones, and any that built the current, booted, last good or rollback system. */
+export function pruneBundles(s: AgentState): Effect {
+  const present = (xs: readonly (string | null | undefined)[]): string[] => [...new Set(xs.filter((x): x is string => !!x))].sort();
+  return {
+    type: "prune-bundles",
+    keepSha256s: present([s.applied?.sha256, s.target?.sha256]),
+    keepSystems: present([s.facts?.currentSystem, s.facts?.bootedSystem, s.applied?.systemPath, s.target?.rollbackTo, s.target?.systemPath]),
+  };
+}
+
 /** Once nothing is in flight and no lease is held, pick up a desired bundle that arrived meanwhile. */
 export function pickUpQueued(r: Result): Result {
   const s = r.state;

@@ -26,7 +26,7 @@ describe("harmless change", () => {
     const { state, effects } = run([ev.started(BOOT1, SYS_A), ev.desired(), ev.written(), ev.built(A, SYS_A)]);
     expect(state.phase).toBe("confirmed");
     expect(state.applied?.systemPath).toBe(SYS_A);
-    expect(types(effects[3]!)).toEqual(["persist", "report"]);
+    expect(types(effects[3]!)).toEqual(["persist", "report", "prune-bundles"]);
   });
 });
 
@@ -213,7 +213,7 @@ describe("stuck after a failed rollback", () => {
     const s = reach("rollback-verifying");
     const r = step(s, ev.unhealthy(INSTALL));
     expect(r.state).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
-    expect(types(r.effects)).toEqual(["persist", "report"]);
+    expect(types(r.effects)).toEqual(["persist", "report", "prune-bundles"]);
     expect(find(r.effects, "report")?.error).toContain("lease kept");
     // A new push may fix it: the held lease is presented again rather than a new one requested.
     const next = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B, true)], r.state);
@@ -283,7 +283,7 @@ describe("newer desired bundles", () => {
     const building = run([ev.desired(B), ev.written(B)], confirmed).state;
     const r = step(building, ev.desired(A));
     expect(r.state).toMatchObject({ phase: "confirmed", target: null });
-    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report"]);
+    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report", "prune-bundles"]);
   });
 });
 
@@ -291,7 +291,7 @@ describe("lease trouble", () => {
   it("a lease lost while draining abandons the apply before touching the machine", () => {
     const r = step(reach("draining"), ev.lost());
     expect(r.state).toMatchObject({ phase: "idle", lease: null, target: null });
-    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report"]);
+    expect(types(r.effects)).toEqual(["persist", "abort-pending", "report", "prune-bundles"]);
   });
 
   it("a lease lost after the machine changed lets the apply finish without releasing", () => {
@@ -340,5 +340,24 @@ describe("bad history", () => {
     expect(resting.applied?.sha256).toBe(A.sha256);
     const back = step(r.state, ev.desired(desired("a", { revision: "rev-d" })));
     expect(back.state).toMatchObject({ phase: "confirmed", lastError: null });
+  });
+});
+
+describe("secrets that cannot be fetched", () => {
+  it("leave a resting node where it is, say why, and neither roll back nor mark anything bad", () => {
+    const s = reach("confirmed");
+    const r = step(s, { type: "secrets-failed", now: s.updatedAt + 1, revision: B.revision, sha256: B.sha256, error: "coordinator unavailable" });
+    const error = `secrets for revision rev-b (bundle ${B.sha256.slice(0, 12)}) could not be fetched: coordinator unavailable; not applied yet, retrying`;
+    expect(r.state).toEqual({ ...s, lastError: error, updatedAt: s.updatedAt + 1 });
+    expect(r.effects).toEqual([{ type: "persist" }, { type: "report", phase: "confirmed", revision: "rev-a", sha256: A.sha256, error }]);
+    // The same failure again changes nothing; the fetch that works starts the apply and clears the error.
+    expect(step(r.state, { type: "secrets-failed", now: s.updatedAt + 2, revision: B.revision, sha256: B.sha256, error: "coordinator unavailable" }).effects).toEqual([]);
+    const applying = step(r.state, ev.desired(B));
+    expect(applying.state).toMatchObject({ phase: "fetched", lastError: null, bad: [] });
+  });
+
+  it("do not disturb an apply in flight", () => {
+    const s = reach("verifying");
+    expect(step(s, { type: "secrets-failed", now: s.updatedAt + 1, revision: B.revision, sha256: B.sha256, error: "x" }).state).toBe(s);
   });
 });

@@ -17,6 +17,8 @@ function canonical(s: AgentState, type: AgentEventType): AgentEvent {
       return { type, now, bootId: s.facts?.bootId ?? BOOT1, currentSystem: s.facts?.currentSystem ?? INSTALL, bootedSystem: s.facts?.bootedSystem ?? INSTALL };
     case "desired-received":
       return { type, now, desired: B };
+    case "secrets-failed":
+      return { type, now, revision: B.revision, sha256: B.sha256, error: "coordinator unavailable" };
     case "bundle-written":
       return { type, now, sha256 };
     case "bundle-write-failed":
@@ -50,22 +52,22 @@ function canonical(s: AgentState, type: AgentEventType): AgentEvent {
 }
 
 // Columns follow EVENT_TYPES. "-" = ignored: same state object, no effects. Otherwise the phase after.
-const COLUMNS = "started desired written writeFail built buildFail granted denied lost released drained drainFail activated actFail healthy unhealthy deadline retry";
+const COLUMNS = "started desired secrets written writeFail built buildFail granted denied lost released drained drainFail activated actFail healthy unhealthy deadline retry";
 const TABLE: Record<Phase, string> = {
-  idle:                 "idle fetched - - - - idle - - - - - - - - - - idle",
-  fetched:              "idle fetched building failed - - fetched - - - - - - - - - - -",
-  building:             "building fetched - - waiting-lease failed building - - - - - - - - - - -",
-  "waiting-lease":      "waiting-lease fetched - - - - draining idle - - - - - - - - - -",
-  draining:             "draining draining - - - - - - idle idle rebooting idle - - - - - -",
-  rebooting:            "rebooting rebooting - - - - - - rebooting rebooting - - - rolling-back - - rebooting -",
-  verifying:            "verifying verifying - - - - - - verifying verifying - - - - confirmed rollback-rebooting rollback-rebooting -",
-  activating:           "activating activating - - - - activating - - - - - verifying rolling-back - - - -",
-  "rolling-back":       "rollback-verifying rolling-back - - - - rolling-back - - - - - rollback-verifying rolling-back - - - rolling-back",
-  "rollback-rebooting": "rollback-rebooting rollback-rebooting - - - - - - rollback-rebooting rollback-rebooting - - - rollback-rebooting - - rollback-rebooting rollback-rebooting",
-  "rollback-verifying": "rollback-verifying rollback-verifying - - - - - - rollback-verifying rollback-verifying - - - - rolled-back failed failed rollback-verifying",
-  confirmed:            "confirmed fetched - - - - confirmed - - - - - - - - - - confirmed",
-  "rolled-back":        "rolled-back fetched - - - - rolled-back - - - - - - - - - - rolled-back",
-  failed:               "failed fetched - - - - failed - - - - - - - - - - failed",
+  idle:                 "idle fetched idle - - - - idle - - - - - - - - - - idle",
+  fetched:              "idle fetched - building failed - - fetched - - - - - - - - - - -",
+  building:             "building fetched - - - waiting-lease failed building - - - - - - - - - - -",
+  "waiting-lease":      "waiting-lease fetched - - - - - draining idle - - - - - - - - - -",
+  draining:             "draining draining - - - - - - - idle idle rebooting idle - - - - - -",
+  rebooting:            "rebooting rebooting - - - - - - - rebooting rebooting - - - rolling-back - - rebooting -",
+  verifying:            "verifying verifying - - - - - - - verifying verifying - - - - confirmed rollback-rebooting rollback-rebooting -",
+  activating:           "activating activating - - - - - activating - - - - - verifying rolling-back - - - -",
+  "rolling-back":       "rollback-verifying rolling-back - - - - - rolling-back - - - - - rollback-verifying rolling-back - - - rolling-back",
+  "rollback-rebooting": "rollback-rebooting rollback-rebooting - - - - - - - rollback-rebooting rollback-rebooting - - - rollback-rebooting - - rollback-rebooting rollback-rebooting",
+  "rollback-verifying": "rollback-verifying rollback-verifying - - - - - - - rollback-verifying rollback-verifying - - - - rolled-back failed failed rollback-verifying",
+  confirmed:            "confirmed fetched confirmed - - - - confirmed - - - - - - - - - - confirmed",
+  "rolled-back":        "rolled-back fetched rolled-back - - - - rolled-back - - - - - - - - - - rolled-back",
+  failed:               "failed fetched failed - - - - failed - - - - - - - - - - failed",
 };
 
 describe("transition table", () => {

@@ -2,7 +2,7 @@
 import { isBad, isResting, isStuck, type AgentState, type Target } from "./agent-state.js";
 import type { AgentEvent, EventOf } from "./agent-event.js";
 import { decideDisruption } from "./disruption.js";
-import type { Effect } from "./effect.js";
+import { LONG_EFFECTS, type Effect } from "./effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 import { resume } from "./resume.js";
 import {
@@ -11,6 +11,7 @@ import {
   enterVerifying,
   finish,
   pickUpQueued,
+  pruneBundles,
   rebootAgain,
   renew,
   report,
@@ -25,13 +26,25 @@ import {
 
 export type Transition = (state: AgentState, event: AgentEvent) => Result;
 
-/** Builds the machine for one configuration. Whenever the state changes, `persist` is the first effect. */
+/**
+ * Builds the machine for one configuration. Whenever the state changes, `persist` is the first effect. Whenever an
+ * apply comes to rest (and at every agent start at rest) the bundles no longer needed are pruned.
+ */
 export function makeTransition(cfg: MachineConfig = DEFAULT_MACHINE_CONFIG): Transition {
   return (state, event) => {
-    const r = dispatch(state, event, cfg);
+    const r = withPrune(state, event, dispatch(state, event, cfg));
     if (r.state === state) return r;
     return { state: { ...r.state, updatedAt: event.now }, effects: [{ type: "persist" }, ...r.effects] };
   };
+}
+
+function withPrune(before: AgentState, event: AgentEvent, r: Result): Result {
+  if (!isResting(r.state.phase) || (isResting(before.phase) && event.type !== "agent-started")) return r;
+  // Quick, so it goes before a trailing long effect (which must stay last).
+  const last = r.effects.at(-1);
+  const tail = last && LONG_EFFECTS.has(last.type) ? 1 : 0;
+  const effects = [...r.effects.slice(0, r.effects.length - tail), pruneBundles(r.state), ...r.effects.slice(r.effects.length - tail)];
+  return { state: r.state, effects };
 }
 
 export const transition: Transition = makeTransition();
@@ -42,6 +55,8 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
       return resume(s, e, cfg);
     case "desired-received":
       return onDesired(s, e, cfg);
+    case "secrets-failed":
+      return onSecretsFailed(s, e);
     case "bundle-written":
       if (s.phase !== "fetched" || s.target?.sha256 !== e.sha256) return unchanged(s);
       return { state: { ...s, phase: "building" }, effects: [report("building", s.target), { type: "build", bundleDir: s.target.bundleDir, sha256: e.sha256 }] };
@@ -139,6 +154,17 @@ function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineCo
   }
   if (s.queued?.sha256 === d.sha256) return unchanged(s);
   return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
+}
+
+/**
+ * Nothing is touched, rolled back or marked bad (the bundle is fine; the coordinator or its secret store is not): a
+ * resting node only says why it is not applying the desired bundle yet. A busy one goes on with what it does.
+ */
+function onSecretsFailed(s: AgentState, e: EventOf<"secrets-failed">): Result {
+  if (!isResting(s.phase) || isStuck(s)) return unchanged(s);
+  const error = `secrets for revision ${e.revision} (bundle ${e.sha256.slice(0, 12)}) could not be fetched: ${e.error}; not applied yet, retrying`;
+  if (s.lastError === error) return unchanged(s);
+  return { state: { ...s, lastError: error }, effects: [report(s.phase, s.applied, { error })] };
 }
 
 function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfig): Result {

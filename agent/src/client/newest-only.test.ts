@@ -42,14 +42,51 @@ it("drops an older message that finishes first, then hands on the newer one", as
   expect(handed).toEqual(["new"]);
 });
 
-it("hands on every message that arrives after the previous one was handed on, and after a failed preparation", async () => {
+it("hands on every message that arrives after the previous one was handed on", async () => {
   const handed: string[] = [];
-  const onMessage = newestOnly((m: string) => (m === "b" ? Promise.reject(new Error("no secrets")) : Promise.resolve()), (m) => handed.push(m));
-  onMessage("a");
-  await flush();
+  const onMessage = newestOnly((_m: string) => Promise.resolve(), (m) => handed.push(m));
+  for (const m of ["a", "b", "c"]) {
+    onMessage(m);
+    await flush();
+  }
+  expect(handed).toEqual(["a", "b", "c"]);
+});
+
+it("never hands on a message whose preparation failed; retries it while it is the newest", async () => {
+  const handed: string[] = [];
+  const failures: string[] = [];
+  const timers: (() => void)[] = [];
+  let fetches = 0;
+  const onMessage = newestOnly(
+    (m: string) => (m === "b" && ++fetches < 3 ? Promise.reject(new Error("coordinator unavailable")) : Promise.resolve()),
+    (m) => handed.push(m),
+    { delayMs: (n) => n * 1000, setTimer: (_ms, fn) => void timers.push(fn), onFailed: (m, err, wait) => failures.push(`${m}: ${(err as Error).message} (${wait})`) },
+  );
   onMessage("b");
   await flush();
-  onMessage("c");
+  expect(handed).toEqual([]);
+  timers.shift()!();
   await flush();
-  expect(handed).toEqual(["a", "b", "c"]);
+  expect(failures).toEqual(["b: coordinator unavailable (1000)", "b: coordinator unavailable (2000)"]);
+  timers.shift()!();
+  await flush();
+  expect(handed).toEqual(["b"]);
+  expect(timers).toHaveLength(0);
+});
+
+it("drops the retry of a failed message once a newer one arrived", async () => {
+  const handed: string[] = [];
+  const timers: (() => void)[] = [];
+  const onMessage = newestOnly(
+    (m: string) => (m === "old" ? Promise.reject(new Error("no secrets")) : Promise.resolve()),
+    (m) => handed.push(m),
+    { delayMs: () => 5, setTimer: (_ms, fn) => void timers.push(fn), onFailed: () => undefined },
+  );
+  onMessage("old");
+  await flush();
+  onMessage("new");
+  await flush();
+  timers.shift()!();
+  await flush();
+  expect(handed).toEqual(["new"]);
 });

@@ -35,6 +35,16 @@ export async function writeBundleDir(dir: string, files: readonly BundleFile[]):
   await rename(tmp, dir);
 }
 
+/** Names of the directories under a bundle root (none if it does not exist yet). */
+export async function bundleDirNames(root: string): Promise<string[]> {
+  try {
+    return (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new NkError("IO", `cannot list ${root}`, { cause: err });
+  }
+}
+
 /** The bundle's files, sorted by path, build artifacts left out. */
 export async function readBundleDir(dir: string): Promise<BundleFile[]> {
   const out: BundleFile[] = [];

@@ -32,6 +32,17 @@ describe("NixosSystem", () => {
     expect(runner.calls[1]?.opts.cwd).toBe("/b/x");
   });
 
+  it("fails the build, before running nixos-rebuild, when hardware-configuration.nix cannot be copied", async () => {
+    const { runner, sys } = setup();
+    runner.on("cp", { exitCode: 1, stderr: "cp: cannot stat '/etc/nixos/hardware-configuration.nix': No such file or directory\n" });
+    const r = await sys.build("/b/x", "n1");
+    expect(r).toMatchObject({
+      ok: false,
+      error: "cannot copy /etc/nixos/hardware-configuration.nix into the bundle: cp: cannot stat '/etc/nixos/hardware-configuration.nix': No such file or directory",
+    });
+    expect(runner.lines()).toEqual(["cp --no-preserve=mode,ownership /etc/nixos/hardware-configuration.nix /b/x/hardware-configuration.nix"]);
+  });
+
   it("returns a failed build with its last error line", async () => {
     const { runner, sys } = setup();
     runner.on("nixos-rebuild", { exitCode: 1, stderr: "building...\nerror: attribute 'k3s' missing\n" });
@@ -186,6 +197,49 @@ describe("NixosSystem", () => {
     const { runner, sys } = setup();
     runner.on("readlink", { exitCode: 1, stderr: "no such file" });
     await expect(sys.currentSystem()).rejects.toSatisfy((e: unknown) => isNkError(e, "IO"));
+  });
+});
+
+describe("NixosSystem.pruneBundles", () => {
+  let dir = "";
+  afterEach(async () => dir && (await rm(dir, { recursive: true, force: true })));
+
+  it("reads each unkept bundle's result link and removes the bundles that built no kept system", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-prune-"));
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((x) => x.repeat(64)) as [string, string, string, string];
+    for (const name of [a, b, c, d, `${c}.tmp-12`]) await mkdir(join(dir, name));
+    const { runner, sys } = setup();
+    runner.on(`readlink ${dir}/${b}/result`, { stdout: `${OLD}\n` });
+    runner.on(`readlink ${dir}/${c}/result`, { stdout: "/nix/store/ccc-nixos-system-n1\n" });
+    runner.on(`readlink ${dir}/${c}.tmp-12/result`, { exitCode: 1, stderr: "readlink: no such file" });
+    runner.on(`readlink ${dir}/${d}/result`, { exitCode: 1 });
+    const removed = await sys.pruneBundles(dir, { sha256s: [a], systems: [SP, OLD] });
+    expect(removed).toEqual([c, `${c}.tmp-12`, d]);
+    expect(runner.lines()).toEqual([
+      `readlink ${dir}/${b}/result`,
+      `readlink ${dir}/${c}/result`,
+      `readlink ${dir}/${c}.tmp-12/result`,
+      `readlink ${dir}/${d}/result`,
+      `rm -rf -- ${dir}/${c}`,
+      `rm -rf -- ${dir}/${c}.tmp-12`,
+      `rm -rf -- ${dir}/${d}`,
+    ]);
+  });
+
+  it("tries every removal and then reports the ones that failed", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-prune-"));
+    for (const name of ["x", "y"]) await mkdir(join(dir, name));
+    const { runner, sys } = setup();
+    runner.on("readlink", { exitCode: 1 });
+    runner.on(`rm -rf -- ${dir}/x`, { exitCode: 1, stderr: "rm: cannot remove: Read-only file system\n" });
+    await expect(sys.pruneBundles(dir, { sha256s: [], systems: [] })).rejects.toThrow(`cannot remove old bundles: ${dir}/x (rm: cannot remove: Read-only file system)`);
+    expect(runner.lines().filter((l) => l.startsWith("rm"))).toEqual([`rm -rf -- ${dir}/x`, `rm -rf -- ${dir}/y`]);
+  });
+
+  it("has nothing to prune before the first bundle", async () => {
+    const { runner, sys } = setup();
+    expect(await sys.pruneBundles("/nonexistent/nk-bundles", { sha256s: [], systems: [] })).toEqual([]);
+    expect(runner.lines()).toEqual([]);
   });
 });
 

@@ -3,7 +3,8 @@ import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
-import { writeBundleDir } from "./bundle-dir.js";
+import { bundleDirNames, writeBundleDir } from "./bundle-dir.js";
+import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 import type { CommandResult, CommandRunner } from "./command-runner.js";
 import { parseDryActivate } from "./dry-activate.js";
 import { storeHashOf, type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
@@ -58,9 +59,32 @@ export class NixosSystem implements System {
     return writeBundleDir(dir, files);
   }
 
+  /** `result` is the link nixos-rebuild registered as an indirect GC root: removing the directory frees its build. */
+  async pruneBundles(root: string, keep: BundleKeep): Promise<string[]> {
+    const entries = [];
+    for (const name of await bundleDirNames(root)) {
+      if (keep.sha256s.includes(name)) continue;
+      const r = await this.runner.run(["readlink", `${root}/${name}/result`]);
+      entries.push({ name, system: r.exitCode === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null });
+    }
+    const removed: string[] = [];
+    const failed: string[] = [];
+    for (const name of bundlesToRemove(entries, keep)) {
+      const r = await this.runner.run(["rm", "-rf", "--", `${root}/${name}`]);
+      if (r.exitCode === 0) removed.push(name);
+      else failed.push(`${root}/${name} (${lastLine(r.stderr) || `exit ${r.exitCode}`})`);
+    }
+    if (failed.length > 0) throw new NkError("IO", `cannot remove old bundles: ${failed.join(", ")}`);
+    return removed;
+  }
+
   async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
     // The machine's own hardware scan stays on the node; configuration.nix imports it if present (pure evaluation).
-    await this.runner.run(["cp", "--no-preserve=mode,ownership", this.hardwareConfig, `${bundleDir}/hardware-configuration.nix`], { cwd: bundleDir });
+    const cp = await this.runner.run(["cp", "--no-preserve=mode,ownership", this.hardwareConfig, `${bundleDir}/hardware-configuration.nix`], { cwd: bundleDir });
+    if (cp.exitCode !== 0) {
+      const error = `cannot copy ${this.hardwareConfig} into the bundle: ${lastLine(cp.stderr) || `cp exited with ${cp.exitCode}`}`;
+      return { ok: false, error, log: logOf(cp) };
+    }
     // `path:` so the bundle is taken as plain files, never as part of some enclosing git checkout.
     const r = await this.runner.run(["nixos-rebuild", "build", "--flake", `path:${bundleDir}#${node}`], { cwd: bundleDir, ...(signal ? { signal } : {}) });
     const log = logOf(r);

@@ -1,5 +1,5 @@
 // SimSystem: generations, reboot detection from the bundle, reboots that end the process, live faults.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -123,6 +123,16 @@ describe("SimSystem", () => {
     expect(await sim.bootedSystem()).toBe(sp);
     expect(await sim.currentSystem()).toBe(sp);
     expect(await sim.bootId()).not.toBe(bootId);
+  });
+
+  it("leaves a result link like nixos-rebuild, and prunes bundles by it", async () => {
+    await mkdir(join(dir, "bundles"));
+    const paths = [];
+    for (const users of ["a", "b", "c"]) paths.push(await built(bundle({ users: `{ users.users.${users} = { }; }` }), join("bundles", users)));
+    await mkdir(join(dir, "bundles", "d.tmp-7"));
+    expect(await readlink(join(dir, "bundles", "b", "result"))).toBe(paths[1]);
+    expect(await sim.pruneBundles(join(dir, "bundles"), { sha256s: ["a"], systems: [paths[2]!] })).toEqual(["b", "d.tmp-7"]);
+    expect((await readdir(join(dir, "bundles"))).sort()).toEqual(["a", "c"]);
   });
 
   it("fails builds and activations on faults keyed by sha256 or *", async () => {

@@ -1,11 +1,12 @@
 // A simulated NixOS in a directory: generations, boot default, reboots and injectable faults, for tests and the demo.
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
-import { readBundleDir, writeBundleDir } from "./bundle-dir.js";
+import { bundleDirNames, readBundleDir, writeBundleDir } from "./bundle-dir.js";
+import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
 import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
@@ -93,6 +94,17 @@ export class SimSystem implements System {
     return writeBundleDir(dir, files);
   }
 
+  async pruneBundles(root: string, keep: BundleKeep): Promise<string[]> {
+    const entries = [];
+    for (const name of await bundleDirNames(root)) {
+      const system = await readlink(join(root, name, "result")).catch(() => null);
+      entries.push({ name, system });
+    }
+    const names = bundlesToRemove(entries, keep);
+    for (const name of names) await rm(join(root, name), { recursive: true, force: true });
+    return names;
+  }
+
   async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
     const files = await readBundleDir(bundleDir);
     const meta = deriveSystem(node, files);
@@ -103,6 +115,9 @@ export class SimSystem implements System {
       return { ok: false, error: "error: simulated build failure", log: `building the system configuration...\nerror: simulated build failure` };
     }
     await this.saveMeta(meta);
+    // As nixos-rebuild build leaves ./result, the GC root that keeps the build alive until the bundle goes.
+    await rm(join(bundleDir, "result"), { force: true });
+    await symlink(meta.systemPath, join(bundleDir, "result"));
     return { ok: true, systemPath: meta.systemPath, log: `building the system configuration...\n${meta.systemPath}` };
   }
 

@@ -1,5 +1,6 @@
 // The NixOS machine as the agent sees it: one interface, a real driver (NixosSystem) and a simulated one (SimSystem).
 import type { BundleFile } from "../../../shared/src/render/index.js";
+import type { BundleKeep } from "./bundle-gc.js";
 
 export type BuildResult =
   | { readonly ok: true; readonly systemPath: string; readonly log: string }
@@ -27,6 +28,11 @@ export interface CheckRun {
 export interface System {
   /** Replace `dir` with exactly these files. */
   writeBundle(dir: string, files: readonly BundleFile[]): Promise<void>;
+  /**
+   * Remove the bundle directories under `root` (each with its `result` link, the GC root of its build) that `keep`
+   * does not name; returns the names removed. Throws NkError IO if some could not be removed (after trying all).
+   */
+  pruneBundles(root: string, keep: BundleKeep): Promise<string[]>;
   /** Build the node's system from the bundle without touching the running system. */
   build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult>;
   dryActivate(systemPath: string, signal?: AbortSignal): Promise<DryActivateResult>;
