@@ -79,6 +79,8 @@ export interface DesiredBundle {
   readonly checks: readonly NodeCheckSpec[];
   /** 0 means the machine's default. */
   readonly healthDeadlineMs: number;
+  /** 0 means the machine's default. */
+  readonly activationTimeoutMs: number;
 }
 
 /** A NixOS system generation known to be good (confirmed healthy). */
@@ -88,7 +90,7 @@ export interface Generation {
   readonly systemPath: string;
 }
 
-/** The bundle being applied. Fields after `healthDeadlineMs` are filled in as the apply advances. */
+/** The bundle being applied. Fields after `activationTimeoutMs` are filled in as the apply advances. */
 export interface Target {
   readonly revision: string;
   readonly sha256: string;
@@ -96,6 +98,8 @@ export interface Target {
   readonly rebootPolicy: RebootPolicy;
   readonly checks: readonly NodeCheckSpec[];
   readonly healthDeadlineMs: number;
+  /** How long a switch (or a rollback switch) may run before it is stopped. */
+  readonly activationTimeoutMs: number;
   /** Store path of the built system; null until the build succeeded. */
   readonly systemPath: string | null;
   /** Set after the build: the kernel/initrd/modules differ from the booted system. */

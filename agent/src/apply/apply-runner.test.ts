@@ -78,6 +78,7 @@ const desired = (rev: string, f: BundleFile[]): WireDesiredBundle => ({
   rebootPolicy: "auto",
   checks: [{ name: "node-ok", command: [process.execPath, "-e", "console.log('OK')"], expect: "OK", timeoutMs: 10_000 }],
   secretNames: [],
+  activationTimeoutMs: 0,
   healthDeadlineMs: 60_000,
   createdAtMs: 0,
 });

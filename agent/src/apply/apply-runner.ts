@@ -127,11 +127,22 @@ export class ApplyRunner {
       case "release-lease":
         void this.releaseUntilAcknowledged(effect);
         return;
+      case "stop-activation":
+        return this.stopActivation(effect.systemPath);
       case "prune-bundles":
         return this.prune(effect);
       case "redeliver-desired":
         if (this.latestDesired) this.later({ type: "desired-received", now: this.opts.clock.now(), desired: this.latestDesired });
         return;
+    }
+  }
+
+  private async stopActivation(systemPath: string): Promise<void> {
+    try {
+      await this.opts.system.stopActivation(systemPath);
+      this.opts.log.warn({ systemPath }, "stopped an activation that ran past its deadline");
+    } catch (err) {
+      this.opts.log.error({ err: errorMessage(err), systemPath }, "could not stop an activation that ran past its deadline");
     }
   }
 

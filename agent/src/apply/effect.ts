@@ -48,6 +48,11 @@ export type Effect =
       readonly reason: string;
       readonly fencingToken: number | null;
     }
+  /**
+   * Quick. Stop the detached activation of `systemPath` (its transient unit), which ran past its deadline; the
+   * switch effect waiting for it was aborted just before. A failure is logged: the rollback comes next either way.
+   */
+  | { readonly type: "stop-activation"; readonly systemPath: string }
   /** Quick. Abort the long effect in flight (closing a queued lease request, killing a build, stopping health polling). */
   | { readonly type: "abort-pending" }
   /** Quick. RenewLease with the phase the holder enters; a fenced answer comes back as lease-lost. */

@@ -6,6 +6,8 @@ export interface MachineConfig {
   readonly disruptiveUnits: readonly string[];
   /** Used when the desired bundle does not set a health deadline. */
   readonly defaultHealthDeadlineMs: number;
+  /** Used when the desired bundle does not set an activation timeout. */
+  readonly defaultActivationTimeoutMs: number;
   /** If the agent is still running this long after asking for a reboot, the reboot did not happen. */
   readonly rebootDeadlineMs: number;
   readonly maxRebootAttempts: number;
@@ -20,6 +22,7 @@ export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
   bundleRoot: "/var/lib/nk-agent/bundles",
   disruptiveUnits: ["k3s.service", "containerd.service"],
   defaultHealthDeadlineMs: 10 * 60_000,
+  defaultActivationTimeoutMs: 5 * 60_000,
   rebootDeadlineMs: 15 * 60_000,
   maxRebootAttempts: 2,
   maxRollbackAttempts: 3,

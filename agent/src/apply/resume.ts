@@ -4,6 +4,8 @@ import type { EventOf } from "./agent-event.js";
 import type { Effect } from "./effect.js";
 import type { MachineConfig } from "./machine-config.js";
 import {
+  activationTimedOut,
+  activationTimeout,
   beginRollback,
   enterRollbackVerifying,
   enterVerifying,
@@ -13,6 +15,7 @@ import {
   report,
   restingPhase,
   retryRollback,
+  stopActivation,
   stuck,
   type Result,
 } from "./steps.js";
@@ -51,7 +54,12 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
     case "activating":
       if (t.systemPath === null) return stuck(s, "activating without a built system");
       if (e.currentSystem === t.systemPath) return enterVerifying(s, { ...t, systemPath: t.systemPath }, e.now);
-      return { state: s, effects: [report("activating", t, { note: "resumed" }), { type: "switch", systemPath: t.systemPath, sha256: t.sha256 }] };
+      // The deadline holds across restarts: a switch that hung before the restart is stopped, not joined for ever.
+      if (s.deadlineAt !== null && e.now >= s.deadlineAt) return activationTimeout(s, e.now, cfg);
+      return {
+        state: { ...s, deadlineAt: s.deadlineAt ?? e.now + t.activationTimeoutMs },
+        effects: [report("activating", t, { note: "resumed" }), { type: "switch", systemPath: t.systemPath, sha256: t.sha256 }],
+      };
     case "rebooting":
       if (t.systemPath === null) return stuck(s, "rebooting without a built system");
       if (!rebooted) return rebootAgain(s, e.now, cfg, "the agent restarted before the reboot");
@@ -70,7 +78,11 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
     case "rolling-back":
       if (t.rollbackTo === null) return stuck(s, "rolling back without a previous generation");
       if (e.currentSystem === t.rollbackTo) return enterRollbackVerifying(s, { ...t, rollbackTo: t.rollbackTo }, e.now);
-      return { state: s, effects: [report("rolling-back", t, { error: s.lastError, note: "resumed" }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
+      if (s.deadlineAt !== null && e.now >= s.deadlineAt) return retryRollback(s, e.now, cfg, `rollback activation ${activationTimedOut(t)}`, stopActivation(t.rollbackTo));
+      return {
+        state: { ...s, deadlineAt: s.deadlineAt ?? e.now + t.activationTimeoutMs },
+        effects: [report("rolling-back", t, { error: s.lastError, note: "resumed" }), { type: "rollback-switch", systemPath: t.rollbackTo }],
+      };
     case "rollback-rebooting":
       if (t.rollbackTo === null) return stuck(s, "rolling back without a previous generation");
       if (!rebooted) return retryRollback(s, e.now, cfg, "the agent restarted before the rollback reboot");

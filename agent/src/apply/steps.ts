@@ -52,6 +52,7 @@ export function startApply(s: AgentState, d: DesiredBundle, now: number, cfg: Ma
     rebootPolicy: d.rebootPolicy,
     checks: d.checks,
     healthDeadlineMs: d.healthDeadlineMs > 0 ? d.healthDeadlineMs : cfg.defaultHealthDeadlineMs,
+    activationTimeoutMs: d.activationTimeoutMs > 0 ? d.activationTimeoutMs : cfg.defaultActivationTimeoutMs,
     systemPath: null,
     rebootNeeded: false,
     disruption: null,
@@ -70,6 +71,12 @@ export function startApply(s: AgentState, d: DesiredBundle, now: number, cfg: Ma
     lastError: null,
   };
   return { state, effects: [...pre, report("fetched", target), { type: "write-bundle", dir: target.bundleDir, sha256: d.sha256, files: d.files }] };
+}
+
+/** Switch (detached) with a deadline: a switch-to-configuration still running then is stopped and rolled back. */
+export function enterActivating(s: AgentState, t: Target & { systemPath: string }, now: number, pre: Effect[], note?: string): Result {
+  const state: AgentState = { ...s, phase: "activating", deadlineAt: now + t.activationTimeoutMs };
+  return { state, effects: [...pre, report("activating", t, note ? { note } : {}), { type: "switch", systemPath: t.systemPath, sha256: t.sha256 }] };
 }
 
 export function enterVerifying(s: AgentState, t: Target & { systemPath: string }, now: number, pre: Effect[] = []): Result {
@@ -134,7 +141,7 @@ export function beginRollback(s: AgentState, now: number, cfg: MachineConfig, re
   if (t.rollbackTo === null) return stuck(base, `${reason}; no previous generation to roll back to`, pre);
   const viaReboot = opts.allowReboot && t.disruption === "reboot" && s.facts?.bootedSystem !== t.rollbackTo;
   if (viaReboot) return rollbackReboot(base, t.rollbackTo, now, cfg, pre);
-  const state: AgentState = { ...base, phase: "rolling-back", deadlineAt: null, rebootFromBootId: null };
+  const state: AgentState = { ...base, phase: "rolling-back", deadlineAt: now + t.activationTimeoutMs, rebootFromBootId: null };
   return { state, effects: [...pre, report("rolling-back", t, { error: reason }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
 }
 
@@ -152,14 +159,30 @@ function rollbackReboot(s: AgentState, rollbackTo: string, now: number, cfg: Mac
 }
 
 /** The rollback effect failed or did not take: try again up to the limit, then wait for an operator. */
-export function retryRollback(s: AgentState, now: number, cfg: MachineConfig, error: string): Result {
+export function retryRollback(s: AgentState, now: number, cfg: MachineConfig, error: string, pre: Effect[] = []): Result {
   const t = s.target;
-  if (!t || t.rollbackTo === null) return stuck(s, error);
-  if (s.attempts.rollback >= cfg.maxRollbackAttempts) return stuck(s, `rollback failed after ${s.attempts.rollback} attempts: ${error}`);
+  if (!t || t.rollbackTo === null) return stuck(s, error, pre);
+  if (s.attempts.rollback >= cfg.maxRollbackAttempts) return stuck(s, `rollback failed after ${s.attempts.rollback} attempts: ${error}`, pre);
   const next: AgentState = { ...s, attempts: { ...s.attempts, rollback: s.attempts.rollback + 1 }, lastError: error };
-  if (s.phase === "rollback-rebooting") return rollbackReboot(next, t.rollbackTo, now, cfg, []);
-  const state: AgentState = { ...next, phase: "rolling-back", deadlineAt: null, rebootFromBootId: null };
-  return { state, effects: [report("rolling-back", t, { error, note: `rollback attempt ${next.attempts.rollback}` }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
+  if (s.phase === "rollback-rebooting") return rollbackReboot(next, t.rollbackTo, now, cfg, pre);
+  const state: AgentState = { ...next, phase: "rolling-back", deadlineAt: now + t.activationTimeoutMs, rebootFromBootId: null };
+  return { state, effects: [...pre, report("rolling-back", t, { error, note: `rollback attempt ${next.attempts.rollback}` }), { type: "rollback-switch", systemPath: t.rollbackTo }] };
+}
+
+/** The detached switch (or rollback switch) of `systemPath` ran past its deadline: stop waiting, stop the unit. */
+export function stopActivation(systemPath: string): Effect[] {
+  return [{ type: "abort-pending" }, { type: "stop-activation", systemPath }];
+}
+
+export function activationTimedOut(t: Target): string {
+  return `did not finish within ${Math.round(t.activationTimeoutMs / 1000)} s; stopped it`;
+}
+
+/** A switch that hangs (a unit that never starts, a stuck activation script) must not keep its lease for ever. */
+export function activationTimeout(s: AgentState, now: number, cfg: MachineConfig): Result {
+  const t = s.target;
+  if (!t?.systemPath) return stuck(s, "activating without a built system", [{ type: "abort-pending" }]);
+  return beginRollback(s, now, cfg, `activation ${activationTimedOut(t)}`, { markBad: true, allowReboot: false }, stopActivation(t.systemPath));
 }
 
 /** Bundles worth keeping on disk: the applied and in-flight ones, and any that built the current, booted, last good or rollback system. */

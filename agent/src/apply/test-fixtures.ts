@@ -7,7 +7,7 @@ import { makeTransition } from "./transition.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 
 export const T0 = 1_700_000_000_000;
-export const CFG: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, bundleRoot: "/b", defaultHealthDeadlineMs: 60_000, rebootDeadlineMs: 120_000 };
+export const CFG: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, bundleRoot: "/b", defaultHealthDeadlineMs: 60_000, rebootDeadlineMs: 120_000, defaultActivationTimeoutMs: 30_000 };
 export const INSTALL = "/nix/store/000-nixos-system-n1-install";
 export const SYS_A = "/nix/store/aaa-nixos-system-n1-a";
 export const SYS_B = "/nix/store/bbb-nixos-system-n1-b";
@@ -23,6 +23,7 @@ export function desired(letter: string, extra: Partial<DesiredBundle> = {}): Des
     rebootPolicy: "auto",
     checks: [{ name: "true", command: ["true"], expect: "", timeoutMs: 1000 }],
     healthDeadlineMs: 0,
+    activationTimeoutMs: 0,
     ...extra,
   };
 }

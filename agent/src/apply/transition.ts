@@ -6,7 +6,10 @@ import { LONG_EFFECTS, type Effect } from "./effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 import { resume } from "./resume.js";
 import {
+  activationTimedOut,
+  activationTimeout,
   beginRollback,
+  enterActivating,
   enterRollbackVerifying,
   enterVerifying,
   finish,
@@ -18,6 +21,7 @@ import {
   restingPhase,
   retryRollback,
   startApply,
+  stopActivation,
   stuck,
   unchanged,
   withCurrentSystem,
@@ -191,9 +195,7 @@ function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfi
     return finish(state, "confirmed", null, applied);
   }
   const note = `built ${e.systemPath}: ${decision.reason}`;
-  if (decision.lease === null) {
-    return { state: { ...base, phase: "activating" }, effects: [report("activating", target, { note }), { type: "switch", systemPath: e.systemPath, sha256: e.sha256 }] };
-  }
+  if (decision.lease === null) return enterActivating(base, { ...target, systemPath: e.systemPath }, e.now, [], note);
   const request: Effect = {
     type: "request-lease",
     kind: decision.lease,
@@ -221,7 +223,7 @@ function onLeaseGranted(s: AgentState, e: EventOf<"lease-granted">): Result {
     if (t.disruption === "reboot") {
       return { state: { ...held, phase: "draining" }, effects: [...renew(held, "draining"), report("draining", t), { type: "drain", fencingToken: e.fencingToken }] };
     }
-    return { state: { ...held, phase: "activating" }, effects: [report("activating", t), { type: "switch", systemPath: t.systemPath, sha256: t.sha256 }] };
+    return enterActivating(held, { ...t, systemPath: t.systemPath }, e.now, []);
   }
   if (s.lease === null) {
     // A grant that raced a superseded request: hand it straight back.
@@ -309,7 +311,13 @@ function onDeadline(s: AgentState, e: EventOf<"deadline-passed">, cfg: MachineCo
   if (s.deadlineAt === null || e.now < s.deadlineAt) return unchanged(s);
   const abort: Effect[] = [{ type: "abort-pending" }];
   const why = `health deadline passed${e.detail ? `: ${e.detail}` : ""}`;
+  const t = s.target;
   switch (s.phase) {
+    case "activating":
+      return activationTimeout(s, e.now, cfg);
+    case "rolling-back":
+      if (!t?.rollbackTo) return stuck(s, "rolling back without a previous generation", abort);
+      return retryRollback(s, e.now, cfg, `rollback activation ${activationTimedOut(t)}`, stopActivation(t.rollbackTo));
     case "verifying":
       return beginRollback(s, e.now, cfg, why, { markBad: true, allowReboot: true }, abort);
     case "rollback-verifying":

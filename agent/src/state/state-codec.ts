@@ -1,6 +1,6 @@
 // Validates persisted agent state (schema version 1) and salvages the bad history from a damaged file.
 import { NkError } from "../../../shared/src/errors/index.js";
-import { AGENT_STATE_VERSION, PHASES, type AgentState, type BadBundle } from "../apply/index.js";
+import { AGENT_STATE_VERSION, DEFAULT_MACHINE_CONFIG, PHASES, type AgentState, type BadBundle } from "../apply/index.js";
 
 type Obj = Record<string, unknown>;
 
@@ -79,6 +79,8 @@ export function parseAgentState(value: unknown): AgentState {
         return { name: str(co, "name", cr), command: list(co, "command", cr, (w, wr) => (typeof w === "string" ? w : wr.fail("expected a string"))), expect: str(co, "expect", cr), timeoutMs: num(co, "timeoutMs", cr) };
       }),
       healthDeadlineMs: num(t, "healthDeadlineMs", tr),
+      // Absent in state written by an agent before activation timeouts: that agent's default.
+      activationTimeoutMs: t.activationTimeoutMs === undefined ? DEFAULT_MACHINE_CONFIG.defaultActivationTimeoutMs : num(t, "activationTimeoutMs", tr),
       systemPath: nullableStr(t, "systemPath", tr),
       rebootNeeded: bool(t, "rebootNeeded", tr),
       disruption: t.disruption === null ? null : oneOf(t, "disruption", tr, ["reboot", "service-restart"] as const),

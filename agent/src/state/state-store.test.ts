@@ -27,7 +27,7 @@ function busyState(): AgentState {
     {
       type: "desired-received",
       now: 2,
-      desired: { revision: "r1", sha256: SHA, files: [{ path: "flake.nix", content: "{}" }], rebootPolicy: "auto", checks: [{ name: "c", command: ["true"], expect: "", timeoutMs: 5 }], healthDeadlineMs: 0 },
+      desired: { revision: "r1", sha256: SHA, files: [{ path: "flake.nix", content: "{}" }], rebootPolicy: "auto", checks: [{ name: "c", command: ["true"], expect: "", timeoutMs: 5 }], healthDeadlineMs: 0, activationTimeoutMs: 0 },
     },
     { type: "bundle-written", now: 3, sha256: SHA },
     { type: "build-succeeded", now: 4, sha256: SHA, systemPath: "/nix/store/new", rebootNeeded: false, restartsUnits: ["k3s.service"] },
@@ -50,6 +50,14 @@ describe("StateStore", () => {
     expect(s.phase).toBe("rollback-verifying");
     await store().save(s);
     expect((await store().load()).state).toEqual(s);
+  });
+
+  it("reads a target saved before activation timeouts existed with the default timeout", async () => {
+    const s = busyState();
+    const { activationTimeoutMs: _dropped, ...older } = s.target!;
+    await store().save(s);
+    await writeFile(path, JSON.stringify({ ...s, target: older }));
+    expect((await store().load()).state).toEqual({ ...s, target: { ...older, activationTimeoutMs: 300_000 } });
   });
 
   it("replaces the file atomically and leaves no temp file, readable only by root", async () => {

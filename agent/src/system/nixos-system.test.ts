@@ -122,6 +122,14 @@ describe("NixosSystem", () => {
     expect(runner.lines().some((l) => l.startsWith("systemd-run") || l.startsWith("nix-env"))).toBe(false);
   });
 
+  it("stops a switch past its deadline by stopping its transient unit", async () => {
+    const { runner, sys } = setup();
+    await sys.stopActivation(SP);
+    expect(runner.lines()).toEqual(["systemctl stop nk-switch-abcdefghijkl.service"]);
+    runner.on("systemctl stop", { exitCode: 5, stderr: "Failed to stop nk-switch-abcdefghijkl.service: Access denied\n" });
+    await expect(sys.stopActivation(SP)).rejects.toThrow("systemctl stop nk-switch-abcdefghijkl.service failed (5): Failed to stop nk-switch-abcdefghijkl.service: Access denied");
+  });
+
   it("boots the new system and reboots", async () => {
     const { runner, sys } = setup();
     runner.on("systemctl is-active", { stdout: "inactive" });

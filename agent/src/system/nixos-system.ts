@@ -40,6 +40,11 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? "";
 }
 
+/** The transient unit an activation of `systemPath` runs in: one name per system and action, so a restart can find it. */
+function activationUnit(systemPath: string, action: "switch" | "boot"): string {
+  return `nk-${action}-${storeHashOf(systemPath)}`;
+}
+
 export class NixosSystem implements System {
   private readonly runner: CommandRunner;
   private readonly profile: string;
@@ -118,6 +123,13 @@ export class NixosSystem implements System {
     return this.activate(systemPath, "switch", signal);
   }
 
+  /** `systemd-run --wait` has no timeout of its own; stopping the transient unit ends switch-to-configuration. */
+  async stopActivation(systemPath: string): Promise<void> {
+    const unit = `${activationUnit(systemPath, "switch")}.service`;
+    const r = await this.runner.run(["systemctl", "stop", unit]);
+    if (r.exitCode !== 0) throw new NkError("IO", `systemctl stop ${unit} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
+  }
+
   bootAndReboot(systemPath: string): Promise<ActivationResult> {
     return this.bootThenReboot(systemPath);
   }
@@ -178,7 +190,7 @@ export class NixosSystem implements System {
    * same path still running from before an agent restart is joined, not started twice.
    */
   private async activate(systemPath: string, action: "switch" | "boot", signal?: AbortSignal): Promise<ActivationResult> {
-    const unit = `nk-${action}-${storeHashOf(systemPath)}`;
+    const unit = activationUnit(systemPath, action);
     if (await this.waitForUnit(unit, signal)) {
       const current = action === "switch" ? await this.currentSystem() : await this.readlink(this.profile);
       return current === systemPath

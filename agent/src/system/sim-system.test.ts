@@ -135,6 +135,22 @@ describe("SimSystem", () => {
     expect((await readdir(join(dir, "bundles"))).sort()).toEqual(["a", "c"]);
   });
 
+  it("ends a hung switch, failed, when its activation is stopped", async () => {
+    const files = bundle();
+    const sp = await built(files);
+    await sim.setFaults({ [bundleSha256(files)]: ["activation-hang"] });
+    const initial = await sim.currentSystem();
+    const hung = sim.switch(sp);
+    await sim.stopActivation(sp);
+    expect(await hung).toMatchObject({ ok: false, error: "simulated activation stopped (systemctl stop)" });
+    expect(await sim.currentSystem()).toBe(initial);
+    expect(await sim.generations()).toEqual([1]);
+    // Stopping nothing in flight is a no-op: the next switch is not affected.
+    await sim.setFaults({});
+    await sim.stopActivation(sp);
+    expect(await sim.switch(sp)).toMatchObject({ ok: true });
+  });
+
   it("fails builds and activations on faults keyed by sha256 or *", async () => {
     const files = bundle();
     const sha = bundleSha256(files);

@@ -57,6 +57,8 @@ export class SimSystem implements System {
   private readonly runner: CommandRunner;
   private readonly pollMs: number;
   private readonly activations = new Map<string, Promise<ActivationResult>>();
+  /** Activations asked to stop (systemctl stop of their unit): they end, failed, at their next step. */
+  private readonly stopping = new Set<string>();
 
   private constructor(options: SimSystemOptions) {
     this.dir = options.dir;
@@ -170,6 +172,10 @@ export class SimSystem implements System {
     return { ok: true, log: `activating the configuration...\ngeneration ${gen}` };
   }
 
+  async stopActivation(systemPath: string): Promise<void> {
+    if (this.activations.has(systemPath)) this.stopping.add(systemPath);
+  }
+
   rollbackSwitch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {
     return this.switch(systemPath, signal);
   }
@@ -244,8 +250,10 @@ export class SimSystem implements System {
   /** Activation faults and duration; returns the failure, if any. */
   private async prepare(systemPath: string): Promise<ActivationResult | null> {
     const meta = await this.meta(systemPath);
-    await this.hangWhile("activation-hang", meta.bundleSha256);
+    const stopped = (): boolean => this.stopping.delete(systemPath);
+    while (hasFault(await readFaults(this.dir), "activation-hang", meta.bundleSha256) && !this.stopping.has(systemPath)) await sleep(this.pollMs);
     await sleep(this.durations.activateMs * this.scale);
+    if (stopped()) return { ok: false, error: "simulated activation stopped (systemctl stop)", log: "" };
     if (hasFault(await readFaults(this.dir), "activation-error", meta.bundleSha256)) {
       return { ok: false, error: "simulated activation failure: k3s.service failed to start", log: "" };
     }

@@ -40,6 +40,8 @@ export interface System {
   needsReboot(systemPath: string): Promise<boolean>;
   /** Make `systemPath` the system profile and activate it, detached from the agent's process. */
   switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
+  /** Stop a detached switch (or rollback switch) to `systemPath` that is still running; throws NkError IO if it could not be stopped. */
+  stopActivation(systemPath: string): Promise<void>;
   /** Make `systemPath` the boot default and reboot; resolves only if that failed, or once the reboot was asked for. */
   bootAndReboot(systemPath: string): Promise<ActivationResult>;
   /** Switch back to an explicit earlier system path (idempotent, unlike `--rollback`). */

@@ -19,6 +19,7 @@ export function desiredBundleOf(d: NodeDesired, inventory: Inventory): DesiredBu
     checks: d.node.checks.map((c) => ({ name: c.name, command: c.command, expect: c.expect, timeoutMs: c.timeoutSeconds * 1000 })),
     secretNames: d.secretNames,
     healthDeadlineMs: rollout.healthDeadlineSeconds * 1000,
+    activationTimeoutMs: rollout.activationTimeoutSeconds * 1000,
     createdAtMs: 0,
   };
 }

@@ -97,7 +97,7 @@ export class TestChecks implements ClusterCheckSource {
 
 export const ROLLOUT: RolloutSettings = {
   maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", window: null, settleSeconds: 0,
-  healthDeadlineSeconds: 300, drainTimeoutSeconds: 600, rebootTimeoutSeconds: 900, checks: [],
+  healthDeadlineSeconds: 300, drainTimeoutSeconds: 600, rebootTimeoutSeconds: 900, activationTimeoutSeconds: 300, checks: [],
 };
 
 export class TestSettings implements LeaseSettingsSource {

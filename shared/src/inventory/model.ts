@@ -109,6 +109,8 @@ export interface RolloutSettings {
   readonly healthDeadlineSeconds: number;
   readonly drainTimeoutSeconds: number;
   readonly rebootTimeoutSeconds: number;
+  /** A switch-to-configuration still running after this long is stopped and the node rolls back. */
+  readonly activationTimeoutSeconds: number;
   readonly checks: readonly ClusterCheck[];
 }
 

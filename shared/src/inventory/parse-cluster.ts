@@ -92,7 +92,7 @@ function readWindow(r: YamlReader, loc: Located | undefined): MaintenanceWindow 
 }
 
 function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
-  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "reboot", "window", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "checks"])) || new Map<string, Located>();
+  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "reboot", "window", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
   return {
     maxUnavailable: r.integer(f.get("max_unavailable"), 1, 100_000) ?? 1,
     maxUnavailableServers: r.integer(f.get("max_unavailable_servers"), 1, 100_000) ?? 1,
@@ -102,6 +102,7 @@ function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
     healthDeadlineSeconds: r.integer(f.get("health_deadline_seconds"), 5, 86_400) ?? 300,
     drainTimeoutSeconds: r.integer(f.get("drain_timeout_seconds"), 5, 86_400) ?? 600,
     rebootTimeoutSeconds: r.integer(f.get("reboot_timeout_seconds"), 10, 86_400) ?? 900,
+    activationTimeoutSeconds: r.integer(f.get("activation_timeout_seconds"), 10, 86_400) ?? 300,
     checks: readClusterChecks(r, f.get("checks")),
   };
 }

@@ -37,7 +37,7 @@ describe("validateInventoryText", () => {
     expect(inv.nodes.map((n) => n.name)).toEqual(["a1", "n1", "n2", "n3"]);
     expect(inv.cluster.stateVersion).toBe("24.11");
     expect(inv.cluster.k3s.apiAddress).toBe("10.0.0.11");
-    expect(inv.cluster.rollout).toMatchObject({ maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", window: null });
+    expect(inv.cluster.rollout).toMatchObject({ maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", window: null, activationTimeoutSeconds: 300 });
     expect(inv.cluster.network.nameservers).toEqual(["1.1.1.1"]);
     expect(inv.nodes[0]!.interface).toBe("enp1s0");
   });
@@ -200,6 +200,12 @@ describe("validateInventoryText", () => {
       { name: "ceph", spec: { kind: "command", command: ["ceph", "health"], expect: "HEALTH_OK" }, on: "any-server", timeoutSeconds: 30 },
       { name: "api", spec: { kind: "http", url: "http://127.0.0.1:1/x", expectStatus: 200 }, on: "any-server", timeoutSeconds: 30 },
     ]);
+  });
+
+  it("reads the activation timeout and rejects one too short to activate anything", () => {
+    const at = (v: string) => BASE.replace("  k3s: { token_secret: k3s-token }\n", `  k3s: { token_secret: k3s-token }\n  rollout: { activation_timeout_seconds: ${v} }\n`);
+    expect(validateInventoryText(at("600")).inventory?.cluster.rollout.activationTimeoutSeconds).toBe(600);
+    expect(problems(at("5"))).toEqual(["inventory.yaml:7:42 cluster.rollout.activation_timeout_seconds: must be between 10 and 86400, got 5"]);
   });
 
   it("reads a maintenance window and rejects a bad one", () => {

@@ -23,6 +23,7 @@ export function exampleCluster(): ClusterSettings {
       healthDeadlineSeconds: 300,
       drainTimeoutSeconds: 600,
       rebootTimeoutSeconds: 900,
+      activationTimeoutSeconds: 300,
       checks: [
         {
           name: "ceph",

@@ -20,6 +20,8 @@ export interface DesiredBundle {
   readonly checks: readonly CheckCommandSpec[];
   readonly secretNames: readonly string[];
   readonly healthDeadlineMs: number;
+  /** 0 means the agent's default. */
+  readonly activationTimeoutMs: number;
   readonly createdAtMs: number;
 }
 
@@ -40,6 +42,7 @@ export function desiredToWire(d: DesiredBundle): Desired {
     checks: d.checks.map((c) => ({ name: c.name, command: [...c.command], expect: c.expect, timeoutMs: c.timeoutMs })),
     secretNames: [...d.secretNames],
     healthDeadlineMs: d.healthDeadlineMs,
+    activationTimeoutMs: d.activationTimeoutMs,
     createdAtMs: d.createdAtMs,
   };
 }
@@ -56,6 +59,7 @@ export function desiredFromWire(d: Desired): DesiredBundle {
     checks: d.checks.map((c) => ({ name: c.name, command: [...c.command], expect: c.expect, timeoutMs: c.timeoutMs })),
     secretNames: [...d.secretNames],
     healthDeadlineMs: d.healthDeadlineMs,
+    activationTimeoutMs: d.activationTimeoutMs,
     createdAtMs: d.createdAtMs,
   };
 }

@@ -343,6 +343,11 @@ export interface Desired {
   /** Deadline for post-activation health, in milliseconds. */
   healthDeadlineMs: number;
   createdAtMs: number;
+  /**
+   * A switch-to-configuration still running after this long is stopped and the node rolls back; 0 = the agent's
+   * default (older coordinators do not send it).
+   */
+  activationTimeoutMs: number;
 }
 
 export interface Lease {
@@ -1092,6 +1097,7 @@ function createBaseDesired(): Desired {
     secretNames: [],
     healthDeadlineMs: 0,
     createdAtMs: 0,
+    activationTimeoutMs: 0,
   };
 }
 
@@ -1126,6 +1132,9 @@ export const Desired: MessageFns<Desired> = {
     }
     if (message.createdAtMs !== 0) {
       writer.uint32(80).uint64(message.createdAtMs);
+    }
+    if (message.activationTimeoutMs !== 0) {
+      writer.uint32(88).uint32(message.activationTimeoutMs);
     }
     return writer;
   },
@@ -1223,6 +1232,14 @@ export const Desired: MessageFns<Desired> = {
             message.createdAtMs = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.activationTimeoutMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1271,6 +1288,11 @@ export const Desired: MessageFns<Desired> = {
         : isSet(object.created_at_ms)
         ? globalThis.Number(object.created_at_ms)
         : 0,
+      activationTimeoutMs: isSet(object.activationTimeoutMs)
+        ? globalThis.Number(object.activationTimeoutMs)
+        : isSet(object.activation_timeout_ms)
+        ? globalThis.Number(object.activation_timeout_ms)
+        : 0,
     };
   },
 
@@ -1306,6 +1328,9 @@ export const Desired: MessageFns<Desired> = {
     if (message.createdAtMs !== 0) {
       obj.createdAtMs = Math.round(message.createdAtMs);
     }
+    if (message.activationTimeoutMs !== 0) {
+      obj.activationTimeoutMs = Math.round(message.activationTimeoutMs);
+    }
     return obj;
   },
 
@@ -1324,6 +1349,7 @@ export const Desired: MessageFns<Desired> = {
     message.secretNames = object.secretNames?.map((e) => e) || [];
     message.healthDeadlineMs = object.healthDeadlineMs ?? 0;
     message.createdAtMs = object.createdAtMs ?? 0;
+    message.activationTimeoutMs = object.activationTimeoutMs ?? 0;
     return message;
   },
 };
