@@ -214,7 +214,7 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
     },
   };
   try {
-    await cluster.converged(40_000);
+    await cluster.converged(90_000);
     // From here on, one disruption at a time, as the example inventory says (no bundle changes with it).
     await edit((doc) => {
       doc.setIn(["cluster", "rollout", "max_unavailable"], 1);

@@ -35,7 +35,7 @@ describe("agent apply outcomes", () => {
 
   beforeAll(async () => {
     cluster = await startAgentCluster();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await cluster?.close();

@@ -10,7 +10,7 @@ describe("agent killed around its reboot", () => {
 
   beforeAll(async () => {
     cluster = await startAgentCluster();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await cluster?.close();

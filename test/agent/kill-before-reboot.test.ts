@@ -12,7 +12,7 @@ describe("agent killed before its reboot", () => {
 
   beforeAll(async () => {
     cluster = await startAgentCluster();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await cluster?.close();

@@ -3,15 +3,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { eventually } from "../support/coordinator-harness.js";
-import { eventsOf, NODES, startAgentCluster, type AgentCluster, type Machine } from "./agent-cluster.js";
+import { eventsOf, kernelParamsNix, NODES, startAgentCluster, type AgentCluster, type Machine } from "./agent-cluster.js";
 
 describe("agent: unhealthy after reboot", () => {
   let cluster: AgentCluster;
 
   beforeAll(async () => {
-    // The shortest health deadline the inventory allows, so the failed verification takes seconds.
-    cluster = await startAgentCluster({ healthDeadlineSeconds: 5 });
-  }, 60_000);
+    cluster = await startAgentCluster();
+    // The shortest health deadline the inventory allows, so the failed verification takes seconds; set once the
+    // cluster is up, since on a loaded machine the first install's verification can take longer than that.
+    await cluster.edit((doc) => doc.setIn(["cluster", "rollout", "health_deadline_seconds"], 5));
+    const revision = await cluster.push("short health deadline");
+    await eventually(async () => (await cluster.status()).rollout?.revision === revision || undefined, 20_000, "the coordinator to adopt the short deadline");
+  }, 150_000);
 
   afterAll(async () => {
     await cluster?.close();
@@ -90,4 +94,50 @@ describe("agent: unhealthy after reboot", () => {
     // Only n2 was ever cordoned for this revision.
     expect(cluster.disruptions().slice(windowsBefore).map((w) => w.node)).toEqual(["n2"]);
   }, 45_000);
+
+  it("brings a node whose new generation never boots back on its last good one, reports 'did not boot' and halts the rollout", async () => {
+    const before = await cluster.machine("n3");
+    const n3Applied = (await cluster.node("n3")).appliedSha256;
+    const starts = cluster.agents.get("n3")!.starts;
+    const lastSeq = (await cluster.events()).at(-1)?.seq ?? 0;
+    // Back to the running nixpkgs (nothing to do on n1 and n2), and a new kernel parameter on n3 only.
+    for (const n of NODES) await cluster.setFaults(n, { "*": ["build-hang"] });
+    await cluster.edit((doc) => {
+      doc.setIn(["cluster", "nixpkgs", "channel"], "nixos-24.11");
+      // Time enough to verify the last good generation after the rollback, even on a loaded machine.
+      doc.setIn(["cluster", "rollout", "health_deadline_seconds"], 30);
+    });
+    await cluster.writeRepoFile("nodes/n3.nix", kernelParamsNix("hangs"));
+    const revision = await cluster.push("a kernel parameter on n3 that hangs its boot");
+    const building = await cluster.waitNode("n3", (n) => n.desiredRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_BUILDING, "is building");
+    await cluster.setFaults("n3", { [building.desiredSha256]: ["never-boots"] });
+    for (const n of ["n1", "n2"]) await cluster.setFaults(n, {});
+
+    const n3 = await cluster.waitNode("n3", (n) => n.desiredRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_ROLLED_BACK, "reports rolled-back", 40_000);
+    expect(n3.lastError).toMatch(/^did not boot: came back on \/nix\/store\/\S+ instead of \/nix\/store\/\S+/);
+    expect(n3.appliedSha256).toBe(n3Applied);
+    // One reboot (the trial), reset into the last good generation: no second reboot was needed.
+    const now = await cluster.machine("n3");
+    expect(cluster.agents.get("n3")!.starts).toBe(starts + 1);
+    expect(now.bootId).not.toBe(before.bootId);
+    expect(now.bootedSystem).toBe(before.currentSystem);
+    expect(now.currentSystem).toBe(before.currentSystem);
+    expect(now.bootDefault).toBe(before.currentSystem);
+    // The trial generation, then the last good system again (the profile and boot default restored by a switch).
+    const added = now.generationSystems.slice(before.generationSystems.length);
+    expect(added).toHaveLength(2);
+    expect(added[0]).not.toBe(before.currentSystem);
+    expect(added[1]).toBe(before.currentSystem);
+    const state = await eventually(async () => {
+      const s = await cluster.agentState("n3");
+      return s.lease === null ? s : undefined;
+    }, 10_000, "n3's agent to hand its lease back");
+    expect(state.phase).toBe("rolled-back");
+
+    const { rollout } = await cluster.status();
+    expect(rollout).toMatchObject({ revision, halted: true, haltReason: expect.stringMatching(/n3.*did not boot/) });
+    const events = (await cluster.events()).filter((e) => e.seq > lastSeq);
+    expect(eventsOf(events, "n3", ["lease-released-failed"], revision)).toHaveLength(1);
+    expect(events.some((e) => e.kind === "rollout-halted" && e.node === "n3" && e.revision === revision)).toBe(true);
+  }, 60_000);
 });

@@ -13,6 +13,8 @@ const BAD_VIA: Readonly<Record<BadFault, "boot" | "switch">> = {
   "activation-error": "boot",
   "unhealthy-after-switch": "switch",
   "unhealthy-after-reboot": "boot",
+  // A kernel that hangs: the trial boot's reset comes back on the last good generation.
+  "never-boots": "boot",
 };
 
 /**
@@ -25,6 +27,7 @@ const BAD_FAULTS: Readonly<Record<BadFault, readonly FaultKind[]>> = {
   "activation-error": ["activation-error"],
   "unhealthy-after-switch": ["unhealthy-after-switch", "unhealthy-after-reboot"],
   "unhealthy-after-reboot": ["unhealthy-after-reboot"],
+  "never-boots": ["never-boots"],
 };
 
 interface NodeFile {

@@ -2,7 +2,7 @@
 import { SeededRandom } from "./seeded-random.js";
 
 /** Faults a bad push injects into its one node's new bundle. */
-export type BadFault = "build-error" | "activation-error" | "unhealthy-after-switch" | "unhealthy-after-reboot";
+export type BadFault = "build-error" | "activation-error" | "unhealthy-after-switch" | "unhealthy-after-reboot" | "never-boots";
 
 export type PushChange =
   /** Toggles the nixpkgs channel: every bundle changes and every node reboots. */
@@ -46,7 +46,7 @@ export interface ScheduleOptions {
 }
 
 const WEIGHTS = { push: 26, bad: 14, fix: 8, "coordinator-kill": 12, "agent-kill": 14, "net-cut": 14, "ceph-warn": 12 } as const;
-const FAULTS: readonly BadFault[] = ["build-error", "activation-error", "unhealthy-after-switch", "unhealthy-after-reboot"];
+const FAULTS: readonly BadFault[] = ["build-error", "activation-error", "unhealthy-after-switch", "unhealthy-after-reboot", "never-boots"];
 
 export function makeSchedule(seed: number, options: ScheduleOptions): ChaosSchedule {
   const rnd = new SeededRandom(seed);

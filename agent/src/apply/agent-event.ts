@@ -38,6 +38,9 @@ export type AgentEvent =
   | { readonly type: "activation-failed"; readonly now: number; readonly systemPath: string; readonly error: string }
   | { readonly type: "health-passed"; readonly now: number; readonly systemPath: string }
   | { readonly type: "health-failed"; readonly now: number; readonly systemPath: string; readonly reason: string }
+  /** Result of `bless`: the trial-booted system is the boot default now, or could not be made so. */
+  | { readonly type: "blessed"; readonly now: number; readonly systemPath: string }
+  | { readonly type: "bless-failed"; readonly now: number; readonly systemPath: string; readonly error: string }
   /** The timer the runner armed for `state.deadlineAt` fired; `detail` says what was still wrong (e.g. the last health failure). */
   | { readonly type: "deadline-passed"; readonly now: number; readonly detail?: string }
   /** Retry a bad (rolled back) or failed bundle: one sha256, or all when omitted; also unsticks a failed rollback. */
@@ -64,6 +67,8 @@ export const EVENT_TYPES: readonly AgentEventType[] = [
   "activation-failed",
   "health-passed",
   "health-failed",
+  "blessed",
+  "bless-failed",
   "deadline-passed",
   "operator-retry",
 ];

@@ -23,6 +23,7 @@ export type Phase =
   | "activating"
   | "rebooting"
   | "verifying"
+  | "blessing"
   | "rolling-back"
   | "rollback-rebooting"
   | "rollback-verifying"
@@ -39,6 +40,7 @@ export const PHASES: readonly Phase[] = [
   "activating",
   "rebooting",
   "verifying",
+  "blessing",
   "rolling-back",
   "rollback-rebooting",
   "rollback-verifying",
@@ -53,10 +55,14 @@ export function isResting(phase: Phase): boolean {
   return RESTING.has(phase);
 }
 
-/** The phase as the wire's ApplyPhase knows it: both rollback sub-steps read as "rolling-back". */
-export type ReportedPhase = Exclude<Phase, "rollback-rebooting" | "rollback-verifying">;
+/**
+ * The phase as the wire's ApplyPhase knows it: both rollback sub-steps read as "rolling-back", and blessing (making a
+ * trial-booted generation the boot default once its health passed) as the end of "verifying".
+ */
+export type ReportedPhase = Exclude<Phase, "rollback-rebooting" | "rollback-verifying" | "blessing">;
 
 export function reportedPhase(phase: Phase): ReportedPhase {
+  if (phase === "blessing") return "verifying";
   return phase === "rollback-rebooting" || phase === "rollback-verifying" ? "rolling-back" : phase;
 }
 

@@ -183,7 +183,31 @@ describe("ApplyRunner with SimSystem", () => {
     expect(await sim.bootId()).not.toBe(bootBefore);
     expect(await sim.bootedSystem()).toBe(runner.state.applied?.systemPath);
     expect(leases.calls).toEqual(["acquire reboot -", "renew 1 draining", "drain 1", "renew 1 rebooting", "renew 1 verifying", "release 1 true"]);
-    expect(reports.map((r) => r.phase)).toEqual(["idle", "fetched", "building", "waiting-lease", "draining", "rebooting", "verifying", "confirmed"]);
+    expect(reports.map((r) => r.phase)).toEqual(["idle", "fetched", "building", "waiting-lease", "draining", "rebooting", "verifying", "blessing", "confirmed"]);
+    // Booted once as a trial, then blessed: the next boot starts the confirmed system too.
+    expect(await sim.bootDefault()).toBe(runner.state.applied?.systemPath);
+  });
+
+  it("reports a trial boot that never came up as rolled back (did not boot) and does not try that bundle again", async () => {
+    await sim.setFaults({ [REV1.sha256]: ["never-boots"] });
+    const initial = await sim.currentSystem();
+    await boot();
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV1 });
+    await vi.waitFor(() => expect(exits).toBe(1));
+    await boot(); // the watchdog's reset: back on the last good generation
+    await until("rolled-back");
+    await vi.waitFor(() => expect(runner.state.lease).toBeNull());
+    expect(await sim.bootedSystem()).toBe(initial);
+    expect(await sim.currentSystem()).toBe(initial);
+    expect(await sim.bootDefault()).toBe(initial);
+    expect(runner.state.bad.map((b) => b.sha256)).toEqual([REV1.sha256]);
+    const rolledBack = reports.find((r) => r.phase === "rolled-back");
+    expect(rolledBack?.error).toMatch(/^did not boot: came back on \/nix\/store\/\w+-nixos-system-n1-initial instead of \/nix\/store\/\w+-nixos-system-n1-sim$/);
+    expect(leases.calls.at(-1)).toBe("release 1 false");
+    // The same bundle again is refused, not rebooted into.
+    await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV1 });
+    expect(runner.state.phase).toBe("rolled-back");
+    expect(exits).toBe(1);
   });
 
   it("switches a harmless change at once, without a lease", async () => {

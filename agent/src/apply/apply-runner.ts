@@ -26,7 +26,7 @@ export interface ApplyRunnerOptions {
   readonly onFatal?: (err: unknown) => void;
 }
 
-type LongEffect = Extract<Effect, { type: "write-bundle" | "build" | "request-lease" | "drain" | "switch" | "boot-and-reboot" | "rollback-switch" | "rollback-boot-and-reboot" | "run-health" }>;
+type LongEffect = Extract<Effect, { type: "write-bundle" | "build" | "request-lease" | "drain" | "switch" | "boot-and-reboot" | "rollback-switch" | "rollback-boot-and-reboot" | "run-health" | "bless" }>;
 
 export class ApplyRunner {
   private current: AgentState;
@@ -226,12 +226,16 @@ export class ApplyRunner {
       }
       case "boot-and-reboot":
       case "rollback-boot-and-reboot": {
-        const r = effect.type === "boot-and-reboot" ? await system.bootAndReboot(effect.systemPath) : await system.rollbackBootAndReboot(effect.systemPath);
+        const r = effect.type === "boot-and-reboot" ? await system.bootAndReboot(effect.systemPath, effect.fallback) : await system.rollbackBootAndReboot(effect.systemPath);
         // On success the machine is going down; the state's reboot deadline covers a reboot that never comes.
         return r.ok ? null : this.failureOf(effect, r.error);
       }
       case "run-health":
         return this.pollHealth(effect, signal);
+      case "bless": {
+        const r = await system.bless(effect.systemPath);
+        return r.ok ? { type: "blessed", now: clock.now(), systemPath: effect.systemPath } : this.failureOf(effect, r.error);
+      }
     }
   }
 
@@ -249,6 +253,8 @@ export class ApplyRunner {
         return { type: "drain-failed", now, fencingToken: effect.fencingToken, error };
       case "run-health":
         return { type: "health-failed", now, systemPath: effect.systemPath, reason: error };
+      case "bless":
+        return { type: "bless-failed", now, systemPath: effect.systemPath, error };
       default:
         return { type: "activation-failed", now, systemPath: effect.systemPath, error };
     }

@@ -67,10 +67,14 @@ export type Effect =
    */
   | { readonly type: "switch"; readonly systemPath: string; readonly sha256: string }
   /**
-   * Long. Make `systemPath` the boot default and reboot. On success the agent process ends; the next
-   * `agent-started` (new boot id) continues. If it fails before rebooting → activation-failed.
+   * Long. A trial boot: install `systemPath`'s boot entry for one boot only, keep `fallback` (the last good system)
+   * the boot default, and reboot; a kernel that never comes up is reset into `fallback`. Without a fallback (or on
+   * a boot loader without one-shot entries) `systemPath` becomes the default. On success the agent process ends; the
+   * next `agent-started` (new boot id) continues. If it fails before rebooting → activation-failed.
    */
-  | { readonly type: "boot-and-reboot"; readonly systemPath: string; readonly sha256: string }
+  | { readonly type: "boot-and-reboot"; readonly systemPath: string; readonly sha256: string; readonly fallback: string | null }
+  /** Long. Make the trial-booted `systemPath`, healthy now, the boot default → blessed | bless-failed. */
+  | { readonly type: "bless"; readonly systemPath: string }
   /** Long. Like switch, to the explicit previous system path (idempotent, unlike `--rollback`). */
   | { readonly type: "rollback-switch"; readonly systemPath: string }
   /** Long. Like boot-and-reboot, to the explicit previous system path. */
@@ -102,4 +106,5 @@ export const LONG_EFFECTS: ReadonlySet<EffectType> = new Set<EffectType>([
   "rollback-switch",
   "rollback-boot-and-reboot",
   "run-health",
+  "bless",
 ]);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { initialAgentState, type AgentState } from "./agent-state.js";
 import type { AgentEvent } from "./agent-event.js";
-import type { Effect } from "./effect.js";
+import { LONG_EFFECTS, type Effect } from "./effect.js";
 import { A, BOOT1, BOOT2, BOOT3, INSTALL, SYS_A, SYS_B, T0, ev, reach, run, step, types } from "./test-fixtures.js";
 
 const find = <T extends Effect["type"]>(effects: readonly Effect[], type: T) => effects.find((e): e is Extract<Effect, { type: T }> => e.type === type);
@@ -86,7 +86,7 @@ describe("resume per phase", () => {
   });
 
   it("re-sends a lease release that was never acknowledged", () => {
-    const s = run([ev.healthy()], reach("verifying")).state;
+    const s = run([ev.healthy(), ev.blessed()], reach("verifying")).state;
     expect(s.lease?.releasing).toBe(true);
     const r = step(s, ev.started(BOOT2, SYS_A));
     expect(find(r.effects, "release-lease")).toMatchObject({ fencingToken: 7, success: true });
@@ -137,13 +137,20 @@ function perform(w: World, e: Effect, now: number, flow: Flow): AgentEvent | nul
       w.changedSinceHealth = true;
       return { type: "activation-succeeded", now, systemPath: e.systemPath };
     case "boot-and-reboot":
-    case "rollback-boot-and-reboot":
+    case "rollback-boot-and-reboot": {
       if (w.booted === e.systemPath) w.violations.push(`double reboot into ${e.systemPath}`);
-      w.bootDefault = e.systemPath;
+      // A trial boots the new system once; the default stays the fallback until it is blessed.
+      const trial = e.type === "boot-and-reboot" && e.fallback !== null;
+      w.bootDefault = trial ? e.fallback! : e.systemPath;
       w.boot += 1;
-      w.booted = w.current = w.bootDefault;
+      w.booted = w.current = e.systemPath;
       w.changedSinceHealth = true;
       return null;
+    }
+    case "bless":
+      if (w.changedSinceHealth) w.violations.push("blessed without a health check after the last change");
+      w.bootDefault = e.systemPath;
+      return { type: "blessed", now, systemPath: e.systemPath };
     case "run-health":
       w.changedSinceHealth = false;
       return w.current === e.systemPath ? { type: "health-passed", now, systemPath: e.systemPath } : { type: "health-failed", now, systemPath: e.systemPath, reason: "wrong system" };
@@ -179,7 +186,7 @@ function simulate(flow: Flow, crash: Crash | null): { state: AgentState; world: 
       }
       if (e.type === "redeliver-desired") queue.push(desiredA());
     }
-    const long = r.effects.find((e) => !["persist", "report", "renew-lease", "release-lease", "abort-pending", "redeliver-desired"].includes(e.type));
+    const long = r.effects.find((e) => LONG_EFFECTS.has(e.type));
     if (crash && transitions === crash.at) {
       // kill -9: the pending effect ran to completion or not at all; its result is lost either way.
       if (long && crash.effectDone) perform(w, long, now, flow);
@@ -207,7 +214,7 @@ describe("kill -9 at every step", () => {
       const clean = simulate(flow, null);
       expect(clean.state.phase).toBe("confirmed");
       expect(clean.world.violations).toEqual([]);
-      for (let at = 1; at <= 12; at++) {
+      for (let at = 1; at <= 14; at++) {
         for (const effectDone of [false, true]) {
           const { state, world } = simulate(flow, { at, effectDone });
           const where = `${name}, crash after transition ${at}, effect ${effectDone ? "done" : "not done"}`;
@@ -215,6 +222,8 @@ describe("kill -9 at every step", () => {
           expect(state.phase, where).toBe("confirmed");
           expect(state.applied, where).toEqual({ revision: A.revision, sha256: A.sha256, systemPath: SYS_A });
           expect(world.current, where).toBe(SYS_A);
+          // Whatever the crash, the confirmed system is the one the next boot starts.
+          expect(world.bootDefault, where).toBe(SYS_A);
           expect(world.tokensIssued, where).toBe(flow.rebootNeeded || flow.restarts.length > 0 ? 1 : 0);
           expect(world.leaseHeld, where).toBeNull();
           expect(state.lease, where).toBeNull();

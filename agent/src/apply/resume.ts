@@ -64,8 +64,10 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
       if (t.systemPath === null) return stuck(s, "rebooting without a built system");
       if (!rebooted) return rebootAgain(s, e.now, cfg, "the agent restarted before the reboot");
       if (e.bootedSystem === t.systemPath) return enterVerifying(s, { ...t, systemPath: t.systemPath }, e.now);
-      // The boot loader fell back (or someone picked an older entry): the old system runs, point the boot default back at it.
-      return beginRollback(s, e.now, cfg, `rebooted into ${e.bootedSystem} instead of ${t.systemPath}`, { markBad: true, allowReboot: false });
+      // A trial boot: the new entry was booted once and the default stayed the last good generation, so coming back
+      // on anything else means the new one never reached the agent (kernel panic, hang, watchdog or manual reset).
+      // Restore the profile and boot default to the running system; the bundle is not tried again.
+      return beginRollback(s, e.now, cfg, `did not boot: came back on ${e.bootedSystem} instead of ${t.systemPath}`, { markBad: true, allowReboot: false });
     case "verifying":
       if (t.systemPath === null || e.currentSystem !== t.systemPath) {
         return beginRollback(s, e.now, cfg, `running ${e.currentSystem} instead of ${t.systemPath ?? "the target"}`, { markBad: true, allowReboot: true });
@@ -75,6 +77,12 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
         state: s,
         effects: [...renew(s, "verifying"), report("verifying", t, { note: "resumed" }), { type: "run-health", systemPath: t.systemPath, checks: t.checks, deadlineAt: s.deadlineAt ?? e.now + t.healthDeadlineMs }],
       };
+    case "blessing":
+      if (t.systemPath === null || e.currentSystem !== t.systemPath) {
+        return beginRollback(s, e.now, cfg, `running ${e.currentSystem} instead of ${t.systemPath ?? "the target"}`, { markBad: true, allowReboot: true });
+      }
+      // Idempotent: installing the boot entries with this system as the default again.
+      return { state: s, effects: [...renew(s, "verifying"), report("blessing", t, { note: "resumed" }), { type: "bless", systemPath: t.systemPath }] };
     case "rolling-back":
       if (t.rollbackTo === null) return stuck(s, "rolling back without a previous generation");
       if (e.currentSystem === t.rollbackTo) return enterRollbackVerifying(s, { ...t, rollbackTo: t.rollbackTo }, e.now);

@@ -214,6 +214,17 @@ export function finish(s: AgentState, phase: "confirmed" | "rolled-back", reason
   return pickUpQueued({ state, effects });
 }
 
+/** A trial boot of the target: the last good (rollback) system stays the default until the new one is blessed. */
+export function bootAndReboot(t: Target & { systemPath: string }): Effect {
+  return { type: "boot-and-reboot", systemPath: t.systemPath, sha256: t.sha256, fallback: t.rollbackTo };
+}
+
+/** Health passed after a trial boot: make the generation the default before confirming (bounded like an activation). */
+export function enterBlessing(s: AgentState, t: Target & { systemPath: string }, now: number, pre: Effect[] = []): Result {
+  const state: AgentState = { ...s, phase: "blessing", deadlineAt: now + t.activationTimeoutMs };
+  return { state, effects: [...pre, report("blessing", t, { note: `healthy after a trial boot; making ${t.systemPath} the boot default` }), { type: "bless", systemPath: t.systemPath }] };
+}
+
 /** Still on the old boot in `rebooting`: ask again, then give up and switch back. */
 export function rebootAgain(s: AgentState, now: number, cfg: MachineConfig, why: string): Result {
   const t = s.target;
@@ -227,5 +238,5 @@ export function rebootAgain(s: AgentState, now: number, cfg: MachineConfig, why:
     deadlineAt: now + cfg.rebootDeadlineMs,
     attempts: { ...s.attempts, reboot: s.attempts.reboot + 1 },
   };
-  return { state, effects: [report("rebooting", t, { note: `${why}; asking again` }), { type: "boot-and-reboot", systemPath: t.systemPath, sha256: t.sha256 }] };
+  return { state, effects: [report("rebooting", t, { note: `${why}; asking again` }), bootAndReboot({ ...t, systemPath: t.systemPath })] };
 }

@@ -89,6 +89,8 @@ export const ev = {
   activationFailed: (systemPath = SYS_A): AgentEvent => ({ type: "activation-failed", now: now(), systemPath, error: "unit failed" }),
   healthy: (systemPath = SYS_A): AgentEvent => ({ type: "health-passed", now: now(), systemPath }),
   unhealthy: (systemPath = SYS_A): AgentEvent => ({ type: "health-failed", now: now(), systemPath, reason: "k3s inactive" }),
+  blessed: (systemPath = SYS_A): AgentEvent => ({ type: "blessed", now: now(), systemPath }),
+  blessFailed: (systemPath = SYS_A): AgentEvent => ({ type: "bless-failed", now: now(), systemPath, error: "bootctl: Failed to write EFI variable" }),
   deadline: (at: number): AgentEvent => ({ type: "deadline-passed", now: at }),
   retry: (sha256?: string): AgentEvent => (sha256 === undefined ? { type: "operator-retry", now: now() } : { type: "operator-retry", now: now(), sha256 }),
 };
@@ -102,11 +104,12 @@ export const PATHS: Record<Phase, () => AgentEvent[]> = {
   draining: () => [...PATHS["waiting-lease"](), ev.granted()],
   rebooting: () => [...PATHS.draining(), ev.drained()],
   verifying: () => [...PATHS.rebooting(), ev.started(BOOT2, SYS_A)],
+  blessing: () => [...PATHS.verifying(), ev.healthy()],
   activating: () => [...PATHS.building(), ev.built()],
   "rolling-back": () => [...PATHS.activating(), ev.activationFailed()],
   "rollback-rebooting": () => [...PATHS.verifying(), ev.unhealthy()],
   "rollback-verifying": () => [...PATHS["rollback-rebooting"](), ev.started(BOOT3, INSTALL)],
-  confirmed: () => [...PATHS.verifying(), ev.healthy(), ev.released()],
+  confirmed: () => [...PATHS.blessing(), ev.blessed(), ev.released()],
   "rolled-back": () => [...PATHS["rollback-verifying"](), ev.healthy(INSTALL), ev.released()],
   failed: () => [...PATHS.building(), ev.buildFailed()],
 };

@@ -71,12 +71,18 @@ describe("reboot", () => {
     expect(find(effects[3]!, "request-lease")?.kind).toBe("reboot");
     expect(types(effects[4]!)).toEqual(["persist", "renew-lease", "report", "drain"]);
     expect(types(effects[5]!)).toEqual(["persist", "renew-lease", "report", "boot-and-reboot"]);
+    // A trial boot: the install system (what ran before) stays the boot default until the new one is healthy.
+    expect(find(effects[5]!, "boot-and-reboot")).toEqual({ type: "boot-and-reboot", systemPath: SYS_A, sha256: A.sha256, fallback: INSTALL });
     expect(state).toMatchObject({ phase: "rebooting", rebootFromBootId: BOOT1, lease: { fencingToken: 7 } });
 
-    const after = run([ev.started(BOOT2, SYS_A), ev.healthy()], state);
+    const after = run([ev.started(BOOT2, SYS_A), ev.healthy(), ev.blessed()], state);
     expect(types(after.effects[0]!)).toEqual(["persist", "renew-lease", "report", "run-health"]);
+    // Healthy after the trial boot: made the boot default (blessed) before it is confirmed and the lease released.
+    expect(types(after.effects[1]!)).toEqual(["persist", "report", "bless"]);
+    expect(find(after.effects[1]!, "bless")).toEqual({ type: "bless", systemPath: SYS_A });
+    expect(after.effects[1]!.some((e) => e.type === "release-lease")).toBe(false);
     expect(after.state.phase).toBe("confirmed");
-    expect(find(after.effects[1]!, "release-lease")).toMatchObject({ fencingToken: 7, success: true });
+    expect(find(after.effects[2]!, "release-lease")).toMatchObject({ fencingToken: 7, success: true });
   });
 
   it("asks for a reboot with policy always even when the kernel is unchanged", () => {
@@ -271,8 +277,8 @@ describe("newer desired bundles", () => {
   it("wait behind a disruptive step and are picked up once the lease is released", () => {
     const s = step(reach("rebooting"), ev.desired(B)).state;
     expect(s.queued?.sha256).toBe(B.sha256);
-    const done = run([ev.started(BOOT2, SYS_A), ev.healthy()], s);
-    expect(types(done.effects[1]!)).not.toContain("redeliver-desired");
+    const done = run([ev.started(BOOT2, SYS_A), ev.healthy(), ev.blessed()], s);
+    expect(types(done.effects[2]!)).not.toContain("redeliver-desired");
     const released = step(done.state, ev.released());
     expect(types(released.effects)).toEqual(["persist", "redeliver-desired"]);
     expect(released.state.queued).toBeNull();
@@ -297,9 +303,9 @@ describe("lease trouble", () => {
   it("a lease lost after the machine changed lets the apply finish without releasing", () => {
     const s = step(reach("verifying"), ev.lost()).state;
     expect(s).toMatchObject({ phase: "verifying", lease: null });
-    const done = step(s, ev.healthy());
+    const done = run([ev.healthy(), ev.blessed()], s);
     expect(done.state.phase).toBe("confirmed");
-    expect(types(done.effects)).not.toContain("release-lease");
+    expect(done.effects.flat().map((e) => e.type)).not.toContain("release-lease");
   });
 
   it("a failed drain gives the lease back and keeps the bundle retryable", () => {

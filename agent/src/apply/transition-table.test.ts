@@ -44,6 +44,10 @@ function canonical(s: AgentState, type: AgentEventType): AgentEvent {
       return { type, now, systemPath, error: "unit failed" };
     case "health-failed":
       return { type, now, systemPath, reason: "k3s inactive" };
+    case "blessed":
+      return { type, now, systemPath };
+    case "bless-failed":
+      return { type, now, systemPath, error: "bootctl failed" };
     case "deadline-passed":
       return { type, now: s.deadlineAt ?? T0 + 1e9 };
     case "operator-retry":
@@ -52,22 +56,23 @@ function canonical(s: AgentState, type: AgentEventType): AgentEvent {
 }
 
 // Columns follow EVENT_TYPES. "-" = ignored: same state object, no effects. Otherwise the phase after.
-const COLUMNS = "started desired secrets written writeFail built buildFail granted denied lost released drained drainFail activated actFail healthy unhealthy deadline retry";
+const COLUMNS = "started desired secrets written writeFail built buildFail granted denied lost released drained drainFail activated actFail healthy unhealthy blessed blessFail deadline retry";
 const TABLE: Record<Phase, string> = {
-  idle:                 "idle fetched idle - - - - idle - - - - - - - - - - idle",
-  fetched:              "idle fetched - building failed - - fetched - - - - - - - - - - -",
-  building:             "building fetched - - - waiting-lease failed building - - - - - - - - - - -",
-  "waiting-lease":      "waiting-lease fetched - - - - - draining idle - - - - - - - - - -",
-  draining:             "draining draining - - - - - - - idle idle rebooting idle - - - - - -",
-  rebooting:            "rebooting rebooting - - - - - - - rebooting rebooting - - - rolling-back - - rebooting -",
-  verifying:            "verifying verifying - - - - - - - verifying verifying - - - - confirmed rollback-rebooting rollback-rebooting -",
-  activating:           "activating activating - - - - - activating - - - - - verifying rolling-back - - rolling-back -",
-  "rolling-back":       "rollback-verifying rolling-back - - - - - rolling-back - - - - - rollback-verifying rolling-back - - rolling-back rolling-back",
-  "rollback-rebooting": "rollback-rebooting rollback-rebooting - - - - - - - rollback-rebooting rollback-rebooting - - - rollback-rebooting - - rollback-rebooting rollback-rebooting",
-  "rollback-verifying": "rollback-verifying rollback-verifying - - - - - - - rollback-verifying rollback-verifying - - - - rolled-back failed failed rollback-verifying",
-  confirmed:            "confirmed fetched confirmed - - - - confirmed - - - - - - - - - - confirmed",
-  "rolled-back":        "rolled-back fetched rolled-back - - - - rolled-back - - - - - - - - - - rolled-back",
-  failed:               "failed fetched failed - - - - failed - - - - - - - - - - failed",
+  idle:                 "idle fetched idle - - - - idle - - - - - - - - - - - - idle",
+  fetched:              "idle fetched - building failed - - fetched - - - - - - - - - - - - -",
+  building:             "building fetched - - - waiting-lease failed building - - - - - - - - - - - - -",
+  "waiting-lease":      "waiting-lease fetched - - - - - draining idle - - - - - - - - - - - -",
+  draining:             "draining draining - - - - - - - idle idle rebooting idle - - - - - - - -",
+  rebooting:            "rebooting rebooting - - - - - - - rebooting rebooting - - - rolling-back - - - - rebooting -",
+  verifying:            "verifying verifying - - - - - - - verifying verifying - - - - blessing rollback-rebooting - - rollback-rebooting -",
+  blessing:             "blessing blessing - - - - - - - blessing blessing - - - - - - confirmed rollback-rebooting rollback-rebooting -",
+  activating:           "activating activating - - - - - activating - - - - - verifying rolling-back - - - - rolling-back -",
+  "rolling-back":       "rollback-verifying rolling-back - - - - - rolling-back - - - - - rollback-verifying rolling-back - - - - rolling-back rolling-back",
+  "rollback-rebooting": "rollback-rebooting rollback-rebooting - - - - - - - rollback-rebooting rollback-rebooting - - - rollback-rebooting - - - - rollback-rebooting rollback-rebooting",
+  "rollback-verifying": "rollback-verifying rollback-verifying - - - - - - - rollback-verifying rollback-verifying - - - - rolled-back failed - - failed rollback-verifying",
+  confirmed:            "confirmed fetched confirmed - - - - confirmed - - - - - - - - - - - - confirmed",
+  "rolled-back":        "rolled-back fetched rolled-back - - - - rolled-back - - - - - - - - - - - - rolled-back",
+  failed:               "failed fetched failed - - - - failed - - - - - - - - - - - - failed",
 };
 
 describe("transition table", () => {

@@ -9,7 +9,9 @@ import {
   activationTimedOut,
   activationTimeout,
   beginRollback,
+  bootAndReboot,
   enterActivating,
+  enterBlessing,
   enterRollbackVerifying,
   enterVerifying,
   finish,
@@ -96,6 +98,12 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
       return onHealthPassed(s, e);
     case "health-failed":
       return onHealthFailed(s, e, cfg);
+    case "blessed":
+      return onBlessed(s, e);
+    case "bless-failed":
+      if (s.phase !== "blessing" || s.target?.systemPath !== e.systemPath) return unchanged(s);
+      // Healthy, but the next reboot would come back on the old generation: go back to it now, on purpose.
+      return beginRollback(s, e.now, cfg, `could not make ${e.systemPath} the boot default: ${e.error}`, { markBad: true, allowReboot: true });
     case "deadline-passed":
       return onDeadline(s, e, cfg);
     case "operator-retry":
@@ -256,7 +264,7 @@ function onDrained(s: AgentState, e: EventOf<"drained">, cfg: MachineConfig): Re
     deadlineAt: e.now + cfg.rebootDeadlineMs,
     attempts: { ...s.attempts, reboot: s.attempts.reboot + 1 },
   };
-  return { state, effects: [...renew(s, "rebooting"), report("rebooting", t), { type: "boot-and-reboot", systemPath: t.systemPath, sha256: t.sha256 }] };
+  return { state, effects: [...renew(s, "rebooting"), report("rebooting", t), bootAndReboot({ ...t, systemPath: t.systemPath })] };
 }
 
 function onActivated(s: AgentState, e: EventOf<"activation-succeeded">): Result {
@@ -286,15 +294,27 @@ function onHealthPassed(s: AgentState, e: EventOf<"health-passed">): Result {
   const t = s.target;
   if (!t) return unchanged(s);
   if (s.phase === "verifying" && t.systemPath === e.systemPath) {
-    const applied = { revision: t.revision, sha256: t.sha256, systemPath: e.systemPath };
-    const rebootPending = t.rebootNeeded && t.disruption !== "reboot";
-    return finish({ ...s, applied, rebootPending, lastError: null }, "confirmed", null, applied);
+    // A reboot into a new generation was a trial (it booted once, the default stayed the last good one).
+    if (t.disruption === "reboot") return enterBlessing(s, { ...t, systemPath: e.systemPath }, e.now);
+    return confirm(s, { ...t, systemPath: e.systemPath });
   }
   if (s.phase === "rollback-verifying" && t.rollbackTo === e.systemPath) {
     const facts = withCurrentSystem(s.facts, e.systemPath);
     return finish({ ...s, facts }, "rolled-back", s.lastError ?? "rolled back", t);
   }
   return unchanged(s);
+}
+
+function onBlessed(s: AgentState, e: EventOf<"blessed">): Result {
+  const t = s.target;
+  if (s.phase !== "blessing" || !t || t.systemPath !== e.systemPath) return unchanged(s);
+  return confirm(s, { ...t, systemPath: e.systemPath });
+}
+
+function confirm(s: AgentState, t: Target & { systemPath: string }): Result {
+  const applied = { revision: t.revision, sha256: t.sha256, systemPath: t.systemPath };
+  const rebootPending = t.rebootNeeded && t.disruption !== "reboot";
+  return finish({ ...s, applied, rebootPending, lastError: null }, "confirmed", null, applied);
 }
 
 function onHealthFailed(s: AgentState, e: EventOf<"health-failed">, cfg: MachineConfig): Result {
@@ -322,6 +342,8 @@ function onDeadline(s: AgentState, e: EventOf<"deadline-passed">, cfg: MachineCo
       return beginRollback(s, e.now, cfg, why, { markBad: true, allowReboot: true }, abort);
     case "rollback-verifying":
       return stuck(s, `unhealthy after rollback: ${why}`, abort);
+    case "blessing":
+      return beginRollback(s, e.now, cfg, `making ${t?.systemPath ?? "the target"} the boot default did not finish in time`, { markBad: true, allowReboot: true }, abort);
     case "rebooting":
       return rebootAgain(s, e.now, cfg, "the reboot did not happen");
     case "rollback-rebooting":

@@ -10,6 +10,12 @@ import { RecordingRunner } from "./recording-runner.js";
 const SP = "/nix/store/abcdefghijkl0123456789abcdefghij-nixos-system-n1-24.11";
 const OLD = "/nix/store/zyxwvutsrqpo0123456789abcdefghij-nixos-system-n1-24.11";
 const RUN = "systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --quiet --service-type=exec";
+/** Profile set to SP and its boot loader installed (SP the default), in its transient unit. */
+const BOOT_NEW = [
+  "systemctl is-active nk-boot-abcdefghijkl.service",
+  `nix-env -p /nix/var/nix/profiles/system --set ${SP}`,
+  `${RUN} --unit=nk-boot-abcdefghijkl --wait ${SP}/bin/switch-to-configuration boot`,
+];
 
 function setup(): { runner: RecordingRunner; sys: NixosSystem; sleeps: number[] } {
   const runner = new RecordingRunner();
@@ -133,20 +139,100 @@ describe("NixosSystem", () => {
   it("boots the new system and reboots", async () => {
     const { runner, sys } = setup();
     runner.on("systemctl is-active", { stdout: "inactive" });
-    expect(await sys.bootAndReboot(SP)).toMatchObject({ ok: true });
+    expect(await sys.bootAndReboot(SP, null)).toMatchObject({ ok: true });
     expect(runner.lines()).toEqual([
-      "systemctl is-active nk-boot-abcdefghijkl.service",
-      `nix-env -p /nix/var/nix/profiles/system --set ${SP}`,
-      `${RUN} --unit=nk-boot-abcdefghijkl --wait ${SP}/bin/switch-to-configuration boot`,
+      ...BOOT_NEW,
       "systemctl reboot",
     ]);
+  });
+
+  it("boots a new generation once with systemd-boot, the last good one staying the default", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    runner.on(`cat ${SP}/etc/nk/boot-loader`, { stdout: "systemd-boot\n" });
+    runner.on("readlink /nix/var/nix/profiles/system", { stdout: "system-42-link\n" });
+    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: true });
+    expect(runner.lines()).toEqual([
+      `cat ${SP}/etc/nk/boot-loader`,
+      ...BOOT_NEW,
+      "readlink /nix/var/nix/profiles/system",
+      "systemctl is-active nk-boot-zyxwvutsrqpo.service",
+      `${RUN} --unit=nk-boot-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration boot`,
+      "bootctl set-oneshot nixos-generation-42.conf",
+      "systemctl reboot",
+    ]);
+  });
+
+  it("boots a new generation once with GRUB: grub-reboot names its entry in the all-configurations submenu", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    runner.on(`cat ${SP}/etc/nk/boot-loader`, { exitCode: 1, stderr: "No such file or directory" });
+    runner.on("bootctl is-installed", { exitCode: 1, stdout: "no\n" });
+    runner.on("readlink /nix/var/nix/profiles/system", { stdout: "system-7-link\n" });
+    runner.on("cat /boot/grub/grub.cfg", {
+      stdout: [
+        'menuentry "NixOS - Default" {',
+        "}",
+        'submenu "NixOS - All configurations" {',
+        'menuentry "NixOS - Configuration 7 (2026-12-02 - 24.11.20241201.abcdef0)" {',
+        "}",
+        'menuentry "NixOS - Configuration 6 (2026-11-30 - 24.11.20241101.1234567)" {',
+        "}",
+        "}",
+      ].join("\n"),
+    });
+    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: true });
+    expect(runner.lines()).toEqual([
+      `cat ${SP}/etc/nk/boot-loader`,
+      "bootctl is-installed",
+      "test -f /boot/grub/grub.cfg",
+      ...BOOT_NEW,
+      "readlink /nix/var/nix/profiles/system",
+      "systemctl is-active nk-boot-zyxwvutsrqpo.service",
+      `${RUN} --unit=nk-boot-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration boot`,
+      "cat /boot/grub/grub.cfg",
+      "grub-reboot NixOS - All configurations>NixOS - Configuration 7 (2026-12-02 - 24.11.20241201.abcdef0)",
+      "systemctl reboot",
+    ]);
+    expect(runner.calls.at(-2)?.argv).toEqual(["grub-reboot", "NixOS - All configurations>NixOS - Configuration 7 (2026-12-02 - 24.11.20241201.abcdef0)"]);
+  });
+
+  it("boots the new system as the default where the loader has no one-shot entry (extlinux)", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    runner.on(`cat ${SP}/etc/nk/boot-loader`, { stdout: "extlinux\n" });
+    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: true });
+    expect(runner.lines()).toEqual([
+      `cat ${SP}/etc/nk/boot-loader`,
+      ...BOOT_NEW,
+      "systemctl reboot",
+    ]);
+  });
+
+  it("does not reboot when the one-shot entry cannot be armed", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    runner.on(`cat ${SP}/etc/nk/boot-loader`, { stdout: "systemd-boot\n" });
+    runner.on("readlink /nix/var/nix/profiles/system", { stdout: "system-42-link\n" });
+    runner.on("bootctl set-oneshot", { exitCode: 1, stderr: "Failed to set EFI variable: Read-only file system\n" });
+    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: false, error: "bootctl set-oneshot failed (1): Failed to set EFI variable: Read-only file system" });
+    expect(runner.lines()).not.toContain("systemctl reboot");
+  });
+
+  it("blesses a trial-booted system by installing the boot loader with it as the default", async () => {
+    const { runner, sys } = setup();
+    runner.on("systemctl is-active", { stdout: "inactive" });
+    expect(await sys.bless(SP)).toMatchObject({ ok: true });
+    expect(runner.lines()).toEqual(["systemctl is-active nk-boot-abcdefghijkl.service", `${RUN} --unit=nk-boot-abcdefghijkl --wait ${SP}/bin/switch-to-configuration boot`]);
+    runner.on("systemd-run", { exitCode: 1, stderr: "Failed to install bootloader\n" });
+    expect(await sys.bless(SP)).toMatchObject({ ok: false, error: "switch-to-configuration boot exited with 1: Failed to install bootloader" });
   });
 
   it("does not reboot when the boot entry could not be installed", async () => {
     const { runner, sys } = setup();
     runner.on("systemctl is-active", { stdout: "inactive" });
     runner.on("systemd-run", { exitCode: 1, stderr: "grub-install: error" });
-    expect(await sys.bootAndReboot(SP)).toMatchObject({ ok: false });
+    expect(await sys.bootAndReboot(SP, null)).toMatchObject({ ok: false });
     expect(runner.lines()).not.toContain("systemctl reboot");
   });
 

@@ -7,6 +7,7 @@ import { bundleDirNames, writeBundleDir } from "./bundle-dir.js";
 import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 import type { CommandResult, CommandRunner } from "./command-runner.js";
 import { parseDryActivate } from "./dry-activate.js";
+import { armOneshot, generationOf, trialLoader, type TrialLoader } from "./trial-boot.js";
 import { storeHashOf, type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
 
 export interface NixosSystemOptions {
@@ -33,6 +34,10 @@ function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function logOf(r: CommandResult): string {
   return [r.stdout, r.stderr].filter((s) => s.trim() !== "").join("\n");
+}
+
+function joinLogs(...logs: string[]): string {
+  return logs.filter((l) => l.trim() !== "").join("\n");
 }
 
 function lastLine(text: string): string {
@@ -130,8 +135,25 @@ export class NixosSystem implements System {
     if (r.exitCode !== 0) throw new NkError("IO", `systemctl stop ${unit} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
   }
 
-  bootAndReboot(systemPath: string): Promise<ActivationResult> {
-    return this.bootThenReboot(systemPath);
+  /**
+   * The new system's own boot loader install (as `nixos-rebuild boot`) lists its entry and makes it the default; the
+   * last good system's install then makes that the default again (the new entry stays listed: entries come from the
+   * profile's generations), and the new entry is armed for one boot. A kernel that never comes up is thus reset into
+   * the last good generation, and the agent, back on it, reports "did not boot".
+   */
+  async bootAndReboot(systemPath: string, fallback: string | null): Promise<ActivationResult> {
+    const loader = fallback !== null && fallback !== systemPath ? await trialLoader(this.runner, systemPath) : null;
+    if (loader === null || fallback === null) return this.bootThenReboot(systemPath);
+    const prepared = await this.activate(systemPath, "boot");
+    if (!prepared.ok) return prepared;
+    const armed = await this.armTrial(fallback, loader);
+    if (!armed.ok) return { ...armed, log: joinLogs(prepared.log, armed.log) };
+    return this.reboot(joinLogs(prepared.log, armed.log));
+  }
+
+  /** After a trial: the new system's boot loader install makes it the default (the profile points at it already). */
+  bless(systemPath: string): Promise<ActivationResult> {
+    return this.installBootLoader(systemPath);
   }
 
   rollbackBootAndReboot(systemPath: string): Promise<ActivationResult> {
@@ -179,9 +201,31 @@ export class NixosSystem implements System {
   private async bootThenReboot(systemPath: string): Promise<ActivationResult> {
     const prepared = await this.activate(systemPath, "boot");
     if (!prepared.ok) return prepared;
+    return this.reboot(prepared.log);
+  }
+
+  private async reboot(log: string): Promise<ActivationResult> {
     const r = await this.runner.run(["systemctl", "reboot"]);
-    if (r.exitCode !== 0) return { ok: false, error: `systemctl reboot failed: ${lastLine(r.stderr)}`, log: `${prepared.log}\n${logOf(r)}` };
-    return { ok: true, log: prepared.log };
+    if (r.exitCode !== 0) return { ok: false, error: `systemctl reboot failed: ${lastLine(r.stderr)}`, log: joinLogs(log, logOf(r)) };
+    return { ok: true, log };
+  }
+
+  /** The profile's new generation boots once; the default goes back to `fallback`. */
+  private async armTrial(fallback: string, loader: TrialLoader): Promise<ActivationResult> {
+    const link = await this.runner.run(["readlink", this.profile]);
+    const gen = link.exitCode === 0 ? generationOf(this.profile, link.stdout.trim()) : null;
+    if (gen === null) return { ok: false, error: `cannot tell the new generation: readlink ${this.profile} gave "${link.stdout.trim() || lastLine(link.stderr)}"`, log: "" };
+    const back = await this.installBootLoader(fallback);
+    if (!back.ok) return { ...back, error: `making the last good system the boot default again failed: ${back.error}` };
+    const once = await armOneshot(this.runner, loader, gen);
+    return once.ok ? { ok: true, log: joinLogs(back.log, once.log) } : once;
+  }
+
+  /** `switch-to-configuration boot` without touching the profile: installs every generation's entry, this one the default. */
+  private async installBootLoader(systemPath: string): Promise<ActivationResult> {
+    const unit = activationUnit(systemPath, "boot");
+    await this.waitForUnit(unit);
+    return this.runActivation(systemPath, "boot", unit, {});
   }
 
   /**
@@ -200,6 +244,11 @@ export class NixosSystem implements System {
     const opts = signal ? { signal } : {};
     const set = await this.runner.run(["nix-env", "-p", this.profile, "--set", systemPath], opts);
     if (set.exitCode !== 0) return { ok: false, error: `nix-env --set failed: ${lastLine(set.stderr)}`, log: logOf(set) };
+    return this.runActivation(systemPath, action, unit, opts);
+  }
+
+  /** switch-to-configuration in a transient unit, detached from the agent, waited for. */
+  private async runActivation(systemPath: string, action: "switch" | "boot", unit: string, opts: { signal?: AbortSignal }): Promise<ActivationResult> {
     const r = await this.runner.run(
       [
         "systemd-run",

@@ -11,6 +11,8 @@ export const FAULT_KINDS = [
   "activation-hang",
   "unhealthy-after-switch",
   "unhealthy-after-reboot",
+  /** A trial boot of the bundle never comes up (kernel panic or hang): the reset comes back on the boot default. */
+  "never-boots",
   /** Both build-hang and activation-hang. */
   "hang",
 ] as const;

@@ -50,8 +50,8 @@ async function built(files: BundleFile[], name = "b"): Promise<string> {
   return r.systemPath;
 }
 
-async function reboot(systemPath: string): Promise<void> {
-  await expect(sim.bootAndReboot(systemPath)).rejects.toBeInstanceOf(Exited);
+async function reboot(systemPath: string, fallback: string | null = null): Promise<void> {
+  await expect(sim.bootAndReboot(systemPath, fallback)).rejects.toBeInstanceOf(Exited);
 }
 
 describe("SimSystem", () => {
@@ -151,6 +151,34 @@ describe("SimSystem", () => {
     expect(await sim.switch(sp)).toMatchObject({ ok: true });
   });
 
+  it("boots a trial generation once, keeps the last good one the default until blessed", async () => {
+    const initial = await sim.currentSystem();
+    const sp = await built(bundle({ nixpkgs: "github:NixOS/nixpkgs/nixos-25.05" }));
+    await reboot(sp, initial);
+    expect(await sim.bootedSystem()).toBe(sp);
+    expect(await sim.bootDefault()).toBe(initial);
+    expect(await sim.bless(sp)).toMatchObject({ ok: true });
+    expect(await sim.bootDefault()).toBe(sp);
+    expect(await sim.generations()).toEqual([1, 2]);
+  });
+
+  it("comes back on the default generation, with a new boot id, when a trial generation never boots", async () => {
+    const initial = await sim.currentSystem();
+    const bootId = await sim.bootId();
+    const files = bundle({ nixpkgs: "github:NixOS/nixpkgs/nixos-25.05" });
+    const sp = await built(files);
+    await sim.setFaults({ [bundleSha256(files)]: ["never-boots"] });
+    await reboot(sp, initial);
+    expect(await sim.bootedSystem()).toBe(initial);
+    expect(await sim.currentSystem()).toBe(initial);
+    expect(await sim.bootId()).not.toBe(bootId);
+    expect(await sim.bootDefault()).toBe(initial);
+    // The one-shot entry was used up: the next reboot does not try it again.
+    await sim.setFaults({});
+    await reboot(initial, null);
+    expect(await sim.bootedSystem()).toBe(initial);
+  });
+
   it("fails builds and activations on faults keyed by sha256 or *", async () => {
     const files = bundle();
     const sha = bundleSha256(files);
@@ -161,7 +189,7 @@ describe("SimSystem", () => {
     const sp = await built(files);
     const before = await sim.currentSystem();
     expect(await sim.switch(sp)).toMatchObject({ ok: false });
-    expect(await sim.bootAndReboot(sp)).toMatchObject({ ok: false });
+    expect(await sim.bootAndReboot(sp, null)).toMatchObject({ ok: false });
     expect(await sim.currentSystem()).toBe(before);
     expect(exits).toEqual([]);
   });

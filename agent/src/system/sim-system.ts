@@ -180,22 +180,52 @@ export class SimSystem implements System {
     return this.switch(systemPath, signal);
   }
 
-  async bootAndReboot(systemPath: string): Promise<ActivationResult> {
+  /** Like NixOS with a one-shot boot entry: the new generation boots once, the default stays on `fallback`'s. */
+  async bootAndReboot(systemPath: string, fallback: string | null): Promise<ActivationResult> {
     const failed = await this.prepare(systemPath);
     if (failed) return failed;
-    await this.write("boot-default", String(await this.addGeneration(systemPath)));
+    const gen = await this.addGeneration(systemPath);
+    const back = fallback !== null && fallback !== systemPath ? await this.newestGeneration(fallback) : null;
+    if (back === null) {
+      await rm(join(this.dir, "boot-oneshot"), { force: true });
+      await this.write("boot-default", String(gen));
+    } else {
+      await this.write("boot-default", String(back));
+      await this.write("boot-oneshot", String(gen));
+    }
     return this.reboot();
   }
 
-  rollbackBootAndReboot(systemPath: string): Promise<ActivationResult> {
-    return this.bootAndReboot(systemPath);
+  async bless(systemPath: string): Promise<ActivationResult> {
+    const gen = await this.newestGeneration(systemPath);
+    if (gen === null) return { ok: false, error: `no generation of ${systemPath} to make the boot default`, log: "" };
+    await sleep(this.durations.activateMs * this.scale);
+    await this.write("boot-default", String(gen));
+    return { ok: true, log: `boot default: generation ${gen}` };
   }
 
-  /** Shuts down (rebootMs), comes back on the boot default with a new boot id, and ends the agent process. */
+  rollbackBootAndReboot(systemPath: string): Promise<ActivationResult> {
+    return this.bootAndReboot(systemPath, null);
+  }
+
+  /**
+   * Shuts down (rebootMs), comes back with a new boot id on the one-shot entry if one is armed (consumed either way),
+   * else on the boot default, and ends the agent process. A one-shot entry whose bundle "never boots" hangs; the
+   * watchdog's reset then comes back on the default.
+   */
   async reboot(): Promise<never> {
     await sleep(this.durations.rebootMs * this.scale);
-    const system = await this.read(join("generations", (await this.read("boot-default")) ?? "1", "system"));
-    if (system === null) throw new NkError("IO", `simulated boot default points at no generation in ${this.dir}`);
+    const oneshot = await this.read("boot-oneshot");
+    await rm(join(this.dir, "boot-oneshot"), { force: true });
+    const defaultGen = (await this.read("boot-default")) ?? "1";
+    let gen = defaultGen;
+    if (oneshot !== null) {
+      const trial = await this.read(join("generations", oneshot, "system"));
+      const hangs = trial !== null && hasFault(await readFaults(this.dir), "never-boots", (await this.meta(trial)).bundleSha256);
+      if (!hangs) gen = oneshot;
+    }
+    const system = await this.read(join("generations", gen, "system"));
+    if (system === null) throw new NkError("IO", `simulated boot entry ${gen} points at no generation in ${this.dir}`);
     await this.write("booted-system", system);
     await this.write("current-system", system);
     await this.write("activated-by", "boot");
@@ -241,6 +271,14 @@ export class SimSystem implements System {
   /** Generation numbers, oldest first (for tests and the demo). */
   async generations(): Promise<number[]> {
     return (await readdir(join(this.dir, "generations"))).map(Number).filter(Number.isInteger).sort((a, b) => a - b);
+  }
+
+  /** The newest generation of `systemPath`, or null if none has it. */
+  private async newestGeneration(systemPath: string): Promise<number | null> {
+    for (const gen of (await this.generations()).reverse()) {
+      if ((await this.read(join("generations", String(gen), "system"))) === systemPath) return gen;
+    }
+    return null;
   }
 
   async bootDefault(): Promise<string> {

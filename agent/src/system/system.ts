@@ -42,8 +42,16 @@ export interface System {
   switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
   /** Stop a detached switch (or rollback switch) to `systemPath` that is still running; throws NkError IO if it could not be stopped. */
   stopActivation(systemPath: string): Promise<void>;
-  /** Make `systemPath` the boot default and reboot; resolves only if that failed, or once the reboot was asked for. */
-  bootAndReboot(systemPath: string): Promise<ActivationResult>;
+  /**
+   * A trial boot: make `systemPath` the system profile and install its boot entry, keep `fallback` (the last good
+   * system) the boot loader's default, arm `systemPath`'s entry for the next boot only, and reboot. A new kernel
+   * that hangs or panics is then reset (hardware watchdog, or by hand) into `fallback`. Without a fallback, or on a
+   * boot loader without one-shot entries, `systemPath` simply becomes the default. Resolves only if that failed, or
+   * once the reboot was asked for.
+   */
+  bootAndReboot(systemPath: string, fallback: string | null): Promise<ActivationResult>;
+  /** Make the (trial-booted, healthy) `systemPath` the boot loader's default. Idempotent. */
+  bless(systemPath: string): Promise<ActivationResult>;
   /** Switch back to an explicit earlier system path (idempotent, unlike `--rollback`). */
   rollbackSwitch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
   /** Make an explicit earlier system path the boot default and reboot into it. */
