@@ -4,10 +4,10 @@ import type { AgentEvent, EventOf } from "./agent-event.js";
 import { decideDisruption } from "./disruption.js";
 import { LONG_EFFECTS, type Effect } from "./effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
+import { onDeadline } from "./on-deadline.js";
+import { onSecretsFailed } from "./on-secrets-failed.js";
 import { resume } from "./resume.js";
 import {
-  activationTimedOut,
-  activationTimeout,
   beginRollback,
   bootAndReboot,
   enterActivating,
@@ -17,13 +17,11 @@ import {
   finish,
   pickUpQueued,
   pruneBundles,
-  rebootAgain,
   renew,
   report,
   restingPhase,
   retryRollback,
   startApply,
-  stopActivation,
   stuck,
   unchanged,
   withCurrentSystem,
@@ -166,17 +164,6 @@ function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineCo
   }
   if (s.queued?.sha256 === d.sha256) return unchanged(s);
   return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
-}
-
-/**
- * Nothing is touched, rolled back or marked bad (the bundle is fine; the coordinator or its secret store is not): a
- * resting node only says why it is not applying the desired bundle yet. A busy one goes on with what it does.
- */
-function onSecretsFailed(s: AgentState, e: EventOf<"secrets-failed">): Result {
-  if (!isResting(s.phase) || isStuck(s)) return unchanged(s);
-  const error = `secrets for revision ${e.revision} (bundle ${e.sha256.slice(0, 12)}) could not be fetched: ${e.error}; not applied yet, retrying`;
-  if (s.lastError === error) return unchanged(s);
-  return { state: { ...s, lastError: error }, effects: [report(s.phase, s.applied, { error })] };
 }
 
 function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfig): Result {
@@ -325,32 +312,6 @@ function onHealthFailed(s: AgentState, e: EventOf<"health-failed">, cfg: Machine
   }
   if (s.phase === "rollback-verifying" && t.rollbackTo === e.systemPath) return stuck(s, `unhealthy after rollback: ${e.reason}`);
   return unchanged(s);
-}
-
-function onDeadline(s: AgentState, e: EventOf<"deadline-passed">, cfg: MachineConfig): Result {
-  if (s.deadlineAt === null || e.now < s.deadlineAt) return unchanged(s);
-  const abort: Effect[] = [{ type: "abort-pending" }];
-  const why = `health deadline passed${e.detail ? `: ${e.detail}` : ""}`;
-  const t = s.target;
-  switch (s.phase) {
-    case "activating":
-      return activationTimeout(s, e.now, cfg);
-    case "rolling-back":
-      if (!t?.rollbackTo) return stuck(s, "rolling back without a previous generation", abort);
-      return retryRollback(s, e.now, cfg, `rollback activation ${activationTimedOut(t)}`, stopActivation(t.rollbackTo));
-    case "verifying":
-      return beginRollback(s, e.now, cfg, why, { markBad: true, allowReboot: true }, abort);
-    case "rollback-verifying":
-      return stuck(s, `unhealthy after rollback: ${why}`, abort);
-    case "blessing":
-      return beginRollback(s, e.now, cfg, `making ${t?.systemPath ?? "the target"} the boot default did not finish in time`, { markBad: true, allowReboot: true }, abort);
-    case "rebooting":
-      return rebootAgain(s, e.now, cfg, "the reboot did not happen");
-    case "rollback-rebooting":
-      return retryRollback(s, e.now, cfg, "the rollback reboot did not happen");
-    default:
-      return { state: { ...s, deadlineAt: null }, effects: [] };
-  }
 }
 
 function onOperatorRetry(s: AgentState, e: EventOf<"operator-retry">, cfg: MachineConfig): Result {
