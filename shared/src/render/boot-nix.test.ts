@@ -22,6 +22,8 @@ const cases: [string, BootSettings, string][] = [
     canTouchEfiVariables = true;
     efiSysMountPoint = "/boot";
   };
+  # Read by nk-agent: a reboot into a new generation boots it once (systemd-boot, GRUB) until it is healthy.
+  environment.etc."nk/boot-loader".text = "systemd-boot";
 }
 `,
   ],
@@ -41,6 +43,8 @@ const cases: [string, BootSettings, string][] = [
     canTouchEfiVariables = true;
     efiSysMountPoint = "/boot/efi";
   };
+  # Read by nk-agent: a reboot into a new generation boots it once (systemd-boot, GRUB) until it is healthy.
+  environment.etc."nk/boot-loader".text = "grub-efi";
 }
 `,
   ],
@@ -54,6 +58,8 @@ const cases: [string, BootSettings, string][] = [
     enable = true;
     devices = [ "/dev/nvme0n1" ];
   };
+  # Read by nk-agent: a reboot into a new generation boots it once (systemd-boot, GRUB) until it is healthy.
+  environment.etc."nk/boot-loader".text = "grub-bios";
 }
 `,
   ],
@@ -72,6 +78,8 @@ const cases: [string, BootSettings, string][] = [
     efiInstallAsRemovable = true;
   };
   boot.loader.efi.efiSysMountPoint = "/boot/efi";
+  # Read by nk-agent: a reboot into a new generation boots it once (systemd-boot, GRUB) until it is healthy.
+  environment.etc."nk/boot-loader".text = "grub-bios";
 }
 `,
   ],
@@ -84,6 +92,8 @@ const cases: [string, BootSettings, string][] = [
   boot.loader.grub.enable = false;
   # U-Boot and the Raspberry Pi firmware read /boot/extlinux/extlinux.conf.
   boot.loader.generic-extlinux-compatible.enable = true;
+  # Read by nk-agent: a reboot into a new generation boots it once (systemd-boot, GRUB) until it is healthy.
+  environment.etc."nk/boot-loader".text = "extlinux";
 }
 `,
   ],

@@ -63,6 +63,8 @@ export function renderBootNix(boot: BootSettings): string {
 { ... }:
 {
 ${loaderNix(boot)}
+  # Read by nk-agent: a reboot into a new generation boots it once (systemd-boot, GRUB) until it is healthy.
+  environment.etc."nk/boot-loader".text = ${nixString(boot.loader)};
 }
 `;
 }
