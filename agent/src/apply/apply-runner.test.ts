@@ -107,7 +107,9 @@ async function boot(): Promise<ApplyRunner> {
       health: systemHealthProbe(sim),
       clock,
       log: silentLogger(),
-      config: { ...DEFAULT_MACHINE_CONFIG, bundleRoot: join(dir, "bundles") },
+      // The manual clock moves on while a switch is busy (see advanceUntil): on a loaded machine a slow simulated
+      // switch must not pass the activation deadline, which transition tests cover.
+      config: { ...DEFAULT_MACHINE_CONFIG, bundleRoot: join(dir, "bundles"), defaultActivationTimeoutMs: 24 * 3_600_000 },
       healthPollMs: 1_000,
     },
     state,
