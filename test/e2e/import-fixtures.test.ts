@@ -120,7 +120,7 @@ describe("imported inventories", () => {
         const s = await nk3.status();
         return s.nodes.length === 3 && s.nodes.every((n) => n.connected && n.appliedSha256 === n.desiredSha256) && s.leases.length === 0 ? s : undefined;
       },
-      100_000,
+      150_000,
       "the nk3 nodes to converge",
     );
     expect(done.nodes.every((n) => n.health?.healthy)).toBe(true);
@@ -133,7 +133,7 @@ describe("imported inventories", () => {
       const secrets = join(nk3.dir, "nodes", node, "secrets");
       expect((await readFile(join(secrets, (await readdir(secrets))[0]!), "utf8")).trim()).toBe("k3s-secret-token-value");
     }
-  }, 150_000);
+  }, 200_000);
 
   it("a csv-plans import is accepted and its nodes appear with the importer's names and roles", async () => {
     const plans = await startSite();
