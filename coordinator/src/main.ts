@@ -10,8 +10,9 @@ import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { configWarnings } from "./config/config-warnings.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
-import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, adminTokenAuthenticator, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
-import { adminTokenMatcher } from "./grpc/call-auth.js";
+import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
+import { adminAuthorizer } from "./grpc/call-auth.js";
+import { RESERVED_SECRET_PREFIX, TokenBook, httpAccess } from "./auth/index.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
@@ -149,7 +150,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         leases.reevaluate("settings");
       },
     });
-    const knownSecrets = async () => new Set((await store.listSecrets()).map((s) => s.name));
+    const knownSecrets = async () => new Set((await store.listSecrets()).map((s) => s.name).filter((n) => !n.startsWith(RESERVED_SECRET_PREFIX)));
     // What pre-receive validated, so post-receive adopts the same tree without parsing it again.
     let accepted: { revision: string; inventory: Inventory } | null = null;
     const adopt = async (revision: string, files: RepoFiles, startup = false, pushedBy?: string): Promise<string[]> => {
@@ -200,6 +201,15 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       stops.push(() => follower!.stop());
     }
 
+    const tokens = new TokenBook(store, () => adminToken, now);
+    // A new token for a node that stays enrolled: its record, desired bundle and history are kept.
+    const rotateNodeToken = async (node: string) => {
+      // NODE_UNKNOWN (not found), not NODE_NOT_ENROLLED, which means the caller itself is unauthenticated.
+      if (!registry.isEnrolled(node)) throw new NkError("NODE_UNKNOWN", `node "${node}" is not enrolled: nothing to rotate (nkctl node enroll ${node})`);
+      const token = await registry.enroll(node);
+      await store.appendEvent({ kind: "node-token-rotated", node, message: `node ${node}: token rotated (the old one is refused)` });
+      return { node, token };
+    };
     const rolloutView = (): RolloutView => board.snapshot().rollout;
     const actions: AdminActions = {
       pause: async (reason) => (await leases.pause(reason), rolloutView()),
@@ -292,7 +302,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         {
           definition: AdminServiceService,
           implementation: createAdminService({
-            authenticate: adminTokenMatcher(adminToken),
+            authorize: adminAuthorizer(tokens),
+            tokens,
+            rotateNodeToken,
             status: board,
             actions,
             secrets: store,
@@ -308,11 +320,11 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     });
     stops.push(() => grpc.stop());
 
-    const checkAdmin = adminTokenAuthenticator(adminToken);
+    const checkAdmin = httpAccess(tokens);
     const http = buildHttpApp({
       status: board,
       admin: actions,
-      authenticateAdmin: (req) => checkAdmin(req),
+      authenticateAdmin: checkAdmin,
       metrics,
       log,
       publicStatus: config.http.publicStatus,

@@ -4,6 +4,8 @@ import { NkError, type NkErrorCode } from "../../shared/src/errors/index.js";
 import {
   AdminServiceClient,
   type AdminServiceReleaseLeaseRequest,
+  type CreateTokenResponse,
+  type ListTokensResponse,
   type AdminServiceReleaseLeaseResponse,
   type DiffManifestsResponse,
   type DiffResponse,
@@ -44,6 +46,10 @@ export interface AdminApi {
   getManifests(live: boolean): Promise<GetManifestsResponse>;
   diffManifests(revision: string): Promise<DiffManifestsResponse>;
   applyManifests(): Promise<GetManifestsResponse>;
+  createToken(name: string, role: string): Promise<CreateTokenResponse>;
+  listTokens(): Promise<ListTokensResponse>;
+  revokeToken(name: string): Promise<void>;
+  rotateNodeToken(node: string): Promise<EnrollNodeResponse>;
   /**
    * Streams events until the server ends the stream (resolves), `signal` aborts (resolves) or the
    * call fails (rejects). `onOpen` fires once the coordinator has answered.
@@ -125,6 +131,10 @@ export function createAdminClient(conn: Connection): AdminApi {
     getManifests: (live) => unary(client.getManifests as UnaryMethod<{ live: boolean }, GetManifestsResponse>, { live }, live ? KUBE_DEADLINE_MS : UNARY_DEADLINE_MS),
     diffManifests: (revision) => unary(client.diffManifests as UnaryMethod<{ revision: string }, DiffManifestsResponse>, { revision }, KUBE_DEADLINE_MS),
     applyManifests: () => unary(client.applyManifests as UnaryMethod<object, GetManifestsResponse>, {}, KUBE_DEADLINE_MS),
+    createToken: (name, role) => unary(client.createToken as UnaryMethod<{ name: string; role: string }, CreateTokenResponse>, { name, role }),
+    listTokens: () => unary(client.listTokens as UnaryMethod<object, ListTokensResponse>, {}),
+    revokeToken: async (name) => void (await unary(client.revokeToken as UnaryMethod<{ name: string }, object>, { name })),
+    rotateNodeToken: (node) => unary(client.rotateNodeToken as UnaryMethod<{ node: string }, EnrollNodeResponse>, { node }),
     watchEvents: (req, handlers, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal.aborted) return resolve();

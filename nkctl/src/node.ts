@@ -27,7 +27,7 @@ Enrolling again replaces the token; the old one stops working.
 }
 
 export function registerNode(program: Command, ctx: CliContext): void {
-  const group = program.command("node").description("node enrollment");
+  const group = program.command("node").description("node enrollment and token rotation");
   group
     .command("enroll")
     .description("create a one-time agent token for a node (replaces any earlier token)")
@@ -36,6 +36,16 @@ export function registerNode(program: Command, ctx: CliContext): void {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       if (!isNodeName(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
       const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.enrollNode(name), address: api.address }));
+      emit(ctx, globals.output, { node: res.node, token: res.token, tokenPath: AGENT_TOKEN_PATH }, () => enrollInstructions(res.node, res.token, address));
+    });
+  group
+    .command("rotate-token")
+    .description("a new agent token for an enrolled node; the old one is refused at once (the node stays enrolled)")
+    .argument("<name>", "the node's name")
+    .action(async (name: string, _opts: object, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      if (!isNodeName(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
+      const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.rotateNodeToken(name), address: api.address }));
       emit(ctx, globals.output, { node: res.node, token: res.token, tokenPath: AGENT_TOKEN_PATH }, () => enrollInstructions(res.node, res.token, address));
     });
 }

@@ -16,6 +16,7 @@ import { registerRenderInstaller } from "./render-installer.js";
 import { registerRollout } from "./rollout.js";
 import { registerSecret } from "./secret.js";
 import { registerStatus } from "./status.js";
+import { registerToken } from "./token.js";
 import { registerValidate } from "./validate.js";
 
 const CONFIG_HELP = `Coordinator settings (flags > environment > config file):
@@ -53,6 +54,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerEvents(program, ctx);
   registerNode(program, ctx);
   registerSecret(program, ctx);
+  registerToken(program, ctx);
   registerLease(program, ctx);
   registerRollout(program, ctx);
   registerManifests(program, ctx);

@@ -157,7 +157,7 @@ describe("call authentication and per-node scope", () => {
       const enroll = await call<EnrollNodeRequest, EnrollNodeResponse>(admin.enrollNode.bind(admin), { node: "intruder" }, md);
       expectError(enroll, status.UNAUTHENTICATED);
     }
-    expectError(await getStatus(wrong), status.UNAUTHENTICATED, "invalid admin token");
+    expectError(await getStatus(wrong), status.UNAUTHENTICATED, "invalid admin token (unknown, revoked or mistyped)");
     // Nothing was enrolled by the refused calls, and the right token still works.
     const ok = await getStatus(adminMd);
     expect(ok.ok && ok.res.nodes.some((n) => n.name === "intruder")).toBe(false);

@@ -1,4 +1,5 @@
 // Fastify plugin serving the inventory repo over git's smart HTTP protocol through git-http-backend (CGI).
+import { verdictOf, type AccessVerdict, type Role } from "../auth/index.js";
 import { spawn } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,7 +15,8 @@ import type { GitRepo } from "./git-repo.js";
 export interface GitHttpOptions {
   readonly repo: GitRepo;
   /** True when the request carries the admin token (see adminTokenAuthenticator); clone and push both need it. */
-  readonly authenticate: (req: FastifyRequest) => boolean;
+  /** Clone and fetch need "viewer", a push "operator"; a bare boolean stands for any valid token. */
+  readonly authenticate: (req: FastifyRequest, need: Role) => boolean | AccessVerdict | Promise<AccessVerdict>;
   /** Largest accepted push body; default 256 MiB. Larger → 413. */
   readonly maxPushBytes?: number;
   /** False in upstream-follow mode: the repo is then read-only over HTTP. Default true. */
@@ -64,7 +66,11 @@ export const gitHttpPlugin: FastifyPluginAsync<GitHttpOptions> = async (app, opt
   app.addContentTypeParser(/^application\/x-git-[a-z-]+-request$/, (_req, payload, done) => done(null, payload));
 
   app.addHook("onRequest", async (req, reply) => {
-    if (options.authenticate(req)) return;
+    // info/refs?service=git-receive-pack starts a push as surely as the POST that follows.
+    const need: Role = req.url.includes("git-receive-pack") ? "operator" : "viewer";
+    const verdict = verdictOf(await options.authenticate(req, need));
+    if (verdict.ok) return;
+    if (verdict.status === 403) return reply.code(403).header("content-type", "text/plain; charset=utf-8").send(`${verdict.message}\n`);
     return reply
       .code(401)
       .header("www-authenticate", `Basic realm="${GIT_AUTH_REALM}", charset="UTF-8"`)

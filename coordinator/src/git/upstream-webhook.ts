@@ -1,4 +1,5 @@
 // Fastify plugin for `POST /hooks/git`: an upstream forge (or an operator) asks the follower to fetch now.
+import { verdictOf, type AccessVerdict, type Role } from "../auth/index.js";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { constantTimeEqual } from "./git-auth.js";
@@ -9,7 +10,7 @@ export interface UpstreamWebhookOptions {
   /** Shared webhook secret: GitHub/Gitea `X-Hub-Signature-256` HMAC or GitLab `X-Gitlab-Token`. */
   readonly secret?: string | (() => string | undefined);
   /** Also accepted instead of a signature, e.g. adminTokenAuthenticator(adminToken). */
-  readonly authenticate?: (req: FastifyRequest) => boolean;
+  readonly authenticate?: (req: FastifyRequest, need: Role) => boolean | AccessVerdict | Promise<AccessVerdict>;
   /** Default "/hooks/git". */
   readonly path?: string;
 }
@@ -42,7 +43,7 @@ export const upstreamWebhookPlugin: FastifyPluginAsync<UpstreamWebhookOptions> =
     let ok = false;
     if (secret && signature !== undefined) ok = verifyHubSignature(secret, body, signature);
     else if (secret && gitlabToken !== undefined) ok = constantTimeEqual(secret, gitlabToken);
-    else ok = options.authenticate?.(req) ?? false;
+    else ok = options.authenticate ? verdictOf(await options.authenticate(req, "operator")).ok : false;
     if (!ok) {
       req.log.warn({ event: headerValue(req, "x-github-event") }, "git webhook refused: bad or missing signature");
       return reply.code(401).send({ error: "a valid X-Hub-Signature-256, X-Gitlab-Token or admin token is required" });

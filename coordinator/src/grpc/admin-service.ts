@@ -12,9 +12,13 @@ import { leaseInfoOf } from "./agent-codec.js";
 import { eventToWire, nodeToWire, rolloutToWire } from "./admin-codec.js";
 import { toServiceError } from "./error-status.js";
 import { isSecretName, SECRET_NAME_RULE } from "../../../shared/src/names/index.js";
+import { RESERVED_SECRET_PREFIX, type Principal, type TokenBook } from "../auth/index.js";
 
 export interface AdminServiceDeps {
-  readonly authenticate: (metadata: Metadata) => void;
+  /** Identifies the caller's token and checks the method's role; throws UNAUTHENTICATED or PERMISSION_DENIED. */
+  readonly authorize: (metadata: Metadata, method: string) => Promise<Principal>;
+  readonly tokens: Pick<TokenBook, "create" | "list" | "revoke">;
+  readonly rotateNodeToken: (node: string) => Promise<{ node: string; token: string }>;
   readonly status: StatusSource;
   readonly actions: AdminActions;
   readonly secrets: { setSecret(name: string, value: Buffer): Promise<void>; listSecrets(): Promise<SecretInfo[]> };
@@ -32,7 +36,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     <Req, Res>(name: string, handler: (req: Req) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       Promise.resolve()
-        .then(() => deps.authenticate(call.metadata))
+        .then(() => deps.authorize(call.metadata, name))
         .then(() => handler(call.request))
         .then((res) => callback(null, res))
         .catch((err: unknown) => callback(toServiceError(err, log, { rpc: name })));
@@ -57,6 +61,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     resumeRollout: unary("ResumeRollout", async () => ({ rollout: rolloutToWire(await deps.actions.resume()) })),
     enrollNode: unary("EnrollNode", async (req) => deps.actions.enrollNode(req.node)),
     setSecret: unary("SetSecret", async (req) => {
+      if (req.name.startsWith(RESERVED_SECRET_PREFIX)) throw new NkError("INVALID_ARGUMENT", `secret names starting with "${RESERVED_SECRET_PREFIX}" are reserved for the coordinator`);
       if (!isSecretName(req.name)) throw new NkError("INVALID_ARGUMENT", `"${req.name}" is not a valid secret name (${SECRET_NAME_RULE})`);
       if (req.value.length === 0) throw new NkError("INVALID_ARGUMENT", "the secret value is empty");
       if (req.value.length > MAX_SECRET_BYTES) throw new NkError("TOO_LARGE", `secret values are limited to ${MAX_SECRET_BYTES} bytes`);
@@ -64,7 +69,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
       log.info({ secretName: req.name, bytes: req.value.length }, "secret set");
       return {};
     }),
-    listSecrets: unary("ListSecrets", async () => ({ secrets: (await deps.secrets.listSecrets()).map((s) => ({ name: s.name, updatedAtMs: s.updatedAtMs, sizeBytes: s.sizeBytes })) })),
+    listSecrets: unary("ListSecrets", async () => ({ secrets: (await deps.secrets.listSecrets()).filter((s) => !s.name.startsWith(RESERVED_SECRET_PREFIX)).map((s) => ({ name: s.name, updatedAtMs: s.updatedAtMs, sizeBytes: s.sizeBytes })) })),
     render: unary("Render", async (req) => {
       const rendered = await deps.renderer.render(req.revision);
       if (req.node && !rendered.bundles.has(req.node)) throw new NkError("NODE_UNKNOWN", `node "${req.node}" is not in revision ${rendered.revision.slice(0, 12)}`);
@@ -84,11 +89,24 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
       return { revision, entries: entries.map((e) => ({ key: e.key, action: e.action, fields: [...e.fields], message: e.message ?? "" })) };
     }),
     applyManifests: unary("ApplyManifests", async () => deps.manifests.applyNow()),
+    createToken: unary("CreateToken", async (req) => {
+      const { record, token } = await deps.tokens.create(req.name, req.role);
+      log.info({ tokenName: record.name, role: record.role }, "API token created");
+      return { name: record.name, role: record.role, token };
+    }),
+    listTokens: unary("ListTokens", async () => ({ tokens: (await deps.tokens.list()).map((t) => ({ name: t.name, role: t.role, createdAtMs: t.createdAtMs })) })),
+    revokeToken: unary("RevokeToken", async (req) => {
+      const revoked = await deps.tokens.revoke(req.name);
+      if (!revoked) throw new NkError("INVALID_ARGUMENT", `no token named "${req.name}" (nkctl token list shows them)`);
+      log.info({ tokenName: req.name }, "API token revoked");
+      return { revoked };
+    }),
+    rotateNodeToken: unary("RotateNodeToken", async (req) => deps.rotateNodeToken(req.node)),
     watchEvents: (call: ServerWritableStream<{ afterSeq: number; tail: number; follow: boolean }, { event: ReturnType<typeof eventToWire> }>) => {
       let unsubscribe: (() => void) | undefined;
       call.on("cancelled", () => unsubscribe?.());
       Promise.resolve()
-        .then(() => deps.authenticate(call.metadata))
+        .then(() => deps.authorize(call.metadata, "WatchEvents"))
         .then(async () => {
           const { afterSeq, tail, follow } = call.request;
           let last = afterSeq;

@@ -1,9 +1,9 @@
-// Authenticates every call: agents by their node token, nkctl by the admin token.
-import { timingSafeEqual, createHash } from "node:crypto";
+// Authenticates every call: agents by their node token, nkctl by a scoped API token (or the bootstrap admin token).
 import type { Metadata } from "@grpc/grpc-js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { AUTH_HEADER, NODE_HEADER } from "../../../shared/src/wire/index.js";
 import { isNodeName } from "../../../shared/src/names/index.js";
+import { methodRole, requireRole, type Principal } from "../auth/index.js";
 
 export interface NodeTokenVerifier {
   verifyNodeToken(name: string, token: string): Promise<boolean>;
@@ -37,10 +37,12 @@ export function requireSameNode(caller: string, requested: string): void {
   }
 }
 
-export function adminTokenMatcher(adminToken: string): (metadata: Metadata) => void {
-  const expected = createHash("sha256").update(adminToken).digest();
-  return (metadata) => {
-    const presented = createHash("sha256").update(bearerToken(metadata)).digest();
-    if (!timingSafeEqual(expected, presented)) throw new NkError("UNAUTHENTICATED", "invalid admin token");
+/** Resolves the caller's API token to its principal and checks the method's role (roles.ts). */
+export function adminAuthorizer(tokens: { identify(token: string): Promise<Principal | null> }): (metadata: Metadata, method: string) => Promise<Principal> {
+  return async (metadata, method) => {
+    const principal = await tokens.identify(bearerToken(metadata));
+    if (!principal) throw new NkError("UNAUTHENTICATED", "invalid admin token (unknown, revoked or mistyped)");
+    requireRole(principal, methodRole(method), method);
+    return principal;
   };
 }

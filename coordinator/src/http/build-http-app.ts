@@ -1,4 +1,5 @@
 // Builds the coordinator's fastify app: status page, JSON and admin API, /healthz, /metrics, plus plugins main adds (git smart HTTP).
+import { verdictOf, type AccessVerdict, type Role } from "../auth/index.js";
 import type { Server as HttpsServer } from "node:https";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { errorMessage } from "../../../shared/src/errors/index.js";
@@ -22,7 +23,8 @@ export interface HttpDeps {
   readonly status: StatusSource;
   readonly admin: AdminActions;
   /** True when the request carries the admin token (main compares it in constant time). */
-  authenticateAdmin(req: FastifyRequest): boolean;
+  /** Checks the request's token against a role (auth/http-access.ts); a bare boolean stands for any valid token. */
+  authenticateAdmin(req: FastifyRequest, need: Role): boolean | AccessVerdict | Promise<AccessVerdict>;
   readonly metrics: CoordinatorMetrics;
   readonly log: Logger;
   /**
@@ -42,9 +44,15 @@ export interface HttpDeps {
   readonly streamIntervalMs?: number;
 }
 
-function adminGuard(deps: HttpDeps) {
+/** Enrolment hands out node tokens: admin only. Pause, resume and lease release are an operator's. */
+const ADMIN_ONLY_ROUTES = new Set(["/api/v1/nodes/:name/enroll"]);
+
+function adminGuard(deps: HttpDeps, need: Role | "by-route") {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (deps.authenticateAdmin(req)) return;
+    const role: Role = need !== "by-route" ? need : ADMIN_ONLY_ROUTES.has(req.routeOptions.url ?? "") ? "admin" : "operator";
+    const verdict = verdictOf(await deps.authenticateAdmin(req, role));
+    if (verdict.ok) return;
+    if (verdict.status === 403) return void (await sendError(reply, 403, "PERMISSION_DENIED", verdict.message));
     reply.header("www-authenticate", 'Bearer realm="nk"');
     await sendError(reply, 401, "UNAUTHENTICATED", "a valid admin token is required (Authorization: Bearer <token>)");
   };
@@ -90,7 +98,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   const publicStatus = deps.publicStatus ?? true;
   app.register(async (scope) => {
-    if (!publicStatus) scope.addHook("onRequest", adminGuard(deps));
+    if (!publicStatus) scope.addHook("onRequest", adminGuard(deps, "viewer"));
     registerPageRoutes(scope, { status: deps.status, stream, now, log });
     scope.get("/metrics", async (_req, reply) => {
       const { contentType, body } = await deps.metrics.scrape();
@@ -103,7 +111,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   app.register(async (scope) => {
-    scope.addHook("onRequest", adminGuard(deps));
+    scope.addHook("onRequest", adminGuard(deps, "by-route"));
     registerAdminRoutes(scope, deps.admin);
   });
 
