@@ -12,7 +12,7 @@ import { configWarnings } from "./config/config-warnings.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
 import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminAuthorizer } from "./grpc/call-auth.js";
-import { RESERVED_SECRET_PREFIX, TokenBook, httpAccess } from "./auth/index.js";
+import { RESERVED_SECRET_PREFIX, TokenBook, auditEvent, httpAccess } from "./auth/index.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
@@ -305,6 +305,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             authorize: adminAuthorizer(tokens),
             tokens,
             rotateNodeToken,
+            audit: (entry) => store.appendEvent(auditEvent(entry)),
             status: board,
             actions,
             secrets: store,
@@ -325,6 +326,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       status: board,
       admin: actions,
       authenticateAdmin: checkAdmin,
+      audit: (entry) => store.appendEvent(auditEvent(entry)),
       metrics,
       log,
       publicStatus: config.http.publicStatus,

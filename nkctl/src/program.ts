@@ -17,6 +17,7 @@ import { registerRollout } from "./rollout.js";
 import { registerSecret } from "./secret.js";
 import { registerStatus } from "./status.js";
 import { registerToken } from "./token.js";
+import { registerAudit } from "./audit.js";
 import { registerValidate } from "./validate.js";
 
 const CONFIG_HELP = `Coordinator settings (flags > environment > config file):
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerSecret(program, ctx);
   registerToken(program, ctx);
+  registerAudit(program, ctx);
   registerLease(program, ctx);
   registerRollout(program, ctx);
   registerManifests(program, ctx);

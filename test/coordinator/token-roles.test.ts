@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { Client, Metadata, credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminServiceService, type CreateTokenRequest, type CreateTokenResponse, type EnrollNodeRequest, type EnrollNodeResponse, type ListSecretsRequest, type ListSecretsResponse, type ListTokensRequest, type ListTokensResponse, type RevokeTokenRequest, type RevokeTokenResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
 import { methodRole, roleAllows, type Role } from "../../coordinator/src/auth/index.js";
 import { adminCall, startHarness, type Harness } from "../support/coordinator-harness.js";
@@ -142,5 +143,39 @@ describe("scoped tokens", () => {
     await expect(hello(first.token)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
     expect((await hello(rotated.token)).cluster).toBe("homelab");
     await expect(adminCall(client.rotateNodeToken.bind(client), { node: "n8" }, metadata)).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+
+  it("the audit log names the token of every change, allowed or refused, and holds no token value", async () => {
+    const { client, metadata } = h.admin();
+    const events = await new Promise<Event[]>((resolve, reject) => {
+      const got: Event[] = [];
+      const call = client.watchEvents({ afterSeq: 0, tail: 10_000, follow: false }, metadata);
+      call.on("data", (m: { event?: Event }) => m.event && got.push(m.event));
+      call.on("end", () => resolve(got));
+      call.on("error", reject);
+    });
+    const audit = events.filter((e) => e.kind === "audit").map((e) => `${e.fields.actor} ${e.fields.action} ${e.fields.target} ${(e.fields.outcome ?? "").split(":")[0]}`);
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        "admin CreateToken t-viewer ok",
+        "admin CreateToken t-operator ok",
+        "admin SetSecret k3s-token ok",
+        "admin PauseRollout  ok",
+        "t-operator PauseRollout  ok",
+        "admin RevokeToken short-lived ok",
+        "admin RotateNodeToken n1 ok",
+        "admin EnrollNode n1 ok",
+        "t-operator POST /api/v1/rollout/pause  ok",
+        "t-viewer POST /api/v1/rollout/pause  refused",
+        "t-operator POST /api/v1/nodes/:name/enroll n9 refused",
+        "admin POST /api/v1/nodes/:name/enroll n9 ok",
+      ]),
+    );
+    // Viewer reads are not audit lines; a viewer's refused change is.
+    expect(audit.filter((l) => l.includes("GetStatus"))).toEqual([]);
+    expect(audit).toContain("t-viewer PauseRollout  refused");
+    expect(audit).toContain("t-operator EnrollNode  refused");
+    const everything = JSON.stringify(events);
+    for (const value of [...tokens.values(), "token-roles-k3s-token"]) expect(everything).not.toContain(value);
   });
 });

@@ -12,13 +12,16 @@ import { leaseInfoOf } from "./agent-codec.js";
 import { eventToWire, nodeToWire, rolloutToWire } from "./admin-codec.js";
 import { toServiceError } from "./error-status.js";
 import { isSecretName, SECRET_NAME_RULE } from "../../../shared/src/names/index.js";
-import { RESERVED_SECRET_PREFIX, type Principal, type TokenBook } from "../auth/index.js";
+import { RESERVED_SECRET_PREFIX, auditTarget, methodRole, requireRole, type AuditEntry, type Principal, type TokenBook } from "../auth/index.js";
+import { errorMessage, isNkError } from "../../../shared/src/errors/index.js";
 
 export interface AdminServiceDeps {
-  /** Identifies the caller's token and checks the method's role; throws UNAUTHENTICATED or PERMISSION_DENIED. */
+  /** Identifies the caller's token (UNAUTHENTICATED when unknown); each method then checks its role. */
   readonly authorize: (metadata: Metadata, method: string) => Promise<Principal>;
   readonly tokens: Pick<TokenBook, "create" | "list" | "revoke">;
   readonly rotateNodeToken: (node: string) => Promise<{ node: string; token: string }>;
+  /** Records every call that changes something (any method above viewer), allowed or not. */
+  readonly audit: (entry: AuditEntry) => Promise<unknown>;
   readonly status: StatusSource;
   readonly actions: AdminActions;
   readonly secrets: { setSecret(name: string, value: Buffer): Promise<void>; listSecrets(): Promise<SecretInfo[]> };
@@ -35,11 +38,25 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
   const unary =
     <Req, Res>(name: string, handler: (req: Req) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      let actor = "unknown";
+      const audited = methodRole(name) !== "viewer";
+      const audit = (outcome: string) => (audited ? deps.audit({ actor, action: name, target: auditTarget(call.request), outcome }).catch((err: unknown) => log.error({ err: errorMessage(err) }, "audit line not stored")) : Promise.resolve());
       Promise.resolve()
         .then(() => deps.authorize(call.metadata, name))
-        .then(() => handler(call.request))
-        .then((res) => callback(null, res))
-        .catch((err: unknown) => callback(toServiceError(err, log, { rpc: name })));
+        .then((principal) => {
+          actor = principal.name;
+          requireRole(principal, methodRole(name), name);
+          return handler(call.request);
+        })
+        .then(async (res) => {
+          await audit("ok");
+          callback(null, res);
+        })
+        .catch(async (err: unknown) => {
+          // Unauthenticated calls name no one: only refusals of a known token are worth a line.
+          if (!isNkError(err, "UNAUTHENTICATED") || actor !== "unknown") await audit(`refused: ${errorMessage(err)}`);
+          callback(toServiceError(err, log, { rpc: name }));
+        });
     };
   const leases = () => {
     const s = deps.status.snapshot();
@@ -107,7 +124,8 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
       call.on("cancelled", () => unsubscribe?.());
       Promise.resolve()
         .then(() => deps.authorize(call.metadata, "WatchEvents"))
-        .then(async () => {
+        .then(async (principal) => {
+          requireRole(principal, methodRole("WatchEvents"), "WatchEvents");
           const { afterSeq, tail, follow } = call.request;
           let last = afterSeq;
           const buffered: EventView[] = [];

@@ -1,5 +1,5 @@
 // Builds the coordinator's fastify app: status page, JSON and admin API, /healthz, /metrics, plus plugins main adds (git smart HTTP).
-import { verdictOf, type AccessVerdict, type Role } from "../auth/index.js";
+import { verdictOf, type AccessVerdict, type AuditEntry, type Role } from "../auth/index.js";
 import type { Server as HttpsServer } from "node:https";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { errorMessage } from "../../../shared/src/errors/index.js";
@@ -25,6 +25,8 @@ export interface HttpDeps {
   /** True when the request carries the admin token (main compares it in constant time). */
   /** Checks the request's token against a role (auth/http-access.ts); a bare boolean stands for any valid token. */
   authenticateAdmin(req: FastifyRequest, need: Role): boolean | AccessVerdict | Promise<AccessVerdict>;
+  /** Records each admin API request (who, what, which node, outcome); absent in tests that do not look. */
+  readonly audit?: (entry: AuditEntry) => Promise<unknown>;
   readonly metrics: CoordinatorMetrics;
   readonly log: Logger;
   /**
@@ -47,10 +49,14 @@ export interface HttpDeps {
 /** Enrolment hands out node tokens: admin only. Pause, resume and lease release are an operator's. */
 const ADMIN_ONLY_ROUTES = new Set(["/api/v1/nodes/:name/enroll"]);
 
+/** Who each admin request was, for its audit line once the response is sent. */
+const actors = new WeakMap<FastifyRequest, string>();
+
 function adminGuard(deps: HttpDeps, need: Role | "by-route") {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const role: Role = need !== "by-route" ? need : ADMIN_ONLY_ROUTES.has(req.routeOptions.url ?? "") ? "admin" : "operator";
     const verdict = verdictOf(await deps.authenticateAdmin(req, role));
+    actors.set(req, verdict.ok ? verdict.principal.name : (verdict.actor ?? "unknown"));
     if (verdict.ok) return;
     if (verdict.status === 403) return void (await sendError(reply, 403, "PERMISSION_DENIED", verdict.message));
     reply.header("www-authenticate", 'Bearer realm="nk"');
@@ -112,6 +118,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.register(async (scope) => {
     scope.addHook("onRequest", adminGuard(deps, "by-route"));
+    scope.addHook("onResponse", async (req, reply) => {
+      const params = (req.params ?? {}) as { node?: string; name?: string };
+      const outcome = reply.statusCode < 400 ? "ok" : `refused: HTTP ${reply.statusCode}`;
+      await deps.audit?.({ actor: actors.get(req) ?? "unknown", action: `${req.method} ${req.routeOptions.url ?? req.url.split("?")[0]}`, target: params.node ?? params.name ?? "", outcome }).catch((err: unknown) => log.error({ err: errorMessage(err) }, "audit line not stored"));
+    });
     registerAdminRoutes(scope, deps.admin);
   });
 
