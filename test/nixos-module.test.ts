@@ -9,7 +9,7 @@ import { agentConfigSchema } from "../agent/src/config/index.js";
 import { coordinatorConfigSchema } from "../coordinator/src/config/index.js";
 import { renderInstaller } from "../shared/src/installer/index.js";
 import { parseNixFiles } from "../shared/src/nix/index.js";
-import { exampleInventory } from "../shared/src/render/test-inventory.js";
+import { exampleInventory, testInputs } from "../shared/src/render/test-inventory.js";
 import { evalModule, evaluate, moduleExpr, nixEval, nixEvalError, nixValue, REPO, SCRIPTS_AS_TEXT, unitJson, type Evaluated } from "./nix/nix-eval.js";
 
 const run = promisify(execFile);
@@ -37,7 +37,7 @@ describe("every .nix file", () => {
 
   it("parses: the repo's own and a generated installer's", async () => {
     const ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-    for (const f of renderInstaller(exampleInventory(), "n1", { coordinator: "coord.lan:7443", caPem: ca, enrollToken: "t0k" })) {
+    for (const f of renderInstaller(exampleInventory(), "n1", { coordinator: "coord.lan:7443", caPem: ca, enrollToken: "t0k", inputs: testInputs() })) {
       await mkdir(dirname(join(tmp, f.path)), { recursive: true });
       await writeFile(join(tmp, f.path), f.content);
     }

@@ -7,6 +7,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeBundle } from "../shared/src/render/index.js";
+import { pinSynthetic } from "./support/pin-synthetic.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOMELAB = join(ROOT, "examples/homelab");
@@ -152,7 +153,7 @@ describe("nkctl render", () => {
     expect((await nkctl(["render", "examples/homelab", "--out", out, "--force"])).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(["n1", "n2", "n3", "n4", "n5"]);
     const table = await nkctl(["render", "examples/homelab", "--node", "n4"]);
-    expect(table.stdout).toMatch(/^NODE {2}ROLE {3}SHA256 {60}FILES\nn4 {4}agent {2}[0-9a-f]{64} {2}9\n$/);
+    expect(table.stdout).toMatch(/^NODE {2}ROLE {3}SHA256 {60}FILES\nn4 {4}agent {2}[0-9a-f]{64} {2}10\n$/);
   });
 
   it("exits 4 for an unknown node and 1 for an invalid inventory", async () => {
@@ -203,19 +204,28 @@ describe("nkctl diff", () => {
 });
 
 describe("nkctl import", () => {
-  it("imports the nk3 fixture into a folder that validates", async () => {
+  it("imports the nk3 fixture into a folder that validates once nkctl pin has locked its inputs", async () => {
     const out = tempDir("import-nk3");
     const run = await nkctl(["import", "nk3", join(FIXTURES, "nk3/inventory.yaml"), "--out", out, "--ssh-key", KEY]);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain("note: ");
     expect(run.stderr).toContain("nkctl secret set k3s-token");
     expect(readdirSync(out).sort()).toEqual(["common", "inventory.yaml"]);
+    expect(await nkctl(["validate", out])).toMatchObject({
+      code: 1,
+      stdout:
+        "inventory.yaml:4:3 cluster.agent: the nk source is not locked (there is no nk.lock): run nkctl pin (it locks the source the coordinator serves), or set cluster.agent.flake\n" +
+        'inventory.yaml:6:5 cluster.nixpkgs: "github:NixOS/nixpkgs/nixos-24.05" is not locked (there is no nk.lock): run nkctl pin\n' +
+        "2 errors\n",
+    });
+    await pinSynthetic(out);
     expect(await nkctl(["validate", out])).toMatchObject({ code: 0, stdout: "ok: 3 nodes (3 servers, 0 agents)\n" });
   });
 
   it("imports the csv plans; without --ssh-key the only error is the missing key", async () => {
     const withKey = tempDir("import-plans");
     expect((await nkctl(["import", "plans", join(FIXTURES, "plans"), "--out", withKey, "--ssh-key", KEY, "--cluster-name", "lab"])).code).toBe(0);
+    await pinSynthetic(withKey);
     const ok = await nkctl(["validate", withKey]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^ok: 5 nodes \(3 servers, 1 agent, 1 without k3s\)/);

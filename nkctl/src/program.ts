@@ -11,6 +11,7 @@ import { registerLease } from "./lease.js";
 import { registerManifests } from "./manifests.js";
 import { registerNode } from "./node.js";
 import { registerNodes } from "./nodes.js";
+import { registerPin } from "./pin.js";
 import { registerRender } from "./render.js";
 import { registerRenderInstaller } from "./render-installer.js";
 import { registerRollout } from "./rollout.js";
@@ -26,7 +27,7 @@ const CONFIG_HELP = `Coordinator settings (flags > environment > config file):
   --ca-file / NK_CA_FILE / caFile:   the coordinator's CA certificate (pinned)
   config file: $XDG_CONFIG_HOME/nk/config.yaml (default ~/.config/nk/config.yaml);
   relative paths in it are relative to the file.
-validate, render, diff and import work offline; the other commands need the coordinator.`;
+validate, render, diff, import and pin work offline (pin fetches with your nix); the other commands need the coordinator.`;
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("nkctl")
@@ -50,6 +51,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRenderInstaller(program, ctx);
   registerDiff(program, ctx);
   registerImport(program, ctx);
+  registerPin(program, ctx);
   registerStatus(program, ctx);
   registerNodes(program, ctx);
   registerEvents(program, ctx);

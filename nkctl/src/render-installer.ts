@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { renderInstaller } from "../../shared/src/installer/index.js";
+import { bundleInputs } from "../../shared/src/lock/index.js";
 import type { CliContext } from "./cli-context.js";
 import { EXIT } from "./exit-codes.js";
 import { renderChecked, writeBundles } from "./render.js";
@@ -35,7 +36,8 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
     .action(async (node: string, opts: RenderInstallerOptions, cmd: Command) => {
       const coordinator = opts.nodeCoordinator ?? [cmd.optsWithGlobals<{ coordinator?: string }>().coordinator ?? ctx.env.NK_COORDINATOR ?? ""].filter(Boolean);
       if (coordinator.length === 0) throw new NkError("INVALID_ARGUMENT", "name the coordinator the node will use: --node-coordinator host:port (or --coordinator / NK_COORDINATOR)");
-      const rendered = renderChecked(ctx, await readRepoDir(opts.dir));
+      const repo = await readRepoDir(opts.dir);
+      const rendered = renderChecked(ctx, repo);
       if (!rendered) {
         ctx.exitCode = EXIT.PROBLEMS;
         return;
@@ -47,7 +49,7 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
         throw new NkError("INVALID_ARGUMENT", `cannot read the CA file ${caFile}: ${err.message}`);
       });
       const enrollToken = opts.enrollTokenFile ? (await readFile(opts.enrollTokenFile, "utf8")).trim() : undefined;
-      const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}), ...(opts.disk !== undefined ? { disk: opts.disk } : {}) });
+      const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, inputs: bundleInputs(rendered.inventory, repo), ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}), ...(opts.disk !== undefined ? { disk: opts.disk } : {}) });
       // writeBundles writes <out>/<node>/...; the installer is one tree per node, so the same layout fits.
       await writeBundles(opts.out, [{ node, role: "", sha256: "", files }], opts.force === true);
       ctx.stdout.write(`wrote the installer for ${node} to ${opts.out}/${node} (${files.length} files)${enrollToken ? "; the token is in enroll-token (mode 0600 at install time)" : "; no token: the installer asks for it"}\n`);

@@ -3,12 +3,13 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { RepoFiles } from "../../shared/src/inventory/index.js";
+import { LOCK_FILE } from "../../shared/src/lock/index.js";
 
 /** The parts of the tree nk reads; everything else (README, .git, CI files) is not the inventory. */
 export const INVENTORY_DIRS = ["nodes", "common", "manifests"] as const;
 
 export function isInventoryPath(path: string): boolean {
-  return path === "inventory.yaml" || INVENTORY_DIRS.some((d) => path.startsWith(`${d}/`));
+  return path === "inventory.yaml" || path === LOCK_FILE || INVENTORY_DIRS.some((d) => path.startsWith(`${d}/`));
 }
 
 async function walk(root: string, rel: string, out: Map<string, string>): Promise<void> {
@@ -23,16 +24,18 @@ async function walk(root: string, rel: string, out: Map<string, string>): Promis
   }
 }
 
-/** Reads `dir`; a missing inventory.yaml is left for validateRepo to report. */
+/** Reads `dir`; a missing inventory.yaml or nk.lock is left for validateRepo to report. */
 export async function readRepoDir(dir: string): Promise<RepoFiles> {
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new NkError("INVALID_ARGUMENT", `${dir} is not a directory`);
   const files = new Map<string, string>();
-  const inventory = await readFile(join(dir, "inventory.yaml"), "utf8").catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") return undefined;
-    throw new NkError("IO", `cannot read ${join(dir, "inventory.yaml")}: ${err.message}`, { cause: err });
-  });
-  if (inventory !== undefined) files.set("inventory.yaml", inventory);
+  for (const name of ["inventory.yaml", LOCK_FILE]) {
+    const text = await readFile(join(dir, name), "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw new NkError("IO", `cannot read ${join(dir, name)}: ${err.message}`, { cause: err });
+    });
+    if (text !== undefined) files.set(name, text);
+  }
   for (const sub of INVENTORY_DIRS) {
     const subInfo = await stat(join(dir, sub)).catch(() => null);
     if (subInfo?.isDirectory()) await walk(dir, sub, files);

@@ -1,11 +1,12 @@
 // Integration: real git pushes over HTTP reach every connected agent's WatchDesired stream over gRPC+TLS at once.
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { EXAMPLE_NK_SOURCE } from "../../shared/src/render/test-inventory.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
 import type { ServerStream } from "../../agent/src/client/index.js";
 import { adminCall, eventually, startHarness, type Harness } from "../support/coordinator-harness.js";
@@ -126,6 +127,34 @@ describe("push → WatchDesired delivery", () => {
     for (const [node, w] of watches) expect(w.received.length, node).toBe(before.get(node));
     expect(await desiredRevisions()).toEqual(revisionsBefore);
     expect((await status()).rollout?.revision).toBe(accepted);
+    await h.git("reset", "-q", "--hard", "HEAD~1");
+  });
+
+  it("refuses a push whose inputs are not locked, at the line, with the reason and the fix", async () => {
+    const accepted = await head();
+    const path = join(h.checkout, "inventory.yaml");
+    const original = await readFile(path, "utf8");
+    const line = original.split("\n").findIndex((l) => l.includes("nixpkgs: { channel: nixos-24.11 }")) + 1;
+    const firstClusterKey = original.split("\n").indexOf("cluster:") + 2;
+    await writeFile(path, original.replace("channel: nixos-24.11", "channel: nixos-23.11"));
+    const remoteLines = async (message: string): Promise<string[]> => {
+      const err = await h.push(message).then(
+        () => "",
+        (e: Error) => e.message,
+      );
+      expect(err).toMatch(/\[remote rejected\] main -> main \(pre-receive hook declined\)/);
+      return err.split("\n").map((l) => l.trimEnd()).filter((l) => l.startsWith("remote: ") && !l.startsWith("remote: nk: rejected"));
+    };
+    expect(await remoteLines("nixpkgs: 23.11, not pinned")).toEqual([
+      `remote: inventory.yaml:${line}:12 cluster.nixpkgs: "github:NixOS/nixpkgs/nixos-23.11" is not locked (nk.lock locks "github:NixOS/nixpkgs/nixos-24.11", "github:NixOS/nixpkgs/nixos-25.05", "${EXAMPLE_NK_SOURCE}"): run nkctl pin`,
+    ]);
+    await h.git("reset", "-q", "--hard", "HEAD~1");
+    await rm(join(h.checkout, "nk.lock"));
+    expect(await remoteLines("no lock at all")).toEqual([
+      `remote: inventory.yaml:${firstClusterKey}:3 cluster.agent: the nk source is not locked (there is no nk.lock): run nkctl pin (it locks the source the coordinator serves), or set cluster.agent.flake`,
+      `remote: inventory.yaml:${line}:12 cluster.nixpkgs: "github:NixOS/nixpkgs/nixos-24.11" is not locked (there is no nk.lock): run nkctl pin`,
+    ]);
+    expect((await h.git("ls-remote", "nk", "refs/heads/main")).stdout.split("\t")[0]).toBe(accepted);
     await h.git("reset", "-q", "--hard", "HEAD~1");
   });
 

@@ -1,4 +1,4 @@
-// E2E: bumping cluster.agent.version updates every agent in the middle of a rolling change, one disruption at a time.
+// E2E: pinning another nk (cluster.agent.flake and version) updates every agent in the middle of a rolling change, one disruption at a time.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,7 +106,7 @@ describe("agent self-update", () => {
     // n5's build is held back, so the rollout is still under way when n1 and n2 have updated.
     await writeFaults(cluster.simDir("n5"), { "*": ["build-hang"] });
     const out = await cluster.editAndPush("nk 0.1.1 and a kubelet flag", (doc) => {
-      doc.setIn(["cluster", "agent", "version"], "0.1.1");
+      doc.setIn(["cluster", "agent"], { flake: "github:nk-project/nk/v0.1.1", version: "0.1.1" });
       // Restarts k3s (a lease, one node at a time) but keeps the kernel: no reboot brings the new agent.
       doc.setIn(["cluster", "k3s", "extra_flags"], ["--kubelet-arg=max-pods=150"]);
     });
@@ -146,7 +146,7 @@ describe("agent self-update", () => {
 
     const mixed = watchForMixed(cluster, "0.1.2");
     await cluster.editAndPush("nk 0.1.2 and nixpkgs 25.05", (doc) => {
-      doc.setIn(["cluster", "agent", "version"], "0.1.2");
+      doc.setIn(["cluster", "agent"], { flake: "github:nk-project/nk/v0.1.2", version: "0.1.2" });
       doc.setIn(["cluster", "nixpkgs", "channel"], "nixos-25.05");
     });
     const status = await convergedOn(cluster, "0.1.2");

@@ -10,6 +10,7 @@ import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserve
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { adminCall, eventually, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
+import { pinSynthetic } from "../support/pin-synthetic.js";
 import { disruptionWindows, maxConcurrent } from "../support/sim-cluster.js";
 
 const run = promisify(execFile);
@@ -62,6 +63,8 @@ async function importAndPush(site: Site, importArgs: readonly string[]): Promise
   const checkout = site.harness.checkout;
   for (const entry of await readdir(checkout)) if (entry !== ".git") await rm(join(checkout, entry), { recursive: true, force: true });
   const imported = await site.nkctl([...importArgs, "--out", checkout, "--ssh-key", SSH_KEY]);
+  // What `nkctl pin` does (the simulated nodes fetch nothing; test/nix/pin.test.ts runs the real one).
+  await pinSynthetic(checkout);
   const inventory = parse(await readFile(join(checkout, "inventory.yaml"), "utf8")) as Awaited<ReturnType<typeof importAndPush>>["inventory"];
   const secret = inventory.cluster.k3s.token_secret;
   const set = await site.nkctl(["secret", "set", secret], "k3s-secret-token-value\n");

@@ -15,6 +15,7 @@ import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserve
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "./coordinator-harness.js";
 import { CoordinatorProcess } from "./coordinator-process.js";
+import { pinSynthetic } from "./pin-synthetic.js";
 import { disruptionWindows, HEALTHY_COMMANDS, maxConcurrent, type DisruptionWindow } from "./sim-cluster.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
@@ -134,6 +135,7 @@ export async function startProcessCluster(options: ProcessClusterOptions = {}): 
       const doc = parseDocument(await readFile(path, "utf8"));
       mutate(doc);
       await writeFile(path, doc.toString());
+      await pinSynthetic(checkout);
     };
     const writeRepoFile = async (path: string, content: string | null): Promise<void> => {
       if (content === null) return rm(join(checkout, path), { force: true });

@@ -6,6 +6,7 @@ import { parseDocument } from "yaml";
 import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
+import { pinSynthetic } from "./pin-synthetic.js";
 import { adminCall, eventually, startHarness, type Harness } from "./coordinator-harness.js";
 
 export interface SimCluster {
@@ -89,6 +90,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     const doc = parseDocument(await (await import("node:fs/promises")).readFile(path, "utf8"));
     mutate(doc);
     await writeFile(path, doc.toString());
+    await pinSynthetic(harness.checkout);
   };
   // Short deadlines so a failure shows in seconds, not minutes.
   await edit((doc) => {

@@ -12,3 +12,12 @@ it("derives the agent version from the pinned nk flake and the kernel from the n
   expect(c.kernel).not.toBe(b.kernel);
   expect(deriveSystem("n1", [flake("path:/src/nk")]).agentVersion).toBeUndefined();
 });
+
+it("reads the version of a coordinator-served source, and takes a new kernel when flake.lock moves nixpkgs", () => {
+  expect(deriveSystem("n1", [flake("http://10.0.0.2:7080/nk/source/nk-0.3.1-1a2b3c4d5e6f.tar.gz")]).agentVersion).toBe("0.3.1");
+  const lock = (rev: string) => ({ path: "flake.lock", content: JSON.stringify({ nodes: { nixpkgs: { locked: { rev, type: "github" } } }, root: "root", version: 7 }) });
+  const before = deriveSystem("n1", [flake("github:nk-project/nk/v0.1.0"), lock("a".repeat(40))]);
+  const after = deriveSystem("n1", [flake("github:nk-project/nk/v0.1.0"), lock("b".repeat(40))]);
+  expect(after.kernel).not.toBe(before.kernel);
+  expect(after.agentVersion).toBe(before.agentVersion);
+});

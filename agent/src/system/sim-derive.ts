@@ -10,7 +10,7 @@ export interface SimSystemMeta {
   readonly kernel: string;
   readonly initrd: string;
   readonly kernelModules: string;
-  /** The nk version the generation's flake pins (`nk.url = ".../v0.1.0"`), i.e. the agent it would run. */
+  /** The nk version the generation's flake pins (`nk.url = ".../v0.1.0"` or `".../nk-0.1.0….tar.gz"`), i.e. the agent it would run. */
   readonly agentVersion?: string;
   /** Hashes of what each unit's configuration depends on; a change restarts the unit. */
   readonly units: Readonly<Record<string, string>>;
@@ -29,14 +29,23 @@ function fileContent(files: readonly BundleFile[], path: string): string {
   return files.find((f) => f.path === path)?.content ?? "";
 }
 
+function lockedNixpkgs(files: readonly BundleFile[]): string {
+  const lock = fileContent(files, "flake.lock");
+  if (!lock) return "";
+  const locked = (JSON.parse(lock) as { nodes?: { nixpkgs?: { locked?: unknown } } }).nodes?.nixpkgs?.locked;
+  return locked === undefined ? "" : `\0${JSON.stringify(locked)}`;
+}
+
 /**
  * The kernel follows the nixpkgs pin (plus any boot.kernel* / boot.initrd* settings), so a nixpkgs
  * bump needs a reboot while a change in users.nix does not; k3s restarts when nk/k3s.nix changes.
  */
 export function deriveSystem(node: string, files: readonly BundleFile[]): SimSystemMeta {
   const sha = bundleSha256(files);
-  const nixpkgs = linesMatching(files, /nixpkgs\.url\s*=/) || fileContent(files, "flake.nix");
-  const agentVersion = fileContent(files, "flake.nix").match(/nk\.url\s*=\s*"[^"]*\/v([0-9][^"\/]*)"/)?.[1];
+  // The nixpkgs a system is built from: the reference and the commit flake.lock pins it to (nkctl pin --update moves only the latter).
+  const nixpkgs = (linesMatching(files, /nixpkgs\.url\s*=/) || fileContent(files, "flake.nix")) + lockedNixpkgs(files);
+  const nkUrl = fileContent(files, "flake.nix").match(/nk\.url\s*=\s*"([^"]*)"/)?.[1] ?? "";
+  const agentVersion = (/\/v([0-9][^"/]*)$/.exec(nkUrl) ?? /\/nk-([0-9]+\.[0-9]+\.[0-9]+)[^"/]*\.tar\.gz$/.exec(nkUrl))?.[1];
   return {
     systemPath: `/nix/store/${sha.slice(0, 32)}-nixos-system-${node}-sim`,
     bundleSha256: sha,

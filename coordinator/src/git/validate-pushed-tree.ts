@@ -20,7 +20,7 @@ export interface PushValidation extends HookVerdict {
 }
 
 // Paths nk reads: a file there that could not be read is an error, elsewhere only a warning.
-const NK_PATH = /^(inventory\.yaml$|nodes\/|common\/|manifests\/)/;
+const NK_PATH = /^(inventory\.yaml$|nk\.lock$|nodes\/|common\/|manifests\/)/;
 
 function skippedDiagnostic(s: SkippedFile): Diagnostic {
   const severity = NK_PATH.test(s.path) || s.path.endsWith(".nix") ? "error" : "warning";

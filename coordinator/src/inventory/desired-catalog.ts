@@ -24,7 +24,7 @@ export interface AdoptResult {
 function sharedInputsKey(files: RepoFiles): string {
   const parts: string[] = [];
   for (const [path, content] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (path === "inventory.yaml" || path.startsWith("common/") || path.startsWith("manifests/")) parts.push(path, content);
+    if (path === "inventory.yaml" || path === "nk.lock" || path.startsWith("common/") || path.startsWith("manifests/")) parts.push(path, content);
   }
   return parts.join("\u0000");
 }

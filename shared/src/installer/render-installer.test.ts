@@ -10,14 +10,14 @@ import { parseNixSources } from "../nix/index.js";
 import type { BundleFile } from "../render/bundle.js";
 import type { NodeSpec } from "../inventory/model.js";
 import { renderNode } from "../render/index.js";
-import { exampleInventory, withCluster, withNode } from "../render/test-inventory.js";
+import { EXAMPLE_NK_SOURCE, exampleInventory, testInputs, withCluster, withNode, lockFilesFor } from "../render/test-inventory.js";
 import { espUuid, filesystemIds, INSTALL_SCRIPT, renderInstaller, type InstallerOptions } from "./index.js";
 
 const run = promisify(execFile);
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIUExample\n-----END CERTIFICATE-----\n";
 const TOKEN = "nk1.n1.2b7e151628aed2a6abf7158809cf4f3c";
 const HOSTILE = 'x"y ${builtins.abort "pwned"} \\ $${z}\nnext line';
-const OPTIONS: InstallerOptions = { coordinator: "coord.lan:7443", caPem: CA, enrollToken: TOKEN };
+const OPTIONS: InstallerOptions = { coordinator: "coord.lan:7443", caPem: CA, enrollToken: TOKEN, inputs: testInputs() };
 
 function file(files: readonly BundleFile[], path: string): string {
   const f = files.find((x) => x.path === path);
@@ -51,6 +51,7 @@ describe("renderInstaller", () => {
       "README.md",
       "ca.pem",
       "enroll-token",
+      "flake.lock",
       "flake.nix",
       "install.json",
       "install.sh",
@@ -65,7 +66,9 @@ describe("renderInstaller", () => {
     expect(file(files, "ca.pem")).toBe(CA);
     const flake = file(files, "flake.nix");
     expect(flake).toContain('nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.11"');
-    expect(flake).toContain('nk.url = "github:nk-project/nk/v0.1.0"');
+    expect(flake).toContain(`nk.url = "${EXAMPLE_NK_SOURCE}"`);
+    // The first system builds on the same locked inputs as every bundle.
+    expect(JSON.parse(file(files, "flake.lock")).nodes.nk.locked).toEqual(testInputs().nk.locked);
     expect(flake).toContain("modules = [ nk.nixosModules.agent ./node.nix ]");
   });
 
@@ -102,7 +105,7 @@ describe("renderInstaller", () => {
   });
 
   it("leaves the token file out when none is given, and says how to provide it", () => {
-    const files = renderInstaller(exampleInventory(), "n1", { coordinator: "coord.lan:7443", caPem: CA });
+    const files = renderInstaller(exampleInventory(), "n1", { coordinator: "coord.lan:7443", caPem: CA, inputs: testInputs() });
     expect(files.some((f) => f.path === "enroll-token")).toBe(false);
     expect(file(files, "README.md")).toContain("nkctl node enroll n1");
   });
@@ -123,7 +126,7 @@ describe("renderInstaller", () => {
       agent: { flake: HOSTILE, version: "0.1.0" },
     });
     inv = withNode(inv, "n2", { boot: { loader: "grub-bios", device: `/dev/${HOSTILE}`, efiMountPoint: "/boot/efi" }, interface: "eth0.100" });
-    const files = renderInstaller(inv, "n2", OPTIONS);
+    const files = renderInstaller(inv, "n2", { ...OPTIONS, inputs: testInputs(`github:NixOS/nixpkgs/${HOSTILE}`, HOSTILE) });
     const nix = files.filter((f) => f.path.endsWith(".nix"));
     expect(nix.map((f) => f.path)).toEqual(["flake.nix", "installer.nix", "nk/boot.nix", "nk/network.nix", "nk/users.nix", "node.nix"]);
     const results = await parseNixSources(nix.map((f) => ({ name: f.path, content: f.content })));
@@ -177,7 +180,7 @@ describe("renderInstaller", () => {
   it("renders the bundle's own nk/boot.nix, so the installed node and its bundles boot the same way", () => {
     const inv = withNode(exampleInventory(), "n2", { boot: { loader: "systemd-boot", efiMountPoint: "/boot" } });
     const files = renderInstaller(inv, "n2", { ...OPTIONS, disk: "/dev/nvme0n1" });
-    const bundle = renderNode(inv, inv.nodes[1]!, new Map());
+    const bundle = renderNode(inv, inv.nodes[1]!, lockFilesFor(inv));
     expect(file(files, "nk/boot.nix")).toBe(bundle.files.find((f) => f.path === "nk/boot.nix")!.content);
     expect(file(files, "node.nix")).toContain('  fileSystems."/boot" = {\n');
     expect(JSON.parse(file(files, "install.json"))).toMatchObject({ disk: "/dev/nvme0n1", loader: "systemd-boot", efiMountPoint: "/boot" });

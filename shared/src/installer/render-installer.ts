@@ -2,9 +2,8 @@
 import { NkError } from "../errors/index.js";
 import type { Inventory, NodeSpec } from "../inventory/model.js";
 import { sortFiles, type BundleFile } from "../render/bundle.js";
-import { renderBootNix, renderNetworkNix } from "../render/index.js";
-import { nixpkgsUrl } from "../render/render-context.js";
-import { renderUsersNix } from "../render/index.js";
+import { renderBootNix, renderFlakeLock, renderNetworkNix, renderUsersNix } from "../render/index.js";
+import type { BundleInputs } from "../lock/index.js";
 import { INSTALL_SCRIPT } from "./install-script.js";
 import { filesystemIds, renderInstallJson } from "./install-settings.js";
 import { renderInstallerFlakeNix } from "./installer-flake-nix.js";
@@ -30,6 +29,8 @@ export interface InstallerOptions {
    * grub-bios it defaults to the loader's device and must equal it.
    */
   readonly disk?: string;
+  /** nixpkgs and nk as nk.lock pins them (the bundles' inputs), so the first system is the one the bundles build on. */
+  readonly inputs: BundleInputs;
 }
 
 /** The file names the install script and installer.nix expect beside each other. */
@@ -95,7 +96,8 @@ export function renderInstaller(inventory: Inventory, nodeName: string, options:
   const { cluster } = inventory;
   const ids = filesystemIds(cluster.name, node.name);
   const files: BundleFile[] = [
-    { path: INSTALLER_FILES.flake, content: renderInstallerFlakeNix(cluster.name, node.name, node.system, nixpkgsUrl(cluster.nixpkgs), cluster.agent.flake) },
+    { path: INSTALLER_FILES.flake, content: renderInstallerFlakeNix(cluster.name, node.name, node.system, options.inputs.nixpkgs.url, options.inputs.nk.url) },
+    { path: "flake.lock", content: renderFlakeLock(options.inputs) },
     { path: INSTALLER_FILES.installer, content: renderInstallerNix({ node: node.name, autoInstall: options.autoInstall ?? false }) },
     { path: INSTALLER_FILES.node, content: renderNodeNix(cluster, node, ids) },
     { path: "nk/boot.nix", content: renderBootNix(node.boot) },

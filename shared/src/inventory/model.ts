@@ -115,8 +115,11 @@ export interface RolloutSettings {
 }
 
 export interface AgentPin {
-  /** Flake reference of nk itself, imported by every bundle so agents update with their config. */
-  readonly flake: string;
+  /**
+   * Flake reference of nk itself, imported by every bundle so agents update with their config; absent:
+   * the source the coordinator serves, as nk.lock's nk_source pins it.
+   */
+  readonly flake?: string;
   readonly version: string;
 }
 

@@ -1,8 +1,8 @@
 // Reads the `cluster:` section into typed settings, with defaults and per-field diagnostics.
 import { isSeq } from "yaml";
-import { DEFAULT_NK_FLAKE, NK_VERSION } from "../version/index.js";
+import { NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
-import type { ApiVip, ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
+import type { AgentPin, ApiVip, ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readClusterChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
@@ -135,11 +135,17 @@ function matching(r: YamlReader, loc: Located | undefined, pattern: RegExp, what
   return v;
 }
 
-/** The nk flake pin: a version alone selects that release's tag, so bumping it updates every agent. */
-function agentPin(flake: string | undefined, version: string | undefined): { flake: string; version: string } {
-  if (flake !== undefined) return { flake, version: version ?? NK_VERSION };
-  if (version === undefined) return { flake: DEFAULT_NK_FLAKE, version: NK_VERSION };
-  return { flake: DEFAULT_NK_FLAKE.replace(`/v${NK_VERSION}`, `/v${version}`), version };
+/**
+ * The nk the bundles import: a flake of the operator's choice, or (the default) the source the coordinator
+ * serves, which nk.lock pins. A version is only meaningful with a flake: the coordinator serves its own.
+ */
+function agentPin(r: YamlReader, f: Map<string, Located> | null): AgentPin {
+  const flake = r.string(f?.get("flake"));
+  const version = r.string(f?.get("version"), { coerce: true });
+  if (flake === undefined && version !== undefined) {
+    r.report(f!.get("version")!.pos, "cluster.agent.version", `only applies with cluster.agent.flake: without one the bundles import the source the coordinator serves (nk ${NK_VERSION}; nkctl pin --update nk moves to it)`);
+  }
+  return { ...(flake !== undefined ? { flake } : {}), version: version ?? NK_VERSION };
 }
 
 export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefined {
@@ -199,7 +205,7 @@ export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefine
       disable: r.stringList(k3s?.get("disable")) ?? [],
     },
     rollout: readRollout(r, f.get("rollout")),
-    agent: agentPin(r.string(agent?.get("flake")), r.string(agent?.get("version"), { coerce: true })),
+    agent: agentPin(r, agent),
   };
   return { cluster, ...(bootDefault ? { bootDefault } : {}) };
 }

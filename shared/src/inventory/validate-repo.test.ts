@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "./format-diagnostic.js";
 import { DEFAULT_MANIFEST_SETTINGS } from "./parse-manifest-settings.js";
+import { syntheticLockText } from "../lock/synthetic-lock.js";
 import { validateInventoryText, validateRepo } from "./validate-repo.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyExampleKeyExampleKeyExampleKey00 ops@laptop";
@@ -248,6 +249,7 @@ describe("validateRepo", () => {
   it("checks extra files against the nodes and manifests for YAML errors", () => {
     const files = new Map([
       ["inventory.yaml", BASE],
+      ["nk.lock", syntheticLockText(BASE, "http://10.0.0.2:7080/nk/source/nk-0.1.0.tar.gz")],
       ["nodes/n1.nix", "{ }"],
       ["nodes/ghost.nix", "{ }"],
       ["common/sub/x.nix", "{ }"],

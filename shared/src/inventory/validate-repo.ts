@@ -6,7 +6,8 @@ import type { Diagnostic, Inventory, RepoFiles } from "./model.js";
 import { readCluster } from "./parse-cluster.js";
 import { DEFAULT_MANIFEST_SETTINGS, readManifestSettings } from "./parse-manifest-settings.js";
 import { readNodes } from "./parse-nodes.js";
-import { YamlReader, type Located } from "./yaml-reader.js";
+import { lockDiagnostics, readLock } from "../lock/index.js";
+import { YamlReader, type Located, type SourcePos } from "./yaml-reader.js";
 
 export const INVENTORY_FILE = "inventory.yaml";
 const MAX_INVENTORY_BYTES = 8 * 1024 * 1024;
@@ -17,6 +18,8 @@ export interface ValidationResult {
   /** Names under nodes:, even when the inventory has errors (for checks on nodes/<name>.nix). */
   readonly nodeNames: readonly string[];
   readonly diagnostics: readonly Diagnostic[];
+  /** Where each field of inventory.yaml sits, by dot-path (for rules that point back into it). */
+  readonly positions?: ReadonlyMap<string, SourcePos>;
 }
 
 export type ValidateOptions = RuleOptions;
@@ -62,8 +65,9 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
 
   const diagnostics = r.diagnostics.sort(byPosition);
   const nodeNames = nodes.map((n) => n.name);
-  if (!cluster || diagnostics.some((d) => d.severity === "error")) return { inventory: null, nodeNames, diagnostics };
-  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress } }, manifests, nodes }, nodeNames, diagnostics };
+  const positions = r.positions;
+  if (!cluster || diagnostics.some((d) => d.severity === "error")) return { inventory: null, nodeNames, diagnostics, positions };
+  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress } }, manifests, nodes }, nodeNames, diagnostics, positions };
 }
 
 /** Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. */
@@ -85,6 +89,17 @@ export function validateRepo(files: RepoFiles, options: ValidateOptions = {}): V
     if (path.startsWith("common/") && !/^common\/[^/]+\.nix$/.test(path)) fileProblem(path, "common/ holds only *.nix files");
   }
   extra.push(...readManifests(files, result.inventory?.manifests ?? DEFAULT_MANIFEST_SETTINGS).diagnostics);
+  // The inputs must be locked (nk.lock, written by nkctl pin): a valid inventory whose lock lacks one is refused.
+  const lock = readLock(files);
+  extra.push(...(lock?.diagnostics ?? []));
+  if (result.inventory && (!lock || lock.lock)) {
+    const at = (path: string): SourcePos => result.positions?.get(path) ?? result.positions?.get("cluster") ?? { line: 1, col: 1 };
+    extra.push(...lockDiagnostics(result.inventory, lock?.lock ?? null, at));
+  }
   const diagnostics = [...result.diagnostics, ...extra].sort(byPosition);
-  return { inventory: extra.length > 0 ? null : result.inventory, nodeNames: result.nodeNames, diagnostics };
+  return { inventory: hasError(extra) ? null : result.inventory, nodeNames: result.nodeNames, diagnostics };
+}
+
+function hasError(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === "error");
 }

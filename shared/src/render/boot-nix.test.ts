@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { BootSettings } from "../inventory/model.js";
 import { renderBootNix } from "./boot-nix.js";
 import { renderNode } from "./index.js";
-import { exampleInventory, withNode } from "./test-inventory.js";
+import { exampleInventory, withNode, lockFilesFor } from "./test-inventory.js";
 
 const cases: [string, BootSettings, string][] = [
   [
@@ -107,8 +107,8 @@ describe("nk/boot.nix", () => {
   it("is the file every bundle carries, so a loader change changes only that node's boot.nix", () => {
     const before = exampleInventory();
     const after = withNode(before, "n2", { boot: { loader: "systemd-boot", efiMountPoint: "/boot" } });
-    const a = renderNode(before, before.nodes[1]!, new Map());
-    const b = renderNode(after, after.nodes[1]!, new Map());
+    const a = renderNode(before, before.nodes[1]!, lockFilesFor(before));
+    const b = renderNode(after, after.nodes[1]!, lockFilesFor(after));
     const changed = b.files.filter((f) => a.files.find((x) => x.path === f.path)?.content !== f.content).map((f) => f.path);
     expect(changed).toEqual(["nk/boot.nix"]);
     expect(b.files.find((f) => f.path === "nk/boot.nix")!.content).toBe(cases[0]![2]);
@@ -118,7 +118,7 @@ describe("nk/boot.nix", () => {
 describe("flake.nix system", () => {
   it.each(["x86_64-linux", "aarch64-linux"] as const)("builds %s when the node says so", (system) => {
     const inv = withNode(exampleInventory(), "n3", { system, boot: { loader: "extlinux" } });
-    const flake = renderNode(inv, inv.nodes[2]!, new Map()).files.find((f) => f.path === "flake.nix")!.content;
+    const flake = renderNode(inv, inv.nodes[2]!, lockFilesFor(inv)).files.find((f) => f.path === "flake.nix")!.content;
     expect(flake).toContain(`    nixosConfigurations.n3 = nixpkgs.lib.nixosSystem {\n      system = "${system}";\n      modules = [ nk.nixosModules.agent ./configuration.nix ];\n    };`);
     expect(flake.match(/system = /g)).toHaveLength(1);
   });

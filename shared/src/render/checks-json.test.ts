@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Bundle } from "./bundle.js";
 import { nodeChecks, nodeChecksJson, renderCluster, renderNode } from "./index.js";
-import { exampleInventory, exampleRepoFiles, withCluster } from "./test-inventory.js";
+import { exampleInventory, exampleRepoFiles, lockFilesFor, withCluster } from "./test-inventory.js";
 
 function file(bundle: Bundle | undefined, path: string): string {
   const f = bundle?.files.find((x) => x.path === path);
@@ -46,6 +46,6 @@ describe("checks.json", () => {
     expect(names("n4")).toEqual(["a-only-n4", "z-all"]);
     expect(names("n5")).toEqual(["z-all"]);
     const n4 = changed.nodes[3]!;
-    expect(file(renderNode(changed, n4, new Map()), "nk/checks.json")).toBe(nodeChecksJson(changed, n4));
+    expect(file(renderNode(changed, n4, lockFilesFor(changed)), "nk/checks.json")).toBe(nodeChecksJson(changed, n4));
   });
 });

@@ -1,6 +1,8 @@
 // Public surface of shared/render: the pure, deterministic inventory → per-node bundle renderer.
 export { renderCluster, renderNode, renderNodeIn } from "./render-cluster.js";
-export { createRenderContext, nixpkgsUrl, type RenderContext, type CopiedFile } from "./render-context.js";
+export { createRenderContext, type RenderContext, type CopiedFile } from "./render-context.js";
+export { nixpkgsUrl } from "./nixpkgs-url.js";
+export { renderFlakeLock } from "./flake-lock.js";
 export { bundleSha256, makeBundle, sortFiles, type Bundle, type BundleFile } from "./bundle.js";
 export { SECRETS_DIR, secretPath, secretNamesFor } from "./secrets.js";
 export {

@@ -3,8 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { Bundle } from "./bundle.js";
 import { renderCluster, renderNode, renderNodeIn, createRenderContext, SECRETS_DIR, secretNamesFor } from "./index.js";
 import {
+  EXAMPLE_NK_SOURCE,
   exampleInventory,
   exampleRepoFiles,
+  lockFilesFor,
   makeNode,
   scaledInventory,
   withCluster,
@@ -107,7 +109,7 @@ describe("k3s", () => {
       k3sExtraFlags: ["--kubelet-arg=max-pods=200", "--kubelet-arg=a=b"],
     });
     inv = withCluster(inv, { k3s: { ...inv.cluster.k3s, extraFlags: ["--flannel-backend=vxlan"] } });
-    const k3s = file(renderNode(inv, inv.nodes[1]!, new Map()), "nk/k3s.nix");
+    const k3s = file(renderNode(inv, inv.nodes[1]!, lockFilesFor(inv)), "nk/k3s.nix");
     const flags = [...k3s.matchAll(/^ {6}"(--[^"]*)"$/gm)].map((m) => m[1]);
     expect(flags).toEqual([
       "--node-name=n2",
@@ -196,17 +198,19 @@ describe("extra files", () => {
 describe("system files", () => {
   const bundles = renderCluster(exampleInventory(), exampleRepoFiles());
 
-  it("pins nixpkgs by channel, channel+rev or flake, and nk by the inventory's agent flake", () => {
+  it("pins nixpkgs by channel, channel+rev or flake, and nk by the inventory's agent flake or nk.lock's coordinator source", () => {
     const flake = file(bundles.get("n1"), "flake.nix");
     expect(flake).toContain('nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.11";');
-    expect(flake).toContain('nk.url = "github:nk-project/nk/v0.1.0";');
+    expect(flake).toContain(`nk.url = "${EXAMPLE_NK_SOURCE}";`);
+    const ownNk = withCluster(exampleInventory(), { agent: { flake: "github:me/nk/v9.9.9", version: "9.9.9" } });
+    expect(file(renderNode(ownNk, ownNk.nodes[0]!, lockFilesFor(ownNk)), "flake.nix")).toContain('nk.url = "github:me/nk/v9.9.9";');
     expect(flake).toContain("nixosConfigurations.n1 = nixpkgs.lib.nixosSystem");
     expect(flake).toContain("modules = [ nk.nixosModules.agent ./configuration.nix ];");
     const rev = "0123456789abcdef0123456789abcdef01234567";
     const pinned = withCluster(exampleInventory(), { nixpkgs: { channel: "nixos-24.11", rev } });
-    expect(file(renderNode(pinned, pinned.nodes[0]!, new Map()), "flake.nix")).toContain(`"github:NixOS/nixpkgs/${rev}"`);
+    expect(file(renderNode(pinned, pinned.nodes[0]!, lockFilesFor(pinned)), "flake.nix")).toContain(`"github:NixOS/nixpkgs/${rev}"`);
     const byFlake = withCluster(exampleInventory(), { nixpkgs: { flake: "github:me/nixpkgs/custom" } });
-    expect(file(renderNode(byFlake, byFlake.nodes[0]!, new Map()), "flake.nix")).toContain('nixpkgs.url = "github:me/nixpkgs/custom";');
+    expect(file(renderNode(byFlake, byFlake.nodes[0]!, lockFilesFor(byFlake)), "flake.nix")).toContain('nixpkgs.url = "github:me/nixpkgs/custom";');
   });
 
   it("sets host name, time zone, state version, the boot loader module and the optional hardware scan", () => {
@@ -278,7 +282,7 @@ describe("a host without k3s (role none)", () => {
   const bundle = renderCluster(inv, exampleRepoFiles()).get("nas");
 
   it("gets the same bundle minus k3s: no nk/k3s.nix, no manifests, no token, only ssh open", () => {
-    expect(paths(bundle)).toEqual(["configuration.nix", "extra/common/monitoring.nix", "flake.nix", "nk/agent.nix", "nk/boot.nix", "nk/checks.json", "nk/network.nix", "nk/users.nix"]);
+    expect(paths(bundle)).toEqual(["configuration.nix", "extra/common/monitoring.nix", "flake.lock", "flake.nix", "nk/agent.nix", "nk/boot.nix", "nk/checks.json", "nk/network.nix", "nk/users.nix"]);
     expect(file(bundle, "configuration.nix")).toContain("  imports = [\n    ./nk/agent.nix\n    ./nk/boot.nix\n    ./nk/network.nix\n    ./nk/users.nix\n    ./extra/common/monitoring.nix\n  ]\n");
     expect(file(bundle, "nk/network.nix")).toContain("    firewall = {\n      enable = true;\n      # 22 ssh (no k3s runs here: role none)\n      allowedTCPPorts = [ 22 ];\n    };");
     expect(secretNamesFor(inv, inv.nodes.find((n) => n.name === "nas")!)).toEqual([]);

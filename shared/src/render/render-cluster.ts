@@ -18,7 +18,8 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
   const checks = checksForNode(ctx.checks, node);
   const carriesVip = ctx.vipCarriers.some((c) => c.name === node.name);
   const files: BundleFile[] = [
-    { path: "flake.nix", content: renderFlakeNix(node.name, node.system, ctx.nixpkgsUrl, cluster.agent.flake) },
+    { path: "flake.nix", content: renderFlakeNix(node.name, node.system, ctx.inputs.nixpkgs.url, ctx.inputs.nk.url) },
+    { path: "flake.lock", content: ctx.flakeLock },
     {
       path: "configuration.nix",
       content: renderConfigurationNix(cluster, node, {

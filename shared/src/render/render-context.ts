@@ -1,7 +1,8 @@
 // Everything a node's bundle shares with the rest of the cluster, computed once so rendering a node is O(that node).
-import { NkError } from "../errors/index.js";
-import type { Inventory, NixpkgsPin, NodeSpec, RepoFiles } from "../inventory/model.js";
+import type { Inventory, NodeSpec, RepoFiles } from "../inventory/model.js";
+import { bundleInputs, type BundleInputs } from "../lock/index.js";
 import { indexClusterChecks, type ClusterCheckIndex } from "./checks-json.js";
+import { renderFlakeLock } from "./flake-lock.js";
 import { renderManifestsBlock } from "./k3s-nix.js";
 import { vipCarriers } from "./keepalived-nix.js";
 import { renderUsersNix } from "./users-nix.js";
@@ -15,7 +16,10 @@ export interface CopiedFile {
 export interface RenderContext {
   readonly inventory: Inventory;
   readonly files: RepoFiles;
-  readonly nixpkgsUrl: string;
+  /** nixpkgs and nk as nk.lock pins them; the same for every node. */
+  readonly inputs: BundleInputs;
+  /** flake.lock is the same for every node: rendered once, byte-identical. */
+  readonly flakeLock: string;
   /** `common/*.nix`, sorted by name. */
   readonly commonFiles: readonly CopiedFile[];
   /** The bootstrap files of manifests/ (k3s auto-deploy), sorted by name; servers only. The coordinator applies the rest. */
@@ -29,12 +33,6 @@ export interface RenderContext {
   readonly serverDisableFlags: readonly string[];
   /** Nodes carrying the API VIP, in priority order (empty without a VIP). */
   readonly vipCarriers: readonly NodeSpec[];
-}
-
-export function nixpkgsUrl(pin: NixpkgsPin): string {
-  if (pin.flake !== undefined) return pin.flake;
-  if (pin.channel !== undefined) return `github:NixOS/nixpkgs/${pin.rev ?? pin.channel}`;
-  throw new NkError("INVENTORY_INVALID", "cluster.nixpkgs needs a channel or a flake");
 }
 
 function byName(a: CopiedFile, b: CopiedFile): number {
@@ -62,10 +60,12 @@ export function createRenderContext(inventory: Inventory, files: RepoFiles): Ren
   const { cluster } = inventory;
   const bootstrap = new Set(inventory.manifests.bootstrap);
   const manifests = filesIn(files, "manifests", (n) => bootstrap.has(n));
+  const inputs = bundleInputs(inventory, files);
   return {
     inventory,
     files,
-    nixpkgsUrl: nixpkgsUrl(cluster.nixpkgs),
+    inputs,
+    flakeLock: renderFlakeLock(inputs),
     commonFiles: filesIn(files, "common", (n) => n.endsWith(".nix")),
     manifests,
     serverManifestsNix: renderManifestsBlock(manifests),

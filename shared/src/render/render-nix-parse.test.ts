@@ -9,7 +9,7 @@ import type { Inventory, RepoFiles } from "../inventory/model.js";
 import { parseNixSources, type NixParseResult } from "../nix/index.js";
 import type { Bundle } from "./bundle.js";
 import { createRenderContext, k3sFlags, renderCluster } from "./index.js";
-import { exampleInventory, exampleRepoFiles, makeNode, vipInventory, withCluster, withNode, withNodes } from "./test-inventory.js";
+import { exampleInventory, exampleRepoFiles, lockFilesFor, makeNode, vipInventory, withCluster, withNode, withNodes } from "./test-inventory.js";
 
 const run = promisify(execFile);
 const EXAMPLE_DIR = join(import.meta.dirname, "../../../examples/homelab");
@@ -49,7 +49,7 @@ function hostileVariant(): { inventory: Inventory; files: RepoFiles } {
     k3sExtraFlags: [HOSTILE],
     checks: [{ name: HOSTILE, command: [HOSTILE, "--flag"], expect: HOSTILE, timeoutSeconds: 5 }],
   });
-  const files = exampleRepoFiles();
+  const files = new Map([...exampleRepoFiles(), ...lockFilesFor(inv)]);
   files.set("manifests/my app's ${x}.yaml", "kind: ConfigMap\n");
   // Bootstrap files go into the k3s auto-deploy attribute set by name, so the odd name must survive quoting.
   inv = { ...inv, manifests: { ...inv.manifests, bootstrap: ["hello.yaml", "my app's ${x}.yaml"] } };
@@ -88,8 +88,8 @@ describe("rendered Nix parses", () => {
     const rev = "0123456789abcdef0123456789abcdef01234567";
     const variants: Record<string, { inventory: Inventory; files: RepoFiles }> = {
       example: { inventory: example, files: realFiles },
-      bare: { inventory: example, files: new Map() },
-      pinned: { inventory: withCluster(example, { nixpkgs: { channel: "nixos-24.11", rev } }), files: exampleRepoFiles() },
+      bare: { inventory: example, files: lockFilesFor(example) },
+      pinned: { inventory: withCluster(example, { nixpkgs: { channel: "nixos-24.11", rev } }), files: lockFilesFor(withCluster(example, { nixpkgs: { channel: "nixos-24.11", rev } }), exampleRepoFiles()) },
       flagsAndChecks: {
         inventory: withNodes(withCluster(example, { k3s: { ...example.cluster.k3s, extraFlags: ["--flannel-backend=wireguard-native"] } }), [
           ...example.nodes,
@@ -122,7 +122,7 @@ describe("rendered Nix parses", () => {
       makeNode("pi-1", "172.30.190.6", { role: "agent", system: "aarch64-linux", boot: { loader: "extlinux" } }),
       makeNode("arm-1", "172.30.190.7", { role: "agent", system: "aarch64-linux", boot: { loader: "systemd-boot", efiMountPoint: "/efi" } }),
     ]);
-    const written = await writeBundles(root, "loaders", renderCluster(inventory, new Map()));
+    const written = await writeBundles(root, "loaders", renderCluster(inventory, lockFilesFor(inventory)));
     const paths = written.filter((p) => p.endsWith("/nk/boot.nix") || p.endsWith("/flake.nix"));
     expect(paths).toHaveLength(10);
     const results = await parseFiles(paths);
@@ -130,7 +130,7 @@ describe("rendered Nix parses", () => {
   });
 
   it("evaluates the keepalived module to the VIP, peers and a store-path health check", async () => {
-    await writeBundles(root, "vip-eval", renderCluster(vipInventory(), new Map()));
+    await writeBundles(root, "vip-eval", renderCluster(vipInventory(), lockFilesFor(vipInventory())));
     const out = await run("nix-instantiate", ["--eval", "--strict", "--json", "--expr", `(import ${join(root, "vip-eval/n1/nk/keepalived.nix")} { pkgs = { curl = "/nix/store/c-curl"; }; }).services.keepalived`]);
     const k = JSON.parse(out.stdout) as { secretFile: string; vrrpScripts: { nk_api_ready: { script: string } }; vrrpInstances: { nk_api: Record<string, unknown> } };
     expect(k.secretFile).toBe("/run/nk/secrets/vrrp-password");

@@ -1,6 +1,9 @@
 // Typed test fixtures: examples/homelab as an Inventory object (defaults filled in) and helpers to vary it.
 import type { ApiVip, ClusterSettings, Inventory, NodeSpec } from "../inventory/model.js";
 import { DEFAULT_MANIFEST_SETTINGS } from "../inventory/parse-manifest-settings.js";
+import { renderNkLock, type BundleInputs } from "../lock/index.js";
+import { nixpkgsUrl } from "./nixpkgs-url.js";
+import { syntheticLock, syntheticLockedInput } from "../lock/synthetic-lock.js";
 
 export const EXAMPLE_SSH_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
@@ -33,7 +36,7 @@ export function exampleCluster(): ClusterSettings {
         },
       ],
     },
-    agent: { flake: "github:nk-project/nk/v0.1.0", version: "0.1.0" },
+    agent: { version: "0.1.0" },
   };
 }
 
@@ -75,9 +78,29 @@ export function exampleInventory(): Inventory {
   };
 }
 
-/** The example's extra files (nodes/, common/, manifests/), as read from the repo. */
+/** Where the example's nk.lock says the coordinator serves nk (an example address: nothing fetches it). */
+export const EXAMPLE_NK_SOURCE = "http://172.30.190.2:7080/nk/source/nk-0.1.0.tar.gz";
+
+/** examples/homelab/nk.lock: both channels the docs and tests switch between, and the coordinator's source; synthetic. */
+export function exampleLockText(): string {
+  return renderNkLock(syntheticLock(["github:NixOS/nixpkgs/nixos-24.11", "github:NixOS/nixpkgs/nixos-25.05"], EXAMPLE_NK_SOURCE));
+}
+
+/** Synthetic locked inputs for any two references. */
+export function testInputs(nixpkgs = "github:NixOS/nixpkgs/nixos-24.11", nk = EXAMPLE_NK_SOURCE): BundleInputs {
+  return { nixpkgs: { url: nixpkgs, ...syntheticLockedInput(nixpkgs) }, nk: { url: nk, ...syntheticLockedInput(nk) } };
+}
+
+/** Repo files holding only an nk.lock that locks what `inventory` uses (for renders of a variant inventory). */
+export function lockFilesFor(inventory: Inventory, extra: ReadonlyMap<string, string> = new Map()): Map<string, string> {
+  const urls = [nixpkgsUrl(inventory.cluster.nixpkgs), inventory.cluster.agent.flake ?? EXAMPLE_NK_SOURCE];
+  return new Map([...extra, ["nk.lock", renderNkLock(syntheticLock(urls, EXAMPLE_NK_SOURCE))]]);
+}
+
+/** The example's extra files (nk.lock, nodes/, common/, manifests/), as read from the repo. */
 export function exampleRepoFiles(): Map<string, string> {
   return new Map([
+    ["nk.lock", exampleLockText()],
     [
       "common/monitoring.nix",
       "# Shared by every node: node exporter for Prometheus.\n{ config, pkgs, ... }:\n{\n  services.prometheus.exporters.node.enable = true;\n}\n",

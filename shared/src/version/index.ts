@@ -1,2 +1,2 @@
 // Public surface of shared/version.
-export { NK_VERSION, DEFAULT_NK_FLAKE } from "./version.js";
+export { NK_VERSION } from "./version.js";
