@@ -24,20 +24,28 @@ let
   };
 
   # Only what the build reads: edits to tests, docs or examples do not rebuild the package.
+  buildFiles = [
+    (root + "/package.json")
+    (root + "/package-lock.json")
+    (root + "/tsconfig.json")
+    (root + "/tsconfig.build.json")
+    (root + "/bin")
+    (root + "/shared/src")
+    (root + "/agent/src")
+    (root + "/coordinator/src")
+    (root + "/nkctl/src")
+    (root + "/proto")
+  ];
   src = lib.fileset.toSource {
     inherit root;
-    fileset = lib.fileset.unions [
-      (root + "/package.json")
-      (root + "/package-lock.json")
-      (root + "/tsconfig.json")
-      (root + "/tsconfig.build.json")
-      (root + "/bin")
-      (root + "/shared/src")
-      (root + "/agent/src")
-      (root + "/coordinator/src")
-      (root + "/nkctl/src")
-      (root + "/proto")
-    ];
+    fileset = lib.fileset.unions buildFiles;
+  };
+
+  # The flake itself, as the coordinator serves it to nodes for their bundles' default nk input
+  # (GET /nk/source, coordinator/src/nk-source: its SOURCE_PATHS name the same files).
+  flakeSource = lib.fileset.toSource {
+    inherit root;
+    fileset = lib.fileset.unions ([ (root + "/flake.nix") (root + "/nixos-module") ] ++ buildFiles);
   };
 in
 buildNpmPackage {
@@ -69,6 +77,7 @@ buildNpmPackage {
     mkdir -p "$dest" "$out/bin"
     # proto/: the coordinator loads the .proto files at run time to answer gRPC server reflection.
     cp -r package.json bin dist proto node_modules "$dest/"
+    cp -r ${flakeSource} "$dest/source"
     for name in nk-agent nk-coordinator nkctl; do
       flags=""
       # The agent idles on every node: V8 gives up peak speed for memory there (bench/agent-footprint).

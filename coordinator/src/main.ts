@@ -22,6 +22,7 @@ import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
 import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
 import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
+import { loadServedSource, memoized, nkSourcePlugin, publicHttpUrl } from "./nk-source/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
@@ -322,6 +323,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     stops.push(() => grpc.stop());
 
     const checkAdmin = httpAccess(tokens);
+    // The nk source nodes import by default: read and hashed on its first request, not at every start.
+    const nkSource = memoized(() => loadServedSource());
+    const httpPortOf = (): number => (http.server.address() as { port: number }).port;
     const http = buildHttpApp({
       status: board,
       admin: actions,
@@ -334,6 +338,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       extraPlugins: [
         async (app) => {
           await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, backendPath: await gitHttpBackendPath(), maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
+          await app.register(nkSourcePlugin({ source: nkSource, publicUrl: () => publicHttpUrl({ ...(config.http.publicUrl ? { publicUrl: config.http.publicUrl } : {}), listen: config.http.listen, tlsHosts: config.tls.hosts, plaintext: config.http.plaintext }, httpPortOf()) }));
           if (follower) await app.register(upstreamWebhookPlugin, { follower, authenticate: checkAdmin, ...(config.source.kind === "upstream" && config.source.webhookSecretFile ? { secret: await readSecretFile(config.source.webhookSecretFile, "webhook secret") } : {}) });
         },
       ],

@@ -61,7 +61,7 @@ export async function pin(ctx: CliContext, dir: string, opts: PinOptions): Promi
   const update = updatedInputs(opts.update);
   const nkSource = inventory.cluster.agent.flake === undefined ? (opts.nkSource ?? old?.nkSource) : undefined;
   if (inventory.cluster.agent.flake === undefined && nkSource === undefined) {
-    throw new NkError("INVALID_ARGUMENT", "the bundles import the nk source the coordinator serves: name it with --nk-source <url>, or set cluster.agent.flake");
+    throw new NkError("INVALID_ARGUMENT", "the bundles import the nk source the coordinator serves: name it with --nk-source <url> (GET /nk/source on the coordinator's HTTP listener prints it), or set cluster.agent.flake");
   }
   const urls: Record<InputName, string> = { nixpkgs: wantedUrls(inventory, old).nixpkgs, nk: inventory.cluster.agent.flake ?? nkSource! };
 

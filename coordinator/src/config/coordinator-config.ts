@@ -23,6 +23,11 @@ export const coordinatorConfigSchema = z.strictObject({
        * tokens and enrolment secrets cross this listener.
        */
       plaintext: z.boolean().default(false),
+      /**
+       * How nodes reach this listener, e.g. http://coordinator.lan:7080: the bundles' default nk source is
+       * <publicUrl>/nk/source/…. Default: https (http with plaintext)://<listen host, or tls.hosts[0], or the host name>:<port>.
+       */
+      publicUrl: z.string().regex(/^https?:\/\/[^/?#]+\/?$/, "expected http(s)://host[:port], e.g. http://coordinator.lan:7080").optional(),
     })
     .prefault({})
     .refine((h) => !h.plaintext || isLoopbackListen(h.listen), {
