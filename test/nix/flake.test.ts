@@ -28,12 +28,14 @@ describe("flake.nix", () => {
     expect(args).toMatchObject({ pname: "nk", version: pkg.version, npmBuildScript: "build", npmRebuildFlags: ["--ignore-scripts"], npmConfigHook: "/stub/npm-config-hook", nodejs: "/stub/nodejs-20" });
     const install = args.installPhase as string;
     expect(install).toContain("npm prune --omit=dev");
-    expect(install).toContain("cp -r package.json bin dist node_modules");
+    expect(install).toContain("cp -r package.json bin dist proto node_modules");
+    // The coordinator serves this flake source to nodes as their bundles' default nk input.
+    expect(install).toContain('"$dest/source"');
     expect(install).toContain('for name in nk-agent nk-coordinator nkctl; do');
     // The agent's memory flags are the ones bench/agent-footprint measures as "packaged".
     expect(install).toContain(`if [ "$name" = nk-agent ]; then flags="${PACKAGED_AGENT_NODE_FLAGS.join(" ")} "; fi`);
     const src = (await nixEval<string[]>(`${FLAKE}.packages.x86_64-linux.nk.args.src.files`)).map((f) => f.slice(REPO.length + 1));
-    expect(src.sort()).toEqual(["agent/src", "bin", "coordinator/src", "nkctl/src", "package-lock.json", "package.json", "shared/src", "tsconfig.build.json", "tsconfig.json"]);
+    expect(src.sort()).toEqual(["agent/src", "bin", "coordinator/src", "nkctl/src", "package-lock.json", "package.json", "proto", "shared/src", "tsconfig.build.json", "tsconfig.json"]);
   });
 
   it("gives importNpmLock a URL for every locked package, keeping the lock's integrity hashes", async () => {
