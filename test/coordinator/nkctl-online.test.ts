@@ -127,9 +127,10 @@ describe("nkctl online commands", () => {
     const lines = events.stdout.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; kind: string; message: string });
     expect(lines).toHaveLength(5);
     expect(lines.map((e) => e.seq)).toEqual([...lines.map((e) => e.seq)].sort((a, b) => a - b));
-    expect(lines.slice(-2).map((e) => e.kind)).toEqual(["rollout-paused", "rollout-resumed"]);
-    const text = await nkctl(["events", "--tail", "2"]);
-    expect(text.stdout.trim().split("\n")).toHaveLength(2);
+    // Each admin action is followed by its audit line.
+    expect(lines.slice(-4).map((e) => e.kind)).toEqual(["rollout-paused", "audit", "rollout-resumed", "audit"]);
+    const text = await nkctl(["events", "--tail", "4"]);
+    expect(text.stdout.trim().split("\n")).toHaveLength(4);
     expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z {2}rollout-paused/m);
     expect((await nkctl(["events", "--tail", "x"])).code).toBe(2);
   });
