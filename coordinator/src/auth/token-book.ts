@@ -82,7 +82,16 @@ export class TokenBook {
     if (presented.length === 0) return null;
     const admin = this.bootstrapAdmin();
     let found: Principal | null = admin.length > 0 && tokensEqual(admin, presented) ? { name: BOOTSTRAP_ADMIN, role: "admin" } : null;
-    for (const t of await this.list()) if (verifyToken(t.tokenHash, presented) && !found) found = { name: t.name, role: t.role };
+    let stored: TokenRecord[];
+    try {
+      stored = await this.list();
+    } catch (err) {
+      // The store is out of reach (an etcd outage): the bootstrap admin token, which lives in a file, still
+      // works so operators can see status; scoped tokens fail closed until their records can be read.
+      if (found) return found;
+      throw err;
+    }
+    for (const t of stored) if (verifyToken(t.tokenHash, presented) && !found) found = { name: t.name, role: t.role };
     return found;
   }
 
