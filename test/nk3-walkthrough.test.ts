@@ -9,6 +9,7 @@ import { afterAll, expect, it } from "vitest";
 import type { CliContext } from "../nkctl/src/cli-context.js";
 import { buildProgram } from "../nkctl/src/program.js";
 import { nk3Hostname } from "../shared/src/import/index.js";
+import { pinSynthetic } from "./support/pin-synthetic.js";
 
 const FIXTURES = fileURLToPath(new URL("fixtures/nk3-walkthrough", import.meta.url));
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnkExampleKeyForDocsOnly0000000000000000 ops@laptop";
@@ -44,12 +45,15 @@ it("changes only the former initiator, from clusterInit to joining through join_
   const first = await nkctl(["import", "nk3", join(FIXTURES, "inventory.yaml"), "--out", repo, "--ssh-key", KEY]);
   expect(first.stderr).toContain("note: ");
   expect(first.code).toBe(0);
+  // Importers write no lock; `nkctl pin` would resolve the inputs with the operator's nix (synthetic here).
+  await pinSynthetic(repo);
   git(repo, "init", "-q", "-b", "main");
   git(repo, "add", "-A");
   git(repo, "commit", "-q", "-m", "imported from nk3");
 
   const second = await nkctl(["import", "nk3", join(FIXTURES, "bootstrapped.yaml"), "--out", repo, "--ssh-key", KEY, "--force"]);
   expect(second.code).toBe(0);
+  await pinSynthetic(repo);
   expect(second.stderr).toContain("note: no node has initiator: true: every node joins through join_address 10.44.0.11 (right for a running cluster, whose etcd exists; wrong for a new one, which needs one initiator to create it)\n");
   git(repo, "commit", "-q", "-a", "-m", "initiator: false");
   // The inventory is valid: the missing init server is a warning that says what it means.
