@@ -117,6 +117,10 @@ async function main(): Promise<void> {
   }
 
   const rel = (p: string) => p.replace(`${process.cwd()}/`, "");
+  // git lets GIT_SSL_CAINFO override http.sslCAInfo, so a shell that exports it cannot reach the demo's HTTPS.
+  const caOverride = process.env.GIT_SSL_CAINFO
+    ? `\n  Note          your shell sets GIT_SSL_CAINFO=${process.env.GIT_SSL_CAINFO}, which overrides http.sslCAInfo:\n                run git as \`env -u GIT_SSL_CAINFO git push nk main\` (or unset it) for the demo's remote\n`
+    : "";
   process.stdout.write(`
 nk demo: a coordinator and ${count} simulated NixOS nodes (each agent is its own process).
 
@@ -127,7 +131,7 @@ nk demo: a coordinator and ${count} simulated NixOS nodes (each agent is its own
   CA            ${rel(caFile)}
   Clone it elsewhere (token as the password when git asks):
     git -c http.sslCAInfo=${caFile} clone https://ops@127.0.0.1:${httpPort}/git/inventory.git
-  Logs          ${rel(join(dir, "coordinator.log"))}, ${rel(join(dir, "nodes"))}/<node>/agent.log
+  Logs          ${rel(join(dir, "coordinator.log"))}, ${rel(join(dir, "nodes"))}/<node>/agent.log${caOverride}
 
 Try a rolling reboot (a nixpkgs bump needs a new kernel on every node):
   cd ${rel(checkout)} && sed -i 's/nixos-24.11/nixos-25.05/' inventory.yaml && git commit -qam "bump nixpkgs" && git push nk main
