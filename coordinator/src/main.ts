@@ -12,7 +12,7 @@ import { configWarnings } from "./config/config-warnings.js";
 import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
 import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
 import { adminAuthorizer } from "./grpc/call-auth.js";
-import { RESERVED_SECRET_PREFIX, TokenBook, auditEvent, httpAccess } from "./auth/index.js";
+import { RESERVED_SECRET_PREFIX, TokenBook, auditEvent, httpAccess, type AuditEntry } from "./auth/index.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
@@ -64,6 +64,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const opened = await openConfiguredStore(config, log, now);
     const { store, leadership } = opened;
+    const audit = (entry: AuditEntry) => store.appendEvent(auditEvent(entry));
     stops.push(() => opened.close());
     const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
@@ -168,6 +169,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       repo,
       socketPath: join(config.stateDir, "run", "hooks.sock"),
       log: log.child({ component: "git-hooks" }),
+      audit,
       onPreReceive: async (update, readTree) => {
         const verdict = await validatePushedTree(await readTree(update.newSha), { knownSecrets: await knownSecrets() });
         metrics.pushReceived(verdict.ok ? "accepted" : "rejected");
@@ -306,7 +308,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             authorize: adminAuthorizer(tokens),
             tokens,
             rotateNodeToken,
-            audit: (entry) => store.appendEvent(auditEvent(entry)),
+            audit,
             status: board,
             actions,
             secrets: store,
@@ -330,14 +332,14 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       status: board,
       admin: actions,
       authenticateAdmin: checkAdmin,
-      audit: (entry) => store.appendEvent(auditEvent(entry)),
+      audit,
       metrics,
       log,
       publicStatus: config.http.publicStatus,
       ...(config.http.plaintext ? {} : { https: { key: tls.serverKeyPem, cert: tls.serverCertPem } }),
       extraPlugins: [
         async (app) => {
-          await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, backendPath: await gitHttpBackendPath(), maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
+          await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, audit, backendPath: await gitHttpBackendPath(), maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
           await app.register(nkSourcePlugin({ source: nkSource, publicUrl: () => publicHttpUrl({ ...(config.http.publicUrl ? { publicUrl: config.http.publicUrl } : {}), listen: config.http.listen, tlsHosts: config.tls.hosts, plaintext: config.http.plaintext }, httpPortOf()) }));
           if (follower) await app.register(upstreamWebhookPlugin, { follower, authenticate: checkAdmin, ...(config.source.kind === "upstream" && config.source.webhookSecretFile ? { secret: await readSecretFile(config.source.webhookSecretFile, "webhook secret") } : {}) });
         },

@@ -50,6 +50,18 @@ describe("scoped tokens", () => {
     }
   }, 60_000);
 
+  /** Every event of the log (audit lines and the rest), as WatchEvents lists them. */
+  const auditLines = (): Promise<Event[]> => {
+    const { client, metadata } = h.admin();
+    return new Promise<Event[]>((resolve, reject) => {
+      const got: Event[] = [];
+      const call = client.watchEvents({ afterSeq: 0, tail: 10_000, follow: false }, metadata);
+      call.on("data", (m: { event?: Event }) => m.event && got.push(m.event));
+      call.on("end", () => resolve(got));
+      call.on("error", reject);
+    });
+  };
+
   afterAll(async () => {
     raw?.close();
     await h?.close();
@@ -113,6 +125,20 @@ describe("scoped tokens", () => {
     expect(pushed.stderr).not.toMatch(/error|denied/i);
     const head = (await h.git("rev-parse", "HEAD")).stdout.trim();
     expect((await git("ls-remote", url("viewer"), "refs/heads/main")).stdout.split("\t")[0]).toBe(head);
+    const deleted = await git("push", "-q", url("operator"), ":main").then(() => "deleted", (e: { stderr: string }) => e.stderr);
+    expect(deleted).toMatch(/deleting main is not allowed/);
+    // Each push is an audit line under the pushing token's name: accepted, refused by role, refused by policy.
+    const pushes = (await auditLines()).filter((e) => e.fields.action === "push").map((e) => `${e.fields.actor} ${e.fields.target} ${e.fields.outcome}`);
+    expect(pushes).toEqual(
+      expect.arrayContaining([
+        `t-viewer  refused: token "t-viewer" has role viewer; this needs operator`,
+        `t-operator refs/heads/main ${head.slice(0, 12)} accepted`,
+        `t-operator refs/heads/main ${"0".repeat(12)} refused: refs/heads/main: deleting main is not allowed`,
+      ]),
+    );
+    // The harness pushes with the bootstrap admin token (git user "ops": the user name is not the actor).
+    expect(pushes.some((l) => /^admin refs\/heads\/main [0-9a-f]{12} accepted$/.test(l))).toBe(true);
+    expect(JSON.stringify(pushes)).not.toContain(tokens.get("operator")!);
   });
 
   it("a revoked token is refused at once; the token list shows names and roles, never values", async () => {
@@ -146,14 +172,7 @@ describe("scoped tokens", () => {
   });
 
   it("the audit log names the token of every change, allowed or refused, and holds no token value", async () => {
-    const { client, metadata } = h.admin();
-    const events = await new Promise<Event[]>((resolve, reject) => {
-      const got: Event[] = [];
-      const call = client.watchEvents({ afterSeq: 0, tail: 10_000, follow: false }, metadata);
-      call.on("data", (m: { event?: Event }) => m.event && got.push(m.event));
-      call.on("end", () => resolve(got));
-      call.on("error", reject);
-    });
+    const events = await auditLines();
     const audit = events.filter((e) => e.kind === "audit").map((e) => `${e.fields.actor} ${e.fields.action} ${e.fields.target} ${(e.fields.outcome ?? "").split(":")[0]}`);
     expect(audit).toEqual(
       expect.arrayContaining([

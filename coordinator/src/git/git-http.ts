@@ -1,5 +1,5 @@
 // Fastify plugin serving the inventory repo over git's smart HTTP protocol through git-http-backend (CGI).
-import { verdictOf, type AccessVerdict, type Role } from "../auth/index.js";
+import { verdictOf, type AccessVerdict, type AuditEntry, type Role } from "../auth/index.js";
 import { spawn } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,9 +14,10 @@ import type { GitRepo } from "./git-repo.js";
 
 export interface GitHttpOptions {
   readonly repo: GitRepo;
-  /** True when the request carries the admin token (see adminTokenAuthenticator); clone and push both need it. */
   /** Clone and fetch need "viewer", a push "operator"; a bare boolean stands for any valid token. */
   readonly authenticate: (req: FastifyRequest, need: Role) => boolean | AccessVerdict | Promise<AccessVerdict>;
+  /** Records a push refused here (role too low); the hooks record the pushes that reach them. */
+  readonly audit?: (entry: AuditEntry) => Promise<unknown>;
   /** Largest accepted push body; default 256 MiB. Larger → 413. */
   readonly maxPushBytes?: number;
   /** False in upstream-follow mode: the repo is then read-only over HTTP. Default true. */
@@ -33,6 +34,8 @@ const REPO_PATH = "/inventory.git";
 const SERVICES = new Set(["git-upload-pack", "git-receive-pack"]);
 // Output the backend may produce before the request body is read through (normally none).
 const EARLY_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** The token's name, handed to the hooks (see hook-script) so pushes are audited under it. */
+export const TOKEN_NAME_ENV = "NK_TOKEN_NAME";
 
 class TooLarge extends Error {}
 
@@ -65,11 +68,18 @@ export const gitHttpPlugin: FastifyPluginAsync<GitHttpOptions> = async (app, opt
   // Scoped to this plugin: git's request bodies reach the handler as the raw (possibly gzipped) stream.
   app.addContentTypeParser(/^application\/x-git-[a-z-]+-request$/, (_req, payload, done) => done(null, payload));
 
+  /** Who each authenticated request is: its token's name goes to the hooks, never the token. */
+  const principals = new WeakMap<FastifyRequest, string>();
+
   app.addHook("onRequest", async (req, reply) => {
     // info/refs?service=git-receive-pack starts a push as surely as the POST that follows.
-    const need: Role = req.url.includes("git-receive-pack") ? "operator" : "viewer";
-    const verdict = verdictOf(await options.authenticate(req, need));
-    if (verdict.ok) return;
+    const pushing = req.url.includes("git-receive-pack");
+    const verdict = verdictOf(await options.authenticate(req, pushing ? "operator" : "viewer"));
+    if (verdict.ok) return void principals.set(req, verdict.principal.name);
+    if (pushing && verdict.actor) {
+      const log: FastifyBaseLogger = options.log ?? req.log;
+      await options.audit?.({ actor: verdict.actor, action: "push", target: "", outcome: `refused: ${verdict.message}` }).catch((err: unknown) => log.error({ err: errorMessage(err) }, "audit line not stored"));
+    }
     if (verdict.status === 403) return reply.code(403).header("content-type", "text/plain; charset=utf-8").send(`${verdict.message}\n`);
     return reply
       .code(401)
@@ -104,6 +114,7 @@ export const gitHttpPlugin: FastifyPluginAsync<GitHttpOptions> = async (app, opt
       REQUEST_METHOD: req.method,
       REMOTE_USER: user,
       REMOTE_ADDR: req.ip,
+      [TOKEN_NAME_ENV]: principals.get(req) ?? "",
       // A second guard behind the byte counter: index-pack itself refuses a larger pack.
       ...(service === "git-receive-pack" ? { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "receive.maxInputSize", GIT_CONFIG_VALUE_0: String(maxPushBytes) } : {}),
     });

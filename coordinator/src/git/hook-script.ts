@@ -57,6 +57,8 @@ process.stdin.on("end", () => {
   }
   // Who pushed, as git-http-backend was told (the HTTP user name), for the rollout history.
   if (process.env.REMOTE_USER) env.REMOTE_USER = process.env.REMOTE_USER;
+  // Which token pushed (its name, set by the coordinator's git endpoint), for the audit log.
+  if (process.env.NK_TOKEN_NAME) env.NK_TOKEN_NAME = process.env.NK_TOKEN_NAME;
   if (process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES) {
     env.GIT_ALTERNATE_OBJECT_DIRECTORIES = process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES.split(":").filter(Boolean).map((p) => path.resolve(p)).join(":");
   }

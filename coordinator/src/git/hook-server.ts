@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
 import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
+import type { AuditEntry } from "../auth/index.js";
 import { MAIN_REF, ZERO_SHA, type GitRepo, type QuarantineEnv } from "./git-repo.js";
 import { installHooks, type HookRequest, type HookResponse } from "./hook-script.js";
 import { STALE_LOCKS_REMOVED } from "./stale-locks.js";
@@ -32,6 +33,8 @@ export interface HookServerOptions {
   readonly socketPath?: string;
   /** Decides on a push to main (after the ref policy passed); typically validatePushedTree. */
   readonly onPreReceive: (update: RefUpdate, readTree: ReadPushedTree) => Promise<HookVerdict>;
+  /** Records each push the hooks decide on, under the name of the token that pushed. */
+  readonly audit?: (entry: AuditEntry) => Promise<unknown>;
   /** Called once main has moved; returned lines are shown to the pusher. */
   readonly onPostReceive: (update: RefUpdate) => Promise<readonly string[] | void> | readonly string[] | void;
   readonly log?: Logger;
@@ -127,8 +130,12 @@ export class HookServer {
   }
 
   private async preReceive(updates: readonly RefUpdate[], env: Readonly<Record<string, string>>): Promise<HookResponse> {
+    const actor = tokenName(env.NK_TOKEN_NAME);
     const refused = updates.flatMap((u) => refPolicy(u));
-    if (refused.length > 0) return { code: 1, lines: [...refused, "nk: rejected (nothing was changed)"] };
+    if (refused.length > 0) {
+      for (const u of updates) await this.audit(actor, u, false, refPolicy(u)[0] ?? "another ref of the push was refused");
+      return { code: 1, lines: [...refused, "nk: rejected (nothing was changed)"] };
+    }
     const quarantine = this.quarantineEnv(env);
     const { repo } = this.options;
     // Runs before git locks the refs it updates, so a lock left by a crash no longer refuses every push.
@@ -140,6 +147,7 @@ export class HookServer {
       const verdict = await this.options.onPreReceive(update, (rev) => repo.readSnapshot(rev, quarantine));
       lines.push(...verdict.lines);
       ok &&= verdict.ok;
+      await this.audit(actor, update, verdict.ok, verdict.lines[0] ?? "validation failed");
       this.log.info({ ref: update.ref, rev: update.newSha, ok: verdict.ok }, verdict.ok ? "push validated" : "push rejected");
     }
     return { code: ok ? 0 : 1, lines };
@@ -152,6 +160,12 @@ export class HookServer {
       lines.push(...((await this.options.onPostReceive(update)) ?? []));
     }
     return { code: 0, lines };
+  }
+
+  /** The audit line of one ref update: accepted (validated) or refused with the first reason. */
+  private async audit(actor: string, update: RefUpdate, ok: boolean, reason: string): Promise<void> {
+    const entry = { actor, action: "push", target: `${update.ref} ${update.newSha.slice(0, 12)}`, outcome: ok ? "accepted" : `refused: ${reason.replace(/^nk: /, "")}` };
+    await this.options.audit?.(entry).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, "audit line not stored"));
   }
 
   /** Only object directories inside this repo are accepted: the socket must not become a way to read other repos. */
@@ -171,6 +185,11 @@ export class HookServer {
 /** Only a plain name goes into the journal (git-http already restricts REMOTE_USER to these characters). */
 function withPusher(update: RefUpdate, remoteUser: unknown): RefUpdate {
   return typeof remoteUser === "string" && /^[\w.@-]{1,64}$/.test(remoteUser) ? { ...update, pusher: remoteUser } : update;
+}
+
+/** The pushing token's name as the git endpoint set it; "unknown" for a push that did not come through it. */
+function tokenName(value: unknown): string {
+  return typeof value === "string" && /^[a-z0-9][a-z0-9._-]{0,62}$/.test(value) ? value : "unknown";
 }
 
 /** Why this ref update is refused, if it is: only fast-forward-or-force updates of main, never its deletion. */
