@@ -53,15 +53,24 @@ describe("cluster.k3s.api (a VIP for the Kubernetes API)", () => {
     expect(problems(inventory("{ vip: 10.0.0.10, on: [n1, n9, n1, a1] }"))).toEqual([
       'inventory.yaml:8:37 cluster.k3s.api.on[1]: "n9" is not a node (nodes: a1, n1, n2, n3)',
       'inventory.yaml:8:41 cluster.k3s.api.on[2]: "n1" is named twice',
-      'inventory.yaml:8:45 cluster.k3s.api.on[3]: "a1" is not a server: the VIP\'s health check asks the local API server, so only servers carry it',
+      'inventory.yaml:8:45 cluster.k3s.api.on[3]: "a1" is an agent: the VIP is carried by servers (their own API answers) or by load balancer hosts (role: none, which run haproxy)',
     ]);
     expect(problems(inventory("{ vip: 10.0.0.10, on: agents }"))).toEqual(['inventory.yaml:8:32 cluster.k3s.api.on: expected servers or a list of node names, got "agents"']);
+  });
+
+  it("accepts load balancer hosts (role none) as carriers", () => {
+    const lbs = "  lb1: { address: 10.0.0.31, role: none, boot_device: /dev/sda }\n  lb2: { address: 10.0.0.32, role: none, boot_device: /dev/sda }\n";
+    const result = validateInventoryText(inventory("{ vip: 10.0.0.10, on: [lb1, lb2] }", lbs));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.inventory!.cluster.k3s.api!.on).toEqual(["lb1", "lb2"]);
+    // on: servers never picks them up: a load balancer carries the VIP only when named.
+    expect(validateInventoryText(inventory("{ vip: 10.0.0.10 }", lbs)).diagnostics).toEqual([]);
   });
 
   it("warns that a single carrier is a single point of failure", () => {
     const result = validateInventoryText(inventory("{ vip: 10.0.0.10, on: [n2] }"));
     expect(result.diagnostics.map(formatDiagnostic)).toEqual([
-      "inventory.yaml:8:32 warning: cluster.k3s.api.on: only n2 carries the VIP 10.0.0.10: it is a single point of failure (name at least two servers in on)",
+      "inventory.yaml:8:32 warning: cluster.k3s.api.on: only n2 carries the VIP 10.0.0.10: it is a single point of failure (name at least two servers or load balancer hosts in on)",
     ]);
     expect(result.inventory).not.toBeNull();
   });

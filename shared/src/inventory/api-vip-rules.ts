@@ -1,4 +1,4 @@
-// Validation of `cluster.k3s.api`: the VIP is a free address of the subnet, carried by at least two known servers.
+// Validation of `cluster.k3s.api`: the VIP is a free address of the subnet, carried by at least two known servers or load balancer hosts.
 import { vipCarrierNames } from "./api-vip.js";
 import { formatSubnet, inSubnet, parseIpv4, type Subnet } from "./ipv4.js";
 import type { NodeSpec } from "./model.js";
@@ -32,7 +32,9 @@ function checkCarriers(r: YamlReader, api: NonNullable<ClusterDraft["k3s"]["api"
       const node = byName.get(name);
       if (seen.has(name)) r.report(at(r, path), path, `"${name}" is named twice`);
       else if (!node) r.report(at(r, path), path, `"${name}" is not a node (nodes: ${nodes.map((n) => n.name).join(", ")})`);
-      else if (node.role !== "server") r.report(at(r, path), path, `"${name}" is not a server: the VIP's health check asks the local API server, so only servers carry it`);
+      else if (node.role === "agent") {
+        r.report(at(r, path), path, `"${name}" is an agent: the VIP is carried by servers (their own API answers) or by load balancer hosts (role: none, which run haproxy)`);
+      }
       seen.add(name);
     });
   }
@@ -40,7 +42,7 @@ function checkCarriers(r: YamlReader, api: NonNullable<ClusterDraft["k3s"]["api"
   if (carriers.length < 2 && nodes.length > 0) {
     const path = r.positions.has("cluster.k3s.api.on") ? "cluster.k3s.api.on" : "cluster.k3s.api";
     const who = carriers.length === 0 ? "no node carries" : `only ${carriers[0]} carries`;
-    r.report(at(r, path), path, `${who} the VIP ${api.vip}: it is a single point of failure (name at least two servers in on)`, "warning");
+    r.report(at(r, path), path, `${who} the VIP ${api.vip}: it is a single point of failure (name at least two servers or load balancer hosts in on)`, "warning");
   }
 }
 

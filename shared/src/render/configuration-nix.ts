@@ -8,6 +8,8 @@ export interface ConfigurationImports {
   readonly hasNodeFile: boolean;
   /** The node carries the API VIP (nk/keepalived.nix). */
   readonly carriesVip: boolean;
+  /** The node is a load balancer host for the API (nk/haproxy.nix). */
+  readonly balancesApi: boolean;
 }
 
 const NK_MODULES = ["./nk/agent.nix", "./nk/boot.nix", "./nk/k3s.nix", "./nk/network.nix", "./nk/users.nix"];
@@ -18,6 +20,7 @@ export function renderConfigurationNix(cluster: ClusterSettings, node: NodeSpec,
   const imports = [
     ...(node.role === "none" ? NK_MODULES_WITHOUT_K3S : NK_MODULES),
     ...(extra.carriesVip ? ["./nk/keepalived.nix"] : []),
+    ...(extra.balancesApi ? ["./nk/haproxy.nix"] : []),
     ...extra.commonFiles.map((name) => nixPathIn("./extra/common", name)),
     ...(extra.hasNodeFile ? ["./extra/node.nix"] : []),
   ];

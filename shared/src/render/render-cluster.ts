@@ -17,6 +17,8 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
   const nodeFile = ctx.files.get(`nodes/${node.name}.nix`);
   const checks = checksForNode(ctx.checks, node);
   const carriesVip = ctx.vipCarriers.some((c) => c.name === node.name);
+  // A carrier without k3s is a load balancer host: the VIP reaches the servers through its haproxy.
+  const balancesApi = carriesVip && node.role === "none" && ctx.haproxyNix !== null;
   const files: BundleFile[] = [
     { path: "flake.nix", content: renderFlakeNix(node.name, node.system, ctx.inputs.nixpkgs.url, ctx.inputs.nk.url) },
     { path: "flake.lock", content: ctx.flakeLock },
@@ -26,6 +28,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
         commonFiles: ctx.commonFiles.map((f) => f.name),
         hasNodeFile: nodeFile !== undefined,
         carriesVip,
+        balancesApi,
       }),
     },
     { path: "nk/agent.nix", content: renderAgentNix(node.name, checks.node) },
@@ -36,6 +39,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
   ];
   // A host without k3s (role none) gets the same pipeline, minus k3s.
   if (node.role !== "none") files.push({ path: "nk/k3s.nix", content: renderK3sNix(ctx, node) });
+  if (balancesApi && ctx.haproxyNix !== null) files.push({ path: "nk/haproxy.nix", content: ctx.haproxyNix });
   if (carriesVip) files.push({ path: "nk/keepalived.nix", content: renderKeepalivedNix(cluster.k3s.api!, cluster.network.prefixLength, ctx.vipCarriers, node) });
   for (const f of ctx.commonFiles) files.push({ path: `extra/common/${f.name}`, content: f.content });
   if (nodeFile !== undefined) files.push({ path: "extra/node.nix", content: nodeFile });

@@ -4,6 +4,7 @@ import { bundleInputs, type BundleInputs } from "../lock/index.js";
 import { indexClusterChecks, type ClusterCheckIndex } from "./checks-json.js";
 import { renderFlakeLock } from "./flake-lock.js";
 import { renderManifestsBlock } from "./k3s-nix.js";
+import { apiBackends, renderHaproxyNix } from "./haproxy-nix.js";
 import { vipCarriers } from "./keepalived-nix.js";
 import { renderUsersNix } from "./users-nix.js";
 
@@ -33,6 +34,8 @@ export interface RenderContext {
   readonly serverDisableFlags: readonly string[];
   /** Nodes carrying the API VIP, in priority order (empty without a VIP). */
   readonly vipCarriers: readonly NodeSpec[];
+  /** nk/haproxy.nix, the same on every load balancer host of the API (null without a VIP). */
+  readonly haproxyNix: string | null;
 }
 
 function byName(a: CopiedFile, b: CopiedFile): number {
@@ -73,5 +76,6 @@ export function createRenderContext(inventory: Inventory, files: RepoFiles): Ren
     checks: indexClusterChecks(cluster.rollout.checks),
     serverDisableFlags: sortedUnique(cluster.k3s.disable).map((d) => `--disable=${d}`),
     vipCarriers: vipCarriers(inventory),
+    haproxyNix: cluster.k3s.api ? renderHaproxyNix(cluster.k3s.api, apiBackends(inventory.nodes)) : null,
   };
 }

@@ -9,7 +9,7 @@ import type { Inventory, RepoFiles } from "../inventory/model.js";
 import { parseNixSources, type NixParseResult } from "../nix/index.js";
 import type { Bundle } from "./bundle.js";
 import { createRenderContext, k3sFlags, renderCluster } from "./index.js";
-import { exampleInventory, exampleRepoFiles, lockFilesFor, makeNode, vipInventory, withCluster, withNode, withNodes } from "./test-inventory.js";
+import { exampleInventory, exampleRepoFiles, lbInventory, lockFilesFor, makeNode, vipInventory, withCluster, withNode, withNodes } from "./test-inventory.js";
 
 const run = promisify(execFile);
 const EXAMPLE_DIR = join(import.meta.dirname, "../../../examples/homelab");
@@ -104,6 +104,7 @@ describe("rendered Nix parses", () => {
       },
       hostile: hostileVariant(),
       vip: { inventory: vipInventory({ on: ["n3", "n1", "n2"], interface: "br0" }), files: exampleRepoFiles() },
+      vipOnLoadBalancers: { inventory: lbInventory(), files: exampleRepoFiles() },
       withoutK3s: { inventory: withNodes(example, [...example.nodes, makeNode("nas", "172.30.190.8", { role: "none" })]), files: exampleRepoFiles() },
     };
     const paths: string[] = [];
@@ -129,14 +130,39 @@ describe("rendered Nix parses", () => {
     expect(results.filter((r) => !r.ok)).toEqual([]);
   });
 
-  it("evaluates the keepalived module to the VIP, peers and a store-path health check", async () => {
+  it("evaluates the keepalived module to the VIP, peers and a store-path health check that honours the hand-over flag", async () => {
     await writeBundles(root, "vip-eval", renderCluster(vipInventory(), lockFilesFor(vipInventory())));
-    const out = await run("nix-instantiate", ["--eval", "--strict", "--json", "--expr", `(import ${join(root, "vip-eval/n1/nk/keepalived.nix")} { pkgs = { curl = "/nix/store/c-curl"; }; }).services.keepalived`]);
-    const k = JSON.parse(out.stdout) as { secretFile: string; vrrpScripts: { nk_api_ready: { script: string } }; vrrpInstances: { nk_api: Record<string, unknown> } };
+    // writeShellScript stubbed to give its text back, so the check itself can be read.
+    const pkgs = `{ curl = "/nix/store/c-curl"; systemd = "/nix/store/s-systemd"; writeShellScript = name: text: "#!sh " + name + "\\n" + text; }`;
+    const evalModule = async (path: string): Promise<{ secretFile: string; vrrpScripts: { nk_api_ready: { script: string } }; vrrpInstances: { nk_api: Record<string, unknown> } }> => {
+      const out = await run("nix-instantiate", ["--eval", "--strict", "--json", "--expr", `(import ${path} { pkgs = ${pkgs}; }).services.keepalived`]);
+      return JSON.parse(out.stdout);
+    };
+    const k = await evalModule(join(root, "vip-eval/n1/nk/keepalived.nix"));
     expect(k.secretFile).toBe("/run/nk/secrets/vrrp-password");
-    expect(k.vrrpScripts.nk_api_ready.script.startsWith("/nix/store/c-curl/bin/curl -sf ")).toBe(true);
+    expect(k.vrrpScripts.nk_api_ready.script).toBe(
+      "#!sh nk-api-ready\ntest ! -e /var/lib/nk-agent/vip-handed-over || exit 1\nexec /nix/store/c-curl/bin/curl -sf -o /dev/null --max-time 2 --cacert /var/lib/rancher/k3s/server/tls/server-ca.crt --cert /var/lib/rancher/k3s/server/tls/client-admin.crt --key /var/lib/rancher/k3s/server/tls/client-admin.key https://127.0.0.1:6443/readyz\n",
+    );
     expect(k.vrrpInstances.nk_api).toMatchObject({ priority: 150, virtualRouterId: 10, unicastPeers: ["172.30.190.4", "172.30.190.5"], virtualIps: [{ addr: "172.30.190.10/24" }], trackScripts: ["nk_api_ready"] });
     expect(k.vrrpInstances.nk_api.extraConfig).toContain('auth_pass "$NK_VRRP_PASSWORD"');
+
+    await writeBundles(root, "lb-eval", renderCluster(lbInventory(), lockFilesFor(lbInventory())));
+    const lb = await evalModule(join(root, "lb-eval/lb2/nk/keepalived.nix"));
+    expect(lb.vrrpScripts.nk_api_ready.script).toBe("#!sh nk-api-ready\ntest ! -e /var/lib/nk-agent/vip-handed-over || exit 1\nexec /nix/store/s-systemd/bin/systemctl is-active --quiet haproxy.service\n");
+    expect(lb.vrrpInstances.nk_api).toMatchObject({ priority: 149, unicastPeers: ["172.30.190.31"] });
+    const out = await run("nix-instantiate", ["--eval", "--strict", "--json", "--expr", `import ${join(root, "lb-eval/lb2/nk/haproxy.nix")} { }`]);
+    const h = JSON.parse(out.stdout) as { networking: { firewall: { allowedTCPPorts: number[] } }; services: { haproxy: { enable: boolean; config: string } } };
+    expect(h.networking.firewall.allowedTCPPorts).toEqual([6443]);
+    expect(h.services.haproxy.enable).toBe(true);
+    // The indented string loses its common indentation: haproxy reads sections at the left margin.
+    const expected = [
+      "global", "  maxconn 4096",
+      "defaults", "  mode tcp", "  timeout connect 5s", "  # kubectl watches and exec sessions stay open for long.", "  timeout client 1h", "  timeout server 1h",
+      "frontend k8s_api", "  # Every address, the VIP among them once keepalived puts it here.", "  bind :6443", "  default_backend k8s_servers",
+      "backend k8s_servers", "  balance roundrobin", "  # A server that stops accepting connections (rebooting, k3s down) is skipped after 2 failed checks.",
+      "  default-server inter 2s fall 2 rise 2", "  server n1 172.30.190.3:6443 check", "  server n2 172.30.190.4:6443 check", "  server n3 172.30.190.5:6443 check",
+    ];
+    expect(h.services.haproxy.config).toBe(`${expected.join("\n")}\n`);
   });
 
   it("evaluates hostile values back to exactly what the inventory said", async () => {

@@ -12,8 +12,8 @@ export function secretPath(name: string): string {
 /** Secret names this node's bundle references; the agent may fetch exactly these. */
 export function secretNamesFor(inventory: Inventory, node: NodeSpec): string[] {
   // Servers and agents alike join with the cluster token; a host without k3s needs none.
-  if (node.role === "none") return [];
+  const token = node.role === "none" ? [] : [inventory.cluster.k3s.tokenSecret];
   const api = inventory.cluster.k3s.api;
   const carries = api !== undefined && vipCarrierNames(api, inventory.nodes).includes(node.name);
-  return carries ? [inventory.cluster.k3s.tokenSecret, api.vrrpPasswordSecret] : [inventory.cluster.k3s.tokenSecret];
+  return carries ? [...token, api.vrrpPasswordSecret] : token;
 }

@@ -128,6 +128,12 @@ export function vipInventory(api: Partial<ApiVip> = {}): Inventory {
   return withCluster(inv, { k3s: { ...inv.cluster.k3s, apiAddress: vip.vip, api: vip } });
 }
 
+/** The VIP carried by two load balancer hosts (role none, lb1 then lb2) that run haproxy in front of the servers. */
+export function lbInventory(): Inventory {
+  const inv = vipInventory({ on: ["lb1", "lb2"] });
+  return withNodes(inv, [...inv.nodes, makeNode("lb1", "172.30.190.31", { role: "none" }), makeNode("lb2", "172.30.190.32", { role: "none" })]);
+}
+
 export function withNodes(inv: Inventory, nodes: readonly NodeSpec[]): Inventory {
   return { ...inv, nodes };
 }
