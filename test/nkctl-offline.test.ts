@@ -82,7 +82,7 @@ function brokenHomelab(): string {
 const BROKEN_INVENTORY_LINES = [
   "inventory.yaml:32:18 nodes.n2.address: 172.30.190.3 is already the address of node n1",
   "inventory.yaml:35:14 nodes.n4.address: 10.0.0.6 is outside the cluster subnet 172.30.190.0/24",
-  'inventory.yaml:36:5 nodes.n4.colour: unknown key "colour" (expected one of: address, role, init, interface, system, boot, boot_device, labels, taints, checks, k3s_extra_flags)',
+  'inventory.yaml:36:5 nodes.n4.colour: unknown key "colour" (expected one of: address, role, init, interface, system, boot, boot_device, labels, taints, checks, k3s_extra_flags, build_fallback)',
 ];
 
 describe("nkctl validate", () => {

@@ -6,3 +6,4 @@ export { formatDiagnostic, hasErrors } from "./format-diagnostic.js";
 export { parseIpv4, formatIpv4, subnetOf, inSubnet } from "./ipv4.js";
 export { NIXOS_CHANNEL } from "./parse-cluster.js";
 export { DEVICE_PATH } from "./parse-boot.js";
+export { buildFallbackOf, LOCAL_BUILD } from "./parse-build.js";

@@ -123,6 +123,29 @@ export interface AgentPin {
   readonly version: string;
 }
 
+/** Whether a node falls back to building its own system when its closure cannot be fetched from the cache. */
+export type BuildFallback = "local" | "none";
+
+/** A host that builds nodes' systems: a node of the inventory or another NixOS host enrolled as a builder. */
+export interface BuilderSpec {
+  readonly name: string;
+  /** The Nix systems it builds for (a node builder defaults to its own system). */
+  readonly systems: readonly NodeSystem[];
+}
+
+/** A Nix binary cache: where builders push closures and nodes fetch them, and the key they are signed with. */
+export interface BuildCache {
+  /** A Nix store URL: file://, s3:// or http(s):// (attic, harmonia, nix-serve). */
+  readonly url: string;
+  /** `name:base64` as `nix key convert-secret-to-public` prints it; nodes trust only this key. */
+  readonly publicKey: string;
+}
+
+/** `local`: every node evaluates and builds its own system (the default). `builders`: built once, fetched by nodes. */
+export type BuildSettings =
+  | { readonly mode: "local" }
+  | { readonly mode: "builders"; readonly builders: readonly BuilderSpec[]; readonly cache: BuildCache; readonly fallback: BuildFallback };
+
 export interface ClusterSettings {
   readonly name: string;
   readonly nixpkgs: NixpkgsPin;
@@ -133,6 +156,7 @@ export interface ClusterSettings {
   readonly k3s: K3sSettings;
   readonly rollout: RolloutSettings;
   readonly agent: AgentPin;
+  readonly build: BuildSettings;
 }
 
 export interface NodeSpec {
@@ -147,6 +171,8 @@ export interface NodeSpec {
   readonly taints: readonly string[];
   readonly checks: readonly NodeCheck[];
   readonly k3sExtraFlags: readonly string[];
+  /** Overrides cluster.build.fallback for this node (builders mode only). */
+  readonly buildFallback?: BuildFallback;
 }
 
 /** When the coordinator applies manifests/ to the cluster (after-servers: once the revision's servers converged). */

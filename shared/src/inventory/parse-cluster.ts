@@ -4,6 +4,7 @@ import { NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
 import type { AgentPin, ApiVip, ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
+import { readBuild } from "./parse-build.js";
 import { readClusterChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 import { DNS_LABEL, SECRET_NAME } from "../names/index.js";
@@ -149,7 +150,7 @@ function agentPin(r: YamlReader, f: Map<string, Located> | null): AgentPin {
 }
 
 export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefined {
-  const f = r.map(loc, ["name", "nixpkgs", "state_version", "timezone", "network", "admin", "k3s", "rollout", "agent", "boot"]);
+  const f = r.map(loc, ["name", "nixpkgs", "state_version", "timezone", "network", "admin", "k3s", "rollout", "agent", "boot", "build"]);
   if (!f) return undefined;
   const name = r.require(matching(r, f.get("name"), DNS_LABEL, "a DNS label (lower-case letters, digits, '-')"), loc, "name", "cluster name");
   const nixpkgs = readNixpkgs(r, f.get("nixpkgs"), loc);
@@ -206,6 +207,7 @@ export function readCluster(r: YamlReader, loc: Located): ClusterRead | undefine
     },
     rollout: readRollout(r, f.get("rollout")),
     agent: agentPin(r, agent),
+    build: readBuild(r, f.get("build")),
   };
   return { cluster, ...(bootDefault ? { bootDefault } : {}) };
 }

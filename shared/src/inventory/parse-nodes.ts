@@ -3,10 +3,11 @@ import { NODE_SYSTEMS, type NodeSpec, type Role } from "./model.js";
 import { bootDeviceShorthand, checkBootForSystem, readBootDraft, resolveBoot, type BootDraft } from "./parse-boot.js";
 import { readIpv4 } from "./parse-cluster.js";
 import { DNS_LABEL } from "../names/index.js";
+import { BUILD_FALLBACKS } from "./parse-build.js";
 import { readNodeChecks } from "./parse-checks.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
-const NODE_KEYS = ["address", "role", "init", "interface", "system", "boot", "boot_device", "labels", "taints", "checks", "k3s_extra_flags"] as const;
+const NODE_KEYS = ["address", "role", "init", "interface", "system", "boot", "boot_device", "labels", "taints", "checks", "k3s_extra_flags", "build_fallback"] as const;
 const LABEL_KEY = /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 const TAINT = /^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
@@ -70,6 +71,7 @@ function readNode(r: YamlReader, name: string, loc: Located, defaults: NodeDefau
       if (given && given.node !== null) r.report(given.pos, given.path, "does not apply to role none (no k3s runs there); remove it");
     }
   }
+  const buildFallback = r.oneOf(f.get("build_fallback"), BUILD_FALLBACKS);
   const node: NodeSpec = {
     name,
     address: address ?? "",
@@ -83,6 +85,7 @@ function readNode(r: YamlReader, name: string, loc: Located, defaults: NodeDefau
     taints: readTaints(r, f.get("taints")),
     checks: readNodeChecks(r, f.get("checks")),
     k3sExtraFlags: r.stringList(f.get("k3s_extra_flags")) ?? [],
+    ...(buildFallback !== undefined ? { buildFallback } : {}),
   };
   return node;
 }

@@ -45,11 +45,11 @@ describe("validateInventoryText", () => {
 
   const cases: [string, number, string, string[]][] = [
     ["unknown node key", 11, "  a1: { address: 10.0.0.21, role: agent, boot_device: /dev/sda, colour: red }", [
-      'inventory.yaml:11:65 nodes.a1.colour: unknown key "colour" (expected one of: address, role, init, interface, system, boot, boot_device, labels, taints, checks, k3s_extra_flags)',
+      'inventory.yaml:11:65 nodes.a1.colour: unknown key "colour" (expected one of: address, role, init, interface, system, boot, boot_device, labels, taints, checks, k3s_extra_flags, build_fallback)',
     ]],
     ["unknown cluster key", 2, "  nmae: lab", [
       "inventory.yaml:2:3 cluster.name: is required (cluster name)",
-      'inventory.yaml:2:3 cluster.nmae: unknown key "nmae" (expected one of: name, nixpkgs, state_version, timezone, network, admin, k3s, rollout, agent, boot)',
+      'inventory.yaml:2:3 cluster.nmae: unknown key "nmae" (expected one of: name, nixpkgs, state_version, timezone, network, admin, k3s, rollout, agent, boot, build)',
     ]],
     ["duplicate node name", 11, "  n1: { address: 10.0.0.21, role: agent, boot_device: /dev/sda }", [
       "inventory.yaml:11:3 nodes.n1: duplicate key \"n1\" (first at line 8); each name may appear once",

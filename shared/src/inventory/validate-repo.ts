@@ -3,6 +3,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { readManifests } from "../manifests/read-manifests.js";
 import { applyCrossFieldRules, type RuleOptions } from "./cross-field-rules.js";
 import type { Diagnostic, Inventory, RepoFiles } from "./model.js";
+import { applyBuildRules, LOCAL_BUILD } from "./parse-build.js";
 import { readCluster } from "./parse-cluster.js";
 import { DEFAULT_MANIFEST_SETTINGS, readManifestSettings } from "./parse-manifest-settings.js";
 import { readNodes } from "./parse-nodes.js";
@@ -61,13 +62,14 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
     ...(read?.bootDefault ? { boot: read.bootDefault } : {}),
   });
   const apiAddress = cluster ? applyCrossFieldRules(r, cluster, nodes, options) : "";
+  const build = cluster ? applyBuildRules(r, cluster.build, nodes) : LOCAL_BUILD;
   const manifests = readManifestSettings(r, top.get("manifests"));
 
   const diagnostics = r.diagnostics.sort(byPosition);
   const nodeNames = nodes.map((n) => n.name);
   const positions = r.positions;
   if (!cluster || diagnostics.some((d) => d.severity === "error")) return { inventory: null, nodeNames, diagnostics, positions };
-  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress } }, manifests, nodes }, nodeNames, diagnostics, positions };
+  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress }, build }, manifests, nodes }, nodeNames, diagnostics, positions };
 }
 
 /** Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. */

@@ -37,6 +37,7 @@ export function exampleCluster(): ClusterSettings {
       ],
     },
     agent: { version: "0.1.0" },
+    build: { mode: "local" },
   };
 }
 
