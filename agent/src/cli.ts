@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { loadConfigFile } from "../../shared/src/config/index.js";
 import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
+import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import { agentConfigSchema } from "./config/index.js";
 import { startAgent } from "./main.js";
@@ -43,12 +44,7 @@ async function run(argv: string[]): Promise<void> {
     logLevel: f.logLevel,
   });
   const running = await startAgent(config);
-  const shutdown = (signal: string): void => {
-    running.log.info({ signal }, "stopping");
-    void running.stop().then(() => process.exit(0));
-  };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  stopOnSignals(running);
 }
 
 run(process.argv).catch((err: unknown) => {

@@ -1,23 +1,22 @@
 // Builds the agent's object graph from its config and runs it; the only place that wires parts together.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readSecretFile } from "../../shared/src/config/index.js";
 import { errorMessage } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
-import { ApplyRunner, DEFAULT_MACHINE_CONFIG, isResting, systemHealthProbe, type Clock } from "./apply/index.js";
-import { Backoff, CoordinatorClient, GrpcLeaseClient, newestOnly, ReportSender, isUnavailable, type ServerStream } from "./client/index.js";
+import { ApplyRunner, DEFAULT_MACHINE_CONFIG, isResting, systemHealthProbe, withCoordinatorReachable, type Clock } from "./apply/index.js";
+import { AgentHello, CoordinatorClient, GrpcLeaseClient, ReportSender, keepStreaming } from "./client/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
 import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
-import { takeGuardRollback, writeAlive } from "./guard/index.js";
-import { SecretWriter } from "./secrets/index.js";
+import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
+import { DesiredIntake, SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
 import { NixosSystem, ProcessRunner, SimSystem, type System } from "./system/index.js";
 
-/** Exit code that asks the supervisor (systemd, or the demo's) to start the agent again at once. */
-export const RESTART_EXIT_CODE = 76;
+export { RESTART_EXIT_CODE } from "./guard/index.js";
 
 export interface RunningAgent {
   readonly runner: ApplyRunner;
@@ -32,60 +31,6 @@ const clock: Clock = {
     return () => clearTimeout(t);
   },
 };
-
-const STREAM_PROVEN_MS = 5_000;
-
-/** Keeps a server stream open for as long as the agent runs, reconnecting with jittered backoff. */
-function keepStreaming<T>(open: () => ServerStream<T>, onData: (value: T) => void, onConnect: () => Promise<void>, failover: () => void, log: Logger, what: string): () => void {
-  const backoff = new Backoff({ initialMs: 250, maxMs: 15_000, random: Math.random });
-  let stopped = false;
-  let current: ServerStream<T> | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  const connect = (): void => {
-    if (stopped) return;
-    onConnect()
-      .then(() => {
-        if (stopped) return;
-        const stream = open();
-        current = stream;
-        const openedAt = Date.now();
-        let healthy = false;
-        stream.on("data", (value) => {
-          healthy = true;
-          onData(value);
-        });
-        const again = (reason: string): void => {
-          if (current !== stream || stopped) return;
-          current = null;
-          // A stream that carried data or stayed up a while was a success: the next failure starts the backoff over
-          // (the check stream may go minutes without a message).
-          if (healthy || Date.now() - openedAt >= STREAM_PROVEN_MS) backoff.reset();
-          const wait = backoff.next();
-          log.warn({ stream: what, reason, retryInMs: wait }, "stream lost; reconnecting");
-          retry = setTimeout(connect, wait);
-        };
-        stream.on("error", (err) => {
-          // This coordinator is away (or refuses as a follower): try the next address.
-          if (isUnavailable(err)) failover();
-          again(errorMessage(err));
-        });
-        stream.on("end", () => again("ended by the coordinator"));
-      })
-      .catch((err: unknown) => {
-        // As for a lost stream: the next address, or a fresh channel when there is only one.
-        if (isUnavailable(err)) failover();
-        const wait = backoff.next();
-        log.warn({ stream: what, err: errorMessage(err), retryInMs: wait }, "cannot reach the coordinator; retrying");
-        retry = setTimeout(connect, wait);
-      });
-  };
-  connect();
-  return () => {
-    stopped = true;
-    if (retry) clearTimeout(retry);
-    current?.cancel();
-  };
-}
 
 async function openSystem(config: AgentConfig, exitProcess: (code: number) => never): Promise<System> {
   if (config.system.kind === "sim") return SimSystem.open({ dir: config.system.dir, node: config.node, timeScale: config.system.timeScale, exitProcess });
@@ -102,7 +47,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   // generation pins (a restart "installs" it), which is also the version it reports.
   const runningIdentity = await system.agentIdentity();
   const runningVersion = config.system.kind === "sim" ? (runningIdentity ?? NK_VERSION) : NK_VERSION;
-  let guardRollback = await takeGuardRollback(config.stateDir);
+  const guardRollback = await takeGuardRollback(config.stateDir);
   if (guardRollback) log.error({ from: guardRollback.from, to: guardRollback.to, reason: guardRollback.reason }, "the self-update guard rolled this node back: the new agent never came up");
 
   const store = new StateStore({ path: join(config.stateDir, "state.json"), now: clock.now, log });
@@ -113,7 +58,6 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   // Leases and cluster checks need the leader; desired state and reports may go to any coordinator.
   const leaderClient = config.coordinators.length > 1 ? new CoordinatorClient({ addresses: config.coordinators, node: config.node, token, ca }) : client;
   const facts = new SystemFacts({ refreshMs: 60_000, now: clock.now, diskMount: "/nix" });
-  const secrets = new SecretWriter(config.secretsDir);
   let latest: DesiredBundle | null = null;
   // The applied bundle's node checks, even once a newer bundle is known (else an unhealthy node would look healthy).
   const appliedChecks = new AppliedChecks(join(config.stateDir, "bundles"));
@@ -141,7 +85,6 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     onLost: (fencingToken, reason) => void runner.dispatch({ type: "lease-lost", now: clock.now(), fencingToken, reason }),
     log,
   });
-  const probe = systemHealthProbe(system);
   runner = new ApplyRunner(
     {
       node: config.node,
@@ -149,19 +92,9 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       store,
       leases,
       reporter,
-      // Local health plus "the coordinator is reachable": a node cut off from it must not confirm.
-      health: {
-        async probe(systemPath, checks, signal) {
-          const local = await probe.probe(systemPath, checks, signal);
-          if (!local.healthy) return local;
-          try {
-            await client.hello({ agentVersion: runningVersion, bootId: await system.bootId(), bootedSystem: "", currentSystem: systemPath, systemInfo: undefined, appliedRevision: "", appliedSha256: "", phase: 0, heldFencingToken: 0 });
-            return local;
-          } catch (err) {
-            return { healthy: false, reason: `coordinator unreachable: ${errorMessage(err)}` };
-          }
-        },
-      },
+      health: withCoordinatorReachable(systemHealthProbe(system), async (systemPath) => {
+        await client.hello({ agentVersion: runningVersion, bootId: await system.bootId(), bootedSystem: "", currentSystem: systemPath, systemInfo: undefined, appliedRevision: "", appliedSha256: "", phase: 0, heldFencingToken: 0 });
+      }),
       clock,
       log,
       config: { ...DEFAULT_MACHINE_CONFIG, bundleRoot: join(config.stateDir, "bundles") },
@@ -173,95 +106,57 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     loaded.state,
   );
 
-  const fetchSecrets = async (desired: DesiredBundle): Promise<void> => {
-    if (desired.secretNames.length === 0) return;
-    const written = await secrets.writeAll(await client.fetchSecrets(desired.secretNames));
-    log.debug({ files: written.length }, "secrets written");
-  };
-
-  // In arrival order: a bundle superseded while its secrets were fetched is not applied after the newer one. A bundle
-  // whose secrets cannot be fetched waits (k3s without its token would fail and mark a good bundle bad), retried.
-  const secretRetries = new Set<() => void>();
-  const secretsBackoff = new Backoff({ initialMs: 2_000, maxMs: 60_000, random: Math.random });
-  const intake = newestOnly(
-    fetchSecrets,
-    (desired: DesiredBundle) => {
-      secretsBackoff.reset();
-      void runner.dispatch({ type: "desired-received", now: clock.now(), desired });
-    },
-    {
-      delayMs: () => Math.max(1_000, secretsBackoff.next()),
-      setTimer: (ms, fn) => {
-        const cancel = clock.setTimer(ms, () => (secretRetries.delete(cancel), fn()));
-        secretRetries.add(cancel);
-      },
-      onFailed: (desired, err, retryInMs) => {
-        log.warn({ err: errorMessage(err), revision: desired.revision, retryInMs }, "could not fetch secrets; the bundle waits");
-        void runner.dispatch({ type: "secrets-failed", now: clock.now(), revision: desired.revision, sha256: desired.sha256, error: `${errorMessage(err)} (next try in ${Math.round(retryInMs / 1000)} s)` });
-      },
-    },
-  );
-
-  let aliveWritten = false;
-  const hello = async (): Promise<void> => {
-    const s = runner.state;
-    const m = await machine();
-    await client.hello({ agentVersion: runningVersion, ...m, systemInfo: await facts.get(), appliedRevision: s.applied?.revision ?? "", appliedSha256: s.applied?.sha256 ?? "", phase: 0, heldFencingToken: s.lease?.fencingToken ?? 0 });
-    // Tells the self-update guard that this agent package came up and reached a coordinator.
-    if (!aliveWritten) aliveWritten = await writeAlive(config.stateDir, process.env.NK_AGENT_PACKAGE, runningVersion, new Date(clock.now()));
-    if (guardRollback) {
-      reporter.report({ phase: "rolled-back", revision: s.applied?.revision ?? "", sha256: s.applied?.sha256 ?? "", error: `self-update guard rolled back ${guardRollback.from}: ${guardRollback.reason}`, fencingToken: null });
-      guardRollback = null;
-    }
-  };
+  const intake = new DesiredIntake({ fetch: (names) => client.fetchSecrets(names), writer: new SecretWriter(config.secretsDir), dispatch: (event) => void runner.dispatch(event), clock, log });
+  const hello = new AgentHello({
+    hello: (req) => client.hello(req),
+    state: () => runner.state,
+    machine,
+    facts: () => facts.get(),
+    agentVersion: runningVersion,
+    stateDir: config.stateDir,
+    agentPackage: process.env.NK_AGENT_PACKAGE,
+    guardRollback,
+    report: (report) => reporter.report(report),
+    now: clock.now,
+  });
 
   // A withdrawal lost to a crash or an outage would leave a request or an unstarted grant at the coordinator.
   if (!loaded.state.lease && isResting(loaded.state.phase)) void leases.withdraw("agent started holding no lease");
   await runner.start();
   reporter.start();
-  const stopDesired = keepStreaming(
-    () => client.watchDesired(runner.state.applied?.sha256 ?? ""),
-    (desired) => {
+  const stopDesired = keepStreaming({
+    open: () => client.watchDesired(runner.state.applied?.sha256 ?? ""),
+    onData: (desired) => {
       latest = desired;
       appliedChecks.remember(desired.sha256, desired.checks, runner.state.applied?.sha256);
-      intake(desired);
+      intake.offer(desired);
     },
-    hello,
-    () => client.failover(),
+    onConnect: () => hello.send(),
+    failover: () => client.failover(),
     log,
-    "desired",
-  );
-  const stopChecks = keepStreaming(
-    () => leaderClient.watchCheckRequests(),
-    (request) => {
+    what: "desired",
+  });
+  const stopChecks = keepStreaming({
+    open: () => leaderClient.watchCheckRequests(),
+    onData: (request) => {
       const allowed = allowedClusterChecks(latest?.files.find((f) => f.path === "nk/checks.json")?.content);
       void executeCheck(request, allowed, system, clock.now, log).then((result) => leaderClient.reportCheckResult(request.requestId, result).catch(() => undefined));
     },
-    async () => undefined,
-    () => leaderClient.failover(),
+    onConnect: async () => undefined,
+    failover: () => leaderClient.failover(),
     log,
-    "checks",
-  );
-
-  // Self-update: once the system that ships a new agent is confirmed, restart into it (the unit has restartIfChanged = false).
-  const selfUpdate = setInterval(() => {
-    if (runner.state.phase !== "confirmed") return;
-    void system.agentIdentity().then((shipped) => {
-      if (shipped && shipped !== runningIdentity) {
-        log.info({ running: runningIdentity, shipped }, "restarting into the agent the confirmed system ships");
-        void writeFile(join(config.stateDir, "self-update.json"), JSON.stringify({ from: runningIdentity, to: shipped, atMs: clock.now() })).finally(() => exitProcess(RESTART_EXIT_CODE));
-      }
-    });
-  }, 1_000);
-  selfUpdate.unref();
+    what: "checks",
+  });
+  const selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => runner.state.phase === "confirmed", stateDir: config.stateDir, exitProcess, now: clock.now, log });
+  selfUpdate.start();
 
   log.info({ version: runningVersion, coordinators: config.coordinators, phase: runner.state.phase }, "agent started");
   return {
     runner,
     log,
     async stop() {
-      clearInterval(selfUpdate);
-      for (const cancel of secretRetries) cancel();
+      selfUpdate.stop();
+      intake.stop();
       stopDesired();
       stopChecks();
       reporter.stop();

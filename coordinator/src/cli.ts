@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { loadConfigFile } from "../../shared/src/config/index.js";
 import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
+import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import { coordinatorConfigSchema } from "./config/index.js";
 import { startCoordinator } from "./main.js";
@@ -32,15 +33,7 @@ async function run(argv: string[]): Promise<void> {
     logLevel: flags.logLevel,
   });
   const running = await startCoordinator(config);
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    running.log.info({ signal }, "stopping");
-    void running.stop().then(() => process.exit(0));
-  };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  stopOnSignals(running);
 }
 
 run(process.argv).catch((err: unknown) => {

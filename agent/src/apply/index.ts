@@ -29,3 +29,4 @@ export type { Result } from "./steps.js";
 export { ApplyRunner, type ApplyRunnerOptions } from "./apply-runner.js";
 export type { ApplyReport, Clock, HealthProbe, LeaseAnswer, LeaseClient, LeaseRequest, Reporter, StateSaver } from "./runner-ports.js";
 export { systemHealthProbe } from "./system-health-probe.js";
+export { withCoordinatorReachable } from "./with-coordinator-reachable.js";

@@ -1,2 +1,3 @@
 // Public surface of agent/secrets.
 export { SecretWriter } from "./secret-writer.js";
+export { DesiredIntake, type DesiredIntakeDeps } from "./desired-intake.js";

@@ -1,0 +1,82 @@
+// SelfUpdateWatcher: restarts into the agent a confirmed system ships, and only then, leaving self-update.json behind.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import { RESTART_EXIT_CODE, SelfUpdateWatcher } from "./self-update-watcher.js";
+
+let dir: string;
+beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), "nk-self-update-"))));
+afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+class Exited extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+function watcher(state: { confirmed: boolean; shipped: string | null }, exits: number[]) {
+  return new SelfUpdateWatcher({
+    running: "/nix/store/aaa-nk-agent-1.0.0",
+    shipped: async () => state.shipped,
+    confirmed: () => state.confirmed,
+    stateDir: dir,
+    exitProcess: (code) => {
+      exits.push(code);
+      throw new Exited(code);
+    },
+    now: () => 1_700_000_000_000,
+    log: silentLogger(),
+    intervalMs: 5,
+  });
+}
+
+describe("SelfUpdateWatcher", () => {
+  it("restarts with RESTART_EXIT_CODE into a new agent once the system is confirmed, recording from and to", async () => {
+    const state = { confirmed: false, shipped: "/nix/store/bbb-nk-agent-1.1.0" as string | null };
+    const exits: number[] = [];
+    const w = watcher(state, exits);
+    await w.check();
+    expect(exits).toEqual([]);
+    state.confirmed = true;
+    await expect(w.check()).rejects.toBeInstanceOf(Exited);
+    expect(exits).toEqual([RESTART_EXIT_CODE]);
+    expect(JSON.parse(await readFile(join(dir, "self-update.json"), "utf8"))).toEqual({ from: "/nix/store/aaa-nk-agent-1.0.0", to: "/nix/store/bbb-nk-agent-1.1.0", atMs: 1_700_000_000_000 });
+  });
+
+  it("stays when the confirmed system ships the running agent or none", async () => {
+    const state = { confirmed: true, shipped: "/nix/store/aaa-nk-agent-1.0.0" as string | null };
+    const exits: number[] = [];
+    const w = watcher(state, exits);
+    await w.check();
+    state.shipped = null;
+    await w.check();
+    expect(exits).toEqual([]);
+    await expect(readFile(join(dir, "self-update.json"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("polls on its own once started", async () => {
+    const exits: number[] = [];
+    let restarted!: () => void;
+    const seen = new Promise<void>((r) => (restarted = r));
+    const w = new SelfUpdateWatcher({
+      running: "/nix/store/aaa-nk-agent-1.0.0",
+      shipped: async () => "/nix/store/ccc-nk-agent-2.0.0",
+      confirmed: () => true,
+      stateDir: dir,
+      exitProcess: ((code: number) => {
+        exits.push(code);
+        restarted();
+      }) as (code: number) => never,
+      now: () => 1,
+      log: silentLogger(),
+      intervalMs: 5,
+    });
+    w.start();
+    await seen;
+    w.stop();
+    expect(exits[0]).toBe(RESTART_EXIT_CODE);
+    expect(JSON.parse(await readFile(join(dir, "self-update.json"), "utf8"))).toMatchObject({ to: "/nix/store/ccc-nk-agent-2.0.0" });
+  });
+});

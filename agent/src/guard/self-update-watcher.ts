@@ -1,0 +1,48 @@
+// Self-update: once the system that ships a new agent is confirmed, restart into it (the unit has restartIfChanged = false).
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../../shared/src/log/index.js";
+
+/** Exit code that asks the supervisor (systemd, or the demo's) to start the agent again at once. */
+export const RESTART_EXIT_CODE = 76;
+
+export interface SelfUpdateWatcherDeps {
+  /** The agent this process is (its unit's store path on NixOS, the pinned version under SimSystem). */
+  readonly running: string | null;
+  /** The agent the current system ships. */
+  readonly shipped: () => Promise<string | null>;
+  /** Only a confirmed system is restarted into: a switch still being verified may roll back. */
+  readonly confirmed: () => boolean;
+  /** self-update.json lands here, for the operator and the e2e test to see what restarted into what. */
+  readonly stateDir: string;
+  readonly exitProcess: (code: number) => never;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly intervalMs?: number;
+}
+
+export class SelfUpdateWatcher {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: SelfUpdateWatcherDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.deps.intervalMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One look: restarts (through exitProcess) when a confirmed system ships another agent. */
+  async check(): Promise<void> {
+    const { running, log } = this.deps;
+    if (!this.deps.confirmed()) return;
+    const shipped = await this.deps.shipped();
+    if (!shipped || shipped === running) return;
+    log.info({ running, shipped }, "restarting into the agent the confirmed system ships");
+    await writeFile(join(this.deps.stateDir, "self-update.json"), JSON.stringify({ from: running, to: shipped, atMs: this.deps.now() })).finally(() => this.deps.exitProcess(RESTART_EXIT_CODE));
+  }
+}

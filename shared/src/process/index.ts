@@ -1,0 +1,2 @@
+// Public surface of shared/process: what every daemon does with its own process.
+export { stopOnSignals, type SignalHost, type Stoppable } from "./stop-on-signals.js";
