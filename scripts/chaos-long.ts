@@ -37,7 +37,8 @@ const workers = Math.max(1, Math.min(Number(values.workers), total || 1));
 const nodeCount = Math.min(Math.max(Number(values.nodes), 3), CHAOS_NODES.length);
 const nodes = CHAOS_NODES.slice(0, nodeCount);
 // With the agent node n4 in the cluster, two nodes may be down at once, but never two servers.
-const limits = nodeCount > 3 ? { total: 2, servers: 1 } : { total: 1, servers: 1 };
+// With five nodes two may go at once, but the agents form a pool of which one at a time: the recorders check both.
+const limits = nodeCount > 3 ? { total: 2, servers: 1, pools: [{ name: "workers", selector: { pool: "workers" }, nodes: ["n4", "n5"], max: 1 }] } : { total: 1, servers: 1 };
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
 
 // The daemons run from a build of their own: it starts them faster (no tsx on every agent restart, ~0.35 s of CPU

@@ -114,6 +114,9 @@ export class ChaosCluster {
       for (const n of ["n1", "n2", "n3", "n4", "n5"]) if (!nodes.includes(n)) doc.deleteIn(["nodes", n]);
       doc.setIn(["cluster", "rollout", "max_unavailable"], this.options.limits.total);
       doc.setIn(["cluster", "rollout", "max_unavailable_servers"], this.options.limits.servers);
+      const pools = (this.options.limits.pools ?? []).filter((p) => p.nodes.some((n) => nodes.includes(n)));
+      for (const p of pools) for (const n of p.nodes) if (nodes.includes(n)) for (const [k, v] of Object.entries(p.selector)) doc.setIn(["nodes", n, "labels", k], v);
+      if (pools.length > 0) doc.setIn(["cluster", "rollout", "pools"], pools.map((p) => ({ name: p.name, selector: p.selector, max_unavailable: p.max })));
       // Short: a bad bundle rolls back after this long, and the schedules must stay short.
       doc.setIn(["cluster", "rollout", "health_deadline_seconds"], 6);
       doc.setIn(["cluster", "rollout", "drain_timeout_seconds"], 20);

@@ -8,12 +8,12 @@ import { readFaults, type FaultKind, type Faults } from "../../agent/src/system/
 import { SIM_REBOOT_EXIT_CODE } from "../../agent/src/system/index.js";
 import type { DisruptionWindow } from "../support/sim-cluster.js";
 import type { BootChange, ExitRecord } from "./chaos-recorder.js";
-import type { Limits } from "./lease-journal.js";
+import { poolExcess, type Limits } from "./lease-journal.js";
 
 const run = promisify(execFile);
 const at = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().slice(11, 23) : "never");
 
-/** Never more cordoned nodes at one instant than the limits allow (servers counted on their own too). */
+/** Never more cordoned nodes at one instant than the limits allow (servers and each pool counted on their own too). */
 export function concurrencyViolations(windows: readonly DisruptionWindow[], limits: Limits, isServer: (node: string) => boolean): string[] {
   const points = windows.flatMap((w) => [{ t: w.fromMs, d: 1, w }, { t: w.toMs, d: -1, w }]).sort((a, b) => a.t - b.t || a.d - b.d);
   const open = new Set<DisruptionWindow>();
@@ -28,6 +28,7 @@ export function concurrencyViolations(windows: readonly DisruptionWindow[], limi
     const servers = nodes.filter(isServer);
     if (nodes.length > limits.total) out.push(`${at(p.t)}: ${nodes.length} nodes cordoned at once (${nodes.join(", ")}) > max_unavailable ${limits.total}`);
     else if (servers.length > limits.servers) out.push(`${at(p.t)}: ${servers.length} servers cordoned at once (${servers.join(", ")}) > max_unavailable_servers ${limits.servers}`);
+    out.push(...poolExcess(limits.pools, nodes, at(p.t)));
   }
   return out;
 }

@@ -40,6 +40,14 @@ describe("disruption checkers", () => {
     expect(concurrencyViolations(three, limits, (n) => n === "n1")).toEqual([expect.stringContaining("3 nodes cordoned at once")]);
   });
 
+  it("flag more nodes of a pool cordoned at once than the pool allows", () => {
+    const limits = { total: 3, servers: 1, pools: [{ name: "workers", selector: { pool: "workers" }, nodes: ["n4", "n5"], max: 1 }] };
+    expect(concurrencyViolations([{ node: "n1", fromMs: 0, toMs: 10 }, { node: "n4", fromMs: 5, toMs: 15 }], limits, isServer)).toEqual([]);
+    expect(concurrencyViolations([{ node: "n4", fromMs: 0, toMs: 10 }, { node: "n5", fromMs: 9, toMs: 15 }], limits, isServer)).toEqual([
+      "00:00:00.009: 2 nodes of pool workers disrupted at once (n4, n5) > its max_unavailable 1",
+    ]);
+  });
+
   it("flag a reboot outside the node's own cordon window", () => {
     const windows = [{ node: "n1", fromMs: 100, toMs: 200 }];
     expect(rebootViolations([{ node: "n1", code: 75, signal: null, atMs: 150 }], [], windows)).toEqual([]);
@@ -91,6 +99,21 @@ describe("lease journal", () => {
     await journal.readNew();
     expect(journal.takeViolations()).toEqual([expect.stringContaining("lease-released of #9 for n2, whose open lease is #3")]);
     expect(journal.seq).toBe(seq);
+  });
+
+  it("flags two leases open in a pool of one", async () => {
+    const d = await mkdtemp(join(tmpdir(), "nk-chaos-journal-"));
+    try {
+      await writeFile(join(d, "events.jsonl"), [
+        { seq: 1, kind: "lease-granted", node: "n4", fields: { fencingToken: "1", role: "agent" } },
+        { seq: 2, kind: "lease-granted", node: "n5", fields: { fencingToken: "2", role: "agent" } },
+      ].map((e) => `${JSON.stringify({ timeMs: 1, message: "", ...e })}\n`).join(""));
+      const journal = new LeaseJournal(d, { total: 3, servers: 1, pools: [{ name: "workers", selector: { pool: "workers" }, nodes: ["n4", "n5"], max: 1 }] }, isServer);
+      await journal.readNew();
+      expect(journal.takeViolations()).toEqual(["seq 2: 2 nodes of pool workers disrupted at once (n4, n5) > its max_unavailable 1"]);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
 
   it("reconciles a lost event with state.json at a kill, and flags a seq gap", async () => {

@@ -8,6 +8,23 @@ export interface Limits {
   readonly total: number;
   /** max_unavailable_servers */
   readonly servers: number;
+  /** rollout.pools: the chaos cluster labels `nodes` with `selector` and gives the pool max_unavailable `max`. */
+  readonly pools?: readonly ChaosPool[];
+}
+
+export interface ChaosPool {
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly nodes: readonly string[];
+  readonly max: number;
+}
+
+/** One line per pool that has more of `nodes` than it allows. */
+export function poolExcess(pools: readonly ChaosPool[] | undefined, nodes: readonly string[], where: string): string[] {
+  return (pools ?? []).flatMap((p) => {
+    const inPool = nodes.filter((n) => p.nodes.includes(n));
+    return inPool.length > p.max ? [`${where}: ${inPool.length} nodes of pool ${p.name} disrupted at once (${inPool.join(", ")}) > its max_unavailable ${p.max}`] : [];
+  });
 }
 
 interface JournalEvent {
@@ -163,5 +180,6 @@ export class LeaseJournal {
     this.peak = Math.max(this.peak, all.length);
     if (all.length > this.limits.total) this.pending.push(`seq ${seq}: ${all.length} leases open (${[...this.open.keys()].join(", ")}) > max_unavailable ${this.limits.total}`);
     if (servers > this.limits.servers) this.pending.push(`seq ${seq}: ${servers} server leases open > max_unavailable_servers ${this.limits.servers}`);
+    this.pending.push(...poolExcess(this.limits.pools, [...this.open.keys()], `seq ${seq}`));
   }
 }

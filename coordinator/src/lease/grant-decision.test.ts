@@ -13,7 +13,7 @@ function input(over: Partial<GrantInput> = {}, nodes = ["s1", "s2", "s3", "a1", 
     now: NOW,
     queue: [],
     holders: [],
-    limits: { maxUnavailable: 1, maxUnavailableServers: 1, window: null, settleSeconds: 0 },
+    limits: { maxUnavailable: 1, maxUnavailableServers: 1, settleSeconds: 0 },
     rollout: {},
     health: new Map(nodes.map((n) => [n, ok])),
     clusterChecks: { ok: true, failing: [] },
@@ -50,7 +50,7 @@ describe("decideGrants", () => {
       queue: [a("a1")],
       holders: [a("a2")],
       rollout: { paused: { reason: "p" }, halted: { reason: "h" }, lastReleaseAtMs: NOW },
-      limits: { maxUnavailable: 1, maxUnavailableServers: 1, window: { days: ["mon"], startMinute: 0, endMinute: 60 }, settleSeconds: 60 },
+      limits: { maxUnavailable: 1, maxUnavailableServers: 1, windows: [{ days: ["mon"], startMinute: 0, endMinute: 60 }], settleSeconds: 60 },
       health: new Map([["s1", { ...ok, healthy: false, reason: "k3s inactive" }]]),
       clusterChecks: { ok: false, failing: [{ name: "ceph", message: "HEALTH_WARN" }] },
     };
@@ -59,7 +59,7 @@ describe("decideGrants", () => {
     const peel: Array<(g: GrantInput) => GrantInput> = [
       (g) => ({ ...g, rollout: { ...g.rollout, paused: undefined } }),
       (g) => ({ ...g, rollout: { lastReleaseAtMs: NOW } }),
-      (g) => ({ ...g, limits: { ...g.limits, window: null } }),
+      (g) => ({ ...g, limits: { ...g.limits, windows: [] } }),
       (g) => ({ ...g, holders: [] }),
       (g) => ({ ...g, health: new Map() }),
       (g) => ({ ...g, clusterChecks: { ok: true, failing: [] } }),
@@ -72,7 +72,7 @@ describe("decideGrants", () => {
     expect(seq).toEqual([
       "paused by operator: p",
       "rollout halted: h",
-      "outside maintenance window (mon 00:00-01:00 UTC)",
+      "outside maintenance window (mon 00:00-01:00 UTC); continues at 2024-06-03 00:00 UTC",
       "waiting: 1/1 node disrupted (a2)",
       "node s1 unhealthy: k3s inactive",
       "check ceph failing: HEALTH_WARN",
@@ -192,21 +192,21 @@ describe("decideGrants", () => {
     const weekend: MaintenanceWindow = { days: ["sat", "sun"], startMinute: 22 * 60 + 30, endMinute: 4 * 60 };
 
     it("waits outside the window and wakes when it opens", () => {
-      const d = decideGrants(input({ queue: [a("a1")], limits: { ...input().limits, window: weekend } }));
-      expect(d.headReason).toBe("outside maintenance window (sat,sun 22:30-04:00 UTC)");
+      const d = decideGrants(input({ queue: [a("a1")], limits: { ...input().limits, windows: [weekend] } }));
+      expect(d.headReason).toBe("outside maintenance window (sat,sun 22:30-04:00 UTC); continues at 2024-06-01 22:30 UTC");
       expect(d.wakeAtMs).toBe(Date.UTC(2024, 5, 1, 22, 30));
     });
 
     it("grants inside a window that wrapped past midnight and wakes when it closes", () => {
       const now = Date.UTC(2024, 5, 2, 1, 0); // Sunday 01:00, window opened Saturday
-      const d = decideGrants(input({ now, queue: [a("a1")], limits: { ...input().limits, window: weekend } }));
+      const d = decideGrants(input({ now, queue: [a("a1")], limits: { ...input().limits, windows: [weekend] } }));
       expect(names(d.grants)).toEqual(["a1"]);
       expect(d.wakeAtMs).toBe(Date.UTC(2024, 5, 2, 4, 0));
     });
 
     it("does not grant in the early hours of a day whose window opened the evening before on an unlisted day", () => {
       const now = Date.UTC(2024, 5, 1, 1, 0); // Saturday 01:00: Friday is not listed
-      expect(decideGrants(input({ now, queue: [a("a1")], limits: { ...input().limits, window: weekend } })).grants).toEqual([]);
+      expect(decideGrants(input({ now, queue: [a("a1")], limits: { ...input().limits, windows: [weekend] } })).grants).toEqual([]);
     });
   });
 });

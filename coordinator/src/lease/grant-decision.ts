@@ -1,6 +1,10 @@
 // The grant rule of DESIGN §6 as a pure function: who in the FIFO queue may start disrupting now, and why not.
-import type { MaintenanceWindow, Role } from "../../../shared/src/inventory/index.js";
-import { formatWindow, insideWindow, nextWindowOpen, windowCloses } from "./maintenance-window.js";
+import type { MaintenanceWindow } from "../../../shared/src/inventory/index.js";
+import { capacityBlock, list, disrupted, type CapacityLimits, type NodeFacts, type RoleOf } from "./grant-limits.js";
+import { fitWindows } from "./maintenance-window.js";
+import { skewBlock } from "./skew-rule.js";
+
+export type { NodeFacts, RoleOf } from "./grant-limits.js";
 
 export interface NodeHealth {
   /** The agent reported recently enough to be trusted. */
@@ -10,11 +14,6 @@ export interface NodeHealth {
   readonly k8sReady: boolean | null;
   /** Why the node is unhealthy, in words ("k3s inactive"); may be empty. */
   readonly reason?: string;
-}
-
-export interface RoleOf {
-  readonly node: string;
-  readonly role: Role;
 }
 
 export interface FailingCheck {
@@ -28,10 +27,11 @@ export interface ClusterChecksState {
   readonly failing: readonly FailingCheck[];
 }
 
-export interface GrantLimits {
-  readonly maxUnavailable: number;
-  readonly maxUnavailableServers: number;
-  readonly window: MaintenanceWindow | null;
+export interface GrantLimits extends CapacityLimits {
+  /** Grants only inside one of these; absent or empty means any time. */
+  readonly windows?: readonly MaintenanceWindow[];
+  /** A grant needs this much time left in its window (default 0). */
+  readonly expectedDisruptionSeconds?: number;
   readonly settleSeconds: number;
 }
 
@@ -52,6 +52,8 @@ export interface GrantInput {
   /** Every node of the inventory; holders are skipped, queued nodes are not. */
   readonly health: ReadonlyMap<string, NodeHealth>;
   readonly clusterChecks: ClusterChecksState;
+  /** Every node of the inventory with its role, labels and k3s versions (pools, per-label limits, skew). */
+  readonly nodes?: ReadonlyMap<string, NodeFacts>;
 }
 
 export interface GrantDecision {
@@ -59,11 +61,13 @@ export interface GrantDecision {
   readonly grants: readonly RoleOf[];
   /** Every queued node not granted, in queue order, with why it waits. */
   readonly blocked: ReadonlyArray<{ readonly node: string; readonly reason: string }>;
-  /** Why the head of the queue waits; empty when nothing is queued or nothing blocks. */
+  /** Why the first waiting node waits; empty when nothing is queued or nothing blocks. */
   readonly headReason: string;
   /** The next time a time-based condition (settle end, window open or close) changes; null if none. */
   readonly wakeAtMs: number | null;
 }
+
+const NO_FACTS: ReadonlyMap<string, NodeFacts> = new Map();
 
 /** Whether a node counts as healthy for the grant rule: fresh, healthy, and k8s Ready when known. */
 export function isHealthy(h: NodeHealth): boolean {
@@ -77,23 +81,12 @@ function unhealthyText(h: NodeHealth): string {
   return "unhealthy";
 }
 
-function list(nodes: readonly string[], max = 3): string {
-  const shown = nodes.slice(0, max).join(", ");
-  return nodes.length > max ? `${shown} and ${nodes.length - max} more` : shown;
-}
-
-function disrupted(holders: readonly RoleOf[], limit: number, what: "node" | "server"): string {
-  const names = holders.map((h) => h.node);
-  const noun = limit === 1 && names.length <= 1 ? what : `${what}s`;
-  return `waiting: ${names.length}/${limit} ${noun} disrupted (${list(names)})`;
-}
-
 /** Conditions that block every queued request alike, first match wins. */
-function globalBlock(input: GrantInput): string {
+function globalBlock(input: GrantInput, windowReason: string): string {
   const { now, limits, rollout, holders } = input;
   if (rollout.paused) return `paused by operator: ${rollout.paused.reason}`;
   if (rollout.halted) return `rollout halted: ${rollout.halted.reason}`;
-  if (limits.window && !insideWindow(limits.window, now)) return `outside maintenance window (${formatWindow(limits.window)})`;
+  if (windowReason) return windowReason;
   if (holders.length >= limits.maxUnavailable) return disrupted(holders, limits.maxUnavailable, "node");
   const held = new Set(holders.map((h) => h.node));
   const sick = [...input.health.entries()].filter(([node, h]) => !held.has(node) && !isHealthy(h)).sort(([a], [b]) => (a < b ? -1 : 1));
@@ -117,52 +110,52 @@ function settleEndMs(input: GrantInput): number {
   return last === undefined ? 0 : last + input.limits.settleSeconds * 1000;
 }
 
-/** Why a request of `role` cannot join `holders` now; empty when it can. */
-function roleBlock(holders: readonly RoleOf[], role: Role, limits: GrantLimits): string {
-  if (holders.length >= limits.maxUnavailable) return disrupted(holders, limits.maxUnavailable, "node");
-  const servers = holders.filter((h) => h.role === "server");
-  if (role === "server" && servers.length >= limits.maxUnavailableServers) return disrupted(servers, limits.maxUnavailableServers, "server");
-  return "";
-}
-
-function wakeAt(input: GrantInput): number | null {
-  const { now, limits } = input;
+function wakeAt(input: GrantInput, windowWake: number | null): number | null {
   const times: number[] = [];
   const settleEnd = settleEndMs(input);
-  if (settleEnd > now) times.push(settleEnd);
-  if (limits.window) {
-    const edge = windowCloses(limits.window, now) ?? nextWindowOpen(limits.window, now);
-    if (edge !== undefined) times.push(edge);
-  }
+  if (settleEnd > input.now) times.push(settleEnd);
+  if (windowWake !== null) times.push(windowWake);
   return times.length > 0 ? Math.min(...times) : null;
 }
 
 /**
- * Strict FIFO: when the head cannot be granted (e.g. it is a server and the server limit is
- * reached), nobody behind it overtakes, even an agent that would fit. Overtaking could starve
- * servers forever on a busy cluster, and a strict order is what operators can predict.
+ * Strict FIFO: when a request cannot be granted for lack of capacity (the cluster, server, pool or label-value
+ * limit), nobody behind it overtakes, even a node that would fit. Overtaking could starve servers forever on a
+ * busy cluster, and a strict order is what operators can predict. The one exception is the skew rule: an agent
+ * waiting for the servers to upgrade first steps aside, or it would block the very servers it waits for.
  */
 export function decideGrants(input: GrantInput): GrantDecision {
   if (input.queue.length === 0) return { grants: [], blocked: [], headReason: "", wakeAtMs: null };
-  const wake = wakeAt(input);
-  const global = globalBlock(input);
+  const fit = fitWindows(input.limits.windows ?? [], input.now, (input.limits.expectedDisruptionSeconds ?? 0) * 1000);
+  const wake = wakeAt(input, fit.wakeAtMs);
+  const global = globalBlock(input, fit.reason);
   if (global) return { grants: [], blocked: input.queue.map((q) => ({ node: q.node, reason: global })), headReason: global, wakeAtMs: wake };
 
+  const facts = input.nodes ?? NO_FACTS;
   const holding = [...input.holders];
   const grants: RoleOf[] = [];
-  let index = 0;
-  for (; index < input.queue.length; index++) {
-    const q = input.queue[index]!;
-    if (roleBlock(holding, q.role, input.limits)) break;
+  const blocked: Array<{ node: string; reason: string }> = [];
+  let stop: { node: string; reason: string } | undefined;
+  for (const q of input.queue) {
+    const skew = skewBlock(q, facts);
+    if (skew) {
+      blocked.push({ node: q.node, reason: skew });
+      continue;
+    }
+    if (stop) {
+      // A full node limit blocks everyone alike; any other limit blocks the first and, by FIFO, those behind it.
+      const everyone = holding.length >= input.limits.maxUnavailable;
+      blocked.push({ node: q.node, reason: everyone ? stop.reason : `behind ${stop.node} in the queue (${stop.reason})` });
+      continue;
+    }
+    const full = capacityBlock(holding, q, input.limits, facts);
+    if (full) {
+      stop = { node: q.node, reason: full };
+      blocked.push(stop);
+      continue;
+    }
     grants.push(q);
     holding.push(q);
   }
-  const rest = input.queue.slice(index);
-  const head = rest[0];
-  if (!head) return { grants, blocked: [], headReason: "", wakeAtMs: wake };
-  const headReason = roleBlock(holding, head.role, input.limits);
-  // A full node limit blocks everyone alike; a full server limit blocks the head and, by FIFO, those behind it.
-  const everyone = holding.length >= input.limits.maxUnavailable;
-  const blocked = rest.map((q, i) => ({ node: q.node, reason: i === 0 || everyone ? headReason : `behind ${head.node} in the queue (${headReason})` }));
-  return { grants, blocked, headReason, wakeAtMs: wake };
+  return { grants, blocked, headReason: blocked[0]?.reason ?? "", wakeAtMs: wake };
 }

@@ -2,7 +2,7 @@
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
 import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
-import { decideGrants, type GrantDecision, type GrantInput, type NodeHealth } from "./grant-decision.js";
+import { decideGrants, type GrantDecision, type GrantInput, type NodeFacts, type NodeHealth } from "./grant-decision.js";
 import type { LeaseBook } from "./lease-book.js";
 import type { GrantTrigger, LeaseManagerDeps, LeaseSettings } from "./lease-deps.js";
 import { deadlineHaltPrefix, deadlineHaltReason, phaseBudgetMs, phaseName, type PhaseTimeouts } from "./lease-phases.js";
@@ -26,6 +26,18 @@ export interface EngineTimeouts extends PhaseTimeouts {
 function holderRole(lease: LeaseRecord, settings: LeaseSettings): Role {
   if (lease.role === "server" || lease.role === "agent" || lease.role === "none") return lease.role;
   return settings.roles.get(lease.node) ?? "server";
+}
+
+const factsCache = new WeakMap<LeaseSettings, Map<string, NodeFacts>>();
+
+/** Role and labels of every inventory node, for the pool, per-label and skew limits; built once per adopted inventory. */
+function nodeFacts(settings: LeaseSettings): Map<string, NodeFacts> {
+  let facts = factsCache.get(settings);
+  if (!facts) {
+    facts = new Map([...settings.roles].map(([node, role]) => [node, { role, labels: settings.labels?.get(node) ?? {} }]));
+    factsCache.set(settings, facts);
+  }
+  return facts;
 }
 
 export class GrantEngine {
@@ -119,6 +131,7 @@ export class GrantEngine {
       rollout: this.book.rollout,
       health,
       clusterChecks: queue.length > 0 ? this.deps.checks.current() : { ok: true, failing: [] },
+      nodes: nodeFacts(settings),
     };
   }
 

@@ -1,5 +1,5 @@
 // What the lease manager needs from the rest of the coordinator: settings, health, checks, drain hooks, time.
-import type { Role, RolloutSettings } from "../../../shared/src/inventory/index.js";
+import type { Labels, Role, RolloutSettings } from "../../../shared/src/inventory/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { LeaseRecord, Store } from "../store/index.js";
 import type { ClusterChecksState, NodeHealth } from "./grant-decision.js";
@@ -8,6 +8,8 @@ import type { ClusterChecksState, NodeHealth } from "./grant-decision.js";
 export interface LeaseSettings {
   readonly rollout: RolloutSettings;
   readonly roles: ReadonlyMap<string, Role>;
+  /** Every node's labels, for pools and per-label limits; absent means no node has any. */
+  readonly labels?: ReadonlyMap<string, Labels>;
 }
 
 export interface LeaseSettingsSource {

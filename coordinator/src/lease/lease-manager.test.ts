@@ -117,9 +117,9 @@ describe("LeaseManager grants", () => {
 
   it("grants when the maintenance window opens", async () => {
     // Saturday noon; the window opens at 22:30.
-    h = await harness(settingsFor(AGENTS, { window: { days: ["sat"], startMinute: 22 * 60 + 30, endMinute: 60 } }));
+    h = await harness(settingsFor(AGENTS, { windows: [{ days: ["sat"], startMinute: 22 * 60 + 30, endMinute: 60 }] }));
     await acquire(h, "n1");
-    expect(h.manager.blockedReason()).toBe("outside maintenance window (sat 22:30-01:00 UTC)");
+    expect(h.manager.blockedReason()).toBe("outside maintenance window (sat 22:30-01:00 UTC); continues at 2024-06-01 22:30 UTC");
     await h.advance(10.5 * 3_600_000 - 1);
     expect(heldNodes(h)).toEqual([]);
     await h.advance(1);

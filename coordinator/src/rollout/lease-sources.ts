@@ -14,7 +14,7 @@ export function catalogSettings(catalog: DesiredCatalog, adopted: ChangeSignal<u
       const inventory = catalog.inventory;
       if (!inventory) return null;
       if (cached?.inventory !== inventory) {
-        cached = { inventory, settings: { rollout: inventory.cluster.rollout, roles: new Map<string, Role>(inventory.nodes.map((n) => [n.name, n.role])) } };
+        cached = { inventory, settings: { rollout: inventory.cluster.rollout, roles: new Map<string, Role>(inventory.nodes.map((n) => [n.name, n.role])), labels: new Map(inventory.nodes.map((n) => [n.name, n.labels])) } };
       }
       return cached.settings;
     },

@@ -2,6 +2,7 @@
 import { applyApiVipRules } from "./api-vip-rules.js";
 import { formatSubnet, inSubnet, parseIpv4, subnetOf, type Subnet } from "./ipv4.js";
 import type { ClusterCheck, NodeSpec } from "./model.js";
+import { checkRolloutPolicy } from "./rollout-policy-rules.js";
 import type { ClusterDraft } from "./parse-cluster.js";
 import type { SourcePos, YamlReader } from "./yaml-reader.js";
 
@@ -75,6 +76,7 @@ export function applyCrossFieldRules(r: YamlReader, cluster: ClusterDraft, nodes
   checkAddresses(r, nodes, subnet, gateway);
   checkServers(r, nodes, cluster.k3s.api?.vip ?? cluster.k3s.apiAddress);
   checkClusterChecks(r, cluster.rollout.checks, nodes);
+  checkRolloutPolicy(r, cluster.rollout, nodes);
   for (const node of nodes) {
     const seen = new Set<string>();
     node.checks.forEach((c) => {

@@ -7,3 +7,5 @@ export { parseIpv4, formatIpv4, subnetOf, inSubnet } from "./ipv4.js";
 export { NIXOS_CHANNEL } from "./parse-cluster.js";
 export { DEVICE_PATH } from "./parse-boot.js";
 export { buildFallbackOf, LOCAL_BUILD } from "./parse-build.js";
+export { matchesSelector, poolLimit, poolMembers, formatLimit, type Labels } from "./pool-members.js";
+export { isTimeZone } from "./parse-rollout-policy.js";

@@ -93,18 +93,43 @@ export interface NodeCheck {
 
 export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
 
-/** Grants happen only inside this window (UTC, minutes since midnight; end may wrap past midnight). */
+/** Grants happen only inside this window (minutes since local midnight; end may wrap past midnight). */
 export interface MaintenanceWindow {
   readonly days: readonly Weekday[];
   readonly startMinute: number;
   readonly endMinute: number;
+  /** IANA time zone the days and times are read in; absent means UTC. */
+  readonly timezone?: string;
+  /** Local dates (YYYY-MM-DD) on which the window does not open. */
+  readonly exclude?: readonly string[];
+}
+
+/** A limit given as a node count or as a percentage of a pool's nodes. */
+export type UnavailableLimit = { readonly count: number } | { readonly percent: number };
+
+/** Nodes whose labels match every selector entry; at most maxUnavailable of them disrupted at once. */
+export interface RolloutPool {
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly maxUnavailable: UnavailableLimit;
+}
+
+/** At most `max` nodes disrupted per distinct value of `label` (e.g. one per zone). */
+export interface PerLabelLimit {
+  readonly label: string;
+  readonly max: number;
 }
 
 export interface RolloutSettings {
   readonly maxUnavailable: number;
   readonly maxUnavailableServers: number;
   readonly reboot: RebootPolicy;
-  readonly window: MaintenanceWindow | null;
+  /** Grants happen only inside one of these; empty means any time. */
+  readonly windows: readonly MaintenanceWindow[];
+  /** How long one disruption is expected to take; a grant needs this much left in its window. */
+  readonly expectedDisruptionSeconds: number;
+  readonly pools: readonly RolloutPool[];
+  readonly maxUnavailablePer: PerLabelLimit | null;
   readonly settleSeconds: number;
   readonly healthDeadlineSeconds: number;
   readonly drainTimeoutSeconds: number;

@@ -2,7 +2,8 @@
 import { isSeq } from "yaml";
 import { NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
-import type { AgentPin, ApiVip, ClusterSettings, MaintenanceWindow, NixpkgsPin, RolloutSettings, Weekday } from "./model.js";
+import type { AgentPin, ApiVip, ClusterSettings, NixpkgsPin, RolloutSettings } from "./model.js";
+import { readPerLabel, readPools, readWindows } from "./parse-rollout-policy.js";
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readBuild } from "./parse-build.js";
 import { readClusterChecks } from "./parse-checks.js";
@@ -14,7 +15,6 @@ export const NIXOS_CHANNEL = /^nixos-([0-9]{2}\.[0-9]{2}|unstable)(-small)?$/;
 
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const SSH_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
-const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /** Partial settings: fields that failed to read are absent and already reported. */
 export type ClusterDraft = Omit<ClusterSettings, "k3s"> & { k3s: Omit<ClusterSettings["k3s"], "apiAddress"> & { apiAddress?: string } };
@@ -71,34 +71,16 @@ function readStateVersion(r: YamlReader, loc: Located | undefined, nixpkgs: Nixp
   return "";
 }
 
-function readWindow(r: YamlReader, loc: Located | undefined): MaintenanceWindow | null {
-  if (!loc || loc.node === null) return null;
-  const f = r.map(loc, ["days", "start", "end"]);
-  if (!f) return null;
-  const days = (r.stringList(f.get("days")) ?? WEEKDAYS.slice()).filter((d, i) => {
-    if ((WEEKDAYS as readonly string[]).includes(d)) return true;
-    r.report(f.get("days")!.pos, `cluster.rollout.window.days[${i}]`, `expected one of ${WEEKDAYS.join(", ")}, got "${d}"`);
-    return false;
-  }) as Weekday[];
-  const minute = (key: "start" | "end"): number => {
-    const v = r.require(r.string(f.get(key)), loc, key, "HH:MM in UTC");
-    const m = v?.match(/^([01][0-9]|2[0-3]):([0-5][0-9])$/);
-    if (v !== undefined && !m) r.report(f.get(key)!.pos, `cluster.rollout.window.${key}`, `expected HH:MM (UTC), got "${v}"`);
-    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-  };
-  const startMinute = minute("start");
-  const endMinute = minute("end");
-  if (startMinute === endMinute && f.has("start") && f.has("end")) r.report(f.get("end")!.pos, "cluster.rollout.window.end", "must differ from start");
-  return { days, startMinute, endMinute };
-}
-
 function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
-  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "reboot", "window", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
+  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
   return {
     maxUnavailable: r.integer(f.get("max_unavailable"), 1, 100_000) ?? 1,
     maxUnavailableServers: r.integer(f.get("max_unavailable_servers"), 1, 100_000) ?? 1,
     reboot: r.oneOf(f.get("reboot"), ["auto", "always", "never"] as const) ?? "auto",
-    window: readWindow(r, f.get("window")),
+    windows: readWindows(r, f.get("window"), f.get("windows")),
+    expectedDisruptionSeconds: r.integer(f.get("expected_disruption_seconds"), 0, 86_400) ?? 900,
+    pools: readPools(r, f.get("pools")),
+    maxUnavailablePer: readPerLabel(r, f.get("max_unavailable_per")),
     settleSeconds: r.integer(f.get("settle_seconds"), 0, 86_400) ?? 0,
     healthDeadlineSeconds: r.integer(f.get("health_deadline_seconds"), 5, 86_400) ?? 300,
     drainTimeoutSeconds: r.integer(f.get("drain_timeout_seconds"), 5, 86_400) ?? 600,

@@ -38,7 +38,7 @@ describe("validateInventoryText", () => {
     expect(inv.nodes.map((n) => n.name)).toEqual(["a1", "n1", "n2", "n3"]);
     expect(inv.cluster.stateVersion).toBe("24.11");
     expect(inv.cluster.k3s.apiAddress).toBe("10.0.0.11");
-    expect(inv.cluster.rollout).toMatchObject({ maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", window: null, activationTimeoutSeconds: 300 });
+    expect(inv.cluster.rollout).toMatchObject({ maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", windows: [], expectedDisruptionSeconds: 900, pools: [], maxUnavailablePer: null, activationTimeoutSeconds: 300 });
     expect(inv.cluster.network.nameservers).toEqual(["1.1.1.1"]);
     expect(inv.nodes[0]!.interface).toBe("enp1s0");
   });
@@ -211,7 +211,7 @@ describe("validateInventoryText", () => {
 
   it("reads a maintenance window and rejects a bad one", () => {
     const good = BASE.replace("  k3s: { token_secret: k3s-token }\n", "  k3s: { token_secret: k3s-token }\n  rollout: { window: { days: [sat, sun], start: \"22:30\", end: \"04:00\" } }\n");
-    expect(validateInventoryText(good).inventory?.cluster.rollout.window).toEqual({ days: ["sat", "sun"], startMinute: 1350, endMinute: 240 });
+    expect(validateInventoryText(good).inventory?.cluster.rollout.windows).toEqual([{ days: ["sat", "sun"], startMinute: 1350, endMinute: 240 }]);
     const bad = good.replace('"04:00"', '"25:00"').replace("sun]", "sunday]");
     expect(problems(bad)).toEqual([
       'inventory.yaml:7:30 cluster.rollout.window.days[1]: expected one of mon, tue, wed, thu, fri, sat, sun, got "sunday"',

@@ -1,0 +1,108 @@
+// The rollout policy keys: windows (time zone, excluded dates, several), pools and per-label limits, with precise errors.
+import { describe, expect, it } from "vitest";
+import { formatDiagnostic } from "./format-diagnostic.js";
+import { validateInventoryText } from "./validate-repo.js";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyExampleKeyExampleKeyExampleKey00 ops@laptop";
+
+/** Line 7 onwards is the rollout section a test gives. */
+function inventory(rollout: string): string {
+  return `cluster:
+  name: lab
+  nixpkgs: { channel: nixos-24.11 }
+  network: { gateway: 10.0.0.1, prefix_length: 24, interface: enp1s0 }
+  admin: { user: ops, ssh_keys: ["${KEY}"] }
+  k3s: { token_secret: k3s-token }
+${rollout}
+nodes:
+  n1: { address: 10.0.0.11, role: server, init: true, boot_device: /dev/sda, labels: { zone: a } }
+  n2: { address: 10.0.0.12, role: server, boot_device: /dev/sda, labels: { zone: b } }
+  n3: { address: 10.0.0.13, role: server, boot_device: /dev/sda, labels: { zone: c } }
+  g1: { address: 10.0.0.21, role: agent, boot_device: /dev/sda, labels: { zone: a, gpu: "true" } }
+`;
+}
+
+const problems = (rollout: string): string[] => validateInventoryText(inventory(rollout)).diagnostics.map(formatDiagnostic);
+const rolloutOf = (rollout: string) => validateInventoryText(inventory(rollout)).inventory?.cluster.rollout;
+
+describe("rollout windows", () => {
+  it("reads several windows with a time zone and excluded dates", () => {
+    const text = `  rollout:
+    expected_disruption_seconds: 1200
+    windows:
+      - { days: [mon, tue], start: "22:00", end: "02:00", timezone: Europe/Berlin, exclude: ["2024-12-24"] }
+      - { start: "03:00", end: "04:00" }`;
+    expect(problems(text)).toEqual([]);
+    const r = rolloutOf(text)!;
+    expect(r.expectedDisruptionSeconds).toBe(1200);
+    expect(r.windows).toEqual([
+      { days: ["mon", "tue"], startMinute: 1320, endMinute: 120, timezone: "Europe/Berlin", exclude: ["2024-12-24"] },
+      { days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], startMinute: 180, endMinute: 240 },
+    ]);
+  });
+
+  it("rejects an unknown zone, a bad date, and window together with windows", () => {
+    expect(problems(`  rollout:
+    windows:
+      - { start: "22:00", end: "02:00", timezone: Mars/Olympus, exclude: ["2024-02-30", "24.12.2024"] }`)).toEqual([
+      'inventory.yaml:9:51 cluster.rollout.windows[0].timezone: "Mars/Olympus" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)',
+      'inventory.yaml:9:74 cluster.rollout.windows[0].exclude[0]: expected a date YYYY-MM-DD (local to the window\'s time zone), got "2024-02-30"',
+      'inventory.yaml:9:74 cluster.rollout.windows[0].exclude[1]: expected a date YYYY-MM-DD (local to the window\'s time zone), got "24.12.2024"',
+    ]);
+    expect(problems(`  rollout:
+    window: { start: "22:00", end: "02:00" }
+    windows: [{ start: "03:00", end: "04:00" }]`)).toEqual([
+      "inventory.yaml:9:14 cluster.rollout.windows: give either window (one) or windows (a list), not both: move the window into the list",
+    ]);
+  });
+
+  it("defaults the expected disruption to 15 minutes and bounds it", () => {
+    expect(rolloutOf("")!.expectedDisruptionSeconds).toBe(900);
+    expect(problems("  rollout: { expected_disruption_seconds: -1 }")).toEqual(["inventory.yaml:7:43 cluster.rollout.expected_disruption_seconds: must be between 0 and 86400, got -1"]);
+  });
+});
+
+describe("pools and per-label limits", () => {
+  it("reads pools by count and percentage, and max_unavailable_per in both forms", () => {
+    const text = `  rollout:
+    max_unavailable_per: zone
+    pools:
+      - { name: gpu, selector: { gpu: "true" }, max_unavailable: 1 }
+      - { name: zone-a, selector: { zone: a }, max_unavailable: "50%" }`;
+    expect(problems(text)).toEqual([]);
+    const r = rolloutOf(text)!;
+    expect(r.pools).toEqual([
+      { name: "gpu", selector: { gpu: "true" }, maxUnavailable: { count: 1 } },
+      { name: "zone-a", selector: { zone: "a" }, maxUnavailable: { percent: 50 } },
+    ]);
+    expect(r.maxUnavailablePer).toEqual({ label: "zone", max: 1 });
+    expect(rolloutOf("  rollout: { max_unavailable_per: { label: zone, max: 2 } }")!.maxUnavailablePer).toEqual({ label: "zone", max: 2 });
+    expect(rolloutOf("")!.pools).toEqual([]);
+    expect(rolloutOf("")!.maxUnavailablePer).toBeNull();
+  });
+
+  it("says exactly what is wrong with a pool", () => {
+    expect(problems(`  rollout:
+    pools:
+      - { name: GPU, selector: { gpu: "true" }, max_unavailable: "150%" }
+      - { name: gpu2, selector: {}, max_unavailable: 0 }
+      - { name: gpu2, max_unavailable: 1 }`)).toEqual([
+      'inventory.yaml:9:17 cluster.rollout.pools[0].name: "GPU" is not a DNS label (lower-case letters, digits, \'-\')',
+      'inventory.yaml:9:66 cluster.rollout.pools[0].max_unavailable: a percentage must be between 1% and 100%, got "150%"',
+      "inventory.yaml:10:33 cluster.rollout.pools[1].selector: needs at least one label (an empty selector would match every node: use max_unavailable instead)",
+      'inventory.yaml:10:54 cluster.rollout.pools[1].max_unavailable: expected a node count (1 or more) or a percentage such as "25%", got "0"',
+      "inventory.yaml:11:9 cluster.rollout.pools[2].selector: is required (labels the pool's nodes carry, e.g. { zone: a })",
+      "inventory.yaml:11:17 cluster.rollout.pools[2].name: duplicate pool name \"gpu2\" (first at line 10)",
+    ]);
+  });
+
+  it("warns about a pool or a per-label limit that selects no node", () => {
+    const d = validateInventoryText(inventory(`  rollout:
+    max_unavailable_per: rack
+    pools: [{ name: ssd, selector: { disk: ssd }, max_unavailable: 1 }]`)).diagnostics;
+    expect(d.map((x) => [x.severity, formatDiagnostic(x)])).toEqual([
+      ["warning", 'inventory.yaml:8:26 warning: cluster.rollout.max_unavailable_per: no node has the label "rack", so this limits nothing: add it under nodes.<name>.labels'],
+      ["warning", "inventory.yaml:9:36 warning: cluster.rollout.pools[0].selector: pool ssd selects no node (no node has the labels disk=ssd): check the labels under nodes.<name>.labels"],
+    ]);
+  });
+});
