@@ -131,6 +131,9 @@ export class ApplyRunner {
         return this.stopActivation(effect.systemPath);
       case "prune-bundles":
         return this.prune(effect);
+      case "hand-over-vip":
+      case "rejoin-vip":
+        return this.vip(effect.type);
       case "redeliver-desired":
         if (this.latestDesired) this.later({ type: "desired-received", now: this.opts.clock.now(), desired: this.latestDesired });
         return;
@@ -143,6 +146,17 @@ export class ApplyRunner {
       this.opts.log.warn({ systemPath }, "stopped an activation that ran past its deadline");
     } catch (err) {
       this.opts.log.error({ err: errorMessage(err), systemPath }, "could not stop an activation that ran past its deadline");
+    }
+  }
+
+  /** A VIP that could not be handed over moves anyway once this node stops serving (one VRRP failover later). */
+  private async vip(type: "hand-over-vip" | "rejoin-vip"): Promise<void> {
+    const { system, log } = this.opts;
+    try {
+      if (type === "hand-over-vip") await system.handOverVip();
+      else await system.rejoinVip();
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, type === "hand-over-vip" ? "could not hand the API VIP over" : "could not take part in carrying the API VIP again");
     }
   }
 

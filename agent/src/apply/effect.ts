@@ -89,6 +89,13 @@ export type Effect =
    * name; a failure is logged, never fatal (disk space is not worth stopping an agent for).
    */
   | { readonly type: "prune-bundles"; readonly keepSha256s: readonly string[]; readonly keepSystems: readonly string[] }
+  /**
+   * Quick. Before the node is disrupted (drain, reboot or service restart), give up the API VIP if this node carries
+   * it, so a peer takes it after one VRRP failover while this node still serves; a failure is logged, never fatal.
+   */
+  | { readonly type: "hand-over-vip" }
+  /** Quick. The lease is back and the node healthy: take part in carrying the API VIP again (idempotent). */
+  | { readonly type: "rejoin-vip" }
   /** Quick. Feed the latest desired bundle the client holds back in as desired-received (if it has one). */
   | { readonly type: "redeliver-desired" };
 

@@ -57,7 +57,7 @@ describe("service restart", () => {
       ev.healthy(),
     ]);
     expect(find(effects[3]!, "request-lease")).toMatchObject({ kind: "service-restart", fencingToken: null, sha256: A.sha256 });
-    expect(types(effects[4]!)).toEqual(["persist", "report", "switch"]);
+    expect(types(effects[4]!)).toEqual(["persist", "hand-over-vip", "report", "switch"]);
     expect(find(effects[5]!, "renew-lease")).toEqual({ type: "renew-lease", fencingToken: 3, state: "verifying" });
     expect(find(effects[6]!, "release-lease")).toEqual({ type: "release-lease", fencingToken: 3, success: true, reason: "confirmed" });
     expect(state).toMatchObject({ phase: "confirmed", lease: { fencingToken: 3, releasing: true } });
@@ -69,7 +69,7 @@ describe("reboot", () => {
   it("drains, persists the boot id, reboots, verifies on the new boot and releases", () => {
     const { state, effects } = run([...[ev.started(), ev.desired(), ev.written()], ev.built(A, SYS_A, true), ev.granted(), ev.drained()]);
     expect(find(effects[3]!, "request-lease")?.kind).toBe("reboot");
-    expect(types(effects[4]!)).toEqual(["persist", "renew-lease", "report", "drain"]);
+    expect(types(effects[4]!)).toEqual(["persist", "hand-over-vip", "renew-lease", "report", "drain"]);
     expect(types(effects[5]!)).toEqual(["persist", "renew-lease", "report", "boot-and-reboot"]);
     // A trial boot: the install system (what ran before) stays the boot default until the new one is healthy.
     expect(find(effects[5]!, "boot-and-reboot")).toEqual({ type: "boot-and-reboot", systemPath: SYS_A, sha256: A.sha256, fallback: INSTALL });
@@ -280,7 +280,7 @@ describe("newer desired bundles", () => {
     const done = run([ev.started(BOOT2, SYS_A), ev.healthy(), ev.blessed()], s);
     expect(types(done.effects[2]!)).not.toContain("redeliver-desired");
     const released = step(done.state, ev.released());
-    expect(types(released.effects)).toEqual(["persist", "redeliver-desired"]);
+    expect(types(released.effects)).toEqual(["persist", "rejoin-vip", "redeliver-desired"]);
     expect(released.state.queued).toBeNull();
   });
 

@@ -28,6 +28,9 @@ import {
   type Result,
 } from "./steps.js";
 
+const HAND_OVER_VIP: Effect = { type: "hand-over-vip" };
+const REJOIN_VIP: Effect = { type: "rejoin-vip" };
+
 export type Transition = (state: AgentState, event: AgentEvent) => Result;
 
 /**
@@ -80,7 +83,8 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
       return onLeaseLost(s, e);
     case "lease-released":
       if (s.lease?.fencingToken !== e.fencingToken) return unchanged(s);
-      if (isResting(s.phase)) return pickUpQueued({ state: { ...s, lease: null }, effects: [] });
+      // Acknowledged, so the coordinator has uncordoned the node: it may carry the VIP again (a stuck node may not).
+      if (isResting(s.phase)) return pickUpQueued({ state: { ...s, lease: null }, effects: isStuck(s) ? [] : [REJOIN_VIP] });
       // Released while still needed (an operator's force release): the same as losing it.
       return onLeaseLost(s, { type: "lease-lost", now: e.now, fencingToken: e.fencingToken, reason: "released by the coordinator" });
     case "drained":
@@ -215,10 +219,11 @@ function onLeaseGranted(s: AgentState, e: EventOf<"lease-granted">): Result {
   if (s.phase === "waiting-lease" && t?.disruption && t.systemPath) {
     const lease = { fencingToken: e.fencingToken, kind: t.disruption, releasing: false };
     const held: AgentState = { ...s, lease };
+    // The VIP goes before anything is disrupted: ahead of the drain, or of the switch that restarts services.
     if (t.disruption === "reboot") {
-      return { state: { ...held, phase: "draining" }, effects: [...renew(held, "draining"), report("draining", t), { type: "drain", fencingToken: e.fencingToken }] };
+      return { state: { ...held, phase: "draining" }, effects: [HAND_OVER_VIP, ...renew(held, "draining"), report("draining", t), { type: "drain", fencingToken: e.fencingToken }] };
     }
-    return enterActivating(held, { ...t, systemPath: t.systemPath }, e.now, []);
+    return enterActivating(held, { ...t, systemPath: t.systemPath }, e.now, [HAND_OVER_VIP]);
   }
   if (s.lease === null) {
     // A grant that raced a superseded request: hand it straight back.
@@ -231,7 +236,7 @@ function onLeaseLost(s: AgentState, e: EventOf<"lease-lost">): Result {
   if (s.lease?.fencingToken !== e.fencingToken) return unchanged(s);
   const lost: AgentState = { ...s, lease: null };
   if (isResting(s.phase)) {
-    if (s.lease.releasing) return pickUpQueued({ state: lost, effects: [] });
+    if (s.lease.releasing) return pickUpQueued({ state: lost, effects: isStuck(s) ? [] : [REJOIN_VIP] });
     return { state: { ...lost, lastError: `lease lost: ${e.reason}` }, effects: [report(s.phase, s.target ?? s.applied, { error: `lease lost: ${e.reason}` })] };
   }
   if (s.phase === "draining") return abandon(lost, `lease lost while draining: ${e.reason}`, [{ type: "abort-pending" }]);

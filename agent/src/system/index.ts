@@ -6,6 +6,7 @@ export { RecordingRunner, type RecordedCall } from "./recording-runner.js";
 export { NixosSystem, SYSTEM_PROFILE, type NixosSystemOptions } from "./nixos-system.js";
 export { SimSystem, SIM_REBOOT_EXIT_CODE, type SimDurations, type SimSystemOptions } from "./sim-system.js";
 export { FAULT_KINDS, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
+export { readSimVip, simVipHolder, vipHolder, vrrpPriorityOf, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
 export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
 export { parseDryActivate, interruptedUnits } from "./dry-activate.js";
 export { readBundleDir, writeBundleDir } from "./bundle-dir.js";

@@ -2,7 +2,7 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
-import type { BundleFile } from "../../../shared/src/render/index.js";
+import { VIP_HANDOVER_FLAG, type BundleFile } from "../../../shared/src/render/index.js";
 import { bundleDirNames, writeBundleDir } from "./bundle-dir.js";
 import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 import type { CommandResult, CommandRunner } from "./command-runner.js";
@@ -23,6 +23,7 @@ export interface NixosSystemOptions {
 export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
 const BOOT_FILES = ["kernel", "initrd", "kernel-modules"] as const;
 /** The unit states in which a transient activation unit is still working. */
+const KEEPALIVED = "keepalived.service";
 const BUSY = new Set(["active", "activating", "deactivating", "reloading"]);
 
 function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -191,6 +192,21 @@ export class NixosSystem implements System {
       () => true,
       () => false,
     );
+  }
+
+  async handOverVip(): Promise<void> {
+    await this.mustRun(["touch", VIP_HANDOVER_FLAG]);
+    if (await this.unitActive(KEEPALIVED)) await this.mustRun(["systemctl", "stop", KEEPALIVED]);
+  }
+
+  async rejoinVip(): Promise<void> {
+    await this.mustRun(["rm", "-f", VIP_HANDOVER_FLAG]);
+    if (await this.systemHasUnit(await this.currentSystem(), KEEPALIVED)) await this.mustRun(["systemctl", "start", KEEPALIVED]);
+  }
+
+  private async mustRun(argv: readonly string[]): Promise<void> {
+    const r = await this.runner.run(argv);
+    if (r.exitCode !== 0) throw new NkError("IO", `${argv.join(" ")} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
   }
 
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {

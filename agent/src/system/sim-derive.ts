@@ -1,6 +1,7 @@
 // What a simulated build derives from a bundle: a store path and the parts that decide reboots and restarts.
 import { createHash } from "node:crypto";
 import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
+import { vrrpPriorityOf } from "./sim-vip.js";
 
 /** Stored per simulated system path, like the links inside a real system's store path. */
 export interface SimSystemMeta {
@@ -12,6 +13,8 @@ export interface SimSystemMeta {
   readonly kernelModules: string;
   /** The nk version the generation's flake pins (`nk.url = ".../v0.1.0"` or `".../nk-0.1.0….tar.gz"`), i.e. the agent it would run. */
   readonly agentVersion?: string;
+  /** VRRP priority when the system carries the API VIP (its nk/keepalived.nix). */
+  readonly vrrpPriority?: number;
   /** Hashes of what each unit's configuration depends on; a change restarts the unit. */
   readonly units: Readonly<Record<string, string>>;
 }
@@ -45,11 +48,13 @@ export function deriveSystem(node: string, files: readonly BundleFile[]): SimSys
   // The nixpkgs a system is built from: the reference and the commit flake.lock pins it to (nkctl pin --update moves only the latter).
   const nixpkgs = (linesMatching(files, /nixpkgs\.url\s*=/) || fileContent(files, "flake.nix")) + lockedNixpkgs(files);
   const nkUrl = fileContent(files, "flake.nix").match(/nk\.url\s*=\s*"([^"]*)"/)?.[1] ?? "";
+  const priority = vrrpPriorityOf(files.find((f) => f.path === "nk/keepalived.nix")?.content);
   const agentVersion = (/\/v([0-9][^"/]*)$/.exec(nkUrl) ?? /\/nk-([0-9]+\.[0-9]+\.[0-9]+)[^"/]*\.tar\.gz$/.exec(nkUrl))?.[1];
   return {
     systemPath: `/nix/store/${sha.slice(0, 32)}-nixos-system-${node}-sim`,
     bundleSha256: sha,
     ...(agentVersion ? { agentVersion } : {}),
+    ...(priority !== null ? { vrrpPriority: priority } : {}),
     kernel: h("kernel", nixpkgs, linesMatching(files, /boot\.kernel(Packages|Params|Patches)/)),
     initrd: h("initrd", nixpkgs, linesMatching(files, /boot\.initrd/)),
     kernelModules: h("modules", nixpkgs, linesMatching(files, /boot\.(kernelModules|extraModulePackages)/)),
@@ -57,6 +62,7 @@ export function deriveSystem(node: string, files: readonly BundleFile[]): SimSys
       // A host without k3s (role none) has no nk/k3s.nix, and so no k3s unit.
       ...(files.some((f) => f.path === "nk/k3s.nix") ? { "k3s.service": h(nixpkgs, fileContent(files, "nk/k3s.nix")) } : {}),
       "network-setup.service": h(fileContent(files, "nk/network.nix")),
+      ...(priority !== null ? { "keepalived.service": h(fileContent(files, "nk/keepalived.nix")) } : {}),
     },
   };
 }

@@ -11,6 +11,7 @@ import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
 import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
 import { simulatedCommand } from "./sim-commands.js";
+import { readSimVip, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
 
@@ -37,6 +38,7 @@ export interface SimSystemOptions {
   readonly pollMs?: number;
 }
 
+const KEEPALIVED = "keepalived.service";
 const DEFAULT_DURATIONS: SimDurations = { buildMs: 3_000, activateMs: 1_000, rebootMs: 5_000 };
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -165,6 +167,7 @@ export class SimSystem implements System {
   private async activateNow(systemPath: string): Promise<ActivationResult> {
     const failed = await this.prepare(systemPath);
     if (failed) return failed;
+    await this.keepalivedAfterSwitch(await this.currentSystem(), systemPath);
     const gen = await this.addGeneration(systemPath);
     await this.write("boot-default", String(gen));
     await this.write("current-system", systemPath);
@@ -214,6 +217,7 @@ export class SimSystem implements System {
    * watchdog's reset then comes back on the default.
    */
   async reboot(): Promise<never> {
+    await this.write(SIM_VIP_FILES.power, "off");
     await sleep(this.durations.rebootMs * this.scale);
     const oneshot = await this.read("boot-oneshot");
     await rm(join(this.dir, "boot-oneshot"), { force: true });
@@ -229,6 +233,9 @@ export class SimSystem implements System {
     await this.write("booted-system", system);
     await this.write("current-system", system);
     await this.write("activated-by", "boot");
+    // systemd starts keepalived at boot if the system has it; the hand-over flag, on disk, is still there.
+    await this.write(SIM_VIP_FILES.keepalived, (await this.systemHasUnit(system, KEEPALIVED)) ? "active" : "inactive");
+    await this.write(SIM_VIP_FILES.power, "on");
     await this.write("boot-id", randomUUID());
     return this.exitProcess(SIM_REBOOT_EXIT_CODE);
   }
@@ -259,6 +266,27 @@ export class SimSystem implements System {
 
   async systemHasUnit(systemPath: string, unit: string): Promise<boolean> {
     return Object.hasOwn((await this.meta(systemPath)).units, unit);
+  }
+
+  async handOverVip(): Promise<void> {
+    await this.write(SIM_VIP_FILES.handedOver, "1");
+    await this.write(SIM_VIP_FILES.keepalived, "inactive");
+  }
+
+  async rejoinVip(): Promise<void> {
+    await rm(join(this.dir, SIM_VIP_FILES.handedOver), { force: true });
+    await this.write(SIM_VIP_FILES.keepalived, (await this.systemHasUnit(await this.currentSystem(), KEEPALIVED)) ? "active" : "inactive");
+  }
+
+  /** Where VRRP stands now (see sim-vip.ts): what the recorders elect the holder from. */
+  vipView(): Promise<SimVipView> {
+    return readSimVip(this.dir);
+  }
+
+  /** As switch-to-configuration: keepalived starts when the system gains it and stops when it loses it; else it stays as it was. */
+  private async keepalivedAfterSwitch(from: string, to: string): Promise<void> {
+    const [had, has] = [await this.systemHasUnit(from, KEEPALIVED), await this.systemHasUnit(to, KEEPALIVED)];
+    if (had !== has) await this.write(SIM_VIP_FILES.keepalived, has ? "active" : "inactive");
   }
 
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {

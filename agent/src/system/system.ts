@@ -71,6 +71,14 @@ export interface System {
    * A change after a confirmed switch means the agent must restart into the new one.
    */
   agentIdentity(): Promise<string | null>;
+  /**
+   * Before a disruption: create the hand-over flag (keepalived's track script fails while it exists, also after a
+   * reboot) and, if keepalived runs, stop it so a peer takes the API VIP at once. Harmless on a node without it.
+   * Throws NkError IO if the flag cannot be written or keepalived not stopped.
+   */
+  handOverVip(): Promise<void>;
+  /** After the disruption: remove the flag and start keepalived if the running system has it. Idempotent. */
+  rejoinVip(): Promise<void>;
   /** Run a node check (argv, no shell) with a timeout. */
   runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun>;
 }
