@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: "forks",
     setupFiles: ["test/support/test-env.ts"],
+    // One build of the daemons for the whole run; spawned processes use it (see the file).
+    globalSetup: ["test/support/global-build.ts"],
   },
 });
