@@ -54,6 +54,13 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
       for (const c of coordinators) if ((await status(c).catch(() => null))?.leader) return c;
       return undefined;
     }, 15_000, "a leader");
+  /** What a status says about the rollout, for failure messages. */
+  const brief = (l: GetStatusResponse) => ({
+    leader: l.leader,
+    rollout: l.rollout,
+    nodes: l.nodes.map((n) => [n.name, n.phase, n.appliedSha256.slice(0, 6), n.desiredSha256.slice(0, 6), n.health?.healthy, n.lastError]),
+    leases: l.leases.map((x) => [x.node, x.state, x.waitingReason]),
+  });
   const converged = async (timeoutMs: number) => {
     let last: GetStatusResponse | null = null;
     return eventually(async () => {
@@ -61,7 +68,7 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
       return s && s.nodes.length === NODES.length && s.nodes.every((n) => n.desiredSha256 && n.appliedSha256 === n.desiredSha256) && s.leases.length === 0 ? s : undefined;
     }, timeoutMs, "the cluster to converge").catch((err: Error) => {
       const l = last as GetStatusResponse | null;
-      throw new Error(`${err.message} in ${work}: ${JSON.stringify(l && { rollout: l.rollout, nodes: l.nodes.map((n) => [n.name, n.phase, n.appliedSha256.slice(0, 6), n.desiredSha256.slice(0, 6), n.health?.healthy, n.lastError]), leases: l.leases.map((x) => [x.node, x.state, x.waitingReason]) })}`);
+      throw new Error(`${err.message} in ${work}: ${JSON.stringify(l && brief(l))}`);
     });
   };
 
@@ -199,7 +206,11 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
     await git("commit", "-q", "-am", "another nixpkgs pin");
     await git("push", "-q", upstream, "main");
     await notify();
-    await eventually(() => (disruptionWindows(kube).length > before ? true : undefined), 30_000, "a grant after etcd came back");
+    await eventually(() => (disruptionWindows(kube).length > before ? true : undefined), 30_000, "a grant after etcd came back").catch(async (err: Error) => {
+      // Say what every coordinator saw, so a failure on a CI machine can be read without its logs.
+      const seen = await Promise.all(coordinators.map(async (c, i) => [`c${i}`, await status(c).then(brief, (e: Error) => e.message)]));
+      throw new Error(`${err.message} in ${work}: ${JSON.stringify(seen)}`);
+    });
     await converged(90_000);
     const windows = disruptionWindows(kube).slice(before);
     expect(windows.map((w) => w.node).sort()).toEqual([...NODES].sort());
