@@ -1,8 +1,11 @@
 // What the chaos test observes for itself, without asking the coordinator: agent exits (from the supervisor),
-// boot-id changes (polled from the simulated machines) and which pushes git acknowledged.
+// boot-id changes and, for clusters with an API VIP, its holder (both polled from the simulated machines) and which
+// pushes git acknowledged.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { simVipHolder } from "../../agent/src/system/index.js";
 import type { AgentExit } from "../../demo/agent-supervisor.js";
+import type { VipSample } from "./vip-invariant.js";
 
 export interface ExitRecord {
   readonly node: string;
@@ -31,11 +34,16 @@ export class ChaosRecorder {
   readonly exits: ExitRecord[] = [];
   readonly bootChanges: BootChange[] = [];
   readonly pushes: PushRecord[] = [];
+  /** Every poll's VIP holder, when constructed with `{ vip: true }`. */
+  readonly vipSamples: VipSample[] = [];
   private readonly bootIds = new Map<string, { id: string; atMs: number }>();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> = Promise.resolve();
 
-  constructor(private readonly simDirs: ReadonlyMap<string, string>) {}
+  constructor(
+    private readonly simDirs: ReadonlyMap<string, string>,
+    private readonly options: { readonly vip?: boolean } = {},
+  ) {}
 
   onAgentExit = (exit: AgentExit, atMs: number): void => {
     this.exits.push({ node: exit.node, code: exit.code, signal: exit.signal, atMs });
@@ -71,7 +79,10 @@ export class ChaosRecorder {
     // Bounds that hold whatever the scheduling: the old id was read after `startMs`, the new one before `endMs`.
     const startMs = Date.now();
     const ids = await Promise.all([...this.simDirs].map(async ([node, dir]) => [node, (await readFile(join(dir, "boot-id"), "utf8").catch(() => "")).trim()] as const));
+    // Only clusters with a VIP pay for reading the election (a few small files per machine).
+    const holder = this.options.vip ? await simVipHolder(this.simDirs) : undefined;
     const endMs = Date.now();
+    if (holder !== undefined) this.vipSamples.push({ fromMs: startMs, toMs: endMs, holder });
     for (const [node, id] of ids) {
       const seen = this.bootIds.get(node);
       // A fresh machine writes its first boot id at its first start: that is not a reboot.

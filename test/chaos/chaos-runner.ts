@@ -7,6 +7,7 @@ import { ChaosCluster, CHAOS_NODES, K3S_SECRET } from "./chaos-cluster.js";
 import { ChaosDriver } from "./chaos-driver.js";
 import { concurrencyViolations, convergedViolations, missingNodes, missingPushes, readMachine, rebootViolations, settledViolations } from "./chaos-invariants.js";
 import { ChaosRecorder } from "./chaos-recorder.js";
+import { vipViolations } from "./vip-invariant.js";
 import { describeSchedule, makeSchedule } from "./chaos-schedule.js";
 import { LeaseJournal, type Limits } from "./lease-journal.js";
 import type { ScriptedSchedule } from "./scripted-schedules.js";
@@ -196,7 +197,7 @@ function settledKey(s: GetStatusResponse, nodes: readonly string[]): string | nu
 async function runSchedule(cluster: ChaosCluster, driver: ChaosDriver, recorder: ChaosRecorder, journal: LeaseJournal, index: number, body: ScheduleBody): Promise<ScheduleResult> {
   const nodes = cluster.options.nodes;
   const startMs = Date.now();
-  const from = { exits: recorder.exits.length, changes: recorder.bootChanges.length, pushes: recorder.pushes.length };
+  const from = { exits: recorder.exits.length, changes: recorder.bootChanges.length, pushes: recorder.pushes.length, vip: recorder.vipSamples.length };
   const violations: string[] = [...(await body.run())];
   await driver.healInfrastructure();
   const stepsDone = Date.now();
@@ -229,6 +230,7 @@ async function runSchedule(cluster: ChaosCluster, driver: ChaosDriver, recorder:
   violations.push(...concurrencyViolations(windows, cluster.options.limits, (n) => cluster.roles.get(n) === "server"));
   violations.push(...windows.filter((w) => w.toMs === Infinity).map((w) => `${w.node} is still cordoned after convergence`));
   violations.push(...rebootViolations(recorder.exits.slice(from.exits), recorder.bootChanges.slice(from.changes), windows));
+  violations.push(...vipViolations(recorder.vipSamples.slice(from.vip), windows));
   await journal.readNew();
   violations.push(...journal.takeViolations());
   const open = journal.openLeases();

@@ -4,6 +4,7 @@ export { ChaosCluster, CHAOS_NODES, type ChaosClusterOptions, type PushResult } 
 export { ChaosDriver } from "./chaos-driver.js";
 export { ChaosRecorder, type BootChange, type ExitRecord, type PushRecord } from "./chaos-recorder.js";
 export { concurrencyViolations, convergedViolations, rebootViolations, settledViolations, readMachine, type MachineView } from "./chaos-invariants.js";
+export { vipViolations, VRRP_FAILOVER_MS, type VipSample } from "./vip-invariant.js";
 export { describeSchedule, makeSchedule, type ChaosAction, type ChaosSchedule, type ChaosStep, type PushChange } from "./chaos-schedule.js";
 export { LeaseJournal, readDurableLeases, type Limits } from "./lease-journal.js";
 export { SeededRandom, scheduleSeed } from "./seeded-random.js";
