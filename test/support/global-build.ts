@@ -10,7 +10,7 @@ const ROOT = join(import.meta.dirname, "..", "..");
 
 export default async function setup(): Promise<() => Promise<void>> {
   // A run that sets NK_DIST_DIR itself (a pinned build) or opts out with NK_TEST_FROM_SOURCES=1 keeps its choice.
-  if (process.env.NK_DIST_DIR || process.env.NK_TEST_FROM_SOURCES === "1") return async () => {};
+  if (process.env.NK_DIST_DIR || process.env.NK_TEST_FROM_SOURCES === "1" || onlyUnitTests()) return async () => {};
   // Inside the checkout, so the build resolves the checkout's node_modules.
   const dir = join(ROOT, ".test-build", String(process.pid));
   await mkdir(dir, { recursive: true });
@@ -25,4 +25,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/** A run limited to files under the packages' src/ spawns no daemon (only test/ does), so the build would be wasted. */
+function onlyUnitTests(): boolean {
+  const run = process.argv.indexOf("run");
+  const filters = process.argv.slice(run + 1).filter((a) => !a.startsWith("-"));
+  return filters.length > 0 && filters.every((f) => /^(\.\/)?(shared|coordinator|agent|nkctl)\/src\//.test(f));
 }

@@ -58,4 +58,17 @@ describe("NodeRegistry connections", () => {
     expect(registry.noteRemote({ ...record, lastReport: report(t) })).toBe(true);
     expect(registry.isConnected("n1")).toBe(true);
   });
+
+  it("takes the applied bundle from another coordinator's record only when that record is newer", async () => {
+    let t = 1_000_000;
+    const registry = await open({ connectedByReportWithinMs: 3_000, now: () => t }, () => t);
+    await registry.report("n1", report(t), { revision: "r2", sha256: "s2" });
+    const stale = { ...registry.get("n1")!, lastReport: report(t - 5_000), applied: { revision: "r1", sha256: "s1" } };
+    expect(registry.noteRemote(stale)).toBe(false);
+    expect(registry.get("n1")!.applied).toEqual({ revision: "r2", sha256: "s2" });
+    t += 1_000;
+    const fresh = { ...registry.get("n1")!, lastReport: report(t), applied: { revision: "r3", sha256: "s3" } };
+    expect(registry.noteRemote(fresh)).toBe(true);
+    expect(registry.get("n1")!.applied).toEqual({ revision: "r3", sha256: "s3" });
+  });
 });

@@ -111,9 +111,11 @@ export class NodeRegistry {
       return remote.lastReport !== undefined;
     }
     const newer = (remote.lastReport?.atMs ?? 0) > (local.lastReport?.atMs ?? 0);
+    // The applied bundle travels with a hello or report: take it only from a record that heard from the agent
+    // later than this one did, so a stale copy of the record never moves a node back to an older bundle.
+    if (remote.applied && lastHeard(remote) > lastHeard(local)) local.applied = remote.applied;
     if (newer) local.lastReport = remote.lastReport;
     if ((remote.lastHello?.atMs ?? 0) > (local.lastHello?.atMs ?? 0)) local.lastHello = remote.lastHello;
-    if (remote.applied) local.applied = remote.applied;
     if (remote.desired) local.desired = remote.desired;
     local.tokenHash = remote.tokenHash;
     if (newer) this.changed.emit(remote.name);
@@ -138,4 +140,9 @@ export class NodeRegistry {
   connectedCount(): number {
     return this.connections.size;
   }
+}
+
+/** When the agent last spoke to any coordinator about this record (hello or report). */
+function lastHeard(r: NodeRecord): number {
+  return Math.max(r.lastReport?.atMs ?? 0, r.lastHello?.atMs ?? 0);
 }
