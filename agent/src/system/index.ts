@@ -11,3 +11,5 @@ export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js
 export { parseDryActivate, interruptedUnits } from "./dry-activate.js";
 export { readBundleDir, writeBundleDir } from "./bundle-dir.js";
 export { commandsPath, simulatedCommand, type SimCommands } from "./sim-commands.js";
+export { fetchArgv, fetchClosure, STORE_PATH, type CacheSource } from "./nix-fetch.js";
+export { pushSimCache, readSimCache, simCacheDir, type SimCacheEntry } from "./sim-cache.js";

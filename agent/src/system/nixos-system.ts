@@ -5,8 +5,10 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import { VIP_HANDOVER_FLAG, type BundleFile } from "../../../shared/src/render/index.js";
 import { bundleDirNames, writeBundleDir } from "./bundle-dir.js";
 import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
-import type { CommandResult, CommandRunner } from "./command-runner.js";
+import { joinLogs, lastLine, logOf } from "./command-output.js";
+import type { CommandRunner } from "./command-runner.js";
 import { parseDryActivate } from "./dry-activate.js";
+import { fetchClosure, type CacheSource } from "./nix-fetch.js";
 import { armOneshot, generationOf, trialLoader, type TrialLoader } from "./trial-boot.js";
 import { storeHashOf, type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
 
@@ -31,19 +33,6 @@ function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
     const t = setTimeout(resolve, ms);
     signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
   });
-}
-
-function logOf(r: CommandResult): string {
-  return [r.stdout, r.stderr].filter((s) => s.trim() !== "").join("\n");
-}
-
-function joinLogs(...logs: string[]): string {
-  return logs.filter((l) => l.trim() !== "").join("\n");
-}
-
-function lastLine(text: string): string {
-  const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
-  return lines[lines.length - 1] ?? "";
 }
 
 /** The transient unit an activation of `systemPath` runs in: one name per system and action, so a restart can find it. */
@@ -103,6 +92,10 @@ export class NixosSystem implements System {
     // nixos-rebuild build leaves ./result (a GC root) pointing at the system.
     const systemPath = await this.readlink(`${bundleDir}/result`);
     return { ok: true, systemPath, log };
+  }
+
+  fetch(bundleDir: string, systemPath: string, cache: CacheSource, signal?: AbortSignal): Promise<BuildResult> {
+    return fetchClosure(this.runner, bundleDir, systemPath, cache, signal);
   }
 
   async dryActivate(systemPath: string, signal?: AbortSignal): Promise<DryActivateResult> {

@@ -12,12 +12,15 @@ function tail(chunks: Buffer[]): string {
 }
 
 export class ProcessRunner implements CommandRunner {
+  /** `env`: the environment every command gets (default: the agent's own), e.g. another machine's Nix configuration. */
+  constructor(private readonly env?: NodeJS.ProcessEnv) {}
+
   run(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     const [file, ...args] = argv;
     if (file === undefined) return Promise.resolve({ exitCode: EXIT_NOT_FOUND, stdout: "", stderr: "empty argv" });
     opts.signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(file, args, { cwd: opts.cwd, env: this.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let outLen = 0;

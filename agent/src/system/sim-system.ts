@@ -13,6 +13,8 @@ import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js
 import { simulatedCommand } from "./sim-commands.js";
 import { readSimVip, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
+import type { CacheSource } from "./nix-fetch.js";
+import { readSimCache } from "./sim-cache.js";
 import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
 
 /** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
@@ -20,6 +22,8 @@ export const SIM_REBOOT_EXIT_CODE = 75;
 
 export interface SimDurations {
   readonly buildMs: number;
+  /** Copying a closure from the (simulated) binary cache. */
+  readonly fetchMs: number;
   readonly activateMs: number;
   readonly rebootMs: number;
 }
@@ -39,7 +43,7 @@ export interface SimSystemOptions {
 }
 
 const KEEPALIVED = "keepalived.service";
-const DEFAULT_DURATIONS: SimDurations = { buildMs: 3_000, activateMs: 1_000, rebootMs: 5_000 };
+const DEFAULT_DURATIONS: SimDurations = { buildMs: 3_000, fetchMs: 500, activateMs: 1_000, rebootMs: 5_000 };
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
@@ -123,6 +127,22 @@ export class SimSystem implements System {
     await rm(join(bundleDir, "result"), { force: true });
     await symlink(meta.systemPath, join(bundleDir, "result"));
     return { ok: true, systemPath: meta.systemPath, log: `building the system configuration...\n${meta.systemPath}` };
+  }
+
+  /** As NixosSystem.fetch: a record the trusted key did not sign is refused with Nix's words, and nothing is stored. */
+  async fetch(bundleDir: string, systemPath: string, cache: CacheSource, signal?: AbortSignal): Promise<BuildResult> {
+    await sleep(this.durations.fetchMs * this.scale, signal);
+    const entry = await readSimCache(cache.url, systemPath);
+    if (entry === null) return { ok: false, error: `cannot fetch ${systemPath} from ${cache.url}: error: path '${systemPath}' is not available in the cache`, log: "" };
+    if (entry.signedBy !== cache.publicKey) {
+      const log = `error: cannot add path '${systemPath}' because it lacks a valid signature`;
+      return { ok: false, error: `refused ${systemPath} from ${cache.url}: not signed by the trusted key ${cache.publicKey.split(":")[0]}`, log };
+    }
+    await this.saveMeta(entry.meta);
+    await rm(join(bundleDir, "result"), { force: true });
+    await mkdir(bundleDir, { recursive: true });
+    await symlink(systemPath, join(bundleDir, "result"));
+    return { ok: true, systemPath, log: `copying path '${systemPath}' from '${cache.url}'...` };
   }
 
   async dryActivate(systemPath: string): Promise<DryActivateResult> {

@@ -1,6 +1,7 @@
 // The NixOS machine as the agent sees it: one interface, a real driver (NixosSystem) and a simulated one (SimSystem).
 import type { BundleFile } from "../../../shared/src/render/index.js";
 import type { BundleKeep } from "./bundle-gc.js";
+import type { CacheSource } from "./nix-fetch.js";
 
 export type BuildResult =
   | { readonly ok: true; readonly systemPath: string; readonly log: string }
@@ -35,6 +36,11 @@ export interface System {
   pruneBundles(root: string, keep: BundleKeep): Promise<string[]>;
   /** Build the node's system from the bundle without touching the running system. */
   build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult>;
+  /**
+   * Builders mode: realise `systemPath` from the binary cache instead of building, rooted at `<bundleDir>/result` as a
+   * build would be; a closure not signed by `cache.publicKey` is refused (returned as a failed result).
+   */
+  fetch(bundleDir: string, systemPath: string, cache: CacheSource, signal?: AbortSignal): Promise<BuildResult>;
   dryActivate(systemPath: string, signal?: AbortSignal): Promise<DryActivateResult>;
   /** Kernel, initrd or kernel modules differ from the booted system (or switch inhibitors changed). */
   needsReboot(systemPath: string): Promise<boolean>;
