@@ -1,35 +1,34 @@
 // Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { NkError, errorMessage } from "../../shared/src/errors/index.js";
-import type { Inventory, RepoFiles } from "../../shared/src/inventory/index.js";
+import { errorMessage } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { configWarnings } from "./config/config-warnings.js";
-import { ChangeSignal, DesiredFeed, NodeRegistry, RevisionAdopter, TelemetrySync } from "./fleet/index.js";
-import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin, validatePushedTree } from "./git/index.js";
+import { ChangeSignal, DesiredFeed, NodeEnrollment, NodeRegistry, RevisionAdopter, RevisionHandOff, TelemetrySync } from "./fleet/index.js";
+import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin } from "./git/index.js";
 import { adminAuthorizer } from "./grpc/call-auth.js";
-import { RESERVED_SECRET_PREFIX, TokenBook, auditEvent, httpAccess, type AuditEntry } from "./auth/index.js";
+import { TokenBook, auditEvent, httpAccess, type AuditEntry } from "./auth/index.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
 import { reflectionServices } from "./grpc/reflection-services.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
-import { CoordinatorMetrics, buildHttpApp } from "./http/index.js";
+import { CoordinatorMetrics, buildHttpApp, localHttpUrl, splitHostPort } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
 import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
 import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
 import { loadServedSource, memoized, nkSourcePlugin, publicHttpUrl } from "./nk-source/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
-import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, isNewFailure, nodeHealthSource } from "./rollout/index.js";
+import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, disruptionHalt, isNewFailure, nodeHealthSource } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
-import { isNodeName } from "../../shared/src/names/index.js";
+import { StopList } from "../../shared/src/process/index.js";
 
 export interface RunningCoordinator {
   readonly grpcPort: number;
@@ -47,18 +46,11 @@ export interface StartOptions {
   readonly log?: Logger;
 }
 
-function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(":");
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) };
-}
-
 export async function startCoordinator(config: CoordinatorConfig, options: StartOptions = {}): Promise<RunningCoordinator> {
   const log = options.log ?? createLogger({ name: "nk-coordinator", level: config.logLevel });
   const now = Date.now;
-  const stops: Array<() => Promise<void> | void> = [];
-  const stop = async (): Promise<void> => {
-    for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.warn({ err }, "error while stopping"));
-  };
+  const stops = new StopList(log);
+  const stop = (): Promise<void> => stops.stop();
   try {
     // With the etcd store nothing else creates it: the admin token, TLS material and the repo live here.
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
@@ -152,32 +144,22 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         leases.reevaluate("settings");
       },
     });
-    const knownSecrets = async () => new Set((await store.listSecrets()).map((s) => s.name).filter((n) => !n.startsWith(RESERVED_SECRET_PREFIX)));
-    // What pre-receive validated, so post-receive adopts the same tree without parsing it again.
-    let accepted: { revision: string; inventory: Inventory } | null = null;
-    const adopt = async (revision: string, files: RepoFiles, startup = false, pushedBy?: string): Promise<string[]> => {
-      const validated = accepted?.revision === revision ? accepted.inventory : undefined;
-      accepted = null;
-      const outcome = await adopter.adopt(revision, files, { startup, ...(validated ? { validated } : {}), ...(pushedBy ? { pushedBy } : {}) });
-      return outcome.ok ? [`nk: revision ${revision.slice(0, 12)} adopted: ${outcome.result.changed.length} node(s) get a new bundle, ${outcome.result.unchanged} unchanged`] : [];
-    };
-
+    const handOff = new RevisionHandOff({
+      adopt: (revision, files, options) => adopter.adopt(revision, files, options),
+      readTree: (revision) => repo.readTree(revision),
+      store,
+      onPushValidated: (accepted) => metrics.pushReceived(accepted ? "accepted" : "rejected"),
+    });
     const head = await repo.headRevision();
-    if (head) await adopt(head, await repo.readTree(head), true);
+    if (head) await handOff.adoptStartup(head);
 
     const hooks = new HookServer({
       repo,
       socketPath: join(config.stateDir, "run", "hooks.sock"),
       log: log.child({ component: "git-hooks" }),
       audit,
-      onPreReceive: async (update, readTree) => {
-        const verdict = await validatePushedTree(await readTree(update.newSha), { knownSecrets: await knownSecrets() });
-        metrics.pushReceived(verdict.ok ? "accepted" : "rejected");
-        if (verdict.ok && verdict.inventory) accepted = { revision: update.newSha, inventory: verdict.inventory };
-        if (!verdict.ok) await store.appendEvent({ kind: "push-rejected", revision: update.newSha, message: verdict.lines.slice(0, 5).join("; ") });
-        return verdict;
-      },
-      onPostReceive: async (update) => adopt(update.newSha, await repo.readTree(update.newSha), false, update.pusher),
+      onPreReceive: (update, readTree) => handOff.preReceive(update, readTree),
+      onPostReceive: (update) => handOff.postReceive(update),
     });
     await hooks.start();
     stops.push(() => hooks.close());
@@ -190,14 +172,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         branch: config.source.branch,
         intervalMs: config.source.intervalSeconds * 1000,
         authEnv: await upstreamAuthEnv(config.source, join(config.stateDir, "run")),
-        validate: async (tree) => {
-          const verdict = await validatePushedTree(tree, { knownSecrets: await knownSecrets() });
-          // Adopted right after (onAccepted): hand over the parsed inventory, as pre-receive does for a push.
-          if (verdict.ok && verdict.inventory) accepted = { revision: tree.revision, inventory: verdict.inventory };
-          return verdict;
-        },
-        onAccepted: async (revision) => void (await adopt(revision, await repo.readTree(revision))),
-        onRejected: (revision, lines) => void store.appendEvent({ kind: "upstream-rejected", revision, message: lines.slice(0, 5).join("; ") }),
+        validate: (tree) => handOff.validateUpstream(tree),
+        onAccepted: (revision) => handOff.upstreamAccepted(revision),
+        onRejected: (revision, lines) => void handOff.upstreamRejected(revision, lines),
         log: log.child({ component: "upstream" }),
       });
       follower.start();
@@ -205,26 +182,13 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     }
 
     const tokens = new TokenBook(store, () => adminToken, now);
-    // A new token for a node that stays enrolled: its record, desired bundle and history are kept.
-    const rotateNodeToken = async (node: string) => {
-      // NODE_UNKNOWN (not found), not NODE_NOT_ENROLLED, which means the caller itself is unauthenticated.
-      if (!registry.isEnrolled(node)) throw new NkError("NODE_UNKNOWN", `node "${node}" is not enrolled: nothing to rotate (nkctl node enroll ${node})`);
-      const token = await registry.enroll(node);
-      await store.appendEvent({ kind: "node-token-rotated", node, message: `node ${node}: token rotated (the old one is refused)` });
-      return { node, token };
-    };
+    const enrollment = new NodeEnrollment({ registry, noteEnrolled: (node) => adopter.noteEnrolled(node), events: store });
     const rolloutView = (): RolloutView => board.snapshot().rollout;
     const actions: AdminActions = {
       pause: async (reason) => (await leases.pause(reason), rolloutView()),
       resume: async () => (await leases.resume(), rolloutView()),
       releaseLease: (node, force, reason) => leases.adminRelease(node, force, reason),
-      enrollNode: async (node) => {
-        if (!isNodeName(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a valid node name (a DNS label)`);
-        const token = await registry.enroll(node);
-        await adopter.noteEnrolled(node);
-        await store.appendEvent({ kind: "node-enrolled", node, message: `node ${node} enrolled (new token issued)` });
-        return { node, token };
-      },
+      enrollNode: (node) => enrollment.enroll(node),
     };
     const board: StatusBoard = new StatusBoard({
       version: NK_VERSION,
@@ -281,10 +245,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             secrets: store,
             leases,
             checks: dispatcher,
-            disruptionHalt: () => {
-              const r = leases.rollout();
-              return r.paused ? { halt: true, reason: `paused: ${r.paused.reason}` } : r.halted ? { halt: true, reason: `halted: ${r.halted.reason}` } : { halt: false, reason: "" };
-            },
+            disruptionHalt: () => disruptionHalt(leases.rollout()),
             onReport: (node, report, before) => {
               metrics.reportReceived();
               nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
@@ -307,7 +268,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
           implementation: createAdminService({
             authorize: adminAuthorizer(tokens),
             tokens,
-            rotateNodeToken,
+            rotateNodeToken: (node) => enrollment.rotateToken(node),
             audit,
             status: board,
             actions,
@@ -349,7 +310,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     await http.listen({ host, port });
     stops.push(() => http.close());
     const httpPort = (http.server.address() as { port: number }).port;
-    const httpUrl = `${config.http.plaintext ? "http" : "https"}://${["0.0.0.0", "::", ""].includes(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${httpPort}`;
+    const httpUrl = localHttpUrl(host, httpPort, config.http.plaintext);
     if (config.http.plaintext) log.warn({ listen: config.http.listen }, "http.plaintext: serving plain HTTP (no TLS) on loopback; tokens cross this listener unencrypted, so only a local TLS-terminating proxy should use it");
 
     log.info({ grpcPort: grpc.port, httpPort, httpUrl, stateDir: config.stateDir, revision: catalog.revision || null, ca: tls.caFingerprintSha256 }, "coordinator started");

@@ -4,3 +4,5 @@ export { NodeRegistry } from "./node-registry.js";
 export { DesiredFeed, type DesiredListener } from "./desired-feed.js";
 export { RevisionAdopter, type AdoptOutcome, type RevisionAdopterDeps } from "./revision-adopter.js";
 export { TelemetrySync, type TelemetrySyncDeps } from "./telemetry-sync.js";
+export { RevisionHandOff, type RevisionHandOffDeps } from "./revision-hand-off.js";
+export { NodeEnrollment, type NodeEnrollmentDeps } from "./node-enrollment.js";

@@ -3,3 +3,4 @@ export { buildHttpApp, JSON_BODY_LIMIT, type HttpDeps, type HttpPlugin } from ".
 export { CoordinatorMetrics, type CoordinatorMetricsOptions, type GrpcStreamKind, type LeaseKind, type PushResult } from "./coordinator-metrics.js";
 export { renderStatusPage } from "./render-status-page.js";
 export { httpErrorFor, type HttpError } from "./http-errors.js";
+export { localHttpUrl, splitHostPort } from "./listen-address.js";

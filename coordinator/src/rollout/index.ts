@@ -2,3 +2,4 @@
 export { KubeDisruptionHooks, type KubeDisruptionHooksDeps } from "./kube-disruption-hooks.js";
 export { catalogSettings, nodeHealthSource, clusterCheckSource } from "./lease-sources.js";
 export { isNewFailure } from "./failure-report.js";
+export { disruptionHalt, type DisruptionHalt } from "./disruption-halt.js";

@@ -1,2 +1,3 @@
 // Public surface of shared/process: what every daemon does with its own process.
 export { stopOnSignals, type SignalHost, type Stoppable } from "./stop-on-signals.js";
+export { StopList, type StopStep } from "./stop-list.js";

@@ -1,0 +1,33 @@
+// The admin's node actions: enroll a node (a new token, its desired bundle handed out at once) and rotate its token.
+import { NkError } from "../../../shared/src/errors/index.js";
+import { isNodeName } from "../../../shared/src/names/index.js";
+import type { EventInput } from "../store/index.js";
+import type { NodeRegistry } from "./node-registry.js";
+
+export interface NodeEnrollmentDeps {
+  readonly registry: Pick<NodeRegistry, "enroll" | "isEnrolled">;
+  /** A node enrolled after the revision that names it was adopted still gets its bundle. */
+  readonly noteEnrolled: (node: string) => Promise<void>;
+  readonly events: { appendEvent(event: EventInput): Promise<unknown> };
+}
+
+export class NodeEnrollment {
+  constructor(private readonly deps: NodeEnrollmentDeps) {}
+
+  async enroll(node: string): Promise<{ node: string; token: string }> {
+    if (!isNodeName(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a valid node name (a DNS label)`);
+    const token = await this.deps.registry.enroll(node);
+    await this.deps.noteEnrolled(node);
+    await this.deps.events.appendEvent({ kind: "node-enrolled", node, message: `node ${node} enrolled (new token issued)` });
+    return { node, token };
+  }
+
+  /** A new token for a node that stays enrolled: its record, desired bundle and history are kept. */
+  async rotateToken(node: string): Promise<{ node: string; token: string }> {
+    // NODE_UNKNOWN (not found), not NODE_NOT_ENROLLED, which means the caller itself is unauthenticated.
+    if (!this.deps.registry.isEnrolled(node)) throw new NkError("NODE_UNKNOWN", `node "${node}" is not enrolled: nothing to rotate (nkctl node enroll ${node})`);
+    const token = await this.deps.registry.enroll(node);
+    await this.deps.events.appendEvent({ kind: "node-token-rotated", node, message: `node ${node}: token rotated (the old one is refused)` });
+    return { node, token };
+  }
+}
