@@ -64,6 +64,10 @@ export interface SimClusterOptions {
   readonly timeScale?: number;
   /** Applied to the example inventory before the first push. */
   readonly edit?: (doc: ReturnType<typeof parseDocument>) => void;
+  /** Repo files to write (or, with null, remove) before the first push. */
+  readonly files?: Readonly<Record<string, string | null>>;
+  /** Secrets set in the coordinator besides k3s-token, before the first push. */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 /** The example inventory's programs, as a healthy simulated node answers them. */
@@ -81,7 +85,14 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   const nodes = options.nodes ?? ["n1", "n2", "n3", "n4", "n5"];
   for (const node of nodes) kube.setNode({ name: node, ready: true });
   const { client, metadata } = harness.admin();
-  await adminCall(client.setSecret.bind(client), { name: "k3s-token", value: Buffer.from("k3s-secret-token-value") }, metadata);
+  for (const [name, value] of Object.entries({ "k3s-token": "k3s-secret-token-value", ...options.secrets })) {
+    await adminCall(client.setSecret.bind(client), { name, value: Buffer.from(value) }, metadata);
+  }
+  for (const [path, content] of Object.entries(options.files ?? {})) {
+    const full = join(harness.checkout, path);
+    if (content === null) await (await import("node:fs/promises")).rm(full, { force: true });
+    else await writeFile(full, content);
+  }
   const caFile = join(workDir, "ca.crt");
   await writeFile(caFile, harness.coordinator.caPem);
 
