@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { FakeKubeApiserver } from "./fake-kube-apiserver.js";
 import { InstantClock } from "./instant-clock.js";
-import { KubeClient } from "./kube-client.js";
+import { KubeClient, loadKubeConfig } from "./kube-client.js";
 import { NoKube } from "./no-kube.js";
 
 let fake: FakeKubeApiserver;
@@ -178,6 +178,48 @@ describe("KubeClient drain", () => {
   it("reports a drain of a node Kubernetes does not know", async () => {
     const result = await kube.drain("ghost", { timeoutMs: 60_000 });
     expect(result).toEqual({ ok: false, evicted: [], wasCordoned: false, reason: "cordon of ghost failed: node ghost is not registered in Kubernetes" });
+  });
+});
+
+describe("loadKubeConfig", () => {
+  let dir = "";
+  afterEach(async () => dir && (await rm(dir, { recursive: true, force: true })));
+
+  it("accepts a kubeconfig that points at the API VIP (a server's k3s.yaml with its server address replaced)", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-kubeconfig-"));
+    const path = join(dir, "kubeconfig");
+    // As k3s writes /etc/rancher/k3s/k3s.yaml (server 127.0.0.1), edited to the VIP the certificate names (--tls-san).
+    const k3sYaml = `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: ${Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64")}
+    server: https://172.30.190.10:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+users:
+- name: default
+  user:
+    token: k3s-admin-token
+`;
+    await writeFile(path, k3sYaml);
+    const config = loadKubeConfig(path);
+    expect(config.getCurrentCluster()).toMatchObject({ name: "default", server: "https://172.30.190.10:6443" });
+    expect(config.getCurrentUser()?.token).toBe("k3s-admin-token");
+    // The client's requests go to the VIP: the coordinator follows whichever node holds it.
+    expect(new KubeClient(config, { clock }).enabled).toBe(true);
+  });
+
+  it("refuses a kubeconfig without a current cluster, naming the file", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-kubeconfig-"));
+    const path = join(dir, "kubeconfig");
+    await writeFile(path, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+    expect(() => loadKubeConfig(path)).toThrow(`kubeconfig ${path} has no current cluster`);
   });
 });
 
