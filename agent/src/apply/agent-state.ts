@@ -76,6 +76,16 @@ export interface NodeCheckSpec {
   readonly timeoutMs: number;
 }
 
+/** Builders mode: the system a builder built for the bundle, to fetch from the cache instead of building. */
+export interface Prebuilt {
+  readonly systemPath: string;
+  readonly cacheUrl: string;
+  /** The only key whose signature the node accepts. */
+  readonly cachePublicKey: string;
+  /** Build the bundle here when the fetch fails (the node's build_fallback is local). */
+  readonly fallbackLocal: boolean;
+}
+
 /** What the machine needs of nk.v1.Desired; shared/wire's DesiredBundle is assignable to it. */
 export interface DesiredBundle {
   readonly revision: string;
@@ -87,6 +97,8 @@ export interface DesiredBundle {
   readonly healthDeadlineMs: number;
   /** 0 means the machine's default. */
   readonly activationTimeoutMs: number;
+  /** Absent or null: build locally. */
+  readonly prebuilt?: Prebuilt | null;
 }
 
 /** A NixOS system generation known to be good (confirmed healthy). */
@@ -106,6 +118,8 @@ export interface Target {
   readonly healthDeadlineMs: number;
   /** How long a switch (or a rollback switch) may run before it is stopped. */
   readonly activationTimeoutMs: number;
+  /** Fetch this instead of building (absent in state saved by older agents: build). */
+  readonly prebuilt?: Prebuilt | null;
   /** Store path of the built system; null until the build succeeded. */
   readonly systemPath: string | null;
   /** Set after the build: the kernel/initrd/modules differ from the booted system. */

@@ -81,6 +81,7 @@ const desired = (rev: string, f: BundleFile[]): WireDesiredBundle => ({
   activationTimeoutMs: 0,
   healthDeadlineMs: 60_000,
   createdAtMs: 0,
+  prebuilt: null,
 });
 const REV1 = desired("r1", files());
 const REV2_USERS = desired("r2", files({ users: "{ users.users.dev = { }; }\n" }));

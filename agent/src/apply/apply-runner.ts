@@ -1,6 +1,7 @@
 // Executes the state machine's effects: one event at a time, state saved before anything irreversible.
 import { errorMessage, isNkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
+import { obtainSystem } from "./obtain-system.js";
 import type { System } from "../system/index.js";
 import { interruptedUnits } from "../system/dry-activate.js";
 import type { AgentState, DesiredBundle } from "./agent-state.js";
@@ -218,7 +219,7 @@ export class ApplyRunner {
         await system.writeBundle(effect.dir, effect.files);
         return { type: "bundle-written", now: clock.now(), sha256: effect.sha256 };
       case "build": {
-        const built = await system.build(effect.bundleDir, node, signal);
+        const built = await obtainSystem(system, effect.bundleDir, node, effect.prebuilt, this.opts.log, signal);
         if (!built.ok) return { type: "build-failed", now: clock.now(), sha256: effect.sha256, error: built.error };
         const rebootNeeded = await system.needsReboot(built.systemPath);
         const dry = await system.dryActivate(built.systemPath, signal);

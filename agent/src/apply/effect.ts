@@ -1,6 +1,6 @@
 // What the state machine asks the runner to do, and the contract the runner must keep.
 import type { BundleFile } from "../../../shared/src/render/index.js";
-import type { LeaseKind, NodeCheckSpec, Phase } from "./agent-state.js";
+import type { LeaseKind, NodeCheckSpec, Phase, Prebuilt } from "./agent-state.js";
 
 /**
  * Runner contract:
@@ -35,7 +35,7 @@ export type Effect =
    * would do: needsReboot(systemPath) and dry-activate (restart ∪ stop units)
    * → build-succeeded | build-failed.
    */
-  | { readonly type: "build"; readonly bundleDir: string; readonly sha256: string }
+  | { readonly type: "build"; readonly bundleDir: string; readonly sha256: string; readonly prebuilt: Prebuilt | null }
   /**
    * Long. AcquireLease; resolves when granted → lease-granted | lease-denied. `fencingToken` is the
    * lease the agent already holds (after its own restart), presented so the same lease is kept.

@@ -10,7 +10,7 @@ const find = <T extends Effect["type"]>(effects: readonly Effect[], type: T) => 
 describe("resume per phase", () => {
   it("re-issues the build from the bundle on disk", () => {
     const r = step(reach("building"), ev.started());
-    expect(find(r.effects, "build")).toEqual({ type: "build", bundleDir: `/b/${A.sha256}`, sha256: A.sha256 });
+    expect(find(r.effects, "build")).toEqual({ type: "build", bundleDir: `/b/${A.sha256}`, sha256: A.sha256, prebuilt: null });
   });
 
   it("drops a bundle that was never completely written and asks for the desired state again", () => {

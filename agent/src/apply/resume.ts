@@ -38,7 +38,7 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
       // The files are not persisted; the coordinator resends the desired bundle on reconnect.
       return { state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), s.applied, { note: "apply interrupted before build" }), { type: "redeliver-desired" }] };
     case "building":
-      return { state: s, effects: [report("building", t, { note: "resumed" }), { type: "build", bundleDir: t.bundleDir, sha256: t.sha256 }] };
+      return { state: s, effects: [report("building", t, { note: "resumed" }), { type: "build", bundleDir: t.bundleDir, sha256: t.sha256, prebuilt: t.prebuilt ?? null }] };
     case "waiting-lease":
       if (!t.disruption) return { state: { ...s, phase: restingPhase(s), target: null }, effects: [] };
       return {

@@ -53,6 +53,7 @@ export function startApply(s: AgentState, d: DesiredBundle, now: number, cfg: Ma
     checks: d.checks,
     healthDeadlineMs: d.healthDeadlineMs > 0 ? d.healthDeadlineMs : cfg.defaultHealthDeadlineMs,
     activationTimeoutMs: d.activationTimeoutMs > 0 ? d.activationTimeoutMs : cfg.defaultActivationTimeoutMs,
+    prebuilt: d.prebuilt ?? null,
     systemPath: null,
     rebootNeeded: false,
     disruption: null,

@@ -66,7 +66,7 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
       return onSecretsFailed(s, e);
     case "bundle-written":
       if (s.phase !== "fetched" || s.target?.sha256 !== e.sha256) return unchanged(s);
-      return { state: { ...s, phase: "building" }, effects: [report("building", s.target), { type: "build", bundleDir: s.target.bundleDir, sha256: e.sha256 }] };
+      return { state: { ...s, phase: "building" }, effects: [report("building", s.target), { type: "build", bundleDir: s.target.bundleDir, sha256: e.sha256, prebuilt: s.target.prebuilt ?? null }] };
     case "bundle-write-failed":
       if (s.phase !== "fetched" || s.target?.sha256 !== e.sha256) return unchanged(s);
       return { state: { ...s, phase: "failed", target: null, lastError: `writing the bundle failed: ${e.error}` }, effects: [report("failed", s.target, { error: e.error })] };

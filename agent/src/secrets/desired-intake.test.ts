@@ -25,6 +25,7 @@ const bundle = (revision: string, secretNames: string[] = ["k3s-token"]): Desire
   healthDeadlineMs: 60_000,
   activationTimeoutMs: 0,
   createdAtMs: 0,
+  prebuilt: null,
 });
 
 /** A FetchSecrets whose answers the test releases one by one. */

@@ -21,6 +21,7 @@ export function desiredBundleOf(d: NodeDesired, inventory: Inventory): DesiredBu
     healthDeadlineMs: rollout.healthDeadlineSeconds * 1000,
     activationTimeoutMs: rollout.activationTimeoutSeconds * 1000,
     createdAtMs: 0,
+    prebuilt: null,
   };
 }
 

@@ -16,9 +16,18 @@ it("round-trips a desired bundle, activation timeout included", () => {
     healthDeadlineMs: 300_000,
     activationTimeoutMs: 120_000,
     createdAtMs: 1_700_000_000_000,
+    prebuilt: null,
   };
   expect(desiredFromWire(Desired.decode(Desired.encode(desiredToWire(d)).finish()))).toEqual(d);
   // An older coordinator sends no timeout: 0, which the agent reads as its default.
   const { activationTimeoutMs: _none, ...older } = desiredToWire(d);
   expect(desiredFromWire(Desired.decode(Desired.encode(Desired.fromPartial(older)).finish())).activationTimeoutMs).toBe(0);
+});
+
+it("carries the prebuilt system of builders mode, and its absence", () => {
+  const prebuilt = { systemPath: "/nix/store/abcdfghijklmnpqrsvwxyz0123456789-nixos-system-n1", cacheUrl: "file:///srv/nix-cache", cachePublicKey: "cache-1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", fallbackLocal: false };
+  const d: DesiredBundle = { node: "n1", revision: "r", sha256: "b".repeat(64), files: [], agentVersion: "0.1.0", rebootPolicy: "auto", checks: [], secretNames: [], healthDeadlineMs: 0, activationTimeoutMs: 0, createdAtMs: 0, prebuilt };
+  expect(desiredFromWire(Desired.decode(Desired.encode(desiredToWire(d)).finish())).prebuilt).toEqual(prebuilt);
+  expect(Desired.encode(desiredToWire({ ...d, prebuilt: null })).finish().length).toBeLessThan(Desired.encode(desiredToWire(d)).finish().length);
+  expect(desiredFromWire(Desired.decode(Desired.encode(desiredToWire({ ...d, prebuilt: null })).finish())).prebuilt).toBeNull();
 });

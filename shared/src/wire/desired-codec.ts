@@ -23,6 +23,15 @@ export interface DesiredBundle {
   /** 0 means the agent's default. */
   readonly activationTimeoutMs: number;
   readonly createdAtMs: number;
+  /** Builders mode: fetch this system from the cache instead of building the bundle; null: build locally. */
+  readonly prebuilt: PrebuiltSystem | null;
+}
+
+export interface PrebuiltSystem {
+  readonly systemPath: string;
+  readonly cacheUrl: string;
+  readonly cachePublicKey: string;
+  readonly fallbackLocal: boolean;
 }
 
 const POLICY_TO_WIRE: Record<RebootPolicy, WireRebootPolicy> = {
@@ -44,6 +53,7 @@ export function desiredToWire(d: DesiredBundle): Desired {
     healthDeadlineMs: d.healthDeadlineMs,
     activationTimeoutMs: d.activationTimeoutMs,
     createdAtMs: d.createdAtMs,
+    prebuilt: d.prebuilt ? { ...d.prebuilt } : undefined,
   };
 }
 
@@ -61,5 +71,7 @@ export function desiredFromWire(d: Desired): DesiredBundle {
     healthDeadlineMs: d.healthDeadlineMs,
     activationTimeoutMs: d.activationTimeoutMs,
     createdAtMs: d.createdAtMs,
+    // An empty path is what an unset message decodes to in some clients: treat it as no prebuilt system.
+    prebuilt: d.prebuilt && d.prebuilt.systemPath !== "" ? { ...d.prebuilt } : null,
   };
 }

@@ -348,6 +348,22 @@ export interface Desired {
    * default (older coordinators do not send it).
    */
   activationTimeoutMs: number;
+  /**
+   * Builders mode: the system a builder built, signed and pushed to the cache for this bundle. The agent fetches it
+   * instead of building (older agents ignore it and build). Unset: build locally.
+   */
+  prebuilt: PrebuiltSystem | undefined;
+}
+
+export interface PrebuiltSystem {
+  /** The toplevel store path. */
+  systemPath: string;
+  /** The Nix store URL to fetch from (file://, s3://, https://). */
+  cacheUrl: string;
+  /** name:base64, the only key whose signature the agent accepts. */
+  cachePublicKey: string;
+  /** Build locally when the fetch fails (the node's build_fallback is local). */
+  fallbackLocal: boolean;
 }
 
 export interface Lease {
@@ -1098,6 +1114,7 @@ function createBaseDesired(): Desired {
     healthDeadlineMs: 0,
     createdAtMs: 0,
     activationTimeoutMs: 0,
+    prebuilt: undefined,
   };
 }
 
@@ -1135,6 +1152,9 @@ export const Desired: MessageFns<Desired> = {
     }
     if (message.activationTimeoutMs !== 0) {
       writer.uint32(88).uint32(message.activationTimeoutMs);
+    }
+    if (message.prebuilt !== undefined) {
+      PrebuiltSystem.encode(message.prebuilt, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -1240,6 +1260,14 @@ export const Desired: MessageFns<Desired> = {
             message.activationTimeoutMs = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.prebuilt = PrebuiltSystem.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1293,6 +1321,7 @@ export const Desired: MessageFns<Desired> = {
         : isSet(object.activation_timeout_ms)
         ? globalThis.Number(object.activation_timeout_ms)
         : 0,
+      prebuilt: isSet(object.prebuilt) ? PrebuiltSystem.fromJSON(object.prebuilt) : undefined,
     };
   },
 
@@ -1331,6 +1360,9 @@ export const Desired: MessageFns<Desired> = {
     if (message.activationTimeoutMs !== 0) {
       obj.activationTimeoutMs = Math.round(message.activationTimeoutMs);
     }
+    if (message.prebuilt !== undefined) {
+      obj.prebuilt = PrebuiltSystem.toJSON(message.prebuilt);
+    }
     return obj;
   },
 
@@ -1350,6 +1382,142 @@ export const Desired: MessageFns<Desired> = {
     message.healthDeadlineMs = object.healthDeadlineMs ?? 0;
     message.createdAtMs = object.createdAtMs ?? 0;
     message.activationTimeoutMs = object.activationTimeoutMs ?? 0;
+    message.prebuilt = (object.prebuilt !== undefined && object.prebuilt !== null)
+      ? PrebuiltSystem.fromPartial(object.prebuilt)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePrebuiltSystem(): PrebuiltSystem {
+  return { systemPath: "", cacheUrl: "", cachePublicKey: "", fallbackLocal: false };
+}
+
+export const PrebuiltSystem: MessageFns<PrebuiltSystem> = {
+  encode(message: PrebuiltSystem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.systemPath !== "") {
+      writer.uint32(10).string(message.systemPath);
+    }
+    if (message.cacheUrl !== "") {
+      writer.uint32(18).string(message.cacheUrl);
+    }
+    if (message.cachePublicKey !== "") {
+      writer.uint32(26).string(message.cachePublicKey);
+    }
+    if (message.fallbackLocal !== false) {
+      writer.uint32(32).bool(message.fallbackLocal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrebuiltSystem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrebuiltSystem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.systemPath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cacheUrl = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cachePublicKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.fallbackLocal = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrebuiltSystem {
+    return {
+      systemPath: isSet(object.systemPath)
+        ? globalThis.String(object.systemPath)
+        : isSet(object.system_path)
+        ? globalThis.String(object.system_path)
+        : "",
+      cacheUrl: isSet(object.cacheUrl)
+        ? globalThis.String(object.cacheUrl)
+        : isSet(object.cache_url)
+        ? globalThis.String(object.cache_url)
+        : "",
+      cachePublicKey: isSet(object.cachePublicKey)
+        ? globalThis.String(object.cachePublicKey)
+        : isSet(object.cache_public_key)
+        ? globalThis.String(object.cache_public_key)
+        : "",
+      fallbackLocal: isSet(object.fallbackLocal)
+        ? globalThis.Boolean(object.fallbackLocal)
+        : isSet(object.fallback_local)
+        ? globalThis.Boolean(object.fallback_local)
+        : false,
+    };
+  },
+
+  toJSON(message: PrebuiltSystem): unknown {
+    const obj: any = {};
+    if (message.systemPath !== "") {
+      obj.systemPath = message.systemPath;
+    }
+    if (message.cacheUrl !== "") {
+      obj.cacheUrl = message.cacheUrl;
+    }
+    if (message.cachePublicKey !== "") {
+      obj.cachePublicKey = message.cachePublicKey;
+    }
+    if (message.fallbackLocal !== false) {
+      obj.fallbackLocal = message.fallbackLocal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrebuiltSystem>, I>>(base?: I): PrebuiltSystem {
+    return PrebuiltSystem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrebuiltSystem>, I>>(object: I): PrebuiltSystem {
+    const message = createBasePrebuiltSystem();
+    message.systemPath = object.systemPath ?? "";
+    message.cacheUrl = object.cacheUrl ?? "";
+    message.cachePublicKey = object.cachePublicKey ?? "";
+    message.fallbackLocal = object.fallbackLocal ?? false;
     return message;
   },
 };
