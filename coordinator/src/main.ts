@@ -187,6 +187,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const actions: AdminActions = {
       pause: async (reason) => (await leases.pause(reason), rolloutView()),
       resume: async () => (await leases.resume(), rolloutView()),
+      approve: async () => (await leases.approve("an operator"), rolloutView()),
       releaseLease: (node, force, reason) => leases.adminRelease(node, force, reason),
       enrollNode: (node) => enrollment.enroll(node),
     };

@@ -18,6 +18,7 @@ import {
   type PauseRolloutResponse,
   type RenderResponse,
   type ResumeRolloutResponse,
+  type ApproveRolloutResponse,
   type WatchEventsRequest,
 } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
@@ -37,6 +38,7 @@ export interface AdminApi {
   releaseLease(req: AdminServiceReleaseLeaseRequest): Promise<AdminServiceReleaseLeaseResponse>;
   pauseRollout(reason: string): Promise<PauseRolloutResponse>;
   resumeRollout(): Promise<ResumeRolloutResponse>;
+  approveRollout(): Promise<ApproveRolloutResponse>;
   enrollNode(node: string): Promise<EnrollNodeResponse>;
   setSecret(name: string, value: Buffer): Promise<void>;
   listSecrets(): Promise<ListSecretsResponse>;
@@ -120,6 +122,7 @@ export function createAdminClient(conn: Connection): AdminApi {
     releaseLease: (req) => unary(client.releaseLease as UnaryMethod<AdminServiceReleaseLeaseRequest, AdminServiceReleaseLeaseResponse>, req),
     pauseRollout: (reason) => unary(client.pauseRollout as UnaryMethod<{ reason: string }, PauseRolloutResponse>, { reason }),
     resumeRollout: () => unary(client.resumeRollout as UnaryMethod<object, ResumeRolloutResponse>, {}),
+    approveRollout: () => unary(client.approveRollout as UnaryMethod<object, ApproveRolloutResponse>, {}),
     enrollNode: (node) => unary(client.enrollNode as UnaryMethod<{ node: string }, EnrollNodeResponse>, { node }),
     setSecret: async (name, value) => {
       await unary(client.setSecret as UnaryMethod<{ name: string; value: Buffer }, object>, { name, value });

@@ -1,4 +1,4 @@
-// `nkctl rollout status|pause|resume`: the rollout state, and stopping or restarting disruptive steps.
+// `nkctl rollout status|pause|resume|approve`: the rollout state, and stopping or restarting disruptive steps.
 import type { Command } from "commander";
 import type { RolloutStatus } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { withAdmin } from "./admin-client.js";
@@ -20,6 +20,7 @@ export function rolloutJson(r: RolloutStatus | undefined): Record<string, unknow
     halted: r.halted,
     haltReason: r.haltReason,
     blockedReason: r.blockedReason,
+    stage: r.stage,
     nodesTotal: r.nodesTotal,
     nodesConverged: r.nodesConverged,
   };
@@ -32,6 +33,7 @@ export function rolloutLines(r: RolloutStatus | undefined): [string, string][] {
   if (r.halted) lines.push(["rollout", `halted: ${r.haltReason || "no reason given"}`]);
   if (r.paused) lines.push(["rollout", `paused: ${r.pauseReason || "no reason given"}`]);
   if (!r.halted && !r.paused) lines.push(["rollout", "running"]);
+  if (r.stage) lines.push(["stage", r.stage]);
   if (r.blockedReason) lines.push(["blocked", r.blockedReason]);
   lines.push(["converged", `${r.nodesConverged}/${r.nodesTotal} nodes`]);
   return lines;
@@ -43,7 +45,7 @@ export function formatFields(lines: readonly [string, string][]): string {
 }
 
 export function registerRollout(program: Command, ctx: CliContext): void {
-  const group = program.command("rollout").description("show, pause or resume the rollout");
+  const group = program.command("rollout").description("show, pause, resume or approve the rollout");
   const show = (globals: GlobalOptions, r: RolloutStatus | undefined): void => emit(ctx, globals.output, rolloutJson(r), () => formatFields(rolloutLines(r)));
 
   group
@@ -67,5 +69,12 @@ export function registerRollout(program: Command, ctx: CliContext): void {
     .action(async (_opts: object, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       show(globals, (await withAdmin(ctx, globals, (api) => api.resumeRollout())).rollout);
+    });
+  group
+    .command("approve")
+    .description("let the revision go on past its canaries (rollout.canary)")
+    .action(async (_opts: object, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      show(globals, (await withAdmin(ctx, globals, (api) => api.approveRollout())).rollout);
     });
 }

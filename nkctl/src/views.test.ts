@@ -10,7 +10,7 @@ import { formatDiffs } from "./diff.js";
 import { eventJson, formatEvent } from "./events.js";
 import { heldTable, queueTable } from "./lease.js";
 import { nodesTable } from "./nodes.js";
-import { formatFields, rolloutLines } from "./rollout.js";
+import { formatFields, rolloutJson, rolloutLines } from "./rollout.js";
 import { stripOneNewline } from "./secret.js";
 import { summaryLine } from "./validate.js";
 
@@ -57,11 +57,20 @@ describe("lease tables", () => {
 
 describe("rollout lines", () => {
   it("shows halted and paused with their reasons and what blocks the next grant", () => {
-    const r = { revision: REV, paused: true, pauseReason: "kernel freeze", halted: true, haltReason: "n3 rolled back", nodesTotal: 5, nodesConverged: 3, blockedReason: "rollout halted" };
+    const r = { revision: REV, paused: true, pauseReason: "kernel freeze", halted: true, haltReason: "n3 rolled back", nodesTotal: 5, nodesConverged: 3, blockedReason: "rollout halted", stage: "" };
     expect(formatFields(rolloutLines(r))).toBe(
       ["revision   a1b2c3d4e5f6", "rollout    halted: n3 rolled back", "rollout    paused: kernel freeze", "blocked    rollout halted", "converged  3/5 nodes", ""].join("\n"),
     );
     expect(rolloutLines({ ...r, paused: false, halted: false, blockedReason: "" }).map(([k, v]) => `${k}=${v}`)).toEqual(["revision=a1b2c3d4e5f6", "rollout=running", "converged=3/5 nodes"]);
+    const waiting = { ...r, paused: false, halted: false, stage: "awaiting-approval", blockedReason: "canaries (n3) confirmed: waiting for approval (nkctl rollout approve)" };
+    expect(rolloutLines(waiting).map(([k, v]) => `${k}=${v}`)).toEqual([
+      "revision=a1b2c3d4e5f6",
+      "rollout=running",
+      "stage=awaiting-approval",
+      "blocked=canaries (n3) confirmed: waiting for approval (nkctl rollout approve)",
+      "converged=3/5 nodes",
+    ]);
+    expect(rolloutJson(waiting)).toMatchObject({ state: "running", stage: "awaiting-approval" });
   });
 });
 

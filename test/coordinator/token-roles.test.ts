@@ -96,6 +96,7 @@ describe("scoped tokens", () => {
       { method: "GET", path: "/metrics", need: "viewer" },
       { method: "POST", path: "/api/v1/rollout/pause", need: "operator", body: JSON.stringify({ reason: "role test" }) },
       { method: "POST", path: "/api/v1/rollout/resume", need: "operator" },
+      { method: "POST", path: "/api/v1/rollout/approve", need: "operator" },
       { method: "POST", path: "/api/v1/leases/n9/release", need: "operator", body: JSON.stringify({ reason: "role test" }) },
       { method: "POST", path: "/api/v1/nodes/n9/enroll", need: "admin" },
     ];

@@ -36,6 +36,7 @@ export const GRPC_METHOD_ROLES: Readonly<Record<string, Role>> = {
   ReleaseLease: "operator",
   PauseRollout: "operator",
   ResumeRollout: "operator",
+  ApproveRollout: "operator",
   ApplyManifests: "operator",
   EnrollNode: "admin",
   SetSecret: "admin",

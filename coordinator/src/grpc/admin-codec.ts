@@ -14,6 +14,7 @@ export function rolloutToWire(r: RolloutView): RolloutStatus {
     nodesTotal: r.nodesTotal,
     nodesConverged: r.nodesConverged,
     blockedReason: r.blockedReason,
+    stage: r.stage,
   };
 }
 

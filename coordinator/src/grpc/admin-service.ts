@@ -76,6 +76,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     }),
     pauseRollout: unary("PauseRollout", async (req) => ({ rollout: rolloutToWire(await deps.actions.pause(req.reason || "paused by operator")) })),
     resumeRollout: unary("ResumeRollout", async () => ({ rollout: rolloutToWire(await deps.actions.resume()) })),
+    approveRollout: unary("ApproveRollout", async () => ({ rollout: rolloutToWire(await deps.actions.approve()) })),
     enrollNode: unary("EnrollNode", async (req) => deps.actions.enrollNode(req.node)),
     setSecret: unary("SetSecret", async (req) => {
       if (req.name.startsWith(RESERVED_SECRET_PREFIX)) throw new NkError("INVALID_ARGUMENT", `secret names starting with "${RESERVED_SECRET_PREFIX}" are reserved for the coordinator`);

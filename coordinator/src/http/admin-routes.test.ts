@@ -39,6 +39,14 @@ describe("admin API actions", () => {
     expect(t.admin.calls).toEqual([{ op: "pause", reason: "disk swap on n2" }, { op: "resume" }]);
   });
 
+  it("approves the rollout past its canaries", async () => {
+    t = buildTestApp();
+    const approved = await t.app.inject({ method: "POST", url: "/api/v1/rollout/approve", headers: authHeader });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json().rollout.stage).toBe("done");
+    expect(t.admin.calls).toEqual([{ op: "approve" }]);
+  });
+
   it("releases a lease, force defaulting to false", async () => {
     t = buildTestApp();
     const soft = await t.app.inject({ method: "POST", url: "/api/v1/leases/n3/release", payload: { reason: "done" }, headers: authHeader });

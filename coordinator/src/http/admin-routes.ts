@@ -17,6 +17,8 @@ const pauseSchema = {
 
 const resumeSchema = { ...ADMIN, summary: "resume a paused or halted rollout (no body needed)", response: responses(rolloutResponse, 401) } as const;
 
+const approveSchema = { ...ADMIN, summary: "let the revision go on past its canaries (nkctl rollout approve; no body needed)", response: responses(rolloutResponse, 400, 401) } as const;
+
 const releaseSchema = {
   ...ADMIN,
   summary: "release a node's lease; force releases one whose node has not returned",
@@ -48,6 +50,7 @@ export function registerAdminRoutes(app: FastifyInstance, admin: AdminActions): 
 
   // No body needed; a JSON body, if sent, is ignored.
   app.post("/api/v1/rollout/resume", { schema: resumeSchema }, async () => ({ rollout: await admin.resume() }));
+  app.post("/api/v1/rollout/approve", { schema: approveSchema }, async () => ({ rollout: await admin.approve() }));
 
   app.post<{ Params: { node: string }; Body: { force?: boolean; reason: string } }>(
     "/api/v1/leases/:node/release",

@@ -78,6 +78,7 @@ export const ROLLOUT_SCHEMA = object(
     halted: bool,
     haltReason: str,
     blockedReason: { type: "string", description: "why the next grant is blocked now; empty when nothing blocks" },
+    stage: { type: "string", enum: ["", "canary", "soaking", "awaiting-approval", "done"], description: "canary stage of the revision; empty without rollout.canary" },
     nodesTotal: int,
     nodesConverged: int,
   },

@@ -24,7 +24,7 @@ h2{font-size:1.05rem;margin:1.2rem 0 .5rem}.count{color:var(--muted);font-weight
 .rollout.r-ok{border-left-color:var(--ok)}.rollout.r-bad{border-left-color:var(--bad)}.rollout.r-warn{border-left-color:var(--warn)}
 .rollout-head{display:flex;flex-wrap:wrap;align-items:center;gap:.6rem 1.2rem}
 .rollout meter{flex:1 1 8rem;min-width:6rem;height:1rem}
-.reason,.blocked{margin:.5rem 0 0}.reason.bad{color:var(--bad)}.reason.warn{color:var(--warn)}.blocked .k{color:var(--muted)}
+.reason,.blocked,.stage{margin:.5rem 0 0}.reason.bad{color:var(--bad)}.reason.warn{color:var(--warn)}.blocked .k,.stage .k{color:var(--muted)}
 .stats{display:flex;flex-wrap:wrap;gap:.4rem 1.6rem;margin-top:.7rem}
 .stat{display:flex;flex-direction:column}.stat .v{font-size:1.35rem;font-weight:600;font-variant-numeric:tabular-nums}.stat .k{color:var(--muted);font-size:.8rem}
 .stat.ok .v{color:var(--ok)}.stat.bad .v{color:var(--bad)}.stat.warn .v{color:var(--warn)}

@@ -10,6 +10,9 @@ function rolloutState(r: RolloutView): { word: string; tone: string; reason: str
   return { word: "rolling out", tone: "busy", reason: "" };
 }
 
+/** How the canary stage reads at a glance: waiting for an operator stands out. */
+const STAGE_TONE: Readonly<Record<string, string>> = { canary: "busy", soaking: "busy", "awaiting-approval": "warn", done: "ok" };
+
 function stat(label: string, value: string, tone = ""): string {
   return `<div class="stat${tone === "" ? "" : ` ${tone}`}"><span class="v">${value}</span><span class="k">${escapeHtml(label)}</span></div>`;
 }
@@ -20,6 +23,7 @@ export function renderRollout(s: ClusterSnapshot): string {
   const state = rolloutState(r);
   const reason = state.reason === "" ? "" : `<p class="reason ${state.tone}">${escapeHtml(state.reason)}</p>`;
   const blocked = r.blockedReason === "" ? "" : `<p class="blocked"><span class="k">Next grant blocked:</span> ${escapeHtml(r.blockedReason)}</p>`;
+  const stage = r.stage === "" ? "" : `<p class="stage"><span class="k">Canary stage:</span> <span class="badge ${STAGE_TONE[r.stage] ?? ""}">${escapeHtml(r.stage)}</span></p>`;
   const connected = s.nodes.filter((n) => n.connected).length;
   const unhealthy = s.nodes.filter((n) => n.healthy === false).length;
   const drifted = s.nodes.filter((n) => !isConverged(n)).length;
@@ -36,7 +40,7 @@ export function renderRollout(s: ClusterSnapshot): string {
     `<span class="badge ${state.tone} big">${escapeHtml(state.word)}</span>` +
     `<span>revision <code title="${escapeHtml(r.revision)}">${escapeHtml(shortRevision(r.revision))}</code></span>` +
     `<meter min="0" max="${Math.max(1, r.nodesTotal)}" value="${r.nodesConverged}" title="${r.nodesConverged} of ${r.nodesTotal} converged"></meter>` +
-    `</div>${reason}${blocked}<div class="stats">${stats}</div></section>`
+    `</div>${reason}${stage}${blocked}<div class="stats">${stats}</div></section>`
   );
 }
 

@@ -77,5 +77,13 @@ describe("status page", () => {
     expect(html).toMatch(/id="lease-table".*n3.*rebooting.*in 10m/);
     expect(html).toMatch(/id="queue-table".*>1<.*n1.*max_unavailable reached \(1\/1\)/);
     expect(html).toContain("No events yet.");
+    expect(html).not.toContain("Canary stage");
+  });
+
+  it("shows the canary stage, waiting for approval standing out", () => {
+    const rollout = makeRollout({ stage: "awaiting-approval", blockedReason: "canaries (n3) confirmed: waiting for approval (nkctl rollout approve)" });
+    const html = renderStatusPage(makeSnapshot({ rollout }), [], T0);
+    expect(html).toContain(`<p class="stage"><span class="k">Canary stage:</span> <span class="badge warn">awaiting-approval</span></p>`);
+    expect(html).toContain("Next grant blocked:</span> canaries (n3) confirmed: waiting for approval (nkctl rollout approve)");
   });
 });

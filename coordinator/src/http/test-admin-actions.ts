@@ -6,6 +6,7 @@ import { makeRollout } from "./test-status-source.js";
 export type AdminCall =
   | { readonly op: "pause"; readonly reason: string }
   | { readonly op: "resume" }
+  | { readonly op: "approve" }
   | { readonly op: "release"; readonly node: string; readonly force: boolean; readonly reason: string }
   | { readonly op: "enroll"; readonly node: string };
 
@@ -22,6 +23,11 @@ export class TestAdminActions implements AdminActions {
   async resume(): Promise<RolloutView> {
     this.calls.push({ op: "resume" });
     return makeRollout();
+  }
+
+  async approve(): Promise<RolloutView> {
+    this.calls.push({ op: "approve" });
+    return makeRollout({ stage: "done" });
   }
 
   async releaseLease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {

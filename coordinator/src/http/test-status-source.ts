@@ -49,7 +49,7 @@ export function makeLease(node: string, overrides: Partial<LeaseView> = {}): Lea
 }
 
 export function makeRollout(overrides: Partial<RolloutView> = {}): RolloutView {
-  return { revision: REV_A, paused: false, pauseReason: "", halted: false, haltReason: "", blockedReason: "", nodesTotal: 3, nodesConverged: 3, ...overrides };
+  return { revision: REV_A, paused: false, pauseReason: "", halted: false, haltReason: "", blockedReason: "", stage: "", nodesTotal: 3, nodesConverged: 3, ...overrides };
 }
 
 export function makeSnapshot(overrides: Partial<ClusterSnapshot> = {}): ClusterSnapshot {

@@ -2,6 +2,7 @@
 import type { MaintenanceWindow } from "../../../shared/src/inventory/index.js";
 import { capacityBlock, list, disrupted, type CapacityLimits, type NodeFacts, type RoleOf } from "./grant-limits.js";
 import { fitWindows } from "./maintenance-window.js";
+import { canaryBlock, type CanaryGate } from "./canary-gate.js";
 import { skewBlock } from "./skew-rule.js";
 
 export type { NodeFacts, RoleOf } from "./grant-limits.js";
@@ -54,6 +55,8 @@ export interface GrantInput {
   readonly clusterChecks: ClusterChecksState;
   /** Every node of the inventory with its role, labels and k3s versions (pools, per-label limits, skew). */
   readonly nodes?: ReadonlyMap<string, NodeFacts>;
+  /** The revision's canary stage; absent or null without a canary. */
+  readonly canary?: CanaryGate | null;
 }
 
 export interface GrantDecision {
@@ -115,14 +118,17 @@ function wakeAt(input: GrantInput, windowWake: number | null): number | null {
   const settleEnd = settleEndMs(input);
   if (settleEnd > input.now) times.push(settleEnd);
   if (windowWake !== null) times.push(windowWake);
+  const soakEnd = input.canary?.soakEndsMs;
+  if (soakEnd !== undefined && soakEnd > input.now) times.push(soakEnd);
   return times.length > 0 ? Math.min(...times) : null;
 }
 
 /**
  * Strict FIFO: when a request cannot be granted for lack of capacity (the cluster, server, pool or label-value
  * limit), nobody behind it overtakes, even a node that would fit. Overtaking could starve servers forever on a
- * busy cluster, and a strict order is what operators can predict. The one exception is the skew rule: an agent
- * waiting for the servers to upgrade first steps aside, or it would block the very servers it waits for.
+ * busy cluster, and a strict order is what operators can predict. The exceptions are nodes that wait for other
+ * nodes to go first: an agent waiting for the servers to upgrade (skew rule) and a node waiting for the canaries
+ * step aside, or they would block the very nodes they wait for.
  */
 export function decideGrants(input: GrantInput): GrantDecision {
   if (input.queue.length === 0) return { grants: [], blocked: [], headReason: "", wakeAtMs: null };
@@ -136,10 +142,11 @@ export function decideGrants(input: GrantInput): GrantDecision {
   const grants: RoleOf[] = [];
   const blocked: Array<{ node: string; reason: string }> = [];
   let stop: { node: string; reason: string } | undefined;
+  let picked = 0;
   for (const q of input.queue) {
-    const skew = skewBlock(q, facts);
-    if (skew) {
-      blocked.push({ node: q.node, reason: skew });
+    const first = canaryBlock(input.canary ?? null, q.node, picked, input.now) || skewBlock(q, facts);
+    if (first) {
+      blocked.push({ node: q.node, reason: first });
       continue;
     }
     if (stop) {
@@ -156,6 +163,7 @@ export function decideGrants(input: GrantInput): GrantDecision {
     }
     grants.push(q);
     holding.push(q);
+    if (input.canary?.stage === "canary" && !input.canary.canaries.includes(q.node)) picked++;
   }
   return { grants, blocked, headReason: blocked[0]?.reason ?? "", wakeAtMs: wake };
 }

@@ -3,6 +3,7 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
 import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
 import { decideGrants, type GrantDecision, type GrantInput, type NodeFacts, type NodeHealth } from "./grant-decision.js";
+import { CanaryBook } from "./canary-book.js";
 import type { LeaseBook } from "./lease-book.js";
 import type { GrantTrigger, LeaseManagerDeps, LeaseSettings } from "./lease-deps.js";
 import { deadlineHaltPrefix, deadlineHaltReason, phaseBudgetMs, phaseName, type PhaseTimeouts } from "./lease-phases.js";
@@ -49,6 +50,7 @@ export class GrantEngine {
   /** Deadlines and silences already acted on, keyed by token and time, so each is reported once. */
   private readonly deadlinesSeen = new Set<string>();
   private readonly silencesSeen = new Set<string>();
+  readonly canary: CanaryBook;
 
   constructor(
     private readonly deps: LeaseManagerDeps,
@@ -56,7 +58,9 @@ export class GrantEngine {
     private readonly serial: SerialQueue,
     private readonly timeouts: EngineTimeouts,
     private readonly changed: () => void,
-  ) {}
+  ) {
+    this.canary = new CanaryBook(deps, book);
+  }
 
   /** From outside a critical section: coalesced, so a burst of health changes costs one evaluation. */
   request(trigger: GrantTrigger): void {
@@ -87,10 +91,15 @@ export class GrantEngine {
         break;
       }
       await this.dropUnknown(settings);
-      decision = decideGrants(this.input(settings));
+      const canary = this.canary.gate(settings);
+      await this.canary.noteWaiting(canary);
+      decision = decideGrants({ ...this.input(settings), canary });
       this.book.headReason = decision.headReason;
       this.book.waiting = new Map(decision.blocked.map((b) => [b.node, b.reason]));
-      if (await this.grant(decision, settings, t)) break;
+      if (await this.grant(decision, settings, t)) {
+        await this.canary.notePicks(canary, decision.grants.map((g) => g.node));
+        break;
+      }
       this.deps.log.info({ attempt }, "lease holders changed under this coordinator; deciding again");
     }
     this.book.publishAll();

@@ -106,6 +106,14 @@ export class LeaderGatedLeases implements LeaseService {
     return Promise.resolve().then(() => this.leading().resume());
   }
 
+  approve(who: string): Promise<RolloutRecord> {
+    return Promise.resolve().then(() => this.leading().approve(who));
+  }
+
+  stage(): string {
+    return this.manager?.stage() ?? "";
+  }
+
   held(): readonly LeaseView[] {
     return this.manager?.held() ?? [];
   }

@@ -222,6 +222,21 @@ export class LeaseManager implements LeaseService {
     });
   }
 
+  /** The operator lets the rest of the revision go on after (or instead of) its canaries. */
+  approve(who: string): Promise<RolloutRecord> {
+    return this.serial.run(async () => {
+      await this.book.refresh();
+      await this.engine.canary.approve(this.deps.settings.current(), who);
+      await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
+      return this.book.rollout;
+    });
+  }
+
+  /** The canary stage of the rollout's revision (canary, soaking, awaiting-approval, done); empty without a canary. */
+  stage(): string {
+    return this.engine.canary.stage();
+  }
+
   held(): readonly LeaseView[] {
     return this.book.heldViews();
   }
@@ -275,6 +290,7 @@ export class LeaseManager implements LeaseService {
       const released = leaseOf(r, node, fencingToken);
       this.book.dropHeld(node);
       const cordon = undo ? `; ${undo.reason}` : "";
+      if (success) await this.engine.canary.noteConfirmed(this.deps.settings.current(), node, released.revision);
       await store.appendEvent({
         kind: success ? "lease-released" : "lease-released-failed",
         node,

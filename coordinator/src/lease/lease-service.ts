@@ -32,4 +32,6 @@ export interface LeaseService {
   queue(): readonly LeaseView[];
   /** Why the head of the queue is not granted now; empty when nothing blocks. */
   blockedReason(): string;
+  /** The canary stage of the rollout's revision (canary, soaking, awaiting-approval, done); empty without a canary. */
+  stage(): string;
 }

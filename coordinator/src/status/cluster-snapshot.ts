@@ -71,6 +71,8 @@ export interface RolloutView {
   readonly haltReason: string;
   /** Why the next grant is blocked right now; empty when nothing blocks. */
   readonly blockedReason: string;
+  /** Canary stage of the revision: canary, soaking, awaiting-approval, done; empty without rollout.canary. */
+  readonly stage: string;
   readonly nodesTotal: number;
   readonly nodesConverged: number;
 }
@@ -117,6 +119,8 @@ export interface StatusSource {
 export interface AdminActions {
   pause(reason: string): Promise<RolloutView>;
   resume(): Promise<RolloutView>;
+  /** Lets the revision go on past its canaries (nkctl rollout approve). */
+  approve(): Promise<RolloutView>;
   releaseLease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }>;
   enrollNode(node: string): Promise<{ node: string; token: string }>;
 }

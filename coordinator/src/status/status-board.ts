@@ -100,6 +100,7 @@ export class StatusBoard implements StatusSource {
       halted: record.halted !== undefined,
       haltReason: record.halted?.reason ?? "",
       blockedReason: leases.blockedReason(),
+      stage: leases.stage(),
       nodesTotal: inventoryNodes.length,
       nodesConverged: inventoryNodes.filter((n) => n.appliedSha256 === n.desiredSha256).length,
     };

@@ -10,10 +10,10 @@ import { EtcdNodes } from "./etcd-nodes.js";
 import { checkedInput } from "./lease-ops.js";
 import { EtcdSecrets } from "./etcd-secrets.js";
 import type { SecretCipher } from "./secret-cipher.js";
-import { checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
+import { checkHello, checkReport, checkRevisionRef, checkRolloutRecord } from "./state-codec.js";
 import type {
   EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
-  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
+  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store, CanaryRecord,
 } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 import { int, obj, optional, str, strMap, type Check } from "./validate.js";
@@ -38,12 +38,7 @@ export interface EtcdStoreOptions {
   cipher?: SecretCipher;
 }
 
-const checkRollout: Check<RolloutRecord> = obj({
-  revision: optional(str),
-  paused: optional(obj({ reason: str, atMs: int })),
-  halted: optional(obj({ reason: str, revision: str, atMs: int })),
-  lastReleaseAtMs: optional(int),
-});
+const checkRollout = checkRolloutRecord;
 const checkEventInput = obj({ kind: str, node: optional(str), revision: optional(str), message: str, fields: optional(strMap) });
 
 /**
@@ -187,6 +182,10 @@ export class EtcdStore implements Store {
 
   clearHalt(): Promise<RolloutRecord> {
     return this.rollout(rolloutEdits.clearHalt());
+  }
+
+  setCanary(canary: CanaryRecord): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.canary(canary));
   }
 
   // Secrets (etcd-secrets.ts: sealed with the configured key, or in clear without one).

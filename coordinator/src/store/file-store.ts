@@ -14,7 +14,7 @@ import { checkHello, checkReport, checkRevisionRef, encodeState, type StoreState
 import { STATE_FILE, loadState } from "./state-file.js";
 import type {
   EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
-  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
+  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store, CanaryRecord,
 } from "./store.js";
 import { generateToken, hashToken, verifyToken } from "./token-hash.js";
 import { obj, optional, str, strMap } from "./validate.js";
@@ -201,6 +201,10 @@ export class FileStore implements Store {
 
   clearHalt(): Promise<RolloutRecord> {
     return this.rollout(rolloutEdits.clearHalt());
+  }
+
+  setCanary(canary: CanaryRecord): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.canary(canary));
   }
 
   // Secrets and events.

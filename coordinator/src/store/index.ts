@@ -22,6 +22,7 @@ export type {
   ReadEventsOptions,
   RevisionRef,
   RolloutRecord,
+  CanaryRecord,
   SecretInfo,
   Store,
   SystemInfoRecord,

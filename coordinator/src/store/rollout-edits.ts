@@ -1,7 +1,10 @@
 // The rollout record's changes, checked once here; every store backend applies them the same way.
 import { checkedInput } from "./lease-ops.js";
-import type { RolloutRecord } from "./store.js";
+import type { CanaryRecord, RolloutRecord } from "./store.js";
+import { checkCanary } from "./state-codec.js";
 import { str } from "./validate.js";
+
+
 
 export type RolloutEdit = (record: RolloutRecord) => void;
 
@@ -20,6 +23,10 @@ export const rolloutEdits = {
   halt(reason: string, revision: string, atMs: number): RolloutEdit {
     const halted = { reason: checkedInput(str, reason, "reason"), revision: checkedInput(str, revision, "revision") };
     return (r) => void (r.halted = { ...halted, atMs });
+  },
+  canary(canary: CanaryRecord): RolloutEdit {
+    const record = checkedInput(checkCanary, canary, "canary");
+    return (r) => void (r.canary = record);
   },
   clearHalt(): RolloutEdit {
     return (r) => void delete r.halted;

@@ -1,6 +1,6 @@
 // The in-memory shape of state.json and its strict decoding: a damaged file is reported, never guessed at.
 import { NkError } from "../../../shared/src/errors/index.js";
-import type { LeaseRecord, LeaseRequest, NodeRecord, RolloutRecord } from "./store.js";
+import type { CanaryRecord, LeaseRecord, LeaseRequest, NodeRecord, RolloutRecord } from "./store.js";
 import { ShapeError, arr, bool, int, map, obj, oneOf, optional, str, type Check } from "./validate.js";
 
 export const STATE_FORMAT = "nk-coordinator-state";
@@ -95,12 +95,17 @@ export const checkLeaseRequest: Check<LeaseRequest> = obj({
   role: optional(str),
   requestedAtMs: int,
 });
-const rollout: Check<RolloutRecord> = obj({
+export const checkCanary: Check<CanaryRecord> = obj({ revision: str, nodes: arr(str), confirmed: arr(str), confirmedAtMs: optional(int), waitingSinceMs: optional(int), approvedAtMs: optional(int) });
+
+/** The rollout record as both backends store it. */
+export const checkRolloutRecord: Check<RolloutRecord> = obj({
   revision: optional(str),
   paused: optional(obj({ reason: str, atMs: int })),
   halted: optional(obj({ reason: str, revision: str, atMs: int })),
   lastReleaseAtMs: optional(int),
+  canary: optional(checkCanary),
 });
+const rollout = checkRolloutRecord;
 const stateFile = obj({
   format: str,
   version: int,

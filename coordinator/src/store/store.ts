@@ -142,6 +142,21 @@ export interface RolloutRecord {
   halted?: { reason: string; revision: string; atMs: number };
   /** Time of the last lease release, for the settle time between grants. */
   lastReleaseAtMs?: number;
+  /** The canary stage of `canary.revision`; a record of an older revision means the new one starts over. */
+  canary?: CanaryRecord;
+}
+
+export interface CanaryRecord {
+  revision: string;
+  /** The canaries: listed in the inventory, or picked as the first to be granted. */
+  nodes: string[];
+  /** Canaries released healthy on this revision. */
+  confirmed: string[];
+  /** When the last canary confirmed: the soak starts here. */
+  confirmedAtMs?: number;
+  /** When the rollout started waiting for an operator's approval (recorded once, for its event). */
+  waitingSinceMs?: number;
+  approvedAtMs?: number;
 }
 
 export interface SecretInfo {
@@ -219,6 +234,8 @@ export interface Store {
   resumeRollout(): Promise<RolloutRecord>;
   haltRollout(reason: string, revision: string): Promise<RolloutRecord>;
   clearHalt(): Promise<RolloutRecord>;
+  /** Replaces the canary stage record. */
+  setCanary(canary: CanaryRecord): Promise<RolloutRecord>;
 
   // Secrets (values never logged, never in the main state).
   setSecret(name: string, value: Buffer): Promise<void>;

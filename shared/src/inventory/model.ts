@@ -120,6 +120,19 @@ export interface PerLabelLimit {
   readonly max: number;
 }
 
+/**
+ * Disruptive steps of a revision go to the canaries first: the listed nodes, or the first `count` nodes to ask
+ * for a lease. Once all of them are back and healthy and `soakSeconds` passed, the rollout pauses for
+ * `nkctl rollout approve` (then: pause) or goes on (then: continue).
+ */
+export interface CanarySettings {
+  readonly nodes: readonly string[];
+  /** 0 when nodes are listed. */
+  readonly count: number;
+  readonly then: "pause" | "continue";
+  readonly soakSeconds: number;
+}
+
 export interface RolloutSettings {
   readonly maxUnavailable: number;
   readonly maxUnavailableServers: number;
@@ -130,6 +143,7 @@ export interface RolloutSettings {
   readonly expectedDisruptionSeconds: number;
   readonly pools: readonly RolloutPool[];
   readonly maxUnavailablePer: PerLabelLimit | null;
+  readonly canary: CanarySettings | null;
   readonly settleSeconds: number;
   readonly healthDeadlineSeconds: number;
   readonly drainTimeoutSeconds: number;

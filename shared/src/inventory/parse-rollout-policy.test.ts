@@ -62,6 +62,24 @@ describe("rollout windows", () => {
   });
 });
 
+describe("canary", () => {
+  it("reads listed canaries or a count, then and the soak", () => {
+    expect(rolloutOf("  rollout: { canary: { nodes: [g1], soak_seconds: 600 } }")!.canary).toEqual({ nodes: ["g1"], count: 0, then: "pause", soakSeconds: 600 });
+    expect(rolloutOf("  rollout: { canary: { count: 2, then: continue } }")!.canary).toEqual({ nodes: [], count: 2, then: "continue", soakSeconds: 0 });
+    expect(rolloutOf("")!.canary).toBeNull();
+  });
+
+  it("rejects both or neither of nodes and count, unknown nodes and a bad then", () => {
+    expect(problems("  rollout: { canary: { nodes: [g1], count: 1 } }")).toEqual([
+      "inventory.yaml:7:22 cluster.rollout.canary: needs exactly one of nodes (a list of node names) or count (how many of the first nodes to ask for a lease)",
+    ]);
+    expect(problems("  rollout: { canary: { nodes: [g1, g9], then: wait } }")).toEqual([
+      'inventory.yaml:7:36 cluster.rollout.canary.nodes[1]: "g9" is not a node of this inventory',
+      'inventory.yaml:7:47 cluster.rollout.canary.then: expected one of pause, continue, got "wait"',
+    ]);
+  });
+});
+
 describe("pools and per-label limits", () => {
   it("reads pools by count and percentage, and max_unavailable_per in both forms", () => {
     const text = `  rollout:

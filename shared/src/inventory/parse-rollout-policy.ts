@@ -1,6 +1,6 @@
 // Reads the rollout policy keys: maintenance windows (time zone, excluded dates), pools and per-label limits.
 import { isMap } from "yaml";
-import type { MaintenanceWindow, PerLabelLimit, RolloutPool, UnavailableLimit, Weekday } from "./model.js";
+import type { CanarySettings, MaintenanceWindow, PerLabelLimit, RolloutPool, UnavailableLimit, Weekday } from "./model.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
 const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -144,4 +144,26 @@ export function readPerLabel(r: YamlReader, loc: Located | undefined): PerLabelL
     return null;
   }
   return { label, max: 1 };
+}
+
+/** `canary: { nodes: [..] | count: N, then: pause | continue, soak_seconds }`. */
+export function readCanary(r: YamlReader, loc: Located | undefined): CanarySettings | null {
+  if (!loc?.node) return null;
+  const f = r.map(loc, ["nodes", "count", "then", "soak_seconds"]);
+  if (!f) return null;
+  const nodes = r.stringList(f.get("nodes"));
+  const count = r.integer(f.get("count"), 1, 100_000);
+  const then = r.oneOf(f.get("then"), ["pause", "continue"] as const) ?? "pause";
+  const soakSeconds = r.integer(f.get("soak_seconds"), 0, 7 * 86_400) ?? 0;
+  if (f.has("nodes") === f.has("count")) {
+    r.report(loc.pos, loc.path, "needs exactly one of nodes (a list of node names) or count (how many of the first nodes to ask for a lease)");
+    return null;
+  }
+  if (nodes && nodes.length === 0) {
+    r.report(f.get("nodes")!.pos, `${loc.path}.nodes`, "needs at least one node name");
+    return null;
+  }
+  const canary: CanarySettings = { nodes: nodes ?? [], count: count ?? 0, then, soakSeconds };
+  if (!nodes && count === undefined) return null;
+  return canary;
 }

@@ -12,6 +12,12 @@ export function checkRolloutPolicy(r: YamlReader, rollout: RolloutSettings, node
     const pos = r.positions.get(`${path}.selector`) ?? r.positions.get(path) ?? { line: 1, col: 1 };
     r.report(pos, `${path}.selector`, `pool ${pool.name} selects no node (no node has the labels ${selector}): check the labels under nodes.<name>.labels`, "warning");
   }
+  const canary = rollout.canary;
+  canary?.nodes.forEach((name, i) => {
+    if (nodes.some((n) => n.name === name)) return;
+    const path = `cluster.rollout.canary.nodes[${i}]`;
+    r.report(r.positions.get(path) ?? r.positions.get("cluster.rollout.canary") ?? { line: 1, col: 1 }, path, `"${name}" is not a node of this inventory`);
+  });
   const per = rollout.maxUnavailablePer;
   if (per && nodes.length > 0 && !nodes.some((n) => per.label in n.labels)) {
     const pos = r.positions.get("cluster.rollout.max_unavailable_per") ?? { line: 1, col: 1 };

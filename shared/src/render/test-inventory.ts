@@ -25,6 +25,7 @@ export function exampleCluster(): ClusterSettings {
       expectedDisruptionSeconds: 900,
       pools: [],
       maxUnavailablePer: null,
+      canary: null,
       settleSeconds: 0,
       healthDeadlineSeconds: 300,
       drainTimeoutSeconds: 600,

@@ -107,6 +107,8 @@ export interface RolloutStatus {
   nodesConverged: number;
   /** Why the next grant is blocked right now, empty when it is not. */
   blockedReason: string;
+  /** Canary stage of the revision: canary, soaking, awaiting-approval, done; empty without rollout.canary. */
+  stage: string;
 }
 
 export interface GetStatusRequest {
@@ -162,6 +164,13 @@ export interface ResumeRolloutRequest {
 }
 
 export interface ResumeRolloutResponse {
+  rollout: RolloutStatus | undefined;
+}
+
+export interface ApproveRolloutRequest {
+}
+
+export interface ApproveRolloutResponse {
   rollout: RolloutStatus | undefined;
 }
 
@@ -1323,6 +1332,7 @@ function createBaseRolloutStatus(): RolloutStatus {
     nodesTotal: 0,
     nodesConverged: 0,
     blockedReason: "",
+    stage: "",
   };
 }
 
@@ -1351,6 +1361,9 @@ export const RolloutStatus: MessageFns<RolloutStatus> = {
     }
     if (message.blockedReason !== "") {
       writer.uint32(66).string(message.blockedReason);
+    }
+    if (message.stage !== "") {
+      writer.uint32(74).string(message.stage);
     }
     return writer;
   },
@@ -1432,6 +1445,14 @@ export const RolloutStatus: MessageFns<RolloutStatus> = {
             message.blockedReason = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.stage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1474,6 +1495,7 @@ export const RolloutStatus: MessageFns<RolloutStatus> = {
         : isSet(object.blocked_reason)
         ? globalThis.String(object.blocked_reason)
         : "",
+      stage: isSet(object.stage) ? globalThis.String(object.stage) : "",
     };
   },
 
@@ -1503,6 +1525,9 @@ export const RolloutStatus: MessageFns<RolloutStatus> = {
     if (message.blockedReason !== "") {
       obj.blockedReason = message.blockedReason;
     }
+    if (message.stage !== "") {
+      obj.stage = message.stage;
+    }
     return obj;
   },
 
@@ -1519,6 +1544,7 @@ export const RolloutStatus: MessageFns<RolloutStatus> = {
     message.nodesTotal = object.nodesTotal ?? 0;
     message.nodesConverged = object.nodesConverged ?? 0;
     message.blockedReason = object.blockedReason ?? "";
+    message.stage = object.stage ?? "";
     return message;
   },
 };
@@ -2456,6 +2482,127 @@ export const ResumeRolloutResponse: MessageFns<ResumeRolloutResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<ResumeRolloutResponse>, I>>(object: I): ResumeRolloutResponse {
     const message = createBaseResumeRolloutResponse();
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutStatus.fromPartial(object.rollout)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseApproveRolloutRequest(): ApproveRolloutRequest {
+  return {};
+}
+
+export const ApproveRolloutRequest: MessageFns<ApproveRolloutRequest> = {
+  encode(_: ApproveRolloutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApproveRolloutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApproveRolloutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ApproveRolloutRequest {
+    return {};
+  },
+
+  toJSON(_: ApproveRolloutRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApproveRolloutRequest>, I>>(base?: I): ApproveRolloutRequest {
+    return ApproveRolloutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApproveRolloutRequest>, I>>(_: I): ApproveRolloutRequest {
+    const message = createBaseApproveRolloutRequest();
+    return message;
+  },
+};
+
+function createBaseApproveRolloutResponse(): ApproveRolloutResponse {
+  return { rollout: undefined };
+}
+
+export const ApproveRolloutResponse: MessageFns<ApproveRolloutResponse> = {
+  encode(message: ApproveRolloutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rollout !== undefined) {
+      RolloutStatus.encode(message.rollout, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApproveRolloutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApproveRolloutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rollout = RolloutStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApproveRolloutResponse {
+    return { rollout: isSet(object.rollout) ? RolloutStatus.fromJSON(object.rollout) : undefined };
+  },
+
+  toJSON(message: ApproveRolloutResponse): unknown {
+    const obj: any = {};
+    if (message.rollout !== undefined) {
+      obj.rollout = RolloutStatus.toJSON(message.rollout);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApproveRolloutResponse>, I>>(base?: I): ApproveRolloutResponse {
+    return ApproveRolloutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApproveRolloutResponse>, I>>(object: I): ApproveRolloutResponse {
+    const message = createBaseApproveRolloutResponse();
     message.rollout = (object.rollout !== undefined && object.rollout !== null)
       ? RolloutStatus.fromPartial(object.rollout)
       : undefined;
@@ -4611,6 +4758,18 @@ export const AdminServiceService = {
       Buffer.from(ResumeRolloutResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResumeRolloutResponse => ResumeRolloutResponse.decode(value),
   },
+  /** Lets the revision go on past its canaries (after they confirmed and soaked, or at once). */
+  approveRollout: {
+    path: "/nk.v1.AdminService/ApproveRollout" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ApproveRolloutRequest): Buffer =>
+      Buffer.from(ApproveRolloutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ApproveRolloutRequest => ApproveRolloutRequest.decode(value),
+    responseSerialize: (value: ApproveRolloutResponse): Buffer =>
+      Buffer.from(ApproveRolloutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ApproveRolloutResponse => ApproveRolloutResponse.decode(value),
+  },
   watchEvents: {
     path: "/nk.v1.AdminService/WatchEvents" as const,
     requestStream: false as const,
@@ -4747,6 +4906,8 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   releaseLease: handleUnaryCall<AdminServiceReleaseLeaseRequest, AdminServiceReleaseLeaseResponse>;
   pauseRollout: handleUnaryCall<PauseRolloutRequest, PauseRolloutResponse>;
   resumeRollout: handleUnaryCall<ResumeRolloutRequest, ResumeRolloutResponse>;
+  /** Lets the revision go on past its canaries (after they confirmed and soaked, or at once). */
+  approveRollout: handleUnaryCall<ApproveRolloutRequest, ApproveRolloutResponse>;
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
   enrollNode: handleUnaryCall<EnrollNodeRequest, EnrollNodeResponse>;
   setSecret: handleUnaryCall<SetSecretRequest, SetSecretResponse>;
@@ -4857,6 +5018,22 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResumeRolloutResponse) => void,
+  ): ClientUnaryCall;
+  /** Lets the revision go on past its canaries (after they confirmed and soaked, or at once). */
+  approveRollout(
+    request: ApproveRolloutRequest,
+    callback: (error: ServiceError | null, response: ApproveRolloutResponse) => void,
+  ): ClientUnaryCall;
+  approveRollout(
+    request: ApproveRolloutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ApproveRolloutResponse) => void,
+  ): ClientUnaryCall;
+  approveRollout(
+    request: ApproveRolloutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ApproveRolloutResponse) => void,
   ): ClientUnaryCall;
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
   watchEvents(
