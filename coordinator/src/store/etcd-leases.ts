@@ -3,11 +3,11 @@ import type { ICompare, IKeyValue, IRequestOp } from "etcd3";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { EtcdKeys, pad } from "./etcd-keys.js";
 import { RETRY, casLoop, decode, decodeOpt, del, get, json, modIs, createIs, modOf, only, put, range, prefixEnd, type EtcdKv } from "./etcd-kv.js";
-import { checkedInput, raisedKind, sameHolders } from "./lease-ops.js";
-import { checkLeaseRecord, checkLeaseRequest } from "./state-codec.js";
-import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult, RolloutRecord } from "./store.js";
+import { decideGrant, decideUpdate, fenced, issuedOne, queuedRequest, type Fencing } from "./lease-rules.js";
+import type { RolloutEdit } from "./rollout-edits.js";
+import { checkLeaseRecord, checkLeaseRequest, checkRolloutRecord } from "./state-codec.js";
+import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
 import { int, obj } from "./validate.js";
-import { assertNodeName } from "../../../shared/src/names/index.js";
 
 /**
  * The leader's election key and its create revision. A grant compares it in the same transaction,
@@ -19,7 +19,6 @@ export interface LeaderGuard {
 }
 
 const fencingShape = obj({ issued: int, lastGranted: int });
-type Fencing = { issued: number; lastGranted: number };
 
 export interface EtcdLeasesDeps {
   kv: EtcdKv;
@@ -27,8 +26,6 @@ export interface EtcdLeasesDeps {
   now: () => number;
   /** Absent: no leader fencing (a single coordinator). Returning null: not the leader now. */
   leaderGuard?: (() => LeaderGuard | null) | undefined;
-  /** Reads and updates the rollout record inside a release transaction. */
-  rolloutCheck: (kv: IKeyValue | undefined) => RolloutRecord;
 }
 
 /**
@@ -51,8 +48,7 @@ export class EtcdLeases {
   nextFencingToken(): Promise<number> {
     return casLoop("fencing token", async () => {
       const [f] = await this.d.kv.read([get(this.k.fencing())]);
-      const next = this.fencing(only(f));
-      next.issued += 1;
+      const next = issuedOne(this.fencing(only(f)));
       const r = await this.d.kv.txn([modIs(this.k.fencing(), modOf(f))], [put(this.k.fencing(), json(next))]);
       return r.succeeded ? next.issued : RETRY;
     });
@@ -66,7 +62,6 @@ export class EtcdLeases {
    * other leases do not change the holder set and must not make grants retry under load.
    */
   grant(grant: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult> {
-    assertNodeName(grant.node);
     const k = this.k;
     return casLoop("lease grant", async () => {
       const guard = this.guard();
@@ -76,14 +71,10 @@ export class EtcdLeases {
       if (guard && only(guardR)?.create_revision !== guard.createRevision) throw notLeader();
 
       const leases = new Map((leasesR?.response_range.kvs ?? []).map((kv) => [EtcdKeys.tail(kv.key, k.leases()), kv]));
-      if (!sameHolders(leases.keys(), expected.holders)) return { ok: false, reason: "holders-changed", holders: [...leases.keys()] };
       const held = leases.get(grant.node);
-      if (held) return { ok: false, reason: "already-held", lease: decode(checkLeaseRecord, held) };
-      const fencing = this.fencing(only(fencingR));
-      const given = grant.fencingToken;
-      if (given !== undefined && !(given > fencing.lastGranted && given <= fencing.issued)) return { ok: false, reason: "stale-token" };
-      const fencingToken = given ?? fencing.issued + 1;
-      const lease = checkedInput(checkLeaseRecord, { ...grant, fencingToken }, "lease");
+      const decision = decideGrant({ holders: leases.keys(), held: held && decode(checkLeaseRecord, held), fencing: this.fencing(only(fencingR)) }, grant, expected);
+      if (!decision.ok) return decision;
+      const { lease } = decision;
 
       const compare = [
         modIs(k.leasesVersion(), modOf(versionR)),
@@ -94,7 +85,7 @@ export class EtcdLeases {
       if (guard) compare.push(createIs(guard.key, guard.createRevision));
       const version = Number(only(versionR)?.value.toString() ?? "0");
       const success = [
-        put(k.fencing(), json({ issued: Math.max(fencing.issued, fencingToken), lastGranted: fencingToken })),
+        put(k.fencing(), json(decision.fencing)),
         put(k.lease(grant.node), json(lease)),
         put(k.leasesVersion(), String(version + 1)),
       ];
@@ -108,33 +99,28 @@ export class EtcdLeases {
   update(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult> {
     return casLoop("lease update", async () => {
       const kv = await this.d.kv.get(this.k.lease(node));
-      const current = this.fenced(kv, fencingToken);
-      if ("ok" in current) return current;
-      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      // Identity fields are re-imposed so a patch cannot smuggle them in; the kind may only be raised to a reboot.
-      const next = checkedInput(
-        checkLeaseRecord,
-        { ...current, ...defined, node: current.node, fencingToken: current.fencingToken, kind: raisedKind(current.kind, patch.kind), grantedAtMs: current.grantedAtMs, requestedAtMs: current.requestedAtMs },
-        "lease",
-      );
+      const updated = decideUpdate(decodeOpt(checkLeaseRecord, kv), fencingToken, patch);
+      if (!updated.ok) return updated;
+      const next = updated.lease;
       const r = await this.d.kv.txn([modIs(this.k.lease(node), kv?.mod_revision ?? "0")], [put(this.k.lease(node), json(next))]);
       return r.succeeded ? { ok: true, lease: next } : RETRY;
     });
   }
 
-  /** Deletes the lease, bumps the holder-set version and records rollout.lastReleaseAtMs, atomically. */
-  release(node: string, fencingToken: number | "force"): Promise<LeaseResult> {
+  /** Deletes the lease, bumps the holder-set version and applies `edit` to the rollout record, atomically. */
+  release(node: string, fencingToken: number | "force", edit: RolloutEdit): Promise<LeaseResult> {
     return casLoop("lease release", async () => {
       const [leaseR, versionR, rolloutR] = await this.d.kv.read([get(this.k.lease(node)), get(this.k.leasesVersion()), get(this.k.rollout())]);
-      const current = this.fenced(only(leaseR), fencingToken);
-      if ("ok" in current) return current;
-      const rollout = { ...this.d.rolloutCheck(only(rolloutR)), lastReleaseAtMs: Math.floor(this.d.now()) };
+      const held = fenced(decodeOpt(checkLeaseRecord, only(leaseR)), fencingToken);
+      if (!held.ok) return held;
+      const rollout = decodeOpt(checkRolloutRecord, only(rolloutR)) ?? {};
+      edit(rollout);
       const version = Number(only(versionR)?.value.toString() ?? "0");
       const r = await this.d.kv.txn(
         [modIs(this.k.lease(node), modOf(leaseR)), modIs(this.k.leasesVersion(), modOf(versionR)), modIs(this.k.rollout(), modOf(rolloutR))],
         [del(this.k.lease(node)), put(this.k.leasesVersion(), String(version + 1)), put(this.k.rollout(), json(rollout))],
       );
-      return r.succeeded ? { ok: true, lease: current } : RETRY;
+      return r.succeeded ? held : RETRY;
     });
   }
 
@@ -149,7 +135,6 @@ export class EtcdLeases {
 
   /** A new node gets the next queue seq; a queued node keeps its place and its first request time. */
   enqueue(input: LeaseRequestInput): Promise<EnqueueResult> {
-    assertNodeName(input.node);
     return casLoop("enqueue", async () => {
       const [indexR, seqR] = await this.d.kv.read([get(this.k.queueIndex(input.node)), get(this.k.queueSeq())]);
       const index = only(indexR);
@@ -157,15 +142,14 @@ export class EtcdLeases {
         const entryKey = this.k.queueEntry(index.value.toString());
         const entry = await this.d.kv.get(entryKey);
         if (!entry) return RETRY; // dequeued between the two reads
-        const existing = decode(checkLeaseRequest, entry);
-        const request = checkedInput(checkLeaseRequest, { ...input, requestedAtMs: existing.requestedAtMs }, "request");
+        const request = queuedRequest(decode(checkLeaseRequest, entry), input, Math.floor(this.d.now()));
         const r = await this.d.kv.txn(
           [modIs(this.k.queueIndex(input.node), index.mod_revision), modIs(entryKey, entry.mod_revision)],
           [range(this.k.queue(), `${entryKey}\0`, { count_only: true }), put(entryKey, json(request))],
         );
         return r.succeeded ? { position: Number(r.responses[0]?.response_range.count), added: false, request } : RETRY;
       }
-      const request = checkedInput(checkLeaseRequest, { ...input, requestedAtMs: input.requestedAtMs ?? Math.floor(this.d.now()) }, "request");
+      const request = queuedRequest(undefined, input, Math.floor(this.d.now()));
       const next = Number(only(seqR)?.value.toString() ?? "0") + 1;
       const r = await this.d.kv.txn(
         [modIs(this.k.queueSeq(), modOf(seqR)), modIs(this.k.queueIndex(input.node), "0")],
@@ -211,13 +195,6 @@ export class EtcdLeases {
     const guard = this.d.leaderGuard();
     if (!guard) throw notLeader();
     return guard;
-  }
-
-  private fenced(kv: IKeyValue | undefined, fencingToken: number | "force"): LeaseResult | LeaseRecord {
-    const current = decodeOpt(checkLeaseRecord, kv);
-    if (!current) return { ok: false, reason: "not-held" };
-    if (fencingToken !== "force" && current.fencingToken !== fencingToken) return { ok: false, reason: "fenced", current };
-    return current;
   }
 }
 

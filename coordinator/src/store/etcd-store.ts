@@ -7,18 +7,15 @@ import { DEFAULT_ETCD_PREFIX, EtcdKeys } from "./etcd-keys.js";
 import { EtcdKv, RETRY, casLoop, decodeOpt, json, modIs, put } from "./etcd-kv.js";
 import { EtcdLeases, type LeaderGuard } from "./etcd-leases.js";
 import { EtcdNodes } from "./etcd-nodes.js";
-import { checkedInput } from "./lease-ops.js";
 import { EtcdSecrets } from "./etcd-secrets.js";
 import type { SecretCipher } from "./secret-cipher.js";
-import { checkHello, checkReport, checkRevisionRef, checkRolloutRecord } from "./state-codec.js";
+import { checkRolloutRecord } from "./state-codec.js";
+import type { RolloutEdit } from "./rollout-edits.js";
+import { StoreCore, type NodeTelemetry } from "./store-core.js";
 import type {
   EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
-  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store, CanaryRecord,
+  LeaseRequestInput, LeaseResult, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
 } from "./store.js";
-import { generateToken, hashToken } from "./token-hash.js";
-import { int, obj, optional, str, strMap, type Check } from "./validate.js";
-import { rolloutEdits } from "./rollout-edits.js";
-import { assertNodeName } from "../../../shared/src/names/index.js";
 
 export interface EtcdStoreOptions {
   client: Etcd3;
@@ -38,15 +35,13 @@ export interface EtcdStoreOptions {
   cipher?: SecretCipher;
 }
 
-const checkRollout = checkRolloutRecord;
-const checkEventInput = obj({ kind: str, node: optional(str), revision: optional(str), message: str, fields: optional(strMap) });
 
 /**
  * Durability: a call resolves after etcd committed its transaction (raft quorum + fsync), which
  * meets the Store contract; telemetry is the documented best-effort exception. Secrets are stored
  * in etcd too, sealed with `cipher` when one is given; etcd must be secured all the same (see EtcdConnectionOptions).
  */
-export class EtcdStore implements Store {
+export class EtcdStore extends StoreCore implements Store {
   private closed = false;
 
   private constructor(
@@ -57,14 +52,16 @@ export class EtcdStore implements Store {
     private readonly nodes: EtcdNodes,
     private readonly events: EtcdEventFeed,
     private readonly secrets: EtcdSecrets,
-  ) {}
+  ) {
+    super();
+  }
 
   static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
     const opts = { ...options, logger: options.logger ?? silentLogger() };
     const kv = new EtcdKv(opts.client);
     const keys = new EtcdKeys(opts.prefix ?? DEFAULT_ETCD_PREFIX);
     const now = (): number => Math.floor(opts.clock());
-    const leases = new EtcdLeases({ kv, keys, now, leaderGuard: opts.leaderGuard, rolloutCheck: (v) => decodeOpt(checkRollout, v) ?? {} });
+    const leases = new EtcdLeases({ kv, keys, now, leaderGuard: opts.leaderGuard });
     const nodes = new EtcdNodes({ kv, keys, leases, now, logger: opts.logger, telemetryFlushMs: opts.telemetryFlushMs ?? 5_000 });
     const secrets = new EtcdSecrets({ kv, keys, now, logger: opts.logger, ...(opts.cipher ? { cipher: opts.cipher } : {}) });
     await secrets.checkAtOpen();
@@ -74,12 +71,8 @@ export class EtcdStore implements Store {
 
   // Nodes.
 
-  async enrollNode(name: string): Promise<string> {
-    this.assertUsable();
-    assertNodeName(name);
-    const token = generateToken();
-    await this.nodes.enroll(name, hashToken(token));
-    return token;
+  protected storeEnrollment(name: string, tokenHash: string): Promise<void> {
+    return this.nodes.enroll(name, tokenHash);
   }
 
   verifyNodeToken(name: string, token: string): Promise<boolean> {
@@ -98,21 +91,12 @@ export class EtcdStore implements Store {
     return this.use(() => this.nodes.remove(name));
   }
 
-  recordHello(name: string, hello: NodeHello, applied?: RevisionRef): Promise<void> {
-    const h = checkedInput(checkHello, hello, "hello");
-    const ref = applied && checkedInput(checkRevisionRef, applied, "applied");
-    return this.use(() => this.nodes.recordTelemetry(name, { lastHello: h }, ref));
+  protected storeTelemetry(name: string, telemetry: NodeTelemetry, applied?: RevisionRef): Promise<void> {
+    return this.nodes.recordTelemetry(name, telemetry, applied);
   }
 
-  recordReport(name: string, report: NodeReport, applied?: RevisionRef): Promise<void> {
-    const r = checkedInput(checkReport, report, "report");
-    const ref = applied && checkedInput(checkRevisionRef, applied, "applied");
-    return this.use(() => this.nodes.recordTelemetry(name, { lastReport: r }, ref));
-  }
-
-  async setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): Promise<{ unknown: string[] }> {
-    const refs = entries.map((e) => ({ node: e.node, ref: checkedInput(checkRevisionRef, e, `desired.${e.node}`) }));
-    return { unknown: await this.use(() => this.nodes.setDesired(refs)) };
+  protected storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
+    return this.nodes.setDesired(refs);
   }
 
   // Leases.
@@ -129,13 +113,8 @@ export class EtcdStore implements Store {
     return this.use(() => this.leases.update(node, fencingToken, patch));
   }
 
-  releaseLease(node: string, fencingToken: number): Promise<LeaseResult> {
-    return this.use(() => this.leases.release(node, fencingToken));
-  }
-
-  async forceReleaseLease(node: string): Promise<{ ok: true; lease: LeaseRecord } | { ok: false; reason: "not-held" }> {
-    const r = await this.use(() => this.leases.release(node, "force"));
-    return r.ok ? r : { ok: false, reason: "not-held" };
+  protected storeRelease(node: string, fencingToken: number | "force", rollout: RolloutEdit): Promise<LeaseResult> {
+    return this.leases.release(node, fencingToken, rollout);
   }
 
   getLease(node: string): Promise<LeaseRecord | undefined> {
@@ -161,31 +140,7 @@ export class EtcdStore implements Store {
   // Rollout.
 
   async getRollout(): Promise<RolloutRecord> {
-    return this.use(async () => decodeOpt(checkRollout, await this.kv.get(this.keys.rollout())) ?? {});
-  }
-
-  setRolloutRevision(revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.revision(revision));
-  }
-
-  pauseRollout(reason: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.pause(reason, this.now()));
-  }
-
-  resumeRollout(): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.resume());
-  }
-
-  haltRollout(reason: string, revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.halt(reason, revision, this.now()));
-  }
-
-  clearHalt(): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.clearHalt());
-  }
-
-  setCanary(canary: CanaryRecord): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.canary(canary));
+    return this.use(async () => decodeOpt(checkRolloutRecord, await this.kv.get(this.keys.rollout())) ?? {});
   }
 
   // Secrets (etcd-secrets.ts: sealed with the configured key, or in clear without one).
@@ -208,9 +163,8 @@ export class EtcdStore implements Store {
 
   // Events.
 
-  appendEvent(input: EventInput): Promise<EventRecord> {
-    const e = checkedInput(checkEventInput, input, "event");
-    return this.use(() => this.events.append(e));
+  protected storeEvent(event: EventInput): Promise<EventRecord> {
+    return this.events.append(event);
   }
 
   readEvents(options?: ReadEventsOptions): Promise<EventRecord[]> {
@@ -239,11 +193,11 @@ export class EtcdStore implements Store {
 
   // Internals.
 
-  private now(): number {
+  protected now(): number {
     return Math.floor(this.opts.clock());
   }
 
-  private assertUsable(): void {
+  protected assertUsable(): void {
     if (this.closed) throw new NkError("UNAVAILABLE", `the etcd store at ${this.keys.prefix} is closed`);
   }
 
@@ -252,16 +206,14 @@ export class EtcdStore implements Store {
     return fn();
   }
 
-  private rollout(fn: (r: RolloutRecord) => void): Promise<RolloutRecord> {
+  protected storeRolloutEdit(edit: RolloutEdit): Promise<RolloutRecord> {
     const key = this.keys.rollout();
-    return this.use(() =>
-      casLoop("rollout update", async () => {
-        const kv: IKeyValue | undefined = await this.kv.get(key);
-        const next = decodeOpt(checkRollout, kv) ?? {};
-        fn(next);
-        const r = await this.kv.txn([modIs(key, kv?.mod_revision ?? "0")], [put(key, json(next))]);
-        return r.succeeded ? next : RETRY;
-      }),
-    );
+    return casLoop("rollout update", async () => {
+      const kv: IKeyValue | undefined = await this.kv.get(key);
+      const next = decodeOpt(checkRolloutRecord, kv) ?? {};
+      edit(next);
+      const r = await this.kv.txn([modIs(key, kv?.mod_revision ?? "0")], [put(key, json(next))]);
+      return r.succeeded ? next : RETRY;
+    });
   }
 }

@@ -7,19 +7,18 @@ import { removeStaleTemps, writeFileAtomic } from "../../../shared/src/fs/index.
 import { DirLock } from "./dir-lock.js";
 import { EventLog } from "./event-log.js";
 import { GroupCommit } from "./group-commit.js";
-import { applyDequeue, applyEnqueue, applyGrant, applyRelease, applyUpdate, checkedInput, issueToken } from "./lease-ops.js";
+import { applyDequeue, applyEnqueue, applyGrant, applyRelease, applyUpdate, issueToken } from "./lease-ops.js";
 import { SECRETS_FILE, SecretFile } from "./secret-file.js";
 import { applyEnroll, applySetDesired, sameRef } from "./node-ops.js";
-import { checkHello, checkReport, checkRevisionRef, encodeState, type StoreState } from "./state-codec.js";
+import { encodeState, type StoreState } from "./state-codec.js";
 import { STATE_FILE, loadState } from "./state-file.js";
 import type {
   EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
-  LeaseRequestInput, LeaseResult, NodeHello, NodeRecord, NodeReport, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store, CanaryRecord,
+  LeaseRequestInput, LeaseResult, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
 } from "./store.js";
-import { generateToken, hashToken, verifyToken } from "./token-hash.js";
-import { obj, optional, str, strMap } from "./validate.js";
-import { rolloutEdits } from "./rollout-edits.js";
-import { assertNodeName } from "../../../shared/src/names/index.js";
+import { verifyToken } from "./token-hash.js";
+import type { RolloutEdit } from "./rollout-edits.js";
+import { StoreCore, type NodeTelemetry } from "./store-core.js";
 
 export interface FileStoreOptions {
   dir: string;
@@ -31,14 +30,12 @@ export interface FileStoreOptions {
   rotateEventBytes?: number;
 }
 
-const checkEventInput = obj({ kind: str, node: optional(str), revision: optional(str), message: str, fields: optional(strMap) });
-
 /**
  * Durable on resolve: enrollment, desired/applied, leases, queue, fencing counter, rollout,
  * secrets, events. Best-effort: lastHello/lastReport, written with the next durable change or
  * within `telemetryFlushMs`, so a burst of reports from thousands of agents costs one write.
  */
-export class FileStore implements Store {
+export class FileStore extends StoreCore implements Store {
   private readonly commit: GroupCommit;
   private version = 0;
   private writtenVersion = 0;
@@ -52,6 +49,7 @@ export class FileStore implements Store {
     private readonly secrets: SecretFile,
     private readonly lock: DirLock,
   ) {
+    super();
     this.commit = new GroupCommit(() => this.writeState(), join(opts.dir, STATE_FILE));
   }
 
@@ -90,11 +88,8 @@ export class FileStore implements Store {
 
   // Nodes.
 
-  async enrollNode(name: string): Promise<string> {
-    assertNodeName(name);
-    const token = generateToken();
-    await this.durable((s) => applyEnroll(s, name, hashToken(token), this.now()));
-    return token;
+  protected async storeEnrollment(name: string, tokenHash: string): Promise<void> {
+    await this.durable((s) => applyEnroll(s, name, tokenHash, this.now()));
   }
 
   async verifyNodeToken(name: string, token: string): Promise<boolean> {
@@ -117,21 +112,10 @@ export class FileStore implements Store {
     }, (removed) => removed);
   }
 
-  recordHello(name: string, hello: NodeHello, applied?: RevisionRef): Promise<void> {
-    const h = checkedInput(checkHello, hello, "hello");
-    return this.recordTelemetry(name, (n) => void (n.lastHello = h), applied);
-  }
-
-  recordReport(name: string, report: NodeReport, applied?: RevisionRef): Promise<void> {
-    const r = checkedInput(checkReport, report, "report");
-    return this.recordTelemetry(name, (n) => void (n.lastReport = r), applied);
-  }
-
-  async setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): Promise<{ unknown: string[] }> {
-    const refs = entries.map((e) => ({ node: e.node, ref: checkedInput(checkRevisionRef, e, `desired.${e.node}`) }));
+  protected async storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
     const unknown: string[] = [];
     await this.durable((s) => applySetDesired(s, refs, unknown), (changed) => changed);
-    return { unknown };
+    return unknown;
   }
 
   // Leases.
@@ -148,13 +132,8 @@ export class FileStore implements Store {
     return this.durable((s) => applyUpdate(s, node, fencingToken, patch), (r) => r.ok);
   }
 
-  releaseLease(node: string, fencingToken: number): Promise<LeaseResult> {
-    return this.durable((s) => applyRelease(s, node, fencingToken, this.now()), (r) => r.ok);
-  }
-
-  async forceReleaseLease(node: string): Promise<{ ok: true; lease: LeaseRecord } | { ok: false; reason: "not-held" }> {
-    const r = await this.durable((s) => applyRelease(s, node, "force", this.now()), (x) => x.ok);
-    return r.ok ? r : { ok: false, reason: "not-held" };
+  protected storeRelease(node: string, fencingToken: number | "force", rollout: RolloutEdit): Promise<LeaseResult> {
+    return this.durable((s) => applyRelease(s, node, fencingToken, rollout), (r) => r.ok);
   }
 
   getLease(node: string): Promise<LeaseRecord | undefined> {
@@ -183,30 +162,6 @@ export class FileStore implements Store {
     return this.read((s) => s.rollout);
   }
 
-  setRolloutRevision(revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.revision(revision));
-  }
-
-  pauseRollout(reason: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.pause(reason, this.now()));
-  }
-
-  resumeRollout(): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.resume());
-  }
-
-  haltRollout(reason: string, revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.halt(reason, revision, this.now()));
-  }
-
-  clearHalt(): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.clearHalt());
-  }
-
-  setCanary(canary: CanaryRecord): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.canary(canary));
-  }
-
   // Secrets and events.
 
   setSecret(name: string, value: Buffer): Promise<void> {
@@ -229,9 +184,8 @@ export class FileStore implements Store {
     return this.secrets.delete(name);
   }
 
-  appendEvent(input: EventInput): Promise<EventRecord> {
-    this.assertUsable();
-    return this.events.append(checkedInput(checkEventInput, input, "event"));
+  protected storeEvent(event: EventInput): Promise<EventRecord> {
+    return this.events.append(event);
   }
 
   readEvents(options?: ReadEventsOptions): Promise<EventRecord[]> {
@@ -265,11 +219,11 @@ export class FileStore implements Store {
   // Internals.
 
   /** Whole milliseconds: the file format stores integers only. */
-  private now(): number {
+  protected now(): number {
     return Math.floor(this.opts.clock());
   }
 
-  private assertUsable(): void {
+  protected assertUsable(): void {
     if (this.closed) throw new NkError("UNAVAILABLE", `the store at ${this.opts.dir} is closed`);
     if (this.commit.failed) throw this.commit.failed;
   }
@@ -295,19 +249,17 @@ export class FileStore implements Store {
     return value;
   }
 
-  private async rollout(fn: (r: RolloutRecord) => void): Promise<RolloutRecord> {
+  protected storeRolloutEdit(fn: RolloutEdit): Promise<RolloutRecord> {
     return this.durable((s) => {
       fn(s.rollout);
       return structuredClone(s.rollout);
     });
   }
 
-  private async recordTelemetry(name: string, set: (n: NodeRecord) => void, applied?: RevisionRef): Promise<void> {
-    this.assertUsable();
-    const ref = applied && checkedInput(checkRevisionRef, applied, "applied");
+  protected async storeTelemetry(name: string, telemetry: NodeTelemetry, ref?: RevisionRef): Promise<void> {
     const node = this.state.nodes.get(name);
     if (!node) throw new NkError("NODE_NOT_ENROLLED", `node ${name} is not enrolled`);
-    set(node);
+    Object.assign(node, telemetry);
     this.version++;
     if (ref && !sameRef(node.applied, ref)) {
       node.applied = ref;

@@ -34,7 +34,7 @@ export { SECRETS_FILE, MAX_SECRET_BYTES } from "./secret-file.js";
 export { ADMIN_TOKEN_FILE, ensureAdminToken } from "./admin-token.js";
 export { generateToken, hashToken, tokensEqual, verifyToken } from "./token-hash.js";
 export { followEvents } from "./follow-events.js";
-export { sameHolders } from "./lease-ops.js";
+export { sameHolders } from "./lease-rules.js";
 export { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
 export { createEtcdClient, type EtcdConnectionOptions } from "./etcd-client.js";
 export { DEFAULT_ETCD_PREFIX } from "./etcd-keys.js";

@@ -1,10 +1,8 @@
 // The rollout record's changes, checked once here; every store backend applies them the same way.
-import { checkedInput } from "./lease-ops.js";
+import { checkedInput } from "./lease-rules.js";
 import type { CanaryRecord, RolloutRecord } from "./store.js";
 import { checkCanary } from "./state-codec.js";
 import { str } from "./validate.js";
-
-
 
 export type RolloutEdit = (record: RolloutRecord) => void;
 
@@ -30,5 +28,9 @@ export const rolloutEdits = {
   },
   clearHalt(): RolloutEdit {
     return (r) => void delete r.halted;
+  },
+  /** A lease was given back: the settle time before the next grant counts from here. */
+  released(atMs: number): RolloutEdit {
+    return (r) => void (r.lastReleaseAtMs = atMs);
   },
 };

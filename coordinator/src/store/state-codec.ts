@@ -1,7 +1,7 @@
 // The in-memory shape of state.json and its strict decoding: a damaged file is reported, never guessed at.
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { CanaryRecord, LeaseRecord, LeaseRequest, NodeRecord, RolloutRecord } from "./store.js";
-import { ShapeError, arr, bool, int, map, obj, oneOf, optional, str, type Check } from "./validate.js";
+import { ShapeError, arr, bool, int, map, obj, oneOf, optional, str, strMap, type Check } from "./validate.js";
 
 export const STATE_FORMAT = "nk-coordinator-state";
 export const STATE_VERSION = 1;
@@ -105,7 +105,6 @@ export const checkRolloutRecord: Check<RolloutRecord> = obj({
   lastReleaseAtMs: optional(int),
   canary: optional(checkCanary),
 });
-const rollout = checkRolloutRecord;
 const stateFile = obj({
   format: str,
   version: int,
@@ -113,8 +112,9 @@ const stateFile = obj({
   nodes: map(nodeRecord),
   leases: map(checkLeaseRecord),
   queue: arr(checkLeaseRequest),
-  rollout,
+  rollout: checkRolloutRecord,
 });
+export const checkEventInput = obj({ kind: str, node: optional(str), revision: optional(str), message: str, fields: optional(strMap) });
 
 /** Cross-record rules a well-formed file still has to satisfy. */
 function checkInvariants(s: StoreState): void {
