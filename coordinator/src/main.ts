@@ -1,7 +1,6 @@
 // Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { errorMessage } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
@@ -23,8 +22,8 @@ import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/inde
 import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
 import { loadServedSource, memoized, nkSourcePlugin, publicHttpUrl } from "./nk-source/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
-import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, disruptionHalt, isNewFailure, nodeHealthSource } from "./rollout/index.js";
-import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
+import { KubeDisruptionHooks, agentReportHandler, catalogSettings, clusterCheckSource, disruptionHalt, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
+import { StatusBoard, eventView, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
@@ -78,13 +77,8 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const timers = systemHealthTimers;
     const nodeHealth = new NodeHealth({ kube, timers, heartbeatMs: config.heartbeatSeconds * 1000, log: log.child({ component: "node-health" }) });
     const checksOf = () => catalog.inventory?.cluster.rollout.checks ?? [];
-    const dispatcher = new AgentCheckDispatcher({
-      checks: checksOf,
-      nodes: () => catalog.inventory?.nodes.map((n) => ({ name: n.name, role: n.role })) ?? [],
-      timers,
-      isHealthy: (node) => nodeHealth.isHealthy(node),
-      log: log.child({ component: "checks" }),
-    });
+    const nodesOf = () => catalog.inventory?.nodes.map((n) => ({ name: n.name, role: n.role })) ?? [];
+    const dispatcher = new AgentCheckDispatcher({ checks: checksOf, nodes: nodesOf, timers, isHealthy: (node) => nodeHealth.isHealthy(node), log: log.child({ component: "checks" }) });
     const clusterHealth = new ClusterHealth({ checks: checksOf, runner: new CheckRunner(now), dispatcher, timers, intervalMs: config.healthCheckIntervalSeconds * 1000, log: log.child({ component: "cluster-health" }) });
     registry.changed.subscribe((name) => nodeHealth.noteConnected(name, registry.isConnected(name)));
 
@@ -92,24 +86,19 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       leadership,
       store,
       log: log.child({ component: "leadership" }),
-      createManager: () => new LeaseManager({
-      store,
-      now,
-      timers: realTimers,
-      log: log.child({ component: "leases" }),
-      settings: catalogSettings(catalog, adopted),
-      health: nodeHealthSource(nodeHealth),
-      checks: clusterCheckSource(clusterHealth),
-      hooks: new KubeDisruptionHooks({
-        kube,
-        registry,
-        clusterChecks: () => clusterHealth.refresh(),
-        drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000,
-        log: log.child({ component: "drain" }),
-      }),
-      onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
-      options: { deadlineGraceMs: config.leaseDeadlineGraceSeconds * 1000 },
-    }),
+      createManager: () =>
+        new LeaseManager({
+          store,
+          now,
+          timers: realTimers,
+          log: log.child({ component: "leases" }),
+          settings: catalogSettings(catalog, adopted),
+          health: nodeHealthSource(nodeHealth),
+          checks: clusterCheckSource(clusterHealth),
+          hooks: new KubeDisruptionHooks({ kube, registry, clusterChecks: () => clusterHealth.refresh(), drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000, log: log.child({ component: "drain" }) }),
+          onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
+          options: { deadlineGraceMs: config.leaseDeadlineGraceSeconds * 1000 },
+        }),
     });
 
     // manifests/ is applied by the leader, after the push or once the revision's servers converged.
@@ -197,10 +186,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       catalog,
       leases,
       rollout: () => leases.rollout(),
-      kube: (node) => {
-        const view = nodeHealth.view(node);
-        return { k8sReady: view?.k8sReady ?? null, cordoned: view?.cordoned === true };
-      },
+      kube: (node) => ({ k8sReady: nodeHealth.view(node)?.k8sReady ?? null, cordoned: nodeHealth.view(node)?.cordoned === true }),
       leader: () => leadership.isLeader(),
       manifests: () => manifests.snapshot(),
       warnings,
@@ -216,17 +202,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     await leases.start();
     stops.push(() => leases.stop());
     if (opened.shared) {
-      const sync = new TelemetrySync({
-        store,
-        registry,
-        intervalMs: config.heartbeatSeconds * 1000,
-        log: log.child({ component: "telemetry-sync" }),
-        onRemoteReport: (node, report) => {
-          // Reported through another coordinator: connected there, and as fresh as its report.
-          nodeHealth.noteConnected(node, true);
-          nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
-        },
-      });
+      const sync = new TelemetrySync({ store, registry, intervalMs: config.heartbeatSeconds * 1000, log: log.child({ component: "telemetry-sync" }), onRemoteReport: remoteReportHandler(nodeHealth) });
       await sync.syncOnce();
       sync.start();
       stops.push(() => sync.stop());
@@ -247,13 +223,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             leases,
             checks: dispatcher,
             disruptionHalt: () => disruptionHalt(leases.rollout()),
-            onReport: (node, report, before) => {
-              metrics.reportReceived();
-              nodeHealth.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
-              if (isNewFailure(report, before)) {
-                leases.noteFailure(node, report.revision, report.error).catch((err: unknown) => log.error({ node, err: errorMessage(err) }, "halting the rollout for a failed node failed"));
-              }
-            },
+            onReport: agentReportHandler({ health: nodeHealth, noteFailure: (node, revision, error) => leases.noteFailure(node, revision, error), onReport: () => metrics.reportReceived(), log }),
             openStream: () => metrics.grpcStreamOpened("watch_desired"),
             onDelivered: (ms) => metrics.desiredDelivered(ms / 1000),
             clusterName: () => catalog.inventory?.cluster.name ?? "",
@@ -274,7 +244,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             status: board,
             actions,
             secrets: store,
-            events: { readEvents: async (o) => (await store.readEvents(o)).map((e) => ({ seq: e.seq, timeMs: e.timeMs, kind: e.kind, node: e.node ?? "", revision: e.revision ?? "", message: e.message, fields: e.fields ?? {} })) },
+            events: { readEvents: async (o) => (await store.readEvents(o)).map(eventView) },
             renderer: new RevisionRenderer(repo),
             manifests: createManifestsAdmin({ syncer: manifests, driver: manifestDriver, repo }),
             log: log.child({ component: "admin-api" }),
@@ -310,7 +280,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const { host, port } = splitHostPort(config.http.listen);
     await http.listen({ host, port });
     stops.push(() => http.close());
-    const httpPort = (http.server.address() as { port: number }).port;
+    const httpPort = httpPortOf();
     const httpUrl = localHttpUrl(host, httpPort, config.http.plaintext);
     if (config.http.plaintext) log.warn({ listen: config.http.listen }, "http.plaintext: serving plain HTTP (no TLS) on loopback; tokens cross this listener unencrypted, so only a local TLS-terminating proxy should use it");
 

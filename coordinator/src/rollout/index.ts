@@ -3,3 +3,4 @@ export { KubeDisruptionHooks, type KubeDisruptionHooksDeps } from "./kube-disrup
 export { catalogSettings, nodeHealthSource, clusterCheckSource } from "./lease-sources.js";
 export { isNewFailure } from "./failure-report.js";
 export { disruptionHalt, type DisruptionHalt } from "./disruption-halt.js";
+export { agentReportHandler, remoteReportHandler, type AgentReportHandlerDeps, type ReportHealth } from "./agent-report-handler.js";
