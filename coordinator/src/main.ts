@@ -221,6 +221,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             feed,
             secrets: store,
             leases,
+            audit,
             checks: dispatcher,
             disruptionHalt: () => disruptionHalt(leases.rollout()),
             onReport: agentReportHandler({ health: nodeHealth, noteFailure: (node, revision, error) => leases.noteFailure(node, revision, error), onReport: () => metrics.reportReceived(), log }),

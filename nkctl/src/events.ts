@@ -27,7 +27,7 @@ export function eventJson(e: Event): string {
   return `${JSON.stringify(eventFields(e))}\n`;
 }
 
-function parseTail(value: string): number {
+export function parseTail(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 100_000) throw new InvalidArgumentError("expected a whole number up to 100000");
   return Number(value);
 }

@@ -55,6 +55,10 @@ export interface AgentCluster {
   agentLog(name: string): Promise<string>;
   /** The agent's persisted state.json. */
   agentState(name: string): Promise<{ phase: string; lease: { fencingToken: number } | null }>;
+  /** Stops the agent, deletes its state.json (a lost or wiped disk) and starts it again. */
+  loseState(name: string): Promise<void>;
+  /** The node's own token (what its agent authenticates with). */
+  nodeToken(name: string): Promise<string>;
   disruptions(): DisruptionWindow[];
   close(): Promise<void>;
 }
@@ -205,6 +209,13 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
     async agentState(name) {
       return JSON.parse(await readFile(join(nodeDir(name), "state", "state.json"), "utf8")) as { phase: string; lease: { fencingToken: number } | null };
     },
+    async loseState(name) {
+      const agent = agents.get(name)!;
+      await agent.stop();
+      await rm(join(nodeDir(name), "state", "state.json"));
+      await agent.start();
+    },
+    nodeToken: (name) => readTrim(join(nodeDir(name), "token")),
     disruptions: () => disruptionWindows(kube),
     async close() {
       await Promise.all([...agents.values()].map((a) => a.stop()));

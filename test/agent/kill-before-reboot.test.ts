@@ -2,8 +2,9 @@
 // applies the bundle once (one generation, one reboot, one lease and fencing token, health verified).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PauseRolloutRequest, PauseRolloutResponse, ResumeRolloutRequest, ResumeRolloutResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { adminCall } from "../support/coordinator-harness.js";
+import { ApplyPhase, LeaseKind, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
+import { nkCodeOf } from "../../agent/src/client/index.js";
+import { adminCall, eventually } from "../support/coordinator-harness.js";
 import { startAgentCluster, type AgentCluster } from "./agent-cluster.js";
 import { before, expectResumedOnce, killAndAwaitRestart, leasesOf, phaseIs, pushRebootFor, untouched } from "./resume-checks.js";
 
@@ -60,4 +61,37 @@ describe("agent killed before its reboot", () => {
     await expectResumedOnce(cluster, b, revision);
     expect(cluster.kube.calls("POST", "/api/v1/namespaces/apps/pods/web-0/eviction").length).toBeGreaterThan(0);
   }, 40_000);
+
+  it("an agent that lost its state while draining re-attaches to its lease explicitly, audited; token 0 gets nothing", async () => {
+    const pod = { namespace: "apps", name: "web-1", nodeName: "n3", owner: "ReplicaSet" };
+    cluster.kube.addPod({ ...pod, lingerReads: Infinity });
+    const b = await before(cluster, "n3");
+    const revision = await pushRebootFor(cluster, "n3", "state-lost");
+    await cluster.waitNode("n3", phaseIs(ApplyPhase.APPLY_PHASE_DRAINING, revision), "is draining");
+    const [held] = await leasesOf(cluster, "n3");
+
+    // An agent presenting token 0 (one too old to know ReattachLease) is refused, with the way out, and takes nothing.
+    const raw = cluster.harness.agent("n3", await cluster.nodeToken("n3"));
+    const refusal = await new Promise<Error>((resolve) => {
+      const stream = raw.acquireLease({ kind: LeaseKind.LEASE_KIND_REBOOT, revision, bundleSha256: "", reason: "old agent", fencingToken: 0 });
+      stream.on("data", () => resolve(new Error("a lease view was sent for token 0")));
+      stream.on("error", (err: Error) => resolve(err));
+    });
+    expect(nkCodeOf(refusal)).toBe("LEASE_HELD");
+    expect(refusal.message).toContain(`n3 holds lease #${held!.token} (draining)`);
+    await expect(raw.releaseLease(0, false, "old agent withdraws")).rejects.toSatisfy((e) => nkCodeOf(e) === "LEASE_HELD");
+    expect(await leasesOf(cluster, "n3")).toEqual([{ state: LeaseState.LEASE_STATE_DRAINING, token: held!.token }]);
+
+    // Its disk wiped: the agent starts from nothing, asks for a lease without a token and is refused, then takes
+    // the same lease back through ReattachLease, which the audit log records under the node's name.
+    await cluster.loseState("n3");
+    const audit = await eventually(async () => (await cluster.events()).find((e) => e.kind === "audit" && e.fields.action === "ReattachLease" && e.seq > b.lastSeq), 20_000, "the re-attach audit line");
+    expect(audit.fields).toMatchObject({ actor: "node/n3", target: "n3" });
+    expect(audit.fields.outcome).toMatch(new RegExp(`^ok: lease #${held!.token} \\(draining\\) handed back; reboot lease wanted without its token`));
+    await eventually(async () => (await cluster.agentState("n3")).lease?.fencingToken === held!.token || undefined, 20_000, "the agent to hold its lease again");
+    expect(await leasesOf(cluster, "n3")).toEqual([{ state: LeaseState.LEASE_STATE_DRAINING, token: held!.token }]);
+    cluster.kube.addPod({ ...pod, nodeName: "n1" });
+    // Stopped and started (one start) instead of killed: the same count as a kill.
+    await expectResumedOnce(cluster, b, revision);
+  }, 60_000);
 });

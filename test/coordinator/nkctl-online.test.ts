@@ -10,12 +10,8 @@ import { applyPhaseToWire } from "../../shared/src/wire/index.js";
 import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { freePort } from "../support/coordinator-process.js";
 import { adminCall, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
+import { runNkctl, type CliResult } from "../support/nkctl-runner.js";
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 describe("nkctl online commands", () => {
   let h: Harness;
@@ -25,16 +21,7 @@ describe("nkctl online commands", () => {
   let env: NodeJS.ProcessEnv;
   let status: () => Promise<GetStatusResponse>;
 
-  const nkctl = (args: string[], connection = flags): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...connection, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const nkctl = (args: string[], connection = flags): Promise<CliResult> => runNkctl(args, { flags: connection, env });
   /** Runs with `-o json`, expects exit 0 and returns the parsed output. */
   const json = async <T = Record<string, unknown>>(args: string[]): Promise<T> => {
     const r = await nkctl(["-o", "json", ...args]);

@@ -1,6 +1,6 @@
 // A simulated cluster whose coordinator is its own process (kill -9 able): agent processes on SimSystem, the fake
 // kube-apiserver, an operator's git checkout, the real nkctl, and reboots that can be held to keep a node down.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,8 +13,9 @@ import { AUTH_HEADER, bearer, dropIpServernameWarning } from "../../shared/src/w
 import { SIM_REBOOT_EXIT_CODE, writeFaults, type Faults } from "../../agent/src/system/index.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
-import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "./coordinator-harness.js";
+import { adminCall, eventually, EXAMPLE_DIR } from "./coordinator-harness.js";
 import { CoordinatorProcess } from "./coordinator-process.js";
+import { runNkctl, type CliResult } from "./nkctl-runner.js";
 import { pinSynthetic } from "./pin-synthetic.js";
 import { disruptionWindows, HEALTHY_COMMANDS, maxConcurrent, type DisruptionWindow } from "./sim-cluster.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
@@ -25,11 +26,7 @@ type Answer = { stdout: string; exitCode?: number };
 /** The example inventory's nodes; n1..n3 are servers, n4 and n5 agents. */
 const EXAMPLE_NODES = ["n1", "n2", "n3", "n4", "n5"];
 
-export interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { CliResult } from "./nkctl-runner.js";
 
 export interface ProcessClusterOptions {
   /** A subset of the example's n1..n5; the others (and their nodes/<n>.nix) leave the inventory. */
@@ -70,8 +67,8 @@ export interface ProcessSimCluster {
   disruptions(): DisruptionWindow[];
   /** Most windows open at once: over all nodes, and over servers only. */
   peaks(windows?: readonly DisruptionWindow[]): { total: number; servers: number };
-  /** Runs bin/nkctl.js against this coordinator. */
-  nkctl(args: readonly string[]): Promise<CliResult>;
+  /** Runs bin/nkctl.js against this coordinator (the admin token unless `tokenFile` says otherwise). */
+  nkctl(args: readonly string[], options?: { stdin?: string; tokenFile?: string }): Promise<CliResult>;
   /** While on, an agent that exits for a reboot stays down (a machine that does not come back) until bringBack. */
   holdReboots(on: boolean): void;
   /** Nodes whose reboot was held, in order. */
@@ -244,17 +241,8 @@ export async function startProcessCluster(options: ProcessClusterOptions = {}): 
       peaks(windows: readonly DisruptionWindow[] = disruptionWindows(kube)) {
         return { total: maxConcurrent(windows), servers: maxConcurrent(windows.filter((w) => roles.get(w.node) === "server")) };
       },
-      nkctl: (args: readonly string[]) =>
-        new Promise<CliResult>((resolve, reject) => {
-          const flags = ["--coordinator", coordinator.grpcAddress, "--ca-file", caFile, "--token-file", tokenFile];
-          const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...flags, ...args], { env: nkctlEnv, stdio: ["ignore", "pipe", "pipe"] });
-          let stdout = "";
-          let stderr = "";
-          child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-          child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-          child.on("error", reject);
-          child.on("close", (code) => resolve({ code, stdout, stderr }));
-        }),
+      nkctl: (args: readonly string[], options: { stdin?: string; tokenFile?: string } = {}) =>
+        runNkctl(args, { flags: ["--coordinator", coordinator.grpcAddress, "--ca-file", caFile, "--token-file", options.tokenFile ?? tokenFile], env: nkctlEnv, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) }),
       holdReboots(on: boolean) {
         holding = on;
       },

@@ -10,6 +10,8 @@ import {
   type FetchSecretsResponse,
   type ReleaseLeaseRequest,
   type ReleaseLeaseResponse,
+  type ReattachLeaseRequest,
+  type ReattachLeaseResponse,
   type RenewLeaseRequest,
   type RenewLeaseResponse,
   type ReportCheckResultRequest,
@@ -137,6 +139,12 @@ export class CoordinatorClient {
   async releaseLease(fencingToken: number, success: boolean, reason: string): Promise<boolean> {
     const res = await this.unary<ReleaseLeaseRequest, ReleaseLeaseResponse>((c, r, md, o, cb) => c.releaseLease(r, md, o, cb), { node: this.options.node, fencingToken, success, reason });
     return res.released;
+  }
+
+  /** The explicit, audited way back to this node's lease after losing its token; null when the node holds none. */
+  async reattachLease(reason: string): Promise<LeaseInfo | null> {
+    const res = await this.unary<ReattachLeaseRequest, ReattachLeaseResponse>((c, r, md, o, cb) => c.reattachLease(r, md, o, cb), { node: this.options.node, reason });
+    return res.lease ? leaseFromWire(res.lease) : null;
   }
 
   async fetchSecrets(names: readonly string[]): Promise<Map<string, Buffer>> {

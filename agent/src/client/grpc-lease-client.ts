@@ -48,6 +48,8 @@ export class GrpcLeaseClient implements LeaseClient {
   /** The newest view of a held lease the coordinator sent. */
   private seen: LeaseInfo | null = null;
   private withdrawal: Promise<void> | null = null;
+  /** The nk error code that ended the newest AcquireLease stream, if any. */
+  private streamErrorCode: string | undefined;
   /** Counts acquire calls: only the newest may withdraw. */
   private acquisitions = 0;
   private closed = false;
@@ -75,6 +77,7 @@ export class GrpcLeaseClient implements LeaseClient {
     stream.on("error", (err) => {
       if (this.stream !== stream) return;
       this.stream = null;
+      this.streamErrorCode = nkCodeOf(err);
       const reason = errorMessage(err);
       for (const waiter of [...this.waiters]) if (waiter({ state: "revoked", waitingReason: `stream ended: ${reason}`, fencingToken: -1 } as LeaseInfo)) this.waiters.delete(waiter);
     });
@@ -111,7 +114,11 @@ export class GrpcLeaseClient implements LeaseClient {
       const backoff = this.backoff();
       while (!this.closed) {
         try {
-          await this.deps.client.releaseLease(0, false, reason);
+          await this.deps.client.releaseLease(0, false, reason).catch(async (err: unknown) => {
+            // Token 0 withdraws only a queued request: a lease granted meanwhile needs its token, taken back explicitly.
+            if (nkCodeOf(err) !== "LEASE_HELD") throw err;
+            await this.returnUnstarted(reason);
+          });
           return;
         } catch (err) {
           if (!isUnavailable(err)) return void this.deps.log.warn({ err: errorMessage(err) }, "lease withdrawal refused");
@@ -128,8 +135,27 @@ export class GrpcLeaseClient implements LeaseClient {
     return run;
   }
 
+  /** A lease granted to a request this agent withdrew: re-attached (audited) and handed back unless it already started. */
+  private async returnUnstarted(reason: string): Promise<void> {
+    const lease = await this.deps.client.reattachLease(`withdrawing a request whose grant was not heard: ${reason}`);
+    if (!lease) return;
+    if (lease.state !== "granted") return void this.deps.log.warn({ fencingToken: lease.fencingToken, state: lease.state }, "withdrawn lease already started; left to its holder phases");
+    await this.deps.client.releaseLease(lease.fencingToken, true, reason);
+  }
+
+  /**
+   * The node holds a lease this agent has no token for (its state was lost, or the grant was never heard):
+   * the explicit, audited re-attach. Resolves to the lease's token, or 0 when no lease is held any more.
+   */
+  private async reattach(request: LeaseRequest): Promise<number> {
+    const lease = await this.deps.client.reattachLease(`${request.kind} lease wanted without its token (${request.reason})`);
+    this.deps.log.warn({ fencingToken: lease?.fencingToken ?? null, state: lease?.state ?? null }, "lease re-attached without a token");
+    return lease?.fencingToken ?? 0;
+  }
+
   async acquire(request: LeaseRequest, signal: AbortSignal): Promise<LeaseAnswer> {
     const mine = ++this.acquisitions;
+    let token = request.fencingToken ?? 0;
     const backoff = this.backoff();
     // Landing after this request, an earlier withdrawal would drop it.
     if (this.withdrawal) await this.withdrawal;
@@ -142,8 +168,9 @@ export class GrpcLeaseClient implements LeaseClient {
       void this.withdraw();
     };
     while (!signal.aborted) {
-      this.openStream({ ...request, fencingToken: request.fencingToken ?? 0 });
-      const outcome = await this.wait<{ granted: number } | { denied: string } | { retry: string }>(signal, (lease) => {
+      this.openStream({ ...request, fencingToken: token });
+      const outcome = await this.wait<{ granted: number } | { denied: string } | { retry: string } | { reattach: true }>(signal, (lease) => {
+        if (lease.fencingToken === -1 && token === 0 && this.streamErrorCode === "LEASE_HELD") return { reattach: true };
         if (lease.fencingToken === -1) return /stream ended/.test(lease.waitingReason) && /(FAILED_PRECONDITION|LEASE_FENCED|NOT_FOUND|not in the adopted)/.test(lease.waitingReason) ? { denied: lease.waitingReason } : { retry: lease.waitingReason };
         if (lease.state === "queued") {
           this.deps.log.debug({ position: lease.queuePosition, why: lease.waitingReason }, "lease queued");
@@ -162,6 +189,16 @@ export class GrpcLeaseClient implements LeaseClient {
         return { granted: true, fencingToken: outcome.granted };
       }
       if ("denied" in outcome) return { granted: false, reason: outcome.denied };
+      if ("reattach" in outcome) {
+        const found = await this.reattach(request).catch((err: unknown) => (this.deps.log.warn({ err: errorMessage(err) }, "lease re-attach failed; retrying"), 0));
+        // With the token the next stream is the lease's own; without (released meanwhile) it is a new request.
+        if (found > 0) {
+          token = found;
+          continue;
+        }
+        await sleepUnlessAborted(backoff.next(), signal);
+        continue;
+      }
       this.deps.log.warn({ reason: outcome.retry }, "lease stream interrupted; retrying");
       // A coordinator that is down or only follows cannot grant: the next address may lead.
       if (/UNAVAILABLE|NOT_LEADER|does not lead/.test(outcome.retry)) this.deps.client.failover();

@@ -5,6 +5,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { AgentServiceServer, WatchCheckRequestsResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../../shared/src/version/index.js";
 import { leaseKindFromWire, leaseStateFromWire, leaseToWire } from "../../../shared/src/wire/index.js";
+import type { AuditEntry } from "../auth/index.js";
 import type { DesiredFeed, NodeRegistry } from "../fleet/index.js";
 import type { CheckDispatcher } from "../health/check-dispatcher.js";
 import type { DesiredCatalog } from "../inventory/index.js";
@@ -21,6 +22,8 @@ export interface AgentServiceDeps {
   readonly feed: DesiredFeed;
   readonly secrets: { getSecret(name: string): Promise<Buffer | undefined> };
   readonly leases: LeaseService;
+  /** Records agent actions that must be accounted for (a lease re-attached without its token). */
+  readonly audit: (entry: AuditEntry) => Promise<unknown>;
   readonly checks: CheckDispatcher;
   /** Whether agents should hold back disruptive steps now, and why. */
   readonly disruptionHalt: () => { halt: boolean; reason: string };
@@ -142,9 +145,18 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
     releaseLease: unary("ReleaseLease", async (node, req) => {
       const reason = req.reason.slice(0, 2000);
-      // Token 0: the agent withdraws a request it no longer needs, so it stops blocking the FIFO queue.
-      if (req.fencingToken === 0) return { released: (await deps.leases.adminRelease(node, false, `withdrawn by ${node}: ${reason}`)).released };
+      // Token 0: the agent withdraws a queued request it no longer needs, so it stops blocking the FIFO queue.
+      if (req.fencingToken === 0) return { released: await deps.leases.withdraw(node, reason) };
       return { released: await deps.leases.release(node, req.fencingToken, req.success, reason) };
+    }),
+
+    reattachLease: unary("ReattachLease", async (node, req) => {
+      // The one way back to a lease without its token: explicit, and in the audit log under the node's name.
+      const reason = req.reason.slice(0, 200) || "no reason given";
+      const lease = await deps.leases.reattach(node);
+      const outcome = lease ? `ok: lease #${lease.fencingToken} (${lease.state}) handed back; ${reason}` : `no lease held; ${reason}`;
+      await deps.audit({ actor: `node/${node}`, action: "ReattachLease", target: node, outcome });
+      return { lease: lease ? leaseToWire(leaseInfoOf(lease)) : undefined };
     }),
 
     fetchSecrets: unary("FetchSecrets", async (node, req) => {

@@ -85,6 +85,14 @@ export class LeaderGatedLeases implements LeaseService {
     return Promise.resolve().then(() => this.leading().release(node, fencingToken, success, reason));
   }
 
+  reattach(node: string): Promise<LeaseView | null> {
+    return Promise.resolve().then(() => this.leading().reattach(node));
+  }
+
+  withdraw(node: string, reason: string): Promise<boolean> {
+    return Promise.resolve().then(() => this.leading().withdraw(node, reason));
+  }
+
   adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {
     return Promise.resolve().then(() => this.leading().adminRelease(node, force, reason));
   }

@@ -155,12 +155,17 @@ describe("LeaseManager grants", () => {
 });
 
 describe("LeaseManager fencing", () => {
-  it("re-attaches a restarted agent to its lease, with its token or none, and fences stale tokens", async () => {
+  it("re-attaches a restarted agent to its lease with its token only; token 0 matches nothing; stale tokens are fenced", async () => {
     h = await harness(settingsFor(AGENTS));
     await acquire(h, "n1");
     const token = tokenOf(h, "n1");
     await acquire(h, "n1", token);
-    await acquire(h, "n1", 0);
+    // An agent without its token (or one too old to know ReattachLease) is refused, clearly, not handed the lease.
+    await expect(acquire(h, "n1", 0)).rejects.toSatisfy((e) => isNkError(e, "LEASE_HELD") && /n1 holds lease #\d+ \(granted\).*ReattachLease/.test(e.message));
+    await expect(h.manager.withdraw("n1", "superseded")).rejects.toSatisfy((e) => isNkError(e, "LEASE_HELD"));
+    // The explicit way back names the lease; it changes nothing on it.
+    expect(await h.manager.reattach("n1")).toMatchObject({ node: "n1", state: "granted", fencingToken: token });
+    expect(await h.manager.reattach("n2")).toBeNull();
     expect(h.grants).toHaveLength(1);
     expect(lastUpdate(h, "n1")).toMatchObject({ state: "granted", fencingToken: token });
     const fencedCode = (e: unknown): boolean => isNkError(e, "LEASE_FENCED");
@@ -168,6 +173,18 @@ describe("LeaseManager fencing", () => {
     await expect(h.manager.renew("n1", token + 1, "draining", "b")).rejects.toSatisfy(fencedCode);
     await expect(h.manager.release("n1", token - 1, true, "x")).rejects.toSatisfy(fencedCode);
     await expect(acquire(h, "n2", 99)).rejects.toSatisfy(fencedCode);
+    expect(heldNodes(h)).toEqual(["n1"]);
+  });
+
+  it("an agent's withdrawal (token 0) drops its queued request only", async () => {
+    h = await harness(settingsFor(AGENTS));
+    await acquire(h, "n1");
+    await acquire(h, "n2");
+    expect(h.manager.queue().map((l) => l.node)).toEqual(["n2"]);
+    expect(await h.manager.withdraw("n2", "superseded")).toBe(true);
+    expect(h.manager.queue()).toEqual([]);
+    expect(lastUpdate(h, "n2")).toMatchObject({ state: "revoked", waitingReason: "withdrawn by n2: superseded" });
+    expect(await h.manager.withdraw("n2", "again")).toBe(false);
     expect(heldNodes(h)).toEqual(["n1"]);
   });
 

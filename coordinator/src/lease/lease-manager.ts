@@ -5,7 +5,7 @@ import type { LeaseView } from "../status/index.js";
 import { GrantEngine, type EngineTimeouts } from "./grant-engine.js";
 import { LeaseBook } from "./lease-book.js";
 import { DrainRunner, runHook } from "./drain-runner.js";
-import { fencedError, leaseOf } from "./fencing.js";
+import { checkPresented, fencedError, leaseOf, tokenRequiredError } from "./fencing.js";
 import type { GrantTrigger, LeaseManagerDeps } from "./lease-deps.js";
 import { announcedState, failedHaltReason, phaseBudgetMs, phaseName } from "./lease-phases.js";
 import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
@@ -94,10 +94,10 @@ export class LeaseManager implements LeaseService {
     const settings = this.deps.settings.current();
     if (!settings) throw new NkError("UNAVAILABLE", "no inventory revision adopted yet; retry later");
     return this.serial.run(async () => {
-      const held = await this.deps.store.getLease(node);
-      if (held) {
-        // Token 0 is an agent that lost its state: the lease is per node, so handing it back adds no disruption.
-        if (request.fencingToken !== 0 && request.fencingToken !== held.fencingToken) throw fencedError(node, request.fencingToken, held);
+      const presented = checkPresented(node, request.fencingToken, await this.deps.store.getLease(node));
+      if (presented.kind === "refused") throw presented.error;
+      if (presented.kind === "holder") {
+        const held = presented.lease;
         let lease = held;
         const patch: LeasePatch = {};
         // An agent re-attaching after its own restart may not know the revision: keep the recorded one.
@@ -110,12 +110,11 @@ export class LeaseManager implements LeaseService {
         }
         if (Object.keys(patch).length > 0) lease = leaseOf(await this.deps.store.updateLease(node, held.fencingToken, patch), node, held.fencingToken);
         this.book.setHeld(lease);
-        this.deps.log.info({ node, fencingToken: lease.fencingToken, presented: request.fencingToken }, "lease re-attached");
+        this.deps.log.info({ node, fencingToken: lease.fencingToken }, "lease stream re-opened by its holder");
         const off = this.book.streams.subscribe(node, onUpdate);
         this.book.publishAll();
         return off;
       }
-      if (request.fencingToken !== 0) throw fencedError(node, request.fencingToken, undefined);
       // A holder re-attaches even after leaving the inventory; a new request needs the node's role.
       const role = settings.roles.get(node);
       if (!role) throw new NkError("NODE_UNKNOWN", `node ${node} is not in the adopted inventory`);
@@ -166,6 +165,29 @@ export class LeaseManager implements LeaseService {
     return done;
   }
 
+  /**
+   * An agent that lost its fencing token takes its node's lease back: the lease, or null when none is held.
+   * Nothing changes on the lease; the caller records the re-attach in the audit log.
+   */
+  reattach(node: string): Promise<LeaseView | null> {
+    return this.serial.run(async () => {
+      const held = await this.deps.store.getLease(node);
+      if (!held) return null;
+      this.book.setHeld(held);
+      this.deps.log.warn({ node, fencingToken: held.fencingToken, state: held.state }, "lease re-attached by an agent without its token");
+      return heldView(held, this.book.roleOf(node), this.book.noteOf(node));
+    });
+  }
+
+  /** The agent's withdrawal (token 0): drops its queued request; a held lease needs its own token (LEASE_HELD). */
+  withdraw(node: string, reason: string): Promise<boolean> {
+    return this.serial.run(async () => {
+      const held = await this.deps.store.getLease(node);
+      if (held) throw tokenRequiredError(node, held);
+      return (await this.dropQueued(node, `withdrawn by ${node}: ${reason}`)).released;
+    });
+  }
+
   adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {
     return this.serial.run(async () => {
       const { store } = this.deps;
@@ -187,14 +209,20 @@ export class LeaseManager implements LeaseService {
         const cordoned = lease.cordonedByUs || lease.state === "draining" ? `; ${node} may still be cordoned: uncordon it once it is healthy` : "";
         return { released: true, message: `released lease #${lease.fencingToken} of ${node}${cordoned}` };
       }
-      const request = await store.dequeue(node);
-      if (!request) return { released: false, message: `${node} holds no lease and has no queued request` };
-      const view = this.book.viewOf(node);
-      await store.appendEvent({ kind: "lease-request-dropped", node, revision: request.revision, message: `queued request dropped by an operator: ${reason || "no reason given"}` });
-      if (view) this.book.streams.publish(node, endedView(view, "revoked", `dropped by an operator: ${reason || "no reason given"}`));
-      await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
-      return { released: true, message: `dropped the queued lease request of ${node}` };
+      return this.dropQueued(node, `dropped by an operator: ${reason || "no reason given"}`);
     });
+  }
+
+  /** Drops the node's queued request (inside the serial section); its stream hears why. */
+  private async dropQueued(node: string, why: string): Promise<{ released: boolean; message: string }> {
+    const { store } = this.deps;
+    const request = await store.dequeue(node);
+    if (!request) return { released: false, message: `${node} holds no lease and has no queued request` };
+    const view = this.book.viewOf(node);
+    await store.appendEvent({ kind: "lease-request-dropped", node, revision: request.revision, message: `queued request ${why}` });
+    if (view) this.book.streams.publish(node, endedView(view, "revoked", why));
+    await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
+    return { released: true, message: `dropped the queued lease request of ${node}` };
   }
 
   pause(reason: string): Promise<RolloutRecord> {

@@ -8,7 +8,7 @@ export interface AcquireRequest {
   readonly revision: string;
   readonly sha256: string;
   readonly reason: string;
-  /** A lease the agent believes it holds after its own restart; 0 for a new request. */
+  /** The lease the agent holds (after its own restart); 0 for a new request, refused (LEASE_HELD) while one is held. */
   readonly fencingToken: number;
 }
 
@@ -17,7 +17,7 @@ export type HolderPhase = "granted" | "draining" | "drained" | "rebooting" | "ve
 
 export interface LeaseService {
   /**
-   * Queues (or re-attaches to a held lease) and reports every change of this node's lease to
+   * Queues (or, with the held lease's token, re-opens that lease's updates) and reports every change of this node's lease to
    * `onUpdate` — queued with position and reason, then granted with a fencing token, then drained —
    * until the returned function is called. Throws NkError for misuse (unknown node, fenced token).
    */
@@ -26,6 +26,10 @@ export interface LeaseService {
   renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView>;
   /** Agent's release after it is back and healthy (or after a rollback, with success=false). */
   release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean>;
+  /** An agent that lost its token: the lease its node holds, or null. The caller audits it. */
+  reattach(node: string): Promise<LeaseView | null>;
+  /** Agent: drops its queued request; LEASE_HELD while the node holds a lease (release that with its token). */
+  withdraw(node: string, reason: string): Promise<boolean>;
   /** Operator: releases a held lease (force: even while its holder is mid-reboot) or drops a queued request. */
   adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }>;
   held(): readonly LeaseView[];

@@ -108,7 +108,10 @@ export interface AcquireLeaseRequest {
   revision: string;
   bundleSha256: string;
   reason: string;
-  /** A lease the agent believes it holds (after its own restart); 0 for a new request. */
+  /**
+   * A lease the agent believes it holds (after its own restart); 0 for a new request, refused (LEASE_HELD)
+   * while the node holds a lease: an agent without its token calls ReattachLease first.
+   */
   fencingToken: number;
 }
 
@@ -130,6 +133,7 @@ export interface RenewLeaseResponse {
 
 export interface ReleaseLeaseRequest {
   node: string;
+  /** The held lease's token; 0 withdraws a queued request only (LEASE_HELD while a lease is held). */
   fencingToken: number;
   reason: string;
   success: boolean;
@@ -137,6 +141,17 @@ export interface ReleaseLeaseRequest {
 
 export interface ReleaseLeaseResponse {
   released: boolean;
+}
+
+export interface ReattachLeaseRequest {
+  node: string;
+  /** Why the agent has no token (for the audit line), e.g. "agent state lost". */
+  reason: string;
+}
+
+export interface ReattachLeaseResponse {
+  /** The lease the node holds, with its fencing token; absent when it holds none. */
+  lease: Lease | undefined;
 }
 
 export interface FetchSecretsRequest {
@@ -1769,6 +1784,158 @@ export const ReleaseLeaseResponse: MessageFns<ReleaseLeaseResponse> = {
   },
 };
 
+function createBaseReattachLeaseRequest(): ReattachLeaseRequest {
+  return { node: "", reason: "" };
+}
+
+export const ReattachLeaseRequest: MessageFns<ReattachLeaseRequest> = {
+  encode(message: ReattachLeaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReattachLeaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReattachLeaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReattachLeaseRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ReattachLeaseRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReattachLeaseRequest>, I>>(base?: I): ReattachLeaseRequest {
+    return ReattachLeaseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReattachLeaseRequest>, I>>(object: I): ReattachLeaseRequest {
+    const message = createBaseReattachLeaseRequest();
+    message.node = object.node ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseReattachLeaseResponse(): ReattachLeaseResponse {
+  return { lease: undefined };
+}
+
+export const ReattachLeaseResponse: MessageFns<ReattachLeaseResponse> = {
+  encode(message: ReattachLeaseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lease !== undefined) {
+      Lease.encode(message.lease, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReattachLeaseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReattachLeaseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lease = Lease.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReattachLeaseResponse {
+    return { lease: isSet(object.lease) ? Lease.fromJSON(object.lease) : undefined };
+  },
+
+  toJSON(message: ReattachLeaseResponse): unknown {
+    const obj: any = {};
+    if (message.lease !== undefined) {
+      obj.lease = Lease.toJSON(message.lease);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReattachLeaseResponse>, I>>(base?: I): ReattachLeaseResponse {
+    return ReattachLeaseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReattachLeaseResponse>, I>>(object: I): ReattachLeaseResponse {
+    const message = createBaseReattachLeaseResponse();
+    message.lease = (object.lease !== undefined && object.lease !== null) ? Lease.fromPartial(object.lease) : undefined;
+    return message;
+  },
+};
+
 function createBaseFetchSecretsRequest(): FetchSecretsRequest {
   return { node: "", names: [] };
 }
@@ -2444,6 +2611,21 @@ export const AgentServiceService = {
       Buffer.from(ReleaseLeaseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReleaseLeaseResponse => ReleaseLeaseResponse.decode(value),
   },
+  /**
+   * The explicit way back to a lease for an agent that lost its fencing token (fresh or lost state): answers
+   * the lease this node holds, if any, and records the re-attach in the audit log. A fencing token of 0 matches
+   * no lease anywhere else: AcquireLease and ReleaseLease refuse it with LEASE_HELD while the node holds one.
+   */
+  reattachLease: {
+    path: "/nk.v1.AgentService/ReattachLease" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReattachLeaseRequest): Buffer => Buffer.from(ReattachLeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReattachLeaseRequest => ReattachLeaseRequest.decode(value),
+    responseSerialize: (value: ReattachLeaseResponse): Buffer =>
+      Buffer.from(ReattachLeaseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReattachLeaseResponse => ReattachLeaseResponse.decode(value),
+  },
   /** Only the calling node's own secrets. */
   fetchSecrets: {
     path: "/nk.v1.AgentService/FetchSecrets" as const,
@@ -2493,6 +2675,12 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   acquireLease: handleServerStreamingCall<AcquireLeaseRequest, AcquireLeaseResponse>;
   renewLease: handleUnaryCall<RenewLeaseRequest, RenewLeaseResponse>;
   releaseLease: handleUnaryCall<ReleaseLeaseRequest, ReleaseLeaseResponse>;
+  /**
+   * The explicit way back to a lease for an agent that lost its fencing token (fresh or lost state): answers
+   * the lease this node holds, if any, and records the re-attach in the audit log. A fencing token of 0 matches
+   * no lease anywhere else: AcquireLease and ReleaseLease refuse it with LEASE_HELD while the node holds one.
+   */
+  reattachLease: handleUnaryCall<ReattachLeaseRequest, ReattachLeaseResponse>;
   /** Only the calling node's own secrets. */
   fetchSecrets: handleUnaryCall<FetchSecretsRequest, FetchSecretsResponse>;
   /** Cluster checks this agent was chosen to run (only checks declared in the inventory). */
@@ -2584,6 +2772,26 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReleaseLeaseResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The explicit way back to a lease for an agent that lost its fencing token (fresh or lost state): answers
+   * the lease this node holds, if any, and records the re-attach in the audit log. A fencing token of 0 matches
+   * no lease anywhere else: AcquireLease and ReleaseLease refuse it with LEASE_HELD while the node holds one.
+   */
+  reattachLease(
+    request: ReattachLeaseRequest,
+    callback: (error: ServiceError | null, response: ReattachLeaseResponse) => void,
+  ): ClientUnaryCall;
+  reattachLease(
+    request: ReattachLeaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReattachLeaseResponse) => void,
+  ): ClientUnaryCall;
+  reattachLease(
+    request: ReattachLeaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReattachLeaseResponse) => void,
   ): ClientUnaryCall;
   /** Only the calling node's own secrets. */
   fetchSecrets(
