@@ -1,6 +1,6 @@
 // GrpcLeaseClient against a scripted coordinator connection: which stream a late release may close.
 import { EventEmitter } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import type { LeaseInfo } from "../../../shared/src/wire/index.js";
 import type { CoordinatorClient, ServerStream } from "./coordinator-client.js";
@@ -27,8 +27,18 @@ class ScriptedConnection {
     this.streams.push(stream);
     return stream as unknown as ServerStream<LeaseInfo>;
   }
+  /** Token-0 releases refused as the coordinator does while a lease is held. */
+  refuseTokenZero = false;
+  readonly reattaches: string[] = [];
+  /** What ReattachLease answers. */
+  held: LeaseInfo | null = null;
   releaseLease(fencingToken: number): Promise<boolean> {
+    if (fencingToken === 0 && this.refuseTokenZero) return Promise.reject(leaseHeld());
     return new Promise((resolve) => this.releases.push({ fencingToken, land: () => resolve(true) }));
+  }
+  reattachLease(reason: string): Promise<LeaseInfo | null> {
+    this.reattaches.push(reason);
+    return Promise.resolve(this.held);
   }
   failover(): void {}
 }
@@ -46,6 +56,9 @@ const lease = (fencingToken: number, state: LeaseInfo["state"]): LeaseInfo => ({
   queuePosition: 0,
   waitingReason: "",
 });
+
+/** The coordinator's refusal of token 0 while the node holds a lease, as grpc-js delivers it. */
+const leaseHeld = (): Error => Object.assign(new Error("9 FAILED_PRECONDITION: n3 holds lease #9 (draining)"), { code: 9, metadata: { get: (key: string) => (key === "nk-error-code" ? ["LEASE_HELD"] : []) } });
 
 const request = { kind: "service-restart" as const, revision: "r2", sha256: "b".repeat(64), reason: "switch restarts k3s.service", fencingToken: null };
 
@@ -75,6 +88,39 @@ describe("GrpcLeaseClient", () => {
 
     conn.streams[1]!.emit("data", lease(11, "granted"));
     expect(await second).toEqual({ granted: true, fencingToken: 11 });
+    client.close();
+  });
+
+  it("an agent without its token is refused (LEASE_HELD), re-attaches explicitly, and presents the token it got", async () => {
+    const conn = new ScriptedConnection();
+    conn.held = lease(9, "draining");
+    const client = new GrpcLeaseClient({ client: conn as unknown as CoordinatorClient, bootId: async () => "boot-1", onLost: () => undefined, log: silentLogger() });
+    const acquired = client.acquire(request, new AbortController().signal);
+    expect(conn.streams.map((s) => s.fencingToken)).toEqual([0]);
+    conn.streams[0]!.emit("error", leaseHeld());
+    await vi.waitFor(() => expect(conn.streams).toHaveLength(2));
+    expect(conn.reattaches).toEqual(["service-restart lease wanted without its token (switch restarts k3s.service)"]);
+    expect(conn.streams[1]!.fencingToken).toBe(9);
+    conn.streams[1]!.emit("data", lease(9, "draining"));
+    expect(await acquired).toEqual({ granted: true, fencingToken: 9 });
+    client.close();
+  });
+
+  it("a withdrawal refused because a grant landed meanwhile re-attaches and hands the unstarted lease back by its token", async () => {
+    const conn = new ScriptedConnection();
+    conn.refuseTokenZero = true;
+    conn.held = lease(12, "granted");
+    const client = new GrpcLeaseClient({ client: conn as unknown as CoordinatorClient, bootId: async () => "boot-1", onLost: () => undefined, log: silentLogger() });
+    const withdrawn = client.withdraw("superseded");
+    await vi.waitFor(() => expect(conn.releases).toHaveLength(1));
+    expect(conn.reattaches).toEqual(["withdrawing a request whose grant was not heard: superseded"]);
+    expect(conn.releases[0]!.fencingToken).toBe(12);
+    conn.releases[0]!.land();
+    await withdrawn;
+    // A lease already past its grant stays with its phases: nothing is released.
+    conn.held = lease(13, "draining");
+    await client.withdraw("superseded again");
+    expect(conn.releases).toHaveLength(1);
     client.close();
   });
 
