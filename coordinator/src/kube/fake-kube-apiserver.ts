@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { ObjectStore } from "./fake/object-store.js";
+import { parseLabelSelector } from "./fake/label-selector.js";
 import { routeObjects } from "./fake/object-routes.js";
 
 export interface FakeNode {
@@ -29,6 +30,7 @@ export interface FakePod {
   readonly pdbBlocks?: number;
   /** Reads that still find the pod after its eviction (graceful termination). */
   readonly lingerReads?: number;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface FakeApiserverOptions {
@@ -169,7 +171,7 @@ export class FakeKubeApiserver {
       return [200, { kind: "NodeList", apiVersion: "v1", metadata: { resourceVersion: "1" }, items: [...this.nodes.values()].map(nodeJson) }];
     }
     if (kind === "nodes" && a !== undefined && b === undefined) return this.nodeRoute(method, a, body);
-    if (kind === "pods" && a === undefined && method === "GET") return [200, this.podList(url.searchParams.get("fieldSelector") ?? "")];
+    if (kind === "pods" && a === undefined && method === "GET") return this.podList(url.searchParams.get("fieldSelector") ?? "", url.searchParams.get("labelSelector") ?? "");
     if (kind === "namespaces" && a !== undefined && b === "pods" && c !== undefined) {
       if (d === undefined && method === "GET") return this.readPod(`${a}/${c}`);
       if (d === "eviction" && method === "POST") return this.evict(`${a}/${c}`);
@@ -201,10 +203,16 @@ export class FakeKubeApiserver {
     return [405, status(405, "MethodNotAllowed", `${method} on node`)];
   }
 
-  private podList(fieldSelector: string): Json {
+  private podList(fieldSelector: string, labelSelector: string): [number, Json] {
     const onNode = /^spec\.nodeName=(.*)$/.exec(fieldSelector)?.[1];
-    const items = [...this.pods.values()].filter((p) => onNode === undefined || p.spec.nodeName === onNode).map(podJson);
-    return { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "1" }, items };
+    let matches: (labels: Readonly<Record<string, string>> | undefined) => boolean;
+    try {
+      matches = parseLabelSelector(labelSelector);
+    } catch (err) {
+      return [400, status(400, "BadRequest", `unable to parse requirement: ${(err as Error).message}`)];
+    }
+    const items = [...this.pods.values()].filter((p) => (onNode === undefined || p.spec.nodeName === onNode) && matches(p.spec.labels)).map(podJson);
+    return [200, { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "1" }, items }];
   }
 
   private readPod(key: string): [number, Json] {
@@ -265,6 +273,7 @@ function podJson(pod: PodState): Json {
       name: spec.name,
       namespace: spec.namespace,
       uid: pod.uid,
+      labels: { ...spec.labels },
       ownerReferences: owner,
       annotations: spec.mirror === true ? { "kubernetes.io/config.mirror": "mirror-hash" } : {},
       ...(pod.evicted ? { deletionTimestamp: "2024-01-01T00:00:00Z" } : {}),

@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { systemDrainClock, type DrainClock } from "./drain-clock.js";
 import { defaultDrainTuning, drainNode, type DrainTuning } from "./drain-node.js";
 import { callOptions, kubeErrorMessage, statusCode } from "./kube-call.js";
-import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus } from "./kube-driver.js";
+import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus, KubePod } from "./kube-driver.js";
 import { CORDONED_BY, missingNode, nodeStatusOf } from "./node-status.js";
 
 export interface KubeClientOptions {
@@ -39,6 +39,15 @@ export class KubeClient implements KubeDriver {
     } catch (err) {
       if (statusCode(err) === 404) return missingNode(name);
       throw unavailable(`reading node ${name}`, err);
+    }
+  }
+
+  async listPods(labelSelector: string, signal?: AbortSignal): Promise<readonly KubePod[]> {
+    try {
+      const list = await this.api.listPodForAllNamespaces({ labelSelector }, callOptions(signal));
+      return list.items.map((p) => ({ key: `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`, node: p.spec?.nodeName ?? "", phase: p.status?.phase ?? "" }));
+    } catch (err) {
+      throw unavailable(`listing pods matching ${labelSelector}`, err);
     }
   }
 

@@ -42,6 +42,14 @@ export interface CordonResult {
   readonly wasCordoned: boolean;
 }
 
+/** A pod as the blocking-pod rule sees it. */
+export interface KubePod {
+  /** "namespace/name". */
+  readonly key: string;
+  readonly node: string;
+  readonly phase: string;
+}
+
 export interface KubeDriver {
   /** False for NoKube: readiness is unknown, cordon and drain do nothing. */
   readonly enabled: boolean;
@@ -50,6 +58,8 @@ export interface KubeDriver {
   /** Throws NkError("NODE_UNKNOWN") when the node is not registered in Kubernetes. */
   cordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult>;
   uncordon(name: string, signal?: AbortSignal): Promise<CordonResult>;
+  /** Pods matching a label selector, in every namespace; NoKube finds none. */
+  listPods(labelSelector: string, signal?: AbortSignal): Promise<readonly KubePod[]>;
   /** Cordon, evict every evictable pod and wait until they are gone. Expected failures are returned, not thrown. */
   drain(name: string, options: DrainOptions): Promise<DrainResult>;
 }

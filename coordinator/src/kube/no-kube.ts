@@ -1,5 +1,5 @@
 // KubeDriver for clusters the coordinator cannot reach through Kubernetes (no kubeconfig configured).
-import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus } from "./kube-driver.js";
+import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus, KubePod } from "./kube-driver.js";
 
 const REASON = "no Kubernetes access configured";
 
@@ -20,6 +20,10 @@ export class NoKube implements KubeDriver {
   }
 
   async listNodes(): Promise<readonly KubeNodeStatus[]> {
+    return [];
+  }
+
+  async listPods(): Promise<readonly KubePod[]> {
     return [];
   }
 

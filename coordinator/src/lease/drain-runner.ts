@@ -47,12 +47,17 @@ export class DrainRunner {
   private async drain(lease: LeaseRecord): Promise<void> {
     const { node, fencingToken } = lease;
     const outcome = await runHook(() => this.deps.hooks.beforeDisruption(lease));
+    // Fail safe: a node whose drain timed out or was refused is never rebooted, and our cordon is lifted now, not
+    // only when (or if) its holder gives the lease back. An operator's cordon stays (afterFailure keeps it).
+    const cordon = { ...lease, cordonedByUs: outcome.cordonedByUs ?? lease.cordonedByUs, nodeWasCordoned: outcome.nodeWasCordoned ?? lease.nodeWasCordoned };
+    const undo = !outcome.ok ? await runHook(() => this.deps.hooks.afterFailure(cordon)) : null;
     await this.serial.run(async () => {
       const current = await this.deps.store.getLease(node);
       if (current?.fencingToken !== fencingToken) return; // released or replaced meanwhile
       const patch: LeasePatch = {};
       if (outcome.cordonedByUs !== undefined) patch.cordonedByUs = outcome.cordonedByUs;
       if (outcome.nodeWasCordoned !== undefined) patch.nodeWasCordoned = outcome.nodeWasCordoned;
+      if (undo?.ok && cordon.cordonedByUs && !cordon.nodeWasCordoned) patch.cordonedByUs = false;
       const settings = this.deps.settings.current();
       // A holder that already moved on (rebooting) keeps its state; only the cordon facts are recorded.
       if (outcome.ok && current.state === "draining") {
@@ -66,8 +71,10 @@ export class DrainRunner {
         this.book.notes.delete(node);
         await this.deps.store.appendEvent({ kind: "lease-drained", node, revision: next.revision, message: outcome.reason || "drained" });
       } else {
+        const after = !undo?.ok ? `could not be uncordoned: ${undo?.reason}` : cordon.nodeWasCordoned ? "stays cordoned (an operator cordoned it)" : "is uncordoned";
         this.book.notes.set(node, `drain failed: ${outcome.reason}`);
-        await this.engine.halt(`drain of ${node} failed: ${outcome.reason}`, next.revision, node);
+        await this.deps.store.appendEvent({ kind: "lease-drain-failed", node, revision: next.revision, message: `${outcome.reason}; ${node} is not rebooted and ${after}` });
+        await this.engine.halt(`drain of ${node} failed: ${outcome.reason}; ${node} was not rebooted and ${after}`, next.revision, node);
       }
       this.book.publishAll();
       this.changed();

@@ -2,6 +2,7 @@
 import type { MaintenanceWindow } from "../../../shared/src/inventory/index.js";
 import { capacityBlock, list, disrupted, type CapacityLimits, type NodeFacts, type RoleOf } from "./grant-limits.js";
 import { fitWindows } from "./maintenance-window.js";
+import { BLOCKING_POD_POLL_MS, blockingPodsGlobal, blockingPodsOn, type BlockingPodsState } from "./blocking-pods.js";
 import { canaryBlock, type CanaryGate } from "./canary-gate.js";
 import { skewBlock } from "./skew-rule.js";
 
@@ -57,6 +58,8 @@ export interface GrantInput {
   readonly nodes?: ReadonlyMap<string, NodeFacts>;
   /** The revision's canary stage; absent or null without a canary. */
   readonly canary?: CanaryGate | null;
+  /** Pods matching rollout.blocking_pods, when it is set. */
+  readonly blockingPods?: BlockingPodsState;
 }
 
 export interface GrantDecision {
@@ -90,6 +93,8 @@ function globalBlock(input: GrantInput, windowReason: string): string {
   if (rollout.paused) return `paused by operator: ${rollout.paused.reason}`;
   if (rollout.halted) return `rollout halted: ${rollout.halted.reason}`;
   if (windowReason) return windowReason;
+  const pods = blockingPodsGlobal(input.blockingPods);
+  if (pods) return pods;
   if (holders.length >= limits.maxUnavailable) return disrupted(holders, limits.maxUnavailable, "node");
   const held = new Set(holders.map((h) => h.node));
   const sick = [...input.health.entries()].filter(([node, h]) => !held.has(node) && !isHealthy(h)).sort(([a], [b]) => (a < b ? -1 : 1));
@@ -120,6 +125,9 @@ function wakeAt(input: GrantInput, windowWake: number | null): number | null {
   if (windowWake !== null) times.push(windowWake);
   const soakEnd = input.canary?.soakEndsMs;
   if (soakEnd !== undefined && soakEnd > input.now) times.push(soakEnd);
+  // Blocking pods end without an event: look again a little later.
+  const pods = input.blockingPods;
+  if (pods && (pods.error || pods.pods.some((p) => pods.rule.scope === "cluster" || input.queue.some((q) => q.node === p.node)))) times.push(input.now + BLOCKING_POD_POLL_MS);
   return times.length > 0 ? Math.min(...times) : null;
 }
 
@@ -127,8 +135,8 @@ function wakeAt(input: GrantInput, windowWake: number | null): number | null {
  * Strict FIFO: when a request cannot be granted for lack of capacity (the cluster, server, pool or label-value
  * limit), nobody behind it overtakes, even a node that would fit. Overtaking could starve servers forever on a
  * busy cluster, and a strict order is what operators can predict. The exceptions are nodes that wait for other
- * nodes to go first: an agent waiting for the servers to upgrade (skew rule) and a node waiting for the canaries
- * step aside, or they would block the very nodes they wait for.
+ * nodes to go first, an agent waiting for the servers to upgrade (skew rule) and a node waiting for the canaries,
+ * step aside, or they would block the very nodes they wait for; so does a node whose own pods block it.
  */
 export function decideGrants(input: GrantInput): GrantDecision {
   if (input.queue.length === 0) return { grants: [], blocked: [], headReason: "", wakeAtMs: null };
@@ -144,7 +152,7 @@ export function decideGrants(input: GrantInput): GrantDecision {
   let stop: { node: string; reason: string } | undefined;
   let picked = 0;
   for (const q of input.queue) {
-    const first = canaryBlock(input.canary ?? null, q.node, picked, input.now) || skewBlock(q, facts);
+    const first = canaryBlock(input.canary ?? null, q.node, picked, input.now) || skewBlock(q, facts) || blockingPodsOn(input.blockingPods, q.node);
     if (first) {
       blocked.push({ node: q.node, reason: first });
       continue;

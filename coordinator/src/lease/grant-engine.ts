@@ -1,5 +1,6 @@
 // Event-driven grants: re-decides on every trigger, grants by CAS, watches phase deadlines with one timer.
-import { NkError } from "../../../shared/src/errors/index.js";
+import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
+import type { BlockingPodsState } from "./blocking-pods.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
 import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
 import { decideGrants, type GrantDecision, type GrantInput, type NodeFacts, type NodeHealth } from "./grant-decision.js";
@@ -93,7 +94,8 @@ export class GrantEngine {
       await this.dropUnknown(settings);
       const canary = this.canary.gate(settings);
       await this.canary.noteWaiting(canary);
-      decision = decideGrants({ ...this.input(settings), canary });
+      const blockingPods = await this.blockingPods(settings);
+      decision = decideGrants({ ...this.input(settings), canary, ...(blockingPods ? { blockingPods } : {}) });
       this.book.headReason = decision.headReason;
       this.book.waiting = new Map(decision.blocked.map((b) => [b.node, b.reason]));
       if (await this.grant(decision, settings, t)) {
@@ -142,6 +144,18 @@ export class GrantEngine {
       clusterChecks: queue.length > 0 ? this.deps.checks.current() : { ok: true, failing: [] },
       nodes: nodeFacts(settings),
     };
+  }
+
+  /** Matching pods that run or wait to run, only while someone waits; a listing that fails blocks (fail safe). */
+  private async blockingPods(settings: LeaseSettings): Promise<BlockingPodsState | undefined> {
+    const rule = settings.rollout.blockingPods;
+    if (!rule || !this.deps.pods || !this.book.queue.some((r) => !this.book.held.has(r.node))) return undefined;
+    try {
+      const pods = await this.deps.pods.list(rule.selector);
+      return { rule, pods: pods.filter((p) => p.phase === "Running" || p.phase === "Pending").map((p) => ({ key: p.key, node: p.node })) };
+    } catch (err) {
+      return { rule, pods: [], error: errorMessage(err) };
+    }
   }
 
   /** Grants in decision order; false when the holder set changed under us (another writer). */

@@ -156,16 +156,35 @@ describe("failures, hooks and the operator", () => {
     expect(lastUpdate(h, "n1")).toMatchObject({ state: "drained" });
   });
 
-  it("halts on a failed drain and keeps the lease", async () => {
+  it("fails safe on a failed drain: uncordons at once, halts naming the pods, never hands the slot on", async () => {
     h = await harness(settingsFor(NODES));
-    h.hooks.beforeOutcomes.push({ ok: false, reason: "eviction blocked by PodDisruptionBudget web" });
+    h.hooks.beforeOutcomes.push({ ok: false, reason: "drain timed out after 20s: pod db/postgres-0 blocked by PodDisruptionBudget", cordonedByUs: true, nodeWasCordoned: false });
     await acquire(h, "n1");
     await acquire(h, "n2");
+    const token = tokenOf(h, "n1");
+    await h.manager.renew("n1", token, "draining", "boot-a");
+    await h.manager.settled();
+    // Uncordoned by the coordinator itself, before the holder says anything.
+    expect(h.hooks.calls).toEqual([{ hook: "before", node: "n1", fencingToken: token }, { hook: "failure", node: "n1", fencingToken: token }]);
+    expect((await rollout()).halted?.reason).toBe("drain of n1 failed: drain timed out after 20s: pod db/postgres-0 blocked by PodDisruptionBudget; n1 was not rebooted and is uncordoned");
+    expect(await h.store.getLease("n1")).toMatchObject({ state: "draining", cordonedByUs: false });
+    expect(lastUpdate(h, "n1")).toMatchObject({ state: "draining", waitingReason: "drain failed: drain timed out after 20s: pod db/postgres-0 blocked by PodDisruptionBudget" });
+    expect(heldNodes(h)).toEqual(["n1"]);
+    // The agent gives up (it never reboots) and releases: no second uncordon, and the halt keeps n2 waiting.
+    expect(await h.manager.release("n1", token, false, "drain failed")).toBe(true);
+    expect(h.hooks.calls).toHaveLength(2);
+    expect(heldNodes(h)).toEqual([]);
+    expect(h.manager.blockedReason()).toMatch(/^rollout halted: drain of n1 failed/);
+  });
+
+  it("keeps an operator's cordon when a drain fails", async () => {
+    h = await harness(settingsFor(NODES));
+    h.hooks.beforeOutcomes.push({ ok: false, reason: "eviction of pod x refused", cordonedByUs: false, nodeWasCordoned: true });
+    h.hooks.failureOutcomes.push({ ok: true, reason: "not cordoned by nk" });
+    await acquire(h, "n1");
     await h.manager.renew("n1", tokenOf(h, "n1"), "draining", "boot-a");
     await h.manager.settled();
-    expect((await rollout()).halted?.reason).toBe("drain of n1 failed: eviction blocked by PodDisruptionBudget web");
-    expect(lastUpdate(h, "n1")).toMatchObject({ state: "draining", waitingReason: "drain failed: eviction blocked by PodDisruptionBudget web" });
-    expect(heldNodes(h)).toEqual(["n1"]);
+    expect((await rollout()).halted?.reason).toBe("drain of n1 failed: eviction of pod x refused; n1 was not rebooted and stays cordoned (an operator cordoned it)");
   });
 
   it("keeps the lease while the node is not back, and releases on a later attempt", async () => {

@@ -66,6 +66,10 @@ export const noDisruptionHooks: DisruptionHooks = {
   afterFailure: () => Promise.resolve({ ok: true, reason: "no Kubernetes access: nothing to uncordon" }),
 };
 
+export interface PodLister {
+  list(labelSelector: string): Promise<ReadonlyArray<{ readonly key: string; readonly node: string; readonly phase: string }>>;
+}
+
 /** Injected so tests drive time by hand. */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -105,6 +109,8 @@ export interface LeaseManagerDeps {
   readonly health: NodeHealthSource;
   readonly checks: ClusterCheckSource;
   readonly hooks: DisruptionHooks;
+  /** Lists pods by label selector for rollout.blocking_pods (the Kubernetes API); without it nothing blocks. */
+  readonly pods?: PodLister;
   /** Every grant with its latency, for metrics and the benchmark. */
   readonly onGrant?: (grant: GrantObservation) => void;
   readonly options?: LeaseManagerOptions;

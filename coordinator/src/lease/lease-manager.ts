@@ -312,8 +312,9 @@ export class LeaseManager implements LeaseService {
     return this.serial.run(async () => {
       const { store } = this.deps;
       const now = this.deps.now();
-      // Halt first, so that no grant can slip in between the release and the halt.
-      if (!success) await this.engine.halt(failedHaltReason(node, reason), lease.revision, node);
+      // Halt first, so that no grant can slip in between the release and the halt; a halt in place (e.g. the drain's,
+      // naming the pods that blocked it) keeps its more precise reason.
+      if (!success && !(await store.getRollout()).halted) await this.engine.halt(failedHaltReason(node, reason), lease.revision, node);
       const r = await store.releaseLease(node, fencingToken);
       const released = leaseOf(r, node, fencingToken);
       this.book.dropHeld(node);

@@ -8,7 +8,7 @@ import { FileStore, type LeaseKind, type LeaseRecord } from "../store/index.js";
 import type { LeaseView } from "../status/index.js";
 import type { ClusterChecksState, NodeHealth } from "./grant-decision.js";
 import type {
-  ClusterCheckSource, DisruptionHooks, DisruptionOutcome, GrantObservation, LeaseManagerOptions, LeaseSettings, LeaseSettingsSource, NodeHealthSource, Timers,
+  ClusterCheckSource, DisruptionHooks, DisruptionOutcome, GrantObservation, LeaseManagerDeps, LeaseManagerOptions, LeaseSettings, LeaseSettingsSource, NodeHealthSource, Timers,
 } from "./lease-deps.js";
 import { LeaseManager } from "./lease-manager.js";
 
@@ -96,7 +96,7 @@ export class TestChecks implements ClusterCheckSource {
 }
 
 export const ROLLOUT: RolloutSettings = {
-  maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", windows: [], expectedDisruptionSeconds: 0, pools: [], maxUnavailablePer: null, canary: null, settleSeconds: 0,
+  maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", windows: [], expectedDisruptionSeconds: 0, pools: [], maxUnavailablePer: null, canary: null, blockingPods: null, settleSeconds: 0,
   healthDeadlineSeconds: 300, drainTimeoutSeconds: 600, rebootTimeoutSeconds: 900, activationTimeoutSeconds: 300, checks: [],
 };
 
@@ -159,7 +159,7 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function harness(settings: LeaseSettings | null, options: LeaseManagerOptions = {}): Promise<Harness> {
+export async function harness(settings: LeaseSettings | null, options: LeaseManagerOptions = {}, extra: Pick<LeaseManagerDeps, "pods"> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "nk-lease-"));
   const time = new FakeTime();
   const h = {
@@ -170,7 +170,7 @@ export async function harness(settings: LeaseSettings | null, options: LeaseMana
     h.store = await FileStore.open({ dir, clock: time.now });
     h.manager = new LeaseManager({
       store: h.store, now: time.now, timers: time.timers, log: silentLogger(), settings: h.settings, health: h.health, checks: h.checks,
-      hooks: h.hooks, onGrant: (g) => h.grants.push(g), options,
+      hooks: h.hooks, onGrant: (g) => h.grants.push(g), options, ...extra,
     });
     await h.manager.start();
   };

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { NodeRegistry } from "../fleet/index.js";
 import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
+import { InstantClock } from "../kube/instant-clock.js";
 import { KubeClient, NoKube, type KubeDriver } from "../kube/index.js";
 import { FileStore, type LeaseRecord, type NodeReport } from "../store/index.js";
 import { KubeDisruptionHooks } from "./kube-disruption-hooks.js";
@@ -77,6 +78,27 @@ describe("KubeDisruptionHooks.afterReturn", () => {
   it("with kube: none the agent's word and the cluster checks decide", async () => {
     expect(await hooksWith(new NoKube()).afterReturn(lease)).toEqual({ ok: true, reason: "back and healthy" });
     expect(fake.calls("GET")).toHaveLength(0);
+  });
+});
+
+describe("a drain a PodDisruptionBudget refuses", () => {
+  it("fails naming the pod, never reboots, and the failure hook lifts nk's cordon", async () => {
+    fake.setNode({ name: "n1", ready: true });
+    fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: Infinity });
+    const kube = new KubeClient(fake.kubeConfig(), { clock: new InstantClock() });
+    const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: async () => ({ ok: true, failing: [] }), drainTimeoutMs: () => 20_000, log: silentLogger() });
+    const draining: LeaseRecord = { ...lease, state: "draining" };
+    const outcome = await hooks.beforeDisruption(draining);
+    expect(outcome).toEqual({
+      ok: false,
+      reason: "drain timed out after 20s: pod db/postgres-0 blocked by PodDisruptionBudget (The disruption budget postgres-0-pdb needs 1 healthy pods and has 1 currently)",
+      cordonedByUs: true,
+      nodeWasCordoned: false,
+    });
+    expect(fake.node("n1")?.unschedulable).toBe(true);
+    expect(await hooks.afterFailure({ ...draining, cordonedByUs: true, nodeWasCordoned: false })).toEqual({ ok: true, reason: "uncordoned" });
+    expect(fake.node("n1")?.unschedulable).toBe(false);
+    expect(fake.podKeys()).toEqual(["db/postgres-0"]);
   });
 });
 

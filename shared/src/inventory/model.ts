@@ -133,6 +133,13 @@ export interface CanarySettings {
   readonly soakSeconds: number;
 }
 
+/** kured's --blocking-pod-selector: while a matching pod runs on a node (or anywhere), that node's lease waits. */
+export interface BlockingPods {
+  /** A Kubernetes label selector (app=backup, tier in (db,cache), !skip-reboot-check). */
+  readonly selector: string;
+  readonly scope: "node" | "cluster";
+}
+
 export interface RolloutSettings {
   readonly maxUnavailable: number;
   readonly maxUnavailableServers: number;
@@ -144,6 +151,7 @@ export interface RolloutSettings {
   readonly pools: readonly RolloutPool[];
   readonly maxUnavailablePer: PerLabelLimit | null;
   readonly canary: CanarySettings | null;
+  readonly blockingPods: BlockingPods | null;
   readonly settleSeconds: number;
   readonly healthDeadlineSeconds: number;
   readonly drainTimeoutSeconds: number;

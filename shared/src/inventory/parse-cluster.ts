@@ -3,7 +3,7 @@ import { isSeq } from "yaml";
 import { NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
 import type { AgentPin, ApiVip, ClusterSettings, NixpkgsPin, RolloutSettings } from "./model.js";
-import { readCanary, readPerLabel, readPools, readWindows } from "./parse-rollout-policy.js";
+import { readBlockingPods, readCanary, readPerLabel, readPools, readWindows } from "./parse-rollout-policy.js";
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readBuild } from "./parse-build.js";
 import { readClusterChecks } from "./parse-checks.js";
@@ -72,7 +72,7 @@ function readStateVersion(r: YamlReader, loc: Located | undefined, nixpkgs: Nixp
 }
 
 function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
-  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "canary", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
+  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "canary", "blocking_pods", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
   return {
     maxUnavailable: r.integer(f.get("max_unavailable"), 1, 100_000) ?? 1,
     maxUnavailableServers: r.integer(f.get("max_unavailable_servers"), 1, 100_000) ?? 1,
@@ -82,6 +82,7 @@ function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
     pools: readPools(r, f.get("pools")),
     maxUnavailablePer: readPerLabel(r, f.get("max_unavailable_per")),
     canary: readCanary(r, f.get("canary")),
+    blockingPods: readBlockingPods(r, f.get("blocking_pods")),
     settleSeconds: r.integer(f.get("settle_seconds"), 0, 86_400) ?? 0,
     healthDeadlineSeconds: r.integer(f.get("health_deadline_seconds"), 5, 86_400) ?? 300,
     drainTimeoutSeconds: r.integer(f.get("drain_timeout_seconds"), 5, 86_400) ?? 600,

@@ -80,6 +80,16 @@ describe("canary", () => {
   });
 });
 
+describe("blocking pods", () => {
+  it("reads a selector and scope, node by default, and rejects a malformed selector", () => {
+    expect(rolloutOf('  rollout: { blocking_pods: { selector: "app=backup,tier in (db, cache)" } }')!.blockingPods).toEqual({ selector: "app=backup,tier in (db, cache)", scope: "node" });
+    expect(rolloutOf('  rollout: { blocking_pods: { selector: "!skip", scope: cluster } }')!.blockingPods).toEqual({ selector: "!skip", scope: "cluster" });
+    expect(problems('  rollout: { blocking_pods: { selector: "app=backup,tier in db" } }')).toEqual([
+      'inventory.yaml:7:41 cluster.rollout.blocking_pods.selector: "tier in db" is not a label selector requirement (k=v, k!=v, k in (a,b), k notin (a,b), k, !k; joined by commas)',
+    ]);
+  });
+});
+
 describe("pools and per-label limits", () => {
   it("reads pools by count and percentage, and max_unavailable_per in both forms", () => {
     const text = `  rollout:

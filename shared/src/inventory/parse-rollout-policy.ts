@@ -1,6 +1,6 @@
 // Reads the rollout policy keys: maintenance windows (time zone, excluded dates), pools and per-label limits.
 import { isMap } from "yaml";
-import type { CanarySettings, MaintenanceWindow, PerLabelLimit, RolloutPool, UnavailableLimit, Weekday } from "./model.js";
+import type { BlockingPods, CanarySettings, MaintenanceWindow, PerLabelLimit, RolloutPool, UnavailableLimit, Weekday } from "./model.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
 const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -166,4 +166,38 @@ export function readCanary(r: YamlReader, loc: Located | undefined): CanarySetti
   const canary: CanarySettings = { nodes: nodes ?? [], count: count ?? 0, then, soakSeconds };
   if (!nodes && count === undefined) return null;
   return canary;
+}
+
+const SELECTOR_TERM = [/^[^\s!=(),]+\s+(in|notin)\s+\([^()]*\)$/, /^[^\s!=(),]+\s*(==|=|!=)\s*[^\s(),]*$/, /^!\s*[^\s!=(),]+$/, /^[^\s!=(),]+$/];
+
+/** Splits a label selector on the commas outside parentheses. */
+function selectorTerms(selector: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of selector) {
+    depth += ch === "(" ? 1 : ch === ")" ? -1 : 0;
+    if (ch === "," && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+/** `blocking_pods: { selector: "app=backup", scope: node | cluster }`. */
+export function readBlockingPods(r: YamlReader, loc: Located | undefined): BlockingPods | null {
+  if (!loc?.node) return null;
+  const f = r.map(loc, ["selector", "scope"]);
+  if (!f) return null;
+  const selector = r.require(r.string(f.get("selector")), loc, "selector", 'a label selector such as "app=backup"');
+  const scope = r.oneOf(f.get("scope"), ["node", "cluster"] as const) ?? "node";
+  if (selector === undefined) return null;
+  const bad = selectorTerms(selector).find((t) => !SELECTOR_TERM.some((re) => re.test(t)));
+  if (bad !== undefined) {
+    r.report(f.get("selector")!.pos, `${loc.path}.selector`, `"${bad}" is not a label selector requirement (k=v, k!=v, k in (a,b), k notin (a,b), k, !k; joined by commas)`);
+    return null;
+  }
+  return { selector, scope };
 }

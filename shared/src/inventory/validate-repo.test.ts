@@ -38,7 +38,7 @@ describe("validateInventoryText", () => {
     expect(inv.nodes.map((n) => n.name)).toEqual(["a1", "n1", "n2", "n3"]);
     expect(inv.cluster.stateVersion).toBe("24.11");
     expect(inv.cluster.k3s.apiAddress).toBe("10.0.0.11");
-    expect(inv.cluster.rollout).toMatchObject({ maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", windows: [], expectedDisruptionSeconds: 900, pools: [], maxUnavailablePer: null, canary: null, activationTimeoutSeconds: 300 });
+    expect(inv.cluster.rollout).toMatchObject({ maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", windows: [], expectedDisruptionSeconds: 900, pools: [], maxUnavailablePer: null, canary: null, blockingPods: null, activationTimeoutSeconds: 300 });
     expect(inv.cluster.network.nameservers).toEqual(["1.1.1.1"]);
     expect(inv.nodes[0]!.interface).toBe("enp1s0");
   });

@@ -26,6 +26,7 @@ export function exampleCluster(): ClusterSettings {
       pools: [],
       maxUnavailablePer: null,
       canary: null,
+      blockingPods: null,
       settleSeconds: 0,
       healthDeadlineSeconds: 300,
       drainTimeoutSeconds: 600,
