@@ -18,6 +18,8 @@ export interface SimAgentSpec {
   readonly timeScale?: number;
   readonly reportIntervalSeconds?: number;
   readonly logLevel?: string;
+  /** The simulated LAN the machine is on (one per cluster), where the API VIP election is seen; default: alone. */
+  readonly lanDir?: string;
 }
 
 export interface AgentExit {
@@ -62,7 +64,7 @@ export class SimAgentProcess {
         tokenFile: this.spec.tokenFile,
         stateDir: join(this.spec.dir, "state"),
         secretsDir: join(this.spec.dir, "secrets"),
-        system: { kind: "sim", dir: join(this.spec.dir, "system"), timeScale: this.spec.timeScale ?? 1 },
+        system: { kind: "sim", dir: join(this.spec.dir, "system"), timeScale: this.spec.timeScale ?? 1, ...(this.spec.lanDir ? { lanDir: this.spec.lanDir } : {}) },
         reportIntervalSeconds: this.spec.reportIntervalSeconds ?? 2,
         logLevel: this.spec.logLevel ?? "info",
       }),

@@ -33,7 +33,10 @@ const clock: Clock = {
 };
 
 async function openSystem(config: AgentConfig, exitProcess: (code: number) => never): Promise<System> {
-  if (config.system.kind === "sim") return SimSystem.open({ dir: config.system.dir, node: config.node, timeScale: config.system.timeScale, exitProcess });
+  if (config.system.kind === "sim") {
+    const { dir, timeScale, lanDir } = config.system;
+    return SimSystem.open({ dir, node: config.node, timeScale, exitProcess, ...(lanDir ? { lanDir } : {}) });
+  }
   return new NixosSystem({ runner: new ProcessRunner(), hardwareConfig: config.system.hardwareConfig });
 }
 
@@ -61,7 +64,9 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   let latest: DesiredBundle | null = null;
   // The applied bundle's node checks, even once a newer bundle is known (else an unhealthy node would look healthy).
   const appliedChecks = new AppliedChecks(join(config.stateDir, "bundles"));
-  const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem() });
+  // Only a carrier (its desired bundle names the VIP) looks whether it holds the VIP.
+  const holdsApiVip = async (): Promise<boolean> => (latest?.apiVip ? system.holdsAddress(latest.apiVip) : false);
+  const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem(), holdsApiVip: await holdsApiVip() });
 
   let runner: ApplyRunner;
   const reporter = new ReportSender({

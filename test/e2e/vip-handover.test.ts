@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaosRecorder } from "../chaos/chaos-recorder.js";
 import { vipViolations } from "../chaos/vip-invariant.js";
+import { eventually } from "../support/coordinator-harness.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 
 const NODES = ["n1", "n2", "n3"];
@@ -42,6 +43,11 @@ describe("API VIP across a rolling reboot", () => {
     await cluster.converged(120_000);
     await recorder.pollOnce();
     expect(recorder.vipSamples.at(-1)?.holder).toBe("n1");
+    // The agents report it (heartbeats), and the coordinator shows it in its status (gRPC and the JSON API).
+    await eventually(async () => ((await cluster.status()).nodes.find((n) => n.holdsApiVip)?.name === "n1" ? true : undefined), 15_000, "the status to show n1 holding the VIP");
+    expect((await cluster.status()).nodes.filter((n) => n.holdsApiVip).map((n) => n.name)).toEqual(["n1"]);
+    const json = (await (await cluster.harness.fetch("/api/v1/status", { headers: { authorization: `Bearer ${cluster.harness.coordinator.adminToken}` } })).json()) as { apiVip: { address: string; holders: string[] }; nodes: { name: string; holdsApiVip: boolean }[] };
+    expect(json.apiVip).toEqual({ address: "172.30.190.10", holders: ["n1"] });
     for (const node of NODES) {
       // The agent's secrets directory (the sim's /run/nk/secrets), which keepalived's secretFile names.
       expect(await readFile(join(cluster.simDir(node), "..", "secrets", "vrrp-password"), "utf8")).toBe(VRRP_SECRET);
@@ -77,5 +83,6 @@ describe("API VIP across a rolling reboot", () => {
       expect(justBefore?.holder, `holder just before ${w.node}'s window`).not.toBe(w.node);
     }
     for (const node of NODES) expect(await readFile(join(cluster.simDir(node), "..", "agent.log"), "utf8")).not.toContain("API VIP");
+    await eventually(async () => ((await cluster.status()).nodes.filter((n) => n.holdsApiVip).map((n) => n.name).join() === "n1" ? true : undefined), 15_000, "the status to show n1 holding the VIP again");
   }, 240_000);
 });

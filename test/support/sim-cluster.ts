@@ -119,7 +119,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     const { token } = await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node }, metadata);
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
-    agents.set(node, new SimAgentProcess({ node, coordinators: [`127.0.0.1:${harness.coordinator.grpcPort}`], caFile, tokenFile, dir, timeScale: options.timeScale ?? 0.05, reportIntervalSeconds: 1, logLevel: "debug" }, { rebootDelayMs: 300 }));
+    agents.set(node, new SimAgentProcess({ node, coordinators: [`127.0.0.1:${harness.coordinator.grpcPort}`], caFile, tokenFile, dir, timeScale: options.timeScale ?? 0.05, reportIntervalSeconds: 1, logLevel: "debug", lanDir: join(workDir, "lan") }, { rebootDelayMs: 300 }));
   }
   await harness.push("initial inventory");
   await Promise.all([...agents.values()].map((a) => a.start()));

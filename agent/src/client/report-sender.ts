@@ -16,7 +16,7 @@ export interface ReportSenderDeps {
   readonly client: CoordinatorClient;
   readonly state: () => AgentState;
   readonly facts: () => Promise<SystemInfo>;
-  readonly machine: () => Promise<{ bootId: string; bootedSystem: string; currentSystem: string }>;
+  readonly machine: () => Promise<{ bootId: string; bootedSystem: string; currentSystem: string; holdsApiVip: boolean }>;
   /** Health as of now, for heartbeats (phase reports reuse the last one). */
   readonly health: () => Promise<NodeHealthNow>;
   readonly heartbeatMs: number;
@@ -110,6 +110,7 @@ export class ReportSender implements Reporter {
       bootId: machine.bootId,
       bootedSystem: machine.bootedSystem,
       currentSystem: machine.currentSystem,
+      holdsApiVip: machine.holdsApiVip,
       fencingToken: report.fencingToken ?? 0,
       appliedRevision: s.applied?.revision ?? "",
       appliedSha256: s.applied?.sha256 ?? "",

@@ -26,7 +26,7 @@ export const agentConfigSchema = z.strictObject({
   system: z
     .discriminatedUnion("kind", [
       z.strictObject({ kind: z.literal("nixos"), hardwareConfig: z.string().default("/etc/nixos/hardware-configuration.nix") }),
-      z.strictObject({ kind: z.literal("sim"), dir: z.string().min(1), timeScale: z.number().positive().default(1) }),
+      z.strictObject({ kind: z.literal("sim"), dir: z.string().min(1), timeScale: z.number().positive().default(1), lanDir: z.string().min(1).optional() }),
     ])
     .default({ kind: "nixos", hardwareConfig: "/etc/nixos/hardware-configuration.nix" }),
   /** Extra local checks, besides the inventory's node checks. */

@@ -378,6 +378,14 @@ describe("NixosSystem API VIP hand-over", () => {
     expect(r2.lines()).toEqual(["touch /var/lib/nk-agent/vip-handed-over"]);
   });
 
+  it("sees the VIP on its interfaces with ip addr show to <vip>/32", async () => {
+    const { runner, sys } = setup();
+    runner.on("ip -o -4 addr show to 172.30.190.10/32", { stdout: "2: enp1s0    inet 172.30.190.10/24 scope global secondary enp1s0\\       valid_lft forever preferred_lft forever\n" }, { stdout: "" });
+    expect(await sys.holdsAddress("172.30.190.10")).toBe(true);
+    expect(await sys.holdsAddress("172.30.190.10")).toBe(false);
+    expect(runner.lines()).toEqual(["ip -o -4 addr show to 172.30.190.10/32", "ip -o -4 addr show to 172.30.190.10/32"]);
+  });
+
   it("rejoins: the flag removed, keepalived started where the running system has it", async () => {
     dir = await mkdtemp(join(tmpdir(), "nk-vip-"));
     await mkdir(join(dir, "carrier/etc/systemd/system"), { recursive: true });

@@ -197,6 +197,11 @@ export class NixosSystem implements System {
     if (await this.systemHasUnit(await this.currentSystem(), KEEPALIVED)) await this.mustRun(["systemctl", "start", KEEPALIVED]);
   }
 
+  async holdsAddress(address: string): Promise<boolean> {
+    const r = await this.runner.run(["ip", "-o", "-4", "addr", "show", "to", `${address}/32`]);
+    return r.exitCode === 0 && r.stdout.trim() !== "";
+  }
+
   private async mustRun(argv: readonly string[]): Promise<void> {
     const r = await this.runner.run(argv);
     if (r.exitCode !== 0) throw new NkError("IO", `${argv.join(" ")} failed (${r.exitCode}): ${lastLine(r.stderr)}`);

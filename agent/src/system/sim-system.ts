@@ -11,7 +11,7 @@ import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
 import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
 import { simulatedCommand } from "./sim-commands.js";
-import { readSimVip, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
+import { joinLan, lanMachines, readSimVip, SIM_VIP_FILES, simVipHolder, type SimVipView } from "./sim-vip.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 import type { CacheSource } from "./nix-fetch.js";
 import { readSimCache } from "./sim-cache.js";
@@ -40,6 +40,11 @@ export interface SimSystemOptions {
   readonly runner?: CommandRunner;
   /** How often a hang fault is looked at again, in real ms. */
   readonly pollMs?: number;
+  /**
+   * The simulated LAN segment: a directory where every machine on it links its own directory under its node name,
+   * so the VRRP election (who holds the API VIP) can be seen from each of them. Without it a machine is alone.
+   */
+  readonly lanDir?: string;
 }
 
 const KEEPALIVED = "keepalived.service";
@@ -62,6 +67,7 @@ export class SimSystem implements System {
   private readonly exitProcess: (code: number) => never;
   private readonly runner: CommandRunner;
   private readonly pollMs: number;
+  private readonly lanDir: string | null;
   private readonly activations = new Map<string, Promise<ActivationResult>>();
   /** Activations asked to stop (systemctl stop of their unit): they end, failed, at their next step. */
   private readonly stopping = new Set<string>();
@@ -74,12 +80,14 @@ export class SimSystem implements System {
     this.exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
     this.runner = options.runner ?? new ProcessRunner();
     this.pollMs = options.pollMs ?? 50;
+    this.lanDir = options.lanDir ?? null;
   }
 
   /** Opens the simulated machine in `dir`, installing an initial system (generation 1, first boot) if it is new. */
   static async open(options: SimSystemOptions): Promise<SimSystem> {
     const sim = new SimSystem(options);
     await mkdir(join(sim.dir, "generations"), { recursive: true });
+    if (sim.lanDir !== null) await joinLan(sim.lanDir, sim.node, sim.dir);
     await mkdir(join(sim.dir, "store"), { recursive: true });
     if ((await sim.read("boot-id")) === null) {
       const initial = initialSystem(sim.node);
@@ -296,6 +304,12 @@ export class SimSystem implements System {
   async rejoinVip(): Promise<void> {
     await rm(join(this.dir, SIM_VIP_FILES.handedOver), { force: true });
     await this.write(SIM_VIP_FILES.keepalived, (await this.systemHasUnit(await this.currentSystem(), KEEPALIVED)) ? "active" : "inactive");
+  }
+
+  /** The simulated `ip addr`: this machine is the one the election on its LAN picks (the address is the only VIP). */
+  async holdsAddress(_address: string): Promise<boolean> {
+    const machines = this.lanDir === null ? new Map([[this.node, this.dir]]) : await lanMachines(this.lanDir);
+    return (await simVipHolder(machines)) === this.node;
   }
 
   /** Where VRRP stands now (see sim-vip.ts): what the recorders elect the holder from. */

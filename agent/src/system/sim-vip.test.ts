@@ -47,7 +47,7 @@ describe("SimSystem as a VIP carrier", () => {
         reboots.push(node);
         throw new Error(`exit ${code}`);
       };
-      const sim = await SimSystem.open({ dir: dirs.get(node)!, node, timeScale: 0, exitProcess });
+      const sim = await SimSystem.open({ dir: dirs.get(node)!, node, timeScale: 0, exitProcess, lanDir: join(root, "lan") });
       sims.set(node, sim);
       await sim.writeBundle(join(root, node, "bundle"), bundles.get(node)!.files);
       const built = await sim.build(join(root, node, "bundle"), node);
@@ -73,8 +73,11 @@ describe("SimSystem as a VIP carrier", () => {
     expect(await n2.vipView()).toEqual({ priority: 150, keepalivedActive: true, handedOver: true, powered: true });
     expect(await simVipHolder(dirs)).toBe("n1");
 
+    // What each agent reports (the simulated `ip addr`): the machines see the same election through their LAN.
+    expect([await n2.holdsAddress("172.30.190.10"), await sims.get("n1")!.holdsAddress("172.30.190.10")]).toEqual([false, true]);
     await n2.rejoinVip();
     expect(await simVipHolder(dirs)).toBe("n2");
+    expect([await n2.holdsAddress("172.30.190.10"), await sims.get("n1")!.holdsAddress("172.30.190.10")]).toEqual([true, false]);
     await n2.rejoinVip();
     expect(await n2.vipView()).toEqual({ priority: 150, keepalivedActive: true, handedOver: false, powered: true });
   });

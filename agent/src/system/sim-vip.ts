@@ -1,6 +1,6 @@
 // The API VIP across simulated machines: each records its keepalived as the real one would behave, and the holder
 // is what VRRP would elect among the carriers: the highest priority that is up, running keepalived, not handed over.
-import { readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, symlink } from "node:fs/promises";
 import { join } from "node:path";
 
 /** One simulated machine's part in the VRRP election (files in its directory, written by SimSystem). */
@@ -50,6 +50,21 @@ export function vipHolder(views: ReadonlyMap<string, SimVipView>): string | null
     if (best === null || v.priority > best.priority) best = { node, priority: v.priority };
   }
   return best?.node ?? null;
+}
+
+/** Links a machine's directory into the LAN directory under its node name (once; a reopened machine keeps its link). */
+export async function joinLan(lanDir: string, node: string, dir: string): Promise<void> {
+  await mkdir(lanDir, { recursive: true });
+  const link = join(lanDir, node);
+  if ((await readlink(link).catch(() => null)) === null) await symlink(dir, link).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
+  });
+}
+
+/** Node → machine directory of every machine linked into the LAN directory. */
+export async function lanMachines(lanDir: string): Promise<Map<string, string>> {
+  const names = await readdir(lanDir).catch(() => [] as string[]);
+  return new Map(names.map((n) => [n, join(lanDir, n)] as const));
 }
 
 /** Reads every machine (node → its SimSystem directory) and elects the holder. */

@@ -85,6 +85,8 @@ export interface System {
   handOverVip(): Promise<void>;
   /** After the disruption: remove the flag and start keepalived if the running system has it. Idempotent. */
   rejoinVip(): Promise<void>;
+  /** Whether `address` (the API VIP) is on one of this machine's interfaces right now. */
+  holdsAddress(address: string): Promise<boolean>;
   /** Run a node check (argv, no shell) with a timeout. */
   runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun>;
 }

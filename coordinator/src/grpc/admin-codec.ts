@@ -39,6 +39,7 @@ export function nodeToWire(n: NodeView): NodeStatus {
     bootId: "",
     cordoned: n.cordoned,
     k8sReady: n.k8sReady === true,
+    holdsApiVip: n.holdsApiVip,
   };
 }
 

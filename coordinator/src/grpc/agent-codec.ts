@@ -1,5 +1,5 @@
 // Converts AgentService wire messages to the coordinator's domain records and back.
-import type { Inventory } from "../../../shared/src/inventory/index.js";
+import { vipCarrierNames, type Inventory } from "../../../shared/src/inventory/index.js";
 import type { Health, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
 import type { HelloRequest, ReportRequest, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import { applyPhaseFromWire, desiredToWire, type DesiredBundle, type LeaseInfo } from "../../../shared/src/wire/index.js";
@@ -22,7 +22,13 @@ export function desiredBundleOf(d: NodeDesired, inventory: Inventory): DesiredBu
     activationTimeoutMs: rollout.activationTimeoutSeconds * 1000,
     createdAtMs: 0,
     prebuilt: null,
+    ...(carriesVip(inventory, d.node.name) ? { apiVip: inventory.cluster.k3s.api!.vip } : {}),
   };
+}
+
+function carriesVip(inventory: Inventory, node: string): boolean {
+  const api = inventory.cluster.k3s.api;
+  return api !== undefined && vipCarrierNames(api, inventory.nodes).includes(node);
 }
 
 // Encoding a bundle once per (node, bundle) keeps a fan-out to thousands of streams cheap.
@@ -95,6 +101,7 @@ export function reportOf(req: ReportRequest, now: number): { report: NodeReport;
     bootId: req.bootId,
     bootedSystem: req.bootedSystem,
     currentSystem: req.currentSystem,
+    ...(req.holdsApiVip ? { holdsApiVip: true } : {}),
     atMs: now,
   };
   const applied = appliedOf(req.appliedRevision, req.appliedSha256);

@@ -49,6 +49,7 @@ export const NODE_SCHEMA = object(
     cordoned: bool,
     leaseState: { type: ["string", "null"] },
     systemInfo: { anyOf: [SYSTEM_INFO, { type: "null" }] },
+    holdsApiVip: { type: "boolean", description: "the connected agent last reported the API VIP on one of its interfaces" },
   },
   "one node as the coordinator sees it",
 );
@@ -111,6 +112,10 @@ export const SNAPSHOT_SCHEMA = object(
     leader: bool,
     warnings: { type: "array", items: str, description: "unsafe settings this coordinator runs with" },
     rollout: ROLLOUT_SCHEMA,
+    apiVip: {
+      anyOf: [object({ address: str, holders: { type: "array", items: str, description: "normally one node; none during a VRRP failover" } }, "the API VIP and who holds it"), { type: "null" }],
+      description: "null when the inventory has no API VIP (cluster.k3s.api)",
+    },
     manifests: MANIFESTS_SCHEMA,
     nodes: { type: "array", items: NODE_SCHEMA },
     leases: { type: "array", items: LEASE_SCHEMA, description: "held leases" },

@@ -60,7 +60,7 @@ function rowTone(node: NodeView): string {
 function nodeRow(node: NodeView, nowMs: number): string {
   const tone = rowTone(node);
   const cells = [
-    ["Node", `<strong>${escapeHtml(node.name)}</strong> <span class="role">${escapeHtml(node.role)}</span><div class="sub">${escapeHtml(node.address)}</div>`],
+    ["Node", `<strong>${escapeHtml(node.name)}</strong> <span class="role">${escapeHtml(node.role)}</span>${node.holdsApiVip ? ` ${badge("API VIP", "ok", "holds the Kubernetes API VIP")}` : ""}<div class="sub">${escapeHtml(node.address)}</div>`],
     ["Revision", revisionCell(node)],
     ["Phase", phaseCell(node)],
     ["Health", healthCell(node)],

@@ -34,6 +34,17 @@ describe("status page", () => {
     expect(renderStatusPage(makeSnapshot(), [], T0)).not.toContain('class="warning"');
   });
 
+  it("shows which node holds the API VIP, none during a failover, and a split brain", () => {
+    const nodes = [makeNode("n1", { role: "server", holdsApiVip: true }), makeNode("n2", { role: "server" })];
+    const html = renderStatusPage(makeSnapshot({ nodes, apiVip: { address: "172.30.190.10", holders: ["n1"] } }), [], T0);
+    expect(html).toContain(`<p class="meta" id="api-vip">API VIP <code>172.30.190.10</code> held by <strong>n1</strong></p>`);
+    expect(html).toContain(`<strong>n1</strong> <span class="role">server</span> <span class="badge ok" title="holds the Kubernetes API VIP">API VIP</span>`);
+    expect(html.match(/>API VIP<\/span>/g)).toHaveLength(1);
+    expect(renderStatusPage(makeSnapshot({ apiVip: { address: "172.30.190.10", holders: [] } }), [], T0)).toContain(`<code>172.30.190.10</code> <span class="badge warn">held by no node</span>`);
+    expect(renderStatusPage(makeSnapshot({ apiVip: { address: "172.30.190.10", holders: ["n1", "n2"] } }), [], T0)).toContain(`held by <strong>n1, n2</strong> <span class="badge bad">more than one holder</span>`);
+    expect(renderStatusPage(makeSnapshot(), [], T0)).not.toContain('id="api-vip"');
+  });
+
   it("escapes node names, errors, check names, lease reasons and events", () => {
     const snapshot = makeSnapshot({
       cluster: `lab"><b>`,

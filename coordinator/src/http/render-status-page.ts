@@ -21,7 +21,16 @@ export function renderStatusFragment(s: ClusterSnapshot, nowMs: number, rollouts
     `<p class="meta">cluster <strong>${escapeHtml(s.cluster)}</strong> · coordinator ${escapeHtml(s.version)} · ${role}` +
     ` · snapshot <span data-since="${s.generatedAtMs}">${escapeHtml(formatAge(s.generatedAtMs, nowMs))}</span></p>`;
   const warnings = s.warnings.map((w) => `<p class="warning" role="alert">⚠ ${escapeHtml(w)}</p>`).join("");
-  return `${meta}${warnings}${renderRollout(s)}${renderTimelines(rollouts, nowMs)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}${renderManifests(s.manifests, nowMs)}${renderRolloutHistory(rollouts, nowMs)}`;
+  return `${meta}${warnings}${apiVipLine(s)}${renderRollout(s)}${renderTimelines(rollouts, nowMs)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}${renderManifests(s.manifests, nowMs)}${renderRolloutHistory(rollouts, nowMs)}`;
+}
+
+/** Which node holds the API VIP: normally one; none for the moment of a VRRP failover, or while no carrier reports. */
+function apiVipLine(s: ClusterSnapshot): string {
+  if (s.apiVip === null) return "";
+  const { address, holders } = s.apiVip;
+  const who = holders.length === 0 ? `<span class="badge warn">held by no node</span>` : `held by <strong>${holders.map(escapeHtml).join(", ")}</strong>`;
+  const split = holders.length > 1 ? ` <span class="badge bad">more than one holder</span>` : "";
+  return `<p class="meta" id="api-vip">API VIP <code>${escapeHtml(address)}</code> ${who}${split}</p>`;
 }
 
 /** The full page, complete without JavaScript; the inline script only keeps it live. */

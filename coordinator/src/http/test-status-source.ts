@@ -27,6 +27,7 @@ export function makeNode(name: string, overrides: Partial<NodeView> = {}): NodeV
     cordoned: false,
     leaseState: null,
     systemInfo: null,
+    holdsApiVip: false,
     ...overrides,
   };
 }
@@ -61,6 +62,7 @@ export function makeSnapshot(overrides: Partial<ClusterSnapshot> = {}): ClusterS
     warnings: [],
     manifests: EMPTY_MANIFESTS_VIEW,
     rollout: makeRollout(),
+    apiVip: null,
     nodes: [makeNode("n1", { role: "server", address: "172.30.190.3" }), makeNode("n2", { role: "server", address: "172.30.190.4" }), makeNode("n3", { address: "172.30.190.5" })],
     leases: [],
     queue: [],

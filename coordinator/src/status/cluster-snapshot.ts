@@ -44,6 +44,14 @@ export interface NodeView {
   readonly cordoned: boolean;
   readonly leaseState: string | null;
   readonly systemInfo: SystemInfoView | null;
+  /** The connected agent last reported the API VIP on one of the node's interfaces. */
+  readonly holdsApiVip: boolean;
+}
+
+/** The API VIP (cluster.k3s.api) and who holds it: one node normally, none during a failover, two in a split brain. */
+export interface ApiVipView {
+  readonly address: string;
+  readonly holders: readonly string[];
 }
 
 export interface LeaseView {
@@ -85,6 +93,8 @@ export interface ClusterSnapshot {
   /** Unsafe settings this coordinator runs with, in words; empty when none. */
   readonly warnings: readonly string[];
   readonly rollout: RolloutView;
+  /** Null when the inventory has no API VIP. */
+  readonly apiVip: ApiVipView | null;
   /** Applying manifests/ to the cluster: state, last error, each object's outcome and health. */
   readonly manifests: ManifestsView;
   readonly nodes: readonly NodeView[];

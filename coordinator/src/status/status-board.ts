@@ -70,6 +70,8 @@ export class StatusBoard implements StatusSource {
       k8sReady: kube.k8sReady,
       cordoned: kube.cordoned,
       leaseState: lease?.state ?? null,
+      // A disconnected agent's last word is stale: the VIP may well have moved since.
+      holdsApiVip: registry.isConnected(name) && report?.holdsApiVip === true,
       systemInfo: info
         ? {
             kernel: info.kernel,
@@ -93,6 +95,7 @@ export class StatusBoard implements StatusSource {
     const nodes = [...names].sort().map((name) => this.nodeView(name, registry.get(name)));
     const inventoryNodes = nodes.filter((n) => n.desiredSha256 !== "");
     const record = this.deps.rollout();
+    const apiVip = catalog.inventory?.cluster.k3s.api;
     const rollout: RolloutView = {
       revision: catalog.revision,
       paused: record.paused !== undefined,
@@ -111,6 +114,7 @@ export class StatusBoard implements StatusSource {
       leader: this.deps.leader(),
       warnings: this.deps.warnings,
       rollout,
+      apiVip: apiVip ? { address: apiVip.vip, holders: nodes.filter((n) => n.holdsApiVip).map((n) => n.name) } : null,
       manifests: this.deps.manifests(),
       nodes,
       leases: leases.held(),

@@ -58,6 +58,7 @@ export const checkReport = obj({
   bootId: str,
   bootedSystem: str,
   currentSystem: str,
+  holdsApiVip: optional(bool),
   atMs: int,
 });
 const nodeRecord: Check<NodeRecord> = obj({

@@ -56,6 +56,8 @@ export interface NodeReport {
   bootId: string;
   bootedSystem: string;
   currentSystem: string;
+  /** The agent saw the API VIP on one of the node's interfaces (absent: it did not, or carries none). */
+  holdsApiVip?: boolean;
   atMs: number;
 }
 

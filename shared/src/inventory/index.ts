@@ -8,4 +8,5 @@ export { NIXOS_CHANNEL } from "./parse-cluster.js";
 export { DEVICE_PATH } from "./parse-boot.js";
 export { buildFallbackOf, LOCAL_BUILD } from "./parse-build.js";
 export { matchesSelector, poolLimit, poolMembers, formatLimit, type Labels } from "./pool-members.js";
+export { vipCarrierNames } from "./api-vip.js";
 export { isTimeZone } from "./parse-rollout-policy.js";

@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import { Desired } from "../proto/gen/nk/v1/common.js";
 import { desiredFromWire, desiredToWire, type DesiredBundle } from "./desired-codec.js";
 
-it("round-trips a desired bundle, activation timeout included", () => {
+it("round-trips a desired bundle, activation timeout and API VIP included", () => {
   const d: DesiredBundle = {
     node: "n1",
     revision: "0123abcd",
@@ -17,11 +17,15 @@ it("round-trips a desired bundle, activation timeout included", () => {
     activationTimeoutMs: 120_000,
     createdAtMs: 1_700_000_000_000,
     prebuilt: null,
+    apiVip: "172.30.190.10",
   };
   expect(desiredFromWire(Desired.decode(Desired.encode(desiredToWire(d)).finish()))).toEqual(d);
   // An older coordinator sends no timeout: 0, which the agent reads as its default.
   const { activationTimeoutMs: _none, ...older } = desiredToWire(d);
   expect(desiredFromWire(Desired.decode(Desired.encode(Desired.fromPartial(older)).finish())).activationTimeoutMs).toBe(0);
+  // A node that carries no VIP (or an older coordinator) gets none.
+  const { apiVip: _vip, ...noVip } = d;
+  expect(desiredFromWire(Desired.decode(Desired.encode(desiredToWire(noVip)).finish()))).toEqual(noVip);
 });
 
 it("carries the prebuilt system of builders mode, and its absence", () => {

@@ -25,6 +25,8 @@ export interface DesiredBundle {
   readonly createdAtMs: number;
   /** Builders mode: fetch this system from the cache instead of building the bundle; null: build locally. */
   readonly prebuilt: PrebuiltSystem | null;
+  /** The API VIP when this node carries it (absent otherwise): the agent reports whether it holds it. */
+  readonly apiVip?: string;
 }
 
 export interface PrebuiltSystem {
@@ -54,6 +56,7 @@ export function desiredToWire(d: DesiredBundle): Desired {
     activationTimeoutMs: d.activationTimeoutMs,
     createdAtMs: d.createdAtMs,
     prebuilt: d.prebuilt ? { ...d.prebuilt } : undefined,
+    apiVip: d.apiVip ?? "",
   };
 }
 
@@ -73,5 +76,6 @@ export function desiredFromWire(d: Desired): DesiredBundle {
     createdAtMs: d.createdAtMs,
     // An empty path is what an unset message decodes to in some clients: treat it as no prebuilt system.
     prebuilt: d.prebuilt && d.prebuilt.systemPath !== "" ? { ...d.prebuilt } : null,
+    ...(d.apiVip ? { apiVip: d.apiVip } : {}),
   };
 }

@@ -94,6 +94,8 @@ export interface NodeStatus {
   bootId: string;
   cordoned: boolean;
   k8sReady: boolean;
+  /** The node's agent last reported holding the API VIP (and is connected). */
+  holdsApiVip: boolean;
 }
 
 export interface RolloutStatus {
@@ -938,6 +940,7 @@ function createBaseNodeStatus(): NodeStatus {
     bootId: "",
     cordoned: false,
     k8sReady: false,
+    holdsApiVip: false,
   };
 }
 
@@ -996,6 +999,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.k8sReady !== false) {
       writer.uint32(144).bool(message.k8sReady);
+    }
+    if (message.holdsApiVip !== false) {
+      writer.uint32(152).bool(message.holdsApiVip);
     }
     return writer;
   },
@@ -1157,6 +1163,14 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             message.k8sReady = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.holdsApiVip = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1229,6 +1243,11 @@ export const NodeStatus: MessageFns<NodeStatus> = {
         : isSet(object.k8s_ready)
         ? globalThis.Boolean(object.k8s_ready)
         : false,
+      holdsApiVip: isSet(object.holdsApiVip)
+        ? globalThis.Boolean(object.holdsApiVip)
+        : isSet(object.holds_api_vip)
+        ? globalThis.Boolean(object.holds_api_vip)
+        : false,
     };
   },
 
@@ -1288,6 +1307,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     if (message.k8sReady !== false) {
       obj.k8sReady = message.k8sReady;
     }
+    if (message.holdsApiVip !== false) {
+      obj.holdsApiVip = message.holdsApiVip;
+    }
     return obj;
   },
 
@@ -1318,6 +1340,7 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     message.bootId = object.bootId ?? "";
     message.cordoned = object.cordoned ?? false;
     message.k8sReady = object.k8sReady ?? false;
+    message.holdsApiVip = object.holdsApiVip ?? false;
     return message;
   },
 };

@@ -94,6 +94,8 @@ export interface ReportRequest {
   appliedRevision: string;
   appliedSha256: string;
   sentAtMs: number;
+  /** This node has the API VIP on one of its interfaces (only carriers, told by Desired.api_vip, look). */
+  holdsApiVip: boolean;
 }
 
 export interface ReportResponse {
@@ -751,6 +753,7 @@ function createBaseReportRequest(): ReportRequest {
     appliedRevision: "",
     appliedSha256: "",
     sentAtMs: 0,
+    holdsApiVip: false,
   };
 }
 
@@ -800,6 +803,9 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     }
     if (message.sentAtMs !== 0) {
       writer.uint32(120).uint64(message.sentAtMs);
+    }
+    if (message.holdsApiVip !== false) {
+      writer.uint32(128).bool(message.holdsApiVip);
     }
     return writer;
   },
@@ -937,6 +943,14 @@ export const ReportRequest: MessageFns<ReportRequest> = {
             message.sentAtMs = longToNumber(reader.uint64());
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.holdsApiVip = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1006,6 +1020,11 @@ export const ReportRequest: MessageFns<ReportRequest> = {
         : isSet(object.sent_at_ms)
         ? globalThis.Number(object.sent_at_ms)
         : 0,
+      holdsApiVip: isSet(object.holdsApiVip)
+        ? globalThis.Boolean(object.holdsApiVip)
+        : isSet(object.holds_api_vip)
+        ? globalThis.Boolean(object.holds_api_vip)
+        : false,
     };
   },
 
@@ -1056,6 +1075,9 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     if (message.sentAtMs !== 0) {
       obj.sentAtMs = Math.round(message.sentAtMs);
     }
+    if (message.holdsApiVip !== false) {
+      obj.holdsApiVip = message.holdsApiVip;
+    }
     return obj;
   },
 
@@ -1083,6 +1105,7 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     message.appliedRevision = object.appliedRevision ?? "";
     message.appliedSha256 = object.appliedSha256 ?? "";
     message.sentAtMs = object.sentAtMs ?? 0;
+    message.holdsApiVip = object.holdsApiVip ?? false;
     return message;
   },
 };

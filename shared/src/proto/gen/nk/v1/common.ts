@@ -352,7 +352,14 @@ export interface Desired {
    * Builders mode: the system a builder built, signed and pushed to the cache for this bundle. The agent fetches it
    * instead of building (older agents ignore it and build). Unset: build locally.
    */
-  prebuilt: PrebuiltSystem | undefined;
+  prebuilt:
+    | PrebuiltSystem
+    | undefined;
+  /**
+   * The API VIP (cluster.k3s.api.vip) when this node is one of its carriers, else empty: the agent reports whether
+   * it holds it.
+   */
+  apiVip: string;
 }
 
 export interface PrebuiltSystem {
@@ -1115,6 +1122,7 @@ function createBaseDesired(): Desired {
     createdAtMs: 0,
     activationTimeoutMs: 0,
     prebuilt: undefined,
+    apiVip: "",
   };
 }
 
@@ -1155,6 +1163,9 @@ export const Desired: MessageFns<Desired> = {
     }
     if (message.prebuilt !== undefined) {
       PrebuiltSystem.encode(message.prebuilt, writer.uint32(98).fork()).join();
+    }
+    if (message.apiVip !== "") {
+      writer.uint32(106).string(message.apiVip);
     }
     return writer;
   },
@@ -1268,6 +1279,14 @@ export const Desired: MessageFns<Desired> = {
             message.prebuilt = PrebuiltSystem.decode(reader, reader.uint32());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.apiVip = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1322,6 +1341,11 @@ export const Desired: MessageFns<Desired> = {
         ? globalThis.Number(object.activation_timeout_ms)
         : 0,
       prebuilt: isSet(object.prebuilt) ? PrebuiltSystem.fromJSON(object.prebuilt) : undefined,
+      apiVip: isSet(object.apiVip)
+        ? globalThis.String(object.apiVip)
+        : isSet(object.api_vip)
+        ? globalThis.String(object.api_vip)
+        : "",
     };
   },
 
@@ -1363,6 +1387,9 @@ export const Desired: MessageFns<Desired> = {
     if (message.prebuilt !== undefined) {
       obj.prebuilt = PrebuiltSystem.toJSON(message.prebuilt);
     }
+    if (message.apiVip !== "") {
+      obj.apiVip = message.apiVip;
+    }
     return obj;
   },
 
@@ -1385,6 +1412,7 @@ export const Desired: MessageFns<Desired> = {
     message.prebuilt = (object.prebuilt !== undefined && object.prebuilt !== null)
       ? PrebuiltSystem.fromPartial(object.prebuilt)
       : undefined;
+    message.apiVip = object.apiVip ?? "";
     return message;
   },
 };
