@@ -1,8 +1,9 @@
 // Writes a bundle's file tree to disk (replacing what was there) and reads one back.
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
+import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 
 /** Build artifacts that live in a bundle directory but are not part of the bundle. */
 const NOT_BUNDLE = new Set(["result"]);
@@ -58,4 +59,20 @@ export async function readBundleDir(dir: string): Promise<BundleFile[]> {
   };
   await walk("");
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Points `<bundleDir>/result` at `systemPath`, as nixos-rebuild build leaves it: the GC root that keeps the build alive until the bundle goes. */
+export async function linkResult(bundleDir: string, systemPath: string): Promise<void> {
+  await rm(join(bundleDir, "result"), { force: true });
+  await mkdir(bundleDir, { recursive: true });
+  await symlink(systemPath, join(bundleDir, "result"));
+}
+
+/** Removes the bundle directories `keep` does not protect, reading their `result` links directly; returns their names. */
+export async function pruneBundleDirs(root: string, keep: BundleKeep): Promise<string[]> {
+  const entries = [];
+  for (const name of await bundleDirNames(root)) entries.push({ name, system: await readlink(join(root, name, "result")).catch(() => null) });
+  const names = bundlesToRemove(entries, keep);
+  for (const name of names) await rm(join(root, name), { recursive: true, force: true });
+  return names;
 }

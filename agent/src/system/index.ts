@@ -4,7 +4,8 @@ export { EXIT_NOT_FOUND, EXIT_TIMEOUT, type CommandResult, type CommandRunner, t
 export { ProcessRunner } from "./process-runner.js";
 export { RecordingRunner, type RecordedCall } from "./recording-runner.js";
 export { NixosSystem, SYSTEM_PROFILE, type NixosSystemOptions } from "./nixos-system.js";
-export { SimSystem, SIM_REBOOT_EXIT_CODE, type SimDurations, type SimSystemOptions } from "./sim-system.js";
+export { SimSystem, SIM_REBOOT_EXIT_CODE, type SimSystemOptions } from "./sim-system.js";
+export type { SimDurations } from "./sim-timing.js";
 export { FAULT_KINDS, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 export { readSimVip, simVipHolder, vipHolder, vrrpPriorityOf, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
 export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
 import { vrrpPriorityOf } from "./sim-vip.js";
+import type { DryActivateResult } from "./system.js";
 
 /** Stored per simulated system path, like the links inside a real system's store path. */
 export interface SimSystemMeta {
@@ -78,4 +79,23 @@ export function initialSystem(node: string): SimSystemMeta {
     // Provisioned with k3s already running, as nodes usually are before nk manages them.
     units: { "k3s.service": h("k3s", "initial") },
   };
+}
+
+/** What dry-activate would print going from `current` to `next`: units started, stopped or restarted. */
+export function unitChanges(current: SimSystemMeta, next: SimSystemMeta): DryActivateResult {
+  const units = new Set([...Object.keys(next.units), ...Object.keys(current.units)]);
+  const result = { stopUnits: [] as string[], restartUnits: [] as string[], reloadUnits: [] as string[], startUnits: [] as string[] };
+  for (const unit of [...units].sort()) {
+    const [was, will] = [current.units[unit], next.units[unit]];
+    if (was === will) continue;
+    if (was === undefined) result.startUnits.push(unit);
+    else if (will === undefined) result.stopUnits.push(unit);
+    else result.restartUnits.push(unit);
+  }
+  return result;
+}
+
+/** A reboot is needed when the kernel, initrd or kernel modules differ from the booted system's. */
+export function bootChanged(booted: SimSystemMeta, next: SimSystemMeta): boolean {
+  return next.kernel !== booted.kernel || next.initrd !== booted.initrd || next.kernelModules !== booted.kernelModules;
 }

@@ -1,32 +1,26 @@
 // A simulated NixOS in a directory: generations, boot default, reboots and injectable faults, for tests and the demo.
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, readlink, rename, rm, symlink } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
-import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
-import { bundleDirNames, readBundleDir, writeBundleDir } from "./bundle-dir.js";
-import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
+import { linkResult, pruneBundleDirs, readBundleDir, writeBundleDir } from "./bundle-dir.js";
+import type { BundleKeep } from "./bundle-gc.js";
 import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
-import { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
+import { bootChanged, deriveSystem, initialSystem, unitChanges } from "./sim-derive.js";
+import { DEFAULT_DURATIONS, sleep, type SimDurations } from "./sim-timing.js";
 import { simulatedCommand } from "./sim-commands.js";
 import { joinLan, lanMachines, readSimVip, SIM_VIP_FILES, simVipHolder, type SimVipView } from "./sim-vip.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 import type { CacheSource } from "./nix-fetch.js";
 import { readSimCache } from "./sim-cache.js";
+import { SimMachineDir } from "./sim-machine-dir.js";
+import { KEEPALIVED, SimKeepalived } from "./sim-keepalived.js";
 import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
 
 /** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
 export const SIM_REBOOT_EXIT_CODE = 75;
-
-export interface SimDurations {
-  readonly buildMs: number;
-  /** Copying a closure from the (simulated) binary cache. */
-  readonly fetchMs: number;
-  readonly activateMs: number;
-  readonly rebootMs: number;
-}
 
 export interface SimSystemOptions {
   readonly dir: string;
@@ -47,17 +41,6 @@ export interface SimSystemOptions {
   readonly lanDir?: string;
 }
 
-const KEEPALIVED = "keepalived.service";
-const DEFAULT_DURATIONS: SimDurations = { buildMs: 3_000, fetchMs: 500, activateMs: 1_000, rebootMs: 5_000 };
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
-}
 
 export class SimSystem implements System {
   readonly dir: string;
@@ -71,9 +54,13 @@ export class SimSystem implements System {
   private readonly activations = new Map<string, Promise<ActivationResult>>();
   /** Activations asked to stop (systemctl stop of their unit): they end, failed, at their next step. */
   private readonly stopping = new Set<string>();
+  private readonly disk: SimMachineDir;
+  private readonly keepalived: SimKeepalived;
 
   private constructor(options: SimSystemOptions) {
     this.dir = options.dir;
+    this.disk = new SimMachineDir(options.dir);
+    this.keepalived = new SimKeepalived(this.disk, (system) => this.systemHasUnit(system, KEEPALIVED));
     this.node = options.node;
     this.scale = options.timeScale ?? 1;
     this.durations = { ...DEFAULT_DURATIONS, ...options.durations };
@@ -89,15 +76,15 @@ export class SimSystem implements System {
     await mkdir(join(sim.dir, "generations"), { recursive: true });
     if (sim.lanDir !== null) await joinLan(sim.lanDir, sim.node, sim.dir);
     await mkdir(join(sim.dir, "store"), { recursive: true });
-    if ((await sim.read("boot-id")) === null) {
+    if ((await sim.disk.read("boot-id")) === null) {
       const initial = initialSystem(sim.node);
-      await sim.saveMeta(initial);
-      await sim.writeGeneration(1, initial.kernel, initial.systemPath);
-      await sim.write("boot-default", "1");
-      await sim.write("current-system", initial.systemPath);
-      await sim.write("booted-system", initial.systemPath);
-      await sim.write("activated-by", "boot");
-      await sim.write("boot-id", randomUUID());
+      await sim.disk.saveMeta(initial);
+      await sim.disk.writeGeneration(1, initial.kernel, initial.systemPath);
+      await sim.disk.write("boot-default", "1");
+      await sim.disk.write("current-system", initial.systemPath);
+      await sim.disk.write("booted-system", initial.systemPath);
+      await sim.disk.write("activated-by", "boot");
+      await sim.disk.write("boot-id", randomUUID());
     }
     return sim;
   }
@@ -110,15 +97,8 @@ export class SimSystem implements System {
     return writeBundleDir(dir, files);
   }
 
-  async pruneBundles(root: string, keep: BundleKeep): Promise<string[]> {
-    const entries = [];
-    for (const name of await bundleDirNames(root)) {
-      const system = await readlink(join(root, name, "result")).catch(() => null);
-      entries.push({ name, system });
-    }
-    const names = bundlesToRemove(entries, keep);
-    for (const name of names) await rm(join(root, name), { recursive: true, force: true });
-    return names;
+  pruneBundles(root: string, keep: BundleKeep): Promise<string[]> {
+    return pruneBundleDirs(root, keep);
   }
 
   async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
@@ -130,10 +110,8 @@ export class SimSystem implements System {
     if (hasFault(await readFaults(this.dir), "build-error", meta.bundleSha256)) {
       return { ok: false, error: "error: simulated build failure", log: `building the system configuration...\nerror: simulated build failure` };
     }
-    await this.saveMeta(meta);
-    // As nixos-rebuild build leaves ./result, the GC root that keeps the build alive until the bundle goes.
-    await rm(join(bundleDir, "result"), { force: true });
-    await symlink(meta.systemPath, join(bundleDir, "result"));
+    await this.disk.saveMeta(meta);
+    await linkResult(bundleDir, meta.systemPath);
     return { ok: true, systemPath: meta.systemPath, log: `building the system configuration...\n${meta.systemPath}` };
   }
 
@@ -146,32 +124,17 @@ export class SimSystem implements System {
       const log = `error: cannot add path '${systemPath}' because it lacks a valid signature`;
       return { ok: false, error: `refused ${systemPath} from ${cache.url}: not signed by the trusted key ${cache.publicKey.split(":")[0]}`, log };
     }
-    await this.saveMeta(entry.meta);
-    await rm(join(bundleDir, "result"), { force: true });
-    await mkdir(bundleDir, { recursive: true });
-    await symlink(systemPath, join(bundleDir, "result"));
+    await this.disk.saveMeta(entry.meta);
+    await linkResult(bundleDir, systemPath);
     return { ok: true, systemPath, log: `copying path '${systemPath}' from '${cache.url}'...` };
   }
 
   async dryActivate(systemPath: string): Promise<DryActivateResult> {
-    const next = await this.meta(systemPath);
-    const current = await this.meta(await this.currentSystem());
-    const units = new Set([...Object.keys(next.units), ...Object.keys(current.units)]);
-    const result = { stopUnits: [] as string[], restartUnits: [] as string[], reloadUnits: [] as string[], startUnits: [] as string[] };
-    for (const unit of [...units].sort()) {
-      const [was, will] = [current.units[unit], next.units[unit]];
-      if (was === will) continue;
-      if (was === undefined) result.startUnits.push(unit);
-      else if (will === undefined) result.stopUnits.push(unit);
-      else result.restartUnits.push(unit);
-    }
-    return result;
+    return unitChanges(await this.disk.meta(await this.currentSystem()), await this.disk.meta(systemPath));
   }
 
   async needsReboot(systemPath: string): Promise<boolean> {
-    const next = await this.meta(systemPath);
-    const booted = await this.meta(await this.bootedSystem());
-    return next.kernel !== booted.kernel || next.initrd !== booted.initrd || next.kernelModules !== booted.kernelModules;
+    return bootChanged(await this.disk.meta(await this.bootedSystem()), await this.disk.meta(systemPath));
   }
 
   /**
@@ -195,11 +158,11 @@ export class SimSystem implements System {
   private async activateNow(systemPath: string): Promise<ActivationResult> {
     const failed = await this.prepare(systemPath);
     if (failed) return failed;
-    await this.keepalivedAfterSwitch(await this.currentSystem(), systemPath);
-    const gen = await this.addGeneration(systemPath);
-    await this.write("boot-default", String(gen));
-    await this.write("current-system", systemPath);
-    await this.write("activated-by", "switch");
+    await this.keepalived.afterSwitch(await this.currentSystem(), systemPath);
+    const gen = await this.disk.addGeneration(systemPath);
+    await this.disk.write("boot-default", String(gen));
+    await this.disk.write("current-system", systemPath);
+    await this.disk.write("activated-by", "switch");
     return { ok: true, log: `activating the configuration...\ngeneration ${gen}` };
   }
 
@@ -215,23 +178,23 @@ export class SimSystem implements System {
   async bootAndReboot(systemPath: string, fallback: string | null): Promise<ActivationResult> {
     const failed = await this.prepare(systemPath);
     if (failed) return failed;
-    const gen = await this.addGeneration(systemPath);
-    const back = fallback !== null && fallback !== systemPath ? await this.newestGeneration(fallback) : null;
+    const gen = await this.disk.addGeneration(systemPath);
+    const back = fallback !== null && fallback !== systemPath ? await this.disk.newestGeneration(fallback) : null;
     if (back === null) {
       await rm(join(this.dir, "boot-oneshot"), { force: true });
-      await this.write("boot-default", String(gen));
+      await this.disk.write("boot-default", String(gen));
     } else {
-      await this.write("boot-default", String(back));
-      await this.write("boot-oneshot", String(gen));
+      await this.disk.write("boot-default", String(back));
+      await this.disk.write("boot-oneshot", String(gen));
     }
     return this.reboot();
   }
 
   async bless(systemPath: string): Promise<ActivationResult> {
-    const gen = await this.newestGeneration(systemPath);
+    const gen = await this.disk.newestGeneration(systemPath);
     if (gen === null) return { ok: false, error: `no generation of ${systemPath} to make the boot default`, log: "" };
     await sleep(this.durations.activateMs * this.scale);
-    await this.write("boot-default", String(gen));
+    await this.disk.write("boot-default", String(gen));
     return { ok: true, log: `boot default: generation ${gen}` };
   }
 
@@ -245,65 +208,62 @@ export class SimSystem implements System {
    * watchdog's reset then comes back on the default.
    */
   async reboot(): Promise<never> {
-    await this.write(SIM_VIP_FILES.power, "off");
+    await this.disk.write(SIM_VIP_FILES.power, "off");
     await sleep(this.durations.rebootMs * this.scale);
-    const oneshot = await this.read("boot-oneshot");
+    const oneshot = await this.disk.read("boot-oneshot");
     await rm(join(this.dir, "boot-oneshot"), { force: true });
-    const defaultGen = (await this.read("boot-default")) ?? "1";
+    const defaultGen = (await this.disk.read("boot-default")) ?? "1";
     let gen = defaultGen;
     if (oneshot !== null) {
-      const trial = await this.read(join("generations", oneshot, "system"));
-      const hangs = trial !== null && hasFault(await readFaults(this.dir), "never-boots", (await this.meta(trial)).bundleSha256);
+      const trial = await this.disk.read(join("generations", oneshot, "system"));
+      const hangs = trial !== null && hasFault(await readFaults(this.dir), "never-boots", (await this.disk.meta(trial)).bundleSha256);
       if (!hangs) gen = oneshot;
     }
-    const system = await this.read(join("generations", gen, "system"));
+    const system = await this.disk.read(join("generations", gen, "system"));
     if (system === null) throw new NkError("IO", `simulated boot entry ${gen} points at no generation in ${this.dir}`);
-    await this.write("booted-system", system);
-    await this.write("current-system", system);
-    await this.write("activated-by", "boot");
-    // systemd starts keepalived at boot if the system has it; the hand-over flag, on disk, is still there.
-    await this.write(SIM_VIP_FILES.keepalived, (await this.systemHasUnit(system, KEEPALIVED)) ? "active" : "inactive");
-    await this.write(SIM_VIP_FILES.power, "on");
-    await this.write("boot-id", randomUUID());
+    await this.disk.write("booted-system", system);
+    await this.disk.write("current-system", system);
+    await this.disk.write("activated-by", "boot");
+    await this.keepalived.runIfCarried(system);
+    await this.disk.write(SIM_VIP_FILES.power, "on");
+    await this.disk.write("boot-id", randomUUID());
     return this.exitProcess(SIM_REBOOT_EXIT_CODE);
   }
 
   async currentSystem(): Promise<string> {
-    return this.mustRead("current-system");
+    return this.disk.mustRead("current-system");
   }
 
   async bootedSystem(): Promise<string> {
-    return this.mustRead("booted-system");
+    return this.disk.mustRead("booted-system");
   }
 
   async agentIdentity(): Promise<string | null> {
-    return (await this.meta(await this.currentSystem())).agentVersion ?? null;
+    return (await this.disk.meta(await this.currentSystem())).agentVersion ?? null;
   }
 
   async bootId(): Promise<string> {
-    return this.mustRead("boot-id");
+    return this.disk.mustRead("boot-id");
   }
 
   /** k3s is active unless a fault says the current system is unhealthy after the way it was reached. */
   async unitActive(name: string): Promise<boolean> {
     if (name !== "k3s" && name !== "k3s.service") return true;
-    const current = await this.meta(await this.currentSystem());
-    const kind: FaultKind = (await this.read("activated-by")) === "switch" ? "unhealthy-after-switch" : "unhealthy-after-reboot";
+    const current = await this.disk.meta(await this.currentSystem());
+    const kind: FaultKind = (await this.disk.read("activated-by")) === "switch" ? "unhealthy-after-switch" : "unhealthy-after-reboot";
     return !hasFault(await readFaults(this.dir), kind, current.bundleSha256);
   }
 
   async systemHasUnit(systemPath: string, unit: string): Promise<boolean> {
-    return Object.hasOwn((await this.meta(systemPath)).units, unit);
+    return Object.hasOwn((await this.disk.meta(systemPath)).units, unit);
   }
 
-  async handOverVip(): Promise<void> {
-    await this.write(SIM_VIP_FILES.handedOver, "1");
-    await this.write(SIM_VIP_FILES.keepalived, "inactive");
+  handOverVip(): Promise<void> {
+    return this.keepalived.handOver();
   }
 
   async rejoinVip(): Promise<void> {
-    await rm(join(this.dir, SIM_VIP_FILES.handedOver), { force: true });
-    await this.write(SIM_VIP_FILES.keepalived, (await this.systemHasUnit(await this.currentSystem(), KEEPALIVED)) ? "active" : "inactive");
+    await this.keepalived.rejoin(await this.currentSystem());
   }
 
   /** The simulated `ip addr`: this machine is the one the election on its LAN picks (the address is the only VIP). */
@@ -317,12 +277,6 @@ export class SimSystem implements System {
     return readSimVip(this.dir);
   }
 
-  /** As switch-to-configuration: keepalived starts when the system gains it and stops when it loses it; else it stays as it was. */
-  private async keepalivedAfterSwitch(from: string, to: string): Promise<void> {
-    const [had, has] = [await this.systemHasUnit(from, KEEPALIVED), await this.systemHasUnit(to, KEEPALIVED)];
-    if (had !== has) await this.write(SIM_VIP_FILES.keepalived, has ? "active" : "inactive");
-  }
-
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {
     const simulated = await simulatedCommand(this.dir, argv);
     if (simulated) return simulated;
@@ -331,25 +285,17 @@ export class SimSystem implements System {
   }
 
   /** Generation numbers, oldest first (for tests and the demo). */
-  async generations(): Promise<number[]> {
-    return (await readdir(join(this.dir, "generations"))).map(Number).filter(Number.isInteger).sort((a, b) => a - b);
+  generations(): Promise<number[]> {
+    return this.disk.generations();
   }
 
-  /** The newest generation of `systemPath`, or null if none has it. */
-  private async newestGeneration(systemPath: string): Promise<number | null> {
-    for (const gen of (await this.generations()).reverse()) {
-      if ((await this.read(join("generations", String(gen), "system"))) === systemPath) return gen;
-    }
-    return null;
-  }
-
-  async bootDefault(): Promise<string> {
-    return this.mustRead(join("generations", await this.mustRead("boot-default"), "system"));
+  bootDefault(): Promise<string> {
+    return this.disk.bootDefault();
   }
 
   /** Activation faults and duration; returns the failure, if any. */
   private async prepare(systemPath: string): Promise<ActivationResult | null> {
-    const meta = await this.meta(systemPath);
+    const meta = await this.disk.meta(systemPath);
     const stopped = (): boolean => this.stopping.delete(systemPath);
     while (hasFault(await readFaults(this.dir), "activation-hang", meta.bundleSha256) && !this.stopping.has(systemPath)) await sleep(this.pollMs);
     await sleep(this.durations.activateMs * this.scale);
@@ -364,57 +310,4 @@ export class SimSystem implements System {
     while (hasFault(await readFaults(this.dir), kind, sha256)) await sleep(this.pollMs, signal);
   }
 
-  private async addGeneration(systemPath: string): Promise<number> {
-    const gen = ((await this.generations()).at(-1) ?? 0) + 1;
-    await this.writeGeneration(gen, (await this.meta(systemPath)).kernel, systemPath);
-    return gen;
-  }
-
-  /**
-   * Written aside and renamed into place, as nix-env switches the profile link: an agent killed half-way (found by
-   * the long chaos run) must not leave a generation without a system behind. The staging name is not a number, so
-   * `generations()` never lists it.
-   */
-  private async writeGeneration(gen: number, kernel: string, systemPath: string): Promise<void> {
-    const staging = join("generations", `.${gen}.${process.pid}.staging`);
-    await this.write(join(staging, "kernel"), kernel);
-    await this.write(join(staging, "system"), systemPath);
-    await rename(join(this.dir, staging), join(this.dir, "generations", String(gen)));
-  }
-
-  private metaFile(systemPath: string): string {
-    return join("store", systemPath.slice(systemPath.lastIndexOf("/") + 1), "meta.json");
-  }
-
-  private saveMeta(meta: SimSystemMeta): Promise<void> {
-    return this.write(this.metaFile(meta.systemPath), JSON.stringify(meta, null, 2));
-  }
-
-  private async meta(systemPath: string): Promise<SimSystemMeta> {
-    const text = await this.read(this.metaFile(systemPath));
-    if (text === null) throw new NkError("IO", `simulated store has no ${systemPath}`);
-    return JSON.parse(text) as SimSystemMeta;
-  }
-
-  private async read(rel: string): Promise<string | null> {
-    try {
-      return (await readFile(join(this.dir, rel), "utf8")).trim();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw new NkError("IO", `cannot read ${join(this.dir, rel)}`, { cause: err });
-    }
-  }
-
-  private async mustRead(rel: string): Promise<string> {
-    const value = await this.read(rel);
-    if (value === null) throw new NkError("IO", `simulated machine in ${this.dir} has no ${rel}`);
-    return value;
-  }
-
-  /** Write-then-rename, so a reader (another agent process) never sees half a file. */
-  private async write(rel: string, content: string): Promise<void> {
-    const path = join(this.dir, rel);
-    await mkdir(join(path, ".."), { recursive: true });
-    await writeFileAtomic(path, `${content}\n`, 0o644, { durable: false });
-  }
 }
