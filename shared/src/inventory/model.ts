@@ -74,7 +74,22 @@ export type CheckSpec =
       /** Alert names that block; empty means every firing alert blocks unless excluded. */
       readonly include: readonly string[];
       readonly exclude: readonly string[];
+      /** Alertmanager base URL: a firing alert that an active silence matches does not block (unless silencedBlocks). */
+      readonly alertmanager?: string;
+      readonly silencedBlocks?: boolean;
+    }
+  | {
+      /** A PromQL instant query whose every sample must satisfy `op value` (e.g. == 0, < 0.8). */
+      readonly kind: "promql";
+      readonly url: string;
+      readonly query: string;
+      readonly op: PromqlOp;
+      readonly value: number;
+      /** What a query without samples means; default fail (a gate that sees nothing does not pass). */
+      readonly onEmpty: "pass" | "fail";
     };
+
+export type PromqlOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 
 export interface ClusterCheck {
   readonly name: string;

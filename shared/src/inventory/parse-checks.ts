@@ -1,5 +1,5 @@
 // Reads cluster checks and node checks: command argv, HTTP probes and Prometheus alert gates.
-import type { CheckSpec, CheckTarget, ClusterCheck, NodeCheck } from "./model.js";
+import type { CheckSpec, CheckTarget, ClusterCheck, NodeCheck, PromqlOp } from "./model.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
 const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -54,10 +54,10 @@ function readTarget(r: YamlReader, loc: Located | undefined): CheckTarget {
 }
 
 function readSpec(r: YamlReader, f: Map<string, Located>, item: Located): CheckSpec | undefined {
-  const kinds = ["command", "http", "prometheus"].filter((k) => f.has(k));
+  const kinds = ["command", "http", "prometheus", "promql"].filter((k) => f.has(k));
   if (kinds.length !== 1) {
     const detail = kinds.length === 0 ? "none is set" : `${kinds.join(" and ")} are set`;
-    r.report(item.pos, item.path, `a check needs exactly one of command, http, prometheus (${detail})`);
+    r.report(item.pos, item.path, `a check needs exactly one of command, http, prometheus, promql (${detail})`);
     return undefined;
   }
   if (f.has("command")) {
@@ -75,12 +75,32 @@ function readSpec(r: YamlReader, f: Map<string, Located>, item: Located): CheckS
     if (url === undefined) return undefined;
     return expectBody === undefined ? { kind: "http", url, expectStatus } : { kind: "http", url, expectStatus, expectBody };
   }
+  if (f.has("promql")) return readPromql(r, f.get("promql")!);
   const loc = f.get("prometheus")!;
-  const p = r.map(loc, ["url", "include", "exclude"]);
+  const p = r.map(loc, ["url", "include", "exclude", "alertmanager", "silenced_block"]);
   if (!p) return undefined;
   const url = r.require(readUrl(r, p.get("url")), loc, "url", "Prometheus base URL");
+  const alertmanager = readUrl(r, p.get("alertmanager"));
+  const silencedBlocks = r.boolean(p.get("silenced_block")) ?? false;
   if (url === undefined) return undefined;
-  return { kind: "prometheus", url, include: r.stringList(p.get("include")) ?? [], exclude: r.stringList(p.get("exclude")) ?? [] };
+  return { kind: "prometheus", url, include: r.stringList(p.get("include")) ?? [], exclude: r.stringList(p.get("exclude")) ?? [], ...(alertmanager ? { alertmanager } : {}), silencedBlocks };
+}
+
+const COMPARISON = /^\s*(==|!=|<=|>=|<|>)\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*$/;
+
+/** `promql: { url, query, expect: "< 0.8", on_empty: fail }`. */
+function readPromql(r: YamlReader, loc: Located): CheckSpec | undefined {
+  const p = r.map(loc, ["url", "query", "expect", "on_empty"]);
+  if (!p) return undefined;
+  const url = r.require(readUrl(r, p.get("url")), loc, "url", "Prometheus base URL");
+  const query = r.require(r.string(p.get("query")), loc, "query", "a PromQL expression");
+  const expect = r.require(r.string(p.get("expect"), { coerce: true }), loc, "expect", 'a comparison every sample must pass, e.g. "== 0" or "< 0.8"');
+  const onEmpty = r.oneOf(p.get("on_empty"), ["pass", "fail"] as const) ?? "fail";
+  if (query !== undefined && query.trim() === "") r.report(p.get("query")!.pos, `${loc.path}.query`, "must not be empty");
+  const m = expect === undefined ? null : COMPARISON.exec(expect);
+  if (expect !== undefined && !m) r.report(p.get("expect")!.pos, `${loc.path}.expect`, `expected a comparison such as "== 0", "< 0.8" or ">= 3" (==, !=, <, <=, >, >= and a number), got "${expect}"`);
+  if (url === undefined || query === undefined || !m || query.trim() === "") return undefined;
+  return { kind: "promql", url, query, op: m[1] as PromqlOp, value: Number(m[2]), onEmpty };
 }
 
 function readUrl(r: YamlReader, loc: Located | undefined): string | undefined {
@@ -97,7 +117,7 @@ export function readClusterChecks(r: YamlReader, loc: Located | undefined): Clus
   const items = loc ? r.seq(loc) : null;
   const out: ClusterCheck[] = [];
   for (const item of items ?? []) {
-    const f = r.map(item, ["name", "command", "expect", "on", "timeout_seconds", "http", "prometheus"]);
+    const f = r.map(item, ["name", "command", "expect", "on", "timeout_seconds", "http", "prometheus", "promql"]);
     if (!f) continue;
     const name = readName(r, f, item);
     const spec = readSpec(r, f, item);

@@ -80,6 +80,27 @@ describe("canary", () => {
   });
 });
 
+describe("PromQL and alert checks", () => {
+  it("reads a PromQL gate and an alert check with Alertmanager silences", () => {
+    const r = rolloutOf(`  rollout:
+    checks:
+      - { name: load, promql: { url: "http://prom:9090", query: "max(node_load1)", expect: "< 0.8" } }
+      - { name: alerts, prometheus: { url: "http://prom:9090", alertmanager: "http://am:9093", silenced_block: true } }`)!;
+    expect(r.checks.map((c) => c.spec)).toEqual([
+      { kind: "promql", url: "http://prom:9090", query: "max(node_load1)", op: "<", value: 0.8, onEmpty: "fail" },
+      { kind: "prometheus", url: "http://prom:9090", include: [], exclude: [], alertmanager: "http://am:9093", silencedBlocks: true },
+    ]);
+  });
+
+  it("says what a comparison must look like", () => {
+    expect(problems(`  rollout:
+    checks:
+      - { name: load, promql: { url: "http://prom:9090", query: "up", expect: "about 3" } }`)).toEqual([
+      'inventory.yaml:9:79 cluster.rollout.checks[0].promql.expect: expected a comparison such as "== 0", "< 0.8" or ">= 3" (==, !=, <, <=, >, >= and a number), got "about 3"',
+    ]);
+  });
+});
+
 describe("blocking pods", () => {
   it("reads a selector and scope, node by default, and rejects a malformed selector", () => {
     expect(rolloutOf('  rollout: { blocking_pods: { selector: "app=backup,tier in (db, cache)" } }')!.blockingPods).toEqual({ selector: "app=backup,tier in (db, cache)", scope: "node" });

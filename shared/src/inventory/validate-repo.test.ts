@@ -192,7 +192,7 @@ describe("validateInventoryText", () => {
 `);
     expect(problems(text)).toEqual([
       "inventory.yaml:10:17 cluster.rollout.checks[1].name: duplicate check name \"ceph\"",
-      "inventory.yaml:11:9 cluster.rollout.checks[2]: a check needs exactly one of command, http, prometheus (command and http are set)",
+      "inventory.yaml:11:9 cluster.rollout.checks[2]: a check needs exactly one of command, http, prometheus, promql (command and http are set)",
       'inventory.yaml:12:47 cluster.rollout.checks[3].on: "n9" is neither any-server, all-servers, all nor a node name',
       'inventory.yaml:13:35 cluster.rollout.checks[4].http.url: expected an http:// or https:// URL, got "ftp://x"',
     ]);
