@@ -12,6 +12,7 @@ import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBack
 import { adminAuthorizer } from "./grpc/call-auth.js";
 import { TokenBook, auditEvent, httpAccess, type AuditEntry } from "./auth/index.js";
 import { createAdminService } from "./grpc/admin-service.js";
+import { BuildFarm } from "./build/build-farm.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
 import { reflectionServices } from "./grpc/reflection-services.js";
@@ -120,11 +121,23 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     registry.changed.subscribe(() => manifests.evaluate());
     leadership.onChange(() => manifests.evaluate());
 
+    // Builders mode: a settled build lets the node's desired state (with its store path) go out.
+    const farm = new BuildFarm({
+      jobsPerBuilder: 4,
+      keepLogs: 1_000,
+      logBytes: 64 * 1024,
+      log: log.child({ component: "builds" }),
+      onSettled: (node) => {
+        const desired = catalog.get(node);
+        if (desired) feed.publish(desired);
+      },
+    });
     const adopter = new RevisionAdopter({
       store,
       catalog,
       registry,
       feed,
+      beforePublish: (inventory, changed, all) => farm.revisionAdopted(inventory, changed, all),
       log: log.child({ component: "inventory" }),
       now,
       onAdopted: (_result, renderMs) => {
@@ -233,6 +246,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             isLeader: () => leadership.isLeader(),
             onLeadershipChange: (listener) => leadership.onChange(listener),
             heartbeatMs: config.heartbeatSeconds * 1000,
+            farm,
             log: log.child({ component: "agent-api" }),
             now,
           }),

@@ -1,7 +1,7 @@
 // Adopts an accepted inventory revision: validate, render what changed, persist desired refs, notify agents.
 import { formatDiagnostic, validateRepo, type Diagnostic, type Inventory, type RepoFiles } from "../../../shared/src/inventory/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
-import type { AdoptResult, DesiredCatalog } from "../inventory/index.js";
+import type { AdoptResult, DesiredCatalog, NodeDesired } from "../inventory/index.js";
 import type { Store } from "../store/index.js";
 import type { DesiredFeed } from "./desired-feed.js";
 import type { NodeRegistry } from "./node-registry.js";
@@ -17,6 +17,8 @@ export interface RevisionAdopterDeps {
   readonly now: () => number;
   /** Called after a revision is live, e.g. for metrics and the lease manager. */
   readonly onAdopted?: (result: AdoptResult, renderMs: number) => void;
+  /** Called with the changed nodes' desired states before any agent hears of them (builders mode queues their builds). */
+  readonly beforePublish?: (inventory: Inventory, changed: readonly NodeDesired[], all: readonly NodeDesired[]) => void;
 }
 
 export class RevisionAdopter {
@@ -76,10 +78,9 @@ export class RevisionAdopter {
       });
     }
     log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs) }, "revision adopted");
-    for (const name of result.changed) {
-      const desired = catalog.get(name);
-      if (desired) feed.publish(desired);
-    }
+    const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
+    this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
+    for (const desired of changed) feed.publish(desired);
     this.deps.onAdopted?.(result, renderMs);
     return { ok: true, result };
   }

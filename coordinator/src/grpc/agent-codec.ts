@@ -1,13 +1,14 @@
 // Converts AgentService wire messages to the coordinator's domain records and back.
 import { vipCarrierNames, type Inventory } from "../../../shared/src/inventory/index.js";
 import type { Health, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
-import type { HelloRequest, ReportRequest, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
-import { applyPhaseFromWire, desiredToWire, type DesiredBundle, type LeaseInfo } from "../../../shared/src/wire/index.js";
+import type { HelloRequest, ReportBuildRequest, ReportRequest, WatchBuildJobsResponse, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
+import type { BuildJobMessage, BuildOutcome } from "../build/build-farm.js";
+import { applyPhaseFromWire, desiredToWire, type DesiredBundle, type LeaseInfo, type PrebuiltSystem } from "../../../shared/src/wire/index.js";
 import type { NodeDesired } from "../inventory/index.js";
 import type { LeaseView } from "../status/index.js";
 import type { HealthRecord, NodeHello, NodeReport, RevisionRef, SystemInfoRecord } from "../store/index.js";
 
-export function desiredBundleOf(d: NodeDesired, inventory: Inventory): DesiredBundle {
+export function desiredBundleOf(d: NodeDesired, inventory: Inventory, prebuilt: PrebuiltSystem | null = null): DesiredBundle {
   const rollout = inventory.cluster.rollout;
   return {
     node: d.node.name,
@@ -21,7 +22,7 @@ export function desiredBundleOf(d: NodeDesired, inventory: Inventory): DesiredBu
     healthDeadlineMs: rollout.healthDeadlineSeconds * 1000,
     activationTimeoutMs: rollout.activationTimeoutSeconds * 1000,
     createdAtMs: 0,
-    prebuilt: null,
+    prebuilt,
     ...(carriesVip(inventory, d.node.name) ? { apiVip: inventory.cluster.k3s.api!.vip } : {}),
   };
 }
@@ -34,7 +35,9 @@ function carriesVip(inventory: Inventory, node: string): boolean {
 // Encoding a bundle once per (node, bundle) keeps a fan-out to thousands of streams cheap.
 const encoded = new WeakMap<NodeDesired, WatchDesiredResponse>();
 
-export function watchDesiredResponse(d: NodeDesired, inventory: Inventory): WatchDesiredResponse {
+export function watchDesiredResponse(d: NodeDesired, inventory: Inventory, prebuilt: PrebuiltSystem | null = null): WatchDesiredResponse {
+  // A prebuilt system is decided per delivery (its build may finish later): not cached.
+  if (prebuilt) return { desired: desiredToWire(desiredBundleOf(d, inventory, prebuilt)) };
   let message = encoded.get(d);
   if (!message) {
     message = { desired: desiredToWire(desiredBundleOf(d, inventory)) };
@@ -110,4 +113,14 @@ export function reportOf(req: ReportRequest, now: number): { report: NodeReport;
 
 export function leaseInfoOf(view: LeaseView): LeaseInfo {
   return { ...view, state: view.state as LeaseInfo["state"] };
+}
+
+export function buildJobMessage(job: BuildJobMessage): WatchBuildJobsResponse {
+  return { revision: job.revision, targetNode: job.node, bundleSha256: job.bundleSha256, files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, "utf8"), executable: false })), cacheUrl: job.cacheUrl };
+}
+
+export function buildOutcomeOf(req: ReportBuildRequest): BuildOutcome {
+  const orNull = (s: string): string | null => (s === "" ? null : s);
+  if (!req.ok) return { ok: false, error: req.error || "the builder reported a failure without an error" };
+  return { ok: true, built: { systemPath: req.systemPath, kernel: orNull(req.kernel), initrd: orNull(req.initrd), kernelModules: orNull(req.kernelModules) } };
 }

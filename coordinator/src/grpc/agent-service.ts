@@ -11,7 +11,8 @@ import type { CheckDispatcher } from "../health/check-dispatcher.js";
 import type { DesiredCatalog } from "../inventory/index.js";
 import type { HolderPhase, LeaseService } from "../lease/lease-service.js";
 import type { NodeReport } from "../store/index.js";
-import { helloOf, leaseInfoOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
+import type { BuildFarm } from "../build/build-farm.js";
+import { buildJobMessage, buildOutcomeOf, helloOf, leaseInfoOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
 import { authenticateNode, requireSameNode, type NodeTokenVerifier } from "./call-auth.js";
 import { toServiceError } from "./error-status.js";
 
@@ -39,6 +40,8 @@ export interface AgentServiceDeps {
   /** Fires when this coordinator gains or loses leadership (check streams must follow the leader). */
   readonly onLeadershipChange?: (listener: (leader: boolean) => void) => () => void;
   readonly heartbeatMs: number;
+  /** Builders mode: the build jobs and their outcomes; absent, every node builds its own system. */
+  readonly farm?: BuildFarm;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -106,12 +109,34 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       return { haltDisruption: halt.halt, haltReason: halt.reason };
     }),
 
+    watchBuildJobs: stream("WatchBuildJobs", async (node, call) => {
+      if (!deps.farm) throw new NkError("PERMISSION_DENIED", `${node} is not a builder: this coordinator has no builders`);
+      const farm = deps.farm;
+      try {
+        return farm.connect(node, (job) => call.write(buildJobMessage(job)));
+      } catch (err) {
+        throw new NkError("PERMISSION_DENIED", (err as Error).message);
+      }
+    }),
+
+    reportBuild: unary("ReportBuild", async (node, req) => {
+      deps.farm?.report(node, req.revision, req.targetNode, buildOutcomeOf(req), req.log);
+      return {};
+    }),
+
     watchDesired: stream("WatchDesired", async (node, call) => {
       const disconnect = deps.registry.connect(node);
       const closeCount = deps.openStream?.();
       const send = (d: Parameters<typeof watchDesiredResponse>[0]): void => {
         const inventory = deps.catalog.inventory;
-        if (inventory) call.write(watchDesiredResponse(d, inventory));
+        if (!inventory) return;
+        const decision = deps.farm?.decision(d) ?? { kind: "local" };
+        // Waiting for its build, or halted by a failed one: the node keeps its current system.
+        if (decision.kind === "waiting" || decision.kind === "halted") {
+          log.info({ node, rev: d.revision, build: decision.kind, reason: decision.kind === "halted" ? decision.reason : decision.state }, "desired state held back for its build");
+          return;
+        }
+        call.write(watchDesiredResponse(d, inventory, decision.kind === "prebuilt" ? decision.prebuilt : null));
       };
       const unwatch = deps.feed.watch(node, (d) => {
         send(d);

@@ -24,6 +24,7 @@ import {
   ApplyPhase,
   applyPhaseFromJSON,
   applyPhaseToJSON,
+  BundleFile,
   CheckResult,
   Desired,
   Health,
@@ -189,6 +190,38 @@ export interface ReportCheckResultRequest {
 }
 
 export interface ReportCheckResultResponse {
+}
+
+export interface WatchBuildJobsRequest {
+  node: string;
+}
+
+export interface WatchBuildJobsResponse {
+  revision: string;
+  /** The node whose system to build. */
+  targetNode: string;
+  bundleSha256: string;
+  files: BundleFile[];
+  /** The Nix store URL to push to. */
+  cacheUrl: string;
+}
+
+export interface ReportBuildRequest {
+  node: string;
+  revision: string;
+  targetNode: string;
+  ok: boolean;
+  error: string;
+  systemPath: string;
+  /** Empty: the system has none. */
+  kernel: string;
+  initrd: string;
+  kernelModules: string;
+  /** The tail of the build's output. */
+  log: string;
+}
+
+export interface ReportBuildResponse {
 }
 
 function createBaseHelloRequest(): HelloRequest {
@@ -2569,6 +2602,506 @@ export const ReportCheckResultResponse: MessageFns<ReportCheckResultResponse> = 
   },
 };
 
+function createBaseWatchBuildJobsRequest(): WatchBuildJobsRequest {
+  return { node: "" };
+}
+
+export const WatchBuildJobsRequest: MessageFns<WatchBuildJobsRequest> = {
+  encode(message: WatchBuildJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchBuildJobsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchBuildJobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchBuildJobsRequest {
+    return { node: isSet(object.node) ? globalThis.String(object.node) : "" };
+  },
+
+  toJSON(message: WatchBuildJobsRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchBuildJobsRequest>, I>>(base?: I): WatchBuildJobsRequest {
+    return WatchBuildJobsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchBuildJobsRequest>, I>>(object: I): WatchBuildJobsRequest {
+    const message = createBaseWatchBuildJobsRequest();
+    message.node = object.node ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchBuildJobsResponse(): WatchBuildJobsResponse {
+  return { revision: "", targetNode: "", bundleSha256: "", files: [], cacheUrl: "" };
+}
+
+export const WatchBuildJobsResponse: MessageFns<WatchBuildJobsResponse> = {
+  encode(message: WatchBuildJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== "") {
+      writer.uint32(10).string(message.revision);
+    }
+    if (message.targetNode !== "") {
+      writer.uint32(18).string(message.targetNode);
+    }
+    if (message.bundleSha256 !== "") {
+      writer.uint32(26).string(message.bundleSha256);
+    }
+    for (const v of message.files) {
+      BundleFile.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.cacheUrl !== "") {
+      writer.uint32(42).string(message.cacheUrl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchBuildJobsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchBuildJobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetNode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.bundleSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.files.push(BundleFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cacheUrl = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchBuildJobsResponse {
+    return {
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      targetNode: isSet(object.targetNode)
+        ? globalThis.String(object.targetNode)
+        : isSet(object.target_node)
+        ? globalThis.String(object.target_node)
+        : "",
+      bundleSha256: isSet(object.bundleSha256)
+        ? globalThis.String(object.bundleSha256)
+        : isSet(object.bundle_sha256)
+        ? globalThis.String(object.bundle_sha256)
+        : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => BundleFile.fromJSON(e)) : [],
+      cacheUrl: isSet(object.cacheUrl)
+        ? globalThis.String(object.cacheUrl)
+        : isSet(object.cache_url)
+        ? globalThis.String(object.cache_url)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchBuildJobsResponse): unknown {
+    const obj: any = {};
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.targetNode !== "") {
+      obj.targetNode = message.targetNode;
+    }
+    if (message.bundleSha256 !== "") {
+      obj.bundleSha256 = message.bundleSha256;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => BundleFile.toJSON(e));
+    }
+    if (message.cacheUrl !== "") {
+      obj.cacheUrl = message.cacheUrl;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchBuildJobsResponse>, I>>(base?: I): WatchBuildJobsResponse {
+    return WatchBuildJobsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchBuildJobsResponse>, I>>(object: I): WatchBuildJobsResponse {
+    const message = createBaseWatchBuildJobsResponse();
+    message.revision = object.revision ?? "";
+    message.targetNode = object.targetNode ?? "";
+    message.bundleSha256 = object.bundleSha256 ?? "";
+    message.files = object.files?.map((e) => BundleFile.fromPartial(e)) || [];
+    message.cacheUrl = object.cacheUrl ?? "";
+    return message;
+  },
+};
+
+function createBaseReportBuildRequest(): ReportBuildRequest {
+  return {
+    node: "",
+    revision: "",
+    targetNode: "",
+    ok: false,
+    error: "",
+    systemPath: "",
+    kernel: "",
+    initrd: "",
+    kernelModules: "",
+    log: "",
+  };
+}
+
+export const ReportBuildRequest: MessageFns<ReportBuildRequest> = {
+  encode(message: ReportBuildRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.targetNode !== "") {
+      writer.uint32(26).string(message.targetNode);
+    }
+    if (message.ok !== false) {
+      writer.uint32(32).bool(message.ok);
+    }
+    if (message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    if (message.systemPath !== "") {
+      writer.uint32(50).string(message.systemPath);
+    }
+    if (message.kernel !== "") {
+      writer.uint32(58).string(message.kernel);
+    }
+    if (message.initrd !== "") {
+      writer.uint32(66).string(message.initrd);
+    }
+    if (message.kernelModules !== "") {
+      writer.uint32(74).string(message.kernelModules);
+    }
+    if (message.log !== "") {
+      writer.uint32(82).string(message.log);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportBuildRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportBuildRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetNode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.systemPath = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kernel = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.initrd = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.kernelModules = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.log = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportBuildRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      targetNode: isSet(object.targetNode)
+        ? globalThis.String(object.targetNode)
+        : isSet(object.target_node)
+        ? globalThis.String(object.target_node)
+        : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      systemPath: isSet(object.systemPath)
+        ? globalThis.String(object.systemPath)
+        : isSet(object.system_path)
+        ? globalThis.String(object.system_path)
+        : "",
+      kernel: isSet(object.kernel) ? globalThis.String(object.kernel) : "",
+      initrd: isSet(object.initrd) ? globalThis.String(object.initrd) : "",
+      kernelModules: isSet(object.kernelModules)
+        ? globalThis.String(object.kernelModules)
+        : isSet(object.kernel_modules)
+        ? globalThis.String(object.kernel_modules)
+        : "",
+      log: isSet(object.log) ? globalThis.String(object.log) : "",
+    };
+  },
+
+  toJSON(message: ReportBuildRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.targetNode !== "") {
+      obj.targetNode = message.targetNode;
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.systemPath !== "") {
+      obj.systemPath = message.systemPath;
+    }
+    if (message.kernel !== "") {
+      obj.kernel = message.kernel;
+    }
+    if (message.initrd !== "") {
+      obj.initrd = message.initrd;
+    }
+    if (message.kernelModules !== "") {
+      obj.kernelModules = message.kernelModules;
+    }
+    if (message.log !== "") {
+      obj.log = message.log;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportBuildRequest>, I>>(base?: I): ReportBuildRequest {
+    return ReportBuildRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportBuildRequest>, I>>(object: I): ReportBuildRequest {
+    const message = createBaseReportBuildRequest();
+    message.node = object.node ?? "";
+    message.revision = object.revision ?? "";
+    message.targetNode = object.targetNode ?? "";
+    message.ok = object.ok ?? false;
+    message.error = object.error ?? "";
+    message.systemPath = object.systemPath ?? "";
+    message.kernel = object.kernel ?? "";
+    message.initrd = object.initrd ?? "";
+    message.kernelModules = object.kernelModules ?? "";
+    message.log = object.log ?? "";
+    return message;
+  },
+};
+
+function createBaseReportBuildResponse(): ReportBuildResponse {
+  return {};
+}
+
+export const ReportBuildResponse: MessageFns<ReportBuildResponse> = {
+  encode(_: ReportBuildResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportBuildResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportBuildResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ReportBuildResponse {
+    return {};
+  },
+
+  toJSON(_: ReportBuildResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportBuildResponse>, I>>(base?: I): ReportBuildResponse {
+    return ReportBuildResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportBuildResponse>, I>>(_: I): ReportBuildResponse {
+    const message = createBaseReportBuildResponse();
+    return message;
+  },
+};
+
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
   /** Introduces the agent; the coordinator records identity and generations. */
@@ -2683,6 +3216,31 @@ export const AgentServiceService = {
       Buffer.from(ReportCheckResultResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportCheckResultResponse => ReportCheckResultResponse.decode(value),
   },
+  /**
+   * Builders mode: build jobs for the calling node when cluster.build.builders lists it, one message per job as it
+   * is assigned; a job whose stream ends before its report goes to another builder.
+   */
+  watchBuildJobs: {
+    path: "/nk.v1.AgentService/WatchBuildJobs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchBuildJobsRequest): Buffer =>
+      Buffer.from(WatchBuildJobsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchBuildJobsRequest => WatchBuildJobsRequest.decode(value),
+    responseSerialize: (value: WatchBuildJobsResponse): Buffer =>
+      Buffer.from(WatchBuildJobsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchBuildJobsResponse => WatchBuildJobsResponse.decode(value),
+  },
+  /** The outcome of one build job: the pushed system's paths, or the error; the build log either way. */
+  reportBuild: {
+    path: "/nk.v1.AgentService/ReportBuild" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReportBuildRequest): Buffer => Buffer.from(ReportBuildRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportBuildRequest => ReportBuildRequest.decode(value),
+    responseSerialize: (value: ReportBuildResponse): Buffer => Buffer.from(ReportBuildResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportBuildResponse => ReportBuildResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -2709,6 +3267,13 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   /** Cluster checks this agent was chosen to run (only checks declared in the inventory). */
   watchCheckRequests: handleServerStreamingCall<WatchCheckRequestsRequest, WatchCheckRequestsResponse>;
   reportCheckResult: handleUnaryCall<ReportCheckResultRequest, ReportCheckResultResponse>;
+  /**
+   * Builders mode: build jobs for the calling node when cluster.build.builders lists it, one message per job as it
+   * is assigned; a job whose stream ends before its report goes to another builder.
+   */
+  watchBuildJobs: handleServerStreamingCall<WatchBuildJobsRequest, WatchBuildJobsResponse>;
+  /** The outcome of one build job: the pushed system's paths, or the error; the build log either way. */
+  reportBuild: handleUnaryCall<ReportBuildRequest, ReportBuildResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -2856,6 +3421,35 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportCheckResultResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Builders mode: build jobs for the calling node when cluster.build.builders lists it, one message per job as it
+   * is assigned; a job whose stream ends before its report goes to another builder.
+   */
+  watchBuildJobs(
+    request: WatchBuildJobsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchBuildJobsResponse>;
+  watchBuildJobs(
+    request: WatchBuildJobsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchBuildJobsResponse>;
+  /** The outcome of one build job: the pushed system's paths, or the error; the build log either way. */
+  reportBuild(
+    request: ReportBuildRequest,
+    callback: (error: ServiceError | null, response: ReportBuildResponse) => void,
+  ): ClientUnaryCall;
+  reportBuild(
+    request: ReportBuildRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReportBuildResponse) => void,
+  ): ClientUnaryCall;
+  reportBuild(
+    request: ReportBuildRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReportBuildResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,66 @@
+// BuildFarm over connected builders: jobs go out, a dead builder's job goes to another, results settle nodes, logs are kept.
+import { describe, expect, it } from "vitest";
+import type { Inventory } from "../../../shared/src/inventory/index.js";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import { DEFAULT_MANIFEST_SETTINGS } from "../../../shared/src/inventory/parse-manifest-settings.js";
+import { exampleCluster, makeNode } from "../../../shared/src/render/test-inventory.js";
+import type { NodeDesired } from "../inventory/index.js";
+import { BuildFarm, type BuildJobMessage } from "./build-farm.js";
+
+const nodes = [makeNode("n1", "172.30.190.11"), makeNode("n2", "172.30.190.12")];
+const INV: Inventory = {
+  cluster: { ...exampleCluster(), build: { mode: "builders", builders: [{ name: "n1", systems: ["x86_64-linux"] }, { name: "big", systems: ["x86_64-linux"] }], cache: { url: "file:///srv/c", publicKey: "cache-1:k" }, fallback: "local" } },
+  manifests: DEFAULT_MANIFEST_SETTINGS,
+  nodes,
+};
+const desired = (name: string, rev: string): NodeDesired => ({ node: nodes.find((n) => n.name === name)!, revision: rev, bundle: { node: name, sha256: `${name}${rev}`.padEnd(64, "0"), files: [{ path: "flake.nix", content: `# ${name} ${rev}` }] }, secretNames: [], adoptedAtMs: 0 });
+const built = (n: string) => ({ systemPath: `/nix/store/${"b".repeat(32)}-nixos-system-${n}`, kernel: "/nix/store/k/bzImage", initrd: null, kernelModules: null });
+
+function farm(): { f: BuildFarm; settled: string[] } {
+  const settled: string[] = [];
+  return { f: new BuildFarm({ jobsPerBuilder: 1, keepLogs: 10, logBytes: 16, log: silentLogger(), onSettled: (n) => settled.push(n) }), settled };
+}
+
+describe("BuildFarm", () => {
+  it("sends jobs with the bundle and the cache, holds the nodes back until pushed, then lets them fetch", () => {
+    const { f, settled } = farm();
+    const all = [desired("n1", "r1"), desired("n2", "r1")];
+    f.revisionAdopted(INV, [], all);
+    expect(f.decision(all[0]!)).toEqual({ kind: "waiting", state: "queued" });
+    const got: BuildJobMessage[] = [];
+    f.connect("n1", (j) => got.push(j));
+    expect(got).toEqual([{ revision: "r1", node: "n1", bundleSha256: all[0]!.bundle.sha256, files: all[0]!.bundle.files, cacheUrl: "file:///srv/c" }]);
+    f.report("n1", "r1", "n1", { ok: true, built: built("n1") }, "a long build log, cut to its tail");
+    expect(settled).toEqual(["n1"]);
+    expect(f.decision(all[0]!)).toEqual({ kind: "prebuilt", prebuilt: { systemPath: built("n1").systemPath, cacheUrl: "file:///srv/c", cachePublicKey: "cache-1:k", fallbackLocal: true } });
+    expect(got.map((j) => j.node)).toEqual(["n1", "n2"]);
+    expect(f.buildLog("n1")).toEqual({ revision: "r1", state: "pushed", log: " cut to its tail" });
+    expect(f.counts("r1")).toEqual({ queued: 0, building: 1, pushed: 1, failed: 0 });
+  });
+
+  it("gives a disconnected builder's job to another builder and halts a node whose build failed", () => {
+    const { f, settled } = farm();
+    f.revisionAdopted(INV, [], [desired("n2", "r1")]);
+    const onN1: string[] = [];
+    const disconnect = f.connect("n1", (j) => onN1.push(j.node));
+    expect(onN1).toEqual(["n2"]);
+    disconnect();
+    const onBig: string[] = [];
+    f.connect("big", (j) => onBig.push(j.node));
+    expect(onBig).toEqual(["n2"]);
+    f.report("n1", "r1", "n2", { ok: true, built: built("n2") }, "late");
+    expect(f.decision(desired("n2", "r1"))).toEqual({ kind: "waiting", state: "building" });
+    f.report("big", "r1", "n2", { ok: false, error: "error: attribute 'k3s' missing" }, "log");
+    expect(settled).toEqual(["n2"]);
+    expect(f.decision(desired("n2", "r1"))).toEqual({ kind: "halted", reason: "the build of revision r1 for n2 failed on builder big: error: attribute 'k3s' missing" });
+  });
+
+  it("refuses a builder the inventory does not list, and leaves local mode alone", () => {
+    const { f } = farm();
+    f.revisionAdopted(INV, [], [desired("n1", "r1")]);
+    expect(() => f.connect("n2", () => undefined)).toThrow("n2 is not a builder (cluster.build.builders)");
+    const local = farm().f;
+    local.revisionAdopted({ ...INV, cluster: exampleCluster() }, [], [desired("n1", "r1")]);
+    expect(local.decision(desired("n1", "r1"))).toEqual({ kind: "local" });
+  });
+});

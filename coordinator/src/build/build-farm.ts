@@ -1,0 +1,131 @@
+// The coordinator's builders: the build queue over connected builder agents, their results and logs, per revision.
+import type { Inventory, NodeSystem } from "../../../shared/src/inventory/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { BundleFile } from "../../../shared/src/render/index.js";
+import type { NodeDesired } from "../inventory/index.js";
+import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, jobKey, type BuildCounts, type BuildJobRecord, type BuiltPaths } from "./build-queue.js";
+import { nodeBuildDecision, type NodeBuildDecision } from "./node-build-decision.js";
+
+/** One job as a builder receives it. */
+export interface BuildJobMessage {
+  readonly revision: string;
+  readonly node: string;
+  readonly bundleSha256: string;
+  readonly files: readonly BundleFile[];
+  readonly cacheUrl: string;
+}
+
+export type BuildOutcome = { readonly ok: true; readonly built: BuiltPaths } | { readonly ok: false; readonly error: string };
+
+export interface BuildFarmOptions {
+  /** Jobs one builder runs at once. */
+  readonly jobsPerBuilder: number;
+  /** Build logs kept (the newest), each cut to its last `logBytes`. */
+  readonly keepLogs: number;
+  readonly logBytes: number;
+  readonly log: Logger;
+  /** A node's job reached pushed or failed: its desired state can go out (or its halt be shown). */
+  readonly onSettled: (node: string) => void;
+}
+
+export class BuildFarm {
+  private jobs: BuildJobRecord[] = [];
+  private inventory: Inventory | null = null;
+  private readonly files = new Map<string, readonly BundleFile[]>();
+  private readonly builders = new Map<string, { systems: readonly NodeSystem[]; send: (job: BuildJobMessage) => void }>();
+  private readonly logs = new Map<string, string>();
+
+  constructor(private readonly options: BuildFarmOptions) {}
+
+  /**
+   * A revision was adopted: in builders mode, a job per changed node, before any agent hears of the new bundle. The
+   * first adoption (the coordinator starting) queues every node: jobs live in memory, and a builder that still has a
+   * system builds nothing again.
+   */
+  revisionAdopted(inventory: Inventory, changedNow: readonly NodeDesired[], all: readonly NodeDesired[]): void {
+    const changed = this.inventory === null ? all : changedNow;
+    this.inventory = inventory;
+    if (inventory.cluster.build.mode !== "builders" || changed.length === 0) return;
+    for (const d of changed) this.files.set(`${d.revision}/${d.node.name}`, d.bundle.files);
+    // Jobs are keyed by the revision at which each node's bundle changed, as the desired state names it.
+    for (const [revision, group] of groupBy(changed, (d) => d.revision)) {
+      this.jobs = enqueueRevision(this.jobs, revision, group.map((d) => ({ node: d.node.name, system: d.node.system, bundleSha256: d.bundle.sha256 })));
+    }
+    this.pump();
+  }
+
+  /** A builder agent opened its job stream; returns what to call when the stream ends. Its systems come from the inventory. */
+  connect(builder: string, send: (job: BuildJobMessage) => void): () => void {
+    const spec = this.inventory?.cluster.build.mode === "builders" ? this.inventory.cluster.build.builders.find((b) => b.name === builder) : undefined;
+    if (!spec) throw new Error(`${builder} is not a builder (cluster.build.builders)`);
+    const entry = { systems: spec.systems, send };
+    this.builders.set(builder, entry);
+    this.options.log.info({ builder, systems: spec.systems }, "builder connected");
+    this.pump();
+    return () => {
+      if (this.builders.get(builder) !== entry) return;
+      this.builders.delete(builder);
+      this.jobs = builderLost(this.jobs, builder);
+      this.options.log.warn({ builder }, "builder disconnected; its jobs go to another builder");
+      for (const j of this.jobs.filter((j) => j.state === "failed" && j.lost.includes(builder))) this.options.onSettled(j.node);
+      this.pump();
+    };
+  }
+
+  report(builder: string, revision: string, node: string, outcome: BuildOutcome, log: string): void {
+    const before = this.jobs.find((j) => j.revision === revision && j.node === node);
+    this.jobs = jobFinished(this.jobs, revision, node, builder, outcome);
+    const after = this.jobs.find((j) => j.revision === revision && j.node === node);
+    if (!after || after === before) return;
+    this.keepLog(jobKey(after), log);
+    this.options.log.info({ builder, node, rev: revision, ok: outcome.ok }, "build finished");
+    this.options.onSettled(node);
+    this.pump();
+  }
+
+  decision(d: NodeDesired): NodeBuildDecision {
+    const build = this.inventory?.cluster.build ?? { mode: "local" as const };
+    return nodeBuildDecision(build, d.node, d.bundle.sha256, this.jobs.find((j) => j.node === d.node.name && j.revision === d.revision));
+  }
+
+  /** The kept log of a node's newest build, or of its build at `revision` (a prefix of the commit id). */
+  buildLog(node: string, revision?: string): { revision: string; state: string; log: string } | null {
+    const job = [...this.jobs].reverse().find((j) => j.node === node && (revision === undefined || j.revision.startsWith(revision)));
+    return job ? { revision: job.revision, state: job.state, log: this.logs.get(jobKey(job)) ?? "" } : null;
+  }
+
+  counts(revision: string): BuildCounts {
+    return buildCounts(this.jobs, revision);
+  }
+
+  jobList(): readonly BuildJobRecord[] {
+    return this.jobs;
+  }
+
+  private pump(): void {
+    const connected = [...this.builders].map(([name, b]) => ({ name, systems: b.systems }));
+    const { jobs, assignments } = assignJobs(this.jobs, connected, this.options.jobsPerBuilder);
+    this.jobs = jobs;
+    const build = this.inventory?.cluster.build;
+    const cacheUrl = build?.mode === "builders" ? build.cache.url : "";
+    for (const a of assignments) {
+      const files = this.files.get(`${a.job.revision}/${a.job.node}`) ?? [];
+      this.builders.get(a.builder)!.send({ revision: a.job.revision, node: a.job.node, bundleSha256: a.job.bundleSha256, files, cacheUrl });
+    }
+    // Bundle files are only needed until their job is done (or replaced by a newer revision's).
+    const open = new Set(this.jobs.filter((j) => j.state === "queued" || j.state === "building").map(jobKey));
+    for (const key of this.files.keys()) if (!open.has(key)) this.files.delete(key);
+  }
+
+  private keepLog(key: string, log: string): void {
+    this.logs.delete(key);
+    this.logs.set(key, log.length > this.options.logBytes ? log.slice(log.length - this.options.logBytes) : log);
+    while (this.logs.size > this.options.keepLogs) this.logs.delete(this.logs.keys().next().value!);
+  }
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
