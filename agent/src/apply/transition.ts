@@ -1,10 +1,11 @@
 // The pure apply state machine: transition(state, event) → { state, effects }; no I/O, time from events.
-import { isBad, isResting, isStuck, type AgentState, type Target } from "./agent-state.js";
+import { isResting, isStuck, type AgentState, type Target } from "./agent-state.js";
 import type { AgentEvent, EventOf } from "./agent-event.js";
 import { decideDisruption } from "./disruption.js";
 import { LONG_EFFECTS, type Effect } from "./effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 import { onDeadline } from "./on-deadline.js";
+import { onDesired } from "./on-desired.js";
 import { onSecretsFailed } from "./on-secrets-failed.js";
 import { resume } from "./resume.js";
 import {
@@ -21,7 +22,6 @@ import {
   report,
   restingPhase,
   retryRollback,
-  startApply,
   stuck,
   unchanged,
   withCurrentSystem,
@@ -123,51 +123,6 @@ function abandon(s: AgentState, error: string, pre: Effect[]): Result {
     effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: false, reason: error });
   }
   return { state: { ...s, phase, lease, target: null, deadlineAt: null, lastError: error }, effects };
-}
-
-function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: MachineConfig): Result {
-  const d = e.desired;
-  if (s.target?.sha256 === d.sha256 && !isStuck(s)) return unchanged(s);
-  const bad = isBad(s, d.sha256);
-  const buildGaveUp = s.failedBuild?.sha256 === d.sha256 && s.failedBuild.attempts >= cfg.maxBuildAttempts;
-  if (bad || buildGaveUp) {
-    // A newer desired bundle supersedes anything queued, even when it is itself refused: while busy, it waits in
-    // `queued` so that, once the apply in flight ends, the refusal is reported (else the node would rest
-    // "confirmed" on an older bundle with no word about the desired one).
-    if (!isResting(s.phase)) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
-    const error = bad
-      ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until it changes or an operator retries`
-      : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
-    const phase = bad ? "rolled-back" : "failed";
-    // A node stuck after a failed rollback keeps its failure, target and lease for an operator (as does any node
-    // holding a lease it is not giving back): say no, change nothing.
-    if (isStuck(s) || (s.lease !== null && !s.lease.releasing)) return { state: s.queued ? { ...s, queued: null } : s, effects: [report(phase, d, { error })] };
-    // Otherwise the refusal is the resting state, not a one-off report: heartbeats rebuild reports from the state,
-    // and a node that went on saying "confirmed" would look as if it had taken the desired bundle.
-    if (s.phase === phase && s.lastError === error && s.queued === null) return unchanged(s);
-    return { state: { ...s, phase, queued: null, lastError: error }, effects: [report(phase, d, { error })] };
-  }
-  if (isResting(s.phase)) {
-    if (s.applied?.sha256 === d.sha256 && !isStuck(s)) {
-      if (s.phase === "confirmed" && s.applied.revision === d.revision && s.queued === null) return unchanged(s);
-      // Same bundle under a newer revision (or a revert to it): nothing to do on the machine.
-      const applied = { ...s.applied, revision: d.revision };
-      return { state: { ...s, phase: "confirmed", applied, queued: null, lastError: null }, effects: [report("confirmed", applied)] };
-    }
-    if (s.lease?.releasing) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
-    return startApply(s, d, e.now, cfg);
-  }
-  if (s.phase === "fetched" || s.phase === "building" || s.phase === "waiting-lease") {
-    // Nothing touched yet: the newer bundle wins (a push is how a halted rollout moves on).
-    const abort: Effect[] = [{ type: "abort-pending" }];
-    if (s.applied?.sha256 === d.sha256) {
-      const applied = { ...s.applied, revision: d.revision };
-      return { state: { ...s, phase: "confirmed", applied, target: null, queued: null, lastError: null }, effects: [...abort, report("confirmed", applied)] };
-    }
-    return startApply(s, d, e.now, cfg, abort);
-  }
-  if (s.queued?.sha256 === d.sha256) return unchanged(s);
-  return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
 }
 
 function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfig): Result {

@@ -10,6 +10,9 @@ import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
 import { bootChanged, deriveSystem, initialSystem, unitChanges } from "./sim-derive.js";
 import { DEFAULT_DURATIONS, sleep, type SimDurations } from "./sim-timing.js";
+import type { SimSystemOptions } from "./sim-system-options.js";
+
+export type { SimSystemOptions } from "./sim-system-options.js";
 import { simulatedCommand } from "./sim-commands.js";
 import { joinLan, lanMachines, readSimVip, SIM_VIP_FILES, simVipHolder, type SimVipView } from "./sim-vip.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
@@ -22,24 +25,6 @@ import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System
 /** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
 export const SIM_REBOOT_EXIT_CODE = 75;
 
-export interface SimSystemOptions {
-  readonly dir: string;
-  readonly node: string;
-  /** Multiplies every simulated duration; 0 makes them instant. */
-  readonly timeScale?: number;
-  readonly durations?: Partial<SimDurations>;
-  /** Ends the agent process at a reboot; defaults to process.exit. */
-  readonly exitProcess?: (code: number) => never;
-  /** Runs node checks (real programs on the host); defaults to ProcessRunner. */
-  readonly runner?: CommandRunner;
-  /** How often a hang fault is looked at again, in real ms. */
-  readonly pollMs?: number;
-  /**
-   * The simulated LAN segment: a directory where every machine on it links its own directory under its node name,
-   * so the VRRP election (who holds the API VIP) can be seen from each of them. Without it a machine is alone.
-   */
-  readonly lanDir?: string;
-}
 
 
 export class SimSystem implements System {
