@@ -15,6 +15,7 @@ export {
   type LeaseKind,
   type NodeCheckSpec,
   type Phase,
+  type Prebuilt,
   type RebootPolicy,
   type ReportedPhase,
   type SystemFacts,

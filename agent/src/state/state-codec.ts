@@ -1,6 +1,6 @@
 // Validates persisted agent state (schema version 1) and salvages the bad history from a damaged file.
 import { NkError } from "../../../shared/src/errors/index.js";
-import { AGENT_STATE_VERSION, DEFAULT_MACHINE_CONFIG, PHASES, type AgentState, type BadBundle } from "../apply/index.js";
+import { AGENT_STATE_VERSION, DEFAULT_MACHINE_CONFIG, PHASES, type AgentState, type BadBundle, type Prebuilt } from "../apply/index.js";
 
 type Obj = Record<string, unknown>;
 
@@ -53,6 +53,10 @@ function obj(v: unknown, r: Reader): Obj {
   return isObj(v) ? v : r.fail("expected an object");
 }
 
+function readPrebuilt(p: Obj, r: Reader): Prebuilt {
+  return { systemPath: str(p, "systemPath", r), cacheUrl: str(p, "cacheUrl", r), cachePublicKey: str(p, "cachePublicKey", r), fallbackLocal: bool(p, "fallbackLocal", r) };
+}
+
 function readBad(v: unknown, r: Reader): BadBundle {
   const o = obj(v, r);
   return { sha256: str(o, "sha256", r), revision: str(o, "revision", r), reason: str(o, "reason", r), at: num(o, "at", r) };
@@ -81,6 +85,8 @@ export function parseAgentState(value: unknown): AgentState {
       healthDeadlineMs: num(t, "healthDeadlineMs", tr),
       // Absent in state written by an agent before activation timeouts: that agent's default.
       activationTimeoutMs: t.activationTimeoutMs === undefined ? DEFAULT_MACHINE_CONFIG.defaultActivationTimeoutMs : num(t, "activationTimeoutMs", tr),
+      // Absent in state written before builders: build locally, as that agent would have.
+      prebuilt: t.prebuilt === undefined ? null : nullable(t, "prebuilt", tr, readPrebuilt),
       systemPath: nullableStr(t, "systemPath", tr),
       rebootNeeded: bool(t, "rebootNeeded", tr),
       disruption: t.disruption === null ? null : oneOf(t, "disruption", tr, ["reboot", "service-restart"] as const),

@@ -52,6 +52,17 @@ describe("StateStore", () => {
     expect((await store().load()).state).toEqual(s);
   });
 
+  it("keeps a target's prebuilt system across a restart, and reads state from before builders as a local build", async () => {
+    const s = busyState();
+    const prebuilt = { systemPath: "/nix/store/abc-nixos-system", cacheUrl: "file:///var/cache/nk", cachePublicKey: "cache-1:AAAA", fallbackLocal: true };
+    const withPrebuilt = { ...s, target: { ...s.target!, prebuilt } };
+    await store().save(withPrebuilt);
+    expect((await store().load()).state).toEqual(withPrebuilt);
+    const { prebuilt: _dropped, ...older } = withPrebuilt.target;
+    await writeFile(path, JSON.stringify({ ...s, target: older }));
+    expect((await store().load()).state.target?.prebuilt).toBeNull();
+  });
+
   it("reads a target saved before activation timeouts existed with the default timeout", async () => {
     const s = busyState();
     const { activationTimeoutMs: _dropped, ...older } = s.target!;
