@@ -7,6 +7,7 @@ import { interruptedUnits } from "../system/dry-activate.js";
 import type { AgentState, DesiredBundle } from "./agent-state.js";
 import type { AgentEvent } from "./agent-event.js";
 import { LONG_EFFECTS, type Effect, type EffectOf } from "./effect.js";
+import { failureEvent, type LongEffect } from "./long-effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 import type { Clock, HealthProbe, LeaseClient, Reporter, StateSaver } from "./runner-ports.js";
 import { makeTransition, type Transition } from "./transition.js";
@@ -26,8 +27,6 @@ export interface ApplyRunnerOptions {
   /** Called when the runner cannot go on (the state could not be saved); main exits so systemd restarts it. */
   readonly onFatal?: (err: unknown) => void;
 }
-
-type LongEffect = Extract<Effect, { type: "write-bundle" | "build" | "request-lease" | "drain" | "switch" | "boot-and-reboot" | "rollback-switch" | "rollback-boot-and-reboot" | "run-health" | "bless" }>;
 
 export class ApplyRunner {
   private current: AgentState;
@@ -204,7 +203,7 @@ export class ApplyRunner {
     const ac = new AbortController();
     this.pending = ac;
     void this.runLong(effect, ac.signal)
-      .catch((err: unknown): AgentEvent | null => (ac.signal.aborted ? null : this.failureOf(effect, errorMessage(err))))
+      .catch((err: unknown): AgentEvent | null => (ac.signal.aborted ? null : failureEvent(effect, errorMessage(err), this.opts.clock.now())))
       .then((event) => {
         if (this.pending === ac) this.pending = null;
         // Results of an aborted effect are dropped: the machine has moved on.
@@ -237,41 +236,20 @@ export class ApplyRunner {
       case "switch":
       case "rollback-switch": {
         const r = effect.type === "switch" ? await system.switch(effect.systemPath, signal) : await system.rollbackSwitch(effect.systemPath, signal);
-        return r.ok ? { type: "activation-succeeded", now: clock.now(), systemPath: effect.systemPath } : this.failureOf(effect, r.error);
+        return r.ok ? { type: "activation-succeeded", now: clock.now(), systemPath: effect.systemPath } : failureEvent(effect, r.error, clock.now());
       }
       case "boot-and-reboot":
       case "rollback-boot-and-reboot": {
         const r = effect.type === "boot-and-reboot" ? await system.bootAndReboot(effect.systemPath, effect.fallback) : await system.rollbackBootAndReboot(effect.systemPath);
         // On success the machine is going down; the state's reboot deadline covers a reboot that never comes.
-        return r.ok ? null : this.failureOf(effect, r.error);
+        return r.ok ? null : failureEvent(effect, r.error, clock.now());
       }
       case "run-health":
         return this.pollHealth(effect, signal);
       case "bless": {
         const r = await system.bless(effect.systemPath);
-        return r.ok ? { type: "blessed", now: clock.now(), systemPath: effect.systemPath } : this.failureOf(effect, r.error);
+        return r.ok ? { type: "blessed", now: clock.now(), systemPath: effect.systemPath } : failureEvent(effect, r.error, clock.now());
       }
-    }
-  }
-
-  /** The event that reports `effect` failing with `error`. */
-  private failureOf(effect: LongEffect, error: string): AgentEvent {
-    const now = this.opts.clock.now();
-    switch (effect.type) {
-      case "write-bundle":
-        return { type: "bundle-write-failed", now, sha256: effect.sha256, error };
-      case "build":
-        return { type: "build-failed", now, sha256: effect.sha256, error };
-      case "request-lease":
-        return { type: "lease-denied", now, reason: error };
-      case "drain":
-        return { type: "drain-failed", now, fencingToken: effect.fencingToken, error };
-      case "run-health":
-        return { type: "health-failed", now, systemPath: effect.systemPath, reason: error };
-      case "bless":
-        return { type: "bless-failed", now, systemPath: effect.systemPath, error };
-      default:
-        return { type: "activation-failed", now, systemPath: effect.systemPath, error };
     }
   }
 
