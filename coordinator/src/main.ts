@@ -19,6 +19,7 @@ import { reflectionServices } from "./grpc/reflection-services.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics, buildHttpApp, localHttpUrl, splitHostPort } from "./http/index.js";
 import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
+import { Notifier } from "./notify/index.js";
 import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
 import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
 import { loadServedSource, memoized, nkSourcePlugin, publicHttpUrl } from "./nk-source/index.js";
@@ -82,6 +83,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const dispatcher = new AgentCheckDispatcher({ checks: checksOf, nodes: nodesOf, timers, isHealthy: (node) => nodeHealth.isHealthy(node), log: log.child({ component: "checks" }) });
     const clusterHealth = new ClusterHealth({ checks: checksOf, runner: new CheckRunner(now), dispatcher, timers, intervalMs: config.healthCheckIntervalSeconds * 1000, log: log.child({ component: "cluster-health" }) });
     registry.changed.subscribe((name) => nodeHealth.noteConnected(name, registry.isConnected(name)));
+    // Rollout notifications from the journal: sent by the leader only (followers see the same events), off the lease engine's path.
+    const notifier = new Notifier({ targets: () => catalog.inventory?.notify ?? [], cluster: () => catalog.inventory?.cluster.name ?? "", secret: (name) => store.getSecret(name), timers: realTimers, log: log.child({ component: "notify" }), onDelivery: (target, outcome) => metrics.notification(target, outcome) });
+    store.onEvent((event) => void (leadership.isLeader() && notifier.notice(event)));
 
     const leases = new LeaderGatedLeases({
       leadership,

@@ -75,6 +75,8 @@ describe("CoordinatorMetrics", () => {
     m.desiredDelivered(0.2);
     m.leaseGranted("reboot", 42);
     m.reportReceived();
+    m.notification("ops-chat", "retried");
+    m.notification("ops-chat", "delivered");
     const series = lines((await m.scrape()).body);
     for (const expected of [
       'nk_git_pushes_total{result="accepted"} 2',
@@ -87,6 +89,8 @@ describe("CoordinatorMetrics", () => {
       'nk_lease_grant_latency_seconds_bucket{le="60",kind="reboot"} 1',
       'nk_lease_grant_latency_seconds_bucket{le="30",kind="reboot"} 0',
       "nk_reports_received_total 1",
+      'nk_notifications_total{target="ops-chat",outcome="retried"} 1',
+      'nk_notifications_total{target="ops-chat",outcome="delivered"} 1',
     ]) {
       expect(series).toContain(expected);
     }

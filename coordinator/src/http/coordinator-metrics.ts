@@ -41,6 +41,7 @@ export class CoordinatorMetrics {
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
     registers: [this.registry],
   });
+  private readonly notifications = new Counter({ name: "nk_notifications_total", help: "rollout notification attempts by target and outcome", labelNames: ["target", "outcome"] as const, registers: [this.registry] });
   private readonly reports = new Counter({ name: "nk_reports_received_total", help: "agent reports received", registers: [this.registry] });
   private readonly manifestApplies = new Counter({ name: "nk_manifest_applies_total", help: "applies of manifests/ to the cluster, by result", labelNames: ["result"] as const, registers: [this.registry] });
   private readonly manifestApplySeconds = new Histogram({ name: "nk_manifest_apply_duration_seconds", help: "time to apply (and prune) manifests/ once", buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
@@ -83,6 +84,11 @@ export class CoordinatorMetrics {
   leaseGranted(kind: LeaseKind, waitedSeconds: number): void {
     this.leaseGrants.inc({ kind });
     this.leaseGrantSeconds.observe({ kind }, waitedSeconds);
+  }
+
+  /** A rollout notification attempt's outcome (delivered, retried, failed) per notify target. */
+  notification(target: string, outcome: "delivered" | "retried" | "failed"): void {
+    this.notifications.inc({ target, outcome });
   }
 
   reportReceived(): void {

@@ -255,9 +255,26 @@ export interface ManifestSettings {
   readonly bootstrap: readonly string[];
 }
 
+/** Rollout events the coordinator can send to `notify:` targets. */
+export const NOTIFY_EVENTS = ["rollout-started", "rollout-paused", "rollout-resumed", "rollout-halted", "canary-awaiting-approval", "node-failed", "deadline-passed"] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** Where rollout events go: a generic JSON webhook (optionally HMAC-signed), an ntfy topic, a Slack-compatible webhook. */
+export interface NotifyTarget {
+  readonly name: string;
+  readonly kind: "webhook" | "ntfy" | "slack";
+  readonly url: string;
+  /** Events sent; all of them when the inventory lists none. */
+  readonly events: readonly NotifyEvent[];
+  /** Webhook only: the coordinator secret whose value signs the body (X-NK-Signature: sha256=<hex>). */
+  readonly hmacSecret?: string;
+}
+
 export interface Inventory {
   readonly cluster: ClusterSettings;
   readonly manifests: ManifestSettings;
+  /** The `notify:` section; absent or empty sends nothing. */
+  readonly notify?: readonly NotifyTarget[];
   /** Sorted by name, so every consumer sees one order whatever the YAML order. */
   readonly nodes: readonly NodeSpec[];
 }

@@ -101,6 +101,28 @@ describe("PromQL and alert checks", () => {
   });
 });
 
+describe("notify", () => {
+  const withNotify = (notify: string) => `${inventory("")}notify:\n${notify}\n`;
+  it("reads targets with their kind, URL, event filter and HMAC secret name", () => {
+    const r = validateInventoryText(withNotify(`  - { name: hook, kind: webhook, url: "https://hooks.example/nk", hmac_secret: notify-key }
+  - { name: phone, kind: ntfy, url: "https://ntfy.example/nk", events: [rollout-halted, node-failed] }`));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.inventory?.notify).toEqual([
+      { name: "hook", kind: "webhook", url: "https://hooks.example/nk", events: [], hmacSecret: "notify-key" },
+      { name: "phone", kind: "ntfy", url: "https://ntfy.example/nk", events: ["rollout-halted", "node-failed"] },
+    ]);
+  });
+
+  it("rejects an unknown event, a bad kind and an HMAC key written in place of a secret name", () => {
+    expect(validateInventoryText(withNotify(`  - { name: chat, kind: teams, url: "https://x.example", events: [node-exploded] }
+  - { name: hook, kind: webhook, url: "https://x.example", hmac_secret: "Sup3r Secret!" }`)).diagnostics.map(formatDiagnostic)).toEqual([
+      'inventory.yaml:14:25 notify[0].kind: expected one of webhook, ntfy, slack, got "teams"',
+      'inventory.yaml:14:66 notify[0].events[0]: unknown event "node-exploded" (expected some of: rollout-started, rollout-paused, rollout-resumed, rollout-halted, canary-awaiting-approval, node-failed, deadline-passed)',
+      'inventory.yaml:15:73 notify[1].hmac_secret: "Sup3r Secret!" is not a secret name: give the name of a coordinator secret (nkctl secret set), never the key itself',
+    ]);
+  });
+});
+
 describe("blocking pods", () => {
   it("reads a selector and scope, node by default, and rejects a malformed selector", () => {
     expect(rolloutOf('  rollout: { blocking_pods: { selector: "app=backup,tier in (db, cache)" } }')!.blockingPods).toEqual({ selector: "app=backup,tier in (db, cache)", scope: "node" });

@@ -1,4 +1,5 @@
 // Entry point of validation: repo files in, a typed Inventory (or null) and every diagnostic out.
+import { readNotify } from "./parse-notify.js";
 import { LineCounter, parseDocument } from "yaml";
 import { readManifests } from "../manifests/read-manifests.js";
 import { applyCrossFieldRules, type RuleOptions } from "./cross-field-rules.js";
@@ -51,7 +52,7 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
     r.report(root.pos, "", "the inventory is empty (expected cluster: and nodes:)");
     return { inventory: null, nodeNames: [], diagnostics: r.diagnostics };
   }
-  const top = r.map(root, ["cluster", "nodes", "manifests"]);
+  const top = r.map(root, ["cluster", "nodes", "manifests", "notify"]);
   if (!top) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
   const clusterLoc = top.get("cluster");
   if (!clusterLoc) r.report(root.pos, "cluster", "is required");
@@ -64,12 +65,13 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
   const apiAddress = cluster ? applyCrossFieldRules(r, cluster, nodes, options) : "";
   const build = cluster ? applyBuildRules(r, cluster.build, nodes) : LOCAL_BUILD;
   const manifests = readManifestSettings(r, top.get("manifests"));
+  const notify = readNotify(r, top.get("notify"));
 
   const diagnostics = r.diagnostics.sort(byPosition);
   const nodeNames = nodes.map((n) => n.name);
   const positions = r.positions;
   if (!cluster || diagnostics.some((d) => d.severity === "error")) return { inventory: null, nodeNames, diagnostics, positions };
-  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress }, build }, manifests, nodes }, nodeNames, diagnostics, positions };
+  return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress }, build }, manifests, nodes, ...(notify.length > 0 ? { notify } : {}) }, nodeNames, diagnostics, positions };
 }
 
 /** Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. */
