@@ -20,6 +20,8 @@ export interface SimAgentSpec {
   readonly logLevel?: string;
   /** The simulated LAN the machine is on (one per cluster), where the API VIP election is seen; default: alone. */
   readonly lanDir?: string;
+  /** Builders mode: this node also builds (SimBuilder in <dir>/builder, signing as simPublicKey). */
+  readonly builder?: { readonly simPublicKey: string };
 }
 
 export interface AgentExit {
@@ -65,6 +67,7 @@ export class SimAgentProcess {
         stateDir: join(this.spec.dir, "state"),
         secretsDir: join(this.spec.dir, "secrets"),
         system: { kind: "sim", dir: join(this.spec.dir, "system"), timeScale: this.spec.timeScale ?? 1, ...(this.spec.lanDir ? { lanDir: this.spec.lanDir } : {}) },
+        ...(this.spec.builder ? { builder: { keyFile: join(this.spec.dir, "builder.sk"), workDir: join(this.spec.dir, "builder"), simPublicKey: this.spec.builder.simPublicKey } } : {}),
         reportIntervalSeconds: this.spec.reportIntervalSeconds ?? 2,
         logLevel: this.spec.logLevel ?? "info",
       }),

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readSecretFile } from "../../shared/src/config/index.js";
-import { errorMessage } from "../../shared/src/errors/index.js";
+import { errorMessage, NkError } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
@@ -15,6 +15,10 @@ import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
 import { DesiredIntake, SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
 import { NixosSystem, ProcessRunner, SimSystem, type System } from "./system/index.js";
+import { serveBuildJobs } from "./build/build-jobs.js";
+import type { Builder } from "./build/builder.js";
+import { NixBuilder } from "./build/nix-builder.js";
+import { SimBuilder } from "./build/sim-builder.js";
 
 export { RESTART_EXIT_CODE } from "./guard/index.js";
 
@@ -31,6 +35,15 @@ const clock: Clock = {
     return () => clearTimeout(t);
   },
 };
+
+/** The builder of a builder node: real Nix on NixOS, the simulated one under SimSystem (same time scale). */
+function openBuilder(config: AgentConfig, b: NonNullable<AgentConfig["builder"]>): Builder {
+  if (config.system.kind === "sim") {
+    if (!b.simPublicKey) throw new NkError("CONFIG_INVALID", "builder.simPublicKey is required under the simulator (what its builds are signed as)");
+    return new SimBuilder({ dir: b.workDir, publicKey: b.simPublicKey, timeScale: config.system.timeScale });
+  }
+  return new NixBuilder({ runner: new ProcessRunner(), workDir: b.workDir, keyFile: b.keyFile });
+}
 
 async function openSystem(config: AgentConfig, exitProcess: (code: number) => never): Promise<System> {
   if (config.system.kind === "sim") {
@@ -152,6 +165,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     log,
     what: "checks",
   });
+  const stopBuilds = config.builder ? serveBuildJobs(openBuilder(config, config.builder), client, log.child({ component: "builder" })) : () => undefined;
   const selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => runner.state.phase === "confirmed", stateDir: config.stateDir, exitProcess, now: clock.now, log });
   selfUpdate.start();
 
@@ -164,6 +178,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       intake.stop();
       stopDesired();
       stopChecks();
+      stopBuilds();
       reporter.stop();
       leases.close();
       runner.halt();

@@ -66,6 +66,8 @@ export interface AgentCluster {
 export interface AgentClusterOptions {
   /** Seconds; the inventory's minimum is 5. */
   readonly healthDeadlineSeconds?: number;
+  /** Nodes whose agents also run a (simulated) builder, signing as this key. */
+  readonly builders?: { readonly nodes: readonly string[]; readonly simPublicKey: string };
 }
 
 const brief = (n: NodeStatus) => ({ name: n.name, phase: ApplyPhase[n.phase], applied: n.appliedSha256.slice(0, 8), desired: n.desiredSha256.slice(0, 8), healthy: n.health?.healthy, connected: n.connected, error: n.lastError });
@@ -123,7 +125,8 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
     const { token } = await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node }, metadata);
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
-    const spec = { node, coordinators: [`127.0.0.1:${harness.coordinator.grpcPort}`], caFile, tokenFile, dir, timeScale: 0.05, reportIntervalSeconds: 1, logLevel: "debug" };
+    const builder = options.builders?.nodes.includes(node) ? { builder: { simPublicKey: options.builders.simPublicKey } } : {};
+    const spec = { node, coordinators: [`127.0.0.1:${harness.coordinator.grpcPort}`], caFile, tokenFile, dir, timeScale: 0.05, reportIntervalSeconds: 1, logLevel: "debug", ...builder };
     agents.set(node, new SimAgentProcess(spec, { rebootDelayMs: 300 }));
   }
   // The first install reboots every node (the sim's initial kernel differs); all at once keeps startup short.

@@ -1,6 +1,7 @@
 // The agent's connection to the coordinator(s): authenticated calls, failover across addresses, typed results.
 import { connectivityState, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { NkError } from "../../../shared/src/errors/index.js";
+import type { BuildJob, BuildJobResult } from "../build/builder.js";
 import {
   AgentServiceClient,
   type AcquireLeaseRequest,
@@ -21,6 +22,9 @@ import {
   type AcquireLeaseResponse,
   type WatchCheckRequestsResponse,
   type WatchDesiredResponse,
+  type WatchBuildJobsResponse,
+  type ReportBuildRequest,
+  type ReportBuildResponse,
 } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import { AUTH_HEADER, NODE_HEADER, bearer, desiredFromWire, leaseFromWire, leaseStateToWire, type DesiredBundle, type LeaseInfo, type LeaseStateName } from "../../../shared/src/wire/index.js";
 
@@ -169,6 +173,24 @@ export class CoordinatorClient {
 
   watchCheckRequests(): ServerStream<WatchCheckRequestsResponse> {
     return mapStream<WatchCheckRequestsResponse, WatchCheckRequestsResponse>(this.clients[this.current]!.watchCheckRequests({ node: this.options.node }, this.metadata()), (m) => m);
+  }
+
+  /** Builders mode: the jobs assigned to this node as a builder. */
+  watchBuildJobs(): ServerStream<BuildJob> {
+    const call = this.clients[this.current]!.watchBuildJobs({ node: this.options.node }, this.metadata());
+    return mapStream<WatchBuildJobsResponse, BuildJob>(call, (m) => ({
+      node: m.targetNode,
+      revision: m.revision,
+      bundleSha256: m.bundleSha256,
+      files: m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content).toString("utf8") })),
+      cacheUrl: m.cacheUrl,
+    }));
+  }
+
+  async reportBuild(job: BuildJob, result: BuildJobResult): Promise<void> {
+    const paths = result.ok ? { systemPath: result.built.systemPath, kernel: result.built.kernel ?? "", initrd: result.built.initrd ?? "", kernelModules: result.built.kernelModules ?? "" } : { systemPath: "", kernel: "", initrd: "", kernelModules: "" };
+    const req: ReportBuildRequest = { node: this.options.node, revision: job.revision, targetNode: job.node, ok: result.ok, error: result.ok ? "" : result.error, ...paths, log: result.log };
+    await this.unary<ReportBuildRequest, ReportBuildResponse>((c, r, md, o, cb) => c.reportBuild(r, md, o, cb), req);
   }
 
   close(): void {

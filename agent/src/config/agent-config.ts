@@ -29,6 +29,13 @@ export const agentConfigSchema = z.strictObject({
       z.strictObject({ kind: z.literal("sim"), dir: z.string().min(1), timeScale: z.number().positive().default(1), lanDir: z.string().min(1).optional() }),
     ])
     .default({ kind: "nixos", hardwareConfig: "/etc/nixos/hardware-configuration.nix" }),
+  /**
+   * Builders mode: this node builds other nodes' systems (when cluster.build.builders lists it). keyFile is the secret
+   * signing key (mode 0600), read by nix store sign; under the simulator, simPublicKey is what the builds are signed as.
+   */
+  builder: z
+    .strictObject({ keyFile: z.string().min(1), workDir: z.string().min(1).default("/var/lib/nk-agent/builds"), simPublicKey: z.string().min(1).optional() })
+    .optional(),
   /** Extra local checks, besides the inventory's node checks. */
   healthChecks: z.array(nodeCheck).default([]),
   reportIntervalSeconds: z.number().int().min(1).max(3600).default(30),

@@ -1,0 +1,40 @@
+// Builders mode end to end: a real coordinator and simulated agents; n1's agent is also a builder. A push reaches the
+// nodes only as store paths the builder built, signed and pushed; nodes fetch them (a local build would fail here).
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAgentCluster, type AgentCluster } from "../agent/agent-cluster.js";
+
+const KEY = "cache-1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+describe("builders mode (simulated cluster, real coordinator)", () => {
+  let cluster: AgentCluster;
+  let cacheDir = "";
+
+  beforeAll(async () => {
+    cluster = await startAgentCluster({ builders: { nodes: ["n1"], simPublicKey: KEY } });
+    cacheDir = join(cluster.harness.checkout, "..", "nix-cache");
+  }, 180_000);
+  afterAll(() => cluster?.close());
+
+  it("builds once on the builder, and n2 and n3 fetch their systems instead of building them", async () => {
+    // n2 and n3 could not build anything themselves: every local build fails there.
+    await cluster.setFaults("n2", { "*": ["build-error"] });
+    await cluster.setFaults("n3", { "*": ["build-error"] });
+    await cluster.edit((doc) => {
+      doc.setIn(["cluster", "build"], { mode: "builders", builders: ["n1"], cache: { url: pathToFileURL(cacheDir).href, public_key: KEY }, fallback: "none" });
+    });
+    await cluster.writeRepoFile("common/motd.nix", "{ ... }: { users.motd = \"built once\"; }\n");
+    const revision = await cluster.push("builders mode, and a change for every node");
+    const status = await cluster.converged(120_000);
+    expect(status.nodes.every((n) => n.desiredRevision === revision || n.appliedRevision === revision)).toBe(true);
+    // One signed record per node's system in the cache, and n2's running system is the one the builder pushed.
+    const cached = await readdir(cacheDir);
+    expect(cached).toHaveLength(3);
+    const n2 = await cluster.machine("n2");
+    expect(cached).toContain(`${n2.currentSystem.slice(11, 23)}.json`);
+    const log = await cluster.agentLog("n1");
+    expect(log).toContain('"msg":"build job finished"');
+  }, 240_000);
+});
