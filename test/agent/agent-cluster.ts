@@ -51,6 +51,8 @@ export interface AgentCluster {
   /** The agent's bundle directories and where each one's `result` GC root points (null: none). */
   bundleDirs(name: string): Promise<{ name: string; result: string | null }[]>;
   setFaults(name: string, faults: Faults): Promise<void>;
+  /** Faults of the node's builder (builders mode): build-error, build-hang. */
+  setBuilderFaults(name: string, faults: Faults): Promise<void>;
   /** The agent process's log (pino JSON lines, debug level). */
   agentLog(name: string): Promise<string>;
   /** The agent's persisted state.json. */
@@ -209,6 +211,10 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
     },
     agentLog: (name) => readFile(join(nodeDir(name), "agent.log"), "utf8").catch(() => ""),
     setFaults: (name, faults) => writeFaults(join(nodeDir(name), "system"), faults),
+    setBuilderFaults: async (name, faults) => {
+      await mkdir(join(nodeDir(name), "builder"), { recursive: true });
+      await writeFaults(join(nodeDir(name), "builder"), faults);
+    },
     async agentState(name) {
       return JSON.parse(await readFile(join(nodeDir(name), "state", "state.json"), "utf8")) as { phase: string; lease: { fencingToken: number } | null };
     },

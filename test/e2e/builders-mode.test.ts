@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentCluster, type AgentCluster } from "../agent/agent-cluster.js";
+import { eventually } from "../support/coordinator-harness.js";
 
 const KEY = "cache-1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
@@ -13,7 +14,7 @@ describe("builders mode (simulated cluster, real coordinator)", () => {
   let cacheDir = "";
 
   beforeAll(async () => {
-    cluster = await startAgentCluster({ builders: { nodes: ["n1"], simPublicKey: KEY } });
+    cluster = await startAgentCluster({ builders: { nodes: ["n1", "n2"], simPublicKey: KEY } });
     cacheDir = join(cluster.harness.checkout, "..", "nix-cache");
   }, 180_000);
   afterAll(() => cluster?.close());
@@ -36,5 +37,20 @@ describe("builders mode (simulated cluster, real coordinator)", () => {
     expect(cached).toContain(`${n2.currentSystem.slice(11, 23)}.json`);
     const log = await cluster.agentLog("n1");
     expect(log).toContain('"msg":"build job finished"');
+  }, 240_000);
+
+  it("gives the jobs of a builder killed mid-build to the other builder; the nodes still get their systems", async () => {
+    // n1's builds hang until its agent dies; n2 is the second builder.
+    await cluster.setBuilderFaults("n1", { "*": ["build-hang"] });
+    await cluster.edit((doc) => doc.setIn(["cluster", "build", "builders"], ["n1", "n2"]));
+    await cluster.writeRepoFile("common/motd.nix", "{ ... }: { users.motd = \"built again\"; }\n");
+    const before = (await readdir(cacheDir)).length;
+    const revision = await cluster.push("a second builder, and another change");
+    await eventually(async () => (await cluster.agentLog("n1")).includes(`"rev":"${revision}","msg":"build job started"`) || undefined, 60_000, "n1 to start a build");
+    await cluster.agents.get("n1")!.stop();
+    for (const node of ["n2", "n3"]) await cluster.waitNode(node, (n) => n.appliedRevision === revision, "the new revision applied", 120_000);
+    // Every node's new system was built and pushed, n1's own included (by n2, after n1 died).
+    expect(await readdir(cacheDir)).toHaveLength(before + 3);
+    expect((await cluster.agentLog("n2")).split("\n").some((l) => l.includes('"node":"n1"') && l.includes(`"rev":"${revision}"`) && l.includes('"msg":"build job finished"'))).toBe(true);
   }, 240_000);
 });
