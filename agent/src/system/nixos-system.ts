@@ -10,7 +10,8 @@ import type { CommandRunner } from "./command-runner.js";
 import { parseDryActivate } from "./dry-activate.js";
 import { fetchClosure, type CacheSource } from "./nix-fetch.js";
 import { armOneshot, generationOf, trialLoader, type TrialLoader } from "./trial-boot.js";
-import { storeHashOf, type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
+import { activationUnit, TransientActivation } from "./transient-activation.js";
+import { type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
 
 export interface NixosSystemOptions {
   readonly runner: CommandRunner;
@@ -24,35 +25,19 @@ export interface NixosSystemOptions {
 
 export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
 const BOOT_FILES = ["kernel", "initrd", "kernel-modules"] as const;
-/** The unit states in which a transient activation unit is still working. */
 const KEEPALIVED = "keepalived.service";
-const BUSY = new Set(["active", "activating", "deactivating", "reloading"]);
-
-function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
-}
-
-/** The transient unit an activation of `systemPath` runs in: one name per system and action, so a restart can find it. */
-function activationUnit(systemPath: string, action: "switch" | "boot"): string {
-  return `nk-${action}-${storeHashOf(systemPath)}`;
-}
 
 export class NixosSystem implements System {
   private readonly runner: CommandRunner;
   private readonly profile: string;
-  private readonly pollMs: number;
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly activation: TransientActivation;
   private readonly hardwareConfig: string;
 
   constructor(options: NixosSystemOptions) {
     this.runner = options.runner;
     this.hardwareConfig = options.hardwareConfig ?? "/etc/nixos/hardware-configuration.nix";
     this.profile = options.profile ?? SYSTEM_PROFILE;
-    this.pollMs = options.pollMs ?? 2_000;
-    this.sleep = options.sleep ?? realSleep;
+    this.activation = new TransientActivation(options.runner, options.pollMs ?? 2_000, options.sleep);
   }
 
   writeBundle(dir: string, files: readonly BundleFile[]): Promise<void> {
@@ -123,10 +108,8 @@ export class NixosSystem implements System {
   }
 
   /** `systemd-run --wait` has no timeout of its own; stopping the transient unit ends switch-to-configuration. */
-  async stopActivation(systemPath: string): Promise<void> {
-    const unit = `${activationUnit(systemPath, "switch")}.service`;
-    const r = await this.runner.run(["systemctl", "stop", unit]);
-    if (r.exitCode !== 0) throw new NkError("IO", `systemctl stop ${unit} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
+  stopActivation(systemPath: string): Promise<void> {
+    return this.activation.stop(systemPath);
   }
 
   /**
@@ -238,8 +221,8 @@ export class NixosSystem implements System {
   /** `switch-to-configuration boot` without touching the profile: installs every generation's entry, this one the default. */
   private async installBootLoader(systemPath: string): Promise<ActivationResult> {
     const unit = activationUnit(systemPath, "boot");
-    await this.waitForUnit(unit);
-    return this.runActivation(systemPath, "boot", unit, {});
+    await this.activation.waitFor(unit);
+    return this.activation.run(systemPath, "boot", unit, {});
   }
 
   /**
@@ -249,7 +232,7 @@ export class NixosSystem implements System {
    */
   private async activate(systemPath: string, action: "switch" | "boot", signal?: AbortSignal): Promise<ActivationResult> {
     const unit = activationUnit(systemPath, action);
-    if (await this.waitForUnit(unit, signal)) {
+    if (await this.activation.waitFor(unit, signal)) {
       const current = action === "switch" ? await this.currentSystem() : await this.readlink(this.profile);
       return current === systemPath
         ? { ok: true, log: `joined the running activation ${unit}` }
@@ -258,43 +241,7 @@ export class NixosSystem implements System {
     const opts = signal ? { signal } : {};
     const set = await this.runner.run(["nix-env", "-p", this.profile, "--set", systemPath], opts);
     if (set.exitCode !== 0) return { ok: false, error: `nix-env --set failed: ${lastLine(set.stderr)}`, log: logOf(set) };
-    return this.runActivation(systemPath, action, unit, opts);
-  }
-
-  /** switch-to-configuration in a transient unit, detached from the agent, waited for. */
-  private async runActivation(systemPath: string, action: "switch" | "boot", unit: string, opts: { signal?: AbortSignal }): Promise<ActivationResult> {
-    const r = await this.runner.run(
-      [
-        "systemd-run",
-        "-E",
-        "LOCALE_ARCHIVE",
-        "-E",
-        "NIXOS_INSTALL_BOOTLOADER",
-        "--collect",
-        "--no-ask-password",
-        "--quiet",
-        "--service-type=exec",
-        `--unit=${unit}`,
-        "--wait",
-        `${systemPath}/bin/switch-to-configuration`,
-        action,
-      ],
-      opts,
-    );
-    const log = logOf(r);
-    if (r.exitCode !== 0) return { ok: false, error: `switch-to-configuration ${action} exited with ${r.exitCode}: ${lastLine(r.stderr)}`, log };
-    return { ok: true, log };
-  }
-
-  /** True if the unit was running and has now finished. */
-  private async waitForUnit(unit: string, signal?: AbortSignal): Promise<boolean> {
-    let waited = false;
-    for (;;) {
-      const r = await this.runner.run(["systemctl", "is-active", `${unit}.service`]);
-      if (!BUSY.has(r.stdout.trim())) return waited;
-      waited = true;
-      await this.sleep(this.pollMs, signal);
-    }
+    return this.activation.run(systemPath, action, unit, opts);
   }
 
   private async readlink(path: string): Promise<string> {

@@ -1,0 +1,76 @@
+// switch-to-configuration in a transient systemd unit, detached from the agent: started, joined after a restart, stopped.
+import { NkError } from "../../../shared/src/errors/index.js";
+import { lastLine, logOf } from "./command-output.js";
+import type { CommandRunner } from "./command-runner.js";
+import { storeHashOf, type ActivationResult } from "./system.js";
+
+/** The unit states in which a transient activation unit is still working. */
+const BUSY = new Set(["active", "activating", "deactivating", "reloading"]);
+
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+  });
+}
+
+/** The transient unit an activation of `systemPath` runs in: one name per system and action, so a restart can find it. */
+export function activationUnit(systemPath: string, action: "switch" | "boot"): string {
+  return `nk-${action}-${storeHashOf(systemPath)}`;
+}
+
+export class TransientActivation {
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  /** `pollMs`: how often to look at an activation that was already running when the agent (re)started. */
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly pollMs: number,
+    sleep?: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ) {
+    this.sleep = sleep ?? realSleep;
+  }
+
+  /** switch-to-configuration in a transient unit, detached from the agent, waited for. */
+  async run(systemPath: string, action: "switch" | "boot", unit: string, opts: { signal?: AbortSignal }): Promise<ActivationResult> {
+    const r = await this.runner.run(
+      [
+        "systemd-run",
+        "-E",
+        "LOCALE_ARCHIVE",
+        "-E",
+        "NIXOS_INSTALL_BOOTLOADER",
+        "--collect",
+        "--no-ask-password",
+        "--quiet",
+        "--service-type=exec",
+        `--unit=${unit}`,
+        "--wait",
+        `${systemPath}/bin/switch-to-configuration`,
+        action,
+      ],
+      opts,
+    );
+    const log = logOf(r);
+    if (r.exitCode !== 0) return { ok: false, error: `switch-to-configuration ${action} exited with ${r.exitCode}: ${lastLine(r.stderr)}`, log };
+    return { ok: true, log };
+  }
+
+  /** True if the unit was running and has now finished. */
+  async waitFor(unit: string, signal?: AbortSignal): Promise<boolean> {
+    let waited = false;
+    for (;;) {
+      const r = await this.runner.run(["systemctl", "is-active", `${unit}.service`]);
+      if (!BUSY.has(r.stdout.trim())) return waited;
+      waited = true;
+      await this.sleep(this.pollMs, signal);
+    }
+  }
+
+  /** `systemd-run --wait` has no timeout of its own; stopping the transient unit ends switch-to-configuration. */
+  async stop(systemPath: string): Promise<void> {
+    const unit = `${activationUnit(systemPath, "switch")}.service`;
+    const r = await this.runner.run(["systemctl", "stop", unit]);
+    if (r.exitCode !== 0) throw new NkError("IO", `systemctl stop ${unit} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
+  }
+}
