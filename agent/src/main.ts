@@ -14,11 +14,8 @@ import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow } from
 import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
 import { DesiredIntake, SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
-import { NixosSystem, ProcessRunner, SimSystem, type System } from "./system/index.js";
-import { serveBuildJobs } from "./build/build-jobs.js";
+import type { System } from "./system/index.js";
 import type { Builder } from "./build/builder.js";
-import { NixBuilder } from "./build/nix-builder.js";
-import { SimBuilder } from "./build/sim-builder.js";
 
 export { RESTART_EXIT_CODE } from "./guard/index.js";
 
@@ -36,25 +33,35 @@ const clock: Clock = {
   },
 };
 
-/** The builder of a builder node: real Nix on NixOS, the simulated one under SimSystem (same time scale). */
-function openBuilder(config: AgentConfig, b: NonNullable<AgentConfig["builder"]>): Builder {
+/** The builder of a builder node (loaded only there): real Nix on NixOS, the simulated one under SimSystem (same time scale). */
+async function openBuilder(config: AgentConfig, b: NonNullable<AgentConfig["builder"]>): Promise<Builder> {
   if (config.system.kind === "sim") {
     if (!b.simPublicKey) throw new NkError("CONFIG_INVALID", "builder.simPublicKey is required under the simulator (what its builds are signed as)");
+    const { SimBuilder } = await import("./build/sim-builder.js");
     return new SimBuilder({ dir: b.workDir, publicKey: b.simPublicKey, timeScale: config.system.timeScale });
   }
+  const [{ NixBuilder }, { ProcessRunner }] = await Promise.all([import("./build/nix-builder.js"), import("./system/process-runner.js")]);
   return new NixBuilder({ runner: new ProcessRunner(), workDir: b.workDir, keyFile: b.keyFile });
 }
 
+async function serveBuilds(config: AgentConfig, b: NonNullable<AgentConfig["builder"]>, client: CoordinatorClient, log: Logger): Promise<() => void> {
+  const [builder, { serveBuildJobs }] = await Promise.all([openBuilder(config, b), import("./build/build-jobs.js")]);
+  return serveBuildJobs(builder, client, log.child({ component: "builder" }));
+}
+
+/** Loads only the driver this agent runs: a node never needs the simulator, a simulated node never the NixOS driver. */
 async function openSystem(config: AgentConfig, exitProcess: (code: number) => never): Promise<System> {
   if (config.system.kind === "sim") {
+    const { SimSystem } = await import("./system/sim-system.js");
     const { dir, timeScale, lanDir } = config.system;
     return SimSystem.open({ dir, node: config.node, timeScale, exitProcess, ...(lanDir ? { lanDir } : {}) });
   }
+  const [{ NixosSystem }, { ProcessRunner }] = await Promise.all([import("./system/nixos-system.js"), import("./system/process-runner.js")]);
   return new NixosSystem({ runner: new ProcessRunner(), hardwareConfig: config.system.hardwareConfig });
 }
 
 export async function startAgent(config: AgentConfig, options: { log?: Logger; exitProcess?: (code: number) => never } = {}): Promise<RunningAgent> {
-  const log = (options.log ?? createLogger({ name: "nk-agent", level: config.logLevel })).child({ node: config.node });
+  const log = (options.log ?? createLogger({ name: "nk-agent", level: config.logLevel, sync: true })).child({ node: config.node });
   const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
   const token = await readSecretFile(config.tokenFile, "node token");
   const ca = config.caFile === "insecure" ? "insecure" : await readFile(config.caFile, "utf8");
@@ -165,7 +172,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     log,
     what: "checks",
   });
-  const stopBuilds = config.builder ? serveBuildJobs(openBuilder(config, config.builder), client, log.child({ component: "builder" })) : () => undefined;
+  const stopBuilds = config.builder ? await serveBuilds(config, config.builder, client, log) : () => undefined;
   const selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => runner.state.phase === "confirmed", stateDir: config.stateDir, exitProcess, now: clock.now, log });
   selfUpdate.start();
 

@@ -2,7 +2,7 @@
 // SimSystem, restarted on simulated reboots like systemd would, started either through tsx or from a build.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { credentials, Metadata } from "@grpc/grpc-js";
@@ -30,7 +30,8 @@ export interface FootprintCoordinator {
 /** Starts the coordinator process and pushes the example inventory cut down to n1 (default rollout settings). */
 export async function startCoordinator(workDir: string): Promise<FootprintCoordinator> {
   const coordinator = new CoordinatorProcess({ stateDir: join(workDir, "coordinator"), logFile: join(workDir, "coordinator.log"), config: { logLevel: "info" } });
-  await coordinator.start();
+  // Generous: the machine is often shared with other heavy jobs.
+  await coordinator.start(120_000);
   const ca = await coordinator.caPem();
   const caFile = join(workDir, "ca.crt");
   await writeFile(caFile, ca);
@@ -79,7 +80,7 @@ export async function startCoordinator(workDir: string): Promise<FootprintCoordi
 }
 
 /** "packaged": the build started like nixos-module/package.nix's nk-agent wrapper does, with these node flags. */
-export type AgentMode = "tsx" | "built" | "packaged";
+export type AgentMode = "tsx" | "built" | "packaged" | "before";
 
 /** What nixos-module/package.nix passes to node for nk-agent (test/nix/flake.test.ts keeps the two equal). */
 export const PACKAGED_AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--lite-mode"];
@@ -119,7 +120,9 @@ export async function startAgent(coordinator: FootprintCoordinator, dir: string,
   let starts = 0;
   const spawnAgent = (): void => {
     if (stopped) return;
-    const c = spawn(process.execPath, [...nodeFlags, entry, "--config", config], { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
+    // NK_DIST_DIR (the coordinator's build) would make the tsx-mode launcher load that build instead.
+    const env = { ...process.env, NK_DIST_DIR: undefined };
+    const c = spawn(process.execPath, [...nodeFlags, entry, "--config", config], { stdio: ["ignore", "pipe", "pipe"], cwd: dir, env });
     c.stdout!.pipe(log, { end: false });
     c.stderr!.pipe(log, { end: false });
     starts++;
@@ -159,19 +162,37 @@ export const TSX_ENTRY = join(REPO_ROOT, "bin/nk-agent.js");
 
 /**
  * Compiles the daemons (tsconfig.build.json, as `npm run build` does) into `outDir` rather than ./dist, so
- * that other processes using this checkout keep running from sources; returns the agent's entry.
+ * that other processes using this checkout keep running from sources; returns the agent's entry. `sourceRoot`
+ * is the tree to build (an older commit's, for the "before" row); dependencies come from this checkout.
  */
-export async function buildAgent(outDir: string): Promise<string> {
+export async function buildAgent(outDir: string, sourceRoot = REPO_ROOT): Promise<string> {
   await rm(outDir, { recursive: true, force: true });
   const tsc = join(REPO_ROOT, "node_modules/.bin/tsc");
   // Type errors elsewhere in a work tree still emit JavaScript; a missing entry below is what fails the run.
-  await run(tsc, ["-p", join(REPO_ROOT, "tsconfig.build.json"), "--outDir", outDir], { cwd: REPO_ROOT }).catch((err: { stdout?: string }) => {
+  await run(tsc, ["-p", join(sourceRoot, "tsconfig.build.json"), "--outDir", outDir], { cwd: sourceRoot }).catch((err: { stdout?: string }) => {
     process.stderr.write(`tsc reported problems (emitting anyway):\n${(err.stdout ?? "").split("\n").slice(0, 10).join("\n")}\n`);
   });
   // ESM like the repo, and the repo's node_modules for bare imports.
   await writeFile(join(outDir, "package.json"), JSON.stringify({ type: "module" }));
-  await (await import("node:fs/promises")).symlink(join(REPO_ROOT, "node_modules"), join(outDir, "node_modules"));
+  await symlink(join(REPO_ROOT, "node_modules"), join(outDir, "node_modules"));
+  // The coordinator reads the .proto files (server reflection) from a proto/ above its build, as in the package.
+  await symlink(join(sourceRoot, "proto"), join(outDir, "proto"));
   const entry = join(outDir, "agent/src/cli.js");
   await readFile(entry);
   return entry;
+}
+
+/** The tree of commit `rev` of this repository, extracted into `dir` (with node_modules linked for tsc's types). */
+export async function checkoutRevision(rev: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run("sh", ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "sh", REPO_ROOT, rev, dir]);
+  await symlink(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
+}
+
+/** The node flags nixos-module/package.nix of the tree at `root` gives nk-agent (its `flags="..."` line). */
+export async function packagedAgentFlags(root: string): Promise<string[]> {
+  const nix = await readFile(join(root, "nixos-module/package.nix"), "utf8");
+  const m = /if \[ "\$name" = nk-agent \]; then flags="([^"]*)"/.exec(nix);
+  if (!m) throw new Error(`no nk-agent flags line in ${root}/nixos-module/package.nix`);
+  return m[1]!.split(" ").filter((f) => f !== "");
 }

@@ -1,12 +1,13 @@
 // Agent footprint benchmark: RSS and idle CPU of one connected, converged agent process, run through tsx and
 // from a build; `--write` updates BENCHMARKS.md. Options: --seconds N --runs N --modes tsx,built --settle N.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { cpus, platform, tmpdir } from "node:os";
+import { cpus, loadavg, platform, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { eventually } from "../../test/support/coordinator-harness.js";
-import { buildAgent, PACKAGED_AGENT_NODE_FLAGS, startAgent, startCoordinator, TSX_ENTRY, type AgentMode, type FootprintCoordinator } from "./footprint-cluster.js";
+import { execFile } from "node:child_process";
+import { parseArgs, promisify } from "node:util";
+import { eventually, REPO_ROOT } from "../../test/support/coordinator-harness.js";
+import { buildAgent, checkoutRevision, packagedAgentFlags, PACKAGED_AGENT_NODE_FLAGS, startAgent, startCoordinator, TSX_ENTRY, type AgentMode, type FootprintCoordinator } from "./footprint-cluster.js";
 import { consoleLines, summarize, writeSection, type ModeResult } from "./footprint-report.js";
 import { agentProbes, moduleCost, type ModuleCost } from "./module-cost.js";
 import { sampleWindow, type WindowResult } from "./proc-sampler.js";
@@ -21,6 +22,8 @@ const { values: args } = parseArgs({
     settle: { type: "string", default: "5" },
     /** Extra `node` flags for the agent process only, e.g. "--max-semi-space-size=1" (space-separated). */
     "agent-node-flags": { type: "string", default: "" },
+    /** A git revision to measure as well, built and started as its own package.nix did: the "before" row. */
+    before: { type: "string", default: "" },
     write: { type: "boolean", default: false },
   },
 });
@@ -28,20 +31,24 @@ const seconds = Number(args.seconds);
 const runs = Number(args.runs);
 const settleSeconds = Number(args.settle);
 const agentNodeFlags = args["agent-node-flags"].split(" ").filter((f) => f !== "");
-const modes = args.modes.split(",").map((m) => m.trim()) as AgentMode[];
-if (!(seconds > 0) || !(runs > 0) || modes.some((m) => m !== "tsx" && m !== "built" && m !== "packaged")) {
-  throw new Error("usage: main.ts [--seconds N] [--runs N] [--modes tsx,built,packaged] [--settle N] [--write]");
+const before = args.before;
+const modes = [...(before ? ["before"] : []), ...args.modes.split(",").map((m) => m.trim())] as AgentMode[];
+if (!(seconds > 0) || !(runs > 0) || modes.some((m) => !["tsx", "built", "packaged", "before"].includes(m))) {
+  throw new Error("usage: main.ts [--seconds N] [--runs N] [--modes tsx,built,packaged] [--before <git rev>] [--settle N] [--write]");
 }
 
-const HOW: Record<AgentMode, string> = {
+const HOW: Record<Exclude<AgentMode, "before">, string> = {
   tsx: "sources through tsx (`bin/nk-agent.js` without `dist/`, the default in a checkout)",
   built: "compiled JavaScript (`npm run build`, `bin/nk-agent.js` loads `dist/`)",
   packaged: `compiled, with the NixOS package's node flags (\`${PACKAGED_AGENT_NODE_FLAGS.join(" ")}\`)`,
 };
 
+const loadAtStart = loadavg()[0]!;
+
+/** The load average matters for the CPU figures (RSS barely moves with it): the machine is often shared. */
 function machine(): string {
   const cpu = cpus();
-  return `machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${platform()}`;
+  return `machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${platform()}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end (shared machine)`;
 }
 
 /** A fresh agent: converge (one simulated reboot), settle, then sample the process that runs idle. */
@@ -70,12 +77,26 @@ async function oneRun(coordinator: FootprintCoordinator, dir: string, entry: str
 const workDir = await mkdtemp(join(tmpdir(), "nk-agent-footprint-"));
 try {
   const entries = new Map<AgentMode, string>();
+  const flagsOf = new Map<AgentMode, readonly string[]>([["packaged", PACKAGED_AGENT_NODE_FLAGS]]);
+  let beforeHow = "";
+  if (before) {
+    const tree = join(workDir, "before-src");
+    await checkoutRevision(before, tree);
+    const rev = (await promisify(execFile)("git", ["rev-parse", "--short", before], { cwd: REPO_ROOT })).stdout.trim();
+    process.stdout.write(`building ${rev} (the "before" row)...\n`);
+    entries.set("before", await buildAgent(join(workDir, "before-build"), tree));
+    const beforeFlags = await packagedAgentFlags(tree);
+    flagsOf.set("before", beforeFlags);
+    beforeHow = `before this change: packaged as of ${rev} (its build, its node flags \`${beforeFlags.join(" ")}\`)`;
+  }
   if (modes.includes("tsx")) entries.set("tsx", TSX_ENTRY);
   if (modes.includes("built") || modes.includes("packaged")) {
     process.stdout.write("building (tsconfig.build.json into a temp dir)...\n");
     const built = await buildAgent(join(workDir, "build"));
     entries.set("built", built);
     entries.set("packaged", built);
+    // The coordinator runs from the same build: through tsx it can take more than a minute to start on a loaded machine.
+    process.env.NK_DIST_DIR = join(workDir, "build");
   }
   const coordinator = await startCoordinator(workDir);
   const results: ModeResult[] = [];
@@ -83,12 +104,12 @@ try {
     for (const mode of modes) {
       const windows: WindowResult[] = [];
       for (let i = 1; i <= runs; i++) {
-        const flags = mode === "packaged" ? [...PACKAGED_AGENT_NODE_FLAGS, ...agentNodeFlags] : agentNodeFlags;
+        const flags = [...(flagsOf.get(mode) ?? []), ...agentNodeFlags];
         const w = await oneRun(coordinator, join(workDir, "agents", `${mode}-${i}`), entries.get(mode)!, flags);
         process.stdout.write(`${mode} run ${i}: RSS median ${(w.medianRssBytes / 2 ** 20).toFixed(1)} MiB, idle CPU ${w.cpuPercent.toFixed(2)} % over ${w.wallSeconds.toFixed(0)} s\n`);
         windows.push(w);
       }
-      results.push({ mode, how: HOW[mode], runs: windows });
+      results.push({ mode, how: mode === "before" ? beforeHow : HOW[mode], runs: windows });
     }
   } finally {
     await coordinator.close();
@@ -102,7 +123,7 @@ try {
   if (args.write) {
     const notes = explain(results, modules);
     await writeSection(BENCHMARKS_MD, {
-      command: `npm run bench:agent-footprint -- --seconds ${seconds} --runs ${runs} --write`,
+      command: `npm run bench:agent-footprint -- --seconds ${seconds} --runs ${runs}${before ? ` --before ${before}` : ""} --write`,
       date: new Date().toISOString().slice(0, 10),
       machine: machine(),
       seconds,
@@ -124,6 +145,7 @@ function explain(results: readonly ModeResult[], modules: readonly ModuleCost[])
   const bare = cost("node, nothing");
   const notes: string[] = [
     "Setup: a coordinator process (file store, default heartbeat) with the example inventory cut down to n1; the agent with production defaults (report every 30 s, log level info, machine facts refreshed every 60 s) on SimSystem at time scale 0.05. Each run waits for the agent's first apply (one simulated reboot, so the sampled process is the one started after it) and a settle time, then samples.",
+    "The \"before\" row builds the given git revision the same way and starts it with the node flags its own nixos-module/package.nix gave nk-agent.",
     "Built mode compiles `tsconfig.build.json` into a temp dir (the same output as `npm run build`) and starts its `agent/src/cli.js` directly, so the benchmark never leaves a `dist/` that other processes in the checkout would pick up. The NixOS package (nixos-module/package.nix) ships this build and starts it with the node flags of the packaged row, so that row is the one the goal applies to: \`--max-semi-space-size=1\` keeps V8's young generation small and \`--lite-mode\` runs without the optimizing compiler and its feedback vectors — an idle agent has no hot loop to optimize.",
   ];
   const tsx = byMode.get("tsx");
@@ -144,7 +166,14 @@ function explain(results: readonly ModeResult[], modules: readonly ModuleCost[])
     return m && bare ? [`${name} +${(m.anonMiB - bare.anonMiB).toFixed(1)} MiB`] : [];
   });
   notes.push(
-    `Anonymous memory each dependency adds when imported alone (they overlap, so they do not add up): ${deps.join(", ")}. Ways down, largest first: run the build, never tsx (done by the package); the packaged node flags (done; \`--jitless --max-semi-space-size=1 --v8-pool-size=0\` measured the same as the packaged flags, 65.9 MiB, in 30 s windows); replace zod (config checked once) with a hand-written check (zod/mini costs the same: its core is the bulk); systeminformation is what the agent's reports are specified with. The file-backed pages of the node binary (about 44 MiB once TLS and gRPC paths are touched, 35 MiB for a bare \`node\`) are the floor: under 60 MB would need a smaller runtime, not a smaller agent.`,
+    `Anonymous memory each dependency adds when imported alone (they overlap, so they do not add up): ${deps.join(", ")}. The agent no longer loads zod (its config is checked by hand, agent/src/config), systeminformation (machine facts come from node:os, /proc and statfs: no \`df\` spawned once a minute either) or yaml (the NixOS module writes JSON; YAML configs still load it); it loads only the renderer's bundle hash, not the renderer; SimSystem or NixosSystem, not both; and pino writes each line synchronously to stdout (no buffer, no worker thread). What it loads now: @grpc/grpc-js, @bufbuild/protobuf, pino, commander and its own modules.`,
   );
+  const beforeRow = byMode.get("before");
+  const packaged = byMode.get("packaged");
+  if (beforeRow && packaged) {
+    notes.push(
+      `Before and after in this run, same machine and load: ${mib(beforeRow.rssMedian)} → ${mib(packaged.rssMedian)} MiB (anonymous ${mib(beforeRow.anonMedian)} → ${mib(packaged.anonMedian)} MiB, file-backed ${mib(beforeRow.fileMedian)} → ${mib(packaged.fileMedian)} MiB), idle CPU ${beforeRow.cpuMedian.toFixed(2)} → ${packaged.cpuMedian.toFixed(2)} %. The file-backed pages, nearly all of the node binary, are the floor: a bare \`node\` maps ${bare ? (bare.rssMiB - bare.anonMiB).toFixed(1) : "?"} MiB of them, TLS and HTTP/2 paths touch more.`,
+    );
+  }
   return notes;
 }

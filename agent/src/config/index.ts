@@ -1,2 +1,2 @@
 // Public surface of agent/config.
-export { agentConfigSchema, type AgentConfig, type AgentConfigInput } from "./agent-config.js";
+export { agentConfigSchema, checkAgentConfig, type AgentConfig, type AgentConfigInput, type NodeCheckConfig, type SystemConfig } from "./agent-config.js";

@@ -2,7 +2,9 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
-import { VIP_HANDOVER_FLAG, type BundleFile } from "../../../shared/src/render/index.js";
+import type { BundleFile } from "../../../shared/src/render/index.js";
+// Not through render/index: that would load the whole renderer into every agent.
+import { VIP_HANDOVER_FLAG } from "../../../shared/src/render/vip-handover.js";
 import { bundleDirNames, writeBundleDir } from "./bundle-dir.js";
 import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 import { joinLogs, lastLine, logOf } from "./command-output.js";

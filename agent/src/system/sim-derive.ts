@@ -1,6 +1,7 @@
 // What a simulated build derives from a bundle: a store path and the parts that decide reboots and restarts.
 import { createHash } from "node:crypto";
-import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
+// Not through render/index: that would load the whole renderer into every agent.
+import { bundleSha256, type BundleFile } from "../../../shared/src/render/bundle.js";
 import { vrrpPriorityOf } from "./sim-vip.js";
 import type { DryActivateResult } from "./system.js";
 

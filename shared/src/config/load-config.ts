@@ -1,15 +1,27 @@
 // Loads a daemon's YAML config file and checks it against its schema, reporting every problem by dot-path.
 import { readFile } from "node:fs/promises";
-import { parse } from "yaml";
-import type { z } from "zod";
 import { NkError } from "../errors/index.js";
 
-/** `grpc.listen: expected string, got number` lines, one per problem. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(top level)"}: ${i.message}`);
+/** One problem: where (dot-path) and what was expected. A zod issue has this shape too. */
+export interface ConfigIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
 }
 
-export function checkConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string): z.output<S> {
+/**
+ * What a config schema must offer: zod's `safeParse` shape, so the coordinator keeps its zod schema while the
+ * agent, which idles on every node, checks its config by hand without loading zod.
+ */
+export interface ConfigSchema<T> {
+  safeParse(raw: unknown): { success: true; data: T } | { success: false; error: { issues: readonly ConfigIssue[] } };
+}
+
+/** `grpc.listen: expected string, got number` lines, one per problem. */
+export function formatIssues(issues: readonly ConfigIssue[]): string[] {
+  return issues.map((i) => `${i.path.length > 0 ? i.path.map(String).join(".") : "(top level)"}: ${i.message}`);
+}
+
+export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: string): T {
   const result = schema.safeParse(raw ?? {});
   if (!result.success) {
     throw new NkError("CONFIG_INVALID", `${source} is invalid:\n  ${formatIssues(result.error.issues).join("\n  ")}`);
@@ -17,7 +29,7 @@ export function checkConfig<S extends z.ZodType>(schema: S, raw: unknown, source
   return result.data;
 }
 
-export async function loadConfigFile<S extends z.ZodType>(schema: S, path: string | undefined, overrides: Record<string, unknown> = {}): Promise<z.output<S>> {
+export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | undefined, overrides: Record<string, unknown> = {}): Promise<T> {
   let raw: Record<string, unknown> = {};
   if (path) {
     let text: string;
@@ -26,13 +38,44 @@ export async function loadConfigFile<S extends z.ZodType>(schema: S, path: strin
     } catch (err) {
       throw new NkError("CONFIG_INVALID", `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
     }
-    try {
-      raw = (parse(text) as Record<string, unknown> | null) ?? {};
-    } catch (err) {
-      throw new NkError("CONFIG_INVALID", `${path} is not valid YAML: ${(err as Error).message.split("\n")[0]}`, { cause: err });
-    }
+    raw = (await parseConfigText(text, path)) ?? {};
   }
   return checkConfig(schema, deepMerge(raw, overrides), path ?? "the configuration");
+}
+
+/**
+ * JSON (what the NixOS module writes) is read without the YAML library, so the agent never loads it; anything
+ * else, and JSON with a repeated key (which YAML refuses), goes through the YAML parser and its errors.
+ */
+async function parseConfigText(text: string, path: string): Promise<Record<string, unknown> | null> {
+  const json = parseJsonObject(text);
+  if (json) return json;
+  const { parse } = await import("yaml");
+  try {
+    return parse(text) as Record<string, unknown> | null;
+  } catch (err) {
+    throw new NkError("CONFIG_INVALID", `${path} is not valid YAML: ${(err as Error).message.split("\n")[0]}`, { cause: err });
+  }
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  if (!text.trimStart().startsWith("{")) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+  // Every string token, in order; one followed by ":" is a key. Fewer keys parsed than written = a repeat.
+  const written = [...text.matchAll(/"(?:[^"\\]|\\.)*"(\s*:)?/g)].filter((m) => m[1] !== undefined).length;
+  return written === countKeys(value) ? (value as Record<string, unknown>) : null;
+}
+
+function countKeys(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return (Array.isArray(value) ? 0 : children.length) + children.reduce<number>((n, c) => n + countKeys(c), 0);
 }
 
 /** Command-line overrides win over the file, key by key. */

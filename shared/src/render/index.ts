@@ -14,7 +14,8 @@ export {
   type NodeChecksFile,
 } from "./checks-json.js";
 export { k3sFlags } from "./k3s-nix.js";
-export { renderKeepalivedNix, vipCarriers, VIP_HANDOVER_FLAG, VRRP_PASSWORD_VARIABLE } from "./keepalived-nix.js";
+export { renderKeepalivedNix, vipCarriers, VRRP_PASSWORD_VARIABLE } from "./keepalived-nix.js";
+export { VIP_HANDOVER_FLAG } from "./vip-handover.js";
 export { renderHaproxyNix } from "./haproxy-nix.js";
 export { nixString, nixAttr, nixStringList } from "./nix-string.js";
 export { renderNetworkNix } from "./network-nix.js";

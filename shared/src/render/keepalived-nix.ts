@@ -3,15 +3,11 @@ import { vipCarrierNames, vrrpPriority, vrrpRouterId } from "../inventory/api-vi
 import type { ApiVip, Inventory, NodeSpec } from "../inventory/model.js";
 import { nixBlockList, nixInt, nixString, nixStringList } from "./nix-string.js";
 import { secretPath } from "./secrets.js";
+import { VIP_HANDOVER_FLAG } from "./vip-handover.js";
 
 /** The variable the VRRP password secret defines (its file reads `NK_VRRP_PASSWORD=<password>`). */
 export const VRRP_PASSWORD_VARIABLE = "NK_VRRP_PASSWORD";
 
-/**
- * The agent creates this file to hand the VIP over before its node is disrupted, and removes it once the node is back
- * and healthy. On disk, not under /run: after a reboot the node must not take the VIP back before the agent says so.
- */
-export const VIP_HANDOVER_FLAG = "/var/lib/nk-agent/vip-handed-over";
 
 const K3S_TLS = "/var/lib/rancher/k3s/server/tls";
 /** Anonymous requests are refused by k3s's API server, so the check asks as k3s's own admin client. */
