@@ -173,7 +173,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     what: "checks",
   });
   const stopBuilds = config.builder ? await serveBuilds(config, config.builder, client, log) : () => undefined;
-  const selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => runner.state.phase === "confirmed", stateDir: config.stateDir, exitProcess, now: clock.now, log });
+  const selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => (runner.state.phase === "confirmed" ? (runner.state.applied?.sha256 ?? "") : null), stateDir: config.stateDir, exitProcess, now: clock.now, log });
   selfUpdate.start();
 
   log.info({ version: runningVersion, coordinators: config.coordinators, phase: runner.state.phase }, "agent started");

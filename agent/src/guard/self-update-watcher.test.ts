@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../shared/src/log/index.js";
-import { RESTART_EXIT_CODE, SelfUpdateWatcher } from "./self-update-watcher.js";
+import { RESTART_EXIT_CODE, SELF_UPDATE_RECHECK_MS, SelfUpdateWatcher } from "./self-update-watcher.js";
 
 let dir: string;
 beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), "nk-self-update-"))));
@@ -16,7 +16,7 @@ class Exited extends Error {
   }
 }
 
-function watcher(state: { confirmed: boolean; shipped: string | null }, exits: number[]) {
+function watcher(state: { confirmed: string | null; shipped: string | null; now?: number }, exits: number[]) {
   return new SelfUpdateWatcher({
     running: "/nix/store/aaa-nk-agent-1.0.0",
     shipped: async () => state.shipped,
@@ -26,7 +26,7 @@ function watcher(state: { confirmed: boolean; shipped: string | null }, exits: n
       exits.push(code);
       throw new Exited(code);
     },
-    now: () => 1_700_000_000_000,
+    now: () => state.now ?? 1_700_000_000_000,
     log: silentLogger(),
     intervalMs: 5,
   });
@@ -34,26 +34,58 @@ function watcher(state: { confirmed: boolean; shipped: string | null }, exits: n
 
 describe("SelfUpdateWatcher", () => {
   it("restarts with RESTART_EXIT_CODE into a new agent once the system is confirmed, recording from and to", async () => {
-    const state = { confirmed: false, shipped: "/nix/store/bbb-nk-agent-1.1.0" as string | null };
+    const state = { confirmed: null as string | null, shipped: "/nix/store/bbb-nk-agent-1.1.0" as string | null };
     const exits: number[] = [];
     const w = watcher(state, exits);
     await w.check();
     expect(exits).toEqual([]);
-    state.confirmed = true;
+    state.confirmed = "sha-1";
     await expect(w.check()).rejects.toBeInstanceOf(Exited);
     expect(exits).toEqual([RESTART_EXIT_CODE]);
     expect(JSON.parse(await readFile(join(dir, "self-update.json"), "utf8"))).toEqual({ from: "/nix/store/aaa-nk-agent-1.0.0", to: "/nix/store/bbb-nk-agent-1.1.0", atMs: 1_700_000_000_000 });
   });
 
   it("stays when the confirmed system ships the running agent or none", async () => {
-    const state = { confirmed: true, shipped: "/nix/store/aaa-nk-agent-1.0.0" as string | null };
+    const state = { confirmed: "sha-1" as string | null, shipped: "/nix/store/aaa-nk-agent-1.0.0" as string | null };
     const exits: number[] = [];
     const w = watcher(state, exits);
     await w.check();
     state.shipped = null;
+    state.confirmed = "sha-2";
     await w.check();
     expect(exits).toEqual([]);
     await expect(readFile(join(dir, "self-update.json"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("reads the shipped agent once per confirmed system, and again after a minute for a switch made outside nk", async () => {
+    const state = { confirmed: "sha-1" as string | null, shipped: "/nix/store/aaa-nk-agent-1.0.0" as string | null, now: 1_000 };
+    let reads = 0;
+    const exits: number[] = [];
+    const w = new SelfUpdateWatcher({
+      running: "/nix/store/aaa-nk-agent-1.0.0",
+      shipped: async () => (reads++, state.shipped),
+      confirmed: () => state.confirmed,
+      stateDir: dir,
+      exitProcess: (code) => {
+        exits.push(code);
+        throw new Exited(code);
+      },
+      now: () => state.now,
+      log: silentLogger(),
+    });
+    await w.check();
+    state.now += SELF_UPDATE_RECHECK_MS - 1;
+    await w.check();
+    expect(reads).toBe(1);
+    state.confirmed = "sha-2";
+    await w.check();
+    expect(reads).toBe(2);
+    state.shipped = "/nix/store/ddd-nk-agent-1.2.0";
+    await w.check();
+    expect(exits).toEqual([]);
+    state.now += SELF_UPDATE_RECHECK_MS;
+    await expect(w.check()).rejects.toBeInstanceOf(Exited);
+    expect([reads, exits]).toEqual([3, [RESTART_EXIT_CODE]]);
   });
 
   it("polls on its own once started", async () => {
@@ -63,7 +95,7 @@ describe("SelfUpdateWatcher", () => {
     const w = new SelfUpdateWatcher({
       running: "/nix/store/aaa-nk-agent-1.0.0",
       shipped: async () => "/nix/store/ccc-nk-agent-2.0.0",
-      confirmed: () => true,
+      confirmed: () => "sha-1",
       stateDir: dir,
       exitProcess: ((code: number) => {
         exits.push(code);

@@ -11,8 +11,11 @@ export interface SelfUpdateWatcherDeps {
   readonly running: string | null;
   /** The agent the current system ships. */
   readonly shipped: () => Promise<string | null>;
-  /** Only a confirmed system is restarted into: a switch still being verified may roll back. */
-  readonly confirmed: () => boolean;
+  /**
+   * Only a confirmed system is restarted into: a switch still being verified may roll back. Returns what is
+   * confirmed (the applied bundle's sha256), or null while nothing is.
+   */
+  readonly confirmed: () => string | null;
   /** self-update.json lands here, for the operator and the e2e test to see what restarted into what. */
   readonly stateDir: string;
   readonly exitProcess: (code: number) => never;
@@ -21,8 +24,16 @@ export interface SelfUpdateWatcherDeps {
   readonly intervalMs?: number;
 }
 
+/**
+ * The shipped agent changes only with the system, so it is read once per newly confirmed system; this re-read
+ * covers a switch made outside nk. (Reading it every second cost an idle agent a process spawn a second on NixOS.)
+ */
+export const SELF_UPDATE_RECHECK_MS = 60_000;
+
 export class SelfUpdateWatcher {
   private timer: NodeJS.Timeout | null = null;
+  private readFor: string | null = null;
+  private readAt = 0;
 
   constructor(private readonly deps: SelfUpdateWatcherDeps) {}
 
@@ -39,7 +50,11 @@ export class SelfUpdateWatcher {
   /** One look: restarts (through exitProcess) when a confirmed system ships another agent. */
   async check(): Promise<void> {
     const { running, log } = this.deps;
-    if (!this.deps.confirmed()) return;
+    const confirmed = this.deps.confirmed();
+    if (confirmed === null) return;
+    if (confirmed === this.readFor && this.deps.now() - this.readAt < SELF_UPDATE_RECHECK_MS) return;
+    this.readFor = confirmed;
+    this.readAt = this.deps.now();
     const shipped = await this.deps.shipped();
     if (!shipped || shipped === running) return;
     log.info({ running, shipped }, "restarting into the agent the confirmed system ships");
