@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     modes: { type: "string", default: "tsx,built,packaged" },
     settle: { type: "string", default: "5" },
-    /** Extra `node` flags for the agent process only, e.g. "--max-semi-space-size=1" (space-separated). */
+    /** Extra `node` flags for the agent process only, space-separated; pass as --agent-node-flags="--a --b". */
     "agent-node-flags": { type: "string", default: "" },
     /** A git revision to measure as well, built and started as its own package.nix did: the "before" row. */
     before: { type: "string", default: "" },
