@@ -136,6 +136,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         if (desired) feed.publish(desired);
       },
     });
+    metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({
       store,
       catalog,

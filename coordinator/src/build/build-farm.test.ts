@@ -36,6 +36,8 @@ describe("BuildFarm", () => {
     expect(got.map((j) => j.node)).toEqual(["n1", "n2"]);
     expect(f.buildLog("n1")).toEqual({ revision: "r1", state: "pushed", log: " cut to its tail" });
     expect(f.counts("r1")).toEqual({ queued: 0, building: 1, pushed: 1, failed: 0 });
+    f.revisionAdopted(INV, [desired("n1", "r2")], []);
+    expect(f.currentCounts()).toEqual({ queued: 1, building: 1, pushed: 0, failed: 0 });
   });
 
   it("gives a disconnected builder's job to another builder and halts a node whose build failed", () => {

@@ -98,6 +98,15 @@ export class BuildFarm {
     return buildCounts(this.jobs, revision);
   }
 
+  /** How many nodes' newest jobs are in each state (for the metrics). */
+  currentCounts(): BuildCounts {
+    const newest = new Map<string, BuildJobRecord>();
+    for (const j of this.jobs) newest.set(j.node, j);
+    const counts = { queued: 0, building: 0, pushed: 0, failed: 0 };
+    for (const j of newest.values()) counts[j.state] += 1;
+    return counts;
+  }
+
   jobList(): readonly BuildJobRecord[] {
     return this.jobs;
   }

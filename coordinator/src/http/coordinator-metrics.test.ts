@@ -77,6 +77,7 @@ describe("CoordinatorMetrics", () => {
     m.reportReceived();
     m.notification("ops-chat", "retried");
     m.notification("ops-chat", "delivered");
+    m.setBuildSource(() => ({ queued: 1, building: 2, pushed: 3, failed: 0 }));
     const series = lines((await m.scrape()).body);
     for (const expected of [
       'nk_git_pushes_total{result="accepted"} 2',
@@ -91,6 +92,8 @@ describe("CoordinatorMetrics", () => {
       "nk_reports_received_total 1",
       'nk_notifications_total{target="ops-chat",outcome="retried"} 1',
       'nk_notifications_total{target="ops-chat",outcome="delivered"} 1',
+      'nk_build_jobs{state="building"} 2',
+      'nk_build_jobs{state="failed"} 0',
     ]) {
       expect(series).toContain(expected);
     }

@@ -26,6 +26,20 @@ export class CoordinatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  private buildSource: (() => Readonly<Record<string, number>>) | null = null;
+  private readonly buildJobs = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: "nk_build_jobs",
+      help: "builders mode: nodes whose newest build job is in this state",
+      labelNames: ["state"] as const,
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.reset();
+        for (const [state, count] of Object.entries(metrics.buildSource?.() ?? {})) this.set({ state }, count);
+      },
+    });
+  })();
   private readonly grpcStreams = new Gauge({ name: "nk_grpc_streams_open", help: "open gRPC server streams", labelNames: ["stream"] as const, registers: [this.registry] });
   private readonly deliverySeconds = new Histogram({
     name: "nk_desired_delivery_latency_seconds",
@@ -99,6 +113,12 @@ export class CoordinatorMetrics {
     this.manifestApplies.inc({ result: ok ? "ok" : "failed" });
     this.manifestApplySeconds.observe(seconds);
     this.manifestPrunes.inc(pruned);
+  }
+
+  /** Builders mode: each node's newest build job's state (queued, building, pushed, failed), counted at every scrape. */
+  setBuildSource(source: () => Readonly<Record<string, number>>): void {
+    this.buildJobs.reset();
+    this.buildSource = source;
   }
 
   /** The exposition text and its content type, for GET /metrics. */
