@@ -239,7 +239,7 @@ describe("nkctl import", () => {
     const bad = await nkctl(["validate", noKey]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^inventory\.yaml:\d+:\d+ cluster\.admin\.ssh_keys: needs at least one public key \(there are no passwords\)\n1 error\n$/);
-  });
+  }, 60_000); // five nkctl processes and a Nix lock: over 30 s when the machine is busy
 });
 
 async function closedPort(): Promise<number> {
