@@ -41,6 +41,7 @@ describe("git over HTTP with validating hooks", () => {
   let base = "";
   let authed = "";
   const accepted: RefUpdate[] = [];
+  const previewed: string[] = [];
 
   const inWork = (args: string[], env: Record<string, string> = {}) => gitCli(args, { cwd: work, env });
   /** Clones through simple-git, as a client library would; resolves to "" or to git's error output. */
@@ -71,6 +72,10 @@ describe("git over HTTP with validating hooks", () => {
       onPostReceive: (update) => {
         accepted.push(update);
         return [`nk: adopted ${update.newSha.slice(0, 12)}`];
+      },
+      onPreviewReceived: async (update, name) => {
+        previewed.push(`${name}@${update.newSha}`);
+        return [`nk: preview ${name} planned`];
       },
     });
     await hooks.start();
@@ -130,10 +135,42 @@ describe("git over HTTP with validating hooks", () => {
     await inWork(["reset", "-q", "--hard", "HEAD~1"]);
   });
 
+  it("validates a preview ref exactly like main, never moves main, and refuses bad names and deletion", async () => {
+    const before = await repo.headRevision();
+    const inventory = (await homelabFiles()).get("inventory.yaml")!;
+    await writeWork("inventory.yaml", inventory.replace("n2: { address: 172.30.190.4", "n2: { address: 10.9.9.9"));
+    const bad = await commitAll("bad preview");
+    const refused = await inWork(["push", authed, "HEAD:refs/heads/preview/try"]);
+    expect(refused.code).not.toBe(0);
+    expect(lines(refused.stderr)).toContain("remote: inventory.yaml:32:18 nodes.n2.address: 10.9.9.9 is outside the cluster subnet 172.30.190.0/24");
+    expect(lines(refused.stderr)).toContain(`remote: nk: rejected at ${bad.slice(0, 12)}: 1 error (nothing was changed)`);
+    await inWork(["reset", "-q", "--hard", "HEAD~1"]);
+
+    await writeWork("nodes/n5.nix", "{ ... }: { }\n");
+    const good = await commitAll("good preview");
+    const pushed = await inWork(["push", authed, "HEAD:refs/heads/preview/try"]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(lines(pushed.stderr)).toContain(`remote: nk: inventory valid at ${good.slice(0, 12)}: 5 nodes`);
+    expect(lines(pushed.stderr)).toContain("remote: nk: preview try planned");
+    expect(previewed).toEqual([`try@${good}`]);
+    expect(await repo.headRevision()).toBe(before);
+    expect(await repo.resolve("refs/heads/preview/try")).toBe(good);
+
+    const badName = await inWork(["push", authed, "HEAD:refs/heads/preview/Bad_Name"]);
+    expect(badName.code).not.toBe(0);
+    expect(lines(badName.stderr).some((l) => l.startsWith('remote: nk: refs/heads/preview/Bad_Name: invalid preview name "Bad_Name"'))).toBe(true);
+    const del = await inWork(["push", authed, ":refs/heads/preview/try"]);
+    expect(del.code).not.toBe(0);
+    expect(await repo.resolve("refs/heads/preview/try")).toBe(good);
+    await repo.deleteRef("refs/heads/preview/try");
+    expect(await repo.resolve("refs/heads/preview/try")).toBeNull();
+    await inWork(["reset", "-q", "--hard", "HEAD~1"]);
+  });
+
   it("accepts only main: other branches and deleting main are refused", async () => {
     const branch = await inWork(["push", authed, "main:feature"]);
     expect(branch.code).not.toBe(0);
-    expect(lines(branch.stderr)).toContain("remote: nk: refs/heads/feature: only refs/heads/main can be pushed (push to main instead)");
+    expect(lines(branch.stderr)).toContain("remote: nk: refs/heads/feature: only refs/heads/main and refs/heads/preview/<name> can be pushed (push to main instead)");
     const tag = await inWork(["push", authed, "HEAD:refs/tags/v1"]);
     expect(tag.code).not.toBe(0);
     const del = await inWork(["push", authed, ":main"]);

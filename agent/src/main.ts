@@ -7,7 +7,9 @@ import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { DesiredBundle } from "../../shared/src/wire/index.js";
 import { ApplyRunner, DEFAULT_MACHINE_CONFIG, isResting, systemHealthProbe, withCoordinatorReachable, type Clock } from "./apply/index.js";
-import { AgentHello, CoordinatorClient, GrpcLeaseClient, ReportSender, keepStreaming } from "./client/index.js";
+import { AgentHello, CoordinatorClient, GrpcLeaseClient, ReportSender, keepStreaming, type DesiredOrPreview } from "./client/index.js";
+import { isPreviewName } from "../../shared/src/names/index.js";
+import { PreviewRunner } from "./preview/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
 import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
@@ -110,6 +112,15 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     onLost: (fencingToken, reason) => void runner.dispatch({ type: "lease-lost", now: clock.now(), fencingToken, reason }),
     log,
   });
+  // Build-only previews: their own directory and machine; a real apply cancels the one running.
+  const previews = new PreviewRunner({
+    system,
+    node: config.node,
+    root: join(config.stateDir, "previews"),
+    disruptiveUnits: DEFAULT_MACHINE_CONFIG.disruptiveUnits,
+    report: (result) => void client.reportPreview(result).catch((err: unknown) => log.warn({ err: errorMessage(err), preview: result.name }, "could not report a preview result (it is sent again when the coordinator asks again)")),
+    log,
+  });
   runner = new ApplyRunner(
     {
       node: config.node,
@@ -123,6 +134,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       clock,
       log,
       config: { ...DEFAULT_MACHINE_CONFIG, bundleRoot: join(config.stateDir, "bundles") },
+      onPhase: (phase) => void previews.dispatch({ type: "apply-busy", busy: !isResting(phase) }),
       onFatal: (err) => {
         log.fatal({ err: errorMessage(err) }, "cannot continue; exiting so the service manager restarts the agent");
         exitProcess(1);
@@ -148,10 +160,20 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   // A withdrawal lost to a crash or an outage would leave a request or an unstarted grant at the coordinator.
   if (!loaded.state.lease && isResting(loaded.state.phase)) void leases.withdraw("agent started holding no lease");
   await runner.start();
+  void previews.dispatch({ type: "apply-busy", busy: !isResting(runner.state.phase) });
   reporter.start();
+  const onPreview = (m: Extract<DesiredOrPreview, { kind: "preview" }>): void => {
+    // The name becomes a directory: never trust it further than the rule.
+    if (!isPreviewName(m.name)) return void log.warn({ preview: m.name }, "ignored a preview with an invalid name");
+    if (m.cancel || !m.desired) return void previews.dispatch({ type: "cancel-requested", name: m.name, reason: "the preview was deleted or expired" });
+    const d = m.desired;
+    void previews.dispatch({ type: "requested", job: { name: m.name, sha256: d.sha256, revision: d.revision, files: d.files, rebootPolicy: d.rebootPolicy } });
+  };
   const stopDesired = keepStreaming({
-    open: () => client.watchDesired(runner.state.applied?.sha256 ?? ""),
-    onData: (desired) => {
+    open: () => client.watchDesiredAndPreviews(runner.state.applied?.sha256 ?? ""),
+    onData: (message) => {
+      if (message.kind === "preview") return onPreview(message);
+      const desired = message.desired;
       latest = desired;
       appliedChecks.remember(desired.sha256, desired.checks, runner.state.applied?.sha256);
       intake.offer(desired);
@@ -189,6 +211,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       reporter.stop();
       leases.close();
       runner.halt();
+      previews.halt();
       client.close();
       if (leaderClient !== client) leaderClient.close();
     },

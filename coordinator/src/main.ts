@@ -7,7 +7,8 @@ import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { configWarnings } from "./config/config-warnings.js";
-import { ChangeSignal, DesiredFeed, NodeEnrollment, NodeRegistry, RevisionAdopter, RevisionHandOff, TelemetrySync } from "./fleet/index.js";
+import { ChangeSignal, DesiredFeed, NodeFeed, NodeEnrollment, NodeRegistry, RevisionAdopter, RevisionHandOff, TelemetrySync } from "./fleet/index.js";
+import { PlanBook, PreviewService, type PreviewMessage } from "./preview/index.js";
 import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin } from "./git/index.js";
 import { adminAuthorizer } from "./grpc/call-auth.js";
 import { TokenBook, auditEvent, httpAccess, type AuditEntry } from "./auth/index.js";
@@ -162,13 +163,31 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const head = await repo.headRevision();
     if (head) await handOff.adoptStartup(head);
 
+    // Preview refs: rendered and built on the nodes (build-only), never desired.
+    const planBook = new PlanBook(join(config.stateDir, "previews.json"));
+    await planBook.load();
+    const previews = new PreviewService({
+      book: planBook,
+      catalog,
+      feed: new NodeFeed<PreviewMessage>(),
+      repo,
+      events: store,
+      ttlMs: config.previewTtlMinutes * 60_000,
+      now,
+      log: log.child({ component: "previews" }),
+    });
+    await previews.start();
+    stops.push(() => previews.stop());
+
     const hooks = new HookServer({
       repo,
       socketPath: join(config.stateDir, "run", "hooks.sock"),
       log: log.child({ component: "git-hooks" }),
       audit,
       onPreReceive: (update, readTree) => handOff.preReceive(update, readTree),
-      onPostReceive: (update) => handOff.postReceive(update),
+      // The push's last lines: the plan of a preview of the same tree, if there was one.
+      onPostReceive: async (update) => [...(await handOff.postReceive(update)), ...(await previews.summaryForMain(update.newSha))],
+      onPreviewReceived: (update, name) => previews.preview(name, update.newSha),
     });
     await hooks.start();
     stops.push(() => hooks.close());
@@ -209,10 +228,11 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       kube: (node) => ({ k8sReady: nodeHealth.view(node)?.k8sReady ?? null, cordoned: nodeHealth.view(node)?.cordoned === true }),
       leader: () => leadership.isLeader(),
       manifests: () => manifests.snapshot(),
+      plans: () => previews.views(),
       warnings,
       events: store,
       commits: async (revision) => (await repo.log(1, revision))[0] ?? null,
-      changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l()), (l) => manifests.changed.subscribe(() => l())],
+      changes: [(l) => registry.changed.subscribe(() => l()), (l) => leases.onChange(l), (l) => adopted.subscribe(() => l()), (l) => nodeHealth.onChange(() => l()), (l) => manifests.changed.subscribe(() => l()), (l) => planBook.changed.subscribe(() => l())],
       now,
     });
 
@@ -243,6 +263,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             leases,
             audit,
             checks: dispatcher,
+            previews: { feed: previews.feed, pendingFor: (node) => previews.pendingFor(node), report: (node, result) => previews.report(node, result) },
             disruptionHalt: () => disruptionHalt(leases.rollout()),
             onReport: agentReportHandler({ health: nodeHealth, noteFailure: (node, revision, error) => leases.noteFailure(node, revision, error), onReport: () => metrics.reportReceived(), log }),
             openStream: () => metrics.grpcStreamOpened("watch_desired"),
@@ -269,6 +290,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             events: { readEvents: async (o) => (await store.readEvents(o)).map(eventView) },
             renderer: new RevisionRenderer(repo),
             manifests: createManifestsAdmin({ syncer: manifests, driver: manifestDriver, repo }),
+            plans: previews,
             log: log.child({ component: "admin-api" }),
           }),
         },

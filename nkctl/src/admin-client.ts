@@ -9,6 +9,9 @@ import {
   type AdminServiceReleaseLeaseResponse,
   type DiffManifestsResponse,
   type DiffResponse,
+  type DeletePlanResponse,
+  type GetPlanResponse,
+  type ListPlansResponse,
   type EnrollNodeResponse,
   type GetManifestsResponse,
   type GetStatusResponse,
@@ -52,6 +55,9 @@ export interface AdminApi {
   listTokens(): Promise<ListTokensResponse>;
   revokeToken(name: string): Promise<void>;
   rotateNodeToken(node: string): Promise<EnrollNodeResponse>;
+  listPlans(): Promise<ListPlansResponse>;
+  getPlan(name: string): Promise<GetPlanResponse>;
+  deletePlan(name: string): Promise<DeletePlanResponse>;
   /**
    * Streams events until the server ends the stream (resolves), `signal` aborts (resolves) or the
    * call fails (rejects). `onOpen` fires once the coordinator has answered.
@@ -136,6 +142,9 @@ export function createAdminClient(conn: Connection): AdminApi {
     applyManifests: () => unary(client.applyManifests as UnaryMethod<object, GetManifestsResponse>, {}, KUBE_DEADLINE_MS),
     createToken: (name, role) => unary(client.createToken as UnaryMethod<{ name: string; role: string }, CreateTokenResponse>, { name, role }),
     listTokens: () => unary(client.listTokens as UnaryMethod<object, ListTokensResponse>, {}),
+    listPlans: () => unary(client.listPlans as UnaryMethod<object, ListPlansResponse>, {}),
+    getPlan: (name) => unary(client.getPlan as UnaryMethod<{ name: string }, GetPlanResponse>, { name }),
+    deletePlan: (name) => unary(client.deletePlan as UnaryMethod<{ name: string }, DeletePlanResponse>, { name }),
     revokeToken: async (name) => void (await unary(client.revokeToken as UnaryMethod<{ name: string }, object>, { name })),
     rotateNodeToken: (node) => unary(client.rotateNodeToken as UnaryMethod<{ node: string }, EnrollNodeResponse>, { node }),
     watchEvents: (req, handlers, signal) =>

@@ -3,7 +3,7 @@ import { isNkError, type NkErrorCode } from "../../shared/src/errors/index.js";
 
 export const EXIT = {
   OK: 0,
-  /** validate found errors, diff --exit-code found differences, an importer rejected its input. */
+  /** validate found errors, diff --exit-code found differences, an importer rejected its input, a plan has a failed build. */
   PROBLEMS: 1,
   USAGE: 2,
   /** Cannot reach or authenticate with the coordinator. */
@@ -34,7 +34,7 @@ export function exitCodeFor(err: unknown): number {
 export const EXIT_CODES_HELP = `Exit codes:
   0  ok
   1  problems found: validate/render saw inventory errors, diff --exit-code saw differences,
-     import rejected its input, lease release was refused
+     import rejected its input, lease release was refused, plan has a failed build
   2  usage error (bad flag or argument, invalid config)
   3  cannot reach or authenticate with the coordinator
   4  not found (node, revision, lease, secret)

@@ -42,6 +42,17 @@ export async function resolveRevision(repo: string, rev: string): Promise<string
   throw new NkError("IO", `git rev-parse ${rev} in ${repo} failed: ${run.stderr || `exit status ${run.code}`}`);
 }
 
+/**
+ * Pushes `commit` to the remote's refs/heads/preview/<name> (forced: a preview name may point anywhere); resolves with
+ * git's stderr (the coordinator's `remote:` lines), rejects with them when the push is refused.
+ */
+export async function pushPreview(repo: string, remote: string, commit: string, name: string): Promise<string> {
+  if (remote === "" || remote.startsWith("-")) throw new NkError("INVALID_ARGUMENT", `"${remote}" is not a git remote`);
+  const run = await git(repo, ["push", "--porcelain", remote, `+${commit}:refs/heads/preview/${name}`]);
+  if (run.code !== 0) throw new NkError("INVALID_ARGUMENT", `git push to ${remote} refused the preview:\n${run.stderr}`);
+  return run.stderr;
+}
+
 function parseBatch(out: Buffer): Map<string, Buffer> {
   const objects = new Map<string, Buffer>();
   let pos = 0;

@@ -12,6 +12,7 @@ import { registerManifests } from "./manifests.js";
 import { registerNode } from "./node.js";
 import { registerNodes } from "./nodes.js";
 import { registerPin } from "./pin.js";
+import { registerPlan } from "./plan.js";
 import { registerRender } from "./render.js";
 import { registerRenderInstaller } from "./render-installer.js";
 import { registerRollout } from "./rollout.js";
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLease(program, ctx);
   registerRollout(program, ctx);
   registerManifests(program, ctx);
+  registerPlan(program, ctx);
   // Last: it describes every command registered above.
   registerCompletion(program, ctx);
   return program;

@@ -24,6 +24,8 @@ export interface ApplyRunnerOptions {
   readonly config?: MachineConfig;
   readonly healthPollMs?: number;
   readonly releaseRetryMs?: number;
+  /** Told every phase change (the preview runner steps aside while an apply is in flight). */
+  readonly onPhase?: (phase: AgentState["phase"]) => void;
   /** Called when the runner cannot go on (the state could not be saved); main exits so systemd restarts it. */
   readonly onFatal?: (err: unknown) => void;
 }
@@ -100,6 +102,7 @@ export class ApplyRunner {
     this.current = state;
     if (state.phase !== before.phase) {
       this.opts.log.info({ node: this.opts.node, from: before.phase, to: state.phase, event: event.type, rev: state.target?.revision ?? state.applied?.revision }, "apply phase");
+      this.opts.onPhase?.(state.phase);
     }
     for (const effect of effects) {
       if (this.halted) return;

@@ -17,6 +17,8 @@ import {
   type RenewLeaseResponse,
   type ReportCheckResultRequest,
   type ReportCheckResultResponse,
+  type ReportPreviewRequest,
+  type ReportPreviewResponse,
   type ReportRequest,
   type ReportResponse,
   type AcquireLeaseResponse,
@@ -26,7 +28,24 @@ import {
   type ReportBuildRequest,
   type ReportBuildResponse,
 } from "../../../shared/src/proto/gen/nk/v1/agent.js";
-import { AUTH_HEADER, NODE_HEADER, bearer, desiredFromWire, leaseFromWire, leaseStateToWire, type DesiredBundle, type LeaseInfo, type LeaseStateName } from "../../../shared/src/wire/index.js";
+import {
+  AUTH_HEADER,
+  NODE_HEADER,
+  bearer,
+  desiredFromWire,
+  leaseFromWire,
+  leaseStateToWire,
+  previewOutcomeToWire,
+  type DesiredBundle,
+  type LeaseInfo,
+  type LeaseStateName,
+  type PreviewResult,
+} from "../../../shared/src/wire/index.js";
+
+/** What the desired stream carries: the node's desired bundle, or a build-only preview request. */
+export type DesiredOrPreview =
+  | { readonly kind: "desired"; readonly desired: DesiredBundle }
+  | { readonly kind: "preview"; readonly name: string; readonly cancel: boolean; readonly desired: DesiredBundle | null };
 
 export interface CoordinatorClientOptions {
   /** host:port of every coordinator; calls fail over to the next on UNAVAILABLE. */
@@ -164,6 +183,31 @@ export class CoordinatorClient {
   watchDesired(knownSha256: string): ServerStream<DesiredBundle> {
     const call = this.clients[this.current]!.watchDesired({ node: this.options.node, knownSha256 }, this.metadata());
     return mapStream<WatchDesiredResponse, DesiredBundle>(call, (m) => (m.desired ? desiredFromWire(m.desired) : undefined));
+  }
+
+  /** The same stream with preview requests too (a coordinator of an older version sends none). */
+  watchDesiredAndPreviews(knownSha256: string): ServerStream<DesiredOrPreview> {
+    const call = this.clients[this.current]!.watchDesired({ node: this.options.node, knownSha256 }, this.metadata());
+    return mapStream<WatchDesiredResponse, DesiredOrPreview>(call, (m) => {
+      if (m.desired) return { kind: "desired", desired: desiredFromWire(m.desired) };
+      if (m.preview) return { kind: "preview", name: m.preview.name, cancel: m.preview.cancel, desired: m.preview.desired ? desiredFromWire(m.preview.desired) : null };
+      return undefined;
+    });
+  }
+
+  async reportPreview(r: PreviewResult): Promise<void> {
+    const req: ReportPreviewRequest = {
+      node: this.options.node,
+      name: r.name,
+      bundleSha256: r.sha256,
+      outcome: previewOutcomeToWire(r.outcome),
+      reason: r.reason,
+      units: [...r.units],
+      changes: r.changes.map((c) => ({ ...c })),
+      logTail: r.logTail,
+      systemPath: r.systemPath,
+    };
+    await this.unary<ReportPreviewRequest, ReportPreviewResponse>((c, q, md, o, cb) => c.reportPreview(q, md, o, cb), req);
   }
 
   acquireLease(req: Omit<AcquireLeaseRequest, "node">): ServerStream<LeaseInfo> {

@@ -1,5 +1,5 @@
 // Public surface of agent/client: the connection to the coordinator.
-export { CoordinatorClient, isUnavailable, nkCodeOf, type CoordinatorClientOptions, type ServerStream } from "./coordinator-client.js";
+export { CoordinatorClient, isUnavailable, nkCodeOf, type CoordinatorClientOptions, type DesiredOrPreview, type ServerStream } from "./coordinator-client.js";
 export { Backoff, type BackoffOptions } from "./backoff.js";
 export { GrpcLeaseClient, type GrpcLeaseClientDeps } from "./grpc-lease-client.js";
 export { ReportSender, type ReportSenderDeps, type NodeHealthNow } from "./report-sender.js";

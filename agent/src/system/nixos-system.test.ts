@@ -57,6 +57,42 @@ describe("NixosSystem", () => {
     expect(runner.lines()).toHaveLength(2);
   });
 
+  it("builds a preview at low priority: nice, ionice idle class, one build job", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -f /p/bump/result", { stdout: `${SP}\n` });
+    expect(await sys.build("/p/bump", "n1", undefined, { lowPriority: true })).toEqual({ ok: true, systemPath: SP, log: "" });
+    expect(runner.lines()).toEqual([
+      "cp --no-preserve=mode,ownership /etc/nixos/hardware-configuration.nix /p/bump/hardware-configuration.nix",
+      "nice -n 19 ionice -c 3 nixos-rebuild build --flake path:/p/bump#n1 --max-jobs 1",
+      "readlink -f /p/bump/result",
+    ]);
+    expect(runner.calls[1]?.opts.cwd).toBe("/p/bump");
+  });
+
+  it("lists every boot change with both store paths (what a preview names)", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -f", { stdout: "/nix/store/same" });
+    const exactly = (line: string) => (argv: readonly string[]) => argv.join(" ") === line;
+    runner.on(exactly("readlink -f /run/booted-system/kernel"), { stdout: "/nix/store/k1-linux-6.6.30/bzImage\n" });
+    runner.on(exactly(`readlink -f ${SP}/kernel`), { stdout: "/nix/store/k2-linux-6.6.32/bzImage\n" });
+    runner.on("cat /run/current-system/switch-inhibitors", { stdout: "/nix/store/s1-systemd-256\n" });
+    runner.on(`cat ${SP}/switch-inhibitors`, { stdout: "/nix/store/s2-systemd-257\n" });
+    expect(await sys.bootChanges(SP)).toEqual([
+      { what: "kernel", from: "/nix/store/k1-linux-6.6.30/bzImage", to: "/nix/store/k2-linux-6.6.32/bzImage" },
+      { what: "switch-inhibitors", from: "/nix/store/s1-systemd-256", to: "/nix/store/s2-systemd-257" },
+    ]);
+    expect(runner.lines()).toEqual([
+      "readlink -f /run/booted-system/kernel",
+      `readlink -f ${SP}/kernel`,
+      "readlink -f /run/booted-system/initrd",
+      `readlink -f ${SP}/initrd`,
+      "readlink -f /run/booted-system/kernel-modules",
+      `readlink -f ${SP}/kernel-modules`,
+      "cat /run/current-system/switch-inhibitors",
+      `cat ${SP}/switch-inhibitors`,
+    ]);
+  });
+
   it("identifies the agent the running system ships by its unit file's store path", async () => {
     const { runner, sys } = setup();
     runner.on("readlink -f /etc/systemd/system/nk-agent.service", { stdout: "/nix/store/abc-unit-nk-agent.service/nk-agent.service\n" });

@@ -13,7 +13,8 @@ import { parseDryActivate } from "./dry-activate.js";
 import { fetchClosure, type CacheSource } from "./nix-fetch.js";
 import { armOneshot, generationOf, trialLoader, type TrialLoader } from "./trial-boot.js";
 import { activationUnit, TransientActivation } from "./transient-activation.js";
-import { type ActivationResult, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
+import type { BootChange } from "../../../shared/src/wire/index.js";
+import { type ActivationResult, type BuildOptions, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
 
 export interface NixosSystemOptions {
   readonly runner: CommandRunner;
@@ -27,6 +28,11 @@ export interface NixosSystemOptions {
 
 export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
 const BOOT_FILES = ["kernel", "initrd", "kernel-modules"] as const;
+/**
+ * A preview build: CPU and I/O at idle priority for the evaluation, and one build job at a time for the daemon (root
+ * is a trusted user, so the daemon takes max-jobs from the client).
+ */
+const LOW_PRIORITY = ["nice", "-n", "19", "ionice", "-c", "3"] as const;
 const KEEPALIVED = "keepalived.service";
 
 export class NixosSystem implements System {
@@ -65,7 +71,7 @@ export class NixosSystem implements System {
     return removed;
   }
 
-  async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
+  async build(bundleDir: string, node: string, signal?: AbortSignal, options: BuildOptions = {}): Promise<BuildResult> {
     // The machine's own hardware scan stays on the node; configuration.nix imports it if present (pure evaluation).
     const cp = await this.runner.run(["cp", "--no-preserve=mode,ownership", this.hardwareConfig, `${bundleDir}/hardware-configuration.nix`], { cwd: bundleDir });
     if (cp.exitCode !== 0) {
@@ -73,7 +79,9 @@ export class NixosSystem implements System {
       return { ok: false, error, log: logOf(cp) };
     }
     // `path:` so the bundle is taken as plain files, never as part of some enclosing git checkout.
-    const r = await this.runner.run(["nixos-rebuild", "build", "--flake", `path:${bundleDir}#${node}`], { cwd: bundleDir, ...(signal ? { signal } : {}) });
+    const rebuild = ["nixos-rebuild", "build", "--flake", `path:${bundleDir}#${node}`];
+    const argv = options.lowPriority ? [...LOW_PRIORITY, ...rebuild, "--max-jobs", "1"] : rebuild;
+    const r = await this.runner.run(argv, { cwd: bundleDir, ...(signal ? { signal } : {}) });
     const log = logOf(r);
     if (r.exitCode !== 0) return { ok: false, error: lastLine(r.stderr) || `nixos-rebuild exited with ${r.exitCode}`, log };
     // nixos-rebuild build leaves ./result (a GC root) pointing at the system.
@@ -99,6 +107,18 @@ export class NixosSystem implements System {
     }
     const [current, next] = [await this.cat("/run/current-system/switch-inhibitors"), await this.cat(`${systemPath}/switch-inhibitors`)];
     return current !== null && next !== null && current !== next;
+  }
+
+  /** Like needsReboot, but looks at every part and keeps both store paths. */
+  async bootChanges(systemPath: string): Promise<BootChange[]> {
+    const changes: BootChange[] = [];
+    for (const what of BOOT_FILES) {
+      const [from, to] = [await this.readlink(`/run/booted-system/${what}`), await this.readlink(`${systemPath}/${what}`)];
+      if (from !== to) changes.push({ what, from, to });
+    }
+    const [from, to] = [await this.cat("/run/current-system/switch-inhibitors"), await this.cat(`${systemPath}/switch-inhibitors`)];
+    if (from !== null && to !== null && from !== to) changes.push({ what: "switch-inhibitors", from, to });
+    return changes;
   }
 
   switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 // Not through render/index: that would load the whole renderer into every agent.
 import { bundleSha256, type BundleFile } from "../../../shared/src/render/bundle.js";
+import type { BootChange } from "../../../shared/src/wire/index.js";
 import { vrrpPriorityOf } from "./sim-vip.js";
 import type { DryActivateResult } from "./system.js";
 
@@ -99,4 +100,15 @@ export function unitChanges(current: SimSystemMeta, next: SimSystemMeta): DryAct
 /** A reboot is needed when the kernel, initrd or kernel modules differ from the booted system's. */
 export function bootChanged(booted: SimSystemMeta, next: SimSystemMeta): boolean {
   return next.kernel !== booted.kernel || next.initrd !== booted.initrd || next.kernelModules !== booted.kernelModules;
+}
+
+/** The simulated boot closure's differing parts as store paths named after their hash (a real one names a version). */
+export function bootChangesOf(booted: SimSystemMeta, next: SimSystemMeta): BootChange[] {
+  const parts = [
+    ["kernel", "linux", booted.kernel, next.kernel],
+    ["initrd", "initrd", booted.initrd, next.initrd],
+    ["kernel-modules", "kernel-modules", booted.kernelModules, next.kernelModules],
+  ] as const;
+  const path = (name: string, hash: string): string => `/nix/store/${hash.padEnd(32, "0")}-${name}-sim-${hash.slice(0, 8)}`;
+  return parts.filter(([, , from, to]) => from !== to).map(([what, name, from, to]) => ({ what, from: path(name, from), to: path(name, to) }));
 }

@@ -8,7 +8,7 @@ import { linkResult, pruneBundleDirs, readBundleDir, writeBundleDir } from "./bu
 import type { BundleKeep } from "./bundle-gc.js";
 import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
-import { bootChanged, deriveSystem, initialSystem, unitChanges } from "./sim-derive.js";
+import { bootChanged, bootChangesOf, deriveSystem, initialSystem, unitChanges } from "./sim-derive.js";
 import { DEFAULT_DURATIONS, sleep, type SimDurations } from "./sim-timing.js";
 import type { SimSystemOptions } from "./sim-system-options.js";
 
@@ -20,7 +20,8 @@ import type { CacheSource } from "./nix-fetch.js";
 import { readSimCache } from "./sim-cache.js";
 import { SimMachineDir } from "./sim-machine-dir.js";
 import { KEEPALIVED, SimKeepalived } from "./sim-keepalived.js";
-import type { ActivationResult, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
+import type { BootChange } from "../../../shared/src/wire/index.js";
+import type { ActivationResult, BuildOptions, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
 
 /** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
 export const SIM_REBOOT_EXIT_CODE = 75;
@@ -41,6 +42,8 @@ export class SimSystem implements System {
   private readonly stopping = new Set<string>();
   private readonly disk: SimMachineDir;
   private readonly keepalived: SimKeepalived;
+  /** How many builds asked for low priority (previews). */
+  lowPriorityBuilds = 0;
 
   private constructor(options: SimSystemOptions) {
     this.dir = options.dir;
@@ -86,7 +89,9 @@ export class SimSystem implements System {
     return pruneBundleDirs(root, keep);
   }
 
-  async build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult> {
+  /** `lowPriority` is remembered (a test can see that previews asked for it); the simulated build is the same. */
+  async build(bundleDir: string, node: string, signal?: AbortSignal, options: BuildOptions = {}): Promise<BuildResult> {
+    if (options.lowPriority) this.lowPriorityBuilds++;
     const files = await readBundleDir(bundleDir);
     const meta = deriveSystem(node, files);
     await this.hangWhile("build-hang", meta.bundleSha256, signal);
@@ -120,6 +125,10 @@ export class SimSystem implements System {
 
   async needsReboot(systemPath: string): Promise<boolean> {
     return bootChanged(await this.disk.meta(await this.bootedSystem()), await this.disk.meta(systemPath));
+  }
+
+  async bootChanges(systemPath: string): Promise<BootChange[]> {
+    return bootChangesOf(await this.disk.meta(await this.bootedSystem()), await this.disk.meta(systemPath));
   }
 
   /**

@@ -1,5 +1,6 @@
 // The NixOS machine as the agent sees it: one interface, a real driver (NixosSystem) and a simulated one (SimSystem).
 import type { BundleFile } from "../../../shared/src/render/index.js";
+import type { BootChange } from "../../../shared/src/wire/index.js";
 import type { BundleKeep } from "./bundle-gc.js";
 import type { CacheSource } from "./nix-fetch.js";
 
@@ -13,6 +14,11 @@ export interface DryActivateResult {
   readonly restartUnits: readonly string[];
   readonly reloadUnits: readonly string[];
   readonly startUnits: readonly string[];
+}
+
+/** `lowPriority`: a preview build, which must not slow the node's workloads (or a real apply) down. */
+export interface BuildOptions {
+  readonly lowPriority?: boolean;
 }
 
 export type ActivationResult = { readonly ok: true; readonly log: string } | { readonly ok: false; readonly error: string; readonly log: string };
@@ -35,7 +41,7 @@ export interface System {
    */
   pruneBundles(root: string, keep: BundleKeep): Promise<string[]>;
   /** Build the node's system from the bundle without touching the running system. */
-  build(bundleDir: string, node: string, signal?: AbortSignal): Promise<BuildResult>;
+  build(bundleDir: string, node: string, signal?: AbortSignal, options?: BuildOptions): Promise<BuildResult>;
   /**
    * Builders mode: realise `systemPath` from the binary cache instead of building, rooted at `<bundleDir>/result` as a
    * build would be; a closure not signed by `cache.publicKey` is refused (returned as a failed result).
@@ -44,6 +50,11 @@ export interface System {
   dryActivate(systemPath: string, signal?: AbortSignal): Promise<DryActivateResult>;
   /** Kernel, initrd or kernel modules differ from the booted system (or switch inhibitors changed). */
   needsReboot(systemPath: string): Promise<boolean>;
+  /**
+   * Every part of the boot closure in which `systemPath` differs from the booted system (kernel, initrd, kernel
+   * modules) or from the current one (switch inhibitors), with both store paths: what a preview names as the reason.
+   */
+  bootChanges(systemPath: string): Promise<BootChange[]>;
   /** Make `systemPath` the system profile and activate it, detached from the agent's process. */
   switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
   /** Stop a detached switch (or rollback switch) to `systemPath` that is still running; throws NkError IO if it could not be stopped. */

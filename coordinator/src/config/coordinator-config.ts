@@ -92,6 +92,8 @@ export const coordinatorConfigSchema = z.strictObject({
   healthCheckIntervalSeconds: z.number().int().min(1).default(15),
   /** Added to the inventory's drain, reboot and health deadlines so an agent's own timeouts act before the coordinator halts. */
   leaseDeadlineGraceSeconds: z.number().int().min(0).max(3600).default(60),
+  /** How long a preview plan (refs/heads/preview/<name>) and the nodes' builds of it are kept; nkctl plan delete drops one sooner. */
+  previewTtlMinutes: z.number().int().min(1).max(525_600).default(1440),
   /** This coordinator's name among several (etcd store); default host name and gRPC port. */
   id: z.string().min(1).optional(),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -1,12 +1,10 @@
-// Fan-out of desired bundles to the agents' open WatchDesired streams, per node.
+// Fan-out of messages to the agents' open WatchDesired streams, per node: desired bundles, and preview requests.
 import type { NodeDesired } from "../inventory/index.js";
 
-export type DesiredListener = (desired: NodeDesired) => void;
+export class NodeFeed<T> {
+  private readonly watchers = new Map<string, Set<(value: T) => void>>();
 
-export class DesiredFeed {
-  private readonly watchers = new Map<string, Set<DesiredListener>>();
-
-  watch(node: string, listener: DesiredListener): () => void {
+  watch(node: string, listener: (value: T) => void): () => void {
     let set = this.watchers.get(node);
     if (!set) this.watchers.set(node, (set = new Set()));
     set.add(listener);
@@ -16,10 +14,11 @@ export class DesiredFeed {
     };
   }
 
-  publish(desired: NodeDesired): number {
-    const set = this.watchers.get(desired.node.name);
+  /** Returns how many streams it reached. */
+  publishTo(node: string, value: T): number {
+    const set = this.watchers.get(node);
     if (!set) return 0;
-    for (const listener of [...set]) listener(desired);
+    for (const listener of [...set]) listener(value);
     return set.size;
   }
 
@@ -27,5 +26,13 @@ export class DesiredFeed {
     let n = 0;
     for (const set of this.watchers.values()) n += set.size;
     return n;
+  }
+}
+
+export type DesiredListener = (desired: NodeDesired) => void;
+
+export class DesiredFeed extends NodeFeed<NodeDesired> {
+  publish(desired: NodeDesired): number {
+    return this.publishTo(desired.node.name, desired);
   }
 }

@@ -120,6 +120,19 @@ export class GitRepo {
     return SHA.test(sha.trim()) ? sha.trim() : null;
   }
 
+  /** The tree id of a commit (two commits with the same files share it). */
+  async treeOf(rev: string): Promise<string> {
+    const tree = (await gitText(["rev-parse", "--verify", "--end-of-options", `${rev}^{tree}`], this.gitOptions())).trim();
+    if (!SHA.test(tree)) throw new NkError("REVISION_UNKNOWN", `no tree for ${JSON.stringify(rev)} in the inventory repo`);
+    return tree;
+  }
+
+  /** Removes a ref (a preview's) if it exists; no hooks run. */
+  async deleteRef(ref: string): Promise<void> {
+    if ((await this.resolve(ref)) === null) return;
+    await runGit(["update-ref", "-d", ref], this.gitOptions());
+  }
+
   /** The commit on main, or null before the first push. */
   headRevision(): Promise<string | null> {
     return this.resolve(MAIN_REF);

@@ -3,6 +3,7 @@ import { chmod, mkdir, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
 import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
+import { isPreviewName, PREVIEW_NAME_RULE } from "../../../shared/src/names/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import type { AuditEntry } from "../auth/index.js";
 import { MAIN_REF, ZERO_SHA, type GitRepo, type QuarantineEnv } from "./git-repo.js";
@@ -31,12 +32,14 @@ export interface HookServerOptions {
   readonly repo: GitRepo;
   /** Default `<stateDir>/run/hooks.sock`, i.e. next to the repo folder. */
   readonly socketPath?: string;
-  /** Decides on a push to main (after the ref policy passed); typically validatePushedTree. */
+  /** Decides on a push to main or to a preview ref (after the ref policy passed); typically validatePushedTree. */
   readonly onPreReceive: (update: RefUpdate, readTree: ReadPushedTree) => Promise<HookVerdict>;
   /** Records each push the hooks decide on, under the name of the token that pushed. */
   readonly audit?: (entry: AuditEntry) => Promise<unknown>;
   /** Called once main has moved; returned lines are shown to the pusher. */
   readonly onPostReceive: (update: RefUpdate) => Promise<readonly string[] | void> | readonly string[] | void;
+  /** Called once a preview ref (refs/heads/preview/<name>) has moved; returned lines are shown to the pusher. */
+  readonly onPreviewReceived?: (update: RefUpdate, name: string) => Promise<readonly string[]>;
   readonly log?: Logger;
   /** The node binary the hooks run with; default this process's. */
   readonly nodePath?: string;
@@ -156,8 +159,10 @@ export class HookServer {
   private async postReceive(updates: readonly RefUpdate[]): Promise<HookResponse> {
     const lines: string[] = [];
     for (const update of updates) {
-      if (update.ref !== MAIN_REF || update.newSha === ZERO_SHA) continue;
-      lines.push(...((await this.options.onPostReceive(update)) ?? []));
+      if (update.newSha === ZERO_SHA) continue;
+      const preview = previewNameOf(update.ref);
+      if (preview !== null && this.options.onPreviewReceived) lines.push(...(await this.options.onPreviewReceived(update, preview)));
+      if (update.ref === MAIN_REF) lines.push(...((await this.options.onPostReceive(update)) ?? []));
     }
     return { code: 0, lines };
   }
@@ -192,10 +197,26 @@ function tokenName(value: unknown): string {
   return typeof value === "string" && /^[a-z0-9][a-z0-9._-]{0,62}$/.test(value) ? value : "unknown";
 }
 
-/** Why this ref update is refused, if it is: only fast-forward-or-force updates of main, never its deletion. */
+export const PREVIEW_REF_PREFIX = "refs/heads/preview/";
+
+/** `refs/heads/preview/<name>` → name; null for any other ref. */
+export function previewNameOf(ref: string): string | null {
+  return ref.startsWith(PREVIEW_REF_PREFIX) ? ref.slice(PREVIEW_REF_PREFIX.length) : null;
+}
+
+/**
+ * Why this ref update is refused, if it is: only updates of main (never its deletion) and of preview refs, which are
+ * validated the same way but never become desired (and are deleted with nkctl plan delete).
+ */
 export function refPolicy(update: RefUpdate): string[] {
   if (!SHA.test(update.oldSha) || !SHA.test(update.newSha)) return [`nk: ${update.ref}: malformed update`];
-  if (update.ref !== MAIN_REF) return [`nk: ${update.ref}: only ${MAIN_REF} can be pushed (push to main instead)`];
+  const preview = previewNameOf(update.ref);
+  if (preview !== null) {
+    if (!isPreviewName(preview)) return [`nk: ${update.ref}: invalid preview name "${preview}": ${PREVIEW_NAME_RULE}`];
+    if (update.newSha === ZERO_SHA) return [`nk: ${update.ref}: delete a preview with: nkctl plan delete ${preview}`];
+    return [];
+  }
+  if (update.ref !== MAIN_REF) return [`nk: ${update.ref}: only ${MAIN_REF} and ${PREVIEW_REF_PREFIX}<name> can be pushed (push to main instead)`];
   if (update.newSha === ZERO_SHA) return [`nk: ${MAIN_REF}: deleting main is not allowed`];
   return [];
 }

@@ -4,7 +4,7 @@ export { removeStaleLocks, STALE_LOCK_MS, STALE_LOCKS_REMOVED } from "./stale-lo
 export { MAX_INVENTORY_FILE_BYTES, MAX_TREE_ENTRIES, MAX_TREE_FILE_BYTES, MAX_TREE_TOTAL_BYTES, type SkippedFile, type TreeSnapshot } from "./tree-snapshot.js";
 export { gitHttpPlugin, gitHttpBackendPath, DEFAULT_MAX_PUSH_BYTES, type GitHttpOptions } from "./git-http.js";
 export { adminTokenAuthenticator, constantTimeEqual, presentedCredentials, GIT_AUTH_REALM, type PresentedCredentials } from "./git-auth.js";
-export { HookServer, refPolicy, type HookServerOptions, type HookVerdict, type ReadPushedTree, type RefUpdate } from "./hook-server.js";
+export { HookServer, PREVIEW_REF_PREFIX, previewNameOf, refPolicy, type HookServerOptions, type HookVerdict, type ReadPushedTree, type RefUpdate } from "./hook-server.js";
 export { installHooks, HOOK_NAMES, type HookName } from "./hook-script.js";
 export { validatePushedTree, nixDiagnostic, type PushValidation, type PushValidationOptions } from "./validate-pushed-tree.js";
 export { UpstreamFollower, redactUrl, type SyncResult, type SyncStatus, type UpstreamFollowerOptions } from "./upstream-follower.js";

@@ -10,6 +10,9 @@ import type { AdminActions, EventView, StatusSource } from "../status/index.js";
 import type { SecretInfo } from "../store/index.js";
 import { leaseInfoOf } from "./agent-codec.js";
 import { eventToWire, nodeToWire, rolloutToWire } from "./admin-codec.js";
+import { planToWire } from "./plan-codec.js";
+import type { PlanView } from "../preview/index.js";
+import { assertPreviewName } from "../../../shared/src/names/index.js";
 import { toServiceError } from "./error-status.js";
 import { isSecretName, SECRET_NAME_RULE } from "../../../shared/src/names/index.js";
 import { RESERVED_SECRET_PREFIX, auditTarget, methodRole, requireRole, type AuditEntry, type Principal, type TokenBook } from "../auth/index.js";
@@ -28,6 +31,7 @@ export interface AdminServiceDeps {
   readonly events: { readEvents(o: { afterSeq?: number; tail?: number }): Promise<EventView[]> };
   readonly renderer: RevisionRenderer;
   readonly manifests: ManifestsAdmin;
+  readonly plans: { views(): PlanView[]; view(name: string): PlanView; delete(name: string): Promise<boolean> };
   readonly log: Logger;
 }
 
@@ -120,6 +124,17 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
       return { revoked };
     }),
     rotateNodeToken: unary("RotateNodeToken", async (req) => deps.rotateNodeToken(req.node)),
+    listPlans: unary("ListPlans", async () => ({ plans: deps.plans.views().map(planToWire) })),
+    getPlan: unary("GetPlan", async (req) => {
+      assertPreviewName(req.name);
+      return { plan: planToWire(deps.plans.view(req.name)) };
+    }),
+    deletePlan: unary("DeletePlan", async (req) => {
+      assertPreviewName(req.name);
+      const deleted = await deps.plans.delete(req.name);
+      if (!deleted) throw new NkError("REVISION_UNKNOWN", `no preview plan "${req.name}" (nkctl plan list shows them)`);
+      return { deleted };
+    }),
     watchEvents: (call: ServerWritableStream<{ afterSeq: number; tail: number; follow: boolean }, { event: ReturnType<typeof eventToWire> }>) => {
       let unsubscribe: (() => void) | undefined;
       call.on("cancelled", () => unsubscribe?.());

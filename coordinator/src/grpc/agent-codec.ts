@@ -1,9 +1,10 @@
 // Converts AgentService wire messages to the coordinator's domain records and back.
 import { vipCarrierNames, type Inventory } from "../../../shared/src/inventory/index.js";
 import type { Health, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
-import type { HelloRequest, ReportBuildRequest, ReportRequest, WatchBuildJobsResponse, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
+import type { HelloRequest, ReportBuildRequest, ReportPreviewRequest, ReportRequest, WatchBuildJobsResponse, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import type { BuildJobMessage, BuildOutcome } from "../build/build-farm.js";
-import { applyPhaseFromWire, desiredToWire, type DesiredBundle, type LeaseInfo, type PrebuiltSystem } from "../../../shared/src/wire/index.js";
+import { applyPhaseFromWire, desiredToWire, previewOutcomeFromWire, type DesiredBundle, type LeaseInfo, type PrebuiltSystem, type PreviewResult } from "../../../shared/src/wire/index.js";
+import type { PreviewMessage } from "../preview/index.js";
 import type { NodeDesired } from "../inventory/index.js";
 import type { LeaseView } from "../status/index.js";
 import type { HealthRecord, NodeHello, NodeReport, RevisionRef, SystemInfoRecord } from "../store/index.js";
@@ -37,13 +38,32 @@ const encoded = new WeakMap<NodeDesired, WatchDesiredResponse>();
 
 export function watchDesiredResponse(d: NodeDesired, inventory: Inventory, prebuilt: PrebuiltSystem | null = null): WatchDesiredResponse {
   // A prebuilt system is decided per delivery (its build may finish later): not cached.
-  if (prebuilt) return { desired: desiredToWire(desiredBundleOf(d, inventory, prebuilt)) };
+  if (prebuilt) return { desired: desiredToWire(desiredBundleOf(d, inventory, prebuilt)), preview: undefined };
   let message = encoded.get(d);
   if (!message) {
-    message = { desired: desiredToWire(desiredBundleOf(d, inventory)) };
+    message = { desired: desiredToWire(desiredBundleOf(d, inventory)), preview: undefined };
     encoded.set(d, message);
   }
   return message;
+}
+
+/** A build-only request (no `desired`, so agents that do not know previews drop it), or its cancellation. */
+export function previewResponse(m: PreviewMessage): WatchDesiredResponse {
+  const desired = m.desired && m.inventory ? desiredToWire(desiredBundleOf(m.desired, m.inventory)) : undefined;
+  return { desired: undefined, preview: { name: m.name, cancel: m.cancel, desired } };
+}
+
+export function previewResultOf(req: ReportPreviewRequest): PreviewResult {
+  return {
+    name: req.name,
+    sha256: req.bundleSha256,
+    outcome: previewOutcomeFromWire(req.outcome),
+    reason: req.reason,
+    units: [...req.units],
+    changes: req.changes.map((c) => ({ what: c.what, from: c.from, to: c.to })),
+    logTail: req.logTail,
+    systemPath: req.systemPath,
+  };
 }
 
 function systemInfoOf(s: SystemInfo | undefined): SystemInfoRecord | undefined {

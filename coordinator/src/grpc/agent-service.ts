@@ -4,7 +4,8 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { AgentServiceServer, WatchCheckRequestsResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../../shared/src/version/index.js";
-import { leaseKindFromWire, leaseStateFromWire, leaseToWire } from "../../../shared/src/wire/index.js";
+import { isPreviewName } from "../../../shared/src/names/index.js";
+import { leaseKindFromWire, leaseStateFromWire, leaseToWire, type PreviewResult } from "../../../shared/src/wire/index.js";
 import type { AuditEntry } from "../auth/index.js";
 import type { DesiredFeed, NodeRegistry } from "../fleet/index.js";
 import type { CheckDispatcher } from "../health/check-dispatcher.js";
@@ -12,7 +13,8 @@ import type { DesiredCatalog } from "../inventory/index.js";
 import type { HolderPhase, LeaseService } from "../lease/lease-service.js";
 import type { NodeReport } from "../store/index.js";
 import type { BuildFarm } from "../build/build-farm.js";
-import { buildJobMessage, buildOutcomeOf, helloOf, leaseInfoOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
+import type { PreviewMessage } from "../preview/index.js";
+import { buildJobMessage, buildOutcomeOf, helloOf, leaseInfoOf, previewResponse, previewResultOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
 import { authenticateNode, requireSameNode, type NodeTokenVerifier } from "./call-auth.js";
 import { toServiceError } from "./error-status.js";
 
@@ -26,6 +28,12 @@ export interface AgentServiceDeps {
   /** Records agent actions that must be accounted for (a lease re-attached without its token). */
   readonly audit: (entry: AuditEntry) => Promise<unknown>;
   readonly checks: CheckDispatcher;
+  /** Build-only preview requests ride on the desired stream; results come back with ReportPreview. */
+  readonly previews?: {
+    readonly feed: { watch(node: string, listener: (m: PreviewMessage) => void): () => void };
+    pendingFor(node: string): PreviewMessage | null;
+    report(node: string, result: PreviewResult): Promise<void>;
+  };
   /** Whether agents should hold back disruptive steps now, and why. */
   readonly disruptionHalt: () => { halt: boolean; reason: string };
   /** `before`: the node's previous report, if any (to tell a step into a phase from a heartbeat in it). */
@@ -146,7 +154,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       const current = deps.catalog.get(node);
       if (current) send(current);
       else log.warn({ node }, "agent connected but the inventory has no such node");
+      // After the desired bundle, so an agent with an apply to do starts it first (a preview then waits for it).
+      const unwatchPreviews = deps.previews?.feed.watch(node, (m) => call.write(previewResponse(m)));
+      const pending = deps.previews?.pendingFor(node);
+      if (pending) call.write(previewResponse(pending));
       return () => {
+        unwatchPreviews?.();
         unwatch();
         disconnect();
         closeCount?.();
@@ -216,6 +229,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         unwatch();
       };
       return cleanup;
+    }),
+
+    reportPreview: unary("ReportPreview", async (node, req) => {
+      if (!isPreviewName(req.name)) throw new NkError("INVALID_ARGUMENT", `invalid preview name ${JSON.stringify(req.name)}`);
+      await deps.previews?.report(node, previewResultOf(req));
+      return {};
     }),
 
     reportCheckResult: unary("ReportCheckResult", async (node, req) => {

@@ -1,4 +1,5 @@
 // Read-only views of the cluster that the status page, JSON API, metrics and nkctl all show.
+import type { PlanView } from "../preview/index.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
 import type { ManifestsView } from "../manifests/manifests-view.js";
 import type { RevisionRollout } from "./derive-rollouts.js";
@@ -102,6 +103,8 @@ export interface ClusterSnapshot {
   readonly leases: readonly LeaseView[];
   /** Waiting requests in grant order. */
   readonly queue: readonly LeaseView[];
+  /** Preview plans, newest first (build-only: nothing of them is applied). */
+  readonly plans?: readonly PlanView[];
 }
 
 export interface EventView {

@@ -7,6 +7,7 @@ import type { EventRecord, NodeRecord, RolloutRecord } from "../store/index.js";
 import type { ClusterSnapshot, EventView, NodeView, RolloutView, StatusSource } from "./cluster-snapshot.js";
 import type { CommitFacts, RevisionRollout } from "./derive-rollouts.js";
 import { RolloutJournal } from "./rollout-journal.js";
+import type { PlanView } from "../preview/index.js";
 
 export interface KubeNodeFacts {
   readonly k8sReady: boolean | null;
@@ -22,6 +23,8 @@ export interface StatusBoardDeps {
   readonly kube: (node: string) => KubeNodeFacts;
   readonly leader: () => boolean;
   readonly manifests: () => ManifestsView;
+  /** Preview plans, newest first. */
+  readonly plans?: () => readonly PlanView[];
   /** Unsafe settings this coordinator runs with, in words (e.g. no Kubernetes access). */
   readonly warnings: readonly string[];
   readonly events: { readEvents(o: { tail?: number }): Promise<EventRecord[]>; onEvent(l: (e: EventRecord) => void): () => void };
@@ -119,6 +122,7 @@ export class StatusBoard implements StatusSource {
       nodes,
       leases: leases.held(),
       queue: leases.queue(),
+      ...(this.deps.plans ? { plans: this.deps.plans() } : {}),
     };
   }
 

@@ -13,6 +13,17 @@ export const NODE_NAME_RULE = "a DNS label: lower-case letters, digits and '-', 
 export const SECRET_NAME = /^(?!.*\.\.)[a-z0-9][a-z0-9._-]{0,62}$/;
 export const SECRET_NAME_RULE = "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters";
 
+/** Preview names: the part after refs/heads/preview/, and a directory name on every node, so the secret-name rule. */
+export const PREVIEW_NAME_RULE = SECRET_NAME_RULE;
+
+export function isPreviewName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+export function assertPreviewName(name: string): void {
+  if (!isPreviewName(name)) throw new NkError("INVALID_ARGUMENT", `invalid preview name ${JSON.stringify(name)}: ${PREVIEW_NAME_RULE}`);
+}
+
 export function isNodeName(name: string): boolean {
   return DNS_LABEL.test(name);
 }

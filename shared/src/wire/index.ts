@@ -4,3 +4,4 @@ export { desiredToWire, desiredFromWire, type DesiredBundle, type CheckCommandSp
 export { leaseToWire, leaseFromWire, leaseKindToWire, leaseKindFromWire, leaseStateToWire, leaseStateFromWire, type LeaseInfo, type LeaseKindName, type LeaseStateName } from "./lease-codec.js";
 export { AUTH_HEADER, NODE_HEADER, bearer } from "./auth-metadata.js";
 export { dropIpServernameWarning } from "./ip-servername-warning.js";
+export { FINAL_OUTCOMES, PREVIEW_OUTCOMES, previewOutcomeFromWire, previewOutcomeToWire, type BootChange, type PreviewOutcomeName, type PreviewResult } from "./preview-codec.js";

@@ -24,10 +24,14 @@ import {
   ApplyPhase,
   applyPhaseFromJSON,
   applyPhaseToJSON,
+  BootChange,
   BundleFile,
   Event,
   Health,
   Lease,
+  PreviewOutcome,
+  previewOutcomeFromJSON,
+  previewOutcomeToJSON,
   SystemInfo,
 } from "./common.js";
 
@@ -305,6 +309,71 @@ export interface DiffManifestsResponse {
 }
 
 export interface ApplyManifestsRequest {
+}
+
+export interface NodePlan {
+  node: string;
+  outcome: PreviewOutcome;
+  reason: string;
+  units: string[];
+  changes: BootChange[];
+  logTail: string;
+  bundleSha256: string;
+  updatedAtMs: number;
+}
+
+export interface PlanTotals {
+  reboots: number;
+  restarts: number;
+  switches: number;
+  noOps: number;
+  failed: number;
+  pending: number;
+  cancelled: number;
+}
+
+export interface Plan {
+  name: string;
+  revision: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  nodes: NodePlan[];
+  totals:
+    | PlanTotals
+    | undefined;
+  /** Leases the rollout of this revision would take: one per rebooting and per restarting node. */
+  rebootLeases: number;
+  restartLeases: number;
+  estimateMs: number;
+  /** How the estimate was made (recent disruption windows, rollout limits), in words. */
+  estimateBasis: string;
+  /** Every node has a final outcome. */
+  complete: boolean;
+  /** The one-line summary (also shown at the end of a main push of the same tree). */
+  summary: string;
+}
+
+export interface ListPlansRequest {
+}
+
+export interface ListPlansResponse {
+  plans: Plan[];
+}
+
+export interface GetPlanRequest {
+  name: string;
+}
+
+export interface GetPlanResponse {
+  plan: Plan | undefined;
+}
+
+export interface DeletePlanRequest {
+  name: string;
+}
+
+export interface DeletePlanResponse {
+  deleted: boolean;
 }
 
 function createBaseCreateTokenRequest(): CreateTokenRequest {
@@ -4719,6 +4788,1039 @@ export const ApplyManifestsRequest: MessageFns<ApplyManifestsRequest> = {
   },
 };
 
+function createBaseNodePlan(): NodePlan {
+  return { node: "", outcome: 0, reason: "", units: [], changes: [], logTail: "", bundleSha256: "", updatedAtMs: 0 };
+}
+
+export const NodePlan: MessageFns<NodePlan> = {
+  encode(message: NodePlan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    for (const v of message.units) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.changes) {
+      BootChange.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.logTail !== "") {
+      writer.uint32(50).string(message.logTail);
+    }
+    if (message.bundleSha256 !== "") {
+      writer.uint32(58).string(message.bundleSha256);
+    }
+    if (message.updatedAtMs !== 0) {
+      writer.uint32(64).uint64(message.updatedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodePlan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodePlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.units.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.changes.push(BootChange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.logTail = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.bundleSha256 = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.updatedAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodePlan {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      outcome: isSet(object.outcome) ? previewOutcomeFromJSON(object.outcome) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      units: globalThis.Array.isArray(object?.units) ? object.units.map((e: any) => globalThis.String(e)) : [],
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => BootChange.fromJSON(e)) : [],
+      logTail: isSet(object.logTail)
+        ? globalThis.String(object.logTail)
+        : isSet(object.log_tail)
+        ? globalThis.String(object.log_tail)
+        : "",
+      bundleSha256: isSet(object.bundleSha256)
+        ? globalThis.String(object.bundleSha256)
+        : isSet(object.bundle_sha256)
+        ? globalThis.String(object.bundle_sha256)
+        : "",
+      updatedAtMs: isSet(object.updatedAtMs)
+        ? globalThis.Number(object.updatedAtMs)
+        : isSet(object.updated_at_ms)
+        ? globalThis.Number(object.updated_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: NodePlan): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = previewOutcomeToJSON(message.outcome);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.units?.length) {
+      obj.units = message.units;
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => BootChange.toJSON(e));
+    }
+    if (message.logTail !== "") {
+      obj.logTail = message.logTail;
+    }
+    if (message.bundleSha256 !== "") {
+      obj.bundleSha256 = message.bundleSha256;
+    }
+    if (message.updatedAtMs !== 0) {
+      obj.updatedAtMs = Math.round(message.updatedAtMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodePlan>, I>>(base?: I): NodePlan {
+    return NodePlan.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodePlan>, I>>(object: I): NodePlan {
+    const message = createBaseNodePlan();
+    message.node = object.node ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.reason = object.reason ?? "";
+    message.units = object.units?.map((e) => e) || [];
+    message.changes = object.changes?.map((e) => BootChange.fromPartial(e)) || [];
+    message.logTail = object.logTail ?? "";
+    message.bundleSha256 = object.bundleSha256 ?? "";
+    message.updatedAtMs = object.updatedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBasePlanTotals(): PlanTotals {
+  return { reboots: 0, restarts: 0, switches: 0, noOps: 0, failed: 0, pending: 0, cancelled: 0 };
+}
+
+export const PlanTotals: MessageFns<PlanTotals> = {
+  encode(message: PlanTotals, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reboots !== 0) {
+      writer.uint32(8).uint32(message.reboots);
+    }
+    if (message.restarts !== 0) {
+      writer.uint32(16).uint32(message.restarts);
+    }
+    if (message.switches !== 0) {
+      writer.uint32(24).uint32(message.switches);
+    }
+    if (message.noOps !== 0) {
+      writer.uint32(32).uint32(message.noOps);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(40).uint32(message.failed);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(48).uint32(message.pending);
+    }
+    if (message.cancelled !== 0) {
+      writer.uint32(56).uint32(message.cancelled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlanTotals {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlanTotals();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reboots = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.restarts = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.switches = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.noOps = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.failed = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pending = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.cancelled = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlanTotals {
+    return {
+      reboots: isSet(object.reboots) ? globalThis.Number(object.reboots) : 0,
+      restarts: isSet(object.restarts) ? globalThis.Number(object.restarts) : 0,
+      switches: isSet(object.switches) ? globalThis.Number(object.switches) : 0,
+      noOps: isSet(object.noOps)
+        ? globalThis.Number(object.noOps)
+        : isSet(object.no_ops)
+        ? globalThis.Number(object.no_ops)
+        : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
+      cancelled: isSet(object.cancelled) ? globalThis.Number(object.cancelled) : 0,
+    };
+  },
+
+  toJSON(message: PlanTotals): unknown {
+    const obj: any = {};
+    if (message.reboots !== 0) {
+      obj.reboots = Math.round(message.reboots);
+    }
+    if (message.restarts !== 0) {
+      obj.restarts = Math.round(message.restarts);
+    }
+    if (message.switches !== 0) {
+      obj.switches = Math.round(message.switches);
+    }
+    if (message.noOps !== 0) {
+      obj.noOps = Math.round(message.noOps);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.pending !== 0) {
+      obj.pending = Math.round(message.pending);
+    }
+    if (message.cancelled !== 0) {
+      obj.cancelled = Math.round(message.cancelled);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlanTotals>, I>>(base?: I): PlanTotals {
+    return PlanTotals.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlanTotals>, I>>(object: I): PlanTotals {
+    const message = createBasePlanTotals();
+    message.reboots = object.reboots ?? 0;
+    message.restarts = object.restarts ?? 0;
+    message.switches = object.switches ?? 0;
+    message.noOps = object.noOps ?? 0;
+    message.failed = object.failed ?? 0;
+    message.pending = object.pending ?? 0;
+    message.cancelled = object.cancelled ?? 0;
+    return message;
+  },
+};
+
+function createBasePlan(): Plan {
+  return {
+    name: "",
+    revision: "",
+    createdAtMs: 0,
+    expiresAtMs: 0,
+    nodes: [],
+    totals: undefined,
+    rebootLeases: 0,
+    restartLeases: 0,
+    estimateMs: 0,
+    estimateBasis: "",
+    complete: false,
+    summary: "",
+  };
+}
+
+export const Plan: MessageFns<Plan> = {
+  encode(message: Plan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(24).uint64(message.createdAtMs);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(32).uint64(message.expiresAtMs);
+    }
+    for (const v of message.nodes) {
+      NodePlan.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.totals !== undefined) {
+      PlanTotals.encode(message.totals, writer.uint32(50).fork()).join();
+    }
+    if (message.rebootLeases !== 0) {
+      writer.uint32(56).uint32(message.rebootLeases);
+    }
+    if (message.restartLeases !== 0) {
+      writer.uint32(64).uint32(message.restartLeases);
+    }
+    if (message.estimateMs !== 0) {
+      writer.uint32(72).uint64(message.estimateMs);
+    }
+    if (message.estimateBasis !== "") {
+      writer.uint32(82).string(message.estimateBasis);
+    }
+    if (message.complete !== false) {
+      writer.uint32(88).bool(message.complete);
+    }
+    if (message.summary !== "") {
+      writer.uint32(98).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Plan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodes.push(NodePlan.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.totals = PlanTotals.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.rebootLeases = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.restartLeases = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.estimateMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.estimateBasis = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.complete = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Plan {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodePlan.fromJSON(e)) : [],
+      totals: isSet(object.totals) ? PlanTotals.fromJSON(object.totals) : undefined,
+      rebootLeases: isSet(object.rebootLeases)
+        ? globalThis.Number(object.rebootLeases)
+        : isSet(object.reboot_leases)
+        ? globalThis.Number(object.reboot_leases)
+        : 0,
+      restartLeases: isSet(object.restartLeases)
+        ? globalThis.Number(object.restartLeases)
+        : isSet(object.restart_leases)
+        ? globalThis.Number(object.restart_leases)
+        : 0,
+      estimateMs: isSet(object.estimateMs)
+        ? globalThis.Number(object.estimateMs)
+        : isSet(object.estimate_ms)
+        ? globalThis.Number(object.estimate_ms)
+        : 0,
+      estimateBasis: isSet(object.estimateBasis)
+        ? globalThis.String(object.estimateBasis)
+        : isSet(object.estimate_basis)
+        ? globalThis.String(object.estimate_basis)
+        : "",
+      complete: isSet(object.complete) ? globalThis.Boolean(object.complete) : false,
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: Plan): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => NodePlan.toJSON(e));
+    }
+    if (message.totals !== undefined) {
+      obj.totals = PlanTotals.toJSON(message.totals);
+    }
+    if (message.rebootLeases !== 0) {
+      obj.rebootLeases = Math.round(message.rebootLeases);
+    }
+    if (message.restartLeases !== 0) {
+      obj.restartLeases = Math.round(message.restartLeases);
+    }
+    if (message.estimateMs !== 0) {
+      obj.estimateMs = Math.round(message.estimateMs);
+    }
+    if (message.estimateBasis !== "") {
+      obj.estimateBasis = message.estimateBasis;
+    }
+    if (message.complete !== false) {
+      obj.complete = message.complete;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Plan>, I>>(base?: I): Plan {
+    return Plan.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Plan>, I>>(object: I): Plan {
+    const message = createBasePlan();
+    message.name = object.name ?? "";
+    message.revision = object.revision ?? "";
+    message.createdAtMs = object.createdAtMs ?? 0;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    message.nodes = object.nodes?.map((e) => NodePlan.fromPartial(e)) || [];
+    message.totals = (object.totals !== undefined && object.totals !== null)
+      ? PlanTotals.fromPartial(object.totals)
+      : undefined;
+    message.rebootLeases = object.rebootLeases ?? 0;
+    message.restartLeases = object.restartLeases ?? 0;
+    message.estimateMs = object.estimateMs ?? 0;
+    message.estimateBasis = object.estimateBasis ?? "";
+    message.complete = object.complete ?? false;
+    message.summary = object.summary ?? "";
+    return message;
+  },
+};
+
+function createBaseListPlansRequest(): ListPlansRequest {
+  return {};
+}
+
+export const ListPlansRequest: MessageFns<ListPlansRequest> = {
+  encode(_: ListPlansRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPlansRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPlansRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListPlansRequest {
+    return {};
+  },
+
+  toJSON(_: ListPlansRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPlansRequest>, I>>(base?: I): ListPlansRequest {
+    return ListPlansRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPlansRequest>, I>>(_: I): ListPlansRequest {
+    const message = createBaseListPlansRequest();
+    return message;
+  },
+};
+
+function createBaseListPlansResponse(): ListPlansResponse {
+  return { plans: [] };
+}
+
+export const ListPlansResponse: MessageFns<ListPlansResponse> = {
+  encode(message: ListPlansResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.plans) {
+      Plan.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPlansResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPlansResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.plans.push(Plan.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPlansResponse {
+    return { plans: globalThis.Array.isArray(object?.plans) ? object.plans.map((e: any) => Plan.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListPlansResponse): unknown {
+    const obj: any = {};
+    if (message.plans?.length) {
+      obj.plans = message.plans.map((e) => Plan.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPlansResponse>, I>>(base?: I): ListPlansResponse {
+    return ListPlansResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPlansResponse>, I>>(object: I): ListPlansResponse {
+    const message = createBaseListPlansResponse();
+    message.plans = object.plans?.map((e) => Plan.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetPlanRequest(): GetPlanRequest {
+  return { name: "" };
+}
+
+export const GetPlanRequest: MessageFns<GetPlanRequest> = {
+  encode(message: GetPlanRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPlanRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPlanRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPlanRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: GetPlanRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetPlanRequest>, I>>(base?: I): GetPlanRequest {
+    return GetPlanRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetPlanRequest>, I>>(object: I): GetPlanRequest {
+    const message = createBaseGetPlanRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseGetPlanResponse(): GetPlanResponse {
+  return { plan: undefined };
+}
+
+export const GetPlanResponse: MessageFns<GetPlanResponse> = {
+  encode(message: GetPlanResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.plan !== undefined) {
+      Plan.encode(message.plan, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPlanResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPlanResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.plan = Plan.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPlanResponse {
+    return { plan: isSet(object.plan) ? Plan.fromJSON(object.plan) : undefined };
+  },
+
+  toJSON(message: GetPlanResponse): unknown {
+    const obj: any = {};
+    if (message.plan !== undefined) {
+      obj.plan = Plan.toJSON(message.plan);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetPlanResponse>, I>>(base?: I): GetPlanResponse {
+    return GetPlanResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetPlanResponse>, I>>(object: I): GetPlanResponse {
+    const message = createBaseGetPlanResponse();
+    message.plan = (object.plan !== undefined && object.plan !== null) ? Plan.fromPartial(object.plan) : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletePlanRequest(): DeletePlanRequest {
+  return { name: "" };
+}
+
+export const DeletePlanRequest: MessageFns<DeletePlanRequest> = {
+  encode(message: DeletePlanRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePlanRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePlanRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePlanRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: DeletePlanRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePlanRequest>, I>>(base?: I): DeletePlanRequest {
+    return DeletePlanRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePlanRequest>, I>>(object: I): DeletePlanRequest {
+    const message = createBaseDeletePlanRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseDeletePlanResponse(): DeletePlanResponse {
+  return { deleted: false };
+}
+
+export const DeletePlanResponse: MessageFns<DeletePlanResponse> = {
+  encode(message: DeletePlanResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deleted !== false) {
+      writer.uint32(8).bool(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePlanResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePlanResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePlanResponse {
+    return { deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false };
+  },
+
+  toJSON(message: DeletePlanResponse): unknown {
+    const obj: any = {};
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePlanResponse>, I>>(base?: I): DeletePlanResponse {
+    return DeletePlanResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePlanResponse>, I>>(object: I): DeletePlanResponse {
+    const message = createBaseDeletePlanResponse();
+    message.deleted = object.deleted ?? false;
+    return message;
+  },
+};
+
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
   getStatus: {
@@ -4920,6 +6022,34 @@ export const AdminServiceService = {
     responseSerialize: (value: EnrollNodeResponse): Buffer => Buffer.from(EnrollNodeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EnrollNodeResponse => EnrollNodeResponse.decode(value),
   },
+  /** Preview plans: what a pushed refs/heads/preview/<name> would do to every node (nothing is applied). */
+  listPlans: {
+    path: "/nk.v1.AdminService/ListPlans" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPlansRequest): Buffer => Buffer.from(ListPlansRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPlansRequest => ListPlansRequest.decode(value),
+    responseSerialize: (value: ListPlansResponse): Buffer => Buffer.from(ListPlansResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPlansResponse => ListPlansResponse.decode(value),
+  },
+  getPlan: {
+    path: "/nk.v1.AdminService/GetPlan" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPlanRequest): Buffer => Buffer.from(GetPlanRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPlanRequest => GetPlanRequest.decode(value),
+    responseSerialize: (value: GetPlanResponse): Buffer => Buffer.from(GetPlanResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetPlanResponse => GetPlanResponse.decode(value),
+  },
+  deletePlan: {
+    path: "/nk.v1.AdminService/DeletePlan" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeletePlanRequest): Buffer => Buffer.from(DeletePlanRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeletePlanRequest => DeletePlanRequest.decode(value),
+    responseSerialize: (value: DeletePlanResponse): Buffer => Buffer.from(DeletePlanResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeletePlanResponse => DeletePlanResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -4949,6 +6079,10 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
   /** A new token for an enrolled node, the old one refused at once; the node keeps its record (no re-enrolment). */
   rotateNodeToken: handleUnaryCall<RotateNodeTokenRequest, EnrollNodeResponse>;
+  /** Preview plans: what a pushed refs/heads/preview/<name> would do to every node (nothing is applied). */
+  listPlans: handleUnaryCall<ListPlansRequest, ListPlansResponse>;
+  getPlan: handleUnaryCall<GetPlanRequest, GetPlanResponse>;
+  deletePlan: handleUnaryCall<DeletePlanRequest, DeletePlanResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -5245,6 +6379,52 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EnrollNodeResponse) => void,
+  ): ClientUnaryCall;
+  /** Preview plans: what a pushed refs/heads/preview/<name> would do to every node (nothing is applied). */
+  listPlans(
+    request: ListPlansRequest,
+    callback: (error: ServiceError | null, response: ListPlansResponse) => void,
+  ): ClientUnaryCall;
+  listPlans(
+    request: ListPlansRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPlansResponse) => void,
+  ): ClientUnaryCall;
+  listPlans(
+    request: ListPlansRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPlansResponse) => void,
+  ): ClientUnaryCall;
+  getPlan(
+    request: GetPlanRequest,
+    callback: (error: ServiceError | null, response: GetPlanResponse) => void,
+  ): ClientUnaryCall;
+  getPlan(
+    request: GetPlanRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetPlanResponse) => void,
+  ): ClientUnaryCall;
+  getPlan(
+    request: GetPlanRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetPlanResponse) => void,
+  ): ClientUnaryCall;
+  deletePlan(
+    request: DeletePlanRequest,
+    callback: (error: ServiceError | null, response: DeletePlanResponse) => void,
+  ): ClientUnaryCall;
+  deletePlan(
+    request: DeletePlanRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeletePlanResponse) => void,
+  ): ClientUnaryCall;
+  deletePlan(
+    request: DeletePlanRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeletePlanResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -24,6 +24,7 @@ import {
   ApplyPhase,
   applyPhaseFromJSON,
   applyPhaseToJSON,
+  BootChange,
   BundleFile,
   CheckResult,
   Desired,
@@ -35,6 +36,9 @@ import {
   LeaseState,
   leaseStateFromJSON,
   leaseStateToJSON,
+  PreviewOutcome,
+  previewOutcomeFromJSON,
+  previewOutcomeToJSON,
   SystemInfo,
 } from "./common.js";
 
@@ -75,7 +79,25 @@ export interface WatchDesiredRequest {
 }
 
 export interface WatchDesiredResponse {
-  desired: Desired | undefined;
+  desired:
+    | Desired
+    | undefined;
+  /**
+   * A build-only request: build and classify this bundle, apply nothing. Such a message has no `desired`, so an
+   * agent that does not know this field drops it.
+   */
+  preview: PreviewRequest | undefined;
+}
+
+export interface PreviewRequest {
+  /** The preview's name (refs/heads/preview/<name>). */
+  name: string;
+  /** The bundle to build; unset when `cancel` is set. */
+  desired:
+    | Desired
+    | undefined;
+  /** The preview was deleted or expired: stop it and remove its build. */
+  cancel: boolean;
 }
 
 export interface ReportRequest {
@@ -222,6 +244,24 @@ export interface ReportBuildRequest {
 }
 
 export interface ReportBuildResponse {
+}
+
+export interface ReportPreviewRequest {
+  node: string;
+  name: string;
+  bundleSha256: string;
+  outcome: PreviewOutcome;
+  /** In words: why a reboot or restart, what failed, why cancelled. */
+  reason: string;
+  /** Units the switch would restart or stop (from dry-activate). */
+  units: string[];
+  changes: BootChange[];
+  /** The last lines of the build log when the build failed. */
+  logTail: string;
+  systemPath: string;
+}
+
+export interface ReportPreviewResponse {
 }
 
 function createBaseHelloRequest(): HelloRequest {
@@ -701,13 +741,16 @@ export const WatchDesiredRequest: MessageFns<WatchDesiredRequest> = {
 };
 
 function createBaseWatchDesiredResponse(): WatchDesiredResponse {
-  return { desired: undefined };
+  return { desired: undefined, preview: undefined };
 }
 
 export const WatchDesiredResponse: MessageFns<WatchDesiredResponse> = {
   encode(message: WatchDesiredResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.desired !== undefined) {
       Desired.encode(message.desired, writer.uint32(10).fork()).join();
+    }
+    if (message.preview !== undefined) {
+      PreviewRequest.encode(message.preview, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -733,6 +776,14 @@ export const WatchDesiredResponse: MessageFns<WatchDesiredResponse> = {
             message.desired = Desired.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.preview = PreviewRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -746,13 +797,19 @@ export const WatchDesiredResponse: MessageFns<WatchDesiredResponse> = {
   },
 
   fromJSON(object: any): WatchDesiredResponse {
-    return { desired: isSet(object.desired) ? Desired.fromJSON(object.desired) : undefined };
+    return {
+      desired: isSet(object.desired) ? Desired.fromJSON(object.desired) : undefined,
+      preview: isSet(object.preview) ? PreviewRequest.fromJSON(object.preview) : undefined,
+    };
   },
 
   toJSON(message: WatchDesiredResponse): unknown {
     const obj: any = {};
     if (message.desired !== undefined) {
       obj.desired = Desired.toJSON(message.desired);
+    }
+    if (message.preview !== undefined) {
+      obj.preview = PreviewRequest.toJSON(message.preview);
     }
     return obj;
   },
@@ -765,6 +822,112 @@ export const WatchDesiredResponse: MessageFns<WatchDesiredResponse> = {
     message.desired = (object.desired !== undefined && object.desired !== null)
       ? Desired.fromPartial(object.desired)
       : undefined;
+    message.preview = (object.preview !== undefined && object.preview !== null)
+      ? PreviewRequest.fromPartial(object.preview)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePreviewRequest(): PreviewRequest {
+  return { name: "", desired: undefined, cancel: false };
+}
+
+export const PreviewRequest: MessageFns<PreviewRequest> = {
+  encode(message: PreviewRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.desired !== undefined) {
+      Desired.encode(message.desired, writer.uint32(18).fork()).join();
+    }
+    if (message.cancel !== false) {
+      writer.uint32(24).bool(message.cancel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.desired = Desired.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cancel = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      desired: isSet(object.desired) ? Desired.fromJSON(object.desired) : undefined,
+      cancel: isSet(object.cancel) ? globalThis.Boolean(object.cancel) : false,
+    };
+  },
+
+  toJSON(message: PreviewRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.desired !== undefined) {
+      obj.desired = Desired.toJSON(message.desired);
+    }
+    if (message.cancel !== false) {
+      obj.cancel = message.cancel;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreviewRequest>, I>>(base?: I): PreviewRequest {
+    return PreviewRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewRequest>, I>>(object: I): PreviewRequest {
+    const message = createBasePreviewRequest();
+    message.name = object.name ?? "";
+    message.desired = (object.desired !== undefined && object.desired !== null)
+      ? Desired.fromPartial(object.desired)
+      : undefined;
+    message.cancel = object.cancel ?? false;
     return message;
   },
 };
@@ -3102,6 +3265,277 @@ export const ReportBuildResponse: MessageFns<ReportBuildResponse> = {
   },
 };
 
+function createBaseReportPreviewRequest(): ReportPreviewRequest {
+  return {
+    node: "",
+    name: "",
+    bundleSha256: "",
+    outcome: 0,
+    reason: "",
+    units: [],
+    changes: [],
+    logTail: "",
+    systemPath: "",
+  };
+}
+
+export const ReportPreviewRequest: MessageFns<ReportPreviewRequest> = {
+  encode(message: ReportPreviewRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.bundleSha256 !== "") {
+      writer.uint32(26).string(message.bundleSha256);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(32).int32(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    for (const v of message.units) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.changes) {
+      BootChange.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.logTail !== "") {
+      writer.uint32(66).string(message.logTail);
+    }
+    if (message.systemPath !== "") {
+      writer.uint32(74).string(message.systemPath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportPreviewRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportPreviewRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.bundleSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.units.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.changes.push(BootChange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.logTail = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.systemPath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportPreviewRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      bundleSha256: isSet(object.bundleSha256)
+        ? globalThis.String(object.bundleSha256)
+        : isSet(object.bundle_sha256)
+        ? globalThis.String(object.bundle_sha256)
+        : "",
+      outcome: isSet(object.outcome) ? previewOutcomeFromJSON(object.outcome) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      units: globalThis.Array.isArray(object?.units) ? object.units.map((e: any) => globalThis.String(e)) : [],
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => BootChange.fromJSON(e)) : [],
+      logTail: isSet(object.logTail)
+        ? globalThis.String(object.logTail)
+        : isSet(object.log_tail)
+        ? globalThis.String(object.log_tail)
+        : "",
+      systemPath: isSet(object.systemPath)
+        ? globalThis.String(object.systemPath)
+        : isSet(object.system_path)
+        ? globalThis.String(object.system_path)
+        : "",
+    };
+  },
+
+  toJSON(message: ReportPreviewRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.bundleSha256 !== "") {
+      obj.bundleSha256 = message.bundleSha256;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = previewOutcomeToJSON(message.outcome);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.units?.length) {
+      obj.units = message.units;
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => BootChange.toJSON(e));
+    }
+    if (message.logTail !== "") {
+      obj.logTail = message.logTail;
+    }
+    if (message.systemPath !== "") {
+      obj.systemPath = message.systemPath;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportPreviewRequest>, I>>(base?: I): ReportPreviewRequest {
+    return ReportPreviewRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportPreviewRequest>, I>>(object: I): ReportPreviewRequest {
+    const message = createBaseReportPreviewRequest();
+    message.node = object.node ?? "";
+    message.name = object.name ?? "";
+    message.bundleSha256 = object.bundleSha256 ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.reason = object.reason ?? "";
+    message.units = object.units?.map((e) => e) || [];
+    message.changes = object.changes?.map((e) => BootChange.fromPartial(e)) || [];
+    message.logTail = object.logTail ?? "";
+    message.systemPath = object.systemPath ?? "";
+    return message;
+  },
+};
+
+function createBaseReportPreviewResponse(): ReportPreviewResponse {
+  return {};
+}
+
+export const ReportPreviewResponse: MessageFns<ReportPreviewResponse> = {
+  encode(_: ReportPreviewResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportPreviewResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportPreviewResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ReportPreviewResponse {
+    return {};
+  },
+
+  toJSON(_: ReportPreviewResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportPreviewResponse>, I>>(base?: I): ReportPreviewResponse {
+    return ReportPreviewResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportPreviewResponse>, I>>(_: I): ReportPreviewResponse {
+    const message = createBaseReportPreviewResponse();
+    return message;
+  },
+};
+
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
   /** Introduces the agent; the coordinator records identity and generations. */
@@ -3241,6 +3675,17 @@ export const AgentServiceService = {
     responseSerialize: (value: ReportBuildResponse): Buffer => Buffer.from(ReportBuildResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportBuildResponse => ReportBuildResponse.decode(value),
   },
+  /** What a preview build (build-only, nothing applied) found on this node. */
+  reportPreview: {
+    path: "/nk.v1.AgentService/ReportPreview" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReportPreviewRequest): Buffer => Buffer.from(ReportPreviewRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportPreviewRequest => ReportPreviewRequest.decode(value),
+    responseSerialize: (value: ReportPreviewResponse): Buffer =>
+      Buffer.from(ReportPreviewResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportPreviewResponse => ReportPreviewResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -3274,6 +3719,8 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   watchBuildJobs: handleServerStreamingCall<WatchBuildJobsRequest, WatchBuildJobsResponse>;
   /** The outcome of one build job: the pushed system's paths, or the error; the build log either way. */
   reportBuild: handleUnaryCall<ReportBuildRequest, ReportBuildResponse>;
+  /** What a preview build (build-only, nothing applied) found on this node. */
+  reportPreview: handleUnaryCall<ReportPreviewRequest, ReportPreviewResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -3450,6 +3897,22 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportBuildResponse) => void,
+  ): ClientUnaryCall;
+  /** What a preview build (build-only, nothing applied) found on this node. */
+  reportPreview(
+    request: ReportPreviewRequest,
+    callback: (error: ServiceError | null, response: ReportPreviewResponse) => void,
+  ): ClientUnaryCall;
+  reportPreview(
+    request: ReportPreviewRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReportPreviewResponse) => void,
+  ): ClientUnaryCall;
+  reportPreview(
+    request: ReportPreviewRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReportPreviewResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -284,6 +284,88 @@ export function leaseStateToJSON(object: LeaseState): string {
   }
 }
 
+/** What building a preview bundle (and applying nothing) says a real rollout would do to a node. */
+export enum PreviewOutcome {
+  PREVIEW_OUTCOME_UNSPECIFIED = 0,
+  /** PREVIEW_OUTCOME_PENDING - Sent to the node, no answer yet. */
+  PREVIEW_OUTCOME_PENDING = 1,
+  PREVIEW_OUTCOME_BUILDING = 2,
+  /** PREVIEW_OUTCOME_NO_OP - The node's bundle does not change, or the built system is the running one. */
+  PREVIEW_OUTCOME_NO_OP = 3,
+  /** PREVIEW_OUTCOME_SWITCH - A switch without a lease; `units` are the units it would restart. */
+  PREVIEW_OUTCOME_SWITCH = 4,
+  /** PREVIEW_OUTCOME_RESTART - A switch that restarts k3s or containerd: needs a service-restart lease. */
+  PREVIEW_OUTCOME_RESTART = 5,
+  /** PREVIEW_OUTCOME_REBOOT - Kernel, initrd, kernel modules or switch inhibitors change (or the policy is always): needs a reboot lease. */
+  PREVIEW_OUTCOME_REBOOT = 6,
+  PREVIEW_OUTCOME_BUILD_FAILED = 7,
+  /** PREVIEW_OUTCOME_CANCELLED - Stopped before it finished: a real apply started, a newer preview came, or the preview was deleted. */
+  PREVIEW_OUTCOME_CANCELLED = 8,
+  UNRECOGNIZED = -1,
+}
+
+export function previewOutcomeFromJSON(object: any): PreviewOutcome {
+  switch (object) {
+    case 0:
+    case "PREVIEW_OUTCOME_UNSPECIFIED":
+      return PreviewOutcome.PREVIEW_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "PREVIEW_OUTCOME_PENDING":
+      return PreviewOutcome.PREVIEW_OUTCOME_PENDING;
+    case 2:
+    case "PREVIEW_OUTCOME_BUILDING":
+      return PreviewOutcome.PREVIEW_OUTCOME_BUILDING;
+    case 3:
+    case "PREVIEW_OUTCOME_NO_OP":
+      return PreviewOutcome.PREVIEW_OUTCOME_NO_OP;
+    case 4:
+    case "PREVIEW_OUTCOME_SWITCH":
+      return PreviewOutcome.PREVIEW_OUTCOME_SWITCH;
+    case 5:
+    case "PREVIEW_OUTCOME_RESTART":
+      return PreviewOutcome.PREVIEW_OUTCOME_RESTART;
+    case 6:
+    case "PREVIEW_OUTCOME_REBOOT":
+      return PreviewOutcome.PREVIEW_OUTCOME_REBOOT;
+    case 7:
+    case "PREVIEW_OUTCOME_BUILD_FAILED":
+      return PreviewOutcome.PREVIEW_OUTCOME_BUILD_FAILED;
+    case 8:
+    case "PREVIEW_OUTCOME_CANCELLED":
+      return PreviewOutcome.PREVIEW_OUTCOME_CANCELLED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PreviewOutcome.UNRECOGNIZED;
+  }
+}
+
+export function previewOutcomeToJSON(object: PreviewOutcome): string {
+  switch (object) {
+    case PreviewOutcome.PREVIEW_OUTCOME_UNSPECIFIED:
+      return "PREVIEW_OUTCOME_UNSPECIFIED";
+    case PreviewOutcome.PREVIEW_OUTCOME_PENDING:
+      return "PREVIEW_OUTCOME_PENDING";
+    case PreviewOutcome.PREVIEW_OUTCOME_BUILDING:
+      return "PREVIEW_OUTCOME_BUILDING";
+    case PreviewOutcome.PREVIEW_OUTCOME_NO_OP:
+      return "PREVIEW_OUTCOME_NO_OP";
+    case PreviewOutcome.PREVIEW_OUTCOME_SWITCH:
+      return "PREVIEW_OUTCOME_SWITCH";
+    case PreviewOutcome.PREVIEW_OUTCOME_RESTART:
+      return "PREVIEW_OUTCOME_RESTART";
+    case PreviewOutcome.PREVIEW_OUTCOME_REBOOT:
+      return "PREVIEW_OUTCOME_REBOOT";
+    case PreviewOutcome.PREVIEW_OUTCOME_BUILD_FAILED:
+      return "PREVIEW_OUTCOME_BUILD_FAILED";
+    case PreviewOutcome.PREVIEW_OUTCOME_CANCELLED:
+      return "PREVIEW_OUTCOME_CANCELLED";
+    case PreviewOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Facts about a node's machine, gathered by the agent and cached. */
 export interface SystemInfo {
   kernel: string;
@@ -406,6 +488,14 @@ export interface Event {
 export interface Event_FieldsEntry {
   key: string;
   value: string;
+}
+
+/** One part of the boot closure that differs from the booted system, with the store paths when they show it. */
+export interface BootChange {
+  /** kernel, initrd, kernel-modules or switch-inhibitors. */
+  what: string;
+  from: string;
+  to: string;
 }
 
 function createBaseSystemInfo(): SystemInfo {
@@ -2137,6 +2227,107 @@ export const Event_FieldsEntry: MessageFns<Event_FieldsEntry> = {
     const message = createBaseEvent_FieldsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseBootChange(): BootChange {
+  return { what: "", from: "", to: "" };
+}
+
+export const BootChange: MessageFns<BootChange> = {
+  encode(message: BootChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.what !== "") {
+      writer.uint32(10).string(message.what);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(26).string(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BootChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBootChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.what = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BootChange {
+    return {
+      what: isSet(object.what) ? globalThis.String(object.what) : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+    };
+  },
+
+  toJSON(message: BootChange): unknown {
+    const obj: any = {};
+    if (message.what !== "") {
+      obj.what = message.what;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BootChange>, I>>(base?: I): BootChange {
+    return BootChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BootChange>, I>>(object: I): BootChange {
+    const message = createBaseBootChange();
+    message.what = object.what ?? "";
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
     return message;
   },
 };
