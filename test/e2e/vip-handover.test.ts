@@ -34,6 +34,17 @@ describe("API VIP across a rolling reboot", () => {
     recorder.startBootPoll(25);
   }, 60_000);
 
+  /** The last carrier rejoins when its agent hears the release acknowledged, a moment after the coordinator shows the cluster converged. */
+  const holderBecomes = (node: string) =>
+    eventually(
+      async () => {
+        await recorder.pollOnce();
+        return recorder.vipSamples.at(-1)?.holder === node ? true : undefined;
+      },
+      15_000,
+      `${node} to hold the VIP`,
+    );
+
   afterAll(async () => {
     await recorder?.stop();
     await cluster?.close();
@@ -41,8 +52,7 @@ describe("API VIP across a rolling reboot", () => {
 
   it("comes up with the VIP on the highest-priority carrier, the VRRP password written by each agent outside its bundle", async () => {
     await cluster.converged(120_000);
-    await recorder.pollOnce();
-    expect(recorder.vipSamples.at(-1)?.holder).toBe("n1");
+    await holderBecomes("n1");
     // The agents report it (heartbeats), and the coordinator shows it in its status (gRPC and the JSON API).
     await eventually(async () => ((await cluster.status()).nodes.find((n) => n.holdsApiVip)?.name === "n1" ? true : undefined), 15_000, "the status to show n1 holding the VIP");
     expect((await cluster.status()).nodes.filter((n) => n.holdsApiVip).map((n) => n.name)).toEqual(["n1"]);
@@ -64,7 +74,7 @@ describe("API VIP across a rolling reboot", () => {
       doc.setIn(["cluster", "rollout", "reboot"], "auto");
     });
     await cluster.converged(180_000);
-    await recorder.pollOnce();
+    await holderBecomes("n1");
     const windows = cluster.disruptions().slice(fromWindow);
     const samples = recorder.vipSamples.slice(fromSample);
     expect(windows.map((w) => w.node).sort()).toEqual(NODES);

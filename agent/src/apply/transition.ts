@@ -58,8 +58,12 @@ export const transition: Transition = makeTransition();
 
 function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
   switch (e.type) {
-    case "agent-started":
-      return resume(s, e, cfg);
+    case "agent-started": {
+      const r = resume(s, e, cfg);
+      // A kill between an acknowledged release and its rejoin would leave the node out of the VIP election for good.
+      const rejoin = isResting(r.state.phase) && r.state.lease === null && !isStuck(r.state);
+      return rejoin ? { state: r.state, effects: [REJOIN_VIP, ...r.effects] } : r;
+    }
     case "desired-received":
       return onDesired(s, e, cfg);
     case "secrets-failed":

@@ -7,8 +7,9 @@ describe("VIP hand-over", () => {
     const { state, effects } = run([ev.started(), ev.desired(), ev.written(), ev.built(A, SYS_A, true), ev.granted(), ev.drained()]);
     const granted = types(effects[4]!);
     expect(granted).toEqual(["persist", "hand-over-vip", "renew-lease", "report", "drain"]);
-    // Nothing rejoins while the node is being disrupted.
-    expect(effects.flat().some((e) => e.type === "rejoin-vip")).toBe(false);
+    // Nothing rejoins while the node is being disrupted (only the first start, at rest, makes sure it takes part).
+    expect(types(effects[0]!)).toContain("rejoin-vip");
+    expect(effects.slice(1).flat().some((e) => e.type === "rejoin-vip")).toBe(false);
 
     const back = run([ev.started(BOOT2, SYS_A), ev.healthy(), ev.blessed()], state);
     expect(back.state).toMatchObject({ phase: "confirmed", lease: { releasing: true } });
@@ -26,7 +27,14 @@ describe("VIP hand-over", () => {
 
   it("does not hand over for a harmless switch, which takes no lease", () => {
     const { effects } = run([ev.started(), ev.desired(), ev.written(), ev.built(), ev.activated(), ev.healthy()]);
-    expect(effects.flat().some((e) => e.type === "hand-over-vip" || e.type === "rejoin-vip")).toBe(false);
+    expect(effects.slice(1).flat().some((e) => e.type === "hand-over-vip" || e.type === "rejoin-vip")).toBe(false);
+  });
+
+  it("rejoins at an agent start at rest (a kill may have fallen between the release and the rejoin), not while disrupted or stuck", () => {
+    const confirmed = reach("confirmed");
+    expect(types(step(confirmed, ev.started(BOOT2, SYS_A)).effects)).toContain("rejoin-vip");
+    expect(types(step(reach("rebooting"), ev.started(BOOT2, SYS_A)).effects)).not.toContain("rejoin-vip");
+    expect(types(step(reach("draining"), ev.started(BOOT1, INSTALL)).effects)).not.toContain("rejoin-vip");
   });
 
   it("rejoins after a rollback, and after a drain that failed, once the lease is back", () => {
