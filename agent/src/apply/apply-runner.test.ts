@@ -165,14 +165,19 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   runner?.halt();
-  await rm(dir, { recursive: true, force: true });
+  // A quick effect still in flight (the rejoin after the last release writes the machine's keepalived state) may add
+  // a file while the tree is removed: retry, as rm does for ENOTEMPTY.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
+
+/** Build, lease, VIP hand-over, drain and the simulated reboot, all real file work: far more than 1 s on a loaded machine. */
+const REBOOT_WAIT = { timeout: 15_000 };
 
 /** First apply on a fresh sim node: the kernel differs from the initial system, so it reboots. */
 async function firstApply(): Promise<void> {
   await boot();
   await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV1 });
-  await vi.waitFor(() => expect(exits).toBe(1));
+  await vi.waitFor(() => expect(exits).toBe(1), REBOOT_WAIT);
   expect(runner.state.phase).toBe("rebooting");
   await boot(); // the supervisor starts the agent again after the simulated reboot
   await until("confirmed");
@@ -196,7 +201,7 @@ describe("ApplyRunner with SimSystem", () => {
     const initial = await sim.currentSystem();
     await boot();
     await runner.dispatch({ type: "desired-received", now: clock.now(), desired: REV1 });
-    await vi.waitFor(() => expect(exits).toBe(1));
+    await vi.waitFor(() => expect(exits).toBe(1), REBOOT_WAIT);
     await boot(); // the watchdog's reset: back on the last good generation
     await until("rolled-back");
     await vi.waitFor(() => expect(runner.state.lease).toBeNull());
