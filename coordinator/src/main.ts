@@ -115,11 +115,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       driver: manifestDriver,
       current: () => (catalog.inventory && catalog.files ? { revision: catalog.revision, inventory: catalog.inventory, files: catalog.files } : null),
       serversConverged: () => catalog.nodes().filter((d) => d.node.role === "server").every((d) => registry.get(d.node.name)?.applied?.sha256 === d.bundle.sha256),
-      isLeader: () => leadership.isLeader(),
-      events: store,
-      metrics,
-      log: log.child({ component: "manifests" }),
-      now,
+      isLeader: () => leadership.isLeader(), events: store, metrics, log: log.child({ component: "manifests" }), now,
     });
     stops.push(() => manifests.stop());
     adopted.subscribe(() => manifests.noteAdopted());
@@ -127,22 +123,11 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     leadership.onChange(() => manifests.evaluate());
 
     // Builders mode: a settled build lets the node's desired state (with its store path) go out.
-    const farm = new BuildFarm({
-      jobsPerBuilder: 4,
-      keepLogs: 1_000,
-      logBytes: 64 * 1024,
-      log: log.child({ component: "builds" }),
-      onSettled: (node) => {
-        const desired = catalog.get(node);
-        if (desired) feed.publish(desired);
-      },
-    });
+    const publishDesired = (node: string): void => void (catalog.get(node) && feed.publish(catalog.get(node)!));
+    const farm = new BuildFarm({ jobsPerBuilder: 4, keepLogs: 1_000, logBytes: 64 * 1024, log: log.child({ component: "builds" }), onSettled: publishDesired });
     metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({
-      store,
-      catalog,
-      registry,
-      feed,
+      store, catalog, registry, feed,
       beforePublish: (inventory, changed, all) => farm.revisionAdopted(inventory, changed, all),
       log: log.child({ component: "inventory" }),
       now,
