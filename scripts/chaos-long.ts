@@ -9,7 +9,7 @@
 // about 15 schedules a minute at a load average near 5, 5 workers about 16 at a load near 7: 1,003 took 63 minutes),
 // each on its own slice of the seeds (schedule i of the run always has seed + i, whichever worker runs it).
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CHAOS_NODES, SCRIPTED_SCHEDULES, runChaos, summaryLine, type ChaosRunResult } from "../test/chaos/index.js";
@@ -46,6 +46,8 @@ const line = (text: string): void => void process.stdout.write(`${text}\n`);
 const buildDir = join(import.meta.dirname, "..", ".chaos-build", `${seed}-${process.pid}`);
 if (!values["from-sources"]) {
   execFileSync(join(import.meta.dirname, "..", "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", buildDir], { cwd: join(import.meta.dirname, ".."), stdio: "inherit" });
+  // The coordinator serves gRPC reflection from the .proto files, found beside its build as in the package.
+  symlinkSync(join(import.meta.dirname, "..", "proto"), join(buildDir, "proto"));
   process.env.NK_DIST_DIR = buildDir;
   process.on("exit", () => rmSync(buildDir, { recursive: true, force: true }));
   process.once("SIGINT", () => process.exit(130));
