@@ -4,25 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
-import { NixosSystem } from "./nixos-system.js";
-import { RecordingRunner } from "./recording-runner.js";
-
-const SP = "/nix/store/abcdefghijkl0123456789abcdefghij-nixos-system-n1-24.11";
-const OLD = "/nix/store/zyxwvutsrqpo0123456789abcdefghij-nixos-system-n1-24.11";
-const RUN = "systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --quiet --service-type=exec";
-/** Profile set to SP and its boot loader installed (SP the default), in its transient unit. */
-const BOOT_NEW = [
-  "systemctl is-active nk-boot-abcdefghijkl.service",
-  `nix-env -p /nix/var/nix/profiles/system --set ${SP}`,
-  `${RUN} --unit=nk-boot-abcdefghijkl --wait ${SP}/bin/switch-to-configuration boot`,
-];
-
-function setup(): { runner: RecordingRunner; sys: NixosSystem; sleeps: number[] } {
-  const runner = new RecordingRunner();
-  const sleeps: number[] = [];
-  const sys = new NixosSystem({ runner, pollMs: 500, sleep: async (ms) => void sleeps.push(ms) });
-  return { runner, sys, sleeps };
-}
+import { OLD, RUN, SP, setup } from "./nixos-system-fixtures.js";
 
 describe("NixosSystem", () => {
   it("builds with nixos-rebuild in the bundle dir and reads ./result", async () => {
@@ -172,122 +154,6 @@ describe("NixosSystem", () => {
     await expect(sys.stopActivation(SP)).rejects.toThrow("systemctl stop nk-switch-abcdefghijkl.service failed (5): Failed to stop nk-switch-abcdefghijkl.service: Access denied");
   });
 
-  it("boots the new system and reboots", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    expect(await sys.bootAndReboot(SP, null)).toMatchObject({ ok: true });
-    expect(runner.lines()).toEqual([
-      ...BOOT_NEW,
-      "systemctl reboot",
-    ]);
-  });
-
-  it("boots a new generation once with systemd-boot, the last good one staying the default", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    runner.on(`cat ${SP}/etc/nk/boot-loader`, { stdout: "systemd-boot\n" });
-    runner.on("readlink /nix/var/nix/profiles/system", { stdout: "system-42-link\n" });
-    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: true });
-    expect(runner.lines()).toEqual([
-      `cat ${SP}/etc/nk/boot-loader`,
-      ...BOOT_NEW,
-      "readlink /nix/var/nix/profiles/system",
-      "systemctl is-active nk-boot-zyxwvutsrqpo.service",
-      `${RUN} --unit=nk-boot-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration boot`,
-      "bootctl set-oneshot nixos-generation-42.conf",
-      "systemctl reboot",
-    ]);
-  });
-
-  it("boots a new generation once with GRUB: grub-reboot names its entry in the all-configurations submenu", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    runner.on(`cat ${SP}/etc/nk/boot-loader`, { exitCode: 1, stderr: "No such file or directory" });
-    runner.on("bootctl is-installed", { exitCode: 1, stdout: "no\n" });
-    runner.on("readlink /nix/var/nix/profiles/system", { stdout: "system-7-link\n" });
-    runner.on("cat /boot/grub/grub.cfg", {
-      stdout: [
-        'menuentry "NixOS - Default" {',
-        "}",
-        'submenu "NixOS - All configurations" {',
-        'menuentry "NixOS - Configuration 7 (2026-12-02 - 24.11.20241201.abcdef0)" {',
-        "}",
-        'menuentry "NixOS - Configuration 6 (2026-11-30 - 24.11.20241101.1234567)" {',
-        "}",
-        "}",
-      ].join("\n"),
-    });
-    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: true });
-    expect(runner.lines()).toEqual([
-      `cat ${SP}/etc/nk/boot-loader`,
-      "bootctl is-installed",
-      "test -f /boot/grub/grub.cfg",
-      ...BOOT_NEW,
-      "readlink /nix/var/nix/profiles/system",
-      "systemctl is-active nk-boot-zyxwvutsrqpo.service",
-      `${RUN} --unit=nk-boot-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration boot`,
-      "cat /boot/grub/grub.cfg",
-      "grub-reboot NixOS - All configurations>NixOS - Configuration 7 (2026-12-02 - 24.11.20241201.abcdef0)",
-      "systemctl reboot",
-    ]);
-    expect(runner.calls.at(-2)?.argv).toEqual(["grub-reboot", "NixOS - All configurations>NixOS - Configuration 7 (2026-12-02 - 24.11.20241201.abcdef0)"]);
-  });
-
-  it("boots the new system as the default where the loader has no one-shot entry (extlinux)", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    runner.on(`cat ${SP}/etc/nk/boot-loader`, { stdout: "extlinux\n" });
-    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: true });
-    expect(runner.lines()).toEqual([
-      `cat ${SP}/etc/nk/boot-loader`,
-      ...BOOT_NEW,
-      "systemctl reboot",
-    ]);
-  });
-
-  it("does not reboot when the one-shot entry cannot be armed", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    runner.on(`cat ${SP}/etc/nk/boot-loader`, { stdout: "systemd-boot\n" });
-    runner.on("readlink /nix/var/nix/profiles/system", { stdout: "system-42-link\n" });
-    runner.on("bootctl set-oneshot", { exitCode: 1, stderr: "Failed to set EFI variable: Read-only file system\n" });
-    expect(await sys.bootAndReboot(SP, OLD)).toMatchObject({ ok: false, error: "bootctl set-oneshot failed (1): Failed to set EFI variable: Read-only file system" });
-    expect(runner.lines()).not.toContain("systemctl reboot");
-  });
-
-  it("blesses a trial-booted system by installing the boot loader with it as the default", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    expect(await sys.bless(SP)).toMatchObject({ ok: true });
-    expect(runner.lines()).toEqual(["systemctl is-active nk-boot-abcdefghijkl.service", `${RUN} --unit=nk-boot-abcdefghijkl --wait ${SP}/bin/switch-to-configuration boot`]);
-    runner.on("systemd-run", { exitCode: 1, stderr: "Failed to install bootloader\n" });
-    expect(await sys.bless(SP)).toMatchObject({ ok: false, error: "switch-to-configuration boot exited with 1: Failed to install bootloader" });
-  });
-
-  it("does not reboot when the boot entry could not be installed", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    runner.on("systemd-run", { exitCode: 1, stderr: "grub-install: error" });
-    expect(await sys.bootAndReboot(SP, null)).toMatchObject({ ok: false });
-    expect(runner.lines()).not.toContain("systemctl reboot");
-  });
-
-  it("rolls back to an explicit earlier system, by switch or by boot and reboot", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active", { stdout: "inactive" });
-    await sys.rollbackSwitch(OLD);
-    await sys.rollbackBootAndReboot(OLD);
-    expect(runner.lines()).toEqual([
-      "systemctl is-active nk-switch-zyxwvutsrqpo.service",
-      `nix-env -p /nix/var/nix/profiles/system --set ${OLD}`,
-      `${RUN} --unit=nk-switch-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration switch`,
-      "systemctl is-active nk-boot-zyxwvutsrqpo.service",
-      `nix-env -p /nix/var/nix/profiles/system --set ${OLD}`,
-      `${RUN} --unit=nk-boot-zyxwvutsrqpo --wait ${OLD}/bin/switch-to-configuration boot`,
-      "systemctl reboot",
-    ]);
-  });
-
   it("reads generations, boot id and unit state", async () => {
     const { runner, sys } = setup();
     runner.on("readlink -f /run/current-system", { stdout: `${SP}\n` });
@@ -382,59 +248,5 @@ describe("NixosSystem.writeBundle", () => {
     const { sys } = setup();
     await sys.writeBundle(join(dir, "b"), [{ path: "nk/k3s.nix", content: "{ }" }]);
     expect(await readFile(join(dir, "b/nk/k3s.nix"), "utf8")).toBe("{ }");
-  });
-});
-
-describe("NixosSystem API VIP hand-over", () => {
-  let dir = "";
-  afterEach(async () => dir && (await rm(dir, { recursive: true, force: true })));
-
-  it("hands over: the flag on disk, then keepalived stopped, so a peer takes the VIP at once", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active keepalived.service", { stdout: "active\n" });
-    await sys.handOverVip();
-    expect(runner.lines()).toEqual(["touch /var/lib/nk-agent/vip-handed-over", "systemctl is-active keepalived.service", "systemctl stop keepalived.service"]);
-  });
-
-  it("only sets the flag where keepalived does not run (not a carrier)", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active keepalived.service", { exitCode: 4, stdout: "inactive\n" });
-    await sys.handOverVip();
-    expect(runner.lines()).toEqual(["touch /var/lib/nk-agent/vip-handed-over", "systemctl is-active keepalived.service"]);
-  });
-
-  it("says why a hand-over failed", async () => {
-    const { runner, sys } = setup();
-    runner.on("systemctl is-active keepalived.service", { stdout: "active\n" });
-    runner.on("systemctl stop keepalived.service", { exitCode: 1, stderr: "Failed to stop keepalived.service: Access denied\n" });
-    await expect(sys.handOverVip()).rejects.toThrow("systemctl stop keepalived.service failed (1): Failed to stop keepalived.service: Access denied");
-    const { runner: r2, sys: s2 } = setup();
-    r2.on("touch", { exitCode: 1, stderr: "touch: cannot touch '/var/lib/nk-agent/vip-handed-over': No such file or directory\n" });
-    await expect(s2.handOverVip()).rejects.toThrow("touch /var/lib/nk-agent/vip-handed-over failed (1)");
-    expect(r2.lines()).toEqual(["touch /var/lib/nk-agent/vip-handed-over"]);
-  });
-
-  it("sees the VIP on its interfaces with ip addr show to <vip>/32", async () => {
-    const { runner, sys } = setup();
-    runner.on("ip -o -4 addr show to 172.30.190.10/32", { stdout: "2: enp1s0    inet 172.30.190.10/24 scope global secondary enp1s0\\       valid_lft forever preferred_lft forever\n" }, { stdout: "" });
-    expect(await sys.holdsAddress("172.30.190.10")).toBe(true);
-    expect(await sys.holdsAddress("172.30.190.10")).toBe(false);
-    expect(runner.lines()).toEqual(["ip -o -4 addr show to 172.30.190.10/32", "ip -o -4 addr show to 172.30.190.10/32"]);
-  });
-
-  it("rejoins: the flag removed, keepalived started where the running system has it", async () => {
-    dir = await mkdtemp(join(tmpdir(), "nk-vip-"));
-    await mkdir(join(dir, "carrier/etc/systemd/system"), { recursive: true });
-    await writeFile(join(dir, "carrier/etc/systemd/system/keepalived.service"), "");
-    await mkdir(join(dir, "plain/etc/systemd/system"), { recursive: true });
-    const { runner, sys } = setup();
-    runner.on("readlink -f /run/current-system", { stdout: `${join(dir, "carrier")}\n` });
-    await sys.rejoinVip();
-    expect(runner.lines()).toEqual(["rm -f /var/lib/nk-agent/vip-handed-over", "readlink -f /run/current-system", "systemctl start keepalived.service"]);
-
-    const { runner: r2, sys: s2 } = setup();
-    r2.on("readlink -f /run/current-system", { stdout: `${join(dir, "plain")}\n` });
-    await s2.rejoinVip();
-    expect(r2.lines()).toEqual(["rm -f /var/lib/nk-agent/vip-handed-over", "readlink -f /run/current-system"]);
   });
 });
