@@ -276,6 +276,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
             renderer: new RevisionRenderer(repo),
             manifests: createManifestsAdmin({ syncer: manifests, driver: manifestDriver, repo }),
             plans: previews,
+            builds: farm,
             log: log.child({ component: "admin-api" }),
           }),
         },

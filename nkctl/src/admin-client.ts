@@ -13,6 +13,7 @@ import {
   type GetPlanResponse,
   type ListPlansResponse,
   type EnrollNodeResponse,
+  type GetBuildLogResponse,
   type GetManifestsResponse,
   type GetStatusResponse,
   type ListLeasesResponse,
@@ -58,6 +59,8 @@ export interface AdminApi {
   listPlans(): Promise<ListPlansResponse>;
   getPlan(name: string): Promise<GetPlanResponse>;
   deletePlan(name: string): Promise<DeletePlanResponse>;
+  /** revision: a commit id prefix, or "" for the node's newest build. */
+  getBuildLog(node: string, revision: string): Promise<GetBuildLogResponse>;
   /**
    * Streams events until the server ends the stream (resolves), `signal` aborts (resolves) or the
    * call fails (rejects). `onOpen` fires once the coordinator has answered.
@@ -147,6 +150,7 @@ export function createAdminClient(conn: Connection): AdminApi {
     deletePlan: (name) => unary(client.deletePlan as UnaryMethod<{ name: string }, DeletePlanResponse>, { name }),
     revokeToken: async (name) => void (await unary(client.revokeToken as UnaryMethod<{ name: string }, object>, { name })),
     rotateNodeToken: (node) => unary(client.rotateNodeToken as UnaryMethod<{ node: string }, EnrollNodeResponse>, { node }),
+    getBuildLog: (node, revision) => unary(client.getBuildLog as UnaryMethod<{ node: string; revision: string }, GetBuildLogResponse>, { node, revision }),
     watchEvents: (req, handlers, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal.aborted) return resolve();

@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import { OUTPUT_FORMATS, type CliContext } from "./cli-context.js";
+import { registerBuild } from "./build.js";
 import { registerCompletion } from "./completion.js";
 import { registerDiff } from "./diff.js";
 import { registerEvents } from "./events.js";
@@ -64,6 +65,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRollout(program, ctx);
   registerManifests(program, ctx);
   registerPlan(program, ctx);
+  registerBuild(program, ctx);
   // Last: it describes every command registered above.
   registerCompletion(program, ctx);
   return program;

@@ -163,6 +163,15 @@ describe("nkctl online commands", () => {
     expect(withDir.code).toBe(2);
   });
 
+  it("build log: an unknown node and a node without a kept build (local mode) exit 4 with the reason", async () => {
+    const [unknownNode, noBuild, badRev] = await Promise.all([nkctl(["build", "log", "n9"]), nkctl(["build", "log", "n1", first.slice(0, 12)]), nkctl(["build", "log", "n1", "HEAD"])]);
+    expect(unknownNode.code).toBe(4);
+    expect(unknownNode.stderr).toBe('nkctl: node "n9" is not in the inventory\n');
+    expect(noBuild.code).toBe(4);
+    expect(noBuild.stderr).toMatch(new RegExp(`^nkctl: no build of node "n1" at revision ${first.slice(0, 12)} is kept: builds run only with cluster.build.mode = "builders"`));
+    expect(badRev.code).toBe(2);
+  });
+
   it("diff --remote: what each node would change, and --exit-code", async () => {
     const d = await json<{ from: string; to: string; changed: number; total: number; nodes: Array<{ node: string; changed: boolean; unified: string }> }>(["diff", "--remote", first, second]);
     expect(d).toMatchObject({ from: first, to: second, changed: 1, total: 5 });

@@ -34,6 +34,7 @@ export const GRPC_METHOD_ROLES: Readonly<Record<string, Role>> = {
   DiffManifests: "viewer",
   ListPlans: "viewer",
   GetPlan: "viewer",
+  GetBuildLog: "viewer",
   ListSecrets: "operator",
   ReleaseLease: "operator",
   PauseRollout: "operator",

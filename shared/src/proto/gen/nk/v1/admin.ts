@@ -41,6 +41,20 @@ export const protobufFileName = "nk/v1/admin.proto";
 
 /** The operator's service, used by nkctl; authenticated by the admin token. */
 
+export interface GetBuildLogRequest {
+  node: string;
+  /** A commit id or a prefix of one; empty for the node's newest build. */
+  revision: string;
+}
+
+export interface GetBuildLogResponse {
+  node: string;
+  revision: string;
+  /** queued, building, pushed or failed. */
+  state: string;
+  log: string;
+}
+
 export interface CreateTokenRequest {
   name: string;
   /** admin, operator or viewer. */
@@ -375,6 +389,208 @@ export interface DeletePlanRequest {
 export interface DeletePlanResponse {
   deleted: boolean;
 }
+
+function createBaseGetBuildLogRequest(): GetBuildLogRequest {
+  return { node: "", revision: "" };
+}
+
+export const GetBuildLogRequest: MessageFns<GetBuildLogRequest> = {
+  encode(message: GetBuildLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetBuildLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetBuildLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetBuildLogRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+    };
+  },
+
+  toJSON(message: GetBuildLogRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetBuildLogRequest>, I>>(base?: I): GetBuildLogRequest {
+    return GetBuildLogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetBuildLogRequest>, I>>(object: I): GetBuildLogRequest {
+    const message = createBaseGetBuildLogRequest();
+    message.node = object.node ?? "";
+    message.revision = object.revision ?? "";
+    return message;
+  },
+};
+
+function createBaseGetBuildLogResponse(): GetBuildLogResponse {
+  return { node: "", revision: "", state: "", log: "" };
+}
+
+export const GetBuildLogResponse: MessageFns<GetBuildLogResponse> = {
+  encode(message: GetBuildLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.log !== "") {
+      writer.uint32(34).string(message.log);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetBuildLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetBuildLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.log = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetBuildLogResponse {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      log: isSet(object.log) ? globalThis.String(object.log) : "",
+    };
+  },
+
+  toJSON(message: GetBuildLogResponse): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.log !== "") {
+      obj.log = message.log;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetBuildLogResponse>, I>>(base?: I): GetBuildLogResponse {
+    return GetBuildLogResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetBuildLogResponse>, I>>(object: I): GetBuildLogResponse {
+    const message = createBaseGetBuildLogResponse();
+    message.node = object.node ?? "";
+    message.revision = object.revision ?? "";
+    message.state = object.state ?? "";
+    message.log = object.log ?? "";
+    return message;
+  },
+};
 
 function createBaseCreateTokenRequest(): CreateTokenRequest {
   return { name: "", role: "" };
@@ -6050,6 +6266,16 @@ export const AdminServiceService = {
     responseSerialize: (value: DeletePlanResponse): Buffer => Buffer.from(DeletePlanResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeletePlanResponse => DeletePlanResponse.decode(value),
   },
+  /** builders mode: the kept log (its tail) of a node's newest build, or of its build at a revision. */
+  getBuildLog: {
+    path: "/nk.v1.AdminService/GetBuildLog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetBuildLogRequest): Buffer => Buffer.from(GetBuildLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetBuildLogRequest => GetBuildLogRequest.decode(value),
+    responseSerialize: (value: GetBuildLogResponse): Buffer => Buffer.from(GetBuildLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetBuildLogResponse => GetBuildLogResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -6083,6 +6309,8 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   listPlans: handleUnaryCall<ListPlansRequest, ListPlansResponse>;
   getPlan: handleUnaryCall<GetPlanRequest, GetPlanResponse>;
   deletePlan: handleUnaryCall<DeletePlanRequest, DeletePlanResponse>;
+  /** builders mode: the kept log (its tail) of a node's newest build, or of its build at a revision. */
+  getBuildLog: handleUnaryCall<GetBuildLogRequest, GetBuildLogResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -6425,6 +6653,22 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeletePlanResponse) => void,
+  ): ClientUnaryCall;
+  /** builders mode: the kept log (its tail) of a node's newest build, or of its build at a revision. */
+  getBuildLog(
+    request: GetBuildLogRequest,
+    callback: (error: ServiceError | null, response: GetBuildLogResponse) => void,
+  ): ClientUnaryCall;
+  getBuildLog(
+    request: GetBuildLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetBuildLogResponse) => void,
+  ): ClientUnaryCall;
+  getBuildLog(
+    request: GetBuildLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetBuildLogResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,21 @@
+// `nkctl build log` output: the header naming the build, the log as written, and the empty-log wording.
+import { describe, expect, it } from "vitest";
+import { formatBuildLog } from "./build.js";
+
+const REV = "0123456789abcdef0123456789abcdef01234567";
+
+describe("formatBuildLog", () => {
+  it("names node, short revision and state, then prints the log with one final newline", () => {
+    expect(formatBuildLog({ node: "n1", revision: REV, state: "failed", log: "building '/nix/store/x.drv'\nerror: boom" })).toBe(
+      "# build of n1 at 0123456789ab: failed\nbuilding '/nix/store/x.drv'\nerror: boom\n",
+    );
+    expect(formatBuildLog({ node: "n1", revision: REV, state: "pushed", log: "done\n" })).toBe("# build of n1 at 0123456789ab: pushed\ndone\n");
+  });
+
+  it("says why there is no log while the build runs", () => {
+    expect(formatBuildLog({ node: "n2", revision: REV, state: "building", log: "" })).toBe(
+      "# build of n2 at 0123456789ab: building\n# (no log yet: the build has not finished)\n",
+    );
+    expect(formatBuildLog({ node: "n2", revision: REV, state: "failed", log: "" })).toBe("# build of n2 at 0123456789ab: failed\n# (no log yet)\n");
+  });
+});

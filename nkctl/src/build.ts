@@ -1,0 +1,31 @@
+// `nkctl build log <node> [rev]`: the tail of a node's build log as the coordinator keeps it (builders mode).
+import type { Command } from "commander";
+import { NkError } from "../../shared/src/errors/index.js";
+import { isNodeName } from "../../shared/src/names/index.js";
+import type { GetBuildLogResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { withAdmin } from "./admin-client.js";
+import type { CliContext, GlobalOptions } from "./cli-context.js";
+import { emit, short } from "./output.js";
+
+/** A header naming the build, then the log as the builder wrote it (ending in a newline). */
+export function formatBuildLog(res: GetBuildLogResponse): string {
+  const header = `# build of ${res.node} at ${short(res.revision)}: ${res.state}\n`;
+  if (res.log === "") return `${header}# (no log yet${res.state === "queued" || res.state === "building" ? ": the build has not finished" : ""})\n`;
+  return `${header}${res.log}${res.log.endsWith("\n") ? "" : "\n"}`;
+}
+
+export function registerBuild(program: Command, ctx: CliContext): void {
+  const group = program.command("build").description("builders mode: the coordinator's build jobs");
+  group
+    .command("log")
+    .description("the kept log (its tail) of a node's newest build, or of its build at a revision")
+    .argument("<node>", "the node's name")
+    .argument("[rev]", "a commit id or a prefix of one (default: the newest build)")
+    .action(async (node: string, rev: string | undefined, _opts: object, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      if (!isNodeName(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
+      if (rev !== undefined && !/^[0-9a-f]{4,64}$/.test(rev)) throw new NkError("INVALID_ARGUMENT", `"${rev}" is not a revision (4 to 64 lower-case hex digits of a commit id)`);
+      const res = await withAdmin(ctx, globals, (api) => api.getBuildLog(node, rev ?? ""));
+      emit(ctx, globals.output, { node: res.node, revision: res.revision, state: res.state, log: res.log }, () => formatBuildLog(res));
+    });
+}
