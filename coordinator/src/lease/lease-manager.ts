@@ -1,11 +1,13 @@
 // The coordinator's lease manager: durable FIFO queue, event-driven grants, fencing, phase deadlines, drain hooks.
 import { NkError } from "../../../shared/src/errors/index.js";
-import type { LeasePatch, LeaseRecord, RolloutRecord } from "../store/index.js";
+import type { LeasePatch, RolloutRecord } from "../store/index.js";
 import type { LeaseView } from "../status/index.js";
 import { GrantEngine, type EngineTimeouts } from "./grant-engine.js";
 import { LeaseBook } from "./lease-book.js";
-import { DrainRunner, runHook } from "./drain-runner.js";
-import { checkPresented, fencedError, leaseOf, tokenRequiredError } from "./fencing.js";
+import { DrainRunner } from "./drain-runner.js";
+import { checkPresented, leaseOf, tokenRequiredError } from "./fencing.js";
+import { liveLease, returnLease, type LeaseCore } from "./lease-return.js";
+import { approveRollout, pauseRollout, resumeRollout } from "./rollout-controls.js";
 import type { GrantTrigger, LeaseManagerDeps } from "./lease-deps.js";
 import { announcedState, failedHaltReason, phaseBudgetMs, phaseName } from "./lease-phases.js";
 import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
@@ -130,7 +132,7 @@ export class LeaseManager implements LeaseService {
 
   renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView> {
     return this.serial.run(async () => {
-      const lease = await this.live(node, fencingToken);
+      const lease = await liveLease(this.deps, node, fencingToken);
       const settings = this.deps.settings.current();
       const now = this.deps.now();
       const state = announcedState(lease.state, phase);
@@ -160,7 +162,7 @@ export class LeaseManager implements LeaseService {
   release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean> {
     const running = this.returns.get(fencingToken);
     if (running) return running;
-    const done = this.releaseOnce(node, fencingToken, success, reason).finally(() => this.returns.delete(fencingToken));
+    const done = returnLease(this.core(), node, fencingToken, success, reason).finally(() => this.returns.delete(fencingToken));
     this.returns.set(fencingToken, done);
     return done;
   }
@@ -226,38 +228,17 @@ export class LeaseManager implements LeaseService {
   }
 
   pause(reason: string): Promise<RolloutRecord> {
-    return this.serial.run(async () => {
-      const rollout = await this.deps.store.pauseRollout(reason);
-      await this.deps.store.appendEvent({ kind: "rollout-paused", message: `paused by an operator: ${reason}` });
-      this.deps.log.info({ reason }, "rollout paused");
-      await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
-      return rollout;
-    });
+    return pauseRollout(this.core(), reason);
   }
 
   /** Clears both a pause and a halt: the operator says disruptive steps may continue. */
   resume(): Promise<RolloutRecord> {
-    return this.serial.run(async () => {
-      const atMs = this.deps.now();
-      const before = await this.deps.store.getRollout();
-      await this.deps.store.clearHalt();
-      const rollout = await this.deps.store.resumeRollout();
-      const was = [before.paused && `paused: ${before.paused.reason}`, before.halted && `halted: ${before.halted.reason}`].filter(Boolean).join("; ");
-      await this.deps.store.appendEvent({ kind: "rollout-resumed", message: `resumed by an operator${was ? ` (was ${was})` : ""}` });
-      this.deps.log.info("rollout resumed");
-      await this.engine.evaluateLocked({ trigger: "resume", atMs });
-      return rollout;
-    });
+    return resumeRollout(this.core());
   }
 
   /** The operator lets the rest of the revision go on after (or instead of) its canaries. */
   approve(who: string): Promise<RolloutRecord> {
-    return this.serial.run(async () => {
-      await this.book.refresh();
-      await this.engine.canary.approve(this.deps.settings.current(), who);
-      await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
-      return this.book.rollout;
-    });
+    return approveRollout(this.core(), who);
   }
 
   /** The canary stage of the rollout's revision (canary, soaking, awaiting-approval, done); empty without a canary. */
@@ -282,56 +263,9 @@ export class LeaseManager implements LeaseService {
     return this.book.rollout;
   }
 
-  private async releaseOnce(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean> {
-    const lease = await this.serial.run(() => this.live(node, fencingToken));
-    // A lease released before draining disrupted nothing: there is nothing to check or uncordon.
-    if (success && lease.state !== "granted") {
-      const outcome = await runHook(() => this.deps.hooks.afterReturn(lease));
-      if (!outcome.ok) {
-        await this.serial.run(async () => {
-          this.book.notes.set(node, `not back yet: ${outcome.reason}`);
-          this.deps.log.info({ node, reason: outcome.reason }, "release refused: node not back yet");
-          this.book.publishAll();
-          this.emitChange();
-        });
-        return false;
-      }
-    }
-    // A failed holder is back on its last good generation: the slot goes back only with our cordon lifted.
-    const undo = !success && lease.cordonedByUs ? await runHook(() => this.deps.hooks.afterFailure(lease)) : null;
-    if (undo && !undo.ok) {
-      await this.serial.run(async () => {
-        if (!this.book.rollout.halted) await this.engine.halt(failedHaltReason(node, reason), lease.revision, node);
-        this.book.notes.set(node, `failed; cannot uncordon it yet: ${undo.reason}`);
-        this.deps.log.warn({ node, reason: undo.reason }, "release refused: cannot uncordon the failed node yet");
-        this.book.publishAll();
-        this.emitChange();
-      });
-      return false;
-    }
-    return this.serial.run(async () => {
-      const { store } = this.deps;
-      const now = this.deps.now();
-      // Halt first, so that no grant can slip in between the release and the halt; a halt in place (e.g. the drain's,
-      // naming the pods that blocked it) keeps its more precise reason.
-      if (!success && !(await store.getRollout()).halted) await this.engine.halt(failedHaltReason(node, reason), lease.revision, node);
-      const r = await store.releaseLease(node, fencingToken);
-      const released = leaseOf(r, node, fencingToken);
-      this.book.dropHeld(node);
-      const cordon = undo ? `; ${undo.reason}` : "";
-      if (success) await this.engine.canary.noteConfirmed(this.deps.settings.current(), node, released.revision);
-      await store.appendEvent({
-        kind: success ? "lease-released" : "lease-released-failed",
-        node,
-        revision: released.revision,
-        message: `lease #${fencingToken} released${success ? "" : ` after a failure: ${reason}`}${cordon}`,
-      });
-      this.deps.log.info({ node, fencingToken, success }, "lease released");
-      if (success) await this.engine.liftDeadlineHalt(node, `${node} returned and was released`);
-      this.book.streams.publish(node, endedView(heldView(released, this.book.roleOf(node)), "released", reason));
-      await this.engine.evaluateLocked({ trigger: "release", atMs: now });
-      return true;
-    });
+  /** What the helpers of the release path and the rollout controls share with this manager. */
+  private core(): LeaseCore {
+    return { deps: this.deps, book: this.book, serial: this.serial, engine: this.engine, emitChange: () => this.emitChange() };
   }
 
   private emitChange(): void {
@@ -342,11 +276,5 @@ export class LeaseManager implements LeaseService {
         this.deps.log.warn({ err }, "lease change listener failed");
       }
     }
-  }
-
-  private async live(node: string, fencingToken: number): Promise<LeaseRecord> {
-    const lease = await this.deps.store.getLease(node);
-    if (!lease || lease.fencingToken !== fencingToken) throw fencedError(node, fencingToken, lease);
-    return lease;
   }
 }
