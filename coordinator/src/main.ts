@@ -214,6 +214,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       leader: () => leadership.isLeader(),
       manifests: () => manifests.snapshot(),
       plans: () => previews.views(),
+      builds: () => farm.views(),
       warnings,
       events: store,
       commits: async (revision) => (await repo.log(1, revision))[0] ?? null,

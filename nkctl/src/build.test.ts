@@ -1,6 +1,6 @@
 // `nkctl build log` output: the header naming the build, the log as written, and the empty-log wording.
 import { describe, expect, it } from "vitest";
-import { formatBuildLog } from "./build.js";
+import { buildLines, formatBuildLog } from "./build.js";
 
 const REV = "0123456789abcdef0123456789abcdef01234567";
 
@@ -17,5 +17,26 @@ describe("formatBuildLog", () => {
       "# build of n2 at 0123456789ab: building\n# (no log yet: the build has not finished)\n",
     );
     expect(formatBuildLog({ node: "n2", revision: REV, state: "failed", log: "" })).toBe("# build of n2 at 0123456789ab: failed\n# (no log yet)\n");
+  });
+});
+
+describe("buildLines (nkctl status, builders mode)", () => {
+  const OTHER = "fedcba9876543210fedcba9876543210fedcba98";
+  it("counts each revision's jobs by state in pipeline order, then names each failed node with its error", () => {
+    const lines = buildLines([
+      { node: "n1", revision: REV, state: "pushed", builder: "b1", error: "" },
+      { node: "n2", revision: OTHER, state: "building", builder: "b1", error: "" },
+      { node: "n3", revision: OTHER, state: "failed", builder: "b2", error: "nix build exited with 1" },
+      { node: "n4", revision: OTHER, state: "queued", builder: "", error: "" },
+    ]);
+    expect(lines).toEqual([
+      ["builds", "0123456789ab: 1 pushed"],
+      ["builds", "fedcba987654: 1 queued, 1 building, 1 failed"],
+      ["build failed", "n3 @fedcba987654: nix build exited with 1"],
+    ]);
+  });
+
+  it("says when builders mode has no job yet", () => {
+    expect(buildLines([])).toEqual([["builds", "no build jobs yet"]]);
   });
 });

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { isNodeName } from "../../shared/src/names/index.js";
-import type { GetBuildLogResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import type { BuildJobStatus, GetBuildLogResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { withAdmin } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { emit, short } from "./output.js";
@@ -12,6 +12,24 @@ export function formatBuildLog(res: GetBuildLogResponse): string {
   const header = `# build of ${res.node} at ${short(res.revision)}: ${res.state}\n`;
   if (res.log === "") return `${header}# (no log yet${res.state === "queued" || res.state === "building" ? ": the build has not finished" : ""})\n`;
   return `${header}${res.log}${res.log.endsWith("\n") ? "" : "\n"}`;
+}
+
+const STATES = ["queued", "building", "pushed", "failed"];
+
+/**
+ * `nkctl status` lines for builders mode: per revision the counts by state, then each failed node with its error
+ * (`nkctl build log` has the rest). No builds yet is said too, so builders mode always shows.
+ */
+export function buildLines(builds: readonly BuildJobStatus[]): [string, string][] {
+  if (builds.length === 0) return [["builds", "no build jobs yet"]];
+  const revisions = [...new Set(builds.map((b) => b.revision))];
+  const lines = revisions.map((rev): [string, string] => {
+    const jobs = builds.filter((b) => b.revision === rev);
+    const counts = STATES.map((s) => [s, jobs.filter((j) => j.state === s).length] as const).filter(([, n]) => n > 0);
+    return ["builds", `${short(rev)}: ${counts.map(([s, n]) => `${n} ${s}`).join(", ")}`];
+  });
+  const failed = builds.filter((b) => b.state === "failed").map((b): [string, string] => ["build failed", `${b.node} @${short(b.revision)}${b.error ? `: ${b.error}` : ""}`]);
+  return [...lines, ...failed];
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { leaseFromWire } from "../../shared/src/wire/index.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
+import { buildLines } from "./build.js";
 import { formatDeadline, formatOutput } from "./output.js";
 import { leasesJson } from "./lease.js";
 import { formatFields, rolloutJson, rolloutLines } from "./rollout.js";
@@ -23,6 +24,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         warnings: res.warnings,
         rollout: rolloutJson(res.rollout),
         leases: { held, queue },
+        ...(res.buildersMode ? { builds: res.builds.map((b) => ({ node: b.node, revision: b.revision, state: b.state, builder: b.builder, error: b.error })) } : {}),
       };
       return formatOutput(globals.output, json, () => {
         const now = ctx.now();
@@ -37,6 +39,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           ...res.warnings.map((w): [string, string] => ["warning", w]),
           ...rolloutLines(res.rollout),
           ["leases", queue.length > 0 ? `${leaseText}; ${queue.length} queued` : leaseText],
+          ...(res.buildersMode ? buildLines(res.builds) : []),
         ]);
       });
     });

@@ -70,6 +70,9 @@ describe("nkctl online commands", () => {
       rollout: { state: "running", revision: second, paused: false, halted: false, nodesTotal: 5, nodesConverged: 1 },
       leases: { held: [], queue: [] },
     });
+    // Local build mode: no build progress at all.
+    expect(s).not.toHaveProperty("builds");
+    expect(table.stdout).not.toMatch(/^builds/m);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^cluster\s+homelab$/m);
     expect(table.stdout.split("\n").filter((l) => /^warning\s+/.test(l)).map((l) => l.replace(/^warning\s+/, ""))).toEqual([NO_KUBE_WARNING]);

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentCluster, type AgentCluster } from "../agent/agent-cluster.js";
-import { eventually } from "../support/coordinator-harness.js";
+import type { GetBuildLogRequest, GetBuildLogResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { adminCall, eventually } from "../support/coordinator-harness.js";
 
 const KEY = "cache-1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
@@ -37,6 +38,13 @@ describe("builders mode (simulated cluster, real coordinator)", () => {
     expect(cached).toContain(`${n2.currentSystem.slice(11, 23)}.json`);
     const log = await cluster.agentLog("n1");
     expect(log).toContain('"msg":"build job finished"');
+    // The status (JSON API) shows every node's build at this revision pushed, and nkctl's RPC serves its log.
+    const h = cluster.harness;
+    const api = (await (await h.fetch("/api/v1/status", { headers: { authorization: `Bearer ${h.coordinator.adminToken}` } })).json()) as { builds: Array<{ node: string; revision: string; state: string; builder: string }> };
+    expect(api.builds.map((b) => [b.node, b.revision, b.state, b.builder])).toEqual([["n1", revision, "pushed", "n1"], ["n2", revision, "pushed", "n1"], ["n3", revision, "pushed", "n1"]]);
+    const { client, metadata } = h.admin();
+    const built = await adminCall<GetBuildLogRequest, GetBuildLogResponse>(client.getBuildLog.bind(client), { node: "n2", revision: revision.slice(0, 12) }, metadata);
+    expect(built).toMatchObject({ node: "n2", revision, state: "pushed" });
   }, 240_000);
 
   it("gives the jobs of a builder killed mid-build to the other builder; the nodes still get their systems", async () => {

@@ -6,6 +6,16 @@ import type { NodeDesired } from "../inventory/index.js";
 import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, jobKey, type BuildCounts, type BuildJobRecord, type BuiltPaths } from "./build-queue.js";
 import { nodeBuildDecision, type NodeBuildDecision } from "./node-build-decision.js";
 
+/** A node's newest build job, as the status shows it. */
+export interface BuildJobView {
+  readonly node: string;
+  readonly revision: string;
+  readonly state: "queued" | "building" | "pushed" | "failed";
+  /** The builder working on it or that finished it; "" while queued. */
+  readonly builder: string;
+  readonly error: string;
+}
+
 /** One job as a builder receives it. */
 export interface BuildJobMessage {
   readonly revision: string;
@@ -105,6 +115,16 @@ export class BuildFarm {
     const counts = { queued: 0, building: 0, pushed: 0, failed: 0 };
     for (const j of newest.values()) counts[j.state] += 1;
     return counts;
+  }
+
+  /** Each node's newest job, by node name; null outside builders mode (the status then shows no builds). */
+  views(): BuildJobView[] | null {
+    if (this.inventory?.cluster.build.mode !== "builders") return null;
+    const newest = new Map<string, BuildJobRecord>();
+    for (const j of this.jobs) newest.set(j.node, j);
+    return [...newest.values()]
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
+      .map((j) => ({ node: j.node, revision: j.revision, state: j.state, builder: j.builder ?? "", error: j.error ?? "" }));
   }
 
   jobList(): readonly BuildJobRecord[] {

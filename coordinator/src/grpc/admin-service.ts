@@ -72,7 +72,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
   return {
     getStatus: unary("GetStatus", async () => {
       const s = deps.status.snapshot();
-      return { cluster: s.cluster, coordinatorVersion: s.version, rollout: rolloutToWire(s.rollout), nodes: s.nodes.map(nodeToWire), leases: leases(), leader: s.leader, warnings: [...s.warnings] };
+      return { cluster: s.cluster, coordinatorVersion: s.version, rollout: rolloutToWire(s.rollout), nodes: s.nodes.map(nodeToWire), leases: leases(), leader: s.leader, warnings: [...s.warnings], buildersMode: s.builds !== undefined, builds: [...(s.builds ?? [])] };
     }),
     listNodes: unary("ListNodes", async () => ({ nodes: deps.status.snapshot().nodes.map(nodeToWire) })),
     listLeases: unary("ListLeases", async () => ({ leases: leases(), rollout: rolloutToWire(deps.status.snapshot().rollout) })),

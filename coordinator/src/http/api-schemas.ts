@@ -104,7 +104,7 @@ const MANIFESTS_SCHEMA = object(
   "applying manifests/ to the cluster",
 );
 
-export const SNAPSHOT_SCHEMA = object(
+const SNAPSHOT_REQUIRED = object(
   {
     cluster: str,
     version: str,
@@ -123,6 +123,19 @@ export const SNAPSHOT_SCHEMA = object(
   },
   "the whole cluster at one moment",
 );
+
+// builds is optional: the JSON status carries it only in builders mode.
+export const SNAPSHOT_SCHEMA = {
+  ...SNAPSHOT_REQUIRED,
+  properties: {
+    ...SNAPSHOT_REQUIRED.properties,
+    builds: {
+      type: "array",
+      items: object({ node: str, revision: str, state: { type: "string", enum: ["queued", "building", "pushed", "failed"] }, builder: str, error: str }),
+      description: "builders mode only (absent otherwise): each node's newest build job",
+    },
+  },
+} as const;
 
 export const EVENT_SCHEMA = object({
   seq: int,

@@ -2,6 +2,7 @@
 import type { ClusterSnapshot, EventView, RevisionRollout } from "../status/index.js";
 import { escapeHtml, formatAge } from "./html-escape.js";
 import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
+import { renderBuilds } from "./render-builds.js";
 import { renderEvents } from "./render-events.js";
 import { renderNodeTable } from "./render-node-table.js";
 import { renderManifests } from "./render-manifests.js";
@@ -22,7 +23,7 @@ export function renderStatusFragment(s: ClusterSnapshot, nowMs: number, rollouts
     `<p class="meta">cluster <strong>${escapeHtml(s.cluster)}</strong> · coordinator ${escapeHtml(s.version)} · ${role}` +
     ` · snapshot <span data-since="${s.generatedAtMs}">${escapeHtml(formatAge(s.generatedAtMs, nowMs))}</span></p>`;
   const warnings = s.warnings.map((w) => `<p class="warning" role="alert">⚠ ${escapeHtml(w)}</p>`).join("");
-  return `${meta}${warnings}${apiVipLine(s)}${renderRollout(s)}${renderTimelines(rollouts, nowMs)}${renderNodeTable(s.nodes, nowMs)}${renderLeases(s, nowMs)}${renderPlans(s.plans, nowMs)}${renderManifests(s.manifests, nowMs)}${renderRolloutHistory(rollouts, nowMs)}`;
+  return `${meta}${warnings}${apiVipLine(s)}${renderRollout(s)}${renderTimelines(rollouts, nowMs)}${renderNodeTable(s.nodes, nowMs)}${renderBuilds(s.builds)}${renderLeases(s, nowMs)}${renderPlans(s.plans, nowMs)}${renderManifests(s.manifests, nowMs)}${renderRolloutHistory(rollouts, nowMs)}`;
 }
 
 /** Which node holds the API VIP: normally one; none for the moment of a VRRP failover, or while no carrier reports. */

@@ -1,4 +1,5 @@
 // Read-only views of the cluster that the status page, JSON API, metrics and nkctl all show.
+import type { BuildJobView } from "../build/build-farm.js";
 import type { PlanView } from "../preview/index.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
 import type { ManifestsView } from "../manifests/manifests-view.js";
@@ -105,6 +106,8 @@ export interface ClusterSnapshot {
   readonly queue: readonly LeaseView[];
   /** Preview plans, newest first (build-only: nothing of them is applied). */
   readonly plans?: readonly PlanView[];
+  /** builders mode only: each node's newest build job (queued, building, pushed, failed). */
+  readonly builds?: readonly BuildJobView[];
 }
 
 export interface EventView {

@@ -7,6 +7,7 @@ import type { EventRecord, NodeRecord, RolloutRecord } from "../store/index.js";
 import type { ClusterSnapshot, EventView, NodeView, RolloutView, StatusSource } from "./cluster-snapshot.js";
 import type { CommitFacts, RevisionRollout } from "./derive-rollouts.js";
 import { RolloutJournal } from "./rollout-journal.js";
+import type { BuildJobView } from "../build/build-farm.js";
 import type { PlanView } from "../preview/index.js";
 
 export interface KubeNodeFacts {
@@ -25,6 +26,8 @@ export interface StatusBoardDeps {
   readonly manifests: () => ManifestsView;
   /** Preview plans, newest first. */
   readonly plans?: () => readonly PlanView[];
+  /** Each node's newest build job; null outside builders mode. */
+  readonly builds?: () => readonly BuildJobView[] | null;
   /** Unsafe settings this coordinator runs with, in words (e.g. no Kubernetes access). */
   readonly warnings: readonly string[];
   readonly events: { readEvents(o: { tail?: number }): Promise<EventRecord[]>; onEvent(l: (e: EventRecord) => void): () => void };
@@ -110,6 +113,7 @@ export class StatusBoard implements StatusSource {
       nodesTotal: inventoryNodes.length,
       nodesConverged: inventoryNodes.filter((n) => n.appliedSha256 === n.desiredSha256).length,
     };
+    const builds = this.deps.builds?.() ?? null;
     return {
       cluster: catalog.inventory?.cluster.name ?? "",
       version: this.deps.version,
@@ -123,6 +127,7 @@ export class StatusBoard implements StatusSource {
       leases: leases.held(),
       queue: leases.queue(),
       ...(this.deps.plans ? { plans: this.deps.plans() } : {}),
+      ...(builds ? { builds } : {}),
     };
   }
 

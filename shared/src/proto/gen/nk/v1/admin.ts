@@ -143,6 +143,19 @@ export interface GetStatusResponse {
   leader: boolean;
   /** Unsafe settings the coordinator runs with, in words (e.g. no Kubernetes access: reboots without a drain). */
   warnings: string[];
+  /** cluster.build.mode = "builders": each node's newest build job (builds is empty otherwise). */
+  buildersMode: boolean;
+  builds: BuildJobStatus[];
+}
+
+export interface BuildJobStatus {
+  node: string;
+  revision: string;
+  /** queued, building, pushed or failed. */
+  state: string;
+  /** The builder working on it or that finished it; empty while queued. */
+  builder: string;
+  error: string;
 }
 
 export interface ListNodesRequest {
@@ -1918,6 +1931,8 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     leases: [],
     leader: false,
     warnings: [],
+    buildersMode: false,
+    builds: [],
   };
 }
 
@@ -1943,6 +1958,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     for (const v of message.warnings) {
       writer.uint32(58).string(v!);
+    }
+    if (message.buildersMode !== false) {
+      writer.uint32(64).bool(message.buildersMode);
+    }
+    for (const v of message.builds) {
+      BuildJobStatus.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -2016,6 +2037,22 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.warnings.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.buildersMode = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.builds.push(BuildJobStatus.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2041,6 +2078,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       leases: globalThis.Array.isArray(object?.leases) ? object.leases.map((e: any) => Lease.fromJSON(e)) : [],
       leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
       warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      buildersMode: isSet(object.buildersMode)
+        ? globalThis.Boolean(object.buildersMode)
+        : isSet(object.builders_mode)
+        ? globalThis.Boolean(object.builders_mode)
+        : false,
+      builds: globalThis.Array.isArray(object?.builds) ? object.builds.map((e: any) => BuildJobStatus.fromJSON(e)) : [],
     };
   },
 
@@ -2067,6 +2110,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.warnings?.length) {
       obj.warnings = message.warnings;
     }
+    if (message.buildersMode !== false) {
+      obj.buildersMode = message.buildersMode;
+    }
+    if (message.builds?.length) {
+      obj.builds = message.builds.map((e) => BuildJobStatus.toJSON(e));
+    }
     return obj;
   },
 
@@ -2084,6 +2133,141 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.leases = object.leases?.map((e) => Lease.fromPartial(e)) || [];
     message.leader = object.leader ?? false;
     message.warnings = object.warnings?.map((e) => e) || [];
+    message.buildersMode = object.buildersMode ?? false;
+    message.builds = object.builds?.map((e) => BuildJobStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBuildJobStatus(): BuildJobStatus {
+  return { node: "", revision: "", state: "", builder: "", error: "" };
+}
+
+export const BuildJobStatus: MessageFns<BuildJobStatus> = {
+  encode(message: BuildJobStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.builder !== "") {
+      writer.uint32(34).string(message.builder);
+    }
+    if (message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildJobStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildJobStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.builder = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildJobStatus {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      builder: isSet(object.builder) ? globalThis.String(object.builder) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: BuildJobStatus): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.builder !== "") {
+      obj.builder = message.builder;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildJobStatus>, I>>(base?: I): BuildJobStatus {
+    return BuildJobStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildJobStatus>, I>>(object: I): BuildJobStatus {
+    const message = createBaseBuildJobStatus();
+    message.node = object.node ?? "";
+    message.revision = object.revision ?? "";
+    message.state = object.state ?? "";
+    message.builder = object.builder ?? "";
+    message.error = object.error ?? "";
     return message;
   },
 };
