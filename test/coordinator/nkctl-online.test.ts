@@ -13,7 +13,8 @@ import { adminCall, REPO_ROOT, startHarness, type Harness } from "../support/coo
 import { runNkctl, type CliResult } from "../support/nkctl-runner.js";
 
 
-describe("nkctl online commands", () => {
+// Each test runs nkctl several times as its own process: 90 s, not the default 30 s, so a busy machine does not fail them.
+describe("nkctl online commands", { timeout: 90_000 }, () => {
   let h: Harness;
   let first = "";
   let second = "";
