@@ -88,9 +88,10 @@ describe("API VIP across a rolling reboot", () => {
     expect(new Set(holders).size).toBeGreaterThan(1);
     expect(holders.at(-1)).toBe("n1");
     for (const w of windows) {
-      // Before the carrier was cordoned someone else held the VIP already.
-      const justBefore = samples.filter((s) => s.toMs < w.fromMs).at(-1);
-      expect(justBefore?.holder, `holder just before ${w.node}'s window`).not.toBe(w.node);
+      // Whatever the recorder saw while the carrier was cordoned, another carrier held the VIP. (The last sample
+      // before the cordon may still show the carrier itself: hand-over and cordon can both fall between two polls.)
+      const during = samples.filter((s) => s.fromMs < w.toMs && s.toMs > w.fromMs);
+      for (const s of during) expect([null, w.node], `holder during ${w.node}'s window`).not.toContain(s.holder);
     }
     for (const node of NODES) expect(await readFile(join(cluster.simDir(node), "..", "agent.log"), "utf8")).not.toContain("API VIP");
     await eventually(async () => ((await cluster.status()).nodes.filter((n) => n.holdsApiVip).map((n) => n.name).join() === "n1" ? true : undefined), 15_000, "the status to show n1 holding the VIP again");
