@@ -8,10 +8,10 @@
 // for health deadlines; --workers runs that many independent clusters side by side (on 2 cores, 4 workers run
 // about 15 schedules a minute at a load average near 5, 5 workers about 16 at a load near 7: 1,003 took 63 minutes),
 // each on its own slice of the seeds (schedule i of the run always has seed + i, whichever worker runs it).
-import { execFileSync } from "node:child_process";
-import { rmSync, symlinkSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { buildDaemons } from "../test/support/daemon-build.js";
 import { CHAOS_NODES, SCRIPTED_SCHEDULES, runChaos, summaryLine, type ChaosRunResult } from "../test/chaos/index.js";
 
 const { values } = parseArgs({
@@ -45,9 +45,7 @@ const line = (text: string): void => void process.stdout.write(`${text}\n`);
 // each), and edits to the sources during a run that lasts an hour or more do not change what is under test.
 const buildDir = join(import.meta.dirname, "..", ".chaos-build", `${seed}-${process.pid}`);
 if (!values["from-sources"]) {
-  execFileSync(join(import.meta.dirname, "..", "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", buildDir], { cwd: join(import.meta.dirname, ".."), stdio: "inherit" });
-  // The coordinator serves gRPC reflection from the .proto files, found beside its build as in the package.
-  symlinkSync(join(import.meta.dirname, "..", "proto"), join(buildDir, "proto"));
+  await buildDaemons(buildDir);
   process.env.NK_DIST_DIR = buildDir;
   process.on("exit", () => rmSync(buildDir, { recursive: true, force: true }));
   process.once("SIGINT", () => process.exit(130));

@@ -1,28 +1,17 @@
 // Compiles the daemons and nkctl once per test run, and points bin/*.js at that build (NK_DIST_DIR), so the
 // hundreds of processes the tests spawn (coordinators, agents, nkctl) start from JavaScript instead of each
 // loading tsx and transforming the sources again: roughly a second of CPU saved per process on 2 cores.
-import { execFile } from "node:child_process";
-import { mkdir, rm, symlink } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { buildDaemons } from "./daemon-build.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
 export default async function setup(): Promise<() => Promise<void>> {
   // A run that sets NK_DIST_DIR itself (a pinned build) or opts out with NK_TEST_FROM_SOURCES=1 keeps its choice.
   if (process.env.NK_DIST_DIR || process.env.NK_TEST_FROM_SOURCES === "1" || onlyUnitTests()) return async () => {};
-  // Inside the checkout, so the build resolves the checkout's node_modules.
   const dir = join(ROOT, ".test-build", String(process.pid));
-  await mkdir(dir, { recursive: true });
-  const tsc = join(ROOT, "node_modules", ".bin", "tsc");
-  try {
-    await promisify(execFile)(tsc, ["-p", "tsconfig.build.json", "--outDir", dir], { cwd: ROOT, maxBuffer: 16 << 20 });
-  } catch (e) {
-    const out = (e as { stdout?: string }).stdout ?? "";
-    throw new Error(`the test build (tsc -p tsconfig.build.json) failed:\n${out.slice(0, 4000)}`);
-  }
-  // The coordinator serves gRPC reflection from the .proto files, found beside its build as in the package.
-  await symlink(join(ROOT, "proto"), join(dir, "proto"));
+  await buildDaemons(dir);
   process.env.NK_DIST_DIR = dir;
   return async () => {
     await rm(dir, { recursive: true, force: true });
