@@ -40,6 +40,9 @@ const nodes = CHAOS_NODES.slice(0, nodeCount);
 // With five nodes two may go at once, but the agents form a pool of which one at a time: the recorders check both.
 const limits = nodeCount > 3 ? { total: 2, servers: 1, pools: [{ name: "workers", selector: { pool: "workers" }, nodes: ["n4", "n5"], max: 1 }] } : { total: 1, servers: 1 };
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
+// git must trust the coordinator's CA given per command (http.sslCAInfo), which a machine-wide GIT_SSL_CAINFO
+// would silently override (the test suite drops it the same way, in test/support/test-env.ts).
+delete process.env.GIT_SSL_CAINFO;
 
 // The daemons run from a build of their own: it starts them faster (no tsx on every agent restart, ~0.35 s of CPU
 // each), and edits to the sources during a run that lasts an hour or more do not change what is under test.
