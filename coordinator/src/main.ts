@@ -1,36 +1,30 @@
-// Builds the coordinator's object graph from its config and runs it; the only place that wires parts together.
+// Builds the coordinator's object graph from its config and runs it; the only place that wires parts together (its listeners,
+// gRPC and HTTP, are wired in main-listeners.ts).
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
-import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { configWarnings } from "./config/config-warnings.js";
 import { ChangeSignal, DesiredFeed, NodeFeed, NodeEnrollment, NodeRegistry, RevisionAdopter, RevisionHandOff, TelemetrySync } from "./fleet/index.js";
 import { PlanBook, PreviewService, type PreviewMessage } from "./preview/index.js";
-import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, gitHttpBackendPath, gitHttpPlugin, upstreamAuthEnv, upstreamWebhookPlugin } from "./git/index.js";
-import { adminAuthorizer } from "./grpc/call-auth.js";
-import { TokenBook, auditEvent, httpAccess, type AuditEntry } from "./auth/index.js";
-import { createAdminService } from "./grpc/admin-service.js";
+import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, upstreamAuthEnv } from "./git/index.js";
+import { TokenBook, auditEvent, type AuditEntry } from "./auth/index.js";
 import { BuildFarm } from "./build/build-farm.js";
-import { createAgentService } from "./grpc/agent-service.js";
-import { startGrpcServer } from "./grpc/grpc-server.js";
-import { reflectionServices } from "./grpc/reflection-services.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
-import { CoordinatorMetrics, buildHttpApp, localHttpUrl, splitHostPort } from "./http/index.js";
-import { DesiredCatalog, RevisionRenderer } from "./inventory/index.js";
+import { CoordinatorMetrics } from "./http/index.js";
+import { DesiredCatalog } from "./inventory/index.js";
 import { Notifier } from "./notify/index.js";
 import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
-import { ManifestClient, ManifestSyncer, NoManifests, createManifestsAdmin } from "./manifests/index.js";
-import { loadServedSource, memoized, nkSourcePlugin, publicHttpUrl } from "./nk-source/index.js";
+import { ManifestClient, ManifestSyncer, NoManifests } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
-import { KubeDisruptionHooks, agentReportHandler, catalogSettings, clusterCheckSource, disruptionHalt, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
-import { StatusBoard, eventView, type AdminActions, type RolloutView } from "./status/index.js";
+import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
+import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
 import { StopList } from "../../shared/src/process/index.js";
+import { startListeners } from "./main-listeners.js";
 
 export interface RunningCoordinator {
   readonly grpcPort: number;
@@ -234,87 +228,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       stops.push(() => sync.stop());
     }
 
-    const grpc = await startGrpcServer({
-      address: config.grpc.listen,
-      tls: { caPem: tls.caCertPem, certPem: tls.serverCertPem, keyPem: tls.serverKeyPem },
-      services: [
-        {
-          definition: AgentServiceService,
-          implementation: createAgentService({
-            verifier: store,
-            registry,
-            catalog,
-            feed,
-            secrets: store,
-            leases,
-            audit,
-            checks: dispatcher,
-            previews: { feed: previews.feed, pendingFor: (node) => previews.pendingFor(node), report: (node, result) => previews.report(node, result) },
-            disruptionHalt: () => disruptionHalt(leases.rollout()),
-            onReport: agentReportHandler({ health: nodeHealth, noteFailure: (node, revision, error) => leases.noteFailure(node, revision, error), onReport: () => metrics.reportReceived(), log }),
-            openStream: () => metrics.grpcStreamOpened("watch_desired"),
-            onDelivered: (ms) => metrics.desiredDelivered(ms / 1000),
-            clusterName: () => catalog.inventory?.cluster.name ?? "",
-            isLeader: () => leadership.isLeader(),
-            onLeadershipChange: (listener) => leadership.onChange(listener),
-            heartbeatMs: config.heartbeatSeconds * 1000,
-            farm,
-            log: log.child({ component: "agent-api" }),
-            now,
-          }),
-        },
-        {
-          definition: AdminServiceService,
-          implementation: createAdminService({
-            authorize: adminAuthorizer(tokens),
-            tokens,
-            rotateNodeToken: (node) => enrollment.rotateToken(node),
-            audit,
-            status: board,
-            actions,
-            secrets: store,
-            events: { readEvents: async (o) => (await store.readEvents(o)).map(eventView) },
-            renderer: new RevisionRenderer(repo),
-            manifests: createManifestsAdmin({ syncer: manifests, driver: manifestDriver, repo }),
-            plans: previews,
-            builds: farm,
-            log: log.child({ component: "admin-api" }),
-          }),
-        },
-        // Server reflection (grpcurl list/describe) for the two services above.
-        ...reflectionServices(),
-      ],
-    });
-    stops.push(() => grpc.stop());
-
-    const checkAdmin = httpAccess(tokens);
-    // The nk source nodes import by default: read and hashed on its first request, not at every start.
-    const nkSource = memoized(() => loadServedSource());
-    const httpPortOf = (): number => (http.server.address() as { port: number }).port;
-    const http = buildHttpApp({
-      status: board,
-      admin: actions,
-      authenticateAdmin: checkAdmin,
-      audit,
-      metrics,
-      log,
-      publicStatus: config.http.publicStatus,
-      ...(config.http.plaintext ? {} : { https: { key: tls.serverKeyPem, cert: tls.serverCertPem } }),
-      extraPlugins: [
-        async (app) => {
-          await app.register(gitHttpPlugin, { prefix: "/git", repo, authenticate: checkAdmin, audit, backendPath: await gitHttpBackendPath(), maxPushBytes: config.http.maxPushBytes, allowPush: config.source.kind === "origin", log: log.child({ component: "git-http" }) });
-          await app.register(nkSourcePlugin({ source: nkSource, publicUrl: () => publicHttpUrl({ ...(config.http.publicUrl ? { publicUrl: config.http.publicUrl } : {}), listen: config.http.listen, tlsHosts: config.tls.hosts, plaintext: config.http.plaintext }, httpPortOf()) }));
-          if (follower) await app.register(upstreamWebhookPlugin, { follower, authenticate: checkAdmin, ...(config.source.kind === "upstream" && config.source.webhookSecretFile ? { secret: await readSecretFile(config.source.webhookSecretFile, "webhook secret") } : {}) });
-        },
-      ],
-    });
-    const { host, port } = splitHostPort(config.http.listen);
-    await http.listen({ host, port });
-    stops.push(() => http.close());
-    const httpPort = httpPortOf();
-    const httpUrl = localHttpUrl(host, httpPort, config.http.plaintext);
-    if (config.http.plaintext) log.warn({ listen: config.http.listen }, "http.plaintext: serving plain HTTP (no TLS) on loopback; tokens cross this listener unencrypted, so only a local TLS-terminating proxy should use it");
-
+    const { grpc, httpPort, httpUrl } = await startListeners(config, { tls, store, leadership, audit, registry, catalog, feed, leases, dispatcher, previews, nodeHealth, metrics, farm, tokens, enrollment, board, actions, repo, manifests, manifestDriver, follower, stops, log, now });
     log.info({ grpcPort: grpc.port, httpPort, httpUrl, stateDir: config.stateDir, revision: catalog.revision || null, ca: tls.caFingerprintSha256 }, "coordinator started");
     return { grpcPort: grpc.port, httpPort, httpUrl, adminToken, caPem: tls.caCertPem, stateDir: config.stateDir, log, stop };
   } catch (err) {
