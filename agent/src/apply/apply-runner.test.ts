@@ -3,89 +3,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger } from "../../../shared/src/log/index.js";
-import { bundleSha256, type BundleFile } from "../../../shared/src/render/index.js";
-import type { DesiredBundle as WireDesiredBundle } from "../../../shared/src/wire/index.js";
+import { bundleSha256 } from "../../../shared/src/render/index.js";
 import { StateStore } from "../state/index.js";
 import { SimSystem } from "../system/index.js";
 import type { DesiredBundle, Phase } from "./agent-state.js";
 import { ApplyRunner } from "./apply-runner.js";
 import { DEFAULT_MACHINE_CONFIG } from "./machine-config.js";
-import type { ApplyReport, Clock, LeaseAnswer, LeaseClient, LeaseRequest } from "./runner-ports.js";
+import type { ApplyReport } from "./runner-ports.js";
 import { systemHealthProbe } from "./system-health-probe.js";
-
-/** Time that moves only when the test says so. */
-class ManualClock implements Clock {
-  private t = 1_700_000_000_000;
-  private timers: { at: number; fn: () => void }[] = [];
-  now(): number {
-    return this.t;
-  }
-  setTimer(ms: number, fn: () => void): () => void {
-    const timer = { at: this.t + ms, fn };
-    this.timers.push(timer);
-    return () => (this.timers = this.timers.filter((x) => x !== timer));
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    const due = this.timers.filter((x) => x.at <= this.t);
-    this.timers = this.timers.filter((x) => x.at > this.t);
-    for (const x of due) x.fn();
-  }
-}
-
-/** The coordinator's side of one node's lease, in memory. */
-class MemoryLeases implements LeaseClient {
-  holder: number | null = null;
-  private next = 1;
-  readonly calls: string[] = [];
-  async acquire(req: LeaseRequest): Promise<LeaseAnswer> {
-    this.calls.push(`acquire ${req.kind} ${req.fencingToken ?? "-"}`);
-    // A node asking again gets the lease it already holds: same fencing token.
-    this.holder ??= this.next++;
-    return { granted: true, fencingToken: this.holder };
-  }
-  async renew(token: number, state: string): Promise<void> {
-    this.calls.push(`renew ${token} ${state}`);
-    if (token !== this.holder) throw new NkError("LEASE_FENCED", "stale token");
-  }
-  async release(token: number, success: boolean): Promise<void> {
-    this.calls.push(`release ${token} ${success}`);
-    if (token === this.holder) this.holder = null;
-  }
-  async drain(token: number): Promise<{ ok: true }> {
-    this.calls.push(`drain ${token}`);
-    return { ok: true };
-  }
-}
-
-class Exited extends Error {}
-
-const files = (o: { nixpkgs?: string; k3s?: string; users?: string } = {}): BundleFile[] => [
-  { path: "flake.nix", content: `{ inputs.nixpkgs.url = "${o.nixpkgs ?? "github:NixOS/nixpkgs/nixos-24.11"}"; }\n` },
-  { path: "nk/k3s.nix", content: o.k3s ?? "{ services.k3s.role = \"server\"; }\n" },
-  { path: "nk/users.nix", content: o.users ?? "{ }\n" },
-];
-
-// The coordinator's desired bundle (shared/wire) is what the client hands the runner.
-const desired = (rev: string, f: BundleFile[]): WireDesiredBundle => ({
-  node: "n1",
-  revision: rev,
-  sha256: bundleSha256(f),
-  files: f,
-  agentVersion: "0.1.0",
-  rebootPolicy: "auto",
-  checks: [{ name: "node-ok", command: [process.execPath, "-e", "console.log('OK')"], expect: "OK", timeoutMs: 10_000 }],
-  secretNames: [],
-  activationTimeoutMs: 0,
-  healthDeadlineMs: 60_000,
-  createdAtMs: 0,
-  prebuilt: null,
-});
-const REV1 = desired("r1", files());
-const REV2_USERS = desired("r2", files({ users: "{ users.users.dev = { }; }\n" }));
-const REV2_K3S = desired("r2k", files({ k3s: "{ services.k3s.role = \"server\"; services.k3s.extraFlags = [ \"--x\" ]; }\n" }));
+import { Exited, ManualClock, MemoryLeases, REV1, REV2_K3S, REV2_USERS } from "./test-runner-doubles.js";
 
 let dir = "";
 let clock: ManualClock;
