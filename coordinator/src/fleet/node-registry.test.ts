@@ -72,3 +72,47 @@ describe("NodeRegistry connections", () => {
     expect(registry.get("n1")!.applied).toEqual({ revision: "r3", sha256: "s3" });
   });
 });
+
+describe("NodeRegistry journal", () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+
+  const openTwo = async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-registry-"));
+    dirs.push(dir);
+    const store = await FileStore.open({ dir, clock: () => 1_000_000 });
+    for (const n of ["n1", "n2"]) await store.enrollNode(n);
+    const registry = new NodeRegistry(store);
+    await registry.load();
+    registry.noteDesired([
+      { node: "n1", revision: "r2", sha256: "a2" },
+      { node: "n2", revision: "r2", sha256: "b2" },
+    ]);
+    const kinds = async (kind: string) => (await store.readEvents()).filter((e) => e.kind === kind);
+    return { registry, kinds };
+  };
+
+  it("journals rollout-completed once, when the last node reaches its desired bundle", async () => {
+    const { registry, kinds } = await openTwo();
+    await registry.report("n1", report(1), { revision: "r2", sha256: "a2" });
+    expect(await kinds("rollout-completed")).toEqual([]);
+    await registry.report("n2", report(2), { revision: "r2", sha256: "b2" });
+    await registry.report("n2", report(3), { revision: "r2", sha256: "b2" });
+    await registry.hello("n1", { agentVersion: "0.1.0", bootId: "b1", bootedSystem: "/nix/store/x", currentSystem: "/nix/store/x", phase: "confirmed", heldFencingToken: 0, atMs: 4 }, { revision: "r2", sha256: "a2" });
+    const done = await kinds("rollout-completed");
+    expect(done.map((e) => [e.revision, e.fields])).toEqual([["r2", { nodes: "2" }]]);
+    expect(done[0]!.message).toContain("2 of 2 on revision r2");
+  });
+
+  it("journals node-rolled-back when a report newly says so, not at every heartbeat", async () => {
+    const { registry, kinds } = await openTwo();
+    const rolled = { ...report(1), revision: "r2", sha256: "a2", phase: "rolled-back", error: "unhealthy after activation: k3s inactive" };
+    await registry.report("n1", rolled);
+    await registry.report("n1", { ...rolled, atMs: 2 });
+    await registry.report("n1", { ...report(3), revision: "r2", sha256: "a2", phase: "failed", error: "x" });
+    const events = await kinds("node-rolled-back");
+    expect(events.map((e) => [e.node, e.revision, e.message])).toEqual([["n1", "r2", "n1 rolled back from revision r2: unhealthy after activation: k3s inactive"]]);
+  });
+});

@@ -70,8 +70,12 @@ export class NodeRegistry {
 
   async report(name: string, report: NodeReport, applied?: RevisionRef): Promise<void> {
     const record = this.require(name);
+    const before = record.lastReport;
     await this.store.recordReport(name, report, applied);
     record.lastReport = report;
+    if (isNewRollback(report, before)) {
+      await this.store.appendEvent({ kind: "node-rolled-back", node: name, revision: report.revision, message: `${name} rolled back from revision ${report.revision.slice(0, 12)}: ${report.error || "no reason given"}`, fields: { sha256: report.sha256 } });
+    }
     await this.noteApplied(record, applied);
     this.changed.emit(name);
   }
@@ -88,6 +92,20 @@ export class NodeRegistry {
       revision: applied.revision,
       message: `${record.name} runs revision ${applied.revision.slice(0, 12)} (bundle ${applied.sha256.slice(0, 12)})`,
       fields: { sha256: applied.sha256 },
+    });
+    await this.noteCompleted(applied);
+  }
+
+  /** The node that brings the last one to its desired bundle completes the rollout: journaled once, by that switch. */
+  private async noteCompleted(applied: RevisionRef): Promise<void> {
+    const desired = this.all().filter((r) => r.desired);
+    if (desired.length === 0 || !desired.every((r) => r.applied?.sha256 === r.desired!.sha256)) return;
+    if (!desired.some((r) => r.desired!.revision === applied.revision)) return;
+    await this.store.appendEvent({
+      kind: "rollout-completed",
+      revision: applied.revision,
+      message: `every node runs its desired bundle; ${desired.filter((r) => r.desired!.revision === applied.revision).length} of ${desired.length} on revision ${applied.revision.slice(0, 12)}`,
+      fields: { nodes: String(desired.length) },
     });
   }
 
@@ -145,4 +163,10 @@ export class NodeRegistry {
 /** When the agent last spoke to any coordinator about this record (hello or report). */
 function lastHeard(r: NodeRecord): number {
   return Math.max(r.lastReport?.atMs ?? 0, r.lastHello?.atMs ?? 0);
+}
+
+/** A report that newly says the node rolled back (not the heartbeat repeating it). */
+function isNewRollback(report: NodeReport, before: NodeReport | undefined): boolean {
+  if (report.phase !== "rolled-back" || report.revision === "") return false;
+  return before?.phase !== "rolled-back" || before.revision !== report.revision || before.sha256 !== report.sha256;
 }

@@ -228,9 +228,10 @@ export class GrantEngine {
         this.deadlinesSeen.add(deadlineKey);
         const reason = deadlineHaltReason(lease);
         const halted = this.book.rollout.halted;
-        // An existing halt keeps its reason; the miss is still recorded. After an operator resume it does not re-halt.
+        // Always journaled (notifications: deadline-passed, or node-did-not-return for reboot-return). An existing
+        // halt keeps its reason; after an operator resume the same miss does not re-halt.
+        await this.deps.store.appendEvent({ kind: "lease-deadline-missed", node: lease.node, revision: lease.revision, message: reason, fields: { phase: lease.phase, state: lease.state } });
         if (!halted) await this.halt(reason, lease.revision, lease.node);
-        else if (halted.reason !== reason) await this.deps.store.appendEvent({ kind: "lease-deadline-missed", node: lease.node, revision: lease.revision, message: reason });
       }
       const silenceKey = `${lease.fencingToken}/${lease.renewedAtMs}`;
       const quietMs = now - lease.renewedAtMs;

@@ -91,6 +91,29 @@ describe("Notifier", () => {
     expect(r.got.map((g) => g.body)).toEqual(["[homelab] canary-awaiting-approval (a1b2c3d4e5f6): canaries (n4) confirmed"]);
   });
 
+  it("sends rollout-completed, node-rolled-back and node-did-not-return (deadline-passed for a target that asks only for that)", async () => {
+    const r = await receiver();
+    const n = notifier([
+      { name: "all", kind: "webhook", url: `${r.url}/all`, events: [] },
+      { name: "deadlines", kind: "slack", url: `${r.url}/deadlines`, events: ["deadline-passed"] },
+    ]);
+    const base = { timeMs: halted.timeMs, revision: halted.revision };
+    n.notice({ ...base, seq: 20, kind: "node-rolled-back", node: "n2", message: "n2 rolled back from revision a1b2c3d4e5f6: unhealthy after activation" });
+    n.notice({ ...base, seq: 21, kind: "lease-deadline-missed", node: "n3", message: "node n3 missed its reboot-return deadline", fields: { phase: "reboot-return", state: "rebooting" } });
+    n.notice({ ...base, seq: 22, kind: "lease-deadline-missed", node: "n4", message: "node n4 missed its drain deadline", fields: { phase: "drain", state: "draining" } });
+    n.notice({ ...base, seq: 23, kind: "rollout-completed", message: "every node runs its desired bundle; 4 of 4 on revision a1b2c3d4e5f6" });
+    await n.idle();
+    const all = r.got.filter((g) => g.path === "/all").map((g) => JSON.parse(g.body) as { event: string; node: string; seq: number });
+    expect(all.sort((a, b) => a.seq - b.seq).map((b) => [b.event, b.node])).toEqual([
+      ["node-rolled-back", "n2"],
+      ["node-did-not-return", "n3"],
+      ["deadline-passed", "n4"],
+      ["rollout-completed", ""],
+    ]);
+    const deadlines = r.got.filter((g) => g.path === "/deadlines").map((g) => (JSON.parse(g.body) as { text: string }).text).sort();
+    expect(deadlines).toEqual(["[homelab] deadline-passed n3 (a1b2c3d4e5f6): node n3 missed its reboot-return deadline", "[homelab] deadline-passed n4 (a1b2c3d4e5f6): node n4 missed its drain deadline"]);
+  });
+
   it("retries a failing receiver with backoff and gives up after the last attempt", async () => {
     const flaky = await receiver(2);
     const down = await receiver(99);

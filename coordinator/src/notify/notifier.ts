@@ -5,7 +5,7 @@ import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { Timers } from "../lease/index.js";
 import type { EventRecord } from "../store/index.js";
-import { notificationOf, outgoing, type Outgoing } from "./notify-message.js";
+import { notificationFor, outgoing, type Outgoing } from "./notify-message.js";
 
 export type DeliveryOutcome = "delivered" | "retried" | "failed";
 
@@ -34,10 +34,9 @@ export class Notifier {
 
   /** From the event journal: returns at once; delivery happens in the background. */
   notice(event: EventRecord): void {
-    const what = notificationOf(event);
-    if (!what) return;
     for (const target of this.deps.targets()) {
-      if (target.events.length > 0 && !target.events.includes(what)) continue;
+      const what = notificationFor(target, event);
+      if (!what) continue;
       const run = this.deliver(target, outgoing(target, this.deps.cluster(), what, event)).finally(() => this.pending.delete(run));
       this.pending.add(run);
     }

@@ -8,14 +8,29 @@ const EVENT_OF: Readonly<Record<string, NotifyEvent>> = {
   "rollout-paused": "rollout-paused",
   "rollout-resumed": "rollout-resumed",
   "rollout-halted": "rollout-halted",
+  "rollout-completed": "rollout-completed",
   "canary-awaiting-approval": "canary-awaiting-approval",
   "lease-released-failed": "node-failed",
   "lease-drain-failed": "node-failed",
+  "node-rolled-back": "node-rolled-back",
   "lease-deadline-missed": "deadline-passed",
 };
 
-export function notificationOf(event: EventRecord): NotifyEvent | undefined {
-  return EVENT_OF[event.kind];
+/**
+ * The notifications an event can be, most specific first: a target gets the first one its filter takes. A node
+ * that missed its reboot-return deadline did not come back: `node-did-not-return`, or `deadline-passed` for a
+ * target that asks only for that.
+ */
+export function notificationsOf(event: EventRecord): NotifyEvent[] {
+  const what = EVENT_OF[event.kind];
+  if (!what) return [];
+  if (event.kind === "lease-deadline-missed" && event.fields?.phase === "reboot-return") return ["node-did-not-return", what];
+  return [what];
+}
+
+/** The notification `target` receives for `event`, if any. */
+export function notificationFor(target: NotifyTarget, event: EventRecord): NotifyEvent | undefined {
+  return notificationsOf(event).find((what) => target.events.length === 0 || target.events.includes(what));
 }
 
 export interface Outgoing {

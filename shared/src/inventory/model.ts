@@ -256,7 +256,18 @@ export interface ManifestSettings {
 }
 
 /** Rollout events the coordinator can send to `notify:` targets. */
-export const NOTIFY_EVENTS = ["rollout-started", "rollout-paused", "rollout-resumed", "rollout-halted", "canary-awaiting-approval", "node-failed", "deadline-passed"] as const;
+export const NOTIFY_EVENTS = [
+  "rollout-started",
+  "rollout-paused",
+  "rollout-resumed",
+  "rollout-halted",
+  "rollout-completed",
+  "canary-awaiting-approval",
+  "node-failed",
+  "node-rolled-back",
+  "node-did-not-return",
+  "deadline-passed",
+] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 /** Where rollout events go: a generic JSON webhook (optionally HMAC-signed), an ntfy topic, a Slack-compatible webhook. */

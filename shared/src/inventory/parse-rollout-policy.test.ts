@@ -117,7 +117,7 @@ describe("notify", () => {
     expect(validateInventoryText(withNotify(`  - { name: chat, kind: teams, url: "https://x.example", events: [node-exploded] }
   - { name: hook, kind: webhook, url: "https://x.example", hmac_secret: "Sup3r Secret!" }`)).diagnostics.map(formatDiagnostic)).toEqual([
       'inventory.yaml:14:25 notify[0].kind: expected one of webhook, ntfy, slack, got "teams"',
-      'inventory.yaml:14:66 notify[0].events[0]: unknown event "node-exploded" (expected some of: rollout-started, rollout-paused, rollout-resumed, rollout-halted, canary-awaiting-approval, node-failed, deadline-passed)',
+      'inventory.yaml:14:66 notify[0].events[0]: unknown event "node-exploded" (expected some of: rollout-started, rollout-paused, rollout-resumed, rollout-halted, rollout-completed, canary-awaiting-approval, node-failed, node-rolled-back, node-did-not-return, deadline-passed)',
       'inventory.yaml:15:73 notify[1].hmac_secret: "Sup3r Secret!" is not a secret name: give the name of a coordinator secret (nkctl secret set), never the key itself',
     ]);
   });
