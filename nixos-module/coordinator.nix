@@ -25,6 +25,8 @@ let
     { option = "etcd.secretsKeyFile"; name = "etcd-secrets-key"; file = cfg.etcd.secretsKeyFile; used = etcdUsed; }
   ];
   credential = name: "${credentialsDir}/${name}";
+  # An optional string (most often an absolute path) that is off until set.
+  optionalString = description: lib.mkOption { type = lib.types.nullOr lib.types.str; default = null; inherit description; };
 
   # The coordinator's config file (coordinator/src/config/coordinator-config.ts); `settings` wins over everything.
   coordinatorSettings = lib.recursiveUpdate
@@ -148,31 +150,11 @@ in
         default = "/nk/";
         description = "Key prefix in etcd.";
       };
-      caFile = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        description = "Absolute path of the CA that signed etcd's server certificate (turns on TLS).";
-      };
-      certFile = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        description = "Absolute path of a client certificate for etcd (with caFile).";
-      };
-      keyFile = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        description = "Absolute path of the client certificate's key (LoadCredential).";
-      };
-      username = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        description = "etcd user, with passwordFile.";
-      };
-      passwordFile = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        description = "Absolute path of the etcd user's password (LoadCredential).";
-      };
+      caFile = optionalString "Absolute path of the CA that signed etcd's server certificate (turns on TLS).";
+      certFile = optionalString "Absolute path of a client certificate for etcd (with caFile).";
+      keyFile = optionalString "Absolute path of the client certificate's key (LoadCredential).";
+      username = optionalString "etcd user, with passwordFile.";
+      passwordFile = optionalString "Absolute path of the etcd user's password (LoadCredential).";
       secretsKeyFile = lib.mkOption {
         type = lib.types.nullOr lib.types.str;
         default = null;
@@ -207,11 +189,7 @@ in
         default = 60;
         description = "Seconds between polls of the upstream (at least 5).";
       };
-      webhookSecretFile = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        description = "Absolute path of the webhook secret (GitHub/GitLab), passed in with LoadCredential.";
-      };
+      webhookSecretFile = optionalString "Absolute path of the webhook secret (GitHub/GitLab), passed in with LoadCredential.";
       username = lib.mkOption {
         type = lib.types.str;
         default = "git";
