@@ -10,6 +10,7 @@ import { ChangeSignal, DesiredFeed, NodeFeed, NodeEnrollment, NodeRegistry, Revi
 import { PlanBook, PreviewService, type PreviewMessage } from "./preview/index.js";
 import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, upstreamAuthEnv } from "./git/index.js";
 import { TokenBook, auditEvent, type AuditEntry } from "./auth/index.js";
+import { BuildArchive } from "./build/build-archive.js";
 import { BuildFarm } from "./build/build-farm.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics } from "./http/index.js";
@@ -118,7 +119,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
 
     // Builders mode: a settled build lets the node's desired state (with its store path) go out.
     const publishDesired = (node: string): void => void (catalog.get(node) && feed.publish(catalog.get(node)!));
-    const farm = new BuildFarm({ jobsPerBuilder: 4, keepLogs: 1_000, logBytes: 64 * 1024, log: log.child({ component: "builds" }), onSettled: publishDesired });
+    // Finished builds and their logs go to the state dir whatever the store: the farm is this coordinator's own (its
+    // builders stream here), and logs are bulky diagnostics that have no place in etcd's small, replicated values.
+    const farm = new BuildFarm({ jobsPerBuilder: 4, keepPerNode: 10, logBytes: 64 * 1024, archive: new BuildArchive(join(config.stateDir, "builds")), log: log.child({ component: "builds" }), onSettled: publishDesired });
+    await farm.load();
     metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({
       store, catalog, registry, feed,

@@ -45,6 +45,19 @@ describe("builders mode (simulated cluster, real coordinator)", () => {
     const { client, metadata } = h.admin();
     const built = await adminCall<GetBuildLogRequest, GetBuildLogResponse>(client.getBuildLog.bind(client), { node: "n2", revision: revision.slice(0, 12) }, metadata);
     expect(built).toMatchObject({ node: "n2", revision, state: "pushed" });
+    expect(built.log).toContain("copying path");
+
+    // A coordinator restart keeps the finished builds and their logs (state dir), and builds nothing again.
+    const started = async () => (await cluster.agentLog("n1")).split("\n").filter((l) => l.includes(`"rev":"${revision}"`) && l.includes('"msg":"build job started"')).length;
+    expect(await started()).toBe(3);
+    await h.restart();
+    await cluster.converged(60_000);
+    const again = h.admin();
+    const kept = await adminCall<GetBuildLogRequest, GetBuildLogResponse>(again.client.getBuildLog.bind(again.client), { node: "n2", revision: "" }, again.metadata);
+    expect(kept).toEqual({ ...built });
+    const after = (await (await h.fetch("/api/v1/status", { headers: { authorization: `Bearer ${h.coordinator.adminToken}` } })).json()) as { builds: Array<{ node: string; state: string }> };
+    expect(after.builds.map((b) => [b.node, b.state])).toEqual([["n1", "pushed"], ["n2", "pushed"], ["n3", "pushed"]]);
+    expect(await started()).toBe(3);
   }, 240_000);
 
   it("gives the jobs of a builder killed mid-build to the other builder; the nodes still get their systems", async () => {

@@ -1,10 +1,14 @@
 // BuildFarm over connected builders: jobs go out, a dead builder's job goes to another, results settle nodes, logs are kept.
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Inventory } from "../../../shared/src/inventory/index.js";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { DEFAULT_MANIFEST_SETTINGS } from "../../../shared/src/inventory/parse-manifest-settings.js";
 import { exampleCluster, makeNode } from "../../../shared/src/render/test-inventory.js";
 import type { NodeDesired } from "../inventory/index.js";
+import { BuildArchive } from "./build-archive.js";
 import { BuildFarm, type BuildJobMessage } from "./build-farm.js";
 
 const nodes = [makeNode("n1", "172.30.190.11"), makeNode("n2", "172.30.190.12")];
@@ -16,13 +20,52 @@ const INV: Inventory = {
 const desired = (name: string, rev: string): NodeDesired => ({ node: nodes.find((n) => n.name === name)!, revision: rev, bundle: { node: name, sha256: `${name}${rev}`.padEnd(64, "0"), files: [{ path: "flake.nix", content: `# ${name} ${rev}` }] }, secretNames: [], adoptedAtMs: 0 });
 const built = (n: string) => ({ systemPath: `/nix/store/${"b".repeat(32)}-nixos-system-${n}`, kernel: "/nix/store/k/bzImage", initrd: null, kernelModules: null });
 
-function farm(): { f: BuildFarm; settled: string[] } {
+function farm(archive?: BuildArchive): { f: BuildFarm; settled: string[] } {
   const settled: string[] = [];
-  return { f: new BuildFarm({ jobsPerBuilder: 1, keepLogs: 10, logBytes: 16, log: silentLogger(), onSettled: (n) => settled.push(n) }), settled };
+  return { f: new BuildFarm({ jobsPerBuilder: 1, keepPerNode: 2, logBytes: 16, log: silentLogger(), onSettled: (n) => settled.push(n), ...(archive ? { archive } : {}) }), settled };
 }
 
 describe("BuildFarm", () => {
-  it("sends jobs with the bundle and the cache, holds the nodes back until pushed, then lets them fetch", () => {
+  it("keeps finished builds and their logs across a restart, the newest per node, and does not build them again", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-build-archive-"));
+    const archive = new BuildArchive(dir);
+    try {
+      const { f } = farm(archive);
+      f.revisionAdopted(INV, [], [desired("n1", "r1"), desired("n2", "r1")]);
+      f.connect("n1", () => undefined);
+      f.report("n1", "r1", "n1", { ok: true, built: built("n1") }, "log of n1 at r1");
+      f.report("n1", "r1", "n2", { ok: false, error: "error: boom" }, "n2 failed here");
+      const build = (rev: string) => {
+        f.revisionAdopted(INV, [desired("n1", rev)], []);
+        f.report("n1", rev, "n1", { ok: true, built: built("n1") }, `log of n1 at ${rev}`);
+      };
+      build("r2");
+      expect(await f.buildLog("n1", "r1")).toEqual({ revision: "r1", state: "pushed", log: "log of n1 at r1" });
+      build("r3");
+      build("r4");
+      // Two kept per node: r1's job and log are gone (also on disk), r3 and r4 stay.
+      expect(await f.buildLog("n1", "r1")).toBeNull();
+      await archive.idle();
+      expect((await readdir(join(dir, "logs", "n1"))).sort()).toEqual(["r3.log", "r4.log"]);
+
+      const sent: string[] = [];
+      const { f: again } = farm(new BuildArchive(dir));
+      await again.load();
+      again.revisionAdopted(INV, [], [desired("n1", "r4"), desired("n2", "r1")]);
+      again.connect("n1", (j) => sent.push(j.node));
+      expect(sent).toEqual([]);
+      expect(again.decision(desired("n1", "r4"))).toMatchObject({ kind: "prebuilt" });
+      expect(again.decision(desired("n2", "r1"))).toEqual({ kind: "halted", reason: "the build of revision r1 for n2 failed on builder n1: error: boom" });
+      expect(await again.buildLog("n1")).toEqual({ revision: "r4", state: "pushed", log: "log of n1 at r4" });
+      expect(await again.buildLog("n1", "r3")).toEqual({ revision: "r3", state: "pushed", log: "log of n1 at r3" });
+      expect(await again.buildLog("n2")).toEqual({ revision: "r1", state: "failed", log: "n2 failed here" });
+    } finally {
+      await archive.idle();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("sends jobs with the bundle and the cache, holds the nodes back until pushed, then lets them fetch", async () => {
     const { f, settled } = farm();
     const all = [desired("n1", "r1"), desired("n2", "r1")];
     f.revisionAdopted(INV, [], all);
@@ -34,7 +77,7 @@ describe("BuildFarm", () => {
     expect(settled).toEqual(["n1"]);
     expect(f.decision(all[0]!)).toEqual({ kind: "prebuilt", prebuilt: { systemPath: built("n1").systemPath, cacheUrl: "file:///srv/c", cachePublicKey: "cache-1:k", fallbackLocal: true } });
     expect(got.map((j) => j.node)).toEqual(["n1", "n2"]);
-    expect(f.buildLog("n1")).toEqual({ revision: "r1", state: "pushed", log: " cut to its tail" });
+    expect(await f.buildLog("n1")).toEqual({ revision: "r1", state: "pushed", log: " cut to its tail" });
     expect(f.counts("r1")).toEqual({ queued: 0, building: 1, pushed: 1, failed: 0 });
     f.revisionAdopted(INV, [desired("n1", "r2")], []);
     expect(f.currentCounts()).toEqual({ queued: 1, building: 1, pushed: 0, failed: 0 });

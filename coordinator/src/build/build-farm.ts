@@ -1,9 +1,11 @@
 // The coordinator's builders: the build queue over connected builder agents, their results and logs, per revision.
+import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Inventory, NodeSystem } from "../../../shared/src/inventory/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
 import type { NodeDesired } from "../inventory/index.js";
-import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, jobKey, type BuildCounts, type BuildJobRecord, type BuiltPaths } from "./build-queue.js";
+import { BuildArchive } from "./build-archive.js";
+import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, jobKey, keepFinished, type BuildCounts, type BuildJobRecord, type BuiltPaths } from "./build-queue.js";
 import { nodeBuildDecision, type NodeBuildDecision } from "./node-build-decision.js";
 
 /** A node's newest build job, as the status shows it. */
@@ -30,9 +32,11 @@ export type BuildOutcome = { readonly ok: true; readonly built: BuiltPaths } | {
 export interface BuildFarmOptions {
   /** Jobs one builder runs at once. */
   readonly jobsPerBuilder: number;
-  /** Build logs kept (the newest), each cut to its last `logBytes`. */
-  readonly keepLogs: number;
+  /** Finished builds (and their logs) kept per node, the newest; each log cut to its last `logBytes`. */
+  readonly keepPerNode: number;
   readonly logBytes: number;
+  /** Where finished jobs and logs are kept; in memory only without one. */
+  readonly archive?: BuildArchive;
   readonly log: Logger;
   /** A node's job reached pushed or failed: its desired state can go out (or its halt be shown). */
   readonly onSettled: (node: string) => void;
@@ -43,17 +47,25 @@ export class BuildFarm {
   private inventory: Inventory | null = null;
   private readonly files = new Map<string, readonly BundleFile[]>();
   private readonly builders = new Map<string, { systems: readonly NodeSystem[]; send: (job: BuildJobMessage) => void }>();
-  private readonly logs = new Map<string, string>();
+  private readonly archive: BuildArchive;
 
-  constructor(private readonly options: BuildFarmOptions) {}
+  constructor(private readonly options: BuildFarmOptions) {
+    this.archive = options.archive ?? new BuildArchive(null);
+  }
+
+  /** Takes back the finished jobs a previous run kept (before the first adoption). */
+  async load(): Promise<void> {
+    this.jobs = keepFinished(await this.archive.load(), this.options.keepPerNode);
+  }
 
   /**
    * A revision was adopted: in builders mode, a job per changed node, before any agent hears of the new bundle. The
-   * first adoption (the coordinator starting) queues every node: jobs live in memory, and a builder that still has a
-   * system builds nothing again.
+   * first adoption (the coordinator starting) queues every node without a kept finished build of its bundle: jobs in
+   * flight did not survive the restart (a builder that still has the system builds nothing again).
    */
   revisionAdopted(inventory: Inventory, changedNow: readonly NodeDesired[], all: readonly NodeDesired[]): void {
-    const changed = this.inventory === null ? all : changedNow;
+    const settled = (d: NodeDesired) => this.jobs.some((j) => j.node === d.node.name && j.revision === d.revision && j.bundleSha256 === d.bundle.sha256);
+    const changed = this.inventory === null ? all.filter((d) => !settled(d)) : changedNow;
     this.inventory = inventory;
     if (inventory.cluster.build.mode !== "builders" || changed.length === 0) return;
     for (const d of changed) this.files.set(`${d.revision}/${d.node.name}`, d.bundle.files);
@@ -76,6 +88,7 @@ export class BuildFarm {
       if (this.builders.get(builder) !== entry) return;
       this.builders.delete(builder);
       this.jobs = builderLost(this.jobs, builder);
+      this.settle();
       this.options.log.warn({ builder }, "builder disconnected; its jobs go to another builder");
       for (const j of this.jobs.filter((j) => j.state === "failed" && j.lost.includes(builder))) this.options.onSettled(j.node);
       this.pump();
@@ -87,7 +100,8 @@ export class BuildFarm {
     this.jobs = jobFinished(this.jobs, revision, node, builder, outcome);
     const after = this.jobs.find((j) => j.revision === revision && j.node === node);
     if (!after || after === before) return;
-    this.keepLog(jobKey(after), log);
+    void this.archive.writeLog(after, log.length > this.options.logBytes ? log.slice(log.length - this.options.logBytes) : log).catch((err: unknown) => this.options.log.warn({ node, err: errorMessage(err) }, "cannot keep a build log"));
+    this.settle();
     this.options.log.info({ builder, node, rev: revision, ok: outcome.ok }, "build finished");
     this.options.onSettled(node);
     this.pump();
@@ -99,9 +113,9 @@ export class BuildFarm {
   }
 
   /** The kept log of a node's newest build, or of its build at `revision` (a prefix of the commit id). */
-  buildLog(node: string, revision?: string): { revision: string; state: string; log: string } | null {
+  async buildLog(node: string, revision?: string): Promise<{ revision: string; state: string; log: string } | null> {
     const job = [...this.jobs].reverse().find((j) => j.node === node && (revision === undefined || j.revision.startsWith(revision)));
-    return job ? { revision: job.revision, state: job.state, log: this.logs.get(jobKey(job)) ?? "" } : null;
+    return job ? { revision: job.revision, state: job.state, log: job.state === "pushed" || job.state === "failed" ? await this.archive.readLog(job) : "" } : null;
   }
 
   counts(revision: string): BuildCounts {
@@ -146,10 +160,10 @@ export class BuildFarm {
     for (const key of this.files.keys()) if (!open.has(key)) this.files.delete(key);
   }
 
-  private keepLog(key: string, log: string): void {
-    this.logs.delete(key);
-    this.logs.set(key, log.length > this.options.logBytes ? log.slice(log.length - this.options.logBytes) : log);
-    while (this.logs.size > this.options.keepLogs) this.logs.delete(this.logs.keys().next().value!);
+  /** A job finished: bound the kept ones and record them. */
+  private settle(): void {
+    this.jobs = keepFinished(this.jobs, this.options.keepPerNode);
+    void this.archive.saveJobs(this.jobs).catch((err: unknown) => this.options.log.warn({ err: errorMessage(err) }, "cannot keep the finished builds"));
   }
 }
 

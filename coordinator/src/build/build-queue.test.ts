@@ -1,6 +1,6 @@
 // The build queue: spread over builders, retried on another builder when one is lost, never blocking unrelated nodes.
 import { describe, expect, it } from "vitest";
-import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, MAX_LOST, type BuildJobRecord, type ConnectedBuilder } from "./build-queue.js";
+import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, keepFinished, MAX_LOST, type BuildJobRecord, type ConnectedBuilder } from "./build-queue.js";
 
 const X86 = "x86_64-linux" as const;
 const ARM = "aarch64-linux" as const;
@@ -60,5 +60,15 @@ describe("build queue", () => {
     // The builder's result for the replaced job is not taken.
     jobs = jobFinished(jobs, "r1", "n1", "b1", { ok: true, built: built("n1") });
     expect(buildCounts(jobs, "r1")).toEqual({ queued: 1, building: 0, pushed: 0, failed: 0 });
+  });
+
+  it("keeps each node's newest finished jobs, in their order, and every open one", () => {
+    let jobs: BuildJobRecord[] = [];
+    for (const rev of ["r1", "r2", "r3"]) {
+      jobs = assignJobs(enqueueRevision(jobs, rev, nodes(["n1"])), [B1], 1).jobs;
+      jobs = jobFinished(jobs, rev, "n1", "b1", { ok: true, built: built("n1") });
+    }
+    jobs = enqueueRevision(jobs, "r4", nodes(["n1", "n2"]));
+    expect(keepFinished(jobs, 2).map((j) => `${j.revision}/${j.node}:${j.state}`)).toEqual(["r2/n1:pushed", "r3/n1:pushed", "r4/n1:queued", "r4/n2:queued"]);
   });
 });

@@ -94,6 +94,23 @@ export function jobFinished(jobs: readonly BuildJobRecord[], revision: string, n
   });
 }
 
+/**
+ * Bounds the finished jobs (and so the kept logs): each node keeps its newest `perNode` pushed or failed jobs, in
+ * their order; queued and building jobs always stay.
+ */
+export function keepFinished(jobs: readonly BuildJobRecord[], perNode: number): BuildJobRecord[] {
+  const seen = new Map<string, number>();
+  const keep = new Set<BuildJobRecord>();
+  for (const job of [...jobs].reverse()) {
+    if (job.state === "queued" || job.state === "building") keep.add(job);
+    else if ((seen.get(job.node) ?? 0) < perNode) {
+      seen.set(job.node, (seen.get(job.node) ?? 0) + 1);
+      keep.add(job);
+    }
+  }
+  return jobs.filter((j) => keep.has(j));
+}
+
 export type BuildCounts = Readonly<Record<BuildJobState, number>>;
 
 /** Build progress of one revision, for the status page, nkctl status and metrics. */

@@ -33,7 +33,7 @@ export interface AdminServiceDeps {
   readonly manifests: ManifestsAdmin;
   readonly plans: { views(): PlanView[]; view(name: string): PlanView; delete(name: string): Promise<boolean> };
   /** The build farm's kept logs (builders mode); null when the node has no such build. */
-  readonly builds: { buildLog(node: string, revision?: string): { revision: string; state: string; log: string } | null };
+  readonly builds: { buildLog(node: string, revision?: string): Promise<{ revision: string; state: string; log: string } | null> };
   readonly log: Logger;
 }
 
@@ -139,10 +139,10 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     }),
     getBuildLog: unary("GetBuildLog", async (req) => {
       if (!deps.status.snapshot().nodes.some((n) => n.name === req.node)) throw new NkError("NODE_UNKNOWN", `node "${req.node}" is not in the inventory`);
-      const found = deps.builds.buildLog(req.node, req.revision || undefined);
+      const found = await deps.builds.buildLog(req.node, req.revision || undefined);
       if (found === null) {
         const at = req.revision ? ` at revision ${req.revision}` : "";
-        throw new NkError("REVISION_UNKNOWN", `no build of node "${req.node}"${at} is kept: builds run only with cluster.build.mode = "builders", and the coordinator keeps its newest logs in memory only`);
+        throw new NkError("REVISION_UNKNOWN", `no build of node "${req.node}"${at} is kept: builds run only with cluster.build.mode = "builders", and the coordinator keeps only each node's newest builds`);
       }
       return { node: req.node, ...found };
     }),
