@@ -91,6 +91,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem(), holdsApiVip: await holdsApiVip() });
 
   let runner: ApplyRunner;
+  let selfUpdate: SelfUpdateWatcher | undefined;
   const reporter = new ReportSender({
     client,
     state: () => runner.state,
@@ -134,7 +135,10 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       clock,
       log,
       config: { ...DEFAULT_MACHINE_CONFIG, bundleRoot: join(config.stateDir, "bundles") },
-      onPhase: (phase) => void previews.dispatch({ type: "apply-busy", busy: !isResting(phase) }),
+      onPhase: (phase) => {
+        void previews.dispatch({ type: "apply-busy", busy: !isResting(phase) });
+        if (phase === "confirmed") selfUpdate?.nudge();
+      },
       onFatal: (err) => {
         log.fatal({ err: errorMessage(err) }, "cannot continue; exiting so the service manager restarts the agent");
         exitProcess(1);
@@ -195,8 +199,9 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     what: "checks",
   });
   const stopBuilds = config.builder ? await serveBuilds(config, config.builder, client, log) : () => undefined;
-  const selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => (runner.state.phase === "confirmed" ? (runner.state.applied?.sha256 ?? "") : null), stateDir: config.stateDir, exitProcess, now: clock.now, log });
+  selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => (runner.state.phase === "confirmed" ? (runner.state.applied?.sha256 ?? "") : null), stateDir: config.stateDir, exitProcess, now: clock.now, log });
   selfUpdate.start();
+  selfUpdate.nudge(); // a restart that finds its system confirmed looks at once
 
   log.info({ version: runningVersion, coordinators: config.coordinators, phase: runner.state.phase }, "agent started");
   return {

@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { RESTART_EXIT_CODE, SELF_UPDATE_RECHECK_MS, SelfUpdateWatcher } from "./self-update-watcher.js";
 
@@ -110,5 +110,28 @@ describe("SelfUpdateWatcher", () => {
     w.stop();
     expect(exits[0]).toBe(RESTART_EXIT_CODE);
     expect(JSON.parse(await readFile(join(dir, "self-update.json"), "utf8"))).toMatchObject({ to: "/nix/store/ccc-nk-agent-2.0.0" });
+  });
+  it("looks at once when nudged (a confirmed phase) instead of waiting for its once-a-minute timer", async () => {
+    const state = { confirmed: "sha-1" as string | null, shipped: "/nix/store/bbb-nk-agent-1.1.0" as string | null };
+    const exits: number[] = [];
+    const w = new SelfUpdateWatcher({
+      running: "/nix/store/aaa-nk-agent-1.0.0",
+      shipped: async () => state.shipped,
+      confirmed: () => state.confirmed,
+      stateDir: dir,
+      exitProcess: (code) => {
+        exits.push(code);
+        throw new Exited(code);
+      },
+      now: () => 1_700_000_000_000,
+      log: silentLogger(),
+    });
+    w.start(); // default interval: SELF_UPDATE_RECHECK_MS, far beyond this test
+    try {
+      w.nudge();
+      await vi.waitFor(() => expect(exits).toEqual([RESTART_EXIT_CODE]));
+    } finally {
+      w.stop();
+    }
   });
 });

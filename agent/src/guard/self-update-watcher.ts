@@ -37,9 +37,18 @@ export class SelfUpdateWatcher {
 
   constructor(private readonly deps: SelfUpdateWatcherDeps) {}
 
+  /** Looks once a minute (a switch made outside nk); nk's own switches call nudge() when they are confirmed. */
   start(): void {
-    this.timer = setInterval(() => void this.check(), this.deps.intervalMs ?? 1_000);
+    this.timer = setInterval(() => void this.check(), this.deps.intervalMs ?? SELF_UPDATE_RECHECK_MS);
     this.timer.unref();
+  }
+
+  /**
+   * A look right after a phase change (the apply runner's onPhase), on the next turn of the event loop so the
+   * runner's state is the new one. Replaces a once-a-second poll that woke every idle agent for nothing.
+   */
+  nudge(): void {
+    setImmediate(() => void this.check().catch((err: unknown) => this.deps.log.warn({ err: String(err) }, "self-update check failed")));
   }
 
   stop(): void {
