@@ -17,6 +17,7 @@ import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
 import { DesiredIntake, SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
 import type { System } from "./system/index.js";
+import { memoK3sVersion } from "./system/k3s-version.js";
 import type { Builder } from "./build/builder.js";
 
 export { RESTART_EXIT_CODE } from "./guard/index.js";
@@ -105,6 +106,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     now: clock.now,
     log,
     agentVersion: runningVersion,
+    k3sVersion: memoK3sVersion((path) => system.k3sVersion(path)),
     onHalt: (halt, reason) => halt && log.debug({ reason }, "coordinator holds back disruptive steps"),
   });
   const leases = new GrpcLeaseClient({

@@ -19,7 +19,7 @@ import { Notifier } from "./notify/index.js";
 import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
 import { ManifestClient, ManifestSyncer, NoManifests } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
-import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
+import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, k3sVersionSource, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
@@ -96,6 +96,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
           settings: catalogSettings(catalog, adopted),
           health: nodeHealthSource(nodeHealth),
           checks: clusterCheckSource(clusterHealth),
+          k3s: k3sVersionSource(registry),
           // Bounded: the grant decision waits for this listing.
           pods: { list: (selector) => kube.listPods(selector, AbortSignal.timeout(10_000)) },
           hooks: new KubeDisruptionHooks({ kube, registry, clusterChecks: () => clusterHealth.refresh(), drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000, log: log.child({ component: "drain" }) }),

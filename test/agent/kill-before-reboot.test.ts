@@ -73,7 +73,7 @@ describe("agent killed before its reboot", () => {
     // An agent presenting token 0 (one too old to know ReattachLease) is refused, with the way out, and takes nothing.
     const raw = cluster.harness.agent("n3", await cluster.nodeToken("n3"));
     const refusal = await new Promise<Error>((resolve) => {
-      const stream = raw.acquireLease({ kind: LeaseKind.LEASE_KIND_REBOOT, revision, bundleSha256: "", reason: "old agent", fencingToken: 0 });
+      const stream = raw.acquireLease({ kind: LeaseKind.LEASE_KIND_REBOOT, revision, bundleSha256: "", reason: "old agent", fencingToken: 0, k3sNext: "" });
       stream.on("data", () => resolve(new Error("a lease view was sent for token 0")));
       stream.on("error", (err: Error) => resolve(err));
     });

@@ -229,7 +229,9 @@ export class ApplyRunner {
       }
       case "request-lease": {
         const { type: _type, ...request } = effect;
-        const answer = await leases.acquire(request, signal);
+        const built = this.state.target?.systemPath;
+        const k3sNext = built ? await system.k3sVersion(built).catch(() => null) : null;
+        const answer = await leases.acquire({ ...request, ...(k3sNext ? { k3sNext } : {}) }, signal);
         return answer.granted ? { type: "lease-granted", now: clock.now(), fencingToken: answer.fencingToken } : { type: "lease-denied", now: clock.now(), reason: answer.reason };
       }
       case "drain": {

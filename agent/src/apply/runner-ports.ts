@@ -9,6 +9,8 @@ export interface LeaseRequest {
   readonly reason: string;
   /** The lease already held (after an agent restart), presented so the coordinator hands back the same one. */
   readonly fencingToken: number | null;
+  /** The k3s version the built system would run, when known: the coordinator lets agents go after the servers. */
+  readonly k3sNext?: string;
 }
 
 export type LeaseAnswer = { readonly granted: true; readonly fencingToken: number } | { readonly granted: false; readonly reason: string };

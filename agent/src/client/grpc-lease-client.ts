@@ -63,7 +63,7 @@ export class GrpcLeaseClient implements LeaseClient {
   /** One AcquireLease stream at a time; updates go to whoever waits for them. Re-opened on disconnect. */
   private openStream(request: Omit<LeaseRequest, "fencingToken"> & { fencingToken: number }): void {
     this.stream?.cancel();
-    const stream = this.deps.client.acquireLease({ kind: leaseKindToWire(request.kind), revision: request.revision, bundleSha256: request.sha256, reason: request.reason, fencingToken: request.fencingToken });
+    const stream = this.deps.client.acquireLease({ kind: leaseKindToWire(request.kind), revision: request.revision, bundleSha256: request.sha256, reason: request.reason, fencingToken: request.fencingToken, k3sNext: request.k3sNext ?? "" });
     this.stream = stream;
     this.streamToken = request.fencingToken;
     stream.on("data", (lease) => {

@@ -24,6 +24,8 @@ export interface ReportSenderDeps {
   readonly log: Logger;
   /** The coordinator asked to hold back disruptive steps (paused or halted), for logs and status. */
   readonly onHalt?: (halt: boolean, reason: string) => void;
+  /** The k3s version a system path runs (System.k3sVersion, remembered); without it none is reported. */
+  readonly k3sVersion?: (systemPath: string) => Promise<string | null>;
   /** The version this agent process is (the one Hello sends); defaults to NK_VERSION. */
   readonly agentVersion?: string;
 }
@@ -98,6 +100,7 @@ export class ReportSender implements Reporter {
   private async send(report: ApplyReport): Promise<void> {
     const s = this.deps.state();
     const [systemInfo, machine] = await Promise.all([this.deps.facts(), this.deps.machine()]);
+    const k3s = await this.k3sVersions(machine.currentSystem, s.target?.systemPath ?? null);
     const now = this.deps.now();
     const res = await this.deps.client.report({
       revision: report.revision,
@@ -115,7 +118,17 @@ export class ReportSender implements Reporter {
       appliedRevision: s.applied?.revision ?? "",
       appliedSha256: s.applied?.sha256 ?? "",
       sentAtMs: now,
+      k3sRunning: k3s.running,
+      k3sNext: k3s.next,
     });
     this.deps.onHalt?.(res.haltDisruption, res.haltReason);
+  }
+
+  /** The k3s running now and the one the built system of the apply in flight would run; empty when unknown. */
+  private async k3sVersions(current: string, built: string | null): Promise<{ running: string; next: string }> {
+    const read = this.deps.k3sVersion;
+    if (!read) return { running: "", next: "" };
+    const [running, next] = await Promise.all([current ? read(current) : null, built ? read(built) : null]);
+    return { running: running ?? "", next: next ?? "" };
   }
 }

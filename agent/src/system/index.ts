@@ -9,6 +9,7 @@ export type { SimDurations } from "./sim-timing.js";
 export { FAULT_KINDS, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 export { readSimVip, simVipHolder, vipHolder, vrrpPriorityOf, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
 export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
+export { k3sVersionOfStorePath, memoK3sVersion } from "./k3s-version.js";
 export { parseDryActivate, interruptedUnits } from "./dry-activate.js";
 export { readBundleDir, writeBundleDir } from "./bundle-dir.js";
 export { commandsPath, simulatedCommand, type SimCommands } from "./sim-commands.js";

@@ -82,6 +82,19 @@ describe("NixosSystem", () => {
     expect(runner.lines()).toEqual(["readlink -f /etc/systemd/system/nk-agent.service"]);
   });
 
+  it("reads the k3s version from the k3s package the system's environment links", async () => {
+    const { runner, sys } = setup();
+    const exactly = (line: string) => (argv: readonly string[]) => argv.join(" ") === line;
+    runner.on(exactly(`readlink -f ${SP}/sw/bin/k3s`), { stdout: "/nix/store/0123456789abcdefghijklmnopqrstuv-k3s-1.31.4+k3s1/bin/k3s\n" });
+    // A system without k3s: GNU readlink -f still resolves the missing last component and exits 0.
+    runner.on(exactly(`readlink -f ${OLD}/sw/bin/k3s`), { stdout: "/nix/store/0123456789abcdefghijklmnopqrstuv-system-path/bin/k3s\n" });
+    runner.on(exactly("readlink -f /nix/store/gone/sw/bin/k3s"), { exitCode: 1, stderr: "" });
+    expect(await sys.k3sVersion(SP)).toBe("1.31.4+k3s1");
+    expect(await sys.k3sVersion(OLD)).toBeNull();
+    expect(await sys.k3sVersion("/nix/store/gone")).toBeNull();
+    expect(runner.lines()).toEqual([`readlink -f ${SP}/sw/bin/k3s`, `readlink -f ${OLD}/sw/bin/k3s`, "readlink -f /nix/store/gone/sw/bin/k3s"]);
+  });
+
   it("parses dry-activate output", async () => {
     const { runner, sys } = setup();
     runner.on(`${SP}/bin/switch-to-configuration dry-activate`, {

@@ -10,6 +10,7 @@ import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
 import { joinLogs, lastLine, logOf } from "./command-output.js";
 import type { CommandRunner } from "./command-runner.js";
 import { parseDryActivate } from "./dry-activate.js";
+import { k3sVersionOfStorePath } from "./k3s-version.js";
 import { fetchClosure, type CacheSource } from "./nix-fetch.js";
 import { armOneshot, generationOf, trialLoader, type TrialLoader } from "./trial-boot.js";
 import { activationUnit, TransientActivation } from "./transient-activation.js";
@@ -177,6 +178,12 @@ export class NixosSystem implements System {
   async agentIdentity(): Promise<string | null> {
     const r = await this.runner.run(["readlink", "-f", "/etc/systemd/system/nk-agent.service"]);
     return r.exitCode === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
+  }
+
+  /** The k3s package the system's environment links (`sw/bin/k3s` → `…-k3s-1.30.4+k3s1/bin/k3s`); null without k3s. */
+  async k3sVersion(systemPath: string): Promise<string | null> {
+    const r = await this.runner.run(["readlink", "-f", `${systemPath}/sw/bin/k3s`]);
+    return r.exitCode === 0 ? k3sVersionOfStorePath(r.stdout) : null;
   }
 
   async unitActive(name: string): Promise<boolean> {

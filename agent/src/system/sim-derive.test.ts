@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { deriveSystem } from "./sim-derive.js";
+import { deriveSystem, initialSystem } from "./sim-derive.js";
 
 const flake = (nk: string, nixpkgs = "github:NixOS/nixpkgs/nixos-24.11") => ({ path: "flake.nix", content: `{\n  inputs.nixpkgs.url = "${nixpkgs}";\n  inputs.nk.url = "${nk}";\n}\n` });
 
@@ -20,4 +20,19 @@ it("reads the version of a coordinator-served source, and takes a new kernel whe
   const after = deriveSystem("n1", [flake("github:nk-project/nk/v0.1.0"), lock("b".repeat(40))]);
   expect(after.kernel).not.toBe(before.kernel);
   expect(after.agentVersion).toBe(before.agentVersion);
+});
+
+it("derives k3s from the nixpkgs pin: a release bump moves the minor, a commit bump the patch, no k3s.nix no k3s", () => {
+  const k3s = { path: "nk/k3s.nix", content: "{ services.k3s.enable = true; }\n" };
+  const lock = (rev: string) => ({ path: "flake.lock", content: JSON.stringify({ nodes: { nixpkgs: { locked: { rev, type: "github" } } }, root: "root", version: 7 }) });
+  const on = (nixpkgs: string, rev = "a".repeat(40)) => deriveSystem("n1", [flake("github:nk-project/nk/v0.1.0", nixpkgs), lock(rev), k3s]).k3sVersion;
+  expect(on("github:NixOS/nixpkgs/nixos-24.05")).toMatch(/^1\.30\.\d\+k3s1$/);
+  expect(on("github:NixOS/nixpkgs/nixos-24.11")).toMatch(/^1\.31\.\d\+k3s1$/);
+  expect(on("github:NixOS/nixpkgs/nixos-25.05")).toMatch(/^1\.32\.\d\+k3s1$/);
+  // Deterministic: the same pin gives the same version on every node.
+  expect(on("github:NixOS/nixpkgs/nixos-24.11")).toBe(on("github:NixOS/nixpkgs/nixos-24.11"));
+  const patches = new Set(["a", "b", "c", "d", "e", "f"].map((c) => on("github:NixOS/nixpkgs/nixos-24.11", c.repeat(40))));
+  expect(patches.size).toBeGreaterThan(1);
+  expect(deriveSystem("n1", [flake("github:nk-project/nk/v0.1.0")]).k3sVersion).toBeUndefined();
+  expect(initialSystem("n1").k3sVersion).toBeUndefined();
 });

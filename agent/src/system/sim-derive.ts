@@ -16,6 +16,8 @@ export interface SimSystemMeta {
   readonly kernelModules: string;
   /** The nk version the generation's flake pins (`nk.url = ".../v0.1.0"` or `".../nk-0.1.0….tar.gz"`), i.e. the agent it would run. */
   readonly agentVersion?: string;
+  /** The k3s the system runs ("1.31.4+k3s1"), derived from its nixpkgs; absent without k3s and for the initial system. */
+  readonly k3sVersion?: string;
   /** VRRP priority when the system carries the API VIP (its nk/keepalived.nix). */
   readonly vrrpPriority?: number;
   /** Hashes of what each unit's configuration depends on; a change restarts the unit. */
@@ -43,6 +45,17 @@ function lockedNixpkgs(files: readonly BundleFile[]): string {
 }
 
 /**
+ * The k3s a nixpkgs ships, as a real one would: the release a channel names picks the minor (nixos-24.05 ships
+ * 1.30, each release after it one more), anything else a minor from its hash; the pinned commit picks the patch.
+ */
+export function simK3sVersion(nixpkgs: string): string {
+  const digest = createHash("sha256").update(`k3s\0${nixpkgs}`).digest();
+  const release = /nixos-(\d\d)\.(\d\d)/.exec(nixpkgs);
+  const minor = release ? 30 + 2 * (Number(release[1]) - 24) + (Number(release[2]) >= 11 ? 1 : 0) : 28 + (digest[0]! % 8);
+  return `1.${minor}.${digest[1]! % 10}+k3s1`;
+}
+
+/**
  * The kernel follows the nixpkgs pin (plus any boot.kernel* / boot.initrd* settings), so a nixpkgs
  * bump needs a reboot while a change in users.nix does not; k3s restarts when nk/k3s.nix changes.
  */
@@ -58,6 +71,7 @@ export function deriveSystem(node: string, files: readonly BundleFile[]): SimSys
     bundleSha256: sha,
     ...(agentVersion ? { agentVersion } : {}),
     ...(priority !== null ? { vrrpPriority: priority } : {}),
+    ...(files.some((f) => f.path === "nk/k3s.nix") ? { k3sVersion: simK3sVersion(nixpkgs) } : {}),
     kernel: h("kernel", nixpkgs, linesMatching(files, /boot\.kernel(Packages|Params|Patches)/)),
     initrd: h("initrd", nixpkgs, linesMatching(files, /boot\.initrd/)),
     kernelModules: h("modules", nixpkgs, linesMatching(files, /boot\.(kernelModules|extraModulePackages)/)),

@@ -236,6 +236,11 @@ export class SimSystem implements System {
     return (await this.disk.meta(await this.currentSystem())).agentVersion ?? null;
   }
 
+  async k3sVersion(systemPath: string): Promise<string | null> {
+    // Like readlink of a path that is not there: unknown, not an error.
+    return (await this.disk.meta(systemPath).catch(() => null))?.k3sVersion ?? null;
+  }
+
   async bootId(): Promise<string> {
     return this.disk.mustRead("boot-id");
   }

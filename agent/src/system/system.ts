@@ -76,6 +76,11 @@ export interface System {
   currentSystem(): Promise<string>;
   bootedSystem(): Promise<string>;
   bootId(): Promise<string>;
+  /**
+   * The k3s version the system at `systemPath` would run ("1.30.4+k3s1"), from the k3s package in its closure; null
+   * when it has no k3s or the version cannot be told. Servers must run a k3s at least as new as an agent's (skew).
+   */
+  k3sVersion(systemPath: string): Promise<string | null>;
   unitActive(name: string): Promise<boolean>;
   /**
    * Whether the system at `systemPath` defines the unit: a host without k3s (role none) has no k3s.service,

@@ -125,6 +125,8 @@ export function reportOf(req: ReportRequest, now: number): { report: NodeReport;
     bootedSystem: req.bootedSystem,
     currentSystem: req.currentSystem,
     ...(req.holdsApiVip ? { holdsApiVip: true } : {}),
+    ...(req.k3sRunning ? { k3sRunning: req.k3sRunning.slice(0, 64) } : {}),
+    ...(req.k3sNext ? { k3sNext: req.k3sNext.slice(0, 64) } : {}),
     atMs: now,
   };
   const applied = appliedOf(req.appliedRevision, req.appliedSha256);

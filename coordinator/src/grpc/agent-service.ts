@@ -169,7 +169,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     acquireLease: stream("AcquireLease", async (node, call) => {
       const req = call.request;
       return deps.leases.acquire(
-        { node, kind: leaseKindFromWire(req.kind), revision: req.revision, sha256: req.bundleSha256, reason: req.reason, fencingToken: req.fencingToken },
+        { node, kind: leaseKindFromWire(req.kind), revision: req.revision, sha256: req.bundleSha256, reason: req.reason, fencingToken: req.fencingToken, k3sNext: req.k3sNext.slice(0, 64) },
         (lease) => call.write({ lease: leaseToWire(leaseInfoOf(lease)) }),
       );
     }),

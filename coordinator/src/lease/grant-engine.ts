@@ -5,6 +5,7 @@ import type { Role } from "../../../shared/src/inventory/index.js";
 import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
 import { decideGrants, type GrantDecision, type GrantInput, type NodeFacts, type NodeHealth } from "./grant-decision.js";
 import { CanaryBook } from "./canary-book.js";
+import { withK3sVersions } from "./k3s-facts.js";
 import type { LeaseBook } from "./lease-book.js";
 import type { GrantTrigger, LeaseManagerDeps, LeaseSettings } from "./lease-deps.js";
 import { deadlineHaltPrefix, deadlineHaltReason, phaseBudgetMs, phaseName, type PhaseTimeouts } from "./lease-phases.js";
@@ -131,7 +132,8 @@ export class GrantEngine {
 
   private input(settings: LeaseSettings): GrantInput {
     const held = this.book.held;
-    const queue = this.book.queue.filter((r) => !held.has(r.node)).map((r) => ({ node: r.node, role: settings.roles.get(r.node) ?? "server" }));
+    const waiting = this.book.queue.filter((r) => !held.has(r.node));
+    const queue = waiting.map((r) => ({ node: r.node, role: settings.roles.get(r.node) ?? "server" }));
     // Health and checks matter only when someone waits; skipping them keeps idle evaluations cheap.
     const health = new Map<string, NodeHealth>(queue.length > 0 ? [...settings.roles.keys()].map((n) => [n, this.deps.health.health(n)]) : []);
     return {
@@ -142,7 +144,7 @@ export class GrantEngine {
       rollout: this.book.rollout,
       health,
       clusterChecks: queue.length > 0 ? this.deps.checks.current() : { ok: true, failing: [] },
-      nodes: nodeFacts(settings),
+      nodes: this.deps.k3s ? withK3sVersions(nodeFacts(settings), waiting, this.deps.k3s) : nodeFacts(settings),
     };
   }
 

@@ -1,6 +1,7 @@
 // Public surface of coordinator/lease: the LeaseService contract, the LeaseManager, its dependencies and the pure grant rule.
 export type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
 export { LeaseManager } from "./lease-manager.js";
+export { withK3sVersions, type K3sVersionSource, type K3sVersions } from "./k3s-facts.js";
 export {
   noDisruptionHooks,
   realTimers,

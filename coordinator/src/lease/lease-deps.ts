@@ -3,6 +3,7 @@ import type { Labels, Role, RolloutSettings } from "../../../shared/src/inventor
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { LeaseRecord, Store } from "../store/index.js";
 import type { ClusterChecksState, NodeHealth } from "./grant-decision.js";
+import type { K3sVersionSource } from "./k3s-facts.js";
 
 /** The adopted inventory as far as leases care: rollout settings and every node's role. */
 export interface LeaseSettings {
@@ -82,7 +83,7 @@ export const realTimers: Timers = {
 };
 
 /** What set off the evaluation that produced a grant. */
-export type GrantTrigger = "start" | "enqueue" | "release" | "health" | "checks" | "settings" | "resume" | "admin" | "renew" | "drain" | "timer";
+export type GrantTrigger = "start" | "enqueue" | "release" | "health" | "checks" | "settings" | "resume" | "admin" | "renew" | "drain" | "timer" | "versions";
 
 export interface GrantObservation {
   readonly lease: LeaseRecord;
@@ -111,6 +112,8 @@ export interface LeaseManagerDeps {
   readonly hooks: DisruptionHooks;
   /** Lists pods by label selector for rollout.blocking_pods (the Kubernetes API); without it nothing blocks. */
   readonly pods?: PodLister;
+  /** The k3s versions agents report, for the version-skew rule (servers before agents); without it nothing waits for it. */
+  readonly k3s?: K3sVersionSource;
   /** Every grant with its latency, for metrics and the benchmark. */
   readonly onGrant?: (grant: GrantObservation) => void;
   readonly options?: LeaseManagerOptions;

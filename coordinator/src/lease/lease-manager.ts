@@ -39,6 +39,7 @@ export class LeaseManager implements LeaseService {
   async start(): Promise<void> {
     const on = (trigger: GrantTrigger) => () => this.engine.request(trigger);
     this.unsubscribe.push(this.deps.health.onChange(on("health")), this.deps.checks.onChange(on("checks")), this.deps.settings.onChange(on("settings")));
+    if (this.deps.k3s) this.unsubscribe.push(this.deps.k3s.onChange(on("versions")));
     await this.serial.run(async () => {
       await this.book.refresh();
       for (const lease of this.book.held.values()) if (lease.state === "draining") this.drains.start(lease);
@@ -120,7 +121,7 @@ export class LeaseManager implements LeaseService {
       // A holder re-attaches even after leaving the inventory; a new request needs the node's role.
       const role = settings.roles.get(node);
       if (!role) throw new NkError("NODE_UNKNOWN", `node ${node} is not in the adopted inventory`);
-      const queued = await this.deps.store.enqueue({ node, kind: request.kind, revision: request.revision, sha256: request.sha256, reason: request.reason, role });
+      const queued = await this.deps.store.enqueue({ node, kind: request.kind, revision: request.revision, sha256: request.sha256, reason: request.reason, role, ...(request.k3sNext ? { k3sNext: request.k3sNext } : {}) });
       if (queued.added) {
         await this.deps.store.appendEvent({ kind: "lease-queued", node, revision: request.revision, message: `${request.kind} lease requested at position ${queued.position}: ${request.reason}` });
       }

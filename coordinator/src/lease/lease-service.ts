@@ -10,6 +10,8 @@ export interface AcquireRequest {
   readonly reason: string;
   /** The lease the agent holds (after its own restart); 0 for a new request, refused (LEASE_HELD) while one is held. */
   readonly fencingToken: number;
+  /** The k3s version the node's new system would run ("" or absent: unknown), for the version-skew rule. */
+  readonly k3sNext?: string;
 }
 
 /** Holder phases an agent announces with RenewLease; each moves the coordinator's phase deadline. */

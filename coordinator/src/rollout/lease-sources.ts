@@ -1,9 +1,9 @@
 // Adapters that give the lease manager its view of settings, node health and cluster checks.
 import type { Inventory, Role } from "../../../shared/src/inventory/index.js";
-import type { ChangeSignal } from "../fleet/index.js";
+import type { ChangeSignal, NodeRegistry } from "../fleet/index.js";
 import type { ClusterHealth, NodeHealth } from "../health/index.js";
 import type { DesiredCatalog } from "../inventory/index.js";
-import type { ClusterCheckSource, LeaseSettings, LeaseSettingsSource, NodeHealthSource } from "../lease/index.js";
+import type { ClusterCheckSource, K3sVersionSource, LeaseSettings, LeaseSettingsSource, NodeHealthSource } from "../lease/index.js";
 
 export function catalogSettings(catalog: DesiredCatalog, adopted: ChangeSignal<unknown>): LeaseSettingsSource {
   // Built once per adopted inventory: the lease manager asks on every health change, and a role map of
@@ -40,5 +40,25 @@ export function clusterCheckSource(checks: ClusterHealth): ClusterCheckSource {
       return { ok: state.ok, failing: state.failing };
     },
     onChange: (listener) => checks.onChange(() => listener()),
+  };
+}
+
+/** The k3s versions in each node's last report; a change (not every heartbeat) makes the lease manager decide again. */
+export function k3sVersionSource(registry: NodeRegistry): K3sVersionSource {
+  const seen = new Map<string, string>();
+  const versions = (node: string) => {
+    const r = registry.get(node)?.lastReport;
+    return r ? { ...(r.k3sRunning ? { running: r.k3sRunning } : {}), ...(r.k3sNext ? { next: r.k3sNext } : {}) } : undefined;
+  };
+  return {
+    versions,
+    onChange: (listener) =>
+      registry.changed.subscribe((node) => {
+        const v = versions(node);
+        const key = `${v?.running ?? ""} ${v?.next ?? ""}`;
+        if ((seen.get(node) ?? " ") === key) return;
+        seen.set(node, key);
+        listener();
+      }),
   };
 }

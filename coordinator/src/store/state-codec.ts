@@ -59,6 +59,8 @@ export const checkReport = obj({
   bootedSystem: str,
   currentSystem: str,
   holdsApiVip: optional(bool),
+  k3sRunning: optional(str),
+  k3sNext: optional(str),
   atMs: int,
 });
 const nodeRecord: Check<NodeRecord> = obj({
@@ -94,6 +96,7 @@ export const checkLeaseRequest: Check<LeaseRequest> = obj({
   sha256: str,
   reason: str,
   role: optional(str),
+  k3sNext: optional(str),
   requestedAtMs: int,
 });
 export const checkCanary: Check<CanaryRecord> = obj({ revision: str, nodes: arr(str), confirmed: arr(str), confirmedAtMs: optional(int), waitingSinceMs: optional(int), approvedAtMs: optional(int) });

@@ -58,6 +58,9 @@ export interface NodeReport {
   currentSystem: string;
   /** The agent saw the API VIP on one of the node's interfaces (absent: it did not, or carries none). */
   holdsApiVip?: boolean;
+  /** The k3s version the running system runs and the one its built system would run ("1.31.4+k3s1"), when known. */
+  k3sRunning?: string;
+  k3sNext?: string;
   atMs: number;
 }
 
@@ -125,6 +128,8 @@ export interface LeaseRequest {
   sha256: string;
   reason: string;
   role?: string;
+  /** The k3s version the node's new system would run, when its agent said: agents go after the servers. */
+  k3sNext?: string;
   requestedAtMs: number;
 }
 

@@ -119,6 +119,12 @@ export interface ReportRequest {
   sentAtMs: number;
   /** This node has the API VIP on one of its interfaces (only carriers, told by Desired.api_vip, look). */
   holdsApiVip: boolean;
+  /**
+   * The k3s version the running system runs and the one the built (not yet active) system would run, as the
+   * store paths name them ("1.30.4+k3s1"); empty when unknown. Servers upgrade k3s before agents (version skew).
+   */
+  k3sRunning: string;
+  k3sNext: string;
 }
 
 export interface ReportResponse {
@@ -138,6 +144,11 @@ export interface AcquireLeaseRequest {
    * while the node holds a lease: an agent without its token calls ReattachLease first.
    */
   fencingToken: number;
+  /**
+   * The k3s version the system this lease is for would run (empty when unknown): an agent node whose k3s would be
+   * newer than a server's waits for the servers. Sent with the request so the rule never sees it late.
+   */
+  k3sNext: string;
 }
 
 export interface AcquireLeaseResponse {
@@ -950,6 +961,8 @@ function createBaseReportRequest(): ReportRequest {
     appliedSha256: "",
     sentAtMs: 0,
     holdsApiVip: false,
+    k3sRunning: "",
+    k3sNext: "",
   };
 }
 
@@ -1002,6 +1015,12 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     }
     if (message.holdsApiVip !== false) {
       writer.uint32(128).bool(message.holdsApiVip);
+    }
+    if (message.k3sRunning !== "") {
+      writer.uint32(138).string(message.k3sRunning);
+    }
+    if (message.k3sNext !== "") {
+      writer.uint32(146).string(message.k3sNext);
     }
     return writer;
   },
@@ -1147,6 +1166,22 @@ export const ReportRequest: MessageFns<ReportRequest> = {
             message.holdsApiVip = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.k3sRunning = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.k3sNext = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1221,6 +1256,16 @@ export const ReportRequest: MessageFns<ReportRequest> = {
         : isSet(object.holds_api_vip)
         ? globalThis.Boolean(object.holds_api_vip)
         : false,
+      k3sRunning: isSet(object.k3sRunning)
+        ? globalThis.String(object.k3sRunning)
+        : isSet(object.k3s_running)
+        ? globalThis.String(object.k3s_running)
+        : "",
+      k3sNext: isSet(object.k3sNext)
+        ? globalThis.String(object.k3sNext)
+        : isSet(object.k3s_next)
+        ? globalThis.String(object.k3s_next)
+        : "",
     };
   },
 
@@ -1274,6 +1319,12 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     if (message.holdsApiVip !== false) {
       obj.holdsApiVip = message.holdsApiVip;
     }
+    if (message.k3sRunning !== "") {
+      obj.k3sRunning = message.k3sRunning;
+    }
+    if (message.k3sNext !== "") {
+      obj.k3sNext = message.k3sNext;
+    }
     return obj;
   },
 
@@ -1302,6 +1353,8 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     message.appliedSha256 = object.appliedSha256 ?? "";
     message.sentAtMs = object.sentAtMs ?? 0;
     message.holdsApiVip = object.holdsApiVip ?? false;
+    message.k3sRunning = object.k3sRunning ?? "";
+    message.k3sNext = object.k3sNext ?? "";
     return message;
   },
 };
@@ -1400,7 +1453,7 @@ export const ReportResponse: MessageFns<ReportResponse> = {
 };
 
 function createBaseAcquireLeaseRequest(): AcquireLeaseRequest {
-  return { node: "", kind: 0, revision: "", bundleSha256: "", reason: "", fencingToken: 0 };
+  return { node: "", kind: 0, revision: "", bundleSha256: "", reason: "", fencingToken: 0, k3sNext: "" };
 }
 
 export const AcquireLeaseRequest: MessageFns<AcquireLeaseRequest> = {
@@ -1422,6 +1475,9 @@ export const AcquireLeaseRequest: MessageFns<AcquireLeaseRequest> = {
     }
     if (message.fencingToken !== 0) {
       writer.uint32(48).uint64(message.fencingToken);
+    }
+    if (message.k3sNext !== "") {
+      writer.uint32(58).string(message.k3sNext);
     }
     return writer;
   },
@@ -1487,6 +1543,14 @@ export const AcquireLeaseRequest: MessageFns<AcquireLeaseRequest> = {
             message.fencingToken = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.k3sNext = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1515,6 +1579,11 @@ export const AcquireLeaseRequest: MessageFns<AcquireLeaseRequest> = {
         : isSet(object.fencing_token)
         ? globalThis.Number(object.fencing_token)
         : 0,
+      k3sNext: isSet(object.k3sNext)
+        ? globalThis.String(object.k3sNext)
+        : isSet(object.k3s_next)
+        ? globalThis.String(object.k3s_next)
+        : "",
     };
   },
 
@@ -1538,6 +1607,9 @@ export const AcquireLeaseRequest: MessageFns<AcquireLeaseRequest> = {
     if (message.fencingToken !== 0) {
       obj.fencingToken = Math.round(message.fencingToken);
     }
+    if (message.k3sNext !== "") {
+      obj.k3sNext = message.k3sNext;
+    }
     return obj;
   },
 
@@ -1552,6 +1624,7 @@ export const AcquireLeaseRequest: MessageFns<AcquireLeaseRequest> = {
     message.bundleSha256 = object.bundleSha256 ?? "";
     message.reason = object.reason ?? "";
     message.fencingToken = object.fencingToken ?? 0;
+    message.k3sNext = object.k3sNext ?? "";
     return message;
   },
 };
