@@ -3,8 +3,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["shared/src/**/*.test.ts", "coordinator/src/**/*.test.ts", "agent/src/**/*.test.ts", "nkctl/src/**/*.test.ts", "test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Bounds for a test that hangs, not speed goals: a suite run beside a CPU hog (scripts/test-under-load.sh) takes
+    // two to three times as long for every process start, so 30 s failed hooks that start a cluster.
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     pool: "forks",
     // Two files at once on any machine (vitest's default on 2 cores is one): the end-to-end files spend much of their
     // time waiting on simulated reboots and timers, so two overlap well (full suite: 1,018 s at load 5-15 with two).

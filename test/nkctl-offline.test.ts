@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeBundle } from "../shared/src/render/index.js";
 import { pinSynthetic } from "./support/pin-synthetic.js";
+import { cliEnv } from "./support/cli-env.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOMELAB = join(ROOT, "examples/homelab");
@@ -28,7 +29,7 @@ interface Run {
 
 /** Runs `node bin/nkctl.js ...` from the repo root with no user config and no NK_* variables. */
 function nkctl(args: readonly string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: scratch, XDG_CONFIG_HOME: join(scratch, "no-config"), ...options.env };
+  const env: Record<string, string> = cliEnv(scratch, { XDG_CONFIG_HOME: join(scratch, "no-config"), ...options.env });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["bin/nkctl.js", ...args], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

@@ -10,10 +10,12 @@ describe("chaos", () => {
   it(`never breaks the invariants (seed ${seed})`, async () => {
     const log = (line: string): void => void process.stdout.write(`${line}\n`);
     log(`chaos: seed ${seed} (replay with CHAOS_SEED=${seed})`);
-    // The scripted regressions first, then seeded random schedules while the time budget lasts.
-    const result = await runChaos({ seed, schedules: 3, steps: 6, scripted: SCRIPTED_SCHEDULES, log, budgetMs: 75_000, keepOnFailure: process.env.CHAOS_KEEP === "1" });
+    // The scripted regressions first, then one seeded random schedule: a fixed amount of work, not a time budget, so a
+    // loaded machine runs the same schedules (a budget counted from the start cut the scripted ones and failed the
+    // count below). Many more seeds run in `npm run chaos:long`.
+    const result = await runChaos({ seed, schedules: 1, steps: 6, scripted: SCRIPTED_SCHEDULES, log, keepOnFailure: process.env.CHAOS_KEEP === "1" });
     log(summaryLine(result));
-    expect(result.results.length).toBeGreaterThanOrEqual(SCRIPTED_SCHEDULES.length + 1);
+    expect(result.results.length).toBe(SCRIPTED_SCHEDULES.length + 1);
     // Every schedule ran to the end and converged; a violation prints its seed, steps and what broke.
     expect(result.results.flatMap((r) => r.violations.map((v) => `${r.label}: ${v}`))).toEqual([]);
     expect(result.violations).toBe(0);
@@ -22,5 +24,5 @@ describe("chaos", () => {
     expect(result.grants).toBeGreaterThan(0);
     expect(result.stats.reboots).toBeGreaterThan(0);
     expect(result.peakLeases).toBe(1);
-  }, 300_000);
+  }, 600_000);
 });

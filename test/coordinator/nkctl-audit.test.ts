@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminCall, startHarness, type Harness } from "../support/coordinator-harness.js";
 import { runNkctl, type CliResult } from "../support/nkctl-runner.js";
+import { cliEnv } from "../support/cli-env.js";
 
 interface AuditLine {
   seq: number;
@@ -43,7 +44,7 @@ describe("nkctl audit", () => {
     await writeFile(adminFile, `${h.coordinator.adminToken}\n`, { mode: 0o600 });
     const connect = ["--coordinator", `127.0.0.1:${h.coordinator.grpcPort}`, "--ca-file", caFile];
     adminFlags = [...connect, "--token-file", adminFile];
-    env = { PATH: process.env.PATH, HOME: h.workDir, XDG_CONFIG_HOME: join(h.workDir, "xdg") };
+    env = cliEnv(h.workDir);
     const { client, metadata } = h.admin();
     await adminCall(client.setSecret.bind(client), { name: "k3s-token", value: Buffer.from("nkctl-audit-k3s-token") }, metadata);
     await h.push("initial");
@@ -62,7 +63,7 @@ describe("nkctl audit", () => {
     expect(resumed.status).toBe(200);
     await h.git("commit", "-q", "--allow-empty", "-m", "pushed by ci");
     await run("git", ["-c", "credential.helper=", "-c", `http.sslCAInfo=${h.caFile}`, "push", "-q", `https://ci:${ciToken}@127.0.0.1:${h.coordinator.httpPort}/git/inventory.git`, "main"], { cwd: h.checkout, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await h?.close();

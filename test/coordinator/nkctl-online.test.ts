@@ -11,6 +11,7 @@ import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { freePort } from "../support/coordinator-process.js";
 import { adminCall, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
 import { runNkctl, type CliResult } from "../support/nkctl-runner.js";
+import { cliEnv } from "../support/cli-env.js";
 
 
 // Each test runs nkctl several times as its own process: 90 s, not the default 30 s, so a busy machine does not fail them.
@@ -39,7 +40,7 @@ describe("nkctl online commands", { timeout: 90_000 }, () => {
     await writeFile(caFile, h.coordinator.caPem);
     await writeFile(tokenFile, `${h.coordinator.adminToken}\n`, { mode: 0o600 });
     flags = ["--coordinator", `127.0.0.1:${h.coordinator.grpcPort}`, "--ca-file", caFile, "--token-file", tokenFile];
-    env = { PATH: process.env.PATH, HOME: h.workDir, XDG_CONFIG_HOME: join(h.workDir, "xdg") };
+    env = cliEnv(h.workDir);
     await adminCall(client.setSecret.bind(client), { name: "k3s-token", value: Buffer.from("nkctl-online-k3s-token") }, metadata);
     const { token } = await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node: "n1" }, metadata);
     await h.push("initial");

@@ -165,7 +165,7 @@ describe("kill -9 (coordinator process)", () => {
     await cp(EXAMPLE_DIR, checkout, { recursive: true });
     await git("init", "-q", "-b", "main");
     await git("config", "http.sslCAInfo", proc.caFile);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -17,6 +17,7 @@ import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { startCoordinator, type RunningCoordinator } from "../../coordinator/src/main.js";
 import { caFetch } from "../support/ca-fetch.js";
 import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "../support/coordinator-harness.js";
+import { cliEnv } from "../support/cli-env.js";
 
 const run = promisify(execFile);
 // Distinctive, so any copy of it (raw, base64, hex) is found wherever it lands.
@@ -42,12 +43,12 @@ describe("secret store", () => {
   const logChunks: Buffer[] = [];
   const bundles: DesiredBundle[] = [];
   const clients: Array<{ close(): void }> = [];
-  let cliEnv: NodeJS.ProcessEnv;
+  let nkctlEnv: NodeJS.ProcessEnv;
   let connection: string[] = [];
 
   const nkctl = (args: string[], stdin?: string): Promise<CliResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...connection, ...args], { env: cliEnv, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...connection, ...args], { env: nkctlEnv, stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -74,7 +75,7 @@ describe("secret store", () => {
     });
     const config = coordinatorConfigSchema.parse({ stateDir, grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" }, kube: "none", logLevel: "debug" });
     coordinator = await startCoordinator(config, { log: createLogger({ name: "nk-coordinator", level: "debug", destination: sink }) });
-    cliEnv = { PATH: process.env.PATH, HOME: work, XDG_CONFIG_HOME: join(work, "xdg") };
+    nkctlEnv = cliEnv(work);
     connection = ["--coordinator", `127.0.0.1:${coordinator.grpcPort}`, "--ca-file", join(stateDir, "tls", "ca.crt"), "--token-file", join(stateDir, "admin.token")];
     checkout = join(work, "checkout");
     await cp(EXAMPLE_DIR, checkout, { recursive: true });

@@ -48,7 +48,7 @@ describe("scoped tokens", () => {
       expect(res).toMatchObject({ name: `t-${role}`, role });
       tokens.set(role, res.token);
     }
-  }, 60_000);
+  }, 180_000);
 
   /** Every event of the log (audit lines and the rest), as WatchEvents lists them. */
   const auditLines = (): Promise<Event[]> => {

@@ -90,7 +90,7 @@ describe("agent self-update", () => {
         doc.deleteIn(["nodes", "n4"]);
       },
     });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await cluster?.close();

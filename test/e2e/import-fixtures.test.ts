@@ -89,7 +89,7 @@ describe("imported inventories", () => {
   beforeAll(async () => {
     nk3 = await startSite();
     sites.push(nk3);
-  }, 30_000);
+  }, 180_000);
 
   it("an nk3 import is accepted, its uuid5 nodes appear with their roles, and simulated agents converge", async () => {
     const { inventory, push, notes } = await importAndPush(nk3, ["import", "nk3", join(FIXTURES, "nk3", "inventory.yaml")]);

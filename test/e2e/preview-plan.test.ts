@@ -12,6 +12,7 @@ import { previewOutcomeFromWire } from "../../shared/src/wire/index.js";
 import { adminCall, eventually, REPO_ROOT } from "../support/coordinator-harness.js";
 import { pinSynthetic } from "../support/pin-synthetic.js";
 import { startSimCluster, type SimCluster } from "../support/sim-cluster.js";
+import { cliEnv } from "../support/cli-env.js";
 
 const NODES = ["n1", "n2", "n3", "n4"];
 let cluster: SimCluster;
@@ -50,7 +51,7 @@ async function editInventory(path: (string | number)[], value: unknown): Promise
 
 function nkctl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...args], { env: { PATH: process.env.PATH, HOME: cluster.harness.workDir, XDG_CONFIG_HOME: join(cluster.harness.workDir, "xdg") }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nkctl.js"), ...args], { env: cliEnv(cluster.harness.workDir), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -39,7 +39,7 @@ describe("push failures", () => {
         doc.deleteIn(["nodes", "n4"]);
       },
     });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await cluster?.close();

@@ -29,7 +29,7 @@ describe("rolling upgrade", () => {
         args: [trustServerCertArg(await readFile(join(cluster.harness.stateDir, "tls", "server.crt"), "utf8")), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
       });
     }
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -32,7 +32,7 @@ describe("API VIP across a rolling reboot", () => {
     });
     recorder = new ChaosRecorder(new Map(NODES.map((n) => [n, cluster.simDir(n)])), { vip: true });
     recorder.startBootPoll(25);
-  }, 60_000);
+  }, 180_000);
 
   /** The last carrier rejoins when its agent hears the release acknowledged, a moment after the coordinator shows the cluster converged. */
   const holderBecomes = (node: string) =>

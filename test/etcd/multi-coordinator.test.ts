@@ -39,9 +39,15 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
     return { client, md };
   };
   let caPem = "";
+  // One status client per coordinator for the whole file: a fresh one per poll cost a TLS handshake on both sides.
+  // It reconnects on its own after a kill; short reconnect backoff so a restarted coordinator is seen soon.
+  const statusClients = new Map<CoordinatorProcess, AdminServiceClient>();
   const status = (c: CoordinatorProcess): Promise<GetStatusResponse> => {
-    const { client, md } = admin(c);
-    return new Promise((ok, fail) => client.getStatus({}, md, { deadline: Date.now() + 3_000 }, (err, res) => (client.close(), err ? fail(err) : ok(res))));
+    let client = statusClients.get(c);
+    if (!client) statusClients.set(c, (client = new AdminServiceClient(c.grpcAddress, credentials.createSsl(Buffer.from(caPem)), { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 1_000 })));
+    const md = new Metadata();
+    md.set(AUTH_HEADER, bearer(ADMIN_TOKEN));
+    return new Promise((ok, fail) => client.getStatus({}, md, { deadline: Date.now() + 3_000 }, (err, res) => (err ? fail(err) : ok(res))));
   };
   /** Tells every live coordinator to fetch the upstream now (the webhook), instead of waiting for its poll. */
   const notify = async () => {
@@ -139,9 +145,10 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
     client.close();
     await notify();
     await Promise.all(agents.map((a) => a.start()));
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
+    for (const client of statusClients.values()) client.close();
     await Promise.all(agents.map((a) => a.stop()));
     for (const c of coordinators) await c.stop();
     await kube?.close();

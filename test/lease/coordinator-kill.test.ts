@@ -13,7 +13,7 @@ describe("coordinator killed mid-rollout", () => {
 
   beforeAll(async () => {
     c = await startProcessCluster({ nodes: NODES, launch: false });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await c?.close();

@@ -23,7 +23,7 @@ describe("disruption limit seen from the kube-apiserver", () => {
 
   beforeAll(async () => {
     c = await startProcessCluster({ nodes: NODES });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await c?.close();

@@ -38,7 +38,7 @@ describe("a node that never returns from its reboot", () => {
     deadline = lease.phaseDeadlineMs;
     await Promise.all(OTHERS.map((n) => c.setFaults(n, {})));
     await eventually(async () => (await c.status()).leases.filter((l) => l.state === LeaseState.LEASE_STATE_QUEUED).length === OTHERS.length, 30_000, "the others to queue");
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await c?.close();

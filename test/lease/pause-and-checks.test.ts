@@ -32,7 +32,7 @@ describe("pause, resume and cluster checks", () => {
       commands: () => ({ ...HEALTHY_COMMANDS, "ceph health": WARN }),
       edit: (doc) => doc.setIn(["nodes", "n3", "checks"], doc.createNode([{ name: "disk", command: DISK_CHECK.split(" "), expect: "" }])),
     });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await c?.close();

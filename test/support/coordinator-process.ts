@@ -57,8 +57,12 @@ export class CoordinatorProcess {
     return readFile(join(this.options.stateDir, "tls", "ca.crt"), "utf8");
   }
 
-  /** Starts (or restarts on the same ports) and resolves once the coordinator logged that it started. */
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Starts (or restarts on the same ports) and resolves once the coordinator logged that it started. The bound is
+   * for a coordinator that hangs: a start costs seconds of CPU (module loading, TLS, reflection), several times that
+   * in wall time on a loaded machine.
+   */
+  async start(timeoutMs = 90_000): Promise<void> {
     if (this.child) throw new Error("coordinator process already running");
     if (!this.grpcPort) [this.grpcPort, this.httpPort] = [await freePort(), await freePort()];
     await mkdir(this.options.stateDir, { recursive: true });

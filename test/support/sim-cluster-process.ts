@@ -19,6 +19,7 @@ import { runNkctl, type CliResult } from "./nkctl-runner.js";
 import { pinSynthetic } from "./pin-synthetic.js";
 import { disruptionWindows, HEALTHY_COMMANDS, maxConcurrent, type DisruptionWindow } from "./sim-cluster.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
+import { cliEnv } from "./cli-env.js";
 
 const run = promisify(execFile);
 export type Doc = ReturnType<typeof parseDocument>;
@@ -185,7 +186,7 @@ export async function startProcessCluster(options: ProcessClusterOptions = {}): 
     }
 
     const status = () => adminCall<GetStatusRequest, GetStatusResponse>(client.getStatus.bind(client), {}, md);
-    const nkctlEnv = { PATH: process.env.PATH, HOME: workDir, XDG_CONFIG_HOME: join(workDir, "xdg") };
+    const nkctlEnv = cliEnv(workDir);
     const cluster: ProcessSimCluster = {
       coordinator,
       kube,
