@@ -89,7 +89,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const appliedChecks = new AppliedChecks(join(config.stateDir, "bundles"));
   // Only a carrier (its desired bundle names the VIP) looks whether it holds the VIP.
   const holdsApiVip = async (): Promise<boolean> => (latest?.apiVip ? system.holdsAddress(latest.apiVip) : false);
-  const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem(), holdsApiVip: await holdsApiVip() });
+  const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem(), bootedBoot: await system.bootedBootPaths(), holdsApiVip: await holdsApiVip() });
 
   let runner: ApplyRunner;
   let selfUpdate: SelfUpdateWatcher | undefined;

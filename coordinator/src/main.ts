@@ -12,6 +12,7 @@ import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, upstreamAut
 import { TokenBook, auditEvent, type AuditEntry } from "./auth/index.js";
 import { BuildArchive } from "./build/build-archive.js";
 import { BuildFarm } from "./build/build-farm.js";
+import { nodeRunning } from "./build/expected-disruption.js";
 import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHealthTimers } from "./health/index.js";
 import { CoordinatorMetrics } from "./http/index.js";
 import { DesiredCatalog } from "./inventory/index.js";
@@ -122,7 +123,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const publishDesired = (node: string): void => void (catalog.get(node) && feed.publish(catalog.get(node)!));
     // Finished builds and their logs go to the state dir whatever the store: the farm is this coordinator's own (its
     // builders stream here), and logs are bulky diagnostics that have no place in etcd's small, replicated values.
-    const farm = new BuildFarm({ jobsPerBuilder: 4, keepPerNode: 10, logBytes: 64 * 1024, archive: new BuildArchive(join(config.stateDir, "builds")), log: log.child({ component: "builds" }), onSettled: publishDesired });
+    const farm = new BuildFarm({ jobsPerBuilder: 4, keepPerNode: 10, logBytes: 64 * 1024, archive: new BuildArchive(join(config.stateDir, "builds")), log: log.child({ component: "builds" }), onSettled: publishDesired, running: (node) => nodeRunning(registry.get(node)?.lastReport) });
     await farm.load();
     metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({

@@ -22,17 +22,19 @@ describe("formatBuildLog", () => {
 
 describe("buildLines (nkctl status, builders mode)", () => {
   const OTHER = "fedcba9876543210fedcba9876543210fedcba98";
-  it("counts each revision's jobs by state in pipeline order, then names each failed node with its error", () => {
+  it("counts each revision's jobs by state in pipeline order, names each failed node with its error, then each pushed build's expected disruption", () => {
     const lines = buildLines([
-      { node: "n1", revision: REV, state: "pushed", builder: "b1", error: "" },
-      { node: "n2", revision: OTHER, state: "building", builder: "b1", error: "" },
-      { node: "n3", revision: OTHER, state: "failed", builder: "b2", error: "nix build exited with 1" },
-      { node: "n4", revision: OTHER, state: "queued", builder: "", error: "" },
+      { node: "n1", revision: REV, state: "pushed", builder: "b1", error: "", disruption: "reboot", disruptionReason: "reboot: kernel linux-6.6.30 → linux-6.6.32" },
+      { node: "n5", revision: REV, state: "pushed", builder: "b1", error: "", disruption: "no-op", disruptionReason: "the built system is the one running" },
+      { node: "n2", revision: OTHER, state: "building", builder: "b1", error: "", disruption: "", disruptionReason: "" },
+      { node: "n3", revision: OTHER, state: "failed", builder: "b2", error: "nix build exited with 1", disruption: "", disruptionReason: "" },
+      { node: "n4", revision: OTHER, state: "queued", builder: "", error: "", disruption: "", disruptionReason: "" },
     ]);
     expect(lines).toEqual([
-      ["builds", "0123456789ab: 1 pushed"],
+      ["builds", "0123456789ab: 2 pushed"],
       ["builds", "fedcba987654: 1 queued, 1 building, 1 failed"],
       ["build failed", "n3 @fedcba987654: nix build exited with 1"],
+      ["expected", "n1 @0123456789ab: reboot: kernel linux-6.6.30 → linux-6.6.32"],
     ]);
   });
 

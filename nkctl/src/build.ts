@@ -29,7 +29,9 @@ export function buildLines(builds: readonly BuildJobStatus[]): [string, string][
     return ["builds", `${short(rev)}: ${counts.map(([s, n]) => `${n} ${s}`).join(", ")}`];
   });
   const failed = builds.filter((b) => b.state === "failed").map((b): [string, string] => ["build failed", `${b.node} @${short(b.revision)}${b.error ? `: ${b.error}` : ""}`]);
-  return [...lines, ...failed];
+  // What each pushed build will take on its node, known before the node fetches (no line once it runs it).
+  const expected = builds.filter((b) => b.disruption !== "" && b.disruption !== "no-op").map((b): [string, string] => ["expected", `${b.node} @${short(b.revision)}: ${b.disruptionReason || b.disruption}`]);
+  return [...lines, ...failed, ...expected];
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {

@@ -24,7 +24,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         warnings: res.warnings,
         rollout: rolloutJson(res.rollout),
         leases: { held, queue },
-        ...(res.buildersMode ? { builds: res.builds.map((b) => ({ node: b.node, revision: b.revision, state: b.state, builder: b.builder, error: b.error })) } : {}),
+        ...(res.buildersMode ? { builds: res.builds.map((b) => ({ node: b.node, revision: b.revision, state: b.state, builder: b.builder, error: b.error, disruption: b.disruption, disruptionReason: b.disruptionReason })) } : {}),
       };
       return formatOutput(globals.output, json, () => {
         const now = ctx.now();

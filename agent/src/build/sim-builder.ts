@@ -1,7 +1,7 @@
 // The simulator's builder: derives the system a bundle gives (as SimSystem's build does), signs it as `publicKey`, pushes it.
 import { readBundleDir, writeBundleDir } from "../system/bundle-dir.js";
 import { pushSimCache } from "../system/sim-cache.js";
-import { deriveSystem } from "../system/sim-derive.js";
+import { deriveSystem, simBootPaths } from "../system/sim-derive.js";
 import { hasFault, readFaults } from "../system/sim-faults.js";
 import type { Builder, BuildJob, BuildJobResult } from "./builder.js";
 
@@ -39,7 +39,8 @@ export class SimBuilder implements Builder {
     if (!job.files.some((f) => f.path === "flake.nix")) return { ok: false, error: `error: path:${dir} has no flake.nix`, log };
     if (hasFault(faults, "build-error", meta.bundleSha256)) return { ok: false, error: "error: simulated build failure", log: `${log}\nerror: simulated build failure` };
     await pushSimCache(job.cacheUrl, { meta, signedBy: this.options.publicKey });
-    const built = { systemPath: meta.systemPath, kernel: meta.kernel, initrd: meta.initrd, kernelModules: meta.kernelModules };
+    // The boot paths as the simulated machines name theirs, so a coordinator can compare the two.
+    const built = { systemPath: meta.systemPath, ...simBootPaths(meta) };
     return { ok: true, built, log: `${log}\ncopying path '${meta.systemPath}' to '${job.cacheUrl}'...` };
   }
 }

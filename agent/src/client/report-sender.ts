@@ -3,7 +3,7 @@ import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { CheckResult, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
 import { NK_VERSION } from "../../../shared/src/version/index.js";
-import { applyPhaseToWire, type ApplyPhaseName } from "../../../shared/src/wire/index.js";
+import { applyPhaseToWire, bootPathsToWire, type ApplyPhaseName, type BootPaths } from "../../../shared/src/wire/index.js";
 import { reportedPhase, type AgentState, type ApplyReport, type Reporter } from "../apply/index.js";
 import type { CoordinatorClient } from "./coordinator-client.js";
 
@@ -16,7 +16,7 @@ export interface ReportSenderDeps {
   readonly client: CoordinatorClient;
   readonly state: () => AgentState;
   readonly facts: () => Promise<SystemInfo>;
-  readonly machine: () => Promise<{ bootId: string; bootedSystem: string; currentSystem: string; holdsApiVip: boolean }>;
+  readonly machine: () => Promise<{ bootId: string; bootedSystem: string; currentSystem: string; bootedBoot?: BootPaths; holdsApiVip: boolean }>;
   /** Health as of now, for heartbeats (phase reports reuse the last one). */
   readonly health: () => Promise<NodeHealthNow>;
   readonly heartbeatMs: number;
@@ -114,6 +114,7 @@ export class ReportSender implements Reporter {
       bootedSystem: machine.bootedSystem,
       currentSystem: machine.currentSystem,
       holdsApiVip: machine.holdsApiVip,
+      bootedBoot: machine.bootedBoot ? bootPathsToWire(machine.bootedBoot) : undefined,
       fencingToken: report.fencingToken ?? 0,
       appliedRevision: s.applied?.revision ?? "",
       appliedSha256: s.applied?.sha256 ?? "",

@@ -1,7 +1,9 @@
 // Names what activating a preview build would do to the node: no-op, switch, restart or reboot, and why.
-import type { BootChange, PreviewOutcomeName } from "../../../shared/src/wire/index.js";
+import { describeChange, type BootChange, type PreviewOutcomeName } from "../../../shared/src/wire/index.js";
 import { decideDisruption } from "../apply/disruption.js";
 import type { RebootPolicy } from "../apply/agent-state.js";
+
+export { describeChange, storeName } from "../../../shared/src/wire/index.js";
 
 export interface ClassifyInput {
   readonly currentSystem: string;
@@ -18,18 +20,6 @@ export interface Classification {
   readonly reason: string;
   readonly units: readonly string[];
   readonly changes: readonly BootChange[];
-}
-
-/** `/nix/store/<hash>-linux-6.6.32/bzImage` → `linux-6.6.32`; other paths as they are. */
-export function storeName(path: string): string {
-  const m = /^\/nix\/store\/[0-9a-z]{32}-([^/]+)/.exec(path);
-  return m?.[1] ?? path;
-}
-
-/** `kernel linux-6.6.30 → linux-6.6.32`, or `kernel rebuilt (linux-6.6.30)` when only the hash moved. */
-export function describeChange(c: BootChange): string {
-  const [from, to] = [storeName(c.from), storeName(c.to)];
-  return from === to ? `${c.what} rebuilt (${to})` : `${c.what} ${from} → ${to}`;
 }
 
 export function classifyPreview(input: ClassifyInput): Classification {

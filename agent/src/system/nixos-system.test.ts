@@ -75,6 +75,15 @@ describe("NixosSystem", () => {
     ]);
   });
 
+  it("reports the booted system's kernel, initrd and modules, null for a link it does not have", async () => {
+    const { runner, sys } = setup();
+    runner.on("readlink -e /run/booted-system/kernel", { stdout: "/nix/store/k1-linux-6.6.30/bzImage\n" });
+    runner.on("readlink -e /run/booted-system/initrd", { stdout: "/nix/store/i1-initrd-linux-6.6.30/initrd\n" });
+    runner.on("readlink -e /run/booted-system/kernel-modules", { exitCode: 1, stderr: "" });
+    expect(await sys.bootedBootPaths()).toEqual({ kernel: "/nix/store/k1-linux-6.6.30/bzImage", initrd: "/nix/store/i1-initrd-linux-6.6.30/initrd", kernelModules: null });
+    expect(runner.lines()).toEqual(["readlink -e /run/booted-system/kernel", "readlink -e /run/booted-system/initrd", "readlink -e /run/booted-system/kernel-modules"]);
+  });
+
   it("identifies the agent the running system ships by its unit file's store path", async () => {
     const { runner, sys } = setup();
     runner.on("readlink -f /etc/systemd/system/nk-agent.service", { stdout: "/nix/store/abc-unit-nk-agent.service/nk-agent.service\n" });

@@ -14,7 +14,7 @@ import { k3sVersionOfStorePath } from "./k3s-version.js";
 import { fetchClosure, type CacheSource } from "./nix-fetch.js";
 import { armOneshot, generationOf, trialLoader, type TrialLoader } from "./trial-boot.js";
 import { activationUnit, TransientActivation } from "./transient-activation.js";
-import type { BootChange } from "../../../shared/src/wire/index.js";
+import type { BootChange, BootPaths } from "../../../shared/src/wire/index.js";
 import { type ActivationResult, type BuildOptions, type BuildResult, type CheckRun, type DryActivateResult, type System } from "./system.js";
 
 export interface NixosSystemOptions {
@@ -120,6 +120,15 @@ export class NixosSystem implements System {
     const [from, to] = [await this.cat("/run/current-system/switch-inhibitors"), await this.cat(`${systemPath}/switch-inhibitors`)];
     if (from !== null && to !== null && from !== to) changes.push({ what: "switch-inhibitors", from, to });
     return changes;
+  }
+
+  /** Each link's target, resolved as bootChanges resolves it; null where the booted system has none. */
+  async bootedBootPaths(): Promise<BootPaths> {
+    const target = async (f: string): Promise<string | null> => {
+      const r = await this.runner.run(["readlink", "-e", `/run/booted-system/${f}`]);
+      return r.exitCode === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
+    };
+    return { kernel: await target("kernel"), initrd: await target("initrd"), kernelModules: await target("kernel-modules") };
   }
 
   switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult> {

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 // Not through render/index: that would load the whole renderer into every agent.
 import { bundleSha256, type BundleFile } from "../../../shared/src/render/bundle.js";
-import type { BootChange } from "../../../shared/src/wire/index.js";
+import { bootPathChanges, type BootChange, type BootPaths } from "../../../shared/src/wire/index.js";
 import { vrrpPriorityOf } from "./sim-vip.js";
 import type { DryActivateResult } from "./system.js";
 
@@ -116,13 +116,13 @@ export function bootChanged(booted: SimSystemMeta, next: SimSystemMeta): boolean
   return next.kernel !== booted.kernel || next.initrd !== booted.initrd || next.kernelModules !== booted.kernelModules;
 }
 
-/** The simulated boot closure's differing parts as store paths named after their hash (a real one names a version). */
-export function bootChangesOf(booted: SimSystemMeta, next: SimSystemMeta): BootChange[] {
-  const parts = [
-    ["kernel", "linux", booted.kernel, next.kernel],
-    ["initrd", "initrd", booted.initrd, next.initrd],
-    ["kernel-modules", "kernel-modules", booted.kernelModules, next.kernelModules],
-  ] as const;
+/** A simulated system's kernel, initrd and modules as store paths named after their hash (a real one names a version). */
+export function simBootPaths(meta: SimSystemMeta): BootPaths {
   const path = (name: string, hash: string): string => `/nix/store/${hash.padEnd(32, "0")}-${name}-sim-${hash.slice(0, 8)}`;
-  return parts.filter(([, , from, to]) => from !== to).map(([what, name, from, to]) => ({ what, from: path(name, from), to: path(name, to) }));
+  return { kernel: path("linux", meta.kernel), initrd: path("initrd", meta.initrd), kernelModules: path("kernel-modules", meta.kernelModules) };
+}
+
+/** The simulated boot closure's differing parts, as the paths simBootPaths names (what a builder reports too). */
+export function bootChangesOf(booted: SimSystemMeta, next: SimSystemMeta): BootChange[] {
+  return bootPathChanges(simBootPaths(booted), simBootPaths(next));
 }

@@ -8,7 +8,7 @@ import { linkResult, pruneBundleDirs, readBundleDir, writeBundleDir } from "./bu
 import type { BundleKeep } from "./bundle-gc.js";
 import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
-import { bootChanged, bootChangesOf, deriveSystem, initialSystem, unitChanges } from "./sim-derive.js";
+import { bootChanged, bootChangesOf, deriveSystem, simBootPaths, initialSystem, unitChanges } from "./sim-derive.js";
 import { DEFAULT_DURATIONS, sleep, type SimDurations } from "./sim-timing.js";
 import type { SimSystemOptions } from "./sim-system-options.js";
 
@@ -20,7 +20,7 @@ import type { CacheSource } from "./nix-fetch.js";
 import { readSimCache } from "./sim-cache.js";
 import { SimMachineDir } from "./sim-machine-dir.js";
 import { KEEPALIVED, SimKeepalived } from "./sim-keepalived.js";
-import type { BootChange } from "../../../shared/src/wire/index.js";
+import type { BootChange, BootPaths } from "../../../shared/src/wire/index.js";
 import type { ActivationResult, BuildOptions, BuildResult, CheckRun, DryActivateResult, System } from "./system.js";
 
 /** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
@@ -125,6 +125,10 @@ export class SimSystem implements System {
 
   async needsReboot(systemPath: string): Promise<boolean> {
     return bootChanged(await this.disk.meta(await this.bootedSystem()), await this.disk.meta(systemPath));
+  }
+
+  async bootedBootPaths(): Promise<BootPaths> {
+    return simBootPaths(await this.disk.meta(await this.bootedSystem()));
   }
 
   async bootChanges(systemPath: string): Promise<BootChange[]> {

@@ -1,6 +1,6 @@
 // The NixOS machine as the agent sees it: one interface, a real driver (NixosSystem) and a simulated one (SimSystem).
 import type { BundleFile } from "../../../shared/src/render/index.js";
-import type { BootChange } from "../../../shared/src/wire/index.js";
+import type { BootChange, BootPaths } from "../../../shared/src/wire/index.js";
 import type { BundleKeep } from "./bundle-gc.js";
 import type { CacheSource } from "./nix-fetch.js";
 
@@ -55,6 +55,8 @@ export interface System {
    * modules) or from the current one (switch inhibitors), with both store paths: what a preview names as the reason.
    */
   bootChanges(systemPath: string): Promise<BootChange[]>;
+  /** The booted system's kernel, initrd and kernel modules (reported, so a coordinator with builders can tell a reboot). */
+  bootedBootPaths(): Promise<BootPaths>;
   /** Make `systemPath` the system profile and activate it, detached from the agent's process. */
   switch(systemPath: string, signal?: AbortSignal): Promise<ActivationResult>;
   /** Stop a detached switch (or rollback switch) to `systemPath` that is still running; throws NkError IO if it could not be stopped. */

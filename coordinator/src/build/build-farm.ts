@@ -1,11 +1,13 @@
 // The coordinator's builders: the build queue over connected builder agents, their results and logs, per revision.
 import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Inventory, NodeSystem } from "../../../shared/src/inventory/index.js";
+import type { RebootPolicy } from "../../../shared/src/inventory/model.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { BundleFile } from "../../../shared/src/render/index.js";
 import type { NodeDesired } from "../inventory/index.js";
 import { BuildArchive } from "./build-archive.js";
 import { assignJobs, buildCounts, builderLost, enqueueRevision, jobFinished, jobKey, keepFinished, type BuildCounts, type BuildJobRecord, type BuiltPaths } from "./build-queue.js";
+import { expectedDisruption, type ExpectedDisruption, type NodeRunning } from "./expected-disruption.js";
 import { nodeBuildDecision, type NodeBuildDecision } from "./node-build-decision.js";
 
 /** A node's newest build job, as the status shows it. */
@@ -16,6 +18,9 @@ export interface BuildJobView {
   /** The builder working on it or that finished it; "" while queued. */
   readonly builder: string;
   readonly error: string;
+  /** A pushed build: what switching the node to it would take (expectedDisruption); "" otherwise. */
+  readonly disruption: ExpectedDisruption["outcome"] | "";
+  readonly disruptionReason: string;
 }
 
 /** One job as a builder receives it. */
@@ -40,6 +45,8 @@ export interface BuildFarmOptions {
   readonly log: Logger;
   /** A node's job reached pushed or failed: its desired state can go out (or its halt be shown). */
   readonly onSettled: (node: string) => void;
+  /** What a node last reported running, for the expected disruption of its builds; null if it never reported. */
+  readonly running?: (node: string) => NodeRunning | null;
 }
 
 export class BuildFarm {
@@ -138,7 +145,17 @@ export class BuildFarm {
     for (const j of this.jobs) newest.set(j.node, j);
     return [...newest.values()]
       .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
-      .map((j) => ({ node: j.node, revision: j.revision, state: j.state, builder: j.builder ?? "", error: j.error ?? "" }));
+      .map((j) => {
+        const expected = j.state === "pushed" && j.built ? this.expected(j.node, j.built) : null;
+        return { node: j.node, revision: j.revision, state: j.state, builder: j.builder ?? "", error: j.error ?? "", disruption: expected?.outcome ?? "", disruptionReason: expected?.reason ?? "" };
+      });
+  }
+
+  /** What switching `node` to `built` would take, from paths only (see expectedDisruption). */
+  expected(node: string, built: BuiltPaths, policy: RebootPolicy = this.inventory?.cluster.rollout.reboot ?? "auto"): ExpectedDisruption {
+    const running = this.options.running?.(node) ?? null;
+    const bootedBuild = running ? (this.jobs.find((j) => j.built?.systemPath === running.bootedSystem)?.built ?? null) : null;
+    return expectedDisruption(built, running, policy, bootedBuild);
   }
 
   jobList(): readonly BuildJobRecord[] {

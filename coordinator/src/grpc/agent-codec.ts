@@ -127,6 +127,7 @@ export function reportOf(req: ReportRequest, now: number): { report: NodeReport;
     ...(req.holdsApiVip ? { holdsApiVip: true } : {}),
     ...(req.k3sRunning ? { k3sRunning: req.k3sRunning.slice(0, 64) } : {}),
     ...(req.k3sNext ? { k3sNext: req.k3sNext.slice(0, 64) } : {}),
+    ...(req.bootedBoot ? { bootedBoot: { kernel: req.bootedBoot.kernel, initrd: req.bootedBoot.initrd, kernelModules: req.bootedBoot.kernelModules } } : {}),
     atMs: now,
   };
   const applied = appliedOf(req.appliedRevision, req.appliedSha256);

@@ -131,7 +131,7 @@ export const SNAPSHOT_SCHEMA = {
     ...SNAPSHOT_REQUIRED.properties,
     builds: {
       type: "array",
-      items: object({ node: str, revision: str, state: { type: "string", enum: ["queued", "building", "pushed", "failed"] }, builder: str, error: str }),
+      items: object({ node: str, revision: str, state: { type: "string", enum: ["queued", "building", "pushed", "failed"] }, builder: str, error: str, disruption: { type: "string", enum: ["", "no-op", "switch", "reboot", "unknown"] }, disruptionReason: str }),
       description: "builders mode only (absent otherwise): each node's newest build job",
     },
   },

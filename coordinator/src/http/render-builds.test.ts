@@ -6,10 +6,10 @@ import { buildCountsText, renderBuilds } from "./render-builds.js";
 const A = "a".repeat(40);
 const B = "b".repeat(40);
 const jobs: BuildJobView[] = [
-  { node: "n1", revision: A, state: "pushed", builder: "b1", error: "" },
-  { node: "n2", revision: B, state: "building", builder: "b1", error: "" },
-  { node: "n3", revision: B, state: "failed", builder: "b2", error: `<script>alert("x")</script>` },
-  { node: "n4", revision: B, state: "queued", builder: "", error: "" },
+  { node: "n1", revision: A, state: "pushed", builder: "b1", error: "", disruption: "reboot", disruptionReason: "reboot: kernel linux-6.6.30 → linux-6.6.32" },
+  { node: "n2", revision: B, state: "building", builder: "b1", error: "", disruption: "", disruptionReason: "" },
+  { node: "n3", revision: B, state: "failed", builder: "b2", error: `<script>alert("x")</script>`, disruption: "", disruptionReason: "" },
+  { node: "n4", revision: B, state: "queued", builder: "", error: "", disruption: "", disruptionReason: "" },
 ];
 
 describe("renderBuilds", () => {
@@ -29,6 +29,16 @@ describe("renderBuilds", () => {
       ["n2", "busy", "building", "b1"],
       ["n3", "bad", "failed", "b2"],
       ["n4", "", "queued", "-"],
+    ]);
+  });
+
+  it("shows a pushed build's expected disruption with its reason, and nothing for unfinished builds", () => {
+    const cells = [...renderBuilds(jobs).matchAll(/<tr data-node="(n\d)">.*?<td class="expected">(.*?)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]);
+    expect(cells).toEqual([
+      ["n1", `<span class="badge bad">reboot</span> reboot: kernel linux-6.6.30 → linux-6.6.32`],
+      ["n2", ""],
+      ["n3", ""],
+      ["n4", ""],
     ]);
   });
 

@@ -20,6 +20,14 @@ export function byRevision(jobs: readonly BuildJobView[]): Map<string, BuildJobV
   return out;
 }
 
+const DISRUPTION_TONE: Record<string, string> = { reboot: "bad", switch: "ok", "no-op": "", unknown: "warn" };
+
+/** A pushed build's expected disruption (from the builder's boot paths, before the node fetches): badge and why. */
+function expectedCell(j: BuildJobView): string {
+  if (j.disruption === "") return "";
+  return `<span class="badge ${DISRUPTION_TONE[j.disruption] ?? ""}">${escapeHtml(j.disruption)}</span> ${escapeHtml(j.disruptionReason)}`;
+}
+
 /** Empty outside builders mode (no `builds` in the snapshot). */
 export function renderBuilds(builds: readonly BuildJobView[] | undefined): string {
   if (builds === undefined) return "";
@@ -29,12 +37,12 @@ export function renderBuilds(builds: readonly BuildJobView[] | undefined): strin
       .map(
         (j) =>
           `<tr data-node="${escapeHtml(j.node)}"><td>${escapeHtml(j.node)}</td><td><span class="badge ${TONE[j.state]}">${escapeHtml(j.state)}</span></td>` +
-          `<td>${escapeHtml(j.builder || "-")}</td><td>${escapeHtml(j.error)}</td></tr>`,
+          `<td>${escapeHtml(j.builder || "-")}</td><td>${escapeHtml(j.error)}</td><td class="expected">${expectedCell(j)}</td></tr>`,
       )
       .join("");
     return (
       `<h3 data-revision="${escapeHtml(revision)}"><code title="${escapeHtml(revision)}">${escapeHtml(shortRevision(revision))}</code> ${escapeHtml(buildCountsText(jobs))}</h3>` +
-      `<table class="builds"><thead><tr><th>node</th><th>state</th><th>builder</th><th>error</th></tr></thead><tbody>${rows}</tbody></table>`
+      `<table class="builds"><thead><tr><th>node</th><th>state</th><th>builder</th><th>error</th><th>expected disruption</th></tr></thead><tbody>${rows}</tbody></table>`
     );
   });
   return `<section id="builds"><h2>Builds</h2>${groups.join("")}</section>`;

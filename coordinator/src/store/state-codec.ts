@@ -61,6 +61,7 @@ export const checkReport = obj({
   holdsApiVip: optional(bool),
   k3sRunning: optional(str),
   k3sNext: optional(str),
+  bootedBoot: optional(obj({ kernel: str, initrd: str, kernelModules: str })),
   atMs: int,
 });
 const nodeRecord: Check<NodeRecord> = obj({

@@ -61,6 +61,8 @@ export interface NodeReport {
   /** The k3s version the running system runs and the one its built system would run ("1.31.4+k3s1"), when known. */
   k3sRunning?: string;
   k3sNext?: string;
+  /** The booted system's kernel, initrd and kernel modules ("" where none; absent from an agent that does not say). */
+  bootedBoot?: { kernel: string; initrd: string; kernelModules: string };
   atMs: number;
 }
 

@@ -5,3 +5,4 @@ export { leaseToWire, leaseFromWire, leaseKindToWire, leaseKindFromWire, leaseSt
 export { AUTH_HEADER, NODE_HEADER, bearer } from "./auth-metadata.js";
 export { dropIpServernameWarning } from "./ip-servername-warning.js";
 export { FINAL_OUTCOMES, PREVIEW_OUTCOMES, previewOutcomeFromWire, previewOutcomeToWire, type BootChange, type PreviewOutcomeName, type PreviewResult } from "./preview-codec.js";
+export { bootPathChanges, bootPathsFromWire, bootPathsToWire, describeChange, storeName, type BootPaths } from "./boot-paths.js";

@@ -156,6 +156,12 @@ export interface BuildJobStatus {
   /** The builder working on it or that finished it; empty while queued. */
   builder: string;
   error: string;
+  /**
+   * Pushed builds: what switching the node to this system would take, from the builder's kernel, initrd and
+   * kernel-modules paths against the node's booted ones: no-op, switch, reboot, or unknown (the node did not say).
+   */
+  disruption: string;
+  disruptionReason: string;
 }
 
 export interface ListNodesRequest {
@@ -2140,7 +2146,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
 };
 
 function createBaseBuildJobStatus(): BuildJobStatus {
-  return { node: "", revision: "", state: "", builder: "", error: "" };
+  return { node: "", revision: "", state: "", builder: "", error: "", disruption: "", disruptionReason: "" };
 }
 
 export const BuildJobStatus: MessageFns<BuildJobStatus> = {
@@ -2159,6 +2165,12 @@ export const BuildJobStatus: MessageFns<BuildJobStatus> = {
     }
     if (message.error !== "") {
       writer.uint32(42).string(message.error);
+    }
+    if (message.disruption !== "") {
+      writer.uint32(50).string(message.disruption);
+    }
+    if (message.disruptionReason !== "") {
+      writer.uint32(58).string(message.disruptionReason);
     }
     return writer;
   },
@@ -2216,6 +2228,22 @@ export const BuildJobStatus: MessageFns<BuildJobStatus> = {
             message.error = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.disruption = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.disruptionReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2235,6 +2263,12 @@ export const BuildJobStatus: MessageFns<BuildJobStatus> = {
       state: isSet(object.state) ? globalThis.String(object.state) : "",
       builder: isSet(object.builder) ? globalThis.String(object.builder) : "",
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      disruption: isSet(object.disruption) ? globalThis.String(object.disruption) : "",
+      disruptionReason: isSet(object.disruptionReason)
+        ? globalThis.String(object.disruptionReason)
+        : isSet(object.disruption_reason)
+        ? globalThis.String(object.disruption_reason)
+        : "",
     };
   },
 
@@ -2255,6 +2289,12 @@ export const BuildJobStatus: MessageFns<BuildJobStatus> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.disruption !== "") {
+      obj.disruption = message.disruption;
+    }
+    if (message.disruptionReason !== "") {
+      obj.disruptionReason = message.disruptionReason;
+    }
     return obj;
   },
 
@@ -2268,6 +2308,8 @@ export const BuildJobStatus: MessageFns<BuildJobStatus> = {
     message.state = object.state ?? "";
     message.builder = object.builder ?? "";
     message.error = object.error ?? "";
+    message.disruption = object.disruption ?? "";
+    message.disruptionReason = object.disruptionReason ?? "";
     return message;
   },
 };

@@ -25,6 +25,7 @@ import {
   applyPhaseFromJSON,
   applyPhaseToJSON,
   BootChange,
+  BootPaths,
   BundleFile,
   CheckResult,
   Desired,
@@ -125,6 +126,11 @@ export interface ReportRequest {
    */
   k3sRunning: string;
   k3sNext: string;
+  /**
+   * The booted system's kernel, initrd and kernel modules (/run/booted-system/...): with builders, the coordinator
+   * compares a built system's paths with these to tell a node's disruption before the node fetches anything.
+   */
+  bootedBoot: BootPaths | undefined;
 }
 
 export interface ReportResponse {
@@ -963,6 +969,7 @@ function createBaseReportRequest(): ReportRequest {
     holdsApiVip: false,
     k3sRunning: "",
     k3sNext: "",
+    bootedBoot: undefined,
   };
 }
 
@@ -1021,6 +1028,9 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     }
     if (message.k3sNext !== "") {
       writer.uint32(146).string(message.k3sNext);
+    }
+    if (message.bootedBoot !== undefined) {
+      BootPaths.encode(message.bootedBoot, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -1182,6 +1192,14 @@ export const ReportRequest: MessageFns<ReportRequest> = {
             message.k3sNext = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.bootedBoot = BootPaths.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1266,6 +1284,11 @@ export const ReportRequest: MessageFns<ReportRequest> = {
         : isSet(object.k3s_next)
         ? globalThis.String(object.k3s_next)
         : "",
+      bootedBoot: isSet(object.bootedBoot)
+        ? BootPaths.fromJSON(object.bootedBoot)
+        : isSet(object.booted_boot)
+        ? BootPaths.fromJSON(object.booted_boot)
+        : undefined,
     };
   },
 
@@ -1325,6 +1348,9 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     if (message.k3sNext !== "") {
       obj.k3sNext = message.k3sNext;
     }
+    if (message.bootedBoot !== undefined) {
+      obj.bootedBoot = BootPaths.toJSON(message.bootedBoot);
+    }
     return obj;
   },
 
@@ -1355,6 +1381,9 @@ export const ReportRequest: MessageFns<ReportRequest> = {
     message.holdsApiVip = object.holdsApiVip ?? false;
     message.k3sRunning = object.k3sRunning ?? "";
     message.k3sNext = object.k3sNext ?? "";
+    message.bootedBoot = (object.bootedBoot !== undefined && object.bootedBoot !== null)
+      ? BootPaths.fromPartial(object.bootedBoot)
+      : undefined;
     return message;
   },
 };

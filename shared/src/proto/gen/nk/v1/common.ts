@@ -444,6 +444,16 @@ export interface Desired {
   apiVip: string;
 }
 
+/**
+ * The paths in a system that decide whether switching to another needs a reboot: the targets of its `kernel`,
+ * `initrd` and `kernel-modules` links (empty: the system has no such link).
+ */
+export interface BootPaths {
+  kernel: string;
+  initrd: string;
+  kernelModules: string;
+}
+
 export interface PrebuiltSystem {
   /** The toplevel store path. */
   systemPath: string;
@@ -1503,6 +1513,111 @@ export const Desired: MessageFns<Desired> = {
       ? PrebuiltSystem.fromPartial(object.prebuilt)
       : undefined;
     message.apiVip = object.apiVip ?? "";
+    return message;
+  },
+};
+
+function createBaseBootPaths(): BootPaths {
+  return { kernel: "", initrd: "", kernelModules: "" };
+}
+
+export const BootPaths: MessageFns<BootPaths> = {
+  encode(message: BootPaths, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kernel !== "") {
+      writer.uint32(10).string(message.kernel);
+    }
+    if (message.initrd !== "") {
+      writer.uint32(18).string(message.initrd);
+    }
+    if (message.kernelModules !== "") {
+      writer.uint32(26).string(message.kernelModules);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BootPaths {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBootPaths();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kernel = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.initrd = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kernelModules = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BootPaths {
+    return {
+      kernel: isSet(object.kernel) ? globalThis.String(object.kernel) : "",
+      initrd: isSet(object.initrd) ? globalThis.String(object.initrd) : "",
+      kernelModules: isSet(object.kernelModules)
+        ? globalThis.String(object.kernelModules)
+        : isSet(object.kernel_modules)
+        ? globalThis.String(object.kernel_modules)
+        : "",
+    };
+  },
+
+  toJSON(message: BootPaths): unknown {
+    const obj: any = {};
+    if (message.kernel !== "") {
+      obj.kernel = message.kernel;
+    }
+    if (message.initrd !== "") {
+      obj.initrd = message.initrd;
+    }
+    if (message.kernelModules !== "") {
+      obj.kernelModules = message.kernelModules;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BootPaths>, I>>(base?: I): BootPaths {
+    return BootPaths.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BootPaths>, I>>(object: I): BootPaths {
+    const message = createBaseBootPaths();
+    message.kernel = object.kernel ?? "";
+    message.initrd = object.initrd ?? "";
+    message.kernelModules = object.kernelModules ?? "";
     return message;
   },
 };
