@@ -2,7 +2,9 @@
 // (3 servers + 1 agent node, max_unavailable 2, servers 1); prints `chaos: N schedules, V violations`, exits 1 on
 // any violation and keeps the failing cluster's logs and state for inspection.
 // Usage: npm run chaos:long -- [--schedules 1000] [--seed N] [--steps 8] [--nodes 3|4] [--workers 4]
-//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources]; CHAOS_TRACE=1 prints every status poll while settling.
+//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources] [--ha]; CHAOS_TRACE=1 prints every status poll while settling.
+// --ha: each cluster runs three coordinators on a real three-member etcd (/usr/bin/etcd) and the schedules add leader
+// kills, a coordinator cut off from etcd, etcd member kills, whole-etcd restarts and racing pushes (no scripted ones).
 // A failing schedule prints its seed and the command that replays it alone.
 // Run time: a schedule takes ~5-35 s (mean ~13 s), most of it waiting for agents to reconnect after outages and
 // for health deadlines; --workers runs that many independent clusters side by side (on 2 cores, 4 workers run
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     "skip-scripted": { type: "boolean", default: false },
     /** Run the daemons from the sources through tsx instead of a build made for this run. */
     "from-sources": { type: "boolean", default: false },
+    ha: { type: "boolean", default: false },
   },
 });
 
@@ -54,7 +57,8 @@ if (!values["from-sources"]) {
   process.once("SIGINT", () => process.exit(130));
 }
 
-line(`chaos: seed ${seed}, ${total} schedules of ${values.steps} steps on ${workers} cluster(s) of ${nodeCount} nodes`);
+const ha = values.ha;
+line(`chaos: seed ${seed}, ${total} ${ha ? "HA " : ""}schedules of ${values.steps} steps on ${workers} cluster(s) of ${nodeCount} nodes${ha ? " (3 coordinators on a 3-member etcd each)" : ""}`);
 const started = Date.now();
 // Worker w runs schedules [first, first + count) of the run: seeds seed + first ... so replay commands stay exact.
 const slices = Array.from({ length: workers }, (_, w) => {
@@ -73,7 +77,8 @@ const runs = await Promise.allSettled(
       stopOnViolation: values["stop-on-violation"],
       ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 }),
       verbose: values.verbose,
-      scripted: values["skip-scripted"] || w > 0 ? [] : SCRIPTED_SCHEDULES,
+      scripted: values["skip-scripted"] || w > 0 || ha ? [] : SCRIPTED_SCHEDULES,
+      ha,
     }),
   ),
 );
@@ -99,10 +104,10 @@ line(`chaos: ${Object.entries(merged.stats).map(([k, v]) => `${v} ${k}`).join(",
 line(`chaos: ${merged.grants} leases granted, at most ${merged.peakLeases} open at once in one cluster (limit ${limits.total}); ${merged.journalGaps.length} journal event(s) lost to kill -9 and reconciled from state.json`);
 for (const gap of merged.journalGaps) line(`  ${gap}`);
 for (const r of merged.results.filter((x) => x.violations.length > 0)) {
-  line(`chaos: violation(s) in ${r.label}${r.seed === null ? "" : `, replay with --seed ${r.seed} --schedules 1 --skip-scripted --nodes ${nodeCount} --steps ${values.steps}`}`);
+  line(`chaos: violation(s) in ${r.label}${r.seed === null ? "" : `, replay with --seed ${r.seed} --schedules 1 --skip-scripted --nodes ${nodeCount} --steps ${values.steps}${ha ? " --ha" : ""}`}`);
 }
 for (const a of aborted) line(`chaos: run aborted: ${a}`);
 line(`chaos: ${((Date.now() - started) / 60_000).toFixed(1)} min, median schedule ${(median / 1000).toFixed(1)} s (seed ${seed})`);
-line(summaryLine(merged));
+line(summaryLine(merged, ha));
 const cutShort = values.minutes === undefined && merged.results.length < total;
 process.exitCode = merged.violations > 0 || aborted.length > 0 || cutShort ? 1 : 0;

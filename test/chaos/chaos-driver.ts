@@ -1,7 +1,8 @@
-// Performs chaos actions on a ChaosCluster: revision pushes (good, bad with injected faults, fixes), kills,
-// network cuts and flapping health, and heals it all again.
+// Performs chaos actions on a chaos cluster: revision pushes (good, bad with injected faults, fixes), kills,
+// network cuts and flapping health, and heals it all again; on an HaCluster also etcd cuts, kills and racing pushes.
 import type { Faults, FaultKind } from "../../agent/src/system/index.js";
-import type { ChaosCluster, PushResult } from "./chaos-cluster.js";
+import type { ChaosBase, PushResult } from "./chaos-base.js";
+import { HaCluster } from "./ha-cluster.js";
 import type { ChaosRecorder } from "./chaos-recorder.js";
 import type { BadFault, ChaosAction, PushChange } from "./chaos-schedule.js";
 import { readDurableLeases, type LeaseJournal } from "./lease-journal.js";
@@ -57,9 +58,10 @@ export class ChaosDriver {
   readonly problems: string[] = [];
 
   constructor(
-    private readonly cluster: ChaosCluster,
+    private readonly cluster: ChaosBase,
     private readonly recorder: ChaosRecorder,
-    private readonly journal: LeaseJournal,
+    /** The file store's journal, settled against state.json at each kill; null on etcd (transactional). */
+    private readonly journal: LeaseJournal | null,
   ) {}
 
   /** Runs one action to its end (a cut or a flap lasts its duration). */
@@ -89,7 +91,24 @@ export class ChaosDriver {
         await sleep(action.forMs);
         await cluster.setCeph(action.node, true);
         return;
+      case "etcd-cut":
+        return this.ha().cutFromEtcd(action.target, action.forMs);
+      case "etcd-member-kill":
+        return this.ha().killEtcdMember(action.member, action.downMs);
+      case "etcd-restart":
+        return this.ha().restartEtcd(action.downMs);
+      case "push-race": {
+        const ha = this.ha();
+        const [, , refused] = await Promise.all([this.push({ change: "users" }), this.push({ change: "k3s" }), ha.pushToCoordinator(action.coordinator)]);
+        if (!refused) this.problems.push(`c${action.coordinator} accepted a push to its own repo although it follows the upstream`);
+        return;
+      }
     }
+  }
+
+  private ha(): HaCluster {
+    if (!(this.cluster instanceof HaCluster)) throw new Error("an HA action on a single-coordinator cluster");
+    return this.cluster;
   }
 
   /**
@@ -197,8 +216,9 @@ export class ChaosDriver {
 
   /** Right after a kill -9 (nothing else writes now): settle the journal against state.json. */
   private async checkpoint(): Promise<void> {
+    if (!this.journal) return;
     await this.journal.readNew();
-    this.journal.reconcile(await readDurableLeases(this.cluster.stateDir), Date.now());
+    this.journal.reconcile(await readDurableLeases(this.journal.stateDir), Date.now());
   }
 
   private async newAdminKey(tag: string): Promise<void> {

@@ -3,9 +3,14 @@
 import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { disruptionWindows } from "../support/sim-cluster.js";
+import type { AgentExit } from "../../demo/agent-supervisor.js";
+import type { ChaosBase } from "./chaos-base.js";
 import { ChaosCluster, CHAOS_NODES, K3S_SECRET } from "./chaos-cluster.js";
+import { EtcdHistory } from "./etcd-history.js";
+import { HA_PREFIX, HaCluster } from "./ha-cluster.js";
+import { leaderEffects, leaderEffectViolations } from "./leader-effects.js";
 import { ChaosDriver } from "./chaos-driver.js";
-import { concurrencyViolations, convergedViolations, missingNodes, missingPushes, readMachine, rebootViolations, settledViolations } from "./chaos-invariants.js";
+import { concurrencyViolations, convergedViolations, readMachine, rebootViolations, settledViolations } from "./chaos-invariants.js";
 import { ChaosRecorder } from "./chaos-recorder.js";
 import { vipViolations } from "./vip-invariant.js";
 import { describeSchedule, makeSchedule } from "./chaos-schedule.js";
@@ -33,7 +38,12 @@ export interface ChaosRunOptions {
   readonly keepOnFailure?: boolean;
   /** Fixed scenarios run first, on the same cluster and under the same invariants (regressions chaos found). */
   readonly scripted?: readonly ScriptedSchedule[];
+  /** Three coordinators on a three-member etcd (HaCluster) instead of one on the file store; scripted schedules are skipped. */
+  readonly ha?: boolean;
 }
+
+/** The fencing journal the runner reads: events.jsonl on the file store, etcd's revision history in HA. */
+type FencingJournal = Pick<LeaseJournal, "readNew" | "takeViolations" | "openLeases" | "lastHaltAtMs" | "gaps" | "grants" | "peak">;
 
 export interface ScheduleResult {
   readonly index: number;
@@ -48,6 +58,8 @@ export interface ScheduleResult {
   readonly phasesMs: { steps: number; settle: number; converge: number; checks: number };
   /** Steps by kind ("push", "coordinator-kill", ...). */
   readonly actions: Record<string, number>;
+  /** HA: drains and uncordons checked against etcd's leadership record. */
+  readonly effects?: number;
 }
 
 export interface ChaosRunResult {
@@ -64,8 +76,8 @@ export interface ChaosRunResult {
   readonly setupMs: number;
 }
 
-export function summaryLine(r: ChaosRunResult): string {
-  return `chaos: ${r.results.length} schedules, ${r.violations} violations`;
+export function summaryLine(r: ChaosRunResult, ha = false): string {
+  return `chaos: ${r.results.length} ${ha ? "HA " : ""}schedules, ${r.violations} violations`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,11 +89,16 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   const limits = options.limits ?? { total: 1, servers: 1 };
   const started = Date.now();
   let recorder: ChaosRecorder | undefined;
-  const cluster = await ChaosCluster.start({ nodes, limits, timeScale: options.timeScale ?? 0.05, onAgentExit: (e, at) => recorder?.onAgentExit(e, at) });
+  const clusterOptions = { nodes, limits, timeScale: options.timeScale ?? 0.05, onAgentExit: (e: AgentExit, at: number) => recorder?.onAgentExit(e, at) };
+  const cluster: ChaosBase = options.ha ? await HaCluster.start(clusterOptions) : await ChaosCluster.start(clusterOptions);
   recorder = new ChaosRecorder(new Map(nodes.map((n) => [n, cluster.simDir(n)])));
   const isServer = (n: string) => cluster.roles.get(n) === "server";
-  const journal = new LeaseJournal(cluster.stateDir, limits, isServer);
-  const driver = new ChaosDriver(cluster, recorder, journal);
+  let history: EtcdHistory | null = null;
+  let journal: FencingJournal;
+  let fileJournal: LeaseJournal | null = null;
+  if (cluster instanceof ChaosCluster) journal = fileJournal = new LeaseJournal(cluster.stateDir, limits, isServer);
+  else journal = history = await EtcdHistory.start((cluster as HaCluster).etcdClient, HA_PREFIX, limits, isServer);
+  const driver = new ChaosDriver(cluster, recorder, fileJournal);
   const results: ScheduleResult[] = [];
   let failed = false;
   try {
@@ -90,18 +107,16 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     if (first.length > 0) throw new Error(`the cluster did not converge before the chaos began: ${first.join("; ")}`);
     const setupMs = Date.now() - started;
     log(`chaos: cluster of ${nodes.length} (${nodes.join(", ")}), max_unavailable ${limits.total}/${limits.servers} servers, ready in ${(setupMs / 1000).toFixed(1)} s, state in ${cluster.workDir}`);
-    const bodies: ScheduleBody[] = [
-      ...(options.scripted ?? []).map((script) => scriptedBody(script, cluster, driver)),
-      ...Array.from({ length: options.schedules }, (_, i) => seededBody(scheduleSeed(options.seed, i), options.steps, cluster, driver)),
-    ];
+    const scripted = cluster instanceof ChaosCluster ? (options.scripted ?? []).map((script) => scriptedBody(script, cluster, driver)) : [];
+    const bodies: ScheduleBody[] = [...scripted, ...Array.from({ length: options.schedules }, (_, i) => seededBody(scheduleSeed(options.seed, i), options.steps, cluster, driver))];
     for (const [i, body] of bodies.entries()) {
       // The budget never skips the first seeded schedule: a slow machine still runs some random chaos.
-      const firstSeeded = i === (options.scripted ?? []).length;
+      const firstSeeded = i === scripted.length;
       if (options.budgetMs !== undefined && !firstSeeded && Date.now() - started > options.budgetMs) {
         log(`chaos: time budget of ${options.budgetMs / 1000} s used up after ${i} schedules`);
         break;
       }
-      const result = await runSchedule(cluster, driver, recorder, journal, i, body);
+      const result = await runSchedule(cluster, driver, recorder, journal, history, i, body);
       results.push(result);
       const verdict = result.violations.length === 0 ? "ok" : `${result.violations.length} VIOLATION(S):\n    ${result.violations.join("\n    ")}`;
       const p = result.phasesMs;
@@ -112,7 +127,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     }
     await recorder.stop();
     // Whole run: every acknowledged push is still there.
-    const lost = await missingPushes(cluster.stateDir, recorder.pushes.filter((p) => p.acked).map((p) => p.sha));
+    const lost = await cluster.missingPushes(recorder.pushes.filter((p) => p.acked).map((p) => p.sha));
     if (lost.length > 0 && results.length > 0) {
       results[results.length - 1]!.violations.push(...lost);
       failed = true;
@@ -125,12 +140,17 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       "pushes refused or lost": recorder.pushes.filter((p) => !p.acked).length,
     };
     for (const r of results) for (const [kind, n] of Object.entries(r.actions)) stats[kind] = (stats[kind] ?? 0) + n;
+    if (history) {
+      stats["leadership terms"] = history.terms.length;
+      stats["leader effects checked"] = results.reduce((n, r) => n + (r.effects ?? 0), 0);
+    }
     return { seed: options.seed, results, violations, journalGaps: journal.gaps, grants: journal.grants, peakLeases: journal.peak, stats, workDir: cluster.workDir, setupMs };
   } catch (err) {
     failed = true;
     throw err;
   } finally {
     await recorder.stop();
+    await history?.close();
     await cluster.close();
     if (failed && options.keepOnFailure !== false) log(`chaos: keeping ${cluster.workDir} (coordinator.log, nodes/*/agent.log, state/) for inspection`);
     else await cluster.remove();
@@ -147,9 +167,9 @@ interface ScheduleBody {
   run(): Promise<string[]>;
 }
 
-function seededBody(seed: number, steps: number, cluster: ChaosCluster, driver: ChaosDriver): ScheduleBody {
+function seededBody(seed: number, steps: number, cluster: ChaosBase, driver: ChaosDriver): ScheduleBody {
   const nodes = cluster.options.nodes;
-  const schedule = makeSchedule(seed, { nodes, servers: nodes.filter((n) => cluster.roles.get(n) === "server"), steps });
+  const schedule = makeSchedule(seed, { nodes, servers: nodes.filter((n) => cluster.roles.get(n) === "server"), steps, ha: cluster instanceof HaCluster });
   const actions: Record<string, number> = {};
   for (const { action } of schedule.steps) actions[action.kind] = (actions[action.kind] ?? 0) + 1;
   return {
@@ -194,17 +214,20 @@ function settledKey(s: GetStatusResponse, nodes: readonly string[]): string | nu
   return s.nodes.map((n) => `${n.name}:${n.phase}:${n.appliedSha256}:${n.desiredSha256}`).join(",") + held.map((l) => l.node).join(",");
 }
 
-async function runSchedule(cluster: ChaosCluster, driver: ChaosDriver, recorder: ChaosRecorder, journal: LeaseJournal, index: number, body: ScheduleBody): Promise<ScheduleResult> {
+async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: ChaosRecorder, journal: FencingJournal, history: EtcdHistory | null, index: number, body: ScheduleBody): Promise<ScheduleResult> {
   const nodes = cluster.options.nodes;
   const startMs = Date.now();
-  const from = { exits: recorder.exits.length, changes: recorder.bootChanges.length, pushes: recorder.pushes.length, vip: recorder.vipSamples.length };
+  const from = { exits: recorder.exits.length, changes: recorder.bootChanges.length, pushes: recorder.pushes.length, vip: recorder.vipSamples.length, kube: cluster.kube.requests.length };
   const violations: string[] = [...(await body.run())];
   await driver.healInfrastructure();
   const stepsDone = Date.now();
 
   // Settled with the faults still in place: bad bundles rolled back, halts holding the others.
-  const settled = await waitStatus(cluster, 45_000, (s) => settledKey(s, nodes), true);
-  if (!settled.ok) violations.push(`did not settle within 45 s after healing: ${brief(settled.last)}`);
+  // HA is slower to settle: every revision goes through the upstream and three fetches, and the leader learns of a
+  // node's reboot through etcd when the agent's hello went to a follower.
+  const settleMs = cluster instanceof HaCluster ? 90_000 : 45_000;
+  const settled = await waitStatus(cluster, settleMs, (s) => settledKey(s, nodes), true);
+  if (!settled.ok) violations.push(`did not settle within ${settleMs / 1000} s after healing: ${brief(settled.last)}`);
   else {
     // A new push is the operator's answer to a halt: a halt still in force must be newer than the last acknowledged push.
     await journal.readNew();
@@ -221,7 +244,7 @@ async function runSchedule(cluster: ChaosCluster, driver: ChaosDriver, recorder:
   // Heal the faults, push a good revision that changes every node, and wait for all of it to land.
   const settleDone = Date.now();
   await driver.healFaults();
-  violations.push(...(await converge(cluster, driver, 90_000)));
+  violations.push(...(await converge(cluster, driver, cluster instanceof HaCluster ? 150_000 : 90_000)));
   const convergeDone = Date.now();
 
   // The invariants over what was recorded during this schedule.
@@ -235,20 +258,27 @@ async function runSchedule(cluster: ChaosCluster, driver: ChaosDriver, recorder:
   violations.push(...journal.takeViolations());
   const open = journal.openLeases();
   if (open.size > 0) violations.push(`the journal shows leases never released: ${[...open].map(([n, t]) => `${n} #${t}`).join(", ")}`);
+  let effects: number | undefined;
+  if (history) {
+    // Every drain and uncordon came from the coordinator etcd's election shows leading at that moment.
+    const seen = leaderEffects(cluster.kube.requests.slice(from.kube), HaCluster.coordinatorOf, history.terms);
+    effects = seen.length;
+    violations.push(...leaderEffectViolations(seen, history.terms));
+  }
   violations.push(...driver.problems.splice(0));
-  violations.push(...(await missingPushes(cluster.stateDir, recorder.pushes.slice(from.pushes).filter((p) => p.acked).map((p) => p.sha))));
-  violations.push(...(await missingNodes(cluster.stateDir, nodes)));
+  violations.push(...(await cluster.missingPushes(recorder.pushes.slice(from.pushes).filter((p) => p.acked).map((p) => p.sha))));
+  violations.push(...(await cluster.missingNodes()));
   for (const node of nodes) {
     const secret = await cluster.fetchSecretAs(node).catch((err: Error) => `error: ${err.message}`);
     if (secret !== K3S_SECRET) violations.push(`${node}'s enrollment token no longer fetches its secret (${secret.slice(0, 100)})`);
   }
   const end = Date.now();
   const phasesMs = { steps: stepsDone - startMs, settle: settleDone - stepsDone, converge: convergeDone - settleDone, checks: end - convergeDone };
-  return { index, seed: body.seed, label: body.label, description: body.description, violations, durationMs: end - startMs, phasesMs, actions: body.actions };
+  return { index, seed: body.seed, label: body.label, description: body.description, violations, durationMs: end - startMs, phasesMs, actions: body.actions, ...(effects !== undefined && { effects }) };
 }
 
 /** Final good push, then every node (status and machine) on exactly the bundle rendered from it. */
-async function converge(cluster: ChaosCluster, driver: ChaosDriver, timeoutMs: number): Promise<string[]> {
+async function converge(cluster: ChaosBase, driver: ChaosDriver, timeoutMs: number): Promise<string[]> {
   const nodes = cluster.options.nodes;
   await driver.finalPush();
   const expected = await cluster.renderedShas();

@@ -20,10 +20,19 @@ export type PushChange =
 
 export type ChaosAction =
   | { readonly kind: "push"; readonly push: PushChange }
-  | { readonly kind: "coordinator-kill"; readonly downMs: number }
+  /** In an HA schedule the leader is killed. */
+  | { readonly kind: "coordinator-kill"; readonly downMs: number; readonly leader?: true }
   | { readonly kind: "agent-kill"; readonly node: string }
   | { readonly kind: "net-cut"; readonly node: string; readonly forMs: number }
-  | { readonly kind: "ceph-warn"; readonly node: string; readonly forMs: number };
+  | { readonly kind: "ceph-warn"; readonly node: string; readonly forMs: number }
+  /** HA: one coordinator (or the leader) cut off from every etcd member; agents still reach it. */
+  | { readonly kind: "etcd-cut"; readonly target: number | "leader"; readonly forMs: number }
+  /** HA: one etcd member killed with SIGKILL, started again after downMs. */
+  | { readonly kind: "etcd-member-kill"; readonly member: number; readonly downMs: number }
+  /** HA: every etcd member killed at once, all started again after downMs. */
+  | { readonly kind: "etcd-restart"; readonly downMs: number }
+  /** HA: two pushes at once (each calling every coordinator's webhook) while one is pushed to a coordinator's own repo. */
+  | { readonly kind: "push-race"; readonly coordinator: number };
 
 export interface ChaosStep {
   /** From the start of the schedule. */
@@ -43,9 +52,12 @@ export interface ScheduleOptions {
   readonly steps: number;
   /** Longest pause between two steps. */
   readonly maxGapMs?: number;
+  /** Three coordinators on etcd: adds etcd cuts, etcd kills and restarts, racing pushes; kills hit the leader. */
+  readonly ha?: boolean;
 }
 
 const WEIGHTS = { push: 26, bad: 14, fix: 8, "coordinator-kill": 12, "agent-kill": 14, "net-cut": 14, "ceph-warn": 12 } as const;
+const HA_WEIGHTS = { ...WEIGHTS, "agent-kill": 8, "ceph-warn": 6, "coordinator-kill": 14, "etcd-cut": 14, "etcd-member-kill": 8, "etcd-restart": 4, "push-race": 8 } as const;
 const FAULTS: readonly BadFault[] = ["build-error", "activation-error", "unhealthy-after-switch", "unhealthy-after-reboot", "never-boots"];
 
 export function makeSchedule(seed: number, options: ScheduleOptions): ChaosSchedule {
@@ -60,7 +72,7 @@ export function makeSchedule(seed: number, options: ScheduleOptions): ChaosSched
   };
   for (let i = 0; i < options.steps; i++) {
     // Every schedule starts with a push, so that there is a rollout for the chaos to hit.
-    const kind = i === 0 ? rnd.pick(["push", "bad"] as const) : rnd.weighted(WEIGHTS);
+    const kind = i === 0 ? rnd.pick(["push", "bad"] as const) : options.ha ? rnd.weighted(HA_WEIGHTS) : rnd.weighted(WEIGHTS);
     let action: ChaosAction;
     switch (kind) {
       case "push":
@@ -75,7 +87,20 @@ export function makeSchedule(seed: number, options: ScheduleOptions): ChaosSched
         badOutstanding = false;
         break;
       case "coordinator-kill":
-        action = { kind, downMs: rnd.int(100, 2_500) };
+        action = options.ha ? { kind, downMs: rnd.int(100, 4_000), leader: true } : { kind, downMs: rnd.int(100, 2_500) };
+        break;
+      case "etcd-cut":
+        // Often past the election lease's 3 s TTL, so the cut leader is deposed while it still reaches its agents.
+        action = { kind, target: rnd.int(0, 3) === 3 ? rnd.int(0, 2) : "leader", forMs: rnd.int(500, 6_000) };
+        break;
+      case "etcd-member-kill":
+        action = { kind, member: rnd.int(0, 2), downMs: rnd.int(200, 4_000) };
+        break;
+      case "etcd-restart":
+        action = { kind, downMs: rnd.int(200, 3_000) };
+        break;
+      case "push-race":
+        action = { kind, coordinator: rnd.int(0, 2) };
         break;
       case "agent-kill":
         action = { kind, node: rnd.pick(options.nodes) };
@@ -102,7 +127,15 @@ export function describeAction(action: ChaosAction): string {
       return `push ${p.change}`;
     }
     case "coordinator-kill":
-      return `kill -9 coordinator (down ${action.downMs} ms)`;
+      return `kill -9 ${action.leader ? "leader" : "coordinator"} (down ${action.downMs} ms)`;
+    case "etcd-cut":
+      return `cut ${action.target === "leader" ? "the leader" : `c${action.target}`} off etcd (${action.forMs} ms)`;
+    case "etcd-member-kill":
+      return `kill -9 etcd member m${action.member} (down ${action.downMs} ms)`;
+    case "etcd-restart":
+      return `kill -9 all etcd members (down ${action.downMs} ms)`;
+    case "push-race":
+      return `two pushes at once, one also to c${action.coordinator}'s own repo`;
     case "agent-kill":
       return `kill -9 agent ${action.node}`;
     case "net-cut":

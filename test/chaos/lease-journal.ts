@@ -75,7 +75,7 @@ export class LeaseJournal {
   lastHaltAtMs = 0;
 
   constructor(
-    private readonly stateDir: string,
+    readonly stateDir: string,
     private readonly limits: Limits,
     private readonly isServer: (node: string) => boolean,
   ) {}

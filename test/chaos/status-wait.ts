@@ -1,7 +1,7 @@
 // Waiting on the coordinator's status (bounded), and a one-line summary of it for failure messages.
 import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import type { ChaosCluster } from "./chaos-cluster.js";
+import type { ChaosBase } from "./chaos-base.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -13,7 +13,7 @@ export function brief(s: GetStatusResponse | null): string {
 }
 
 /** Polls status until `done` holds (twice in a row when `stable`), bounded; returns the last status and whether it held. */
-export async function waitStatus(cluster: ChaosCluster, timeoutMs: number, done: (s: GetStatusResponse) => string | null, stable = false): Promise<{ ok: boolean; last: GetStatusResponse | null }> {
+export async function waitStatus(cluster: Pick<ChaosBase, "status">, timeoutMs: number, done: (s: GetStatusResponse) => string | null, stable = false): Promise<{ ok: boolean; last: GetStatusResponse | null }> {
   const until = Date.now() + timeoutMs;
   let last: GetStatusResponse | null = null;
   let previous: string | null = null;
@@ -31,7 +31,7 @@ export async function waitStatus(cluster: ChaosCluster, timeoutMs: number, done:
 
 
 /** Waits until `ok` holds, or throws with what the status showed last. */
-export async function waitFor(cluster: ChaosCluster, what: string, ok: (s: GetStatusResponse) => boolean, timeoutMs = 30_000): Promise<GetStatusResponse> {
+export async function waitFor(cluster: Pick<ChaosBase, "status">, what: string, ok: (s: GetStatusResponse) => boolean, timeoutMs = 30_000): Promise<GetStatusResponse> {
   const r = await waitStatus(cluster, timeoutMs, (s) => (ok(s) ? "yes" : null));
   if (!r.ok) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}: ${brief(r.last)}`);
   return r.last!;

@@ -31,7 +31,7 @@ const HEALTHY_WITHIN_MS = 15_000;
 const STOP_WITHIN_MS = 5_000;
 
 /** Binds 127.0.0.1:0 to let the kernel pick a free port, then frees it for etcd. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -43,7 +43,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitHealthy(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
+export async function waitHealthy(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + HEALTHY_WITHIN_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`etcd exited during startup (${child.exitCode ?? child.signalCode}):\n${stderr()}`);
@@ -59,7 +59,7 @@ async function waitHealthy(endpoint: string, child: ChildProcess, stderr: () => 
   throw new Error(`etcd at ${endpoint} not healthy within ${HEALTHY_WITHIN_MS} ms:\n${stderr()}`);
 }
 
-async function waitExit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+export async function waitExit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill(signal);
@@ -86,7 +86,7 @@ function etcdArgs(dataDir: string, endpoint: string, peer: string): string[] {
 }
 
 /** One etcd process; throws (after killing it) if it does not become healthy. */
-async function launch(args: string[], endpoint: string): Promise<ChildProcess> {
+export async function launch(args: string[], endpoint: string): Promise<ChildProcess> {
   let stderrTail = "";
   const proc = spawn(ETCD_BINARY, args, { stdio: ["ignore", "ignore", "pipe"] });
   proc.stderr?.on("data", (chunk: Buffer) => {

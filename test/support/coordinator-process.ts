@@ -88,6 +88,8 @@ export class CoordinatorProcess {
       child.stderr!.on("data", onData);
       child.once("exit", (code) => {
         clearTimeout(timer);
+        // Gone: a later stop() or kill() must not wait for an exit that already happened.
+        if (this.child === child) this.child = null;
         reject(new Error(`coordinator exited with ${code} while starting:\n${buffered.slice(-2000)}`));
       });
     });

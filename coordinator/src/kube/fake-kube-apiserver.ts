@@ -46,6 +46,8 @@ export interface RecordedRequest {
   readonly body: unknown;
   /** Wall-clock arrival time, so tests can order these calls against other observations. */
   readonly atMs: number;
+  /** The caller's bearer token: several clients sharing one fake apiserver each get a kubeconfig of their own. */
+  readonly bearer: string;
 }
 
 interface PodState {
@@ -97,13 +99,13 @@ export class FakeKubeApiserver {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** A kubeconfig for this server (plain HTTP needs insecure-skip-tls-verify in client-node). */
-  kubeconfigYaml(): string {
+  /** A kubeconfig for this server (plain HTTP needs insecure-skip-tls-verify in client-node); `token` names its user's calls. */
+  kubeconfigYaml(token = "fake-token"): string {
     return JSON.stringify({
       apiVersion: "v1",
       kind: "Config",
       clusters: [{ name: "fake", cluster: { server: this.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "nk", user: { token: "fake-token" } }],
+      users: [{ name: "nk", user: { token } }],
       contexts: [{ name: "fake", context: { cluster: "fake", user: "nk" } }],
       "current-context": "fake",
     });
@@ -156,7 +158,8 @@ export class FakeKubeApiserver {
       }
     }
     const contentType = req.headers["content-type"] ?? "";
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, body, atMs: Date.now() });
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, body, atMs: Date.now(), bearer });
     const [code, payload] = this.route(method, url, body) ?? routeObjects(this.objects, method, url, text, contentType) ?? [404, status(404, "NotFound", `the server could not find ${url.pathname}`)];
     res.writeHead(code, { "content-type": "application/json" });
     res.end(JSON.stringify(payload));
