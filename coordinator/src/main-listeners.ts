@@ -129,6 +129,7 @@ export async function startListeners(config: CoordinatorConfig, parts: ListenerP
     authenticateAdmin: checkAdmin,
     audit,
     metrics,
+    fleetlock: { preReboot: (r) => leases.fleetLockPreReboot(r), steadyState: (r) => leases.fleetLockSteadyState(r) },
     log,
     publicStatus: config.http.publicStatus,
     ...(config.http.plaintext ? {} : { https: { key: tls.serverKeyPem, cert: tls.serverCertPem } }),

@@ -1,11 +1,11 @@
-// `nkctl token create|list|revoke`: scoped API tokens (admin, operator, viewer); a value is shown once, at creation.
+// `nkctl token create|list|revoke`: scoped API tokens (admin, operator, viewer, fleetlock); a value is shown once, at creation.
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { withAdmin } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { emit, formatAgo, formatTable } from "./output.js";
 
-const ROLES = ["admin", "operator", "viewer"];
+const ROLES = ["admin", "operator", "viewer", "fleetlock"];
 const TOKEN_NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
 
 function checkName(name: string): void {
@@ -13,7 +13,7 @@ function checkName(name: string): void {
 }
 
 export function registerToken(program: Command, ctx: CliContext): void {
-  const group = program.command("token").description("scoped API tokens: admin (everything), operator (leases, rollout, push), viewer (read-only, clone)");
+  const group = program.command("token").description("scoped API tokens: admin (everything), operator (leases, rollout, push), viewer (read-only, clone), fleetlock (FleetLock reboot slots only)");
   group
     .command("create")
     .description("create a token; its value is printed once and only its hash is kept")

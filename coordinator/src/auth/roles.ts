@@ -1,7 +1,8 @@
-// Token roles and what each may do: admin ⊇ operator (leases, rollout, push) ⊇ viewer (read-only API, status page, clone).
+// Token roles and what each may do: admin ⊇ operator (leases, rollout, push) ⊇ viewer (read-only API, status page,
+// clone); apart from them, fleetlock only takes and gives back FleetLock reboot slots (zincati), as operators may too.
 import { NkError } from "../../../shared/src/errors/index.js";
 
-export const ROLES = ["viewer", "operator", "admin"] as const;
+export const ROLES = ["viewer", "operator", "admin", "fleetlock"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who made a call: the token's name ("admin" for the bootstrap admin token) and its role. */
@@ -14,9 +15,17 @@ export function isRole(text: string): text is Role {
   return (ROLES as readonly string[]).includes(text);
 }
 
-/** True when `role` covers `need` (each role includes the ones before it in ROLES). */
+/** The ranked roles, each including the ones before it. */
+const RANKED: readonly Role[] = ["viewer", "operator", "admin"];
+
+/**
+ * True when `role` covers `need`. A fleetlock token covers nothing else, not even viewing: it sits in a host's
+ * zincati config. Taking a reboot slot disrupts a host, an operator's action.
+ */
 export function roleAllows(role: Role, need: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(need);
+  if (need === "fleetlock") return role === "fleetlock" || roleAllows(role, "operator");
+  if (role === "fleetlock") return false;
+  return RANKED.indexOf(role) >= RANKED.indexOf(need);
 }
 
 /**

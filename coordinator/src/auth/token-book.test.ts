@@ -49,7 +49,7 @@ describe("TokenBook", () => {
     const book = new TokenBook(secretArea(), () => "x");
     await expect(book.create("Bad Name", "viewer")).rejects.toThrow(/not a valid token name/);
     await expect(book.create("admin", "viewer")).rejects.toThrow(/bootstrap admin token/);
-    await expect(book.create("ok", "root")).rejects.toThrow(/"root" is not a role: use viewer, operator, admin/);
+    await expect(book.create("ok", "root")).rejects.toThrow(/"root" is not a role: use viewer, operator, admin, fleetlock/);
     await book.create("ok", "viewer");
     await expect(book.create("ok", "viewer")).rejects.toThrow(/revoke it first/);
   });

@@ -7,6 +7,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdminActions, StatusSource } from "../status/index.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { registerApiRoutes } from "./api-routes.js";
+import { registerFleetLockRoutes, type FleetLockEndpoint } from "./fleetlock-routes.js";
 import { registerOpenApi, registerOpenApiRoute } from "./openapi.js";
 import type { CoordinatorMetrics } from "./coordinator-metrics.js";
 import { httpErrorFor, sendError } from "./http-errors.js";
@@ -38,6 +39,8 @@ export interface HttpDeps {
   readonly publicStatus?: boolean;
   /** Serve HTTPS with this key and certificate (PEM); without it plain HTTP, which main allows only on loopback. */
   readonly https?: { readonly key: string; readonly cert: string };
+  /** Serves the FleetLock protocol at /v1/pre-reboot and /v1/steady-state (fleetlock-routes.ts); absent: not served. */
+  readonly fleetlock?: FleetLockEndpoint;
   /** Registered last, each in its own encapsulated context (the git smart-HTTP mount). */
   readonly extraPlugins?: readonly HttpPlugin[];
   /** Wall clock for ages on the page; default Date.now. */
@@ -125,6 +128,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     });
     registerAdminRoutes(scope, deps.admin);
   });
+
+  const fleetlock = deps.fleetlock;
+  if (fleetlock) app.register(async (scope) => registerFleetLockRoutes(scope, { fleetlock, authenticate: deps.authenticateAdmin, metrics: deps.metrics, log, ...(deps.audit ? { audit: deps.audit } : {}) }));
 
   for (const plugin of deps.extraPlugins ?? []) app.register(plugin);
   return app;

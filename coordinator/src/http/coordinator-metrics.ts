@@ -56,6 +56,7 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
   private readonly notifications = new Counter({ name: "nk_notifications_total", help: "rollout notification attempts by target and outcome", labelNames: ["target", "outcome"] as const, registers: [this.registry] });
+  private readonly fleetLockRequests = new Counter({ name: "nk_fleetlock_requests_total", help: "FleetLock requests (zincati) by operation and outcome: ok or the protocol's error kind", labelNames: ["op", "outcome"] as const, registers: [this.registry] });
   private readonly reports = new Counter({ name: "nk_reports_received_total", help: "agent reports received", registers: [this.registry] });
   private readonly manifestApplies = new Counter({ name: "nk_manifest_applies_total", help: "applies of manifests/ to the cluster, by result", labelNames: ["result"] as const, registers: [this.registry] });
   private readonly manifestApplySeconds = new Histogram({ name: "nk_manifest_apply_duration_seconds", help: "time to apply (and prune) manifests/ once", buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
@@ -103,6 +104,11 @@ export class CoordinatorMetrics {
   /** A rollout notification attempt's outcome (delivered, retried, failed) per notify target. */
   notification(target: string, outcome: "delivered" | "retried" | "failed"): void {
     this.notifications.inc({ target, outcome });
+  }
+
+  /** One FleetLock request's answer; `outcome` is "ok" or one of a small fixed set of error kinds. */
+  fleetLockRequest(op: "pre-reboot" | "steady-state", outcome: string): void {
+    this.fleetLockRequests.inc({ op, outcome });
   }
 
   reportReceived(): void {

@@ -5,6 +5,7 @@ import type { Role } from "../../../shared/src/inventory/index.js";
 import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
 import { decideGrants, type GrantDecision, type GrantInput, type NodeFacts, type NodeHealth } from "./grant-decision.js";
 import { CanaryBook } from "./canary-book.js";
+import { fleetLockHolder } from "./fleetlock-rule.js";
 import { withK3sVersions } from "./k3s-facts.js";
 import type { LeaseBook } from "./lease-book.js";
 import type { GrantTrigger, LeaseManagerDeps, LeaseSettings } from "./lease-deps.js";
@@ -134,17 +135,27 @@ export class GrantEngine {
     const held = this.book.held;
     const waiting = this.book.queue.filter((r) => !held.has(r.node));
     const queue = waiting.map((r) => ({ node: r.node, role: settings.roles.get(r.node) ?? "server" }));
-    // Health and checks matter only when someone waits; skipping them keeps idle evaluations cheap.
-    const health = new Map<string, NodeHealth>(queue.length > 0 ? [...settings.roles.keys()].map((n) => [n, this.deps.health.health(n)]) : []);
+    const base = this.baseInput(settings, waiting);
+    // FleetLock hosts' reboot slots take the cluster's slots like nk's own holders.
+    return { ...base, queue, holders: [...base.holders, ...(this.book.rollout.fleetLocks ?? []).map(fleetLockHolder)] };
+  }
+
+  /**
+   * What the grant rule needs besides the queue, with nk's own holders only. Health and checks matter only when
+   * someone waits (`waiting`: nk's queued requests; a FleetLock host passes none); skipping them keeps idle
+   * evaluations cheap.
+   */
+  baseInput(settings: LeaseSettings, waiting: readonly LeaseRequest[] | "fleetlock"): Omit<GrantInput, "queue"> {
+    const someoneWaits = waiting === "fleetlock" || waiting.length > 0;
+    const health = new Map<string, NodeHealth>(someoneWaits ? [...settings.roles.keys()].map((n) => [n, this.deps.health.health(n)]) : []);
     return {
       now: this.deps.now(),
-      queue,
-      holders: [...held.values()].map((l) => ({ node: l.node, role: holderRole(l, settings) })),
+      holders: [...this.book.held.values()].map((l) => ({ node: l.node, role: holderRole(l, settings) })),
       limits: settings.rollout,
       rollout: this.book.rollout,
       health,
-      clusterChecks: queue.length > 0 ? this.deps.checks.current() : { ok: true, failing: [] },
-      nodes: this.deps.k3s ? withK3sVersions(nodeFacts(settings), waiting, this.deps.k3s) : nodeFacts(settings),
+      clusterChecks: someoneWaits ? this.deps.checks.current() : { ok: true, failing: [] },
+      nodes: this.deps.k3s && waiting !== "fleetlock" ? withK3sVersions(nodeFacts(settings), waiting, this.deps.k3s) : nodeFacts(settings),
     };
   }
 

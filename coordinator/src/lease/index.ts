@@ -31,3 +31,5 @@ export {
 } from "./grant-decision.js";
 export { insideWindow, nextWindowOpen, windowCloses, formatWindow } from "./maintenance-window.js";
 export { LeaderGatedLeases } from "./leader-gated-leases.js";
+export type { FleetLockAnswer, FleetLockRequest } from "./fleet-locks.js";
+export { FLEETLOCK_HOLDER_PREFIX } from "./fleetlock-rule.js";

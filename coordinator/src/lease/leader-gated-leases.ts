@@ -8,6 +8,7 @@ import { recordHalt } from "./grant-engine.js";
 import type { GrantTrigger } from "./lease-deps.js";
 import { failedHaltReason } from "./lease-phases.js";
 import type { LeaseManager } from "./lease-manager.js";
+import type { FleetLockAnswer, FleetLockRequest } from "./fleet-locks.js";
 import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
 
 export class LeaderGatedLeases implements LeaseService {
@@ -104,6 +105,14 @@ export class LeaderGatedLeases implements LeaseService {
     const rollout = await store.getRollout();
     if (rollout.halted || rollout.revision !== revision || (await store.getLease(node))) return;
     await recordHalt({ store, log }, failedHaltReason(node, reason), revision, node);
+  }
+
+  fleetLockPreReboot(request: FleetLockRequest): Promise<FleetLockAnswer> {
+    return Promise.resolve().then(() => this.leading().fleetLockPreReboot(request));
+  }
+
+  fleetLockSteadyState(request: FleetLockRequest): Promise<FleetLockAnswer> {
+    return Promise.resolve().then(() => this.leading().fleetLockSteadyState(request));
   }
 
   pause(reason: string): Promise<RolloutRecord> {

@@ -4,7 +4,7 @@ import type { LeaseRecord, LeaseRequest, RolloutRecord, Store } from "../store/i
 import type { LeaseView } from "../status/index.js";
 import type { LeaseSettings, LeaseSettingsSource } from "./lease-deps.js";
 import type { LeaseStreams } from "./lease-streams.js";
-import { heldView, queuedView } from "./lease-views.js";
+import { fleetLockView, heldView, queuedView } from "./lease-views.js";
 
 /**
  * The store stays the truth; this copy is refreshed inside every critical section so that the
@@ -59,8 +59,10 @@ export class LeaseBook {
     return [this.notes.get(node), this.silent.get(node)].filter((n) => n).join("; ");
   }
 
+  /** nk's leases in grant order, then the FleetLock hosts' slots in the order taken. */
   heldViews(): LeaseView[] {
-    return [...this.held.values()].sort((a, b) => a.fencingToken - b.fencingToken).map((l) => heldView(l, this.roleOf(l.node), this.noteOf(l.node)));
+    const leases = [...this.held.values()].sort((a, b) => a.fencingToken - b.fencingToken).map((l) => heldView(l, this.roleOf(l.node), this.noteOf(l.node)));
+    return [...leases, ...(this.rollout.fleetLocks ?? []).map(fleetLockView)];
   }
 
   queueViews(): LeaseView[] {

@@ -83,7 +83,7 @@ export const realTimers: Timers = {
 };
 
 /** What set off the evaluation that produced a grant. */
-export type GrantTrigger = "start" | "enqueue" | "release" | "health" | "checks" | "settings" | "resume" | "admin" | "renew" | "drain" | "timer" | "versions";
+export type GrantTrigger = "start" | "enqueue" | "release" | "health" | "checks" | "settings" | "resume" | "admin" | "renew" | "drain" | "timer" | "versions" | "fleetlock";
 
 export interface GrantObservation {
   readonly lease: LeaseRecord;

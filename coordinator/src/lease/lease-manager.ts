@@ -5,6 +5,7 @@ import type { LeaseView } from "../status/index.js";
 import { GrantEngine, type EngineTimeouts } from "./grant-engine.js";
 import { LeaseBook } from "./lease-book.js";
 import { DrainRunner } from "./drain-runner.js";
+import { FleetLocks, type FleetLockAnswer, type FleetLockRequest } from "./fleet-locks.js";
 import { checkPresented, leaseOf, tokenRequiredError } from "./fencing.js";
 import { liveLease, returnLease, type LeaseCore } from "./lease-return.js";
 import { approveRollout, pauseRollout, resumeRollout } from "./rollout-controls.js";
@@ -22,6 +23,7 @@ export class LeaseManager implements LeaseService {
   private readonly listeners = new Set<() => void>();
   private readonly timeouts: EngineTimeouts;
   private readonly drains: DrainRunner;
+  private readonly fleetLocks: FleetLocks;
   /** Returns (afterReturn + release) in flight by fencing token; a retried release joins the running one. */
   private readonly returns = new Map<number, Promise<boolean>>();
   private readonly unsubscribe: Array<() => void> = [];
@@ -33,6 +35,7 @@ export class LeaseManager implements LeaseService {
     this.book = new LeaseBook(deps.store, deps.settings, streams);
     this.engine = new GrantEngine(deps, this.book, this.serial, this.timeouts, () => this.emitChange());
     this.drains = new DrainRunner(deps, this.book, this.serial, this.engine, this.timeouts, () => this.emitChange());
+    this.fleetLocks = new FleetLocks(this.core());
   }
 
   /** Loads held leases and the queue (tokens and deadlines as stored), resumes drains, then decides. */
@@ -226,6 +229,14 @@ export class LeaseManager implements LeaseService {
     if (view) this.book.streams.publish(node, endedView(view, "revoked", why));
     await this.engine.evaluateLocked({ trigger: "admin", atMs: this.deps.now() });
     return { released: true, message: `dropped the queued lease request of ${node}` };
+  }
+
+  fleetLockPreReboot(request: FleetLockRequest): Promise<FleetLockAnswer> {
+    return this.fleetLocks.preReboot(request);
+  }
+
+  fleetLockSteadyState(request: FleetLockRequest): Promise<FleetLockAnswer> {
+    return this.fleetLocks.steadyState(request);
   }
 
   pause(reason: string): Promise<RolloutRecord> {

@@ -1,6 +1,7 @@
 // What the gRPC and HTTP layers ask of the lease manager; agents never decide, the coordinator does.
 import type { LeaseView } from "../status/index.js";
 import type { LeaseKind } from "../store/index.js";
+import type { FleetLockAnswer, FleetLockRequest } from "./fleet-locks.js";
 
 export interface AcquireRequest {
   readonly node: string;
@@ -34,6 +35,10 @@ export interface LeaseService {
   withdraw(node: string, reason: string): Promise<boolean>;
   /** Operator: releases a held lease (force: even while its holder is mid-reboot) or drops a queued request. */
   adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }>;
+  /** A FleetLock host (zincati) asks for a reboot slot: granted now or refused with why; never queued. */
+  fleetLockPreReboot(request: FleetLockRequest): Promise<FleetLockAnswer>;
+  /** A FleetLock host is back: its slot is released (idempotent). */
+  fleetLockSteadyState(request: FleetLockRequest): Promise<FleetLockAnswer>;
   held(): readonly LeaseView[];
   queue(): readonly LeaseView[];
   /** Why the head of the queue is not granted now; empty when nothing blocks. */

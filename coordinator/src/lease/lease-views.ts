@@ -1,6 +1,7 @@
 // Builds the LeaseViews the status page, nkctl and agent streams show, from store records.
 import type { Role } from "../../../shared/src/inventory/index.js";
-import type { LeaseRecord, LeaseRequest } from "../store/index.js";
+import type { FleetLockSlot, LeaseRecord, LeaseRequest } from "../store/index.js";
+import { fleetLockHolder } from "./fleetlock-rule.js";
 import type { LeaseView } from "../status/index.js";
 
 function asRole(role: string | undefined, fallback: Role | undefined): Role {
@@ -44,4 +45,21 @@ export function queuedView(request: LeaseRequest, position: number, reason: stri
 /** The last word on a lease or request: "released" normally, "revoked" when an operator ended it. */
 export function endedView(last: LeaseView, state: "released" | "revoked", reason: string): LeaseView {
   return { ...last, state, phaseDeadlineMs: 0, queuePosition: 0, waitingReason: reason };
+}
+
+/** A FleetLock host's slot among the held leases: no fencing token, no deadline (zincati reports nothing until it is back). */
+export function fleetLockView(slot: FleetLockSlot): LeaseView {
+  return {
+    node: fleetLockHolder(slot).node,
+    role: "none",
+    kind: "reboot",
+    state: "rebooting",
+    fencingToken: 0,
+    revision: "",
+    requestedAtMs: slot.acquiredAtMs,
+    grantedAtMs: slot.acquiredAtMs,
+    phaseDeadlineMs: 0,
+    queuePosition: 0,
+    waitingReason: `FleetLock host ${slot.id} in group ${slot.group} (token ${slot.by}), until its steady-state`,
+  };
 }

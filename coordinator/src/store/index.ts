@@ -23,6 +23,8 @@ export type {
   RevisionRef,
   RolloutRecord,
   CanaryRecord,
+  FleetLockSlot,
+  FleetLockTake,
   SecretInfo,
   Store,
   SystemInfoRecord,
@@ -35,6 +37,7 @@ export { ADMIN_TOKEN_FILE, ensureAdminToken } from "./admin-token.js";
 export { generateToken, hashToken, tokensEqual, verifyToken } from "./token-hash.js";
 export { followEvents } from "./follow-events.js";
 export { sameHolders } from "./lease-rules.js";
+export { fleetLockKey } from "./fleetlock-slots.js";
 export { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
 export { createEtcdClient, type EtcdConnectionOptions } from "./etcd-client.js";
 export { DEFAULT_ETCD_PREFIX } from "./etcd-keys.js";

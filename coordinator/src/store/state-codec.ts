@@ -1,6 +1,6 @@
 // The in-memory shape of state.json and its strict decoding: a damaged file is reported, never guessed at.
 import { NkError } from "../../../shared/src/errors/index.js";
-import type { CanaryRecord, LeaseRecord, LeaseRequest, NodeRecord, RolloutRecord } from "./store.js";
+import type { CanaryRecord, FleetLockSlot, LeaseRecord, LeaseRequest, NodeRecord, RolloutRecord } from "./store.js";
 import { ShapeError, arr, bool, int, map, obj, oneOf, optional, str, strMap, type Check } from "./validate.js";
 
 export const STATE_FORMAT = "nk-coordinator-state";
@@ -102,6 +102,8 @@ export const checkLeaseRequest: Check<LeaseRequest> = obj({
 });
 export const checkCanary: Check<CanaryRecord> = obj({ revision: str, nodes: arr(str), confirmed: arr(str), confirmedAtMs: optional(int), waitingSinceMs: optional(int), approvedAtMs: optional(int) });
 
+export const checkFleetLockSlot: Check<FleetLockSlot> = obj({ group: str, id: str, acquiredAtMs: int, by: str });
+
 /** The rollout record as both backends store it. */
 export const checkRolloutRecord: Check<RolloutRecord> = obj({
   revision: optional(str),
@@ -109,6 +111,7 @@ export const checkRolloutRecord: Check<RolloutRecord> = obj({
   halted: optional(obj({ reason: str, revision: str, atMs: int })),
   lastReleaseAtMs: optional(int),
   canary: optional(checkCanary),
+  fleetLocks: optional(arr(checkFleetLockSlot)),
 });
 const stateFile = obj({
   format: str,

@@ -212,6 +212,26 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.getRollout()).toEqual({ revision: "r7" });
     });
 
+    it("takes FleetLock slots by compare-and-set, recursively, and keeps them across reopen", async () => {
+      const a = { group: "workers", id: "c988d2509fdf4cdcbed39037c56406fb", by: "zincati" };
+      const first = await store.takeFleetLock(a, []);
+      expect(first).toEqual({ ok: true, already: false, slot: { ...a, acquiredAtMs: h.clock.now() } });
+      h.clock.advance(5);
+      // The same host again: answered with the slot it holds, even from a stale view.
+      expect(await store.takeFleetLock(a, [])).toMatchObject({ ok: true, already: true, slot: { acquiredAtMs: h.clock.now() - 5 } });
+      // Another host deciding on a view without a's slot loses the race.
+      const b = { group: "workers", id: "host-b", by: "zincati" };
+      expect(await store.takeFleetLock(b, [])).toMatchObject({ ok: false, reason: "slots-changed", slots: [{ id: a.id }] });
+      expect(await store.takeFleetLock(b, [`workers/${a.id}`])).toMatchObject({ ok: true, already: false });
+      await reopen();
+      expect((await store.getRollout()).fleetLocks?.map((s) => s.id)).toEqual([a.id, "host-b"]);
+      expect(await store.releaseFleetLock("workers", a.id)).toMatchObject({ id: a.id });
+      expect(await store.releaseFleetLock("workers", a.id)).toBeUndefined();
+      expect(await store.releaseFleetLock("workers", "host-b")).toMatchObject({ id: "host-b" });
+      await reopen();
+      expect((await store.getRollout()).fleetLocks).toBeUndefined();
+    });
+
     it.runIf(options.fileLayout)("recovers the event seq after a torn last line", async () => {
       if (!h.dir) throw new Error("fileLayout needs harness.dir");
       await store.appendEvent({ kind: "a", message: "one" });

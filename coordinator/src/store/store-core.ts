@@ -4,7 +4,8 @@ import { assertNodeName } from "../../../shared/src/names/index.js";
 import { checkedInput } from "./lease-rules.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
-import type { CanaryRecord, EventInput, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionRef, RolloutRecord } from "./store.js";
+import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
+import type { CanaryRecord, EventInput, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -87,6 +88,17 @@ export abstract class StoreCore {
 
   setCanary(canary: CanaryRecord): Promise<RolloutRecord> {
     return this.rollout(rolloutEdits.canary(canary));
+  }
+
+  async takeFleetLock(slot: Omit<FleetLockSlot, "acquiredAtMs">, expected: readonly string[]): Promise<FleetLockTake> {
+    const take = takeFleetLockEdit(slot, expected, this.now());
+    return take.outcome(await this.rollout(take.edit));
+  }
+
+  async releaseFleetLock(group: string, id: string): Promise<FleetLockSlot | undefined> {
+    const release = releaseFleetLockEdit(group, id);
+    await this.rollout(release.edit);
+    return release.released();
   }
 
   appendEvent(input: EventInput): Promise<EventRecord> {

@@ -153,7 +153,27 @@ export interface RolloutRecord {
   lastReleaseAtMs?: number;
   /** The canary stage of `canary.revision`; a record of an older revision means the new one starts over. */
   canary?: CanaryRecord;
+  /**
+   * Reboot slots of FleetLock hosts (zincati), in the order taken. They live here, beside the pause and the halt,
+   * so both backends keep them durably with the rollout record's own compare-and-set.
+   */
+  fleetLocks?: FleetLockSlot[];
 }
+
+/** A FleetLock host's reboot slot: taken by POST /v1/pre-reboot, held until its /v1/steady-state. */
+export interface FleetLockSlot {
+  group: string;
+  /** The host's client id (zincati: the machine's app-specific id). */
+  id: string;
+  acquiredAtMs: number;
+  /** The API token's name that took it (never the token). */
+  by: string;
+}
+
+export type FleetLockTake =
+  | { ok: true; slot: FleetLockSlot; already: boolean }
+  /** The slots held differ from what the caller decided on: re-read and decide again. */
+  | { ok: false; reason: "slots-changed"; slots: FleetLockSlot[] };
 
 export interface CanaryRecord {
   revision: string;
@@ -245,6 +265,13 @@ export interface Store {
   clearHalt(): Promise<RolloutRecord>;
   /** Replaces the canary stage record. */
   setCanary(canary: CanaryRecord): Promise<RolloutRecord>;
+  /**
+   * Takes a FleetLock slot iff the slots held now are exactly `expected` (fleetLockKey of each), compare-and-set;
+   * a slot the host holds already is answered as it is (the protocol's lock is recursive).
+   */
+  takeFleetLock(slot: Omit<FleetLockSlot, "acquiredAtMs">, expected: readonly string[]): Promise<FleetLockTake>;
+  /** Gives a FleetLock slot back; undefined when it was not held (the protocol's unlock is idempotent). */
+  releaseFleetLock(group: string, id: string): Promise<FleetLockSlot | undefined>;
 
   // Secrets (values never logged, never in the main state).
   setSecret(name: string, value: Buffer): Promise<void>;

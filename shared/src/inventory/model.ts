@@ -148,6 +148,21 @@ export interface CanarySettings {
   readonly soakSeconds: number;
 }
 
+/**
+ * FleetLock (zincati on Fedora CoreOS, Flatcar): hosts outside the inventory take reboot slots by group. Each slot
+ * counts against the cluster's max_unavailable and its group's own limit, and is granted under nk's health gates.
+ */
+export interface FleetLockGroup {
+  /** The zincati `group` (`^[a-zA-Z0-9.-]+$`; zincati's default is "default"). */
+  readonly name: string;
+  readonly maxUnavailable: number;
+}
+
+export interface FleetLockSettings {
+  /** Empty: the FleetLock endpoint refuses every group. */
+  readonly groups: readonly FleetLockGroup[];
+}
+
 /** kured's --blocking-pod-selector: while a matching pod runs on a node (or anywhere), that node's lease waits. */
 export interface BlockingPods {
   /** A Kubernetes label selector (app=backup, tier in (db,cache), !skip-reboot-check). */
@@ -167,6 +182,7 @@ export interface RolloutSettings {
   readonly maxUnavailablePer: PerLabelLimit | null;
   readonly canary: CanarySettings | null;
   readonly blockingPods: BlockingPods | null;
+  readonly fleetlock: FleetLockSettings;
   readonly settleSeconds: number;
   readonly healthDeadlineSeconds: number;
   readonly drainTimeoutSeconds: number;

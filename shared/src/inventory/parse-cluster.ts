@@ -4,6 +4,7 @@ import { NK_VERSION } from "../version/index.js";
 import { isIpv6, parseIpv4 } from "./ipv4.js";
 import type { AgentPin, ApiVip, ClusterSettings, NixpkgsPin, RolloutSettings } from "./model.js";
 import { readBlockingPods, readCanary, readPerLabel, readPools, readWindows } from "./parse-rollout-policy.js";
+import { readFleetLock } from "./parse-fleetlock.js";
 import { readBootDraft, type BootDraft } from "./parse-boot.js";
 import { readBuild } from "./parse-build.js";
 import { readClusterChecks } from "./parse-checks.js";
@@ -72,7 +73,7 @@ function readStateVersion(r: YamlReader, loc: Located | undefined, nixpkgs: Nixp
 }
 
 function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
-  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "canary", "blocking_pods", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
+  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "canary", "blocking_pods", "fleetlock", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
   return {
     maxUnavailable: r.integer(f.get("max_unavailable"), 1, 100_000) ?? 1,
     maxUnavailableServers: r.integer(f.get("max_unavailable_servers"), 1, 100_000) ?? 1,
@@ -83,6 +84,7 @@ function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
     maxUnavailablePer: readPerLabel(r, f.get("max_unavailable_per")),
     canary: readCanary(r, f.get("canary")),
     blockingPods: readBlockingPods(r, f.get("blocking_pods")),
+    fleetlock: readFleetLock(r, f.get("fleetlock")),
     settleSeconds: r.integer(f.get("settle_seconds"), 0, 86_400) ?? 0,
     healthDeadlineSeconds: r.integer(f.get("health_deadline_seconds"), 5, 86_400) ?? 300,
     drainTimeoutSeconds: r.integer(f.get("drain_timeout_seconds"), 5, 86_400) ?? 600,

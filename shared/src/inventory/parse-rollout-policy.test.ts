@@ -1,4 +1,4 @@
-// The rollout policy keys: windows (time zone, excluded dates, several), pools and per-label limits, with precise errors.
+// The rollout policy keys: windows (time zone, excluded dates, several), pools, per-label limits and FleetLock groups, with precise errors.
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "./format-diagnostic.js";
 import { validateInventoryText } from "./validate-repo.js";
@@ -175,5 +175,26 @@ describe("pools and per-label limits", () => {
       ["warning", 'inventory.yaml:8:26 warning: cluster.rollout.max_unavailable_per: no node has the label "rack", so this limits nothing: add it under nodes.<name>.labels'],
       ["warning", "inventory.yaml:9:36 warning: cluster.rollout.pools[0].selector: pool ssd selects no node (no node has the labels disk=ssd): check the labels under nodes.<name>.labels"],
     ]);
+  });
+});
+
+describe("rollout.fleetlock", () => {
+  it("reads each group's limit, and no groups without the key", () => {
+    const text = "  rollout: { fleetlock: { groups: { default: { max_unavailable: 1 }, workers.eu-1: { max_unavailable: 3 } } } }";
+    expect(problems(text)).toEqual([]);
+    expect(rolloutOf(text)!.fleetlock).toEqual({ groups: [{ name: "default", maxUnavailable: 1 }, { name: "workers.eu-1", maxUnavailable: 3 }] });
+    expect(rolloutOf("")!.fleetlock).toEqual({ groups: [] });
+  });
+
+  it("rejects a bad group name, a missing or bad limit, an unknown key and an empty group list", () => {
+    expect(problems("  rollout: { fleetlock: { groups: { db_1: { max_unavailable: 1 }, web: {}, api: { max_unavailable: 0 }, x: { max: 1 } } } }")).toEqual([
+      'inventory.yaml:7:43 cluster.rollout.fleetlock.groups.db_1: "db_1" is not a FleetLock group name (letters, digits, \'.\', \'-\'; zincati\'s default group is "default")',
+      "inventory.yaml:7:72 cluster.rollout.fleetlock.groups.web.max_unavailable: is required (how many of this group's hosts may reboot at once, e.g. 1)",
+      "inventory.yaml:7:100 cluster.rollout.fleetlock.groups.api.max_unavailable: must be between 1 and 100000, got 0",
+      "inventory.yaml:7:108 cluster.rollout.fleetlock.groups.x.max_unavailable: is required (how many of this group's hosts may reboot at once, e.g. 1)",
+      'inventory.yaml:7:110 cluster.rollout.fleetlock.groups.x.max: unknown key "max" (expected one of: max_unavailable)',
+    ]);
+    expect(problems("  rollout: { fleetlock: { groups: {} } }")).toEqual(['inventory.yaml:7:35 cluster.rollout.fleetlock.groups: needs at least one group (zincati\'s default group is "default")']);
+    expect(problems("  rollout: { fleetlock: {} }")).toEqual(["inventory.yaml:7:25 cluster.rollout.fleetlock.groups: is required (a mapping of zincati groups to their limit, e.g. { default: { max_unavailable: 1 } })"]);
   });
 });

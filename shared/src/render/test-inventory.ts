@@ -32,6 +32,7 @@ export function exampleCluster(): ClusterSettings {
       drainTimeoutSeconds: 600,
       rebootTimeoutSeconds: 900,
       activationTimeoutSeconds: 300,
+      fleetlock: { groups: [] },
       checks: [
         {
           name: "ceph",
