@@ -1,6 +1,7 @@
 // LeaseManager on a real FileStore: FIFO grants, both limits, fencing, health- and release-driven grants, streams.
 import { afterEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
+import { parseCron } from "../../../shared/src/inventory/index.js";
 import { acquire, harness, heldNodes, lastUpdate, settingsFor, tokenOf, type Harness } from "./test-lease-kit.js";
 
 const AGENTS = { n1: "agent", n2: "agent", n3: "agent" } as const;
@@ -120,6 +121,19 @@ describe("LeaseManager grants", () => {
     h = await harness(settingsFor(AGENTS, { windows: [{ days: ["sat"], startMinute: 22 * 60 + 30, endMinute: 60 }] }));
     await acquire(h, "n1");
     expect(h.manager.blockedReason()).toBe("outside maintenance window (sat 22:30-01:00 UTC); continues at 2024-06-01 22:30 UTC");
+    await h.advance(10.5 * 3_600_000 - 1);
+    expect(heldNodes(h)).toEqual([]);
+    await h.advance(1);
+    expect(heldNodes(h)).toEqual(["n1"]);
+  });
+
+  it("grants when a cron window opens, after saying when", async () => {
+    // Saturday noon; "30 22 * * sat" for 2h opens at 22:30 and the 15-minute disruption fits at once.
+    const parsed = parseCron("30 22 * * sat");
+    if (!parsed.ok) throw new Error(parsed.message);
+    h = await harness(settingsFor(AGENTS, { windows: [{ cron: parsed.schedule, durationMinutes: 120 }] }));
+    await acquire(h, "n1");
+    expect(h.manager.blockedReason()).toBe("outside maintenance window (cron 30 22 * * sat for 2h UTC); continues at 2024-06-01 22:30 UTC");
     await h.advance(10.5 * 3_600_000 - 1);
     expect(heldNodes(h)).toEqual([]);
     await h.advance(1);

@@ -1,5 +1,6 @@
 // Maintenance window arithmetic (pure): inside, next opening, closing, whether a whole disruption fits, wording.
-import type { MaintenanceWindow, Weekday } from "../../../shared/src/inventory/index.js";
+import type { DailyWindow, MaintenanceWindow, Weekday } from "../../../shared/src/inventory/index.js";
+import { cronCurrent, cronNextOpening } from "./cron-window.js";
 import { addDays, formatInstant, isoDate, localDate, weekdayOf, zonedInstant, type CivilDate } from "./zoned-time.js";
 
 /** Indexed like Date.getUTCDay(). */
@@ -14,12 +15,12 @@ export interface Occurrence {
 }
 
 /** A window that ends at or before its start runs past midnight; `days` name the day it opens. */
-function wraps(w: MaintenanceWindow): boolean {
+function wraps(w: DailyWindow): boolean {
   return w.endMinute <= w.startMinute;
 }
 
 /** The occurrence opening on local `date`, unless the window is not open that day. */
-function occurrenceOn(w: MaintenanceWindow, date: CivilDate): Occurrence | undefined {
+function occurrenceOn(w: DailyWindow, date: CivilDate): Occurrence | undefined {
   if (!w.days.includes(WEEKDAYS[weekdayOf(date)]!)) return undefined;
   if (w.exclude?.includes(isoDate(date))) return undefined;
   const open = zonedInstant(date, w.startMinute, w.timezone);
@@ -29,6 +30,7 @@ function occurrenceOn(w: MaintenanceWindow, date: CivilDate): Occurrence | undef
 
 /** The occurrence containing `now`, if any: today's, or yesterday's one that wrapped past midnight. */
 function current(w: MaintenanceWindow, now: number): Occurrence | undefined {
+  if ("cron" in w) return cronCurrent(w, now);
   const today = localDate(now, w.timezone);
   for (const shift of [-1, 0]) {
     const o = occurrenceOn(w, addDays(today, shift));
@@ -39,6 +41,7 @@ function current(w: MaintenanceWindow, now: number): Occurrence | undefined {
 
 /** The first occurrence opening after `now` that lasts longer than `minMs`. */
 function nextOpening(w: MaintenanceWindow, now: number, minMs = 0): Occurrence | undefined {
+  if ("cron" in w) return cronNextOpening(w, now, minMs);
   const today = localDate(now, w.timezone);
   for (let i = 0; i <= HORIZON_DAYS; i++) {
     const o = occurrenceOn(w, addDays(today, i));
@@ -66,10 +69,11 @@ function hhmm(minute: number): string {
   return `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
 }
 
-/** "sat,sun 22:30-04:00 UTC", "every day 01:00-05:00 Europe/Berlin except 2024-12-24". */
+/** "sat,sun 22:30-04:00 UTC", "every day 01:00-05:00 Europe/Berlin except 2024-12-24", "cron 0 2 * * sat,sun for 4h UTC". */
 export function formatWindow(w: MaintenanceWindow): string {
-  const days = w.days.length === 7 ? "every day" : WEEK_ORDER.filter((d) => w.days.includes(d)).join(",") || "no days";
   const except = w.exclude && w.exclude.length > 0 ? ` except ${w.exclude.join(", ")}` : "";
+  if ("cron" in w) return `cron ${w.cron.expression} for ${duration(w.durationMinutes * 60_000)} ${w.timezone ?? "UTC"}${except}`;
+  const days = w.days.length === 7 ? "every day" : WEEK_ORDER.filter((d) => w.days.includes(d)).join(",") || "no days";
   return `${days} ${hhmm(w.startMinute)}-${hhmm(w.endMinute)} ${w.timezone ?? "UTC"}${except}`;
 }
 

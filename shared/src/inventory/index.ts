@@ -10,3 +10,4 @@ export { buildFallbackOf, LOCAL_BUILD } from "./parse-build.js";
 export { matchesSelector, poolLimit, poolMembers, formatLimit, type Labels } from "./pool-members.js";
 export { vipCarrierNames } from "./api-vip.js";
 export { isTimeZone } from "./parse-rollout-policy.js";
+export { parseCron, cronMatchesDay, type CronSchedule, type CronParse } from "./cron-expression.js";

@@ -1,4 +1,5 @@
 // The typed inventory that every other part of nk works from (parsed and validated from YAML).
+import type { CronSchedule } from "./cron-expression.js";
 
 /** "none": a NixOS host without k3s (same pipeline; no k3s, no drain, no Ready check). */
 export type Role = "server" | "agent" | "none";
@@ -109,7 +110,7 @@ export interface NodeCheck {
 export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
 
 /** Grants happen only inside this window (minutes since local midnight; end may wrap past midnight). */
-export interface MaintenanceWindow {
+export interface DailyWindow {
   readonly days: readonly Weekday[];
   readonly startMinute: number;
   readonly endMinute: number;
@@ -118,6 +119,17 @@ export interface MaintenanceWindow {
   /** Local dates (YYYY-MM-DD) on which the window does not open. */
   readonly exclude?: readonly string[];
 }
+
+/** A window that opens at each time a cron expression matches (local to `timezone`) and stays open `durationMinutes`. */
+export interface CronWindow {
+  readonly cron: CronSchedule;
+  readonly durationMinutes: number;
+  readonly timezone?: string;
+  /** Local dates (YYYY-MM-DD) on which the window does not open. */
+  readonly exclude?: readonly string[];
+}
+
+export type MaintenanceWindow = DailyWindow | CronWindow;
 
 /** A limit given as a node count or as a percentage of a pool's nodes. */
 export type UnavailableLimit = { readonly count: number } | { readonly percent: number };

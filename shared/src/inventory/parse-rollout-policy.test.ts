@@ -1,6 +1,7 @@
 // The rollout policy keys: windows (time zone, excluded dates, several), pools, per-label limits and FleetLock groups, with precise errors.
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "./format-diagnostic.js";
+import type { CronWindow } from "./model.js";
 import { validateInventoryText } from "./validate-repo.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyExampleKeyExampleKeyExampleKey00 ops@laptop";
@@ -53,6 +54,35 @@ describe("rollout windows", () => {
     window: { start: "22:00", end: "02:00" }
     windows: [{ start: "03:00", end: "04:00" }]`)).toEqual([
       "inventory.yaml:9:14 cluster.rollout.windows: give either window (one) or windows (a list), not both: move the window into the list",
+    ]);
+  });
+
+  it("reads a cron window: five fields or a macro, a duration, a zone and excluded dates", () => {
+    const text = `  rollout:
+    windows:
+      - { cron: "0 2 * * sat,sun", duration: 4h, timezone: Europe/Berlin, exclude: ["2025-12-27"] }
+      - { cron: "@daily", duration: 1h30m }`;
+    expect(problems(text)).toEqual([]);
+    const [weekend, daily] = rolloutOf(text)!.windows as [CronWindow, CronWindow];
+    expect(weekend).toMatchObject({ durationMinutes: 240, timezone: "Europe/Berlin", exclude: ["2025-12-27"], cron: { expression: "0 2 * * sat,sun", minutes: [0], hours: [2], daysOfWeek: [0, 6], anyDayOfMonth: true, anyDayOfWeek: false } });
+    expect(daily).toMatchObject({ durationMinutes: 90, cron: { expression: "@daily", minutes: [0], hours: [0] } });
+  });
+
+  it("says which cron field is wrong and what it expected, and rejects a bad duration and days beside cron", () => {
+    expect(problems(`  rollout:
+    windows:
+      - { cron: "0 25 * * sat", duration: 4h }
+      - { cron: "0 2 * * sat-mon", duration: 90 }
+      - { cron: "0 2 * *", days: [sat], duration: 8d }
+      - { cron: "*/0 2 * * fri" }`)).toEqual([
+      'inventory.yaml:9:17 cluster.rollout.windows[0].cron: hour (field 2, "25"): 25 is out of range 0-23 (fields: minute hour day-of-month month day-of-week)',
+      'inventory.yaml:10:17 cluster.rollout.windows[1].cron: day-of-week (field 5, "sat-mon"): range sat-mon runs backwards; write it as two items (e.g. sat-7,0-mon) (fields: minute hour day-of-month month day-of-week)',
+      'inventory.yaml:10:46 cluster.rollout.windows[1].duration: expected a duration such as 4h, 90m, 1h30m or 1d, got "90"',
+      'inventory.yaml:11:17 cluster.rollout.windows[2].cron: expected five fields (minute hour day-of-month month day-of-week, e.g. "0 2 * * sat,sun"), got 4 (fields: minute hour day-of-month month day-of-week)',
+      "inventory.yaml:11:34 cluster.rollout.windows[2].days: a cron window takes cron and duration, not days: put the days and the start time into the cron expression",
+      'inventory.yaml:11:51 cluster.rollout.windows[2].duration: expected between 1m and 7d, got "8d"',
+      'inventory.yaml:12:9 cluster.rollout.windows[3].duration: is required (how long each opening lasts, e.g. "4h", "90m" or "1h30m")',
+      'inventory.yaml:12:17 cluster.rollout.windows[3].cron: minute (field 1, "*/0"): expected a step of 1 or more after "/", got "0" (fields: minute hour day-of-month month day-of-week)',
     ]);
   });
 

@@ -1,6 +1,7 @@
-// Reads the rollout policy keys: maintenance windows (time zone, excluded dates), pools and per-label limits.
+// Reads the rollout policy keys: maintenance windows (days and hours or cron, time zone, excluded dates), pools and per-label limits.
 import { isMap } from "yaml";
 import type { BlockingPods, CanarySettings, MaintenanceWindow, PerLabelLimit, RolloutPool, UnavailableLimit, Weekday } from "./model.js";
+import { readCronWindow } from "./parse-cron-window.js";
 import type { Located, YamlReader } from "./yaml-reader.js";
 
 const WEEKDAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -25,18 +26,26 @@ function isDate(v: string): boolean {
 }
 
 function readWindow(r: YamlReader, loc: Located): MaintenanceWindow | null {
-  const f = r.map(loc, ["days", "start", "end", "timezone", "exclude"]);
+  const f = r.map(loc, ["days", "start", "end", "timezone", "exclude", "cron", "duration"]);
   if (!f) return null;
-  const days = (r.stringList(f.get("days")) ?? WEEKDAYS.slice()).filter((d, i) => {
-    if ((WEEKDAYS as readonly string[]).includes(d)) return true;
-    r.report(f.get("days")!.pos, `${loc.path}.days[${i}]`, `expected one of ${WEEKDAYS.join(", ")}, got "${d}"`);
-    return false;
-  }) as Weekday[];
   const timezone = r.string(f.get("timezone"));
   if (timezone !== undefined && !isTimeZone(timezone)) {
     r.report(f.get("timezone")!.pos, `${loc.path}.timezone`, `"${timezone}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
   }
   const zone = timezone !== undefined && isTimeZone(timezone) && timezone !== "UTC" ? timezone : undefined;
+  const exclude = (r.stringList(f.get("exclude")) ?? []).filter((d, i) => {
+    if (isDate(d)) return true;
+    r.report(f.get("exclude")!.pos, `${loc.path}.exclude[${i}]`, `expected a date YYYY-MM-DD (local to the window's time zone), got "${d}"`);
+    return false;
+  });
+  const common = { ...(zone ? { timezone: zone } : {}), ...(exclude.length > 0 ? { exclude } : {}) };
+  if (f.has("cron")) return readCronWindow(r, loc, f, common);
+  if (f.has("duration")) r.report(f.get("duration")!.pos, `${loc.path}.duration`, "duration goes with cron; a window with days, start and end ends at its end");
+  const days = (r.stringList(f.get("days")) ?? WEEKDAYS.slice()).filter((d, i) => {
+    if ((WEEKDAYS as readonly string[]).includes(d)) return true;
+    r.report(f.get("days")!.pos, `${loc.path}.days[${i}]`, `expected one of ${WEEKDAYS.join(", ")}, got "${d}"`);
+    return false;
+  }) as Weekday[];
   const minute = (key: "start" | "end"): number => {
     const v = r.require(r.string(f.get(key)), loc, key, `HH:MM in ${zone ?? "UTC"}`);
     const m = v?.match(/^([01][0-9]|2[0-3]):([0-5][0-9])$/);
@@ -46,12 +55,7 @@ function readWindow(r: YamlReader, loc: Located): MaintenanceWindow | null {
   const startMinute = minute("start");
   const endMinute = minute("end");
   if (startMinute === endMinute && f.has("start") && f.has("end")) r.report(f.get("end")!.pos, `${loc.path}.end`, "must differ from start");
-  const exclude = (r.stringList(f.get("exclude")) ?? []).filter((d, i) => {
-    if (isDate(d)) return true;
-    r.report(f.get("exclude")!.pos, `${loc.path}.exclude[${i}]`, `expected a date YYYY-MM-DD (local to the window's time zone), got "${d}"`);
-    return false;
-  });
-  return { days, startMinute, endMinute, ...(zone ? { timezone: zone } : {}), ...(exclude.length > 0 ? { exclude } : {}) };
+  return { days, startMinute, endMinute, ...common };
 }
 
 /** `window:` (one) or `windows:` (a list); not both. */
