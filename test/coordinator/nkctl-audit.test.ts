@@ -1,12 +1,14 @@
-// Integration: `nkctl audit` (the real binary) against a real coordinator: the lines of an admin's and a scoped
-// token's actions (gRPC, HTTP, git push), its --token/--action/--tail options, -o json, and never a token value.
+// Integration: `nkctl audit` (in-process: runCli, what bin/nkctl.js runs) against a real coordinator: the lines of an
+// admin's and a scoped token's actions (gRPC, HTTP, git push), its --token/--action/--tail options, -o json, and never
+// a token value.
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminCall, startHarness, type Harness } from "../support/coordinator-harness.js";
-import { runNkctl, type CliResult } from "../support/nkctl-runner.js";
+import type { CliResult } from "../support/nkctl-runner.js";
+import { runNkctlInProcess } from "../support/nkctl-in-process.js";
 import { cliEnv } from "../support/cli-env.js";
 
 interface AuditLine {
@@ -28,7 +30,7 @@ describe("nkctl audit", () => {
   let ciToken = "";
   const startedAt = Date.now();
 
-  const nkctl = (args: string[], flags = adminFlags): Promise<CliResult> => runNkctl(args, { flags, env });
+  const nkctl = (args: string[], flags = adminFlags): Promise<CliResult> => runNkctlInProcess(args, { flags, env });
   const audit = async (...args: string[]): Promise<AuditLine[]> => {
     const r = await nkctl(["-o", "json", "audit", ...args]);
     expect(r.code, r.stderr).toBe(0);

@@ -1,4 +1,6 @@
-// Integration: the real nkctl binary against the assembled coordinator — JSON output and exit codes of every online command.
+// Integration: nkctl against the assembled coordinator — JSON output and exit codes of every online command. The
+// commands run in-process (runCli, what bin/nkctl.js runs) to spare a Node start per command; the --watch test runs
+// the real binary, and nkctl-offline.test.ts covers the binary's own exit codes.
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,12 +12,12 @@ import { applyPhaseToWire } from "../../shared/src/wire/index.js";
 import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { freePort } from "../support/coordinator-process.js";
 import { adminCall, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
-import { runNkctl, type CliResult } from "../support/nkctl-runner.js";
+import type { CliResult } from "../support/nkctl-runner.js";
+import { runNkctlInProcess } from "../support/nkctl-in-process.js";
 import { cliEnv } from "../support/cli-env.js";
 
 
-// Each test runs nkctl several times as its own process: 90 s, not the default 30 s, so a busy machine does not fail them.
-describe("nkctl online commands", { timeout: 90_000 }, () => {
+describe("nkctl online commands", () => {
   let h: Harness;
   let first = "";
   let second = "";
@@ -23,7 +25,7 @@ describe("nkctl online commands", { timeout: 90_000 }, () => {
   let env: NodeJS.ProcessEnv;
   let status: () => Promise<GetStatusResponse>;
 
-  const nkctl = (args: string[], connection = flags): Promise<CliResult> => runNkctl(args, { flags: connection, env });
+  const nkctl = (args: string[], connection = flags): Promise<CliResult> => runNkctlInProcess(args, { flags: connection, env });
   /** Runs with `-o json`, expects exit 0 and returns the parsed output. */
   const json = async <T = Record<string, unknown>>(args: string[]): Promise<T> => {
     const r = await nkctl(["-o", "json", ...args]);
