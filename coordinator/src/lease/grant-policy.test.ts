@@ -1,6 +1,6 @@
-// The grant rule's policy limits, alone and together: pools (count and percent), one per label value, k3s skew.
+// The grant rule's policy limits, alone and together: pools (count and percent), one per label value, k3s skew, and all conditions at once.
 import { describe, expect, it } from "vitest";
-import type { Labels, Role } from "../../../shared/src/inventory/index.js";
+import { parseCron, type Labels, type Role } from "../../../shared/src/inventory/index.js";
 import { decideGrants, type GrantInput, type NodeFacts, type RoleOf } from "./grant-decision.js";
 import { compareK3s, parseK3sVersion } from "./skew-rule.js";
 
@@ -146,5 +146,45 @@ describe("all limits together", () => {
     ]);
     // Once s2 is back: g2 takes zone b and the gpu pool, s3 zone c and the server slot, w3 (no zone) the last node slot.
     expect(granted(input(spec, ["g2", "s3", "w3", "w1"], [], limits))).toEqual(["g2", "s3", "w3"]);
+  });
+});
+
+describe("every policy condition at once", () => {
+  const window = parseCron("0 12 * * sat");
+  if (!window.ok) throw new Error(window.message);
+  // Saturday 12:00-14:00 UTC (NOW is Saturday noon); a 15-minute disruption fits.
+  const limits = { maxUnavailable: 4, pools: [gpuPool({ count: 1 })], windows: [{ cron: window.schedule, durationMinutes: 120 }], expectedDisruptionSeconds: 900 };
+  const spec: Spec = { ...ZONES, s1: ["server", { zone: "a" }, "v1.29.8+k3s1"], g1: ["agent", { zone: "a", gpu: "true" }, "v1.29.8+k3s1", "v1.30.4+k3s1"] };
+  const backup = { rule: { selector: "app=backup", scope: "node" as const }, pods: [{ key: "ops/backup-1", node: "g2" }] };
+
+  it("canaries first, a canary with a blocking pod waits, the window and the limits hold for the rest", () => {
+    const canary = { stage: "canary" as const, canaries: ["w1", "g2"], openSlots: 0 };
+    const d = decideGrants({ ...input(spec, ["g1", "w2", "g2", "w1", "s2"], [], limits), canary, blockingPods: backup });
+    expect(d.grants.map((g) => g.node)).toEqual(["w1"]);
+    expect(d.blocked).toEqual([
+      { node: "g1", reason: "waiting for the canaries (w1, g2) to be back and healthy" },
+      { node: "w2", reason: "waiting for the canaries (w1, g2) to be back and healthy" },
+      { node: "g2", reason: expect.stringContaining("ops/backup-1") },
+      { node: "s2", reason: "waiting for the canaries (w1, g2) to be back and healthy" },
+    ]);
+  });
+
+  it("after the canaries: the agent queued first still waits for the servers (skew), the others go in FIFO order", () => {
+    const done = { stage: "done" as const, canaries: ["w1", "g2"], openSlots: 0 };
+    const d = decideGrants({ ...input(spec, ["g1", "w2", "g2", "g3", "s2"], [], limits), canary: done, blockingPods: { ...backup, pods: [] } });
+    // g3 finds the gpu pool (count 1) full with g2 and, by FIFO, holds s2 behind it; g1 stepped aside.
+    expect(d.grants.map((g) => g.node)).toEqual(["w2", "g2"]);
+    expect(d.blocked.map((b) => [b.node, b.reason.slice(0, 40)])).toEqual([
+      ["g1", "waiting for the servers to upgrade first"],
+      ["g3", "waiting: 1/1 node disrupted (g2) in pool"],
+      ["s2", "behind g3 in the queue (waiting: 1/1 nod"],
+    ]);
+  });
+
+  it("grants nothing once the window is too short for the disruption, whatever else allows", () => {
+    const late = { ...input(spec, ["w2", "s2"], [], limits), now: NOW + 110 * 60_000 };
+    const d = decideGrants(late);
+    expect(d.grants).toEqual([]);
+    expect(d.headReason).toBe("maintenance window (cron 0 12 * * sat for 2h UTC) closes at 2024-06-01 14:00 UTC, too soon for a 15m disruption; continues at 2024-06-08 12:00 UTC");
   });
 });
