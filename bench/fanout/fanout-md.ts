@@ -13,6 +13,8 @@ export interface RunResult {
   readonly maxFromPushStartMs: number;
   /** Share of agents that had the new revision before git push returned. */
   readonly beforeReturn: number;
+  /** CPU the coordinator process used from the push's start until every agent had the revision. */
+  readonly cpuMs: number;
 }
 
 export interface ScenarioResult {
@@ -21,6 +23,7 @@ export interface ScenarioResult {
   /** nk_grpc_streams_open{stream="watch_desired"} at the end. */
   readonly streamsHeld: number;
   readonly enrollMs: number;
+  readonly enrollCpuMs: number;
   /** Opening every stream until each had its first bundle. */
   readonly connectMs: number;
   readonly messageBytes: number;
@@ -42,31 +45,40 @@ export interface FanoutReport {
 
 const sectionId = (store: "file" | "etcd"): string => (store === "etcd" ? "fanout-etcd" : "fanout");
 const P99_GOAL_MS = 500;
-const RSS_GOAL_MIB = 1024;
+/** Issue 24: the etcd store's p99 after the webhook, by size; the file store's push start → every agent at 1,000. */
+const ETCD_P99_GOAL_MS = { small: 300, large: 1_000 };
+const FILE_FROM_START_GOAL_MS = 1_000;
+const RSS_GOAL_MIB = 700;
 
 function ms(x: number): string {
   return x < 0 ? `−${formatMs(-x)}` : formatMs(x);
 }
 
-function goal(r: ScenarioResult): string {
+function met(ok: boolean): string {
+  return ok ? "(met)" : "(**missed**)";
+}
+
+function goal(r: ScenarioResult, store: "file" | "etcd"): string {
   const p99 = r.median((x) => x.p99Ms);
-  if (r.nodes <= 1_000) return `p99 < ${P99_GOAL_MS} ms ${p99 < P99_GOAL_MS ? "(met)" : "(**missed**)"}`;
-  const held = r.streamsHeld === r.nodes;
-  return `streams held ${held ? "(met)" : "(**missed**)"}, RSS < 1 GiB ${r.peakRssMiB < RSS_GOAL_MIB ? "(met)" : "(**missed**)"}`;
+  const fromStart = r.median((x) => x.maxFromPushStartMs);
+  if (r.nodes <= 1_000 && store === "etcd") return `p99 < ${ETCD_P99_GOAL_MS.small} ms ${met(p99 < ETCD_P99_GOAL_MS.small)}`;
+  if (r.nodes <= 1_000) return `p99 < ${P99_GOAL_MS} ms ${met(p99 < P99_GOAL_MS)}; push start → all < ${FILE_FROM_START_GOAL_MS} ms ${met(fromStart < FILE_FROM_START_GOAL_MS)}`;
+  const held = `streams held ${met(r.streamsHeld === r.nodes)}, RSS < ${RSS_GOAL_MIB} MiB ${met(r.peakRssMiB < RSS_GOAL_MIB)}`;
+  return store === "etcd" ? `p99 < ${ETCD_P99_GOAL_MS.large} ms ${met(p99 < ETCD_P99_GOAL_MS.large)}, ${held}` : held;
 }
 
 function tableRows(report: FanoutReport): string[] {
   return report.results.map((r) => {
     const m = r.median;
     const range = (pick: (x: RunResult) => number): string => `${ms(Math.min(...r.runs.map(pick)))} – ${ms(Math.max(...r.runs.map(pick)))}`;
-    return `| ${r.nodes.toLocaleString("en-US")} | ${r.streamsHeld.toLocaleString("en-US")} / ${r.channels} | ${ms(m((x) => x.pushMs))} | ${ms(m((x) => x.p50Ms))} | ${ms(m((x) => x.p99Ms))} (${range((x) => x.p99Ms)}) | ${ms(m((x) => x.maxMs))} | ${ms(m((x) => x.maxFromPushStartMs))} | ${r.rssAfterConnectMiB.toFixed(0)} / ${r.peakRssMiB.toFixed(0)} MiB | ${goal(r)} |`;
+    return `| ${r.nodes.toLocaleString("en-US")} | ${r.streamsHeld.toLocaleString("en-US")} / ${r.channels} | ${ms(m((x) => x.pushMs))} | ${ms(m((x) => x.p50Ms))} | ${ms(m((x) => x.p99Ms))} (${range((x) => x.p99Ms)}) | ${ms(m((x) => x.maxMs))} | ${ms(m((x) => x.maxFromPushStartMs))} | ${r.rssAfterConnectMiB.toFixed(0)} / ${r.peakRssMiB.toFixed(0)} MiB | ${goal(r, report.store)} |`;
   });
 }
 
 /** The same measurement with the etcd store: a real etcd on loopback, the coordinator following an upstream repo. */
 function etcdSection(report: FanoutReport, ID: string): string {
   const detail = report.results.map(
-    (r) => `N = ${r.nodes.toLocaleString("en-US")}: enrolling took ${formatMs(r.enrollMs)} (each enrolment is an etcd transaction), opening every stream until each had its first bundle ${formatMs(r.connectMs)}; a desired message is ${(r.messageBytes / 1024).toFixed(1)} KiB.`,
+    (r) => `N = ${r.nodes.toLocaleString("en-US")}: enrolling took ${formatMs(r.enrollMs)} (coordinator CPU ${formatMs(r.enrollCpuMs)}), opening every stream until each had its first bundle ${formatMs(r.connectMs)}; a desired message is ${(r.messageBytes / 1024).toFixed(1)} KiB; coordinator CPU per push (webhook to the last agent) ${formatMs(r.median((x) => x.cpuMs))}.`,
   );
   return [
     `<!-- bench:${ID}:start -->`,
@@ -82,7 +94,8 @@ function etcdSection(report: FanoutReport, ID: string): string {
     "",
     "- Setup: as in the file-store section (same generator, same client, own process), with `store: {kind: etcd}` against one etcd (Debian `etcd-server`, single member, its own temp data dir on this machine's disk, started by the benchmark on 127.0.0.1). The coordinator's RSS does not include etcd's.",
     ...detail.map((d) => `- ${d}`),
-    "- Where the time goes at 10,000 nodes: the fetch and the same validation as a push (YAML with positions, `nix-instantiate --parse` of every .nix file), then the render and the desired refs of every node written to etcd (100 per transaction), then publication. The load average above is the machine's while the run took place; compare with the file-store section only with that in mind.",
+    "- Where the time goes (issue 24; `--profile <dir>` writes the coordinator's V8 CPU profile, strace counted its processes), 1,000 nodes at load average ~25: per push the follower ran 11 child processes (fetch, 3 × rev-parse, ls-tree + cat-file to read the tree, `nix-instantiate --parse`, update-ref, then rev-parse + ls-tree + cat-file to read the same tree again for the adoption); each is a fork of a 300+ MiB process on the event loop, ~0.5 s of the push together at that load. Then the YAML validation with positions (~0.3 s; ~1.1 s at 10,000 nodes on a quiet machine), the render (~0.4 s), the desired refs to etcd (small: 8 chunks in flight), and publication (~0.26 s, 80 % of it grpc-js encoding 1,000 messages). Enrolment cost 5 etcd round trips per node in series (read and compare-and-set of the record, a read for the registry, read and compare-and-set of the desired ref) plus a read of the API tokens for the admin call.",
+    "- Changed for issue 24: concurrent small reads share one etcd transaction (one snapshot, issued after every caller asked), concurrent enrolments and one-node desired writes share transactions (each node its own nested compare-and-set, so a lost race retries only that node); the tree pre-receive or the follower validated is handed to the adoption with the inventory (3 processes fewer per push, both stores); inventory.yaml is parsed again only when its text (or the set of secret names) changed. Not changed: the render, the encoding and the processes that remain.",
     "- Fixed while building this benchmark: (1) the desired refs were written one 100-node transaction after the other (10,000 nodes: 200 round trips in sequence); 8 chunks now go in flight at once. (2) The follower validated a fetched commit and the adoption parsed it again; the validated inventory is now handed over, as pre-receive does for a push. Together: 10,000 nodes p99 7.4–9.3 s → 3.9–5.1 s on the same loaded machine, peak RSS 1,040 → 921 MiB. (3) A coordinator on the etcd store did not create its state directory (admin token, TLS, repo) and failed to start on a fresh machine.",
     `<!-- bench:${ID}:end -->`,
   ].join("\n");

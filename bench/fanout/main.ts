@@ -17,7 +17,7 @@ import { CoordinatorProcess } from "../../test/support/coordinator-process.js";
 import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { FanoutAgents, nowMs, type SimNode } from "./fanout-agents.js";
 import { writeFanoutSection, type ScenarioResult, type RunResult } from "./fanout-md.js";
-import { findPid, memoryOf } from "./proc-stats.js";
+import { cpuMsOf, findPid, memoryOf } from "./proc-stats.js";
 
 const run = promisify(execFile);
 const BENCHMARKS_MD = fileURLToPath(new URL("../../BENCHMARKS.md", import.meta.url));
@@ -33,6 +33,9 @@ interface Options {
   readonly keep: boolean;
   /** "etcd": a real etcd on loopback holds the state, and the coordinator follows an upstream repo (as several would). */
   readonly store: "file" | "etcd";
+  /** A folder for the coordinator's V8 CPU profile (--cpu-prof) and, with --heap-prof, its heap profile. */
+  readonly profileDir: string | undefined;
+  readonly heapProfile: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -47,6 +50,8 @@ function parseArgs(argv: readonly string[]): Options {
     write: argv.includes("--write"),
     keep: argv.includes("--keep"),
     store: value("--store") === "etcd" ? "etcd" : "file",
+    profileDir: value("--profile"),
+    heapProfile: argv.includes("--heap-prof"),
   };
 }
 
@@ -115,8 +120,11 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
       // Polling stays out of the way: every push is announced through the webhook, as a forge would.
       config = { ...config, store: { kind: "etcd", endpoints: [etcd.endpoint], prefix: "/nk-fanout/" }, source: { kind: "upstream", url: upstream, intervalSeconds: 3600 } };
     }
-    proc = new CoordinatorProcess({ stateDir: join(work, "state"), config, logFile: join(work, "coordinator.log") });
-    await proc.start(60_000);
+    const nodeArgs = options.profileDir
+      ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, ...(options.heapProfile ? ["--heap-prof", `--heap-prof-dir=${options.profileDir}`] : [])]
+      : [];
+    proc = new CoordinatorProcess({ stateDir: join(work, "state"), config, logFile: join(work, "coordinator.log"), nodeArgs });
+    await proc.start(180_000);
     const pid = await findPid(proc.configPath);
     const [adminToken, caPem] = [await proc.adminToken(), await proc.caPem()];
     admin = new AdminServiceClient(proc.grpcAddress, credentials.createSsl(Buffer.from(caPem)));
@@ -126,12 +134,14 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     await adminCall(client.setSecret.bind(client), { name: "k3s-token", value: Buffer.from("fanout-bench-k3s-token") }, md);
     const names = Array.from({ length: nodes }, (_, i) => nodeName(i, 5));
     const enrollStart = nowMs();
+    const enrollCpuStart = await cpuMsOf(pid);
     const sims: SimNode[] = await pool(names, 64, async (name) => ({
       name,
       token: (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node: name }, md)).token,
     }));
     const enrollMs = nowMs() - enrollStart;
-    console.error(`N=${nodes}: enrolled in ${enrollMs.toFixed(0)} ms; coordinator peak RSS so far ${(await memoryOf(pid)).hwmMiB.toFixed(0)} MiB`);
+    const enrollCpuMs = (await cpuMsOf(pid)) - enrollCpuStart;
+    console.error(`N=${nodes}: enrolled in ${enrollMs.toFixed(0)} ms (coordinator CPU ${enrollCpuMs.toFixed(0)} ms); coordinator peak RSS so far ${(await memoryOf(pid)).hwmMiB.toFixed(0)} MiB`);
 
     await git("config", "http.sslCAInfo", proc.caFile);
     const pushUrl = `https://bench:${adminToken}@127.0.0.1:${proc.httpPort}/git/inventory.git`;
@@ -161,10 +171,12 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
       await writeFile(join(checkout, "common/monitoring.nix"), `${repo.get("common/monitoring.nix")}# fanout run ${r}\n`);
       await git("commit", "-q", "-am", `fanout run ${r}`);
       const sha = (await git("rev-parse", "HEAD")).stdout.trim();
+      const cpuBefore = await cpuMsOf(pid);
       const started = nowMs();
       await publish();
       const returned = nowMs();
       await agents.waitAll(sha, 120_000);
+      const cpuMs = (await cpuMsOf(pid)) - cpuBefore;
       const arrivals = agents.arrivals();
       const sinceReturn = arrivals.map((t) => t - returned);
       runs.push({
@@ -174,10 +186,11 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
         maxMs: Math.max(...sinceReturn),
         maxFromPushStartMs: Math.max(...arrivals) - started,
         beforeReturn: sinceReturn.filter((x) => x < 0).length / sinceReturn.length,
+        cpuMs,
       });
       const last = runs.at(-1)!;
       const mem = await memoryOf(pid);
-      console.error(`N=${nodes} run ${r}: push ${last.pushMs.toFixed(0)} ms, p50 ${last.p50Ms.toFixed(0)} ms, p99 ${last.p99Ms.toFixed(0)} ms, max ${last.maxMs.toFixed(0)} ms; RSS ${mem.rssMiB.toFixed(0)} MiB, peak ${mem.hwmMiB.toFixed(0)} MiB`);
+      console.error(`N=${nodes} run ${r}: push ${last.pushMs.toFixed(0)} ms, p50 ${last.p50Ms.toFixed(0)} ms, p99 ${last.p99Ms.toFixed(0)} ms, max ${last.maxMs.toFixed(0)} ms, from push start ${last.maxFromPushStartMs.toFixed(0)} ms; coordinator CPU ${last.cpuMs.toFixed(0)} ms; RSS ${mem.rssMiB.toFixed(0)} MiB, peak ${mem.hwmMiB.toFixed(0)} MiB`);
     }
     const streamsAtEnd = await openStreamsMetric(proc, caPem);
     const end = await memoryOf(pid);
@@ -188,6 +201,7 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
       channels: agents.channelCount,
       streamsHeld: streamsAtEnd,
       enrollMs,
+      enrollCpuMs,
       connectMs,
       messageBytes: agents.meanMessageBytes(),
       rssAfterConnectMiB: afterConnect.rssMiB,

@@ -29,3 +29,18 @@ export async function memoryOf(pid: number): Promise<MemoryStats> {
   };
   return { rssMiB: kib("VmRSS") / 1024, hwmMiB: kib("VmHWM") / 1024 };
 }
+
+/**
+ * CPU time the process has used so far (user + system), ms. On a shared machine the wall time of a step grows with
+ * the load; the CPU it cost does not, so the two side by side tell the coordinator's work from the waiting.
+ */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at ") "; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ: 100 on Linux on every architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;

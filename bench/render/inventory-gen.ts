@@ -1,5 +1,8 @@
 // Generates a large, realistic inventory repo (YAML text plus nodes/, common/, manifests/) for the benchmarks.
 import type { RepoFiles } from "../../shared/src/inventory/index.js";
+import { LOCK_FILE } from "../../shared/src/lock/index.js";
+import { addSyntheticLocks } from "../../shared/src/lock/synthetic-lock.js";
+import { EXAMPLE_NK_SOURCE } from "../../shared/src/render/test-inventory.js";
 
 export interface GenOptions {
   readonly nodes: number;
@@ -88,6 +91,8 @@ export function generateRepo(options: GenOptions): RepoFiles {
     if (i >= servers && (i - servers) % every === 0) files.set(`nodes/${nodeName(i, servers)}.nix`, nodeNix(nodeName(i, servers)));
   }
   files.set("inventory.yaml", parts.join(""));
+  // nixpkgs and the agent's source must be locked (nk.lock): synthetic locks, as the simulated clusters use.
+  files.set(LOCK_FILE, addSyntheticLocks(files.get("inventory.yaml")!, undefined, EXAMPLE_NK_SOURCE)!);
   files.set("common/monitoring.nix", "{ ... }:\n{\n  services.prometheus.exporters.node.enable = true;\n}\n");
   files.set("common/ssh.nix", "{ ... }:\n{\n  services.openssh.settings.PasswordAuthentication = false;\n}\n");
   files.set("manifests/hello.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: hello\n");

@@ -22,6 +22,8 @@ export interface CoordinatorProcessOptions {
   readonly stateDir: string;
   readonly config?: Record<string, unknown>;
   readonly logFile?: string;
+  /** Extra node flags before the script (e.g. --cpu-prof for a benchmark's profile). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export class CoordinatorProcess {
@@ -70,7 +72,7 @@ export class CoordinatorProcess {
       this.configPath,
       JSON.stringify({ stateDir: this.options.stateDir, grpc: { listen: this.grpcAddress }, http: { listen: `127.0.0.1:${this.httpPort}` }, logLevel: "debug", ...noKubeUnlessConfigured(this.options.config), ...this.options.config }),
     );
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/nk-coordinator.js"), "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), join(REPO_ROOT, "bin/nk-coordinator.js"), "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const log = this.options.logFile ? createWriteStream(this.options.logFile, { flags: "a" }) : null;
     await new Promise<void>((resolve, reject) => {

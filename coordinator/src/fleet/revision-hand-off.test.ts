@@ -23,18 +23,22 @@ const A = "a".repeat(40);
 const B = "b".repeat(40);
 
 function setup(trees: Map<string, RepoFiles>) {
-  const adopted: Array<{ revision: string; startup?: boolean; validated?: Inventory; pushedBy?: string }> = [];
+  const adopted: Array<{ revision: string; files: RepoFiles; startup?: boolean; validated?: Inventory; pushedBy?: string }> = [];
   const verdicts: boolean[] = [];
+  const treesRead: string[] = [];
   const handOff = new RevisionHandOff({
-    adopt: async (revision, _files, options) => {
-      adopted.push({ revision, ...options });
+    adopt: async (revision, files, options) => {
+      adopted.push({ revision, files, ...options });
       return { ok: true, result: { changed: ["n1", "n2"], unchanged: 1 } } as unknown as AdoptOutcome;
     },
-    readTree: async (revision) => trees.get(revision)!,
+    readTree: async (revision) => {
+      treesRead.push(revision);
+      return trees.get(revision)!;
+    },
     store,
     onPushValidated: (ok) => verdicts.push(ok),
   });
-  return { handOff, adopted, verdicts };
+  return { handOff, adopted, verdicts, treesRead };
 }
 
 const snapshot = (revision: string, files: Map<string, string>): TreeSnapshot => ({ revision, files, skipped: [] });
@@ -52,6 +56,32 @@ describe("RevisionHandOff", () => {
     expect(s.adopted).toHaveLength(1);
     expect(s.adopted[0]).toMatchObject({ revision: A, startup: false, pushedBy: "alice" });
     expect(s.adopted[0]!.validated?.cluster.name).toBeTruthy();
+    // The validated files themselves: the tree is not read from git a second time.
+    expect(s.adopted[0]!.files).toBe(files);
+    expect(s.treesRead).toEqual([]);
+  });
+
+  it("parses inventory.yaml again only when it changed or the secrets did", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    const s = setup(new Map());
+    const push = async (rev: string, tree: Map<string, string>) => {
+      await s.handOff.preReceive({ oldSha: "0".repeat(40), newSha: rev, ref: "refs/heads/main" }, async (r) => snapshot(r, tree));
+      await s.handOff.postReceive({ oldSha: "0".repeat(40), newSha: rev, ref: "refs/heads/main" });
+      return s.adopted.at(-1)!.validated;
+    };
+    const first = await push(A, files);
+    const commonEdit = new Map([...files, ["common/extra.nix", "{ ... }: { }\n"]]);
+    expect(await push(B, commonEdit)).toBe(first);
+    const inventoryEdit = new Map([...files, ["inventory.yaml", `${files.get("inventory.yaml")}# a comment\n`]]);
+    const third = await push("c".repeat(40), inventoryEdit);
+    expect(third).toBeDefined();
+    expect(third).not.toBe(first);
+    // The secret is gone: the same text is checked again, and refused.
+    await store.deleteSecret("k3s-token");
+    const verdict = await s.handOff.preReceive({ oldSha: "0".repeat(40), newSha: "d".repeat(40), ref: "refs/heads/main" }, async (r) => snapshot(r, inventoryEdit));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.lines.join("\n")).toContain("k3s-token");
   });
 
   it("hands nothing over to a different revision, nor twice", async () => {
@@ -62,6 +92,7 @@ describe("RevisionHandOff", () => {
     await s.handOff.postReceive({ oldSha: A, newSha: B, ref: "refs/heads/main" });
     await s.handOff.upstreamAccepted(A);
     expect(s.adopted.map((a) => [a.revision, a.validated !== undefined])).toEqual([[B, false], [A, false]]);
+    expect(s.treesRead).toEqual([B, A]);
     await s.handOff.adoptStartup(B);
     expect(s.adopted.at(-1)).toMatchObject({ revision: B, startup: true });
   });

@@ -1,6 +1,6 @@
 // The default push validator: inventory rules plus the Nix syntax of every .nix file, as `remote:` lines.
 import { isNkError } from "../../../shared/src/errors/index.js";
-import { formatDiagnostic, hasErrors, INVENTORY_FILE, validateRepo, type Diagnostic, type Inventory, type RepoFiles } from "../../../shared/src/inventory/index.js";
+import { formatDiagnostic, hasErrors, INVENTORY_FILE, validateRepo, type Diagnostic, type Inventory, type InventoryTextMemo, type RepoFiles } from "../../../shared/src/inventory/index.js";
 import { parseNixSources, type NixParseOptions, type NixParseResult } from "../../../shared/src/nix/index.js";
 import type { HookVerdict } from "./hook-server.js";
 import type { SkippedFile, TreeSnapshot } from "./tree-snapshot.js";
@@ -11,6 +11,8 @@ export interface PushValidationOptions {
   /** Default true; false skips the Nix syntax check (nix-instantiate not installed on purpose). */
   readonly checkNix?: boolean;
   readonly nix?: NixParseOptions;
+  /** The last inventory.yaml result, reused when a push leaves that file as it was. */
+  readonly memo?: InventoryTextMemo;
 }
 
 export interface PushValidation extends HookVerdict {
@@ -73,7 +75,7 @@ export async function validatePushedTree(tree: TreeSnapshot | RepoFiles, options
   const nix = checkNixFiles(files, options);
   // An inventory.yaml too large to read would otherwise be reported as missing.
   const inventoryUnreadable = skipped.some((s) => s.path === INVENTORY_FILE);
-  const repo = inventoryUnreadable ? { inventory: null, diagnostics: [] } : validateRepo(files, options.knownSecrets ? { knownSecrets: options.knownSecrets } : {});
+  const repo = inventoryUnreadable ? { inventory: null, diagnostics: [] } : validateRepo(files, options.knownSecrets ? { knownSecrets: options.knownSecrets } : {}, options.memo);
   const { diagnostics: nixDiagnostics, notes } = await nix;
   const diagnostics = [...repo.diagnostics, ...skipped.map(skippedDiagnostic), ...nixDiagnostics].sort(byPosition);
 

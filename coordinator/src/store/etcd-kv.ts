@@ -1,11 +1,16 @@
 // Thin layer over etcd's raw KV RPCs: op and compare builders, snapshot reads, paged ranges, errors as NkError.
 import { ClientRuntimeError, GRPCInvalidArgumentError, type Etcd3, type ICompare, type IKeyValue, type IRangeRequest, type IRequestOp, type IResponseOp, type ITxnResponse } from "etcd3";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { TickBatcher } from "./tick-batcher.js";
 import { ShapeError, type Check } from "./validate.js";
 
 /** etcd's default --max-txn-ops is 128; chunks stay well below it. */
 export const TXN_CHUNK = 100;
 const PAGE = 500;
+/** Reads of at most this many operations are coalesced with concurrent ones into one transaction. */
+const COALESCE_OPS = 16;
+/** Coalesced read transactions in flight at once. */
+const READS_IN_FLIGHT = 4;
 
 type Key = string | Buffer;
 const buf = (k: Key): Buffer => (typeof k === "string" ? Buffer.from(k, "utf8") : k);
@@ -74,6 +79,16 @@ export function etcdError(err: unknown, what: string): NkError {
 }
 
 export class EtcdKv {
+  /**
+   * Small concurrent reads share one transaction (one snapshot, one round trip): a fleet of agents connecting,
+   * or thousands of enrolments, each read a key or two; one round trip per read left etcd's latency in series.
+   */
+  private readonly reads = new TickBatcher<IRequestOp[], IResponseOp[]>((batch) => this.readMerged(batch), {
+    maxWeight: TXN_CHUNK,
+    parallel: READS_IN_FLIGHT,
+    weight: (ops) => ops.length,
+  });
+
   constructor(readonly client: Etcd3) {}
 
   async txn(compare: ICompare[], success: IRequestOp[], failure: IRequestOp[] = []): Promise<ITxnResponse> {
@@ -86,7 +101,15 @@ export class EtcdKv {
 
   /** Several reads from one consistent (linearizable) snapshot: a transaction without compares. */
   async read(ops: IRequestOp[]): Promise<IResponseOp[]> {
-    return (await this.txn([], ops)).responses;
+    if (ops.length > COALESCE_OPS) return (await this.txn([], ops)).responses;
+    return this.reads.submit(ops);
+  }
+
+  /** One transaction for several callers' reads; each gets its own slice of the responses. */
+  private async readMerged(batch: IRequestOp[][]): Promise<IResponseOp[][]> {
+    const responses = (await this.txn([], batch.flat())).responses;
+    let at = 0;
+    return batch.map((ops) => responses.slice(at, (at += ops.length)));
   }
 
   async get(key: Key): Promise<IKeyValue | undefined> {

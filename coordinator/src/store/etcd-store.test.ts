@@ -148,6 +148,29 @@ describe.skipIf(etcdSkipReason !== undefined)(`EtcdStore on a real etcd${etcdSki
       expect(nodes.every((n) => n.desired?.revision === "r2")).toBe(true);
     });
 
+    it("batches concurrent enrolments and desired writes into few transactions, as if each had run alone", async () => {
+      const prefix = uniquePrefix();
+      const [a, b] = [await open(prefix), await open(prefix)];
+      const names = Array.from({ length: 150 }, (_, i) => `e${String(i).padStart(3, "0")}`);
+      const revision = async (): Promise<bigint> => BigInt((await clients[0]!.kv.range({ key: Buffer.from(prefix) })).header.revision);
+      const before = await revision();
+      // "twice" is enrolled twice in the same batch: one of the two tokens is the node's, the other refused.
+      const [tokens, twice] = await Promise.all([Promise.all(names.map((n) => a.enrollNode(n))), Promise.all([a.enrollNode("twice"), a.enrollNode("twice")])]);
+      expect(await revision() - before).toBeLessThan(20n);
+      for (const [i, n] of names.entries()) expect(await b.verifyNodeToken(n, tokens[i]!)).toBe(true);
+      expect([await b.verifyNodeToken("twice", twice[0]), await b.verifyNodeToken("twice", twice[1])].filter(Boolean)).toHaveLength(1);
+      // One-node desired writes from two coordinators at once (a's coalesced, b's too), plus a node nobody enrolled.
+      const results = await Promise.all([
+        ...names.map((node, i) => (i % 2 ? a : b).setDesired([{ node, revision: "r1", sha256: `s${i}` }])),
+        a.setDesired([{ node: "ghost", revision: "r1", sha256: "s" }]),
+      ]);
+      expect(results.flatMap((r) => r.unknown)).toEqual(["ghost"]);
+      // Re-enrolling in a batch keeps what is known about each node (its desired ref), as one by one.
+      await Promise.all(names.slice(0, 40).map((n) => b.enrollNode(n)));
+      const nodes = new Map((await a.listNodes()).map((n) => [n.name, n]));
+      expect(names.map((n, i) => nodes.get(n)?.desired)).toEqual(names.map((_, i) => ({ revision: "r1", sha256: `s${i}` })));
+    });
+
     it("pages long event reads and trims the oldest events past maxEvents", async () => {
       const store = await open(uniquePrefix(), { maxEvents: 200 });
       await Promise.all(Array.from({ length: 1_100 }, (_, i) => store.appendEvent({ kind: "bulk", message: `m${i}` })));

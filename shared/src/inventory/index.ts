@@ -1,6 +1,7 @@
 // Public surface of shared/inventory: the model, validation and diagnostics formatting.
 export type * from "./model.js";
 export { BOOT_LOADERS, NODE_SYSTEMS, NOTIFY_EVENTS } from "./model.js";
+export { InventoryTextMemo } from "./inventory-text-memo.js";
 export { validateRepo, validateInventoryText, INVENTORY_FILE, type ValidationResult, type ValidateOptions } from "./validate-repo.js";
 export { formatDiagnostic, hasErrors } from "./format-diagnostic.js";
 export { parseIpv4, formatIpv4, subnetOf, inSubnet } from "./ipv4.js";

@@ -10,6 +10,7 @@ import { DEFAULT_MANIFEST_SETTINGS, readManifestSettings } from "./parse-manifes
 import { readNodes } from "./parse-nodes.js";
 import { lockDiagnostics, readLock } from "../lock/index.js";
 import { YamlReader, type Located, type SourcePos } from "./yaml-reader.js";
+import type { InventoryTextMemo } from "./inventory-text-memo.js";
 
 export const INVENTORY_FILE = "inventory.yaml";
 const MAX_INVENTORY_BYTES = 8 * 1024 * 1024;
@@ -74,13 +75,16 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
   return { inventory: { cluster: { ...cluster, k3s: { ...cluster.k3s, apiAddress }, build }, manifests, nodes, ...(notify.length > 0 ? { notify } : {}) }, nodeNames, diagnostics, positions };
 }
 
-/** Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. */
-export function validateRepo(files: RepoFiles, options: ValidateOptions = {}): ValidationResult {
+/**
+ * Validates the whole repo tree: the inventory plus the rules for nodes/, common/ and manifests/. `memo` reuses
+ * the inventory.yaml result of an earlier call with the same text (the rest is checked every time).
+ */
+export function validateRepo(files: RepoFiles, options: ValidateOptions = {}, memo?: InventoryTextMemo): ValidationResult {
   const text = files.get(INVENTORY_FILE);
   if (text === undefined) {
     return { inventory: null, nodeNames: [], diagnostics: [{ file: INVENTORY_FILE, line: 1, col: 1, field: "", message: "missing: the repo root must contain inventory.yaml", severity: "error" }] };
   }
-  const result = validateInventoryText(text, options);
+  const result = memo ? memo.validate(text, options, (t, o) => validateInventoryText(t, o)) : validateInventoryText(text, options);
   const extra: Diagnostic[] = [];
   const nodeNames = new Set(result.nodeNames);
   const fileProblem = (file: string, message: string, line = 1, col = 1): void => {
