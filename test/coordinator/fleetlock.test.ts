@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { parseDocument } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CoordinatorClient } from "../../agent/src/client/index.js";
-import type { CreateTokenRequest, CreateTokenResponse, EnrollNodeRequest, EnrollNodeResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import type { AdminServiceReleaseLeaseRequest, AdminServiceReleaseLeaseResponse, CreateTokenRequest, CreateTokenResponse, EnrollNodeRequest, EnrollNodeResponse, ListLeasesRequest, ListLeasesResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { LeaseKind } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { applyPhaseToWire, type DesiredBundle, type LeaseInfo } from "../../shared/src/wire/index.js";
@@ -181,5 +181,18 @@ describe("FleetLock endpoint", () => {
       'nk_fleetlock_requests_total{op="pre-reboot",outcome="ok"} 1',
       'nk_fleetlock_requests_total{op="steady-state",outcome="ok"} 3',
     ]);
+  });
+
+  it("lists slots in nkctl's ListLeases and lets an operator free one only with force", async () => {
+    expect(await post("pre-reboot", body("workers", "host-e"))).toMatchObject({ status: 200 });
+    const { client, metadata } = h.admin();
+    const list = await adminCall<ListLeasesRequest, ListLeasesResponse>(client.listLeases.bind(client), {}, metadata);
+    expect(list.leases.map((l) => [l.node, l.role, l.fencingToken])).toEqual([["n4", "agent", expect.any(Number)], ["fleetlock/workers/host-e", "none", 0]]);
+    const release = (force: boolean) => adminCall<AdminServiceReleaseLeaseRequest, AdminServiceReleaseLeaseResponse>(client.releaseLease.bind(client), { node: "fleetlock/workers/host-e", force, reason: "host decommissioned" }, metadata);
+    expect(await release(false)).toEqual({ released: false, message: "fleetlock/workers/host-e holds a FleetLock slot and may be rebooting; releasing it may let more hosts go down than allowed. Use --force if the host is really gone or back." });
+    expect(await release(true)).toEqual({ released: true, message: "released the FleetLock slot of fleetlock/workers/host-e" });
+    expect(await held()).toEqual(["n4"]);
+    const events = ((await (await h.fetch("/api/v1/events?limit=5")).json()) as { events: Array<{ kind: string; message: string }> }).events;
+    expect(events.filter((e) => e.kind === "fleetlock-released").map((e) => e.message).pop()).toMatch(/^FleetLock slot of host-e in group workers released by an operator: host decommissioned after \d+s$/);
   });
 });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { buildHttpApp, type HttpPlugin } from "./build-http-app.js";
 import { CoordinatorMetrics } from "./coordinator-metrics.js";
+import type { FleetLockEndpoint } from "./fleetlock-routes.js";
 import { TestAdminActions } from "./test-admin-actions.js";
 import { T0, TestStatusSource } from "./test-status-source.js";
 
@@ -16,7 +17,7 @@ export interface TestApp {
 }
 
 export function buildTestApp(
-  options: { publicStatus?: boolean; status?: TestStatusSource; extraPlugins?: HttpPlugin[]; now?: () => number; streamIntervalMs?: number; https?: { key: string; cert: string } } = {},
+  options: { publicStatus?: boolean; status?: TestStatusSource; extraPlugins?: HttpPlugin[]; now?: () => number; streamIntervalMs?: number; https?: { key: string; cert: string }; fleetlock?: FleetLockEndpoint } = {},
 ): TestApp {
   const status = options.status ?? new TestStatusSource();
   const admin = new TestAdminActions();
@@ -32,6 +33,7 @@ export function buildTestApp(
     ...(options.extraPlugins === undefined ? {} : { extraPlugins: options.extraPlugins }),
     ...(options.streamIntervalMs === undefined ? {} : { streamIntervalMs: options.streamIntervalMs }),
     ...(options.https === undefined ? {} : { https: options.https }),
+    ...(options.fleetlock === undefined ? {} : { fleetlock: options.fleetlock }),
   });
   return { app, status, admin, metrics };
 }

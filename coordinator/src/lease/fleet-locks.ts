@@ -2,7 +2,7 @@
 // so a slot and an nk grant are never decided on the same free capacity.
 import type { LeaseCore } from "./lease-return.js";
 import { fleetLockKey, type FleetLockSlot } from "../store/index.js";
-import { decidePreReboot, fleetLockHolder } from "./fleetlock-rule.js";
+import { decidePreReboot, FLEETLOCK_HOLDER_PREFIX, fleetLockHolder } from "./fleetlock-rule.js";
 
 /** Re-decisions after a lost compare-and-set before refusing for this call (the host retries on its own). */
 const MAX_ATTEMPTS = 5;
@@ -49,17 +49,38 @@ export class FleetLocks {
 
   /** POST /v1/steady-state: give the host's slot back; succeeds when it held none (the protocol's unlock is idempotent). */
   steadyState(req: FleetLockRequest): Promise<FleetLockAnswer> {
-    const { deps, serial, engine } = this.c;
-    return serial.run(async () => {
-      const released = await deps.store.releaseFleetLock(req.group, req.id);
-      if (!released) return { ok: true, message: `${holderName(req)} holds no reboot slot` };
-      const heldMs = deps.now() - released.acquiredAtMs;
-      await deps.store.appendEvent({ kind: "fleetlock-released", node: holderName(req), message: `FleetLock slot of ${req.id} in group ${req.group} released after ${Math.round(heldMs / 1000)}s`, fields: { group: req.group, id: req.id, by: req.by } });
-      deps.log.info({ group: req.group, id: req.id, heldMs }, "fleetlock slot released");
-      // A freed slot goes to nk's queue first, in this same critical section.
-      await engine.evaluateLocked({ trigger: "fleetlock", atMs: deps.now() });
-      return { ok: true, message: `${holderName(req)} released its reboot slot` };
+    return this.c.serial.run(async () => {
+      const released = await this.release(req, "released");
+      return { ok: true, message: `${holderName(req)} ${released ? "released its reboot slot" : "holds no reboot slot"}` };
     });
+  }
+
+  /**
+   * An operator frees a host's slot (`nkctl lease release fleetlock/<group>/<id> --force`), e.g. for a host that never
+   * came back. Only with force: the host may be mid-reboot, and its slot is what keeps the others waiting.
+   */
+  adminRelease(holder: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {
+    return this.c.serial.run(async () => {
+      await this.c.book.refresh();
+      const [group = "", ...rest] = holder.slice(FLEETLOCK_HOLDER_PREFIX.length).split("/");
+      const slot = (this.c.book.rollout.fleetLocks ?? []).find((s) => s.group === group && s.id === rest.join("/"));
+      if (!slot) return { released: false, message: `${holder} holds no FleetLock slot` };
+      if (!force) return { released: false, message: `${holder} holds a FleetLock slot and may be rebooting; releasing it may let more hosts go down than allowed. Use --force if the host is really gone or back.` };
+      const released = await this.release({ group: slot.group, id: slot.id, by: slot.by }, `released by an operator: ${reason || "no reason given"}`);
+      return { released, message: released ? `released the FleetLock slot of ${holder}` : `${holder} holds no FleetLock slot any more` };
+    });
+  }
+
+  /** Inside the critical section: drops the slot, records why, and hands the freed capacity to nk's queue first. */
+  private async release(req: FleetLockRequest, why: string): Promise<boolean> {
+    const { deps, engine } = this.c;
+    const released = await deps.store.releaseFleetLock(req.group, req.id);
+    if (!released) return false;
+    const heldMs = deps.now() - released.acquiredAtMs;
+    await deps.store.appendEvent({ kind: "fleetlock-released", node: holderName(req), message: `FleetLock slot of ${req.id} in group ${req.group} ${why} after ${Math.round(heldMs / 1000)}s`, fields: { group: req.group, id: req.id, by: released.by } });
+    deps.log.info({ group: req.group, id: req.id, heldMs, why }, "fleetlock slot released");
+    await engine.evaluateLocked({ trigger: "fleetlock", atMs: deps.now() });
+    return true;
   }
 
   private async taken(slot: FleetLockSlot): Promise<void> {

@@ -6,6 +6,7 @@ import { GrantEngine, type EngineTimeouts } from "./grant-engine.js";
 import { LeaseBook } from "./lease-book.js";
 import { DrainRunner } from "./drain-runner.js";
 import { FleetLocks, type FleetLockAnswer, type FleetLockRequest } from "./fleet-locks.js";
+import { FLEETLOCK_HOLDER_PREFIX } from "./fleetlock-rule.js";
 import { checkPresented, leaseOf, tokenRequiredError } from "./fencing.js";
 import { liveLease, returnLease, type LeaseCore } from "./lease-return.js";
 import { approveRollout, pauseRollout, resumeRollout } from "./rollout-controls.js";
@@ -195,6 +196,7 @@ export class LeaseManager implements LeaseService {
   }
 
   adminRelease(node: string, force: boolean, reason: string): Promise<{ released: boolean; message: string }> {
+    if (node.startsWith(FLEETLOCK_HOLDER_PREFIX)) return this.fleetLocks.adminRelease(node, force, reason);
     return this.serial.run(async () => {
       const { store } = this.deps;
       const lease = await store.getLease(node);
