@@ -40,6 +40,8 @@ export function nodeToWire(n: NodeView): NodeStatus {
     cordoned: n.cordoned,
     k8sReady: n.k8sReady === true,
     holdsApiVip: n.holdsApiVip,
+    k3sRunning: n.k3sRunning,
+    k3sNext: n.k3sNext,
   };
 }
 

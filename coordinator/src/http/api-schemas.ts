@@ -50,6 +50,8 @@ export const NODE_SCHEMA = object(
     leaseState: { type: ["string", "null"] },
     systemInfo: { anyOf: [SYSTEM_INFO, { type: "null" }] },
     holdsApiVip: { type: "boolean", description: "the connected agent last reported the API VIP on one of its interfaces" },
+    k3sRunning: { type: "string", description: "the k3s version the node runs, as its agent last reported; empty when unknown" },
+    k3sNext: { type: "string", description: "the k3s version the node's built system would run (agents upgrade after servers); empty when none" },
   },
   "one node as the coordinator sees it",
 );

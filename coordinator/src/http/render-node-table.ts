@@ -35,7 +35,10 @@ function healthCell(node: NodeView): string {
 
 function kubeCell(node: NodeView): string {
   const ready = node.k8sReady === null ? badge("n/a", "muted", "no Kubernetes access") : node.k8sReady ? badge("Ready", "ok") : badge("NotReady", "bad");
-  return node.cordoned ? `${ready} ${badge("cordoned", "warn")}` : ready;
+  const state = node.cordoned ? `${ready} ${badge("cordoned", "warn")}` : ready;
+  // The version the node's built system would run matters while it differs: agents wait for the servers (skew).
+  const next = node.k3sNext !== "" && node.k3sNext !== node.k3sRunning ? ` → ${escapeHtml(node.k3sNext)}` : "";
+  return node.k3sRunning === "" && next === "" ? state : `${state}<div class="sub">k3s ${escapeHtml(node.k3sRunning || "?")}${next}</div>`;
 }
 
 function agentCell(node: NodeView): string {

@@ -45,6 +45,20 @@ describe("status page", () => {
     expect(renderStatusPage(makeSnapshot(), [], T0)).not.toContain('id="api-vip"');
   });
 
+  it("shows each node's k3s, and the one its built system would run while an agent waits for the servers", () => {
+    const nodes = [
+      makeNode("n1", { k3sRunning: "1.31.4+k3s1" }),
+      makeNode("n4", { role: "agent", k3sRunning: "1.31.4+k3s1", k3sNext: "1.32.0+k3s1" }),
+      makeNode("n5", { role: "none" }),
+    ];
+    const queue = [makeLease("n4", { state: "queued", queuePosition: 1, waitingReason: "waiting for the servers to upgrade first: its new k3s 1.32.0+k3s1 would be newer than 1.31.4+k3s1 on server n1 (a kubelet must not be newer than its API servers)" })];
+    const html = renderStatusPage(makeSnapshot({ nodes, queue }), [], T0);
+    expect(html).toMatch(/<tr data-node="n1"[^]*?<div class="sub">k3s 1\.31\.4\+k3s1<\/div>/);
+    expect(html).toMatch(/<tr data-node="n4"[^]*?<div class="sub">k3s 1\.31\.4\+k3s1 → 1\.32\.0\+k3s1<\/div>/);
+    expect(html).toMatch(/id="queue-table".*n4.*waiting for the servers to upgrade first: its new k3s 1\.32\.0\+k3s1/);
+    expect(html.match(/<tr data-node="n5".*?<\/tr>/)?.[0]).not.toContain("k3s");
+  });
+
   it("escapes node names, errors, check names, lease reasons and events", () => {
     const snapshot = makeSnapshot({
       cluster: `lab"><b>`,

@@ -28,6 +28,8 @@ export function makeNode(name: string, overrides: Partial<NodeView> = {}): NodeV
     leaseState: null,
     systemInfo: null,
     holdsApiVip: false,
+    k3sRunning: "",
+    k3sNext: "",
     ...overrides,
   };
 }

@@ -48,6 +48,9 @@ export interface NodeView {
   readonly systemInfo: SystemInfoView | null;
   /** The connected agent last reported the API VIP on one of the node's interfaces. */
   readonly holdsApiVip: boolean;
+  /** The k3s version the node runs and the one its built system would run (version skew); "" when unknown. */
+  readonly k3sRunning: string;
+  readonly k3sNext: string;
 }
 
 /** The API VIP (cluster.k3s.api) and who holds it: one node normally, none during a failover, two in a split brain. */

@@ -78,6 +78,8 @@ export class StatusBoard implements StatusSource {
       leaseState: lease?.state ?? null,
       // A disconnected agent's last word is stale: the VIP may well have moved since.
       holdsApiVip: registry.isConnected(name) && report?.holdsApiVip === true,
+      k3sRunning: report?.k3sRunning ?? "",
+      k3sNext: report?.k3sNext ?? "",
       systemInfo: info
         ? {
             kernel: info.kernel,

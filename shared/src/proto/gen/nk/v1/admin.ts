@@ -114,6 +114,9 @@ export interface NodeStatus {
   k8sReady: boolean;
   /** The node's agent last reported holding the API VIP (and is connected). */
   holdsApiVip: boolean;
+  /** The k3s version the node runs and the one its built system would run, as its agent last reported; empty when unknown. */
+  k3sRunning: string;
+  k3sNext: string;
 }
 
 export interface RolloutStatus {
@@ -1245,6 +1248,8 @@ function createBaseNodeStatus(): NodeStatus {
     cordoned: false,
     k8sReady: false,
     holdsApiVip: false,
+    k3sRunning: "",
+    k3sNext: "",
   };
 }
 
@@ -1306,6 +1311,12 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.holdsApiVip !== false) {
       writer.uint32(152).bool(message.holdsApiVip);
+    }
+    if (message.k3sRunning !== "") {
+      writer.uint32(162).string(message.k3sRunning);
+    }
+    if (message.k3sNext !== "") {
+      writer.uint32(170).string(message.k3sNext);
     }
     return writer;
   },
@@ -1475,6 +1486,22 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             message.holdsApiVip = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.k3sRunning = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.k3sNext = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1552,6 +1579,16 @@ export const NodeStatus: MessageFns<NodeStatus> = {
         : isSet(object.holds_api_vip)
         ? globalThis.Boolean(object.holds_api_vip)
         : false,
+      k3sRunning: isSet(object.k3sRunning)
+        ? globalThis.String(object.k3sRunning)
+        : isSet(object.k3s_running)
+        ? globalThis.String(object.k3s_running)
+        : "",
+      k3sNext: isSet(object.k3sNext)
+        ? globalThis.String(object.k3sNext)
+        : isSet(object.k3s_next)
+        ? globalThis.String(object.k3s_next)
+        : "",
     };
   },
 
@@ -1614,6 +1651,12 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     if (message.holdsApiVip !== false) {
       obj.holdsApiVip = message.holdsApiVip;
     }
+    if (message.k3sRunning !== "") {
+      obj.k3sRunning = message.k3sRunning;
+    }
+    if (message.k3sNext !== "") {
+      obj.k3sNext = message.k3sNext;
+    }
     return obj;
   },
 
@@ -1645,6 +1688,8 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     message.cordoned = object.cordoned ?? false;
     message.k8sReady = object.k8sReady ?? false;
     message.holdsApiVip = object.holdsApiVip ?? false;
+    message.k3sRunning = object.k3sRunning ?? "";
+    message.k3sNext = object.k3sNext ?? "";
     return message;
   },
 };
