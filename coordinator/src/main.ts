@@ -100,7 +100,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
           k3s: k3sVersionSource(registry),
           // Bounded: the grant decision waits for this listing.
           pods: { list: (selector) => kube.listPods(selector, AbortSignal.timeout(10_000)) },
-          hooks: new KubeDisruptionHooks({ kube, registry, clusterChecks: () => clusterHealth.refresh(), drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000, log: log.child({ component: "drain" }) }),
+          hooks: new KubeDisruptionHooks({ kube, registry, clusterChecks: () => clusterHealth.refresh(), drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000, leadership, log: log.child({ component: "drain" }) }),
           onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
           options: { deadlineGraceMs: config.leaseDeadlineGraceSeconds * 1000 },
         }),

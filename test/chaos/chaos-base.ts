@@ -123,7 +123,21 @@ export abstract class ChaosBase {
 
   /** The secret the inventory's k3s token_secret names: a revision that names a missing secret is refused. */
   protected async setK3sSecret(): Promise<void> {
-    await this.call<unknown>((c, md, o, cb) => c.setSecret({ name: "k3s-token", value: Buffer.from(K3S_SECRET) }, md, o, cb));
+    await this.setupCall<unknown>((c, md, o, cb) => c.setSecret({ name: "k3s-token", value: Buffer.from(K3S_SECRET) }, md, o, cb));
+  }
+
+  /**
+   * A setup call, retried: on a loaded machine a fresh TLS channel to a coordinator (three of them, on etcd) can take
+   * longer than one deadline. Both setup calls may run twice: a second enrollment replaces the first token.
+   */
+  private async setupCall<T>(fn: AdminCall<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(fn, 20_000);
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
   }
 
   /** Enrolls every node and starts its agent, which reaches the coordinators at `addresses(node)`. */
@@ -133,7 +147,7 @@ export abstract class ChaosBase {
       const dir = join(this.workDir, "nodes", node);
       await mkdir(join(dir, "system"), { recursive: true });
       await writeFile(join(dir, "system", "commands.json"), JSON.stringify(HEALTHY_COMMANDS));
-      const { token } = await this.call<{ token: string }>((c, md, o, cb) => c.enrollNode({ node }, md, o, cb));
+      const { token } = await this.setupCall<{ token: string }>((c, md, o, cb) => c.enrollNode({ node }, md, o, cb));
       this.tokens.set(node, token);
       await writeFile(join(dir, "token"), `${token}\n`, { mode: 0o600 });
       const spec = { node, coordinators: await addresses(node), caFile: join(this.workDir, "ca.crt"), tokenFile: join(dir, "token"), dir, timeScale: this.options.timeScale ?? 0.05, reportIntervalSeconds: 1, logLevel: this.options.logLevel ?? "info" };

@@ -47,6 +47,8 @@ export class DrainRunner {
   private async drain(lease: LeaseRecord): Promise<void> {
     const { node, fencingToken } = lease;
     const outcome = await runHook(() => this.deps.hooks.beforeDisruption(lease));
+    // Deposed mid-drain: no undo, no halt, no record; the new leader re-runs the drain of a lease still "draining".
+    if (outcome.deposed) return;
     // Fail safe: a node whose drain timed out or was refused is never rebooted, and our cordon is lifted now, not
     // only when (or if) its holder gives the lease back. An operator's cordon stays (afterFailure keeps it).
     const cordon = { ...lease, cordonedByUs: outcome.cordonedByUs ?? lease.cordonedByUs, nodeWasCordoned: outcome.nodeWasCordoned ?? lease.nodeWasCordoned };

@@ -233,6 +233,22 @@ describe("coordinator restart", () => {
     expect(h.grants).toHaveLength(1);
   });
 
+  it("records nothing for a drain the hook stopped because this coordinator was deposed: no failure, no undo, no halt", async () => {
+    h = await harness(settingsFor(NODES));
+    await acquire(h, "n1");
+    const token = tokenOf(h, "n1");
+    let undone = 0;
+    h.hooks.beforeDisruption = () => Promise.resolve({ ok: false, reason: "this coordinator no longer leads", deposed: true });
+    h.hooks.afterFailure = () => Promise.resolve({ ok: true, reason: `uncordoned (${++undone})` });
+    await h.manager.renew("n1", token, "draining", "boot-a");
+    await h.manager.settled();
+    // The lease stays draining for the new leader, which re-runs the drain; a failure here would halt the rollout.
+    expect(await h.store.getLease("n1")).toMatchObject({ state: "draining", fencingToken: token });
+    expect(undone).toBe(0);
+    expect((await rollout()).halted).toBeUndefined();
+    expect((await h.store.readEvents()).filter((e) => e.kind === "lease-drain-failed")).toEqual([]);
+  });
+
   it("resumes a drain that was in flight", async () => {
     h = await harness(settingsFor(NODES));
     await acquire(h, "n1");

@@ -37,6 +37,8 @@ export interface DisruptionOutcome {
   /** Set by hooks that cordon: persisted on the lease so a restarted coordinator still knows. */
   readonly cordonedByUs?: boolean;
   readonly nodeWasCordoned?: boolean;
+  /** The hook stopped because this coordinator no longer leads: nothing is recorded, the new leader carries on. */
+  readonly deposed?: boolean;
 }
 
 /**

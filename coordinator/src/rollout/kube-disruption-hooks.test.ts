@@ -8,6 +8,7 @@ import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
 import { InstantClock } from "../kube/instant-clock.js";
 import { KubeClient, NoKube, type KubeDriver } from "../kube/index.js";
 import { FileStore, type LeaseRecord, type NodeReport } from "../store/index.js";
+import { SingleLeader } from "../leader/index.js";
 import { KubeDisruptionHooks } from "./kube-disruption-hooks.js";
 
 const T = 1_000_000;
@@ -119,5 +120,49 @@ describe("a host without k3s (role none)", () => {
     expect(await hooks.afterReturn(none)).toEqual({ ok: false, reason: "n1 has not rebooted yet (boot id unchanged)" });
     await registry.report("n1", { ...report, health: { healthy: false, checks: [{ name: "zfs", ok: false, message: "degraded", observedAtMs: T }], observedAtMs: T } });
     expect(await hooks.afterReturn(none)).toEqual({ ok: false, reason: "n1 is not healthy (zfs)" });
+  });
+});
+
+// Found while writing the HA chaos invariant "no drain or uncordon from a deposed leader": Kubernetes does not fence
+// a deposed leader's calls, so the hooks must stop acting once leadership is gone.
+describe("a coordinator deposed while a hook runs (HA)", () => {
+  const cordoned: LeaseRecord = { ...lease, cordonedByUs: true, nodeWasCordoned: false };
+
+  it("does not uncordon after losing leadership during the cluster checks; the lease stays for the new leader", async () => {
+    fake.setNode({ name: "n1", ready: true, unschedulable: true });
+    const leadership = new SingleLeader("c0");
+    const kube = new KubeClient(fake.kubeConfig());
+    const clusterChecks = async () => {
+      await leadership.resign(); // its etcd lease expired while a server answered the checks
+      return { ok: true, failing: [] };
+    };
+    const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks, drainTimeoutMs: () => 60_000, leadership, log: silentLogger() });
+    expect(await hooks.afterReturn(cordoned)).toEqual({ ok: false, reason: "this coordinator no longer leads: the new leader drains and uncordons", deposed: true });
+    expect(await hooks.afterFailure(cordoned)).toMatchObject({ ok: false, deposed: true });
+    expect(fake.calls("PATCH")).toHaveLength(0);
+    expect(fake.node("n1")?.unschedulable).toBe(true);
+  });
+
+  it("stops a drain between its evictions when leadership is lost, and evicts nothing after", async () => {
+    fake.setNode({ name: "n1", ready: true });
+    fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: Infinity });
+    const leadership = new SingleLeader("c0");
+    const clock = new InstantClock();
+    let evictionsAtLoss = -1;
+    clock.onSleep = () => {
+      // The second backoff after a PodDisruptionBudget refusal: deposed now.
+      if (clock.sleeps.length === 2) {
+        evictionsAtLoss = fake.calls("POST").filter((r) => r.path.endsWith("/eviction")).length;
+        void leadership.resign();
+      }
+    };
+    const kube = new KubeClient(fake.kubeConfig(), { clock });
+    const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: async () => ({ ok: true, failing: [] }), drainTimeoutMs: () => 600_000, leadership, log: silentLogger() });
+    expect(await hooks.beforeDisruption({ ...lease, state: "draining" })).toMatchObject({ ok: false, deposed: true });
+    expect(evictionsAtLoss).toBe(2);
+    expect(fake.calls("POST").filter((r) => r.path.endsWith("/eviction"))).toHaveLength(evictionsAtLoss);
+    // A deposed coordinator neither cordons nor drains at all.
+    expect(await hooks.beforeDisruption({ ...lease, state: "draining" })).toMatchObject({ ok: false, deposed: true });
+    expect(fake.calls("POST").filter((r) => r.path.endsWith("/eviction"))).toHaveLength(evictionsAtLoss);
   });
 });

@@ -2,6 +2,7 @@
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { NodeRegistry } from "../fleet/index.js";
 import type { KubeDriver } from "../kube/index.js";
+import type { Leadership } from "../leader/index.js";
 import type { DisruptionHooks, DisruptionOutcome } from "../lease/index.js";
 import type { LeaseRecord } from "../store/index.js";
 
@@ -12,7 +13,15 @@ export interface KubeDisruptionHooksDeps {
   readonly clusterChecks: () => Promise<{ ok: boolean; failing: readonly { name: string; message: string }[] }>;
   readonly drainTimeoutMs: () => number;
   readonly log: Logger;
+  /**
+   * Drains and uncordons are the leader's alone, and Kubernetes does not fence them: a coordinator deposed while a
+   * hook runs (its etcd lease expired while it waited on a cluster check or an eviction) must not act after it. Absent:
+   * a lone coordinator, always leading.
+   */
+  readonly leadership?: Pick<Leadership, "isLeader" | "onChange">;
 }
+
+const NOT_LEADING: DisruptionOutcome = { ok: false, reason: "this coordinator no longer leads: the new leader drains and uncordons", deposed: true };
 
 export class KubeDisruptionHooks implements DisruptionHooks {
   constructor(private readonly deps: KubeDisruptionHooksDeps) {}
@@ -23,9 +32,14 @@ export class KubeDisruptionHooks implements DisruptionHooks {
     if (!kube.enabled) return { ok: true, reason: "no Kubernetes access: nothing to drain" };
     const status = await kube.nodeStatus(lease.node);
     if (status.exists === false) return { ok: true, reason: `${lease.node} is not a Kubernetes node yet: nothing to drain` };
+    if (!this.leads()) return NOT_LEADING;
+    // Losing leadership aborts the drain between its calls: a deposed leader evicts nothing more.
+    const abort = new AbortController();
+    const off = this.deps.leadership?.onChange((leader) => void (leader || abort.abort()));
     // The marker names this lease, so a re-run after a coordinator crash recognises its own cordon
     // (even if the crash came before the first run's outcome was saved) and still uncordons afterwards.
-    const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs(), marker: `lease-${lease.fencingToken}` });
+    const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs(), marker: `lease-${lease.fencingToken}`, signal: abort.signal }).finally(() => off?.());
+    if (abort.signal.aborted) return NOT_LEADING;
     const nodeWasCordoned = lease.cordonedByUs ? lease.nodeWasCordoned : result.wasCordoned;
     log.info({ node: lease.node, evicted: result.evicted.length, ok: result.ok }, "drain finished");
     return {
@@ -56,6 +70,8 @@ export class KubeDisruptionHooks implements DisruptionHooks {
     }
     const checks = await this.deps.clusterChecks();
     if (!checks.ok) return { ok: false, reason: `cluster checks failing: ${checks.failing.map((f) => `${f.name} (${f.message})`).join(", ")}` };
+    // The checks take a while: leadership may have gone meanwhile (the slot stays held; the new leader returns it).
+    if (!this.leads()) return NOT_LEADING;
     // Never uncordon a node that an operator had cordoned before the lease.
     if (kube.enabled && lease.cordonedByUs && !lease.nodeWasCordoned) await kube.uncordon(lease.node);
     return { ok: true, reason: lease.cordonedByUs && !lease.nodeWasCordoned ? "back, healthy and uncordoned" : "back and healthy" };
@@ -63,7 +79,12 @@ export class KubeDisruptionHooks implements DisruptionHooks {
 
   async afterFailure(lease: LeaseRecord): Promise<DisruptionOutcome> {
     if (!this.deps.kube.enabled || lease.role === "none" || !lease.cordonedByUs || lease.nodeWasCordoned) return { ok: true, reason: "not cordoned by nk" };
+    if (!this.leads()) return NOT_LEADING;
     await this.deps.kube.uncordon(lease.node);
     return { ok: true, reason: "uncordoned" };
+  }
+
+  private leads(): boolean {
+    return this.deps.leadership?.isLeader() ?? true;
   }
 }
