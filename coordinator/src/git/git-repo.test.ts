@@ -68,6 +68,9 @@ describe("GitRepo", () => {
       { path: "big.txt", reason: `larger than ${MAX_TREE_FILE_BYTES} bytes (${MAX_TREE_FILE_BYTES + 1})` },
       { path: "logo.bin", reason: "binary file (contains NUL bytes)" },
     ]);
+    // The follower's path, for a commit id it has just resolved: the same snapshot without a rev-parse.
+    expect(await repo.readResolvedSnapshot(sha)).toEqual(snap);
+    expect(() => repo.readResolvedSnapshot("main")).toThrow(/not a resolved commit id/);
   });
 
   it("reads an inventory.yaml above the per-file limit (a 10,000-node inventory is ~1.3 MB), up to its own limit", async () => {

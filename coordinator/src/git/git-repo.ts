@@ -145,6 +145,12 @@ export class GitRepo {
     return readTreeSnapshot(sha, this.gitOptions(quarantine));
   }
 
+  /** readSnapshot of a commit id that resolve() just returned: one git process fewer (each forks the coordinator). */
+  readResolvedSnapshot(commit: string): Promise<TreeSnapshot> {
+    if (!SHA.test(commit)) throw new NkError("INVALID_ARGUMENT", `not a resolved commit id: ${JSON.stringify(commit)}`);
+    return readTreeSnapshot(commit, this.gitOptions());
+  }
+
   /** All text files of `rev` by repo path (what validateRepo and the renderer take). */
   async readTree(rev: string): Promise<Map<string, string>> {
     const snapshot = await this.readSnapshot(rev);

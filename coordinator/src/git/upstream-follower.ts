@@ -150,7 +150,7 @@ export class UpstreamFollower {
     const head = await repo.headRevision();
     if (upstream === head) return { status: "unchanged", revision: upstream, lines: [] };
     // A rejected commit is validated again on every sync: it may pass now (e.g. its missing secret was set).
-    const verdict = await this.options.validate(await repo.readSnapshot(upstream));
+    const verdict = await this.options.validate(await repo.readResolvedSnapshot(upstream));
     if (!verdict.ok) {
       const same = this.rejected?.revision === upstream && this.rejected.lines.join("\n") === verdict.lines.join("\n");
       if (same) return { status: "rejected", revision: upstream, lines: verdict.lines };
