@@ -1,10 +1,10 @@
 // Integration: a node that goes down for its reboot and never comes back. Its missed reboot-return deadline halts
 // the rollout with a visible reason and hands the slot to nobody; `nkctl lease release --force` lifts the halt,
 // and once the lost node leaves the inventory the others complete. Also the `nkctl lease list` views.
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { eventually } from "../support/coordinator-harness.js";
+import { reportsSeen } from "../support/reports-seen.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
 
 const NODES = ["n1", "n2", "n3", "n4"];
@@ -89,7 +89,7 @@ describe("a node that never returns from its reboot", () => {
     expect(text).toMatch(new RegExp(`^n4\\s+\\S+ ago\\s+${token}\\s+rebooting\\s+overdue \\d+s$`, "m"));
     expect(text).toContain(`rollout halted: ${reason}`);
 
-    await sleep(1_500);
+    await reportsSeen(c.status, NODES.filter((n) => n !== "n4"));
     expect((await c.events()).filter((e) => e.kind === "lease-granted").map((e) => e.node)).toEqual(["n4"]);
     expect(c.kube.calls("PATCH", "/api/v1/nodes/").map((r) => r.path.split("/").pop())).toEqual(["n4"]);
   }, 40_000);
