@@ -23,7 +23,8 @@ describe("OpenAPI", () => {
   let doc: Document;
 
   beforeAll(async () => {
-    t = buildTestApp({ publicStatus: false });
+    const refuse = () => Promise.resolve({ ok: false as const, kind: "failed_lock" as const, message: "not in this test" });
+    t = buildTestApp({ publicStatus: false, fleetlock: { preReboot: refuse, steadyState: refuse } });
     // The routes register when the app gets ready: a hook added now sees each one as fastify adds it.
     t.app.addHook("onRoute", (route) => void routes.push(route));
     const res = await t.app.inject({ method: "GET", url: OPENAPI_PATH, headers: authHeader });
@@ -36,7 +37,7 @@ describe("OpenAPI", () => {
 
   const apiRoutes = (): Array<{ method: string; url: string; route: RouteOptions }> =>
     routes
-      .filter((r) => r.url.startsWith("/api/v1/"))
+      .filter((r) => r.url.startsWith("/api/v1/") || r.url.startsWith("/v1/"))
       .flatMap((route) => [route.method].flat().filter((m) => m !== "HEAD").map((method) => ({ method, url: route.url, route })));
 
   it("is an OpenAPI 3 document of the coordinator's API", () => {
@@ -45,7 +46,7 @@ describe("OpenAPI", () => {
     expect(apiRoutes().length).toBeGreaterThanOrEqual(10);
   });
 
-  it("describes every /api/v1 route fastify registered, and nothing else", () => {
+  it("describes every /api/v1 and FleetLock route fastify registered, and nothing else", () => {
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     const registered = apiRoutes().map((r) => `${r.method} ${r.url.replace(/:([a-z]+)/g, "{$1}")}`);
     expect(documented.sort()).toEqual(registered.sort());
@@ -60,7 +61,7 @@ describe("OpenAPI", () => {
       const pathParams = [...url.matchAll(/:([a-z]+)/g)].map((m) => m[1]);
       expect(op.parameters?.filter((p) => p.in === "path").map((p) => p.name) ?? [], `${method} ${url} path parameters`).toEqual(pathParams);
       if (pathParams.length > 0) expect(schema.params, `${method} ${url} params schema`).toBeDefined();
-      if (schema.body !== undefined) expect(op.requestBody?.content["application/json"]?.schema.required, `${method} ${url} body`).toContain("reason");
+      if (schema.body !== undefined) expect(op.requestBody?.content["application/json"]?.schema.required, `${method} ${url} body`).toContain(url.startsWith("/v1/") ? "client_params" : "reason");
     }
   });
 
@@ -69,6 +70,14 @@ describe("OpenAPI", () => {
     expect(pause.security).toEqual([{ adminToken: [] }]);
     expect(Object.keys(pause.responses).sort()).toEqual(["200", "400", "401", "500", "503"]);
     expect(doc.paths["/api/v1/status"]!.get!.security).toBeUndefined();
+  });
+
+  it("documents the FleetLock routes with their header, both ways to send the token, and { kind, value } errors", () => {
+    const pre = doc.paths["/v1/pre-reboot"]!.post! as Operation & { responses: Record<string, { content?: Record<string, { schema: { required?: string[] } }> }> };
+    expect(pre.security).toEqual([{ adminToken: [] }, { basicToken: [] }]);
+    expect(pre.parameters?.filter((p) => p.in === "header").map((p) => [p.name, p.required])).toEqual([["fleet-lock-protocol", true]]);
+    expect(Object.keys(pre.responses).sort()).toEqual(["200", "400", "401", "403", "409", "500", "503"]);
+    expect(pre.responses["409"]?.content?.["application/json"]?.schema.required).toEqual(["kind", "value"]);
   });
 
   it("serializes with the schemas without losing a field, even one the schema does not list yet", async () => {
