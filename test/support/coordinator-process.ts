@@ -77,7 +77,12 @@ export class CoordinatorProcess {
     const log = this.options.logFile ? createWriteStream(this.options.logFile, { flags: "a" }) : null;
     await new Promise<void>((resolve, reject) => {
       let buffered = "";
-      const timer = setTimeout(() => reject(new Error(`coordinator did not start within ${timeoutMs} ms:\n${buffered.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(() => {
+        // A start that hangs must not outlive the test (callers keep only started coordinators to stop): one left
+        // running after a timeout on a loaded machine kept a core busy for the rest of the run.
+        child.kill("SIGKILL");
+        reject(new Error(`coordinator did not start within ${timeoutMs} ms:\n${buffered.slice(-2000)}`));
+      }, timeoutMs);
       const onData = (chunk: Buffer): void => {
         log?.write(chunk);
         buffered += chunk.toString();
