@@ -123,7 +123,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const publishDesired = (node: string): void => void (catalog.get(node) && feed.publish(catalog.get(node)!));
     // Finished builds and their logs go to the state dir whatever the store: the farm is this coordinator's own (its
     // builders stream here), and logs are bulky diagnostics that have no place in etcd's small, replicated values.
-    const farm = new BuildFarm({ jobsPerBuilder: 4, keepPerNode: 10, logBytes: 64 * 1024, archive: new BuildArchive(join(config.stateDir, "builds")), log: log.child({ component: "builds" }), onSettled: publishDesired, running: (node) => nodeRunning(registry.get(node)?.lastReport) });
+    const farm = new BuildFarm({ jobsPerBuilder: 4, keepPerNode: 10, logBytes: 64 * 1024, archive: new BuildArchive(join(config.stateDir, "builds")), log: log.child({ component: "builds" }), onSettled: publishDesired, running: (node) => nodeRunning(registry.get(node)?.lastReport),
+      // Builds finish only once the gRPC listener is up, long after `previews` exists.
+      onPreviewBuilt: (name, node, sha256, outcome) => void previews.builtOnBuilders(name, node, sha256, outcome).catch((err: unknown) => log.warn({ preview: name, node, err: String(err) }, "cannot record a preview build")),
+    });
     await farm.load();
     metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({
@@ -158,6 +161,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       repo,
       events: store,
       ttlMs: config.previewTtlMinutes * 60_000,
+      builders: farm,
       now,
       log: log.child({ component: "previews" }),
     });

@@ -100,6 +100,30 @@ describe("BuildFarm", () => {
     expect(f.decision(desired("n2", "r1"))).toEqual({ kind: "halted", reason: "the build of revision r1 for n2 failed on builder big: error: attribute 'k3s' missing" });
   });
 
+  it("builds previews after desired jobs, reports them to the plan, and drops a replaced or cancelled one", () => {
+    const previews: string[] = [];
+    const f = new BuildFarm({ jobsPerBuilder: 1, keepPerNode: 2, logBytes: 64, log: silentLogger(), onSettled: () => undefined, onPreviewBuilt: (name, node, _sha, o) => previews.push(`${name}/${node}:${o.kind}`) });
+    f.revisionAdopted(INV, [], [desired("n1", "r1")]);
+    expect(f.buildsPreviews()).toBe(true);
+    f.buildPreview("p", "pv", [desired("n2", "pv")]);
+    const sent: string[] = [];
+    f.connect("n1", (j) => sent.push(`${j.revision}/${j.node}`));
+    // The desired job goes first; the preview waits for the capacity it leaves.
+    expect(sent).toEqual(["r1/n1"]);
+    f.report("n1", "r1", "n1", { ok: true, built: built("n1") }, "");
+    expect(sent).toEqual(["r1/n1", "pv/n2"]);
+    f.report("n1", "pv", "n2", { ok: true, built: built("n2") }, "");
+    expect(previews).toEqual(["p/n2:pushed"]);
+    // Previews are not desired builds: the status and the kept jobs do not show them.
+    expect(f.views()!.map((v) => `${v.revision}/${v.node}`)).toEqual(["r1/n1"]);
+    f.buildPreview("p", "pv2", [desired("n2", "pv2")]);
+    f.buildPreview("q", "qv", [desired("n2", "qv")]);
+    expect(previews).toEqual(["p/n2:pushed", "p/n2:cancelled"]);
+    f.cancelPreview("q");
+    f.report("n1", "pv2", "n2", { ok: true, built: built("n2") }, "");
+    expect(previews).toEqual(["p/n2:pushed", "p/n2:cancelled"]);
+  });
+
   it("refuses a builder the inventory does not list, and leaves local mode alone", () => {
     const { f } = farm();
     f.revisionAdopted(INV, [], [desired("n1", "r1")]);

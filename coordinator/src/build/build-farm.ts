@@ -34,6 +34,12 @@ export interface BuildJobMessage {
 
 export type BuildOutcome = { readonly ok: true; readonly built: BuiltPaths } | { readonly ok: false; readonly error: string };
 
+/** How a preview's build on a builder ended, for its plan. */
+export type PreviewBuildOutcome =
+  | { readonly kind: "pushed"; readonly built: BuiltPaths }
+  | { readonly kind: "failed"; readonly error: string; readonly log: string }
+  | { readonly kind: "cancelled"; readonly reason: string };
+
 export interface BuildFarmOptions {
   /** Jobs one builder runs at once. */
   readonly jobsPerBuilder: number;
@@ -47,6 +53,8 @@ export interface BuildFarmOptions {
   readonly onSettled: (node: string) => void;
   /** What a node last reported running, for the expected disruption of its builds; null if it never reported. */
   readonly running?: (node: string) => NodeRunning | null;
+  /** A preview's build finished, failed or was replaced by a newer preview's. */
+  readonly onPreviewBuilt?: (preview: string, node: string, bundleSha256: string, outcome: PreviewBuildOutcome) => void;
 }
 
 export class BuildFarm {
@@ -55,6 +63,9 @@ export class BuildFarm {
   private readonly files = new Map<string, readonly BundleFile[]>();
   private readonly builders = new Map<string, { systems: readonly NodeSystem[]; send: (job: BuildJobMessage) => void }>();
   private readonly archive: BuildArchive;
+  /** Preview builds: after every desired job (lower priority), never desired, not kept once their plan has them. */
+  private previewJobs: BuildJobRecord[] = [];
+  private readonly previewOf = new Map<string, string>();
 
   constructor(private readonly options: BuildFarmOptions) {
     this.archive = options.archive ?? new BuildArchive(null);
@@ -83,6 +94,27 @@ export class BuildFarm {
     this.pump();
   }
 
+  /** Whether previews are built here (builders mode) rather than on the nodes. */
+  buildsPreviews(): boolean {
+    return this.inventory?.cluster.build.mode === "builders";
+  }
+
+  /** Builds a preview's changed nodes; a node's unfinished build of an older preview is dropped (the newest wins). */
+  buildPreview(name: string, revision: string, nodes: readonly NodeDesired[]): void {
+    const names = new Set(nodes.map((d) => d.node.name));
+    for (const j of this.previewJobs.filter((j) => names.has(j.node))) this.previewSettled(j, { kind: "cancelled", reason: `a newer preview (${name}) replaced it` });
+    for (const d of nodes) this.files.set(`${revision}/${d.node.name}`, d.bundle.files);
+    this.previewJobs = enqueueRevision(this.previewJobs.filter((j) => !names.has(j.node)), revision, nodes.map((d) => ({ node: d.node.name, system: d.node.system, bundleSha256: d.bundle.sha256 })));
+    for (const d of nodes) this.previewOf.set(`${revision}/${d.node.name}`, name);
+    this.pump();
+  }
+
+  /** Drops a preview's unfinished builds (a builder's late result is then ignored). */
+  cancelPreview(name: string): void {
+    this.previewJobs = this.previewJobs.filter((j) => this.previewOf.get(jobKey(j)) !== name);
+    for (const [key, n] of this.previewOf) if (n === name) this.previewOf.delete(key);
+  }
+
   /** A builder agent opened its job stream; returns what to call when the stream ends. Its systems come from the inventory. */
   connect(builder: string, send: (job: BuildJobMessage) => void): () => void {
     const spec = this.inventory?.cluster.build.mode === "builders" ? this.inventory.cluster.build.builders.find((b) => b.name === builder) : undefined;
@@ -96,6 +128,8 @@ export class BuildFarm {
       this.builders.delete(builder);
       this.jobs = builderLost(this.jobs, builder);
       this.settle();
+      this.previewJobs = builderLost(this.previewJobs, builder);
+      for (const j of this.previewJobs.filter((j) => j.state === "failed")) this.previewSettled(j, { kind: "failed", error: j.error ?? "builders lost", log: "" });
       this.options.log.warn({ builder }, "builder disconnected; its jobs go to another builder");
       for (const j of this.jobs.filter((j) => j.state === "failed" && j.lost.includes(builder))) this.options.onSettled(j.node);
       this.pump();
@@ -103,6 +137,12 @@ export class BuildFarm {
   }
 
   report(builder: string, revision: string, node: string, outcome: BuildOutcome, log: string): void {
+    // A preview of the very commit main has may be building the same bundle: either result serves both.
+    const preview = this.previewJobs.find((j) => j.revision === revision && j.node === node && j.state === "building" && j.builder === builder);
+    if (preview) {
+      this.previewSettled(preview, outcome.ok ? { kind: "pushed", built: outcome.built } : { kind: "failed", error: outcome.error, log: log.slice(-this.options.logBytes) });
+      this.pump();
+    }
     const before = this.jobs.find((j) => j.revision === revision && j.node === node);
     this.jobs = jobFinished(this.jobs, revision, node, builder, outcome);
     const after = this.jobs.find((j) => j.revision === revision && j.node === node);
@@ -164,8 +204,9 @@ export class BuildFarm {
 
   private pump(): void {
     const connected = [...this.builders].map(([name, b]) => ({ name, systems: b.systems }));
-    const { jobs, assignments } = assignJobs(this.jobs, connected, this.options.jobsPerBuilder);
-    this.jobs = jobs;
+    // Desired jobs first: a preview takes only what capacity they leave.
+    const { jobs, assignments } = assignJobs([...this.jobs, ...this.previewJobs], connected, this.options.jobsPerBuilder);
+    [this.jobs, this.previewJobs] = [jobs.slice(0, this.jobs.length), jobs.slice(this.jobs.length)];
     const build = this.inventory?.cluster.build;
     const cacheUrl = build?.mode === "builders" ? build.cache.url : "";
     for (const a of assignments) {
@@ -173,8 +214,15 @@ export class BuildFarm {
       this.builders.get(a.builder)!.send({ revision: a.job.revision, node: a.job.node, bundleSha256: a.job.bundleSha256, files, cacheUrl });
     }
     // Bundle files are only needed until their job is done (or replaced by a newer revision's).
-    const open = new Set(this.jobs.filter((j) => j.state === "queued" || j.state === "building").map(jobKey));
+    const open = new Set([...this.jobs, ...this.previewJobs].filter((j) => j.state === "queued" || j.state === "building").map(jobKey));
     for (const key of this.files.keys()) if (!open.has(key)) this.files.delete(key);
+  }
+
+  private previewSettled(job: BuildJobRecord, outcome: PreviewBuildOutcome): void {
+    this.previewJobs = this.previewJobs.filter((j) => j !== job);
+    const name = this.previewOf.get(jobKey(job));
+    this.previewOf.delete(jobKey(job));
+    if (name !== undefined) this.options.onPreviewBuilt?.(name, job.node, job.bundleSha256, outcome);
   }
 
   /** A job finished: bound the kept ones and record them. */

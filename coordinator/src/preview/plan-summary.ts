@@ -22,6 +22,8 @@ export interface PlanRecord {
   readonly tree: string;
   readonly createdAtMs: number;
   readonly expiresAtMs: number;
+  /** builders: built by the builders (builders mode) and classified from paths; absent: built on the nodes. */
+  readonly builtBy?: "builders";
   readonly nodes: readonly NodePlanRecord[];
 }
 

@@ -8,6 +8,7 @@ import { NodeFeed } from "../fleet/index.js";
 import { GitRepo } from "../git/index.js";
 import { gitCli, homelabFiles, tempDir } from "../git/test-fixtures.js";
 import { DesiredCatalog } from "../inventory/index.js";
+import { BuildFarm } from "../build/build-farm.js";
 import { PlanBook } from "./plan-book.js";
 import { PreviewService, type PreviewMessage } from "./preview-service.js";
 
@@ -17,6 +18,8 @@ let repo: GitRepo;
 let now = 1_000;
 let svc: PreviewService;
 let book: PlanBook;
+let catalog: DesiredCatalog;
+let feed: NodeFeed<PreviewMessage>;
 const sent: Array<{ node: string; message: PreviewMessage }> = [];
 
 beforeEach(async () => {
@@ -24,9 +27,9 @@ beforeEach(async () => {
   repo = await GitRepo.open(dir);
   const files = await homelabFiles();
   const main = await repo.commitFiles(files, "main");
-  const catalog = new DesiredCatalog();
+  catalog = new DesiredCatalog();
   catalog.adopt(main, validateRepo(files).inventory!, files);
-  const feed = new NodeFeed<PreviewMessage>();
+  feed = new NodeFeed<PreviewMessage>();
   sent.length = 0;
   for (const node of ["n1", "n2", "n3", "n4", "n5"]) feed.watch(node, (message) => sent.push({ node, message }));
   book = new PlanBook(null);
@@ -83,5 +86,31 @@ describe("PreviewService", () => {
     expect(sent.map((s) => `${s.node}:${s.message.cancel}`)).toEqual(["n5:false", "n1:true", "n2:true", "n3:true", "n4:true", "n5:true"]);
     await expect(svc.delete("old")).resolves.toBe(false);
     expect(() => svc.view("old")).toThrow(/no preview plan "old"/);
+  });
+
+  it("in builders mode: the builders build it, no node hears of it, and the built paths classify the node", async () => {
+    let recorded: Promise<void> = Promise.resolve();
+    const boot = { kernel: "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-linux-6.6.30/bzImage", initrd: "/nix/store/i/initrd", kernelModules: "/nix/store/m-modules" };
+    const farm = new BuildFarm({
+      jobsPerBuilder: 1, keepPerNode: 2, logBytes: 1024, log: silentLogger(), onSettled: () => undefined,
+      running: () => ({ currentSystem: "/nix/store/old", bootedSystem: "/nix/store/old", bootedBoot: boot }),
+      onPreviewBuilt: (name, node, sha256, outcome) => void (recorded = viaBuilders.builtOnBuilders(name, node, sha256, outcome)),
+    });
+    const inventory = catalog.inventory!;
+    farm.revisionAdopted({ ...inventory, cluster: { ...inventory.cluster, build: { mode: "builders", builders: [{ name: "n1", systems: ["x86_64-linux"] }], cache: { url: "file:///c", publicKey: "c:k" }, fallback: "local" } } }, [], []);
+    const viaBuilders = new PreviewService({ book, catalog, feed, repo, events: { readEvents: async () => [] }, ttlMs: TTL, now: () => now, builders: farm, log: silentLogger() });
+    const sha = await previewCommit("b");
+    expect(await viaBuilders.preview("b", sha)).toEqual([`nk: preview b at ${sha.slice(0, 12)}: the builders build 1 node(s), 4 unchanged; no node builds anything, nothing is applied`, "nk: see the plan with: nkctl plan show b"]);
+    expect(viaBuilders.pendingFor("n5")).toBeNull();
+    const jobs: string[] = [];
+    farm.connect("n1", (j) => jobs.push(`${j.revision}/${j.node}`));
+    expect(jobs).toEqual([`${sha}/n5`]);
+    farm.report("n1", sha, "n5", { ok: true, built: { systemPath: "/nix/store/new", ...boot, kernel: "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-linux-6.6.32/bzImage" } }, "");
+    await recorded;
+    const n5 = viaBuilders.view("b").nodes.find((n) => n.node === "n5")!;
+    expect([n5.outcome, n5.reason]).toEqual(["reboot", "reboot: kernel linux-6.6.30 → linux-6.6.32"]);
+    expect(viaBuilders.view("b").complete).toBe(true);
+    await viaBuilders.delete("b");
+    expect(sent).toEqual([]);
   });
 });

@@ -9,6 +9,11 @@ import { FINAL_OUTCOMES, type PreviewResult } from "../../../shared/src/wire/ind
 import type { NodeFeed } from "../fleet/index.js";
 import { PREVIEW_REF_PREFIX } from "../git/index.js";
 import type { DesiredCatalog, NodeDesired } from "../inventory/index.js";
+import type { RebootPolicy } from "../../../shared/src/inventory/model.js";
+import type { BuildOutcomeForPlan } from "./preview-built.js";
+import { previewResultOf } from "./preview-built.js";
+import type { BuiltPaths } from "../build/build-queue.js";
+import type { ExpectedDisruption } from "../build/expected-disruption.js";
 import type { PlanBook } from "./plan-book.js";
 import { disruptionWindows, viewPlan, type NodePlanRecord, type PlanRecord, type PlanView, type RolloutLimits } from "./plan-summary.js";
 
@@ -21,6 +26,14 @@ export interface PreviewMessage {
   readonly inventory: Inventory | null;
 }
 
+/** Builders mode: previews go to the builders (BuildFarm), and a built system is classified from its paths. */
+export interface PreviewBuilders {
+  buildsPreviews(): boolean;
+  buildPreview(name: string, revision: string, nodes: readonly NodeDesired[]): void;
+  cancelPreview(name: string): void;
+  expected(node: string, built: BuiltPaths, policy: RebootPolicy): ExpectedDisruption;
+}
+
 export interface PreviewServiceDeps {
   readonly book: PlanBook;
   readonly catalog: DesiredCatalog;
@@ -28,6 +41,7 @@ export interface PreviewServiceDeps {
   readonly repo: { readTree(rev: string): Promise<RepoFiles>; treeOf(rev: string): Promise<string>; deleteRef(ref: string): Promise<void> };
   readonly events: { readEvents(o: { tail?: number }): Promise<ReadonlyArray<{ kind: string; node?: string; timeMs: number }>> };
   readonly ttlMs: number;
+  readonly builders?: PreviewBuilders;
   readonly now: () => number;
   readonly log: Logger;
 }
@@ -57,7 +71,10 @@ export class PreviewService {
     for (const plan of this.deps.book.list()) {
       if (plan.nodes.some((n) => !FINAL_OUTCOMES.has(n.outcome))) {
         await this.render(plan.revision).then(
-          (r) => void this.rendered.set(plan.name, r),
+          (r) => {
+            this.rendered.set(plan.name, r);
+            if (plan.builtBy === "builders") this.toBuilders(plan);
+          },
           (err: unknown) => this.deps.log.warn({ preview: plan.name, err: errorMessage(err) }, "cannot render a preview again; its waiting nodes stay pending"),
         );
       }
@@ -78,20 +95,32 @@ export class PreviewService {
     const { catalog, book, now, ttlMs } = this.deps;
     const rendered = await this.render(revision);
     const previous = book.get(name);
+    const viaBuilders = this.deps.builders?.buildsPreviews() === true;
     const at = now();
     const nodes: NodePlanRecord[] = [];
     for (const [node, d] of rendered.byNode) {
       const unchanged = catalog.get(node)?.bundle.sha256 === d.bundle.sha256;
       const base = { node, role: d.node.role, units: [], changes: [], logTail: "", sha256: d.bundle.sha256, updatedAtMs: at };
-      nodes.push(unchanged ? { ...base, outcome: "no-op", reason: "bundle unchanged: nothing to build" } : { ...base, outcome: "pending", reason: "sent to the node" });
+      nodes.push(unchanged ? { ...base, outcome: "no-op", reason: "bundle unchanged: nothing to build" } : { ...base, outcome: "pending", reason: viaBuilders ? "sent to the builders" : "sent to the node" });
     }
     for (const d of catalog.nodes()) {
       if (!rendered.byNode.has(d.node.name)) nodes.push({ node: d.node.name, role: d.node.role, outcome: "no-op", reason: "not in this revision: nk stops managing the node (nothing is applied)", units: [], changes: [], logTail: "", sha256: "", updatedAtMs: at });
     }
     nodes.sort((a, b) => a.node.localeCompare(b.node));
-    const plan: PlanRecord = { name, revision, tree: await this.deps.repo.treeOf(revision), createdAtMs: at, expiresAtMs: at + ttlMs, nodes };
+    const plan: PlanRecord = { name, revision, tree: await this.deps.repo.treeOf(revision), createdAtMs: at, expiresAtMs: at + ttlMs, ...(viaBuilders ? { builtBy: "builders" as const } : {}), nodes };
     this.rendered.set(name, rendered);
     await book.put(plan);
+    if (previous?.builtBy === "builders") this.deps.builders?.cancelPreview(name);
+    if (viaBuilders) {
+      if (previous && previous.builtBy !== "builders") for (const n of previous.nodes) if (!FINAL_OUTCOMES.has(n.outcome)) this.send(n.node, { name, cancel: true, desired: null, inventory: null });
+      const building = nodes.filter((n) => n.outcome === "pending").length;
+      this.toBuilders(plan);
+      this.deps.log.info({ preview: name, rev: revision, building }, "preview sent to the builders");
+      return [
+        `nk: preview ${name} at ${revision.slice(0, 12)}: the builders build ${building} node(s), ${nodes.length - building} unchanged; no node builds anything, nothing is applied`,
+        `nk: see the plan with: nkctl plan show ${name}`,
+      ];
+    }
     // Nodes that built the previous push of this name but have nothing to build now stop it.
     for (const n of previous?.nodes ?? []) {
       if (!FINAL_OUTCOMES.has(n.outcome) && plan.nodes.find((m) => m.node === n.node)?.outcome !== "pending") this.send(n.node, { name, cancel: true, desired: null, inventory: null });
@@ -110,7 +139,7 @@ export class PreviewService {
   pendingFor(node: string): PreviewMessage | null {
     for (const plan of this.deps.book.list()) {
       const entry = plan.nodes.find((n) => n.node === node);
-      if (!entry || FINAL_OUTCOMES.has(entry.outcome)) continue;
+      if (!entry || FINAL_OUTCOMES.has(entry.outcome) || plan.builtBy === "builders") continue;
       const message = this.requestFor(plan.name, node);
       if (message) return message;
     }
@@ -131,6 +160,13 @@ export class PreviewService {
     if (updated && FINAL_OUTCOMES.has(r.outcome)) await this.refreshWindows();
   }
 
+  /** A builder finished (or dropped) a node's build of a preview: classify it from paths and record it. */
+  async builtOnBuilders(name: string, node: string, sha256: string, outcome: BuildOutcomeForPlan): Promise<void> {
+    const policy = this.rendered.get(name)?.inventory.cluster.rollout.reboot ?? "auto";
+    const expected = outcome.kind === "pushed" && this.deps.builders ? this.deps.builders.expected(node, outcome.built, policy) : null;
+    await this.report(node, previewResultOf(name, sha256, outcome, expected));
+  }
+
   /** Drops the plan, its ref and (on the nodes) its builds. */
   async delete(name: string, why = "deleted"): Promise<boolean> {
     const plan = this.deps.book.get(name);
@@ -138,7 +174,8 @@ export class PreviewService {
     await this.deps.repo.deleteRef(`${PREVIEW_REF_PREFIX}${name}`);
     await this.deps.book.remove(name);
     this.rendered.delete(name);
-    for (const n of plan.nodes) if (n.sha256 !== "") this.send(n.node, { name, cancel: true, desired: null, inventory: null });
+    if (plan.builtBy === "builders") this.deps.builders?.cancelPreview(name);
+    else for (const n of plan.nodes) if (n.sha256 !== "") this.send(n.node, { name, cancel: true, desired: null, inventory: null });
     this.deps.log.info({ preview: name, why }, "preview dropped");
     return true;
   }
@@ -178,6 +215,13 @@ export class PreviewService {
 
   private async refreshWindows(): Promise<void> {
     this.windows = disruptionWindows(await this.deps.events.readEvents({ tail: 2000 }));
+  }
+
+  /** The plan's nodes still waiting, as build jobs for the builders. */
+  private toBuilders(plan: PlanRecord): void {
+    const r = this.rendered.get(plan.name);
+    const waiting = plan.nodes.filter((n) => !FINAL_OUTCOMES.has(n.outcome)).flatMap((n) => r?.byNode.get(n.node) ?? []);
+    if (r && waiting.length > 0) this.deps.builders?.buildPreview(plan.name, r.revision, waiting);
   }
 
   private requestFor(name: string, node: string): PreviewMessage | null {
