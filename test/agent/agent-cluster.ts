@@ -8,6 +8,8 @@ import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatus
 import { ApplyPhase, type Event } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { writeFaults, type Faults } from "../../agent/src/system/index.js";
+import { simEtcdSnapshots } from "../../agent/src/system/sim-etcd-snapshot.js";
+import { SimMachineDir } from "../../agent/src/system/sim-machine-dir.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { adminCall, eventually, startHarness, type Harness } from "../support/coordinator-harness.js";
 import { disruptionWindows, HEALTHY_COMMANDS, type DisruptionWindow } from "../support/sim-cluster.js";
@@ -48,6 +50,8 @@ export interface AgentCluster {
   /** The coordinator's event journal, oldest first. */
   events(): Promise<Event[]>;
   machine(name: string): Promise<Machine>;
+  /** The etcd snapshot files on the node's simulated disk (k3s's snapshot directory), sorted. */
+  etcdSnapshots(name: string): Promise<string[]>;
   /** The agent's bundle directories and where each one's `result` GC root points (null: none). */
   bundleDirs(name: string): Promise<{ name: string; result: string | null }[]>;
   setFaults(name: string, faults: Faults): Promise<void>;
@@ -204,6 +208,7 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
         builtSystems: store.filter((s) => !s.endsWith("-initial")).sort(),
       };
     },
+    etcdSnapshots: (name) => simEtcdSnapshots(new SimMachineDir(join(nodeDir(name), "system"))),
     async bundleDirs(name) {
       const root = join(nodeDir(name), "state", "bundles");
       const names = (await readdir(root)).sort();

@@ -31,6 +31,9 @@ export type AgentEvent =
   /** The coordinator revoked the held lease (force release, fenced). */
   | { readonly type: "lease-lost"; readonly now: number; readonly fencingToken: number; readonly reason: string }
   | { readonly type: "lease-released"; readonly now: number; readonly fencingToken: number }
+  /** Result of `etcd-snapshot`: saved under `name`, or the command failed (`error` ends with its stderr). */
+  | { readonly type: "etcd-snapshot-saved"; readonly now: number; readonly fencingToken: number; readonly name: string }
+  | { readonly type: "etcd-snapshot-failed"; readonly now: number; readonly fencingToken: number; readonly name: string; readonly error: string }
   | { readonly type: "drained"; readonly now: number; readonly fencingToken: number }
   | { readonly type: "drain-failed"; readonly now: number; readonly fencingToken: number; readonly error: string }
   /** Result of switch / rollback-switch, and failure of (rollback-)boot-and-reboot before the reboot. */
@@ -61,6 +64,8 @@ export const EVENT_TYPES: readonly AgentEventType[] = [
   "lease-denied",
   "lease-lost",
   "lease-released",
+  "etcd-snapshot-saved",
+  "etcd-snapshot-failed",
   "drained",
   "drain-failed",
   "activation-succeeded",

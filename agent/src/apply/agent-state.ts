@@ -19,6 +19,7 @@ export type Phase =
   | "fetched"
   | "building"
   | "waiting-lease"
+  | "snapshotting"
   | "draining"
   | "activating"
   | "rebooting"
@@ -36,6 +37,7 @@ export const PHASES: readonly Phase[] = [
   "fetched",
   "building",
   "waiting-lease",
+  "snapshotting",
   "draining",
   "activating",
   "rebooting",
@@ -99,6 +101,8 @@ export interface DesiredBundle {
   readonly activationTimeoutMs: number;
   /** Absent or null: build locally. */
   readonly prebuilt?: Prebuilt | null;
+  /** The etcd snapshot to save once the lease is granted, before the drain or the k3s restart; absent: none. */
+  readonly etcdSnapshot?: string;
 }
 
 /** A NixOS system generation known to be good (confirmed healthy). */
@@ -120,6 +124,8 @@ export interface Target {
   readonly activationTimeoutMs: number;
   /** Fetch this instead of building (absent in state saved by older agents: build). */
   readonly prebuilt?: Prebuilt | null;
+  /** Saved under the lease before anything is disrupted (absent in state saved by older agents: none). */
+  readonly etcdSnapshot?: string | null;
   /** Store path of the built system; null until the build succeeded. */
   readonly systemPath: string | null;
   /** Set after the build: the kernel/initrd/modules differ from the booted system. */

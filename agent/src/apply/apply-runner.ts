@@ -176,7 +176,7 @@ export class ApplyRunner {
 
   private async renew(effect: EffectOf<"renew-lease">): Promise<void> {
     try {
-      await this.opts.leases.renew(effect.fencingToken, effect.state);
+      await this.opts.leases.renew(effect.fencingToken, effect.state, effect.etcdSnapshot);
     } catch (err) {
       if (isNkError(err, "LEASE_FENCED") || isNkError(err, "LEASE_UNKNOWN")) {
         this.later({ type: "lease-lost", now: this.opts.clock.now(), fencingToken: effect.fencingToken, reason: errorMessage(err) });
@@ -233,6 +233,12 @@ export class ApplyRunner {
         const k3sNext = built ? await system.k3sVersion(built).catch(() => null) : null;
         const answer = await leases.acquire({ ...request, ...(k3sNext ? { k3sNext } : {}) }, signal);
         return answer.granted ? { type: "lease-granted", now: clock.now(), fencingToken: answer.fencingToken } : { type: "lease-denied", now: clock.now(), reason: answer.reason };
+      }
+      case "etcd-snapshot": {
+        const r = await system.etcdSnapshot(effect.name, signal);
+        return r.ok
+          ? { type: "etcd-snapshot-saved", now: clock.now(), fencingToken: effect.fencingToken, name: effect.name }
+          : { type: "etcd-snapshot-failed", now: clock.now(), fencingToken: effect.fencingToken, name: effect.name, error: r.error };
       }
       case "drain": {
         const r = await leases.drain(effect.fencingToken, signal);

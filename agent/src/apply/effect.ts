@@ -55,8 +55,16 @@ export type Effect =
   | { readonly type: "stop-activation"; readonly systemPath: string }
   /** Quick. Abort the long effect in flight (closing a queued lease request, killing a build, stopping health polling). */
   | { readonly type: "abort-pending" }
-  /** Quick. RenewLease with the phase the holder enters; a fenced answer comes back as lease-lost. */
-  | { readonly type: "renew-lease"; readonly fencingToken: number; readonly state: "draining" | "rebooting" | "verifying" }
+  /**
+   * Quick. RenewLease with the phase the holder enters ("granted": a plain renewal); a fenced answer comes back as
+   * lease-lost. `etcdSnapshot`: the snapshot just saved, which the coordinator records on the lease.
+   */
+  | { readonly type: "renew-lease"; readonly fencingToken: number; readonly state: RenewPhase; readonly etcdSnapshot?: string }
+  /**
+   * Long. `k3s etcd-snapshot save --name <name>` under the granted lease, before anything is disrupted
+   * → etcd-snapshot-saved | etcd-snapshot-failed.
+   */
+  | { readonly type: "etcd-snapshot"; readonly name: string; readonly fencingToken: number }
   /** Quick to start; retried until the coordinator acknowledges (or says it is unknown) → lease-released. */
   | { readonly type: "release-lease"; readonly fencingToken: number; readonly success: boolean; readonly reason: string }
   /** Long. Have the node cordoned and drained (through the coordinator) → drained | drain-failed. */
@@ -99,6 +107,9 @@ export type Effect =
   /** Quick. Feed the latest desired bundle the client holds back in as desired-received (if it has one). */
   | { readonly type: "redeliver-desired" };
 
+/** The phases a holder announces with RenewLease. */
+export type RenewPhase = "granted" | "draining" | "rebooting" | "verifying";
+
 export type EffectType = Effect["type"];
 export type EffectOf<T extends EffectType> = Extract<Effect, { type: T }>;
 
@@ -107,6 +118,7 @@ export const LONG_EFFECTS: ReadonlySet<EffectType> = new Set<EffectType>([
   "write-bundle",
   "build",
   "request-lease",
+  "etcd-snapshot",
   "drain",
   "switch",
   "boot-and-reboot",

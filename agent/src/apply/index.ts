@@ -22,7 +22,7 @@ export {
   type Target,
 } from "./agent-state.js";
 export { EVENT_TYPES, type AgentEvent, type AgentEventType, type EventOf } from "./agent-event.js";
-export { LONG_EFFECTS, type Effect, type EffectOf, type EffectType } from "./effect.js";
+export { LONG_EFFECTS, type Effect, type EffectOf, type EffectType, type RenewPhase } from "./effect.js";
 export { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 export { decideDisruption, type DisruptionDecision, type DisruptionInput } from "./disruption.js";
 export { makeTransition, transition, type Transition } from "./transition.js";

@@ -1,6 +1,6 @@
 // What the ApplyRunner needs from the outside: coordinator lease calls, reports, health, time, storage.
 import type { AgentState, LeaseKind, NodeCheckSpec } from "./agent-state.js";
-import type { EffectOf } from "./effect.js";
+import type { EffectOf, RenewPhase } from "./effect.js";
 
 export interface LeaseRequest {
   readonly kind: LeaseKind;
@@ -22,7 +22,8 @@ export type LeaseAnswer = { readonly granted: true; readonly fencingToken: numbe
 export interface LeaseClient {
   /** Waits in the coordinator's queue until granted or refused; aborting withdraws the request. */
   acquire(request: LeaseRequest, signal: AbortSignal): Promise<LeaseAnswer>;
-  renew(fencingToken: number, state: "draining" | "rebooting" | "verifying"): Promise<void>;
+  /** `etcdSnapshot`: a snapshot just saved under this lease, for the coordinator to record on it. */
+  renew(fencingToken: number, state: RenewPhase, etcdSnapshot?: string): Promise<void>;
   /** Resolves once the coordinator acknowledged (an unknown lease counts as released). */
   release(fencingToken: number, success: boolean, reason: string): Promise<void>;
   /** Cordon and drain this node under the lease. */

@@ -1,6 +1,6 @@
 // Building blocks shared by the transition handlers: enter a phase and emit what that phase needs.
 import type { AgentState, BadBundle, DesiredBundle, Phase, SystemFacts, Target } from "./agent-state.js";
-import type { Effect } from "./effect.js";
+import type { Effect, RenewPhase } from "./effect.js";
 import type { MachineConfig } from "./machine-config.js";
 
 export interface Result {
@@ -30,9 +30,10 @@ export function report(phase: Phase, ref: Ref, extra: { error?: string | null; n
   };
 }
 
-/** Tells the coordinator which phase the held lease enters (moves its per-phase deadline). */
-export function renew(s: AgentState, state: "draining" | "rebooting" | "verifying"): Effect[] {
-  return s.lease && !s.lease.releasing ? [{ type: "renew-lease", fencingToken: s.lease.fencingToken, state }] : [];
+/** Tells the coordinator which phase the held lease enters (moves its per-phase deadline), and a snapshot just saved. */
+export function renew(s: AgentState, state: RenewPhase, etcdSnapshot?: string): Effect[] {
+  if (!s.lease || s.lease.releasing) return [];
+  return [{ type: "renew-lease", fencingToken: s.lease.fencingToken, state, ...(etcdSnapshot ? { etcdSnapshot } : {}) }];
 }
 
 export function withCurrentSystem(facts: SystemFacts | null, systemPath: string): SystemFacts | null {
@@ -54,6 +55,7 @@ export function startApply(s: AgentState, d: DesiredBundle, now: number, cfg: Ma
     healthDeadlineMs: d.healthDeadlineMs > 0 ? d.healthDeadlineMs : cfg.defaultHealthDeadlineMs,
     activationTimeoutMs: d.activationTimeoutMs > 0 ? d.activationTimeoutMs : cfg.defaultActivationTimeoutMs,
     prebuilt: d.prebuilt ?? null,
+    etcdSnapshot: d.etcdSnapshot || null,
     systemPath: null,
     rebootNeeded: false,
     disruption: null,
@@ -240,4 +242,16 @@ export function rebootAgain(s: AgentState, now: number, cfg: MachineConfig, why:
     attempts: { ...s.attempts, reboot: s.attempts.reboot + 1 },
   };
   return { state, effects: [report("rebooting", t, { note: `${why}; asking again` }), bootAndReboot({ ...t, systemPath: t.systemPath })] };
+}
+
+/** Drop the target before anything was changed on the machine, give back any lease, rest on the last good generation. */
+export function abandon(s: AgentState, error: string, pre: Effect[]): Result {
+  const phase = restingPhase(s);
+  const effects: Effect[] = [...pre, report(phase, s.target, { error })];
+  let lease = s.lease;
+  if (lease && !lease.releasing) {
+    lease = { ...lease, releasing: true };
+    effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: false, reason: error });
+  }
+  return { state: { ...s, phase, lease, target: null, deadlineAt: null, lastError: error }, effects };
 }

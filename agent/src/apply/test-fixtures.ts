@@ -29,6 +29,8 @@ export function desired(letter: string, extra: Partial<DesiredBundle> = {}): Des
 }
 export const A = desired("a");
 export const B = desired("b");
+/** A on a k3s server with embedded etcd: a snapshot comes before its disruption. */
+export const A_SNAP = desired("a", { etcdSnapshot: "nk-rev-a-n1" });
 
 const machine = makeTransition(CFG);
 
@@ -83,6 +85,8 @@ export const ev = {
   denied: (): AgentEvent => ({ type: "lease-denied", now: now(), reason: "rollout paused" }),
   lost: (fencingToken = 7): AgentEvent => ({ type: "lease-lost", now: now(), fencingToken, reason: "force released" }),
   released: (fencingToken = 7): AgentEvent => ({ type: "lease-released", now: now(), fencingToken }),
+  snapshotSaved: (name = "nk-rev-a-n1", fencingToken = 7): AgentEvent => ({ type: "etcd-snapshot-saved", now: now(), fencingToken, name }),
+  snapshotFailed: (name = "nk-rev-a-n1", fencingToken = 7): AgentEvent => ({ type: "etcd-snapshot-failed", now: now(), fencingToken, name, error: "k3s etcd-snapshot save exited with 1: etcd not ready" }),
   drained: (fencingToken = 7): AgentEvent => ({ type: "drained", now: now(), fencingToken }),
   drainFailed: (fencingToken = 7): AgentEvent => ({ type: "drain-failed", now: now(), fencingToken, error: "pdb blocks eviction" }),
   activated: (systemPath = SYS_A): AgentEvent => ({ type: "activation-succeeded", now: now(), systemPath }),
@@ -101,6 +105,7 @@ export const PATHS: Record<Phase, () => AgentEvent[]> = {
   fetched: () => [ev.started(), ev.desired()],
   building: () => [...PATHS.fetched(), ev.written()],
   "waiting-lease": () => [...PATHS.building(), ev.built(A, SYS_A, true)],
+  snapshotting: () => [ev.started(), ev.desired(A_SNAP), ev.written(A_SNAP), ev.built(A_SNAP, SYS_A, true), ev.granted()],
   draining: () => [...PATHS["waiting-lease"](), ev.granted()],
   rebooting: () => [...PATHS.draining(), ev.drained()],
   verifying: () => [...PATHS.rebooting(), ev.started(BOOT2, SYS_A)],

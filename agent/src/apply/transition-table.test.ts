@@ -37,6 +37,10 @@ function canonical(s: AgentState, type: AgentEventType): AgentEvent {
       return { type, now, fencingToken, reason: "revoked" };
     case "drain-failed":
       return { type, now, fencingToken, error: "pdb" };
+    case "etcd-snapshot-saved":
+      return { type, now, fencingToken, name: s.target?.etcdSnapshot ?? "nk-rev-a-n1" };
+    case "etcd-snapshot-failed":
+      return { type, now, fencingToken, name: s.target?.etcdSnapshot ?? "nk-rev-a-n1", error: "etcd not ready" };
     case "activation-succeeded":
     case "health-passed":
       return { type, now, systemPath };
@@ -56,23 +60,24 @@ function canonical(s: AgentState, type: AgentEventType): AgentEvent {
 }
 
 // Columns follow EVENT_TYPES. "-" = ignored: same state object, no effects. Otherwise the phase after.
-const COLUMNS = "started desired secrets written writeFail built buildFail granted denied lost released drained drainFail activated actFail healthy unhealthy blessed blessFail deadline retry";
+const COLUMNS = "started desired secrets written writeFail built buildFail granted denied lost released snapSaved snapFailed drained drainFail activated actFail healthy unhealthy blessed blessFail deadline retry";
 const TABLE: Record<Phase, string> = {
-  idle:                 "idle fetched idle - - - - idle - - - - - - - - - - - - idle",
-  fetched:              "idle fetched - building failed - - fetched - - - - - - - - - - - - -",
-  building:             "building fetched - - - waiting-lease failed building - - - - - - - - - - - - -",
-  "waiting-lease":      "waiting-lease fetched - - - - - draining idle - - - - - - - - - - - -",
-  draining:             "draining draining - - - - - - - idle idle rebooting idle - - - - - - - -",
-  rebooting:            "rebooting rebooting - - - - - - - rebooting rebooting - - - rolling-back - - - - rebooting -",
-  verifying:            "verifying verifying - - - - - - - verifying verifying - - - - blessing rollback-rebooting - - rollback-rebooting -",
-  blessing:             "blessing blessing - - - - - - - blessing blessing - - - - - - confirmed rollback-rebooting rollback-rebooting -",
-  activating:           "activating activating - - - - - activating - - - - - verifying rolling-back - - - - rolling-back -",
-  "rolling-back":       "rollback-verifying rolling-back - - - - - rolling-back - - - - - rollback-verifying rolling-back - - - - rolling-back rolling-back",
-  "rollback-rebooting": "rollback-rebooting rollback-rebooting - - - - - - - rollback-rebooting rollback-rebooting - - - rollback-rebooting - - - - rollback-rebooting rollback-rebooting",
-  "rollback-verifying": "rollback-verifying rollback-verifying - - - - - - - rollback-verifying rollback-verifying - - - - rolled-back failed - - failed rollback-verifying",
-  confirmed:            "confirmed fetched confirmed - - - - confirmed - - - - - - - - - - - - confirmed",
-  "rolled-back":        "rolled-back fetched rolled-back - - - - rolled-back - - - - - - - - - - - - rolled-back",
-  failed:               "failed fetched failed - - - - failed - - - - - - - - - - - - failed",
+  idle:                 "idle fetched idle - - - - idle - - - - - - - - - - - - - - idle",
+  fetched:              "idle fetched - building failed - - fetched - - - - - - - - - - - - - - -",
+  building:             "building fetched - - - waiting-lease failed building - - - - - - - - - - - - - - -",
+  "waiting-lease":      "waiting-lease fetched - - - - - draining idle - - - - - - - - - - - - - -",
+  snapshotting:         "snapshotting snapshotting - - - - - - - idle idle draining idle - - - - - - - - - -",
+  draining:             "draining draining - - - - - - - idle idle - - rebooting idle - - - - - - - -",
+  rebooting:            "rebooting rebooting - - - - - - - rebooting rebooting - - - - - rolling-back - - - - rebooting -",
+  verifying:            "verifying verifying - - - - - - - verifying verifying - - - - - - blessing rollback-rebooting - - rollback-rebooting -",
+  blessing:             "blessing blessing - - - - - - - blessing blessing - - - - - - - - confirmed rollback-rebooting rollback-rebooting -",
+  activating:           "activating activating - - - - - activating - - - - - - - verifying rolling-back - - - - rolling-back -",
+  "rolling-back":       "rollback-verifying rolling-back - - - - - rolling-back - - - - - - - rollback-verifying rolling-back - - - - rolling-back rolling-back",
+  "rollback-rebooting": "rollback-rebooting rollback-rebooting - - - - - - - rollback-rebooting rollback-rebooting - - - - - rollback-rebooting - - - - rollback-rebooting rollback-rebooting",
+  "rollback-verifying": "rollback-verifying rollback-verifying - - - - - - - rollback-verifying rollback-verifying - - - - - - rolled-back failed - - failed rollback-verifying",
+  confirmed:            "confirmed fetched confirmed - - - - confirmed - - - - - - - - - - - - - - confirmed",
+  "rolled-back":        "rolled-back fetched rolled-back - - - - rolled-back - - - - - - - - - - - - - - rolled-back",
+  failed:               "failed fetched failed - - - - failed - - - - - - - - - - - - - - failed",
 };
 
 describe("transition table", () => {

@@ -6,9 +6,11 @@ import { LONG_EFFECTS, type Effect } from "./effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 import { onDeadline } from "./on-deadline.js";
 import { onDesired } from "./on-desired.js";
+import { onEtcdSnapshot, onLeaseGranted } from "./on-lease-granted.js";
 import { onSecretsFailed } from "./on-secrets-failed.js";
 import { resume } from "./resume.js";
 import {
+  abandon,
   beginRollback,
   bootAndReboot,
   enterActivating,
@@ -28,7 +30,6 @@ import {
   type Result,
 } from "./steps.js";
 
-const HAND_OVER_VIP: Effect = { type: "hand-over-vip" };
 const REJOIN_VIP: Effect = { type: "rejoin-vip" };
 
 export type Transition = (state: AgentState, event: AgentEvent) => Result;
@@ -91,6 +92,9 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
       if (isResting(s.phase)) return pickUpQueued({ state: { ...s, lease: null }, effects: isStuck(s) ? [] : [REJOIN_VIP] });
       // Released while still needed (an operator's force release): the same as losing it.
       return onLeaseLost(s, { type: "lease-lost", now: e.now, fencingToken: e.fencingToken, reason: "released by the coordinator" });
+    case "etcd-snapshot-saved":
+    case "etcd-snapshot-failed":
+      return onEtcdSnapshot(s, e);
     case "drained":
       return onDrained(s, e, cfg);
     case "drain-failed":
@@ -115,18 +119,6 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
     case "operator-retry":
       return onOperatorRetry(s, e, cfg);
   }
-}
-
-/** Drop the target before anything was changed on the machine, give back any lease, rest on the last good generation. */
-function abandon(s: AgentState, error: string, pre: Effect[]): Result {
-  const phase = restingPhase(s);
-  const effects: Effect[] = [...pre, report(phase, s.target, { error })];
-  let lease = s.lease;
-  if (lease && !lease.releasing) {
-    lease = { ...lease, releasing: true };
-    effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: false, reason: error });
-  }
-  return { state: { ...s, phase, lease, target: null, deadlineAt: null, lastError: error }, effects };
 }
 
 function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfig): Result {
@@ -173,24 +165,6 @@ function onBuildFailed(s: AgentState, e: EventOf<"build-failed">): Result {
   return { state, effects: [report("failed", s.target, { error: `build failed: ${e.error}` })] };
 }
 
-function onLeaseGranted(s: AgentState, e: EventOf<"lease-granted">): Result {
-  const t = s.target;
-  if (s.phase === "waiting-lease" && t?.disruption && t.systemPath) {
-    const lease = { fencingToken: e.fencingToken, kind: t.disruption, releasing: false };
-    const held: AgentState = { ...s, lease };
-    // The VIP goes before anything is disrupted: ahead of the drain, or of the switch that restarts services.
-    if (t.disruption === "reboot") {
-      return { state: { ...held, phase: "draining" }, effects: [HAND_OVER_VIP, ...renew(held, "draining"), report("draining", t), { type: "drain", fencingToken: e.fencingToken }] };
-    }
-    return enterActivating(held, { ...t, systemPath: t.systemPath }, e.now, [HAND_OVER_VIP]);
-  }
-  if (s.lease === null) {
-    // A grant that raced a superseded request: hand it straight back.
-    return { state: s, effects: [{ type: "release-lease", fencingToken: e.fencingToken, success: true, reason: "lease no longer needed" }] };
-  }
-  return unchanged(s);
-}
-
 function onLeaseLost(s: AgentState, e: EventOf<"lease-lost">): Result {
   if (s.lease?.fencingToken !== e.fencingToken) return unchanged(s);
   const lost: AgentState = { ...s, lease: null };
@@ -198,7 +172,7 @@ function onLeaseLost(s: AgentState, e: EventOf<"lease-lost">): Result {
     if (s.lease.releasing) return pickUpQueued({ state: lost, effects: isStuck(s) ? [] : [REJOIN_VIP] });
     return { state: { ...lost, lastError: `lease lost: ${e.reason}` }, effects: [report(s.phase, s.target ?? s.applied, { error: `lease lost: ${e.reason}` })] };
   }
-  if (s.phase === "draining") return abandon(lost, `lease lost while draining: ${e.reason}`, [{ type: "abort-pending" }]);
+  if (s.phase === "draining" || s.phase === "snapshotting") return abandon(lost, `lease lost while ${s.phase}: ${e.reason}`, [{ type: "abort-pending" }]);
   if (s.phase === "waiting-lease") return { state: lost, effects: [] };
   // The machine is already changing: finishing (or rolling back) is safer than stopping halfway.
   const error = `lease lost during ${s.phase}: ${e.reason}; continuing`;

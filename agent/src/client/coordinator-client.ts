@@ -153,8 +153,10 @@ export class CoordinatorClient {
     return this.unary((c, r: ReportRequest, md, o, cb) => c.report(r, md, o, cb), { ...req, node: this.options.node });
   }
 
-  async renewLease(fencingToken: number, state: LeaseStateName, bootId: string): Promise<LeaseInfo> {
-    const res = await this.unary<RenewLeaseRequest, RenewLeaseResponse>((c, r, md, o, cb) => c.renewLease(r, md, o, cb), { node: this.options.node, fencingToken, state: leaseStateToWire(state), bootId });
+  /** `etcdSnapshot`: the snapshot just saved before this phase, recorded on the lease; empty when none. */
+  async renewLease(fencingToken: number, state: LeaseStateName, bootId: string, etcdSnapshot = ""): Promise<LeaseInfo> {
+    const request = { node: this.options.node, fencingToken, state: leaseStateToWire(state), bootId, etcdSnapshot };
+    const res = await this.unary<RenewLeaseRequest, RenewLeaseResponse>((c, r, md, o, cb) => c.renewLease(r, md, o, cb), request);
     if (!res.lease) throw new NkError("INTERNAL", "RenewLease answered without a lease");
     return leaseFromWire(res.lease);
   }

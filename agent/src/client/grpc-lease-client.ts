@@ -2,7 +2,7 @@
 import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { leaseKindToWire, type LeaseInfo, type LeaseStateName } from "../../../shared/src/wire/index.js";
-import type { LeaseAnswer, LeaseClient, LeaseRequest } from "../apply/index.js";
+import type { LeaseAnswer, LeaseClient, LeaseRequest, RenewPhase } from "../apply/index.js";
 import { Backoff } from "./backoff.js";
 import { isUnavailable, nkCodeOf, type CoordinatorClient, type ServerStream } from "./coordinator-client.js";
 
@@ -216,7 +216,7 @@ export class GrpcLeaseClient implements LeaseClient {
       const held = this.held;
       if (!held || held.state === "rebooting") return;
       const phase = held.state === "drained" ? "draining" : held.state;
-      void this.renewOnce(held.token, phase as "granted" | "draining" | "rebooting" | "verifying").catch((err: unknown) => this.deps.log.debug({ err: errorMessage(err) }, "lease heartbeat failed"));
+      void this.renewOnce(held.token, phase as RenewPhase).catch((err: unknown) => this.deps.log.debug({ err: errorMessage(err) }, "lease heartbeat failed"));
     }, this.deps.renewEveryMs ?? 30_000);
     this.renewTimer.unref();
   }
@@ -227,15 +227,15 @@ export class GrpcLeaseClient implements LeaseClient {
     this.renewTimer = null;
   }
 
-  private async renewOnce(token: number, state: "granted" | "draining" | "rebooting" | "verifying"): Promise<LeaseInfo> {
-    return this.deps.client.renewLease(token, state, await this.deps.bootId());
+  private async renewOnce(token: number, state: RenewPhase, etcdSnapshot = ""): Promise<LeaseInfo> {
+    return this.deps.client.renewLease(token, state, await this.deps.bootId(), etcdSnapshot);
   }
 
-  async renew(fencingToken: number, state: "draining" | "rebooting" | "verifying"): Promise<void> {
+  async renew(fencingToken: number, state: RenewPhase, etcdSnapshot?: string): Promise<void> {
     const backoff = this.backoff();
     for (let attempt = 0; ; attempt++) {
       try {
-        const lease = await this.renewOnce(fencingToken, state);
+        const lease = await this.renewOnce(fencingToken, state, etcdSnapshot);
         this.startHolding(fencingToken, lease.state);
         return;
       } catch (err) {

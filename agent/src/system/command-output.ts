@@ -14,6 +14,12 @@ export function lastLine(text: string): string {
   return lines[lines.length - 1] ?? "";
 }
 
+/** The last few lines of `text` on one line ("a; b; c"), at most `maxChars` of it: what an event or a halt reason quotes. */
+export function tailLines(text: string, lines = 3, maxChars = 600): string {
+  const tail = text.trim().split("\n").map((l) => l.trim()).filter((l) => l !== "").slice(-lines).join("; ");
+  return tail.length > maxChars ? `…${tail.slice(-maxChars)}` : tail;
+}
+
 /** Nix's own `warning:` lines (e.g. about a missing nixbld group) are not the error. */
 export function nixError(r: CommandResult, what: string): string {
   return lastLine(r.stderr.split("\n").filter((l) => !l.startsWith("warning: ")).join("\n")) || `${what} exited with ${r.exitCode}`;

@@ -7,8 +7,8 @@ import type { BundleFile } from "../../../shared/src/render/index.js";
 import { VIP_HANDOVER_FLAG } from "../../../shared/src/render/vip-handover.js";
 import { bundleDirNames, writeBundleDir } from "./bundle-dir.js";
 import { bundlesToRemove, type BundleKeep } from "./bundle-gc.js";
-import { joinLogs, lastLine, logOf } from "./command-output.js";
-import type { CommandRunner } from "./command-runner.js";
+import { joinLogs, lastLine, logOf, tailLines } from "./command-output.js";
+import { EXIT_TIMEOUT, type CommandRunner } from "./command-runner.js";
 import { parseDryActivate } from "./dry-activate.js";
 import { k3sVersionOfStorePath } from "./k3s-version.js";
 import { fetchClosure, type CacheSource } from "./nix-fetch.js";
@@ -35,6 +35,8 @@ const BOOT_FILES = ["kernel", "initrd", "kernel-modules"] as const;
  */
 const LOW_PRIORITY = ["nice", "-n", "19", "ionice", "-c", "3"] as const;
 const KEEPALIVED = "keepalived.service";
+/** Inside the coordinator's start deadline for a granted lease (5 min by default), so the agent's own failure is what halts. */
+const ETCD_SNAPSHOT_TIMEOUT_MS = 240_000;
 
 export class NixosSystem implements System {
   private readonly runner: CommandRunner;
@@ -226,6 +228,15 @@ export class NixosSystem implements System {
   private async mustRun(argv: readonly string[]): Promise<void> {
     const r = await this.runner.run(argv);
     if (r.exitCode !== 0) throw new NkError("IO", `${argv.join(" ")} failed (${r.exitCode}): ${lastLine(r.stderr)}`);
+  }
+
+  /** k3s itself is on the agent's PATH (/run/current-system/sw/bin, where services.k3s puts it). */
+  async etcdSnapshot(name: string, signal?: AbortSignal): Promise<ActivationResult> {
+    const r = await this.runner.run(["k3s", "etcd-snapshot", "save", "--name", name], { timeoutMs: ETCD_SNAPSHOT_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    if (r.exitCode === 0) return { ok: true, log: logOf(r) };
+    const why = r.exitCode === EXIT_TIMEOUT ? `did not finish within ${ETCD_SNAPSHOT_TIMEOUT_MS / 1000} s` : `exited with ${r.exitCode}`;
+    const tail = tailLines(r.stderr);
+    return { ok: false, error: `k3s etcd-snapshot save ${why}${tail ? `: ${tail}` : ""}`, log: logOf(r) };
   }
 
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {

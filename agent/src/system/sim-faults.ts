@@ -13,12 +13,14 @@ export const FAULT_KINDS = [
   "unhealthy-after-reboot",
   /** A trial boot of the bundle never comes up (kernel panic or hang): the reset comes back on the boot default. */
   "never-boots",
+  /** `k3s etcd-snapshot save` fails; keyed by the snapshot name (nk-<revision>-<node>) or "*". */
+  "etcd-snapshot-error",
   /** Both build-hang and activation-hang. */
   "hang",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** Keyed by bundle sha256, or "*" for every bundle (never the machine's initial, unmanaged system). */
+/** Keyed by bundle sha256 (etcd-snapshot-error: by snapshot name), or "*" for every bundle (never the machine's initial, unmanaged system). */
 export type Faults = Readonly<Record<string, readonly FaultKind[]>>;
 
 const KNOWN: ReadonlySet<string> = new Set(FAULT_KINDS);

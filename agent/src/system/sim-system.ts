@@ -16,6 +16,7 @@ export type { SimSystemOptions } from "./sim-system-options.js";
 import { simulatedCommand } from "./sim-commands.js";
 import { joinLan, lanMachines, readSimVip, SIM_VIP_FILES, simVipHolder, type SimVipView } from "./sim-vip.js";
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
+import { simEtcdSnapshot, simEtcdSnapshots } from "./sim-etcd-snapshot.js";
 import type { CacheSource } from "./nix-fetch.js";
 import { readSimCache } from "./sim-cache.js";
 import { SimMachineDir } from "./sim-machine-dir.js";
@@ -278,6 +279,15 @@ export class SimSystem implements System {
   /** Where VRRP stands now (see sim-vip.ts): what the recorders elect the holder from. */
   vipView(): Promise<SimVipView> {
     return readSimVip(this.dir);
+  }
+
+  etcdSnapshot(name: string): Promise<ActivationResult> {
+    return simEtcdSnapshot(this.disk, this.node, name, Date.now());
+  }
+
+  /** The etcd snapshot files on the simulated disk (for tests and the demo). */
+  etcdSnapshots(): Promise<string[]> {
+    return simEtcdSnapshots(this.disk);
   }
 
   async runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {

@@ -105,6 +105,11 @@ export interface System {
   rejoinVip(): Promise<void>;
   /** Whether `address` (the API VIP) is on one of this machine's interfaces right now. */
   holdsAddress(address: string): Promise<boolean>;
+  /**
+   * `k3s etcd-snapshot save --name <name>` on a k3s server with embedded etcd (k3s appends the node name and a
+   * timestamp to the file it writes). A failure is returned, its error ending with the command's stderr tail.
+   */
+  etcdSnapshot(name: string, signal?: AbortSignal): Promise<ActivationResult>;
   /** Run a node check (argv, no shell) with a timeout. */
   runCheck(argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CheckRun>;
 }

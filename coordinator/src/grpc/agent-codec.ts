@@ -1,5 +1,6 @@
 // Converts AgentService wire messages to the coordinator's domain records and back.
 import { vipCarrierNames, type Inventory } from "../../../shared/src/inventory/index.js";
+import { etcdSnapshotFor } from "../../../shared/src/render/index.js";
 import type { Health, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
 import type { HelloRequest, ReportBuildRequest, ReportPreviewRequest, ReportRequest, WatchBuildJobsResponse, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import type { BuildJobMessage, BuildOutcome } from "../build/build-farm.js";
@@ -25,7 +26,12 @@ export function desiredBundleOf(d: NodeDesired, inventory: Inventory, prebuilt: 
     createdAtMs: 0,
     prebuilt,
     ...(carriesVip(inventory, d.node.name) ? { apiVip: inventory.cluster.k3s.api!.vip } : {}),
+    ...withEtcdSnapshot(etcdSnapshotFor(inventory, d.node, d.revision)),
   };
+}
+
+function withEtcdSnapshot(name: string | undefined): { etcdSnapshot?: string } {
+  return name === undefined ? {} : { etcdSnapshot: name };
 }
 
 function carriesVip(inventory: Inventory, node: string): boolean {

@@ -55,6 +55,8 @@ export interface AgentServiceDeps {
 }
 
 const HOLDER_PHASES: readonly HolderPhase[] = ["granted", "draining", "drained", "rebooting", "verifying"];
+/** What k3s accepts as a snapshot name (nk sends nk-<revision>-<node>). */
+const ETCD_SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,199}$/;
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
@@ -177,7 +179,10 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     renewLease: unary("RenewLease", async (node, req) => {
       const phase = leaseStateFromWire(req.state);
       if (!(HOLDER_PHASES as readonly string[]).includes(phase)) throw new NkError("INVALID_ARGUMENT", `cannot renew into state "${phase}"`);
-      const lease = await deps.leases.renew(node, req.fencingToken, phase as HolderPhase, req.bootId);
+      if (req.etcdSnapshot !== "" && !ETCD_SNAPSHOT_NAME.test(req.etcdSnapshot)) {
+        throw new NkError("INVALID_ARGUMENT", `etcd snapshot name "${req.etcdSnapshot.slice(0, 80)}" must be letters, digits and dashes (at most 200)`);
+      }
+      const lease = await deps.leases.renew(node, req.fencingToken, phase as HolderPhase, req.bootId, req.etcdSnapshot);
       return { lease: leaseToWire(leaseInfoOf(lease)) };
     }),
 

@@ -56,22 +56,25 @@ export const NODE_SCHEMA = object(
   "one node as the coordinator sees it",
 );
 
-export const LEASE_SCHEMA = object(
-  {
-    node: str,
-    role,
-    kind: { type: "string", enum: ["reboot", "service-restart"] },
-    state: { type: "string", description: "queued, granted, draining, drained, rebooting or verifying" },
-    fencingToken: int,
-    revision: str,
-    requestedAtMs: ms,
-    grantedAtMs: ms,
-    phaseDeadlineMs: ms,
-    queuePosition: { type: "integer", description: "1-based for queued leases, 0 for held ones" },
-    waitingReason: { type: "string", description: "why a queued lease waits; empty for held leases" },
-  },
-  "a held lease or a waiting request",
-);
+const LEASE_FIELDS = {
+  node: str,
+  role,
+  kind: { type: "string", enum: ["reboot", "service-restart"] },
+  state: { type: "string", description: "queued, granted, draining, drained, rebooting or verifying" },
+  fencingToken: int,
+  revision: str,
+  requestedAtMs: ms,
+  grantedAtMs: ms,
+  phaseDeadlineMs: ms,
+  queuePosition: { type: "integer", description: "1-based for queued leases, 0 for held ones" },
+  waitingReason: { type: "string", description: "why a queued lease waits; empty for held leases" },
+};
+
+/** `etcdSnapshot` only on a lease whose holder saved one (an embedded-etcd server). */
+export const LEASE_SCHEMA = {
+  ...object(LEASE_FIELDS, "a held lease or a waiting request"),
+  properties: { ...LEASE_FIELDS, etcdSnapshot: { type: "string", description: "the etcd snapshot the holder saved before its disruption (k3s etcd-snapshot save --name)" } },
+} as const;
 
 export const ROLLOUT_SCHEMA = object(
   {

@@ -75,7 +75,7 @@ export function renderLeases(s: ClusterSnapshot, nowMs: number): string {
           s.leases.map((l) => [
             ["Node", `<strong>${escapeHtml(l.node)}</strong> <span class="role">${escapeHtml(l.role)}</span>`],
             ["Kind", escapeHtml(l.kind)],
-            ["State", `<span class="badge busy">${escapeHtml(l.state)}</span>`],
+            ["State", `<span class="badge busy">${escapeHtml(l.state)}</span>${l.etcdSnapshot ? ` <span class="muted">etcd snapshot <code>${escapeHtml(l.etcdSnapshot)}</code></span>` : ""}`],
             ["Fencing", String(l.fencingToken)],
             ["Revision", `<code>${escapeHtml(shortRevision(l.revision))}</code>`],
             ["Granted", since(l.grantedAtMs, nowMs)],

@@ -78,8 +78,8 @@ export class LeaderGatedLeases implements LeaseService {
     return Promise.resolve().then(() => this.leading().acquire(request, onUpdate));
   }
 
-  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView> {
-    return Promise.resolve().then(() => this.leading().renew(node, fencingToken, phase, bootId));
+  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string, etcdSnapshot = ""): Promise<LeaseView> {
+    return Promise.resolve().then(() => this.leading().renew(node, fencingToken, phase, bootId, etcdSnapshot));
   }
 
   release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean> {

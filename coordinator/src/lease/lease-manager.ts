@@ -135,7 +135,7 @@ export class LeaseManager implements LeaseService {
     });
   }
 
-  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView> {
+  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string, etcdSnapshot = ""): Promise<LeaseView> {
     return this.serial.run(async () => {
       const lease = await liveLease(this.deps, node, fencingToken);
       const settings = this.deps.settings.current();
@@ -143,6 +143,8 @@ export class LeaseManager implements LeaseService {
       const state = announcedState(lease.state, phase);
       const patch: LeasePatch = { renewedAtMs: now };
       if (!lease.bootIdAtGrant && bootId) patch.bootIdAtGrant = bootId;
+      const snapshot = etcdSnapshot !== "" && etcdSnapshot !== lease.etcdSnapshot ? etcdSnapshot : null;
+      if (snapshot) patch.etcdSnapshot = snapshot;
       if (state !== lease.state) {
         patch.state = state;
         patch.phase = phaseName(state);
@@ -152,6 +154,10 @@ export class LeaseManager implements LeaseService {
       const next = leaseOf(await this.deps.store.updateLease(node, fencingToken, patch), node, fencingToken);
       this.book.setHeld(next);
       this.book.silent.delete(node);
+      // Journaled before the phase it precedes: the timeline shows the snapshot ahead of the drain.
+      if (snapshot) {
+        await this.deps.store.appendEvent({ kind: "etcd-snapshot-saved", node, revision: next.revision, message: `etcd snapshot ${snapshot} saved on ${node} before its ${next.kind === "reboot" ? "drain" : "k3s restart"}`, fields: { snapshot, fencingToken: String(fencingToken) } });
+      }
       if (state !== lease.state) {
         if (lease.state === "draining" && state !== "drained") this.deps.log.warn({ node, state }, "holder moved on before its drain finished");
         await this.deps.store.appendEvent({ kind: "lease-phase", node, revision: next.revision, message: `${lease.state} → ${state}`, fields: { fencingToken: String(fencingToken), bootId, from: lease.state, to: state } });

@@ -26,7 +26,8 @@ export interface LeaseService {
    */
   acquire(request: AcquireRequest, onUpdate: (lease: LeaseView) => void): Promise<() => void>;
   /** Throws NkError("LEASE_FENCED") when the token is not the live one for this node. */
-  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string): Promise<LeaseView>;
+  /** `etcdSnapshot`: a snapshot the holder just saved, recorded on the lease and journaled (empty: none). */
+  renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string, etcdSnapshot?: string): Promise<LeaseView>;
   /** Agent's release after it is back and healthy (or after a rollback, with success=false). */
   release(node: string, fencingToken: number, success: boolean, reason: string): Promise<boolean>;
   /** An agent that lost its token: the lease its node holds, or null. The caller audits it. */

@@ -23,6 +23,7 @@ export function heldView(lease: LeaseRecord, inventoryRole: Role | undefined, no
     phaseDeadlineMs: lease.phaseDeadlineMs,
     queuePosition: 0,
     waitingReason: note,
+    ...(lease.etcdSnapshot ? { etcdSnapshot: lease.etcdSnapshot } : {}),
   };
 }
 

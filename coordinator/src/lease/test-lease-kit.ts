@@ -97,7 +97,7 @@ export class TestChecks implements ClusterCheckSource {
 
 export const ROLLOUT: RolloutSettings = {
   maxUnavailable: 1, maxUnavailableServers: 1, reboot: "auto", windows: [], expectedDisruptionSeconds: 0, pools: [], maxUnavailablePer: null, canary: null, blockingPods: null, settleSeconds: 0,
-  healthDeadlineSeconds: 300, drainTimeoutSeconds: 600, rebootTimeoutSeconds: 900, activationTimeoutSeconds: 300, checks: [], fleetlock: { groups: [] },
+  healthDeadlineSeconds: 300, drainTimeoutSeconds: 600, rebootTimeoutSeconds: 900, activationTimeoutSeconds: 300, etcdSnapshot: true, checks: [], fleetlock: { groups: [] },
 };
 
 export class TestSettings implements LeaseSettingsSource {

@@ -74,6 +74,8 @@ export interface LeaseView {
   readonly queuePosition: number;
   /** Why a queued lease waits, in words; empty for held leases. */
   readonly waitingReason: string;
+  /** The etcd snapshot the holder saved before its disruption; absent if none (yet). */
+  readonly etcdSnapshot?: string;
 }
 
 export interface RolloutView {

@@ -89,6 +89,7 @@ export const checkLeaseRecord: Check<LeaseRecord> = obj({
   nodeWasCordoned: bool,
   role: optional(str),
   bootIdAtGrant: optional(str),
+  etcdSnapshot: optional(str),
 });
 export const checkLeaseRequest: Check<LeaseRequest> = obj({
   node: str,

@@ -99,6 +99,8 @@ export interface LeaseRecord {
   role?: string;
   /** Boot id seen at grant time: "back" after a reboot requires a different one. */
   bootIdAtGrant?: string;
+  /** The etcd snapshot the holder saved before its disruption (k3s etcd-snapshot save --name). */
+  etcdSnapshot?: string;
 }
 
 /** A lease to grant; without `fencingToken` the store allocates one in the same atomic step. */
@@ -109,7 +111,7 @@ export type LeaseGrant = Omit<LeaseRecord, "fencingToken"> & { fencingToken?: nu
  * only be raised to "reboot" (a node holding a service-restart slot whose next bundle needs a reboot).
  */
 export type LeasePatch = Partial<
-  Pick<LeaseRecord, "kind" | "state" | "revision" | "phase" | "phaseDeadlineMs" | "renewedAtMs" | "cordonedByUs" | "nodeWasCordoned" | "role" | "bootIdAtGrant">
+  Pick<LeaseRecord, "kind" | "state" | "revision" | "phase" | "phaseDeadlineMs" | "renewedAtMs" | "cordonedByUs" | "nodeWasCordoned" | "role" | "bootIdAtGrant" | "etcdSnapshot">
 >;
 
 export type GrantResult =

@@ -201,6 +201,11 @@ export interface RolloutSettings {
   readonly rebootTimeoutSeconds: number;
   /** A switch-to-configuration still running after this long is stopped and the node rolls back. */
   readonly activationTimeoutSeconds: number;
+  /**
+   * Before a k3s server on embedded etcd is disrupted (drained, or k3s restarted) its agent saves an etcd snapshot
+   * (`k3s etcd-snapshot save --name nk-<revision>-<node>`); a failed snapshot halts the rollout. Default true.
+   */
+  readonly etcdSnapshot: boolean;
   readonly checks: readonly ClusterCheck[];
 }
 

@@ -73,7 +73,7 @@ function readStateVersion(r: YamlReader, loc: Located | undefined, nixpkgs: Nixp
 }
 
 function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
-  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "canary", "blocking_pods", "fleetlock", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "checks"])) || new Map<string, Located>();
+  const f = (loc && r.map(loc, ["max_unavailable", "max_unavailable_servers", "max_unavailable_per", "pools", "canary", "blocking_pods", "fleetlock", "reboot", "window", "windows", "expected_disruption_seconds", "settle_seconds", "health_deadline_seconds", "drain_timeout_seconds", "reboot_timeout_seconds", "activation_timeout_seconds", "etcd_snapshot", "checks"])) || new Map<string, Located>();
   return {
     maxUnavailable: r.integer(f.get("max_unavailable"), 1, 100_000) ?? 1,
     maxUnavailableServers: r.integer(f.get("max_unavailable_servers"), 1, 100_000) ?? 1,
@@ -90,6 +90,7 @@ function readRollout(r: YamlReader, loc: Located | undefined): RolloutSettings {
     drainTimeoutSeconds: r.integer(f.get("drain_timeout_seconds"), 5, 86_400) ?? 600,
     rebootTimeoutSeconds: r.integer(f.get("reboot_timeout_seconds"), 10, 86_400) ?? 900,
     activationTimeoutSeconds: r.integer(f.get("activation_timeout_seconds"), 10, 86_400) ?? 300,
+    etcdSnapshot: r.boolean(f.get("etcd_snapshot")) ?? true,
     checks: readClusterChecks(r, f.get("checks")),
   };
 }

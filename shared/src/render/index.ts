@@ -14,6 +14,7 @@ export {
   type NodeChecksFile,
 } from "./checks-json.js";
 export { k3sFlags } from "./k3s-nix.js";
+export { etcdSnapshotFor, etcdSnapshotName, isEmbeddedEtcdServer } from "./etcd-snapshot.js";
 export { renderKeepalivedNix, vipCarriers, VRRP_PASSWORD_VARIABLE } from "./keepalived-nix.js";
 export { VIP_HANDOVER_FLAG } from "./vip-handover.js";
 export { renderHaproxyNix } from "./haproxy-nix.js";

@@ -33,6 +33,7 @@ export function exampleCluster(): ClusterSettings {
       rebootTimeoutSeconds: 900,
       activationTimeoutSeconds: 300,
       fleetlock: { groups: [] },
+      etcdSnapshot: true,
       checks: [
         {
           name: "ceph",

@@ -27,6 +27,8 @@ export interface DesiredBundle {
   readonly prebuilt: PrebuiltSystem | null;
   /** The API VIP when this node carries it (absent otherwise): the agent reports whether it holds it. */
   readonly apiVip?: string;
+  /** The etcd snapshot to save before this node's disruption (an embedded-etcd server); absent: none. */
+  readonly etcdSnapshot?: string;
 }
 
 export interface PrebuiltSystem {
@@ -57,6 +59,7 @@ export function desiredToWire(d: DesiredBundle): Desired {
     createdAtMs: d.createdAtMs,
     prebuilt: d.prebuilt ? { ...d.prebuilt } : undefined,
     apiVip: d.apiVip ?? "",
+    etcdSnapshot: d.etcdSnapshot ?? "",
   };
 }
 
@@ -77,5 +80,6 @@ export function desiredFromWire(d: Desired): DesiredBundle {
     // An empty path is what an unset message decodes to in some clients: treat it as no prebuilt system.
     prebuilt: d.prebuilt && d.prebuilt.systemPath !== "" ? { ...d.prebuilt } : null,
     ...(d.apiVip ? { apiVip: d.apiVip } : {}),
+    ...(d.etcdSnapshot ? { etcdSnapshot: d.etcdSnapshot } : {}),
   };
 }

@@ -16,6 +16,8 @@ export interface LeaseInfo {
   readonly phaseDeadlineMs: number;
   readonly queuePosition: number;
   readonly waitingReason: string;
+  /** The etcd snapshot the holder saved under this lease before its disruption; absent if none. */
+  readonly etcdSnapshot?: string;
 }
 
 const KIND: Record<LeaseKindName, WireLeaseKind> = {
@@ -70,6 +72,7 @@ export function leaseToWire(l: LeaseInfo): Lease {
     role: l.role,
     renewedAtMs: 0,
     ttlMs: 0,
+    etcdSnapshot: l.etcdSnapshot ?? "",
   };
 }
 
@@ -86,5 +89,6 @@ export function leaseFromWire(l: Lease): LeaseInfo {
     phaseDeadlineMs: l.phaseDeadlineMs,
     queuePosition: l.queuePosition,
     waitingReason: l.waitingReason,
+    ...(l.etcdSnapshot ? { etcdSnapshot: l.etcdSnapshot } : {}),
   };
 }

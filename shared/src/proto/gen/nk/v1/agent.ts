@@ -167,6 +167,8 @@ export interface RenewLeaseRequest {
   /** The phase the holder is entering; moves the coordinator's per-phase deadline. */
   state: LeaseState;
   bootId: string;
+  /** The etcd snapshot the holder just saved (Desired.etcd_snapshot), announced with the phase that follows it. */
+  etcdSnapshot: string;
 }
 
 export interface RenewLeaseResponse {
@@ -1726,7 +1728,7 @@ export const AcquireLeaseResponse: MessageFns<AcquireLeaseResponse> = {
 };
 
 function createBaseRenewLeaseRequest(): RenewLeaseRequest {
-  return { node: "", fencingToken: 0, state: 0, bootId: "" };
+  return { node: "", fencingToken: 0, state: 0, bootId: "", etcdSnapshot: "" };
 }
 
 export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
@@ -1742,6 +1744,9 @@ export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
     }
     if (message.bootId !== "") {
       writer.uint32(34).string(message.bootId);
+    }
+    if (message.etcdSnapshot !== "") {
+      writer.uint32(42).string(message.etcdSnapshot);
     }
     return writer;
   },
@@ -1791,6 +1796,14 @@ export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
             message.bootId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.etcdSnapshot = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1817,6 +1830,11 @@ export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
         : isSet(object.boot_id)
         ? globalThis.String(object.boot_id)
         : "",
+      etcdSnapshot: isSet(object.etcdSnapshot)
+        ? globalThis.String(object.etcdSnapshot)
+        : isSet(object.etcd_snapshot)
+        ? globalThis.String(object.etcd_snapshot)
+        : "",
     };
   },
 
@@ -1834,6 +1852,9 @@ export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
     if (message.bootId !== "") {
       obj.bootId = message.bootId;
     }
+    if (message.etcdSnapshot !== "") {
+      obj.etcdSnapshot = message.etcdSnapshot;
+    }
     return obj;
   },
 
@@ -1846,6 +1867,7 @@ export const RenewLeaseRequest: MessageFns<RenewLeaseRequest> = {
     message.fencingToken = object.fencingToken ?? 0;
     message.state = object.state ?? 0;
     message.bootId = object.bootId ?? "";
+    message.etcdSnapshot = object.etcdSnapshot ?? "";
     return message;
   },
 };

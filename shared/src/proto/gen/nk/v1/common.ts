@@ -29,6 +29,8 @@ export enum ApplyPhase {
   APPLY_PHASE_ROLLING_BACK = 11,
   APPLY_PHASE_ROLLED_BACK = 12,
   APPLY_PHASE_FAILED = 13,
+  /** APPLY_PHASE_SNAPSHOTTING - Lease granted; saving the etcd snapshot (Desired.etcd_snapshot) before the drain or the k3s restart. */
+  APPLY_PHASE_SNAPSHOTTING = 14,
   UNRECOGNIZED = -1,
 }
 
@@ -76,6 +78,9 @@ export function applyPhaseFromJSON(object: any): ApplyPhase {
     case 13:
     case "APPLY_PHASE_FAILED":
       return ApplyPhase.APPLY_PHASE_FAILED;
+    case 14:
+    case "APPLY_PHASE_SNAPSHOTTING":
+      return ApplyPhase.APPLY_PHASE_SNAPSHOTTING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -113,6 +118,8 @@ export function applyPhaseToJSON(object: ApplyPhase): string {
       return "APPLY_PHASE_ROLLED_BACK";
     case ApplyPhase.APPLY_PHASE_FAILED:
       return "APPLY_PHASE_FAILED";
+    case ApplyPhase.APPLY_PHASE_SNAPSHOTTING:
+      return "APPLY_PHASE_SNAPSHOTTING";
     case ApplyPhase.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -442,6 +449,11 @@ export interface Desired {
    * it holds it.
    */
   apiVip: string;
+  /**
+   * The etcd snapshot this node saves (k3s etcd-snapshot save --name) after its lease is granted and before it is
+   * drained or restarts k3s: set for a k3s server of a cluster on embedded etcd (rollout.etcd_snapshot), else empty.
+   */
+  etcdSnapshot: string;
 }
 
 /**
@@ -483,6 +495,8 @@ export interface Lease {
   role: string;
   renewedAtMs: number;
   ttlMs: number;
+  /** The etcd snapshot the holder saved under this lease before its disruption; empty if none (yet). */
+  etcdSnapshot: string;
 }
 
 export interface Event {
@@ -1223,6 +1237,7 @@ function createBaseDesired(): Desired {
     activationTimeoutMs: 0,
     prebuilt: undefined,
     apiVip: "",
+    etcdSnapshot: "",
   };
 }
 
@@ -1266,6 +1281,9 @@ export const Desired: MessageFns<Desired> = {
     }
     if (message.apiVip !== "") {
       writer.uint32(106).string(message.apiVip);
+    }
+    if (message.etcdSnapshot !== "") {
+      writer.uint32(114).string(message.etcdSnapshot);
     }
     return writer;
   },
@@ -1387,6 +1405,14 @@ export const Desired: MessageFns<Desired> = {
             message.apiVip = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.etcdSnapshot = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1446,6 +1472,11 @@ export const Desired: MessageFns<Desired> = {
         : isSet(object.api_vip)
         ? globalThis.String(object.api_vip)
         : "",
+      etcdSnapshot: isSet(object.etcdSnapshot)
+        ? globalThis.String(object.etcdSnapshot)
+        : isSet(object.etcd_snapshot)
+        ? globalThis.String(object.etcd_snapshot)
+        : "",
     };
   },
 
@@ -1490,6 +1521,9 @@ export const Desired: MessageFns<Desired> = {
     if (message.apiVip !== "") {
       obj.apiVip = message.apiVip;
     }
+    if (message.etcdSnapshot !== "") {
+      obj.etcdSnapshot = message.etcdSnapshot;
+    }
     return obj;
   },
 
@@ -1513,6 +1547,7 @@ export const Desired: MessageFns<Desired> = {
       ? PrebuiltSystem.fromPartial(object.prebuilt)
       : undefined;
     message.apiVip = object.apiVip ?? "";
+    message.etcdSnapshot = object.etcdSnapshot ?? "";
     return message;
   },
 };
@@ -1770,6 +1805,7 @@ function createBaseLease(): Lease {
     role: "",
     renewedAtMs: 0,
     ttlMs: 0,
+    etcdSnapshot: "",
   };
 }
 
@@ -1813,6 +1849,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.ttlMs !== 0) {
       writer.uint32(104).uint32(message.ttlMs);
+    }
+    if (message.etcdSnapshot !== "") {
+      writer.uint32(114).string(message.etcdSnapshot);
     }
     return writer;
   },
@@ -1934,6 +1973,14 @@ export const Lease: MessageFns<Lease> = {
             message.ttlMs = reader.uint32();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.etcdSnapshot = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1993,6 +2040,11 @@ export const Lease: MessageFns<Lease> = {
         : isSet(object.ttl_ms)
         ? globalThis.Number(object.ttl_ms)
         : 0,
+      etcdSnapshot: isSet(object.etcdSnapshot)
+        ? globalThis.String(object.etcdSnapshot)
+        : isSet(object.etcd_snapshot)
+        ? globalThis.String(object.etcd_snapshot)
+        : "",
     };
   },
 
@@ -2037,6 +2089,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.ttlMs !== 0) {
       obj.ttlMs = Math.round(message.ttlMs);
     }
+    if (message.etcdSnapshot !== "") {
+      obj.etcdSnapshot = message.etcdSnapshot;
+    }
     return obj;
   },
 
@@ -2058,6 +2113,7 @@ export const Lease: MessageFns<Lease> = {
     message.role = object.role ?? "";
     message.renewedAtMs = object.renewedAtMs ?? 0;
     message.ttlMs = object.ttlMs ?? 0;
+    message.etcdSnapshot = object.etcdSnapshot ?? "";
     return message;
   },
 };
