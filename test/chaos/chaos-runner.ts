@@ -103,7 +103,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   let failed = false;
   try {
     recorder.startBootPoll();
-    const first = await converge(cluster, driver, 120_000);
+    const first = await converge(cluster, driver, cluster instanceof HaCluster ? 240_000 : 120_000);
     if (first.length > 0) throw new Error(`the cluster did not converge before the chaos began: ${first.join("; ")}`);
     const setupMs = Date.now() - started;
     log(`chaos: cluster of ${nodes.length} (${nodes.join(", ")}), max_unavailable ${limits.total}/${limits.servers} servers, ready in ${(setupMs / 1000).toFixed(1)} s, state in ${cluster.workDir}`);

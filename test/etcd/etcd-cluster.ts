@@ -68,7 +68,9 @@ export class EtcdCluster {
   async startMember(i: number): Promise<void> {
     const m = this.members[i]!;
     if (m.child) return;
-    m.child = await launch(this.args(m), `http://127.0.0.1:${m.clientPort}`);
+    // A member is healthy only once a quorum elected a leader: after a kill -9 of all three on a loaded machine
+    // (WAL replay, elections) that took over 15 s.
+    m.child = await launch(this.args(m), `http://127.0.0.1:${m.clientPort}`, 60_000);
   }
 
   /** Starts every stopped member at once: after a full outage none is healthy before a quorum is back. */

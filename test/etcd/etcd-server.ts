@@ -43,8 +43,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitHealthy(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + HEALTHY_WITHIN_MS;
+export async function waitHealthy(endpoint: string, child: ChildProcess, stderr: () => string, withinMs = HEALTHY_WITHIN_MS): Promise<void> {
+  const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`etcd exited during startup (${child.exitCode ?? child.signalCode}):\n${stderr()}`);
     try {
@@ -56,7 +56,7 @@ export async function waitHealthy(endpoint: string, child: ChildProcess, stderr:
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`etcd at ${endpoint} not healthy within ${HEALTHY_WITHIN_MS} ms:\n${stderr()}`);
+  throw new Error(`etcd at ${endpoint} not healthy within ${withinMs} ms:\n${stderr()}`);
 }
 
 export async function waitExit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -86,14 +86,14 @@ function etcdArgs(dataDir: string, endpoint: string, peer: string): string[] {
 }
 
 /** One etcd process; throws (after killing it) if it does not become healthy. */
-export async function launch(args: string[], endpoint: string): Promise<ChildProcess> {
+export async function launch(args: string[], endpoint: string, healthyWithinMs = HEALTHY_WITHIN_MS): Promise<ChildProcess> {
   let stderrTail = "";
   const proc = spawn(ETCD_BINARY, args, { stdio: ["ignore", "ignore", "pipe"] });
   proc.stderr?.on("data", (chunk: Buffer) => {
     stderrTail = (stderrTail + chunk.toString()).slice(-4_000);
   });
   try {
-    await waitHealthy(endpoint, proc, () => stderrTail);
+    await waitHealthy(endpoint, proc, () => stderrTail, healthyWithinMs);
     return proc;
   } catch (err) {
     await waitExit(proc, "SIGKILL");
