@@ -17,8 +17,8 @@ import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHea
 import { CoordinatorMetrics } from "./http/index.js";
 import { DesiredCatalog } from "./inventory/index.js";
 import { Notifier } from "./notify/index.js";
-import { KubeClient, NoKube, loadKubeConfig, type KubeDriver } from "./kube/index.js";
-import { ManifestClient, ManifestSyncer, NoManifests } from "./manifests/index.js";
+import { NoKube, type KubeDriver } from "./kube/index.js";
+import { ManifestSyncer, NoManifests } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, k3sVersionSource, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
@@ -68,8 +68,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const adopted = new ChangeSignal<unknown>();
     const metrics = new CoordinatorMetrics();
 
-    const kubeConfig = config.kubeconfigFile ? loadKubeConfig(config.kubeconfigFile) : null;
-    const kube: KubeDriver = kubeConfig ? new KubeClient(kubeConfig, { log: log.child({ component: "kube" }) }) : new NoKube();
+    // client-node is loaded only with Kubernetes access (its import alone costs 1.7 s of CPU).
+    const kubeModule = config.kubeconfigFile ? await import("./kube/kube-client.js") : null;
+    const kubeConfig = kubeModule && config.kubeconfigFile ? kubeModule.loadKubeConfig(config.kubeconfigFile) : null;
+    const kube: KubeDriver = kubeModule && kubeConfig ? new kubeModule.KubeClient(kubeConfig, { log: log.child({ component: "kube" }) }) : new NoKube();
     // Shown at start, on the status page, in the JSON status and by nkctl status: nothing unsafe is silent.
     const warnings = configWarnings(config);
     for (const warning of warnings) log.warn(warning);
@@ -107,7 +109,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     });
 
     // manifests/ is applied by the leader, after the push or once the revision's servers converged.
-    const manifestDriver = kubeConfig ? new ManifestClient(kubeConfig) : new NoManifests();
+    const manifestDriver = kubeConfig ? new (await import("./manifests/manifest-client.js")).ManifestClient(kubeConfig) : new NoManifests();
     const manifests = new ManifestSyncer({
       driver: manifestDriver,
       current: () => (catalog.inventory && catalog.files ? { revision: catalog.revision, inventory: catalog.inventory, files: catalog.files } : null),

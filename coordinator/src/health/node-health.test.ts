@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
-import { KubeClient, NoKube } from "../kube/index.js";
+import { NoKube } from "../kube/index.js";
+import { KubeClient } from "../kube/kube-client.js";
 import { NodeHealth, type NodeHealthView } from "./node-health.js";
 import { ManualTimers } from "./test-timers.js";
 

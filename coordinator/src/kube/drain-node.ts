@@ -2,7 +2,8 @@
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { errorMessage } from "../../../shared/src/errors/index.js";
-import { callOptions, kubeErrorMessage, statusCauses, statusCode } from "./kube-call.js";
+import { callOptions } from "./kube-call.js";
+import { kubeErrorMessage, statusCauses, statusCode } from "./kube-errors.js";
 import type { DrainClock } from "./drain-clock.js";
 import type { CordonResult, DrainOptions, DrainResult } from "./kube-driver.js";
 import { planDrain, podKey } from "./node-status.js";

@@ -4,7 +4,8 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { systemDrainClock, type DrainClock } from "./drain-clock.js";
 import { defaultDrainTuning, drainNode, type DrainTuning } from "./drain-node.js";
-import { callOptions, kubeErrorMessage, statusCode } from "./kube-call.js";
+import { callOptions } from "./kube-call.js";
+import { kubeErrorMessage, statusCode } from "./kube-errors.js";
 import type { CordonResult, DrainOptions, DrainResult, KubeDriver, KubeNodeStatus, KubePod } from "./kube-driver.js";
 import { CORDONED_BY, missingNode, nodeStatusOf } from "./node-status.js";
 

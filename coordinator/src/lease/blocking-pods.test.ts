@@ -1,7 +1,7 @@
 // Blocking pods: the pure rule, and the lease manager asking a real KubeClient against the fake kube-apiserver.
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
-import { KubeClient } from "../kube/index.js";
+import { KubeClient } from "../kube/kube-client.js";
 import { decideGrants, type GrantInput } from "./grant-decision.js";
 import { acquire, harness, heldNodes, settingsFor, type Harness } from "./test-lease-kit.js";
 

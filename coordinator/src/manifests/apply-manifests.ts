@@ -3,7 +3,7 @@ import {
   applySetId, definedKind, isCrd, orderForApply, parentObject, parentRef, parseGroupKind, planPrune, refKey, scopeFromAnnotations, scopeOf, unionScope, withPartOf,
   APPLYSET_ID, APPLYSET_PART_OF, APPLYSET_TOOLING, PARENT_NAMESPACE, type LiveMember, type ManifestObject, type ObjectRef, type SetScope,
 } from "../../../shared/src/manifests/index.js";
-import { kubeErrorMessage, statusCode } from "../kube/kube-call.js";
+import { kubeErrorMessage, statusCode } from "../kube/kube-errors.js";
 import type { DrainClock } from "../kube/drain-clock.js";
 import type { ApplyReport, ManifestRequest, ObjectOutcome } from "./manifest-driver.js";
 import type { KubeObjects, Obj } from "./kube-objects.js";

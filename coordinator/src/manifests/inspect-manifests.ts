@@ -1,6 +1,6 @@
 // Read-only views of a revision against the cluster: a server-side dry-run diff, and per-object status and health.
 import { applySetId, definedKind, isCrd, orderForApply, parentRef, planPrune, refKey, scopeFromAnnotations, scopeOf, unionScope, withPartOf } from "../../../shared/src/manifests/index.js";
-import { kubeErrorMessage, statusCode } from "../kube/kube-call.js";
+import { kubeErrorMessage, statusCode } from "../kube/kube-errors.js";
 import { listMembers, resolveObject, sourceOf } from "./apply-manifests.js";
 import { changedFields } from "./changed-fields.js";
 import type { KubeObjects } from "./kube-objects.js";

@@ -2,7 +2,7 @@
 import { ApisApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
 import { builtinKind, FIELD_MANAGER, type ObjectRef } from "../../../shared/src/manifests/index.js";
-import { statusCode } from "../kube/kube-call.js";
+import { statusCode } from "../kube/kube-errors.js";
 
 export interface ResolvedKind {
   readonly apiVersion: string;

@@ -30,21 +30,3 @@ export class ManifestClient implements ManifestDriver {
     return manifestStatus(this.kube, request);
   }
 }
-
-/** Without Kubernetes access nothing is applied; the reason is what status shows. */
-export class NoManifests implements ManifestDriver {
-  readonly enabled = false;
-  static readonly REASON = "no Kubernetes access configured: manifests are validated but not applied";
-
-  async apply(request: ManifestRequest): Promise<ApplyReport> {
-    return { revision: request.revision, ok: false, objects: [], error: NoManifests.REASON };
-  }
-
-  async diff(): Promise<readonly DiffEntry[]> {
-    return [];
-  }
-
-  async status(): Promise<readonly ObjectStatus[]> {
-    return [];
-  }
-}
