@@ -17,6 +17,8 @@ export class LeaderGatedLeases implements LeaseService {
   private followerRollout: RolloutRecord = {};
   private transition: Promise<void> = Promise.resolve();
   private offLeadership: (() => void) | null = null;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly deps: {
@@ -25,6 +27,8 @@ export class LeaderGatedLeases implements LeaseService {
       readonly createManager: () => LeaseManager;
       readonly store: Store;
       readonly log: Logger;
+      /** Pause before starting the manager again after a failed start (default 1 s). */
+      readonly retryMs?: number;
     },
   ) {}
 
@@ -33,14 +37,26 @@ export class LeaderGatedLeases implements LeaseService {
     await this.follow();
   }
 
-  /** Starts or stops the manager to match leadership, one change at a time. */
+  /**
+   * Starts or stops the manager to match leadership, one change at a time. A start that fails (etcd unreachable just
+   * as this coordinator was elected) is retried while it still leads: a rejection here, from a leadership listener,
+   * would be unhandled and end the process (found by the HA chaos run).
+   */
   private follow(): Promise<void> {
     this.transition = this.transition.then(async () => {
+      if (this.stopped) return;
       const leader = this.deps.leadership.isLeader();
       if (leader && !this.manager) {
         const manager = this.deps.createManager();
         manager.onChange(() => this.emit());
-        await manager.start();
+        try {
+          await manager.start();
+        } catch (err) {
+          await manager.stop().catch(() => undefined);
+          this.deps.log.warn({ err }, "leading, but the lease manager could not start; retrying");
+          if (!this.stopped) this.retry = setTimeout(() => void this.follow(), this.deps.retryMs ?? 1_000);
+          return;
+        }
         this.manager = manager;
         this.deps.log.info("leading: lease manager started");
       } else if (!leader && this.manager) {
@@ -51,7 +67,7 @@ export class LeaderGatedLeases implements LeaseService {
       }
       if (!this.manager) this.followerRollout = await this.deps.store.getRollout().catch(() => this.followerRollout);
       this.emit();
-    });
+    }).catch((err: unknown) => this.deps.log.error({ err }, "following a leadership change failed"));
     return this.transition;
   }
 
@@ -150,6 +166,8 @@ export class LeaderGatedLeases implements LeaseService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
     this.offLeadership?.();
     await this.transition;
     const manager = this.manager;

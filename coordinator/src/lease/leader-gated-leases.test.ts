@@ -1,0 +1,83 @@
+// LeaderGatedLeases follows leadership: a manager start that fails as leadership arrives (etcd unreachable) must
+// neither end the process (an unhandled rejection from the leadership listener did, in the HA chaos run) nor leave
+// the leader without a manager.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { NkError } from "../../../shared/src/errors/index.js";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import type { Leadership } from "../leader/index.js";
+import { FileStore, type Store } from "../store/index.js";
+import { LeaderGatedLeases } from "./leader-gated-leases.js";
+import { LeaseManager } from "./lease-manager.js";
+import { FakeTime, RecordingHooks, TestChecks, TestHealth, TestSettings, settingsFor } from "./test-lease-kit.js";
+
+/** Leadership an election would report: not leading until elect(). */
+class ElectedLater implements Leadership {
+  private leading = false;
+  private readonly listeners = new Set<(leader: boolean) => void>();
+  isLeader = () => this.leading;
+  leaderId = () => (this.leading ? "c0" : undefined);
+  onChange(l: (leader: boolean) => void): () => void {
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  }
+  elect(): void {
+    this.leading = true;
+    for (const l of this.listeners) l(true);
+  }
+  resign = async () => undefined;
+}
+
+let dir = "";
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("LeaderGatedLeases", () => {
+  it("retries a manager start that failed as leadership arrived, without an unhandled rejection", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-gated-"));
+    const time = new FakeTime();
+    const store = await FileStore.open({ dir, clock: time.now });
+    // The store is unreachable for the first lease read after the election, as etcd was for the new leader.
+    let failures = 1;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "listLeases" && failures > 0) return () => (failures--, Promise.reject(new NkError("UNAVAILABLE", "etcd range failed: 14 UNAVAILABLE")));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Store;
+    const leadership = new ElectedLater();
+    let managers = 0;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => void unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    const gated = new LeaderGatedLeases({
+      leadership,
+      store: flaky,
+      log: silentLogger(),
+      retryMs: 10,
+      createManager: () => (
+        managers++,
+        new LeaseManager({ store: flaky, now: time.now, timers: time.timers, log: silentLogger(), settings: new TestSettings(settingsFor({ n1: "agent" })), health: new TestHealth(), checks: new TestChecks(), hooks: new RecordingHooks() })
+      ),
+    });
+    try {
+      await gated.start();
+      expect(gated.blockedReason()).toContain("this coordinator follows");
+      leadership.elect();
+      // The first start fails; the retry starts a manager, which then leads.
+      for (let i = 0; i < 200 && gated.blockedReason().includes("follows"); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(managers).toBe(2);
+      expect(gated.blockedReason()).not.toContain("follows");
+      expect(await gated.reattach("n1")).toBeNull();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await gated.stop();
+      await store.close();
+    }
+  });
+});
