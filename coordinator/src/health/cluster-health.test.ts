@@ -116,4 +116,28 @@ describe("ClusterHealth", () => {
     status = 503;
     expect((await health.refresh()).ok).toBe(false);
   });
+  it("runs only the metric gates again for a grant, and a failing one starts a full evaluation", async () => {
+    const prometheus = createServer((req, res) => {
+      const q = new URL(req.url ?? "/", "http://x").searchParams.get("query");
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: "success", data: { resultType: "vector", result: [{ metric: {}, value: [1, q === "bad" ? "1" : "0"] }] } }));
+    });
+    await new Promise<void>((resolve) => prometheus.listen(0, "127.0.0.1", resolve));
+    try {
+      const base = `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`;
+      const gate = (query: string): ClusterCheck => ({ name: `gate-${query}`, spec: { kind: "promql", url: base, query, op: "==", value: 0, onEmpty: "fail" }, on: "any-server", timeoutSeconds: 5 });
+      const ceph: ClusterCheck = { name: "ceph", spec: { kind: "command", command: ["ceph", "health"], expect: "HEALTH_OK" }, on: "any-server", timeoutSeconds: 30 };
+      const { health } = setup({ checks: [gate("good"), ceph] });
+      await health.refresh();
+      cephAnswer = "HEALTH_WARN"; // a command check is not asked again at a grant
+      expect(await health.gatesNow()).toEqual([]);
+      expect(health.current().ok).toBe(true);
+      const { health: failing } = setup({ checks: [gate("bad"), ceph] });
+      expect(await failing.gatesNow()).toEqual([{ name: "gate-bad", message: "1 of 1 sample(s) not == 0: 1" }]);
+      await vi.waitFor(() => expect(failing.current().failing.map((f) => f.name)).toContain("gate-bad"));
+    } finally {
+      prometheus.closeAllConnections();
+      await new Promise((resolve) => prometheus.close(resolve));
+    }
+  });
 });

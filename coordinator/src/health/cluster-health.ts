@@ -76,6 +76,19 @@ export class ClusterHealth {
     return this.state;
   }
 
+  /**
+   * The PromQL and alert gates (kinds promql and prometheus) run again now, for the grant about to be made: the
+   * failing ones. A failure also starts a full evaluation, so the published state and the status page catch up.
+   */
+  async gatesNow(): Promise<readonly FailingCheck[]> {
+    const gates = this.deps.checks().filter((c) => c.spec.kind === "promql" || c.spec.kind === "prometheus");
+    if (gates.length === 0) return [];
+    const results = await Promise.all(gates.map((c) => this.runOne(c)));
+    const failing = results.filter((r) => !r.ok).map((r) => ({ name: r.name, message: r.message }));
+    if (failing.length > 0) void this.refresh();
+    return failing;
+  }
+
   /** Fires only when `ok` or the failing list changes. */
   onChange(listener: (state: ClusterHealthState) => void): () => void {
     this.listeners.add(listener);

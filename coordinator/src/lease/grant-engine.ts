@@ -97,7 +97,11 @@ export class GrantEngine {
       const canary = this.canary.gate(settings);
       await this.canary.noteWaiting(canary);
       const blockingPods = await this.blockingPods(settings);
-      decision = decideGrants({ ...this.input(settings), canary, ...(blockingPods ? { blockingPods } : {}) });
+      const input = { ...this.input(settings), canary, ...(blockingPods ? { blockingPods } : {}) };
+      decision = decideGrants(input);
+      // A grant is about to happen: the metric gates are asked again now, and a failing one stops it.
+      const failingGates = decision.grants.length > 0 && this.deps.checks.gatesNow ? await this.deps.checks.gatesNow() : [];
+      if (failingGates.length > 0) decision = decideGrants({ ...input, clusterChecks: { ok: false, failing: failingGates } });
       this.book.headReason = decision.headReason;
       this.book.waiting = new Map(decision.blocked.map((b) => [b.node, b.reason]));
       if (await this.grant(decision, settings, t)) {

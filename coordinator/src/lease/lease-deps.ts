@@ -29,6 +29,11 @@ export interface ClusterCheckSource {
   /** `ok` is false when a check fails or errors. */
   current(): ClusterChecksState;
   onChange(listener: () => void): () => void;
+  /**
+   * The PromQL and alert gates evaluated again now, just before a grant (the periodic state may be seconds old):
+   * the failing ones, none when all pass. Absent: the periodic state alone decides.
+   */
+  gatesNow?(): Promise<ClusterChecksState["failing"]>;
 }
 
 export interface DisruptionOutcome {

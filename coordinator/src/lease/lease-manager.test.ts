@@ -102,6 +102,20 @@ describe("LeaseManager grants", () => {
     expect(h.grants[0]!.trigger).toBe("checks");
   });
 
+  it("asks the metric gates again at each grant: a gate failing now holds the grant although the periodic state passed", async () => {
+    h = await harness(settingsFor(AGENTS));
+    h.checks.gates = [{ name: "error-rate", message: "1 of 1 sample(s) not < 0.05: 0.2" }];
+    await acquire(h, "n1");
+    expect(h.checks.gateAsks).toBe(1);
+    expect(heldNodes(h)).toEqual([]);
+    expect(h.manager.blockedReason()).toBe("check error-rate failing: 1 of 1 sample(s) not < 0.05: 0.2");
+    h.checks.gates = [];
+    h.checks.set({ ok: true, failing: [] }); // the full evaluation the failing gate started comes back passing
+    await h.manager.settled();
+    expect(heldNodes(h)).toEqual(["n1"]);
+    expect(h.checks.gateAsks).toBe(2);
+  });
+
   it("waits out the settle time on a single timer", async () => {
     h = await harness(settingsFor(AGENTS, { settleSeconds: 30 }));
     await acquire(h, "n1");

@@ -93,6 +93,13 @@ export class TestChecks implements ClusterCheckSource {
     this.state = state;
     this.listeners.emit();
   }
+  /** What the gates say when asked at a grant; each ask is counted. */
+  gates: ClusterChecksState["failing"] = [];
+  gateAsks = 0;
+  async gatesNow(): Promise<ClusterChecksState["failing"]> {
+    this.gateAsks += 1;
+    return this.gates;
+  }
 }
 
 export const ROLLOUT: RolloutSettings = {

@@ -40,6 +40,7 @@ export function clusterCheckSource(checks: ClusterHealth): ClusterCheckSource {
       return { ok: state.ok, failing: state.failing };
     },
     onChange: (listener) => checks.onChange(() => listener()),
+    gatesNow: () => checks.gatesNow(),
   };
 }
 
