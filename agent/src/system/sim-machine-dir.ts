@@ -21,6 +21,17 @@ export class SimMachineDir {
     return null;
   }
 
+  /** A new machine: the initial system as generation 1, booted, current and the boot default. */
+  async installInitial(initial: SimSystemMeta, bootId: string): Promise<void> {
+    await this.saveMeta(initial);
+    await this.writeGeneration(1, initial.kernel, initial.systemPath);
+    await this.write("boot-default", "1");
+    await this.write("current-system", initial.systemPath);
+    await this.write("booted-system", initial.systemPath);
+    await this.write("activated-by", "boot");
+    await this.write("boot-id", bootId);
+  }
+
   async bootDefault(): Promise<string> {
     return this.mustRead(join("generations", await this.mustRead("boot-default"), "system"));
   }

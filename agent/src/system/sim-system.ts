@@ -18,7 +18,7 @@ import { joinLan, lanMachines, readSimVip, SIM_VIP_FILES, simVipHolder, type Sim
 import { hasFault, readFaults, writeFaults, type FaultKind, type Faults } from "./sim-faults.js";
 import { simEtcdSnapshot, simEtcdSnapshots } from "./sim-etcd-snapshot.js";
 import type { CacheSource } from "./nix-fetch.js";
-import { readSimCache } from "./sim-cache.js";
+import { fetchFromSimCache } from "./sim-cache.js";
 import { SimMachineDir } from "./sim-machine-dir.js";
 import { KEEPALIVED, SimKeepalived } from "./sim-keepalived.js";
 import type { BootChange, BootPaths } from "../../../shared/src/wire/index.js";
@@ -26,8 +26,6 @@ import type { ActivationResult, BuildOptions, BuildResult, CheckRun, DryActivate
 
 /** The agent exits with this code when the simulated machine reboots; its supervisor starts it again. */
 export const SIM_REBOOT_EXIT_CODE = 75;
-
-
 
 export class SimSystem implements System {
   readonly dir: string;
@@ -65,16 +63,7 @@ export class SimSystem implements System {
     await mkdir(join(sim.dir, "generations"), { recursive: true });
     if (sim.lanDir !== null) await joinLan(sim.lanDir, sim.node, sim.dir);
     await mkdir(join(sim.dir, "store"), { recursive: true });
-    if ((await sim.disk.read("boot-id")) === null) {
-      const initial = initialSystem(sim.node);
-      await sim.disk.saveMeta(initial);
-      await sim.disk.writeGeneration(1, initial.kernel, initial.systemPath);
-      await sim.disk.write("boot-default", "1");
-      await sim.disk.write("current-system", initial.systemPath);
-      await sim.disk.write("booted-system", initial.systemPath);
-      await sim.disk.write("activated-by", "boot");
-      await sim.disk.write("boot-id", randomUUID());
-    }
+    if ((await sim.disk.read("boot-id")) === null) await sim.disk.installInitial(initialSystem(sim.node), randomUUID());
     return sim;
   }
 
@@ -109,15 +98,7 @@ export class SimSystem implements System {
   /** As NixosSystem.fetch: a record the trusted key did not sign is refused with Nix's words, and nothing is stored. */
   async fetch(bundleDir: string, systemPath: string, cache: CacheSource, signal?: AbortSignal): Promise<BuildResult> {
     await sleep(this.durations.fetchMs * this.scale, signal);
-    const entry = await readSimCache(cache.url, systemPath);
-    if (entry === null) return { ok: false, error: `cannot fetch ${systemPath} from ${cache.url}: error: path '${systemPath}' is not available in the cache`, log: "" };
-    if (entry.signedBy !== cache.publicKey) {
-      const log = `error: cannot add path '${systemPath}' because it lacks a valid signature`;
-      return { ok: false, error: `refused ${systemPath} from ${cache.url}: not signed by the trusted key ${cache.publicKey.split(":")[0]}`, log };
-    }
-    await this.disk.saveMeta(entry.meta);
-    await linkResult(bundleDir, systemPath);
-    return { ok: true, systemPath, log: `copying path '${systemPath}' from '${cache.url}'...` };
+    return fetchFromSimCache(this.disk, bundleDir, systemPath, cache);
   }
 
   async dryActivate(systemPath: string): Promise<DryActivateResult> {
@@ -322,5 +303,4 @@ export class SimSystem implements System {
   private async hangWhile(kind: FaultKind, sha256: string | null, signal?: AbortSignal): Promise<void> {
     while (hasFault(await readFaults(this.dir), kind, sha256)) await sleep(this.pollMs, signal);
   }
-
 }
