@@ -87,6 +87,8 @@ export function parseAgentState(value: unknown): AgentState {
       activationTimeoutMs: t.activationTimeoutMs === undefined ? DEFAULT_MACHINE_CONFIG.defaultActivationTimeoutMs : num(t, "activationTimeoutMs", tr),
       // Absent in state written before builders: build locally, as that agent would have.
       prebuilt: t.prebuilt === undefined ? null : nullable(t, "prebuilt", tr, readPrebuilt),
+      // Absent in state written before etcd snapshots: none (that agent would not have saved one).
+      etcdSnapshot: t.etcdSnapshot === undefined ? null : nullableStr(t, "etcdSnapshot", tr),
       systemPath: nullableStr(t, "systemPath", tr),
       rebootNeeded: bool(t, "rebootNeeded", tr),
       disruption: t.disruption === null ? null : oneOf(t, "disruption", tr, ["reboot", "service-restart"] as const),
