@@ -133,8 +133,13 @@ function nodeOf(rev: RevisionAcc, node: string): NodeAcc {
   return acc;
 }
 
+/**
+ * Rows follow the order nodes were disrupted (their first span after waiting in the queue), not the order they
+ * asked: a node queued first may wait longer (an agent waits for the servers' k3s upgrade, a canary goes first).
+ */
 function startOf(n: NodeRollout): number {
-  return n.spans[0]?.startMs ?? n.appliedAtMs ?? Number.MAX_SAFE_INTEGER;
+  const span = n.spans.find((s) => s.phase !== "queued") ?? n.spans[0];
+  return span?.startMs ?? n.appliedAtMs ?? Number.MAX_SAFE_INTEGER;
 }
 
 function finish(rev: RevisionAcc, newer: boolean, commits: ReadonlyMap<string, CommitFacts>): RevisionRollout {
