@@ -5,8 +5,8 @@ import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
 const HEADER = `# Benchmarks
 
-Measured figures for nk's performance goals (DESIGN.md §3, §7). Each section names the command that
-reproduces it and the machine it ran on; re-running that command with \`--write\` replaces only its own
+Measured figures for nk's performance goals (listed in "Goals at a glance" below; the parts they measure are
+described in [docs/design.md](docs/design.md)). Each section names the command that reproduces it and the machine it ran on; re-running that command with \`--write\` replaces only its own
 section. Times are wall-clock medians of 7 runs, min and max in brackets, no warm-up runs.
 `;
 
