@@ -95,6 +95,18 @@ export abstract class ChaosBase {
   abstract missingNodes(): Promise<string[]>;
   abstract close(): Promise<void>;
 
+  /** Runs a new cluster's set-up; one that fails is closed and its folder removed before the error goes on. */
+  protected static async setUpOrDiscard<T extends ChaosBase>(cluster: T, setUp: () => Promise<void>): Promise<T> {
+    try {
+      await setUp();
+    } catch (err) {
+      await cluster.close();
+      await cluster.remove();
+      throw err;
+    }
+    return cluster;
+  }
+
   async remove(): Promise<void> {
     await rm(this.workDir, { recursive: true, force: true });
   }

@@ -41,14 +41,7 @@ export class ChaosCluster extends ChaosBase {
       config: { adminTokenFile: join(workDir, "admin.token"), kubeconfigFile: join(workDir, "kubeconfig"), heartbeatSeconds: 1, healthCheckIntervalSeconds: 1, logLevel: options.logLevel ?? "info" },
     });
     const cluster = new ChaosCluster(options, workDir, kube, coordinator);
-    try {
-      await cluster.setUp();
-    } catch (err) {
-      await cluster.close();
-      await cluster.remove();
-      throw err;
-    }
-    return cluster;
+    return ChaosBase.setUpOrDiscard(cluster, () => cluster.setUp());
   }
 
   private async setUp(): Promise<void> {

@@ -80,14 +80,7 @@ export class HaCluster extends ChaosBase {
       throw err;
     });
     const cluster = new HaCluster(options, workDir, kube, etcd, await createEtcdClient({ endpoints: etcd.endpoints }));
-    try {
-      await cluster.setUp();
-    } catch (err) {
-      await cluster.close();
-      await cluster.remove();
-      throw err;
-    }
-    return cluster;
+    return ChaosBase.setUpOrDiscard(cluster, () => cluster.setUp());
   }
 
   private async setUp(): Promise<void> {

@@ -16,7 +16,7 @@ class Exited extends Error {
   }
 }
 
-function watcher(state: { confirmed: string | null; shipped: string | null; now?: number }, exits: number[]) {
+function watcher(state: { confirmed: string | null; shipped: string | null; now?: number }, exits: number[], intervalMs: number | undefined = 5) {
   return new SelfUpdateWatcher({
     running: "/nix/store/aaa-nk-agent-1.0.0",
     shipped: async () => state.shipped,
@@ -28,7 +28,7 @@ function watcher(state: { confirmed: string | null; shipped: string | null; now?
     },
     now: () => state.now ?? 1_700_000_000_000,
     log: silentLogger(),
-    intervalMs: 5,
+    ...(intervalMs !== undefined ? { intervalMs } : {}),
   });
 }
 
@@ -114,18 +114,7 @@ describe("SelfUpdateWatcher", () => {
   it("looks at once when nudged (a confirmed phase) instead of waiting for its once-a-minute timer", async () => {
     const state = { confirmed: "sha-1" as string | null, shipped: "/nix/store/bbb-nk-agent-1.1.0" as string | null };
     const exits: number[] = [];
-    const w = new SelfUpdateWatcher({
-      running: "/nix/store/aaa-nk-agent-1.0.0",
-      shipped: async () => state.shipped,
-      confirmed: () => state.confirmed,
-      stateDir: dir,
-      exitProcess: (code) => {
-        exits.push(code);
-        throw new Exited(code);
-      },
-      now: () => 1_700_000_000_000,
-      log: silentLogger(),
-    });
+    const w = watcher(state, exits, undefined);
     w.start(); // default interval: SELF_UPDATE_RECHECK_MS, far beyond this test
     try {
       w.nudge();
