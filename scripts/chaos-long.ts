@@ -2,7 +2,7 @@
 // (3 servers + 1 agent node, max_unavailable 2, servers 1); prints `chaos: N schedules, V violations`, exits 1 on
 // any violation and keeps the failing cluster's logs and state for inspection.
 // Usage: npm run chaos:long -- [--schedules 1000] [--seed N] [--steps 8] [--nodes 3|4] [--workers 4]
-//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources] [--ha]; CHAOS_TRACE=1 prints every status poll while settling.
+//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources] [--ha] [--log-level debug]; CHAOS_TRACE=1 prints every status poll while settling.
 // --ha: each cluster runs three coordinators on a real three-member etcd (/usr/bin/etcd) and the schedules add leader
 // kills, a coordinator cut off from etcd, etcd member kills, whole-etcd restarts and racing pushes (no scripted ones).
 // A failing schedule prints its seed and the command that replays it alone.
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     /** Run the daemons from the sources through tsx instead of a build made for this run. */
     "from-sources": { type: "boolean", default: false },
     ha: { type: "boolean", default: false },
+    /** The daemons' log level, e.g. debug when replaying a failing seed. */
+    "log-level": { type: "string" },
   },
 });
 
@@ -79,6 +81,7 @@ const runs = await Promise.allSettled(
       verbose: values.verbose,
       scripted: values["skip-scripted"] || w > 0 || ha ? [] : SCRIPTED_SCHEDULES,
       ha,
+      ...(values["log-level"] !== undefined && { logLevel: values["log-level"] }),
     }),
   ),
 );

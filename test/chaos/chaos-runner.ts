@@ -40,6 +40,8 @@ export interface ChaosRunOptions {
   readonly scripted?: readonly ScriptedSchedule[];
   /** Three coordinators on a three-member etcd (HaCluster) instead of one on the file store; scripted schedules are skipped. */
   readonly ha?: boolean;
+  /** The daemons' log level (default info); debug shows every report, retry and etcd call for a replay. */
+  readonly logLevel?: string;
 }
 
 /** The fencing journal the runner reads: events.jsonl on the file store, etcd's revision history in HA. */
@@ -89,7 +91,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   const limits = options.limits ?? { total: 1, servers: 1 };
   const started = Date.now();
   let recorder: ChaosRecorder | undefined;
-  const clusterOptions = { nodes, limits, timeScale: options.timeScale ?? 0.05, onAgentExit: (e: AgentExit, at: number) => recorder?.onAgentExit(e, at) };
+  const clusterOptions = { nodes, limits, timeScale: options.timeScale ?? 0.05, ...(options.logLevel !== undefined && { logLevel: options.logLevel }), onAgentExit: (e: AgentExit, at: number) => recorder?.onAgentExit(e, at) };
   const cluster: ChaosBase = options.ha ? await HaCluster.start(clusterOptions) : await ChaosCluster.start(clusterOptions);
   recorder = new ChaosRecorder(new Map(nodes.map((n) => [n, cluster.simDir(n)])));
   const isServer = (n: string) => cluster.roles.get(n) === "server";

@@ -44,6 +44,7 @@ export class EtcdNodes {
   private pending = new Map<string, Telemetry>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
   /** Concurrent enrolments share transactions: 10,000 nodes enrolled one round trip pair each took 13 s. */
   private readonly enrolments = new TickBatcher<{ name: string; tokenHash: string }, void>((batch) => this.enrollBatch(batch), {
     maxWeight: TXN_CHUNK,
@@ -140,9 +141,18 @@ export class EtcdNodes {
     if (!node) throw new NkError("NODE_NOT_ENROLLED", `node ${name} is not enrolled`);
     this.pending.set(name, { ...this.pending.get(name), ...telemetry });
     if (applied && !sameRef(node.applied, applied)) await this.setApplied(name, applied);
+    this.armFlush();
+  }
+
+  /**
+   * A failed flush keeps its telemetry and tries again on the next tick: waiting for the node's next report here
+   * would never come once the agent reports to another coordinator, and the old buffered copy would linger (found
+   * by the HA chaos run: after an etcd restart the leader kept a node's pre-outage report and called it stale).
+   */
+  private armFlush(): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.flush().catch((err: unknown) => this.d.logger.error({ err }, "telemetry flush failed"));
+      this.flush().catch((err: unknown) => this.d.logger.error({ err }, "telemetry flush failed; retrying"));
     }, this.d.telemetryFlushMs).unref();
   }
 
@@ -197,10 +207,14 @@ export class EtcdNodes {
     this.timer = undefined;
     const run = this.flushing.catch(() => undefined).then(() => this.writePending());
     this.flushing = run;
+    run.catch(() => {
+      if (!this.closed) this.armFlush();
+    });
     return run;
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -245,9 +259,10 @@ export class EtcdNodes {
       if (key === this.k.hello(node.name)) out.lastHello = decode(checkHello, kv);
       if (key === this.k.report(node.name)) out.lastReport = decode(checkReport, kv);
     }
+    // Buffered telemetry wins only when newer: another coordinator may have heard from the node since.
     const buffered = this.pending.get(node.name);
-    if (buffered?.lastHello) out.lastHello = structuredClone(buffered.lastHello);
-    if (buffered?.lastReport) out.lastReport = structuredClone(buffered.lastReport);
+    if (buffered?.lastHello && buffered.lastHello.atMs >= (out.lastHello?.atMs ?? 0)) out.lastHello = structuredClone(buffered.lastHello);
+    if (buffered?.lastReport && buffered.lastReport.atMs >= (out.lastReport?.atMs ?? 0)) out.lastReport = structuredClone(buffered.lastReport);
     return out;
   }
 }

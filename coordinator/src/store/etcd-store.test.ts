@@ -5,7 +5,8 @@ import { isNkError } from "../../../shared/src/errors/index.js";
 import { etcdSkipReason, startEtcd, type EtcdServer } from "../../../test/etcd/etcd-server.js";
 import { createEtcdClient } from "./etcd-client.js";
 import { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
-import { ManualClock, grant, runStoreConformance, type StoreHarness } from "./store-conformance.js";
+import { TcpProxy } from "../../../test/support/tcp-proxy.js";
+import { ManualClock, grant, report, runStoreConformance, type StoreHarness } from "./store-conformance.js";
 import type { EventRecord } from "./store.js";
 
 let server: EtcdServer;
@@ -134,6 +135,37 @@ describe.skipIf(etcdSkipReason !== undefined)(`EtcdStore on a real etcd${etcdSki
       expect((await a.getNode("n1"))?.lastHello).toEqual(hello);
       await until("the hello to reach etcd", async () => (await b.getNode("n1"))?.lastHello);
       expect((await b.listNodes())[0]?.lastHello).toEqual(hello);
+    });
+
+    it("retries a failed telemetry flush by itself, and buffered telemetry never hides a newer report from another coordinator", async () => {
+      const prefix = uniquePrefix();
+      const proxy = await TcpProxy.start({ port: Number(new URL(server.endpoint).port) });
+      try {
+        const viaProxy = await createEtcdClient({ endpoints: [`http://${proxy.address}`], callTimeoutMs: 1_000 });
+        clients.push(viaProxy);
+        const a = await EtcdStore.open({ client: viaProxy, prefix, clock: clock.now, telemetryFlushMs: 100 });
+        stores.push(a);
+        const b = await open(prefix);
+        await b.enrollNode("n1");
+        const older = report(clock, { phase: "waiting-lease" });
+        await a.recordReport("n1", older);
+        // etcd out of a's reach when it flushes: the report stays buffered, and no further report ever reaches a.
+        proxy.cut();
+        await expect(a.flush()).rejects.toSatisfy((e) => isNkError(e, "UNAVAILABLE"));
+        proxy.restore();
+        await until("a's retried flush to reach etcd", async () => ((await b.getNode("n1"))?.lastReport?.phase === "waiting-lease" ? true : undefined));
+        // A coordinator still holding an older report in its buffer shows the newer one another coordinator wrote.
+        const slow = await open(prefix, { telemetryFlushMs: 60_000 });
+        await slow.recordReport("n1", older);
+        clock.advance(1_000);
+        const newer = report(clock, { phase: "confirmed" });
+        await b.recordReport("n1", newer);
+        await b.flush();
+        expect((await slow.getNode("n1"))?.lastReport).toEqual(newer);
+        expect((await slow.listNodes())[0]?.lastReport).toEqual(newer);
+      } finally {
+        await proxy.close();
+      }
     });
 
     it("sets desired state for more nodes than one transaction holds", async () => {
