@@ -2,7 +2,6 @@
 // so main.ts stays readable; like main.ts it only wires.
 import type { Logger } from "../../shared/src/log/index.js";
 import { AdminServiceService } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import { AgentServiceService } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { readSecretFile } from "../../shared/src/config/index.js";
 import type { StopList } from "../../shared/src/process/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
@@ -13,6 +12,7 @@ import { adminAuthorizer } from "./grpc/call-auth.js";
 import { httpAccess, type AuditEntry, type TokenBook } from "./auth/index.js";
 import { createAdminService } from "./grpc/admin-service.js";
 import type { BuildFarm } from "./build/build-farm.js";
+import { AgentServiceDefinition } from "./grpc/agent-definition.js";
 import { createAgentService } from "./grpc/agent-service.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
 import { reflectionServices } from "./grpc/reflection-services.js";
@@ -71,7 +71,7 @@ export async function startListeners(config: CoordinatorConfig, parts: ListenerP
     tls: { caPem: tls.caCertPem, certPem: tls.serverCertPem, keyPem: tls.serverKeyPem },
     services: [
       {
-        definition: AgentServiceService,
+        definition: AgentServiceDefinition,
         implementation: createAgentService({
           verifier: store,
           registry,

@@ -2,7 +2,7 @@
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
-import type { AgentServiceServer, WatchCheckRequestsResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
+import type { WatchCheckRequestsResponse, WatchDesiredRequest } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import { NK_VERSION } from "../../../shared/src/version/index.js";
 import { isPreviewName } from "../../../shared/src/names/index.js";
 import { leaseKindFromWire, leaseStateFromWire, leaseToWire, type PreviewResult } from "../../../shared/src/wire/index.js";
@@ -15,6 +15,7 @@ import type { NodeReport } from "../store/index.js";
 import type { BuildFarm } from "../build/build-farm.js";
 import type { PreviewMessage } from "../preview/index.js";
 import { buildJobMessage, buildOutcomeOf, helloOf, leaseInfoOf, previewResponse, previewResultOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
+import type { AgentServiceImplementation, WatchDesiredWire } from "./agent-definition.js";
 import { authenticateNode, requireSameNode, type NodeTokenVerifier } from "./call-auth.js";
 import { toServiceError } from "./error-status.js";
 
@@ -60,7 +61,7 @@ const ETCD_SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,199}$/;
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
-export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
+export function createAgentService(deps: AgentServiceDeps): AgentServiceImplementation {
   const { log } = deps;
 
   function unary<Req extends { node: string }, Res>(name: string, handler: (node: string, req: Req) => Promise<Res>): Unary<Req, Res> {
@@ -134,7 +135,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       return {};
     }),
 
-    watchDesired: stream("WatchDesired", async (node, call) => {
+    watchDesired: stream<WatchDesiredRequest, WatchDesiredWire>("WatchDesired", async (node, call) => {
       const disconnect = deps.registry.connect(node);
       const closeCount = deps.openStream?.();
       const send = (d: Parameters<typeof watchDesiredResponse>[0]): void => {

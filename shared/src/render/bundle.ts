@@ -1,5 +1,5 @@
 // A rendered bundle: the small file tree one node builds, identified by the sha256 of its files.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export interface BundleFile {
   /** Relative, '/'-separated, no '..'. */
@@ -14,15 +14,15 @@ export interface Bundle {
   readonly sha256: string;
 }
 
-/** sha256 over every file's path and content, length-prefixed so no two trees collide by concatenation. */
+/**
+ * sha256 over every file's path and content, length-prefixed (UTF-8 bytes) so no two trees collide by concatenation.
+ * One string, hashed in one call: a push hashes every node's bundle, and a Buffer per file plus a hash object per
+ * bundle cost more than the hashing itself (issue 24: ~0.17 s of a 1,000-node push).
+ */
 export function bundleSha256(files: readonly BundleFile[]): string {
-  const hash = createHash("sha256");
-  for (const file of sortFiles(files)) {
-    const path = Buffer.from(file.path, "utf8");
-    const content = Buffer.from(file.content, "utf8");
-    hash.update(`${path.length}:`).update(path).update(`${content.length}:`).update(content);
-  }
-  return hash.digest("hex");
+  let text = "";
+  for (const file of sortFiles(files)) text += `${Buffer.byteLength(file.path)}:${file.path}${Buffer.byteLength(file.content)}:${file.content}`;
+  return hash("sha256", text, "hex");
 }
 
 export function sortFiles(files: readonly BundleFile[]): BundleFile[] {
