@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirstSequencer } from "./test/support/longest-first-sequencer.js";
 
 export default defineConfig({
   test: {
@@ -11,6 +12,8 @@ export default defineConfig({
     // Two files at once on any machine (vitest's default on 2 cores is one): the end-to-end files spend much of their
     // time waiting on simulated reboots and timers, so two overlap well (full suite: 1,018 s at load 5-15 with two).
     maxWorkers: 2,
+    // Longest files first, also on a fresh clone without vitest's duration cache (see the file).
+    sequence: { sequencer: LongestFirstSequencer },
     setupFiles: ["test/support/test-env.ts"],
     // One build of the daemons for the whole run; spawned processes use it (see the file).
     globalSetup: ["test/support/global-build.ts"],

@@ -1,4 +1,7 @@
-// End to end: the real nkctl binary as a child process, for the commands that need no coordinator.
+// nkctl's commands that need no coordinator: their output and exit codes in-process (runCli, what bin/nkctl.js runs),
+// and the real binary as a child process wherever the process itself is under test: exit status, stdin, the PATH
+// lookup of nix-instantiate, commander's usage errors, an unreachable coordinator. Each spawn costs a Node start and
+// module load (about a second of CPU); this file spawned one for each of its 33 commands.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -9,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { makeBundle } from "../shared/src/render/index.js";
 import { pinSynthetic } from "./support/pin-synthetic.js";
 import { cliEnv } from "./support/cli-env.js";
+import { runNkctlInProcess } from "./support/nkctl-in-process.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOMELAB = join(ROOT, "examples/homelab");
@@ -27,8 +31,13 @@ interface Run {
   readonly stderr: string;
 }
 
+/** Runs nkctl in this process from the repo root, with no user config and no NK_* variables. */
+function nkctl(args: readonly string[], options: { env?: Record<string, string> } = {}): Promise<Run> {
+  return runNkctlInProcess(args, { flags: [], env: cliEnv(scratch, { XDG_CONFIG_HOME: join(scratch, "no-config"), ...options.env }) });
+}
+
 /** Runs `node bin/nkctl.js ...` from the repo root with no user config and no NK_* variables. */
-function nkctl(args: readonly string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
+function nkctlProcess(args: readonly string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
   const env: Record<string, string> = cliEnv(scratch, { XDG_CONFIG_HOME: join(scratch, "no-config"), ...options.env });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["bin/nkctl.js", ...args], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
@@ -88,12 +97,12 @@ const BROKEN_INVENTORY_LINES = [
 
 describe("nkctl validate", () => {
   it("passes the homelab example with a summary of its nodes", async () => {
-    const run = await nkctl(["validate", "examples/homelab"]);
+    const run = await nkctlProcess(["validate", "examples/homelab"]);
     expect(run).toMatchObject({ code: 0, stdout: "ok: 5 nodes (3 servers, 2 agents)\n" });
   });
 
   it("prints every problem of a broken copy as file:line:col field: message and exits 1", async () => {
-    const run = await nkctl(["validate", brokenHomelab()]);
+    const run = await nkctlProcess(["validate", brokenHomelab()]);
     const nixLine = "nodes/n5.nix:4:40 invalid Nix: syntax error, unexpected ';'";
     const expected = HAS_NIX ? [...BROKEN_INVENTORY_LINES, nixLine, "4 errors"] : [...BROKEN_INVENTORY_LINES, "3 errors"];
     expect(run.code).toBe(1);
@@ -101,7 +110,7 @@ describe("nkctl validate", () => {
   });
 
   it("warns and skips the Nix check when nix-instantiate is not installed", async () => {
-    const run = await nkctl(["validate", brokenHomelab()], { env: { PATH: join(scratch, "empty-path") } });
+    const run = await nkctlProcess(["validate", brokenHomelab()], { env: { PATH: join(scratch, "empty-path") } });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe(`${[...BROKEN_INVENTORY_LINES, "3 errors"].join("\n")}\n`);
     expect(run.stderr).toMatch(/^nkctl: warning: Nix syntax of 2 files not checked: nix-instantiate not found/);
@@ -240,7 +249,7 @@ describe("nkctl import", () => {
     const bad = await nkctl(["validate", noKey]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^inventory\.yaml:\d+:\d+ cluster\.admin\.ssh_keys: needs at least one public key \(there are no passwords\)\n1 error\n$/);
-  }, 180_000); // five nkctl processes and a Nix lock: over 60 s at load 25 on 2 cores
+  });
 });
 
 async function closedPort(): Promise<number> {
@@ -253,17 +262,17 @@ async function closedPort(): Promise<number> {
 
 describe("nkctl usage, configuration and an unreachable coordinator", () => {
   it("documents the exit codes and exits 2 on usage errors", async () => {
-    const help = await nkctl(["--help"]);
+    const help = await nkctlProcess(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Exit codes:\n  0  ok\n");
-    const bad = await nkctl(["validate", "--bogus"]);
+    const bad = await nkctlProcess(["validate", "--bogus"]);
     expect(bad).toMatchObject({ code: 2, stderr: "nkctl: unknown option '--bogus'\n" });
-    expect(await nkctl(["-o", "xml", "validate"])).toMatchObject({ code: 2, stderr: "nkctl: option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are table, wide, json, yaml.\n" });
+    expect(await nkctlProcess(["-o", "xml", "validate"])).toMatchObject({ code: 2, stderr: "nkctl: option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are table, wide, json, yaml.\n" });
   });
 
   it("exits 3 with a clear message when nothing listens at the coordinator address", async () => {
     const port = await closedPort();
-    const run = await nkctl(["status", "--coordinator", `127.0.0.1:${port}`, "--insecure"], { env: { NK_TOKEN: "admin-token-0123456789" } });
+    const run = await nkctlProcess(["status", "--coordinator", `127.0.0.1:${port}`, "--insecure"], { env: { NK_TOKEN: "admin-token-0123456789" } });
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(new RegExp(`^nkctl: cannot reach coordinator at 127\\.0\\.0\\.1:${port}: `));
   });
@@ -284,7 +293,7 @@ describe("nkctl usage, configuration and an unreachable coordinator", () => {
   });
 
   it("refuses an empty secret before contacting the coordinator", async () => {
-    const run = await nkctl(["secret", "set", "k3s-token"], { input: "\n" });
+    const run = await nkctlProcess(["secret", "set", "k3s-token"], { input: "\n" });
     expect(run).toMatchObject({ code: 2, stderr: "nkctl: refusing to set k3s-token to an empty value (pipe the value on stdin)\n" });
   });
 });

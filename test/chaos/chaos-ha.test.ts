@@ -13,7 +13,8 @@ describe.skipIf(etcdSkipReason !== undefined)(`HA chaos ${etcdSkipReason ?? ""}`
   it(`never breaks the invariants with three coordinators on etcd (seed ${seed})`, async () => {
     const log = (line: string): void => void process.stdout.write(`${line}\n`);
     log(`chaos: HA seed ${seed} (replay with CHAOS_SEED=${seed})`);
-    const result = await runChaos({ seed, schedules: 2, steps: 6, ha: true, log, budgetMs: 45_000, keepOnFailure: process.env.CHAOS_KEEP === "1" });
+    // One seeded schedule (CI had two: 86 s of the suite for this file); `npm run chaos:long -- --ha` runs many.
+    const result = await runChaos({ seed, schedules: 1, steps: 6, ha: true, log, budgetMs: 45_000, keepOnFailure: process.env.CHAOS_KEEP === "1" });
     log(summaryLine(result, true));
     log(`chaos: ${Object.entries(result.stats).map(([k, v]) => `${v} ${k}`).join(", ")}; ${result.grants} leases granted`);
     expect(result.results.length).toBeGreaterThanOrEqual(1);
