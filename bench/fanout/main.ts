@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { credentials, Metadata } from "@grpc/grpc-js";
-import { AdminServiceClient, type EnrollNodeRequest, type EnrollNodeResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { AdminServiceClient, type EnrollNodeRequest, type EnrollNodeResponse, type EnrollNodesRequest, type EnrollNodesResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
+import { ENROLL_CHUNK } from "../../nkctl/src/node.js";
 import { AUTH_HEADER, bearer, dropIpServernameWarning } from "../../shared/src/wire/index.js";
 import { generateRepo, nodeName } from "../render/inventory-gen.js";
 import { median } from "../render/measure.js";
@@ -36,6 +37,8 @@ interface Options {
   /** A folder for the coordinator's V8 CPU profile (--cpu-prof) and, with --heap-prof, its heap profile. */
   readonly profileDir: string | undefined;
   readonly heapProfile: boolean;
+  /** Enrol with one EnrollNode call per node (64 in flight) instead of nkctl's batches of EnrollNodes. */
+  readonly enrollOneByOne: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -52,6 +55,7 @@ function parseArgs(argv: readonly string[]): Options {
     store: value("--store") === "etcd" ? "etcd" : "file",
     profileDir: value("--profile"),
     heapProfile: argv.includes("--heap-prof"),
+    enrollOneByOne: argv.includes("--enroll-one-by-one"),
   };
 }
 
@@ -72,6 +76,16 @@ async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return results;
+}
+
+/** As `nkctl node enroll <names...>` does: EnrollNodes calls of ENROLL_CHUNK names, one after the other. */
+async function enrollInBatches(client: AdminServiceClient, names: readonly string[], md: Metadata): Promise<SimNode[]> {
+  const out: SimNode[] = [];
+  for (let i = 0; i < names.length; i += ENROLL_CHUNK) {
+    const res = await adminCall<EnrollNodesRequest, EnrollNodesResponse>(client.enrollNodes.bind(client), { nodes: names.slice(i, i + ENROLL_CHUNK) }, md);
+    out.push(...res.nodes.map((n) => ({ name: n.node, token: n.token })));
+  }
+  return out;
 }
 
 async function openStreamsMetric(proc: CoordinatorProcess, caPem: string): Promise<number> {
@@ -135,10 +149,9 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     const names = Array.from({ length: nodes }, (_, i) => nodeName(i, 5));
     const enrollStart = nowMs();
     const enrollCpuStart = await cpuMsOf(pid);
-    const sims: SimNode[] = await pool(names, 64, async (name) => ({
-      name,
-      token: (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node: name }, md)).token,
-    }));
+    const sims: SimNode[] = options.enrollOneByOne
+      ? await pool(names, 64, async (name) => ({ name, token: (await adminCall<EnrollNodeRequest, EnrollNodeResponse>(client.enrollNode.bind(client), { node: name }, md)).token }))
+      : await enrollInBatches(client, names, md);
     const enrollMs = nowMs() - enrollStart;
     const enrollCpuMs = (await cpuMsOf(pid)) - enrollCpuStart;
     console.error(`N=${nodes}: enrolled in ${enrollMs.toFixed(0)} ms (coordinator CPU ${enrollCpuMs.toFixed(0)} ms); coordinator peak RSS so far ${(await memoryOf(pid)).hwmMiB.toFixed(0)} MiB`);

@@ -101,6 +101,7 @@ export async function startListeners(config: CoordinatorConfig, parts: ListenerP
           authorize: adminAuthorizer(tokens),
           tokens,
           rotateNodeToken: (node) => enrollment.rotateToken(node),
+          enrollNodes: (nodes) => enrollment.enrollMany(nodes),
           audit,
           status: board,
           actions,

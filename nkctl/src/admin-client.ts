@@ -13,6 +13,7 @@ import {
   type GetPlanResponse,
   type ListPlansResponse,
   type EnrollNodeResponse,
+  type EnrollNodesResponse,
   type GetBuildLogResponse,
   type GetManifestsResponse,
   type GetStatusResponse,
@@ -44,6 +45,7 @@ export interface AdminApi {
   resumeRollout(): Promise<ResumeRolloutResponse>;
   approveRollout(): Promise<ApproveRolloutResponse>;
   enrollNode(node: string): Promise<EnrollNodeResponse>;
+  enrollNodes(nodes: readonly string[]): Promise<EnrollNodesResponse>;
   setSecret(name: string, value: Buffer): Promise<void>;
   listSecrets(): Promise<ListSecretsResponse>;
   render(revision: string, node: string): Promise<RenderResponse>;
@@ -133,6 +135,7 @@ export function createAdminClient(conn: Connection): AdminApi {
     resumeRollout: () => unary(client.resumeRollout as UnaryMethod<object, ResumeRolloutResponse>, {}),
     approveRollout: () => unary(client.approveRollout as UnaryMethod<object, ApproveRolloutResponse>, {}),
     enrollNode: (node) => unary(client.enrollNode as UnaryMethod<{ node: string }, EnrollNodeResponse>, { node }),
+    enrollNodes: (nodes) => unary(client.enrollNodes as UnaryMethod<{ nodes: string[] }, EnrollNodesResponse>, { nodes: [...nodes] }),
     setSecret: async (name, value) => {
       await unary(client.setSecret as UnaryMethod<{ name: string; value: Buffer }, object>, { name, value });
     },

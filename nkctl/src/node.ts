@@ -1,4 +1,4 @@
-// `nkctl node enroll <name>`: a one-time agent token for a node, and how to install it there.
+// `nkctl node enroll <name>...`: a one-time agent token per node, and how to install it there.
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { withAdmin } from "./admin-client.js";
@@ -26,17 +26,45 @@ Enrolling again replaces the token; the old one stops working.
 `;
 }
 
+/** Several nodes: a name and token per line, then how to install each (the same steps as for one node). */
+export function enrollManyInstructions(enrolled: ReadonlyArray<{ node: string; token: string }>, coordinator: string): string {
+  const width = Math.max(...enrolled.map((e) => e.node.length));
+  return `Tokens for ${enrolled.length} nodes (shown once; the coordinator keeps only their hashes):
+
+${enrolled.map((e) => `  ${e.node.padEnd(width)}  ${e.token}`).join("\n")}
+
+Install each on its node as root, readable by root only, as ${AGENT_TOKEN_PATH} (umask 077; the default
+services.nk-agent.tokenFile); each agent also needs the coordinator's CA certificate at ${AGENT_CA_PATH} and the
+coordinator address (${coordinator}) in /etc/nk/agent.local.json. Enrolling again replaces a token.
+`;
+}
+
+/** Names per EnrollNodes call (the coordinator takes up to 5,000): a rack of 10,000 is 10 calls. */
+export const ENROLL_CHUNK = 1_000;
+
 export function registerNode(program: Command, ctx: CliContext): void {
   const group = program.command("node").description("node enrollment and token rotation");
   group
     .command("enroll")
-    .description("create a one-time agent token for a node (replaces any earlier token)")
-    .argument("<name>", "the node's name in the inventory")
-    .action(async (name: string, _opts: object, cmd: Command) => {
+    .description("create a one-time agent token for each node (replaces any earlier token); several names enroll them together")
+    .argument("<names...>", "the nodes' names in the inventory")
+    .action(async (names: string[], _opts: object, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      if (!isNodeName(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
-      const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.enrollNode(name), address: api.address }));
-      emit(ctx, globals.output, { node: res.node, token: res.token, tokenPath: AGENT_TOKEN_PATH }, () => enrollInstructions(res.node, res.token, address));
+      const bad = names.filter((n) => !isNodeName(n));
+      if (bad.length > 0) throw new NkError("INVALID_ARGUMENT", `${bad.map((n) => `"${n}"`).join(", ")} ${bad.length === 1 ? "is not a node name" : "are not node names"} (a DNS label: lower-case letters, digits, '-')`);
+      const seen = new Set<string>();
+      const twice = [...new Set(names.filter((n) => seen.size === seen.add(n).size))];
+      if (twice.length > 0) throw new NkError("INVALID_ARGUMENT", `node names given twice: ${twice.join(", ")}`);
+      if (names.length === 1) {
+        const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.enrollNode(names[0]!), address: api.address }));
+        return emit(ctx, globals.output, { node: res.node, token: res.token, tokenPath: AGENT_TOKEN_PATH }, () => enrollInstructions(res.node, res.token, address));
+      }
+      const { enrolled, address } = await withAdmin(ctx, globals, async (api) => {
+        const out: Array<{ node: string; token: string }> = [];
+        for (let i = 0; i < names.length; i += ENROLL_CHUNK) out.push(...(await api.enrollNodes(names.slice(i, i + ENROLL_CHUNK))).nodes);
+        return { enrolled: out, address: api.address };
+      });
+      emit(ctx, globals.output, enrolled.map((e) => ({ node: e.node, token: e.token, tokenPath: AGENT_TOKEN_PATH })), () => enrollManyInstructions(enrolled, address));
     });
   group
     .command("rotate-token")

@@ -216,4 +216,23 @@ describe("nkctl online commands", () => {
     expect(down.code).toBe(3);
     expect(down.stderr).toContain(`cannot reach coordinator at 127.0.0.1:${closed}`);
   });
+  it("node enroll with several names enrolls them in one call: a working token each, one audit line without tokens", async () => {
+    const many = await json<Array<{ node: string; token: string; tokenPath: string }>>(["node", "enroll", "n2", "n5"]);
+    expect(many.map((e) => [e.node, e.tokenPath])).toEqual([["n2", "/etc/nk/token"], ["n5", "/etc/nk/token"]]);
+    for (const e of many) {
+      const hello = await h.agent(e.node, e.token).hello({ agentVersion: "0.1.0", bootId: "b", bootedSystem: "", currentSystem: "", systemInfo: undefined, phase: 0, appliedRevision: "", appliedSha256: "", heldFencingToken: 0 });
+      expect(hello.cluster).toBe("homelab");
+    }
+    const audit = JSON.parse((await nkctl(["-o", "json", "audit", "--tail", "1"])).stdout) as { audit: Array<{ action: string; target: string; outcome: string }> };
+    expect(audit.audit).toEqual([expect.objectContaining({ action: "EnrollNodes", target: "2 nodes: n2, n5", outcome: "ok" })]);
+    for (const e of many) expect(JSON.stringify(audit)).not.toContain(e.token);
+    const text = await nkctl(["node", "enroll", "n2", "n5"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^Tokens for 2 nodes \(shown once/);
+    expect(text.stdout).toMatch(/^ {2}n2 {2}[A-Za-z0-9_-]{43}$/m);
+    const twice = await nkctl(["node", "enroll", "n2", "n3", "n2"]);
+    expect([twice.code, twice.stderr]).toEqual([2, "nkctl: node names given twice: n2\n"]);
+    const bad = await nkctl(["node", "enroll", "n2", "Bad_Name", "x y"]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'nkctl: "Bad_Name", "x y" are not node names (a DNS label: lower-case letters, digits, \'-\')\n']);
+  });
 });

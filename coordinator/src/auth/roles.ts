@@ -52,6 +52,7 @@ export const GRPC_METHOD_ROLES: Readonly<Record<string, Role>> = {
   ApplyManifests: "operator",
   DeletePlan: "operator",
   EnrollNode: "admin",
+  EnrollNodes: "admin",
   SetSecret: "admin",
   CreateToken: "admin",
   ListTokens: "admin",

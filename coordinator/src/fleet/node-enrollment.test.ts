@@ -3,7 +3,7 @@ import { rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../git/test-fixtures.js";
 import { FileStore } from "../store/index.js";
-import { NodeEnrollment } from "./node-enrollment.js";
+import { MAX_ENROLL_BATCH, NodeEnrollment } from "./node-enrollment.js";
 import { NodeRegistry } from "./node-registry.js";
 
 let dir: string;
@@ -35,6 +35,28 @@ describe("NodeEnrollment", () => {
 
   it("refuses a name that is not a DNS label", async () => {
     await expect(enrollment.enroll("N_1")).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: '"N_1" is not a valid node name (a DNS label)' });
+    expect(noted).toEqual([]);
+  });
+
+  it("enrolls many nodes in one call: a token each, in the request's order, each journalled and handed its bundle", async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `r1-n${i}`);
+    const enrolled = await enrollment.enrollMany(names);
+    expect(enrolled.map((e) => e.node)).toEqual(names);
+    expect(new Set(enrolled.map((e) => e.token)).size).toBe(names.length);
+    for (const e of [enrolled[0]!, enrolled[299]!]) expect(await store.verifyNodeToken(e.node, e.token)).toBe(true);
+    expect(await store.verifyNodeToken("r1-n0", enrolled[1]!.token)).toBe(false);
+    expect(registry.all().map((r) => r.name).sort()).toEqual([...names].sort());
+    expect([...noted].sort()).toEqual([...names].sort());
+    const events = await store.readEvents();
+    expect(events.filter((e) => e.kind === "node-enrolled").map((e) => e.node).sort()).toEqual([...names].sort());
+  });
+
+  it("checks every name of a batch before enrolling any", async () => {
+    await expect(enrollment.enrollMany(["n1", "N_2", "n3", "bad name"])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: 'not valid node names (DNS labels): "N_2", "bad name"' });
+    await expect(enrollment.enrollMany(["n1", "n2", "n1"])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: "node names given twice: n1" });
+    await expect(enrollment.enrollMany([])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: "no node names given" });
+    await expect(enrollment.enrollMany(Array.from({ length: MAX_ENROLL_BATCH + 1 }, (_, i) => `n${i}`))).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: `${MAX_ENROLL_BATCH + 1} nodes in one call; at most ${MAX_ENROLL_BATCH} (send several calls)` });
+    expect(registry.all()).toEqual([]);
     expect(noted).toEqual([]);
   });
 

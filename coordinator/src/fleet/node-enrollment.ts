@@ -11,6 +11,9 @@ export interface NodeEnrollmentDeps {
   readonly events: { appendEvent(event: EventInput): Promise<unknown> };
 }
 
+/** Names per EnrollNodes call: a bound on one request's work and its answer (~60 bytes a node). */
+export const MAX_ENROLL_BATCH = 5_000;
+
 export class NodeEnrollment {
   constructor(private readonly deps: NodeEnrollmentDeps) {}
 
@@ -20,6 +23,21 @@ export class NodeEnrollment {
     await this.deps.noteEnrolled(node);
     await this.deps.events.appendEvent({ kind: "node-enrolled", node, message: `node ${node} enrolled (new token issued)` });
     return { node, token };
+  }
+
+  /**
+   * Enrolls many nodes at once (a rack): every name is checked before any is enrolled, then all go together,
+   * so the store's batching writes them in a few transactions. The tokens come back in the request's order.
+   */
+  async enrollMany(nodes: readonly string[]): Promise<Array<{ node: string; token: string }>> {
+    if (nodes.length === 0) throw new NkError("INVALID_ARGUMENT", "no node names given");
+    if (nodes.length > MAX_ENROLL_BATCH) throw new NkError("INVALID_ARGUMENT", `${nodes.length} nodes in one call; at most ${MAX_ENROLL_BATCH} (send several calls)`);
+    const bad = nodes.filter((n) => !isNodeName(n));
+    if (bad.length > 0) throw new NkError("INVALID_ARGUMENT", `not valid node names (DNS labels): ${bad.slice(0, 10).map((n) => JSON.stringify(n)).join(", ")}${bad.length > 10 ? ` and ${bad.length - 10} more` : ""}`);
+    const seen = new Set<string>();
+    const twice = new Set(nodes.filter((n) => seen.size === seen.add(n).size));
+    if (twice.size > 0) throw new NkError("INVALID_ARGUMENT", `node names given twice: ${[...twice].slice(0, 10).join(", ")}`);
+    return Promise.all(nodes.map((node) => this.enroll(node)));
   }
 
   /** A new token for a node that stays enrolled: its record, desired bundle and history are kept. */

@@ -23,6 +23,8 @@ export interface AdminServiceDeps {
   readonly authorize: (metadata: Metadata, method: string) => Promise<Principal>;
   readonly tokens: Pick<TokenBook, "create" | "list" | "revoke">;
   readonly rotateNodeToken: (node: string) => Promise<{ node: string; token: string }>;
+  /** Many nodes in one call (nkctl node enroll n1 n2 …); the tokens in the request's order. */
+  readonly enrollNodes: (nodes: readonly string[]) => Promise<Array<{ node: string; token: string }>>;
   /** Records every call that changes something (any method above viewer), allowed or not. */
   readonly audit: (entry: AuditEntry) => Promise<unknown>;
   readonly status: StatusSource;
@@ -84,6 +86,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     resumeRollout: unary("ResumeRollout", async () => ({ rollout: rolloutToWire(await deps.actions.resume()) })),
     approveRollout: unary("ApproveRollout", async () => ({ rollout: rolloutToWire(await deps.actions.approve()) })),
     enrollNode: unary("EnrollNode", async (req) => deps.actions.enrollNode(req.node)),
+    enrollNodes: unary("EnrollNodes", async (req) => ({ nodes: await deps.enrollNodes(req.nodes) })),
     setSecret: unary("SetSecret", async (req) => {
       if (req.name.startsWith(RESERVED_SECRET_PREFIX)) throw new NkError("INVALID_ARGUMENT", `secret names starting with "${RESERVED_SECRET_PREFIX}" are reserved for the coordinator`);
       if (!isSecretName(req.name)) throw new NkError("INVALID_ARGUMENT", `"${req.name}" is not a valid secret name (${SECRET_NAME_RULE})`);

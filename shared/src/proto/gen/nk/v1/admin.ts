@@ -237,6 +237,16 @@ export interface EnrollNodeResponse {
   token: string;
 }
 
+export interface EnrollNodesRequest {
+  /** Distinct node names (DNS labels), at most 5,000 per call. */
+  nodes: string[];
+}
+
+export interface EnrollNodesResponse {
+  /** One per requested node, in the request's order. */
+  nodes: EnrollNodeResponse[];
+}
+
 export interface SetSecretRequest {
   name: string;
   value: Buffer;
@@ -3513,6 +3523,144 @@ export const EnrollNodeResponse: MessageFns<EnrollNodeResponse> = {
   },
 };
 
+function createBaseEnrollNodesRequest(): EnrollNodesRequest {
+  return { nodes: [] };
+}
+
+export const EnrollNodesRequest: MessageFns<EnrollNodesRequest> = {
+  encode(message: EnrollNodesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodes) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollNodesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollNodesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollNodesRequest {
+    return { nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: EnrollNodesRequest): unknown {
+    const obj: any = {};
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrollNodesRequest>, I>>(base?: I): EnrollNodesRequest {
+    return EnrollNodesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrollNodesRequest>, I>>(object: I): EnrollNodesRequest {
+    const message = createBaseEnrollNodesRequest();
+    message.nodes = object.nodes?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEnrollNodesResponse(): EnrollNodesResponse {
+  return { nodes: [] };
+}
+
+export const EnrollNodesResponse: MessageFns<EnrollNodesResponse> = {
+  encode(message: EnrollNodesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodes) {
+      EnrollNodeResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollNodesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollNodesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodes.push(EnrollNodeResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollNodesResponse {
+    return {
+      nodes: globalThis.Array.isArray(object?.nodes)
+        ? object.nodes.map((e: any) => EnrollNodeResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EnrollNodesResponse): unknown {
+    const obj: any = {};
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => EnrollNodeResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrollNodesResponse>, I>>(base?: I): EnrollNodesResponse {
+    return EnrollNodesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrollNodesResponse>, I>>(object: I): EnrollNodesResponse {
+    const message = createBaseEnrollNodesResponse();
+    message.nodes = object.nodes?.map((e) => EnrollNodeResponse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseSetSecretRequest(): SetSecretRequest {
   return { name: "", value: Buffer.alloc(0) };
 }
@@ -6400,6 +6548,19 @@ export const AdminServiceService = {
     responseSerialize: (value: EnrollNodeResponse): Buffer => Buffer.from(EnrollNodeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EnrollNodeResponse => EnrollNodeResponse.decode(value),
   },
+  /**
+   * Many nodes in one call (a rack at once): one admin check and one audit line, the records written in a few
+   * transactions. Every token is shown once; the coordinator keeps only hashes. All names are checked first.
+   */
+  enrollNodes: {
+    path: "/nk.v1.AdminService/EnrollNodes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EnrollNodesRequest): Buffer => Buffer.from(EnrollNodesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EnrollNodesRequest => EnrollNodesRequest.decode(value),
+    responseSerialize: (value: EnrollNodesResponse): Buffer => Buffer.from(EnrollNodesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EnrollNodesResponse => EnrollNodesResponse.decode(value),
+  },
   setSecret: {
     path: "/nk.v1.AdminService/SetSecret" as const,
     requestStream: false as const,
@@ -6560,6 +6721,11 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   approveRollout: handleUnaryCall<ApproveRolloutRequest, ApproveRolloutResponse>;
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
   enrollNode: handleUnaryCall<EnrollNodeRequest, EnrollNodeResponse>;
+  /**
+   * Many nodes in one call (a rack at once): one admin check and one audit line, the records written in a few
+   * transactions. Every token is shown once; the coordinator keeps only hashes. All names are checked first.
+   */
+  enrollNodes: handleUnaryCall<EnrollNodesRequest, EnrollNodesResponse>;
   setSecret: handleUnaryCall<SetSecretRequest, SetSecretResponse>;
   listSecrets: handleUnaryCall<ListSecretsRequest, ListSecretsResponse>;
   render: handleUnaryCall<RenderRequest, RenderResponse>;
@@ -6711,6 +6877,25 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EnrollNodeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Many nodes in one call (a rack at once): one admin check and one audit line, the records written in a few
+   * transactions. Every token is shown once; the coordinator keeps only hashes. All names are checked first.
+   */
+  enrollNodes(
+    request: EnrollNodesRequest,
+    callback: (error: ServiceError | null, response: EnrollNodesResponse) => void,
+  ): ClientUnaryCall;
+  enrollNodes(
+    request: EnrollNodesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EnrollNodesResponse) => void,
+  ): ClientUnaryCall;
+  enrollNodes(
+    request: EnrollNodesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EnrollNodesResponse) => void,
   ): ClientUnaryCall;
   setSecret(
     request: SetSecretRequest,
