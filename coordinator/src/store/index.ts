@@ -38,8 +38,11 @@ export { generateToken, hashToken, tokensEqual, verifyToken } from "./token-hash
 export { followEvents } from "./follow-events.js";
 export { sameHolders } from "./lease-rules.js";
 export { fleetLockKey } from "./fleetlock-slots.js";
-export { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
-export { createEtcdClient, type EtcdConnectionOptions } from "./etcd-client.js";
+// EtcdStore and createEtcdClient are imported from their files (etcd-store.js, etcd-client.js), not re-exported here:
+// 35 modules import this index, and etcd3 (with its own gRPC stack) costs a coordinator on the file store about 10 %
+// of its start; openConfiguredStore loads them only for the etcd store.
+export type { EtcdStoreOptions } from "./etcd-store.js";
+export type { EtcdConnectionOptions } from "./etcd-client.js";
 export { DEFAULT_ETCD_PREFIX } from "./etcd-keys.js";
 export type { LeaderGuard } from "./etcd-leases.js";
 export { openConfiguredStore, type ConfiguredStore } from "./open-configured-store.js";

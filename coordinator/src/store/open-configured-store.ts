@@ -3,8 +3,6 @@ import { hostname } from "node:os";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { CoordinatorConfig } from "../config/index.js";
 import { LeaderElection, SingleLeader, type Leadership } from "../leader/index.js";
-import { createEtcdClient } from "./etcd-client.js";
-import { EtcdStore } from "./etcd-store.js";
 import { FileStore } from "./file-store.js";
 import { SecretCipher } from "./secret-cipher.js";
 import type { Store } from "./store.js";
@@ -26,6 +24,8 @@ export async function openConfiguredStore(config: CoordinatorConfig, log: Logger
   const { endpoints, prefix, tls, auth, secretsKeyFile } = config.store;
   // Read before connecting: a missing or malformed key is a configuration error, said at once.
   const cipher = secretsKeyFile === undefined ? undefined : await SecretCipher.fromKeyFile(secretsKeyFile);
+  // Loaded here, not at the top: a coordinator on the file store never needs etcd3 (see index.ts).
+  const [{ createEtcdClient }, { EtcdStore }] = await Promise.all([import("./etcd-client.js"), import("./etcd-store.js")]);
   const client = await createEtcdClient({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) });
   const election = LeaderElection.start({ client, prefix, id, logger: log.child({ component: "leader" }) });
   const store = await EtcdStore.open({ client, prefix, clock: now, logger: log.child({ component: "store" }), leaderGuard: () => election.leaderGuard(), ...(cipher ? { cipher } : {}),
