@@ -2,7 +2,7 @@
 // exactly what was validated without parsing it again; the startup revision and pushes are adopted the same way.
 import { InventoryTextMemo, type Inventory, type RepoFiles } from "../../../shared/src/inventory/index.js";
 import { RESERVED_SECRET_PREFIX } from "../auth/index.js";
-import { validatePushedTree, type HookVerdict, type PushValidation, type ReadPushedTree, type RefUpdate, type TreeSnapshot } from "../git/index.js";
+import { NixSyntaxMemo, validatePushedTree, type HookVerdict, type PushValidation, type ReadPushedTree, type RefUpdate, type TreeSnapshot } from "../git/index.js";
 import type { EventInput, SecretInfo } from "../store/index.js";
 import type { AdoptOutcome } from "./revision-adopter.js";
 
@@ -24,6 +24,8 @@ export class RevisionHandOff {
 
   /** A push that leaves inventory.yaml as it was is not parsed again (10,000 nodes: ~1 s of YAML per push). */
   private readonly memo = new InventoryTextMemo();
+  /** Only new or changed .nix files are parsed again. */
+  private readonly nixMemo = new NixSyntaxMemo();
 
   constructor(private readonly deps: RevisionHandOffDeps) {}
 
@@ -71,7 +73,7 @@ export class RevisionHandOff {
 
   private async validate(tree: TreeSnapshot): Promise<PushValidation> {
     const knownSecrets = new Set((await this.deps.store.listSecrets()).map((s) => s.name).filter((n) => !n.startsWith(RESERVED_SECRET_PREFIX)));
-    const verdict = await validatePushedTree(tree, { knownSecrets, memo: this.memo });
+    const verdict = await validatePushedTree(tree, { knownSecrets, memo: this.memo, nixMemo: this.nixMemo });
     if (verdict.ok && verdict.inventory) this.accepted = { revision: tree.revision, inventory: verdict.inventory, files: tree.files };
     return verdict;
   }

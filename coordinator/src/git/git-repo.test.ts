@@ -128,6 +128,16 @@ describe("GitRepo", () => {
     expect(isNkError(err, "REVISION_UNKNOWN")).toBe(true);
   });
 
+  it("resolves several full ref names in one go: commits, a tag's commit, null for a ref that does not exist", async () => {
+    const repo = await GitRepo.open(stateDir);
+    expect(await repo.resolveRefs(["refs/heads/main", "refs/nk/upstream"])).toEqual([null, null]);
+    const first = await repo.commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "one");
+    const second = await repo.commitFiles(new Map([["inventory.yaml", "a: 2\n"]]), "two");
+    await runGit(["update-ref", "refs/nk/upstream", first], repo.gitOptions());
+    await runGit(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "tag", "-a", "-m", "annotated", "v1", first], repo.gitOptions());
+    expect(await repo.resolveRefs(["refs/nk/upstream", "refs/heads/main", "refs/tags/v1", "refs/heads/nope"])).toEqual([first, second, first, null]);
+  });
+
   it("refuses paths that escape or collide in the tree", async () => {
     const repo = await GitRepo.open(stateDir);
     for (const bad of ["../x", "a//b", ".git/config", "/abs", "a/./b"]) {

@@ -138,6 +138,24 @@ export class GitRepo {
     return this.resolve(MAIN_REF);
   }
 
+  /**
+   * The commits of several full ref names (refs/...) in one process, null for a ref that does not exist; refs
+   * that do not point at a commit are resolved one by one as resolve() does. A sync reads two refs per push.
+   */
+  async resolveRefs(refs: readonly string[]): Promise<Array<string | null>> {
+    const out = await gitText(["for-each-ref", "--format=%(objecttype) %(objectname) %(refname)", "--", ...refs], this.gitOptions());
+    const found = new Map<string, { type: string; sha: string }>();
+    for (const line of out.split("\n").filter(Boolean)) {
+      const [type, sha, name] = line.split(" ") as [string, string, string];
+      found.set(name, { type, sha });
+    }
+    return Promise.all(refs.map((ref) => {
+      const hit = found.get(ref);
+      if (!hit) return null;
+      return hit.type === "commit" && SHA.test(hit.sha) ? hit.sha : this.resolve(ref);
+    }));
+  }
+
   /** All text files of `rev`, with the files left out (too large, binary, links) and why. */
   async readSnapshot(rev: string, quarantine: QuarantineEnv = {}): Promise<TreeSnapshot> {
     const sha = await this.resolve(rev, quarantine);
@@ -201,6 +219,11 @@ export class GitRepo {
   }
 
   /** Points main at `sha` if it still is at `expected` (null: no main yet); no hooks run. */
+  /** git's own housekeeping when it is due (`gc --auto`: packs loose objects); quick when there is nothing to do. */
+  async maintain(): Promise<void> {
+    await runGit(["maintenance", "run", "--auto", "--quiet"], this.gitOptions());
+  }
+
   async moveMain(sha: string, expected: string | null, reason: string): Promise<void> {
     await runGit(["update-ref", "-m", `nk: ${reason}`, MAIN_REF, sha, expected ?? ZERO_SHA], this.gitOptions());
   }

@@ -6,6 +6,7 @@ export { gitHttpPlugin, gitHttpBackendPath, DEFAULT_MAX_PUSH_BYTES, type GitHttp
 export { adminTokenAuthenticator, constantTimeEqual, presentedCredentials, GIT_AUTH_REALM, type PresentedCredentials } from "./git-auth.js";
 export { HookServer, PREVIEW_REF_PREFIX, previewNameOf, refPolicy, type HookServerOptions, type HookVerdict, type ReadPushedTree, type RefUpdate } from "./hook-server.js";
 export { installHooks, HOOK_NAMES, type HookName } from "./hook-script.js";
+export { NixSyntaxMemo } from "./nix-syntax-memo.js";
 export { validatePushedTree, nixDiagnostic, type PushValidation, type PushValidationOptions } from "./validate-pushed-tree.js";
 export { UpstreamFollower, redactUrl, type SyncResult, type SyncStatus, type UpstreamFollowerOptions } from "./upstream-follower.js";
 export { upstreamAuthEnv, sshCommand, ASKPASS_SCRIPT, type UpstreamCredentials } from "./upstream-credentials.js";

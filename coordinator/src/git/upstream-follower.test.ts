@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { adminTokenAuthenticator } from "./git-auth.js";
 import { gitHttpPlugin } from "./git-http.js";
+import { gitText, runGit } from "./git-exec.js";
 import { GitRepo } from "./git-repo.js";
 import { homelabFiles, tempDir } from "./test-fixtures.js";
 import { redactUrl, UpstreamFollower, type UpstreamFollowerOptions } from "./upstream-follower.js";
@@ -50,6 +51,19 @@ describe("UpstreamFollower", () => {
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps git's housekeeping after a sync (the fetch itself skips it): packs are consolidated when due", async () => {
+    // Every fetch keeps its pack; more than one pack makes `gc --auto` due.
+    for (const [key, value] of [["fetch.unpackLimit", "1"], ["gc.autoPackLimit", "1"], ["gc.autoDetach", "false"]] as const) await runGit(["config", key, value], local.gitOptions());
+    const packs = async (): Promise<string | undefined> => (await gitText(["count-objects", "-v"], local.gitOptions())).split("\n").find((l) => l.startsWith("packs: "));
+    const f = follower();
+    await upstream.commitFiles(good, "seed");
+    expect(await f.sync()).toMatchObject({ status: "adopted" });
+    expect(await packs()).toBe("packs: 1");
+    await upstream.commitFiles(new Map(good).set("nodes/n5.nix", `${good.get("nodes/n5.nix")!}# two\n`), "two");
+    expect(await f.sync()).toMatchObject({ status: "adopted" });
+    expect(await packs()).toBe("packs: 1");
   });
 
   it("adopts a good upstream commit, then reports nothing new", async () => {

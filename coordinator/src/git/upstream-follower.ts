@@ -3,7 +3,7 @@ import { GitError } from "simple-git";
 import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { gitFailure } from "./git-porcelain.js";
-import { UPSTREAM_REF, type GitRepo } from "./git-repo.js";
+import { MAIN_REF, UPSTREAM_REF, type GitRepo } from "./git-repo.js";
 import type { HookVerdict } from "./hook-server.js";
 import type { TreeSnapshot } from "./tree-snapshot.js";
 
@@ -121,6 +121,10 @@ export class UpstreamFollower {
       return { status: "failed", revision: null, lines: [errorMessage(err)] };
     });
     this.last = result;
+    // The fetch leaves out git's housekeeping check (a process on the push's path); it runs once the sync is done.
+    if (result.status === "adopted" || result.status === "rejected") {
+      await this.options.repo.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "git maintenance after a sync failed"));
+    }
     return result;
   }
 
@@ -138,16 +142,16 @@ export class UpstreamFollower {
     // --quiet prints nothing while it works, so simple-git's no-output timeout bounds the whole fetch.
     const git = repo.porcelain({}, timeoutMs, env);
     const refspec = `+refs/heads/${this.branch}:${UPSTREAM_REF}`;
-    await git.fetch(this.options.url, refspec, ["--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]).catch((err: unknown) => {
+    await git.fetch(this.options.url, refspec, ["--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-maintenance"]).catch((err: unknown) => {
       if (!(err instanceof GitError)) throw gitFailure("fetch", err);
       if (/timeout/i.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
       const lines = err.message.trim().split("\n");
       const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
       throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
     });
-    const upstream = await repo.resolve(UPSTREAM_REF);
+    // One process for both refs: each spawn of the coordinator costs tens of ms on a busy machine.
+    const [upstream = null, head = null] = await repo.resolveRefs([UPSTREAM_REF, MAIN_REF]);
     if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
-    const head = await repo.headRevision();
     if (upstream === head) return { status: "unchanged", revision: upstream, lines: [] };
     // A rejected commit is validated again on every sync: it may pass now (e.g. its missing secret was set).
     const verdict = await this.options.validate(await repo.readResolvedSnapshot(upstream));

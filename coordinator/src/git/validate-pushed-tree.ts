@@ -3,6 +3,7 @@ import { isNkError } from "../../../shared/src/errors/index.js";
 import { formatDiagnostic, hasErrors, INVENTORY_FILE, validateRepo, type Diagnostic, type Inventory, type InventoryTextMemo, type RepoFiles } from "../../../shared/src/inventory/index.js";
 import { parseNixSources, type NixParseOptions, type NixParseResult } from "../../../shared/src/nix/index.js";
 import type { HookVerdict } from "./hook-server.js";
+import type { NixSyntaxMemo } from "./nix-syntax-memo.js";
 import type { SkippedFile, TreeSnapshot } from "./tree-snapshot.js";
 
 export interface PushValidationOptions {
@@ -13,6 +14,8 @@ export interface PushValidationOptions {
   readonly nix?: NixParseOptions;
   /** The last inventory.yaml result, reused when a push leaves that file as it was. */
   readonly memo?: InventoryTextMemo;
+  /** The .nix texts that parsed before; only the others go through nix-instantiate. */
+  readonly nixMemo?: NixSyntaxMemo;
 }
 
 export interface PushValidation extends HookVerdict {
@@ -50,7 +53,10 @@ async function checkNixFiles(files: RepoFiles, options: PushValidationOptions): 
   const sources = [...files].filter(([path]) => path.endsWith(".nix")).map(([name, content]) => ({ name, content }));
   if (options.checkNix === false || sources.length === 0) return { diagnostics: [], notes: [] };
   try {
-    const results = await parseNixSources(sources, options.nix);
+    const toParse = options.nixMemo ? options.nixMemo.unknown(sources) : sources;
+    const results = toParse.length === 0 ? [] : await parseNixSources(toParse, options.nix);
+    const okPaths = new Set(results.filter((r) => r.ok).map((r) => r.path));
+    options.nixMemo?.keep(sources, toParse.filter((s) => okPaths.has(s.name)));
     return { diagnostics: results.filter((r) => !r.ok).map(nixDiagnostic), notes: [] };
   } catch (err) {
     // A coordinator without Nix still guards the inventory; the agents' builds will catch syntax.
