@@ -23,9 +23,14 @@ export function wantedUrls(inventory: Inventory, lock: NkLock | null): { nixpkgs
 }
 
 /** nk.lock of a repo, parsed, or null when the repo has none. */
+/** The last nk.lock text and its parse: every push renders with it, and it rarely changes (~45 ms a parse). */
+let lastLock: { text: string; parsed: ParsedNkLock } | null = null;
+
 export function readLock(files: RepoFiles): ParsedNkLock | null {
   const text = files.get(LOCK_FILE);
-  return text === undefined ? null : parseNkLock(text);
+  if (text === undefined) return null;
+  if (lastLock?.text !== text) lastLock = { text, parsed: parseNkLock(text) };
+  return lastLock.parsed;
 }
 
 function describeLocked(lock: NkLock | null): string {
