@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { AdminServiceClient, type EnrollNodeRequest, type EnrollNodeResponse, type EnrollNodesRequest, type EnrollNodesResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import { ENROLL_CHUNK } from "../../nkctl/src/node.js";
+import { enrollInChunks } from "../../nkctl/src/node.js";
 import { AUTH_HEADER, bearer, dropIpServernameWarning } from "../../shared/src/wire/index.js";
 import { generateRepo, nodeName } from "../render/inventory-gen.js";
 import { median } from "../render/measure.js";
@@ -78,14 +78,10 @@ async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T
   return results;
 }
 
-/** As `nkctl node enroll <names...>` does: EnrollNodes calls of ENROLL_CHUNK names, one after the other. */
+/** As `nkctl node enroll <names...>` does (the same function): EnrollNodes calls of 1,000 names, a few at once. */
 async function enrollInBatches(client: AdminServiceClient, names: readonly string[], md: Metadata): Promise<SimNode[]> {
-  const out: SimNode[] = [];
-  for (let i = 0; i < names.length; i += ENROLL_CHUNK) {
-    const res = await adminCall<EnrollNodesRequest, EnrollNodesResponse>(client.enrollNodes.bind(client), { nodes: names.slice(i, i + ENROLL_CHUNK) }, md);
-    out.push(...res.nodes.map((n) => ({ name: n.node, token: n.token })));
-  }
-  return out;
+  const enrolled = await enrollInChunks((nodes) => adminCall<EnrollNodesRequest, EnrollNodesResponse>(client.enrollNodes.bind(client), { nodes: [...nodes] }, md), names);
+  return enrolled.map((e) => ({ name: e.node, token: e.token }));
 }
 
 async function openStreamsMetric(proc: CoordinatorProcess, caPem: string): Promise<number> {

@@ -41,6 +41,27 @@ coordinator address (${coordinator}) in /etc/nk/agent.local.json. Enrolling agai
 
 /** Names per EnrollNodes call (the coordinator takes up to 5,000): a rack of 10,000 is 10 calls. */
 export const ENROLL_CHUNK = 1_000;
+/** Calls in flight at once: the coordinator's store batches across them, so etcd round trips overlap. */
+export const ENROLL_CALLS_IN_FLIGHT = 4;
+
+/** Enrolls `names` in EnrollNodes calls of ENROLL_CHUNK, a few at once; the tokens in the order of `names`. */
+export async function enrollInChunks(
+  enrollNodes: (nodes: readonly string[]) => Promise<{ nodes: ReadonlyArray<{ node: string; token: string }> }>,
+  names: readonly string[],
+): Promise<Array<{ node: string; token: string }>> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < names.length; i += ENROLL_CHUNK) chunks.push(names.slice(i, i + ENROLL_CHUNK));
+  const answers: Array<ReadonlyArray<{ node: string; token: string }>> = new Array(chunks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      const i = next++;
+      answers[i] = (await enrollNodes(chunks[i]!)).nodes;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ENROLL_CALLS_IN_FLIGHT, chunks.length) }, worker));
+  return answers.flat().map((e) => ({ node: e.node, token: e.token }));
+}
 
 export function registerNode(program: Command, ctx: CliContext): void {
   const group = program.command("node").description("node enrollment and token rotation");
@@ -59,11 +80,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
         const { res, address } = await withAdmin(ctx, globals, async (api) => ({ res: await api.enrollNode(names[0]!), address: api.address }));
         return emit(ctx, globals.output, { node: res.node, token: res.token, tokenPath: AGENT_TOKEN_PATH }, () => enrollInstructions(res.node, res.token, address));
       }
-      const { enrolled, address } = await withAdmin(ctx, globals, async (api) => {
-        const out: Array<{ node: string; token: string }> = [];
-        for (let i = 0; i < names.length; i += ENROLL_CHUNK) out.push(...(await api.enrollNodes(names.slice(i, i + ENROLL_CHUNK))).nodes);
-        return { enrolled: out, address: api.address };
-      });
+      const { enrolled, address } = await withAdmin(ctx, globals, async (api) => ({ enrolled: await enrollInChunks((nodes) => api.enrollNodes(nodes), names), address: api.address }));
       emit(ctx, globals.output, enrolled.map((e) => ({ node: e.node, token: e.token, tokenPath: AGENT_TOKEN_PATH })), () => enrollManyInstructions(enrolled, address));
     });
   group
