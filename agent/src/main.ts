@@ -12,15 +12,20 @@ import { isPreviewName } from "../../shared/src/names/index.js";
 import { PreviewRunner } from "./preview/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
-import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow } from "./health/index.js";
+import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow, type AllowedCheck } from "./health/index.js";
 import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
 import { DesiredIntake, SecretWriter } from "./secrets/index.js";
 import { StateStore } from "./state/index.js";
 import type { System } from "./system/index.js";
 import { memoK3sVersion } from "./system/k3s-version.js";
+import { memoPerStorePath } from "./system/store-path-memo.js";
+import { rememberThisBoot } from "./system/this-boot.js";
 import type { Builder } from "./build/builder.js";
 
 export { RESTART_EXIT_CODE } from "./guard/index.js";
+
+/** The unit whose state is the node's health (a host without it, role none, reports no result for it). */
+const K3S_UNIT = "k3s.service";
 
 export interface RunningAgent {
   readonly runner: ApplyRunner;
@@ -85,11 +90,15 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const leaderClient = config.coordinators.length > 1 ? new CoordinatorClient({ addresses: config.coordinators, node: config.node, token, ca }) : client;
   const facts = new SystemFacts({ refreshMs: 60_000, now: clock.now, diskMount: "/nix" });
   let latest: DesiredBundle | null = null;
+  // The cluster checks the latest bundle allows, read once per bundle (the coordinator asks every 15 s by default).
+  let allowedChecks: readonly AllowedCheck[] = [];
   // The applied bundle's node checks, even once a newer bundle is known (else an unhealthy node would look healthy).
   const appliedChecks = new AppliedChecks(join(config.stateDir, "bundles"));
   // Only a carrier (its desired bundle names the VIP) looks whether it holds the VIP.
   const holdsApiVip = async (): Promise<boolean> => (latest?.apiVip ? system.holdsAddress(latest.apiVip) : false);
-  const machine = async () => ({ bootId: await system.bootId(), bootedSystem: await system.bootedSystem(), currentSystem: await system.currentSystem(), bootedBoot: await system.bootedBootPaths(), holdsApiVip: await holdsApiVip() });
+  const thisBoot = rememberThisBoot(system);
+  const machine = async () => ({ ...(await thisBoot()), currentSystem: await system.currentSystem(), holdsApiVip: await holdsApiVip() });
+  const hasK3sUnit = memoPerStorePath((systemPath) => system.systemHasUnit(systemPath, K3S_UNIT));
 
   let runner: ApplyRunner;
   let selfUpdate: SelfUpdateWatcher | undefined;
@@ -100,7 +109,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     machine,
     health: async () => {
       const applied = await appliedChecks.of(runner.state.applied?.sha256);
-      return nodeHealthNow({ system, checks: () => [...applied, ...config.healthChecks.map((c) => ({ ...c, timeoutMs: c.timeoutSeconds * 1000 }))], unit: "k3s.service", now: clock.now });
+      return nodeHealthNow({ system, checks: () => [...applied, ...config.healthChecks.map((c) => ({ ...c, timeoutMs: c.timeoutSeconds * 1000 }))], unit: K3S_UNIT, hasUnit: hasK3sUnit, now: clock.now });
     },
     heartbeatMs: config.reportIntervalSeconds * 1000,
     now: clock.now,
@@ -181,6 +190,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
       if (message.kind === "preview") return onPreview(message);
       const desired = message.desired;
       latest = desired;
+      allowedChecks = allowedClusterChecks(desired.files.find((f) => f.path === "nk/checks.json")?.content);
       appliedChecks.remember(desired.sha256, desired.checks, runner.state.applied?.sha256);
       intake.offer(desired);
     },
@@ -192,8 +202,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const stopChecks = keepStreaming({
     open: () => leaderClient.watchCheckRequests(),
     onData: (request) => {
-      const allowed = allowedClusterChecks(latest?.files.find((f) => f.path === "nk/checks.json")?.content);
-      void executeCheck(request, allowed, system, clock.now, log).then((result) => leaderClient.reportCheckResult(request.requestId, result).catch(() => undefined));
+      void executeCheck(request, allowedChecks, system, clock.now, log).then((result) => leaderClient.reportCheckResult(request.requestId, result).catch(() => undefined));
     },
     onConnect: async () => undefined,
     failover: () => leaderClient.failover(),

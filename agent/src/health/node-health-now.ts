@@ -9,13 +9,15 @@ export interface NodeHealthNowDeps {
   /** Checks of the bundle that is applied now (empty before the first apply). */
   readonly checks: () => readonly NodeCheckSpec[];
   readonly unit: string;
+  /** Whether a system has the unit (a store path never changes: main.ts remembers it per path). */
+  readonly hasUnit: (systemPath: string) => Promise<boolean>;
   readonly now: () => number;
 }
 
 export async function nodeHealthNow(deps: NodeHealthNowDeps): Promise<NodeHealthNow> {
   const results: CheckResult[] = [];
   // A host without k3s (role none) runs a system without the unit: no result for it rather than a failing one.
-  if (await deps.system.systemHasUnit(await deps.system.currentSystem(), deps.unit)) {
+  if (await deps.hasUnit(await deps.system.currentSystem())) {
     const active = await deps.system.unitActive(deps.unit);
     results.push({ name: deps.unit, ok: active, message: active ? "active" : `${deps.unit} is not active`, observedAtMs: deps.now() });
   }

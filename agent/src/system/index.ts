@@ -10,6 +10,8 @@ export { FAULT_KINDS, readFaults, writeFaults, type FaultKind, type Faults } fro
 export { readSimVip, simVipHolder, vipHolder, vrrpPriorityOf, SIM_VIP_FILES, type SimVipView } from "./sim-vip.js";
 export { deriveSystem, initialSystem, type SimSystemMeta } from "./sim-derive.js";
 export { k3sVersionOfStorePath, memoK3sVersion } from "./k3s-version.js";
+export { memoPerStorePath } from "./store-path-memo.js";
+export { rememberThisBoot, type ThisBoot } from "./this-boot.js";
 export { parseDryActivate, interruptedUnits } from "./dry-activate.js";
 export { readBundleDir, writeBundleDir } from "./bundle-dir.js";
 export { commandsPath, simulatedCommand, type SimCommands } from "./sim-commands.js";

@@ -1,4 +1,5 @@
 // The k3s version a NixOS system runs, read from the name of the k3s package its closure links.
+import { memoPerStorePath } from "./store-path-memo.js";
 
 /** `/nix/store/<hash>-k3s-1.30.4+k3s1/bin/k3s` → "1.30.4+k3s1"; null for any other path. */
 export function k3sVersionOfStorePath(path: string): string | null {
@@ -10,16 +11,6 @@ export function k3sVersionOfStorePath(path: string): string | null {
  * read counts as unknown and is tried again next time.
  */
 export function memoK3sVersion(read: (systemPath: string) => Promise<string | null>): (systemPath: string) => Promise<string | null> {
-  const known = new Map<string, string | null>();
-  return async (systemPath) => {
-    if (known.has(systemPath)) return known.get(systemPath)!;
-    try {
-      const version = await read(systemPath);
-      if (known.size > 64) known.clear();
-      known.set(systemPath, version);
-      return version;
-    } catch {
-      return null;
-    }
-  };
+  const remembered = memoPerStorePath(read);
+  return (systemPath) => remembered(systemPath).catch(() => null);
 }
