@@ -65,7 +65,7 @@ describe("agent apply outcomes", () => {
     const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
     expect(since.filter((e) => LEASE_KINDS.includes(e.kind))).toEqual([]);
     expect(since.find((e) => e.kind === "revision-adopted")?.fields.changed).toBe("n1,n2,n3");
-  }, 30_000);
+  });
 
   it("does nothing on a node whose bundle a push leaves unchanged", async () => {
     const before = await snapshot(cluster);
@@ -90,7 +90,7 @@ describe("agent apply outcomes", () => {
     }
     const adopted = (await cluster.events()).filter((e) => e.seq > before.lastSeq && e.kind === "revision-adopted");
     expect(adopted.map((e) => e.fields.changed)).toEqual(["n1"]);
-  }, 30_000);
+  });
 
   it("reports a build error and leaves the machine untouched, without asking for a lease", async () => {
     const before = await snapshot(cluster);
@@ -118,7 +118,7 @@ describe("agent apply outcomes", () => {
     expect(rollout).toMatchObject({ halted: true, haltReason: expect.stringMatching(/^node n2 failed: .*simulated build failure/) });
     expect(since.filter((e) => e.kind === "rollout-halted").map((e) => [e.node, e.revision])).toEqual([["n2", revision]]);
     await cluster.setFaults("n2", {});
-  }, 30_000);
+  });
 
   it("rolls back a failed activation to the previous generation and reports why", async () => {
     // Hold n3's build until the new bundle's sha is known, then make exactly that bundle fail to activate.
@@ -151,7 +151,7 @@ describe("agent apply outcomes", () => {
     for (const name of ["n1", "n2"]) await cluster.waitNode(name, (n) => n.appliedRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_CONFIRMED, "applies the revision");
     const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
     expect(since.filter((e) => LEASE_KINDS.includes(e.kind))).toEqual([]);
-  }, 30_000);
+  });
 
   it("keeps only the applied bundle and the bundles of the running and booted systems after many revisions", async () => {
     const seen = new Map<string, Set<string>>(NODES.map((n) => [n, new Set<string>()]));

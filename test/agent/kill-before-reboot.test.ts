@@ -29,7 +29,7 @@ describe("agent killed before its reboot", () => {
     expect(await cluster.machine("n1")).toEqual(b.machine);
     await cluster.setFaults("n1", {});
     await expectResumedOnce(cluster, b, revision);
-  }, 40_000);
+  });
 
   it("keeps its place in the lease queue across kill -9 and gets one grant", async () => {
     const { client, metadata } = cluster.harness.admin();
@@ -43,7 +43,7 @@ describe("agent killed before its reboot", () => {
     expect(untouched(await cluster.machine("n2"))).toEqual(untouched(b.machine));
     await adminCall<ResumeRolloutRequest, ResumeRolloutResponse>(client.resumeRollout.bind(client), {}, metadata);
     await expectResumedOnce(cluster, b, revision);
-  }, 40_000);
+  });
 
   it("resumes draining with the same lease", async () => {
     // A pod that takes its time to terminate keeps the drain waiting until the test lets it go.
@@ -60,7 +60,7 @@ describe("agent killed before its reboot", () => {
     cluster.kube.addPod({ ...pod, nodeName: "n1" });
     await expectResumedOnce(cluster, b, revision);
     expect(cluster.kube.calls("POST", "/api/v1/namespaces/apps/pods/web-0/eviction").length).toBeGreaterThan(0);
-  }, 40_000);
+  });
 
   it("an agent that lost its state while draining re-attaches to its lease explicitly, audited; token 0 gets nothing", async () => {
     const pod = { namespace: "apps", name: "web-1", nodeName: "n3", owner: "ReplicaSet" };
@@ -100,5 +100,5 @@ describe("agent killed before its reboot", () => {
     cluster.kube.addPod({ ...pod, nodeName: "n1" });
     // Stopped and started (one start) instead of killed: the same count as a kill.
     await expectResumedOnce(cluster, b, revision);
-  }, 60_000);
+  });
 });

@@ -74,7 +74,7 @@ describe("FleetLock endpoint", () => {
     await h.push("FleetLock groups");
     revision = (await h.git("rev-parse", "HEAD")).stdout.trim();
     await connectAll();
-  }, 60_000);
+  });
 
   afterAll(async () => {
     for (const stream of streams) stream.cancel();

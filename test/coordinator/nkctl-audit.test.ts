@@ -89,7 +89,7 @@ describe("nkctl audit", () => {
     // The created token is shown once, by `token create`; never in an audit line.
     const text = JSON.stringify(lines);
     for (const value of [ciToken, h.coordinator.adminToken, "nkctl-audit-k3s-token"]) expect(text).not.toContain(value);
-  }, 60_000);
+  });
 
   it("--token and --action filter, --tail bounds how far back it looks", async () => {
     expect((await audit("--token", "ci")).map(brief)).toEqual(["ci PauseRollout  ok", "ci EnrollNode n9 refused", expect.stringMatching(/^ci push refs\/heads\/main [0-9a-f]{12} accepted$/)]);
@@ -115,5 +115,5 @@ describe("nkctl audit", () => {
     expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+ci\s+PauseRollout\s+-\s+ok$/);
     const none = await nkctl(["audit", "--action", "RevokeToken"]);
     expect(none.stdout).toBe("no audit lines\n");
-  }, 60_000);
+  });
 });

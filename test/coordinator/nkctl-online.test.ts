@@ -148,7 +148,7 @@ describe("nkctl online commands", () => {
     const wide = await nkctl(["-o", "wide", "nodes"]);
     expect(wide.stdout.split("\n")[0]).toMatch(/LAST-SEEN\s+K8S\s+CORDONED\s+DESIRED-SHA256\s+APPLIED-SHA256$/);
     expect(parse((await nkctl(["-o", "yaml", "status"])).stdout)).toMatchObject({ rollout: { paused: false } });
-  }, 60_000);
+  });
 
   it("render --remote: every bundle at the head, one node, unknown node or revision", async () => {
     const all = await json<{ revision: string; bundles: Array<{ node: string; sha256: string; files: string[] }> }>(["render", "--remote"]);

@@ -221,7 +221,7 @@ describe("kill -9 (coordinator process)", () => {
     expect((await git("ls-remote", pushUrl, "refs/heads/main")).stdout.split("\t")[0]).toBe(second);
     const log = await readFile(join(work, "coordinator.log"), "utf8");
     expect(log.split('"msg":"coordinator started"').length - 1).toBe(2);
-  }, 60_000);
+  });
 
   // Found by the long chaos run: a kill -9 while git updated main left HEAD.lock behind, and every push after the
   // restart passed validation and then failed to lock HEAD, for good.
@@ -249,7 +249,7 @@ describe("kill -9 (coordinator process)", () => {
     for (const rel of ["HEAD.lock", "refs/heads/main.lock"]) await expect(stat(join(gitDir, rel))).rejects.toThrow(/ENOENT/);
     const log = await readFile(join(work, "coordinator.log"), "utf8");
     expect(log.match(/removed stale git lock files/g)).toHaveLength(2);
-  }, 60_000);
+  });
 
   // Found by the long chaos runs: told a CONTENT_LENGTH, git's http-backend loops for ever on a stdin that closed
   // early, so a coordinator killed mid-push outside systemd's cgroup kill left backends burning a core each.
@@ -273,5 +273,5 @@ describe("kill -9 (coordinator process)", () => {
       await killGitBackendsOf(repoRoot);
       await proc.start();
     }
-  }, 60_000);
+  });
 });

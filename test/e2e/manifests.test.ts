@@ -71,5 +71,5 @@ describe("manifests in the simulated cluster", () => {
     const err = await cluster.push("a manifest without a name").then(() => null, (e: Error) => e.message);
     expect(err).toMatch(/remote: manifests\/bad\.yaml:4:3 metadata\.name: is required/);
     expect(err).toMatch(/pre-receive hook declined/);
-  }, 60_000);
+  });
 });

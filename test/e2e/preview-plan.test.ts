@@ -140,7 +140,7 @@ describe("preview plans", () => {
     expect(plan.nodes.find((n) => n.node === "n1")?.reason).toBe("bundle unchanged: nothing to build");
     expect(plan.nodes.find((n) => n.node === "n4")?.reason).toBe("switch restarts no units");
     expect(plan.summary).toContain("0 reboots, 0 restarts, 1 switch, 0 failed, 3 unchanged; no lease needed");
-  }, 60_000);
+  });
 
   it("nkctl plan pushes the preview from the checkout, waits for the nodes and prints the plan; show -o json", async () => {
     const caFile = join(cluster.harness.workDir, "ca.crt");
@@ -183,7 +183,7 @@ describe("preview plans", () => {
     } finally {
       await n2.setFaults({});
     }
-  }, 60_000);
+  });
 
   it("a real push during a preview cancels it, applies normally, and ends with the previewed tree's plan", async () => {
     const n4 = await SimSystem.open({ dir: cluster.simDir("n4"), node: "n4" });
@@ -220,5 +220,5 @@ describe("preview plans", () => {
     expect(list.plans.map((p) => p.name).sort()).toEqual(["broken", "bump", "slow"]);
     expect(await git("ls-remote", "nk", "refs/heads/preview/*")).not.toContain("refs/heads/preview/n4");
     await rm(join(cluster.harness.checkout, "nodes", "n4.nix"), { force: true });
-  }, 30_000);
+  });
 });

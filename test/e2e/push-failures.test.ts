@@ -9,6 +9,7 @@ import { validateRepo } from "../../shared/src/inventory/index.js";
 import { renderCluster } from "../../shared/src/render/index.js";
 import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { eventually } from "../support/coordinator-harness.js";
+import { reportsSeen } from "../support/reports-seen.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 
 // Three nodes (two servers and the agent n5, whose nodes/n5.nix stays valid) keep the file fast.
@@ -70,8 +71,9 @@ describe("push failures", () => {
     expect(remote).toContain(`remote: nk: rejected at ${head.slice(0, 12)}: 3 errors, 1 warning (nothing was changed)`);
     expect(err).toMatch(/\[remote rejected\] main -> main \(pre-receive hook declined\)/);
 
-    // Give a wrongly adopted revision time to reach the agents (heartbeat 1 s), then check nothing moved.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Give a wrongly adopted revision time to reach the agents: two reports from each (not a fixed time, which a
+    // loaded machine can fill with nothing), then check nothing moved.
+    await reportsSeen(() => cluster.status(), NODES);
     const after = await cluster.status();
     expect(after.rollout?.revision).toBe(before.rollout?.revision);
     for (const n of after.nodes) {
@@ -148,7 +150,7 @@ describe("push failures", () => {
       "n1 and n5 to build and queue for a lease",
     );
     expect(waiting.rollout!.blockedReason).toMatch(/halted/);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await reportsSeen(() => cluster.status(), ["n1", "n5"]);
     const still = await cluster.status();
     expect(still.rollout!.halted).toBe(true);
     for (const n of still.nodes.filter((x) => x.name !== "n2")) {
@@ -162,7 +164,7 @@ describe("push failures", () => {
     await writeFile(n2nix, '{ ... }: {\n  boot.kernelParams = [ "console=ttyS1" ];\n}\n');
     const fixed = await cluster.harness.push("n2: drop the broken k3s setting");
     expect(fixed).toMatch(/remote: nk: revision [0-9a-f]{12} adopted: 1 node\(s\) get a new bundle, 2 unchanged/);
-    const done = await cluster.converged(40_000);
+    const done = await cluster.converged(90_000);
     expect(done.rollout!.halted).toBe(false);
     for (const n of done.nodes) expect(n.appliedSha256).not.toBe(shaBefore.get(n.name));
     expect(done.nodes.find((n) => n.name === "n2")!.appliedSha256).not.toBe(badSha);

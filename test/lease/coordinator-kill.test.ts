@@ -1,10 +1,10 @@
 // Integration: kill -9 of the coordinator process while a node is down for its reboot. The restarted coordinator
 // keeps that node's lease (same fencing token), grants nobody else until it is back, and the rollout completes.
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { eventually } from "../support/coordinator-harness.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
+import { reportsSeen } from "../support/reports-seen.js";
 
 const NODES = ["n1", "n2", "n3"];
 
@@ -38,8 +38,9 @@ describe("coordinator killed mid-rollout", () => {
     const killedAt = Date.now();
     await c.coordinator.start();
     expect(await eventually(() => holders().catch(() => undefined), 10_000, "status after the restart")).toEqual([{ node: victim, token, state: LeaseState.LEASE_STATE_REBOOTING }]);
-    // Health ticks, check rounds and the agents' reconnects all trigger decisions; none may grant.
-    await sleep(2_500);
+    // Health ticks, check rounds and the agents' reconnects all trigger decisions; none may grant. Counted in the
+    // others' reports (the victim is down), not in time.
+    await reportsSeen(() => c.status(), others);
     expect(await holders()).toEqual([{ node: victim, token, state: LeaseState.LEASE_STATE_REBOOTING }]);
     expect(c.disruptions().map((w) => ({ node: w.node, open: w.toMs === Infinity }))).toEqual([{ node: victim, open: true }]);
 

@@ -44,7 +44,7 @@ describe("the served nk source with real Nix", () => {
     await run("git", ["-C", channel, "init", "-q", "-b", "main"], { env: GIT_ENV });
     await run("git", ["-C", channel, "add", "-A"], { env: GIT_ENV });
     await run("git", ["-C", channel, "commit", "-q", "-m", "c"], { env: GIT_ENV });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await app?.close();

@@ -57,7 +57,7 @@ describe("nkctl pin with real Nix", () => {
     const yaml = readFileSync(join(checkout, "inventory.yaml"), "utf8")
       .replace("nixpkgs: { channel: nixos-24.11 }", `nixpkgs: { flake: "${channelUrl()}" }\n  state_version: "24.11"\n  agent: { flake: "${nkUrl()}", version: 0.1.0 }`);
     writeFileSync(join(checkout, "inventory.yaml"), yaml);
-  }, 60_000);
+  });
 
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
