@@ -43,6 +43,13 @@ const HOW: Record<Exclude<AgentMode, "before">, string> = {
   packaged: `compiled, with the NixOS package's node flags (\`${PACKAGED_AGENT_NODE_FLAGS.join(" ")}\`)`,
 };
 
+/**
+ * Where an idle agent's CPU goes, found with a CPU profile, \`strace -f\` and \`--trace-gc\` of the packaged agent
+ * (2026-12-02, load 3–15); not measured by each run, so stated as found.
+ */
+const IDLE_CPU_NOTE =
+  "Where the idle CPU goes (profiled 2026-12-02: \`--cpu-prof\`, \`strace -f\` and \`--trace-gc\` of the packaged agent, load 3–15): not garbage collection — after start-up an idle agent allocates about 1 MiB a minute, one scavenge of ~3 ms a minute under the 1 MiB semi-space. It is the agent's few wake-ups, each run cold (a gRPC unary call costs ~0.9 ms of CPU back to back, ~3.5 ms when calls are seconds apart): a Report every 30 s with its health (k3s active, node checks), the cluster check the coordinator sends every 15 s (healthCheckIntervalSeconds; \`ceph health\` here) and its ReportCheckResult, gRPC keepalive pings both ways every 20 s, grpc-js's subchannel-pool sweep every 10 s, machine facts and the self-update look once a minute; an open channel alone costs ~0.04 %. Under SimSystem each system read is a small file read; on NixOS the heartbeat spawns \`systemctl is-active\`. Heartbeats now read the boot id, booted system and boot paths once per process (three \`readlink -e\` spawns per heartbeat on NixOS before) and whether a system has k3s once per store path; that is within this benchmark's run-to-run noise (an A/B in one run against be14fd9, packaged, load 17–19: 0.20 % before, 0.23 % after, ranges 0.18–0.20 and 0.20–0.23). Keeping the JIT on costs more, not less: with \`--no-lite-mode --no-opt\` (baseline compiler, feedback vectors) the same agent measured 53.7–55.6 MiB and 0.28–0.33 %.";
+
 const loadAtStart = loadavg()[0]!;
 
 /** The load average matters for the CPU figures (RSS barely moves with it): the machine is often shared. */
@@ -123,7 +130,7 @@ try {
   if (args.write) {
     const notes = explain(results, modules);
     await writeSection(BENCHMARKS_MD, {
-      command: `npm run bench:agent-footprint -- --seconds ${seconds} --runs ${runs}${before ? ` --before ${before}` : ""} --write`,
+      command: `npm run bench:agent-footprint -- --seconds ${seconds} --runs ${runs}${args.modes === "tsx,built,packaged" ? "" : ` --modes ${args.modes}`}${before ? ` --before ${before}` : ""} --write`,
       date: new Date().toISOString().slice(0, 10),
       machine: machine(),
       seconds,
@@ -146,7 +153,8 @@ function explain(results: readonly ModeResult[], modules: readonly ModuleCost[])
   const notes: string[] = [
     "Setup: a coordinator process (file store, default heartbeat) with the example inventory cut down to n1; the agent with production defaults (report every 30 s, log level info, machine facts refreshed every 60 s) on SimSystem at time scale 0.05. Each run waits for the agent's first apply (one simulated reboot, so the sampled process is the one started after it) and a settle time, then samples.",
     "The \"before\" row builds the given git revision the same way and starts it with the node flags its own nixos-module/package.nix gave nk-agent.",
-    "Built mode compiles `tsconfig.build.json` into a temp dir (the same output as `npm run build`) and starts its `agent/src/cli.js` directly, so the benchmark never leaves a `dist/` that other processes in the checkout would pick up. The NixOS package (nixos-module/package.nix) ships this build and starts it with the node flags of the packaged row, so that row is the one the goal applies to: \`--max-semi-space-size=1\` keeps V8's young generation small and \`--lite-mode\` runs without the optimizing compiler and its feedback vectors — an idle agent has no hot loop to optimize.",
+    "Built mode compiles `tsconfig.build.json` into a temp dir (the same output as `npm run build`) and starts its `agent/src/cli.js` directly, so the benchmark never leaves a `dist/` that other processes in the checkout would pick up. The NixOS package (nixos-module/package.nix) ships this build and starts it with the node flags of the packaged row, so that row is the one the goal applies to: \`--max-semi-space-size=1\` keeps V8's young generation small and \`--lite-mode\` runs V8 without its compilers (Node 20: interpreter only, like \`--jitless\`) and without feedback vectors — an idle agent has no hot loop to compile.",
+    IDLE_CPU_NOTE,
   ];
   const tsx = byMode.get("tsx");
   const built = byMode.get("built");
