@@ -12,6 +12,7 @@ import type { GrantTrigger, LeaseManagerDeps, LeaseSettings } from "./lease-deps
 import { deadlineHaltPrefix, deadlineHaltReason, phaseBudgetMs, phaseName, type PhaseTimeouts } from "./lease-phases.js";
 import { endedView, queuedView } from "./lease-views.js";
 import type { SerialQueue } from "./serial-queue.js";
+import { staleRequest } from "./stale-request.js";
 
 const DAY_MS = 86_400_000;
 /** Re-decisions after a lost compare-and-set before giving up until the next trigger. */
@@ -97,13 +98,22 @@ export class GrantEngine {
       const canary = this.canary.gate(settings);
       await this.canary.noteWaiting(canary);
       const blockingPods = await this.blockingPods(settings);
-      const input = { ...this.input(settings), canary, ...(blockingPods ? { blockingPods } : {}) };
-      decision = decideGrants(input);
+      // Picks whose request is for a superseded bundle are left out and the rest decided again (bounded: each
+      // round leaves out at least one more queued node).
+      const stale = new Map<string, string>();
+      let input: GrantInput;
+      for (;;) {
+        input = { ...this.input(settings, stale), canary, ...(blockingPods ? { blockingPods } : {}) };
+        decision = decideGrants(input);
+        const found = await this.staleGrants(decision);
+        if (found.size === 0) break;
+        for (const [node, reason] of found) stale.set(node, reason);
+      }
       // A grant is about to happen: the metric gates are asked again now, and a failing one stops it.
       const failingGates = decision.grants.length > 0 && this.deps.checks.gatesNow ? await this.deps.checks.gatesNow() : [];
       if (failingGates.length > 0) decision = decideGrants({ ...input, clusterChecks: { ok: false, failing: failingGates } });
       this.book.headReason = decision.headReason;
-      this.book.waiting = new Map(decision.blocked.map((b) => [b.node, b.reason]));
+      this.book.waiting = new Map([...decision.blocked.map((b) => [b.node, b.reason] as const), ...stale]);
       if (await this.grant(decision, settings, t)) {
         await this.canary.notePicks(canary, decision.grants.map((g) => g.node));
         break;
@@ -135,9 +145,9 @@ export class GrantEngine {
     this.timerAt = Infinity;
   }
 
-  private input(settings: LeaseSettings): GrantInput {
+  private input(settings: LeaseSettings, leftOut: ReadonlyMap<string, string>): GrantInput {
     const held = this.book.held;
-    const waiting = this.book.queue.filter((r) => !held.has(r.node));
+    const waiting = this.book.queue.filter((r) => !held.has(r.node) && !leftOut.has(r.node));
     const queue = waiting.map((r) => ({ node: r.node, role: settings.roles.get(r.node) ?? "server" }));
     const base = this.baseInput(settings, waiting);
     // FleetLock hosts' reboot slots take the cluster's slots like nk's own holders.
@@ -173,6 +183,22 @@ export class GrantEngine {
     } catch (err) {
       return { rule, pods: [], error: errorMessage(err) };
     }
+  }
+
+  /**
+   * The decision's picks whose request is stale, with why; the node records are read from the store, whichever
+   * coordinator wrote them. An orphaned one is dropped from the queue, so it no longer shows as waiting.
+   */
+  private async staleGrants(decision: GrantDecision): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const g of decision.grants) {
+      const request = this.book.queue.find((r) => r.node === g.node);
+      const stale = request && staleRequest(request, await this.deps.store.getNode(g.node));
+      if (!request || !stale) continue;
+      found.set(g.node, stale.reason);
+      if (stale.orphaned) await this.dropRequest(request, `superseded: ${stale.reason.split(":")[0]}, and the node has moved on to its newer bundle`, "queued lease request dropped: superseded");
+    }
+    return found;
   }
 
   /** Grants in decision order; false when the holder set changed under us (another writer). */
@@ -227,13 +253,16 @@ export class GrantEngine {
   /** A request from a node the adopted inventory no longer has would block the FIFO forever. */
   private async dropUnknown(settings: LeaseSettings): Promise<void> {
     for (const request of this.book.queue.filter((r) => !settings.roles.has(r.node))) {
-      if (!(await this.deps.store.dequeue(request.node))) continue;
-      const reason = `${request.node} is not in the adopted inventory`;
-      this.book.queue = this.book.queue.filter((r) => r.node !== request.node);
-      await this.deps.store.appendEvent({ kind: "lease-request-dropped", node: request.node, revision: request.revision, message: reason });
-      this.book.streams.publish(request.node, endedView(queuedView(request, 0, "", undefined), "revoked", reason));
-      this.deps.log.warn({ node: request.node }, "queued lease request dropped: node left the inventory");
+      await this.dropRequest(request, `${request.node} is not in the adopted inventory`, "queued lease request dropped: node left the inventory");
     }
+  }
+
+  private async dropRequest(request: LeaseRequest, reason: string, logMessage: string): Promise<void> {
+    if (!(await this.deps.store.dequeue(request.node))) return;
+    this.book.queue = this.book.queue.filter((r) => r.node !== request.node);
+    await this.deps.store.appendEvent({ kind: "lease-request-dropped", node: request.node, revision: request.revision, message: reason });
+    this.book.streams.publish(request.node, endedView(queuedView(request, 0, "", undefined), "revoked", reason));
+    this.deps.log.warn({ node: request.node, reason }, logMessage);
   }
 
   /** Missed phase deadlines halt the rollout (never hand the slot on); silent holders are reported. */

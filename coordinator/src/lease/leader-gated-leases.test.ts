@@ -41,7 +41,7 @@ describe("LeaderGatedLeases", () => {
     const time = new FakeTime();
     const store = await FileStore.open({ dir, clock: time.now });
     // The store is unreachable for the first lease read after the election, as etcd was for the new leader.
-    let failures = 1;
+    let failures = 0;
     const flaky = new Proxy(store, {
       get(target, prop) {
         if (prop === "listLeases" && failures > 0) return () => (failures--, Promise.reject(new NkError("UNAVAILABLE", "etcd range failed: 14 UNAVAILABLE")));
@@ -67,6 +67,7 @@ describe("LeaderGatedLeases", () => {
     try {
       await gated.start();
       expect(gated.blockedReason()).toContain("this coordinator follows");
+      failures = 1;
       leadership.elect();
       // The first start fails; the retry starts a manager, which then leads.
       for (let i = 0; i < 200 && gated.blockedReason().includes("follows"); i++) await new Promise((r) => setTimeout(r, 10));
@@ -77,6 +78,34 @@ describe("LeaderGatedLeases", () => {
     } finally {
       process.off("unhandledRejection", onUnhandled);
       await gated.stop();
+      await store.close();
+    }
+  });
+
+  it("shows a follower the halt, leases and queue the leader records after the follower started", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-gated-"));
+    const time = new FakeTime();
+    const store = await FileStore.open({ dir, clock: time.now });
+    const follower = new LeaderGatedLeases({ leadership: new ElectedLater(), store, log: silentLogger(), createManager: () => { throw new Error("a follower starts no manager"); } });
+    let changes = 0;
+    follower.onChange(() => void changes++);
+    try {
+      await follower.start();
+      expect(follower.rollout().halted).toBeUndefined();
+      // What the leader does (the same store calls, the same journal events), seen by the follower only through them.
+      await store.enqueue({ node: "n2", kind: "reboot", revision: "r7", sha256: "a".repeat(64), reason: "a new kernel", role: "server" });
+      await store.grantLease({ node: "n1", kind: "reboot", state: "granted", revision: "r7", requestedAtMs: 1, grantedAtMs: 2, phase: "start", phaseDeadlineMs: 100, renewedAtMs: 2, cordonedByUs: false, nodeWasCordoned: false }, { holders: [] });
+      await store.appendEvent({ kind: "lease-granted", node: "n1", revision: "r7", message: "granted" });
+      await store.haltRollout("node n1 failed: did not boot", "r7");
+      await store.appendEvent({ kind: "rollout-halted", node: "n1", revision: "r7", message: "node n1 failed: did not boot" });
+      for (let i = 0; i < 200 && follower.rollout().halted === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(follower.rollout().halted).toMatchObject({ reason: "node n1 failed: did not boot", revision: "r7" });
+      expect(follower.held().map((l) => [l.node, l.state, l.revision])).toEqual([["n1", "granted", "r7"]]);
+      expect(follower.queue().map((l) => [l.node, l.state, l.queuePosition])).toEqual([["n2", "queued", 1]]);
+      expect(changes).toBeGreaterThan(0);
+      expect(follower.blockedReason()).toContain("this coordinator follows");
+    } finally {
+      await follower.stop();
       await store.close();
     }
   });

@@ -9,12 +9,14 @@ import type { GrantTrigger } from "./lease-deps.js";
 import { failedHaltReason } from "./lease-phases.js";
 import type { LeaseManager } from "./lease-manager.js";
 import type { FleetLockAnswer, FleetLockRequest } from "./fleet-locks.js";
+import { FollowerView } from "./follower-view.js";
 import type { AcquireRequest, HolderPhase, LeaseService } from "./lease-service.js";
 
 export class LeaderGatedLeases implements LeaseService {
   private manager: LeaseManager | null = null;
   private readonly listeners = new Set<() => void>();
-  private followerRollout: RolloutRecord = {};
+  private readonly follower: FollowerView;
+  private offEvents: (() => void) | null = null;
   private transition: Promise<void> = Promise.resolve();
   private offLeadership: (() => void) | null = null;
   private retry: NodeJS.Timeout | undefined;
@@ -30,10 +32,14 @@ export class LeaderGatedLeases implements LeaseService {
       /** Pause before starting the manager again after a failed start (default 1 s). */
       readonly retryMs?: number;
     },
-  ) {}
+  ) {
+    this.follower = new FollowerView({ store: deps.store, log: deps.log, changed: () => this.emit() });
+  }
 
   async start(): Promise<void> {
     this.offLeadership = this.deps.leadership.onChange(() => void this.follow());
+    // Every coordinator hears every journal event; a follower reads the leader's records again after each.
+    this.offEvents = this.deps.store.onEvent(() => void (this.manager ? undefined : this.follower.refresh()));
     await this.follow();
   }
 
@@ -65,7 +71,7 @@ export class LeaderGatedLeases implements LeaseService {
         await manager.stop();
         this.deps.log.warn({ leader: this.deps.leadership.leaderId() }, "no longer leading: lease manager stopped");
       }
-      if (!this.manager) this.followerRollout = await this.deps.store.getRollout().catch(() => this.followerRollout);
+      if (!this.manager) await this.follower.refresh();
       this.emit();
     }).catch((err: unknown) => this.deps.log.error({ err }, "following a leadership change failed"));
     return this.transition;
@@ -148,11 +154,11 @@ export class LeaderGatedLeases implements LeaseService {
   }
 
   held(): readonly LeaseView[] {
-    return this.manager?.held() ?? [];
+    return this.manager?.held() ?? this.follower.held();
   }
 
   queue(): readonly LeaseView[] {
-    return this.manager?.queue() ?? [];
+    return this.manager?.queue() ?? this.follower.queue();
   }
 
   blockedReason(): string {
@@ -162,13 +168,14 @@ export class LeaderGatedLeases implements LeaseService {
   }
 
   rollout(): RolloutRecord {
-    return this.manager?.rollout() ?? this.followerRollout;
+    return this.manager?.rollout() ?? this.follower.rollout;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
     this.offLeadership?.();
+    this.offEvents?.();
     await this.transition;
     const manager = this.manager;
     this.manager = null;

@@ -164,6 +164,45 @@ describe("LeaseManager grants", () => {
     expect(h.grants[0]!.trigger).toBe("resume");
   });
 
+  it("leaves out a queued request for a bundle a newer push replaced, and grants it again once that bundle is desired again", async () => {
+    h = await harness(settingsFor(AGENTS));
+    for (const n of ["n1", "n2"]) await h.store.enrollNode(n);
+    await h.manager.pause("hold the queue");
+    // Both asked for bundle aaaa; then a push gave n1 bundle bbbb before its agent withdrew.
+    await acquire(h, "n1");
+    await acquire(h, "n2");
+    await h.store.setDesired([{ node: "n1", revision: "rev2", sha256: "b".repeat(64) }, { node: "n2", revision: "rev1", sha256: "a".repeat(64) }]);
+    await h.manager.resume();
+    expect(heldNodes(h)).toEqual(["n2"]);
+    expect(h.manager.queue()[0]).toMatchObject({ node: "n1", waitingReason: expect.stringContaining("the node is now meant to run bbbbbbbbbbbb") });
+    // A revert makes aaaa desired again: the same request is good again.
+    await h.store.setDesired([{ node: "n1", revision: "rev3", sha256: "a".repeat(64) }]);
+    await cycle("n2");
+    expect(heldNodes(h)).toEqual(["n1"]);
+    expect(h.grants.map((g) => g.lease.node)).toEqual(["n2", "n1"]);
+  });
+
+  it("drops a superseded request once its node reports working on the newer bundle, so nothing shows as waiting", async () => {
+    h = await harness(settingsFor(AGENTS));
+    await h.store.enrollNode("n1");
+    await h.manager.pause("hold the queue");
+    await acquire(h, "n1");
+    // A push gave n1 bundle bbbb; the withdrawal of its request for aaaa was lost, and n1 went on to apply bbbb.
+    await h.store.setDesired([{ node: "n1", revision: "rev2", sha256: "b".repeat(64) }]);
+    await h.advance(1_000);
+    const at = h.time.now();
+    await h.store.recordReport("n1", {
+      revision: "rev2", sha256: "b".repeat(64), phase: "confirmed", health: { healthy: true, checks: [], observedAtMs: at },
+      error: "", agentVersion: "0.1.0", bootId: "boot-1", bootedSystem: "/nix/store/x-sys", currentSystem: "/nix/store/x-sys", atMs: at,
+    });
+    await h.manager.resume();
+    await h.manager.settled();
+    expect(heldNodes(h)).toEqual([]);
+    expect(h.manager.queue()).toEqual([]);
+    expect(lastUpdate(h, "n1")).toMatchObject({ state: "revoked", waitingReason: expect.stringContaining("superseded") });
+    expect((await h.store.readEvents()).filter((e) => e.kind === "lease-request-dropped").map((e) => e.node)).toEqual(["n1"]);
+  });
+
   it("refuses unknown nodes and requests before an inventory is adopted", async () => {
     h = await harness(null);
     await expect(acquire(h, "n1")).rejects.toSatisfy((e) => isNkError(e, "UNAVAILABLE"));
