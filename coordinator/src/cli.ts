@@ -2,10 +2,12 @@
 import { Command } from "commander";
 import { loadConfigFile } from "../../shared/src/config/index.js";
 import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
+import { createLogger } from "../../shared/src/log/index.js";
 import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import { coordinatorConfigSchema } from "./config/index.js";
 import { startCoordinator } from "./main.js";
+import { waitForEtcd } from "./store/wait-for-etcd.js";
 
 interface Flags {
   config?: string;
@@ -32,7 +34,10 @@ async function run(argv: string[]): Promise<void> {
     http: flags.httpListen ? { listen: flags.httpListen } : undefined,
     logLevel: flags.logLevel,
   });
-  const running = await startCoordinator(config);
+  const log = createLogger({ name: "nk-coordinator", level: config.logLevel });
+  const start = () => startCoordinator(config, { log });
+  // On etcd, a start that failed because etcd went away meanwhile is tried again (it stopped what it had started).
+  const running = config.store.kind === "etcd" ? await waitForEtcd(start, config.store.endpoints, { log }) : await start();
   stopOnSignals(running);
 }
 

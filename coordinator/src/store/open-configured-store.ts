@@ -25,8 +25,12 @@ export async function openConfiguredStore(config: CoordinatorConfig, log: Logger
   // Read before connecting: a missing or malformed key is a configuration error, said at once.
   const cipher = secretsKeyFile === undefined ? undefined : await SecretCipher.fromKeyFile(secretsKeyFile);
   // Loaded here, not at the top: a coordinator on the file store never needs etcd3 (see index.ts).
-  const [{ createEtcdClient }, { EtcdStore }] = await Promise.all([import("./etcd-client.js"), import("./etcd-store.js")]);
+  const [{ createEtcdClient }, { EtcdStore }, { waitForEtcd }] = await Promise.all([import("./etcd-client.js"), import("./etcd-store.js"), import("./wait-for-etcd.js")]);
   const client = await createEtcdClient({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) });
+  await waitForEtcd(() => client.get(`${prefix}rollout`).string(), endpoints, { log: log.child({ component: "store" }) }).catch((err: unknown) => {
+    client.close();
+    throw err;
+  });
   const election = LeaderElection.start({ client, prefix, id, logger: log.child({ component: "leader" }) });
   const store = await EtcdStore.open({ client, prefix, clock: now, logger: log.child({ component: "store" }), leaderGuard: () => election.leaderGuard(), ...(cipher ? { cipher } : {}),
     // The leader judges health from reports that reached other coordinators: keep them fresh.
