@@ -133,6 +133,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({
       store, catalog, registry, feed,
+      ...(opened.shared ? { storeIsAhead: async (revision: string, stored: string) => !(await repo.isAncestor(stored, revision)) } : {}),
       beforePublish: (inventory, changed, all) => farm.revisionAdopted(inventory, changed, all),
       log: log.child({ component: "inventory" }),
       now,

@@ -186,10 +186,14 @@ export class HaCluster extends ChaosBase {
     return s?.leader ? this.leaderIndex : undefined;
   }
 
-  /** Every acknowledged push on main in every coordinator's repo (followers fetch on the webhook or their poll). */
+  /**
+   * Every acknowledged push on main in every coordinator's repo (followers fetch on the webhook or their poll). Bounded
+   * by time, not attempts: with three test files at once a follower's fetch, validation and adoption took longer than
+   * twenty quick rounds (about 13 s).
+   */
   async missingPushes(acked: readonly string[]): Promise<string[]> {
     let missing: string[] = [];
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (const until = Date.now() + 45_000; Date.now() < until; ) {
       missing = (await Promise.all(this.coordinators.map(async (c, i) => (await missingPushes(join(this.workDir, `c${i}`, "state"), acked)).map((m) => `c${i}: ${m}`)))).flat();
       if (missing.length === 0) return [];
       await this.notifyAll();

@@ -17,6 +17,12 @@ export interface RevisionAdopterDeps {
   readonly now: () => number;
   /** Called after a revision is live, e.g. for metrics and the lease manager. */
   readonly onAdopted?: (result: AdoptResult, renderMs: number) => void;
+  /**
+   * With a store shared by several coordinators: whether the store's rollout revision is newer than `revision` or
+   * unknown here (not an ancestor of it). A coordinator started again on an older main then serves that main until its
+   * upstream sync catches up, but writes nothing: its desired bundles would take the cluster back for a moment.
+   */
+  readonly storeIsAhead?: (revision: string, stored: string) => Promise<boolean>;
   /** Called with the changed nodes' desired states before any agent hears of them (builders mode queues their builds). */
   readonly beforePublish?: (inventory: Inventory, changed: readonly NodeDesired[], all: readonly NodeDesired[]) => void;
 }
@@ -57,19 +63,21 @@ export class RevisionAdopter {
     const result = catalog.adopt(revision, validation.inventory, files, known, this.deps.now());
     const renderMs = performance.now() - started;
 
-    const entries = catalog.nodes().flatMap((d) => {
+    const rollout = await store.getRollout();
+    const behind = startup && rollout.revision !== undefined && rollout.revision !== revision && (await this.deps.storeIsAhead?.(revision, rollout.revision));
+    if (behind) log.info({ rev: revision, stored: rollout.revision }, "started on an older main than the shared store's revision: serving it until the upstream sync, writing nothing");
+    const entries = behind ? [] : catalog.nodes().flatMap((d) => {
       const stored = registry.get(d.node.name)?.desired;
       return stored?.sha256 === d.bundle.sha256 && stored.revision === d.revision ? [] : [{ node: d.node.name, revision: d.revision, sha256: d.bundle.sha256 }];
     });
     if (entries.length > 0) await store.setDesired(entries);
     registry.noteDesired(entries);
-    const rollout = await store.getRollout();
-    if (rollout.revision !== revision) {
+    if (!behind && rollout.revision !== revision) {
       await store.setRolloutRevision(revision);
       // A new push is the operator's answer to a halted rollout: disruptive steps may continue.
       if (rollout.halted && !startup) await store.clearHalt();
     }
-    if (!startup || result.changed.length > 0) {
+    if (!behind && (!startup || result.changed.length > 0)) {
       await store.appendEvent({
         kind: "revision-adopted",
         revision,

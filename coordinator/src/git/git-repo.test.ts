@@ -52,6 +52,17 @@ describe("GitRepo", () => {
     expect((await gitCli(["--git-dir", repo.gitDir, "rev-parse", `${second}^`])).stdout.trim()).toBe(first);
   });
 
+  it("tells whether one commit is an ancestor of another (false for a commit it does not have)", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const first = await repo.commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "first");
+    const second = await repo.commitFiles(new Map([["inventory.yaml", "a: 2\n"]]), "second");
+    expect(await repo.isAncestor(first, second)).toBe(true);
+    expect(await repo.isAncestor(second, second)).toBe(true);
+    expect(await repo.isAncestor(second, first)).toBe(false);
+    expect(await repo.isAncestor("e".repeat(40), second)).toBe(false);
+    expect(await repo.isAncestor("--all", second)).toBe(false);
+  });
+
   it("leaves out large, binary and linked files with a note", async () => {
     const repo = await GitRepo.open(stateDir);
     const sha = await repo.commitFiles(

@@ -133,6 +133,15 @@ export class GitRepo {
     await runGit(["update-ref", "-d", ref], this.gitOptions());
   }
 
+  /** Whether commit `a` is `b` or an ancestor of it; false also when either is not in this repo. */
+  async isAncestor(a: string, b: string): Promise<boolean> {
+    if (!SHA.test(a) || !SHA.test(b)) return false;
+    return runGit(["merge-base", "--is-ancestor", a, b], this.gitOptions()).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** The commit on main, or null before the first push. */
   headRevision(): Promise<string | null> {
     return this.resolve(MAIN_REF);

@@ -109,4 +109,34 @@ describe("LeaderGatedLeases", () => {
       await store.close();
     }
   });
+
+  it("decides again when any coordinator journals an adoption: a request stale against the store's desired bundle is granted once it is current", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-gated-"));
+    const time = new FakeTime();
+    const store = await FileStore.open({ dir, clock: time.now });
+    const leadership = new ElectedLater();
+    const manager = new LeaseManager({ store, now: time.now, timers: time.timers, log: silentLogger(), settings: new TestSettings(settingsFor({ n1: "agent" })), health: new TestHealth(), checks: new TestChecks(), hooks: new RecordingHooks() });
+    const gated = new LeaderGatedLeases({ leadership, store, log: silentLogger(), createManager: () => manager });
+    try {
+      await store.enrollNode("n1");
+      // A restarted coordinator adopted its older main first: the store names an older bundle than the agent asks for.
+      await store.setDesired([{ node: "n1", revision: "old", sha256: "b".repeat(64) }]);
+      await gated.start();
+      leadership.elect();
+      for (let i = 0; i < 200 && gated.blockedReason().includes("follows"); i++) await new Promise((r) => setTimeout(r, 5));
+      const updates: string[] = [];
+      await gated.acquire({ node: "n1", kind: "reboot", revision: "new", sha256: "a".repeat(64), reason: "kernel", fencingToken: 0 }, (v) => void updates.push(v.state));
+      await manager.settled();
+      expect(gated.held()).toEqual([]);
+      // Its sync adopts the newest revision: desired bundles written, the adoption journaled; nothing else happens.
+      await store.setDesired([{ node: "n1", revision: "new", sha256: "a".repeat(64) }]);
+      await store.appendEvent({ kind: "revision-adopted", revision: "new", message: "1 node(s) changed, 0 unchanged" });
+      for (let i = 0; i < 200 && gated.held().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(gated.held().map((l) => [l.node, l.state])).toEqual([["n1", "granted"]]);
+      expect(updates.at(-1)).toBe("granted");
+    } finally {
+      await gated.stop();
+      await store.close();
+    }
+  });
 });

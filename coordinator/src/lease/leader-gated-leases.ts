@@ -38,8 +38,13 @@ export class LeaderGatedLeases implements LeaseService {
 
   async start(): Promise<void> {
     this.offLeadership = this.deps.leadership.onChange(() => void this.follow());
-    // Every coordinator hears every journal event; a follower reads the leader's records again after each.
-    this.offEvents = this.deps.store.onEvent(() => void (this.manager ? undefined : this.follower.refresh()));
+    // Every coordinator hears every journal event; a follower reads the leader's records again after each. The leader
+    // decides again after any coordinator's adoption: desired bundles in the store changed, and with them which queued
+    // requests are stale (a restarted coordinator adopting its older main first left one out until the next trigger).
+    this.offEvents = this.deps.store.onEvent((event) => {
+      if (!this.manager) void this.follower.refresh();
+      else if (event.kind === "revision-adopted") this.manager.reevaluate("settings");
+    });
     await this.follow();
   }
 

@@ -1,0 +1,70 @@
+// RevisionAdopter at start on a store shared by several coordinators: a main older than the store's revision is served
+// but takes nothing back in the store (HA chaos seed 24700002: a restarted coordinator's older bundles left a request
+// out as stale); a main the store has not caught up with is written as before.
+import { rm } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import { homelabFiles, tempDir } from "../git/test-fixtures.js";
+import { DesiredCatalog } from "../inventory/index.js";
+import { FileStore } from "../store/index.js";
+import { DesiredFeed } from "./desired-feed.js";
+import { NodeRegistry } from "./node-registry.js";
+import { RevisionAdopter } from "./revision-adopter.js";
+
+const OLD = "1".repeat(40);
+const NEW = "2".repeat(40);
+let dir: string;
+let store: FileStore;
+beforeEach(async () => {
+  dir = await tempDir("adopter");
+  store = await FileStore.open({ dir, clock: () => 1_000 });
+});
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function startedOn(storeIsAhead: boolean) {
+  const files = await homelabFiles();
+  const catalog = new DesiredCatalog();
+  const registry = new NodeRegistry(store);
+  // What the other coordinators left in the store: revision NEW, with its own desired bundle for every node.
+  await store.setSecret("k3s-token", Buffer.from("t"));
+  const probe = new DesiredCatalog();
+  const valid = await new RevisionAdopter({ store, catalog: probe, registry: new NodeRegistry(store), feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 }).validate(files);
+  expect(valid.ok).toBe(true);
+  const nodes = ["n1", "n2", "n3"];
+  for (const n of nodes) await store.enrollNode(n);
+  await store.setDesired(nodes.map((node) => ({ node, revision: NEW, sha256: "f".repeat(64) })));
+  await store.setRolloutRevision(NEW);
+  await registry.load();
+  const asked: Array<[string, string]> = [];
+  const adopter = new RevisionAdopter({
+    store, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000,
+    storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), storeIsAhead),
+  });
+  const outcome = await adopter.adopt(OLD, files, { startup: true });
+  return { outcome, catalog, asked, nodes };
+}
+
+describe("RevisionAdopter at start on a shared store", () => {
+  it("serves an older main without writing its desired bundles, rollout revision or adoption", async () => {
+    const { outcome, catalog, asked } = await startedOn(true);
+    expect(outcome.ok).toBe(true);
+    expect(asked).toEqual([[OLD, NEW]]);
+    expect(catalog.revision).toBe(OLD);
+    expect((await store.getRollout()).revision).toBe(NEW);
+    expect((await store.listNodes()).map((n) => n.desired?.revision)).toEqual([NEW, NEW, NEW]);
+    expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
+  });
+
+  it("writes a main the store has not caught up with", async () => {
+    const { outcome, catalog } = await startedOn(false);
+    expect(outcome.ok).toBe(true);
+    expect(catalog.revision).toBe(OLD);
+    expect((await store.getRollout()).revision).toBe(OLD);
+    const nodes = await store.listNodes();
+    expect(nodes.map((n) => n.desired?.revision)).toEqual(nodes.map(() => OLD));
+    expect(nodes.map((n) => n.desired?.sha256)).toEqual(nodes.map((n) => catalog.get(n.name)!.bundle.sha256));
+  });
+});
