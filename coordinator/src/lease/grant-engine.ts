@@ -2,7 +2,7 @@
 import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import type { BlockingPodsState } from "./blocking-pods.js";
 import type { Role } from "../../../shared/src/inventory/index.js";
-import type { LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
+import type { HaltOptions, LeaseGrant, LeaseRecord, LeaseRequest, RolloutRecord } from "../store/index.js";
 import { decideGrants, type GrantDecision, type GrantInput, type NodeFacts, type NodeHealth } from "./grant-decision.js";
 import { CanaryBook } from "./canary-book.js";
 import { fleetLockHolder } from "./fleetlock-rule.js";
@@ -125,8 +125,8 @@ export class GrantEngine {
     this.arm(decision?.wakeAtMs ?? null);
   }
 
-  async halt(reason: string, revision: string, node?: string): Promise<void> {
-    this.book.rollout = await recordHalt(this.deps, reason, revision, node);
+  async halt(reason: string, revision: string, node?: string, options: HaltOptions = {}): Promise<void> {
+    this.book.rollout = await recordHalt(this.deps, reason, revision, node, options);
   }
 
   /** A halt that only said "this node is overdue" ends when the node returns or its lease is force-released. */
@@ -316,8 +316,12 @@ export class GrantEngine {
 }
 
 /** Halts the rollout in the store, with its event and log line; for the leader's engine and a follower alike. */
-export async function recordHalt(deps: Pick<LeaseManagerDeps, "store" | "log">, reason: string, revision: string, node?: string): Promise<RolloutRecord> {
-  const rollout = await deps.store.haltRollout(reason, revision);
+export async function recordHalt(deps: Pick<LeaseManagerDeps, "store" | "log">, reason: string, revision: string, node?: string, options: HaltOptions = {}): Promise<RolloutRecord> {
+  const rollout = await deps.store.haltRollout(reason, revision, options);
+  if (options.onlyIfCurrent && rollout.revision !== undefined && rollout.revision !== revision) {
+    deps.log.info({ node, rev: revision, current: rollout.revision, reason }, "not halted: a newer revision was adopted meanwhile");
+    return rollout;
+  }
   await deps.store.appendEvent({ kind: "rollout-halted", ...(node ? { node } : {}), revision, message: reason });
   deps.log.warn({ node, rev: revision, reason }, "rollout halted");
   return rollout;

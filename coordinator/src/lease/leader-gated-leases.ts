@@ -131,7 +131,7 @@ export class LeaderGatedLeases implements LeaseService {
     const { store, log } = this.deps;
     const rollout = await store.getRollout();
     if (rollout.halted || rollout.revision !== revision || (await store.getLease(node))) return;
-    await recordHalt({ store, log }, failedHaltReason(node, reason), revision, node);
+    await recordHalt({ store, log }, failedHaltReason(node, reason), revision, node, { onlyIfCurrent: true });
   }
 
   fleetLockPreReboot(request: FleetLockRequest): Promise<FleetLockAnswer> {

@@ -85,7 +85,7 @@ export class LeaseManager implements LeaseService {
     return this.serial.run(async () => {
       const rollout = await this.deps.store.getRollout();
       if (rollout.halted || rollout.revision !== revision || this.book.held.has(node)) return;
-      await this.engine.halt(failedHaltReason(node, reason), revision, node);
+      await this.engine.halt(failedHaltReason(node, reason), revision, node, { onlyIfCurrent: true });
       // Re-decide at once, so the queue shows the halt as the reason it waits.
       await this.engine.evaluateLocked({ trigger: "health", atMs: this.deps.now() });
     });

@@ -7,6 +7,7 @@ export type {
   EventRecord,
   FencedResult,
   GrantResult,
+  HaltOptions,
   HealthRecord,
   LeaseGrant,
   LeaseKind,

@@ -18,9 +18,13 @@ export const rolloutEdits = {
   resume(): RolloutEdit {
     return (r) => void delete r.paused;
   },
-  halt(reason: string, revision: string, atMs: number): RolloutEdit {
+  /** `onlyIfCurrent`: no change unless `revision` is still the rollout's, decided in the same atomic update. */
+  halt(reason: string, revision: string, atMs: number, onlyIfCurrent = false): RolloutEdit {
     const halted = { reason: checkedInput(str, reason, "reason"), revision: checkedInput(str, revision, "revision") };
-    return (r) => void (r.halted = { ...halted, atMs });
+    return (r) => {
+      if (onlyIfCurrent && r.revision !== undefined && r.revision !== halted.revision) return;
+      r.halted = { ...halted, atMs };
+    };
   },
   canary(canary: CanaryRecord): RolloutEdit {
     const record = checkedInput(checkCanary, canary, "canary");

@@ -212,6 +212,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.getRollout()).toEqual({ revision: "r7" });
     });
 
+    it("halts for a failure only while its revision is still the rollout's (onlyIfCurrent)", async () => {
+      await store.setRolloutRevision("r8");
+      // A node's failure of r7 reported after r8 was adopted: no halt.
+      expect((await store.haltRollout("n2 failed r7", "r7", { onlyIfCurrent: true })).halted).toBeUndefined();
+      expect((await store.getRollout()).halted).toBeUndefined();
+      expect((await store.haltRollout("n2 failed r8", "r8", { onlyIfCurrent: true })).halted).toMatchObject({ reason: "n2 failed r8", revision: "r8" });
+      await store.clearHalt();
+      // Without the option (a missed deadline of a lease held for an older revision) the halt stands.
+      expect((await store.haltRollout("n1 overdue", "r7")).halted).toMatchObject({ revision: "r7" });
+      await store.clearHalt();
+    });
+
     it("takes FleetLock slots by compare-and-set, recursively, and keeps them across reopen", async () => {
       const a = { group: "workers", id: "c988d2509fdf4cdcbed39037c56406fb", by: "zincati" };
       const first = await store.takeFleetLock(a, []);

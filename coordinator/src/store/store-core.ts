@@ -5,7 +5,7 @@ import { checkedInput } from "./lease-rules.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
-import type { CanaryRecord, EventInput, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionRef, RolloutRecord } from "./store.js";
+import type { CanaryRecord, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -78,8 +78,8 @@ export abstract class StoreCore {
     return this.rollout(rolloutEdits.resume());
   }
 
-  haltRollout(reason: string, revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.halt(reason, revision, this.now()));
+  haltRollout(reason: string, revision: string, options: HaltOptions = {}): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.halt(reason, revision, this.now(), options.onlyIfCurrent ?? false));
   }
 
   clearHalt(): Promise<RolloutRecord> {

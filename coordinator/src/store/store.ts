@@ -77,6 +77,15 @@ export interface NodeRecord {
   applied?: RevisionRef;
 }
 
+export interface HaltOptions {
+  /**
+   * Halt only while `revision` is still the rollout's: a node's failure of a revision a newer push replaced must not
+   * halt the newer one. Checked inside the store's atomic update, since an adoption may land between a caller's read
+   * and its write.
+   */
+  readonly onlyIfCurrent?: boolean;
+}
+
 export type LeaseKind = "reboot" | "service-restart";
 export type LeaseStateName = "granted" | "draining" | "drained" | "rebooting" | "verifying";
 
@@ -263,7 +272,7 @@ export interface Store {
   setRolloutRevision(revision: string): Promise<RolloutRecord>;
   pauseRollout(reason: string): Promise<RolloutRecord>;
   resumeRollout(): Promise<RolloutRecord>;
-  haltRollout(reason: string, revision: string): Promise<RolloutRecord>;
+  haltRollout(reason: string, revision: string, options?: HaltOptions): Promise<RolloutRecord>;
   clearHalt(): Promise<RolloutRecord>;
   /** Replaces the canary stage record. */
   setCanary(canary: CanaryRecord): Promise<RolloutRecord>;
