@@ -255,8 +255,8 @@ export class GrpcLeaseClient implements LeaseClient {
       if (this.seen?.fencingToken === fencingToken && this.seen.kind === "reboot" && PAST_DRAIN.has(this.seen.state)) return { ok: true };
       // After an agent restart there is no stream yet: re-attach to the held lease to hear "drained".
       if (!this.stream || this.streamToken !== fencingToken) this.openStream({ kind: "reboot", revision: "", sha256: "", reason: "drain", fencingToken });
-      const result = this.wait<{ ok: true } | { ok: false; error: string } | null>(signal, (lease) => {
-        if (lease.fencingToken === -1) return null;
+      const result = this.wait<{ ok: true } | { ok: false; error: string } | { retry: string }>(signal, (lease) => {
+        if (lease.fencingToken === -1) return { retry: lease.waitingReason };
         if (lease.fencingToken !== fencingToken) return undefined;
         if (lease.kind === "reboot" && PAST_DRAIN.has(lease.state)) return { ok: true };
         if (lease.state === "draining" && lease.waitingReason.startsWith("drain failed")) return { ok: false, error: lease.waitingReason };
@@ -265,7 +265,9 @@ export class GrpcLeaseClient implements LeaseClient {
       });
       await this.renew(fencingToken, "draining");
       const outcome = await result;
-      if (outcome) return outcome;
+      if (!("retry" in outcome)) return outcome;
+      // A coordinator that stopped leading ended the stream: the next address may lead.
+      if (/UNAVAILABLE|NOT_LEADER|does not lead/.test(outcome.retry)) this.deps.client.failover();
       await new Promise((r) => setTimeout(r, backoff.next()));
     }
     throw signal.reason instanceof Error ? signal.reason : new Error("aborted");

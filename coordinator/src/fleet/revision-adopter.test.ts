@@ -67,4 +67,26 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect(nodes.map((n) => n.desired?.revision)).toEqual(nodes.map(() => OLD));
     expect(nodes.map((n) => n.desired?.sha256)).toEqual(nodes.map((n) => catalog.get(n.name)!.bundle.sha256));
   });
+
+  it("tells connected agents of a revision the catalog took even when the store write failed, so a retry cannot miss them", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    let failRollout = true;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "getRollout" && failRollout) return () => ((failRollout = false), Promise.reject(new Error("etcd range failed: 14 UNAVAILABLE")));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FileStore;
+    const feed = new DesiredFeed();
+    const heard: string[] = [];
+    feed.watch("n1", (d) => void heard.push(d.revision));
+    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry: new NodeRegistry(flaky), feed, log: silentLogger(), now: () => 1_000 });
+    await expect(adopter.adopt(OLD, files)).rejects.toThrow("UNAVAILABLE");
+    expect(heard).toEqual([OLD]);
+    // The next adoption of the same tree changes nothing in the catalog, and writes to the store this time.
+    expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
+    expect((await store.getRollout()).revision).toBe(NEW);
+  });
 });

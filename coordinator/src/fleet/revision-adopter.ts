@@ -63,6 +63,33 @@ export class RevisionAdopter {
     const result = catalog.adopt(revision, validation.inventory, files, known, this.deps.now());
     const renderMs = performance.now() - started;
 
+    // The catalog serves this revision from here on (a new stream gets it), so connected agents hear of it too, even
+    // when a store write below fails: a later adoption compares with the catalog and would never send them the
+    // change (HA chaos seed 24900027: etcd cut during an adoption, and a node kept its old bundle for good).
+    const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
+    const inventory = validation.inventory;
+    let published = false;
+    const publish = (): void => {
+      if (published) return;
+      published = true;
+      this.deps.beforePublish?.(inventory, changed, catalog.nodes());
+      for (const desired of changed) feed.publish(desired);
+    };
+    try {
+      await this.record(revision, startup, result, renderMs, pushedBy);
+    } catch (err) {
+      publish();
+      throw err;
+    }
+    log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs) }, "revision adopted");
+    publish();
+    this.deps.onAdopted?.(result, renderMs);
+    return { ok: true, result };
+  }
+
+  /** The adoption's writes to the store: desired bundles, rollout revision (lifting a halt), the journal entry. */
+  private async record(revision: string, startup: boolean, result: AdoptResult, renderMs: number, pushedBy: string): Promise<void> {
+    const { store, catalog, registry, log } = this.deps;
     const rollout = await store.getRollout();
     const behind = startup && rollout.revision !== undefined && rollout.revision !== revision && (await this.deps.storeIsAhead?.(revision, rollout.revision));
     if (behind) log.info({ rev: revision, stored: rollout.revision }, "started on an older main than the shared store's revision: serving it until the upstream sync, writing nothing");
@@ -85,12 +112,6 @@ export class RevisionAdopter {
         fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1), ...(pushedBy === "" ? {} : { pushedBy }) },
       });
     }
-    log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs) }, "revision adopted");
-    const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
-    this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
-    for (const desired of changed) feed.publish(desired);
-    this.deps.onAdopted?.(result, renderMs);
-    return { ok: true, result };
   }
 
   /** A newly enrolled node gets its desired ref recorded at once. */

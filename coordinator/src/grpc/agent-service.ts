@@ -17,6 +17,7 @@ import type { PreviewMessage } from "../preview/index.js";
 import { buildJobMessage, buildOutcomeOf, helloOf, leaseInfoOf, previewResponse, previewResultOf, reportOf, watchDesiredResponse } from "./agent-codec.js";
 import type { AgentServiceImplementation, WatchDesiredWire } from "./agent-definition.js";
 import { authenticateNode, requireSameNode, type NodeTokenVerifier } from "./call-auth.js";
+import { endWhenDeposed } from "./end-when-deposed.js";
 import { toServiceError } from "./error-status.js";
 
 export interface AgentServiceDeps {
@@ -171,10 +172,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
 
     acquireLease: stream("AcquireLease", async (node, call) => {
       const req = call.request;
-      return deps.leases.acquire(
+      const done = await deps.leases.acquire(
         { node, kind: leaseKindFromWire(req.kind), revision: req.revision, sha256: req.bundleSha256, reason: req.reason, fencingToken: req.fencingToken, k3sNext: req.k3sNext.slice(0, 64) },
         (lease) => call.write({ lease: leaseToWire(leaseInfoOf(lease)) }),
       );
+      // A deposed leader's lease streams would go silent (its lease manager stopped): they end, so the agent asks the
+      // new leader. Found by HA chaos seed 24900027: an agent waited minutes for a "drained" the new leader recorded.
+      return endWhenDeposed(deps.onLeadershipChange, call, "AcquireLease", "this coordinator does not lead any more: retry on another coordinator", log, done);
     }),
 
     renewLease: unary("RenewLease", async (node, req) => {
@@ -225,16 +229,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
         call.write(message);
       });
       // A deposed leader sends its streams away, or the new leader would have no server to run checks on.
-      const unsubscribe = deps.onLeadershipChange?.((leader) => {
-        if (leader) return;
-        cleanup();
-        call.emit("error", toServiceError(notLeader(), log, { rpc: "WatchCheckRequests" }));
-      });
-      const cleanup = (): void => {
-        unsubscribe?.();
-        unwatch();
-      };
-      return cleanup;
+      return endWhenDeposed(deps.onLeadershipChange, call, "WatchCheckRequests", notLeader().message, log, unwatch);
     }),
 
     reportPreview: unary("ReportPreview", async (node, req) => {

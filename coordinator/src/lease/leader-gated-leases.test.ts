@@ -131,7 +131,8 @@ describe("LeaderGatedLeases", () => {
       // Its sync adopts the newest revision: desired bundles written, the adoption journaled; nothing else happens.
       await store.setDesired([{ node: "n1", revision: "new", sha256: "a".repeat(64) }]);
       await store.appendEvent({ kind: "revision-adopted", revision: "new", message: "1 node(s) changed, 0 unchanged" });
-      for (let i = 0; i < 200 && gated.held().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      // The book shows the grant before the stream hears it (published after the decision): wait for both.
+      for (let i = 0; i < 400 && (gated.held().length === 0 || updates.at(-1) !== "granted"); i++) await new Promise((r) => setTimeout(r, 5));
       expect(gated.held().map((l) => [l.node, l.state])).toEqual([["n1", "granted"]]);
       expect(updates.at(-1)).toBe("granted");
     } finally {
