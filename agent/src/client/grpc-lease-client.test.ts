@@ -40,7 +40,15 @@ class ScriptedConnection {
     this.reattaches.push(reason);
     return Promise.resolve(this.held);
   }
-  failover(): void {}
+  failovers = 0;
+  failover(): void {
+    this.failovers++;
+  }
+  readonly renews: Array<[number, string]> = [];
+  renewLease(fencingToken: number, state: string): Promise<LeaseInfo> {
+    this.renews.push([fencingToken, state]);
+    return Promise.resolve(lease(fencingToken, "draining"));
+  }
 }
 
 const lease = (fencingToken: number, state: LeaseInfo["state"]): LeaseInfo => ({
@@ -121,6 +129,29 @@ describe("GrpcLeaseClient", () => {
     conn.held = lease(13, "draining");
     await client.withdraw("superseded again");
     expect(conn.releases).toHaveLength(1);
+    client.close();
+  });
+
+  it("a drain wait whose stream a deposed leader ends moves to the next coordinator and hears drained there", async () => {
+    // Found by the HA chaos run (seed 24900027): the old leader stopped writing to the stream, the new one drained
+    // the node and recorded it, and the agent waited minutes on the silent stream. The deposed leader now ends it.
+    const conn = new ScriptedConnection();
+    const client = new GrpcLeaseClient({ client: conn as unknown as CoordinatorClient, bootId: async () => "boot-1", onLost: () => undefined, log: silentLogger(), random: () => 0 });
+    const acquired = client.acquire({ ...request, kind: "reboot" }, new AbortController().signal);
+    conn.streams[0]!.emit("data", { ...lease(21, "granted"), kind: "reboot" });
+    expect(await acquired).toEqual({ granted: true, fencingToken: 21 });
+
+    const drained = client.drain(21, new AbortController().signal);
+    await vi.waitFor(() => expect(conn.renews).toEqual([[21, "draining"]]));
+    conn.streams[0]!.emit("data", { ...lease(21, "draining"), kind: "reboot" });
+    const notLeader = Object.assign(new Error("14 UNAVAILABLE: c0 no longer leads; lease updates come from the new leader"), { code: 14, metadata: { get: (key: string) => (key === "nk-error-code" ? ["NOT_LEADER"] : []) } });
+    conn.streams[0]!.emit("error", notLeader);
+    // The next stream re-attaches to the held lease by its token, on the next address.
+    await vi.waitFor(() => expect(conn.streams).toHaveLength(2));
+    expect(conn.failovers).toBe(1);
+    expect(conn.streams[1]!.fencingToken).toBe(21);
+    conn.streams[1]!.emit("data", { ...lease(21, "drained"), kind: "reboot" });
+    expect(await drained).toEqual({ ok: true });
     client.close();
   });
 
