@@ -1,6 +1,7 @@
 // Executes the state machine's effects: one event at a time, state saved before anything irreversible.
 import { errorMessage, isNkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
+import { afterTimer } from "../../../shared/src/time/index.js";
 import { obtainSystem } from "./obtain-system.js";
 import type { System } from "../system/index.js";
 import { interruptedUnits } from "../system/dry-activate.js";
@@ -279,10 +280,7 @@ export class ApplyRunner {
       }
       this.lastHealthFailure = reason;
       if (clock.now() >= effect.deadlineAt) return { type: "health-failed", now: clock.now(), systemPath: effect.systemPath, reason };
-      await new Promise<void>((resolve, reject) => {
-        const cancel = clock.setTimer(Math.min(this.opts.healthPollMs ?? 5_000, Math.max(0, effect.deadlineAt - clock.now())), resolve);
-        signal.addEventListener("abort", () => (cancel(), reject(signal.reason)), { once: true });
-      });
+      await afterTimer((fire) => clock.setTimer(Math.min(this.opts.healthPollMs ?? 5_000, Math.max(0, effect.deadlineAt - clock.now())), fire), signal);
     }
   }
 

@@ -4,6 +4,7 @@ import { pushSimCache } from "../system/sim-cache.js";
 import { deriveSystem, simBootPaths } from "../system/sim-derive.js";
 import { hasFault, readFaults } from "../system/sim-faults.js";
 import type { Builder, BuildJob, BuildJobResult } from "./builder.js";
+import { abortableSleep, unlessAborted } from "../../../shared/src/time/index.js";
 
 export interface SimBuilderOptions {
   /** Bundles are written here; faults.json here fails or hangs builds (build-error, build-hang) as on a SimSystem. */
@@ -15,15 +16,6 @@ export interface SimBuilderOptions {
   readonly timeScale?: number;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
-}
-
 export class SimBuilder implements Builder {
   constructor(private readonly options: SimBuilderOptions) {}
 
@@ -33,8 +25,8 @@ export class SimBuilder implements Builder {
     const meta = deriveSystem(job.node, await readBundleDir(dir));
     const faults = await readFaults(this.options.dir);
     // A hanging build runs until it is aborted (the job is cancelled or the builder dies).
-    if (hasFault(faults, "build-hang", meta.bundleSha256)) await new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true }));
-    await sleep((this.options.buildMs ?? 3_000) * (this.options.timeScale ?? 1), signal);
+    if (hasFault(faults, "build-hang", meta.bundleSha256)) await unlessAborted(new Promise<never>(() => undefined), signal);
+    await abortableSleep((this.options.buildMs ?? 3_000) * (this.options.timeScale ?? 1), signal);
     const log = `building '/nix/store/${meta.systemPath.slice(11, 43)}-nixos-system-${job.node}.drv'...`;
     if (!job.files.some((f) => f.path === "flake.nix")) return { ok: false, error: `error: path:${dir} has no flake.nix`, log };
     if (hasFault(faults, "build-error", meta.bundleSha256)) return { ok: false, error: "error: simulated build failure", log: `${log}\nerror: simulated build failure` };

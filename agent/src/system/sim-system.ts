@@ -9,7 +9,8 @@ import type { BundleKeep } from "./bundle-gc.js";
 import type { CommandRunner } from "./command-runner.js";
 import { ProcessRunner } from "./process-runner.js";
 import { bootChanged, bootChangesOf, deriveSystem, simBootPaths, initialSystem, unitChanges } from "./sim-derive.js";
-import { DEFAULT_DURATIONS, sleep, type SimDurations } from "./sim-timing.js";
+import { abortableSleep as sleep, unlessAborted } from "../../../shared/src/time/index.js";
+import { DEFAULT_DURATIONS, type SimDurations } from "./sim-timing.js";
 import type { SimSystemOptions } from "./sim-system-options.js";
 
 export type { SimSystemOptions } from "./sim-system-options.js";
@@ -128,11 +129,7 @@ export class SimSystem implements System {
       this.activations.set(systemPath, work);
     }
     if (!signal) return work;
-    return new Promise((resolve, reject) => {
-      signal.throwIfAborted();
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-      work.then(resolve, reject);
-    });
+    return unlessAborted(work, signal);
   }
 
   private async activateNow(systemPath: string): Promise<ActivationResult> {

@@ -1,18 +1,12 @@
 // switch-to-configuration in a transient systemd unit, detached from the agent: started, joined after a restart, stopped.
 import { NkError } from "../../../shared/src/errors/index.js";
+import { abortableSleep } from "../../../shared/src/time/index.js";
 import { lastLine, logOf } from "./command-output.js";
 import type { CommandRunner } from "./command-runner.js";
 import { storeHashOf, type ActivationResult } from "./system.js";
 
 /** The unit states in which a transient activation unit is still working. */
 const BUSY = new Set(["active", "activating", "deactivating", "reloading"]);
-
-function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
-}
 
 /** The transient unit an activation of `systemPath` runs in: one name per system and action, so a restart can find it. */
 export function activationUnit(systemPath: string, action: "switch" | "boot"): string {
@@ -28,7 +22,7 @@ export class TransientActivation {
     private readonly pollMs: number,
     sleep?: (ms: number, signal?: AbortSignal) => Promise<void>,
   ) {
-    this.sleep = sleep ?? realSleep;
+    this.sleep = sleep ?? abortableSleep;
   }
 
   /** switch-to-configuration in a transient unit, detached from the agent, waited for. */
