@@ -114,15 +114,23 @@ export class HaCluster extends ChaosBase {
           },
         }),
       );
-      // One CA for all coordinators, copied as an operator would, so agents pin one certificate.
-      if (i > 0) {
-        await mkdir(join(stateDir, "tls"), { recursive: true, mode: 0o700 });
-        for (const f of ["ca.crt", "ca.key"]) await cp(join(workDir, "c0", "state", "tls", f), join(stateDir, "tls", f));
-      }
+    }
+    // c0 first: it makes the CA, which the others get copied as an operator would, so agents pin one certificate.
+    // Then the other two at once.
+    const start = async (i: number): Promise<void> => {
       await this.coordinators[i]!.start(60_000);
       this.up.add(i);
-      if (i === 0) this.caPem = await this.coordinators[0]!.caPem();
-    }
+    };
+    await start(0);
+    this.caPem = await this.coordinators[0]!.caPem();
+    await Promise.all(
+      this.coordinators.slice(1).map(async (_, k) => {
+        const tls = join(workDir, `c${k + 1}`, "state", "tls");
+        await mkdir(tls, { recursive: true, mode: 0o700 });
+        for (const f of ["ca.crt", "ca.key"]) await cp(join(workDir, "c0", "state", "tls", f), join(tls, f));
+        await start(k + 1);
+      }),
+    );
     await writeFile(join(workDir, "ca.crt"), this.caPem);
     await this.git("config", "http.sslCAInfo", join(workDir, "ca.crt"));
     await this.setK3sSecret();

@@ -116,15 +116,20 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
           healthCheckIntervalSeconds: 1,
         },
       });
-      // One CA for all coordinators, so agents pin one certificate (copied like an operator would).
-      if (i > 0) {
-        await mkdir(join(stateDir, "tls"), { recursive: true, mode: 0o700 });
-        for (const f of ["ca.crt", "ca.key"]) await cp(join(work, "c0", "state", "tls", f), join(stateDir, "tls", f));
-      }
-      await c.start();
       coordinators.push(c);
-      if (i === 0) caPem = await c.caPem();
     }
+    // c0 first: it makes the one CA for all coordinators, copied like an operator would, so agents pin one
+    // certificate. Then the other two at once.
+    await coordinators[0]!.start();
+    caPem = await coordinators[0]!.caPem();
+    await Promise.all(
+      coordinators.slice(1).map(async (c, k) => {
+        const tls = join(work, `c${k + 1}`, "state", "tls");
+        await mkdir(tls, { recursive: true, mode: 0o700 });
+        for (const f of ["ca.crt", "ca.key"]) await cp(join(work, "c0", "state", "tls", f), join(tls, f));
+        await c.start();
+      }),
+    );
     await writeFile(join(work, "ca.crt"), caPem);
     const { client, md } = admin(coordinators[0]!);
     const call = <T>(fn: (cb: (err: Error | null, res: T) => void) => void) => new Promise<T>((ok, fail) => fn((err, res) => (err ? fail(err) : ok(res))));
