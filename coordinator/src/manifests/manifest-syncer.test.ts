@@ -37,6 +37,8 @@ class ManualTimers implements SyncerTimers {
 
 let fake: FakeKubeApiserver;
 let events: { kind: string; message: string }[];
+/** The store refuses event appends (etcd cut off). */
+let eventsFail: boolean;
 let applies: boolean[];
 let converged: boolean;
 let timers: ManualTimers;
@@ -49,7 +51,12 @@ function syncer(mode: ManifestApplyMode, driver: ManifestDriver = new ManifestCl
     current: () => ({ revision, inventory, files: FILES }),
     serversConverged: () => converged,
     isLeader: () => true,
-    events: { appendEvent: async (e) => void events.push(e) },
+    events: {
+      appendEvent: async (e) => {
+        if (eventsFail) throw new Error("etcd transaction failed: 14 UNAVAILABLE: No connection established");
+        events.push(e);
+      },
+    },
     metrics: { manifestApply: (ok) => void applies.push(ok) },
     log: silentLogger(),
     now: () => 1_000,
@@ -85,6 +92,7 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 beforeEach(() => {
   events = [];
+  eventsFail = false;
   applies = [];
   converged = false;
   timers = new ManualTimers();
@@ -140,6 +148,30 @@ describe("ManifestSyncer", () => {
     await until(s, () => applies.length === 3 && s.snapshot().state === "applied");
     expect(applies).toEqual([false, false, true]);
     expect(events.map((e) => e.kind)).toEqual(["manifests-failed", "manifests-applied"]);
+  });
+
+  it("a run that throws neither ends the process nor loses the outcome: an event etcd refused, a driver that threw", async () => {
+    // HA chaos seed 25200018: a new leader applied the manifests, etcd refused the event, and the run's rejection,
+    // which nothing awaited, ended the coordinator. vitest fails the file on an unhandled rejection.
+    eventsFail = true;
+    const s = syncer("immediately");
+    s.noteAdopted();
+    await reach(s, "applied");
+    expect((await s.applyNow()).state).toBe("applied");
+    expect(events).toEqual([]);
+    expect(timers.delays).toEqual([]);
+
+    const throwing: ManifestDriver = {
+      enabled: true,
+      apply: () => Promise.reject(new Error("kube-apiserver unreachable")),
+      diff: () => Promise.resolve([]),
+      status: () => Promise.resolve([]),
+    };
+    const t = syncer("immediately", throwing);
+    t.noteAdopted();
+    await reach(t, "failed");
+    expect(t.snapshot()).toMatchObject({ state: "failed", error: "kube-apiserver unreachable", failures: 1 });
+    expect(timers.delays).toEqual([5_000]);
   });
 
   it("manual: applies only when asked", async () => {

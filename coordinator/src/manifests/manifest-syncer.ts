@@ -1,6 +1,7 @@
 // Decides when manifests/ is applied (after the push, once servers converge, or by hand), one run at a time, retried with backoff.
 import type { Inventory, RepoFiles } from "../../../shared/src/inventory/index.js";
 import { formatDiagnostic } from "../../../shared/src/inventory/index.js";
+import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { readManifests, type ManifestObject } from "../../../shared/src/manifests/index.js";
 import { ChangeSignal } from "../fleet/change-signal.js";
@@ -92,7 +93,9 @@ export class ManifestSyncer {
       if (mode === "manual") return waitFor("manual");
       if (mode === "after-servers" && !this.deps.serversConverged()) return waitFor("waiting");
     }
-    this.running = this.run(current).finally(() => {
+    // Nothing awaits a run started here: a rejection (etcd unreachable for the event, a driver that throws) would be
+    // unhandled and end the process (found by the HA chaos run: a new leader's event write, with etcd cut off).
+    this.running = this.run(current).catch((err: unknown) => this.runFailed(current, err)).finally(() => {
       this.running = null;
       if (this.again) {
         this.again = false;
@@ -152,7 +155,7 @@ export class ManifestSyncer {
       return;
     }
     const failures = this.view.failures + 1;
-    const delay = Math.min((this.deps.initialBackoffMs ?? 5_000) * 2 ** (failures - 1), this.deps.maxBackoffMs ?? 300_000);
+    const delay = this.backoffMs(failures);
     const firstBad = report.objects.find((o) => o.action === "conflict" || o.action === "failed" || o.action === "skipped");
     const error = [report.error, firstBad ? `${firstBad.key}${firstBad.source ? ` (${firstBad.source})` : ""}: ${firstBad.message ?? firstBad.action}` : ""].filter((s) => s).join("; ");
     this.scheduleRetry(delay);
@@ -160,6 +163,23 @@ export class ManifestSyncer {
     this.deps.log.warn({ revision: current.revision, error, retryInMs: delay }, "manifests apply failed");
     // One event per revision's first failure and then each tenth: visible without flooding the log of events.
     if (failures === 1 || failures % 10 === 0) await this.deps.events.appendEvent({ kind: "manifests-failed", revision: current.revision, message: `manifests of ${current.revision.slice(0, 12)} failed (attempt ${failures}, retry in ${Math.round(delay / 1000)}s): ${error}` });
+  }
+
+  /** A run that threw: applied but its event not recorded (logged, nothing to redo), or failed (retried with backoff). */
+  private runFailed(current: AdoptedRevision, err: unknown): void {
+    const error = errorMessage(err);
+    if (this.view.state === "applied" && this.view.appliedRevision === current.revision) {
+      return void this.deps.log.warn({ revision: current.revision, err: error }, "manifests applied, but the event could not be recorded");
+    }
+    const failures = this.view.failures + 1;
+    const delay = this.backoffMs(failures);
+    this.scheduleRetry(delay);
+    this.set({ state: "failed", error, failures });
+    this.deps.log.warn({ revision: current.revision, error, retryInMs: delay }, "manifests apply failed");
+  }
+
+  private backoffMs(failures: number): number {
+    return Math.min((this.deps.initialBackoffMs ?? 5_000) * 2 ** (failures - 1), this.deps.maxBackoffMs ?? 300_000);
   }
 
   private row(key: string, source: string, action: ManifestObjectView["action"], message: string): ManifestObjectView {
