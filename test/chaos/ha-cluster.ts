@@ -3,7 +3,7 @@
 // member through a TCP proxy of its own, so one coordinator can be cut off from etcd while agents still reach it;
 // each agent lists all three coordinators, each through a proxy of the agent's own (a node's cut cuts all three).
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -115,19 +115,17 @@ export class HaCluster extends ChaosBase {
         }),
       );
     }
-    // c0 first: it makes the CA, which the others get copied as an operator would, so agents pin one certificate.
-    // Then the other two at once.
+    // c0 first: it makes the CA, which the others share, so agents pin one certificate. Then the other two at once.
     const start = async (i: number): Promise<void> => {
       await this.coordinators[i]!.start(60_000);
       this.up.add(i);
     };
+    const [first, ...others] = this.coordinators;
     await start(0);
-    this.caPem = await this.coordinators[0]!.caPem();
+    this.caPem = await first!.caPem();
     await Promise.all(
-      this.coordinators.slice(1).map(async (_, k) => {
-        const tls = join(workDir, `c${k + 1}`, "state", "tls");
-        await mkdir(tls, { recursive: true, mode: 0o700 });
-        for (const f of ["ca.crt", "ca.key"]) await cp(join(workDir, "c0", "state", "tls", f), join(tls, f));
+      others.map(async (c, k) => {
+        await c.shareCaFrom(first!);
         await start(k + 1);
       }),
     );

@@ -118,15 +118,13 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
       });
       coordinators.push(c);
     }
-    // c0 first: it makes the one CA for all coordinators, copied like an operator would, so agents pin one
-    // certificate. Then the other two at once.
-    await coordinators[0]!.start();
-    caPem = await coordinators[0]!.caPem();
+    // c0 first: it makes the CA, which the others share, so agents pin one certificate. Then the other two at once.
+    const [first, ...others] = coordinators;
+    await first!.start();
+    caPem = await first!.caPem();
     await Promise.all(
-      coordinators.slice(1).map(async (c, k) => {
-        const tls = join(work, `c${k + 1}`, "state", "tls");
-        await mkdir(tls, { recursive: true, mode: 0o700 });
-        for (const f of ["ca.crt", "ca.key"]) await cp(join(work, "c0", "state", "tls", f), join(tls, f));
+      others.map(async (c) => {
+        await c.shareCaFrom(first!);
         await c.start();
       }),
     );

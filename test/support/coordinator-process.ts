@@ -1,7 +1,7 @@
 // Runs nk-coordinator as its own process on fixed loopback ports, so tests can kill -9 it and start it again.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { REPO_ROOT, noKubeUnlessConfigured } from "./coordinator-harness.js";
@@ -57,6 +57,13 @@ export class CoordinatorProcess {
 
   async caPem(): Promise<string> {
     return readFile(join(this.options.stateDir, "tls", "ca.crt"), "utf8");
+  }
+
+  /** Copies `other`'s CA (certificate and key) in before the first start, as an operator gives every coordinator of a group one CA. */
+  async shareCaFrom(other: CoordinatorProcess): Promise<void> {
+    const tls = join(this.options.stateDir, "tls");
+    await mkdir(tls, { recursive: true, mode: 0o700 });
+    for (const f of ["ca.crt", "ca.key"]) await cp(join(other.options.stateDir, "tls", f), join(tls, f));
   }
 
   /**
