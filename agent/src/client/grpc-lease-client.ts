@@ -21,6 +21,9 @@ type Waiter = (lease: LeaseInfo) => boolean;
 
 const PAST_DRAIN: ReadonlySet<LeaseStateName> = new Set(["drained", "rebooting", "verifying"]);
 
+/** Why a lease stream ended when this coordinator cannot serve it (down, a follower, deposed): another address may lead. */
+const LEADER_ELSEWHERE = /UNAVAILABLE|NOT_LEADER|does not lead/;
+
 /** Waits `ms`, or less when `signal` aborts first. */
 function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -201,7 +204,7 @@ export class GrpcLeaseClient implements LeaseClient {
       }
       this.deps.log.warn({ reason: outcome.retry }, "lease stream interrupted; retrying");
       // A coordinator that is down or only follows cannot grant: the next address may lead.
-      if (/UNAVAILABLE|NOT_LEADER|does not lead/.test(outcome.retry)) this.deps.client.failover();
+      if (LEADER_ELSEWHERE.test(outcome.retry)) this.deps.client.failover();
       await sleepUnlessAborted(backoff.next(), signal);
     }
     // Withdrawn between two attempts: the request is still queued from the last one.
@@ -267,7 +270,7 @@ export class GrpcLeaseClient implements LeaseClient {
       const outcome = await result;
       if (!("retry" in outcome)) return outcome;
       // A coordinator that stopped leading ended the stream: the next address may lead.
-      if (/UNAVAILABLE|NOT_LEADER|does not lead/.test(outcome.retry)) this.deps.client.failover();
+      if (LEADER_ELSEWHERE.test(outcome.retry)) this.deps.client.failover();
       await new Promise((r) => setTimeout(r, backoff.next()));
     }
     throw signal.reason instanceof Error ? signal.reason : new Error("aborted");

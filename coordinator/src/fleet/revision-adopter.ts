@@ -67,22 +67,13 @@ export class RevisionAdopter {
     // when a store write below fails: a later adoption compares with the catalog and would never send them the
     // change (HA chaos seed 24900027: etcd cut during an adoption, and a node kept its old bundle for good).
     const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
-    const inventory = validation.inventory;
-    let published = false;
-    const publish = (): void => {
-      if (published) return;
-      published = true;
-      this.deps.beforePublish?.(inventory, changed, catalog.nodes());
-      for (const desired of changed) feed.publish(desired);
-    };
     try {
       await this.record(revision, startup, result, renderMs, pushedBy);
-    } catch (err) {
-      publish();
-      throw err;
+    } finally {
+      this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
+      for (const desired of changed) feed.publish(desired);
     }
     log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs) }, "revision adopted");
-    publish();
     this.deps.onAdopted?.(result, renderMs);
     return { ok: true, result };
   }

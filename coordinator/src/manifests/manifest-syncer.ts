@@ -154,13 +154,9 @@ export class ManifestSyncer {
       await this.deps.events.appendEvent({ kind: "manifests-applied", revision: current.revision, message: `manifests of ${current.revision.slice(0, 12)} applied: ${summary(report)}` });
       return;
     }
-    const failures = this.view.failures + 1;
-    const delay = this.backoffMs(failures);
     const firstBad = report.objects.find((o) => o.action === "conflict" || o.action === "failed" || o.action === "skipped");
     const error = [report.error, firstBad ? `${firstBad.key}${firstBad.source ? ` (${firstBad.source})` : ""}: ${firstBad.message ?? firstBad.action}` : ""].filter((s) => s).join("; ");
-    this.scheduleRetry(delay);
-    this.set({ state: "failed", error, failures, objects: this.rows(report) });
-    this.deps.log.warn({ revision: current.revision, error, retryInMs: delay }, "manifests apply failed");
+    const { failures, delay } = this.failed(current, error, { objects: this.rows(report) });
     // One event per revision's first failure and then each tenth: visible without flooding the log of events.
     if (failures === 1 || failures % 10 === 0) await this.deps.events.appendEvent({ kind: "manifests-failed", revision: current.revision, message: `manifests of ${current.revision.slice(0, 12)} failed (attempt ${failures}, retry in ${Math.round(delay / 1000)}s): ${error}` });
   }
@@ -171,15 +167,17 @@ export class ManifestSyncer {
     if (this.view.state === "applied" && this.view.appliedRevision === current.revision) {
       return void this.deps.log.warn({ revision: current.revision, err: error }, "manifests applied, but the event could not be recorded");
     }
-    const failures = this.view.failures + 1;
-    const delay = this.backoffMs(failures);
-    this.scheduleRetry(delay);
-    this.set({ state: "failed", error, failures });
-    this.deps.log.warn({ revision: current.revision, error, retryInMs: delay }, "manifests apply failed");
+    this.failed(current, error);
   }
 
-  private backoffMs(failures: number): number {
-    return Math.min((this.deps.initialBackoffMs ?? 5_000) * 2 ** (failures - 1), this.deps.maxBackoffMs ?? 300_000);
+  /** One more failure of this revision: the retry armed with doubling backoff, the view and the log told. */
+  private failed(current: AdoptedRevision, error: string, patch: Partial<ManifestsView> = {}): { failures: number; delay: number } {
+    const failures = this.view.failures + 1;
+    const delay = Math.min((this.deps.initialBackoffMs ?? 5_000) * 2 ** (failures - 1), this.deps.maxBackoffMs ?? 300_000);
+    this.scheduleRetry(delay);
+    this.set({ ...patch, state: "failed", error, failures });
+    this.deps.log.warn({ revision: current.revision, error, retryInMs: delay }, "manifests apply failed");
+    return { failures, delay };
   }
 
   private row(key: string, source: string, action: ManifestObjectView["action"], message: string): ManifestObjectView {
