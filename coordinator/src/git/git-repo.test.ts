@@ -31,6 +31,18 @@ describe("GitRepo", () => {
     expect(await (await GitRepo.open(stateDir)).headRevision()).toBe(sha);
   });
 
+  it("puts back on the next start a setting changed by hand, and leaves the others as they are", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const config = (...args: string[]) => gitCli(["--git-dir", repo.gitDir, "config", ...args]);
+    await config("receive.denyDeletes", "false");
+    await config("core.hooksPath", "/elsewhere");
+    await config("user.name", "kept");
+    await GitRepo.open(stateDir);
+    expect((await config("receive.denyDeletes")).stdout.trim()).toBe("true");
+    expect((await config("core.hooksPath")).stdout.trim()).toBe(join(stateDir, "repo", "hooks"));
+    expect((await config("user.name")).stdout.trim()).toBe("kept");
+  });
+
   it("commits a Map as the whole tree and reads it back in one snapshot", async () => {
     const repo = await GitRepo.open(stateDir);
     const files = await homelabFiles();

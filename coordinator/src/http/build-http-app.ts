@@ -11,6 +11,7 @@ import { registerFleetLockRoutes, type FleetLockEndpoint } from "./fleetlock-rou
 import { registerOpenApi, registerOpenApiRoute } from "./openapi.js";
 import type { CoordinatorMetrics } from "./coordinator-metrics.js";
 import { httpErrorFor, sendError } from "./http-errors.js";
+import { lazySchemaController } from "./lazy-schema-compilers.js";
 import { registerPageRoutes } from "./page-routes.js";
 import { refusePlainHttp } from "./refuse-plain-http.js";
 import { StatusStream } from "./status-stream.js";
@@ -76,6 +77,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     bodyLimit: JSON_BODY_LIMIT,
     // Bodies must match their schema exactly: no silent coercion of "true" to true, no silent dropping of unknown keys.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    schemaController: lazySchemaController(),
   }) as unknown as FastifyInstance;
   if (deps.https) refusePlainHttp(app.server as unknown as HttpsServer);
   // First, so that it sees every route registered after it.

@@ -4,10 +4,16 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
-import { createCa, issueServerCert, type KeyAndCert } from "./cert-factory.js";
+import type { KeyAndCert } from "./cert-factory.js";
 import { hostKey, sanKeys, wantedHosts } from "./host-names.js";
 
 const DAY_MS = 24 * 3_600_000;
+
+/**
+ * The certificate factory (@peculiar/x509 and its ASN.1 modules) only when a certificate must be made: loading it was
+ * about a third of the coordinator's start-up module loading, which a restart with current certificates never needs.
+ */
+const certFactory = () => import("./cert-factory.js");
 
 export const TLS_DIR = "tls";
 export const CA_CERT_FILE = "ca.crt";
@@ -77,7 +83,7 @@ async function ensureCa(dir: string, nowMs: number, validityDays: number): Promi
   const stored = await readPair(dir, CA_CERT_FILE, CA_KEY_FILE);
   if (stored.certPem === undefined) {
     // No cert was ever written, so nobody can have pinned this CA: (re)create it.
-    const pair = await createCa(nowMs, validityDays);
+    const pair = await (await certFactory()).createCa(nowMs, validityDays);
     await writePair(dir, CA_CERT_FILE, CA_KEY_FILE, pair);
     return { pair, cert: new X509Certificate(pair.certPem) };
   }
@@ -109,7 +115,7 @@ export async function ensureTls(stateDir: string, options: EnsureTlsOptions): Pr
   if (stored && serverCertUsable(stored.cert, ca.cert, new Set(hosts.map(hostKey)), nowMs, options.renewBeforeDays ?? 30)) {
     server = stored.pair;
   } else {
-    server = await issueServerCert(ca.pair, hosts, nowMs, options.serverValidityDays ?? 365);
+    server = await (await certFactory()).issueServerCert(ca.pair, hosts, nowMs, options.serverValidityDays ?? 365);
     await writePair(dir, SERVER_CERT_FILE, SERVER_KEY_FILE, server);
     serverIssued = true;
   }
