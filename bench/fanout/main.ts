@@ -123,7 +123,7 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     await git("add", "-A");
     await git("commit", "-q", "-m", `generated inventory, ${nodes} nodes`);
 
-    let config: Record<string, unknown> = { logLevel: "info" };
+    let config: Record<string, unknown> = { logLevel: process.env.NK_BENCH_LOG_LEVEL ?? "info" };
     if (options.store === "etcd") {
       etcd = await startEtcd();
       await run("git", ["init", "-q", "--bare", "-b", "main", upstream]);
