@@ -1,7 +1,7 @@
 // Faults a SimSystem injects, read from <dir>/faults.json on every call so tests can change them live.
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { readSmallFile } from "./sim-read.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 
 export const FAULT_KINDS = [
@@ -30,13 +30,13 @@ export function faultsPath(dir: string): string {
 }
 
 export async function readFaults(dir: string): Promise<Faults> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(faultsPath(dir), "utf8");
+    text = readSmallFile(faultsPath(dir));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
     throw new NkError("IO", `cannot read ${faultsPath(dir)}`, { cause: err });
   }
+  if (text === null) return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

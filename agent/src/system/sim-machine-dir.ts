@@ -1,9 +1,10 @@
 // The simulated machine's folder: generations, the store's system metadata and small state files, each written whole.
-import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import type { SimSystemMeta } from "./sim-derive.js";
+import { readSmallFile } from "./sim-read.js";
 
 export class SimMachineDir {
   constructor(readonly dir: string) {}
@@ -70,9 +71,8 @@ export class SimMachineDir {
 
   async read(rel: string): Promise<string | null> {
     try {
-      return (await readFile(join(this.dir, rel), "utf8")).trim();
+      return readSmallFile(join(this.dir, rel))?.trim() ?? null;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw new NkError("IO", `cannot read ${join(this.dir, rel)}`, { cause: err });
     }
   }

@@ -1,7 +1,8 @@
 // The API VIP across simulated machines: each records its keepalived as the real one would behave, and the holder
 // is what VRRP would elect among the carriers: the highest priority that is up, running keepalived, not handed over.
-import { mkdir, readdir, readFile, readlink, symlink } from "node:fs/promises";
+import { mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import { join } from "node:path";
+import { readSmallFile } from "./sim-read.js";
 
 /** One simulated machine's part in the VRRP election (files in its directory, written by SimSystem). */
 export interface SimVipView {
@@ -24,10 +25,11 @@ export function vrrpPriorityOf(keepalivedNix: string | undefined): number | null
 }
 
 async function text(dir: string, rel: string): Promise<string | null> {
-  return readFile(join(dir, rel), "utf8").then(
-    (s) => s.trim(),
-    () => null,
-  );
+  try {
+    return readSmallFile(join(dir, rel))?.trim() ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export async function readSimVip(dir: string): Promise<SimVipView> {
