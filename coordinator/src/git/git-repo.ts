@@ -87,7 +87,7 @@ export class GitRepo {
     const git = gitPorcelain({ baseDir: repo.root, gitDir: repo.gitDir });
     // One read, then a write only where a value differs: a process per setting was eight forks of the coordinator on
     // every start.
-    const current = (await porcelain("config", () => git.listConfig("local"))).all;
+    const current = exists ? (await porcelain("config", () => git.listConfig("local"))).all : {};
     for (const [key, value] of settings) if (current[key] !== value) await porcelain("config", () => git.addConfig(key, value));
     return repo;
   }
