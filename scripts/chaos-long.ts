@@ -5,7 +5,8 @@
 //   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources] [--ha] [--log-level debug]; CHAOS_TRACE=1 prints every status poll while settling.
 // --ha: each cluster runs three coordinators on a real three-member etcd (/usr/bin/etcd) and the schedules add leader
 // kills, a coordinator cut off from etcd, etcd member kills, whole-etcd restarts and racing pushes (no scripted ones).
-// A failing schedule prints its seed and the command that replays it alone.
+// A failing schedule prints its seed and the command that replays it alone. `kill <pid>` (SIGTERM) lets the schedules in
+// progress finish and prints the summary of what ran; a second SIGTERM, or Ctrl-C, ends the run at once.
 // Run time: a schedule takes ~5-35 s (mean ~13 s), most of it waiting for agents to reconnect after outages and
 // for health deadlines; --workers runs that many independent clusters side by side (on 2 cores, 4 workers run
 // about 15 schedules a minute at a load average near 5, 5 workers about 16 at a load near 7: 1,003 took 63 minutes),
@@ -59,6 +60,13 @@ if (!values["from-sources"]) {
   process.once("SIGINT", () => process.exit(130));
 }
 
+const stop = new AbortController();
+process.on("SIGTERM", () => {
+  if (stop.signal.aborted) process.exit(143);
+  stop.abort();
+  line("chaos: SIGTERM: no new schedules; finishing the ones in progress (SIGTERM again to quit at once)");
+});
+
 const ha = values.ha;
 line(`chaos: seed ${seed}, ${total} ${ha ? "HA " : ""}schedules of ${values.steps} steps on ${workers} cluster(s) of ${nodeCount} nodes${ha ? " (3 coordinators on a 3-member etcd each)" : ""}`);
 const started = Date.now();
@@ -79,6 +87,7 @@ const runs = await Promise.allSettled(
       stopOnViolation: values["stop-on-violation"],
       ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 }),
       verbose: values.verbose,
+      stop: stop.signal,
       scripted: values["skip-scripted"] || w > 0 || ha ? [] : SCRIPTED_SCHEDULES,
       ha,
       ...(values["log-level"] !== undefined && { logLevel: values["log-level"] }),
@@ -112,5 +121,5 @@ for (const r of merged.results.filter((x) => x.violations.length > 0)) {
 for (const a of aborted) line(`chaos: run aborted: ${a}`);
 line(`chaos: ${((Date.now() - started) / 60_000).toFixed(1)} min, median schedule ${(median / 1000).toFixed(1)} s (seed ${seed})`);
 line(summaryLine(merged, ha));
-const cutShort = values.minutes === undefined && merged.results.length < total;
+const cutShort = values.minutes === undefined && !stop.signal.aborted && merged.results.length < total;
 process.exitCode = merged.violations > 0 || aborted.length > 0 || cutShort ? 1 : 0;

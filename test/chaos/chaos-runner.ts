@@ -34,6 +34,8 @@ export interface ChaosRunOptions {
   readonly verbose?: boolean;
   /** No new schedule starts once this much time has passed since the start (CI keeps its wall time bounded). */
   readonly budgetMs?: number;
+  /** No new schedule starts once this is aborted (a long run stopped by hand still checks and sums up what ran). */
+  readonly stop?: AbortSignal;
   /** Keep the work dir (logs, state) when something failed; default true. */
   readonly keepOnFailure?: boolean;
   /** Fixed scenarios run first, on the same cluster and under the same invariants (regressions chaos found). */
@@ -116,6 +118,10 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       const firstSeeded = i === scripted.length;
       if (options.budgetMs !== undefined && !firstSeeded && Date.now() - started > options.budgetMs) {
         log(`chaos: time budget of ${options.budgetMs / 1000} s used up after ${i} schedules`);
+        break;
+      }
+      if (options.stop?.aborted && !firstSeeded) {
+        log(`chaos: stopped by hand after ${i} schedules`);
         break;
       }
       const result = await runSchedule(cluster, driver, recorder, journal, history, i, body);
