@@ -6,7 +6,8 @@
 // --ha: each cluster runs three coordinators on a real three-member etcd (/usr/bin/etcd) and the schedules add leader
 // kills, a coordinator cut off from etcd, etcd member kills, whole-etcd restarts and racing pushes (no scripted ones).
 // A failing schedule prints its seed and the command that replays it alone. `kill <pid>` (SIGTERM) lets the schedules in
-// progress finish and prints the summary of what ran; a second SIGTERM, or Ctrl-C, ends the run at once.
+// progress finish and prints the summary of what ran; a second SIGTERM, or Ctrl-C, ends the run at once and leaves its
+// clusters' processes behind (find them by their work dirs, /tmp/nk-chaos-*).
 // Run time: a schedule takes ~5-35 s (mean ~13 s), most of it waiting for agents to reconnect after outages and
 // for health deadlines; --workers runs that many independent clusters side by side (on 2 cores, 4 workers run
 // about 15 schedules a minute at a load average near 5, 5 workers about 16 at a load near 7: 1,003 took 63 minutes),

@@ -120,7 +120,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
         log(`chaos: time budget of ${options.budgetMs / 1000} s used up after ${i} schedules`);
         break;
       }
-      if (options.stop?.aborted && !firstSeeded) {
+      if (options.stop?.aborted) {
         log(`chaos: stopped by hand after ${i} schedules`);
         break;
       }

@@ -1,7 +1,7 @@
 // Faults a SimSystem injects, read from <dir>/faults.json on every call so tests can change them live.
 import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
-import { readSmallFile } from "./sim-read.js";
+import { readSmallFile } from "./read-small-file.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 
 export const FAULT_KINDS = [

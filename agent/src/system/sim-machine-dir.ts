@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import type { SimSystemMeta } from "./sim-derive.js";
-import { readSmallFile } from "./sim-read.js";
+import { readSmallFile } from "./read-small-file.js";
 
 export class SimMachineDir {
   constructor(readonly dir: string) {}

@@ -2,7 +2,7 @@
 // is what VRRP would elect among the carriers: the highest priority that is up, running keepalived, not handed over.
 import { mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { readSmallFile } from "./sim-read.js";
+import { readSmallFile } from "./read-small-file.js";
 
 /** One simulated machine's part in the VRRP election (files in its directory, written by SimSystem). */
 export interface SimVipView {

@@ -76,9 +76,11 @@ export class RevisionAdopter {
       this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
       for (const desired of changed) feed.publish(desired);
     }
-    // Where an adoption's time went, for a slow rollout start: render, the store's writes, the streams' encoding.
+    // Where an adoption's time went, for a slow rollout start: the render, the store's writes, and handing the bundles
+    // out (builders mode's planning, then encoding and writing each node's message to its streams).
     const ms = (from: number, to: number) => Math.round(to - from);
-    log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, renderMs: Math.round(renderMs), recordMs: ms(recordStarted, publishStarted), publishMs: ms(publishStarted, performance.now()) }, "revision adopted");
+    const took = { renderMs: Math.round(renderMs), recordMs: ms(recordStarted, publishStarted), publishMs: ms(publishStarted, performance.now()) };
+    log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, ...took }, "revision adopted");
     this.deps.onAdopted?.(result, renderMs);
     return { ok: true, result };
   }

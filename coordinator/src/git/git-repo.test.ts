@@ -31,13 +31,24 @@ describe("GitRepo", () => {
     expect(await (await GitRepo.open(stateDir)).headRevision()).toBe(sha);
   });
 
+  it("writes no setting on a restart when all are as they should be", async () => {
+    const repo = await GitRepo.open(stateDir);
+    // git config writes a new file and renames it into place: an unchanged inode means nothing was written.
+    const config = join(repo.gitDir, "config");
+    const before = (await stat(config)).ino;
+    await GitRepo.open(stateDir);
+    expect((await stat(config)).ino).toBe(before);
+  });
+
   it("puts back on the next start a setting changed by hand, and leaves the others as they are", async () => {
     const repo = await GitRepo.open(stateDir);
     const config = (...args: string[]) => gitCli(["--git-dir", repo.gitDir, "config", ...args]);
     await config("receive.denyDeletes", "false");
     await config("core.hooksPath", "/elsewhere");
     await config("user.name", "kept");
+    await config("--add", "transfer.hideRefs", "refs/other/");
     await GitRepo.open(stateDir);
+    expect((await config("--get-all", "transfer.hideRefs")).stdout.trim()).toBe("refs/nk/");
     expect((await config("receive.denyDeletes")).stdout.trim()).toBe("true");
     expect((await config("core.hooksPath")).stdout.trim()).toBe(join(stateDir, "repo", "hooks"));
     expect((await config("user.name")).stdout.trim()).toBe("kept");

@@ -86,9 +86,11 @@ export class GitRepo {
     ];
     const git = gitPorcelain({ baseDir: repo.root, gitDir: repo.gitDir });
     // One read, then a write only where a value differs: a process per setting was eight forks of the coordinator on
-    // every start.
+    // every start. git lists keys in lower case; a key set twice by hand is replaced by the one value.
     const current = exists ? (await porcelain("config", () => git.listConfig("local"))).all : {};
-    for (const [key, value] of settings) if (current[key] !== value) await porcelain("config", () => git.addConfig(key, value));
+    for (const [key, value] of settings) {
+      if (current[key.toLowerCase()] !== value) await porcelain("config", () => git.raw(["config", "--local", "--replace-all", key, value]));
+    }
     return repo;
   }
 

@@ -11,7 +11,7 @@ import { registerFleetLockRoutes, type FleetLockEndpoint } from "./fleetlock-rou
 import { registerOpenApi, registerOpenApiRoute } from "./openapi.js";
 import type { CoordinatorMetrics } from "./coordinator-metrics.js";
 import { httpErrorFor, sendError } from "./http-errors.js";
-import { lazySchemaController } from "./lazy-schema-compilers.js";
+import { lazySchemaController } from "./lazy-schema-controller.js";
 import { registerPageRoutes } from "./page-routes.js";
 import { refusePlainHttp } from "./refuse-plain-http.js";
 import { StatusStream } from "./status-stream.js";

@@ -1,5 +1,5 @@
 // The OpenAPI document at /api/v1/openapi.json describes every /api/v1 route fastify has, with the schemas fastify validates and serializes with.
-import type { RouteOptions } from "fastify";
+import Fastify, { type RouteOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPENAPI_PATH } from "./openapi.js";
 import { authHeader, buildTestApp, type TestApp } from "./test-app.js";
@@ -63,6 +63,16 @@ describe("OpenAPI", () => {
       if (pathParams.length > 0) expect(schema.params, `${method} ${url} params schema`).toBeDefined();
       if (schema.body !== undefined) expect(op.requestBody?.content["application/json"]?.schema.required, `${method} ${url} body`).toContain(url.startsWith("/v1/") ? "client_params" : "reason");
     }
+  });
+
+  it("has schemas that all compile under fastify's default compilers (the coordinator compiles each on first use)", async () => {
+    // Every route of the app again, with its schemas, in an app that compiles them all when it gets ready.
+    const eager = Fastify();
+    const withSchema = routes.filter((r) => r.schema !== undefined && r.method !== "HEAD");
+    expect(withSchema.length).toBeGreaterThanOrEqual(10);
+    for (const r of withSchema) eager.route({ method: r.method, url: r.url, schema: r.schema!, handler: async () => null });
+    await expect(eager.ready()).resolves.toBeDefined();
+    await eager.close();
   });
 
   it("marks the admin routes as needing the admin token and documents their errors", () => {

@@ -31,6 +31,19 @@ function lazySerializer(compile: () => (data: unknown) => string): (data: unknow
   return (data) => (fn ??= compile())(data);
 }
 
+/**
+ * fastify lower-cases the names in a header schema only for its own compiler, not for one given as a factory (as
+ * here): a schema naming a header in capitals would then never match. Such a schema is refused when its route is
+ * added, so every schema this controller accepts behaves as under the default.
+ */
+function refuseCapitalHeaders(route: { schema?: unknown; httpPart?: string; url?: string }): void {
+  if (route.httpPart !== "headers" || typeof route.schema !== "object" || route.schema === null) return;
+  const { properties, required } = route.schema as { properties?: object; required?: unknown };
+  const names = [...Object.keys(properties ?? {}), ...(Array.isArray(required) ? (required as unknown[]).map(String) : [])];
+  const capital = names.find((n) => n !== n.toLowerCase());
+  if (capital !== undefined) throw new Error(`header schema of ${route.url ?? "a route"}: write header names in lower case ("${capital}")`);
+}
+
 /** The `schemaController` option for Fastify(): the default compilers, deferred per route. */
 export function lazySchemaController(): NonNullable<FastifyServerOptions["schemaController"]> {
   const validators = AjvCompiler() as unknown as Factory<ValidateFn>;
@@ -39,7 +52,10 @@ export function lazySchemaController(): NonNullable<FastifyServerOptions["schema
     compilersFactory: {
       buildValidator: (...args: never[]) => {
         const compiler = validators(...args);
-        return (route: never) => lazyValidator(() => compiler(route));
+        return (route: never) => {
+          refuseCapitalHeaders(route);
+          return lazyValidator(() => compiler(route));
+        };
       },
       buildSerializer: (...args: never[]) => {
         const compiler = serializers(...args);

@@ -1,6 +1,6 @@
 import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
-import { lazySchemaController } from "./lazy-schema-compilers.js";
+import { lazySchemaController } from "./lazy-schema-controller.js";
 
 function app(lazy: boolean) {
   const a = Fastify({ ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }, ...(lazy ? { schemaController: lazySchemaController() } : {}) });
@@ -40,6 +40,12 @@ describe("lazySchemaController", () => {
     expect(lazy[0]).toBe('200 {"ok":true}');
     expect(lazy[1]).toContain("body must have required property 'reason'");
     expect(lazy[5]).toBe("200 yes");
+  });
+
+  it("refuses a header schema with a capital in a name when the route is added (fastify would lower-case it only for its own compiler)", async () => {
+    const a = Fastify({ schemaController: lazySchemaController() });
+    a.get("/h", { schema: { headers: { type: "object", required: ["Fleet-Lock-Protocol"] } } }, async () => "yes");
+    await expect(a.ready()).rejects.toThrow(/write header names in lower case \("Fleet-Lock-Protocol"\)/);
   });
 
   it("compiles a route's schemas on its first request, not when the app starts", async () => {
