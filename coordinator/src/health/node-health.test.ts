@@ -4,6 +4,7 @@ import { NoKube } from "../kube/index.js";
 import { KubeClient } from "../kube/kube-client.js";
 import { NodeHealth, type NodeHealthView } from "./node-health.js";
 import { ManualTimers } from "./test-timers.js";
+import { fakeKubeConfig } from "../kube/fake-kube-config.js";
 
 const OK_CHECK = { name: "k3s", ok: true, message: "active", observedAtMs: 0 };
 
@@ -104,7 +105,7 @@ describe("NodeHealth with Kubernetes", () => {
     fake.setNode({ name: "n1", ready: true });
     fake.setNode({ name: "n2", ready: false, message: "PLEG is not healthy" });
     timers = new ManualTimers();
-    health = new NodeHealth({ kube: new KubeClient(fake.kubeConfig()), timers, pollMs: 5_000 });
+    health = new NodeHealth({ kube: new KubeClient(fakeKubeConfig(fake)), timers, pollMs: 5_000 });
     health.setNodes(["n1", "n2", "n3"]);
     for (const n of ["n1", "n2", "n3"]) {
       health.noteConnected(n, true);

@@ -1,7 +1,6 @@
 // An in-process stand-in for kube-apiserver (plain HTTP on 127.0.0.1) with the endpoints nk uses, for tests and the demo.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { ObjectStore } from "./fake/object-store.js";
 import { parseLabelSelector } from "./fake/label-selector.js";
 import { routeObjects } from "./fake/object-routes.js";
@@ -109,12 +108,6 @@ export class FakeKubeApiserver {
       contexts: [{ name: "fake", context: { cluster: "fake", user: "nk" } }],
       "current-context": "fake",
     });
-  }
-
-  kubeConfig(): KubeConfig {
-    const config = new KubeConfig();
-    config.loadFromString(this.kubeconfigYaml());
-    return config;
   }
 
   setNode(node: FakeNode): void {

@@ -7,6 +7,7 @@ import { FakeKubeApiserver } from "./fake-kube-apiserver.js";
 import { InstantClock } from "./instant-clock.js";
 import { KubeClient, loadKubeConfig } from "./kube-client.js";
 import { NoKube } from "./no-kube.js";
+import { fakeKubeConfig } from "./fake-kube-config.js";
 
 let fake: FakeKubeApiserver;
 let clock: InstantClock;
@@ -15,7 +16,7 @@ let kube: KubeClient;
 beforeEach(async () => {
   fake = await FakeKubeApiserver.start();
   clock = new InstantClock();
-  kube = new KubeClient(fake.kubeConfig(), { clock });
+  kube = new KubeClient(fakeKubeConfig(fake), { clock });
   fake.setNode({ name: "n1", ready: true });
   fake.setNode({ name: "n2", ready: false, message: "container runtime network not ready" });
 });

@@ -4,6 +4,7 @@ import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
 import { KubeClient } from "../kube/kube-client.js";
 import { decideGrants, type GrantInput } from "./grant-decision.js";
 import { acquire, harness, heldNodes, settingsFor, type Harness } from "./test-lease-kit.js";
+import { fakeKubeConfig } from "../kube/fake-kube-config.js";
 
 const NOW = 1_000_000;
 const base = (over: Partial<GrantInput>): GrantInput => ({
@@ -55,7 +56,7 @@ describe("blocking pods through the Kubernetes API", () => {
     fake = await FakeKubeApiserver.start();
     fake.addPod({ namespace: "ops", name: "backup-1", nodeName: "n1", owner: "Job", labels: { app: "backup" } });
     fake.addPod({ namespace: "ops", name: "web-1", nodeName: "n2", owner: "ReplicaSet", labels: { app: "web" } });
-    const kube = new KubeClient(fake.kubeConfig());
+    const kube = new KubeClient(fakeKubeConfig(fake));
     const settings = settingsFor({ n1: "agent", n2: "agent" }, { maxUnavailable: 2, blockingPods: { selector: "app=backup", scope: "node" } });
     h = await harness(settings, {}, { pods: { list: (selector) => kube.listPods(selector) } });
     await acquire(h, "n1");

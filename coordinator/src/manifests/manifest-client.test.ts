@@ -8,6 +8,7 @@ import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
 import { InstantClock } from "../kube/instant-clock.js";
 import { ManifestClient } from "./manifest-client.js";
 import type { ApplyReport } from "./manifest-driver.js";
+import { fakeKubeConfig } from "../kube/fake-kube-config.js";
 
 const ID = applySetId(parentRef("lab"));
 const NS = "apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n";
@@ -33,7 +34,7 @@ function writes(): string[] {
 
 beforeAll(async () => {
   fake = await FakeKubeApiserver.start({ establishAfterReads: 2 });
-  driver = new ManifestClient(fake.kubeConfig(), { clock: new InstantClock(), tuning: { establishPollMs: 100 } });
+  driver = new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock(), tuning: { establishPollMs: 100 } });
 });
 
 afterAll(() => fake.close());
@@ -162,7 +163,7 @@ describe("ManifestClient against the fake apiserver", () => {
     try {
       const res = await fetch(`${other.url}/api/v1/namespaces/kube-system/secrets?fieldManager=kubectl`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "nk-lab", annotations: { "applyset.kubernetes.io/tooling": "kubectl/v1.30" } } }) });
       expect(res.status).toBe(201);
-      const report = await new ManifestClient(other.kubeConfig()).apply(request({ "manifests/ns.yaml": NS }));
+      const report = await new ManifestClient(fakeKubeConfig(other)).apply(request({ "manifests/ns.yaml": NS }));
       expect(report).toEqual({ revision: "r1", ok: false, objects: [], error: "ApplySet parent Secret kube-system/nk-lab is managed by kubectl/v1.30, not nk; nk will not apply or prune through it" });
       expect(other.requests.filter((r) => r.method !== "GET" && r.method !== "POST")).toEqual([]);
     } finally {

@@ -10,6 +10,7 @@ import { NoManifests } from "./no-manifests.js";
 import type { ManifestDriver } from "./manifest-driver.js";
 import { ManifestSyncer, type SyncerTimers } from "./manifest-syncer.js";
 import type { ManifestsState } from "./manifests-view.js";
+import { fakeKubeConfig } from "../kube/fake-kube-config.js";
 
 const FILES = new Map([
   ["manifests/app.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: { name: app }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: cfg, namespace: app }\ndata: { k: v }\n"],
@@ -43,7 +44,7 @@ let applies: boolean[];
 let converged: boolean;
 let timers: ManualTimers;
 
-function syncer(mode: ManifestApplyMode, driver: ManifestDriver = new ManifestClient(fake.kubeConfig(), { clock: new InstantClock() }), revision = "a".repeat(40)): ManifestSyncer {
+function syncer(mode: ManifestApplyMode, driver: ManifestDriver = new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock() }), revision = "a".repeat(40)): ManifestSyncer {
   const base = exampleInventory();
   const inventory = { ...base, cluster: { ...base.cluster, name: `lab-${mode}` }, manifests: { ...base.manifests, apply: mode } };
   return new ManifestSyncer({
@@ -132,7 +133,7 @@ describe("ManifestSyncer", () => {
     const files = new Map([["manifests/app.yaml", FILES.get("manifests/app.yaml")!.replace("name: cfg,", "name: cfg-conflict,")]]);
     const base = exampleInventory();
     const inventory = { ...base, cluster: { ...base.cluster, name: "lab-retry" }, manifests: { ...base.manifests, apply: "immediately" as const } };
-    const s = new ManifestSyncer({ driver: new ManifestClient(fake.kubeConfig(), { clock: new InstantClock() }), current: () => ({ revision: "b".repeat(40), inventory, files }), serversConverged: () => true, isLeader: () => true, events: { appendEvent: async (e) => void events.push(e) }, metrics: { manifestApply: (ok) => void applies.push(ok) }, log: silentLogger(), now: () => 1_000, timers });
+    const s = new ManifestSyncer({ driver: new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock() }), current: () => ({ revision: "b".repeat(40), inventory, files }), serversConverged: () => true, isLeader: () => true, events: { appendEvent: async (e) => void events.push(e) }, metrics: { manifestApply: (ok) => void applies.push(ok) }, log: silentLogger(), now: () => 1_000, timers });
     s.noteAdopted();
     await reach(s, "failed");
     expect(s.snapshot()).toMatchObject({ state: "failed", failures: 1, nextRetryMs: 6_000 });

@@ -11,6 +11,7 @@ import { KubeClient } from "../kube/kube-client.js";
 import { FileStore, type LeaseRecord, type NodeReport } from "../store/index.js";
 import { SingleLeader } from "../leader/index.js";
 import { KubeDisruptionHooks } from "./kube-disruption-hooks.js";
+import { fakeKubeConfig } from "../kube/fake-kube-config.js";
 
 const T = 1_000_000;
 const lease: LeaseRecord = {
@@ -65,12 +66,12 @@ const hooksWith = (kube: KubeDriver) =>
 
 describe("KubeDisruptionHooks.afterReturn", () => {
   it("with Kubernetes configured, a node missing from it is not back", async () => {
-    const outcome = await hooksWith(new KubeClient(fake.kubeConfig())).afterReturn(lease);
+    const outcome = await hooksWith(new KubeClient(fakeKubeConfig(fake))).afterReturn(lease);
     expect(outcome).toEqual({ ok: false, reason: "n1 is not registered in Kubernetes: not back until its kubelet has joined and is Ready" });
   });
 
   it("with Kubernetes configured, the node is back once it is registered and Ready", async () => {
-    const hooks = hooksWith(new KubeClient(fake.kubeConfig()));
+    const hooks = hooksWith(new KubeClient(fakeKubeConfig(fake)));
     fake.setNode({ name: "n1", ready: false });
     expect(await hooks.afterReturn(lease)).toMatchObject({ ok: false, reason: expect.stringContaining("Kubernetes node n1 is not Ready") });
     fake.setNode({ name: "n1", ready: true });
@@ -87,7 +88,7 @@ describe("a drain a PodDisruptionBudget refuses", () => {
   it("fails naming the pod, never reboots, and the failure hook lifts nk's cordon", async () => {
     fake.setNode({ name: "n1", ready: true });
     fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: Infinity });
-    const kube = new KubeClient(fake.kubeConfig(), { clock: new InstantClock() });
+    const kube = new KubeClient(fakeKubeConfig(fake), { clock: new InstantClock() });
     const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: async () => ({ ok: true, failing: [] }), drainTimeoutMs: () => 20_000, log: silentLogger() });
     const draining: LeaseRecord = { ...lease, state: "draining" };
     const outcome = await hooks.beforeDisruption(draining);
@@ -108,7 +109,7 @@ describe("a host without k3s (role none)", () => {
   const none: LeaseRecord = { ...lease, role: "none" };
 
   it("is not drained, cordoned or uncordoned, and is back without a Kubernetes node or Ready condition", async () => {
-    const hooks = hooksWith(new KubeClient(fake.kubeConfig()));
+    const hooks = hooksWith(new KubeClient(fakeKubeConfig(fake)));
     expect(await hooks.beforeDisruption({ ...none, state: "granted" })).toEqual({ ok: true, reason: "n1 runs no k3s (role none): nothing to drain" });
     expect(await hooks.afterReturn(none)).toEqual({ ok: true, reason: "back and healthy" });
     expect(await hooks.afterFailure(none)).toEqual({ ok: true, reason: "not cordoned by nk" });
@@ -116,7 +117,7 @@ describe("a host without k3s (role none)", () => {
   });
 
   it("still needs a new boot id after a reboot and a healthy agent", async () => {
-    const hooks = hooksWith(new KubeClient(fake.kubeConfig()));
+    const hooks = hooksWith(new KubeClient(fakeKubeConfig(fake)));
     await registry.report("n1", { ...report, bootId: "boot-before" });
     expect(await hooks.afterReturn(none)).toEqual({ ok: false, reason: "n1 has not rebooted yet (boot id unchanged)" });
     await registry.report("n1", { ...report, health: { healthy: false, checks: [{ name: "zfs", ok: false, message: "degraded", observedAtMs: T }], observedAtMs: T } });
@@ -132,7 +133,7 @@ describe("a coordinator deposed while a hook runs (HA)", () => {
   it("does not uncordon after losing leadership during the cluster checks; the lease stays for the new leader", async () => {
     fake.setNode({ name: "n1", ready: true, unschedulable: true });
     const leadership = new SingleLeader("c0");
-    const kube = new KubeClient(fake.kubeConfig());
+    const kube = new KubeClient(fakeKubeConfig(fake));
     const clusterChecks = async () => {
       await leadership.resign(); // its etcd lease expired while a server answered the checks
       return { ok: true, failing: [] };
@@ -157,7 +158,7 @@ describe("a coordinator deposed while a hook runs (HA)", () => {
         void leadership.resign();
       }
     };
-    const kube = new KubeClient(fake.kubeConfig(), { clock });
+    const kube = new KubeClient(fakeKubeConfig(fake), { clock });
     const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: async () => ({ ok: true, failing: [] }), drainTimeoutMs: () => 600_000, leadership, log: silentLogger() });
     expect(await hooks.beforeDisruption({ ...lease, state: "draining" })).toMatchObject({ ok: false, deposed: true });
     expect(evictionsAtLoss).toBe(2);
