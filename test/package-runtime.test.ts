@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./support/coordinator-harness.js";
+import { REPO_ROOT } from "./support/repo-root.js";
 
 const run = promisify(execFile);
 

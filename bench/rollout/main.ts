@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { dropIpServernameWarning } from "../../shared/src/wire/index.js";
-import { disruptionWindows } from "../../test/support/sim-cluster.js";
+import { disruptionWindows } from "../../test/support/disruption-windows.js";
 import { DISK_CHECK, RolloutCluster } from "./rollout-cluster.js";
 import { gaps, ideal, makespan, median, percentile, type RunFigures, type Stamp } from "./rollout-figures.js";
 import { writeRolloutSection, type RolloutReport } from "./rollout-md.js";

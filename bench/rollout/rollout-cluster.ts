@@ -16,7 +16,7 @@ import { startCoordinator, type RunningCoordinator } from "../../coordinator/src
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { caFetch } from "../../test/support/ca-fetch.js";
 import { adminCall, EXAMPLE_DIR } from "../../test/support/coordinator-harness.js";
-import { HEALTHY_COMMANDS } from "../../test/support/sim-cluster.js";
+import { HEALTHY_COMMANDS } from "../../test/support/healthy-commands.js";
 import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { AdminServiceClient } from "../../shared/src/proto/gen/nk/v1/admin.js";

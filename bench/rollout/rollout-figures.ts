@@ -1,5 +1,5 @@
 // Pure arithmetic of the rollout benchmark: makespan, ideal, overhead, and where the time between disruptions goes.
-import type { DisruptionWindow } from "../../test/support/sim-cluster.js";
+import type { DisruptionWindow } from "../../test/support/disruption-windows.js";
 import { median } from "../render/measure.js";
 
 export interface Stamp {

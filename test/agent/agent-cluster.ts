@@ -12,7 +12,8 @@ import { simEtcdSnapshots } from "../../agent/src/system/sim-etcd-snapshot.js";
 import { SimMachineDir } from "../../agent/src/system/sim-machine-dir.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { adminCall, eventually, startHarness, type Harness } from "../support/coordinator-harness.js";
-import { disruptionWindows, HEALTHY_COMMANDS, type DisruptionWindow } from "../support/sim-cluster.js";
+import { disruptionWindows, type DisruptionWindow } from "../support/disruption-windows.js";
+import { HEALTHY_COMMANDS } from "../support/healthy-commands.js";
 
 export const NODES = ["n1", "n2", "n3"] as const;
 export type Doc = ReturnType<typeof parseDocument>;

@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { runNkctl } from "../support/nkctl-runner.js";
 import { eventsOf, kernelParamsNix, startAgentCluster, type AgentCluster } from "./agent-cluster.js";
 

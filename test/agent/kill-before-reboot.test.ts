@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PauseRolloutRequest, PauseRolloutResponse, ResumeRolloutRequest, ResumeRolloutResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { ApplyPhase, LeaseKind, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { nkCodeOf } from "../../agent/src/client/index.js";
-import { adminCall, eventually } from "../support/coordinator-harness.js";
+import { adminCall } from "../support/admin-call.js";
+import { eventually } from "../support/eventually.js";
 import { startAgentCluster, type AgentCluster } from "./agent-cluster.js";
 import { before, expectResumedOnce, killAndAwaitRestart, leasesOf, phaseIs, pushRebootFor, untouched } from "./resume-checks.js";
 

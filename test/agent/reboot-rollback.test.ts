@@ -2,7 +2,7 @@
 // again, reports rolled-back, and the rollout halts for the other nodes (no further cordon or reboot).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { reportsSeen } from "../support/reports-seen.js";
 import { eventsOf, kernelParamsNix, NODES, startAgentCluster, type AgentCluster, type Machine } from "./agent-cluster.js";
 

@@ -2,7 +2,7 @@
 // exactly once (one new generation, one reboot, one lease with one fencing token, health verified).
 import { expect } from "vitest";
 import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { eventsOf, kernelParamsNix, type AgentCluster, type Machine } from "./agent-cluster.js";
 
 export interface Before {

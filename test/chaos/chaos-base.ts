@@ -17,8 +17,8 @@ import type { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-api
 import { writeFaults, type Faults } from "../../agent/src/system/index.js";
 import { CoordinatorClient } from "../../agent/src/client/index.js";
 import { SimAgentProcess, type AgentExit } from "../../demo/agent-supervisor.js";
-import { EXAMPLE_DIR } from "../support/coordinator-harness.js";
-import { HEALTHY_COMMANDS } from "../support/sim-cluster.js";
+import { EXAMPLE_DIR } from "../support/repo-root.js";
+import { HEALTHY_COMMANDS } from "../support/healthy-commands.js";
 import type { Limits } from "./lease-journal.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { readFaults, type FaultKind, type Faults } from "../../agent/src/system/index.js";
 import { SIM_REBOOT_EXIT_CODE } from "../../agent/src/system/index.js";
-import type { DisruptionWindow } from "../support/sim-cluster.js";
+import type { DisruptionWindow } from "../support/disruption-windows.js";
 import type { BootChange, ExitRecord } from "./chaos-recorder.js";
 import { poolExcess, type Limits } from "./lease-journal.js";
 

@@ -2,7 +2,7 @@
 // good push and convergence, then the invariants over what the recorders saw.
 import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
 import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import { disruptionWindows } from "../support/sim-cluster.js";
+import { disruptionWindows } from "../support/disruption-windows.js";
 import type { AgentExit } from "../../demo/agent-supervisor.js";
 import type { ChaosBase } from "./chaos-base.js";
 import { ChaosCluster, CHAOS_NODES, K3S_SECRET } from "./chaos-cluster.js";

@@ -1,6 +1,6 @@
 // The VIP invariant checker over hand-made histories: a rollout that hands over first, and ones that do not.
 import { describe, expect, it } from "vitest";
-import type { DisruptionWindow } from "../support/sim-cluster.js";
+import type { DisruptionWindow } from "../support/disruption-windows.js";
 import { vipViolations, type VipSample } from "./vip-invariant.js";
 
 const T = Date.UTC(2026, 0, 1, 2, 0, 0);

@@ -1,6 +1,6 @@
 // The API VIP invariant: at every instant the VIP is held by a node outside its disruption window (cordon to
 // uncordon), except for the length of one VRRP failover.
-import type { DisruptionWindow } from "../support/sim-cluster.js";
+import type { DisruptionWindow } from "../support/disruption-windows.js";
 
 /** One look at the election: the holder was true at some instant in [fromMs, toMs] (the poll's read). */
 export interface VipSample {

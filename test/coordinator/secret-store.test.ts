@@ -16,7 +16,9 @@ import { coordinatorConfigSchema } from "../../coordinator/src/config/index.js";
 import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
 import { startCoordinator, type RunningCoordinator } from "../../coordinator/src/main.js";
 import { caFetch } from "../support/ca-fetch.js";
-import { adminCall, eventually, EXAMPLE_DIR, REPO_ROOT } from "../support/coordinator-harness.js";
+import { adminCall } from "../support/admin-call.js";
+import { eventually } from "../support/eventually.js";
+import { EXAMPLE_DIR, REPO_ROOT } from "../support/repo-root.js";
 import { cliEnv } from "../support/cli-env.js";
 
 const run = promisify(execFile);

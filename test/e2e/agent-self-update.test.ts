@@ -6,7 +6,7 @@ import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.j
 import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import { writeFaults } from "../../agent/src/system/index.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { maxConcurrent, startSimCluster, type DisruptionWindow, type SimCluster } from "../support/sim-cluster.js";
 
 // Three nodes: two servers and the agent n5 (whose nodes/n5.nix stays valid).

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentCluster, type AgentCluster } from "../agent/agent-cluster.js";
 import type { GetBuildLogRequest, GetBuildLogResponse, GetPlanRequest, GetPlanResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { previewOutcomeFromWire } from "../../shared/src/wire/index.js";
-import { adminCall, eventually } from "../support/coordinator-harness.js";
+import { adminCall } from "../support/admin-call.js";
+import { eventually } from "../support/eventually.js";
 
 const KEY = "cache-1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 

@@ -11,7 +11,7 @@ import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
 import { adminCall, eventually, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
 import { pinSynthetic } from "../support/pin-synthetic.js";
-import { disruptionWindows, maxConcurrent } from "../support/sim-cluster.js";
+import { disruptionWindows, maxConcurrent } from "../support/disruption-windows.js";
 
 const run = promisify(execFile);
 const FIXTURES = join(REPO_ROOT, "test", "fixtures");

@@ -1,7 +1,7 @@
 // E2E in the simulated cluster: a pushed manifest is applied (nkctl manifests status -o json), a removed one pruned, a bad one refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySetId, parentRef, APPLYSET_PART_OF } from "../../shared/src/manifests/index.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
 
 interface StatusJson {

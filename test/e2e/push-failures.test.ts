@@ -8,7 +8,7 @@ import { readRepoDir } from "../../nkctl/src/repo-files.js";
 import { validateRepo } from "../../shared/src/inventory/index.js";
 import { renderCluster } from "../../shared/src/render/index.js";
 import { ApplyPhase, LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { reportsSeen } from "../support/reports-seen.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 

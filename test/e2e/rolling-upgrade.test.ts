@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trustServerCertArg } from "../support/chromium-trust.js";
-import { REPO_ROOT } from "../support/coordinator-harness.js";
+import { REPO_ROOT } from "../support/repo-root.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 
 const CHROMIUM = "/usr/bin/chromium";

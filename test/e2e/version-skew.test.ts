@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFaults } from "../../agent/src/system/index.js";
 import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { runNkctl } from "../support/nkctl-runner.js";
 import { startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaosRecorder } from "../chaos/chaos-recorder.js";
 import { vipViolations } from "../chaos/vip-invariant.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { maxConcurrent, startSimCluster, type SimCluster } from "../support/sim-cluster.js";
 
 const NODES = ["n1", "n2", "n3"];

@@ -13,9 +13,11 @@ import { AUTH_HEADER, bearer } from "../../shared/src/wire/index.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { caFetch } from "../support/ca-fetch.js";
-import { EXAMPLE_DIR, eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
+import { EXAMPLE_DIR } from "../support/repo-root.js";
 import { CoordinatorProcess } from "../support/coordinator-process.js";
-import { HEALTHY_COMMANDS, disruptionWindows, maxConcurrent } from "../support/sim-cluster.js";
+import { disruptionWindows, maxConcurrent } from "../support/disruption-windows.js";
+import { HEALTHY_COMMANDS } from "../support/healthy-commands.js";
 import { etcdSkipReason, startEtcd, type EtcdServer } from "./etcd-server.js";
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@
 // keeps that node's lease (same fencing token), grants nobody else until it is back, and the rollout completes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
 import { reportsSeen } from "../support/reports-seen.js";
 

@@ -2,7 +2,7 @@
 // sees the fake kube-apiserver's cordon/uncordon calls holds the rollout to max_unavailable at every instant.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../../shared/src/proto/gen/nk/v1/common.js";
-import type { DisruptionWindow } from "../support/sim-cluster.js";
+import type { DisruptionWindow } from "../support/disruption-windows.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
 
 const NODES = ["n1", "n2", "n3", "n4", "n5"];

@@ -3,7 +3,7 @@
 // and once the lost node leaves the inventory the others complete. Also the `nkctl lease list` views.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
+import { eventually } from "../support/eventually.js";
 import { reportsSeen } from "../support/reports-seen.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
 

@@ -5,8 +5,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaseState } from "../../shared/src/proto/gen/nk/v1/common.js";
-import { eventually } from "../support/coordinator-harness.js";
-import { HEALTHY_COMMANDS } from "../support/sim-cluster.js";
+import { eventually } from "../support/eventually.js";
+import { HEALTHY_COMMANDS } from "../support/healthy-commands.js";
 import { startProcessCluster, type ProcessSimCluster } from "../support/sim-cluster-process.js";
 import { reportsSeen } from "../support/reports-seen.js";
 

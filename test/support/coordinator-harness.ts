@@ -13,14 +13,17 @@ import { CoordinatorClient } from "../../agent/src/client/index.js";
 import { coordinatorConfigSchema, type CoordinatorConfigInput } from "../../coordinator/src/config/index.js";
 import { startCoordinator, type RunningCoordinator } from "../../coordinator/src/main.js";
 
-const run = promisify(execFile);
-export const REPO_ROOT = new URL("../..", import.meta.url).pathname;
-export const EXAMPLE_DIR = join(REPO_ROOT, "examples/homelab");
+import { noKubeUnlessConfigured } from "./no-kube-unless-configured.js";
+import { EXAMPLE_DIR } from "./repo-root.js";
 
-/** Coordinators started without a kubeconfig run with the explicit `kube: none` opt-out (it is refused otherwise). */
-export function noKubeUnlessConfigured(config: { readonly kubeconfigFile?: unknown; readonly kube?: unknown } | undefined): { kube?: "none" } {
-  return config?.kubeconfigFile === undefined && config?.kube === undefined ? { kube: "none" } : {};
-}
+// The small helpers live in files of their own, so that a test that needs only them does not load the whole
+// coordinator (this file's import of main.ts) into its worker; re-exported here for the tests that start one.
+export { adminCall } from "./admin-call.js";
+export { eventually } from "./eventually.js";
+export { noKubeUnlessConfigured } from "./no-kube-unless-configured.js";
+export { EXAMPLE_DIR, REPO_ROOT } from "./repo-root.js";
+
+const run = promisify(execFile);
 
 export interface Harness {
   readonly coordinator: RunningCoordinator;
@@ -103,28 +106,4 @@ export async function startHarness(overrides: CoordinatorConfigInput = {}): Prom
     },
   };
   return harness;
-}
-
-/** Calls a unary admin RPC as a promise. */
-export function adminCall<Req, Res>(
-  fn: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
-  req: Req,
-  md: Metadata,
-): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, md, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
-/**
- * Waits until `probe` returns a value, bounded in time. Polls at once and then ever less often (25 ms growing to
- * 200 ms): a quick condition is seen quickly, while a long wait (a rollout through simulated reboots) does not spend
- * a core on status calls that a loaded machine needs for the processes being waited on.
- */
-export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (let pause = 25; ; pause = Math.min(200, Math.round(pause * 1.5))) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pause));
-  }
 }

@@ -4,7 +4,8 @@ import { createWriteStream } from "node:fs";
 import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { REPO_ROOT, noKubeUnlessConfigured } from "./coordinator-harness.js";
+import { noKubeUnlessConfigured } from "./no-kube-unless-configured.js";
+import { REPO_ROOT } from "./repo-root.js";
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 // Runs the real nkctl binary (bin/nkctl.js) as its own process: exit code, stdout and stderr, optional stdin.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { REPO_ROOT } from "./coordinator-harness.js";
+import { REPO_ROOT } from "./repo-root.js";
 
 export interface CliResult {
   readonly code: number | null;

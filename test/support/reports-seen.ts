@@ -1,7 +1,7 @@
 // A quiet period counted in events, not in time: "nothing was granted while the nodes kept reporting" holds only if
 // reports did arrive, and a loaded machine can fit none into a fixed sleep.
 import type { GetStatusResponse } from "../../shared/src/proto/gen/nk/v1/admin.js";
-import { eventually } from "./coordinator-harness.js";
+import { eventually } from "./eventually.js";
 
 /**
  * Resolves once each of `nodes` has sent `count` reports after the call (each report is a trigger for the

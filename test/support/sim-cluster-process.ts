@@ -13,11 +13,14 @@ import { AUTH_HEADER, bearer, dropIpServernameWarning } from "../../shared/src/w
 import { SIM_REBOOT_EXIT_CODE, writeFaults, type Faults } from "../../agent/src/system/index.js";
 import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserver.js";
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
-import { adminCall, eventually, EXAMPLE_DIR } from "./coordinator-harness.js";
+import { adminCall } from "./admin-call.js";
+import { eventually } from "./eventually.js";
+import { EXAMPLE_DIR } from "./repo-root.js";
 import { CoordinatorProcess } from "./coordinator-process.js";
 import { runNkctl, type CliResult } from "./nkctl-runner.js";
 import { pinSynthetic } from "./pin-synthetic.js";
-import { disruptionWindows, HEALTHY_COMMANDS, maxConcurrent, type DisruptionWindow } from "./sim-cluster.js";
+import { disruptionWindows, maxConcurrent, type DisruptionWindow } from "./disruption-windows.js";
+import { HEALTHY_COMMANDS } from "./healthy-commands.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
 import { cliEnv } from "./cli-env.js";
 

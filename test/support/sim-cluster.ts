@@ -8,6 +8,13 @@ import { FakeKubeApiserver } from "../../coordinator/src/kube/fake-kube-apiserve
 import { SimAgentProcess } from "../../demo/agent-supervisor.js";
 import { pinSynthetic } from "./pin-synthetic.js";
 import { adminCall, eventually, startHarness, type Harness } from "./coordinator-harness.js";
+import { HEALTHY_COMMANDS } from "./healthy-commands.js";
+import { disruptionWindows, type DisruptionWindow } from "./disruption-windows.js";
+
+// Re-exported for the tests that start a cluster; a test that needs only these imports their own files (this one
+// loads the whole coordinator into its worker).
+export { disruptionWindows, maxConcurrent, type DisruptionWindow } from "./disruption-windows.js";
+export { HEALTHY_COMMANDS } from "./healthy-commands.js";
 
 export interface SimCluster {
   readonly harness: Harness;
@@ -26,39 +33,6 @@ export interface SimCluster {
   close(): Promise<void>;
 }
 
-export interface DisruptionWindow {
-  readonly node: string;
-  readonly fromMs: number;
-  /** Infinity while still cordoned. */
-  readonly toMs: number;
-}
-
-/** From the fake apiserver's own record: cordon (drain start) to uncordon, per node. */
-export function disruptionWindows(kube: FakeKubeApiserver): DisruptionWindow[] {
-  const open = new Map<string, number>();
-  const windows: DisruptionWindow[] = [];
-  for (const r of kube.calls("PATCH", "/api/v1/nodes/")) {
-    const node = r.path.split("/").pop()!;
-    const unschedulable = (r.body as { spec?: { unschedulable?: boolean | null } }).spec?.unschedulable;
-    if (unschedulable === true && !open.has(node)) open.set(node, r.atMs);
-    if (unschedulable !== true && open.has(node)) {
-      windows.push({ node, fromMs: open.get(node)!, toMs: r.atMs });
-      open.delete(node);
-    }
-  }
-  for (const [node, fromMs] of open) windows.push({ node, fromMs, toMs: Infinity });
-  return windows;
-}
-
-/** Largest number of windows open at one instant. */
-export function maxConcurrent(windows: readonly DisruptionWindow[]): number {
-  const points = windows.flatMap((w) => [{ t: w.fromMs, d: 1 }, { t: w.toMs, d: -1 }]).sort((a, b) => a.t - b.t || a.d - b.d);
-  let now = 0;
-  let max = 0;
-  for (const p of points) max = Math.max(max, (now += p.d));
-  return max;
-}
-
 export interface SimClusterOptions {
   readonly nodes?: readonly string[];
   readonly timeScale?: number;
@@ -69,12 +43,6 @@ export interface SimClusterOptions {
   /** Secrets set in the coordinator besides k3s-token, before the first push. */
   readonly secrets?: Readonly<Record<string, string>>;
 }
-
-/** The example inventory's programs, as a healthy simulated node answers them. */
-export const HEALTHY_COMMANDS: Readonly<Record<string, { stdout: string; exitCode?: number }>> = {
-  "ceph health": { stdout: "HEALTH_OK\n" },
-  "test -e /dev/sda": { stdout: "" },
-};
 
 export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
   const kube = await FakeKubeApiserver.start();
