@@ -30,7 +30,11 @@ export class TelemetrySync {
     this.running = true;
     try {
       for (const record of await this.deps.store.listNodes()) {
-        if (this.deps.registry.noteRemote(record) && record.lastReport) this.deps.onRemoteReport(record.name, record.lastReport);
+        if (this.deps.registry.noteRemote(record) && record.lastReport) {
+          const r = record.lastReport;
+          this.deps.log.debug({ node: record.name, phase: r.phase, sha: r.sha256.slice(0, 12), atMs: r.atMs }, "report from the shared store");
+          this.deps.onRemoteReport(record.name, r);
+        }
       }
     } catch (err) {
       this.deps.log.warn({ err: errorMessage(err) }, "cannot read shared telemetry");

@@ -115,6 +115,8 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     report: unary("Report", async (node, req) => {
       const { report, applied } = reportOf(req, deps.now());
       const before = deps.registry.get(node)?.lastReport;
+      // Each report, for tracing a node's view across coordinators in a replay (debug level only: one per heartbeat).
+      log.debug({ node, phase: report.phase, sha: report.sha256.slice(0, 12), atMs: report.atMs }, "report");
       await deps.registry.report(node, report, applied);
       deps.onReport?.(node, report, before);
       const halt = deps.disruptionHalt();
