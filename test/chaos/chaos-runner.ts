@@ -210,10 +210,17 @@ function scriptedBody(script: ScriptedSchedule, cluster: ChaosCluster, driver: C
   };
 }
 
+/**
+ * A view at rest has heard from every node lately (agents report every second here). With several coordinators the
+ * leader learns of a follower's reports through etcd, and on a loaded machine that lagged by seconds: seed 25400051's
+ * settle read a node as rolled back 5 s after it had confirmed the next bundle, and checked the machine against that.
+ */
+const FRESH_VIEW_MS = 4_000;
+
 /** Only a node stuck after a failed rollback keeps a lease at rest (until an operator or a new bundle acts). */
-function settledKey(s: GetStatusResponse, nodes: readonly string[]): string | null {
+function settledKey(s: GetStatusResponse, nodes: readonly string[], nowMs = Date.now()): string | null {
   const phase = new Map(s.nodes.map((n) => [n.name, n.phase]));
-  const quiet = s.nodes.length === nodes.length && s.nodes.every((n) => n.connected && QUIET.has(n.phase));
+  const quiet = s.nodes.length === nodes.length && s.nodes.every((n) => n.connected && QUIET.has(n.phase) && nowMs - n.lastReportMs < FRESH_VIEW_MS);
   const applied = s.nodes.every((n) => (n.phase !== ApplyPhase.APPLY_PHASE_CONFIRMED && n.phase !== ApplyPhase.APPLY_PHASE_IDLE) || n.appliedSha256 === n.desiredSha256);
   const held = s.leases.filter((l) => l.state !== LeaseState.LEASE_STATE_QUEUED);
   const stuck = held.length > 0 && held.every((l) => phase.get(l.node) === ApplyPhase.APPLY_PHASE_FAILED);
