@@ -165,7 +165,7 @@ describe("ApplyRunner with SimSystem", () => {
     await until("rolled-back");
     expect(await sim.currentSystem()).toBe(good);
     expect(runner.state.bad.map((b) => b.sha256)).toEqual([REV2_K3S.sha256]);
-    expect(runner.state.lastError).toContain("k3s.service is not active");
+    expect(runner.state.lastError).toContain("health deadline passed: k3s.service is not active");
     await vi.waitFor(() => expect(leases.calls.at(-1)).toBe("release 2 false"));
     expect(leases.calls).toEqual(["acquire service-restart -", "renew 2 verifying", "renew 2 verifying", "release 2 false"]);
     // The same bundle again is refused; the bad history is on disk.

@@ -279,7 +279,8 @@ export class ApplyRunner {
         reason = errorMessage(err);
       }
       this.lastHealthFailure = reason;
-      if (clock.now() >= effect.deadlineAt) return { type: "health-failed", now: clock.now(), systemPath: effect.systemPath, reason };
+      // Worded as the deadline timer words it: which of the two notices the deadline first is a race.
+      if (clock.now() >= effect.deadlineAt) return { type: "health-failed", now: clock.now(), systemPath: effect.systemPath, reason: `health deadline passed: ${reason}` };
       await afterTimer((fire) => clock.setTimer(Math.min(this.opts.healthPollMs ?? 5_000, Math.max(0, effect.deadlineAt - clock.now())), fire), signal);
     }
   }
