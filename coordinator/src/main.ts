@@ -59,6 +59,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
     const repo = await GitRepo.open(config.stateDir);
+    stops.push(() => repo.close());
     if (repo.staleLocksRemoved.length > 0) log.warn({ removed: repo.staleLocksRemoved }, STALE_LOCKS_REMOVED);
 
     const catalog = new DesiredCatalog();

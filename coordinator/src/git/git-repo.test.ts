@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { GitRepo } from "./git-repo.js";
-import { runGit } from "./git-exec.js";
+import { gitText, runGit } from "./git-exec.js";
+import { GitObjectReader } from "./git-object-reader.js";
 import { MAX_INVENTORY_FILE_BYTES, MAX_TREE_FILE_BYTES, MAX_TREE_TOTAL_BYTES, readTreeSnapshot } from "./tree-snapshot.js";
 import { gitCli, homelabFiles, tempDir } from "./test-fixtures.js";
 
@@ -133,13 +134,21 @@ describe("GitRepo", () => {
 
   it("refuses a tree with more entries than it reads, by count or by the size of the listing", async () => {
     const repo = await GitRepo.open(stateDir);
-    const sha = await repo.commitFiles(new Map(Array.from({ length: 101 }, (_, i) => [`d${i % 10}/f${i}`, ""])), "many");
-    const snap = await readTreeSnapshot(sha, repo.gitOptions(), { entries: 100, totalBytes: MAX_TREE_TOTAL_BYTES });
-    expect(snap).toEqual({ revision: sha, files: new Map(), skipped: [], refused: "the tree has 101 entries; nk reads at most 100" });
-    // Long paths fill ls-tree's output before the count is known: refused all the same, with the output capped.
-    const long = await repo.commitFiles(new Map(Array.from({ length: 3 }, (_, i) => [`${"p".repeat(250)}/${"q".repeat(250)}/${i}`, ""])), "long");
-    expect((await readTreeSnapshot(long, repo.gitOptions(), { entries: 2, totalBytes: MAX_TREE_TOTAL_BYTES })).refused).toBe("the tree lists far more than 2 entries; nk reads at most that many");
-    expect((await repo.readSnapshot(sha)).files.size).toBe(101);
+    const reader = new GitObjectReader({ gitDir: repo.gitDir });
+    const sha = await repo.commitFiles(new Map(Array.from({ length: 91 }, (_, i) => [`d${i % 10}/f${i}`, ""])), "many");
+    // 91 files in 10 folders: 101 entries; folders count, as walking them is work too.
+    expect(await readTreeSnapshot(sha, reader, { entries: 100, totalBytes: MAX_TREE_TOTAL_BYTES })).toEqual({ revision: sha, files: new Map(), skipped: [], refused: "the tree has more than 100 entries; nk reads at most that many" });
+    expect((await readTreeSnapshot(sha, reader, { entries: 101, totalBytes: MAX_TREE_TOTAL_BYTES })).files.size).toBe(91);
+    // Long names fill the tree objects before the count is known: refused all the same, with the reading capped.
+    const long = await repo.commitFiles(new Map(Array.from({ length: 3 }, (_, i) => [`${"p".repeat(250)}${i}/${"q".repeat(250)}`, ""])), "long");
+    expect((await readTreeSnapshot(long, reader, { entries: 2, totalBytes: MAX_TREE_TOTAL_BYTES })).refused).toBe("the tree's listing is far larger than 2 entries need; nk reads at most that many");
+    // A folder named twice at each level: 2^20 paths from 21 small trees, refused after the first few hundred.
+    let tree = await gitText(["mktree"], { ...repo.gitOptions(), input: `100644 blob ${await gitText(["hash-object", "-w", "--stdin"], { ...repo.gitOptions(), input: "x" })}\tf\n` });
+    for (let i = 0; i < 20; i++) tree = await gitText(["mktree"], { ...repo.gitOptions(), input: `040000 tree ${tree}\ta\n040000 tree ${tree}\tb\n` });
+    const bomb = await gitText(["commit-tree", tree, "-m", "bomb"], { ...repo.gitOptions(), env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" } });
+    expect((await readTreeSnapshot(bomb, reader, { entries: 500, totalBytes: MAX_TREE_TOTAL_BYTES })).refused).toBe("the tree has more than 500 entries; nk reads at most that many");
+    expect((await repo.readSnapshot(sha)).files.size).toBe(91);
+    reader.close();
   });
 
   it("stops collecting git output at the limit and says so", async () => {

@@ -1,10 +1,11 @@
 // The coordinator's bare inventory repo: created on first start, read without a work tree, seeded by commitFiles.
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { GitError, type SimpleGit } from "simple-git";
+import type { SimpleGit } from "simple-git";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
-import { gitFailure, gitPorcelain, porcelain } from "./git-porcelain.js";
+import { GitObjectReader } from "./git-object-reader.js";
+import { gitPorcelain, porcelain } from "./git-porcelain.js";
 import { removeStaleLocks } from "./stale-locks.js";
 import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
 
@@ -36,6 +37,8 @@ export interface CommitOptions {
 }
 
 const SHA = /^[0-9a-f]{40}$/;
+/** A name git can be asked for on one line (refs, short names, shas, `rev~1`): no whitespace or control characters. */
+const OBJECT_NAME = /^[^\s\x00-\x1f\x7f]+$/;
 
 /** Repo paths in a tree: relative, '/'-separated, no empty, '.', '..' or '.git' segments. */
 function checkPath(path: string): string[] {
@@ -44,6 +47,13 @@ function checkPath(path: string): string[] {
     throw new NkError("INVALID_ARGUMENT", `invalid repo path ${JSON.stringify(path)}`);
   }
   return parts;
+}
+
+/** The commit a name resolves to, or null (also for a name that is no object name at all). */
+async function resolveWith(reader: GitObjectReader, ref: string): Promise<string | null> {
+  if (ref.startsWith("-") || !OBJECT_NAME.test(ref)) return null;
+  const [info] = await reader.info([`${ref}^{commit}`]);
+  return info?.type === "commit" ? info.sha : null;
 }
 
 interface DirNode {
@@ -58,11 +68,27 @@ export class GitRepo {
   readonly hooksDir: string;
   /** Lock files a crashed git left behind, removed when the repo was opened (to be logged). */
   staleLocksRemoved: string[] = [];
+  /** Names and objects are read through one long-lived git process: each spawn forks the whole coordinator. */
+  private readonly objects: GitObjectReader;
 
   private constructor(stateDir: string) {
     this.root = join(stateDir, "repo");
     this.gitDir = join(this.root, "inventory.git");
     this.hooksDir = join(this.root, "hooks");
+    this.objects = new GitObjectReader({ gitDir: this.gitDir });
+  }
+
+  /** Ends the object reader's git process (it also ends by itself when unused, or with the coordinator). */
+  close(): void {
+    this.objects.close();
+  }
+
+  /** A reader of the repo's objects; with a push's quarantine, a process of its own that the caller closes. */
+  private reader(quarantine: QuarantineEnv): { reader: GitObjectReader; done: () => void } {
+    const { env } = this.gitOptions(quarantine);
+    if (Object.keys(env ?? {}).length === 0) return { reader: this.objects, done: () => undefined };
+    const reader = new GitObjectReader({ gitDir: this.gitDir, ...(env && { env }) });
+    return { reader, done: () => reader.close() };
   }
 
   /** Opens the repo under `stateDir`, creating it (default branch main) on first start. */
@@ -114,22 +140,19 @@ export class GitRepo {
 
   /** The commit `ref` names (a ref, short name or sha), or null when there is none. */
   async resolve(ref: string, quarantine: QuarantineEnv = {}): Promise<string | null> {
-    if (ref.startsWith("-")) return null;
-    // `rev-parse --verify --quiet` exits non-zero for a name that is not a commit: that is the null answer.
-    const sha = await this.porcelain(quarantine)
-      .revparse(["--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
-      .catch((err: unknown) => {
-        if (err instanceof GitError) return "";
-        throw gitFailure("rev-parse", err);
-      });
-    return SHA.test(sha.trim()) ? sha.trim() : null;
+    const { reader, done } = this.reader(quarantine);
+    try {
+      return await resolveWith(reader, ref);
+    } finally {
+      done();
+    }
   }
 
   /** The tree id of a commit (two commits with the same files share it). */
   async treeOf(rev: string): Promise<string> {
-    const tree = (await gitText(["rev-parse", "--verify", "--end-of-options", `${rev}^{tree}`], this.gitOptions())).trim();
-    if (!SHA.test(tree)) throw new NkError("REVISION_UNKNOWN", `no tree for ${JSON.stringify(rev)} in the inventory repo`);
-    return tree;
+    const [info] = OBJECT_NAME.test(rev) && !rev.startsWith("-") ? await this.objects.info([`${rev}^{tree}`]) : [null];
+    if (info?.type !== "tree") throw new NkError("REVISION_UNKNOWN", `no tree for ${JSON.stringify(rev)} in the inventory repo`);
+    return info.sha;
   }
 
   /** Removes a ref (a preview's) if it exists; no hooks run. */
@@ -152,35 +175,29 @@ export class GitRepo {
     return this.resolve(MAIN_REF);
   }
 
-  /**
-   * The commits of several full ref names (refs/...) in one process, null for a ref that does not exist; refs
-   * that do not point at a commit are resolved one by one as resolve() does. A sync reads two refs per push.
-   */
+  /** The commits of several full ref names (refs/...), null for a ref that does not exist. A sync reads two per push. */
   async resolveRefs(refs: readonly string[]): Promise<Array<string | null>> {
-    const out = await gitText(["for-each-ref", "--format=%(objecttype) %(objectname) %(refname)", "--", ...refs], this.gitOptions());
-    const found = new Map<string, { type: string; sha: string }>();
-    for (const line of out.split("\n").filter(Boolean)) {
-      const [type, sha, name] = line.split(" ") as [string, string, string];
-      found.set(name, { type, sha });
-    }
-    return Promise.all(refs.map((ref) => {
-      const hit = found.get(ref);
-      if (!hit) return null;
-      return hit.type === "commit" && SHA.test(hit.sha) ? hit.sha : this.resolve(ref);
-    }));
+    for (const ref of refs) if (!ref.startsWith("refs/") || !OBJECT_NAME.test(ref)) throw new NkError("INVALID_ARGUMENT", `not a full ref name: ${JSON.stringify(ref)}`);
+    const infos = await this.objects.info(refs.map((ref) => `${ref}^{commit}`));
+    return infos.map((info) => (info?.type === "commit" ? info.sha : null));
   }
 
   /** All text files of `rev`, with the files left out (too large, binary, links) and why. */
   async readSnapshot(rev: string, quarantine: QuarantineEnv = {}): Promise<TreeSnapshot> {
-    const sha = await this.resolve(rev, quarantine);
-    if (sha === null) throw new NkError("REVISION_UNKNOWN", `no commit ${JSON.stringify(rev)} in the inventory repo`);
-    return readTreeSnapshot(sha, this.gitOptions(quarantine));
+    const { reader, done } = this.reader(quarantine);
+    try {
+      const sha = await resolveWith(reader, rev);
+      if (sha === null) throw new NkError("REVISION_UNKNOWN", `no commit ${JSON.stringify(rev)} in the inventory repo`);
+      return await readTreeSnapshot(sha, reader);
+    } finally {
+      done();
+    }
   }
 
-  /** readSnapshot of a commit id that resolve() just returned: one git process fewer (each forks the coordinator). */
+  /** readSnapshot of a commit id that resolve() just returned: no second lookup of the name. */
   readResolvedSnapshot(commit: string): Promise<TreeSnapshot> {
     if (!SHA.test(commit)) throw new NkError("INVALID_ARGUMENT", `not a resolved commit id: ${JSON.stringify(commit)}`);
-    return readTreeSnapshot(commit, this.gitOptions());
+    return readTreeSnapshot(commit, this.objects);
   }
 
   /** All text files of `rev` by repo path (what validateRepo and the renderer take). */

@@ -1,7 +1,7 @@
-// Reads every blob of a commit's tree in two git processes: `ls-tree -r -z -l` then one `cat-file --batch`.
-import { NkError, isNkError } from "../../../shared/src/errors/index.js";
+// Reads every text file of a commit's tree through one git object reader: the trees, the blobs' sizes, the blobs.
+import { NkError } from "../../../shared/src/errors/index.js";
 import { INVENTORY_FILE } from "../../../shared/src/inventory/index.js";
-import { runGit, type GitExecOptions } from "./git-exec.js";
+import type { GitObjectReader } from "./git-object-reader.js";
 
 /** Files larger than this are not read (an inventory has no business holding them). */
 export const MAX_TREE_FILE_BYTES = 1024 * 1024;
@@ -18,8 +18,8 @@ export interface TreeLimits {
 }
 
 const DEFAULT_LIMITS: TreeLimits = { totalBytes: MAX_TREE_TOTAL_BYTES, entries: MAX_TREE_ENTRIES };
-// ls-tree prints ~100 bytes per entry, up to ~4 KiB with a long path; far more means far too many entries.
-const LS_TREE_BYTES_PER_ENTRY = 320;
+// A tree entry is ~30 bytes plus its name (up to 255 in most file systems); far more per entry allowed is a hostile tree.
+const TREE_BYTES_PER_ENTRY = 320;
 
 export interface SkippedFile {
   readonly path: string;
@@ -37,86 +37,118 @@ export interface TreeSnapshot {
 
 interface Entry {
   readonly mode: string;
-  readonly type: string;
   readonly sha: string;
-  readonly size: number;
   readonly path: string;
 }
 
-function parseLsTree(out: Buffer): Entry[] {
-  const entries: Entry[] = [];
-  for (const record of out.toString("utf8").split("\0")) {
-    if (!record) continue;
-    // "<mode> SP <type> SP <sha> SP+ <size> TAB <path>" (size is right-aligned, "-" for non-blobs).
-    const m = /^(\d+) (\w+) ([0-9a-f]+) +(\S+)\t(.*)$/s.exec(record);
-    if (!m) throw new NkError("IO", `unexpected git ls-tree output: ${JSON.stringify(record.slice(0, 200))}`);
-    entries.push({ mode: m[1]!, type: m[2]!, sha: m[3]!, size: m[4] === "-" ? 0 : Number(m[4]), path: m[5]! });
-  }
-  return entries;
+interface TreeEntry {
+  readonly mode: string;
+  readonly name: string;
+  readonly sha: string;
 }
 
-/** Splits `cat-file --batch` output ("<sha> <type> <size>\n<content>\n" per object) into contents by sha. */
-export function parseCatFileBatch(out: Buffer): Map<string, Buffer> {
-  const objects = new Map<string, Buffer>();
+/** A tree object's entries: "<mode> <name>\0<binary id>" each, in git's order. */
+export function parseTree(data: Buffer, idBytes = 20): TreeEntry[] {
+  const entries: TreeEntry[] = [];
   let pos = 0;
-  while (pos < out.length) {
-    const eol = out.indexOf(0x0a, pos);
-    if (eol < 0) throw new NkError("IO", "truncated git cat-file output");
-    const header = out.toString("utf8", pos, eol);
-    const m = /^([0-9a-f]+) (\w+) (\d+)$/.exec(header);
-    if (!m) throw new NkError("IO", `unexpected git cat-file output: ${JSON.stringify(header.slice(0, 200))}`);
-    const size = Number(m[3]);
-    const start = eol + 1;
-    if (start + size > out.length) throw new NkError("IO", "truncated git cat-file output");
-    objects.set(m[1]!, out.subarray(start, start + size));
-    pos = start + size + 1;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    const nul = data.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 1 + idBytes > data.length) throw new NkError("IO", "malformed git tree object");
+    entries.push({ mode: data.toString("latin1", pos, space), name: data.toString("utf8", space + 1, nul), sha: data.toString("hex", nul + 1, nul + 1 + idBytes) });
+    pos = nul + 1 + idBytes;
   }
-  return objects;
+  return entries;
 }
 
 function refused(revision: string, why: string): TreeSnapshot {
   return { revision, files: new Map(), skipped: [], refused: why };
 }
 
+function typeOf(mode: string): string {
+  if (mode === "40000") return "tree";
+  if (mode === "160000") return "commit";
+  return "blob";
+}
+
 /**
- * Reads the tree of `revision` (a commit sha). `git` carries GIT_DIR and, during a push, the
- * quarantine object directories so that objects not yet accepted are readable. Memory stays
- * bounded whatever was pushed: each file, all files together and the number of entries are
- * capped, and a tree over a whole-tree cap is refused before any blob is read.
+ * Reads the tree of `revision` (a commit sha) through `reader`, which during a push also sees the quarantined
+ * objects. Memory stays bounded whatever was pushed: each file, all files together, the number of entries and the
+ * size of the tree objects are capped, and a tree over a whole-tree cap is refused before any blob is read.
  */
-export async function readTreeSnapshot(revision: string, git: GitExecOptions, limits: TreeLimits = DEFAULT_LIMITS): Promise<TreeSnapshot> {
-  let listed;
-  try {
-    listed = await runGit(["ls-tree", "-r", "-z", "-l", "--full-tree", `${revision}^{tree}`], { ...git, maxOutputBytes: limits.entries * LS_TREE_BYTES_PER_ENTRY });
-  } catch (err) {
-    if (isNkError(err, "TOO_LARGE")) return refused(revision, `the tree lists far more than ${limits.entries} entries; nk reads at most that many`);
-    throw err;
+export async function readTreeSnapshot(revision: string, reader: GitObjectReader, limits: TreeLimits = DEFAULT_LIMITS): Promise<TreeSnapshot> {
+  const [root] = await reader.info([`${revision}^{tree}`]);
+  if (!root) throw new NkError("REVISION_UNKNOWN", `no tree for ${JSON.stringify(revision)} in the inventory repo`);
+  const idBytes = root.sha.length / 2;
+  // The trees, one round trip per level; each distinct tree is read once.
+  const trees = new Map<string, TreeEntry[]>();
+  const treeBudget = limits.entries * TREE_BYTES_PER_ENTRY;
+  let treeBytes = 0;
+  let level = [root.sha];
+  while (level.length > 0) {
+    if (trees.size + level.length > limits.entries) return refused(revision, `the tree has more than ${limits.entries} entries; nk reads at most that many`);
+    const objects = await reader.contents(level, treeBudget - treeBytes);
+    const next = new Set<string>();
+    for (const [i, object] of objects.entries()) {
+      if (!object || object.type !== "tree") throw new NkError("IO", `git did not return tree ${level[i]}`);
+      if (object.data === null) return refused(revision, `the tree's listing is far larger than ${limits.entries} entries need; nk reads at most that many`);
+      treeBytes += object.size;
+      const entries = parseTree(object.data, idBytes);
+      trees.set(object.sha, entries);
+      for (const e of entries) if (typeOf(e.mode) === "tree" && !trees.has(e.sha)) next.add(e.sha);
+    }
+    level = [...next];
   }
-  const entries = parseLsTree(listed.stdout);
-  if (entries.length > limits.entries) return refused(revision, `the tree has ${entries.length} entries; nk reads at most ${limits.entries}`);
+  // Every path in git's order (as `ls-tree -r` lists them), counted per path: a subtree used twice counts twice.
+  const entries: Entry[] = [];
+  let visited = 0;
+  // Depth-first without recursion: a hostile push may nest thousands of folders.
+  const stack: Array<{ readonly list: readonly TreeEntry[]; readonly prefix: string; at: number }> = [{ list: trees.get(root.sha)!, prefix: "", at: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const e = top.list[top.at++];
+    if (!e) {
+      stack.pop();
+      continue;
+    }
+    // Folders count too: a tree that names one subtree twice at each level would otherwise be a walk of 2^depth.
+    if (++visited > limits.entries) return refused(revision, `the tree has more than ${limits.entries} entries; nk reads at most that many`);
+    if (typeOf(e.mode) === "tree") stack.push({ list: trees.get(e.sha)!, prefix: `${top.prefix}${e.name}/`, at: 0 });
+    else entries.push({ mode: e.mode, sha: e.sha, path: `${top.prefix}${e.name}` });
+  }
   const files = new Map<string, string>();
   const skipped: SkippedFile[] = [];
-  const wanted: Entry[] = [];
-  for (const e of entries) {
-    const limit = e.path === INVENTORY_FILE ? MAX_INVENTORY_FILE_BYTES : MAX_TREE_FILE_BYTES;
-    if (e.type !== "blob") skipped.push({ path: e.path, reason: `${e.type === "commit" ? "submodule" : e.type} entries are not read` });
+  const candidates = entries.filter((e) => {
+    const type = typeOf(e.mode);
+    if (type !== "blob") skipped.push({ path: e.path, reason: `${type === "commit" ? "submodule" : type} entries are not read` });
     else if (e.mode === "120000") skipped.push({ path: e.path, reason: "symbolic links are not followed" });
-    else if (e.size > limit) skipped.push({ path: e.path, reason: `larger than ${limit} bytes (${e.size})` });
+    else return true;
+    return false;
+  });
+  const unique = [...new Set(candidates.map((e) => e.sha))];
+  const infos = await reader.info(unique);
+  const sizes = new Map(unique.map((sha, i) => [sha, infos[i]?.size]));
+  const wanted: Entry[] = [];
+  for (const e of candidates) {
+    const size = sizes.get(e.sha);
+    if (size === undefined) throw new NkError("IO", `git cat-file did not return ${e.sha} (${e.path})`);
+    const limit = e.path === INVENTORY_FILE ? MAX_INVENTORY_FILE_BYTES : MAX_TREE_FILE_BYTES;
+    if (size > limit) skipped.push({ path: e.path, reason: `larger than ${limit} bytes (${size})` });
     else wanted.push(e);
   }
+  skipped.sort((a, b) => a.path.localeCompare(b.path));
   if (wanted.length === 0) return { revision, files, skipped };
   // Counted per entry, not per blob: every path becomes its own string and is validated on its own.
-  const total = wanted.reduce((sum, e) => sum + e.size, 0);
-  const shas = new Map(wanted.map((e) => [e.sha, e.size]));
+  const total = wanted.reduce((sum, e) => sum + sizes.get(e.sha)!, 0);
   if (total > limits.totalBytes) {
     return refused(revision, `the tree's ${wanted.length} readable files hold ${total} bytes together; nk reads at most ${limits.totalBytes} (keep large files out of the inventory repo)`);
   }
-  // Headers add ~60 bytes per object to the contents.
-  const batch = await runGit(["cat-file", "--batch"], { ...git, input: [...shas.keys()].map((s) => `${s}\n`).join(""), maxOutputBytes: [...shas.values()].reduce((a, b) => a + b, 0) + 128 * shas.size });
-  const objects = parseCatFileBatch(batch.stdout);
+  const shas = [...new Set(wanted.map((e) => e.sha))];
+  const blobs = await reader.contents(shas, MAX_INVENTORY_FILE_BYTES);
+  const bySha = new Map(shas.map((sha, i) => [sha, blobs[i]?.data ?? null]));
   for (const e of wanted) {
-    const content = objects.get(e.sha);
-    if (content === undefined) throw new NkError("IO", `git cat-file did not return ${e.sha} (${e.path})`);
+    const content = bySha.get(e.sha);
+    if (!content) throw new NkError("IO", `git cat-file did not return ${e.sha} (${e.path})`);
     if (content.includes(0)) skipped.push({ path: e.path, reason: "binary file (contains NUL bytes)" });
     else files.set(e.path, content.toString("utf8"));
   }

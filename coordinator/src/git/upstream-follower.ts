@@ -139,6 +139,7 @@ export class UpstreamFollower {
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
     const timeoutMs = this.options.fetchTimeoutMs ?? 60_000;
+    const t0 = performance.now();
     // --quiet prints nothing while it works, so simple-git's no-output timeout bounds the whole fetch.
     const git = repo.porcelain({}, timeoutMs, env);
     const refspec = `+refs/heads/${this.branch}:${UPSTREAM_REF}`;
@@ -149,12 +150,15 @@ export class UpstreamFollower {
       const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
       throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
     });
-    // One process for both refs: each spawn of the coordinator costs tens of ms on a busy machine.
+    const t1 = performance.now();
     const [upstream = null, head = null] = await repo.resolveRefs([UPSTREAM_REF, MAIN_REF]);
     if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
     if (upstream === head) return { status: "unchanged", revision: upstream, lines: [] };
     // A rejected commit is validated again on every sync: it may pass now (e.g. its missing secret was set).
-    const verdict = await this.options.validate(await repo.readResolvedSnapshot(upstream));
+    const snapshot = await repo.readResolvedSnapshot(upstream);
+    const t2 = performance.now();
+    const verdict = await this.options.validate(snapshot);
+    const t3 = performance.now();
     if (!verdict.ok) {
       const same = this.rejected?.revision === upstream && this.rejected.lines.join("\n") === verdict.lines.join("\n");
       if (same) return { status: "rejected", revision: upstream, lines: verdict.lines };
@@ -166,7 +170,9 @@ export class UpstreamFollower {
     // Compare-and-swap: main moves only from the revision this sync saw.
     await repo.moveMain(upstream, head, `follow ${redactUrl(this.options.url)} ${this.branch}`);
     this.rejected = null;
-    this.log.info({ rev: upstream, previous: head }, "upstream commit adopted");
+    // Where a push's time goes before the render: the fetch, reading the tree, validating it, moving main.
+    const ms = (a: number, b: number): number => Math.round(b - a);
+    this.log.info({ rev: upstream, previous: head, fetchMs: ms(t0, t1), readMs: ms(t1, t2), validateMs: ms(t2, t3), moveMs: ms(t3, performance.now()) }, "upstream commit adopted");
     await this.options.onAccepted(upstream);
     return { status: "adopted", revision: upstream, lines: verdict.lines };
   }
