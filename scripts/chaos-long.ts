@@ -2,7 +2,10 @@
 // (3 servers + 1 agent node, max_unavailable 2, servers 1); prints `chaos: N schedules, V violations`, exits 1 on
 // any violation and keeps the failing cluster's logs and state for inspection.
 // Usage: npm run chaos:long -- [--schedules 1000] [--seed N] [--steps 8] [--nodes 3|4] [--workers 4]
-//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources] [--ha] [--log-level debug]; CHAOS_TRACE=1 prints every status poll while settling.
+//   [--minutes M] [--stop-on-violation] [--skip-scripted] [--verbose] [--from-sources] [--ha] [--log-level debug]
+//   [--ledger FILE]; CHAOS_TRACE=1 prints every status poll while settling.
+// --ledger (with --seed): each schedule's outcome is appended to FILE, and a run started again with the same file, seed,
+// nodes, steps and committed code runs only the seeds it does not hold: a run too long for one sitting goes in parts.
 // --ha: each cluster runs three coordinators on a real three-member etcd (/usr/bin/etcd) and the schedules add leader
 // kills, a coordinator cut off from etcd, etcd member kills, whole-etcd restarts and racing pushes (no scripted ones).
 // A failing schedule prints its seed and the command that replays it alone. `kill <pid>` (SIGTERM) lets the schedules in
@@ -16,6 +19,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildDaemons } from "../test/support/daemon-build.js";
+import { ChaosLedger, codeIdentity, remainingRanges } from "../test/chaos/chaos-ledger.js";
 import { CHAOS_NODES, SCRIPTED_SCHEDULES, runChaos, summaryLine, type ChaosRunResult } from "../test/chaos/index.js";
 
 const { values } = parseArgs({
@@ -35,6 +39,8 @@ const { values } = parseArgs({
     ha: { type: "boolean", default: false },
     /** The daemons' log level, e.g. debug when replaying a failing seed. */
     "log-level": { type: "string" },
+    /** A file that records every schedule's outcome, so that the run can go on later in another part. */
+    ledger: { type: "string" },
   },
 });
 
@@ -47,6 +53,13 @@ const nodes = CHAOS_NODES.slice(0, nodeCount);
 // With five nodes two may go at once, but the agents form a pool of which one at a time: the recorders check both.
 const limits = nodeCount > 3 ? { total: 2, servers: 1, pools: [{ name: "workers", selector: { pool: "workers" }, nodes: ["n4", "n5"], max: 1 }] } : { total: 1, servers: 1 };
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
+if (values.ledger !== undefined && (values.seed === undefined || !values["skip-scripted"] && !values.ha)) {
+  line("chaos: --ledger needs --seed (a later part must run the same seeds) and seeded schedules only (--ha or --skip-scripted)");
+  process.exit(2);
+}
+const ledger = values.ledger === undefined ? null : ChaosLedger.open(values.ledger, { seed, nodes: nodeCount, steps: Number(values.steps), ha: values.ha, code: codeIdentity(join(import.meta.dirname, "..")) });
+const part = ledger?.nextPart ?? 1;
+if (ledger) line(`chaos: ledger ${ledger.path} (code ${ledger.run.code}): ${ledger.schedules.size} schedule(s) in ${part - 1} part(s) so far; this is part ${part}`);
 // git must trust the coordinator's CA given per command (http.sslCAInfo), which a machine-wide GIT_SSL_CAINFO
 // would silently override (the test suite drops it the same way, in test/support/test-env.ts).
 delete process.env.GIT_SSL_CAINFO;
@@ -76,27 +89,36 @@ const slices = Array.from({ length: workers }, (_, w) => {
   const first = Math.floor((total * w) / workers);
   return { w, first, count: Math.floor((total * (w + 1)) / workers) - first };
 });
-const runs = await Promise.allSettled(
-  slices.map(({ w, first, count }) =>
-    runChaos({
-      seed: (seed + first) >>> 0,
-      schedules: count,
+const partStarted = new Date();
+// Worker w runs its slice's seeds the ledger does not hold yet, one cluster per contiguous range.
+const runWorker = async (w: number, first: number, count: number): Promise<ChaosRunResult[]> => {
+  const out: ChaosRunResult[] = [];
+  for (const [from, n] of remainingRanges(first, count, (i) => ledger?.schedules.has((seed + i) >>> 0) ?? false)) {
+    if (stop.signal.aborted || (values.minutes !== undefined && Date.now() - started > Number(values.minutes) * 60_000)) break;
+    const r = await runChaos({
+      seed: (seed + from) >>> 0,
+      schedules: n,
       steps: Number(values.steps),
       nodes,
       limits,
       log: (text) => line(workers > 1 ? `[w${w}] ${text}` : text),
       stopOnViolation: values["stop-on-violation"],
-      ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 }),
+      ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 - (Date.now() - started) }),
       verbose: values.verbose,
       stop: stop.signal,
       scripted: values["skip-scripted"] || w > 0 || ha ? [] : SCRIPTED_SCHEDULES,
       ha,
       ...(values["log-level"] !== undefined && { logLevel: values["log-level"] }),
-    }),
-  ),
-);
+      ...(ledger && { onResult: (s) => s.seed !== null && ledger.addSchedule({ seed: s.seed, violations: s.violations, ms: s.durationMs, actions: s.actions, ...(s.effects !== undefined && { effects: s.effects }), part }) }),
+    });
+    out.push(r);
+    if (r.violations > 0 && values["stop-on-violation"]) break;
+  }
+  return out;
+};
+const runs = await Promise.allSettled(slices.map(({ w, first, count }) => runWorker(w, first, count)));
 
-const done = runs.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+const done = runs.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
 const aborted = runs.flatMap((r, w) => (r.status === "rejected" ? [`worker ${w}: ${(r.reason as Error).stack ?? String(r.reason)}`] : []));
 const merged: ChaosRunResult = {
   seed,
@@ -108,6 +130,7 @@ const merged: ChaosRunResult = {
   stats: {},
   workDir: done.map((r) => r.workDir).join(", "),
   setupMs: Math.max(0, ...done.map((r) => r.setupMs)),
+  runViolations: done.flatMap((r) => r.runViolations),
 };
 for (const r of done) for (const [k, v] of Object.entries(r.stats)) merged.stats[k] = (merged.stats[k] ?? 0) + v;
 const durations = merged.results.map((r) => r.durationMs).sort((a, b) => a - b);
@@ -122,5 +145,22 @@ for (const r of merged.results.filter((x) => x.violations.length > 0)) {
 for (const a of aborted) line(`chaos: run aborted: ${a}`);
 line(`chaos: ${((Date.now() - started) / 60_000).toFixed(1)} min, median schedule ${(median / 1000).toFixed(1)} s (seed ${seed})`);
 line(summaryLine(merged, ha));
-const cutShort = values.minutes === undefined && !stop.signal.aborted && merged.results.length < total;
-process.exitCode = merged.violations > 0 || aborted.length > 0 || cutShort ? 1 : 0;
+if (ledger) {
+  ledger.endPart({
+    part,
+    startedAt: partStarted.toISOString(),
+    minutes: Number(((Date.now() - started) / 60_000).toFixed(1)),
+    workers,
+    violations: merged.runViolations,
+    stats: merged.stats,
+    grants: merged.grants,
+    peakLeases: merged.peakLeases,
+  });
+  const inRun = [...ledger.schedules.values()].filter((s) => ((s.seed - seed) >>> 0) < total);
+  const minutes = ledger.parts.reduce((m, p) => m + p.minutes, 0);
+  line(`chaos: ledger ${ledger.path}: ${inRun.length} of ${total} schedules in ${ledger.parts.length} part(s), ${minutes.toFixed(1)} min in all, code ${ledger.run.code}, seed ${seed}`);
+  line(`chaos: ${inRun.length} ${ha ? "HA " : ""}schedules, ${ledger.violations} violations (whole ledger)`);
+}
+const remaining = ledger ? total - [...ledger.schedules.keys()].filter((k) => ((k - seed) >>> 0) < total).length : total - merged.results.length;
+const cutShort = values.minutes === undefined && !stop.signal.aborted && remaining > 0;
+process.exitCode = merged.violations > 0 || (ledger?.violations ?? 0) > 0 || aborted.length > 0 || cutShort ? 1 : 0;

@@ -44,6 +44,8 @@ export interface ChaosRunOptions {
   readonly ha?: boolean;
   /** The daemons' log level (default info); debug shows every report, retry and etcd call for a replay. */
   readonly logLevel?: string;
+  /** Each schedule's outcome as soon as it is known (a ledger records it there, before the run ends). */
+  readonly onResult?: (result: ScheduleResult) => void;
 }
 
 /** The fencing journal the runner reads: events.jsonl on the file store, etcd's revision history in HA. */
@@ -78,6 +80,8 @@ export interface ChaosRunResult {
   readonly stats: Record<string, number>;
   readonly workDir: string;
   readonly setupMs: number;
+  /** The whole run's own checks (acknowledged pushes lost), also counted on its last schedule. */
+  readonly runViolations: string[];
 }
 
 export function summaryLine(r: ChaosRunResult, ha = false): string {
@@ -126,6 +130,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       }
       const result = await runSchedule(cluster, driver, recorder, journal, history, i, body);
       results.push(result);
+      options.onResult?.(result);
       const verdict = result.violations.length === 0 ? "ok" : `${result.violations.length} VIOLATION(S):\n    ${result.violations.join("\n    ")}`;
       const p = result.phasesMs;
       const took = `${(result.durationMs / 1000).toFixed(1)} s = steps ${p.steps} + settle ${p.settle} + converge ${p.converge} + checks ${p.checks} ms`;
@@ -152,7 +157,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       stats["leadership terms"] = history.terms.length;
       stats["leader effects checked"] = results.reduce((n, r) => n + (r.effects ?? 0), 0);
     }
-    return { seed: options.seed, results, violations, journalGaps: journal.gaps, grants: journal.grants, peakLeases: journal.peak, stats, workDir: cluster.workDir, setupMs };
+    return { seed: options.seed, results, violations, journalGaps: journal.gaps, grants: journal.grants, peakLeases: journal.peak, stats, workDir: cluster.workDir, setupMs, runViolations: results.length > 0 ? lost : [] };
   } catch (err) {
     failed = true;
     throw err;
