@@ -57,9 +57,9 @@ if (values.ledger !== undefined && (values.seed === undefined || !values["skip-s
   line("chaos: --ledger needs --seed (a later part must run the same seeds) and seeded schedules only (--ha or --skip-scripted)");
   process.exit(2);
 }
-const ledger = values.ledger === undefined ? null : ChaosLedger.open(values.ledger, { seed, nodes: nodeCount, steps: Number(values.steps), ha: values.ha, code: codeIdentity(join(import.meta.dirname, "..")) });
+const ledger = values.ledger === undefined ? null : ChaosLedger.open(values.ledger, { seed, nodes: nodeCount, steps: Number(values.steps), ha: values.ha, ...codeIdentity(join(import.meta.dirname, "..")) });
 const part = ledger?.nextPart ?? 1;
-if (ledger) line(`chaos: ledger ${ledger.path} (code ${ledger.run.code}): ${ledger.schedules.size} schedule(s) in ${part - 1} part(s) so far; this is part ${part}`);
+if (ledger) line(`chaos: ledger ${ledger.path} (code ${ledger.run.code}${ledger.run.commit ? `, first run at commit ${ledger.run.commit.slice(0, 12)}` : ""}): ${ledger.schedules.size} schedule(s) in ${part - 1} part(s) so far; this is part ${part}`);
 // git must trust the coordinator's CA given per command (http.sslCAInfo), which a machine-wide GIT_SSL_CAINFO
 // would silently override (the test suite drops it the same way, in test/support/test-env.ts).
 delete process.env.GIT_SSL_CAINFO;

@@ -55,17 +55,18 @@ describe("chaos ledger", () => {
     writeFileSync(join(dir, "README.md"), "# one\n");
     git("add", "-A");
     git("commit", "-qm", "one");
-    const id = codeIdentity(dir);
+    const { code: id, commit } = codeIdentity(dir);
     expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(commit).toBe(git("rev-parse", "HEAD").trim());
     // Docs change nothing: committed or not.
     writeFileSync(join(dir, "README.md"), "# two\n");
-    expect(codeIdentity(dir)).toBe(id);
+    expect(codeIdentity(dir).code).toBe(id);
     git("commit", "-qam", "docs");
-    expect(codeIdentity(dir)).toBe(id);
+    expect(codeIdentity(dir).code).toBe(id);
     writeFileSync(join(dir, "main.ts"), "export const a = 2;\n");
     expect(() => codeIdentity(dir)).toThrow("--ledger needs the code committed (a later part must run the same code); changed: main.ts");
     git("commit", "-qam", "code");
-    expect(codeIdentity(dir)).not.toBe(id);
+    expect(codeIdentity(dir).code).not.toBe(id);
     writeFileSync(join(dir, "new.ts"), "\n");
     expect(() => codeIdentity(dir)).toThrow(/changed: new\.ts/);
   });

@@ -12,6 +12,8 @@ export interface LedgerRun {
   readonly steps: number;
   readonly ha: boolean;
   readonly code: string;
+  /** The commit the first part ran (to check out for a later part); not compared: docs may differ. */
+  readonly commit?: string;
 }
 
 export interface LedgerSchedule {
@@ -44,12 +46,12 @@ const notCode = (path: string): boolean => path.endsWith(".md") || path.startsWi
  * A hash of the tracked files' modes, blob ids and paths (docs left out). Uncommitted changes to code have no name a
  * later part could check, so they are refused.
  */
-export function codeIdentity(repoRoot: string): string {
+export function codeIdentity(repoRoot: string): { code: string; commit: string } {
   const git = (...args: string[]): string => execFileSync("git", args, { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const dirty = git("status", "--porcelain", "-z", "--untracked-files=normal").split("\0").filter(Boolean).map((l) => l.slice(3)).filter((p) => !notCode(p));
   if (dirty.length > 0) throw new Error(`--ledger needs the code committed (a later part must run the same code); changed: ${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}`);
   const listing = git("ls-files", "-s", "-z").split("\0").filter((l) => l && !notCode(l.slice(l.indexOf("\t") + 1)));
-  return createHash("sha256").update(listing.join("\0")).digest("hex").slice(0, 16);
+  return { code: createHash("sha256").update(listing.join("\0")).digest("hex").slice(0, 16), commit: git("rev-parse", "HEAD").trim() };
 }
 
 export class ChaosLedger {
