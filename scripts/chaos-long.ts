@@ -57,9 +57,11 @@ if (values.ledger !== undefined && (values.seed === undefined || !values["skip-s
   line("chaos: --ledger needs --seed (a later part must run the same seeds) and seeded schedules only (--ha or --skip-scripted)");
   process.exit(2);
 }
-const ledger = values.ledger === undefined ? null : ChaosLedger.open(values.ledger, { seed, nodes: nodeCount, steps: Number(values.steps), ha: values.ha, ...codeIdentity(join(import.meta.dirname, "..")) });
+const ledger = values.ledger === undefined ? null : ChaosLedger.open(values.ledger, { seed, nodes: nodeCount, steps: Number(values.steps), ha: values.ha, ...codeIdentity(join(import.meta.dirname, ".."), values.ledger) }, { lock: true });
+process.on("exit", () => ledger?.close());
 const part = ledger?.nextPart ?? 1;
-if (ledger) line(`chaos: ledger ${ledger.path} (code ${ledger.run.code}${ledger.run.commit ? `, first run at commit ${ledger.run.commit.slice(0, 12)}` : ""}): ${ledger.schedules.size} schedule(s) in ${part - 1} part(s) so far; this is part ${part}`);
+if (ledger) line(`chaos: ledger ${ledger.path} (code ${ledger.run.code}${ledger.firstCommit ? `, first part at commit ${ledger.firstCommit.slice(0, 12)}` : ""}): ${ledger.schedules.size} schedule(s) in ${part - 1} part(s) so far; this is part ${part}`);
+if (ledger && ledger.unverified.length > 0) line(`chaos: ${ledger.unverified.length} clean schedule(s) of part(s) that never ended (killed outright, so their whole-run checks never ran) run again`);
 // git must trust the coordinator's CA given per command (http.sslCAInfo), which a machine-wide GIT_SSL_CAINFO
 // would silently override (the test suite drops it the same way, in test/support/test-env.ts).
 delete process.env.GIT_SSL_CAINFO;
@@ -159,7 +161,7 @@ if (ledger) {
   const inRun = [...ledger.schedules.values()].filter((s) => ((s.seed - seed) >>> 0) < total);
   const minutes = ledger.parts.reduce((m, p) => m + p.minutes, 0);
   line(`chaos: ledger ${ledger.path}: ${inRun.length} of ${total} schedules in ${ledger.parts.length} part(s), ${minutes.toFixed(1)} min in all, code ${ledger.run.code}, seed ${seed}`);
-  line(`chaos: ${inRun.length} ${ha ? "HA " : ""}schedules, ${ledger.violations} violations (whole ledger)`);
+  line(`chaos: ${ledger.schedules.size} ${ha ? "HA " : ""}schedules, ${ledger.violations} violations (whole ledger)`);
 }
 const remaining = ledger ? total - [...ledger.schedules.keys()].filter((k) => ((k - seed) >>> 0) < total).length : total - merged.results.length;
 const cutShort = values.minutes === undefined && !stop.signal.aborted && remaining > 0;

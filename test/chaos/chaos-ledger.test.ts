@@ -41,6 +41,39 @@ describe("chaos ledger", () => {
     expect(() => ChaosLedger.open(path, run)).toThrow(`${path}:1: the ledger does not start with its run header`);
   });
 
+  it("keeps what a schedule saw when it ended, holds one writer at a time, and never lets a clean rerun hide a violation", () => {
+    const path = join(dir, "ledger.jsonl");
+    const ledger = ChaosLedger.open(path, run, { lock: true });
+    const result = schedule(100, 1);
+    ledger.addSchedule(result);
+    // The runner appends the run's own checks to its last result afterwards: the part records them, once.
+    result.violations.push("push abc lost");
+    ledger.endPart({ part: 1, startedAt: "2026-12-03T12:00:00.000Z", minutes: 1, workers: 1, violations: ["push abc lost"], stats: {}, grants: 0, peakLeases: 0 });
+    expect(ledger.violations).toBe(1);
+    expect(() => ChaosLedger.open(path, run, { lock: true })).toThrow(`${path}: another part (pid ${process.pid}) is writing this ledger; wait for it to end`);
+    ledger.close();
+    // A lock left by a part that died is taken over.
+    writeFileSync(`${path}.lock`, "999999999\n");
+    const next = ChaosLedger.open(path, run, { lock: true });
+    next.addSchedule(schedule(101, 2, ["n2 cordoned twice"]));
+    next.addSchedule(schedule(101, 2));
+    next.endPart({ part: 2, startedAt: "2026-12-03T12:05:00.000Z", minutes: 1, workers: 1, violations: [], stats: {}, grants: 0, peakLeases: 0 });
+    next.close();
+    expect(ChaosLedger.open(path, run).schedules.get(101)?.violations).toEqual(["n2 cordoned twice"]);
+  });
+
+  it("runs again the clean schedules of a part that never ended, but keeps the violations it saw", () => {
+    const path = join(dir, "ledger.jsonl");
+    const first = ChaosLedger.open(path, run);
+    first.addSchedule(schedule(100, 1));
+    first.addSchedule(schedule(101, 1, ["n1 rebooted outside its window"]));
+    // No endOfPart: killed outright.
+    const again = ChaosLedger.open(path, run);
+    expect(again.unverified.map((s) => s.seed)).toEqual([100]);
+    expect([...again.schedules.keys()]).toEqual([101]);
+    expect(again.nextPart).toBe(2);
+  });
+
   it("splits a worker's slice into the contiguous ranges still to run", () => {
     const done = new Set([10, 11, 12, 15]);
     expect(remainingRanges(10, 8, (i) => done.has(i))).toEqual([[13, 2], [16, 2]]);
@@ -66,8 +99,15 @@ describe("chaos ledger", () => {
     writeFileSync(join(dir, "main.ts"), "export const a = 2;\n");
     expect(() => codeIdentity(dir)).toThrow("--ledger needs the code committed (a later part must run the same code); changed: main.ts");
     git("commit", "-qam", "code");
-    expect(codeIdentity(dir).code).not.toBe(id);
+    const changed = codeIdentity(dir).code;
+    expect(changed).not.toBe(id);
     writeFileSync(join(dir, "new.ts"), "\n");
     expect(() => codeIdentity(dir)).toThrow(/changed: new\.ts/);
+    rmSync(join(dir, "new.ts"));
+    // The ledger itself, wherever it sits in the checkout, is no code.
+    writeFileSync(join(dir, "run.jsonl"), "{}\n");
+    writeFileSync(join(dir, "run.jsonl.lock"), "1\n");
+    expect(() => codeIdentity(dir)).toThrow(/changed: run\.jsonl/);
+    expect(codeIdentity(dir, join(dir, "run.jsonl")).code).toBe(changed);
   });
 });

@@ -3,7 +3,8 @@
 // fit one sitting. The ledger names the code it ran by a hash of every tracked file but the docs, and refuses to mix.
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 
 /** What a run is: a part may only continue a ledger with the same seed, cluster, steps and code. */
 export interface LedgerRun {
@@ -39,18 +40,21 @@ export interface LedgerPart {
 
 type Line = { run: LedgerRun } | { schedule: LedgerSchedule } | { endOfPart: LedgerPart };
 
-/** Files that do not change what runs: the docs and the ledgers themselves. */
+/** Files that do not change what runs: the docs (ledgers kept in the repo live under docs/ too). */
 const notCode = (path: string): boolean => path.endsWith(".md") || path.startsWith("docs/");
 
 /**
  * A hash of the tracked files' modes, blob ids and paths (docs left out). Uncommitted changes to code have no name a
  * later part could check, so they are refused.
  */
-export function codeIdentity(repoRoot: string): { code: string; commit: string } {
+export function codeIdentity(repoRoot: string, ledgerPath?: string): { code: string; commit: string } {
   const git = (...args: string[]): string => execFileSync("git", args, { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  const dirty = git("status", "--porcelain", "-z", "--untracked-files=normal").split("\0").filter(Boolean).map((l) => l.slice(3)).filter((p) => !notCode(p));
+  // The ledger itself (and its lock) may sit anywhere in the checkout: writing it changes no code.
+  const own = ledgerPath === undefined ? "" : relative(repoRoot, resolve(ledgerPath));
+  const isLedger = (p: string): boolean => own !== "" && (p === own || p === `${own}.lock`);
+  const dirty = git("status", "--porcelain", "-z", "--untracked-files=normal").split("\0").filter(Boolean).map((l) => l.slice(3)).filter((p) => !notCode(p) && !isLedger(p));
   if (dirty.length > 0) throw new Error(`--ledger needs the code committed (a later part must run the same code); changed: ${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}`);
-  const listing = git("ls-files", "-s", "-z").split("\0").filter((l) => l && !notCode(l.slice(l.indexOf("\t") + 1)));
+  const listing = git("ls-files", "-s", "-z").split("\0").filter((l) => l && !notCode(l.slice(l.indexOf("\t") + 1)) && !isLedger(l.slice(l.indexOf("\t") + 1)));
   return { code: createHash("sha256").update(listing.join("\0")).digest("hex").slice(0, 16), commit: git("rev-parse", "HEAD").trim() };
 }
 
@@ -60,13 +64,63 @@ export class ChaosLedger {
 
   private constructor(readonly path: string, readonly run: LedgerRun) {}
 
-  /** Opens (or starts) the ledger at `path` for `run`; throws, saying what differs, when it belongs to another run. */
-  static open(path: string, run: LedgerRun): ChaosLedger {
+  /** Schedules of parts that never wrote their end (killed outright): their whole-run checks did not run. */
+  readonly unverified: LedgerSchedule[] = [];
+  private lockPath: string | null = null;
+  /** The commit the ledger's first part ran: check it out to go on from another checkout. */
+  firstCommit: string | undefined;
+
+  /**
+   * Opens (or starts) the ledger at `path` for `run`; throws, saying what differs, when it belongs to another run.
+   * `lock`: hold `<path>.lock` until close(), so that two parts never write one ledger at once.
+   */
+  static open(path: string, run: LedgerRun, options: { lock?: boolean } = {}): ChaosLedger {
     const ledger = new ChaosLedger(path, run);
-    if (!existsSync(path)) {
-      ledger.write({ run });
-      return ledger;
+    if (options.lock) ledger.lock();
+    try {
+      ledger.load();
+    } catch (err) {
+      ledger.close();
+      throw err;
     }
+    return ledger;
+  }
+
+  /** Lets another part open the ledger. */
+  close(): void {
+    if (this.lockPath !== null) rmSync(this.lockPath, { force: true });
+    this.lockPath = null;
+  }
+
+  private lock(): void {
+    const lockPath = `${this.path}.lock`;
+    try {
+      closeSync(openSync(lockPath, "wx"));
+    } catch {
+      const holder = Number(readFileSync(lockPath, "utf8").trim());
+      let alive = false;
+      try {
+        process.kill(holder, 0);
+        alive = holder > 0;
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new Error(`${this.path}: another part (pid ${holder}) is writing this ledger; wait for it to end`);
+      rmSync(lockPath, { force: true });
+      closeSync(openSync(lockPath, "wx"));
+    }
+    writeFileSync(lockPath, `${process.pid}\n`);
+    this.lockPath = lockPath;
+  }
+
+  private load(): void {
+    const { path, run } = this;
+    if (!existsSync(path)) {
+      this.write({ run });
+      this.firstCommit = run.commit;
+      return;
+    }
+    const seen: LedgerSchedule[] = [];
     const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
     lines.forEach((text, i) => {
       let line: Line;
@@ -77,24 +131,33 @@ export class ChaosLedger {
       }
       if ("run" in line) {
         if (i !== 0) throw new Error(`${path}:${i + 1}: a second run header`);
+        this.firstCommit = line.run.commit;
         for (const key of ["seed", "nodes", "steps", "ha", "code"] as const) {
           if (line.run[key] !== run[key]) throw new Error(`${path}: the ledger is of another run (its ${key} is ${JSON.stringify(line.run[key])}, this one's ${JSON.stringify(run[key])}); pick another --ledger file${key === "code" ? " (the code changed since its last part, so it cannot continue)" : ""}`);
         }
       } else if (i === 0) throw new Error(`${path}:1: the ledger does not start with its run header`);
-      else if ("schedule" in line) ledger.schedules.set(line.schedule.seed, line.schedule);
-      else if ("endOfPart" in line) ledger.parts.push(line.endOfPart);
+      else if ("schedule" in line) seen.push(line.schedule);
+      else if ("endOfPart" in line) this.parts.push(line.endOfPart);
     });
-    return ledger;
+    const ended = new Set(this.parts.map((p) => p.part));
+    for (const schedule of seen) {
+      // A clean schedule of a part that never ended runs again; a violation it saw stays a violation.
+      if (!ended.has(schedule.part) && schedule.violations.length === 0) this.unverified.push(schedule);
+      // A seed held twice keeps the record with violations: a clean rerun does not wash one out.
+      else if ((this.schedules.get(schedule.seed)?.violations.length ?? 0) === 0) this.schedules.set(schedule.seed, schedule);
+    }
   }
 
-  /** The number the next part gets (1 for the first). */
+  /** The number the next part gets (1 for the first); parts that never ended count too. */
   get nextPart(): number {
-    return Math.max(0, ...this.parts.map((p) => p.part), ...[...this.schedules.values()].map((s) => s.part)) + 1;
+    return Math.max(0, ...this.parts.map((p) => p.part), ...[...this.schedules.values(), ...this.unverified].map((s) => s.part)) + 1;
   }
 
+  /** Records a schedule as it ends (a copy: the runner may still add the run's own checks to its result). */
   addSchedule(schedule: LedgerSchedule): void {
-    this.schedules.set(schedule.seed, schedule);
-    this.write({ schedule });
+    const copy = { ...schedule, violations: [...schedule.violations] };
+    this.schedules.set(copy.seed, copy);
+    this.write({ schedule: copy });
   }
 
   endPart(part: LedgerPart): void {
@@ -106,6 +169,7 @@ export class ChaosLedger {
   get violations(): number {
     return [...this.schedules.values()].reduce((n, s) => n + s.violations.length, 0) + this.parts.reduce((n, p) => n + p.violations.length, 0);
   }
+
 
   private write(line: Line): void {
     // One append per line: a part killed mid-run loses at most the line being written.

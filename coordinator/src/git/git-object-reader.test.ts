@@ -103,4 +103,15 @@ describe("GitObjectReader", () => {
     expect((await slow.info(["main"]))[0]?.type).toBe("commit");
     slow.close();
   });
+
+  it("never reads a killed git's last output as the next call's answers", async () => {
+    const quick = new GitObjectReader({ gitDir: repo.gitDir, timeoutMs: 100 });
+    const sha = await repo.commitFiles(new Map([["big", "z".repeat(1024 * 1024)]]), "one");
+    const blob = await gitText(["rev-parse", "main:big"], repo.gitOptions());
+    // 500 MiB streaming past (skipped, not held): the timeout ends it mid-stream, with output still in the pipe.
+    const err: unknown = await quick.contents(Array.from({ length: 500 }, () => blob), 10).catch((e: unknown) => e);
+    expect((err as Error).message).toBe("git cat-file did not answer within 100 ms");
+    for (let i = 0; i < 3; i++) expect(await quick.info(["refs/heads/main"])).toEqual([{ sha, type: "commit", size: expect.any(Number) }]);
+    quick.close();
+  });
 });

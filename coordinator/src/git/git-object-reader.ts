@@ -68,7 +68,7 @@ export class GitObjectReader {
     return this.run(names.map((name) => ({ kind: "contents", name, maxBytes }))) as Promise<Array<ObjectContents | null>>;
   }
 
-  /** Ends the process; a later call starts a new one unless the reader was closed for good. */
+  /** Ends the process for good: later calls fail. */
   close(): void {
     this.closed = true;
     this.stop(new NkError("UNAVAILABLE", "the git object reader was closed"));
@@ -113,7 +113,10 @@ export class GitObjectReader {
     const child = spawn("git", ["cat-file", "--batch-command"], { env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (s: string) => void (stderr = (stderr + s).slice(-4096)));
-    child.stdout.on("data", (chunk: Buffer) => this.onData(chunk));
+    // Output of a process already given up on (killed after a timeout) may still arrive: it answers nothing now.
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (this.child === child) this.onData(chunk);
+    });
     child.stdin.on("error", () => undefined);
     child.on("error", (err) => this.stop(new NkError("UNAVAILABLE", `cannot run git: ${err.message}`, { cause: err }), child));
     child.on("close", (code, signal) => this.stop(new NkError("IO", `git cat-file exited (${signal ?? code}): ${stderr.trim().split("\n").slice(-2).join(" ")}`), child));
@@ -139,6 +142,7 @@ export class GitObjectReader {
     this.skipping = 0;
     this.waitFor = 0;
     child.stdin.end();
+    child.stdout.destroy();
     child.kill("SIGKILL");
     for (const batch of this.batches.splice(0)) batch.reject(err ?? new NkError("UNAVAILABLE", "git cat-file stopped"));
   }

@@ -148,7 +148,30 @@ describe("GitRepo", () => {
     const bomb = await gitText(["commit-tree", tree, "-m", "bomb"], { ...repo.gitOptions(), env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" } });
     expect((await readTreeSnapshot(bomb, reader, { entries: 500, totalBytes: MAX_TREE_TOTAL_BYTES })).refused).toBe("the tree has more than 500 entries; nk reads at most that many");
     expect((await repo.readSnapshot(sha)).files.size).toBe(91);
+    // Five distinct subtrees of ~3 KB each: the count is within 10 entries, their listing together far beyond.
+    const wide = await repo.commitFiles(new Map(Array.from({ length: 50 }, (_, i) => [`${"s".repeat(200)}${i % 5}/${"f".repeat(240)}${i}`, ""])), "wide");
+    expect((await readTreeSnapshot(wide, reader, { entries: 10, totalBytes: MAX_TREE_TOTAL_BYTES })).refused).toBe("the tree's listing is far larger than 10 entries need; nk reads at most that many");
     reader.close();
+  });
+
+  it("reads a folder written with a non-canonical mode (040000) as a folder, and resolves reflog names", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const opts = repo.gitOptions();
+    const blob = await gitText(["hash-object", "-w", "--stdin"], { ...opts, input: "a: 1\n" });
+    const sub = await gitText(["mktree"], { ...opts, input: `100644 blob ${blob}\tpart.yaml\n` });
+    // git's own tools never write "040000"; older or other tools did, and git still reads such trees.
+    const raw = Buffer.concat([Buffer.from("040000 sub\0"), Buffer.from(sub, "hex")]);
+    const root = await gitText(["hash-object", "-t", "tree", "-w", "--stdin", "--literally"], { ...opts, input: raw });
+    const ident = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" };
+    const commit = await gitText(["commit-tree", root, "-m", "odd mode"], { ...opts, env: ident });
+    await repo.moveMain(commit, null, "odd mode");
+    const snap = await repo.readSnapshot("main");
+    expect([...snap.files.entries()]).toEqual([["sub/part.yaml", "a: 1\n"]]);
+    expect(snap.skipped).toEqual([]);
+    // cat-file dies on some reflog and upstream names; they go through rev-parse, which just finds none.
+    expect(await repo.resolve("main@{0}")).toBe(commit);
+    expect(await repo.resolve("main@{upstream}")).toBeNull();
+    expect(await repo.resolve("main")).toBe(commit);
   });
 
   it("stops collecting git output at the limit and says so", async () => {

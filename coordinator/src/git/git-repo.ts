@@ -1,11 +1,11 @@
 // The coordinator's bare inventory repo: created on first start, read without a work tree, seeded by commitFiles.
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { SimpleGit } from "simple-git";
+import { GitError, type SimpleGit } from "simple-git";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
 import { GitObjectReader } from "./git-object-reader.js";
-import { gitPorcelain, porcelain } from "./git-porcelain.js";
+import { gitFailure, gitPorcelain, porcelain } from "./git-porcelain.js";
 import { removeStaleLocks } from "./stale-locks.js";
 import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
 
@@ -140,6 +140,7 @@ export class GitRepo {
 
   /** The commit `ref` names (a ref, short name or sha), or null when there is none. */
   async resolve(ref: string, quarantine: QuarantineEnv = {}): Promise<string | null> {
+    if (ref.includes("@{")) return this.revParse(ref, quarantine);
     const { reader, done } = this.reader(quarantine);
     try {
       return await resolveWith(reader, ref);
@@ -148,9 +149,25 @@ export class GitRepo {
     }
   }
 
+  /**
+   * Reflog and upstream names (`main@{1}`, `@{upstream}`) through `rev-parse`: on some of them `cat-file` dies
+   * ("no upstream configured") where `rev-parse --verify --quiet` just says there is no such commit.
+   */
+  private async revParse(ref: string, quarantine: QuarantineEnv): Promise<string | null> {
+    if (ref.startsWith("-")) return null;
+    const sha = await this.porcelain(quarantine)
+      .revparse(["--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
+      .catch((err: unknown) => {
+        if (err instanceof GitError) return "";
+        throw gitFailure("rev-parse", err);
+      });
+    return SHA.test(sha.trim()) ? sha.trim() : null;
+  }
+
   /** The tree id of a commit (two commits with the same files share it). */
   async treeOf(rev: string): Promise<string> {
-    const [info] = OBJECT_NAME.test(rev) && !rev.startsWith("-") ? await this.objects.info([`${rev}^{tree}`]) : [null];
+    const commit = rev.includes("@{") ? await this.revParse(rev, {}) : rev;
+    const [info] = commit !== null && OBJECT_NAME.test(commit) && !commit.startsWith("-") ? await this.objects.info([`${commit}^{tree}`]) : [null];
     if (info?.type !== "tree") throw new NkError("REVISION_UNKNOWN", `no tree for ${JSON.stringify(rev)} in the inventory repo`);
     return info.sha;
   }
@@ -186,7 +203,7 @@ export class GitRepo {
   async readSnapshot(rev: string, quarantine: QuarantineEnv = {}): Promise<TreeSnapshot> {
     const { reader, done } = this.reader(quarantine);
     try {
-      const sha = await resolveWith(reader, rev);
+      const sha = rev.includes("@{") ? await this.revParse(rev, quarantine) : await resolveWith(reader, rev);
       if (sha === null) throw new NkError("REVISION_UNKNOWN", `no commit ${JSON.stringify(rev)} in the inventory repo`);
       return await readTreeSnapshot(sha, reader);
     } finally {

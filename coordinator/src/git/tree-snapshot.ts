@@ -9,7 +9,7 @@ export const MAX_TREE_FILE_BYTES = 1024 * 1024;
 export const MAX_INVENTORY_FILE_BYTES = 8 * 1024 * 1024;
 /** All files read from one tree together: a 10,000-node inventory with its .nix files is a few MB. */
 export const MAX_TREE_TOTAL_BYTES = 32 * 1024 * 1024;
-/** Entries (files, links, submodules) in one tree. */
+/** Entries (files, links, submodules and folders) in one tree: walking folders is work too. */
 export const MAX_TREE_ENTRIES = 50_000;
 
 export interface TreeLimits {
@@ -65,9 +65,12 @@ function refused(revision: string, why: string): TreeSnapshot {
   return { revision, files: new Map(), skipped: [], refused: why };
 }
 
-function typeOf(mode: string): string {
-  if (mode === "40000") return "tree";
-  if (mode === "160000") return "commit";
+/** What an entry is, from its mode's file-type bits: git accepts non-canonical modes (e.g. "040000") in trees. */
+function typeOf(mode: string): "tree" | "commit" | "link" | "blob" {
+  const kind = parseInt(mode, 8) & 0o170000;
+  if (kind === 0o040000) return "tree";
+  if (kind === 0o160000) return "commit";
+  if (kind === 0o120000) return "link";
   return "blob";
 }
 
@@ -87,12 +90,18 @@ export async function readTreeSnapshot(revision: string, reader: GitObjectReader
   let level = [root.sha];
   while (level.length > 0) {
     if (trees.size + level.length > limits.entries) return refused(revision, `the tree has more than ${limits.entries} entries; nk reads at most that many`);
-    const objects = await reader.contents(level, treeBudget - treeBytes);
+    // The level's sizes first: its trees together must fit what is left of the budget before any is read.
+    const sizes = await reader.info(level);
+    for (const [i, info] of sizes.entries()) {
+      if (!info) throw new NkError("IO", `git did not return tree ${level[i]}`);
+      if (info.type !== "tree") throw new NkError("IO", `tree entry ${level[i]} is a ${info.type}, not a tree`);
+      treeBytes += info.size;
+    }
+    if (treeBytes > treeBudget) return refused(revision, `the tree's listing is far larger than ${limits.entries} entries need; nk reads at most that many`);
+    const objects = await reader.contents(level, treeBudget);
     const next = new Set<string>();
     for (const [i, object] of objects.entries()) {
-      if (!object || object.type !== "tree") throw new NkError("IO", `git did not return tree ${level[i]}`);
-      if (object.data === null) return refused(revision, `the tree's listing is far larger than ${limits.entries} entries need; nk reads at most that many`);
-      treeBytes += object.size;
+      if (!object?.data || object.type !== "tree") throw new NkError("IO", `git did not return tree ${level[i]}`);
       const entries = parseTree(object.data, idBytes);
       trees.set(object.sha, entries);
       for (const e of entries) if (typeOf(e.mode) === "tree" && !trees.has(e.sha)) next.add(e.sha);
@@ -120,8 +129,8 @@ export async function readTreeSnapshot(revision: string, reader: GitObjectReader
   const skipped: SkippedFile[] = [];
   const candidates = entries.filter((e) => {
     const type = typeOf(e.mode);
-    if (type !== "blob") skipped.push({ path: e.path, reason: `${type === "commit" ? "submodule" : type} entries are not read` });
-    else if (e.mode === "120000") skipped.push({ path: e.path, reason: "symbolic links are not followed" });
+    if (type === "commit") skipped.push({ path: e.path, reason: "submodule entries are not read" });
+    else if (type === "link") skipped.push({ path: e.path, reason: "symbolic links are not followed" });
     else return true;
     return false;
   });
