@@ -48,6 +48,47 @@ describe("agentReportHandler", () => {
     expect(halts).toEqual([["n1", "r2", "build failed: attribute missing"]]);
     expect(h.view("n1")).toMatchObject({ agentHealthy: false });
   });
+  it("tries a halt whose write failed again at the failure's next repeat, until written; a new report ends the tries", async () => {
+    const h = health();
+    const calls: string[] = [];
+    let fail = 2;
+    const handle = agentReportHandler({
+      health: h,
+      noteFailure: async (node) => {
+        calls.push(node);
+        if (fail-- > 0) throw new Error("etcd transaction failed: 14 UNAVAILABLE");
+      },
+      log: silentLogger(),
+    });
+    const settle = () => new Promise((r) => setImmediate(r));
+    const failed = report("failed", false);
+    handle("n1", failed, report("building", true));
+    // A repeat while the first attempt is still running starts no second one.
+    handle("n1", failed, failed);
+    await settle();
+    expect(calls).toEqual(["n1"]);
+    handle("n1", failed, failed);
+    await settle();
+    expect(calls).toEqual(["n1", "n1"]);
+    handle("n1", failed, failed);
+    await settle();
+    expect(calls).toEqual(["n1", "n1", "n1"]);
+    // Written: the repeats halt nothing more.
+    handle("n1", failed, failed);
+    await settle();
+    expect(calls).toHaveLength(3);
+    // A failed write, then the node moves on (an operator retry, a new push): nothing more is tried for that failure.
+    fail = 1;
+    const other = { ...failed, revision: "r3" };
+    handle("n1", other, failed);
+    await settle();
+    expect(calls).toHaveLength(4);
+    const building = report("building", true);
+    handle("n1", building, other);
+    handle("n1", building, building);
+    await settle();
+    expect(calls).toHaveLength(4);
+  });
 });
 
 describe("remoteReportHandler", () => {

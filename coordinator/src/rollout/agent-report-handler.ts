@@ -17,13 +17,35 @@ export interface AgentReportHandlerDeps {
   readonly log: Logger;
 }
 
-/** For AgentService.Report: `before` is the node's previous report, so a failure halts once, not at every heartbeat. */
+/**
+ * For AgentService.Report: `before` is the node's previous report, so a failure halts once, not at every heartbeat.
+ * A halt whose store write failed (etcd cut off, seen in HA chaos) is tried again at the failure's next repeat, until
+ * it is written or the node reports something else: else the rollout would go on past a failed node.
+ */
 export function agentReportHandler(deps: AgentReportHandlerDeps): (node: string, report: NodeReport, before: NodeReport | undefined) => void {
+  /** Nodes whose halt is still to be written, by the failure it is for; true while an attempt runs. */
+  const unwritten = new Map<string, { key: string; trying: boolean }>();
+  const keyOf = (r: NodeReport): string => `${r.phase}\0${r.revision}\0${r.sha256}`;
+  const halt = (node: string, report: NodeReport): void => {
+    const key = keyOf(report);
+    unwritten.set(node, { key, trying: true });
+    deps.noteFailure(node, report.revision, report.error).then(
+      () => {
+        if (unwritten.get(node)?.key === key) unwritten.delete(node);
+      },
+      (err: unknown) => {
+        deps.log.error({ node, err: errorMessage(err) }, "halting the rollout for a failed node failed; trying again at its next report");
+        const pending = unwritten.get(node);
+        if (pending?.key === key) pending.trying = false;
+      },
+    );
+  };
   return (node, report, before) => {
     deps.onReport?.();
     deps.health.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
-    if (!isNewFailure(report, before)) return;
-    deps.noteFailure(node, report.revision, report.error).catch((err: unknown) => deps.log.error({ node, err: errorMessage(err) }, "halting the rollout for a failed node failed"));
+    const pending = unwritten.get(node);
+    if (pending && pending.key !== keyOf(report)) unwritten.delete(node);
+    if (isNewFailure(report, before) || (pending?.key === keyOf(report) && !pending.trying)) halt(node, report);
   };
 }
 
