@@ -89,4 +89,31 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
     expect((await store.getRollout()).revision).toBe(NEW);
   });
+
+  it("writes a revision's desired bundles when the same revision is adopted again after its store write failed", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    for (const n of ["n1", "n2"]) await store.enrollNode(n);
+    let failDesired = true;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "setDesired" && failDesired) return () => ((failDesired = false), Promise.reject(new Error("etcd transaction failed: 14 UNAVAILABLE")));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FileStore;
+    const registry = new NodeRegistry(flaky);
+    await registry.load();
+    const catalog = new DesiredCatalog();
+    const adopted: string[] = [];
+    const adopter = new RevisionAdopter({ store: flaky, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
+    await expect(adopter.adopt(OLD, files)).rejects.toThrow("UNAVAILABLE");
+    expect((await store.listNodes()).map((n) => n.desired)).toEqual([undefined, undefined]);
+    expect(adopted).toEqual([]);
+    // What the upstream follower does next: the same revision again.
+    expect(await adopter.adopt(OLD, files)).toMatchObject({ ok: true, result: { changed: [] } });
+    expect((await store.listNodes()).map((n) => [n.name, n.desired?.revision, n.desired?.sha256])).toEqual(["n1", "n2"].map((n) => [n, OLD, catalog.get(n)!.bundle.sha256]));
+    expect((await store.getRollout()).revision).toBe(OLD);
+    expect(adopted).toEqual([OLD]);
+  });
 });

@@ -49,7 +49,9 @@ describe("UpstreamFollower", () => {
     rejected = [];
     good = await homelabFiles();
   });
+  const stops: Array<() => Promise<void>> = [];
   afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -76,6 +78,34 @@ describe("UpstreamFollower", () => {
     expect(await f.sync()).toEqual({ status: "unchanged", revision: sha, lines: [] });
     expect(accepted).toEqual([sha]);
     expect(f.lastResult?.status).toBe("unchanged");
+  });
+
+  it("adopts main's new commit again, soon and with backoff, when its adoption failed (a store write with etcd cut off)", async () => {
+    const sha = await upstream.commitFiles(good, "seed");
+    let failures = 2;
+    const attempts: number[] = [];
+    const adopted = new Promise<void>((resolve) => {
+      const f = follower({
+        intervalMs: 60_000,
+        adoptRetryMs: 20,
+        onAccepted: (rev) => {
+          attempts.push(Date.now());
+          if (failures-- > 0) throw new Error("etcd transaction failed: 14 UNAVAILABLE");
+          accepted.push(rev);
+          resolve();
+        },
+      });
+      f.start();
+      stops.push(() => f.stop());
+    });
+    await adopted;
+    expect(accepted).toEqual([sha]);
+    expect(attempts).toHaveLength(3);
+    // Main moved at the first attempt: it was never moved back, and the retries came from the follower itself, long
+    // before the next poll (60 s), the second after twice the first's wait.
+    expect(await local.headRevision()).toBe(sha);
+    expect(attempts[2]! - attempts[0]!).toBeLessThan(30_000);
+    expect(attempts[2]! - attempts[1]!).toBeGreaterThanOrEqual(40);
   });
 
   it("does not adopt a bad commit: stays on the last good one and reports the diagnostics once", async () => {

@@ -27,6 +27,8 @@ export interface UpstreamFollowerOptions {
   readonly authEnv?: Readonly<Record<string, string>>;
   /** Default 60 s. */
   readonly fetchTimeoutMs?: number;
+  /** First wait before a failed adoption is tried again (default 1 s; doubling up to the poll interval or 30 s). */
+  readonly adoptRetryMs?: number;
   readonly log?: Logger;
 }
 
@@ -54,6 +56,13 @@ export class UpstreamFollower {
   private running = false;
   private rejected: { revision: string; lines: readonly string[] } | null = null;
   private last: SyncResult | null = null;
+  /**
+   * A commit main was moved to whose adoption then failed (a store write with etcd cut off, HA chaos seed 25700126):
+   * agents may have it, but the shared store does not, so the leader held a node's lease request as stale for good.
+   * Adopted again by the next syncs (sooner than the poll, with backoff) until it is, or main moves on.
+   */
+  private unadopted: { revision: string; attempts: number } | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: UpstreamFollowerOptions) {
     if (!options.url || options.url.startsWith("-")) throw new NkError("CONFIG_INVALID", "upstream url: must be a git URL or path");
@@ -81,6 +90,8 @@ export class UpstreamFollower {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     await Promise.allSettled([this.current, this.queued]);
   }
 
@@ -117,10 +128,12 @@ export class UpstreamFollower {
 
   private async syncNow(): Promise<SyncResult> {
     const result = await this.fetchAndAdopt().catch((err: unknown): SyncResult => {
-      this.log.warn({ err: errorMessage(err) }, "upstream sync failed; staying on the last good revision");
+      if (this.unadopted !== null) this.log.warn({ err: errorMessage(err), rev: this.unadopted.revision }, "adopting main's new commit failed; trying again shortly");
+      else this.log.warn({ err: errorMessage(err) }, "upstream sync failed; staying on the last good revision");
       return { status: "failed", revision: null, lines: [errorMessage(err)] };
     });
     this.last = result;
+    if (this.unadopted !== null) this.retryAdoption(this.unadopted.attempts);
     // The fetch leaves out git's housekeeping check (a process on the push's path); it runs once the sync is done.
     if (result.status === "adopted" || result.status === "rejected") {
       await this.options.repo.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "git maintenance after a sync failed"));
@@ -153,6 +166,12 @@ export class UpstreamFollower {
     const t1 = performance.now();
     const [upstream = null, head = null] = await repo.resolveRefs([UPSTREAM_REF, MAIN_REF]);
     if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
+    // Main moved on by another way (a restart adopted it): nothing is owed for an older commit.
+    if (this.unadopted !== null && this.unadopted.revision !== head) this.unadopted = null;
+    if (upstream === head && this.unadopted?.revision === head) {
+      await this.adopt(head);
+      return { status: "adopted", revision: head, lines: [] };
+    }
     if (upstream === head) return { status: "unchanged", revision: upstream, lines: [] };
     // A rejected commit is validated again on every sync: it may pass now (e.g. its missing secret was set).
     const snapshot = await repo.readResolvedSnapshot(upstream);
@@ -173,7 +192,35 @@ export class UpstreamFollower {
     // Where a push's time goes before the render: the fetch, reading the tree, validating it, moving main.
     const ms = (a: number, b: number): number => Math.round(b - a);
     this.log.info({ rev: upstream, previous: head, fetchMs: ms(t0, t1), readMs: ms(t1, t2), validateMs: ms(t2, t3), moveMs: ms(t3, performance.now()) }, "upstream commit adopted");
-    await this.options.onAccepted(upstream);
+    this.unadopted = { revision: upstream, attempts: 0 };
+    await this.adopt(upstream);
     return { status: "adopted", revision: upstream, lines: verdict.lines };
+  }
+
+  /** Hands main's new commit to the coordinator; until that succeeds, `unadopted` names it. */
+  private async adopt(revision: string): Promise<void> {
+    try {
+      await this.options.onAccepted(revision);
+    } catch (err) {
+      const attempts = (this.unadopted?.revision === revision ? this.unadopted.attempts : 0) + 1;
+      this.unadopted = { revision, attempts };
+      throw new NkError("UNAVAILABLE", `main is at ${revision.slice(0, 12)}, but adopting it failed (attempt ${attempts}; tried again shortly): ${errorMessage(err)}`, { cause: err });
+    }
+    if (this.unadopted?.revision === revision) {
+      if (this.unadopted.attempts > 0) this.log.info({ rev: revision, attempts: this.unadopted.attempts + 1 }, "upstream commit adopted on a later attempt");
+      this.unadopted = null;
+    }
+  }
+
+  /** A sync soon after a failed adoption: 1 s, 2 s, 4 s ... up to the poll interval (or 30 s). */
+  private retryAdoption(attempts: number): void {
+    if (!this.running || this.retryTimer) return;
+    const cap = this.options.intervalMs > 0 ? this.options.intervalMs : 30_000;
+    const delayMs = Math.min(cap, (this.options.adoptRetryMs ?? 1_000) * 2 ** Math.max(0, attempts - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.sync();
+    }, delayMs);
+    this.retryTimer.unref();
   }
 }
