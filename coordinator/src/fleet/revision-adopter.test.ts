@@ -24,6 +24,18 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The store, with its first call of `method` failing as etcd does when cut off. */
+function failingOnce(target: FileStore, method: keyof FileStore, message: string): FileStore {
+  let failed = false;
+  return new Proxy(target, {
+    get(t, prop) {
+      if (prop === method && !failed) return () => ((failed = true), Promise.reject(new Error(message)));
+      const value = Reflect.get(t, prop) as unknown;
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+}
+
 async function startedOn(storeIsAhead: boolean) {
   const files = await homelabFiles();
   const catalog = new DesiredCatalog();
@@ -71,14 +83,7 @@ describe("RevisionAdopter at start on a shared store", () => {
   it("tells connected agents of a revision the catalog took even when the store write failed, so a retry cannot miss them", async () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));
-    let failRollout = true;
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "getRollout" && failRollout) return () => ((failRollout = false), Promise.reject(new Error("etcd range failed: 14 UNAVAILABLE")));
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FileStore;
+    const flaky = failingOnce(store, "getRollout", "etcd range failed: 14 UNAVAILABLE");
     const feed = new DesiredFeed();
     const heard: string[] = [];
     feed.watch("n1", (d) => void heard.push(d.revision));
@@ -94,14 +99,7 @@ describe("RevisionAdopter at start on a shared store", () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));
     for (const n of ["n1", "n2"]) await store.enrollNode(n);
-    let failDesired = true;
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "setDesired" && failDesired) return () => ((failDesired = false), Promise.reject(new Error("etcd transaction failed: 14 UNAVAILABLE")));
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FileStore;
+    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
     const registry = new NodeRegistry(flaky);
     await registry.load();
     const catalog = new DesiredCatalog();
