@@ -147,6 +147,8 @@ for (const r of merged.results.filter((x) => x.violations.length > 0)) {
 for (const a of aborted) line(`chaos: run aborted: ${a}`);
 line(`chaos: ${((Date.now() - started) / 60_000).toFixed(1)} min, median schedule ${(median / 1000).toFixed(1)} s (seed ${seed})`);
 line(summaryLine(merged, ha));
+// The ledger's schedules of this run's seeds (a ledger of a longer run may hold more).
+const heldInRun = ledger ? [...ledger.schedules.keys()].filter((k) => ((k - seed) >>> 0) < total).length : 0;
 if (ledger) {
   ledger.endPart({
     part,
@@ -158,11 +160,10 @@ if (ledger) {
     grants: merged.grants,
     peakLeases: merged.peakLeases,
   });
-  const inRun = [...ledger.schedules.values()].filter((s) => ((s.seed - seed) >>> 0) < total);
   const minutes = ledger.parts.reduce((m, p) => m + p.minutes, 0);
-  line(`chaos: ledger ${ledger.path}: ${inRun.length} of ${total} schedules in ${ledger.parts.length} part(s), ${minutes.toFixed(1)} min in all, code ${ledger.run.code}, seed ${seed}`);
+  line(`chaos: ledger ${ledger.path}: ${heldInRun} of ${total} schedules in ${ledger.parts.length} part(s), ${minutes.toFixed(1)} min in all, code ${ledger.run.code}, seed ${seed}`);
   line(`chaos: ${ledger.schedules.size} ${ha ? "HA " : ""}schedules, ${ledger.violations} violations (whole ledger)`);
 }
-const remaining = ledger ? total - [...ledger.schedules.keys()].filter((k) => ((k - seed) >>> 0) < total).length : total - merged.results.length;
+const remaining = total - (ledger ? heldInRun : merged.results.length);
 const cutShort = values.minutes === undefined && !stop.signal.aborted && remaining > 0;
 process.exitCode = merged.violations > 0 || (ledger?.violations ?? 0) > 0 || aborted.length > 0 || cutShort ? 1 : 0;

@@ -36,6 +36,11 @@ interface Batch {
 
 // What git accepts as an object name here: no whitespace or control characters (one command per line), no option.
 const NAME = /^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]*$/;
+
+/** Whether `name` (a ref, short name, sha, `rev~1`) can be asked for: the reader refuses anything else. */
+export function isObjectName(name: string): boolean {
+  return NAME.test(name);
+}
 const HEADER = /^([0-9a-f]{40,64}) (\w+) (\d+)$/;
 
 /**
@@ -76,7 +81,7 @@ export class GitObjectReader {
 
   private run(items: readonly Pending[]): Promise<Answer[]> {
     for (const item of items) {
-      if (!NAME.test(item.name)) return Promise.reject(new NkError("INVALID_ARGUMENT", `not an object name git can be asked for: ${JSON.stringify(item.name.slice(0, 200))}`));
+      if (!isObjectName(item.name)) return Promise.reject(new NkError("INVALID_ARGUMENT", `not an object name git can be asked for: ${JSON.stringify(item.name.slice(0, 200))}`));
     }
     if (items.length === 0) return Promise.resolve([]);
     const next = this.chain.then(() => this.send(items));

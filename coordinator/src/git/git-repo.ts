@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { GitError, type SimpleGit } from "simple-git";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
-import { GitObjectReader } from "./git-object-reader.js";
+import { GitObjectReader, isObjectName } from "./git-object-reader.js";
 import { gitFailure, gitPorcelain, porcelain } from "./git-porcelain.js";
 import { removeStaleLocks } from "./stale-locks.js";
 import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
@@ -37,8 +37,6 @@ export interface CommitOptions {
 }
 
 const SHA = /^[0-9a-f]{40}$/;
-/** A name git can be asked for on one line (refs, short names, shas, `rev~1`): no whitespace or control characters. */
-const OBJECT_NAME = /^[^\s\x00-\x1f\x7f]+$/;
 
 /** Repo paths in a tree: relative, '/'-separated, no empty, '.', '..' or '.git' segments. */
 function checkPath(path: string): string[] {
@@ -47,13 +45,6 @@ function checkPath(path: string): string[] {
     throw new NkError("INVALID_ARGUMENT", `invalid repo path ${JSON.stringify(path)}`);
   }
   return parts;
-}
-
-/** The commit a name resolves to, or null (also for a name that is no object name at all). */
-async function resolveWith(reader: GitObjectReader, ref: string): Promise<string | null> {
-  if (ref.startsWith("-") || !OBJECT_NAME.test(ref)) return null;
-  const [info] = await reader.info([`${ref}^{commit}`]);
-  return info?.type === "commit" ? info.sha : null;
 }
 
 interface DirNode {
@@ -140,13 +131,20 @@ export class GitRepo {
 
   /** The commit `ref` names (a ref, short name or sha), or null when there is none. */
   async resolve(ref: string, quarantine: QuarantineEnv = {}): Promise<string | null> {
-    if (ref.includes("@{")) return this.revParse(ref, quarantine);
     const { reader, done } = this.reader(quarantine);
     try {
-      return await resolveWith(reader, ref);
+      return await this.commitOf(reader, ref, quarantine);
     } finally {
       done();
     }
+  }
+
+  /** The commit a name resolves to through `reader`, or null (also for a name that is no object name at all). */
+  private async commitOf(reader: GitObjectReader, ref: string, quarantine: QuarantineEnv): Promise<string | null> {
+    if (ref.includes("@{")) return this.revParse(ref, quarantine);
+    if (!isObjectName(ref)) return null;
+    const [info] = await reader.info([`${ref}^{commit}`]);
+    return info?.type === "commit" ? info.sha : null;
   }
 
   /**
@@ -167,7 +165,7 @@ export class GitRepo {
   /** The tree id of a commit (two commits with the same files share it). */
   async treeOf(rev: string): Promise<string> {
     const commit = rev.includes("@{") ? await this.revParse(rev, {}) : rev;
-    const [info] = commit !== null && OBJECT_NAME.test(commit) && !commit.startsWith("-") ? await this.objects.info([`${commit}^{tree}`]) : [null];
+    const [info] = commit !== null && isObjectName(commit) ? await this.objects.info([`${commit}^{tree}`]) : [null];
     if (info?.type !== "tree") throw new NkError("REVISION_UNKNOWN", `no tree for ${JSON.stringify(rev)} in the inventory repo`);
     return info.sha;
   }
@@ -194,7 +192,7 @@ export class GitRepo {
 
   /** The commits of several full ref names (refs/...), null for a ref that does not exist. A sync reads two per push. */
   async resolveRefs(refs: readonly string[]): Promise<Array<string | null>> {
-    for (const ref of refs) if (!ref.startsWith("refs/") || !OBJECT_NAME.test(ref)) throw new NkError("INVALID_ARGUMENT", `not a full ref name: ${JSON.stringify(ref)}`);
+    for (const ref of refs) if (!ref.startsWith("refs/") || !isObjectName(ref)) throw new NkError("INVALID_ARGUMENT", `not a full ref name: ${JSON.stringify(ref)}`);
     const infos = await this.objects.info(refs.map((ref) => `${ref}^{commit}`));
     return infos.map((info) => (info?.type === "commit" ? info.sha : null));
   }
@@ -203,7 +201,7 @@ export class GitRepo {
   async readSnapshot(rev: string, quarantine: QuarantineEnv = {}): Promise<TreeSnapshot> {
     const { reader, done } = this.reader(quarantine);
     try {
-      const sha = rev.includes("@{") ? await this.revParse(rev, quarantine) : await resolveWith(reader, rev);
+      const sha = await this.commitOf(reader, rev, quarantine);
       if (sha === null) throw new NkError("REVISION_UNKNOWN", `no commit ${JSON.stringify(rev)} in the inventory repo`);
       return await readTreeSnapshot(sha, reader);
     } finally {

@@ -26,8 +26,7 @@ export function agentReportHandler(deps: AgentReportHandlerDeps): (node: string,
   /** Nodes whose halt is still to be written, by the failure it is for; true while an attempt runs. */
   const unwritten = new Map<string, { key: string; trying: boolean }>();
   const keyOf = (r: NodeReport): string => `${r.phase}\0${r.revision}\0${r.sha256}`;
-  const halt = (node: string, report: NodeReport): void => {
-    const key = keyOf(report);
+  const halt = (node: string, report: NodeReport, key: string): void => {
     unwritten.set(node, { key, trying: true });
     deps.noteFailure(node, report.revision, report.error).then(
       () => {
@@ -43,9 +42,10 @@ export function agentReportHandler(deps: AgentReportHandlerDeps): (node: string,
   return (node, report, before) => {
     deps.onReport?.();
     deps.health.noteReport(node, report.health.healthy, report.health.checks, report.atMs);
+    const key = keyOf(report);
     const pending = unwritten.get(node);
-    if (pending && pending.key !== keyOf(report)) unwritten.delete(node);
-    if (isNewFailure(report, before) || (pending?.key === keyOf(report) && !pending.trying)) halt(node, report);
+    if (pending && pending.key !== key) unwritten.delete(node);
+    if (isNewFailure(report, before) || (pending?.key === key && !pending.trying)) halt(node, report, key);
   };
 }
 
