@@ -4,6 +4,7 @@
 // store (strictly increasing tokens, never more leases than allowed, each grant while a leader's key existed), and
 // holds the leadership timeline against which the kube-apiserver's effects are checked (leaderEffectViolations).
 import type { Etcd3, IKeyValue, Watcher } from "etcd3";
+import { watchGapless } from "../../coordinator/src/store/etcd-gapless-watch.js";
 import { poolExcess, type Limits } from "./lease-journal.js";
 
 /** One election key: a coordinator's candidacy, leading while it is the oldest one alive. */
@@ -49,12 +50,13 @@ export class EtcdHistory {
 
   static async start(client: Etcd3, prefix: string, limits: Limits, isServer: (node: string) => boolean): Promise<EtcdHistory> {
     const h = new EtcdHistory(client, prefix, limits, isServer);
-    const watcher = await client.watch().prefix(prefix).startRevision("1").create();
-    watcher.on("data", (res) => {
-      const now = Date.now();
-      for (const e of res.events) h.apply(e.type === "Delete", e.kv, now);
-    });
-    h.watcher = watcher;
+    // From revision 1, resuming after the last event delivered: etcd3's own resume point can skip events.
+    h.watcher = await watchGapless(client.watch().prefix(prefix), 1n, (w) =>
+      w.on("data", (res) => {
+        const now = Date.now();
+        for (const e of res.events) h.apply(e.type === "Delete", e.kv, now);
+      }),
+    );
     return h;
   }
 

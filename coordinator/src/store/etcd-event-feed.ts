@@ -1,6 +1,7 @@
 // Events on etcd: batched appends numbered by a counter in the same transaction, a watch that feeds listeners in seq order.
 import type { Watcher } from "etcd3";
 import type { Logger } from "../../../shared/src/log/index.js";
+import { watchGapless } from "./etcd-gapless-watch.js";
 import type { EtcdKeys } from "./etcd-keys.js";
 import { RETRY, TXN_CHUNK, casLoop, decode, delRange, get, json, modIs, modOf, only, prefixEnd, put, type EtcdKv } from "./etcd-kv.js";
 import type { EventInput, EventListener, EventRecord, ReadEventsOptions } from "./store.js";
@@ -153,19 +154,20 @@ export class EtcdEventFeed {
     const k = this.o.keys;
     const r = await this.o.kv.txn([], [get(k.eventsSeq())]);
     const seq = Number(only(r.responses[0])?.value.toString() ?? "0");
-    const watcher = await this.o.kv.client.watch().prefix(k.events()).startRevision((BigInt(r.header.revision) + 1n).toString()).create();
-    watcher.on("put", (kv) => {
-      try {
-        const e = decode(eventShape, kv);
-        void this.deliver(e.seq, [e]);
-      } catch (err) {
-        this.o.logger.error({ err }, "unreadable event in etcd");
-      }
-    });
-    watcher.on("error", (err) => {
-      this.o.logger.warn({ err }, "etcd event watch failed; re-watching");
-      void watcher.cancel().catch(() => undefined);
-      this.scheduleRewatch();
+    const watcher = await watchGapless(this.o.kv.client.watch().prefix(k.events()), BigInt(r.header.revision) + 1n, (w) => {
+      w.on("put", (kv) => {
+        try {
+          const e = decode(eventShape, kv);
+          void this.deliver(e.seq, [e]);
+        } catch (err) {
+          this.o.logger.error({ err }, "unreadable event in etcd");
+        }
+      });
+      w.on("error", (err) => {
+        this.o.logger.warn({ err }, "etcd event watch failed; re-watching");
+        void w.cancel().catch(() => undefined);
+        this.scheduleRewatch();
+      });
     });
     if (this.closed) await watcher.cancel();
     else this.watcher = watcher;
