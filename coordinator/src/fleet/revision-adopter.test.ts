@@ -114,4 +114,68 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect((await store.getRollout()).revision).toBe(OLD);
     expect(adopted).toEqual([OLD]);
   });
+
+  it("tells agents once the desired bundles and the rollout revision are written, lifts a halt after the revision, and journals last", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    for (const n of ["n1", "n2"]) await store.enrollNode(n);
+    await store.setRolloutRevision(OLD);
+    await store.haltRollout("n2 failed", OLD);
+    const order: string[] = [];
+    let releaseJournal!: () => void;
+    const journalGate = new Promise<void>((r) => (releaseJournal = r));
+    const traced = new Proxy(store, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop) as unknown;
+        if (typeof value !== "function") return value;
+        if (!["setDesired", "setRolloutRevision", "clearHalt", "appendEvent"].includes(String(prop))) return value.bind(t);
+        return async (...args: unknown[]) => {
+          order.push(`${String(prop)} start`);
+          if (prop === "appendEvent") await journalGate;
+          const out = (await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args)) as unknown;
+          order.push(`${String(prop)} end`);
+          return out;
+        };
+      },
+    });
+    const registry = new NodeRegistry(traced);
+    await registry.load();
+    const feed = new DesiredFeed();
+    feed.watch("n1", (d) => void order.push(`n1 told ${d.revision.slice(0, 1)}`));
+    const adopter = new RevisionAdopter({ store: traced, catalog: new DesiredCatalog(), registry, feed, log: silentLogger(), now: () => 1_000 });
+    const adopting = adopter.adopt(NEW, files);
+    await until(() => order.includes("appendEvent start"));
+    // Both writes were in flight together, the halt was lifted after the revision, and the agent was told before the journal.
+    expect(order.slice(0, 2).sort()).toEqual(["setDesired start", "setRolloutRevision start"]);
+    expect(order.indexOf("clearHalt start")).toBeGreaterThan(order.indexOf("setRolloutRevision end"));
+    expect(order.indexOf("n1 told 2")).toBeGreaterThan(Math.max(order.indexOf("setDesired end"), order.indexOf("clearHalt end")));
+    expect(order).toContain("appendEvent start");
+    expect(order).not.toContain("appendEvent end");
+    releaseJournal();
+    expect(await adopting).toMatchObject({ ok: true });
+    expect(order[order.length - 1]).toBe("appendEvent end");
+    expect((await store.getRollout())).toMatchObject({ revision: NEW });
+    expect((await store.getRollout()).halted).toBeUndefined();
+    expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted").map((e) => e.revision)).toEqual([NEW]);
+  });
+
+  it("journals the adoption on the next attempt when only the journal entry failed", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    const flaky = failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE");
+    const feed = new DesiredFeed();
+    const heard: string[] = [];
+    feed.watch("n1", (d) => void heard.push(d.revision));
+    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry: new NodeRegistry(flaky), feed, log: silentLogger(), now: () => 1_000 });
+    await expect(adopter.adopt(OLD, files)).rejects.toThrow("UNAVAILABLE");
+    expect(heard).toEqual([OLD]);
+    expect((await store.getRollout()).revision).toBe(OLD);
+    expect(await adopter.adopt(OLD, files)).toMatchObject({ ok: true });
+    expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted").map((e) => e.revision)).toEqual([OLD]);
+  });
 });
+
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(done()).toBe(true);
+}

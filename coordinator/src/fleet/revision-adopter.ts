@@ -69,47 +69,63 @@ export class RevisionAdopter {
     const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
     const recordStarted = performance.now();
     let publishStarted = recordStarted;
+    let behind = false;
     try {
-      await this.record(revision, startup, result, renderMs, pushedBy);
+      behind = await this.record(revision, startup);
     } finally {
       publishStarted = performance.now();
       this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
       for (const desired of changed) feed.publish(desired);
     }
+    // The journal entry is history, not a decision input: agents need not wait for it.
+    const journalStarted = performance.now();
+    if (!behind && (!startup || result.changed.length > 0)) await this.journal(revision, result, renderMs, pushedBy);
     // Where an adoption's time went, for a slow rollout start: the render, the store's writes, and handing the bundles
     // out (builders mode's planning, then encoding and writing each node's message to its streams).
     const ms = (from: number, to: number) => Math.round(to - from);
-    const took = { renderMs: Math.round(renderMs), recordMs: ms(recordStarted, publishStarted), publishMs: ms(publishStarted, performance.now()) };
+    const took = { renderMs: Math.round(renderMs), recordMs: ms(recordStarted, publishStarted), publishMs: ms(publishStarted, journalStarted), journalMs: ms(journalStarted, performance.now()) };
     log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, ...took }, "revision adopted");
     this.deps.onAdopted?.(result, renderMs);
     return { ok: true, result };
   }
 
-  /** The adoption's writes to the store: desired bundles, rollout revision (lifting a halt), the journal entry. */
-  private async record(revision: string, startup: boolean, result: AdoptResult, renderMs: number, pushedBy: string): Promise<void> {
+  /**
+   * What must be in the store before any agent hears of the revision: the desired bundles (a lease request for a
+   * bundle the store does not know yet is held as stale) and the rollout revision, lifting a halt (canary gates and
+   * grants read it). Returns whether the store is ahead of this revision, so nothing was written.
+   */
+  private async record(revision: string, startup: boolean): Promise<boolean> {
     const { store, catalog, registry, log } = this.deps;
     const rollout = await store.getRollout();
     const behind = startup && rollout.revision !== undefined && rollout.revision !== revision && (await this.deps.storeIsAhead?.(revision, rollout.revision));
-    if (behind) log.info({ rev: revision, stored: rollout.revision }, "started on an older main than the shared store's revision: serving it until the upstream sync, writing nothing");
-    const entries = behind ? [] : catalog.nodes().flatMap((d) => {
+    if (behind) {
+      log.info({ rev: revision, stored: rollout.revision }, "started on an older main than the shared store's revision: serving it until the upstream sync, writing nothing");
+      return true;
+    }
+    const entries = catalog.nodes().flatMap((d) => {
       const stored = registry.get(d.node.name)?.desired;
       return stored?.sha256 === d.bundle.sha256 && stored.revision === d.revision ? [] : [{ node: d.node.name, revision: d.revision, sha256: d.bundle.sha256 }];
     });
-    if (entries.length > 0) await store.setDesired(entries);
-    registry.noteDesired(entries);
-    if (!behind && rollout.revision !== revision) {
-      await store.setRolloutRevision(revision);
-      // A new push is the operator's answer to a halted rollout: disruptive steps may continue.
-      if (rollout.halted && !startup) await store.clearHalt();
-    }
-    if (!behind && (!startup || result.changed.length > 0)) {
-      await store.appendEvent({
-        kind: "revision-adopted",
-        revision,
-        message: `${result.changed.length} node(s) changed, ${result.unchanged} unchanged`,
-        fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1), ...(pushedBy === "" ? {} : { pushedBy }) },
-      });
-    }
+    // Independent keys, so written at once; both are awaited before a failure is reported.
+    const writes = await Promise.allSettled([
+      entries.length > 0 ? store.setDesired(entries).then(() => registry.noteDesired(entries)) : undefined,
+      rollout.revision !== revision ? store.setRolloutRevision(revision) : undefined,
+    ]);
+    for (const w of writes) if (w.status === "rejected") throw w.reason;
+    // A new push is the operator's answer to a halted rollout: disruptive steps may continue. Only after the
+    // revision is written: a halt lifted on the old revision would let that rollout go on.
+    if (rollout.revision !== revision && rollout.halted && !startup) await store.clearHalt();
+    return false;
+  }
+
+  /** The adoption's entry in the rollout history. */
+  private async journal(revision: string, result: AdoptResult, renderMs: number, pushedBy: string): Promise<void> {
+    await this.deps.store.appendEvent({
+      kind: "revision-adopted",
+      revision,
+      message: `${result.changed.length} node(s) changed, ${result.unchanged} unchanged`,
+      fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1), ...(pushedBy === "" ? {} : { pushedBy }) },
+    });
   }
 
   /** A newly enrolled node gets its desired ref recorded at once. */

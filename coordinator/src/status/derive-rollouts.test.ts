@@ -121,6 +121,17 @@ describe("deriveRollouts", () => {
     expect(r2).toMatchObject({ revision: R2, adoptedAtMs: T0 + 10_000, changed: [], outcome: "converged", endedAtMs: T0 + 10_000 });
   });
 
+  it("takes who pushed and what changed from an adoption journaled after a node's first step", () => {
+    const j = journal();
+    // Agents hear of a revision before its adoption is journaled, so a quick node can come first.
+    j.add(1, "lease-queued", { node: "n1" });
+    j.add(2, "revision-adopted", { fields: { changed: "n1,n2", pushedBy: "alice" } });
+    j.add(3, "lease-granted", { node: "n1" });
+    const [r] = deriveRollouts(j.events);
+    expect(r).toMatchObject({ revision: R1, adoptedAtMs: T0 + 1000, pushedBy: "alice", changed: ["n1", "n2"], outcome: "rolling-out", endedAtMs: null });
+    expect(r!.nodes.map((n) => [n.node, n.spans.map((s) => s.phase)])).toEqual([["n1", ["queued", "granted"]]]);
+  });
+
   it("keeps only the events that matter to the timeline", () => {
     expect(["revision-adopted", "lease-queued", "lease-phase", "lease-drained", "lease-released-failed", "node-applied", "rollout-halted", "rollout-halt-lifted"].every(isRolloutEvent)).toBe(true);
     expect(["node-enrolled", "rollout-paused", "lease-holder-silent", "push-rejected"].some(isRolloutEvent)).toBe(false);

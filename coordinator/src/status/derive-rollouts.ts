@@ -64,6 +64,8 @@ interface RevisionAcc {
   changed: string[];
   nodes: Map<string, NodeAcc>;
   halt: string | null;
+  /** Whether its revision-adopted event was seen: a node's first step can be journaled before it. */
+  adopted: boolean;
 }
 
 const PHASES = new Set<string>(TIMELINE_PHASES);
@@ -186,7 +188,7 @@ export function deriveRollouts(events: readonly EventView[], commits: ReadonlyMa
   const revisionOf = (revision: string, atMs: number): RevisionAcc => {
     let rev = revisions.get(revision);
     if (!rev) {
-      rev = { revision, adoptedAtMs: atMs, pushedBy: "", changed: [], nodes: new Map(), halt: null };
+      rev = { revision, adoptedAtMs: atMs, pushedBy: "", changed: [], nodes: new Map(), halt: null, adopted: false };
       revisions.set(revision, rev);
       order.push(revision);
     }
@@ -195,10 +197,12 @@ export function deriveRollouts(events: readonly EventView[], commits: ReadonlyMa
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (e.revision === "") continue;
     if (e.kind === "revision-adopted") {
-      const known = revisions.has(e.revision);
       const rev = revisionOf(e.revision, e.timeMs);
-      // A re-adoption (e.g. after a restart) does not restart the clock.
-      if (known) continue;
+      // A re-adoption (e.g. after a restart) does not restart the clock. The adoption is journaled after the agents
+      // were told, so a node's first step may come before it: the rollout still began no later than that step.
+      if (rev.adopted) continue;
+      rev.adopted = true;
+      rev.adoptedAtMs = Math.min(rev.adoptedAtMs, e.timeMs);
       rev.pushedBy = e.fields.pushedBy ?? "";
       rev.changed = (e.fields.changed ?? "").split(",").filter((n) => n !== "");
     } else if (e.kind === "rollout-halted") revisionOf(e.revision, e.timeMs).halt = e.message;
