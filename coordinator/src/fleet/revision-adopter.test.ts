@@ -115,7 +115,7 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect(adopted).toEqual([OLD]);
   });
 
-  it("tells agents once the desired bundles and the rollout revision are written, lifts a halt after the revision, and journals last", async () => {
+  it("writes the rollout revision (lifting the halt in the same update), then the desired bundles, tells agents, and journals last", async () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));
     for (const n of ["n1", "n2"]) await store.enrollNode(n);
@@ -142,36 +142,58 @@ describe("RevisionAdopter at start on a shared store", () => {
     await registry.load();
     const feed = new DesiredFeed();
     feed.watch("n1", (d) => void order.push(`n1 told ${d.revision.slice(0, 1)}`));
-    const adopter = new RevisionAdopter({ store: traced, catalog: new DesiredCatalog(), registry, feed, log: silentLogger(), now: () => 1_000 });
+    const adopted: string[] = [];
+    const adopter = new RevisionAdopter({ store: traced, catalog: new DesiredCatalog(), registry, feed, log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
     const adopting = adopter.adopt(NEW, files);
     await until(() => order.includes("appendEvent start"));
-    // Both writes were in flight together, the halt was lifted after the revision, and the agent was told before the journal.
-    expect(order.slice(0, 2).sort()).toEqual(["setDesired start", "setRolloutRevision start"]);
-    expect(order.indexOf("clearHalt start")).toBeGreaterThan(order.indexOf("setRolloutRevision end"));
-    expect(order.indexOf("n1 told 2")).toBeGreaterThan(Math.max(order.indexOf("setDesired end"), order.indexOf("clearHalt end")));
-    expect(order).toContain("appendEvent start");
-    expect(order).not.toContain("appendEvent end");
+    expect(order).toEqual(["setRolloutRevision start", "setRolloutRevision end", "setDesired start", "setDesired end", "n1 told 2", "appendEvent start"]);
+    // The live revision's followers (leases, health, manifests) do not wait for the journal either.
+    expect(adopted).toEqual([NEW]);
     releaseJournal();
     expect(await adopting).toMatchObject({ ok: true });
     expect(order[order.length - 1]).toBe("appendEvent end");
-    expect((await store.getRollout())).toMatchObject({ revision: NEW });
+    expect(await store.getRollout()).toMatchObject({ revision: NEW });
     expect((await store.getRollout()).halted).toBeUndefined();
     expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted").map((e) => e.revision)).toEqual([NEW]);
   });
 
-  it("journals the adoption on the next attempt when only the journal entry failed", async () => {
+  it("leaves no halt behind when the desired bundles' write fails after the revision moved", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    for (const n of ["n1", "n2"]) await store.enrollNode(n);
+    await store.setRolloutRevision(OLD);
+    await store.haltRollout("n2 failed", OLD);
+    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
+    const registry = new NodeRegistry(flaky);
+    await registry.load();
+    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
+    await expect(adopter.adopt(NEW, files)).rejects.toThrow("UNAVAILABLE");
+    // The retry finds the revision already moved: the halt went with that move, not with a step after it.
+    expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
+    expect(await store.getRollout()).toMatchObject({ revision: NEW });
+    expect((await store.getRollout()).halted).toBeUndefined();
+    expect((await store.listNodes()).map((n) => n.desired?.revision)).toEqual([NEW, NEW]);
+  });
+
+  it("journals the first attempt's entry (who pushed, what changed) when only the journal failed, and the revision's followers ran", async () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));
     const flaky = failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE");
     const feed = new DesiredFeed();
     const heard: string[] = [];
     feed.watch("n1", (d) => void heard.push(d.revision));
-    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry: new NodeRegistry(flaky), feed, log: silentLogger(), now: () => 1_000 });
-    await expect(adopter.adopt(OLD, files)).rejects.toThrow("UNAVAILABLE");
+    const adopted: string[] = [];
+    const catalog = new DesiredCatalog();
+    const adopter = new RevisionAdopter({ store: flaky, catalog, registry: new NodeRegistry(flaky), feed, log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
+    await expect(adopter.adopt(OLD, files, { pushedBy: "alice" })).rejects.toThrow("UNAVAILABLE");
     expect(heard).toEqual([OLD]);
+    expect(adopted).toEqual([OLD]);
     expect((await store.getRollout()).revision).toBe(OLD);
-    expect(await adopter.adopt(OLD, files)).toMatchObject({ ok: true });
-    expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted").map((e) => e.revision)).toEqual([OLD]);
+    // What the upstream follower does next: the same revision again, which changes nothing in the catalog now.
+    expect(await adopter.adopt(OLD, files)).toMatchObject({ ok: true, result: { changed: [] } });
+    const journaled = (await store.readEvents()).filter((e) => e.kind === "revision-adopted");
+    expect(journaled.map((e) => [e.revision, e.fields?.pushedBy, e.fields?.changed])).toEqual([[OLD, "alice", catalog.nodes().map((d) => d.node.name).join(",")]]);
+    expect(journaled[0]!.message).toMatch(/^[1-9]\d* node\(s\) changed/);
   });
 });
 

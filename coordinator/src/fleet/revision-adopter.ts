@@ -27,8 +27,19 @@ export interface RevisionAdopterDeps {
   readonly beforePublish?: (inventory: Inventory, changed: readonly NodeDesired[], all: readonly NodeDesired[]) => void;
 }
 
+/** What the journal says of an adoption. */
+interface AdoptionEntry {
+  readonly revision: string;
+  readonly changed: readonly string[];
+  readonly unchanged: number;
+  readonly renderMs: number;
+  readonly pushedBy: string;
+}
+
 export class RevisionAdopter {
   private chain: Promise<unknown> = Promise.resolve();
+  /** The last adoption whose journal entry is not written yet. */
+  private unjournaled: AdoptionEntry | undefined;
 
   constructor(private readonly deps: RevisionAdopterDeps) {}
 
@@ -62,6 +73,10 @@ export class RevisionAdopter {
     const known = new Map(registry.all().flatMap((r) => (r.desired ? [[r.name, r.desired] as const] : [])));
     const result = catalog.adopt(revision, validation.inventory, files, known, this.deps.now());
     const renderMs = performance.now() - started;
+    // An attempt that failed before its journal entry was written keeps the first attempt's entry: a retry of the same
+    // revision finds the catalog already on it and would journal "0 node(s) changed".
+    const entry: AdoptionEntry = this.unjournaled?.revision === revision ? this.unjournaled : { revision, changed: result.changed, unchanged: result.unchanged, renderMs, pushedBy };
+    this.unjournaled = entry;
 
     // The catalog serves this revision from here on (a new stream gets it), so connected agents hear of it too, even
     // when a store write below fails: a later adoption compares with the catalog and would never send them the
@@ -77,22 +92,25 @@ export class RevisionAdopter {
       this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
       for (const desired of changed) feed.publish(desired);
     }
+    this.deps.onAdopted?.(result, renderMs);
     // The journal entry is history, not a decision input: agents need not wait for it.
     const journalStarted = performance.now();
-    if (!behind && (!startup || result.changed.length > 0)) await this.journal(revision, result, renderMs, pushedBy);
+    if (!behind && (!startup || entry.changed.length > 0)) await this.journal(entry);
+    this.unjournaled = undefined;
     // Where an adoption's time went, for a slow rollout start: the render, the store's writes, and handing the bundles
     // out (builders mode's planning, then encoding and writing each node's message to its streams).
     const ms = (from: number, to: number) => Math.round(to - from);
     const took = { renderMs: Math.round(renderMs), recordMs: ms(recordStarted, publishStarted), publishMs: ms(publishStarted, journalStarted), journalMs: ms(journalStarted, performance.now()) };
     log.info({ rev: revision, changed: result.changed.length, unchanged: result.unchanged, ...took }, "revision adopted");
-    this.deps.onAdopted?.(result, renderMs);
     return { ok: true, result };
   }
 
   /**
-   * What must be in the store before any agent hears of the revision: the desired bundles (a lease request for a
-   * bundle the store does not know yet is held as stale) and the rollout revision, lifting a halt (canary gates and
-   * grants read it). Returns whether the store is ahead of this revision, so nothing was written.
+   * What must be in the store before any agent hears of the revision, in this order. The rollout's revision first,
+   * lifting a halt in the same update (a new push is the operator's answer to a halted rollout): grants and canary
+   * gates read it, and a node whose new desired bundle were written first would meet the old revision's gate. Then
+   * the desired bundles: until they are written, a request for the new bundle is only held as stale. Returns whether
+   * the store is ahead of this revision, so nothing was written.
    */
   private async record(revision: string, startup: boolean): Promise<boolean> {
     const { store, catalog, registry, log } = this.deps;
@@ -102,29 +120,25 @@ export class RevisionAdopter {
       log.info({ rev: revision, stored: rollout.revision }, "started on an older main than the shared store's revision: serving it until the upstream sync, writing nothing");
       return true;
     }
+    if (rollout.revision !== revision) await store.setRolloutRevision(revision, { liftHalt: !startup });
     const entries = catalog.nodes().flatMap((d) => {
       const stored = registry.get(d.node.name)?.desired;
       return stored?.sha256 === d.bundle.sha256 && stored.revision === d.revision ? [] : [{ node: d.node.name, revision: d.revision, sha256: d.bundle.sha256 }];
     });
-    // Independent keys, so written at once; both are awaited before a failure is reported.
-    const writes = await Promise.allSettled([
-      entries.length > 0 ? store.setDesired(entries).then(() => registry.noteDesired(entries)) : undefined,
-      rollout.revision !== revision ? store.setRolloutRevision(revision) : undefined,
-    ]);
-    for (const w of writes) if (w.status === "rejected") throw w.reason;
-    // A new push is the operator's answer to a halted rollout: disruptive steps may continue. Only after the
-    // revision is written: a halt lifted on the old revision would let that rollout go on.
-    if (rollout.revision !== revision && rollout.halted && !startup) await store.clearHalt();
+    if (entries.length > 0) {
+      await store.setDesired(entries);
+      registry.noteDesired(entries);
+    }
     return false;
   }
 
   /** The adoption's entry in the rollout history. */
-  private async journal(revision: string, result: AdoptResult, renderMs: number, pushedBy: string): Promise<void> {
+  private async journal(e: AdoptionEntry): Promise<void> {
     await this.deps.store.appendEvent({
       kind: "revision-adopted",
-      revision,
-      message: `${result.changed.length} node(s) changed, ${result.unchanged} unchanged`,
-      fields: { changed: result.changed.slice(0, 50).join(","), renderMs: renderMs.toFixed(1), ...(pushedBy === "" ? {} : { pushedBy }) },
+      revision: e.revision,
+      message: `${e.changed.length} node(s) changed, ${e.unchanged} unchanged`,
+      fields: { changed: e.changed.slice(0, 50).join(","), renderMs: e.renderMs.toFixed(1), ...(e.pushedBy === "" ? {} : { pushedBy: e.pushedBy }) },
     });
   }
 

@@ -155,6 +155,8 @@ export class EtcdEventFeed {
     const r = await this.o.kv.txn([], [get(k.eventsSeq())]);
     const seq = Number(only(r.responses[0])?.value.toString() ?? "0");
     const watcher = await watchGapless(this.o.kv.client.watch().prefix(k.events()), BigInt(r.header.revision) + 1n, (w) => {
+      let created = false;
+      w.once("connected", () => void (created = true));
       w.on("put", (kv) => {
         try {
           const e = decode(eventShape, kv);
@@ -164,6 +166,8 @@ export class EtcdEventFeed {
         }
       });
       w.on("error", (err) => {
+        // A watch etcd refuses at creation rejects watchGapless instead, and its caller retries.
+        if (!created) return;
         this.o.logger.warn({ err }, "etcd event watch failed; re-watching");
         void w.cancel().catch(() => undefined);
         this.scheduleRewatch();

@@ -62,4 +62,21 @@ describe.skipIf(etcdSkipReason !== undefined)(`watchGapless ${etcdSkipReason ?? 
       await proxy.close();
     }
   }, 60_000);
+
+  it("never moves its resume point back: a progress notice from a member that lags carries an older revision", async () => {
+    const client = await createEtcdClient({ endpoints: [etcd.endpoint] });
+    try {
+      const watcher = await watchGapless(client.watch().prefix(P), head + 1n, () => undefined);
+      const progress = (revision: bigint) => ({ events: [], header: { revision: revision.toString() }, created: false, canceled: false, watch_id: watcher.id });
+      // What the library's own listener does with such a notice, and what is kept instead.
+      watcher.emit("data", progress(head - 100n));
+      expect(watcher.request.start_revision).toBe((head + 1n).toString());
+      watcher.emit("data", progress(head + 5n));
+      expect(watcher.request.start_revision).toBe((head + 6n).toString());
+      await watcher.cancel();
+    } finally {
+      client.close();
+    }
+  });
 });
+

@@ -18,8 +18,9 @@ export function keepResumePoint(watcher: Watcher, from: bigint): void {
   // Registered after the Watcher's own listeners, so these run after its updateRevision and undo it.
   watcher.on("data", (res: IWatchResponse) => {
     const last = res.events[res.events.length - 1];
-    if (last) next = BigInt(last.kv.mod_revision) + 1n;
-    else if (res.header && !res.created && !res.canceled) next = BigInt(res.header.revision) + 1n;
+    // Never backwards: a progress notice from a member that lags can carry an older revision than was delivered.
+    const after = last ? BigInt(last.kv.mod_revision) + 1n : res.header && !res.created && !res.canceled ? BigInt(res.header.revision) + 1n : next;
+    if (after > next) next = after;
     pin();
   });
   watcher.on("connected", pin);

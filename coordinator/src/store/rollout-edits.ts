@@ -7,9 +7,13 @@ import { str } from "./validate.js";
 export type RolloutEdit = (record: RolloutRecord) => void;
 
 export const rolloutEdits = {
-  revision(revision: string): RolloutEdit {
+  revision(revision: string, liftHalt = false): RolloutEdit {
     const rev = checkedInput(str, revision, "revision");
-    return (r) => void (r.revision = rev);
+    return (r) => {
+      if (r.revision === rev) return;
+      r.revision = rev;
+      if (liftHalt) delete r.halted;
+    };
   },
   pause(reason: string, atMs: number): RolloutEdit {
     const why = checkedInput(str, reason, "reason");

@@ -224,6 +224,20 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.clearHalt();
     });
 
+    it("lifts a halt only in the update that moves the revision (liftHalt)", async () => {
+      await store.setRolloutRevision("r1");
+      await store.haltRollout("n2 failed r1", "r1");
+      // Already there (another coordinator moved it, and a node failed since): the halt stands.
+      expect((await store.setRolloutRevision("r1", { liftHalt: true })).halted).toMatchObject({ revision: "r1" });
+      // Moved without the option (a coordinator's start): the halt stands.
+      expect(await store.setRolloutRevision("r2")).toMatchObject({ revision: "r2", halted: { revision: "r1" } });
+      const moved = await store.setRolloutRevision("r3", { liftHalt: true });
+      expect(moved.revision).toBe("r3");
+      expect(moved.halted).toBeUndefined();
+      await reopen();
+      expect(await store.getRollout()).toEqual({ revision: "r3" });
+    });
+
     it("takes FleetLock slots by compare-and-set, recursively, and keeps them across reopen", async () => {
       const a = { group: "workers", id: "c988d2509fdf4cdcbed39037c56406fb", by: "zincati" };
       const first = await store.takeFleetLock(a, []);

@@ -66,8 +66,8 @@ export abstract class StoreCore {
     return r.ok ? r : { ok: false, reason: "not-held" };
   }
 
-  setRolloutRevision(revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.revision(revision));
+  setRolloutRevision(revision: string, options: { liftHalt?: boolean } = {}): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.revision(revision, options.liftHalt ?? false));
   }
 
   pauseRollout(reason: string): Promise<RolloutRecord> {

@@ -269,7 +269,11 @@ export interface Store {
 
   // Rollout.
   getRollout(): Promise<RolloutRecord>;
-  setRolloutRevision(revision: string): Promise<RolloutRecord>;
+  /**
+   * Moves the rollout to `revision` (no change if it is there already). `liftHalt`: a halt is lifted in the same
+   * atomic update, and only when the revision moves, so a halt recorded after another coordinator moved it stays.
+   */
+  setRolloutRevision(revision: string, options?: { liftHalt?: boolean }): Promise<RolloutRecord>;
   pauseRollout(reason: string): Promise<RolloutRecord>;
   resumeRollout(): Promise<RolloutRecord>;
   haltRollout(reason: string, revision: string, options?: HaltOptions): Promise<RolloutRecord>;
