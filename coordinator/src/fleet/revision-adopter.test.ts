@@ -128,7 +128,7 @@ describe("RevisionAdopter at start on a shared store", () => {
       get(t, prop) {
         const value = Reflect.get(t, prop) as unknown;
         if (typeof value !== "function") return value;
-        if (!["setDesired", "setRolloutRevision", "clearHalt", "appendEvent"].includes(String(prop))) return value.bind(t);
+        if (!["setDesired", "setRolloutRevision", "markAdopted", "clearHalt", "appendEvent"].includes(String(prop))) return value.bind(t);
         return async (...args: unknown[]) => {
           order.push(`${String(prop)} start`);
           if (prop === "appendEvent") await journalGate;
@@ -146,7 +146,7 @@ describe("RevisionAdopter at start on a shared store", () => {
     const adopter = new RevisionAdopter({ store: traced, catalog: new DesiredCatalog(), registry, feed, log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
     const adopting = adopter.adopt(NEW, files);
     await until(() => order.includes("appendEvent start"));
-    expect(order).toEqual(["setRolloutRevision start", "setRolloutRevision end", "setDesired start", "setDesired end", "n1 told 2", "appendEvent start"]);
+    expect(order).toEqual(["setRolloutRevision start", "setRolloutRevision end", "setDesired start", "setDesired end", "markAdopted start", "markAdopted end", "n1 told 2", "appendEvent start"]);
     // The live revision's followers (leases, health, manifests) do not wait for the journal either.
     expect(adopted).toEqual([NEW]);
     releaseJournal();
@@ -168,10 +168,11 @@ describe("RevisionAdopter at start on a shared store", () => {
     await registry.load();
     const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
     await expect(adopter.adopt(NEW, files)).rejects.toThrow("UNAVAILABLE");
+    // Between the two writes, a queued request for the old bundle is not stale yet: the mark holds every grant.
+    expect(await store.getRollout()).toEqual({ revision: NEW, adopting: { revision: NEW, atMs: 1_000 } });
     // The retry finds the revision already moved: the halt went with that move, not with a step after it.
     expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
-    expect(await store.getRollout()).toMatchObject({ revision: NEW });
-    expect((await store.getRollout()).halted).toBeUndefined();
+    expect(await store.getRollout()).toEqual({ revision: NEW });
     expect((await store.listNodes()).map((n) => n.desired?.revision)).toEqual([NEW, NEW]);
   });
 
@@ -194,6 +195,56 @@ describe("RevisionAdopter at start on a shared store", () => {
     const journaled = (await store.readEvents()).filter((e) => e.kind === "revision-adopted");
     expect(journaled.map((e) => [e.revision, e.fields?.pushedBy, e.fields?.changed])).toEqual([[OLD, "alice", catalog.nodes().map((d) => d.node.name).join(",")]]);
     expect(journaled[0]!.message).toMatch(/^[1-9]\d* node\(s\) changed/);
+  });
+
+  it("writes nothing when another coordinator moved the shared store to a newer revision meanwhile", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    for (const n of ["n1", "n2"]) await store.enrollNode(n);
+    await store.setRolloutRevision(OLD);
+    const NEWER = "3".repeat(40);
+    let raced = false;
+    const racing = new Proxy(store, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop) as unknown;
+        if (typeof value !== "function") return value;
+        if (prop !== "setRolloutRevision" || raced) return value.bind(t);
+        // Just before this adoption's move: another coordinator adopted a newer commit, and a node failed it.
+        return async (...args: Parameters<FileStore["setRolloutRevision"]>) => {
+          raced = true;
+          await t.setRolloutRevision(NEWER);
+          await t.haltRollout("n2 failed", NEWER);
+          return t.setRolloutRevision(...args);
+        };
+      },
+    });
+    const registry = new NodeRegistry(racing);
+    await registry.load();
+    const asked: Array<[string, string]> = [];
+    const adopter = new RevisionAdopter({
+      store: racing, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000,
+      storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), stored === NEWER),
+    });
+    expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
+    expect(asked).toEqual([[NEW, NEWER]]);
+    expect(await store.getRollout()).toMatchObject({ revision: NEWER, halted: { reason: "n2 failed", revision: NEWER } });
+    expect((await store.listNodes()).map((n) => n.desired)).toEqual([undefined, undefined]);
+    expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
+  });
+
+  it("journals an entry a failed adoption owed before the next revision's, in order", async () => {
+    const files = await homelabFiles();
+    await store.setSecret("k3s-token", Buffer.from("t"));
+    const flaky = failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE");
+    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry: new NodeRegistry(flaky), feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
+    await expect(adopter.adopt(OLD, files, { pushedBy: "alice" })).rejects.toThrow("UNAVAILABLE");
+    // A push is not retried by itself: the next push, with other files, is the next adoption.
+    const next = new Map(files);
+    const [yamlPath, yamlText] = [...files].find(([path]) => path.endsWith(".yaml"))!;
+    next.set(yamlPath, `${yamlText}\n# a comment\n`);
+    expect(await adopter.adopt(NEW, next, { pushedBy: "bob" })).toMatchObject({ ok: true });
+    const journaled = (await store.readEvents()).filter((e) => e.kind === "revision-adopted");
+    expect(journaled.map((e) => [e.revision, e.fields?.pushedBy])).toEqual([[OLD, "alice"], [NEW, "bob"]]);
   });
 });
 

@@ -2,7 +2,8 @@
 import { formatDiagnostic, validateRepo, type Diagnostic, type Inventory, type RepoFiles } from "../../../shared/src/inventory/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdoptResult, DesiredCatalog, NodeDesired } from "../inventory/index.js";
-import type { Store } from "../store/index.js";
+import type { RolloutRecord, Store } from "../store/index.js";
+import { NkError } from "../../../shared/src/errors/index.js";
 import type { DesiredFeed } from "./desired-feed.js";
 import type { NodeRegistry } from "./node-registry.js";
 
@@ -27,6 +28,8 @@ export interface RevisionAdopterDeps {
   readonly beforePublish?: (inventory: Inventory, changed: readonly NodeDesired[], all: readonly NodeDesired[]) => void;
 }
 
+const MAX_UNJOURNALED = 16;
+
 /** What the journal says of an adoption. */
 interface AdoptionEntry {
   readonly revision: string;
@@ -38,8 +41,8 @@ interface AdoptionEntry {
 
 export class RevisionAdopter {
   private chain: Promise<unknown> = Promise.resolve();
-  /** The last adoption whose journal entry is not written yet. */
-  private unjournaled: AdoptionEntry | undefined;
+  /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
+  private unjournaled: AdoptionEntry[] = [];
 
   constructor(private readonly deps: RevisionAdopterDeps) {}
 
@@ -74,9 +77,11 @@ export class RevisionAdopter {
     const result = catalog.adopt(revision, validation.inventory, files, known, this.deps.now());
     const renderMs = performance.now() - started;
     // An attempt that failed before its journal entry was written keeps the first attempt's entry: a retry of the same
-    // revision finds the catalog already on it and would journal "0 node(s) changed".
-    const entry: AdoptionEntry = this.unjournaled?.revision === revision ? this.unjournaled : { revision, changed: result.changed, unchanged: result.unchanged, renderMs, pushedBy };
-    this.unjournaled = entry;
+    // revision finds the catalog already on it and would journal "0 node(s) changed". A later revision journals the
+    // ones still owed first, in order (a push is not retried by itself).
+    if (!this.unjournaled.some((e) => e.revision === revision) && (!startup || result.changed.length > 0)) {
+      this.unjournaled = [...this.unjournaled.slice(-(MAX_UNJOURNALED - 1)), { revision, changed: result.changed, unchanged: result.unchanged, renderMs, pushedBy }];
+    }
 
     // The catalog serves this revision from here on (a new stream gets it), so connected agents hear of it too, even
     // when a store write below fails: a later adoption compares with the catalog and would never send them the
@@ -95,8 +100,13 @@ export class RevisionAdopter {
     this.deps.onAdopted?.(result, renderMs);
     // The journal entry is history, not a decision input: agents need not wait for it.
     const journalStarted = performance.now();
-    if (!behind && (!startup || entry.changed.length > 0)) await this.journal(entry);
-    this.unjournaled = undefined;
+    if (behind) this.unjournaled = this.unjournaled.filter((e) => e.revision !== revision);
+    else {
+      for (let next = this.unjournaled[0]; next; next = this.unjournaled[0]) {
+        await this.journal(next);
+        this.unjournaled.shift();
+      }
+    }
     // Where an adoption's time went, for a slow rollout start: the render, the store's writes, and handing the bundles
     // out (builders mode's planning, then encoding and writing each node's message to its streams).
     const ms = (from: number, to: number) => Math.round(to - from);
@@ -106,21 +116,25 @@ export class RevisionAdopter {
   }
 
   /**
-   * What must be in the store before any agent hears of the revision, in this order. The rollout's revision first,
-   * lifting a halt in the same update (a new push is the operator's answer to a halted rollout): grants and canary
-   * gates read it, and a node whose new desired bundle were written first would meet the old revision's gate. Then
-   * the desired bundles: until they are written, a request for the new bundle is only held as stale. Returns whether
-   * the store is ahead of this revision, so nothing was written.
+   * What must be in the store before any agent hears of the revision. The rollout's revision first, marked
+   * `adopting` and lifting a halt in the same update (a new push is the operator's answer to a halted rollout):
+   * grants and canary gates read it, and a node whose new desired bundle were written first would meet the old
+   * revision's gate. While `adopting` stands no lease is granted, since a request for the old bundle is not stale
+   * until the desired bundles are written; they come next, then the mark is cleared. Returns whether the store is
+   * ahead of this revision, so nothing was written.
    */
   private async record(revision: string, startup: boolean): Promise<boolean> {
-    const { store, catalog, registry, log } = this.deps;
-    const rollout = await store.getRollout();
-    const behind = startup && rollout.revision !== undefined && rollout.revision !== revision && (await this.deps.storeIsAhead?.(revision, rollout.revision));
-    if (behind) {
-      log.info({ rev: revision, stored: rollout.revision }, "started on an older main than the shared store's revision: serving it until the upstream sync, writing nothing");
-      return true;
+    const { store, catalog, registry } = this.deps;
+    let rollout = await store.getRollout();
+    if (startup && (await this.storeAhead(revision, rollout))) return true;
+    for (let attempt = 0; rollout.revision !== revision; attempt++) {
+      // Compare-and-set from the revision read: two coordinators adopting different commits must not take the
+      // store back to the older one (and lift the newer one's halt on the way).
+      const moved = await store.setRolloutRevision(revision, { liftHalt: !startup, adopting: true, expected: { revision: rollout.revision } });
+      if (moved.revision !== revision && (await this.storeAhead(revision, moved))) return true;
+      if (moved.revision !== revision && attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
+      rollout = moved;
     }
-    if (rollout.revision !== revision) await store.setRolloutRevision(revision, { liftHalt: !startup });
     const entries = catalog.nodes().flatMap((d) => {
       const stored = registry.get(d.node.name)?.desired;
       return stored?.sha256 === d.bundle.sha256 && stored.revision === d.revision ? [] : [{ node: d.node.name, revision: d.revision, sha256: d.bundle.sha256 }];
@@ -129,7 +143,16 @@ export class RevisionAdopter {
       await store.setDesired(entries);
       registry.noteDesired(entries);
     }
+    if (rollout.adopting?.revision === revision) await store.markAdopted(revision);
     return false;
+  }
+
+  /** Whether the shared store names a revision this one does not descend from (newer, or unknown here). */
+  private async storeAhead(revision: string, rollout: RolloutRecord): Promise<boolean> {
+    const stored = rollout.revision;
+    if (stored === undefined || stored === revision || !(await this.deps.storeIsAhead?.(revision, stored))) return false;
+    this.deps.log.info({ rev: revision, stored }, "the shared store's revision is newer than this main: serving it until the upstream sync, writing nothing");
+    return true;
   }
 
   /** The adoption's entry in the rollout history. */

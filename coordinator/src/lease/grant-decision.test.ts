@@ -45,6 +45,13 @@ describe("decideGrants", () => {
     expect(d.headReason).toBe("rollout halted: node a3 failed: rollback");
   });
 
+  it("blocks while a revision is being adopted: its desired bundles may not all be written yet", () => {
+    const d = decideGrants(input({ queue: [a("a1"), s("s1")], rollout: { adopting: { revision: "0123456789abcdef0123" } } }));
+    expect(d.grants).toEqual([]);
+    expect(d.headReason).toBe("revision 0123456789ab is being adopted: its desired bundles are not all written yet");
+    expect(d.blocked.map((b) => b.node)).toEqual(["a1", "s1"]);
+  });
+
   it("checks pause, halt, window, capacity, health, checks and settle in that order", () => {
     const all: Partial<GrantInput> = {
       queue: [a("a1")],

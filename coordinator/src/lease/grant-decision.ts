@@ -40,6 +40,7 @@ export interface GrantLimits extends CapacityLimits {
 export interface RolloutGate {
   readonly paused?: { readonly reason: string };
   readonly halted?: { readonly reason: string };
+  readonly adopting?: { readonly revision: string };
   readonly lastReleaseAtMs?: number;
 }
 
@@ -92,6 +93,8 @@ function globalBlock(input: GrantInput, windowReason: string): string {
   const { now, limits, rollout, holders } = input;
   if (rollout.paused) return `paused by operator: ${rollout.paused.reason}`;
   if (rollout.halted) return `rollout halted: ${rollout.halted.reason}`;
+  // Between the move of the rollout's revision and its desired bundles, a request for the old bundle is not stale yet.
+  if (rollout.adopting) return `revision ${rollout.adopting.revision.slice(0, 12)} is being adopted: its desired bundles are not all written yet`;
   if (windowReason) return windowReason;
   const pods = blockingPodsGlobal(input.blockingPods);
   if (pods) return pods;

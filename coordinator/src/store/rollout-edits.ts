@@ -1,18 +1,26 @@
 // The rollout record's changes, checked once here; every store backend applies them the same way.
 import { checkedInput } from "./lease-rules.js";
-import type { CanaryRecord, RolloutRecord } from "./store.js";
+import type { CanaryRecord, RevisionMove, RolloutRecord } from "./store.js";
 import { checkCanary } from "./state-codec.js";
 import { str } from "./validate.js";
 
 export type RolloutEdit = (record: RolloutRecord) => void;
 
 export const rolloutEdits = {
-  revision(revision: string, liftHalt = false): RolloutEdit {
+  revision(revision: string, move: RevisionMove, atMs: number): RolloutEdit {
     const rev = checkedInput(str, revision, "revision");
     return (r) => {
       if (r.revision === rev) return;
+      if (move.expected && r.revision !== move.expected.revision) return;
       r.revision = rev;
-      if (liftHalt) delete r.halted;
+      if (move.adopting) r.adopting = { revision: rev, atMs };
+      if (move.liftHalt) delete r.halted;
+    };
+  },
+  adopted(revision: string): RolloutEdit {
+    const rev = checkedInput(str, revision, "revision");
+    return (r) => {
+      if (r.adopting?.revision === rev) delete r.adopting;
     };
   },
   pause(reason: string, atMs: number): RolloutEdit {

@@ -238,6 +238,19 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.getRollout()).toEqual({ revision: "r3" });
     });
 
+    it("marks a moved revision adopting until markAdopted, and moves only from the expected revision", async () => {
+      await store.setRolloutRevision("r1");
+      // Another coordinator moved it meanwhile: nothing changes, and the caller reads what is there.
+      expect(await store.setRolloutRevision("r3", { adopting: true, expected: { revision: "r0" } })).toEqual({ revision: "r1" });
+      const moved = await store.setRolloutRevision("r3", { adopting: true, expected: { revision: "r1" } });
+      expect(moved).toEqual({ revision: "r3", adopting: { revision: "r3", atMs: h.clock.now() } });
+      await reopen();
+      expect((await store.getRollout()).adopting).toEqual({ revision: "r3", atMs: h.clock.now() });
+      // Only the adoption of that revision clears it.
+      expect((await store.markAdopted("r2")).adopting).toMatchObject({ revision: "r3" });
+      expect(await store.markAdopted("r3")).toEqual({ revision: "r3" });
+    });
+
     it("takes FleetLock slots by compare-and-set, recursively, and keeps them across reopen", async () => {
       const a = { group: "workers", id: "c988d2509fdf4cdcbed39037c56406fb", by: "zincati" };
       const first = await store.takeFleetLock(a, []);

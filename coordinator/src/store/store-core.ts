@@ -5,7 +5,7 @@ import { checkedInput } from "./lease-rules.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
-import type { CanaryRecord, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionRef, RolloutRecord } from "./store.js";
+import type { CanaryRecord, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -66,8 +66,12 @@ export abstract class StoreCore {
     return r.ok ? r : { ok: false, reason: "not-held" };
   }
 
-  setRolloutRevision(revision: string, options: { liftHalt?: boolean } = {}): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.revision(revision, options.liftHalt ?? false));
+  setRolloutRevision(revision: string, options: RevisionMove = {}): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.revision(revision, options, this.now()));
+  }
+
+  markAdopted(revision: string): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.adopted(revision));
   }
 
   pauseRollout(reason: string): Promise<RolloutRecord> {

@@ -156,10 +156,24 @@ export interface EnqueueResult {
   request: LeaseRequest;
 }
 
+export interface RevisionMove {
+  liftHalt?: boolean;
+  /** Marks the record `adopting` until markAdopted: the adoption's desired bundles are written after the move. */
+  adopting?: boolean;
+  /** Move only from this revision (undefined: a record without one). */
+  expected?: { revision: string | undefined };
+}
+
 export interface RolloutRecord {
   revision?: string;
   paused?: { reason: string; atMs: number };
   halted?: { reason: string; revision: string; atMs: number };
+  /**
+   * Set in the update that moves `revision`, cleared once that revision's desired bundles are all written: the two
+   * are separate writes, and between them a queued request for the old bundle is not stale yet. No lease is granted
+   * while it stands (a failed adoption leaves it, on the safe side, until an attempt that writes them all).
+   */
+  adopting?: { revision: string; atMs: number };
   /** Time of the last lease release, for the settle time between grants. */
   lastReleaseAtMs?: number;
   /** The canary stage of `canary.revision`; a record of an older revision means the new one starts over. */
@@ -270,10 +284,14 @@ export interface Store {
   // Rollout.
   getRollout(): Promise<RolloutRecord>;
   /**
-   * Moves the rollout to `revision` (no change if it is there already). `liftHalt`: a halt is lifted in the same
-   * atomic update, and only when the revision moves, so a halt recorded after another coordinator moved it stays.
+   * Moves the rollout to `revision` (and marks it `adopting`, if asked), in one atomic update; no change if it is there
+   * already, or, with `expected`, if the record no longer names that revision (another coordinator moved it: the
+   * caller reads the returned record). `liftHalt`: a halt is lifted in the same update, so a halt recorded after
+   * the move stays.
    */
-  setRolloutRevision(revision: string, options?: { liftHalt?: boolean }): Promise<RolloutRecord>;
+  setRolloutRevision(revision: string, options?: RevisionMove): Promise<RolloutRecord>;
+  /** Clears `adopting` if it names `revision`: its desired bundles are all written. */
+  markAdopted(revision: string): Promise<RolloutRecord>;
   pauseRollout(reason: string): Promise<RolloutRecord>;
   resumeRollout(): Promise<RolloutRecord>;
   haltRollout(reason: string, revision: string, options?: HaltOptions): Promise<RolloutRecord>;
