@@ -8,7 +8,7 @@ import type { CoordinatorConfig } from "./config/index.js";
 import { configWarnings } from "./config/config-warnings.js";
 import { ChangeSignal, DesiredFeed, NodeFeed, NodeEnrollment, NodeRegistry, RevisionAdopter, RevisionHandOff, TelemetrySync } from "./fleet/index.js";
 import { PlanBook, PreviewService, type PreviewMessage } from "./preview/index.js";
-import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, upstreamAuthEnv } from "./git/index.js";
+import { GitRepo, HookServer, STALE_LOCKS_REMOVED, UpstreamFollower, storeRevisionAhead, upstreamAuthEnv } from "./git/index.js";
 import { TokenBook, auditEvent, type AuditEntry } from "./auth/index.js";
 import { BuildArchive } from "./build/build-archive.js";
 import { BuildFarm } from "./build/build-farm.js";
@@ -134,7 +134,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     metrics.setBuildSource(() => farm.currentCounts());
     const adopter = new RevisionAdopter({
       store, catalog, registry, feed,
-      ...(opened.shared ? { storeIsAhead: async (revision: string, stored: string) => !(await repo.isAncestor(stored, revision)) } : {}),
+      ...(opened.shared ? { storeIsAhead: (revision: string, stored: string) => storeRevisionAhead(repo, revision, stored) } : {}),
+      // A push's adoption is retried by nothing else; a follower retries through its syncs.
+      ...(config.source.kind === "upstream" ? {} : { retryFailedMs: 1_000 }),
       beforePublish: (inventory, changed, all) => farm.revisionAdopted(inventory, changed, all),
       log: log.child({ component: "inventory" }),
       now,
@@ -146,6 +148,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         leases.reevaluate("settings");
       },
     });
+    stops.push(() => adopter.stop());
     const handOff = new RevisionHandOff({
       adopt: (revision, files, options) => adopter.adopt(revision, files, options),
       readTree: (revision) => repo.readTree(revision),

@@ -36,6 +36,31 @@ function failingOnce(target: FileStore, method: keyof FileStore, message: string
   });
 }
 
+/** The store, with `before` run (as another coordinator's writes) just before the first call of `method` goes through. */
+function racedBefore(target: FileStore, method: "setRolloutRevision" | "setDesired", before: (t: FileStore) => Promise<void>): FileStore {
+  let raced = false;
+  return new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop) as unknown;
+      if (typeof value !== "function") return value;
+      if (prop !== method || raced) return value.bind(t);
+      return async (...args: unknown[]) => {
+        raced = true;
+        await before(t);
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+      };
+    },
+  });
+}
+
+/** The example inventory's files, with its secret set, n1 and n2 enrolled and the rollout on `revision` if given. */
+async function enrolledOn(revision?: string): Promise<Map<string, string>> {
+  await store.setSecret("k3s-token", Buffer.from("t"));
+  for (const n of ["n1", "n2"]) await store.enrollNode(n);
+  if (revision !== undefined) await store.setRolloutRevision(revision);
+  return homelabFiles();
+}
+
 async function startedOn(storeIsAhead: boolean) {
   const files = await homelabFiles();
   const catalog = new DesiredCatalog();
@@ -96,9 +121,7 @@ describe("RevisionAdopter at start on a shared store", () => {
   });
 
   it("writes a revision's desired bundles when the same revision is adopted again after its store write failed", async () => {
-    const files = await homelabFiles();
-    await store.setSecret("k3s-token", Buffer.from("t"));
-    for (const n of ["n1", "n2"]) await store.enrollNode(n);
+    const files = await enrolledOn();
     const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
     const registry = new NodeRegistry(flaky);
     await registry.load();
@@ -116,10 +139,7 @@ describe("RevisionAdopter at start on a shared store", () => {
   });
 
   it("writes the rollout revision (lifting the halt in the same update), then the desired bundles, tells agents, and journals last", async () => {
-    const files = await homelabFiles();
-    await store.setSecret("k3s-token", Buffer.from("t"));
-    for (const n of ["n1", "n2"]) await store.enrollNode(n);
-    await store.setRolloutRevision(OLD);
+    const files = await enrolledOn(OLD);
     await store.haltRollout("n2 failed", OLD);
     const order: string[] = [];
     let releaseJournal!: () => void;
@@ -158,10 +178,7 @@ describe("RevisionAdopter at start on a shared store", () => {
   });
 
   it("leaves no halt behind when the desired bundles' write fails after the revision moved", async () => {
-    const files = await homelabFiles();
-    await store.setSecret("k3s-token", Buffer.from("t"));
-    for (const n of ["n1", "n2"]) await store.enrollNode(n);
-    await store.setRolloutRevision(OLD);
+    const files = await enrolledOn(OLD);
     await store.haltRollout("n2 failed", OLD);
     const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
     const registry = new NodeRegistry(flaky);
@@ -169,7 +186,7 @@ describe("RevisionAdopter at start on a shared store", () => {
     const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
     await expect(adopter.adopt(NEW, files)).rejects.toThrow("UNAVAILABLE");
     // Between the two writes, a queued request for the old bundle is not stale yet: the mark holds every grant.
-    expect(await store.getRollout()).toEqual({ revision: NEW, adopting: { revision: NEW, atMs: 1_000 } });
+    expect(await store.getRollout()).toEqual({ revision: NEW, adopting: { revision: NEW, atMs: 1_000, id: expect.any(String) } });
     // The retry finds the revision already moved: the halt went with that move, not with a step after it.
     expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
     expect(await store.getRollout()).toEqual({ revision: NEW });
@@ -198,25 +215,12 @@ describe("RevisionAdopter at start on a shared store", () => {
   });
 
   it("writes nothing when another coordinator moved the shared store to a newer revision meanwhile", async () => {
-    const files = await homelabFiles();
-    await store.setSecret("k3s-token", Buffer.from("t"));
-    for (const n of ["n1", "n2"]) await store.enrollNode(n);
-    await store.setRolloutRevision(OLD);
+    const files = await enrolledOn(OLD);
     const NEWER = "3".repeat(40);
-    let raced = false;
-    const racing = new Proxy(store, {
-      get(t, prop) {
-        const value = Reflect.get(t, prop) as unknown;
-        if (typeof value !== "function") return value;
-        if (prop !== "setRolloutRevision" || raced) return value.bind(t);
-        // Just before this adoption's move: another coordinator adopted a newer commit, and a node failed it.
-        return async (...args: Parameters<FileStore["setRolloutRevision"]>) => {
-          raced = true;
-          await t.setRolloutRevision(NEWER);
-          await t.haltRollout("n2 failed", NEWER);
-          return t.setRolloutRevision(...args);
-        };
-      },
+    // Just before this adoption's move: another coordinator adopted a newer commit, and a node failed it.
+    const racing = racedBefore(store, "setRolloutRevision", async (t) => {
+      await t.setRolloutRevision(NEWER);
+      await t.haltRollout("n2 failed", NEWER);
     });
     const registry = new NodeRegistry(racing);
     await registry.load();
@@ -226,7 +230,7 @@ describe("RevisionAdopter at start on a shared store", () => {
       storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), stored === NEWER),
     });
     expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
-    expect(asked).toEqual([[NEW, NEWER]]);
+    expect(asked).toEqual([[NEW, OLD], [NEW, NEWER]]);
     expect(await store.getRollout()).toMatchObject({ revision: NEWER, halted: { reason: "n2 failed", revision: NEWER } });
     expect((await store.listNodes()).map((n) => n.desired)).toEqual([undefined, undefined]);
     expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
@@ -245,6 +249,41 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect(await adopter.adopt(NEW, next, { pushedBy: "bob" })).toMatchObject({ ok: true });
     const journaled = (await store.readEvents()).filter((e) => e.kind === "revision-adopted");
     expect(journaled.map((e) => [e.revision, e.fields?.pushedBy])).toEqual([[OLD, "alice"], [NEW, "bob"]]);
+  });
+
+  it("holds grants again when another coordinator moved the rollout on while this one's desired bundles were written", async () => {
+    const files = await enrolledOn(OLD);
+    const NEWER = "3".repeat(40);
+    // Another coordinator adopts a newer commit whole, mark cleared, before this one's refs land over its own.
+    const racing = racedBefore(store, "setDesired", async (t) => {
+      const moved = await t.setRolloutRevision(NEWER, { adopting: true, expected: { revision: NEW } });
+      await t.markAdopted(moved.adopting!);
+    });
+    const registry = new NodeRegistry(racing);
+    await registry.load();
+    const adopter = new RevisionAdopter({ store: racing, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, storeIsAhead: async () => false });
+    await expect(adopter.adopt(NEW, files)).rejects.toThrow(/moved on to 333333333333 while the desired bundles of 222222222222 were written/);
+    expect(await store.getRollout()).toMatchObject({ revision: NEWER, adopting: { revision: NEWER } });
+  });
+
+  it("tries a failed push's adoption again by itself, and clears the mark once it lands", async () => {
+    const files = await enrolledOn();
+    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
+    const registry = new NodeRegistry(flaky);
+    await registry.load();
+    const adopted: string[] = [];
+    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, retryFailedMs: 10, onAdopted: (r) => void adopted.push(r.revision) });
+    try {
+      await expect(adopter.adopt(OLD, files, { pushedBy: "alice" })).rejects.toThrow("UNAVAILABLE");
+      await until(() => adopted.length > 0);
+      // The retry's journal entry is written after onAdopted: wait for it too.
+      for (let i = 0; i < 500 && (await store.readEvents()).every((e) => e.kind !== "revision-adopted"); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await store.getRollout()).toEqual({ revision: OLD });
+      expect((await store.listNodes()).map((n) => n.desired?.revision)).toEqual([OLD, OLD]);
+      expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted").map((e) => e.fields?.pushedBy)).toEqual(["alice"]);
+    } finally {
+      adopter.stop();
+    }
   });
 });
 

@@ -7,6 +7,12 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import type { DesiredFeed } from "./desired-feed.js";
 import type { NodeRegistry } from "./node-registry.js";
 
+export interface AdoptOptions {
+  startup?: boolean;
+  validated?: Inventory;
+  pushedBy?: string;
+}
+
 export type AdoptOutcome = { ok: true; result: AdoptResult } | { ok: false; diagnostics: readonly Diagnostic[] };
 
 export interface RevisionAdopterDeps {
@@ -26,6 +32,11 @@ export interface RevisionAdopterDeps {
   readonly storeIsAhead?: (revision: string, stored: string) => Promise<boolean>;
   /** Called with the changed nodes' desired states before any agent hears of them (builders mode queues their builds). */
   readonly beforePublish?: (inventory: Inventory, changed: readonly NodeDesired[], all: readonly NodeDesired[]) => void;
+  /**
+   * Tries a failed adoption again by itself, after this many ms (doubling up to 30 s). For a coordinator that takes
+   * pushes: nothing else retries a push's adoption. A follower retries through its own syncs.
+   */
+  readonly retryFailedMs?: number;
 }
 
 const MAX_UNJOURNALED = 16;
@@ -41,6 +52,8 @@ interface AdoptionEntry {
 
 export class RevisionAdopter {
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly retry: { timer?: NodeJS.Timeout; attempts: number } = { attempts: 0 };
+  private stopped = false;
   /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
   private unjournaled: AdoptionEntry[] = [];
 
@@ -56,10 +69,28 @@ export class RevisionAdopter {
   /** Serialised: two pushes in quick succession adopt in order. */
   /** `validated`: the inventory the pre-receive hook already validated for exactly these files (saves a second parse). */
   /** `pushedBy`: the name the pusher gave git, journaled with the adoption for the rollout history. */
-  adopt(revision: string, files: RepoFiles, options: { startup?: boolean; validated?: Inventory; pushedBy?: string } = {}): Promise<AdoptOutcome> {
+  adopt(revision: string, files: RepoFiles, options: AdoptOptions = {}): Promise<AdoptOutcome> {
+    clearTimeout(this.retry.timer);
     const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false, options.validated, options.pushedBy ?? ""));
     this.chain = run.catch(() => undefined);
+    const retryMs = this.deps.retryFailedMs;
+    if (retryMs !== undefined) run.then(() => void (this.retry.attempts = 0), () => this.retryLater(revision, files, options, retryMs)).catch(() => undefined);
     return run;
+  }
+
+  /** Stops a pending retry. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry.timer);
+  }
+
+  /** A failed adoption is tried again (1 s, doubling up to 30 s) until it succeeds or another adoption starts. */
+  private retryLater(revision: string, files: RepoFiles, options: AdoptOptions, baseMs: number): void {
+    if (this.stopped) return;
+    const delayMs = Math.min(30_000, baseMs * 2 ** Math.min(this.retry.attempts++, 15));
+    this.deps.log.warn({ rev: revision, delayMs }, "adoption failed; trying again shortly");
+    this.retry.timer = setTimeout(() => void this.adopt(revision, files, options).catch(() => undefined), delayMs);
+    this.retry.timer.unref();
   }
 
   private async adoptNow(revision: string, files: RepoFiles, startup: boolean, validated: Inventory | undefined, pushedBy: string): Promise<AdoptOutcome> {
@@ -126,7 +157,7 @@ export class RevisionAdopter {
   private async record(revision: string, startup: boolean): Promise<boolean> {
     const { store, catalog, registry } = this.deps;
     let rollout = await store.getRollout();
-    if (startup && (await this.storeAhead(revision, rollout))) return true;
+    if (await this.storeAhead(revision, rollout)) return true;
     for (let attempt = 0; rollout.revision !== revision; attempt++) {
       // Compare-and-set from the revision read: two coordinators adopting different commits must not take the
       // store back to the older one (and lift the newer one's halt on the way).
@@ -143,11 +174,20 @@ export class RevisionAdopter {
       await store.setDesired(entries);
       registry.noteDesired(entries);
     }
-    if (rollout.adopting?.revision === revision) await store.markAdopted(revision);
+    const mark = rollout.adopting?.revision === revision ? rollout.adopting : undefined;
+    // Another coordinator may have moved the rollout on while these were written, and cleared its own mark before
+    // some of them landed: the refs it wrote may have been overwritten by older ones. A fresh mark holds the grants
+    // until an adoption of that revision writes them again (this coordinator's next sync is one).
+    const after = entries.length > 0 ? await store.getRollout() : rollout;
+    if (after.revision !== undefined && after.revision !== revision) {
+      await store.markAdopting(after.revision);
+      throw new NkError("UNAVAILABLE", `the rollout moved on to ${after.revision.slice(0, 12)} while the desired bundles of ${revision.slice(0, 12)} were written; held until it is adopted here`);
+    }
+    if (mark) await store.markAdopted(mark);
     return false;
   }
 
-  /** Whether the shared store names a revision this one does not descend from (newer, or unknown here). */
+  /** Whether the shared store names a revision newer than this one (see storeRevisionAhead); it then writes nothing. */
   private async storeAhead(revision: string, rollout: RolloutRecord): Promise<boolean> {
     const stored = rollout.revision;
     if (stored === undefined || stored === revision || !(await this.deps.storeIsAhead?.(revision, stored))) return false;

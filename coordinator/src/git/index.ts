@@ -11,3 +11,4 @@ export { validatePushedTree, nixDiagnostic, type PushValidation, type PushValida
 export { UpstreamFollower, redactUrl, type SyncResult, type SyncStatus, type UpstreamFollowerOptions } from "./upstream-follower.js";
 export { upstreamAuthEnv, sshCommand, ASKPASS_SCRIPT, type UpstreamCredentials } from "./upstream-credentials.js";
 export { upstreamWebhookPlugin, verifyHubSignature, type UpstreamWebhookOptions } from "./upstream-webhook.js";
+export { storeRevisionAhead } from "./store-revision-ahead.js";

@@ -22,6 +22,7 @@ export type {
   NodeReport,
   ReadEventsOptions,
   RevisionRef,
+  AdoptingMark,
   RevisionMove,
   RolloutRecord,
   CanaryRecord,

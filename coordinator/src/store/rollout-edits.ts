@@ -1,26 +1,36 @@
 // The rollout record's changes, checked once here; every store backend applies them the same way.
 import { checkedInput } from "./lease-rules.js";
-import type { CanaryRecord, RevisionMove, RolloutRecord } from "./store.js";
+import { randomBytes } from "node:crypto";
+import type { AdoptingMark, CanaryRecord, RevisionMove, RolloutRecord } from "./store.js";
 import { checkCanary } from "./state-codec.js";
 import { str } from "./validate.js";
 
 export type RolloutEdit = (record: RolloutRecord) => void;
 
+const markId = (): string => randomBytes(6).toString("hex");
+
 export const rolloutEdits = {
   revision(revision: string, move: RevisionMove, atMs: number): RolloutEdit {
     const rev = checkedInput(str, revision, "revision");
+    const id = markId();
     return (r) => {
       if (r.revision === rev) return;
       if (move.expected && r.revision !== move.expected.revision) return;
       r.revision = rev;
-      if (move.adopting) r.adopting = { revision: rev, atMs };
+      if (move.adopting) r.adopting = { revision: rev, atMs, id };
       if (move.liftHalt) delete r.halted;
     };
   },
-  adopted(revision: string): RolloutEdit {
-    const rev = checkedInput(str, revision, "revision");
+  adopting(revision: string, atMs: number): RolloutEdit {
+    const mark = { revision: checkedInput(str, revision, "revision"), atMs, id: markId() };
     return (r) => {
-      if (r.adopting?.revision === rev) delete r.adopting;
+      if (r.revision === mark.revision) r.adopting = { ...mark };
+    };
+  },
+  adopted(mark: AdoptingMark): RolloutEdit {
+    const id = checkedInput(str, mark.id, "mark.id");
+    return (r) => {
+      if (r.adopting?.id === id) delete r.adopting;
     };
   },
   pause(reason: string, atMs: number): RolloutEdit {

@@ -110,7 +110,7 @@ export const checkRolloutRecord: Check<RolloutRecord> = obj({
   revision: optional(str),
   paused: optional(obj({ reason: str, atMs: int })),
   halted: optional(obj({ reason: str, revision: str, atMs: int })),
-  adopting: optional(obj({ revision: str, atMs: int })),
+  adopting: optional(obj({ revision: str, atMs: int, id: str })),
   lastReleaseAtMs: optional(int),
   canary: optional(checkCanary),
   fleetLocks: optional(arr(checkFleetLockSlot)),

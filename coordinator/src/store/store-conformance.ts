@@ -238,17 +238,21 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.getRollout()).toEqual({ revision: "r3" });
     });
 
-    it("marks a moved revision adopting until markAdopted, and moves only from the expected revision", async () => {
+    it("marks a moved revision adopting until its own markAdopted, and moves only from the expected revision", async () => {
       await store.setRolloutRevision("r1");
       // Another coordinator moved it meanwhile: nothing changes, and the caller reads what is there.
       expect(await store.setRolloutRevision("r3", { adopting: true, expected: { revision: "r0" } })).toEqual({ revision: "r1" });
       const moved = await store.setRolloutRevision("r3", { adopting: true, expected: { revision: "r1" } });
-      expect(moved).toEqual({ revision: "r3", adopting: { revision: "r3", atMs: h.clock.now() } });
+      const mark = moved.adopting!;
+      expect(moved).toEqual({ revision: "r3", adopting: { revision: "r3", atMs: h.clock.now(), id: expect.stringMatching(/^[0-9a-f]{12}$/) } });
       await reopen();
-      expect((await store.getRollout()).adopting).toEqual({ revision: "r3", atMs: h.clock.now() });
-      // Only the adoption of that revision clears it.
-      expect((await store.markAdopted("r2")).adopting).toMatchObject({ revision: "r3" });
-      expect(await store.markAdopted("r3")).toEqual({ revision: "r3" });
+      expect((await store.getRollout()).adopting).toEqual(mark);
+      // A fresh mark of the same revision (desired bundles overwritten meanwhile) is not cleared by the first one's adoption.
+      expect((await store.markAdopting("r2")).adopting).toEqual(mark);
+      const again = (await store.markAdopting("r3")).adopting!;
+      expect(again.id).not.toBe(mark.id);
+      expect((await store.markAdopted(mark)).adopting).toEqual(again);
+      expect(await store.markAdopted(again)).toEqual({ revision: "r3" });
     });
 
     it("takes FleetLock slots by compare-and-set, recursively, and keeps them across reopen", async () => {

@@ -5,7 +5,7 @@ import { checkedInput } from "./lease-rules.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
-import type { CanaryRecord, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
+import type { AdoptingMark, CanaryRecord, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -70,8 +70,12 @@ export abstract class StoreCore {
     return this.rollout(rolloutEdits.revision(revision, options, this.now()));
   }
 
-  markAdopted(revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.adopted(revision));
+  markAdopting(revision: string): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.adopting(revision, this.now()));
+  }
+
+  markAdopted(mark: AdoptingMark): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.adopted(mark));
   }
 
   pauseRollout(reason: string): Promise<RolloutRecord> {

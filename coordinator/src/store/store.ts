@@ -156,6 +156,13 @@ export interface EnqueueResult {
   request: LeaseRequest;
 }
 
+/** One adoption's mark; `id` tells it from a later mark of the same revision, so only its own adoption clears it. */
+export interface AdoptingMark {
+  revision: string;
+  atMs: number;
+  id: string;
+}
+
 export interface RevisionMove {
   liftHalt?: boolean;
   /** Marks the record `adopting` until markAdopted: the adoption's desired bundles are written after the move. */
@@ -173,7 +180,7 @@ export interface RolloutRecord {
    * are separate writes, and between them a queued request for the old bundle is not stale yet. No lease is granted
    * while it stands (a failed adoption leaves it, on the safe side, until an attempt that writes them all).
    */
-  adopting?: { revision: string; atMs: number };
+  adopting?: AdoptingMark;
   /** Time of the last lease release, for the settle time between grants. */
   lastReleaseAtMs?: number;
   /** The canary stage of `canary.revision`; a record of an older revision means the new one starts over. */
@@ -290,8 +297,10 @@ export interface Store {
    * the move stays.
    */
   setRolloutRevision(revision: string, options?: RevisionMove): Promise<RolloutRecord>;
-  /** Clears `adopting` if it names `revision`: its desired bundles are all written. */
-  markAdopted(revision: string): Promise<RolloutRecord>;
+  /** Marks the rollout's current revision `adopting` again (a fresh mark), if the record still names `revision`. */
+  markAdopting(revision: string): Promise<RolloutRecord>;
+  /** Clears `adopting` if it is still `mark` (a later mark stays): its revision's desired bundles are all written. */
+  markAdopted(mark: AdoptingMark): Promise<RolloutRecord>;
   pauseRollout(reason: string): Promise<RolloutRecord>;
   resumeRollout(): Promise<RolloutRecord>;
   haltRollout(reason: string, revision: string, options?: HaltOptions): Promise<RolloutRecord>;
