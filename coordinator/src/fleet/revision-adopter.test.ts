@@ -285,6 +285,37 @@ describe("RevisionAdopter at start on a shared store", () => {
       adopter.stop();
     }
   });
+
+  it("retries only the latest adoption: a failed push followed by a newer one that succeeded is not tried again", async () => {
+    const files = await enrolledOn();
+    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
+    const registry = new NodeRegistry(flaky);
+    await registry.load();
+    const catalog = new DesiredCatalog();
+    const adopter = new RevisionAdopter({ store: flaky, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, retryFailedMs: 5 });
+    try {
+      const first = adopter.adopt(OLD, files);
+      const second = adopter.adopt(NEW, files);
+      await expect(first).rejects.toThrow("UNAVAILABLE");
+      expect(await second).toMatchObject({ ok: true });
+      // Twenty times the retry delay: an older adoption retried by mistake would have taken the store back by now.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(catalog.revision).toBe(NEW);
+      expect(await store.getRollout()).toEqual({ revision: NEW });
+    } finally {
+      adopter.stop();
+    }
+  });
+
+  it("lifts a halt when a start-up adoption moves the rollout (main moved, the coordinator died before adopting it)", async () => {
+    const files = await enrolledOn(OLD);
+    await store.haltRollout("n2 failed", OLD);
+    const registry = new NodeRegistry(store);
+    await registry.load();
+    const adopter = new RevisionAdopter({ store, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
+    expect(await adopter.adopt(NEW, files, { startup: true })).toMatchObject({ ok: true });
+    expect(await store.getRollout()).toEqual({ revision: NEW });
+  });
 });
 
 async function until(done: () => boolean): Promise<void> {

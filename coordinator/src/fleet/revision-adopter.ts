@@ -52,7 +52,7 @@ interface AdoptionEntry {
 
 export class RevisionAdopter {
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly retry: { timer?: NodeJS.Timeout; attempts: number } = { attempts: 0 };
+  private readonly retry: { timer?: NodeJS.Timeout; attempts: number; latest: number } = { attempts: 0, latest: 0 };
   private stopped = false;
   /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
   private unjournaled: AdoptionEntry[] = [];
@@ -70,11 +70,18 @@ export class RevisionAdopter {
   /** `validated`: the inventory the pre-receive hook already validated for exactly these files (saves a second parse). */
   /** `pushedBy`: the name the pusher gave git, journaled with the adoption for the rollout history. */
   adopt(revision: string, files: RepoFiles, options: AdoptOptions = {}): Promise<AdoptOutcome> {
+    // Only the latest adoption is ever retried: an older one's retry would take the cluster back.
+    const call = ++this.retry.latest;
     clearTimeout(this.retry.timer);
     const run = this.chain.then(() => this.adoptNow(revision, files, options.startup ?? false, options.validated, options.pushedBy ?? ""));
     this.chain = run.catch(() => undefined);
     const retryMs = this.deps.retryFailedMs;
-    if (retryMs !== undefined) run.then(() => void (this.retry.attempts = 0), () => this.retryLater(revision, files, options, retryMs)).catch(() => undefined);
+    if (retryMs !== undefined) {
+      run.then(
+        () => void (call === this.retry.latest && (this.retry.attempts = 0)),
+        () => call === this.retry.latest && this.retryLater(call, revision, files, options, retryMs),
+      ).catch(() => undefined);
+    }
     return run;
   }
 
@@ -85,11 +92,14 @@ export class RevisionAdopter {
   }
 
   /** A failed adoption is tried again (1 s, doubling up to 30 s) until it succeeds or another adoption starts. */
-  private retryLater(revision: string, files: RepoFiles, options: AdoptOptions, baseMs: number): void {
+  private retryLater(call: number, revision: string, files: RepoFiles, options: AdoptOptions, baseMs: number): void {
     if (this.stopped) return;
     const delayMs = Math.min(30_000, baseMs * 2 ** Math.min(this.retry.attempts++, 15));
     this.deps.log.warn({ rev: revision, delayMs }, "adoption failed; trying again shortly");
-    this.retry.timer = setTimeout(() => void this.adopt(revision, files, options).catch(() => undefined), delayMs);
+    clearTimeout(this.retry.timer);
+    this.retry.timer = setTimeout(() => {
+      if (!this.stopped && call === this.retry.latest) void this.adopt(revision, files, options).catch(() => undefined);
+    }, delayMs);
     this.retry.timer.unref();
   }
 
@@ -122,7 +132,7 @@ export class RevisionAdopter {
     let publishStarted = recordStarted;
     let behind = false;
     try {
-      behind = await this.record(revision, startup);
+      behind = await this.record(revision);
     } finally {
       publishStarted = performance.now();
       this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
@@ -154,14 +164,16 @@ export class RevisionAdopter {
    * until the desired bundles are written; they come next, then the mark is cleared. Returns whether the store is
    * ahead of this revision, so nothing was written.
    */
-  private async record(revision: string, startup: boolean): Promise<boolean> {
+  private async record(revision: string): Promise<boolean> {
     const { store, catalog, registry } = this.deps;
     let rollout = await store.getRollout();
     if (await this.storeAhead(revision, rollout)) return true;
     for (let attempt = 0; rollout.revision !== revision; attempt++) {
       // Compare-and-set from the revision read: two coordinators adopting different commits must not take the
       // store back to the older one (and lift the newer one's halt on the way).
-      const moved = await store.setRolloutRevision(revision, { liftHalt: !startup, adopting: true, expected: { revision: rollout.revision } });
+      // At startup too: the store names another revision only when main moved without an adoption (a crash between
+      // the two), which is a push like any other; a main older than the store's returned above.
+      const moved = await store.setRolloutRevision(revision, { liftHalt: true, adopting: true, expected: { revision: rollout.revision } });
       if (moved.revision !== revision && (await this.storeAhead(revision, moved))) return true;
       if (moved.revision !== revision && attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
       rollout = moved;
