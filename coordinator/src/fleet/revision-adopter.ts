@@ -4,6 +4,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdoptResult, DesiredCatalog, NodeDesired } from "../inventory/index.js";
 import type { RolloutRecord, Store } from "../store/index.js";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { doublingDelayMs } from "../../../shared/src/time/index.js";
 import type { DesiredFeed } from "./desired-feed.js";
 import type { NodeRegistry } from "./node-registry.js";
 
@@ -52,7 +53,7 @@ interface AdoptionEntry {
 
 export class RevisionAdopter {
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly retry: { timer?: NodeJS.Timeout; attempts: number; latest: number } = { attempts: 0, latest: 0 };
+  private readonly retry: { timer?: NodeJS.Timeout; failures: number; latest: number } = { failures: 0, latest: 0 };
   private stopped = false;
   /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
   private unjournaled: AdoptionEntry[] = [];
@@ -78,7 +79,7 @@ export class RevisionAdopter {
     const retryMs = this.deps.retryFailedMs;
     if (retryMs !== undefined) {
       run.then(
-        () => void (call === this.retry.latest && (this.retry.attempts = 0)),
+        () => void (call === this.retry.latest && (this.retry.failures = 0)),
         () => call === this.retry.latest && this.retryLater(call, revision, files, options, retryMs),
       ).catch(() => undefined);
     }
@@ -94,9 +95,8 @@ export class RevisionAdopter {
   /** A failed adoption is tried again (1 s, doubling up to 30 s) until it succeeds or another adoption starts. */
   private retryLater(call: number, revision: string, files: RepoFiles, options: AdoptOptions, baseMs: number): void {
     if (this.stopped) return;
-    const delayMs = Math.min(30_000, baseMs * 2 ** Math.min(this.retry.attempts++, 15));
+    const delayMs = doublingDelayMs(baseMs, ++this.retry.failures, 30_000);
     this.deps.log.warn({ rev: revision, delayMs }, "adoption failed; trying again shortly");
-    clearTimeout(this.retry.timer);
     this.retry.timer = setTimeout(() => {
       if (!this.stopped && call === this.retry.latest) void this.adopt(revision, files, options).catch(() => undefined);
     }, delayMs);
@@ -174,8 +174,10 @@ export class RevisionAdopter {
       // At startup too: the store names another revision only when main moved without an adoption (a crash between
       // the two), which is a push like any other; a main older than the store's returned above.
       const moved = await store.setRolloutRevision(revision, { liftHalt: true, adopting: true, expected: { revision: rollout.revision } });
-      if (moved.revision !== revision && (await this.storeAhead(revision, moved))) return true;
-      if (moved.revision !== revision && attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
+      if (moved.revision !== revision) {
+        if (await this.storeAhead(revision, moved)) return true;
+        if (attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
+      }
       rollout = moved;
     }
     const entries = catalog.nodes().flatMap((d) => {

@@ -2,6 +2,7 @@
 import { GitError } from "simple-git";
 import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
+import { doublingDelayMs } from "../../../shared/src/time/index.js";
 import { gitFailure } from "./git-porcelain.js";
 import { MAIN_REF, UPSTREAM_REF, type GitRepo } from "./git-repo.js";
 import type { HookVerdict } from "./hook-server.js";
@@ -216,7 +217,7 @@ export class UpstreamFollower {
   private retryAdoption(attempts: number): void {
     if (!this.running || this.retryTimer) return;
     const cap = this.options.intervalMs > 0 ? this.options.intervalMs : 30_000;
-    const delayMs = Math.min(cap, (this.options.adoptRetryMs ?? 1_000) * 2 ** Math.max(0, attempts - 1));
+    const delayMs = doublingDelayMs(this.options.adoptRetryMs ?? 1_000, attempts, cap);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.sync();

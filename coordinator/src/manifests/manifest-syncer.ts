@@ -4,6 +4,7 @@ import { formatDiagnostic } from "../../../shared/src/inventory/index.js";
 import { errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { readManifests, type ManifestObject } from "../../../shared/src/manifests/index.js";
+import { doublingDelayMs } from "../../../shared/src/time/index.js";
 import { ChangeSignal } from "../fleet/change-signal.js";
 import type { ApplyReport, ManifestDriver, ObjectStatus } from "./manifest-driver.js";
 import { EMPTY_MANIFESTS_VIEW, type ManifestObjectView, type ManifestsState, type ManifestsView } from "./manifests-view.js";
@@ -173,7 +174,7 @@ export class ManifestSyncer {
   /** One more failure of this revision: the retry armed with doubling backoff, the view and the log told. */
   private failed(current: AdoptedRevision, error: string, patch: Partial<ManifestsView> = {}): { failures: number; delay: number } {
     const failures = this.view.failures + 1;
-    const delay = Math.min((this.deps.initialBackoffMs ?? 5_000) * 2 ** (failures - 1), this.deps.maxBackoffMs ?? 300_000);
+    const delay = doublingDelayMs(this.deps.initialBackoffMs ?? 5_000, failures, this.deps.maxBackoffMs ?? 300_000);
     this.scheduleRetry(delay);
     this.set({ ...patch, state: "failed", error, failures });
     this.deps.log.warn({ revision: current.revision, error, retryInMs: delay }, "manifests apply failed");

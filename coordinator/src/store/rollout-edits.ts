@@ -7,22 +7,23 @@ import { str } from "./validate.js";
 
 export type RolloutEdit = (record: RolloutRecord) => void;
 
-const markId = (): string => randomBytes(6).toString("hex");
+/** A fresh adoption mark: its own id, so only the adoption that holds it clears it. */
+const newMark = (revision: string, atMs: number): AdoptingMark => ({ revision, atMs, id: randomBytes(6).toString("hex") });
 
 export const rolloutEdits = {
   revision(revision: string, move: RevisionMove, atMs: number): RolloutEdit {
     const rev = checkedInput(str, revision, "revision");
-    const id = markId();
+    const mark = newMark(rev, atMs);
     return (r) => {
       if (r.revision === rev) return;
       if (move.expected && r.revision !== move.expected.revision) return;
       r.revision = rev;
-      if (move.adopting) r.adopting = { revision: rev, atMs, id };
+      if (move.adopting) r.adopting = { ...mark };
       if (move.liftHalt) delete r.halted;
     };
   },
   adopting(revision: string, atMs: number): RolloutEdit {
-    const mark = { revision: checkedInput(str, revision, "revision"), atMs, id: markId() };
+    const mark = newMark(checkedInput(str, revision, "revision"), atMs);
     return (r) => {
       if (r.revision === mark.revision) r.adopting = { ...mark };
     };
