@@ -3,6 +3,7 @@
 // out as stale); a main the store has not caught up with is written as before.
 import { rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isNkError } from "../../../shared/src/errors/index.js";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { homelabFiles, tempDir } from "../git/test-fixtures.js";
 import { DesiredCatalog } from "../inventory/index.js";
@@ -251,19 +252,43 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect(journaled.map((e) => [e.revision, e.fields?.pushedBy])).toEqual([[OLD, "alice"], [NEW, "bob"]]);
   });
 
-  it("holds grants again when another coordinator moved the rollout on while this one's desired bundles were written", async () => {
+  it("writes none of its desired bundles once another coordinator moved the rollout on to a newer revision", async () => {
     const files = await enrolledOn(OLD);
     const NEWER = "3".repeat(40);
-    // Another coordinator adopts a newer commit whole, mark cleared, before this one's refs land over its own.
+    const before = (await store.listNodes()).map((n) => n.desired);
+    // Another coordinator adopts a newer commit whole, mark cleared, before this one's refs would land over its own.
     const racing = racedBefore(store, "setDesired", async (t) => {
-      const moved = await t.setRolloutRevision(NEWER, { adopting: true, expected: { revision: NEW } });
+      const moved = await t.setRolloutRevision(NEWER, { adopting: "other", expected: { revision: NEW } });
       await t.markAdopted(moved.adopting!);
     });
     const registry = new NodeRegistry(racing);
     await registry.load();
     const adopter = new RevisionAdopter({ store: racing, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, storeIsAhead: async () => false });
-    await expect(adopter.adopt(NEW, files)).rejects.toThrow(/moved on to 333333333333 while the desired bundles of 222222222222 were written/);
-    expect(await store.getRollout()).toMatchObject({ revision: NEWER, adopting: { revision: NEWER } });
+    await expect(adopter.adopt(NEW, files)).rejects.toSatisfy((e) => isNkError(e, "ROLLOUT_MOVED"));
+    expect(await store.getRollout()).toEqual({ revision: NEWER });
+    expect((await store.listNodes()).map((n) => n.desired)).toEqual(before);
+  });
+
+  it("writes every desired bundle, not only what its registry says changed, over another adoption that stopped half-way", async () => {
+    const files = await enrolledOn();
+    const registry = new NodeRegistry(store);
+    await registry.load();
+    const catalog = new DesiredCatalog();
+    const adopter = new RevisionAdopter({ store, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, storeIsAhead: async () => false });
+    await adopter.adopt(OLD, files);
+    const n1 = catalog.get("n1")!;
+    // Another coordinator moved the rollout to a commit of its own, wrote one ref and died: its mark stands.
+    const MID = "4".repeat(40);
+    await store.setRolloutRevision(MID, { adopting: "dead", expected: { revision: OLD } });
+    await store.setDesired([{ node: "n1", revision: MID, sha256: "f".repeat(64) }], { revision: MID });
+    // The next commit leaves n1's bundle as it was: this coordinator's registry would call n1 up to date.
+    const next = new Map(files);
+    const [yamlPath, yamlText] = [...files].find(([path]) => path.endsWith(".yaml"))!;
+    next.set(yamlPath, `${yamlText}\n# a comment\n`);
+    expect(await adopter.adopt(NEW, next)).toMatchObject({ ok: true });
+    expect(catalog.get("n1")!.bundle.sha256).toBe(n1.bundle.sha256);
+    expect((await store.getNode("n1"))?.desired).toEqual({ revision: n1.revision, sha256: n1.bundle.sha256 });
+    expect(await store.getRollout()).toEqual({ revision: NEW });
   });
 
   it("tries a failed push's adoption again by itself, and clears the mark once it lands", async () => {

@@ -3,7 +3,8 @@ import { formatDiagnostic, validateRepo, type Diagnostic, type Inventory, type R
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdoptResult, DesiredCatalog, NodeDesired } from "../inventory/index.js";
 import type { RolloutRecord, Store } from "../store/index.js";
-import { NkError } from "../../../shared/src/errors/index.js";
+import { randomBytes } from "node:crypto";
+import { NkError, isNkError } from "../../../shared/src/errors/index.js";
 import { doublingDelayMs } from "../../../shared/src/time/index.js";
 import type { DesiredFeed } from "./desired-feed.js";
 import type { NodeRegistry } from "./node-registry.js";
@@ -55,6 +56,8 @@ export class RevisionAdopter {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly retry: { timer?: NodeJS.Timeout; failures: number; latest: number } = { failures: 0, latest: 0 };
   private stopped = false;
+  /** The revision this adopter last recorded in full: its registry then holds the store's desired refs. */
+  private recorded: string | undefined;
   /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
   private unjournaled: AdoptionEntry[] = [];
 
@@ -160,44 +163,51 @@ export class RevisionAdopter {
    * What must be in the store before any agent hears of the revision. The rollout's revision first, marked
    * `adopting` and lifting a halt in the same update (a new push is the operator's answer to a halted rollout):
    * grants and canary gates read it, and a node whose new desired bundle were written first would meet the old
-   * revision's gate. While `adopting` stands no lease is granted, since a request for the old bundle is not stale
-   * until the desired bundles are written; they come next, then the mark is cleared. Returns whether the store is
-   * ahead of this revision, so nothing was written.
+   * revision's gate. While `adopting` stands no lease is granted (the grant's own transaction checks it), since a
+   * request for the old bundle is not stale until the desired bundles are written; they come next, each batch only
+   * while the rollout still names this revision, then the mark is cleared. Returns whether the store is ahead of this
+   * revision, so nothing was written.
    */
   private async record(revision: string): Promise<boolean> {
     const { store, catalog, registry } = this.deps;
+    const recorded = this.recorded;
+    this.recorded = undefined;
     let rollout = await store.getRollout();
     if (await this.storeAhead(revision, rollout)) return true;
+    // The registry's desired refs are the store's only when this adopter wrote the last revision in full and no
+    // adoption began since. Otherwise another coordinator's refs may be there (some of an older revision, written
+    // before the rollout moved on), so every ref is compared with the store's own: reads, not writes.
+    let trusted = recorded !== undefined && rollout.revision === recorded && !rollout.adopting;
+    const id = randomBytes(6).toString("hex");
     for (let attempt = 0; rollout.revision !== revision; attempt++) {
       // Compare-and-set from the revision read: two coordinators adopting different commits must not take the
       // store back to the older one (and lift the newer one's halt on the way).
       // At startup too: the store names another revision only when main moved without an adoption (a crash between
       // the two), which is a push like any other; a main older than the store's returned above.
-      const moved = await store.setRolloutRevision(revision, { liftHalt: true, adopting: true, expected: { revision: rollout.revision } });
+      const moved = await store.setRolloutRevision(revision, { liftHalt: true, adopting: id, expected: { revision: rollout.revision } });
+      if (moved.adopting?.id !== id) trusted = false;
       if (moved.revision !== revision) {
         if (await this.storeAhead(revision, moved)) return true;
         if (attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
       }
       rollout = moved;
     }
+    // Another adoption of this revision is under way, or stopped before it wrote everything: this one writes all.
+    const mark = rollout.adopting?.revision === revision ? rollout.adopting : undefined;
+    if (mark && mark.id !== id) trusted = false;
     const entries = catalog.nodes().flatMap((d) => {
-      const stored = registry.get(d.node.name)?.desired;
+      const stored = trusted ? registry.get(d.node.name)?.desired : undefined;
       return stored?.sha256 === d.bundle.sha256 && stored.revision === d.revision ? [] : [{ node: d.node.name, revision: d.revision, sha256: d.bundle.sha256 }];
     });
     if (entries.length > 0) {
-      await store.setDesired(entries);
-      registry.noteDesired(entries);
-    }
-    const mark = rollout.adopting?.revision === revision ? rollout.adopting : undefined;
-    // Another coordinator may have moved the rollout on while these were written, and cleared its own mark before
-    // some of them landed: the refs it wrote may have been overwritten by older ones. A fresh mark holds the grants
-    // until an adoption of that revision writes them again (this coordinator's next sync is one).
-    const after = entries.length > 0 ? await store.getRollout() : rollout;
-    if (after.revision !== undefined && after.revision !== revision) {
-      await store.markAdopting(after.revision);
-      throw new NkError("UNAVAILABLE", `the rollout moved on to ${after.revision.slice(0, 12)} while the desired bundles of ${revision.slice(0, 12)} were written; held until it is adopted here`);
+      // ROLLOUT_MOVED once a newer adoption moved the rollout: its own writes stand, and none of these lands after them.
+      const { unknown } = await store.setDesired(entries, { revision });
+      // A node enrolled here while its batch was written is not the store's yet: the registry must not say it is.
+      const skipped = new Set(unknown);
+      registry.noteDesired(entries.filter((e) => !skipped.has(e.node)));
     }
     if (mark) await store.markAdopted(mark);
+    this.recorded = revision;
     return false;
   }
 
@@ -219,12 +229,24 @@ export class RevisionAdopter {
     });
   }
 
-  /** A newly enrolled node gets its desired ref recorded at once. */
+  /**
+   * A newly enrolled node gets its desired ref recorded at once, while the rollout is on the revision this
+   * coordinator serves. Otherwise nothing is written: the adoption under way here writes it, or, when the store is on
+   * a newer revision, this coordinator's adoption of that one after its next sync does (an older ref would be wrong;
+   * until then the node has none, and a request of its is judged without one).
+   */
   async noteEnrolled(node: string): Promise<void> {
-    const desired = this.deps.catalog.get(node);
+    const { catalog, store, registry, log } = this.deps;
+    const desired = catalog.get(node);
     if (!desired) return;
     const entry = { node, revision: desired.revision, sha256: desired.bundle.sha256 };
-    await this.deps.store.setDesired([entry]);
-    this.deps.registry.noteDesired([entry]);
+    try {
+      await store.setDesired([entry], { revision: catalog.revision });
+    } catch (err) {
+      if (!isNkError(err, "ROLLOUT_MOVED")) throw err;
+      log.info({ node, rev: catalog.revision, err: err.message }, "enrolled node's desired bundle left to the adoption of the rollout's revision");
+      return;
+    }
+    registry.noteDesired([entry]);
   }
 }

@@ -1,5 +1,5 @@
 // GitRepo against real git: creation, commits without a work tree, tree reading, refs and log.
-import { rm, stat } from "node:fs/promises";
+import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
@@ -76,7 +76,7 @@ describe("GitRepo", () => {
     expect((await gitCli(["--git-dir", repo.gitDir, "rev-parse", `${second}^`])).stdout.trim()).toBe(first);
   });
 
-  it("tells whether one commit is an ancestor of another (false for a commit it does not have)", async () => {
+  it("tells whether one commit is an ancestor of another (false for a commit it does not have, an error when git cannot answer)", async () => {
     const repo = await GitRepo.open(stateDir);
     const first = await repo.commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "first");
     const second = await repo.commitFiles(new Map([["inventory.yaml", "a: 2\n"]]), "second");
@@ -85,6 +85,9 @@ describe("GitRepo", () => {
     expect(await repo.isAncestor(second, first)).toBe(false);
     expect(await repo.isAncestor("e".repeat(40), second)).toBe(false);
     expect(await repo.isAncestor("--all", second)).toBe(false);
+    // A git that cannot answer is not a "no".
+    await rename(join(repo.gitDir, "HEAD"), join(repo.gitDir, "HEAD.away"));
+    await expect(repo.isAncestor(first, second)).rejects.toThrow(/failed \(128\)/);
   });
 
   it("leaves out large, binary and linked files with a note", async () => {

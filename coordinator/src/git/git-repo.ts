@@ -176,13 +176,18 @@ export class GitRepo {
     await runGit(["update-ref", "-d", ref], this.gitOptions());
   }
 
-  /** Whether commit `a` is `b` or an ancestor of it; false also when either is not in this repo. */
+  /**
+   * Whether commit `a` is `b` or an ancestor of it; false also when either is not in this repo. Any other failure
+   * of git throws: a "no" from a git that could not answer would let an older main count as newer.
+   */
   async isAncestor(a: string, b: string): Promise<boolean> {
     if (!SHA.test(a) || !SHA.test(b)) return false;
-    return runGit(["merge-base", "--is-ancestor", a, b], this.gitOptions()).then(
-      () => true,
-      () => false,
-    );
+    try {
+      return (await runGit(["merge-base", "--is-ancestor", a, b], { ...this.gitOptions(), okCodes: [1] })).code === 0;
+    } catch (err) {
+      if ((await this.resolve(a)) === null || (await this.resolve(b)) === null) return false;
+      throw err;
+    }
   }
 
   /** The commit on main, or null before the first push. */

@@ -20,6 +20,7 @@ const CODES: Record<NkErrorCode, status> = {
   TOO_LARGE: status.RESOURCE_EXHAUSTED,
   UNAVAILABLE: status.UNAVAILABLE,
   NOT_LEADER: status.UNAVAILABLE,
+  ROLLOUT_MOVED: status.ABORTED,
   IO: status.INTERNAL,
   INTERNAL: status.INTERNAL,
 };

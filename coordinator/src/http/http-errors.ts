@@ -25,6 +25,7 @@ const STATUS_BY_CODE: Partial<Record<NkErrorCode, number>> = {
   TOO_LARGE: 413,
   UNAVAILABLE: 503,
   NOT_LEADER: 503,
+  ROLLOUT_MOVED: 409,
 };
 
 const CODE_BY_STATUS: Record<number, string> = {

@@ -157,12 +157,12 @@ describe.skipIf(etcdSkipReason !== undefined)(`LeaderElection on a real etcd${et
     // The old leader's view, kept after its death: a coordinator that has not noticed yet.
     const oldStore = await open(() => old.guard);
     const followerStore = await open(() => follower.leaderGuard());
-    expect((await oldStore.grantLease(grant("n1", clock), { holders: [] })).ok).toBe(true);
-    await expect(followerStore.grantLease(grant("n2", clock), { holders: ["n1"] })).rejects.toSatisfy((e) => isNkError(e, "NOT_LEADER"));
+    expect((await oldStore.grantLease(grant("n1", clock), { revision: undefined, holders: [] })).ok).toBe(true);
+    await expect(followerStore.grantLease(grant("n2", clock), { revision: undefined, holders: ["n1"] })).rejects.toSatisfy((e) => isNkError(e, "NOT_LEADER"));
     old.kill();
     await until("the follower to take over", () => (follower.isLeader() ? true : undefined), 8_000);
-    await expect(oldStore.grantLease(grant("n2", clock), { holders: ["n1"] })).rejects.toSatisfy((e) => isNkError(e, "NOT_LEADER"));
-    expect((await followerStore.grantLease(grant("n2", clock), { holders: ["n1"] })).ok).toBe(true);
+    await expect(oldStore.grantLease(grant("n2", clock), { revision: undefined, holders: ["n1"] })).rejects.toSatisfy((e) => isNkError(e, "NOT_LEADER"));
+    expect((await followerStore.grantLease(grant("n2", clock), { revision: undefined, holders: ["n1"] })).ok).toBe(true);
     expect((await followerStore.listLeases()).map((l) => l.node)).toEqual(["n1", "n2"]);
   });
 });

@@ -118,7 +118,7 @@ export class GrantEngine {
         await this.canary.notePicks(canary, decision.grants.map((g) => g.node));
         break;
       }
-      this.deps.log.info({ attempt }, "lease holders changed under this coordinator; deciding again");
+      this.deps.log.info({ attempt }, "lease holders or the rollout changed under this coordinator; deciding again");
     }
     this.book.publishAll();
     this.changed();
@@ -201,14 +201,14 @@ export class GrantEngine {
     return found;
   }
 
-  /** Grants in decision order; false when the holder set changed under us (another writer). */
+  /** Grants in decision order; false when the holder set or the rollout changed under us (another writer). */
   private async grant(decision: GrantDecision, settings: LeaseSettings, t: Trigger): Promise<boolean> {
     const { store, log } = this.deps;
     for (const g of decision.grants) {
       const request = this.book.queue.find((r) => r.node === g.node);
       if (!request) continue;
       const grant = await this.grantRecord(request, g.role, settings);
-      const result = await store.grantLease(grant, { holders: [...this.book.held.keys()] });
+      const result = await store.grantLease(grant, { holders: [...this.book.held.keys()], revision: this.book.rollout.revision });
       if (!result.ok) {
         if (result.reason === "stale-token") throw new NkError("INTERNAL", `store refused a grant for ${g.node} without a caller token`);
         return false;

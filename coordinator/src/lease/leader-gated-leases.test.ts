@@ -94,7 +94,7 @@ describe("LeaderGatedLeases", () => {
       expect(follower.rollout().halted).toBeUndefined();
       // What the leader does (the same store calls, the same journal events), seen by the follower only through them.
       await store.enqueue({ node: "n2", kind: "reboot", revision: "r7", sha256: "a".repeat(64), reason: "a new kernel", role: "server" });
-      await store.grantLease({ node: "n1", kind: "reboot", state: "granted", revision: "r7", requestedAtMs: 1, grantedAtMs: 2, phase: "start", phaseDeadlineMs: 100, renewedAtMs: 2, cordonedByUs: false, nodeWasCordoned: false }, { holders: [] });
+      await store.grantLease({ node: "n1", kind: "reboot", state: "granted", revision: "r7", requestedAtMs: 1, grantedAtMs: 2, phase: "start", phaseDeadlineMs: 100, renewedAtMs: 2, cordonedByUs: false, nodeWasCordoned: false }, { revision: undefined, holders: [] });
       await store.appendEvent({ kind: "lease-granted", node: "n1", revision: "r7", message: "granted" });
       await store.haltRollout("node n1 failed: did not boot", "r7");
       await store.appendEvent({ kind: "rollout-halted", node: "n1", revision: "r7", message: "node n1 failed: did not boot" });

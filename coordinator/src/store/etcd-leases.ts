@@ -6,7 +6,7 @@ import { RETRY, casLoop, decode, decodeOpt, del, get, json, modIs, createIs, mod
 import { decideGrant, decideUpdate, fenced, issuedOne, queuedRequest, type Fencing } from "./lease-rules.js";
 import type { RolloutEdit } from "./rollout-edits.js";
 import { checkLeaseRecord, checkLeaseRequest, checkRolloutRecord } from "./state-codec.js";
-import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
+import type { EnqueueResult, GrantExpectation, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
 import { int, obj } from "./validate.js";
 
 /**
@@ -61,18 +61,19 @@ export class EtcdLeases {
    * removed. Per-holder mod revisions are not compared on purpose: phase updates and renewals of
    * other leases do not change the holder set and must not make grants retry under load.
    */
-  grant(grant: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult> {
+  grant(grant: LeaseGrant, expected: GrantExpectation): Promise<GrantResult> {
     const k = this.k;
     return casLoop("lease grant", async () => {
       const guard = this.guard();
-      const reads = [range(k.leases(), prefixEnd(k.leases())), get(k.leasesVersion()), get(k.fencing()), get(k.queueIndex(grant.node))];
+      const reads = [range(k.leases(), prefixEnd(k.leases())), get(k.leasesVersion()), get(k.fencing()), get(k.queueIndex(grant.node)), get(k.rollout())];
       if (guard) reads.push(get(guard.key));
-      const [leasesR, versionR, fencingR, indexR, guardR] = await this.d.kv.read(reads);
+      const [leasesR, versionR, fencingR, indexR, rolloutR, guardR] = await this.d.kv.read(reads);
       if (guard && only(guardR)?.create_revision !== guard.createRevision) throw notLeader();
 
       const leases = new Map((leasesR?.response_range.kvs ?? []).map((kv) => [EtcdKeys.tail(kv.key, k.leases()), kv]));
       const held = leases.get(grant.node);
-      const decision = decideGrant({ holders: leases.keys(), held: held && decode(checkLeaseRecord, held), fencing: this.fencing(only(fencingR)) }, grant, expected);
+      const rollout = decodeOpt(checkRolloutRecord, only(rolloutR)) ?? {};
+      const decision = decideGrant({ holders: leases.keys(), held: held && decode(checkLeaseRecord, held), fencing: this.fencing(only(fencingR)), rollout }, grant, expected);
       if (!decision.ok) return decision;
       const { lease } = decision;
 
@@ -81,6 +82,8 @@ export class EtcdLeases {
         modIs(k.fencing(), modOf(fencingR)),
         modIs(k.queueIndex(grant.node), modOf(indexR)),
         createIs(k.lease(grant.node), "0"),
+        // The rollout the grant was judged open on: an adoption's mark, a pause or a halt written since wins.
+        modIs(k.rollout(), modOf(rolloutR)),
       ];
       if (guard) compare.push(createIs(guard.key, guard.createRevision));
       const version = Number(only(versionR)?.value.toString() ?? "0");

@@ -6,9 +6,9 @@ import { EtcdKeys } from "./etcd-keys.js";
 import { TickBatcher } from "./tick-batcher.js";
 import { RETRY, TXN_CHUNK, casLoop, decode, decodeOpt, del, delPrefix, exists, get, json, modIs, modOf, only, prefixEnd, put, range, subTxn, type EtcdKv } from "./etcd-kv.js";
 import type { EtcdLeases } from "./etcd-leases.js";
-import { sameRef } from "./node-ops.js";
-import { checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
-import type { NodeHello, NodeRecord, NodeReport, RevisionRef } from "./store.js";
+import { assertRolloutAt, sameRef } from "./node-ops.js";
+import { checkHello, checkReport, checkRevisionRef, checkRolloutRecord } from "./state-codec.js";
+import type { DesiredGuard, NodeHello, NodeRecord, NodeReport, RevisionRef } from "./store.js";
 import { verifyToken } from "./token-hash.js";
 import { int, obj, optional, str, type Check } from "./validate.js";
 
@@ -17,6 +17,11 @@ const SET_DESIRED_PARALLEL = 8;
 const COALESCE_DESIRED = 8;
 
 type DesiredRefs = ReadonlyArray<{ node: string; ref: RevisionRef }>;
+/** One setDesired call: its refs and the rollout revision they are guarded by (none: unguarded). */
+interface DesiredCall {
+  readonly refs: DesiredRefs;
+  readonly revision: string | undefined;
+}
 type StoredNode = Omit<NodeRecord, "lastHello" | "lastReport">;
 const storedNode: Check<StoredNode> = obj({ name: str, tokenHash: str, enrolledAtMs: int, desired: optional(checkRevisionRef), applied: optional(checkRevisionRef) });
 
@@ -51,10 +56,10 @@ export class EtcdNodes {
     parallel: SET_DESIRED_PARALLEL,
   });
   /** Small setDesired calls (a node's ref when it is enrolled) share chunks the same way, each call whole. */
-  private readonly desiredWrites = new TickBatcher<DesiredRefs, string[]>((batch) => this.setDesiredBatch(batch), {
+  private readonly desiredWrites = new TickBatcher<DesiredCall, string[] | Error>((batch) => this.setDesiredBatch(batch), {
     maxWeight: TXN_CHUNK,
     parallel: SET_DESIRED_PARALLEL,
-    weight: (refs) => refs.length,
+    weight: (call) => call.refs.length,
   });
 
   constructor(private readonly d: EtcdNodesDeps) {}
@@ -156,9 +161,17 @@ export class EtcdNodes {
     }, this.d.telemetryFlushMs).unref();
   }
 
-  /** Sets desired refs in chunks (etcd caps operations per transaction); returns unknown nodes. */
-  async setDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
-    if (refs.length <= COALESCE_DESIRED) return this.desiredWrites.submit(refs);
+  /**
+   * Sets desired refs in chunks (etcd caps operations per transaction); returns unknown nodes. With a guard each
+   * chunk also compares the rollout record it read, which names the guard's revision (ROLLOUT_MOVED otherwise).
+   */
+  async setDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>, guard?: DesiredGuard): Promise<string[]> {
+    const revision = guard?.revision;
+    if (refs.length <= COALESCE_DESIRED) {
+      const out = await this.desiredWrites.submit({ refs, revision });
+      if (out instanceof Error) throw out;
+      return out;
+    }
     const chunks: Array<ReadonlyArray<{ node: string; ref: RevisionRef }>> = [];
     for (let i = 0; i < refs.length; i += TXN_CHUNK) chunks.push(refs.slice(i, i + TXN_CHUNK));
     // Chunks touch disjoint keys: a few in flight at once turn a fleet-wide push from 2 round trips per 100 nodes
@@ -168,26 +181,47 @@ export class EtcdNodes {
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
         const i = next++;
-        unknown[i] = await this.setDesiredChunk(chunks[i]!);
+        unknown[i] = await this.setDesiredChunk(chunks[i]!, revision);
       }
     };
     await Promise.all(Array.from({ length: Math.min(SET_DESIRED_PARALLEL, chunks.length) }, worker));
     return unknown.flat();
   }
 
-  /** Coalesced calls in one transaction (each still all or nothing); a node named twice gets the later ref, as in series. */
-  private async setDesiredBatch(batch: readonly DesiredRefs[]): Promise<string[][]> {
-    const last = new Map(batch.flat().map((e) => [e.node, e]));
-    const missing = new Set(await this.setDesiredChunk([...last.values()]));
-    return batch.map((refs) => refs.filter((e) => missing.has(e.node)).map((e) => e.node));
+  /**
+   * Coalesced calls in one transaction per guard (each call still all or nothing); a node named twice gets the later
+   * ref, as in series. Each group answers for itself: a call whose guard no longer holds gets ROLLOUT_MOVED, and a
+   * failed transaction fails only its own group's calls, never one whose write already landed.
+   */
+  private async setDesiredBatch(batch: readonly DesiredCall[]): Promise<Array<string[] | Error>> {
+    const out: Array<string[] | Error> = new Array(batch.length);
+    const byRevision = new Map<string | undefined, number[]>();
+    batch.forEach((call, i) => byRevision.set(call.revision, [...(byRevision.get(call.revision) ?? []), i]));
+    for (const [revision, calls] of byRevision) {
+      const last = new Map(calls.flatMap((i) => batch[i]!.refs).map((e) => [e.node, e]));
+      try {
+        const missing = new Set(await this.setDesiredChunk([...last.values()], revision));
+        for (const i of calls) out[i] = batch[i]!.refs.filter((e) => missing.has(e.node)).map((e) => e.node);
+      } catch (err) {
+        for (const i of calls) out[i] = err instanceof Error ? err : new NkError("INTERNAL", String(err));
+      }
+    }
+    return out;
   }
 
-  private setDesiredChunk(chunk: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
+  /** `revision`: written only while the rollout record names it, compared by the record's mod revision. */
+  private setDesiredChunk(chunk: ReadonlyArray<{ node: string; ref: RevisionRef }>, revision: string | undefined): Promise<string[]> {
     return casLoop("set desired", async () => {
-      const reads = await this.d.kv.read(chunk.map((e) => get(this.k.node(e.node))));
+      const guarded = revision !== undefined;
+      const reads = await this.d.kv.read([...chunk.map((e) => get(this.k.node(e.node))), ...(guarded ? [get(this.k.rollout())] : [])]);
       const missing: string[] = [];
       const compare: ICompare[] = [];
       const ops: IRequestOp[] = [];
+      if (guarded) {
+        const rolloutR = reads[chunk.length];
+        assertRolloutAt(decodeOpt(checkRolloutRecord, only(rolloutR)) ?? {}, { revision });
+        compare.push(modIs(this.k.rollout(), modOf(rolloutR)));
+      }
       chunk.forEach(({ node, ref }, j) => {
         const rec = decodeOpt(storedNode, only(reads[j]));
         if (!rec) missing.push(node);
@@ -197,6 +231,7 @@ export class EtcdNodes {
         }
       });
       if (ops.length === 0) return missing;
+      // A failed compare (a node record or the rollout record changed) reads again: a moved rollout throws above.
       return (await this.d.kv.txn(compare, ops)).succeeded ? missing : RETRY;
     });
   }

@@ -83,12 +83,12 @@ describe.skipIf(etcdSkipReason !== undefined)(`EtcdStore on a real etcd${etcdSki
     it("never lets two coordinators take the last slot, and fencing tokens only grow", async () => {
       const prefix = uniquePrefix();
       const [a, b] = [await open(prefix), await open(prefix)];
-      expect((await a.grantLease(grant("base", clock), { holders: [] })).ok).toBe(true);
+      expect((await a.grantLease(grant("base", clock), { revision: undefined, holders: [] })).ok).toBe(true);
       const tokens: number[] = [];
       for (let round = 0; round < 50; round++) {
         const results = await Promise.all([
-          a.grantLease(grant(`a${round}`, clock), { holders: ["base"] }),
-          b.grantLease(grant(`b${round}`, clock), { holders: ["base"] }),
+          a.grantLease(grant(`a${round}`, clock), { revision: undefined, holders: ["base"] }),
+          b.grantLease(grant(`b${round}`, clock), { revision: undefined, holders: ["base"] }),
         ]);
         const winners = results.filter((r) => r.ok);
         expect(winners).toHaveLength(1);
@@ -236,7 +236,7 @@ describe.skipIf(etcdSkipReason !== undefined)(`EtcdStore on a real etcd${etcdSki
           }
         })();
         await until("some acknowledged writes", () => (acked.length >= 20 ? true : undefined));
-        const g = await store.grantLease(grant("holder", clock), { holders: [] });
+        const g = await store.grantLease(grant("holder", clock), { revision: undefined, holders: [] });
         await server.kill();
         await expect(store.getLease("holder")).rejects.toSatisfy((e) => isNkError(e, "UNAVAILABLE"));
         await expect(store.appendEvent({ kind: "x", message: "during outage" })).rejects.toSatisfy((e) => isNkError(e, "UNAVAILABLE"));

@@ -13,7 +13,7 @@ import { checkRolloutRecord } from "./state-codec.js";
 import type { RolloutEdit } from "./rollout-edits.js";
 import { StoreCore, type NodeTelemetry } from "./store-core.js";
 import type {
-  EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
+  DesiredGuard, EnqueueResult, EventInput, GrantExpectation, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
   LeaseRequestInput, LeaseResult, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
 } from "./store.js";
 
@@ -95,8 +95,8 @@ export class EtcdStore extends StoreCore implements Store {
     return this.nodes.recordTelemetry(name, telemetry, applied);
   }
 
-  protected storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
-    return this.nodes.setDesired(refs);
+  protected storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>, guard?: DesiredGuard): Promise<string[]> {
+    return this.nodes.setDesired(refs, guard);
   }
 
   // Leases.
@@ -105,7 +105,7 @@ export class EtcdStore extends StoreCore implements Store {
     return this.use(() => this.leases.nextFencingToken());
   }
 
-  grantLease(lease: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult> {
+  grantLease(lease: LeaseGrant, expected: GrantExpectation): Promise<GrantResult> {
     return this.use(() => this.leases.grant(lease, expected));
   }
 
@@ -211,7 +211,11 @@ export class EtcdStore extends StoreCore implements Store {
     return casLoop("rollout update", async () => {
       const kv: IKeyValue | undefined = await this.kv.get(key);
       const next = decodeOpt(checkRolloutRecord, kv) ?? {};
+      const before = json(next);
       edit(next);
+      // An edit that changes nothing (a mark another adoption cleared already) leaves the record's mod revision be:
+      // grants and desired writes compare it.
+      if (kv && json(next) === before) return next;
       const r = await this.kv.txn([modIs(key, kv?.mod_revision ?? "0")], [put(key, json(next))]);
       return r.succeeded ? next : RETRY;
     });

@@ -9,11 +9,11 @@ import { EventLog } from "./event-log.js";
 import { GroupCommit } from "./group-commit.js";
 import { applyDequeue, applyEnqueue, applyGrant, applyRelease, applyUpdate, issueToken } from "./lease-ops.js";
 import { SECRETS_FILE, SecretFile } from "./secret-file.js";
-import { applyEnroll, applySetDesired, sameRef } from "./node-ops.js";
+import { applyEnroll, applySetDesired, assertRolloutAt, sameRef } from "./node-ops.js";
 import { encodeState, type StoreState } from "./state-codec.js";
 import { STATE_FILE, loadState } from "./state-file.js";
 import type {
-  EnqueueResult, EventInput, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
+  DesiredGuard, EnqueueResult, EventInput, GrantExpectation, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
   LeaseRequestInput, LeaseResult, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
 } from "./store.js";
 import { verifyToken } from "./token-hash.js";
@@ -112,9 +112,12 @@ export class FileStore extends StoreCore implements Store {
     }, (removed) => removed);
   }
 
-  protected async storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]> {
+  protected async storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>, guard?: DesiredGuard): Promise<string[]> {
     const unknown: string[] = [];
-    await this.durable((s) => applySetDesired(s, refs, unknown), (changed) => changed);
+    await this.durable((s) => {
+      if (guard) assertRolloutAt(s.rollout, guard);
+      return applySetDesired(s, refs, unknown);
+    }, (changed) => changed);
     return unknown;
   }
 
@@ -124,7 +127,7 @@ export class FileStore extends StoreCore implements Store {
     return this.durable(issueToken);
   }
 
-  grantLease(lease: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult> {
+  grantLease(lease: LeaseGrant, expected: GrantExpectation): Promise<GrantResult> {
     return this.durable((s) => applyGrant(s, lease, expected), (r) => r.ok);
   }
 

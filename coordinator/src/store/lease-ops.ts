@@ -2,15 +2,15 @@
 import { decideGrant, decideUpdate, fenced, issuedOne, queuedRequest } from "./lease-rules.js";
 import type { RolloutEdit } from "./rollout-edits.js";
 import type { StoreState } from "./state-codec.js";
-import type { EnqueueResult, GrantResult, LeaseGrant, LeasePatch, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
+import type { EnqueueResult, GrantExpectation, GrantResult, LeaseGrant, LeasePatch, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
 
 export function issueToken(s: StoreState): number {
   s.fencing = issuedOne(s.fencing);
   return s.fencing.issued;
 }
 
-export function applyGrant(s: StoreState, grant: LeaseGrant, expected: { holders: readonly string[] }): GrantResult {
-  const decision = decideGrant({ holders: s.leases.keys(), held: s.leases.get(grant.node), fencing: s.fencing }, grant, expected);
+export function applyGrant(s: StoreState, grant: LeaseGrant, expected: GrantExpectation): GrantResult {
+  const decision = decideGrant({ holders: s.leases.keys(), held: s.leases.get(grant.node), fencing: s.fencing, rollout: s.rollout }, grant, expected);
   if (!decision.ok) return decision;
   s.fencing = decision.fencing;
   s.leases.set(decision.lease.node, decision.lease);

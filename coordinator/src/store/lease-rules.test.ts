@@ -1,7 +1,7 @@
 // The lease rules both stores apply: grant preconditions and fencing, holder patches, releases, queue places.
 import { describe, expect, it } from "vitest";
 import { decideGrant, decideUpdate, fenced, issuedOne, queuedRequest } from "./lease-rules.js";
-import type { LeaseGrant, LeaseRecord } from "./store.js";
+import type { LeaseGrant, LeaseRecord, RolloutRecord } from "./store.js";
 
 const grant = (node: string, fencingToken?: number): LeaseGrant => ({
   node,
@@ -21,26 +21,42 @@ const lease = (node: string, fencingToken: number): LeaseRecord => ({ ...grant(n
 
 describe("decideGrant", () => {
   it("takes the next token and moves both counters", () => {
-    const d = decideGrant({ holders: [], held: undefined, fencing: { issued: 4, lastGranted: 3 } }, grant("n1"), { holders: [] });
+    const d = decideGrant({ holders: [], held: undefined, fencing: { issued: 4, lastGranted: 3 }, rollout: {} }, grant("n1"), { holders: [], revision: undefined });
     expect(d).toEqual({ ok: true, lease: lease("n1", 5), fencing: { issued: 5, lastGranted: 5 } });
   });
 
   it("grants a pre-issued token only when it was issued and is above the last granted one", () => {
     const fencing = { issued: 7, lastGranted: 5 };
-    expect(decideGrant({ holders: [], held: undefined, fencing }, grant("n1", 6), { holders: [] })).toMatchObject({ ok: true, fencing: { issued: 7, lastGranted: 6 } });
-    expect(decideGrant({ holders: [], held: undefined, fencing }, grant("n1", 5), { holders: [] })).toEqual({ ok: false, reason: "stale-token" });
-    expect(decideGrant({ holders: [], held: undefined, fencing }, grant("n1", 8), { holders: [] })).toEqual({ ok: false, reason: "stale-token" });
+    expect(decideGrant({ holders: [], held: undefined, fencing, rollout: {} }, grant("n1", 6), { holders: [], revision: undefined })).toMatchObject({ ok: true, fencing: { issued: 7, lastGranted: 6 } });
+    expect(decideGrant({ holders: [], held: undefined, fencing, rollout: {} }, grant("n1", 5), { holders: [], revision: undefined })).toEqual({ ok: false, reason: "stale-token" });
+    expect(decideGrant({ holders: [], held: undefined, fencing, rollout: {} }, grant("n1", 8), { holders: [], revision: undefined })).toEqual({ ok: false, reason: "stale-token" });
   });
 
   it("refuses when the holder set moved or the node already holds a lease", () => {
     const fencing = { issued: 2, lastGranted: 2 };
-    expect(decideGrant({ holders: ["n2"], held: undefined, fencing }, grant("n1"), { holders: [] })).toEqual({ ok: false, reason: "holders-changed", holders: ["n2"] });
-    expect(decideGrant({ holders: ["n1"], held: lease("n1", 2), fencing }, grant("n1"), { holders: ["n1"] })).toEqual({ ok: false, reason: "already-held", lease: lease("n1", 2) });
+    expect(decideGrant({ holders: ["n2"], held: undefined, fencing, rollout: {} }, grant("n1"), { holders: [], revision: undefined })).toEqual({ ok: false, reason: "holders-changed", holders: ["n2"] });
+    expect(decideGrant({ holders: ["n1"], held: lease("n1", 2), fencing, rollout: {} }, grant("n1"), { holders: ["n1"], revision: undefined })).toEqual({ ok: false, reason: "already-held", lease: lease("n1", 2) });
+  });
+
+  it("refuses once the rollout is no longer open on the revision decided for", () => {
+    const fencing = { issued: 2, lastGranted: 2 };
+    const view = (rollout: RolloutRecord) => ({ holders: [], held: undefined, fencing, rollout });
+    const expected = { holders: [], revision: "r1" };
+    expect(decideGrant(view({ revision: "r1" }), grant("n1"), expected)).toMatchObject({ ok: true });
+    const closed: RolloutRecord[] = [
+      { revision: "r2" },
+      {},
+      { revision: "r1", adopting: { revision: "r1", atMs: 1, id: "m1" } },
+      { revision: "r1", paused: { reason: "by hand", atMs: 1 } },
+      { revision: "r1", halted: { reason: "n1 failed", revision: "r1", atMs: 1 } },
+    ];
+    for (const rollout of closed) expect(decideGrant(view(rollout), grant("n1"), expected)).toEqual({ ok: false, reason: "rollout-changed", rollout });
+    expect(decideGrant(view({}), grant("n1"), { holders: [], revision: undefined })).toMatchObject({ ok: true });
   });
 
   it("refuses a bad node name or record as INVALID_ARGUMENT", () => {
-    expect(() => decideGrant({ holders: [], held: undefined, fencing: { issued: 0, lastGranted: 0 } }, grant("N 1"), { holders: [] })).toThrow();
-    expect(() => decideGrant({ holders: [], held: undefined, fencing: { issued: 0, lastGranted: 0 } }, { ...grant("n1"), phaseDeadlineMs: 1.5 }, { holders: [] })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    expect(() => decideGrant({ holders: [], held: undefined, fencing: { issued: 0, lastGranted: 0 }, rollout: {} }, grant("N 1"), { holders: [], revision: undefined })).toThrow();
+    expect(() => decideGrant({ holders: [], held: undefined, fencing: { issued: 0, lastGranted: 0 }, rollout: {} }, { ...grant("n1"), phaseDeadlineMs: 1.5 }, { holders: [], revision: undefined })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
   });
 });
 

@@ -4,7 +4,7 @@
 import { NkError } from "../../../shared/src/errors/index.js";
 import { assertNodeName } from "../../../shared/src/names/index.js";
 import { checkLeaseRecord, checkLeaseRequest } from "./state-codec.js";
-import type { GrantResult, LeaseGrant, LeaseKind, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
+import type { GrantExpectation, GrantResult, LeaseGrant, LeaseKind, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult, RolloutRecord } from "./store.js";
 import { ShapeError, type Check } from "./validate.js";
 
 /** `issued`: highest token ever handed out; `lastGranted`: highest token ever granted. */
@@ -41,17 +41,21 @@ export interface GrantView {
   /** The lease the granted node holds already, if any. */
   readonly held: LeaseRecord | undefined;
   readonly fencing: Fencing;
+  /** The rollout record as it is now. */
+  readonly rollout: RolloutRecord;
 }
 
 /** A grant to commit: the lease and the counter after it (the node's queue entry goes in the same step). */
 export type GrantDecision = { ok: true; lease: LeaseRecord; fencing: Fencing } | Exclude<GrantResult, { ok: true }>;
 
 /**
- * Granted only while the holder set is what the caller decided on, the node holds nothing, and a caller-supplied
- * token was issued and is above the last granted one: so two grants can never share or reuse a token.
+ * Granted only while the holder set is what the caller decided on, the rollout is still open on the revision it
+ * decided for, the node holds nothing, and a caller-supplied token was issued and is above the last granted one: so
+ * two grants can never share or reuse a token, and no grant lands after an adoption, a pause or a halt began.
  */
-export function decideGrant(view: GrantView, grant: LeaseGrant, expected: { holders: readonly string[] }): GrantDecision {
+export function decideGrant(view: GrantView, grant: LeaseGrant, expected: GrantExpectation): GrantDecision {
   assertNodeName(grant.node);
+  if (!rolloutOpen(view.rollout, expected.revision)) return { ok: false, reason: "rollout-changed", rollout: structuredClone(view.rollout) };
   // An iterator (Map.keys()) can be read once only.
   const holders = [...view.holders];
   if (!sameHolders(holders, expected.holders)) return { ok: false, reason: "holders-changed", holders };
@@ -61,6 +65,11 @@ export function decideGrant(view: GrantView, grant: LeaseGrant, expected: { hold
   const fencingToken = given ?? view.fencing.issued + 1;
   const lease = checkedInput(checkLeaseRecord, { ...grant, fencingToken }, "lease");
   return { ok: true, lease, fencing: { issued: Math.max(view.fencing.issued, fencingToken), lastGranted: fencingToken } };
+}
+
+/** Whether a grant decided for `revision` may still land: the decision refuses one in any other state. */
+export function rolloutOpen(rollout: RolloutRecord, revision: string | undefined): boolean {
+  return rollout.revision === revision && !rollout.adopting && !rollout.paused && !rollout.halted;
 }
 
 /** The held lease when `fencingToken` matches it (or "force"), else why not. */

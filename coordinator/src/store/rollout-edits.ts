@@ -1,31 +1,21 @@
 // The rollout record's changes, checked once here; every store backend applies them the same way.
 import { checkedInput } from "./lease-rules.js";
-import { randomBytes } from "node:crypto";
 import type { AdoptingMark, CanaryRecord, RevisionMove, RolloutRecord } from "./store.js";
 import { checkCanary } from "./state-codec.js";
 import { str } from "./validate.js";
 
 export type RolloutEdit = (record: RolloutRecord) => void;
 
-/** A fresh adoption mark: its own id, so only the adoption that holds it clears it. */
-const newMark = (revision: string, atMs: number): AdoptingMark => ({ revision, atMs, id: randomBytes(6).toString("hex") });
-
 export const rolloutEdits = {
   revision(revision: string, move: RevisionMove, atMs: number): RolloutEdit {
     const rev = checkedInput(str, revision, "revision");
-    const mark = newMark(rev, atMs);
+    const mark: AdoptingMark | undefined = move.adopting === undefined ? undefined : { revision: rev, atMs, id: checkedInput(str, move.adopting, "adopting") };
     return (r) => {
       if (r.revision === rev) return;
       if (move.expected && r.revision !== move.expected.revision) return;
       r.revision = rev;
-      if (move.adopting) r.adopting = { ...mark };
+      if (mark) r.adopting = { ...mark };
       if (move.liftHalt) delete r.halted;
-    };
-  },
-  adopting(revision: string, atMs: number): RolloutEdit {
-    const mark = newMark(checkedInput(str, revision, "revision"), atMs);
-    return (r) => {
-      if (r.revision === mark.revision) r.adopting = { ...mark };
     };
   },
   adopted(mark: AdoptingMark): RolloutEdit {

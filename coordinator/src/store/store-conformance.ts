@@ -91,33 +91,33 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await reopen();
       const c = await store.nextFencingToken();
       expect(c).toBeGreaterThan(b);
-      const g = await store.grantLease(grant("n1", h.clock), { holders: [] });
+      const g = await store.grantLease(grant("n1", h.clock), { revision: undefined, holders: [] });
       expect(g.ok && g.lease.fencingToken).toBeGreaterThan(c);
     });
 
     it("grants only when the holder set is unchanged (compare-and-set)", async () => {
-      const g1 = await store.grantLease(grant("n1", h.clock), { holders: [] });
+      const g1 = await store.grantLease(grant("n1", h.clock), { revision: undefined, holders: [] });
       expect(g1.ok).toBe(true);
-      expect(await store.grantLease(grant("n2", h.clock), { holders: [] })).toEqual({ ok: false, reason: "holders-changed", holders: ["n1"] });
-      const g2 = await store.grantLease(grant("n2", h.clock), { holders: ["n1"] });
+      expect(await store.grantLease(grant("n2", h.clock), { revision: undefined, holders: [] })).toEqual({ ok: false, reason: "holders-changed", holders: ["n1"] });
+      const g2 = await store.grantLease(grant("n2", h.clock), { revision: undefined, holders: ["n1"] });
       expect(g2.ok).toBe(true);
-      expect((await store.grantLease(grant("n1", h.clock), { holders: ["n2", "n1"] })).ok).toBe(false);
+      expect((await store.grantLease(grant("n1", h.clock), { revision: undefined, holders: ["n2", "n1"] })).ok).toBe(false);
       expect((await store.listLeases()).map((l) => l.node)).toEqual(["n1", "n2"]);
       // Concurrent deciders that saw the same holders: exactly one wins.
-      const racers = await Promise.all(["a", "b", "c", "d", "e"].map((n) => store.grantLease(grant(n, h.clock), { holders: ["n1", "n2"] })));
+      const racers = await Promise.all(["a", "b", "c", "d", "e"].map((n) => store.grantLease(grant(n, h.clock), { revision: undefined, holders: ["n1", "n2"] })));
       expect(racers.filter((r) => r.ok)).toHaveLength(1);
     });
 
     it("refuses caller tokens that were never issued or are not above the last grant", async () => {
       const t1 = await store.nextFencingToken();
       const t2 = await store.nextFencingToken();
-      expect((await store.grantLease(grant("n1", h.clock, { fencingToken: t2 }), { holders: [] })).ok).toBe(true);
-      expect(await store.grantLease(grant("n2", h.clock, { fencingToken: t1 }), { holders: ["n1"] })).toEqual({ ok: false, reason: "stale-token" });
-      expect(await store.grantLease(grant("n2", h.clock, { fencingToken: t2 + 100 }), { holders: ["n1"] })).toEqual({ ok: false, reason: "stale-token" });
+      expect((await store.grantLease(grant("n1", h.clock, { fencingToken: t2 }), { revision: undefined, holders: [] })).ok).toBe(true);
+      expect(await store.grantLease(grant("n2", h.clock, { fencingToken: t1 }), { revision: undefined, holders: ["n1"] })).toEqual({ ok: false, reason: "stale-token" });
+      expect(await store.grantLease(grant("n2", h.clock, { fencingToken: t2 + 100 }), { revision: undefined, holders: ["n1"] })).toEqual({ ok: false, reason: "stale-token" });
     });
 
     it("fences stale tokens on update and release, and persists leases", async () => {
-      const g = await store.grantLease(grant("n1", h.clock, { role: "server", bootIdAtGrant: "boot-1" }), { holders: [] });
+      const g = await store.grantLease(grant("n1", h.clock, { role: "server", bootIdAtGrant: "boot-1" }), { revision: undefined, holders: [] });
       if (!g.ok) throw new Error("grant failed");
       const token = g.lease.fencingToken;
       const u = await store.updateLease("n1", token, { state: "rebooting", phase: "reboot-return", phaseDeadlineMs: 5, cordonedByUs: true });
@@ -134,7 +134,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(r.ok).toBe(true);
       expect((await store.getRollout()).lastReleaseAtMs).toBe(h.clock.now());
       expect(await store.releaseLease("n1", token)).toEqual({ ok: false, reason: "not-held" });
-      const g2 = await store.grantLease(grant("n1", h.clock), { holders: [] });
+      const g2 = await store.grantLease(grant("n1", h.clock), { revision: undefined, holders: [] });
       expect(g2.ok && (await store.forceReleaseLease("n1")).ok).toBe(true);
       expect(await store.listLeases()).toEqual([]);
     });
@@ -148,7 +148,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.dequeue("b")).toBeUndefined();
       await reopen();
       expect((await store.listQueue()).map((r) => r.node)).toEqual(["a", "c", "d"]);
-      expect((await store.grantLease(grant("c", h.clock), { holders: [] })).ok).toBe(true);
+      expect((await store.grantLease(grant("c", h.clock), { revision: undefined, holders: [] })).ok).toBe(true);
       expect((await store.listQueue()).map((r) => r.node)).toEqual(["a", "d"]);
       expect((await store.enqueue({ node: "e", kind: "service-restart", revision: "r1", sha256: "s", reason: "" })).position).toBe(3);
     });
@@ -241,18 +241,54 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     it("marks a moved revision adopting until its own markAdopted, and moves only from the expected revision", async () => {
       await store.setRolloutRevision("r1");
       // Another coordinator moved it meanwhile: nothing changes, and the caller reads what is there.
-      expect(await store.setRolloutRevision("r3", { adopting: true, expected: { revision: "r0" } })).toEqual({ revision: "r1" });
-      const moved = await store.setRolloutRevision("r3", { adopting: true, expected: { revision: "r1" } });
+      expect(await store.setRolloutRevision("r3", { adopting: "a1", expected: { revision: "r0" } })).toEqual({ revision: "r1" });
+      const moved = await store.setRolloutRevision("r3", { adopting: "a1", expected: { revision: "r1" } });
       const mark = moved.adopting!;
-      expect(moved).toEqual({ revision: "r3", adopting: { revision: "r3", atMs: h.clock.now(), id: expect.stringMatching(/^[0-9a-f]{12}$/) } });
+      expect(moved).toEqual({ revision: "r3", adopting: { revision: "r3", atMs: h.clock.now(), id: "a1" } });
       await reopen();
       expect((await store.getRollout()).adopting).toEqual(mark);
-      // A fresh mark of the same revision (desired bundles overwritten meanwhile) is not cleared by the first one's adoption.
-      expect((await store.markAdopting("r2")).adopting).toEqual(mark);
-      const again = (await store.markAdopting("r3")).adopting!;
-      expect(again.id).not.toBe(mark.id);
-      expect((await store.markAdopted(mark)).adopting).toEqual(again);
-      expect(await store.markAdopted(again)).toEqual({ revision: "r3" });
+      // Another adoption's mark of the same revision is not cleared by this one.
+      expect((await store.markAdopted({ ...mark, id: "a0" })).adopting).toEqual(mark);
+      expect(await store.markAdopted(mark)).toEqual({ revision: "r3" });
+    });
+
+    it("commits a grant only while the rollout is open on the revision it was decided for", async () => {
+      await store.setRolloutRevision("r1");
+      const open = { revision: "r1", holders: [] };
+      expect(await store.grantLease(grant("n1", h.clock), { revision: "r0", holders: [] })).toEqual({ ok: false, reason: "rollout-changed", rollout: { revision: "r1" } });
+      await store.pauseRollout("by hand");
+      expect(await store.grantLease(grant("n1", h.clock), open)).toMatchObject({ ok: false, reason: "rollout-changed" });
+      await store.resumeRollout();
+      await store.haltRollout("n9 failed", "r1");
+      expect(await store.grantLease(grant("n1", h.clock), open)).toMatchObject({ ok: false, reason: "rollout-changed" });
+      await store.clearHalt();
+      // An adoption began between the decision and the grant: its old-bundle requests are not stale yet.
+      const moved = await store.setRolloutRevision("r2", { adopting: "a2", expected: { revision: "r1" } });
+      expect(await store.grantLease(grant("n1", h.clock), { revision: "r2", holders: [] })).toMatchObject({ ok: false, reason: "rollout-changed", rollout: { adopting: moved.adopting } });
+      expect(await store.listLeases()).toEqual([]);
+      await store.markAdopted(moved.adopting!);
+      expect((await store.grantLease(grant("n1", h.clock), { revision: "r2", holders: [] })).ok).toBe(true);
+    });
+
+    it("writes guarded desired bundles only while the rollout names the guard's revision", async () => {
+      // More nodes than one etcd transaction takes: the guard holds for every chunk of a parallel write.
+      const names = Array.from({ length: 230 }, (_, i) => `n${i}`);
+      await Promise.all(names.map((n) => store.enrollNode(n)));
+      const refs = (revision: string, nodes: readonly string[]) => nodes.map((node) => ({ node, revision, sha256: `${revision}-${node}` }));
+      await expect(store.setDesired(refs("r1", ["n0"]), { revision: "r1" })).rejects.toSatisfy((e) => isNkError(e, "ROLLOUT_MOVED"));
+      await store.setRolloutRevision("r1");
+      expect(await store.setDesired([...refs("r1", names), { node: "ghost", revision: "r1", sha256: "x" }], { revision: "r1" })).toEqual({ unknown: ["ghost"] });
+      await store.setRolloutRevision("r2");
+      // A slower coordinator's bundles of r1, in one call (chunked) and in small calls (coalesced on etcd).
+      await expect(store.setDesired(refs("r1b", names), { revision: "r1" })).rejects.toSatisfy((e) => isNkError(e, "ROLLOUT_MOVED"));
+      const small = await Promise.allSettled([store.setDesired(refs("r1b", ["n0"]), { revision: "r1" }), store.setDesired(refs("r2", ["n1"]), { revision: "r2" })]);
+      expect(small[0]).toMatchObject({ status: "rejected", reason: { code: "ROLLOUT_MOVED" } });
+      expect(small[1]).toEqual({ status: "fulfilled", value: { unknown: [] } });
+      const desired = new Map((await store.listNodes()).map((n) => [n.name, n.desired]));
+      expect(desired.get("n0")).toEqual({ revision: "r1", sha256: "r1-n0" });
+      expect(desired.get("n1")).toEqual({ revision: "r2", sha256: "r2-n1" });
+      expect(desired.get("n229")).toEqual({ revision: "r1", sha256: "r1-n229" });
+      expect([...desired.values()].filter((d) => d?.revision === "r1b")).toEqual([]);
     });
 
     it("takes FleetLock slots by compare-and-set, recursively, and keeps them across reopen", async () => {

@@ -2,10 +2,11 @@
 // supplies only storage (the abstract methods), so FileStore and EtcdStore cannot drift apart in behaviour.
 import { assertNodeName } from "../../../shared/src/names/index.js";
 import { checkedInput } from "./lease-rules.js";
+import { str } from "./validate.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
-import type { AdoptingMark, CanaryRecord, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
+import type { AdoptingMark, CanaryRecord, DesiredGuard, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -23,7 +24,7 @@ export abstract class StoreCore {
   protected abstract storeEnrollment(name: string, tokenHash: string): Promise<void>;
   protected abstract storeTelemetry(name: string, telemetry: NodeTelemetry, applied?: RevisionRef): Promise<void>;
   /** Sets desired refs of enrolled nodes; returns the nodes that are not enrolled. */
-  protected abstract storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>): Promise<string[]>;
+  protected abstract storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>, guard?: DesiredGuard): Promise<string[]>;
   /** Deletes the lease when the token matches (or "force") and applies `rollout` to the rollout record, atomically. */
   protected abstract storeRelease(node: string, fencingToken: number | "force", rollout: RolloutEdit): Promise<LeaseResult>;
   /** Applies `edit` to the rollout record atomically and returns the new record. */
@@ -48,10 +49,11 @@ export abstract class StoreCore {
     return this.telemetry(name, { lastReport }, applied);
   }
 
-  async setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): Promise<{ unknown: string[] }> {
+  async setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>, guard?: DesiredGuard): Promise<{ unknown: string[] }> {
     const refs = entries.map((e) => ({ node: e.node, ref: checkedInput(checkRevisionRef, e, `desired.${e.node}`) }));
+    const checked = guard && { revision: checkedInput(str, guard.revision, "guard.revision") };
     this.assertUsable();
-    return { unknown: await this.storeDesired(refs) };
+    return { unknown: await this.storeDesired(refs, checked) };
   }
 
   /** A release also starts the settle time before the next grant. */
@@ -68,10 +70,6 @@ export abstract class StoreCore {
 
   setRolloutRevision(revision: string, options: RevisionMove = {}): Promise<RolloutRecord> {
     return this.rollout(rolloutEdits.revision(revision, options, this.now()));
-  }
-
-  markAdopting(revision: string): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.adopting(revision, this.now()));
   }
 
   markAdopted(mark: AdoptingMark): Promise<RolloutRecord> {

@@ -129,7 +129,21 @@ export type GrantResult =
   | { ok: false; reason: "holders-changed"; holders: string[] }
   | { ok: false; reason: "already-held"; lease: LeaseRecord }
   /** A caller-supplied token was never issued or is not above the last granted one. */
-  | { ok: false; reason: "stale-token" };
+  | { ok: false; reason: "stale-token" }
+  /** The rollout is no longer open on the revision the caller decided for (moved, being adopted, paused, halted). */
+  | { ok: false; reason: "rollout-changed"; rollout: RolloutRecord };
+
+/** What a grant was decided on; the store commits it only while both still hold. */
+export interface GrantExpectation {
+  readonly holders: readonly string[];
+  /** The rollout's revision the decision read (undefined: none adopted yet). */
+  readonly revision: string | undefined;
+}
+
+/** A write of desired bundles for one revision: it lands only while that is the rollout's revision. */
+export interface DesiredGuard {
+  readonly revision: string;
+}
 
 export type FencedResult = { ok: false; reason: "fenced"; current: LeaseRecord } | { ok: false; reason: "not-held" };
 export type LeaseResult = { ok: true; lease: LeaseRecord } | FencedResult;
@@ -165,8 +179,11 @@ export interface AdoptingMark {
 
 export interface RevisionMove {
   liftHalt?: boolean;
-  /** Marks the record `adopting` until markAdopted: the adoption's desired bundles are written after the move. */
-  adopting?: boolean;
+  /**
+   * Marks the record `adopting` with this id until markAdopted: the adoption's desired bundles are written after the
+   * move. The adoption picks the id, so it can tell its own mark from another coordinator's.
+   */
+  adopting?: string;
   /** Move only from this revision (undefined: a record without one). */
   expected?: { revision: string | undefined };
 }
@@ -268,13 +285,21 @@ export interface Store {
   /** Telemetry is best-effort; `applied`, when given and changed, is durable. Throws NODE_NOT_ENROLLED. */
   recordHello(name: string, hello: NodeHello, applied?: RevisionRef): Promise<void>;
   recordReport(name: string, report: NodeReport, applied?: RevisionRef): Promise<void>;
-  /** Sets desired bundles in one durable step; returns names that are not enrolled (skipped). */
-  setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): Promise<{ unknown: string[] }>;
+  /**
+   * Sets desired bundles (in chunks on etcd, each one durable step); returns names that are not enrolled (skipped).
+   * With `guard`, each chunk is written only while the rollout's revision is `guard.revision`, checked in the same
+   * atomic step, and ROLLOUT_MOVED is thrown once it is not: a slower coordinator's bundles of an older revision
+   * cannot land after a newer adoption wrote its own.
+   */
+  setDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>, guard?: DesiredGuard): Promise<{ unknown: string[] }>;
 
   // Leases.
   nextFencingToken(): Promise<number>;
-  /** Grants iff the current holder set equals `expected.holders`; also removes the node's queue entry. */
-  grantLease(lease: LeaseGrant, expected: { holders: readonly string[] }): Promise<GrantResult>;
+  /**
+   * Grants iff the current holder set equals `expected.holders` and the rollout is open (not adopting, paused or
+   * halted) on `expected.revision`, read in the same atomic step; also removes the node's queue entry.
+   */
+  grantLease(lease: LeaseGrant, expected: GrantExpectation): Promise<GrantResult>;
   updateLease(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult>;
   /** Releases the lease and records `rollout.lastReleaseAtMs`. */
   releaseLease(node: string, fencingToken: number): Promise<LeaseResult>;
@@ -297,8 +322,6 @@ export interface Store {
    * the move stays.
    */
   setRolloutRevision(revision: string, options?: RevisionMove): Promise<RolloutRecord>;
-  /** Marks the rollout's current revision `adopting` again (a fresh mark), if the record still names `revision`. */
-  markAdopting(revision: string): Promise<RolloutRecord>;
   /** Clears `adopting` if it is still `mark` (a later mark stays): its revision's desired bundles are all written. */
   markAdopted(mark: AdoptingMark): Promise<RolloutRecord>;
   pauseRollout(reason: string): Promise<RolloutRecord>;

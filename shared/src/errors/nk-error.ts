@@ -17,6 +17,7 @@ export type NkErrorCode =
   | "TOO_LARGE"
   | "UNAVAILABLE"
   | "NOT_LEADER"
+  | "ROLLOUT_MOVED"
   | "IO"
   | "INTERNAL";
 
