@@ -10,7 +10,7 @@ import { DesiredCatalog } from "../inventory/index.js";
 import { FileStore } from "../store/index.js";
 import { DesiredFeed } from "./desired-feed.js";
 import { NodeRegistry } from "./node-registry.js";
-import { RevisionAdopter } from "./revision-adopter.js";
+import { RevisionAdopter, type RevisionAdopterDeps } from "./revision-adopter.js";
 
 const OLD = "1".repeat(40);
 const NEW = "2".repeat(40);
@@ -62,25 +62,33 @@ async function enrolledOn(revision?: string): Promise<Map<string, string>> {
   return homelabFiles();
 }
 
+/** An adopter over `on` (the store, or a wrapper of it) with a loaded registry and the test defaults; `deps` overrides them. */
+async function adopterOver(on: FileStore, deps: Partial<RevisionAdopterDeps> = {}) {
+  const registry = new NodeRegistry(on);
+  await registry.load();
+  const parts = { store: on, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, ...deps };
+  return { ...parts, adopter: new RevisionAdopter(parts) };
+}
+
+/** The same files with a comment added to the inventory: a new commit that changes no node's bundle. */
+function withComment(files: Map<string, string>): Map<string, string> {
+  const next = new Map(files);
+  const [yamlPath, yamlText] = [...files].find(([path]) => path.endsWith(".yaml"))!;
+  next.set(yamlPath, `${yamlText}\n# a comment\n`);
+  return next;
+}
+
 async function startedOn(storeIsAhead: boolean) {
   const files = await homelabFiles();
-  const catalog = new DesiredCatalog();
-  const registry = new NodeRegistry(store);
   // What the other coordinators left in the store: revision NEW, with its own desired bundle for every node.
   await store.setSecret("k3s-token", Buffer.from("t"));
-  const probe = new DesiredCatalog();
-  const valid = await new RevisionAdopter({ store, catalog: probe, registry: new NodeRegistry(store), feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 }).validate(files);
-  expect(valid.ok).toBe(true);
+  expect((await (await adopterOver(store)).adopter.validate(files)).ok).toBe(true);
   const nodes = ["n1", "n2", "n3"];
   for (const n of nodes) await store.enrollNode(n);
   await store.setDesired(nodes.map((node) => ({ node, revision: NEW, sha256: "f".repeat(64) })));
   await store.setRolloutRevision(NEW);
-  await registry.load();
   const asked: Array<[string, string]> = [];
-  const adopter = new RevisionAdopter({
-    store, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000,
-    storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), storeIsAhead),
-  });
+  const { adopter, catalog } = await adopterOver(store, { storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), storeIsAhead) });
   const outcome = await adopter.adopt(OLD, files, { startup: true });
   return { outcome, catalog, asked, nodes };
 }
@@ -113,7 +121,7 @@ describe("RevisionAdopter at start on a shared store", () => {
     const feed = new DesiredFeed();
     const heard: string[] = [];
     feed.watch("n1", (d) => void heard.push(d.revision));
-    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry: new NodeRegistry(flaky), feed, log: silentLogger(), now: () => 1_000 });
+    const { adopter } = await adopterOver(flaky, { feed });
     await expect(adopter.adopt(OLD, files)).rejects.toThrow("UNAVAILABLE");
     expect(heard).toEqual([OLD]);
     // The next adoption of the same tree changes nothing in the catalog, and writes to the store this time.
@@ -123,12 +131,8 @@ describe("RevisionAdopter at start on a shared store", () => {
 
   it("writes a revision's desired bundles when the same revision is adopted again after its store write failed", async () => {
     const files = await enrolledOn();
-    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
-    const registry = new NodeRegistry(flaky);
-    await registry.load();
-    const catalog = new DesiredCatalog();
     const adopted: string[] = [];
-    const adopter = new RevisionAdopter({ store: flaky, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
+    const { adopter, catalog } = await adopterOver(failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE"), { onAdopted: (r) => void adopted.push(r.revision) });
     await expect(adopter.adopt(OLD, files)).rejects.toThrow("UNAVAILABLE");
     expect((await store.listNodes()).map((n) => n.desired)).toEqual([undefined, undefined]);
     expect(adopted).toEqual([]);
@@ -159,12 +163,10 @@ describe("RevisionAdopter at start on a shared store", () => {
         };
       },
     });
-    const registry = new NodeRegistry(traced);
-    await registry.load();
     const feed = new DesiredFeed();
     feed.watch("n1", (d) => void order.push(`n1 told ${d.revision.slice(0, 1)}`));
     const adopted: string[] = [];
-    const adopter = new RevisionAdopter({ store: traced, catalog: new DesiredCatalog(), registry, feed, log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
+    const { adopter } = await adopterOver(traced, { feed, onAdopted: (r) => void adopted.push(r.revision) });
     const adopting = adopter.adopt(NEW, files);
     await until(() => order.includes("appendEvent start"));
     expect(order).toEqual(["setRolloutRevision start", "setRolloutRevision end", "setDesired start", "setDesired end", "markAdopted start", "markAdopted end", "n1 told 2", "appendEvent start"]);
@@ -181,10 +183,7 @@ describe("RevisionAdopter at start on a shared store", () => {
   it("leaves no halt behind when the desired bundles' write fails after the revision moved", async () => {
     const files = await enrolledOn(OLD);
     await store.haltRollout("n2 failed", OLD);
-    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
-    const registry = new NodeRegistry(flaky);
-    await registry.load();
-    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
+    const { adopter } = await adopterOver(failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE"));
     await expect(adopter.adopt(NEW, files)).rejects.toThrow("UNAVAILABLE");
     // Between the two writes, a queued request for the old bundle is not stale yet: the mark holds every grant.
     expect(await store.getRollout()).toEqual({ revision: NEW, adopting: { revision: NEW, atMs: 1_000, id: expect.any(String) } });
@@ -197,13 +196,11 @@ describe("RevisionAdopter at start on a shared store", () => {
   it("journals the first attempt's entry (who pushed, what changed) when only the journal failed, and the revision's followers ran", async () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));
-    const flaky = failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE");
     const feed = new DesiredFeed();
     const heard: string[] = [];
     feed.watch("n1", (d) => void heard.push(d.revision));
     const adopted: string[] = [];
-    const catalog = new DesiredCatalog();
-    const adopter = new RevisionAdopter({ store: flaky, catalog, registry: new NodeRegistry(flaky), feed, log: silentLogger(), now: () => 1_000, onAdopted: (r) => void adopted.push(r.revision) });
+    const { adopter, catalog } = await adopterOver(failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE"), { feed, onAdopted: (r) => void adopted.push(r.revision) });
     await expect(adopter.adopt(OLD, files, { pushedBy: "alice" })).rejects.toThrow("UNAVAILABLE");
     expect(heard).toEqual([OLD]);
     expect(adopted).toEqual([OLD]);
@@ -223,13 +220,8 @@ describe("RevisionAdopter at start on a shared store", () => {
       await t.setRolloutRevision(NEWER);
       await t.haltRollout("n2 failed", NEWER);
     });
-    const registry = new NodeRegistry(racing);
-    await registry.load();
     const asked: Array<[string, string]> = [];
-    const adopter = new RevisionAdopter({
-      store: racing, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000,
-      storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), stored === NEWER),
-    });
+    const { adopter } = await adopterOver(racing, { storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), stored === NEWER) });
     expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
     expect(asked).toEqual([[NEW, OLD], [NEW, NEWER]]);
     expect(await store.getRollout()).toMatchObject({ revision: NEWER, halted: { reason: "n2 failed", revision: NEWER } });
@@ -240,14 +232,10 @@ describe("RevisionAdopter at start on a shared store", () => {
   it("journals an entry a failed adoption owed before the next revision's, in order", async () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));
-    const flaky = failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE");
-    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry: new NodeRegistry(flaky), feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
+    const { adopter } = await adopterOver(failingOnce(store, "appendEvent", "etcd transaction failed: 14 UNAVAILABLE"));
     await expect(adopter.adopt(OLD, files, { pushedBy: "alice" })).rejects.toThrow("UNAVAILABLE");
     // A push is not retried by itself: the next push, with other files, is the next adoption.
-    const next = new Map(files);
-    const [yamlPath, yamlText] = [...files].find(([path]) => path.endsWith(".yaml"))!;
-    next.set(yamlPath, `${yamlText}\n# a comment\n`);
-    expect(await adopter.adopt(NEW, next, { pushedBy: "bob" })).toMatchObject({ ok: true });
+    expect(await adopter.adopt(NEW, withComment(files), { pushedBy: "bob" })).toMatchObject({ ok: true });
     const journaled = (await store.readEvents()).filter((e) => e.kind === "revision-adopted");
     expect(journaled.map((e) => [e.revision, e.fields?.pushedBy])).toEqual([[OLD, "alice"], [NEW, "bob"]]);
   });
@@ -261,9 +249,7 @@ describe("RevisionAdopter at start on a shared store", () => {
       const moved = await t.setRolloutRevision(NEWER, { adopting: "other", expected: { revision: NEW } });
       await t.markAdopted(moved.adopting!);
     });
-    const registry = new NodeRegistry(racing);
-    await registry.load();
-    const adopter = new RevisionAdopter({ store: racing, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, storeIsAhead: async () => false });
+    const { adopter } = await adopterOver(racing, { storeIsAhead: async () => false });
     await expect(adopter.adopt(NEW, files)).rejects.toSatisfy((e) => isNkError(e, "ROLLOUT_MOVED"));
     expect(await store.getRollout()).toEqual({ revision: NEWER });
     expect((await store.listNodes()).map((n) => n.desired)).toEqual(before);
@@ -271,10 +257,7 @@ describe("RevisionAdopter at start on a shared store", () => {
 
   it("writes every desired bundle, not only what its registry says changed, over another adoption that stopped half-way", async () => {
     const files = await enrolledOn();
-    const registry = new NodeRegistry(store);
-    await registry.load();
-    const catalog = new DesiredCatalog();
-    const adopter = new RevisionAdopter({ store, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, storeIsAhead: async () => false });
+    const { adopter, catalog } = await adopterOver(store, { storeIsAhead: async () => false });
     await adopter.adopt(OLD, files);
     const n1 = catalog.get("n1")!;
     // Another coordinator moved the rollout to a commit of its own, wrote one ref and died: its mark stands.
@@ -282,10 +265,7 @@ describe("RevisionAdopter at start on a shared store", () => {
     await store.setRolloutRevision(MID, { adopting: "dead", expected: { revision: OLD } });
     await store.setDesired([{ node: "n1", revision: MID, sha256: "f".repeat(64) }], { revision: MID });
     // The next commit leaves n1's bundle as it was: this coordinator's registry would call n1 up to date.
-    const next = new Map(files);
-    const [yamlPath, yamlText] = [...files].find(([path]) => path.endsWith(".yaml"))!;
-    next.set(yamlPath, `${yamlText}\n# a comment\n`);
-    expect(await adopter.adopt(NEW, next)).toMatchObject({ ok: true });
+    expect(await adopter.adopt(NEW, withComment(files))).toMatchObject({ ok: true });
     expect(catalog.get("n1")!.bundle.sha256).toBe(n1.bundle.sha256);
     expect((await store.getNode("n1"))?.desired).toEqual({ revision: n1.revision, sha256: n1.bundle.sha256 });
     expect(await store.getRollout()).toEqual({ revision: NEW });
@@ -293,16 +273,13 @@ describe("RevisionAdopter at start on a shared store", () => {
 
   it("tries a failed push's adoption again by itself, and clears the mark once it lands", async () => {
     const files = await enrolledOn();
-    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
-    const registry = new NodeRegistry(flaky);
-    await registry.load();
     const adopted: string[] = [];
-    const adopter = new RevisionAdopter({ store: flaky, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, retryFailedMs: 10, onAdopted: (r) => void adopted.push(r.revision) });
+    const { adopter } = await adopterOver(failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE"), { retryFailedMs: 10, onAdopted: (r) => void adopted.push(r.revision) });
     try {
       await expect(adopter.adopt(OLD, files, { pushedBy: "alice" })).rejects.toThrow("UNAVAILABLE");
       await until(() => adopted.length > 0);
       // The retry's journal entry is written after onAdopted: wait for it too.
-      for (let i = 0; i < 500 && (await store.readEvents()).every((e) => e.kind !== "revision-adopted"); i++) await new Promise((r) => setTimeout(r, 10));
+      await until(async () => (await store.readEvents()).some((e) => e.kind === "revision-adopted"));
       expect(await store.getRollout()).toEqual({ revision: OLD });
       expect((await store.listNodes()).map((n) => n.desired?.revision)).toEqual([OLD, OLD]);
       expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted").map((e) => e.fields?.pushedBy)).toEqual(["alice"]);
@@ -313,11 +290,7 @@ describe("RevisionAdopter at start on a shared store", () => {
 
   it("retries only the latest adoption: a failed push followed by a newer one that succeeded is not tried again", async () => {
     const files = await enrolledOn();
-    const flaky = failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE");
-    const registry = new NodeRegistry(flaky);
-    await registry.load();
-    const catalog = new DesiredCatalog();
-    const adopter = new RevisionAdopter({ store: flaky, catalog, registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, retryFailedMs: 5 });
+    const { adopter, catalog } = await adopterOver(failingOnce(store, "setDesired", "etcd transaction failed: 14 UNAVAILABLE"), { retryFailedMs: 5 });
     try {
       const first = adopter.adopt(OLD, files);
       const second = adopter.adopt(NEW, files);
@@ -335,15 +308,14 @@ describe("RevisionAdopter at start on a shared store", () => {
   it("lifts a halt when a start-up adoption moves the rollout (main moved, the coordinator died before adopting it)", async () => {
     const files = await enrolledOn(OLD);
     await store.haltRollout("n2 failed", OLD);
-    const registry = new NodeRegistry(store);
-    await registry.load();
-    const adopter = new RevisionAdopter({ store, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000 });
+    const { adopter } = await adopterOver(store);
     expect(await adopter.adopt(NEW, files, { startup: true })).toMatchObject({ ok: true });
     expect(await store.getRollout()).toEqual({ revision: NEW });
   });
 });
 
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 1_000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(done()).toBe(true);
+/** Waits (bounded: 1,000 polls 10 ms apart) until `done` holds. */
+async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 1_000 && !(await done()); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await done()).toBe(true);
 }
