@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # nk-agent-guard: rolls the system back when a switch replaced the nk agent and the new agent never came up.
 #   nk-agent-guard arm <system>   from the activation script, on every switch and boot of <system>
 #   nk-agent-guard check          from nk-agent-guard.timer

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Test fake for install-script.test.ts: stands in for every disk and install tool; logs "name [arg] [arg]..." to $FAKE_LOG and
 # imitates the little install.sh reads back (lsblk columns, partition device nodes, nixos-generate-config's output).
 name=$(basename "$0")
