@@ -3,6 +3,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
+import { errorMessage } from "../../shared/src/errors/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
 import type { CoordinatorConfig } from "./config/index.js";
 import { configWarnings } from "./config/config-warnings.js";
@@ -132,9 +133,15 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     });
     await farm.load();
     metrics.setBuildSource(() => farm.currentCounts());
+    // Built below, once the hand-off exists; a start-up adoption before it decides on what this repo knows.
+    let follower: UpstreamFollower | undefined;
+    const upstreamTip = (): Promise<string | null> =>
+      follower === undefined
+        ? Promise.resolve(null)
+        : follower.fetchTip().catch((err: unknown) => (log.warn({ err: errorMessage(err) }, "cannot fetch upstream's tip to compare with the store's revision; deciding on what this repo knows"), null));
     const adopter = new RevisionAdopter({
       store, catalog, registry, feed,
-      ...(opened.shared ? { storeIsAhead: (revision: string, stored: string) => storeRevisionAhead(repo, revision, stored) } : {}),
+      ...(opened.shared ? { storeIsAhead: (revision: string, stored: string) => storeRevisionAhead(repo, revision, stored, { upstreamTip }) } : {}),
       // A push's adoption is retried by nothing else; a follower retries through its syncs.
       ...(config.source.kind === "upstream" ? {} : { retryFailedMs: 1_000 }),
       beforePublish: (inventory, changed, all) => farm.revisionAdopted(inventory, changed, all),
@@ -188,7 +195,6 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     await hooks.start();
     stops.push(() => hooks.close());
 
-    let follower: UpstreamFollower | undefined;
     if (config.source.kind === "upstream") {
       follower = new UpstreamFollower({
         repo,
@@ -199,6 +205,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         validate: (tree) => handOff.validateUpstream(tree),
         onAccepted: (revision) => handOff.upstreamAccepted(revision),
         onRejected: (revision, lines) => void handOff.upstreamRejected(revision, lines),
+        owesAdoption: (revision) => adopter.deferred === revision,
         log: log.child({ component: "upstream" }),
       });
       follower.start();

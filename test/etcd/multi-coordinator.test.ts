@@ -1,4 +1,5 @@
-// Three coordinators on one real etcd follow one upstream repo; the leader is killed mid-rollout.
+// Three coordinators on one real etcd follow one upstream repo; the leader is killed mid-rollout, then etcd, and
+// main is reset to an earlier commit by a force push.
 // An independent recorder (the simulated Kubernetes API's cordon/uncordon calls) checks the disruption bound.
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -224,6 +225,27 @@ describe.skipIf(etcdSkipReason !== undefined)(`three coordinators on etcd ${etcd
       throw new Error(`${err.message} in ${work}: ${JSON.stringify(seen)}`);
     });
     await converged(90_000);
+    const windows = disruptionWindows(kube).slice(before);
+    expect(windows.map((w) => w.node).sort()).toEqual([...NODES].sort());
+    expect(maxConcurrent(disruptionWindows(kube))).toBe(1);
+  }, 180_000);
+
+  it("rolls out the commit an operator reset main to (a force push back), though every coordinator had the newer one", async () => {
+    const dropped = (await converged(60_000)).rollout!.revision;
+    const before = disruptionWindows(kube).length;
+    // The last push is taken back: main is reset to its parent, whose nixpkgs pin means a reboot everywhere.
+    await git("reset", "-q", "--hard", "HEAD~1");
+    const restored = (await git("rev-parse", "HEAD")).stdout.trim();
+    await git("push", "-q", "--force", upstream, "main");
+    await notify();
+    // Every coordinator had `dropped`, a descendant of `restored`: only upstream's tip says the store is not ahead. Without
+    // that, each served `restored` but wrote nothing, so the leader held every request as one for a replaced bundle.
+    await eventually(async () => ((await status(await leader())).rollout?.revision === restored ? true : undefined), 30_000, "the leader to serve the restored commit").catch(async (err: Error) => {
+      const seen = await Promise.all(coordinators.map(async (c, i) => [`c${i}`, await status(c).then(brief, (e: Error) => e.message)]));
+      throw new Error(`${err.message} (dropped ${dropped}) in ${work}: ${JSON.stringify(seen)}`);
+    });
+    const done = await converged(90_000);
+    expect(done.nodes.map((n) => n.desiredRevision)).toEqual(NODES.map(() => restored));
     const windows = disruptionWindows(kube).slice(before);
     expect(windows.map((w) => w.node).sort()).toEqual([...NODES].sort());
     expect(maxConcurrent(disruptionWindows(kube))).toBe(1);

@@ -90,14 +90,16 @@ async function startedOn(storeIsAhead: boolean) {
   const asked: Array<[string, string]> = [];
   const { adopter, catalog } = await adopterOver(store, { storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), storeIsAhead) });
   const outcome = await adopter.adopt(OLD, files, { startup: true });
-  return { outcome, catalog, asked, nodes };
+  return { outcome, catalog, asked, nodes, adopter };
 }
 
 describe("RevisionAdopter at start on a shared store", () => {
   it("serves an older main without writing its desired bundles, rollout revision or adoption", async () => {
-    const { outcome, catalog, asked } = await startedOn(true);
+    const { outcome, catalog, asked, adopter } = await startedOn(true);
     expect(outcome.ok).toBe(true);
     expect(asked).toEqual([[OLD, NEW]]);
+    // Owed: an upstream sync that finds main unchanged adopts it again (the store's revision may have been dropped).
+    expect(adopter.deferred).toBe(OLD);
     expect(catalog.revision).toBe(OLD);
     expect((await store.getRollout()).revision).toBe(NEW);
     expect((await store.listNodes()).map((n) => n.desired?.revision)).toEqual([NEW, NEW, NEW]);
@@ -105,8 +107,9 @@ describe("RevisionAdopter at start on a shared store", () => {
   });
 
   it("writes a main the store has not caught up with", async () => {
-    const { outcome, catalog } = await startedOn(false);
+    const { outcome, catalog, adopter } = await startedOn(false);
     expect(outcome.ok).toBe(true);
+    expect(adopter.deferred).toBeUndefined();
     expect(catalog.revision).toBe(OLD);
     expect((await store.getRollout()).revision).toBe(OLD);
     const nodes = await store.listNodes();

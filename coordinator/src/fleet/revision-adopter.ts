@@ -58,6 +58,8 @@ export class RevisionAdopter {
   private stopped = false;
   /** The revision this adopter last recorded in full: its registry then holds the store's desired refs. */
   private recorded: string | undefined;
+  /** The revision this adopter last served without writing it, because the store named a newer one (see storeAhead). */
+  private deferredRevision: string | undefined;
   /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
   private unjournaled: AdoptionEntry[] = [];
 
@@ -87,6 +89,11 @@ export class RevisionAdopter {
       ).catch(() => undefined);
     }
     return run;
+  }
+
+  /** Main's commit whose last adoption wrote nothing because the store looked ahead; an upstream sync adopts it again. */
+  get deferred(): string | undefined {
+    return this.deferredRevision;
   }
 
   /** Stops a pending retry. */
@@ -136,6 +143,7 @@ export class RevisionAdopter {
     let behind = false;
     try {
       behind = await this.record(revision);
+      this.deferredRevision = behind ? revision : undefined;
     } finally {
       publishStarted = performance.now();
       this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());

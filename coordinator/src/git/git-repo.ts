@@ -12,6 +12,8 @@ import { readTreeSnapshot, type TreeSnapshot } from "./tree-snapshot.js";
 export const MAIN_REF = "refs/heads/main";
 /** Where the upstream follower fetches to before validating. */
 export const UPSTREAM_REF = "refs/nk/upstream";
+/** Where a check of upstream's tip fetches to (UpstreamFollower.fetchTip), apart from the follower's own syncs. */
+export const UPSTREAM_TIP_REF = "refs/nk/upstream-tip";
 export const ZERO_SHA = "0000000000000000000000000000000000000000";
 
 export interface CommitInfo {

@@ -1,16 +1,34 @@
 // Whether a shared store's rollout revision is newer than the commit a coordinator is about to adopt.
 import type { GitRepo } from "./git-repo.js";
 
+export interface StoreRevisionAheadOptions {
+  /**
+   * Upstream's tip, fetched when called (UpstreamFollower.fetchTip), or null when it cannot be fetched now. Called
+   * after the store was read, so any commit a coordinator wrote there by then and upstream still holds is in its history.
+   */
+  readonly upstreamTip?: () => Promise<string | null>;
+}
+
 /**
- * True when the coordinator must write nothing for `revision` because the store names a newer one:
- * a commit unknown here (another coordinator fetched it after this one's last sync, so this one's next
- * sync brings it) or a commit `revision` is an ancestor of (this coordinator started on an older main).
- * A stored commit on another history that `revision` does not descend from (upstream was force-pushed)
- * is not ahead: refusing it would hold the cluster on the replaced history for good.
+ * True when the coordinator must write nothing for `revision` because the store names a newer one. A stored commit
+ * `revision` descends from is older: false. Otherwise upstream's tip decides, fetched after the store was read:
+ * a stored commit in its history is newer (another coordinator fetched it after this one's last sync, or this one
+ * started on an older main, or `revision` left upstream's history), and one outside it was dropped by a force push,
+ * so refusing it would hold the cluster on the replaced history for good (a branch reset to an earlier commit too).
+ * Without a tip, what this repo knows decides: an unknown or descendant commit is newer, another history is not.
  */
-export async function storeRevisionAhead(repo: Pick<GitRepo, "resolve" | "isAncestor">, revision: string, stored: string): Promise<boolean> {
+export async function storeRevisionAhead(
+  repo: Pick<GitRepo, "resolve" | "isAncestor">,
+  revision: string,
+  stored: string,
+  options: StoreRevisionAheadOptions = {},
+): Promise<boolean> {
   if (stored === revision) return false;
-  if ((await repo.resolve(stored)) === null) return true;
-  if (await repo.isAncestor(stored, revision)) return false;
-  return repo.isAncestor(revision, stored);
+  const known = (await repo.resolve(stored)) !== null;
+  if (known && (await repo.isAncestor(stored, revision))) return false;
+  const tip = options.upstreamTip ? await options.upstreamTip() : null;
+  if (tip === null) return !known || repo.isAncestor(revision, stored);
+  if (stored === tip) return true;
+  if ((await repo.resolve(stored)) === null) return false;
+  return repo.isAncestor(stored, tip);
 }

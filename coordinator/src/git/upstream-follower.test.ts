@@ -80,6 +80,21 @@ describe("UpstreamFollower", () => {
     expect(f.lastResult?.status).toBe("unchanged");
   });
 
+  it("adopts an unchanged main again while the coordinator says it is owed (served, but not written to the shared store)", async () => {
+    const sha = await upstream.commitFiles(good, "seed");
+    let owed = true;
+    const asked: string[] = [];
+    const f = follower({ owesAdoption: (rev) => (asked.push(rev), owed) });
+    expect(await f.sync()).toMatchObject({ status: "adopted", revision: sha });
+    expect(asked).toEqual([]);
+    expect(await f.sync()).toEqual({ status: "adopted", revision: sha, lines: [] });
+    expect(accepted).toEqual([sha, sha]);
+    owed = false;
+    expect(await f.sync()).toEqual({ status: "unchanged", revision: sha, lines: [] });
+    expect(accepted).toEqual([sha, sha]);
+    expect(asked).toEqual([sha, sha]);
+  });
+
   it("adopts main's new commit again, soon and with backoff, when its adoption failed (a store write with etcd cut off)", async () => {
     const sha = await upstream.commitFiles(good, "seed");
     let failures = 2;

@@ -4,7 +4,7 @@ import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { doublingDelayMs } from "../../../shared/src/time/index.js";
 import { gitFailure } from "./git-porcelain.js";
-import { MAIN_REF, UPSTREAM_REF, type GitRepo } from "./git-repo.js";
+import { MAIN_REF, UPSTREAM_REF, UPSTREAM_TIP_REF, type GitRepo } from "./git-repo.js";
 import type { HookVerdict } from "./hook-server.js";
 import type { TreeSnapshot } from "./tree-snapshot.js";
 
@@ -28,6 +28,12 @@ export interface UpstreamFollowerOptions {
   readonly authEnv?: Readonly<Record<string, string>>;
   /** Default 60 s. */
   readonly fetchTimeoutMs?: number;
+  /**
+   * Whether main's commit is owed an adoption although upstream did not move: the coordinator served it but wrote
+   * nothing, because the shared store named a revision it could not yet tell apart from a newer one (upstream's tip
+   * could not be fetched for the check). A sync that finds main unchanged adopts it again.
+   */
+  readonly owesAdoption?: (revision: string) => boolean;
   /** First wait before a failed adoption is tried again (default 1 s; doubling up to the poll interval or 30 s). */
   readonly adoptRetryMs?: number;
   readonly log?: Logger;
@@ -142,7 +148,19 @@ export class UpstreamFollower {
     return result;
   }
 
-  private async fetchAndAdopt(): Promise<SyncResult> {
+  /**
+   * Fetches upstream's branch now, apart from the syncs (into a ref of its own, so it may run beside one), and
+   * returns its commit. For the shared store's check (storeRevisionAhead): only upstream as it is after the store was
+   * read tells a newer stored commit from one a force push dropped.
+   */
+  async fetchTip(): Promise<string> {
+    await this.fetchInto(UPSTREAM_TIP_REF);
+    const [tip = null] = await this.options.repo.resolveRefs([UPSTREAM_TIP_REF]);
+    if (tip === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
+    return tip;
+  }
+
+  private async fetchInto(ref: string): Promise<void> {
     const { repo } = this.options;
     // Settings go in through the environment: a header with a token must not show in `ps` or in errors.
     const settings: [string, string][] = [["credential.helper", ""], ["protocol.ext.allow", "never"]];
@@ -153,10 +171,9 @@ export class UpstreamFollower {
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
     const timeoutMs = this.options.fetchTimeoutMs ?? 60_000;
-    const t0 = performance.now();
     // --quiet prints nothing while it works, so simple-git's no-output timeout bounds the whole fetch.
     const git = repo.porcelain({}, timeoutMs, env);
-    const refspec = `+refs/heads/${this.branch}:${UPSTREAM_REF}`;
+    const refspec = `+refs/heads/${this.branch}:${ref}`;
     await git.fetch(this.options.url, refspec, ["--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-maintenance"]).catch((err: unknown) => {
       if (!(err instanceof GitError)) throw gitFailure("fetch", err);
       if (/timeout/i.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
@@ -164,12 +181,18 @@ export class UpstreamFollower {
       const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
       throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
     });
+  }
+
+  private async fetchAndAdopt(): Promise<SyncResult> {
+    const { repo } = this.options;
+    const t0 = performance.now();
+    await this.fetchInto(UPSTREAM_REF);
     const t1 = performance.now();
     const [upstream = null, head = null] = await repo.resolveRefs([UPSTREAM_REF, MAIN_REF]);
     if (upstream === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
     // Main moved on by another way (a restart adopted it): nothing is owed for an older commit.
     if (this.unadopted !== null && this.unadopted.revision !== head) this.unadopted = null;
-    if (upstream === head && this.unadopted?.revision === head) {
+    if (upstream === head && head !== null && (this.unadopted?.revision === head || this.options.owesAdoption?.(head))) {
       await this.adopt(head);
       return { status: "adopted", revision: head, lines: [] };
     }
