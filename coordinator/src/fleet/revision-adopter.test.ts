@@ -232,6 +232,23 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
   });
 
+  it("journals a revision it served without writing (the store looked ahead) with its first entry, once a later adoption writes it", async () => {
+    const files = await enrolledOn(NEW);
+    let ahead = true;
+    const { adopter } = await adopterOver(store, { storeIsAhead: async () => ahead });
+    expect(await adopter.adopt(OLD, files, { pushedBy: "alice" })).toMatchObject({ ok: true });
+    expect(adopter.deferred).toBe(OLD);
+    expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
+    // Upstream's tip shows NEW was dropped by a force push: the follower adopts main again, and now it is written.
+    ahead = false;
+    expect(await adopter.adopt(OLD, files)).toMatchObject({ ok: true, result: { changed: [] } });
+    expect(adopter.deferred).toBeUndefined();
+    expect((await store.getRollout()).revision).toBe(OLD);
+    const journaled = (await store.readEvents()).filter((e) => e.kind === "revision-adopted");
+    expect(journaled.map((e) => [e.revision, e.fields?.pushedBy])).toEqual([[OLD, "alice"]]);
+    expect(journaled[0]!.message).toMatch(/^[1-9]\d* node\(s\) changed/);
+  });
+
   it("journals an entry a failed adoption owed before the next revision's, in order", async () => {
     const files = await homelabFiles();
     await store.setSecret("k3s-token", Buffer.from("t"));

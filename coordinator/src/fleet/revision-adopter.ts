@@ -62,6 +62,8 @@ export class RevisionAdopter {
   private deferredRevision: string | undefined;
   /** Adoptions whose journal entry is not written yet, oldest first (bounded: the oldest go first when full). */
   private unjournaled: AdoptionEntry[] = [];
+  /** The entry of the adoption that wrote nothing (deferredRevision): owed to the journal if that revision is written later. */
+  private deferredEntry: AdoptionEntry | undefined;
 
   constructor(private readonly deps: RevisionAdopterDeps) {}
 
@@ -130,8 +132,11 @@ export class RevisionAdopter {
     // An attempt that failed before its journal entry was written keeps the first attempt's entry: a retry of the same
     // revision finds the catalog already on it and would journal "0 node(s) changed". A later revision journals the
     // ones still owed first, in order (a push is not retried by itself).
-    if (!this.unjournaled.some((e) => e.revision === revision) && (!startup || result.changed.length > 0)) {
-      this.unjournaled = [...this.unjournaled.slice(-(MAX_UNJOURNALED - 1)), { revision, changed: result.changed, unchanged: result.unchanged, renderMs, pushedBy }];
+    // The same goes for a revision served without being written (the store looked ahead) and adopted again.
+    const owed = this.deferredEntry?.revision === revision ? this.deferredEntry : undefined;
+    this.deferredEntry = undefined;
+    if (!this.unjournaled.some((e) => e.revision === revision) && (owed !== undefined || !startup || result.changed.length > 0)) {
+      this.unjournaled = [...this.unjournaled.slice(-(MAX_UNJOURNALED - 1)), owed ?? { revision, changed: result.changed, unchanged: result.unchanged, renderMs, pushedBy }];
     }
 
     // The catalog serves this revision from here on (a new stream gets it), so connected agents hear of it too, even
@@ -152,7 +157,10 @@ export class RevisionAdopter {
     this.deps.onAdopted?.(result, renderMs);
     // The journal entry is history, not a decision input: agents need not wait for it.
     const journalStarted = performance.now();
-    if (behind) this.unjournaled = this.unjournaled.filter((e) => e.revision !== revision);
+    if (behind) {
+      this.deferredEntry = this.unjournaled.find((e) => e.revision === revision);
+      this.unjournaled = this.unjournaled.filter((e) => e.revision !== revision);
+    }
     else {
       for (let next = this.unjournaled[0]; next; next = this.unjournaled[0]) {
         await this.journal(next);
