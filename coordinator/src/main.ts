@@ -133,15 +133,29 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     });
     await farm.load();
     metrics.setBuildSource(() => farm.currentCounts());
-    // Built below, once the hand-off exists; a start-up adoption before it decides on what this repo knows.
-    let follower: UpstreamFollower | undefined;
+    // Built before the start-up adoption, which may fetch upstream's tip (storeRevisionAhead); started once all is wired.
+    const follower =
+      config.source.kind === "upstream"
+        ? new UpstreamFollower({
+            repo,
+            url: config.source.url,
+            branch: config.source.branch,
+            intervalMs: config.source.intervalSeconds * 1000,
+            authEnv: await upstreamAuthEnv(config.source, join(config.stateDir, "run")),
+            validate: (tree) => handOff.validateUpstream(tree),
+            onAccepted: (revision) => handOff.upstreamAccepted(revision),
+            onRejected: (revision, lines) => void handOff.upstreamRejected(revision, lines),
+            owesAdoption: (revision) => adopter.deferred === revision,
+            log: log.child({ component: "upstream" }),
+          })
+        : undefined;
     const upstreamTip = (): Promise<string | null> =>
       follower === undefined
         ? Promise.resolve(null)
         : follower.fetchTip().catch((err: unknown) => (log.warn({ err: errorMessage(err) }, "cannot fetch upstream's tip to compare with the store's revision; deciding on what this repo knows"), null));
     const adopter = new RevisionAdopter({
       store, catalog, registry, feed,
-      ...(opened.shared ? { storeIsAhead: (revision: string, stored: string) => storeRevisionAhead(repo, revision, stored, { upstreamTip }) } : {}),
+      ...(opened.shared ? { storeIsAhead: (revision: string, stored: string, startup: boolean) => storeRevisionAhead(repo, revision, stored, { upstreamTip, startup }) } : {}),
       // A push's adoption is retried by nothing else; a follower retries through its syncs.
       ...(config.source.kind === "upstream" ? {} : { retryFailedMs: 1_000 }),
       beforePublish: (inventory, changed, all) => farm.revisionAdopted(inventory, changed, all),
@@ -195,21 +209,9 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     await hooks.start();
     stops.push(() => hooks.close());
 
-    if (config.source.kind === "upstream") {
-      follower = new UpstreamFollower({
-        repo,
-        url: config.source.url,
-        branch: config.source.branch,
-        intervalMs: config.source.intervalSeconds * 1000,
-        authEnv: await upstreamAuthEnv(config.source, join(config.stateDir, "run")),
-        validate: (tree) => handOff.validateUpstream(tree),
-        onAccepted: (revision) => handOff.upstreamAccepted(revision),
-        onRejected: (revision, lines) => void handOff.upstreamRejected(revision, lines),
-        owesAdoption: (revision) => adopter.deferred === revision,
-        log: log.child({ component: "upstream" }),
-      });
+    if (follower) {
       follower.start();
-      stops.push(() => follower!.stop());
+      stops.push(() => follower.stop());
     }
 
     const tokens = new TokenBook(store, () => adminToken, now);

@@ -87,8 +87,8 @@ async function startedOn(storeIsAhead: boolean) {
   for (const n of nodes) await store.enrollNode(n);
   await store.setDesired(nodes.map((node) => ({ node, revision: NEW, sha256: "f".repeat(64) })));
   await store.setRolloutRevision(NEW);
-  const asked: Array<[string, string]> = [];
-  const { adopter, catalog } = await adopterOver(store, { storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), storeIsAhead) });
+  const asked: Array<[string, string, boolean]> = [];
+  const { adopter, catalog } = await adopterOver(store, { storeIsAhead: async (revision, stored, startup) => (asked.push([revision, stored, startup]), storeIsAhead) });
   const outcome = await adopter.adopt(OLD, files, { startup: true });
   return { outcome, catalog, asked, nodes, adopter };
 }
@@ -97,7 +97,7 @@ describe("RevisionAdopter at start on a shared store", () => {
   it("serves an older main without writing its desired bundles, rollout revision or adoption", async () => {
     const { outcome, catalog, asked, adopter } = await startedOn(true);
     expect(outcome.ok).toBe(true);
-    expect(asked).toEqual([[OLD, NEW]]);
+    expect(asked).toEqual([[OLD, NEW, true]]);
     // Owed: an upstream sync that finds main unchanged adopts it again (the store's revision may have been dropped).
     expect(adopter.deferred).toBe(OLD);
     expect(catalog.revision).toBe(OLD);
@@ -223,10 +223,10 @@ describe("RevisionAdopter at start on a shared store", () => {
       await t.setRolloutRevision(NEWER);
       await t.haltRollout("n2 failed", NEWER);
     });
-    const asked: Array<[string, string]> = [];
-    const { adopter } = await adopterOver(racing, { storeIsAhead: async (revision, stored) => (asked.push([revision, stored]), stored === NEWER) });
+    const asked: Array<[string, string, boolean]> = [];
+    const { adopter } = await adopterOver(racing, { storeIsAhead: async (revision, stored, startup) => (asked.push([revision, stored, startup]), stored === NEWER) });
     expect(await adopter.adopt(NEW, files)).toMatchObject({ ok: true });
-    expect(asked).toEqual([[NEW, OLD], [NEW, NEWER]]);
+    expect(asked).toEqual([[NEW, OLD, false], [NEW, NEWER, false]]);
     expect(await store.getRollout()).toMatchObject({ revision: NEWER, halted: { reason: "n2 failed", revision: NEWER } });
     expect((await store.listNodes()).map((n) => n.desired)).toEqual([undefined, undefined]);
     expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
@@ -239,6 +239,10 @@ describe("RevisionAdopter at start on a shared store", () => {
     expect(await adopter.adopt(OLD, files, { pushedBy: "alice" })).toMatchObject({ ok: true });
     expect(adopter.deferred).toBe(OLD);
     expect((await store.readEvents()).filter((e) => e.kind === "revision-adopted")).toEqual([]);
+    // A revision that fails validation is not owed anything: the deferral is for the adoption that wrote nothing.
+    const bad = new Map(files).set("inventory.yaml", "cluster: [\n");
+    expect(await adopter.adopt(NEW, bad)).toMatchObject({ ok: false });
+    expect(adopter.deferred).toBeUndefined();
     // Upstream's tip shows NEW was dropped by a force push: the follower adopts main again, and now it is written.
     ahead = false;
     expect(await adopter.adopt(OLD, files)).toMatchObject({ ok: true, result: { changed: [] } });

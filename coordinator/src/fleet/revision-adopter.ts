@@ -31,7 +31,7 @@ export interface RevisionAdopterDeps {
    * unknown here (not an ancestor of it). A coordinator started again on an older main then serves that main until its
    * upstream sync catches up, but writes nothing: its desired bundles would take the cluster back for a moment.
    */
-  readonly storeIsAhead?: (revision: string, stored: string) => Promise<boolean>;
+  readonly storeIsAhead?: (revision: string, stored: string, startup: boolean) => Promise<boolean>;
   /** Called with the changed nodes' desired states before any agent hears of them (builders mode queues their builds). */
   readonly beforePublish?: (inventory: Inventory, changed: readonly NodeDesired[], all: readonly NodeDesired[]) => void;
   /**
@@ -117,6 +117,8 @@ export class RevisionAdopter {
 
   private async adoptNow(revision: string, files: RepoFiles, startup: boolean, validated: Inventory | undefined, pushedBy: string): Promise<AdoptOutcome> {
     const { store, catalog, registry, feed, log } = this.deps;
+    // Owed by this adoption from here on, or by none: a rejected or newer revision must not be adopted again for it.
+    this.deferredRevision = undefined;
     // At startup a missing secret must not stop the coordinator from serving the last accepted revision.
     const knownSecrets = startup || validated ? undefined : new Set((await store.listSecrets()).map((s) => s.name));
     const validation = validated ? { inventory: validated, diagnostics: [] } : validateRepo(files, knownSecrets ? { knownSecrets } : {});
@@ -147,7 +149,7 @@ export class RevisionAdopter {
     let publishStarted = recordStarted;
     let behind = false;
     try {
-      behind = await this.record(revision);
+      behind = await this.record(revision, startup);
       this.deferredRevision = behind ? revision : undefined;
     } finally {
       publishStarted = performance.now();
@@ -184,12 +186,12 @@ export class RevisionAdopter {
    * while the rollout still names this revision, then the mark is cleared. Returns whether the store is ahead of this
    * revision, so nothing was written.
    */
-  private async record(revision: string): Promise<boolean> {
+  private async record(revision: string, startup: boolean): Promise<boolean> {
     const { store, catalog, registry } = this.deps;
     const recorded = this.recorded;
     this.recorded = undefined;
     let rollout = await store.getRollout();
-    if (await this.storeAhead(revision, rollout)) return true;
+    if (await this.storeAhead(revision, rollout, startup)) return true;
     // The registry's desired refs are the store's only when this adopter wrote the last revision in full and no
     // adoption began since. Otherwise another coordinator's refs may be there (some of an older revision, written
     // before the rollout moved on), so every ref is compared with the store's own: reads, not writes.
@@ -203,7 +205,7 @@ export class RevisionAdopter {
       const moved = await store.setRolloutRevision(revision, { liftHalt: true, adopting: id, expected: { revision: rollout.revision } });
       if (moved.adopting?.id !== id) trusted = false;
       if (moved.revision !== revision) {
-        if (await this.storeAhead(revision, moved)) return true;
+        if (await this.storeAhead(revision, moved, startup)) return true;
         if (attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
       }
       rollout = moved;
@@ -228,10 +230,10 @@ export class RevisionAdopter {
   }
 
   /** Whether the shared store names a revision newer than this one (see storeRevisionAhead); it then writes nothing. */
-  private async storeAhead(revision: string, rollout: RolloutRecord): Promise<boolean> {
+  private async storeAhead(revision: string, rollout: RolloutRecord, startup: boolean): Promise<boolean> {
     const stored = rollout.revision;
-    if (stored === undefined || stored === revision || !(await this.deps.storeIsAhead?.(revision, stored))) return false;
-    this.deps.log.info({ rev: revision, stored }, "the shared store's revision is newer than this main: serving it until the upstream sync, writing nothing");
+    if (stored === undefined || stored === revision || !(await this.deps.storeIsAhead?.(revision, stored, startup))) return false;
+    this.deps.log.info({ rev: revision, stored }, "the shared store's revision is newer than this main, or this main left upstream's branch: serving it until the upstream sync, writing nothing");
     return true;
   }
 

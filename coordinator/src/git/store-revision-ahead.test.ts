@@ -88,6 +88,28 @@ describe("with upstream's tip fetched from a real upstream repo", () => {
     expect(fetches).toBe(2);
   });
 
+  it("holds back an older main when the stored commit, unknown here, is upstream's tip's ancestor", async () => {
+    await follower.sync();
+    second = await upstream.commitFiles(new Map([["inventory.yaml", "a: 2\n"]]), "second");
+    const third = await upstream.commitFiles(new Map([["inventory.yaml", "a: 3\n"]]), "third");
+    expect(await storeRevisionAhead(repo, first, second, tip)).toBe(true);
+    expect(await repo.resolveRefs([UPSTREAM_TIP_REF])).toEqual([third]);
+  });
+
+  it("at start, writes nothing for a main upstream dropped, though the store names its parent", async () => {
+    second = await upstream.commitFiles(new Map([["inventory.yaml", "a: 2\n"]]), "second");
+    await follower.sync();
+    // This coordinator was down while main was reset from `second` to `first` and the others wrote `first`.
+    await resetUpstream(first);
+    expect(await storeRevisionAhead(repo, second, first, { ...tip, startup: true })).toBe(true);
+    // Just fetched (not at start), or with no tip to ask, the parent is older as before.
+    expect(await storeRevisionAhead(repo, second, first, tip)).toBe(false);
+    expect(await storeRevisionAhead(repo, second, first, { upstreamTip: async () => null, startup: true })).toBe(false);
+    // A main still on upstream's branch is written at start over an older stored commit.
+    await resetUpstream(second);
+    expect(await storeRevisionAhead(repo, second, first, { ...tip, startup: true })).toBe(false);
+  });
+
   it("writes the commit a branch was reset to, over the stored commit the reset dropped", async () => {
     second = await upstream.commitFiles(new Map([["inventory.yaml", "a: 2\n"]]), "second");
     await follower.sync();

@@ -93,6 +93,12 @@ describe("UpstreamFollower", () => {
     expect(await f.sync()).toEqual({ status: "unchanged", revision: sha, lines: [] });
     expect(accepted).toEqual([sha, sha]);
     expect(asked).toEqual([sha, sha]);
+    // A bad newer commit upstream does not hold back what main is owed.
+    owed = true;
+    const bad = await upstream.commitFiles(badInventory(), "bad");
+    expect(await f.sync()).toMatchObject({ status: "rejected", revision: bad });
+    expect(accepted).toEqual([sha, sha, sha]);
+    expect(await local.headRevision()).toBe(sha);
   });
 
   it("adopts main's new commit again, soon and with backoff, when its adoption failed (a store write with etcd cut off)", async () => {

@@ -39,6 +39,9 @@ export interface UpstreamFollowerOptions {
   readonly log?: Logger;
 }
 
+/** How long upstream's tip may take to fetch for the store check (fetchTip), at most. */
+const TIP_FETCH_TIMEOUT_MS = 15_000;
+
 export type SyncStatus = "unchanged" | "adopted" | "rejected" | "failed";
 
 export interface SyncResult {
@@ -154,13 +157,14 @@ export class UpstreamFollower {
    * read tells a newer stored commit from one a force push dropped.
    */
   async fetchTip(): Promise<string> {
-    await this.fetchInto(UPSTREAM_TIP_REF);
+    // Bounded tighter than a sync: an adoption (at start, before agents are served) waits on it.
+    await this.fetchInto(UPSTREAM_TIP_REF, Math.min(this.options.fetchTimeoutMs ?? 60_000, TIP_FETCH_TIMEOUT_MS));
     const [tip = null] = await this.options.repo.resolveRefs([UPSTREAM_TIP_REF]);
     if (tip === null) throw new NkError("IO", `upstream has no branch ${this.branch}`);
     return tip;
   }
 
-  private async fetchInto(ref: string): Promise<void> {
+  private async fetchInto(ref: string, timeoutMs = this.options.fetchTimeoutMs ?? 60_000): Promise<void> {
     const { repo } = this.options;
     // Settings go in through the environment: a header with a token must not show in `ps` or in errors.
     const settings: [string, string][] = [["credential.helper", ""], ["protocol.ext.allow", "never"]];
@@ -170,7 +174,6 @@ export class UpstreamFollower {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    const timeoutMs = this.options.fetchTimeoutMs ?? 60_000;
     // --quiet prints nothing while it works, so simple-git's no-output timeout bounds the whole fetch.
     const git = repo.porcelain({}, timeoutMs, env);
     const refspec = `+refs/heads/${this.branch}:${ref}`;
@@ -203,6 +206,8 @@ export class UpstreamFollower {
     const verdict = await this.options.validate(snapshot);
     const t3 = performance.now();
     if (!verdict.ok) {
+      // Main stays, and is owed its adoption all the same: a bad newer commit must not hold it back.
+      if (head !== null && this.options.owesAdoption?.(head)) await this.adopt(head);
       const same = this.rejected?.revision === upstream && this.rejected.lines.join("\n") === verdict.lines.join("\n");
       if (same) return { status: "rejected", revision: upstream, lines: verdict.lines };
       this.rejected = { revision: upstream, lines: verdict.lines };
