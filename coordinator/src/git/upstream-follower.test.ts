@@ -99,6 +99,31 @@ describe("UpstreamFollower", () => {
     expect(await f.sync()).toMatchObject({ status: "rejected", revision: bad });
     expect(accepted).toEqual([sha, sha, sha]);
     expect(await local.headRevision()).toBe(sha);
+    // Unless upstream dropped main: then main is not adopted again (its check would take it for a fresh commit).
+    const tree = await gitText(["rev-parse", `${bad}^{tree}`], upstream.gitOptions());
+    const env = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+    await runGit(["update-ref", "refs/heads/main", await gitText(["commit-tree", tree, "-m", "another history"], { ...upstream.gitOptions(), env })], upstream.gitOptions());
+    expect(await f.sync()).toMatchObject({ status: "rejected" });
+    expect(accepted).toEqual([sha, sha, sha]);
+  });
+
+  it("adopts main again after a failed attempt even while upstream's newer commit is rejected, and still reports the rejection", async () => {
+    const sha = await upstream.commitFiles(good, "seed");
+    let failures = 2;
+    const f = follower({
+      onAccepted: (rev) => {
+        if (failures-- > 0) throw new Error("etcd transaction failed: 14 UNAVAILABLE");
+        accepted.push(rev);
+      },
+    });
+    expect(await f.sync()).toMatchObject({ status: "failed" });
+    const bad = await upstream.commitFiles(badInventory(), "bad");
+    // The retry fails again: logged, and the rejection is reported all the same.
+    expect(await f.sync()).toMatchObject({ status: "rejected", revision: bad });
+    expect(rejected.map((r) => r.revision)).toEqual([bad]);
+    expect(await f.sync()).toMatchObject({ status: "rejected", revision: bad });
+    expect(accepted).toEqual([sha]);
+    expect(await local.headRevision()).toBe(sha);
   });
 
   it("adopts main's new commit again, soon and with backoff, when its adoption failed (a store write with etcd cut off)", async () => {

@@ -206,8 +206,12 @@ export class UpstreamFollower {
     const verdict = await this.options.validate(snapshot);
     const t3 = performance.now();
     if (!verdict.ok) {
-      // Main stays, and is owed its adoption all the same: a bad newer commit must not hold it back.
-      if (head !== null && this.options.owesAdoption?.(head)) await this.adopt(head);
+      // Main stays, and a failed or deferred adoption of it is owed all the same (a bad newer commit must not hold it
+      // back), while upstream still builds on it: a main upstream dropped must not be written over the store's commit.
+      if (head !== null && (this.unadopted?.revision === head || this.options.owesAdoption?.(head)) && (await repo.isAncestor(head, upstream))) {
+        // A failure is logged and left to `unadopted` (tried again shortly): the rejection is still reported below.
+        await this.adopt(head).catch((err: unknown) => this.log.warn({ err: errorMessage(err), rev: head }, "adopting main again failed; trying again shortly"));
+      }
       const same = this.rejected?.revision === upstream && this.rejected.lines.join("\n") === verdict.lines.join("\n");
       if (same) return { status: "rejected", revision: upstream, lines: verdict.lines };
       this.rejected = { revision: upstream, lines: verdict.lines };
