@@ -1,4 +1,4 @@
-// CoordinatorClient's failover against a loopback server that accepts connections and never answers.
+// CoordinatorClient's failover and stream-start guard against a loopback server that accepts connections and never answers.
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { CoordinatorClient } from "./coordinator-client.js";
@@ -40,6 +40,25 @@ describe("CoordinatorClient", () => {
       // Stuck in CONNECTING on the silent socket: without a new channel nothing would ever dial again.
       client.failover();
       await expect(client.hello(HELLO)).rejects.toMatchObject({ code: 4 });
+      expect(accepted()).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("ends a stream still waiting for its connection after streamStartMs with UNAVAILABLE, on a fresh channel", async () => {
+    const { port, accepted } = await silentServer();
+    const client = new CoordinatorClient({ addresses: [`127.0.0.1:${port}`], node: "n1", token: "t", ca: CA, streamStartMs: 200 });
+    try {
+      // A lease stream has no deadline: on a channel that never connects it would wait for good.
+      const stream = client.acquireLease({ kind: 1, revision: "r", bundleSha256: "s", reason: "test", fencingToken: 0, k3sNext: "" });
+      const ended = await new Promise<{ code: number; details: string }>((resolve) => stream.on("error", (err) => resolve(err)));
+      expect(ended.code).toBe(14);
+      expect(ended.details).toContain("Channel closed before call started");
+      expect(accepted()).toBe(1);
+      // The next stream dials a new connection.
+      const again = client.watchCheckRequests();
+      await new Promise<void>((resolve) => again.on("error", () => resolve()));
       expect(accepted()).toBe(2);
     } finally {
       client.close();

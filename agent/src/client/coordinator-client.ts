@@ -55,6 +55,8 @@ export interface CoordinatorClientOptions {
   /** PEM of the coordinator CA the agent pins; "insecure" only for plaintext test setups. */
   readonly ca: string | "insecure";
   readonly callTimeoutMs?: number;
+  /** How long a stream may wait for its connection before that channel is replaced (default 10 s; see openStream). */
+  readonly streamStartMs?: number;
 }
 
 export interface ServerStream<T> {
@@ -131,6 +133,28 @@ export class CoordinatorClient {
     this.clients[i] = this.connect(this.options.addresses[i]!);
   }
 
+  /**
+   * Opens a server stream on the current address. A stream has no deadline, so one queued on a channel that never
+   * connects would wait for good (grpc/grpc-node#2785; HA chaos seed 26200265: an agent restarted while cut off
+   * opened its lease stream on such a channel, and its granted lease sat unheard for 100 s). If it is still waiting
+   * after streamStartMs on a channel that is not ready, the channel is replaced: the stream ends with UNAVAILABLE
+   * ("Channel closed before call started") and its owner retries, on the next address. A stream on a ready channel
+   * that the coordinator has not answered yet is left alone: keepalive covers the connection.
+   */
+  private openStream<W>(open: (client: AgentServiceClient) => RawStream<W>): RawStream<W> {
+    const i = this.current;
+    const client = this.clients[i]!;
+    const call = open(client);
+    const timer = setTimeout(() => {
+      if (this.clients[i] === client) this.renewUnlessReady(i);
+    }, this.options.streamStartMs ?? 10_000);
+    timer.unref();
+    const answered = (): void => clearTimeout(timer);
+    call.on("metadata", answered);
+    call.on("status", answered);
+    return call;
+  }
+
   private unary<Req, Res>(call: (client: AgentServiceClient, req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
     const attempt = (left: number): Promise<Res> =>
       new Promise<Res>((resolve, reject) => {
@@ -183,13 +207,13 @@ export class CoordinatorClient {
 
   /** Opens a WatchDesired stream on the current address; the caller handles reconnects. */
   watchDesired(knownSha256: string): ServerStream<DesiredBundle> {
-    const call = this.clients[this.current]!.watchDesired({ node: this.options.node, knownSha256 }, this.metadata());
+    const call = this.openStream((c) => c.watchDesired({ node: this.options.node, knownSha256 }, this.metadata()));
     return mapStream<WatchDesiredResponse, DesiredBundle>(call, (m) => (m.desired ? desiredFromWire(m.desired) : undefined));
   }
 
   /** The same stream with preview requests too (a coordinator of an older version sends none). */
   watchDesiredAndPreviews(knownSha256: string): ServerStream<DesiredOrPreview> {
-    const call = this.clients[this.current]!.watchDesired({ node: this.options.node, knownSha256 }, this.metadata());
+    const call = this.openStream((c) => c.watchDesired({ node: this.options.node, knownSha256 }, this.metadata()));
     return mapStream<WatchDesiredResponse, DesiredOrPreview>(call, (m) => {
       if (m.desired) return { kind: "desired", desired: desiredFromWire(m.desired) };
       if (m.preview) return { kind: "preview", name: m.preview.name, cancel: m.preview.cancel, desired: m.preview.desired ? desiredFromWire(m.preview.desired) : null };
@@ -213,17 +237,17 @@ export class CoordinatorClient {
   }
 
   acquireLease(req: Omit<AcquireLeaseRequest, "node">): ServerStream<LeaseInfo> {
-    const call = this.clients[this.current]!.acquireLease({ ...req, node: this.options.node }, this.metadata());
+    const call = this.openStream((c) => c.acquireLease({ ...req, node: this.options.node }, this.metadata()));
     return mapStream<AcquireLeaseResponse, LeaseInfo>(call, (m) => (m.lease ? leaseFromWire(m.lease) : undefined));
   }
 
   watchCheckRequests(): ServerStream<WatchCheckRequestsResponse> {
-    return mapStream<WatchCheckRequestsResponse, WatchCheckRequestsResponse>(this.clients[this.current]!.watchCheckRequests({ node: this.options.node }, this.metadata()), (m) => m);
+    return mapStream<WatchCheckRequestsResponse, WatchCheckRequestsResponse>(this.openStream((c) => c.watchCheckRequests({ node: this.options.node }, this.metadata())), (m) => m);
   }
 
   /** Builders mode: the jobs assigned to this node as a builder. */
   watchBuildJobs(): ServerStream<BuildJob> {
-    const call = this.clients[this.current]!.watchBuildJobs({ node: this.options.node }, this.metadata());
+    const call = this.openStream((c) => c.watchBuildJobs({ node: this.options.node }, this.metadata()));
     return mapStream<WatchBuildJobsResponse, BuildJob>(call, (m) => ({
       node: m.targetNode,
       revision: m.revision,
