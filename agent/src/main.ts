@@ -189,6 +189,8 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     onData: (message) => {
       if (message.kind === "preview") return onPreview(message);
       const desired = message.desired;
+      // One line per bundle the coordinator sends: what a node was told, and when, is the first question after a push.
+      log.info({ rev: desired.revision, sha: desired.sha256.slice(0, 12) }, "desired bundle received");
       latest = desired;
       allowedChecks = allowedClusterChecks(desired.files.find((f) => f.path === "nk/checks.json")?.content);
       appliedChecks.remember(desired.sha256, desired.checks, runner.state.applied?.sha256);

@@ -64,7 +64,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     if (repo.staleLocksRemoved.length > 0) log.warn({ removed: repo.staleLocksRemoved }, STALE_LOCKS_REMOVED);
 
     const catalog = new DesiredCatalog();
-    const registry = new NodeRegistry(store, opened.shared ? { connectedByReportWithinMs: 3 * config.heartbeatSeconds * 1000, now } : {});
+    const registry = new NodeRegistry(store, opened.shared ? { connectedByReportWithinMs: 3 * config.heartbeatSeconds * 1000, shared: true, now } : {});
     await registry.load();
     const feed = new DesiredFeed();
     const adopted = new ChangeSignal<unknown>();

@@ -75,6 +75,11 @@ export abstract class ChaosBase {
     return join(this.workDir, "checkout");
   }
 
+  /** Where the node's agent writes its log (appended across its restarts). */
+  agentLog(node: string): string {
+    return join(this.workDir, "nodes", node, "agent.log");
+  }
+
   simDir(node: string): string {
     return join(this.workDir, "nodes", node, "system");
   }

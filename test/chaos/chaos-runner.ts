@@ -9,6 +9,7 @@ import { ChaosCluster, CHAOS_NODES, K3S_SECRET } from "./chaos-cluster.js";
 import { EtcdHistory } from "./etcd-history.js";
 import { HA_PREFIX, HaCluster } from "./ha-cluster.js";
 import { leaderEffects, leaderEffectViolations } from "./leader-effects.js";
+import { DeliveryLog } from "./delivery-log.js";
 import { ChaosDriver } from "./chaos-driver.js";
 import { concurrencyViolations, convergedViolations, readMachine, rebootViolations, settledViolations } from "./chaos-invariants.js";
 import { ChaosRecorder } from "./chaos-recorder.js";
@@ -107,6 +108,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   if (cluster instanceof ChaosCluster) journal = fileJournal = new LeaseJournal(cluster.stateDir, limits, isServer);
   else journal = history = await EtcdHistory.start((cluster as HaCluster).etcdClient, HA_PREFIX, limits, isServer);
   const driver = new ChaosDriver(cluster, recorder, fileJournal);
+  const deliveries = new DeliveryLog(new Map(nodes.map((n) => [n, cluster.agentLog(n)])));
   const results: ScheduleResult[] = [];
   let failed = false;
   try {
@@ -128,7 +130,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
         log(`chaos: stopped by hand after ${i} schedules`);
         break;
       }
-      const result = await runSchedule(cluster, driver, recorder, journal, history, i, body);
+      const result = await runSchedule(cluster, driver, recorder, journal, history, deliveries, i, body);
       results.push(result);
       options.onResult?.(result);
       const verdict = result.violations.length === 0 ? "ok" : `${result.violations.length} VIOLATION(S):\n    ${result.violations.join("\n    ")}`;
@@ -151,6 +153,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       "boot-id changes": recorder.bootChanges.length,
       "pushes acknowledged": recorder.pushes.filter((p) => p.acked).length,
       "pushes refused or lost": recorder.pushes.filter((p) => !p.acked).length,
+      "bundles sent to agents": deliveries.seen,
     };
     for (const r of results) for (const [kind, n] of Object.entries(r.actions)) stats[kind] = (stats[kind] ?? 0) + n;
     if (history) {
@@ -234,7 +237,7 @@ function settledKey(s: GetStatusResponse, nodes: readonly string[], nowMs = Date
   return s.nodes.map((n) => `${n.name}:${n.phase}:${n.appliedSha256}:${n.desiredSha256}`).join(",") + held.map((l) => l.node).join(",");
 }
 
-async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: ChaosRecorder, journal: FencingJournal, history: EtcdHistory | null, index: number, body: ScheduleBody): Promise<ScheduleResult> {
+async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: ChaosRecorder, journal: FencingJournal, history: EtcdHistory | null, deliveries: DeliveryLog, index: number, body: ScheduleBody): Promise<ScheduleResult> {
   const nodes = cluster.options.nodes;
   const startMs = Date.now();
   const from = { exits: recorder.exits.length, changes: recorder.bootChanges.length, pushes: recorder.pushes.length, vip: recorder.vipSamples.length, kube: cluster.kube.requests.length };
@@ -286,6 +289,7 @@ async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: Ch
     violations.push(...leaderEffectViolations(seen, history.terms));
   }
   violations.push(...driver.problems.splice(0));
+  violations.push(...(await deliveries.check(new Map(recorder.pushes.filter((p) => p.acked).map((p, i) => [p.sha, i])))));
   violations.push(...(await cluster.missingPushes(recorder.pushes.slice(from.pushes).filter((p) => p.acked).map((p) => p.sha))));
   violations.push(...(await cluster.missingNodes()));
   for (const node of nodes) {

@@ -1,6 +1,7 @@
 // Public surface of coordinator/fleet: node registry, desired fan-out and revision adoption.
 export { ChangeSignal } from "./change-signal.js";
 export { NodeRegistry } from "./node-registry.js";
+export { DesiredStream, type DesiredStreamDeps } from "./desired-stream.js";
 export { DesiredFeed, NodeFeed, type DesiredListener } from "./desired-feed.js";
 export { RevisionAdopter, type AdoptOutcome, type RevisionAdopterDeps } from "./revision-adopter.js";
 export { TelemetrySync, type TelemetrySyncDeps } from "./telemetry-sync.js";

@@ -106,6 +106,29 @@ describe("NodeRegistry journal", () => {
     expect(done[0]!.message).toContain("2 of 2 on revision r2");
   });
 
+  it("takes another coordinator's desired refs and tells the node's streams, but not from a read begun before its own write", async () => {
+    const { registry } = await openTwo();
+    const heard: string[] = [];
+    registry.desiredStored.watch("n1", (sha) => void heard.push(sha));
+    const remote = (sha256: string) => ({ ...registry.get("n1")!, desired: { revision: "r3", sha256 } });
+    // A telemetry sync begins reading, this coordinator writes n1's ref, then the sync's older copy arrives.
+    const readSince = registry.readMark();
+    registry.noteDesired([{ node: "n1", revision: "r4", sha256: "a4" }]);
+    registry.noteRemote(remote("a3"), { readSince });
+    expect(registry.get("n1")?.desired).toEqual({ revision: "r4", sha256: "a4" });
+    expect(heard).toEqual([]);
+    // A read begun after the write is the store's word: taken, and announced once (not again while unchanged).
+    registry.noteRemote(remote("a5"), { readSince: registry.readMark() });
+    registry.noteRemote(remote("a5"), { readSince: registry.readMark() });
+    expect(registry.get("n1")?.desired?.sha256).toBe("a5");
+    expect(heard).toEqual(["a5"]);
+    // An adoption's own mirror leaves the announcement to the adoption.
+    registry.noteRemote(remote("a6"), { announce: false });
+    expect(heard).toEqual(["a5"]);
+    registry.announceDesired(["n1"]);
+    expect(heard).toEqual(["a5", "a6"]);
+  });
+
   it("journals node-rolled-back when a report newly says so, not at every heartbeat", async () => {
     const { registry, kinds } = await openTwo();
     const rolled = { ...report(1), revision: "r2", sha256: "a2", phase: "rolled-back", error: "unhealthy after activation: k3s inactive" };

@@ -2,6 +2,7 @@
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { NodeHello, NodeRecord, NodeReport, RevisionRef, Store } from "../store/index.js";
 import { ChangeSignal } from "./change-signal.js";
+import { NodeFeed } from "./desired-feed.js";
 
 export interface NodeRegistryOptions {
   /**
@@ -9,6 +10,8 @@ export interface NodeRegistryOptions {
    * through the shared store) at most this old also counts as connected. Unset with a single coordinator.
    */
   readonly connectedByReportWithinMs?: number;
+  /** The store is shared by several coordinators: refresh() reads a node's record again before a stream sends it anything. */
+  readonly shared?: boolean;
   readonly now?: () => number;
 }
 
@@ -16,6 +19,15 @@ export class NodeRegistry {
   private readonly records = new Map<string, NodeRecord>();
   private readonly connections = new Map<string, number>();
   readonly changed = new ChangeSignal<string>();
+  /**
+   * Per node: the store now names this desired bundle (sha256) and agents may hear of it. Another coordinator's write
+   * fires it as the shared store's copy arrives; this coordinator's own adoption fires it once it has handed the
+   * changed bundles out (announceDesired), so that nothing goes to an agent before builders mode has planned it.
+   */
+  readonly desiredStored = new NodeFeed<string>();
+  /** When this coordinator last wrote each node's desired ref (a count of writes): a store read begun earlier must not undo it. */
+  private readonly desiredTaken = new Map<string, number>();
+  private takes = 0;
 
   constructor(
     private readonly store: Store,
@@ -109,19 +121,47 @@ export class NodeRegistry {
     });
   }
 
-  /** Mirrors desired refs the adopter already persisted. */
+  /** Mirrors desired refs the adopter already persisted (announced with announceDesired once agents may hear of them). */
   noteDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): void {
     for (const e of entries) {
       const record = this.records.get(e.node);
-      if (record) record.desired = { revision: e.revision, sha256: e.sha256 };
+      if (!record) continue;
+      record.desired = { revision: e.revision, sha256: e.sha256 };
+      this.desiredTaken.set(e.node, ++this.takes);
+    }
+  }
+
+  /** Taken before reading records from the store, and passed to noteRemote with them (`readSince`). */
+  readMark(): number {
+    return this.takes;
+  }
+
+  /** Tells the open desired streams of these nodes that the store names their bundle now. */
+  announceDesired(nodes: Iterable<string>): void {
+    for (const node of nodes) {
+      const sha256 = this.records.get(node)?.desired?.sha256;
+      if (sha256 !== undefined) this.desiredStored.publishTo(node, sha256);
     }
   }
 
   /**
-   * Takes what another coordinator wrote to the shared store (its agents' reports), without writing
-   * it back. Returns true when the record brought a newer report.
+   * With a shared store: takes the node's record as the store holds it now, so a stream opened moments after another
+   * coordinator's adoption goes by that adoption's desired ref, not by the copy of the last telemetry sync.
    */
-  noteRemote(remote: NodeRecord): boolean {
+  async refresh(name: string): Promise<void> {
+    if (!this.options.shared) return;
+    const readSince = this.readMark();
+    const record = await this.store.getNode(name);
+    if (record) this.noteRemote(record, { readSince });
+  }
+
+  /**
+   * Takes what another coordinator wrote to the shared store (its agents' reports, the desired refs of its adoptions),
+   * without writing it back. Returns true when the record brought a newer report. `announce: false` leaves a changed
+   * desired ref to the caller's announceDesired (an adoption announces after its publish). `readSince`: the readMark
+   * taken before the record was read; a desired ref taken since then is newer than the record's and stays.
+   */
+  noteRemote(remote: NodeRecord, options: { readonly announce?: boolean; readonly readSince?: number } = {}): boolean {
     const local = this.records.get(remote.name);
     if (!local) {
       this.records.set(remote.name, remote);
@@ -134,9 +174,13 @@ export class NodeRegistry {
     if (remote.applied && lastHeard(remote) > lastHeard(local)) local.applied = remote.applied;
     if (newer) local.lastReport = remote.lastReport;
     if ((remote.lastHello?.atMs ?? 0) > (local.lastHello?.atMs ?? 0)) local.lastHello = remote.lastHello;
-    if (remote.desired) local.desired = remote.desired;
+    // A read begun before this coordinator's own adoption wrote a ref is older than that ref.
+    const current = options.readSince === undefined || (this.desiredTaken.get(remote.name) ?? 0) <= options.readSince;
+    const storedAnew = current && remote.desired !== undefined && remote.desired.sha256 !== local.desired?.sha256;
+    if (current && remote.desired) local.desired = remote.desired;
     local.tokenHash = remote.tokenHash;
     if (newer) this.changed.emit(remote.name);
+    if (storedAnew && options.announce !== false) this.desiredStored.publishTo(remote.name, remote.desired!.sha256);
     return newer;
   }
 

@@ -4,13 +4,10 @@
 import { rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
-import { silentLogger } from "../../../shared/src/log/index.js";
 import { homelabFiles, tempDir } from "../git/test-fixtures.js";
-import { DesiredCatalog } from "../inventory/index.js";
 import { FileStore } from "../store/index.js";
 import { DesiredFeed } from "./desired-feed.js";
-import { NodeRegistry } from "./node-registry.js";
-import { RevisionAdopter, type RevisionAdopterDeps } from "./revision-adopter.js";
+import { adopterOver, failingOnce } from "./test-fixtures.js";
 
 const OLD = "1".repeat(40);
 const NEW = "2".repeat(40);
@@ -24,18 +21,6 @@ afterEach(async () => {
   await store.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The store, with its first call of `method` failing as etcd does when cut off. */
-function failingOnce(target: FileStore, method: keyof FileStore, message: string): FileStore {
-  let failed = false;
-  return new Proxy(target, {
-    get(t, prop) {
-      if (prop === method && !failed) return () => ((failed = true), Promise.reject(new Error(message)));
-      const value = Reflect.get(t, prop) as unknown;
-      return typeof value === "function" ? value.bind(t) : value;
-    },
-  });
-}
 
 /** The store, with `before` run (as another coordinator's writes) just before the first call of `method` goes through. */
 function racedBefore(target: FileStore, method: "setRolloutRevision" | "setDesired", before: (t: FileStore) => Promise<void>): FileStore {
@@ -60,14 +45,6 @@ async function enrolledOn(revision?: string): Promise<Map<string, string>> {
   for (const n of ["n1", "n2"]) await store.enrollNode(n);
   if (revision !== undefined) await store.setRolloutRevision(revision);
   return homelabFiles();
-}
-
-/** An adopter over `on` (the store, or a wrapper of it) with a loaded registry and the test defaults; `deps` overrides them. */
-async function adopterOver(on: FileStore, deps: Partial<RevisionAdopterDeps> = {}) {
-  const registry = new NodeRegistry(on);
-  await registry.load();
-  const parts = { store: on, catalog: new DesiredCatalog(), registry, feed: new DesiredFeed(), log: silentLogger(), now: () => 1_000, ...deps };
-  return { ...parts, adopter: new RevisionAdopter(parts) };
 }
 
 /** The same files with a comment added to the inventory: a new commit that changes no node's bundle. */

@@ -28,8 +28,8 @@ export interface RevisionAdopterDeps {
   readonly onAdopted?: (result: AdoptResult, renderMs: number) => void;
   /**
    * With a store shared by several coordinators: whether the store's rollout revision is newer than `revision` or
-   * unknown here (not an ancestor of it). A coordinator started again on an older main then serves that main until its
-   * upstream sync catches up, but writes nothing: its desired bundles would take the cluster back for a moment.
+   * unknown here (not an ancestor of it). A coordinator started again on an older main then holds that main until its
+   * upstream sync catches up: it writes nothing, and its streams send none of its older bundles (DesiredStream).
    */
   readonly storeIsAhead?: (revision: string, stored: string, startup: boolean) => Promise<boolean>;
   /** Called with the changed nodes' desired states before any agent hears of them (builders mode queues their builds). */
@@ -64,6 +64,8 @@ export class RevisionAdopter {
   private unjournaled: AdoptionEntry[] = [];
   /** The entry of the adoption that wrote nothing (deferredRevision): owed to the journal if that revision is written later. */
   private deferredEntry: AdoptionEntry | undefined;
+  /** Nodes whose desired ref the adoption under way wrote (or found) in the store: announced once handed out. */
+  private noted: string[] = [];
 
   constructor(private readonly deps: RevisionAdopterDeps) {}
 
@@ -141,9 +143,11 @@ export class RevisionAdopter {
       this.unjournaled = [...this.unjournaled.slice(-(MAX_UNJOURNALED - 1)), owed ?? { revision, changed: result.changed, unchanged: result.unchanged, renderMs, pushedBy }];
     }
 
-    // The catalog serves this revision from here on (a new stream gets it), so connected agents hear of it too, even
-    // when a store write below fails: a later adoption compares with the catalog and would never send them the
-    // change (HA chaos seed 24900027: etcd cut during an adoption, and a node kept its old bundle for good).
+    // The catalog holds this revision from here on, and its changed bundles are published even when a store write
+    // below fails: a later adoption compares with the catalog and would never publish them again (HA chaos seed
+    // 24900027: etcd cut during an adoption, and a node kept its old bundle for good). Each stream sends a bundle only
+    // once the store names it (DesiredStream); the refs written here are announced after the publish, so a bundle held
+    // back by a failed write goes out when this or another coordinator's adoption writes it.
     const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
     const recordStarted = performance.now();
     let publishStarted = recordStarted;
@@ -155,6 +159,7 @@ export class RevisionAdopter {
       publishStarted = performance.now();
       this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
       for (const desired of changed) feed.publish(desired);
+      registry.announceDesired(this.noted.splice(0));
     }
     this.deps.onAdopted?.(result, renderMs);
     // The journal entry is history, not a decision input: agents need not wait for it.
@@ -190,8 +195,9 @@ export class RevisionAdopter {
     const { store, catalog, registry } = this.deps;
     const recorded = this.recorded;
     this.recorded = undefined;
+    this.noted = [];
     let rollout = await store.getRollout();
-    if (await this.storeAhead(revision, rollout, startup)) return true;
+    if (await this.storeAhead(revision, rollout, startup)) return this.mirrorStore();
     // The registry's desired refs are the store's only when this adopter wrote the last revision in full and no
     // adoption began since. Otherwise another coordinator's refs may be there (some of an older revision, written
     // before the rollout moved on), so every ref is compared with the store's own: reads, not writes.
@@ -205,7 +211,7 @@ export class RevisionAdopter {
       const moved = await store.setRolloutRevision(revision, { liftHalt: true, adopting: id, expected: { revision: rollout.revision } });
       if (moved.adopting?.id !== id) trusted = false;
       if (moved.revision !== revision) {
-        if (await this.storeAhead(revision, moved, startup)) return true;
+        if (await this.storeAhead(revision, moved, startup)) return this.mirrorStore();
         if (attempt >= 2) throw new NkError("UNAVAILABLE", `the rollout's revision kept moving under the adoption of ${revision.slice(0, 12)}`);
       }
       rollout = moved;
@@ -222,18 +228,34 @@ export class RevisionAdopter {
       const { unknown } = await store.setDesired(entries, { revision });
       // A node enrolled here while its batch was written is not the store's yet: the registry must not say it is.
       const skipped = new Set(unknown);
-      registry.noteDesired(entries.filter((e) => !skipped.has(e.node)));
+      const noted = entries.filter((e) => !skipped.has(e.node));
+      registry.noteDesired(noted);
+      this.noted.push(...noted.map((e) => e.node));
     }
     if (mark) await store.markAdopted(mark);
     this.recorded = revision;
     return false;
   }
 
+  /**
+   * Behind the store: its desired refs, newer than the last telemetry sync's copy perhaps, go into the registry, so
+   * that no stream sends a bundle of this older main meanwhile. Announced after the publish, like refs written here.
+   */
+  private async mirrorStore(): Promise<true> {
+    const readSince = this.deps.registry.readMark();
+    for (const record of await this.deps.store.listNodes()) {
+      const before = this.deps.registry.get(record.name)?.desired?.sha256;
+      this.deps.registry.noteRemote(record, { announce: false, readSince });
+      if (record.desired && record.desired.sha256 !== before) this.noted.push(record.name);
+    }
+    return true;
+  }
+
   /** Whether the shared store names a revision newer than this one (see storeRevisionAhead); it then writes nothing. */
   private async storeAhead(revision: string, rollout: RolloutRecord, startup: boolean): Promise<boolean> {
     const stored = rollout.revision;
     if (stored === undefined || stored === revision || !(await this.deps.storeIsAhead?.(revision, stored, startup))) return false;
-    this.deps.log.info({ rev: revision, stored }, "the shared store's revision is newer than this main, or this main left upstream's branch: serving it until the upstream sync, writing nothing");
+    this.deps.log.info({ rev: revision, stored }, "the shared store's revision is newer than this main, or this main left upstream's branch: holding it until the upstream sync, writing nothing and sending none of its bundles");
     return true;
   }
 
@@ -266,5 +288,6 @@ export class RevisionAdopter {
       return;
     }
     registry.noteDesired([entry]);
+    registry.announceDesired([node]);
   }
 }

@@ -29,8 +29,9 @@ export class TelemetrySync {
     if (this.running) return;
     this.running = true;
     try {
+      const readSince = this.deps.registry.readMark();
       for (const record of await this.deps.store.listNodes()) {
-        if (this.deps.registry.noteRemote(record) && record.lastReport) {
+        if (this.deps.registry.noteRemote(record, { readSince }) && record.lastReport) {
           const r = record.lastReport;
           this.deps.log.debug({ node: record.name, phase: r.phase, sha: r.sha256.slice(0, 12), atMs: r.atMs }, "report from the shared store");
           this.deps.onRemoteReport(record.name, r);

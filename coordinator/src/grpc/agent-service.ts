@@ -7,7 +7,7 @@ import { NK_VERSION } from "../../../shared/src/version/index.js";
 import { isPreviewName } from "../../../shared/src/names/index.js";
 import { leaseKindFromWire, leaseStateFromWire, leaseToWire, type PreviewResult } from "../../../shared/src/wire/index.js";
 import type { AuditEntry } from "../auth/index.js";
-import type { DesiredFeed, NodeRegistry } from "../fleet/index.js";
+import { DesiredStream, type DesiredFeed, type NodeRegistry } from "../fleet/index.js";
 import type { CheckDispatcher } from "../health/check-dispatcher.js";
 import type { DesiredCatalog } from "../inventory/index.js";
 import type { HolderPhase, LeaseService } from "../lease/lease-service.js";
@@ -141,32 +141,35 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     watchDesired: stream<WatchDesiredRequest, WatchDesiredWire>("WatchDesired", async (node, call) => {
       const disconnect = deps.registry.connect(node);
       const closeCount = deps.openStream?.();
-      const send = (d: Parameters<typeof watchDesiredResponse>[0]): void => {
-        const inventory = deps.catalog.inventory;
-        if (!inventory) return;
-        const decision = deps.farm?.decision(d) ?? { kind: "local" };
-        // Waiting for its build, or halted by a failed one: the node keeps its current system.
-        if (decision.kind === "waiting" || decision.kind === "halted") {
-          log.info({ node, rev: d.revision, build: decision.kind, reason: decision.kind === "halted" ? decision.reason : decision.state }, "desired state held back for its build");
-          return;
-        }
-        call.write(watchDesiredResponse(d, inventory, decision.kind === "prebuilt" ? decision.prebuilt : null));
-      };
-      const unwatch = deps.feed.watch(node, (d) => {
-        send(d);
-        deps.onDelivered?.(deps.now() - d.adoptedAtMs);
+      const stream = new DesiredStream({
+        node,
+        catalog: deps.catalog,
+        registry: deps.registry,
+        feed: deps.feed,
+        write: (d) => {
+          const inventory = deps.catalog.inventory;
+          if (!inventory) return false;
+          const decision = deps.farm?.decision(d) ?? { kind: "local" };
+          // Waiting for its build, or halted by a failed one: the node keeps its current system.
+          if (decision.kind === "waiting" || decision.kind === "halted") {
+            log.info({ node, rev: d.revision, build: decision.kind, reason: decision.kind === "halted" ? decision.reason : decision.state }, "desired state held back for its build");
+            return false;
+          }
+          call.write(watchDesiredResponse(d, inventory, decision.kind === "prebuilt" ? decision.prebuilt : null));
+          return true;
+        },
+        onDelivered: (d) => deps.onDelivered?.(deps.now() - d.adoptedAtMs),
+        log,
       });
       // The current desired state first, so a reconnect resyncs whatever it missed.
-      const current = deps.catalog.get(node);
-      if (current) send(current);
-      else log.warn({ node }, "agent connected but the inventory has no such node");
+      await stream.open();
       // After the desired bundle, so an agent with an apply to do starts it first (a preview then waits for it).
       const unwatchPreviews = deps.previews?.feed.watch(node, (m) => call.write(previewResponse(m)));
       const pending = deps.previews?.pendingFor(node);
       if (pending) call.write(previewResponse(pending));
       return () => {
         unwatchPreviews?.();
-        unwatch();
+        stream.close();
         disconnect();
         closeCount?.();
       };

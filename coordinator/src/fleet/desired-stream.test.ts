@@ -1,0 +1,115 @@
+// DesiredStream with two coordinators over one store: a coordinator whose catalog trails the store's desired refs sends
+// an agent nothing of it (HA chaos seed 26300722: a node was sent a bundle it had rolled back from three pushes
+// before); one whose write failed sends the bundle once the store names it.
+import { rm } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../shared/src/log/index.js";
+import { homelabFiles, tempDir } from "../git/test-fixtures.js";
+import { FileStore } from "../store/index.js";
+import { DesiredStream } from "./desired-stream.js";
+import { adopterOver, failingOnce } from "./test-fixtures.js";
+
+const OLD = "1".repeat(40);
+const NEW = "2".repeat(40);
+let dir: string;
+let store: FileStore;
+let v1: Map<string, string>;
+let v2: Map<string, string>;
+beforeEach(async () => {
+  dir = await tempDir("desired-stream");
+  store = await FileStore.open({ dir, clock: () => 1_000 });
+  await store.setSecret("k3s-token", Buffer.from("t"));
+  for (const n of ["n1", "n2"]) await store.enrollNode(n);
+  v1 = await homelabFiles();
+  // A commit that changes every node's bundle.
+  v2 = new Map(v1);
+  v2.set("common/monitoring.nix", `${v1.get("common/monitoring.nix")}\n# the next commit\n`);
+});
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A coordinator on the shared store: OLD is older than NEW as upstream's history says. */
+function coordinator(on: FileStore = store) {
+  return adopterOver(on, { storeIsAhead: async (revision, stored) => revision === OLD && stored === NEW }, { shared: true });
+}
+
+/** An agent's stream of n1 at coordinator `c`: the revisions written to it, in order. */
+async function agentAt(c: Awaited<ReturnType<typeof coordinator>>, node = "n1") {
+  const sent: string[] = [];
+  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (sent.push(d.revision), true), log: silentLogger() });
+  await stream.open();
+  return { sent, stream };
+}
+
+describe("DesiredStream", () => {
+  it("sends an agent that moves to a trailing coordinator nothing until that coordinator catches up", async () => {
+    const a = await coordinator();
+    const b = await coordinator();
+    expect(await a.adopter.adopt(OLD, v1)).toMatchObject({ ok: true });
+    expect(await b.adopter.adopt(OLD, v1)).toMatchObject({ ok: true });
+    const stayed = await agentAt(b);
+    expect(stayed.sent).toEqual([OLD]);
+
+    // A adopts the next push; B has not fetched it yet, and its copy of the store is the one of its own adoption.
+    expect(await a.adopter.adopt(NEW, v2)).toMatchObject({ ok: true });
+    expect(b.registry.get("n1")?.desired?.revision).toBe(OLD);
+    const moved = await agentAt(b);
+    expect(moved.sent).toEqual([]);
+    expect(b.registry.get("n1")?.desired?.revision).toBe(NEW);
+
+    expect(await b.adopter.adopt(NEW, v2)).toMatchObject({ ok: true });
+    expect(moved.sent).toEqual([NEW]);
+    expect(stayed.sent).toEqual([OLD, NEW]);
+    for (const s of [stayed, moved]) s.stream.close();
+  });
+
+  it("sends nothing of an older main a restarted coordinator holds while the store is ahead", async () => {
+    const a = await coordinator();
+    const b = await coordinator();
+    await a.adopter.adopt(NEW, v2);
+    const agent = await agentAt(b);
+    expect(agent.sent).toEqual([]);
+    // Restarted on an older main: it serves it in its catalog but writes nothing, and its agents hear nothing of it.
+    expect(await b.adopter.adopt(OLD, v1, { startup: true })).toMatchObject({ ok: true });
+    expect(b.adopter.deferred).toBe(OLD);
+    expect(b.catalog.revision).toBe(OLD);
+    expect(agent.sent).toEqual([]);
+    await b.adopter.adopt(NEW, v2);
+    expect(agent.sent).toEqual([NEW]);
+    agent.stream.close();
+  });
+
+  it("sends a bundle whose store write failed once the store names it: another coordinator's write, or its own retry", async () => {
+    const a = await coordinator();
+    await a.adopter.adopt(OLD, v1);
+    const b = await coordinator(failingOnce(store, "setRolloutRevision", "etcd transaction failed: 14 UNAVAILABLE"));
+    await b.adopter.adopt(OLD, v1);
+    const [n1, n2] = [await agentAt(b, "n1"), await agentAt(b, "n2")];
+    expect([n1.sent, n2.sent]).toEqual([[OLD], [OLD]]);
+
+    // B's write of NEW fails (cut off from etcd): its catalog moved on, and both streams hold the bundles back.
+    await expect(b.adopter.adopt(NEW, v2)).rejects.toThrow("UNAVAILABLE");
+    expect(b.catalog.revision).toBe(NEW);
+    expect([n1.sent, n2.sent]).toEqual([[OLD], [OLD]]);
+
+    // A writes NEW, and B's telemetry sync brings n1's record in: n1's stream sends it.
+    await a.adopter.adopt(NEW, v2);
+    b.registry.noteRemote((await store.getNode("n1"))!);
+    expect([n1.sent, n2.sent]).toEqual([[OLD, NEW], [OLD]]);
+    // B's own adoption again (a retry, or its next sync): n2's stream sends it too, and n1's does not send it twice.
+    await b.adopter.adopt(NEW, v2);
+    expect([n1.sent, n2.sent]).toEqual([[OLD, NEW], [OLD, NEW]]);
+    for (const s of [n1, n2]) s.stream.close();
+  });
+
+  it("on a store of its own, sends every adoption at once", async () => {
+    const c = await adopterOver(store);
+    const agent = await agentAt(c);
+    await c.adopter.adopt(OLD, v1);
+    await c.adopter.adopt(NEW, v2);
+    expect(agent.sent).toEqual([OLD, NEW]);
+    agent.stream.close();
+  });
+});

@@ -1,0 +1,69 @@
+// What one agent's WatchDesired stream is sent: this coordinator's desired bundle, only while the store names it.
+import { errorMessage } from "../../../shared/src/errors/index.js";
+import type { Logger } from "../../../shared/src/log/index.js";
+import type { DesiredCatalog, NodeDesired } from "../inventory/index.js";
+import type { DesiredFeed } from "./desired-feed.js";
+import type { NodeRegistry } from "./node-registry.js";
+
+export interface DesiredStreamDeps {
+  readonly node: string;
+  readonly catalog: DesiredCatalog;
+  readonly registry: NodeRegistry;
+  readonly feed: DesiredFeed;
+  /** Writes the bundle to the stream; false when it was held back for another reason (builders mode: its build). */
+  readonly write: (desired: NodeDesired) => boolean;
+  /** A bundle published by an adoption was written to the stream. */
+  readonly onDelivered?: (desired: NodeDesired) => void;
+  readonly log: Logger;
+}
+
+/**
+ * With several coordinators each serves its own catalog, which can trail the store (its upstream sync has not fetched
+ * the newest push yet, or it restarted on an older main) or lead it (its write failed with etcd cut off). A trailing
+ * catalog would hand an agent an older bundle than the one it runs: HA chaos seed 26300722 sent a node a bundle it had
+ * rolled back from three revisions earlier, and it reported "rolled back" while running the newest one. So a bundle
+ * goes out only when it is the one the store names for the node (or the store names none yet); one held back goes out
+ * when the store comes to name it (another coordinator's write, or this one's retried adoption) or this coordinator
+ * catches up. The file store is written before any publish, so a single coordinator never holds anything back.
+ */
+export class DesiredStream {
+  /** The sha256 last written to this stream. */
+  private written: string | undefined;
+  private readonly stops: Array<() => void> = [];
+
+  constructor(private readonly deps: DesiredStreamDeps) {}
+
+  /** Sends the current desired bundle, then follows adoptions and the store. */
+  async open(): Promise<void> {
+    const { node, catalog, registry, feed, log } = this.deps;
+    this.stops.push(
+      feed.watch(node, (desired) => {
+        if (this.offer(desired)) this.deps.onDelivered?.(desired);
+      }),
+      registry.desiredStored.watch(node, (sha256) => {
+        const desired = catalog.get(node);
+        if (desired?.bundle.sha256 === sha256 && this.written !== sha256) this.offer(desired);
+      }),
+    );
+    // An agent that moved here from a coordinator cut off, say, may run a bundle this one has not adopted yet.
+    await registry.refresh(node).catch((err: unknown) => log.debug({ node, err: errorMessage(err) }, "cannot read the node's record; going by the last copy"));
+    const current = catalog.get(node);
+    if (!current) log.warn({ node }, "agent connected but the inventory has no such node");
+    else if (this.written !== current.bundle.sha256) this.offer(current);
+  }
+
+  close(): void {
+    for (const stop of this.stops.splice(0)) stop();
+  }
+
+  private offer(desired: NodeDesired): boolean {
+    const stored = this.deps.registry.get(this.deps.node)?.desired;
+    if (stored !== undefined && stored.sha256 !== desired.bundle.sha256) {
+      this.deps.log.info({ node: this.deps.node, rev: desired.revision, sha: desired.bundle.sha256.slice(0, 12), stored: stored.sha256.slice(0, 12), storedRev: stored.revision }, "desired bundle held back: the store names another one for this node");
+      return false;
+    }
+    if (!this.deps.write(desired)) return false;
+    this.written = desired.bundle.sha256;
+    return true;
+  }
+}
