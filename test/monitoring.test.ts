@@ -54,8 +54,8 @@ describe("deploy/monitoring", () => {
     expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(nk_a_bucket{job="nk_x"}[5m]))) / nk_b')).toEqual(["nk_a_bucket", "nk_b"]);
   });
 
-  it("has the five alerts the operators asked for, and one for manifests that keep failing", () => {
-    expect(rules.map((r) => r.alert)).toEqual(["NkRolloutHalted", "NkNodeFailed", "NkLeaseDeadlineNear", "NkManifestsFailing", "NkAgentDisconnected", "NkNoLeader"]);
+  it("has the five alerts the operators asked for, one for manifests that keep failing and one for bundles held back", () => {
+    expect(rules.map((r) => r.alert)).toEqual(["NkRolloutHalted", "NkNodeFailed", "NkLeaseDeadlineNear", "NkManifestsFailing", "NkAgentDisconnected", "NkDesiredHeldBack", "NkNoLeader"]);
   });
 
   it("uses in every alert and panel only metrics the coordinator exposes", () => {

@@ -86,6 +86,7 @@ export async function startListeners(config: CoordinatorConfig, parts: ListenerP
           onReport: agentReportHandler({ health: nodeHealth, noteFailure: (node, revision, error) => leases.noteFailure(node, revision, error), onReport: () => metrics.reportReceived(), log }),
           openStream: () => metrics.grpcStreamOpened("watch_desired"),
           onDelivered: (ms) => metrics.desiredDelivered(ms / 1000),
+          onHeldBack: (held) => metrics.desiredHeldBack(held),
           clusterName: () => catalog.inventory?.cluster.name ?? "",
           isLeader: () => leadership.isLeader(),
           onLeadershipChange: (listener) => leadership.onChange(listener),

@@ -43,6 +43,8 @@ export interface PushResult {
   /** When git push started (no coordinator can have adopted the revision before). */
   readonly startedAtMs: number;
   readonly error?: string;
+  /** Each node's bundle sha256 rendered from the commit (none when it does not validate: a push meant to be refused). */
+  readonly shas?: ReadonlyMap<string, string>;
 }
 
 /** A network path the chaos can cut (one TCP proxy, or all of a node's proxies). */
@@ -208,10 +210,11 @@ export abstract class ChaosBase {
       await this.git("add", "-A");
       await this.git("commit", "-q", "--allow-empty", "-m", message);
       const sha = (await this.git("rev-parse", "HEAD")).stdout.trim();
+      const shas = await this.renderedShas().catch(() => undefined);
       const startedAtMs = Date.now();
       try {
         await this.pushHead();
-        return { sha, acked: true, startedAtMs };
+        return { sha, acked: true, startedAtMs, ...(shas && { shas }) };
       } catch (err) {
         return { sha, acked: false, startedAtMs, error: ((err as { stderr?: string }).stderr ?? String(err)).trim().slice(0, 300) };
       }

@@ -155,7 +155,7 @@ export class ChaosDriver {
     }
     if (inject && on !== undefined && change.change !== "bad") await this.injectFault(on, (await cluster.renderedShas()).get(on)!, inject);
     const result = await cluster.push(`chaos ${n}: ${change.change}${"node" in change ? ` ${change.node}` : ""}`);
-    this.recorder.recordPush({ sha: result.sha, message: change.change, acked: result.acked, startedAtMs: result.startedAtMs });
+    this.recorder.recordPush({ sha: result.sha, message: change.change, acked: result.acked, startedAtMs: result.startedAtMs, ...(result.shas && { shas: result.shas }) });
     return result;
   }
 
@@ -182,7 +182,7 @@ export class ChaosDriver {
     let last: PushResult | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       last = await this.cluster.push(`chaos ${this.counter}: final good revision`);
-      this.recorder.recordPush({ sha: last.sha, message: "final", acked: last.acked, startedAtMs: last.startedAtMs });
+      this.recorder.recordPush({ sha: last.sha, message: "final", acked: last.acked, startedAtMs: last.startedAtMs, ...(last.shas && { shas: last.shas }) });
       if (last.acked) return last;
       await sleep(1_000);
     }

@@ -28,6 +28,8 @@ export interface PushRecord {
   readonly startedAtMs: number;
   /** When git push returned. */
   readonly atMs: number;
+  /** Each node's bundle sha256 at this commit (none when it does not validate). */
+  readonly shas?: ReadonlyMap<string, string>;
 }
 
 export class ChaosRecorder {

@@ -9,7 +9,7 @@ import { ChaosCluster, CHAOS_NODES, K3S_SECRET } from "./chaos-cluster.js";
 import { EtcdHistory } from "./etcd-history.js";
 import { HA_PREFIX, HaCluster } from "./ha-cluster.js";
 import { leaderEffects, leaderEffectViolations } from "./leader-effects.js";
-import { DeliveryLog } from "./delivery-log.js";
+import { DeliveryLog, pushedBundles } from "./delivery-log.js";
 import { ChaosDriver } from "./chaos-driver.js";
 import { concurrencyViolations, convergedViolations, readMachine, rebootViolations, settledViolations } from "./chaos-invariants.js";
 import { ChaosRecorder } from "./chaos-recorder.js";
@@ -289,7 +289,7 @@ async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: Ch
     violations.push(...leaderEffectViolations(seen, history.terms));
   }
   violations.push(...driver.problems.splice(0));
-  violations.push(...(await deliveries.check(new Map(recorder.pushes.filter((p) => p.acked).map((p, i) => [p.sha, i])))));
+  violations.push(...(await deliveries.check(pushedBundles(recorder.pushes, nodes))));
   violations.push(...(await cluster.missingPushes(recorder.pushes.slice(from.pushes).filter((p) => p.acked).map((p) => p.sha))));
   violations.push(...(await cluster.missingNodes()));
   for (const node of nodes) {

@@ -1,13 +1,21 @@
-// The delivery invariant over agents' logs: an older revision sent after a newer one is flagged, once, with both.
+// The delivery invariant over agents' logs: a bundle only older pushes had, sent after a newer one, is flagged once.
 import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DeliveryLog, parseDeliveries } from "./delivery-log.js";
+import { DeliveryLog, parseDeliveries, pushedBundles } from "./delivery-log.js";
 
-const [A, B, C] = ["a".repeat(40), "b".repeat(40), "c".repeat(40)];
-const order = new Map([[A, 0], [B, 1], [C, 2]]);
-const line = (rev: string, time: number) => `${JSON.stringify({ level: 30, time, node: "n1", rev, sha: rev.slice(0, 12).toUpperCase(), msg: "desired bundle received" })}\n`;
+const [Z, B, C, FIRST] = ["z", "b", "c", "f"].map((c) => c.repeat(64)) as [string, string, string, string];
+const short = (sha: string) => sha.slice(0, 12);
+/** Pushes whose n1 bundles are Z, then B (a bad change), then Z again (its revert), then C; one refused in between. */
+const pushes = [
+  { acked: true, shas: new Map([["n1", Z]]) },
+  { acked: true, shas: new Map([["n1", B]]) },
+  { acked: false },
+  { acked: true, shas: new Map([["n1", Z]]) },
+  { acked: true, shas: new Map([["n1", C]]) },
+];
+const line = (sha: string, rev: string, time: number) => `${JSON.stringify({ level: 30, time, rev, sha: short(sha), msg: "desired bundle received" })}\n`;
 
 let dir: string;
 beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), "nk-delivery-"))));
@@ -15,26 +23,28 @@ afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 describe("delivery log", () => {
   it("reads deliveries from JSON lines and skips everything else", () => {
-    const text = `not json desired bundle received\n${JSON.stringify({ msg: "apply phase", rev: A })}\n${line(B, 5)}{"msg":"desired bundle rec`;
-    expect(parseDeliveries("n1", text)).toEqual([{ node: "n1", revision: B, sha: "BBBBBBBBBBBB", atMs: 5 }]);
+    const text = `not json desired bundle received\n${JSON.stringify({ msg: "apply phase", rev: "r1" })}\n${line(B, "r2", 5)}{"msg":"desired bundle rec`;
+    expect(parseDeliveries("n1", text)).toEqual([{ node: "n1", revision: "r2", sha: short(B), atMs: 5 }]);
   });
 
-  it("flags a revision older than one the node was sent before, across calls and lines written in parts", async () => {
+  it("judges by bundle: a revert and a bundle named by another commit pass, an older bundle after a newer one does not", async () => {
     const file = join(dir, "agent.log");
     const log = new DeliveryLog(new Map([["n1", file]]));
-    expect(await log.check(order)).toEqual([]); // no log yet
-    await appendFile(file, line(A, 1_000) + line(B, 2_000) + line(B, 3_000));
-    expect(await log.check(order)).toEqual([]);
-    // The cluster's first commit is no acknowledged push: not judged. A line cut short waits for its end.
-    const late = line(A, 5_000);
-    await appendFile(file, line("d".repeat(40), 4_000) + late.slice(0, 20));
-    expect(await log.check(order)).toEqual([]);
-    await appendFile(file, late.slice(20) + line(C, 6_000));
-    expect(await log.check(order)).toEqual([
-      `00:00:05.000: n1 was sent bundle AAAAAAAAAAAA of revision ${A.slice(0, 12)} after bundle BBBBBBBBBBBB of the newer revision ${B.slice(0, 12)} (at 00:00:03.000)`,
-    ]);
+    const pushed = pushedBundles(pushes, ["n1"]);
+    expect(pushed.get("n1")).toEqual([short(Z), short(B), short(Z), short(C)]);
+    expect(await log.check(pushed)).toEqual([]); // no log yet
+    // The first commit's bundle is no push's: not judged. Z, B, then Z of the revert (named r1 by a coordinator that
+    // never saw r2: the same bundle), and Z again on a reconnect.
+    await appendFile(file, line(FIRST, "r0", 500) + line(Z, "r1", 1_000) + line(B, "r2", 2_000) + line(Z, "r1", 3_000) + line(Z, "r3", 3_500));
+    expect(await log.check(pushed)).toEqual([]);
+    // A line cut short waits for its end.
+    const late = line(B, "r2", 5_000);
+    await appendFile(file, late.slice(0, 20));
+    expect(await log.check(pushed)).toEqual([]);
+    await appendFile(file, late.slice(20) + line(C, "r4", 6_000));
+    expect(await log.check(pushed)).toEqual([`00:00:05.000: n1 was sent bundle ${short(B)} (push 2, revision r2) after bundle ${short(Z)} of the newer push 3 (at 00:00:03.500)`]);
     // Each line is judged once.
-    expect(await log.check(order)).toEqual([]);
-    expect(log.seen).toBe(6);
+    expect(await log.check(pushed)).toEqual([]);
+    expect(log.seen).toBe(7);
   });
 });

@@ -1,6 +1,6 @@
 // No agent is sent an older bundle than one it was sent before. HA chaos seed 26300722: a coordinator whose catalog
 // trailed the store sent a node a bundle three pushes old, and only the node's odd "rolled back" gave it away. Agents
-// log every bundle they receive; the order of the acknowledged pushes says which revision is older.
+// log every bundle they receive; the order of the acknowledged pushes, and each one's rendered bundles, say which is older.
 import { open } from "node:fs/promises";
 
 export interface Delivery {
@@ -28,20 +28,37 @@ export function parseDeliveries(node: string, text: string): Delivery[] {
   return out;
 }
 
+/** Per node, the bundle (sha256, first 12 hex digits as agents log it) of each acknowledged push in order. */
+export type PushedBundles = ReadonlyMap<string, readonly (string | undefined)[]>;
+
+/** Each node's bundles from the acknowledged pushes, in push order (a push that did not render leaves a hole). */
+export function pushedBundles(pushes: ReadonlyArray<{ readonly acked: boolean; readonly shas?: ReadonlyMap<string, string> }>, nodes: readonly string[]): PushedBundles {
+  const acked = pushes.filter((p) => p.acked);
+  return new Map(nodes.map((n) => [n, acked.map((p) => p.shas?.get(n)?.slice(0, 12))]));
+}
+
 /**
- * Deliveries of a revision older, in `pushOrder` (commit → index of its acknowledged push), than one the same node was
- * sent before; `newest` carries each node's newest delivery from one call to the next. A revision outside `pushOrder`
- * (the cluster's first commit, a push whose answer was lost) is not judged.
+ * Deliveries of a bundle that only pushes older than the one the node was last sent had. Judged by bundle, not by the
+ * revision the message names: each coordinator names the commit where its own catalog first saw the bundle, so two
+ * coordinators that fetched different commits name the same bundle differently. `position` carries each node's place
+ * in `pushed` (the earliest push at or after its last place whose bundle it was sent) from one call to the next. A
+ * bundle no acknowledged push had (the cluster's first commit) is not judged.
  */
-export function backwardDeliveries(deliveries: readonly Delivery[], pushOrder: ReadonlyMap<string, number>, newest: Map<string, { index: number; delivery: Delivery }>): string[] {
+export function backwardDeliveries(deliveries: readonly Delivery[], pushed: PushedBundles, position: Map<string, { index: number; delivery: Delivery }>): string[] {
   const out: string[] = [];
   for (const d of deliveries) {
-    const index = pushOrder.get(d.revision);
-    if (index === undefined) continue;
-    const before = newest.get(d.node);
-    if (before && index < before.index) {
-      out.push(`${at(d.atMs)}: ${d.node} was sent bundle ${d.sha} of revision ${d.revision.slice(0, 12)} after bundle ${before.delivery.sha} of the newer revision ${before.delivery.revision.slice(0, 12)} (at ${at(before.delivery.atMs)})`);
-    } else newest.set(d.node, { index, delivery: d });
+    const bundles = pushed.get(d.node) ?? [];
+    const from = position.get(d.node);
+    const start = from?.index ?? 0;
+    const index = bundles.indexOf(d.sha, start);
+    if (index >= 0) {
+      position.set(d.node, { index, delivery: d });
+      continue;
+    }
+    const older = bundles.lastIndexOf(d.sha, start);
+    if (older >= 0 && from) {
+      out.push(`${at(d.atMs)}: ${d.node} was sent bundle ${d.sha} (push ${older + 1}, revision ${d.revision.slice(0, 12)}) after bundle ${from.delivery.sha} of the newer push ${from.index + 1} (at ${at(from.delivery.atMs)})`);
+    }
   }
   return out;
 }
@@ -49,18 +66,18 @@ export function backwardDeliveries(deliveries: readonly Delivery[], pushOrder: R
 /** Reads what each node's agent.log gained since the last call. */
 export class DeliveryLog {
   private readonly offsets = new Map<string, number>();
-  private readonly newest = new Map<string, { index: number; delivery: Delivery }>();
+  private readonly position = new Map<string, { index: number; delivery: Delivery }>();
   /** Deliveries read so far (the run's summary shows the check saw some). */
   seen = 0;
 
   constructor(private readonly logFiles: ReadonlyMap<string, string>) {}
 
   /** Violations among the deliveries logged since the last call. */
-  async check(pushOrder: ReadonlyMap<string, number>): Promise<string[]> {
+  async check(pushed: PushedBundles): Promise<string[]> {
     const deliveries: Delivery[] = [];
     for (const [node, file] of this.logFiles) deliveries.push(...parseDeliveries(node, await this.readNew(node, file)));
     this.seen += deliveries.length;
-    return backwardDeliveries(deliveries, pushOrder, this.newest);
+    return backwardDeliveries(deliveries, pushed, this.position);
   }
 
   /** Whole lines only: a line still being written is read next time. */

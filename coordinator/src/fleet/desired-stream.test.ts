@@ -38,9 +38,10 @@ function coordinator(on: FileStore = store) {
 /** An agent's stream of n1 at coordinator `c`: the revisions written to it, in order. */
 async function agentAt(c: Awaited<ReturnType<typeof coordinator>>, node = "n1") {
   const sent: string[] = [];
-  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (sent.push(d.revision), true), log: silentLogger() });
+  const held: boolean[] = [];
+  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (sent.push(d.revision), true), onHeldBack: (h) => void held.push(h), log: silentLogger() });
   await stream.open();
-  return { sent, stream };
+  return { sent, held, stream };
 }
 
 describe("DesiredStream", () => {
@@ -57,11 +58,14 @@ describe("DesiredStream", () => {
     expect(b.registry.get("n1")?.desired?.revision).toBe(OLD);
     const moved = await agentAt(b);
     expect(moved.sent).toEqual([]);
+    expect(moved.held).toEqual([true]);
     expect(b.registry.get("n1")?.desired?.revision).toBe(NEW);
 
     expect(await b.adopter.adopt(NEW, v2)).toMatchObject({ ok: true });
     expect(moved.sent).toEqual([NEW]);
+    expect(moved.held).toEqual([true, false]);
     expect(stayed.sent).toEqual([OLD, NEW]);
+    expect(stayed.held).toEqual([]);
     for (const s of [stayed, moved]) s.stream.close();
   });
 
@@ -102,6 +106,48 @@ describe("DesiredStream", () => {
     await b.adopter.adopt(NEW, v2);
     expect([n1.sent, n2.sent]).toEqual([[OLD, NEW], [OLD, NEW]]);
     for (const s of [n1, n2]) s.stream.close();
+  });
+
+  it("reads the node's record again when this coordinator wrote the node's ref while the first read was out", async () => {
+    const a = await coordinator();
+    let b: Awaited<ReturnType<typeof coordinator>> | undefined;
+    await a.adopter.adopt(OLD, v1);
+    let raced = false;
+    const racing = new Proxy(store, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop) as unknown;
+        if (prop === "getNode" && !raced) {
+          // The read answers with the store's newest ref while this coordinator's own (older) write of it returns.
+          return async (name: string) => ((raced = true), await t.getNode(name).finally(() => b!.registry.noteDesired([{ node: "n1", revision: OLD, sha256: b!.catalog.get("n1")!.bundle.sha256 }])));
+        }
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+    });
+    b = await coordinator(racing);
+    await b.adopter.adopt(OLD, v1);
+    await a.adopter.adopt(NEW, v2);
+    const moved = await agentAt(b);
+    expect(raced).toBe(true);
+    expect(b.registry.get("n1")?.desired?.revision).toBe(NEW);
+    expect(moved.sent).toEqual([]);
+    moved.stream.close();
+  });
+
+  it("sends on the store's word only a bundle it held back, never the catalog of an adoption still under way", async () => {
+    const a = await coordinator();
+    const b = await coordinator();
+    await a.adopter.adopt(OLD, v1);
+    await b.adopter.adopt(OLD, v1);
+    const agent = await agentAt(b);
+    await a.adopter.adopt(NEW, v2);
+    // B's catalog took NEW, but its adoption has not published it (builders mode plans its builds first); the
+    // telemetry sync meanwhile brings A's ref of the same bundle.
+    b.catalog.adopt(NEW, b.catalog.inventory!, v2);
+    b.registry.noteRemote((await store.getNode("n1"))!);
+    expect(agent.sent).toEqual([OLD]);
+    b.feed.publish(b.catalog.get("n1")!);
+    expect(agent.sent).toEqual([OLD, NEW]);
+    agent.stream.close();
   });
 
   it("on a store of its own, sends every adoption at once", async () => {

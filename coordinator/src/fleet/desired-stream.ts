@@ -14,6 +14,8 @@ export interface DesiredStreamDeps {
   readonly write: (desired: NodeDesired) => boolean;
   /** A bundle published by an adoption was written to the stream. */
   readonly onDelivered?: (desired: NodeDesired) => void;
+  /** The stream began (true) or stopped (false) holding a bundle back (a gauge: one that stays up needs a look). */
+  readonly onHeldBack?: (held: boolean) => void;
   readonly log: Logger;
 }
 
@@ -24,11 +26,15 @@ export interface DesiredStreamDeps {
  * rolled back from three revisions earlier, and it reported "rolled back" while running the newest one. So a bundle
  * goes out only when it is the one the store names for the node (or the store names none yet); one held back goes out
  * when the store comes to name it (another coordinator's write, or this one's retried adoption) or this coordinator
- * catches up. The file store is written before any publish, so a single coordinator never holds anything back.
+ * catches up. A single coordinator writes its file store before any publish, so it holds a bundle back only while a
+ * failed write waits for its retry.
  */
 export class DesiredStream {
   /** The sha256 last written to this stream. */
   private written: string | undefined;
+  /** The newest bundle the store rule kept from this stream; sent when the store comes to name it. */
+  private heldBack: NodeDesired | undefined;
+  private closed = false;
   private readonly stops: Array<() => void> = [];
 
   constructor(private readonly deps: DesiredStreamDeps) {}
@@ -36,32 +42,48 @@ export class DesiredStream {
   /** Sends the current desired bundle, then follows adoptions and the store. */
   async open(): Promise<void> {
     const { node, catalog, registry, feed, log } = this.deps;
+    const deliver = (desired: NodeDesired): void => {
+      if (this.offer(desired)) this.deps.onDelivered?.(desired);
+    };
     this.stops.push(
-      feed.watch(node, (desired) => {
-        if (this.offer(desired)) this.deps.onDelivered?.(desired);
-      }),
+      feed.watch(node, deliver),
+      // Only what this stream was handed and held back: the catalog may be mid-adoption, not yet planned for builders.
       registry.desiredStored.watch(node, (sha256) => {
-        const desired = catalog.get(node);
-        if (desired?.bundle.sha256 === sha256 && this.written !== sha256) this.offer(desired);
+        if (this.heldBack?.bundle.sha256 === sha256) deliver(this.heldBack);
       }),
     );
+    if (!catalog.get(node)) {
+      log.warn({ node }, "agent connected but the inventory has no such node");
+      return;
+    }
     // An agent that moved here from a coordinator cut off, say, may run a bundle this one has not adopted yet.
-    await registry.refresh(node).catch((err: unknown) => log.debug({ node, err: errorMessage(err) }, "cannot read the node's record; going by the last copy"));
+    await registry.refresh(node).catch((err: unknown) => log.warn({ node, err: errorMessage(err) }, "cannot read the node's record from the store; going by the last copy"));
     const current = catalog.get(node);
-    if (!current) log.warn({ node }, "agent connected but the inventory has no such node");
-    else if (this.written !== current.bundle.sha256) this.offer(current);
+    if (current && this.written !== current.bundle.sha256) this.offer(current);
   }
 
   close(): void {
+    this.closed = true;
+    this.hold(undefined);
     for (const stop of this.stops.splice(0)) stop();
   }
 
+  private hold(desired: NodeDesired | undefined): void {
+    if ((this.heldBack === undefined) !== (desired === undefined)) this.deps.onHeldBack?.(desired !== undefined);
+    this.heldBack = desired;
+  }
+
   private offer(desired: NodeDesired): boolean {
+    if (this.closed) return false;
     const stored = this.deps.registry.get(this.deps.node)?.desired;
     if (stored !== undefined && stored.sha256 !== desired.bundle.sha256) {
-      this.deps.log.info({ node: this.deps.node, rev: desired.revision, sha: desired.bundle.sha256.slice(0, 12), stored: stored.sha256.slice(0, 12), storedRev: stored.revision }, "desired bundle held back: the store names another one for this node");
+      if (this.heldBack?.bundle.sha256 !== desired.bundle.sha256) {
+        this.deps.log.info({ node: this.deps.node, rev: desired.revision, sha: desired.bundle.sha256.slice(0, 12), stored: stored.sha256.slice(0, 12), storedRev: stored.revision }, "desired bundle held back: the store names another one for this node");
+      }
+      this.hold(desired);
       return false;
     }
+    this.hold(undefined);
     if (!this.deps.write(desired)) return false;
     this.written = desired.bundle.sha256;
     return true;

@@ -150,9 +150,14 @@ export class NodeRegistry {
    */
   async refresh(name: string): Promise<void> {
     if (!this.options.shared) return;
-    const readSince = this.readMark();
-    const record = await this.store.getNode(name);
-    if (record) this.noteRemote(record, { readSince });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const readSince = this.readMark();
+      const record = await this.store.getNode(name);
+      if (!record) return;
+      this.noteRemote(record, { readSince });
+      // This coordinator wrote the node's ref while the read was out: which of the two is newer is unknown, so read again.
+      if ((this.desiredTaken.get(name) ?? 0) <= readSince) return;
+    }
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { AdoptResult, DesiredCatalog, NodeDesired } from "../inventory/index.js";
 import type { RolloutRecord, Store } from "../store/index.js";
 import { randomBytes } from "node:crypto";
-import { NkError, isNkError } from "../../../shared/src/errors/index.js";
+import { NkError, errorMessage, isNkError } from "../../../shared/src/errors/index.js";
 import { doublingDelayMs } from "../../../shared/src/time/index.js";
 import type { DesiredFeed } from "./desired-feed.js";
 import type { NodeRegistry } from "./node-registry.js";
@@ -242,11 +242,17 @@ export class RevisionAdopter {
    * that no stream sends a bundle of this older main meanwhile. Announced after the publish, like refs written here.
    */
   private async mirrorStore(): Promise<true> {
-    const readSince = this.deps.registry.readMark();
-    for (const record of await this.deps.store.listNodes()) {
-      const before = this.deps.registry.get(record.name)?.desired?.sha256;
-      this.deps.registry.noteRemote(record, { announce: false, readSince });
-      if (record.desired && record.desired.sha256 !== before) this.noted.push(record.name);
+    const { store, registry, log } = this.deps;
+    try {
+      const readSince = registry.readMark();
+      for (const record of await store.listNodes()) {
+        const before = registry.get(record.name)?.desired?.sha256;
+        registry.noteRemote(record, { announce: false, readSince });
+        if (record.desired && record.desired.sha256 !== before) this.noted.push(record.name);
+      }
+    } catch (err) {
+      // Best effort: the telemetry sync brings the same refs a moment later.
+      log.warn({ err: errorMessage(err) }, "cannot read the store's desired bundles; going by the last copy");
     }
     return true;
   }

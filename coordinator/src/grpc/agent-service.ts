@@ -42,6 +42,8 @@ export interface AgentServiceDeps {
   readonly onReport?: (node: string, report: NodeReport, before: NodeReport | undefined) => void;
   /** A new desired bundle was written to an agent's stream this long after it was adopted. */
   readonly onDelivered?: (latencyMs: number) => void;
+  /** A desired stream began (true) or stopped (false) holding its node's bundle back (DesiredStream). */
+  readonly onHeldBack?: (held: boolean) => void;
   /** Counts an open WatchDesired stream; returns the function that ends the count. */
   readonly openStream?: () => () => void;
   readonly clusterName: () => string;
@@ -159,6 +161,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
           return true;
         },
         onDelivered: (d) => deps.onDelivered?.(deps.now() - d.adoptedAtMs),
+        ...(deps.onHeldBack && { onHeldBack: deps.onHeldBack }),
         log,
       });
       // The current desired state first, so a reconnect resyncs whatever it missed.

@@ -41,6 +41,11 @@ export class CoordinatorMetrics {
     });
   })();
   private readonly grpcStreams = new Gauge({ name: "nk_grpc_streams_open", help: "open gRPC server streams", labelNames: ["stream"] as const, registers: [this.registry] });
+  private readonly heldBack = new Gauge({
+    name: "nk_desired_streams_held_back",
+    help: "agents' desired streams holding a bundle back because the store names another for the node (this coordinator trails or leads the store)",
+    registers: [this.registry],
+  });
   private readonly deliverySeconds = new Histogram({
     name: "nk_desired_delivery_latency_seconds",
     help: "from a revision being accepted to its desired state reaching a connected agent",
@@ -82,6 +87,12 @@ export class CoordinatorMetrics {
   }
 
   /** Counts a stream as open; call the returned function once when it ends (extra calls are ignored). */
+  /** A desired stream began (true) or stopped (false) holding its node's bundle back. */
+  desiredHeldBack(held: boolean): void {
+    if (held) this.heldBack.inc();
+    else this.heldBack.dec();
+  }
+
   grpcStreamOpened(stream: GrpcStreamKind): () => void {
     this.grpcStreams.inc({ stream });
     let open = true;
