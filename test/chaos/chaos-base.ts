@@ -216,7 +216,7 @@ export abstract class ChaosBase {
         await this.pushHead();
         return { sha, acked: true, startedAtMs, ...(shas && { shas }) };
       } catch (err) {
-        return { sha, acked: false, startedAtMs, error: ((err as { stderr?: string }).stderr ?? String(err)).trim().slice(0, 300) };
+        return { sha, acked: false, startedAtMs, error: ((err as { stderr?: string }).stderr ?? String(err)).trim().slice(0, 300), ...(shas && { shas }) };
       }
     });
     this.pushes = run.catch(() => undefined);

@@ -7,13 +7,16 @@ import { DeliveryLog, parseDeliveries, pushedBundles } from "./delivery-log.js";
 
 const [Z, B, C, FIRST] = ["z", "b", "c", "f"].map((c) => c.repeat(64)) as [string, string, string, string];
 const short = (sha: string) => sha.slice(0, 12);
-/** Pushes whose n1 bundles are Z, then B (a bad change), then Z again (its revert), then C; one refused in between. */
+/**
+ * n1's bundles: Z at r1, B (a bad change) at r2, a refused push, Z again (its revert) at r3 whose answer was lost but
+ * which landed, then C at r4.
+ */
 const pushes = [
-  { acked: true, shas: new Map([["n1", Z]]) },
-  { acked: true, shas: new Map([["n1", B]]) },
-  { acked: false },
-  { acked: true, shas: new Map([["n1", Z]]) },
-  { acked: true, shas: new Map([["n1", C]]) },
+  { sha: "r1", shas: new Map([["n1", Z]]) },
+  { sha: "r2", shas: new Map([["n1", B]]) },
+  { sha: "refused" },
+  { sha: "r3", shas: new Map([["n1", Z]]) },
+  { sha: "r4", shas: new Map([["n1", C]]) },
 ];
 const line = (sha: string, rev: string, time: number) => `${JSON.stringify({ level: 30, time, rev, sha: short(sha), msg: "desired bundle received" })}\n`;
 
@@ -31,11 +34,12 @@ describe("delivery log", () => {
     const file = join(dir, "agent.log");
     const log = new DeliveryLog(new Map([["n1", file]]));
     const pushed = pushedBundles(pushes, ["n1"]);
-    expect(pushed.get("n1")).toEqual([short(Z), short(B), short(Z), short(C)]);
+    expect(pushed.commits).toEqual(["r1", "r2", "r3", "r4"]);
+    expect(pushed.byNode.get("n1")).toEqual([short(Z), short(B), short(Z), short(C)]);
     expect(await log.check(pushed)).toEqual([]); // no log yet
     // The first commit's bundle is no push's: not judged. Z, B, then Z of the revert (named r1 by a coordinator that
     // never saw r2: the same bundle), and Z again on a reconnect.
-    await appendFile(file, line(FIRST, "r0", 500) + line(Z, "r1", 1_000) + line(B, "r2", 2_000) + line(Z, "r1", 3_000) + line(Z, "r3", 3_500));
+    await appendFile(file, line(FIRST, "r0", 500) + line(Z, "r1", 1_000) + line(B, "r2", 2_000) + line(Z, "r1", 3_000) + line(Z, "r1", 3_500));
     expect(await log.check(pushed)).toEqual([]);
     // A line cut short waits for its end.
     const late = line(B, "r2", 5_000);
@@ -46,5 +50,13 @@ describe("delivery log", () => {
     // Each line is judged once.
     expect(await log.check(pushed)).toEqual([]);
     expect(log.seen).toBe(7);
+  });
+
+  it("places a node by the push a message names when that push had the bundle", async () => {
+    const file = join(dir, "agent.log");
+    const log = new DeliveryLog(new Map([["n1", file]]));
+    // Z named r3 (the revert) puts n1 after B's push, though r1 had Z too: B after it is older.
+    await appendFile(file, line(Z, "r3", 1_000) + line(B, "r2", 2_000));
+    expect(await log.check(pushedBundles(pushes, ["n1"]))).toEqual([`00:00:02.000: n1 was sent bundle ${short(B)} (push 2, revision r2) after bundle ${short(Z)} of the newer push 3 (at 00:00:01.000)`]);
   });
 });

@@ -28,29 +28,36 @@ export function parseDeliveries(node: string, text: string): Delivery[] {
   return out;
 }
 
-/** Per node, the bundle (sha256, first 12 hex digits as agents log it) of each acknowledged push in order. */
-export type PushedBundles = ReadonlyMap<string, readonly (string | undefined)[]>;
-
-/** Each node's bundles from the acknowledged pushes, in push order (a push that did not render leaves a hole). */
-export function pushedBundles(pushes: ReadonlyArray<{ readonly acked: boolean; readonly shas?: ReadonlyMap<string, string> }>, nodes: readonly string[]): PushedBundles {
-  const acked = pushes.filter((p) => p.acked);
-  return new Map(nodes.map((n) => [n, acked.map((p) => p.shas?.get(n)?.slice(0, 12))]));
+/** The pushes that rendered, in push order: each one's commit and every node's bundle (first 12 hex digits, as logged). */
+export interface PushedBundles {
+  readonly commits: readonly string[];
+  readonly byNode: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
- * Deliveries of a bundle that only pushes older than the one the node was last sent had. Judged by bundle, not by the
- * revision the message names: each coordinator names the commit where its own catalog first saw the bundle, so two
- * coordinators that fetched different commits name the same bundle differently. `position` carries each node's place
- * in `pushed` (the earliest push at or after its last place whose bundle it was sent) from one call to the next. A
- * bundle no acknowledged push had (the cluster's first commit) is not judged.
+ * Every push that rendered, acknowledged or not: one whose answer was lost may have landed all the same, and listing
+ * a push that did not only lets more deliveries pass. A push meant to be refused does not render.
+ */
+export function pushedBundles(pushes: ReadonlyArray<{ readonly sha: string; readonly shas?: ReadonlyMap<string, string> }>, nodes: readonly string[]): PushedBundles {
+  const rendered = pushes.filter((p) => p.shas !== undefined);
+  return { commits: rendered.map((p) => p.sha), byNode: new Map(nodes.map((n) => [n, rendered.map((p) => p.shas!.get(n)?.slice(0, 12) ?? "")])) };
+}
+
+/**
+ * Deliveries of a bundle that only pushes older than the node's place had. Judged by bundle: each coordinator names the
+ * commit where its own catalog first saw a bundle, so two that fetched different commits name one bundle differently.
+ * A node's place is the earliest push at or after its last place whose bundle it was sent, or later: the push the
+ * message names, when that push had the bundle (its sender had reached that commit). `position` carries each node's
+ * place from one call to the next. A bundle no push had (the cluster's first commit) is not judged.
  */
 export function backwardDeliveries(deliveries: readonly Delivery[], pushed: PushedBundles, position: Map<string, { index: number; delivery: Delivery }>): string[] {
   const out: string[] = [];
   for (const d of deliveries) {
-    const bundles = pushed.get(d.node) ?? [];
+    const bundles = pushed.byNode.get(d.node) ?? [];
     const from = position.get(d.node);
     const start = from?.index ?? 0;
-    const index = bundles.indexOf(d.sha, start);
+    const named = pushed.commits.indexOf(d.revision);
+    const index = named >= start && bundles[named] === d.sha ? named : bundles.indexOf(d.sha, start);
     if (index >= 0) {
       position.set(d.node, { index, delivery: d });
       continue;

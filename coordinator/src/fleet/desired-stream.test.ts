@@ -150,6 +150,22 @@ describe("DesiredStream", () => {
     agent.stream.close();
   });
 
+  it("sends the catalog's bundle when the store names it and the bundle held back went stale without a publish", async () => {
+    const a = await coordinator();
+    const b = await coordinator();
+    await a.adopter.adopt(NEW, v2);
+    await b.adopter.adopt(OLD, v1, { startup: true });
+    const agent = await agentAt(b);
+    expect(agent.sent).toEqual([]);
+    // B's catalog comes to NEW without publishing n1 (as when n1 left the inventory and came back unchanged), and an
+    // adoption announces the store's ref.
+    b.catalog.adopt(NEW, b.catalog.inventory!, v2);
+    b.registry.announceDesired(["n1"]);
+    expect(agent.sent).toEqual([NEW]);
+    expect(agent.held).toEqual([true, false]);
+    agent.stream.close();
+  });
+
   it("on a store of its own, sends every adoption at once", async () => {
     const c = await adopterOver(store);
     const agent = await agentAt(c);

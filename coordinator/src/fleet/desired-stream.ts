@@ -47,9 +47,15 @@ export class DesiredStream {
     };
     this.stops.push(
       feed.watch(node, deliver),
-      // Only what this stream was handed and held back: the catalog may be mid-adoption, not yet planned for builders.
+      // What this stream was handed and held back, not the catalog: that may be mid-adoption, before builders mode
+      // planned it (its publish comes next). Unless the catalog moved on without a publish for this node (it left the
+      // inventory and came back with an unchanged bundle): then the held bundle is stale and the catalog's goes.
       registry.desiredStored.watch(node, (sha256) => {
-        if (this.heldBack?.bundle.sha256 === sha256) deliver(this.heldBack);
+        const held = this.heldBack;
+        if (held === undefined) return;
+        const current = catalog.get(node);
+        if (held.bundle.sha256 === sha256) deliver(held);
+        else if (current !== undefined && current.bundle.sha256 === sha256 && current.bundle.sha256 !== held.bundle.sha256) deliver(current);
       }),
     );
     if (!catalog.get(node)) {

@@ -122,11 +122,18 @@ describe("NodeRegistry journal", () => {
     registry.noteRemote(remote("a5"), { readSince: registry.readMark() });
     expect(registry.get("n1")?.desired?.sha256).toBe("a5");
     expect(heard).toEqual(["a5"]);
+    // Two reads out at once: the one begun later took n1's ref first, so the one begun earlier must not take it back.
+    const earlier = registry.readMark();
+    const later = registry.readMark();
+    registry.noteRemote(remote("a7"), { readSince: later });
+    registry.noteRemote(remote("a5"), { readSince: earlier });
+    expect(registry.get("n1")?.desired?.sha256).toBe("a7");
+    expect(heard).toEqual(["a5", "a7"]);
     // An adoption's own mirror leaves the announcement to the adoption.
     registry.noteRemote(remote("a6"), { announce: false });
-    expect(heard).toEqual(["a5"]);
+    expect(heard).toEqual(["a5", "a7"]);
     registry.announceDesired(["n1"]);
-    expect(heard).toEqual(["a5", "a6"]);
+    expect(heard).toEqual(["a5", "a7", "a6"]);
   });
 
   it("journals node-rolled-back when a report newly says so, not at every heartbeat", async () => {

@@ -25,7 +25,11 @@ export class NodeRegistry {
    * changed bundles out (announceDesired), so that nothing goes to an agent before builders mode has planned it.
    */
   readonly desiredStored = new NodeFeed<string>();
-  /** When this coordinator last wrote each node's desired ref (a count of writes): a store read begun earlier must not undo it. */
+  /**
+   * When each node's desired ref was last taken (a count of takes: this coordinator's writes and the store reads it took
+   * the ref from). Store reads are linearizable, so a read begun after a take sees that ref or a newer one, and a read
+   * begun before it may be older: it leaves the ref alone (the next telemetry sync reads again).
+   */
   private readonly desiredTaken = new Map<string, number>();
   private takes = 0;
 
@@ -60,8 +64,11 @@ export class NodeRegistry {
 
   async enroll(name: string): Promise<string> {
     const token = await this.store.enrollNode(name);
+    const readSince = this.readMark();
     const record = await this.store.getNode(name);
-    if (record) this.records.set(name, record);
+    // A new token for an enrolled node is merged like any read of the store: its desired ref too, announced if new.
+    if (record && this.records.has(name)) this.noteRemote(record, { readSince });
+    else if (record) this.records.set(name, record);
     this.changed.emit(name);
     return token;
   }
@@ -154,9 +161,11 @@ export class NodeRegistry {
       const readSince = this.readMark();
       const record = await this.store.getNode(name);
       if (!record) return;
+      // The node's ref was taken while the read was out (this coordinator's write, or another read): which is newer is
+      // unknown, so noteRemote keeps the one taken, and the node is read again.
+      const raced = (this.desiredTaken.get(name) ?? 0) > readSince;
       this.noteRemote(record, { readSince });
-      // This coordinator wrote the node's ref while the read was out: which of the two is newer is unknown, so read again.
-      if ((this.desiredTaken.get(name) ?? 0) <= readSince) return;
+      if (!raced) return;
     }
   }
 
@@ -179,10 +188,14 @@ export class NodeRegistry {
     if (remote.applied && lastHeard(remote) > lastHeard(local)) local.applied = remote.applied;
     if (newer) local.lastReport = remote.lastReport;
     if ((remote.lastHello?.atMs ?? 0) > (local.lastHello?.atMs ?? 0)) local.lastHello = remote.lastHello;
-    // A read begun before this coordinator's own adoption wrote a ref is older than that ref.
+    // A read begun before the node's ref was last taken (this coordinator's write, or a read begun later) is older.
     const current = options.readSince === undefined || (this.desiredTaken.get(remote.name) ?? 0) <= options.readSince;
     const storedAnew = current && remote.desired !== undefined && remote.desired.sha256 !== local.desired?.sha256;
-    if (current && remote.desired) local.desired = remote.desired;
+    if (current && remote.desired) {
+      local.desired = remote.desired;
+      // A read begun before this one took it is older still: it must not take the ref back (HA review of 771fd7f).
+      this.desiredTaken.set(remote.name, ++this.takes);
+    }
     local.tokenHash = remote.tokenHash;
     if (newer) this.changed.emit(remote.name);
     if (storedAnew && options.announce !== false) this.desiredStored.publishTo(remote.name, remote.desired!.sha256);

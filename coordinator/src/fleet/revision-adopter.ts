@@ -157,9 +157,12 @@ export class RevisionAdopter {
       this.deferredRevision = behind ? revision : undefined;
     } finally {
       publishStarted = performance.now();
-      this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
-      for (const desired of changed) feed.publish(desired);
-      registry.announceDesired(this.noted.splice(0));
+      try {
+        this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
+        for (const desired of changed) feed.publish(desired);
+      } finally {
+        registry.announceDesired(this.noted.splice(0));
+      }
     }
     this.deps.onAdopted?.(result, renderMs);
     // The journal entry is history, not a decision input: agents need not wait for it.

@@ -165,7 +165,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
         log,
       });
       // The current desired state first, so a reconnect resyncs whatever it missed.
-      await stream.open();
+      await stream.open().catch((err: unknown) => {
+        // No cleanup is handed back for a stream that failed to open: undo its counts and listeners here.
+        stream.close();
+        disconnect();
+        closeCount?.();
+        throw err;
+      });
       // After the desired bundle, so an agent with an apply to do starts it first (a preview then waits for it).
       const unwatchPreviews = deps.previews?.feed.watch(node, (m) => call.write(previewResponse(m)));
       const pending = deps.previews?.pendingFor(node);

@@ -86,13 +86,13 @@ export class CoordinatorMetrics {
     this.renderSeconds.observe(durationSeconds);
   }
 
-  /** Counts a stream as open; call the returned function once when it ends (extra calls are ignored). */
   /** A desired stream began (true) or stopped (false) holding its node's bundle back. */
   desiredHeldBack(held: boolean): void {
     if (held) this.heldBack.inc();
     else this.heldBack.dec();
   }
 
+  /** Counts a stream as open; call the returned function once when it ends (extra calls are ignored). */
   grpcStreamOpened(stream: GrpcStreamKind): () => void {
     this.grpcStreams.inc({ stream });
     let open = true;
