@@ -3,6 +3,7 @@
 // before); one whose write failed sends the bundle once the store names it.
 import { rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { homelabFiles, tempDir } from "../git/test-fixtures.js";
 import { FileStore } from "../store/index.js";
@@ -150,19 +151,20 @@ describe("DesiredStream", () => {
     agent.stream.close();
   });
 
-  it("sends the catalog's bundle when the store names it and the bundle held back went stale without a publish", async () => {
-    const a = await coordinator();
-    const b = await coordinator();
-    await a.adopter.adopt(NEW, v2);
-    await b.adopter.adopt(OLD, v1, { startup: true });
-    const agent = await agentAt(b);
+  it("hands out a node that comes back into the inventory with the bundle it had, to a stream opened while it was out", async () => {
+    const c = await coordinator();
+    await c.adopter.adopt(OLD, v1);
+    const without = new Map(v1);
+    const doc = parseDocument(v1.get("inventory.yaml")!);
+    doc.deleteIn(["nodes", "n2"]);
+    without.set("inventory.yaml", doc.toString());
+    expect(await c.adopter.adopt(NEW, without)).toMatchObject({ ok: true, result: { removed: ["n2"] } });
+    const agent = await agentAt(c, "n2");
     expect(agent.sent).toEqual([]);
-    // B's catalog comes to NEW without publishing n1 (as when n1 left the inventory and came back unchanged), and an
-    // adoption announces the store's ref.
-    b.catalog.adopt(NEW, b.catalog.inventory!, v2);
-    b.registry.announceDesired(["n1"]);
-    expect(agent.sent).toEqual([NEW]);
-    expect(agent.held).toEqual([true, false]);
+    // Back, unchanged next to the ref the store kept for it: no bundle changed, yet its stream hears of it.
+    const back = "3".repeat(40);
+    expect(await c.adopter.adopt(back, v1)).toMatchObject({ ok: true, result: { changed: [] } });
+    expect(agent.sent).toEqual([OLD]);
     agent.stream.close();
   });
 

@@ -48,20 +48,12 @@ export class DesiredStream {
     this.stops.push(
       feed.watch(node, deliver),
       // What this stream was handed and held back, not the catalog: that may be mid-adoption, before builders mode
-      // planned it (its publish comes next). Unless the catalog moved on without a publish for this node (it left the
-      // inventory and came back with an unchanged bundle): then the held bundle is stale and the catalog's goes.
+      // planned it (its publish comes next, and replaces the held bundle).
       registry.desiredStored.watch(node, (sha256) => {
-        const held = this.heldBack;
-        if (held === undefined) return;
-        const current = catalog.get(node);
-        if (held.bundle.sha256 === sha256) deliver(held);
-        else if (current !== undefined && current.bundle.sha256 === sha256 && current.bundle.sha256 !== held.bundle.sha256) deliver(current);
+        if (this.heldBack?.bundle.sha256 === sha256) deliver(this.heldBack);
       }),
     );
-    if (!catalog.get(node)) {
-      log.warn({ node }, "agent connected but the inventory has no such node");
-      return;
-    }
+    if (!catalog.get(node)) log.warn({ node }, "agent connected but the inventory has no such node");
     // An agent that moved here from a coordinator cut off, say, may run a bundle this one has not adopted yet.
     await registry.refresh(node).catch((err: unknown) => log.warn({ node, err: errorMessage(err) }, "cannot read the node's record from the store; going by the last copy"));
     const current = catalog.get(node);

@@ -134,6 +134,11 @@ describe("NodeRegistry journal", () => {
     expect(heard).toEqual(["a5", "a7"]);
     registry.announceDesired(["n1"]);
     expect(heard).toEqual(["a5", "a7", "a6"]);
+    // This coordinator's write returns after a read took n1's ref: which is newer is unknown, so the read's ref stays.
+    const beforeWrite = registry.readMark();
+    registry.noteRemote(remote("a8"), { readSince: registry.readMark() });
+    expect(registry.noteDesired([{ node: "n1", revision: "r9", sha256: "a9" }, { node: "n2", revision: "r9", sha256: "b9" }], beforeWrite)).toEqual(["n2"]);
+    expect([registry.get("n1")?.desired?.sha256, registry.get("n2")?.desired?.sha256]).toEqual(["a8", "b9"]);
   });
 
   it("journals node-rolled-back when a report newly says so, not at every heartbeat", async () => {

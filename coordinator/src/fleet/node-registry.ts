@@ -128,14 +128,21 @@ export class NodeRegistry {
     });
   }
 
-  /** Mirrors desired refs the adopter already persisted (announced with announceDesired once agents may hear of them). */
-  noteDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>): void {
+  /**
+   * Mirrors desired refs the adopter already persisted (announced with announceDesired once agents may hear of them);
+   * returns the nodes it took. `readSince`: the readMark taken before the write; a node whose ref a store read took
+   * while the write was out keeps that ref (which of the two is newer is unknown; the next telemetry sync settles it).
+   */
+  noteDesired(entries: ReadonlyArray<{ node: string } & RevisionRef>, readSince?: number): string[] {
+    const taken: string[] = [];
     for (const e of entries) {
       const record = this.records.get(e.node);
-      if (!record) continue;
+      if (!record || (readSince !== undefined && (this.desiredTaken.get(e.node) ?? 0) > readSince)) continue;
       record.desired = { revision: e.revision, sha256: e.sha256 };
       this.desiredTaken.set(e.node, ++this.takes);
+      taken.push(e.node);
     }
+    return taken;
   }
 
   /** Taken before reading records from the store, and passed to noteRemote with them (`readSince`). */
@@ -179,6 +186,7 @@ export class NodeRegistry {
     const local = this.records.get(remote.name);
     if (!local) {
       this.records.set(remote.name, remote);
+      if (remote.desired) this.desiredTaken.set(remote.name, ++this.takes);
       this.changed.emit(remote.name);
       return remote.lastReport !== undefined;
     }
@@ -191,9 +199,10 @@ export class NodeRegistry {
     // A read begun before the node's ref was last taken (this coordinator's write, or a read begun later) is older.
     const current = options.readSince === undefined || (this.desiredTaken.get(remote.name) ?? 0) <= options.readSince;
     const storedAnew = current && remote.desired !== undefined && remote.desired.sha256 !== local.desired?.sha256;
-    if (current && remote.desired) {
+    if (current && remote.desired && (remote.desired.sha256 !== local.desired?.sha256 || remote.desired.revision !== local.desired.revision)) {
       local.desired = remote.desired;
-      // A read begun before this one took it is older still: it must not take the ref back (HA review of 771fd7f).
+      // A read begun before this one took it is older still: it must not take the ref back (HA review of 771fd7f). A
+      // read that brings the ref already held takes nothing: one begun after the last take cannot be older.
       this.desiredTaken.set(remote.name, ++this.takes);
     }
     local.tokenHash = remote.tokenHash;

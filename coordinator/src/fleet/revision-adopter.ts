@@ -131,6 +131,7 @@ export class RevisionAdopter {
     }
     const started = performance.now();
     const known = new Map(registry.all().flatMap((r) => (r.desired ? [[r.name, r.desired] as const] : [])));
+    const served = new Set(catalog.nodes().map((d) => d.node.name));
     const result = catalog.adopt(revision, validation.inventory, files, known, this.deps.now());
     const renderMs = performance.now() - started;
     // An attempt that failed before its journal entry was written keeps the first attempt's entry: a retry of the same
@@ -148,7 +149,10 @@ export class RevisionAdopter {
     // 24900027: etcd cut during an adoption, and a node kept its old bundle for good). Each stream sends a bundle only
     // once the store names it (DesiredStream); the refs written here are announced after the publish, so a bundle held
     // back by a failed write goes out when this or another coordinator's adoption writes it.
-    const changed = result.changed.flatMap((name) => catalog.get(name) ?? []);
+    // A node back in the inventory with the bundle the store still names is "unchanged", yet its streams were sent
+    // nothing while it was out: it is handed out with the changed ones.
+    const back = catalog.nodes().filter((d) => !served.has(d.node.name) && !result.changed.includes(d.node.name));
+    const changed = [...result.changed.flatMap((name) => catalog.get(name) ?? []), ...(served.size > 0 ? back : [])];
     const recordStarted = performance.now();
     let publishStarted = recordStarted;
     let behind = false;
@@ -228,12 +232,11 @@ export class RevisionAdopter {
     });
     if (entries.length > 0) {
       // ROLLOUT_MOVED once a newer adoption moved the rollout: its own writes stand, and none of these lands after them.
+      const readSince = registry.readMark();
       const { unknown } = await store.setDesired(entries, { revision });
       // A node enrolled here while its batch was written is not the store's yet: the registry must not say it is.
       const skipped = new Set(unknown);
-      const noted = entries.filter((e) => !skipped.has(e.node));
-      registry.noteDesired(noted);
-      this.noted.push(...noted.map((e) => e.node));
+      for (const node of registry.noteDesired(entries.filter((e) => !skipped.has(e.node)), readSince)) this.noted.push(node);
     }
     if (mark) await store.markAdopted(mark);
     this.recorded = revision;
