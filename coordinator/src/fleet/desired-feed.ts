@@ -32,7 +32,25 @@ export class NodeFeed<T> {
 export type DesiredListener = (desired: NodeDesired) => void;
 
 export class DesiredFeed extends NodeFeed<NodeDesired> {
+  /** Nodes whose new bundle the catalog holds but an adoption has not published yet (builders mode plans it first). */
+  private readonly unpublished = new Set<string>();
+
   publish(desired: NodeDesired): number {
     return this.publishTo(desired.node.name, desired);
+  }
+
+  /** An adoption took these nodes' bundles into the catalog; their publish comes (and reaches every stream) later. */
+  willPublish(nodes: Iterable<string>): void {
+    for (const node of nodes) this.unpublished.add(node);
+  }
+
+  /** The adoption's publish is over (or failed): the catalog's bundles of these nodes are the streams' to send. */
+  published(nodes: Iterable<string>): void {
+    for (const node of nodes) this.unpublished.delete(node);
+  }
+
+  /** A stream opening now leaves this node's catalog bundle to the adoption's publish. */
+  isUnpublished(node: string): boolean {
+    return this.unpublished.has(node);
   }
 }

@@ -2,7 +2,7 @@
 // an agent nothing of it (HA chaos seed 26300722: a node was sent a bundle it had rolled back from three pushes
 // before); one whose write failed sends the bundle once the store names it.
 import { rm } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseDocument } from "yaml";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { homelabFiles, tempDir } from "../git/test-fixtures.js";
@@ -40,7 +40,7 @@ function coordinator(on: FileStore = store) {
 async function agentAt(c: Awaited<ReturnType<typeof coordinator>>, node = "n1") {
   const sent: string[] = [];
   const held: boolean[] = [];
-  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (sent.push(d.revision), true), onHeldBack: (h) => void held.push(h), log: silentLogger() });
+  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (sent.push(d.revision), true), onHeldBack: (h) => void held.push(h), readRetryMs: 5, log: silentLogger() });
   await stream.open();
   return { sent, held, stream };
 }
@@ -166,6 +166,79 @@ describe("DesiredStream", () => {
     expect(await c.adopter.adopt(back, v1)).toMatchObject({ ok: true, result: { changed: [] } });
     expect(agent.sent).toEqual([OLD]);
     agent.stream.close();
+  });
+
+  it("holds the bundle back while the node's record cannot be read, and never sends a trailing catalog's", async () => {
+    const a = await coordinator();
+    await a.adopter.adopt(OLD, v1);
+    const b = await coordinator(failingOnce(store, "getNode", "etcd range failed: 14 UNAVAILABLE"));
+    await b.adopter.adopt(OLD, v1);
+    await a.adopter.adopt(NEW, v2);
+    // B is cut off from etcd as n1 moves to it: its copy names OLD, as its catalog does, yet the store names NEW.
+    const moved = await agentAt(b);
+    expect(moved.sent).toEqual([]);
+    expect(moved.held).toEqual([true]);
+    await vi.waitFor(() => expect(b.registry.get("n1")?.desired?.revision).toBe(NEW));
+    expect(moved.sent).toEqual([]);
+    await b.adopter.adopt(NEW, v2);
+    expect(moved.sent).toEqual([NEW]);
+    expect(moved.held).toEqual([true, false]);
+    moved.stream.close();
+  });
+
+  it("sends the bundle once a read after a failed one finds that the store names it", async () => {
+    const c = await coordinator(failingOnce(store, "getNode", "etcd range failed: 14 UNAVAILABLE"));
+    await c.adopter.adopt(OLD, v1);
+    const agent = await agentAt(c);
+    expect(agent.held).toEqual([true]);
+    await vi.waitFor(() => expect(agent.sent).toEqual([OLD]));
+    expect(agent.held).toEqual([true, false]);
+    agent.stream.close();
+  });
+
+  it("sends a stream opened during an adoption the new bundle only with the adoption's publish, after its planning", async () => {
+    let c: Awaited<ReturnType<typeof coordinator>> | undefined;
+    let during: Awaited<ReturnType<typeof agentAt>> | undefined;
+    const planned: string[] = [];
+    const sentAtOpen: string[] = [];
+    // The stream opens once the adoption wrote its refs (so its read finds NEW), before builders mode planned them.
+    const opening = new Proxy(store, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop) as unknown;
+        if (prop === "setDesired") {
+          return async (...args: Parameters<FileStore["setDesired"]>) => {
+            const written = await t.setDesired(...args);
+            if (c!.catalog.revision === NEW) {
+              during = await agentAt(c!);
+              sentAtOpen.push(...during.sent);
+            }
+            return written;
+          };
+        }
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+    });
+    c = await adopterOver(opening, { beforePublish: (_inventory, changed) => void planned.push(...changed.map((d) => d.revision)) }, { shared: true });
+    await c.adopter.adopt(OLD, v1);
+    await c.adopter.adopt(NEW, v2);
+    expect(c.registry.get("n1")?.desired?.revision).toBe(NEW);
+    expect(planned).toContain(NEW);
+    expect(sentAtOpen).toEqual([]);
+    expect(during?.sent).toEqual([NEW]);
+    during?.stream.close();
+  });
+
+  it("hands a stream opened before the first adoption the bundle the store already names", async () => {
+    const a = await coordinator();
+    await a.adopter.adopt(OLD, v1);
+    // B starts on the same main; its listeners were up before its first adoption, which changes no bundle.
+    const b = await coordinator();
+    const early = await agentAt(b);
+    expect(early.sent).toEqual([]);
+    const first = await b.adopter.adopt(OLD, v1, { startup: true });
+    expect(first.ok && first.result.changed).not.toContain("n1");
+    expect(early.sent).toEqual([OLD]);
+    early.stream.close();
   });
 
   it("on a store of its own, sends every adoption at once", async () => {

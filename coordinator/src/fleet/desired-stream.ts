@@ -16,6 +16,8 @@ export interface DesiredStreamDeps {
   readonly onDelivered?: (desired: NodeDesired) => void;
   /** The stream began (true) or stopped (false) holding a bundle back (a gauge: one that stays up needs a look). */
   readonly onHeldBack?: (held: boolean) => void;
+  /** First wait before reading the node's record again when the read at open failed (doubling up to 8 s). */
+  readonly readRetryMs?: number;
   readonly log: Logger;
 }
 
@@ -36,6 +38,7 @@ export class DesiredStream {
   private heldBack: NodeDesired | undefined;
   private closed = false;
   private readonly stops: Array<() => void> = [];
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: DesiredStreamDeps) {}
 
@@ -48,20 +51,40 @@ export class DesiredStream {
     this.stops.push(
       feed.watch(node, deliver),
       // What this stream was handed and held back, not the catalog: that may be mid-adoption, before builders mode
-      // planned it (its publish comes next, and replaces the held bundle).
+      // planned it (its publish comes next, and replaces the held bundle). Nothing mid-adoption is ever held.
       registry.desiredStored.watch(node, (sha256) => {
         if (this.heldBack?.bundle.sha256 === sha256) deliver(this.heldBack);
       }),
     );
     if (!catalog.get(node)) log.warn({ node }, "agent connected but the inventory has no such node");
-    // An agent that moved here from a coordinator cut off, say, may run a bundle this one has not adopted yet.
-    await registry.refresh(node).catch((err: unknown) => log.warn({ node, err: errorMessage(err) }, "cannot read the node's record from the store; going by the last copy"));
+    await this.sendCurrent(this.deps.readRetryMs ?? 1000);
+  }
+
+  /**
+   * Reads the node's record from a shared store, then offers the catalog's bundle: an agent that moved here from a
+   * coordinator cut off, say, may run a bundle this one has not adopted yet. When the read fails the last copy may be
+   * that old, so the bundle is held back (and goes out if the store is heard to name it) and the read tried again.
+   */
+  private async sendCurrent(delayMs: number): Promise<void> {
+    const { node, catalog, registry, feed, log } = this.deps;
+    try {
+      await registry.refresh(node);
+    } catch (err) {
+      if (this.closed) return;
+      log.warn({ node, err: errorMessage(err), retryMs: delayMs }, "cannot read the node's record from the store; holding its bundle back until a read succeeds");
+      const current = catalog.get(node);
+      if (current && !feed.isUnpublished(node) && this.written !== current.bundle.sha256) this.hold(current);
+      this.retry = setTimeout(() => void this.sendCurrent(Math.min(delayMs * 2, 8000)), delayMs).unref();
+      return;
+    }
     const current = catalog.get(node);
-    if (current && this.written !== current.bundle.sha256) this.offer(current);
+    // Mid-adoption, the catalog's bundle may not be planned yet (builders mode): the publish brings it.
+    if (current && !feed.isUnpublished(node) && this.written !== current.bundle.sha256) this.offer(current);
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.retry);
     this.hold(undefined);
     for (const stop of this.stops.splice(0)) stop();
   }

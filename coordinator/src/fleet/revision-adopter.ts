@@ -151,8 +151,13 @@ export class RevisionAdopter {
     // back by a failed write goes out when this or another coordinator's adoption writes it.
     // A node back in the inventory with the bundle the store still names is "unchanged", yet its streams were sent
     // nothing while it was out: it is handed out with the changed ones.
-    const back = catalog.nodes().filter((d) => !served.has(d.node.name) && !result.changed.includes(d.node.name));
-    const changed = [...result.changed.flatMap((name) => catalog.get(name) ?? []), ...(served.size > 0 ? back : [])];
+    // At the first adoption every node is back: a stream opened before it (the listeners may be up first) hears of it.
+    const changedNow = new Set(result.changed);
+    const back = catalog.nodes().filter((d) => !served.has(d.node.name) && !changedNow.has(d.node.name));
+    const changed = [...result.changed.flatMap((name) => catalog.get(name) ?? []), ...back];
+    const names = changed.map((d) => d.node.name);
+    // A stream opened from here to the publish sends none of these: they reach it with the publish, once planned.
+    feed.willPublish(names);
     const recordStarted = performance.now();
     let publishStarted = recordStarted;
     let behind = false;
@@ -165,6 +170,7 @@ export class RevisionAdopter {
         this.deps.beforePublish?.(validation.inventory, changed, catalog.nodes());
         for (const desired of changed) feed.publish(desired);
       } finally {
+        feed.published(names);
         registry.announceDesired(this.noted.splice(0));
       }
     }
@@ -292,6 +298,7 @@ export class RevisionAdopter {
     const desired = catalog.get(node);
     if (!desired) return;
     const entry = { node, revision: desired.revision, sha256: desired.bundle.sha256 };
+    const readSince = registry.readMark();
     try {
       await store.setDesired([entry], { revision: catalog.revision });
     } catch (err) {
@@ -299,7 +306,7 @@ export class RevisionAdopter {
       log.info({ node, rev: catalog.revision, err: err.message }, "enrolled node's desired bundle left to the adoption of the rollout's revision");
       return;
     }
-    registry.noteDesired([entry]);
-    registry.announceDesired([node]);
+    // A read that took another ref while the write was out keeps it, as for an adoption's writes.
+    registry.announceDesired(registry.noteDesired([entry], readSince));
   }
 }
