@@ -123,8 +123,12 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     registry.changed.subscribe(() => manifests.evaluate());
     leadership.onChange(() => manifests.evaluate());
 
-    // Builders mode: a settled build lets the node's desired state (with its store path) go out.
-    const publishDesired = (node: string): void => void (catalog.get(node) && feed.publish(catalog.get(node)!));
+    // Builders mode: a settled build lets the node's desired state (with its store path) go out; mid-adoption the
+    // catalog's bundle is not planned yet, and the adoption's own publish follows.
+    const publishDesired = (node: string): void => {
+      const desired = catalog.get(node);
+      if (desired && !feed.isUnpublished(node)) feed.publish(desired);
+    };
     // Finished builds and their logs go to the state dir whatever the store: the farm is this coordinator's own (its
     // builders stream here), and logs are bulky diagnostics that have no place in etcd's small, replicated values.
     const farm = new BuildFarm({ jobsPerBuilder: 4, keepPerNode: 10, logBytes: 64 * 1024, archive: new BuildArchive(join(config.stateDir, "builds")), log: log.child({ component: "builds" }), onSettled: publishDesired, running: (node) => nodeRunning(registry.get(node)?.lastReport),

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseDocument } from "yaml";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { homelabFiles, tempDir } from "../git/test-fixtures.js";
+import type { NodeDesired } from "../inventory/index.js";
 import { FileStore } from "../store/index.js";
 import { DesiredStream } from "./desired-stream.js";
 import { adopterOver, failingOnce } from "./test-fixtures.js";
@@ -37,10 +38,10 @@ function coordinator(on: FileStore = store) {
 }
 
 /** An agent's stream of n1 at coordinator `c`: the revisions written to it, in order. */
-async function agentAt(c: Awaited<ReturnType<typeof coordinator>>, node = "n1") {
+async function agentAt(c: Awaited<ReturnType<typeof coordinator>>, node = "n1", onWrite?: (d: NodeDesired) => unknown) {
   const sent: string[] = [];
   const held: boolean[] = [];
-  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (sent.push(d.revision), true), onHeldBack: (h) => void held.push(h), readRetryMs: 5, log: silentLogger() });
+  const stream = new DesiredStream({ node, catalog: c.catalog, registry: c.registry, feed: c.feed, write: (d) => (onWrite?.(d), sent.push(d.revision), true), onHeldBack: (h) => void held.push(h), readRetryMs: 5, log: silentLogger() });
   await stream.open();
   return { sent, held, stream };
 }
@@ -201,6 +202,7 @@ describe("DesiredStream", () => {
     let during: Awaited<ReturnType<typeof agentAt>> | undefined;
     const planned: string[] = [];
     const sentAtOpen: string[] = [];
+    const sentPlanned: boolean[] = [];
     // The stream opens once the adoption wrote its refs (so its read finds NEW), before builders mode planned them.
     const opening = new Proxy(store, {
       get(t, prop) {
@@ -209,7 +211,7 @@ describe("DesiredStream", () => {
           return async (...args: Parameters<FileStore["setDesired"]>) => {
             const written = await t.setDesired(...args);
             if (c!.catalog.revision === NEW) {
-              during = await agentAt(c!);
+              during = await agentAt(c!, "n1", (d) => d.revision === NEW && sentPlanned.push(planned.includes(NEW)));
               sentAtOpen.push(...during.sent);
             }
             return written;
@@ -225,6 +227,7 @@ describe("DesiredStream", () => {
     expect(planned).toContain(NEW);
     expect(sentAtOpen).toEqual([]);
     expect(during?.sent).toEqual([NEW]);
+    expect(sentPlanned).toEqual([true]);
     during?.stream.close();
   });
 

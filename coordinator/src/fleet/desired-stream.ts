@@ -65,16 +65,23 @@ export class DesiredStream {
    * coordinator cut off, say, may run a bundle this one has not adopted yet. When the read fails the last copy may be
    * that old, so the bundle is held back (and goes out if the store is heard to name it) and the read tried again.
    */
-  private async sendCurrent(delayMs: number): Promise<void> {
+  private async sendCurrent(delayMs: number, failures = 0): Promise<void> {
     const { node, catalog, registry, feed, log } = this.deps;
     try {
       await registry.refresh(node);
     } catch (err) {
       if (this.closed) return;
-      log.warn({ node, err: errorMessage(err), retryMs: delayMs }, "cannot read the node's record from the store; holding its bundle back until a read succeeds");
+      // Warned once per stream: with etcd down every stream of this coordinator is here.
+      const fields = { node, err: errorMessage(err), retryMs: delayMs };
+      if (failures === 0) log.warn(fields, "cannot read the node's record from the store; holding its bundle back until a read succeeds");
+      else log.debug(fields, "still cannot read the node's record from the store");
       const current = catalog.get(node);
       if (current && !feed.isUnpublished(node) && this.written !== current.bundle.sha256) this.hold(current);
-      this.retry = setTimeout(() => void this.sendCurrent(Math.min(delayMs * 2, 8000)), delayMs).unref();
+      // Jittered, so that thousands of streams do not read in lockstep once etcd is back.
+      const wait = delayMs * (0.75 + Math.random() / 2);
+      this.retry = setTimeout(() => {
+        this.sendCurrent(Math.min(delayMs * 2, 8000), failures + 1).catch((e: unknown) => log.warn({ node, err: errorMessage(e) }, "cannot send the node's desired bundle"));
+      }, wait).unref();
       return;
     }
     const current = catalog.get(node);
