@@ -225,8 +225,15 @@ function scriptedBody(script: ScriptedSchedule, cluster: ChaosCluster, driver: C
  */
 const FRESH_VIEW_MS = 4_000;
 
-/** Only a node stuck after a failed rollback keeps a lease at rest (until an operator or a new bundle acts). */
-function settledKey(s: GetStatusResponse, nodes: readonly string[], nowMs = Date.now()): string | null {
+/**
+ * Only a node stuck after a failed rollback keeps a lease at rest (until an operator or a new bundle acts).
+ * `needLeader` (HA): with nobody leading, status() answers with any follower's view, whose copy of a report another
+ * coordinator took lags its telemetry sync: seed 26900621 read n3 as failed (an older push's build) twice in a row
+ * while n3 had been handed the newest bundle and was verifying it, and judged the machine mid-apply. A leaderless
+ * cluster is not at rest anyway: nothing can be granted.
+ */
+function settledKey(s: GetStatusResponse, nodes: readonly string[], nowMs = Date.now(), needLeader = false): string | null {
+  if (needLeader && !s.leader) return null;
   const phase = new Map(s.nodes.map((n) => [n.name, n.phase]));
   const quiet = s.nodes.length === nodes.length && s.nodes.every((n) => n.connected && QUIET.has(n.phase) && nowMs - n.lastReportMs < FRESH_VIEW_MS);
   const applied = s.nodes.every((n) => (n.phase !== ApplyPhase.APPLY_PHASE_CONFIRMED && n.phase !== ApplyPhase.APPLY_PHASE_IDLE) || n.appliedSha256 === n.desiredSha256);
@@ -249,7 +256,7 @@ async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: Ch
   // HA is slower to settle: every revision goes through the upstream and three fetches, and the leader learns of a
   // node's reboot through etcd when the agent's hello went to a follower.
   const settleMs = cluster instanceof HaCluster ? 90_000 : 45_000;
-  const settled = await waitStatus(cluster, settleMs, (s) => settledKey(s, nodes), true);
+  const settled = await waitStatus(cluster, settleMs, (s) => settledKey(s, nodes, Date.now(), cluster instanceof HaCluster), true);
   if (!settled.ok) violations.push(`did not settle within ${settleMs / 1000} s after healing: ${brief(settled.last)}`);
   else {
     // A new push is the operator's answer to a halt: a halt still in force must be newer than the last acknowledged push.
