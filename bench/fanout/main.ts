@@ -16,6 +16,7 @@ import { adminCall } from "../../test/support/coordinator-harness.js";
 import { caFetch } from "../../test/support/ca-fetch.js";
 import { CoordinatorProcess } from "../../test/support/coordinator-process.js";
 import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
+import { FanoutAgentPool } from "./fanout-agent-pool.js";
 import { FanoutAgents, nowMs, type SimNode } from "./fanout-agents.js";
 import { writeFanoutSection, type ScenarioResult, type RunResult } from "./fanout-md.js";
 import { cpuMsOf, findPid, memoryOf } from "./proc-stats.js";
@@ -39,6 +40,8 @@ interface Options {
   readonly heapProfile: boolean;
   /** Enrol with one EnrollNode call per node (64 in flight) instead of nkctl's batches of EnrollNodes. */
   readonly enrollOneByOne: boolean;
+  /** Processes the simulated agents are spread over (1: all in this one, as the figures before 2026-12-04). */
+  readonly agentProcesses: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -56,6 +59,7 @@ function parseArgs(argv: readonly string[]): Options {
     profileDir: value("--profile"),
     heapProfile: argv.includes("--heap-prof"),
     enrollOneByOne: argv.includes("--enroll-one-by-one"),
+    agentProcesses: Number(value("--agent-processes") ?? 1),
   };
 }
 
@@ -107,7 +111,7 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
   const upstream = join(work, "upstream.git");
   let etcd: EtcdServer | undefined;
   let proc: CoordinatorProcess | undefined;
-  let agents: FanoutAgents | undefined;
+  let agents: FanoutAgents | FanoutAgentPool | undefined;
   let admin: AdminServiceClient | undefined;
   try {
     const generated = generateRepo({ nodes });
@@ -166,8 +170,9 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
     const initial = (await git("rev-parse", "HEAD")).stdout.trim();
 
     const connectStart = nowMs();
-    agents = new FanoutAgents({ address: proc.grpcAddress, caPem, nodes: sims, streamsPerChannel: options.streamsPerChannel });
-    agents.open();
+    const agentOptions = { address: proc.grpcAddress, caPem, nodes: sims, streamsPerChannel: options.streamsPerChannel };
+    agents = options.agentProcesses > 1 ? new FanoutAgentPool(agentOptions, options.agentProcesses) : new FanoutAgents(agentOptions);
+    await agents.open();
     await agents.waitAll(initial, 300_000);
     const connectMs = nowMs() - connectStart;
     const afterConnect = await memoryOf(pid);

@@ -85,9 +85,27 @@ describe("GitRepo", () => {
     expect(await repo.isAncestor(second, first)).toBe(false);
     expect(await repo.isAncestor("e".repeat(40), second)).toBe(false);
     expect(await repo.isAncestor("--all", second)).toBe(false);
-    // A git that cannot answer is not a "no".
+    // A near ancestor is read through the open cat-file process, with no merge-base: it answers where a new git fails.
     await rename(join(repo.gitDir, "HEAD"), join(repo.gitDir, "HEAD.away"));
-    await expect(repo.isAncestor(first, second)).rejects.toThrow(/failed \(128\)/);
+    expect(await repo.isAncestor(first, second)).toBe(true);
+    // A git that cannot answer is not a "no".
+    await expect(repo.isAncestor(second, first)).rejects.toThrow(/failed \(128\)/);
+  });
+
+  it("finds ancestors beyond the near walk and through a merge's second parent", async () => {
+    const repo = await GitRepo.open(stateDir);
+    const root = await repo.commitFiles(new Map([["inventory.yaml", "a: 0\n"]]), "root");
+    let tip = root;
+    for (let i = 1; i <= 40; i++) tip = await repo.commitFiles(new Map([["inventory.yaml", `a: ${i}\n`]]), `c${i}`);
+    expect(await repo.isAncestor(root, tip)).toBe(true);
+    expect(await repo.isAncestor(tip, root)).toBe(false);
+    // A side branch from root, merged: root's side commit is reached through the merge's second parent.
+    const env = { GIT_DIR: repo.gitDir, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@nk.test", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@nk.test" };
+    const tree = (await gitCli(["--git-dir", repo.gitDir, "rev-parse", `${root}^{tree}`])).stdout.trim();
+    const side = (await gitCli(["--git-dir", repo.gitDir, "commit-tree", tree, "-p", root, "-m", "side"], { env })).stdout.trim();
+    const merge = (await gitCli(["--git-dir", repo.gitDir, "commit-tree", tree, "-p", tip, "-p", side, "-m", "merge"], { env })).stdout.trim();
+    expect(await repo.isAncestor(side, merge)).toBe(true);
+    expect(await repo.isAncestor(merge, side)).toBe(false);
   });
 
   it("leaves out large, binary and linked files with a note", async () => {
