@@ -10,7 +10,7 @@ import type { EnrollNodeRequest, EnrollNodeResponse, GetStatusRequest, GetStatus
 import { ReportRequest } from "../../shared/src/proto/gen/nk/v1/agent.js";
 import { applyPhaseToWire } from "../../shared/src/wire/index.js";
 import { NO_KUBE_WARNING } from "../../coordinator/src/kube/index.js";
-import { freePort } from "../support/coordinator-process.js";
+import { freePort } from "../support/free-port.js";
 import { adminCall, REPO_ROOT, startHarness, type Harness } from "../support/coordinator-harness.js";
 import type { CliResult } from "../support/nkctl-runner.js";
 import { runNkctlInProcess } from "../support/nkctl-in-process.js";

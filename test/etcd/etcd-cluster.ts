@@ -4,7 +4,8 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { etcdSkipReason, freePort, launch, waitExit } from "./etcd-server.js";
+import { freePort } from "../support/free-port.js";
+import { etcdSkipReason, launch, waitExit } from "./etcd-server.js";
 
 interface Member {
   readonly name: string;

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../support/free-port.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -29,19 +29,6 @@ export interface EtcdServer {
 
 const HEALTHY_WITHIN_MS = 15_000;
 const STOP_WITHIN_MS = 5_000;
-
-/** Binds 127.0.0.1:0 to let the kernel pick a free port, then frees it for etcd. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function waitHealthy(endpoint: string, child: ChildProcess, stderr: () => string, withinMs = HEALTHY_WITHIN_MS): Promise<void> {
   const deadline = Date.now() + withinMs;

@@ -2,22 +2,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 import { noKubeUnlessConfigured } from "./no-kube-unless-configured.js";
 import { REPO_ROOT } from "./repo-root.js";
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface CoordinatorProcessOptions {
   readonly stateDir: string;
@@ -74,7 +62,25 @@ export class CoordinatorProcess {
    */
   async start(timeoutMs = 90_000): Promise<void> {
     if (this.child) throw new Error("coordinator process already running");
-    if (!this.grpcPort) [this.grpcPort, this.httpPort] = [await freePort(), await freePort()];
+    const fresh = !this.grpcPort;
+    for (let attempt = 1; ; attempt++) {
+      if (!this.grpcPort) {
+        this.grpcPort = await freePort();
+        do this.httpPort = await freePort();
+        while (this.httpPort === this.grpcPort);
+      }
+      try {
+        return await this.startOnce(timeoutMs);
+      } catch (err) {
+        // Ports picked just now and taken before the coordinator bound them: pick others. A restart keeps its ports
+        // (agents and peers know them).
+        if (!fresh || attempt >= 3 || !String(err).includes("EADDRINUSE")) throw err;
+        [this.grpcPort, this.httpPort] = [0, 0];
+      }
+    }
+  }
+
+  private async startOnce(timeoutMs: number): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true });
     await writeFile(
       this.configPath,
