@@ -93,30 +93,48 @@ const slices = Array.from({ length: workers }, (_, w) => {
 });
 const partStarted = new Date();
 // Worker w runs its slice's seeds the ledger does not hold yet, one cluster per contiguous range.
+// A cluster that fails before its first schedule (a process that cannot start) is set up again, this often in all:
+// nothing of it was checked, so nothing is lost. One that fails later ends the worker (its whole-run checks never ran).
+const SETUP_ATTEMPTS = 3;
+const setupRetries: string[] = [];
 const runWorker = async (w: number, first: number, count: number): Promise<ChaosRunResult[]> => {
   const out: ChaosRunResult[] = [];
-  for (const [from, n] of remainingRanges(first, count, (i) => ledger?.schedules.has((seed + i) >>> 0) ?? false)) {
-    if (stop.signal.aborted || (values.minutes !== undefined && Date.now() - started > Number(values.minutes) * 60_000)) break;
-    const r = await runChaos({
-      seed: (seed + from) >>> 0,
-      schedules: n,
-      steps: Number(values.steps),
-      nodes,
-      limits,
-      log: (text) => line(workers > 1 ? `[w${w}] ${text}` : text),
-      stopOnViolation: values["stop-on-violation"],
-      ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 - (Date.now() - started) }),
-      verbose: values.verbose,
-      stop: stop.signal,
-      scripted: values["skip-scripted"] || w > 0 || ha ? [] : SCRIPTED_SCHEDULES,
-      ha,
-      ...(values["log-level"] !== undefined && { logLevel: values["log-level"] }),
-      ...(ledger && { onResult: (s) => s.seed !== null && ledger.addSchedule({ seed: s.seed, violations: s.violations, ms: s.durationMs, actions: s.actions, ...(s.effects !== undefined && { effects: s.effects }), part }) }),
-    });
-    out.push(r);
-    if (r.violations > 0 && values["stop-on-violation"]) break;
+  for (let attempt = 1; ; attempt++) {
+    let ran = 0;
+    try {
+      for (const [from, n] of remainingRanges(first, count, (i) => ledger?.schedules.has((seed + i) >>> 0) ?? false)) {
+        if (stop.signal.aborted || (values.minutes !== undefined && Date.now() - started > Number(values.minutes) * 60_000)) break;
+        ran = 0;
+        const r = await runChaos({
+          seed: (seed + from) >>> 0,
+          schedules: n,
+          steps: Number(values.steps),
+          nodes,
+          limits,
+          log: (text) => line(workers > 1 ? `[w${w}] ${text}` : text),
+          stopOnViolation: values["stop-on-violation"],
+          ...(values.minutes !== undefined && { budgetMs: Number(values.minutes) * 60_000 - (Date.now() - started) }),
+          verbose: values.verbose,
+          stop: stop.signal,
+          scripted: values["skip-scripted"] || w > 0 || ha ? [] : SCRIPTED_SCHEDULES,
+          ha,
+          ...(values["log-level"] !== undefined && { logLevel: values["log-level"] }),
+          onResult: (s) => {
+            ran++;
+            if (ledger && s.seed !== null) ledger.addSchedule({ seed: s.seed, violations: s.violations, ms: s.durationMs, actions: s.actions, ...(s.effects !== undefined && { effects: s.effects }), part });
+          },
+        });
+        out.push(r);
+        if (r.violations > 0 && values["stop-on-violation"]) break;
+      }
+      return out;
+    } catch (err) {
+      const why = (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+      if (ran > 0 || attempt >= SETUP_ATTEMPTS || stop.signal.aborted) throw err;
+      setupRetries.push(`worker ${w}: ${why}`);
+      line(`${workers > 1 ? `[w${w}] ` : ""}chaos: the cluster failed before its first schedule (${why}); setting up a new one (attempt ${attempt + 1} of ${SETUP_ATTEMPTS})`);
+    }
   }
-  return out;
 };
 const runs = await Promise.allSettled(slices.map(({ w, first, count }) => runWorker(w, first, count)));
 
@@ -145,6 +163,7 @@ for (const r of merged.results.filter((x) => x.violations.length > 0)) {
   line(`chaos: violation(s) in ${r.label}${r.seed === null ? "" : `, replay with --seed ${r.seed} --schedules 1 --skip-scripted --nodes ${nodeCount} --steps ${values.steps}${ha ? " --ha" : ""}`}`);
 }
 for (const a of aborted) line(`chaos: run aborted: ${a}`);
+for (const r of setupRetries) line(`chaos: a cluster was set up again: ${r}`);
 line(`chaos: ${((Date.now() - started) / 60_000).toFixed(1)} min, median schedule ${(median / 1000).toFixed(1)} s (seed ${seed})`);
 line(summaryLine(merged, ha));
 // The ledger's schedules of this run's seeds (a ledger of a longer run may hold more).
