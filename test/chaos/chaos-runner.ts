@@ -266,7 +266,9 @@ async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: Ch
       violations.push(`rollout still halted ("${settled.last!.rollout.haltReason}") although push ${lastPush.sha.slice(0, 12)} was acknowledged after the halt`);
     }
     for (const n of settled.last!.nodes) {
-      const rolledBackFrom = n.phase === ApplyPhase.APPLY_PHASE_ROLLED_BACK ? n.desiredSha256 : null;
+      // The bundle the node's report names: the desired one may have moved on since (seed 27300563: a push reverted n2
+      // to the bundle it was rolling back onto, and that desired bundle is not the one it rolled back from).
+      const rolledBackFrom = n.phase === ApplyPhase.APPLY_PHASE_ROLLED_BACK ? n.reportedSha256 || n.desiredSha256 : null;
       violations.push(...settledViolations(n.name, await readMachine(cluster.simDir(n.name)), rolledBackFrom));
     }
   }

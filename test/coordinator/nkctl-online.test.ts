@@ -235,4 +235,21 @@ describe("nkctl online commands", () => {
     const bad = await nkctl(["node", "enroll", "n2", "Bad_Name", "x y"]);
     expect([bad.code, bad.stderr]).toEqual([2, 'nkctl: "Bad_Name", "x y" are not node names (a DNS label: lower-case letters, digits, \'-\')\n']);
   });
+
+  it("the status names the bundle a node's report is about: for rolled-back, the one it rolled back from, not the desired one", async () => {
+    const { token } = await json<{ token: string }>(["node", "enroll", "n4"]);
+    const before = (await status()).nodes.find((n) => n.name === "n4")!;
+    const from = "f".repeat(64);
+    await h.agent("n4", token).report(ReportRequest.fromPartial({
+      phase: applyPhaseToWire("rolled-back"),
+      revision: first,
+      bundleSha256: from,
+      health: { healthy: true, checks: [], observedAtMs: Date.now() },
+      agentVersion: "0.1.0",
+      appliedRevision: before.desiredRevision,
+      appliedSha256: before.desiredSha256,
+    }));
+    const n4 = (await status()).nodes.find((n) => n.name === "n4")!;
+    expect([n4.phase, n4.reportedSha256, n4.desiredSha256, n4.appliedSha256]).toEqual([applyPhaseToWire("rolled-back"), from, before.desiredSha256, before.desiredSha256]);
+  });
 });

@@ -26,6 +26,7 @@ export { LONG_EFFECTS, type Effect, type EffectOf, type EffectType, type RenewPh
 export { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 export { decideDisruption, type DisruptionDecision, type DisruptionInput } from "./disruption.js";
 export { makeTransition, transition, type Transition } from "./transition.js";
+export { reportSubject, type ReportSubject } from "./report-subject.js";
 export type { Result } from "./steps.js";
 export { ApplyRunner, type ApplyRunnerOptions } from "./apply-runner.js";
 export type { ApplyReport, Clock, HealthProbe, LeaseAnswer, LeaseClient, LeaseRequest, Reporter, StateSaver } from "./runner-ports.js";

@@ -4,7 +4,7 @@ import type { Logger } from "../../../shared/src/log/index.js";
 import type { CheckResult, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
 import { NK_VERSION } from "../../../shared/src/version/index.js";
 import { applyPhaseToWire, bootPathsToWire, type ApplyPhaseName, type BootPaths } from "../../../shared/src/wire/index.js";
-import { reportedPhase, type AgentState, type ApplyReport, type Reporter } from "../apply/index.js";
+import { reportedPhase, reportSubject, type AgentState, type ApplyReport, type Reporter } from "../apply/index.js";
 import type { CoordinatorClient } from "./coordinator-client.js";
 
 export interface NodeHealthNow {
@@ -32,6 +32,8 @@ export interface ReportSenderDeps {
 
 export class ReportSender implements Reporter {
   private pending: ApplyReport | null = null;
+  /** The last report a phase change sent: heartbeats in that phase repeat what it was about. */
+  private lastPhaseReport: ApplyReport | null = null;
   private sending = false;
   private timer: NodeJS.Timeout | null = null;
   private lastHealth: NodeHealthNow = { healthy: false, checks: [] };
@@ -46,6 +48,7 @@ export class ReportSender implements Reporter {
 
   report(report: ApplyReport): void {
     this.pending = report;
+    this.lastPhaseReport = report;
     void this.flush();
   }
 
@@ -71,8 +74,8 @@ export class ReportSender implements Reporter {
 
   private fromState(): ApplyReport {
     const s = this.deps.state();
-    const rev = s.target ?? s.applied;
-    return { phase: s.phase, revision: rev?.revision ?? "", sha256: rev?.sha256 ?? "", ...(s.lastError ? { error: s.lastError } : {}), fencingToken: s.lease?.fencingToken ?? null };
+    const rev = reportSubject(s, this.lastPhaseReport);
+    return { phase: s.phase, revision: rev.revision, sha256: rev.sha256, ...(s.lastError ? { error: s.lastError } : {}), fencingToken: s.lease?.fencingToken ?? null };
   }
 
   private async flush(): Promise<void> {

@@ -42,6 +42,7 @@ export function nodeToWire(n: NodeView): NodeStatus {
     holdsApiVip: n.holdsApiVip,
     k3sRunning: n.k3sRunning,
     k3sNext: n.k3sNext,
+    reportedSha256: n.reportedSha256,
   };
 }
 

@@ -38,6 +38,7 @@ export const NODE_SCHEMA = object(
     appliedRevision: str,
     appliedSha256: str,
     phase: { type: "string", description: "the agent's apply phase as last reported (waiting-lease, confirmed, ...)" },
+    reportedSha256: { type: "string", description: "the bundle that report is about: for rolled-back, the one rolled back from" },
     healthy: { type: ["boolean", "null"], description: "null until the agent has reported health" },
     checks: { type: "array", items: CHECK },
     lastError: str,

@@ -16,6 +16,7 @@ export function makeNode(name: string, overrides: Partial<NodeView> = {}): NodeV
     appliedRevision: REV_A,
     appliedSha256: "sha-a",
     phase: "confirmed",
+    reportedSha256: "sha-a",
     healthy: true,
     checks: [{ name: "k3s-active", ok: true, message: "active" }],
     lastError: "",

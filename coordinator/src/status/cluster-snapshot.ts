@@ -33,6 +33,8 @@ export interface NodeView {
   readonly appliedSha256: string;
   /** Apply phase as the agent last reported it, lower-case words ("waiting-lease", "confirmed"...). */
   readonly phase: string;
+  /** The bundle that report is about: for "rolled-back" the one the node rolled back from, which a newer push may have replaced as desired. */
+  readonly reportedSha256: string;
   /** Null until the agent has reported health at least once. */
   readonly healthy: boolean | null;
   readonly checks: readonly CheckView[];

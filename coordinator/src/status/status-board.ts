@@ -66,6 +66,7 @@ export class StatusBoard implements StatusSource {
       appliedRevision: record?.applied?.revision ?? "",
       appliedSha256: record?.applied?.sha256 ?? "",
       phase: report?.phase ?? hello?.phase ?? (record ? "unknown" : "not-enrolled"),
+      reportedSha256: report?.sha256 ?? "",
       healthy: report ? report.health.healthy : null,
       checks: report?.health.checks.map((c) => ({ name: c.name, ok: c.ok, message: c.message })) ?? [],
       lastError: desired ? (report?.error ?? "") : "enrolled but not in the inventory",

@@ -117,6 +117,11 @@ export interface NodeStatus {
   /** The k3s version the node runs and the one its built system would run, as its agent last reported; empty when unknown. */
   k3sRunning: string;
   k3sNext: string;
+  /**
+   * The bundle the node's last report is about: the one it applies or runs, or for rolled-back the one it rolled back
+   * from (desired_sha256 may have moved on since); empty before a report.
+   */
+  reportedSha256: string;
 }
 
 export interface RolloutStatus {
@@ -1260,6 +1265,7 @@ function createBaseNodeStatus(): NodeStatus {
     holdsApiVip: false,
     k3sRunning: "",
     k3sNext: "",
+    reportedSha256: "",
   };
 }
 
@@ -1327,6 +1333,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.k3sNext !== "") {
       writer.uint32(170).string(message.k3sNext);
+    }
+    if (message.reportedSha256 !== "") {
+      writer.uint32(178).string(message.reportedSha256);
     }
     return writer;
   },
@@ -1512,6 +1521,14 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             message.k3sNext = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.reportedSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1599,6 +1616,11 @@ export const NodeStatus: MessageFns<NodeStatus> = {
         : isSet(object.k3s_next)
         ? globalThis.String(object.k3s_next)
         : "",
+      reportedSha256: isSet(object.reportedSha256)
+        ? globalThis.String(object.reportedSha256)
+        : isSet(object.reported_sha256)
+        ? globalThis.String(object.reported_sha256)
+        : "",
     };
   },
 
@@ -1667,6 +1689,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     if (message.k3sNext !== "") {
       obj.k3sNext = message.k3sNext;
     }
+    if (message.reportedSha256 !== "") {
+      obj.reportedSha256 = message.reportedSha256;
+    }
     return obj;
   },
 
@@ -1700,6 +1725,7 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     message.holdsApiVip = object.holdsApiVip ?? false;
     message.k3sRunning = object.k3sRunning ?? "";
     message.k3sNext = object.k3sNext ?? "";
+    message.reportedSha256 = object.reportedSha256 ?? "";
     return message;
   },
 };
