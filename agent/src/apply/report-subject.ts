@@ -1,5 +1,5 @@
 // Which bundle a report built from the state (a heartbeat) is about, so that it says what the phase's own report said.
-import type { AgentState } from "./agent-state.js";
+import type { AgentState, BadBundle } from "./agent-state.js";
 import type { ApplyReport } from "./runner-ports.js";
 
 export interface ReportSubject {
@@ -17,7 +17,7 @@ export function reportSubject(s: AgentState, phaseReport: ApplyReport | null): R
   if (s.target) return s.target;
   if (phaseReport !== null && phaseReport.phase === s.phase) return { revision: phaseReport.revision, sha256: phaseReport.sha256 };
   if (s.phase === "rolled-back") {
-    const latest = s.bad.reduce<AgentState["bad"][number] | null>((a, b) => (a === null || b.at >= a.at ? b : a), null);
+    const latest = s.bad.reduce<BadBundle | null>((a, b) => (a === null || b.at >= a.at ? b : a), null);
     if (latest) return { revision: latest.revision, sha256: latest.sha256 };
   }
   return s.applied ?? { revision: "", sha256: "" };
