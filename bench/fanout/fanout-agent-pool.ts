@@ -7,7 +7,8 @@ import type { ChildAnswer, ChildRequest } from "./fanout-agent-child.js";
 export class FanoutAgentPool {
   private readonly children: ChildProcess[] = [];
   private latest: number[] = [];
-  private bytes: number[] = [];
+  /** Each process's mean message size and how many nodes it holds, for the mean over all nodes. */
+  private bytes: Array<{ mean: number; nodes: number }> = [];
   readonly errors: string[] = [];
   channelCount = 0;
 
@@ -33,7 +34,7 @@ export class FanoutAgentPool {
     const failed = answers.find((a) => a.kind === "failed");
     if (failed?.kind === "failed") throw new Error(failed.error);
     this.latest = answers.flatMap((a) => (a.kind === "arrived" ? a.arrivals : []));
-    this.bytes = answers.flatMap((a) => (a.kind === "arrived" ? [a.meanBytes] : []));
+    this.bytes = answers.flatMap((a) => (a.kind === "arrived" ? [{ mean: a.meanBytes, nodes: a.arrivals.length }] : []));
   }
 
   /** Arrival times (epoch ms, comparable across processes) of every node's latest message. */
@@ -42,7 +43,8 @@ export class FanoutAgentPool {
   }
 
   meanMessageBytes(): number {
-    return this.bytes.reduce((a, b) => a + b, 0) / Math.max(1, this.bytes.length);
+    const nodes = this.bytes.reduce((n, b) => n + b.nodes, 0);
+    return this.bytes.reduce((sum, b) => sum + b.mean * b.nodes, 0) / Math.max(1, nodes);
   }
 
   close(): void {
