@@ -1,6 +1,7 @@
 // Simulated agents spread over several processes (the benchmark's --agent-processes): one process decoding every
 // node's message stands in badly for a fleet whose agents each decode their own on their own machine.
 import { fork, type ChildProcess } from "node:child_process";
+import { askChild } from "./ask-child.js";
 import type { FanoutAgentsOptions } from "./fanout-agents.js";
 import type { ChildAnswer, ChildRequest } from "./fanout-agent-child.js";
 
@@ -52,14 +53,6 @@ export class FanoutAgentPool {
   }
 
   private ask(child: ChildProcess, req: ChildRequest): Promise<ChildAnswer> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null): void => reject(new Error(`agent process exited (${code}) before answering ${req.kind}`));
-      child.once("exit", onExit);
-      child.once("message", (answer: ChildAnswer) => {
-        child.off("exit", onExit);
-        resolve(answer);
-      });
-      child.send(req);
-    });
+    return askChild<ChildRequest, ChildAnswer>(child, req, "agent process");
   }
 }

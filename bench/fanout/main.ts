@@ -19,6 +19,7 @@ import { startEtcd, type EtcdServer } from "../../test/etcd/etcd-server.js";
 import { FanoutAgentPool } from "./fanout-agent-pool.js";
 import { FanoutAgents, nowMs, type SimNode } from "./fanout-agents.js";
 import { writeFanoutSection, type ScenarioResult, type RunResult } from "./fanout-md.js";
+import { percentile } from "../rollout/rollout-figures.js";
 import { cpuMsOf, findPid, memoryOf } from "./proc-stats.js";
 
 const run = promisify(execFile);
@@ -63,11 +64,6 @@ function parseArgs(argv: readonly string[]): Options {
   };
 }
 
-/** Nearest-rank percentile. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);

@@ -1,6 +1,6 @@
 // The chaos ledger: a run in parts continues only its own seeds on its own code, and says why it refuses.
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -95,6 +95,13 @@ describe("chaos ledger", () => {
     writeFileSync(join(dir, "README.md"), "# two\n");
     expect(codeIdentity(dir).code).toBe(id);
     git("commit", "-qam", "docs");
+    expect(codeIdentity(dir).code).toBe(id);
+    // Nor do benchmarks: nothing a chaos run starts imports them.
+    mkdirSync(join(dir, "bench"));
+    writeFileSync(join(dir, "bench", "main.ts"), "export const b = 1;\n");
+    expect(codeIdentity(dir).code).toBe(id);
+    git("add", "-A");
+    git("commit", "-qm", "bench");
     expect(codeIdentity(dir).code).toBe(id);
     writeFileSync(join(dir, "main.ts"), "export const a = 2;\n");
     expect(() => codeIdentity(dir)).toThrow("--ledger needs the code committed (a later part must run the same code); changed: main.ts");

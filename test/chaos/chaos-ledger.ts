@@ -1,6 +1,7 @@
 // A long chaos run in parts: each schedule's outcome is appended to a ledger file, and a later part on the same code
 // runs only the seeds the ledger does not hold yet. A run of 1,000 HA schedules (~5 hours on 2 cores) then need not
-// fit one sitting. The ledger names the code it ran by a hash of every tracked file but the docs, and refuses to mix.
+// fit one sitting. The ledger names the code it ran by a hash of every tracked file but the docs and benchmarks, and
+// refuses to mix.
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -40,8 +41,11 @@ export interface LedgerPart {
 
 type Line = { run: LedgerRun } | { schedule: LedgerSchedule } | { endOfPart: LedgerPart };
 
-/** Files that do not change what runs: the docs (ledgers kept in the repo live under docs/ too). */
-const notCode = (path: string): boolean => path.endsWith(".md") || path.startsWith("docs/");
+/**
+ * Files that do not change what runs: the docs (ledgers kept in the repo live under docs/ too) and the benchmarks,
+ * which nothing a chaos run starts imports, so a benchmark may change while a ledger is still going.
+ */
+const notCode = (path: string): boolean => path.endsWith(".md") || path.startsWith("docs/") || path.startsWith("bench/");
 
 /**
  * A hash of the tracked files' modes, blob ids and paths (docs left out). Uncommitted changes to code have no name a
