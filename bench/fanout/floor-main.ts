@@ -2,7 +2,8 @@
 // writes messages encoded before the clock starts (floor-server.ts), received by the fan-out benchmark's simulated
 // agents. Whatever nk does on a push (fetch, validate, render, store, encode) comes on top of this figure.
 // Usage: npm run bench:fanout-floor -- [--nodes 1000,10000] [--runs 5] [--file-bytes 5200] [--agent-processes 1]
-//   [--streams-per-channel 50]
+//   [--streams-per-channel 50] [--encode-at-push] (each message encoded by the coordinator's encoder after the clock
+//   starts, as a push does, rather than before)
 import { fork, type ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
 import { median } from "../render/measure.js";
@@ -24,6 +25,7 @@ const runs = Number(value("--runs") ?? 5);
 const fileBytes = Number(value("--file-bytes") ?? 5200);
 const agentProcesses = Number(value("--agent-processes") ?? 1);
 const streamsPerChannel = Number(value("--streams-per-channel") ?? 50);
+const encodeAtPush = argv.includes("--encode-at-push");
 
 const ask = (child: ChildProcess, req: FloorRequest): Promise<FloorAnswer> => askChild<FloorRequest, FloorAnswer>(child, req, "floor server");
 
@@ -52,11 +54,11 @@ async function scenario(nodes: number): Promise<void> {
     for (let r = 0; r <= runs; r++) {
       const revision = `floor-${nodes}-${r}`.padEnd(40, "0");
       const deadline = Date.now() + 300_000;
-      let prepared = await ask(server, { kind: "prepare", revision, fileBytes });
+      let prepared = await ask(server, { kind: "prepare", revision, fileBytes, encodeAtPush });
       // Streams arrive at the server over a while after open(); the first run waits until all are there.
       while (prepared.kind === "prepared" && prepared.streams < nodes && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        prepared = await ask(server, { kind: "prepare", revision, fileBytes });
+        prepared = await ask(server, { kind: "prepare", revision, fileBytes, encodeAtPush });
       }
       if (prepared.kind !== "prepared" || prepared.streams !== nodes) throw new Error(`only ${prepared.kind === "prepared" ? prepared.streams : 0} of ${nodes} streams reached the server`);
       messageBytes = prepared.messageBytes;
@@ -84,7 +86,7 @@ async function scenario(nodes: number): Promise<void> {
     const m = (pick: (r: FloorRun) => number): string => median(results.map(pick)).toFixed(0);
     const range = (pick: (r: FloorRun) => number): string => `${Math.min(...results.map(pick)).toFixed(0)}–${Math.max(...results.map(pick)).toFixed(0)}`;
     console.log(
-      `N=${nodes}: ${runs} pushes of ${(messageBytes / 1024).toFixed(1)} KiB messages over ${agents.channelCount} channels, agents in ${agentProcesses} process(es): ` +
+      `N=${nodes}: ${runs} pushes of ${(messageBytes / 1024).toFixed(1)} KiB messages over ${agents.channelCount} channels, ${encodeAtPush ? "encoded at the push" : "encoded beforehand"}, agents in ${agentProcesses} process(es): ` +
         `p50 ${m((x) => x.p50Ms)} ms, p99 ${m((x) => x.p99Ms)} ms (${range((x) => x.p99Ms)}), max ${m((x) => x.maxMs)} ms; ` +
         `write loop ${m((x) => x.loopMs)} ms; server CPU ${m((x) => x.serverCpuMs)} ms (${(median(results.map((x) => x.serverCpuMs)) * 1000 / nodes).toFixed(0)} µs per node); load ${loadavg()[0]!.toFixed(1)}`,
     );
