@@ -101,18 +101,20 @@ describe("nkctl validate", () => {
     expect(run).toMatchObject({ code: 0, stdout: "ok: 5 nodes (3 servers, 2 agents)\n" });
   });
 
-  it("prints every problem of a broken copy as file:line:col field: message and exits 1", async () => {
-    const run = await nkctlProcess(["validate", brokenHomelab()]);
+  it("prints every problem of a broken copy as file:line:col field: message, the paths under the folder named, and exits 1", async () => {
+    const dir = brokenHomelab();
+    const run = await nkctlProcess(["validate", dir]);
     const nixLine = "nodes/n5.nix:4:40 invalid Nix: syntax error, unexpected ';'";
-    const expected = HAS_NIX ? [...BROKEN_INVENTORY_LINES, nixLine, "4 errors"] : [...BROKEN_INVENTORY_LINES, "3 errors"];
+    const expected = HAS_NIX ? [...BROKEN_INVENTORY_LINES, nixLine] : BROKEN_INVENTORY_LINES;
     expect(run.code).toBe(1);
-    expect(run.stdout).toBe(`${expected.join("\n")}\n`);
+    expect(run.stdout).toBe(`${[...expected.map((l) => join(dir, l)), `${expected.length} errors`].join("\n")}\n`);
   });
 
   it("warns and skips the Nix check when nix-instantiate is not installed", async () => {
-    const run = await nkctlProcess(["validate", brokenHomelab()], { env: { PATH: join(scratch, "empty-path") } });
+    const dir = brokenHomelab();
+    const run = await nkctlProcess(["validate", dir], { env: { PATH: join(scratch, "empty-path") } });
     expect(run.code).toBe(1);
-    expect(run.stdout).toBe(`${[...BROKEN_INVENTORY_LINES, "3 errors"].join("\n")}\n`);
+    expect(run.stdout).toBe(`${[...BROKEN_INVENTORY_LINES.map((l) => join(dir, l)), "3 errors"].join("\n")}\n`);
     expect(run.stderr).toMatch(/^nkctl: warning: Nix syntax of 2 files not checked: nix-instantiate not found/);
   });
 
@@ -129,7 +131,7 @@ describe("nkctl validate", () => {
   it("exits 2 for a directory that does not exist", async () => {
     const run = await nkctl(["validate", join(scratch, "missing")]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`nkctl: ${join(scratch, "missing")} is not a directory\n`);
+    expect(run.stderr).toBe(`nkctl: ${join(scratch, "missing")} does not exist\n`);
   });
 });
 
@@ -224,8 +226,8 @@ describe("nkctl import", () => {
     expect(await nkctl(["validate", out])).toMatchObject({
       code: 1,
       stdout:
-        "inventory.yaml:4:3 cluster.agent: the nk source is not locked (there is no nk.lock): run nkctl pin (it locks the source the coordinator serves), or set cluster.agent.flake\n" +
-        'inventory.yaml:6:5 cluster.nixpkgs: "github:NixOS/nixpkgs/nixos-24.05" is not locked (there is no nk.lock): run nkctl pin\n' +
+        `${out}/inventory.yaml:4:3 cluster.agent: the nk source is not locked (there is no nk.lock): run nkctl pin (it locks the source the coordinator serves), or set cluster.agent.flake\n` +
+        `${out}/inventory.yaml:6:5 cluster.nixpkgs: "github:NixOS/nixpkgs/nixos-24.05" is not locked (there is no nk.lock): run nkctl pin\n` +
         "2 errors\n",
     });
     await pinSynthetic(out);
@@ -248,7 +250,8 @@ describe("nkctl import", () => {
     await nkctl(["import", "plans", join(FIXTURES, "plans"), "--out", noKey]);
     const bad = await nkctl(["validate", noKey]);
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/^inventory\.yaml:\d+:\d+ cluster\.admin\.ssh_keys: needs at least one public key \(there are no passwords\)\n1 error\n$/);
+    expect(bad.stdout.startsWith(`${noKey}/inventory.yaml:`)).toBe(true);
+    expect(bad.stdout).toMatch(/inventory\.yaml:\d+:\d+ cluster\.admin\.ssh_keys: needs at least one public key \(there are no passwords\)\n1 error\n$/);
   });
 });
 

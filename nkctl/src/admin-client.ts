@@ -86,7 +86,11 @@ export function toNkError(err: ServiceError, address: string, deadlineMs = UNARY
     case status.UNAVAILABLE:
       if (nkCode === "NOT_LEADER") return new NkError("NOT_LEADER", `the coordinator at ${address} is not the leader: ${details}`, { cause: err });
       // A CA mismatch surfaces as UNAVAILABLE too; say where to look.
-      const hint = /certificate|SSL|TLS|handshake/i.test(details) ? " (is the CA file the coordinator's tls/ca.crt, and does its certificate name this host?)" : "";
+      const hint = /certificate|SSL|TLS|handshake/i.test(details)
+        ? " (is the CA file the coordinator's tls/ca.crt, and does its certificate name this host?)"
+        : /ECONNREFUSED/.test(details)
+          ? " (connection refused: is the coordinator running, and is this its gRPC port, 7443 by default?)"
+          : "";
       return new NkError("UNAVAILABLE", `cannot reach coordinator at ${address}: ${details}${hint}`, { cause: err });
     case status.DEADLINE_EXCEEDED:
       return new NkError("UNAVAILABLE", `the coordinator at ${address} did not answer within ${deadlineMs / 1000} s`, { cause: err });

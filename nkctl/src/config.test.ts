@@ -125,7 +125,7 @@ describe("loadConnection", () => {
   });
 
   it("says which setting pointed at an unreadable or wrong file", async () => {
-    await expect(loadConnection({ tokenFile: "missing.token" }, ctx)).rejects.toThrow(`cannot read the token file ${join(dir, "missing.token")} (from --token-file): ENOENT`);
+    await expect(loadConnection({ tokenFile: "missing.token" }, ctx)).rejects.toThrow(`cannot read the token file ${join(dir, "missing.token")} (from --token-file): no such file or directory`);
     await expect(loadConnection({ caFile: "not-a-cert" }, ctx)).rejects.toThrow(`the CA file ${join(dir, "not-a-cert")} holds no PEM certificate`);
   });
 });

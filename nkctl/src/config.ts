@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { CliContext } from "./cli-context.js";
+import { fsReason } from "./fs-problem.js";
 
 export const DEFAULT_PORT = 7443;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/;
@@ -124,8 +125,7 @@ async function readSetting(path: string, what: string, from: string): Promise<Bu
   try {
     return await readFile(path);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new NkError("CONFIG_INVALID", `cannot read the ${what} ${path} (from ${from}): ${reason}`, { cause: err });
+    throw new NkError("CONFIG_INVALID", `cannot read the ${what} ${path} (from ${from}): ${fsReason(err)}`, { cause: err });
   }
 }
 
@@ -151,7 +151,7 @@ export async function loadConnection(flags: ConnectionFlags, ctx: Pick<CliContex
   }
   const plan = planConnection(flags, ctx.env, file, filePath, ctx.cwd);
   const raw = "value" in plan.token ? plan.token.value : (await readSetting(plan.token.file, "token file", plan.tokenFrom)).toString("utf8");
-  const token = checkToken(raw, plan.tokenFrom);
+  const token = checkToken(raw, "value" in plan.token ? plan.tokenFrom : `${plan.token.file} (from ${plan.tokenFrom})`);
   const caPem = plan.tls === "insecure" ? null : await readSetting(plan.tls.caFile, "CA file", plan.tls.from);
   if (caPem !== null && !caPem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new NkError("CONFIG_INVALID", `the CA file ${plan.tls === "insecure" ? "" : plan.tls.caFile} holds no PEM certificate`);

@@ -1,5 +1,6 @@
 // Reads the inventory files of one git revision: `git ls-tree -r -z` then one `git cat-file --batch`.
 import { execFile } from "node:child_process";
+import { stat } from "node:fs/promises";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { RepoFiles } from "../../shared/src/inventory/index.js";
 import { isInventoryPath } from "./repo-files.js";
@@ -35,10 +36,13 @@ function git(repo: string, args: readonly string[], input?: string): Promise<Git
 /** Resolves a revision to its commit id; REVISION_UNKNOWN when git does not know it. */
 export async function resolveRevision(repo: string, rev: string): Promise<string> {
   if (rev === "" || rev.startsWith("-")) throw new NkError("INVALID_ARGUMENT", `"${rev}" is not a revision`);
+  const info = await stat(repo).catch(() => null);
+  if (info === null) throw new NkError("INVALID_ARGUMENT", `${repo} does not exist (name a git checkout of the inventory)`);
+  if (!info.isDirectory()) throw new NkError("INVALID_ARGUMENT", `${repo} is a file, not a git checkout of the inventory`);
   const run = await git(repo, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
   if (run.code === 0) return run.stdout.toString("utf8").trim();
   if (run.code === 1 && run.stderr === "") throw new NkError("REVISION_UNKNOWN", `no such revision "${rev}" in ${repo}`);
-  if (/not a git repository/.test(run.stderr)) throw new NkError("INVALID_ARGUMENT", `${repo} is not a git repository (use --repo <dir>)`);
+  if (/not a git repository/.test(run.stderr)) throw new NkError("INVALID_ARGUMENT", `${repo} is not a git repository (a revision is read from a git checkout of the inventory)`);
   throw new NkError("IO", `git rev-parse ${rev} in ${repo} failed: ${run.stderr || `exit status ${run.code}`}`);
 }
 
@@ -48,6 +52,10 @@ export async function resolveRevision(repo: string, rev: string): Promise<string
  */
 export async function pushPreview(repo: string, remote: string, commit: string, name: string): Promise<string> {
   if (remote === "" || remote.startsWith("-")) throw new NkError("INVALID_ARGUMENT", `"${remote}" is not a git remote`);
+  // A remote's name (not a URL) must exist: git's own answer ("does not appear to be a git repository") reads like a refusal.
+  if (!/[:/]/.test(remote) && (await git(repo, ["remote", "get-url", remote])).code !== 0) {
+    throw new NkError("INVALID_ARGUMENT", `${repo} has no git remote "${remote}": add the coordinator's repo (git remote add ${remote} https://<coordinator>:7080/git/inventory.git) or name another with --remote`);
+  }
   const run = await git(repo, ["push", "--porcelain", remote, `+${commit}:refs/heads/preview/${name}`]);
   if (run.code !== 0) throw new NkError("INVALID_ARGUMENT", `git push to ${remote} refused the preview:\n${run.stderr}`);
   return run.stderr;

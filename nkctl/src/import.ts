@@ -1,11 +1,12 @@
 // `nkctl import nk3|plans`: turns an older inventory format into inventory.yaml (+ extra files).
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { importNk3, importPlans, type ImportOptions, type ImportResult } from "../../shared/src/import/index.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
+import { fsReason } from "./fs-problem.js";
 import { emit } from "./output.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
 
@@ -26,7 +27,7 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    throw new NkError("INVALID_ARGUMENT", `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new NkError("INVALID_ARGUMENT", `cannot read ${what} ${path}: ${fsReason(err)}`, { cause: err });
   }
 }
 
@@ -61,8 +62,11 @@ async function writeImport(out: string, result: ImportResult, force: boolean): P
   const files = new Map([["inventory.yaml", result.yaml], ...result.extraFiles]);
   for (const [path, content] of files) {
     const target = join(out, path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFileAtomic(target, content, 0o644);
+    await mkdir(dirname(target), { recursive: true })
+      .then(() => writeFileAtomic(target, content, 0o644))
+      .catch((err: unknown) => {
+        throw new NkError("IO", `cannot write ${target} (--out ${out}): ${fsReason(err)}`, { cause: err });
+      });
   }
   return [...files.keys()];
 }
@@ -99,7 +103,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option("--interface <name>", "the nodes' network interface (nk3 names none; default eth0)")
     .addHelpText("after", "\nNotes on what was mapped or defaulted go to stderr. Exits 1 when the input cannot be imported.")
     .action(async (file: string, flags: ImportFlags, cmd: Command) => {
-      const result = importNk3(await readText(file, "nk3 inventory"), basename(file), await importOptions(flags));
+      const result = importNk3(await readText(file, "nk3 inventory"), file, await importOptions(flags));
       await finish(ctx, cmd.optsWithGlobals<GlobalOptions>(), flags, result);
     });
 

@@ -1,6 +1,7 @@
 // `nkctl lease list|release`: who holds a reboot lease, who waits and why; force-release a stuck one.
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
+import { isNodeName } from "../../shared/src/names/index.js";
 import type { Lease } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { leaseFromWire, type LeaseInfo } from "../../shared/src/wire/index.js";
 import { withAdmin } from "./admin-client.js";
@@ -69,7 +70,7 @@ export function registerLease(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExits 1 when the coordinator refuses to release (it says why).")
     .action(async (node: string, opts: { force?: boolean; reason: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      if (!node) throw new NkError("INVALID_ARGUMENT", "a node name is required");
+      if (!isNodeName(node)) throw new NkError("INVALID_ARGUMENT", `"${node}" is not a node name (a DNS label: lower-case letters, digits, '-')`);
       const res = await withAdmin(ctx, globals, (api) => api.releaseLease({ node, force: opts.force === true, reason: opts.reason }));
       emit(ctx, globals.output, { node, released: res.released, message: res.message }, () => `${res.released ? "released" : "not released"}: ${res.message || node}\n`);
       if (!res.released) ctx.exitCode = EXIT.PROBLEMS;

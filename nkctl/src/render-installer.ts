@@ -3,10 +3,11 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
-import { renderInstaller } from "../../shared/src/installer/index.js";
+import { holdsPemCertificate, isCoordinatorAddress, renderInstaller } from "../../shared/src/installer/index.js";
 import { bundleInputs } from "../../shared/src/lock/index.js";
 import type { CliContext } from "./cli-context.js";
 import { EXIT } from "./exit-codes.js";
+import { fsReason } from "./fs-problem.js";
 import { renderChecked, writeBundles } from "./render.js";
 import { readRepoDir } from "./repo-files.js";
 
@@ -18,6 +19,16 @@ interface RenderInstallerOptions {
   readonly disk?: string;
   readonly out: string;
   readonly force?: boolean;
+}
+
+/** The token in --enroll-token-file: a file that is missing or empty is an error, never "no token" in silence. */
+async function readEnrollToken(path: string, node: string): Promise<string> {
+  const text = await readFile(path, "utf8").catch((err: unknown) => {
+    throw new NkError("INVALID_ARGUMENT", `cannot read --enroll-token-file ${path}: ${fsReason(err)}`);
+  });
+  const token = text.trim();
+  if (token === "") throw new NkError("INVALID_ARGUMENT", `--enroll-token-file ${path} is empty (get a token with: nkctl node enroll ${node} -o json | jq -r .token > ${path})`);
+  return token;
 }
 
 export function registerRenderInstaller(program: Command, ctx: CliContext): void {
@@ -36,8 +47,13 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
     .action(async (node: string, opts: RenderInstallerOptions, cmd: Command) => {
       const coordinator = opts.nodeCoordinator ?? [cmd.optsWithGlobals<{ coordinator?: string }>().coordinator ?? ctx.env.NK_COORDINATOR ?? ""].filter(Boolean);
       if (coordinator.length === 0) throw new NkError("INVALID_ARGUMENT", "name the coordinator the node will use: --node-coordinator host:port (or --coordinator / NK_COORDINATOR)");
+      const badAddress = coordinator.find((c) => !isCoordinatorAddress(c));
+      if (badAddress !== undefined) {
+        const from = opts.nodeCoordinator ? "--node-coordinator" : "--coordinator / NK_COORDINATOR";
+        throw new NkError("INVALID_ARGUMENT", `${from}: "${badAddress}" is not host:port (the agent's gRPC address, e.g. coordinator.lan:7443)`);
+      }
       const repo = await readRepoDir(opts.dir);
-      const rendered = renderChecked(ctx, repo);
+      const rendered = renderChecked(ctx, repo, "", opts.dir);
       if (!rendered) {
         ctx.exitCode = EXIT.PROBLEMS;
         return;
@@ -45,13 +61,15 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
       // The same CA nkctl pins (--ca-file / NK_CA_FILE): the node must trust the coordinator nkctl trusts.
       const caFile = cmd.optsWithGlobals<{ caFile?: string }>().caFile ?? ctx.env.NK_CA_FILE;
       if (!caFile) throw new NkError("INVALID_ARGUMENT", "name the coordinator CA the node pins: --ca-file <file> (or NK_CA_FILE)");
-      const caPem = await readFile(caFile, "utf8").catch((err: Error) => {
-        throw new NkError("INVALID_ARGUMENT", `cannot read the CA file ${caFile}: ${err.message}`);
+      const caFrom = cmd.optsWithGlobals<{ caFile?: string }>().caFile !== undefined ? "--ca-file" : "NK_CA_FILE";
+      const caPem = await readFile(caFile, "utf8").catch((err: unknown) => {
+        throw new NkError("INVALID_ARGUMENT", `cannot read the CA file ${caFile} (${caFrom}): ${fsReason(err)}`);
       });
-      const enrollToken = opts.enrollTokenFile ? (await readFile(opts.enrollTokenFile, "utf8")).trim() : undefined;
+      if (!holdsPemCertificate(caPem)) throw new NkError("INVALID_ARGUMENT", `${caFile} (${caFrom}) holds no PEM certificate: use the coordinator's <stateDir>/tls/ca.crt`);
+      const enrollToken = opts.enrollTokenFile === undefined ? undefined : await readEnrollToken(opts.enrollTokenFile, node);
       const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, inputs: bundleInputs(rendered.inventory, repo), ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}), ...(opts.disk !== undefined ? { disk: opts.disk } : {}) });
       // writeBundles writes <out>/<node>/...; the installer is one tree per node, so the same layout fits.
-      await writeBundles(opts.out, [{ node, role: "", sha256: "", files }], opts.force === true);
+      await writeBundles(opts.out, [{ node, role: "", sha256: "", files }], opts.force === true, (line) => ctx.stderr.write(`${line}\n`));
       ctx.stdout.write(`wrote the installer for ${node} to ${opts.out}/${node} (${files.length} files)${enrollToken ? "; the token is in enroll-token (mode 0600 at install time)" : "; no token: the installer asks for it"}\n`);
     });
 }

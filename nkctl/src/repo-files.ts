@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { RepoFiles } from "../../shared/src/inventory/index.js";
 import { LOCK_FILE } from "../../shared/src/lock/index.js";
+import { fsReason } from "./fs-problem.js";
 
 /** The parts of the tree nk reads; everything else (README, .git, CI files) is not the inventory. */
 export const INVENTORY_DIRS = ["nodes", "common", "manifests"] as const;
@@ -27,12 +28,13 @@ async function walk(root: string, rel: string, out: Map<string, string>): Promis
 /** Reads `dir`; a missing inventory.yaml or nk.lock is left for validateRepo to report. */
 export async function readRepoDir(dir: string): Promise<RepoFiles> {
   const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new NkError("INVALID_ARGUMENT", `${dir} is not a directory`);
+  if (info === null) throw new NkError("INVALID_ARGUMENT", `${dir} does not exist`);
+  if (!info.isDirectory()) throw new NkError("INVALID_ARGUMENT", `${dir} is a file, not a directory (name the inventory checkout)`);
   const files = new Map<string, string>();
   for (const name of ["inventory.yaml", LOCK_FILE]) {
     const text = await readFile(join(dir, name), "utf8").catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return undefined;
-      throw new NkError("IO", `cannot read ${join(dir, name)}: ${err.message}`, { cause: err });
+      throw new NkError("IO", `cannot read ${join(dir, name)}: ${fsReason(err)}`, { cause: err });
     });
     if (text !== undefined) files.set(name, text);
   }

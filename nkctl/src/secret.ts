@@ -34,8 +34,11 @@ export function registerSecret(program: Command, ctx: CliContext): void {
     .description("set a secret from stdin (one trailing newline is dropped)")
     .argument("<name>", "the secret's name, e.g. k3s-token")
     .addHelpText("after", "\nExample: openssl rand -hex 32 | nkctl secret set k3s-token")
+    // The value never goes on a command line (ps, shell history): say so instead of commander's "too many arguments".
+    .allowExcessArguments(true)
     .action(async (name: string, _opts: object, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
+      if (cmd.args.length > 1) throw new NkError("INVALID_ARGUMENT", `secret set takes the value on stdin, never as an argument (it would show in ps and the shell's history): printf %s "$VALUE" | nkctl secret set ${isSecretName(name) ? name : "<name>"}`);
       if (!isSecretName(name)) throw new NkError("INVALID_ARGUMENT", `"${name}" is not a valid secret name (${SECRET_NAME_RULE})`);
       if (ctx.stdin.isTTY) ctx.stderr.write(`value for ${name} (end with Ctrl-D):\n`);
       // Read before connecting: a wrong invocation should not need the coordinator to fail.

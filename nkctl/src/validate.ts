@@ -1,4 +1,5 @@
 // `nkctl validate [dir]`: every inventory problem plus the Nix syntax of every .nix file, at once.
+import { join } from "node:path";
 import type { Command } from "commander";
 import { isNkError } from "../../shared/src/errors/index.js";
 import { formatDiagnostic, hasErrors, validateRepo, type Diagnostic, type Inventory, type RepoFiles } from "../../shared/src/inventory/index.js";
@@ -55,6 +56,14 @@ export interface DirValidation {
 }
 
 /** Reads and validates a checkout, the Nix syntax of its .nix files included. */
+/**
+ * A diagnostic as text with its file's path as the user named the checkout (`homelab/inventory.yaml:3:1`), so that an
+ * editor opens the right file; the JSON output keeps paths relative to the checkout.
+ */
+export function formatDiagnosticIn(dir: string, d: Diagnostic): string {
+  return formatDiagnostic(dir === "." || dir === "" ? d : { ...d, file: join(dir, d.file) });
+}
+
 export async function validateDir(ctx: CliContext, dir: string): Promise<DirValidation> {
   const files = await readRepoDir(dir);
   const result = validateRepo(files);
@@ -75,7 +84,7 @@ export function registerValidate(program: Command, ctx: CliContext): void {
       const { inventory, diagnostics } = await validateDir(ctx, dir);
       const ok = !hasErrors(diagnostics);
       const nodes = (inventory?.nodes ?? []).map((n) => ({ name: n.name, role: n.role, address: n.address }));
-      emit(ctx, output, { ok, diagnostics, nodes }, () => [...diagnostics.map(formatDiagnostic), summaryLine(diagnostics, inventory)].join("\n") + "\n");
+      emit(ctx, output, { ok, diagnostics, nodes }, () => [...diagnostics.map((d) => formatDiagnosticIn(dir, d)), summaryLine(diagnostics, inventory)].join("\n") + "\n");
       if (!ok) ctx.exitCode = EXIT.PROBLEMS;
     });
 }

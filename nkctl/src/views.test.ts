@@ -145,7 +145,7 @@ describe("toNkError", () => {
   };
   it("explains an unreachable coordinator, a refused token and a slow answer", () => {
     const unreachable = toNkError(err(status.UNAVAILABLE, "No connection established. Last error: connect ECONNREFUSED. Resolution note: "), "c.lan:7443");
-    expect([unreachable.code, unreachable.message]).toEqual(["UNAVAILABLE", "cannot reach coordinator at c.lan:7443: No connection established. Last error: connect ECONNREFUSED"]);
+    expect([unreachable.code, unreachable.message]).toEqual(["UNAVAILABLE", "cannot reach coordinator at c.lan:7443: No connection established. Last error: connect ECONNREFUSED (connection refused: is the coordinator running, and is this its gRPC port, 7443 by default?)"]);
     const refused = toNkError(err(status.UNAUTHENTICATED, "invalid admin token", "UNAUTHENTICATED"), "c.lan:7443");
     expect([refused.code, refused.message]).toEqual(["UNAUTHENTICATED", "the admin token was refused by the coordinator at c.lan:7443 (invalid admin token)"]);
     expect(toNkError(err(status.DEADLINE_EXCEEDED, "Deadline exceeded"), "c.lan:7443").message).toBe("the coordinator at c.lan:7443 did not answer within 10 s");

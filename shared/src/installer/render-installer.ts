@@ -47,6 +47,17 @@ export const INSTALLER_FILES = {
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 const TOKEN = /^[\x21-\x7e]+$/;
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
+
+/** host:port with a port in 1..65535, as the agent's `coordinators` list takes it. */
+export function isCoordinatorAddress(c: string): boolean {
+  const port = Number(c.slice(c.lastIndexOf(":") + 1));
+  return HOST_PORT.test(c) && port >= 1 && port <= 65535;
+}
+
+/** A PEM certificate somewhere in the text (a CA file may hold comments around it). */
+export function holdsPemCertificate(text: string): boolean {
+  return PEM_CERT.test(text);
+}
 const DEVICE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
 
 /** The disk the stick erases: --disk, or the grub-bios device (which must then be the same disk). */
@@ -72,10 +83,7 @@ function checkedCoordinators(coordinator: string | readonly string[]): string[] 
   const list = typeof coordinator === "string" ? [coordinator] : [...coordinator];
   if (list.length === 0) throw new NkError("INVALID_ARGUMENT", "the installer needs the coordinator's address (host:port)");
   for (const c of list) {
-    const port = Number(c.slice(c.lastIndexOf(":") + 1));
-    if (!HOST_PORT.test(c) || port < 1 || port > 65535) {
-      throw new NkError("INVALID_ARGUMENT", `coordinator "${c}" is not host:port (e.g. coordinator.lan:7443)`);
-    }
+    if (!isCoordinatorAddress(c)) throw new NkError("INVALID_ARGUMENT", `coordinator "${c}" is not host:port (e.g. coordinator.lan:7443)`);
   }
   return list;
 }
@@ -87,7 +95,7 @@ export function renderInstaller(inventory: Inventory, nodeName: string, options:
   if (!isNodeName(node.name)) throw new NkError("INVENTORY_INVALID", `node name "${node.name}" is not a DNS label`);
   const disk = installDisk(node, options.disk);
   const coordinators = checkedCoordinators(options.coordinator);
-  if (!PEM_CERT.test(options.caPem)) throw new NkError("INVALID_ARGUMENT", "caPem must be the coordinator CA certificate in PEM form");
+  if (!holdsPemCertificate(options.caPem)) throw new NkError("INVALID_ARGUMENT", "caPem must be the coordinator CA certificate in PEM form");
   const token = options.enrollToken?.trim();
   if (options.enrollToken !== undefined && (token === undefined || !TOKEN.test(token))) {
     throw new NkError("INVALID_ARGUMENT", "the enroll token must be one word of printable ASCII");

@@ -1,0 +1,146 @@
+// Bad input gets a message that names the flag or path and what to do, and leaves what was on disk as it was.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { pushPreview, resolveRevision } from "./git-tree.js";
+import { writeBundles, type BundleView } from "./render.js";
+import { readRepoDir } from "./repo-files.js";
+import { runCli } from "./run-cli.js";
+import { testContext } from "./test-context.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "nkctl-bad-input-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const bundle = (node: string, text: string): BundleView => ({ node, role: "agent", sha256: "", files: [{ path: "configuration.nix", content: text }, { path: "nk/agent.nix", content: `# ${node}\n` }] });
+
+/** Every file under `root` with its content, for a before/after comparison. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(path);
+      else out[path] = readFileSync(join(root, path), "utf8");
+    }
+  };
+  walk("");
+  return out;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const ctx = testContext();
+  const stderr: string[] = [];
+  const code = await runCli(["node", "nkctl", ...args], { ...ctx, stderr: { write: (s: string) => stderr.push(s) }, cwd: dir });
+  return { code, stderr: stderr.join("") };
+}
+
+describe("writeBundles (render --out, render-installer --out)", () => {
+  it("replaces the node folders and leaves everything else, with no staging or earlier folder behind", async () => {
+    const out = join(dir, "out");
+    await writeBundles(out, [bundle("n1", "one"), bundle("n2", "two")], false);
+    writeFileSync(join(out, "README"), "mine\n");
+    writeFileSync(join(out, "n1", "stale.nix"), "gone after the replace\n");
+    await writeBundles(out, [bundle("n1", "one'"), bundle("n3", "three")], true);
+    expect(snapshot(out)).toEqual({
+      README: "mine\n",
+      "n1/configuration.nix": "one'",
+      "n1/nk/agent.nix": "# n1\n",
+      "n2/configuration.nix": "two",
+      "n2/nk/agent.nix": "# n2\n",
+      "n3/configuration.nix": "three",
+      "n3/nk/agent.nix": "# n3\n",
+    });
+  });
+
+  it("writes nothing when a node cannot be staged, and says which file", async () => {
+    const out = join(dir, "out");
+    await writeBundles(out, [bundle("n1", "one"), bundle("n2", "two")], false);
+    const before = snapshot(out);
+    // "nk" is a file in n2's bundle and a folder in its nk/agent.nix: the second write fails.
+    const clash: BundleView = { node: "n2", role: "agent", sha256: "", files: [{ path: "nk", content: "x" }, { path: "nk/agent.nix", content: "y" }] };
+    await expect(writeBundles(out, [bundle("n1", "one'"), clash], true)).rejects.toThrow(`cannot write ${join(out, "n2", "nk/agent.nix")}: a file or folder is already in the way; nothing in ${out} was changed`);
+    expect(snapshot(out)).toEqual(before);
+    expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);
+  });
+
+  it("puts every node back when a swap fails half-way", async () => {
+    const out = join(dir, "out");
+    await writeBundles(out, [bundle("n1", "one"), bundle("n2", "two")], false);
+    const before = snapshot(out);
+    // n2's earlier folder cannot be moved aside: a non-empty folder already has the name it would take.
+    mkdirSync(join(out, `.n2.earlier-${process.pid}`));
+    writeFileSync(join(out, `.n2.earlier-${process.pid}`, "in-the-way"), "x");
+    await expect(writeBundles(out, [bundle("n1", "one'"), bundle("n2", "two'")], true)).rejects.toThrow(new RegExp(`^cannot replace ${join(out, "n2")}: .*; ${out} is as it was$`));
+    rmSync(join(out, `.n2.earlier-${process.pid}`), { recursive: true });
+    expect(snapshot(out)).toEqual(before);
+    expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);
+  });
+
+  it("refuses a file as --out, and a non-empty folder without --force", async () => {
+    writeFileSync(join(dir, "afile"), "x");
+    await expect(writeBundles(join(dir, "afile"), [bundle("n1", "one")], true)).rejects.toThrow(`--out ${join(dir, "afile")} is a file, not a directory`);
+    await expect(writeBundles(dir, [bundle("n1", "one")], false)).rejects.toThrow(`${dir} is not empty (use --force to replace the node folders in it)`);
+    expect(existsSync(join(dir, "n1"))).toBe(false);
+  });
+});
+
+describe("paths and repositories that are not what a command needs", () => {
+  it("tells a missing checkout from a file given as one", async () => {
+    writeFileSync(join(dir, "afile"), "x");
+    await expect(readRepoDir(join(dir, "missing"))).rejects.toThrow(`${join(dir, "missing")} does not exist`);
+    await expect(readRepoDir(join(dir, "afile"))).rejects.toThrow(`${join(dir, "afile")} is a file, not a directory (name the inventory checkout)`);
+    await expect(resolveRevision(join(dir, "missing"), "HEAD")).rejects.toThrow(`${join(dir, "missing")} does not exist (name a git checkout of the inventory)`);
+    await expect(resolveRevision(dir, "HEAD")).rejects.toThrow(`${dir} is not a git repository (a revision is read from a git checkout of the inventory)`);
+  });
+
+  it("says a preview's remote does not exist instead of passing on git's refusal", async () => {
+    execFileSync("git", ["init", "-q", dir]);
+    await expect(pushPreview(dir, "nk", "0".repeat(40), "bump")).rejects.toThrow(`${dir} has no git remote "nk": add the coordinator's repo (git remote add nk https://<coordinator>:7080/git/inventory.git) or name another with --remote`);
+  });
+});
+
+describe("nkctl argument checks that need no coordinator", () => {
+  it("refuses a secret's value on the command line without echoing it", async () => {
+    const run = await cli("secret", "set", "k3s-token", "s3cr3tVALUE");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("secret set takes the value on stdin, never as an argument");
+    expect(run.stderr).not.toContain("s3cr3tVALUE");
+  });
+
+  it("checks a lease holder's name before asking the coordinator", async () => {
+    const run = await cli("lease", "release", "Bad_Node");
+    expect(run).toEqual({ code: 2, stderr: `nkctl: "Bad_Node" is not a node name (a DNS label: lower-case letters, digits, '-')\n` });
+  });
+
+  it("names the flag of a bad coordinator address, a CA file without a certificate and a missing or empty token file", async () => {
+    const example = join(import.meta.dirname, "..", "..", "examples", "homelab");
+    const args = (...more: string[]): string[] => ["render-installer", "n2", "--dir", example, "--out", join(dir, "stick"), ...more];
+    const pem = join(dir, "ca.pem");
+    writeFileSync(pem, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    writeFileSync(join(dir, "ca.crt"), "not a certificate\n");
+    writeFileSync(join(dir, "empty"), "\n");
+    expect(await cli(...args("--node-coordinator", "http://c:7443", "--ca-file", pem))).toEqual({
+      code: 2,
+      stderr: `nkctl: --node-coordinator: "http://c:7443" is not host:port (the agent's gRPC address, e.g. coordinator.lan:7443)\n`,
+    });
+    const coordinator = ["--node-coordinator", "127.0.0.1:7443"];
+    expect(await cli(...args(...coordinator, "--ca-file", join(dir, "ca.crt")))).toEqual({
+      code: 2,
+      stderr: `nkctl: ${join(dir, "ca.crt")} (--ca-file) holds no PEM certificate: use the coordinator's <stateDir>/tls/ca.crt\n`,
+    });
+    expect(await cli(...args(...coordinator, "--ca-file", pem, "--enroll-token-file", join(dir, "missing")))).toEqual({
+      code: 2,
+      stderr: `nkctl: cannot read --enroll-token-file ${join(dir, "missing")}: no such file or directory\n`,
+    });
+    expect(await cli(...args(...coordinator, "--ca-file", pem, "--enroll-token-file", join(dir, "empty")))).toEqual({
+      code: 2,
+      stderr: `nkctl: --enroll-token-file ${join(dir, "empty")} is empty (get a token with: nkctl node enroll n2 -o json | jq -r .token > ${join(dir, "empty")})\n`,
+    });
+    expect(existsSync(join(dir, "stick"))).toBe(false);
+  });
+});
