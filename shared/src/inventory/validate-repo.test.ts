@@ -133,6 +133,13 @@ describe("validateInventoryText", () => {
     ["YAML syntax error", 9, "  n2: { address: 10.0.0.12, role: server", [
       "inventory.yaml:10:3 YAML: Flow map in block collection must be sufficiently indented and end with a }",
     ]],
+    // The errors after the first line with any are one line: a tab's echoes must not bury the tab.
+    ["a tab used as indentation", 2, "\tname: lab", [
+      "inventory.yaml:2:1 YAML: Tabs are not allowed as indentation",
+      "inventory.yaml:2:8 YAML: Nested mappings are not allowed in compact mappings",
+      "inventory.yaml:2:8 YAML: Implicit keys need to be on a single line",
+      "inventory.yaml:4:1 YAML: 3 more syntax errors on lines 4, 5, 6 (All mapping items must start at the same column), which may follow from the one on line 2: fix that first",
+    ]],
   ];
 
   for (const [name, line, content, expected] of cases) {

@@ -31,6 +31,21 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.field.localeCompare(b.field);
 }
 
+/**
+ * A syntax error throws the parser off for the lines after it: one tab used as indentation gave eight errors, seven of
+ * them "All mapping items must start at the same column". The errors of the first line with any are reported in full;
+ * those of later lines become one line that names them, so the cause is not lost among its echoes.
+ */
+function reportYamlErrors(r: YamlReader, errors: ReadonlyArray<{ pos: { line: number; col: number }; message: string }>): void {
+  const first = errors[0]?.pos.line;
+  const later = errors.filter((e) => e.pos.line !== first);
+  for (const e of errors.filter((e) => e.pos.line === first)) r.report(e.pos, "", `YAML: ${e.message}`);
+  if (later.length === 0) return;
+  const laterLines = [...new Set(later.map((e) => e.pos.line))];
+  const kinds = [...new Set(later.map((e) => e.message))].join("; ");
+  r.report(later[0]!.pos, "", `YAML: ${later.length} more syntax error${later.length === 1 ? "" : "s"} on line${laterLines.length === 1 ? "" : "s"} ${laterLines.join(", ")} (${kinds}), which may follow from the one on line ${first}: fix that first`);
+}
+
 /** Parses and validates inventory.yaml text alone. */
 export function validateInventoryText(text: string, options: ValidateOptions = {}, file = INVENTORY_FILE): ValidationResult {
   const lines = new LineCounter();
@@ -41,11 +56,7 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
   }
   // Duplicate keys are found by the reader with a Set: the parser's own check is quadratic in a mapping's size.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  for (const err of doc.errors) {
-    const pos = lines.linePos(err.pos[0]);
-    const message = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    r.report(pos, "", `YAML: ${message}`);
-  }
+  reportYamlErrors(r, doc.errors.map((err) => ({ pos: lines.linePos(err.pos[0]), message: err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "") })));
   if (doc.errors.length > 0) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
 
   const root: Located = { node: doc.contents, path: "", pos: { line: 1, col: 1 } };
