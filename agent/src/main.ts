@@ -1,7 +1,7 @@
 // Builds the agent's object graph from its config and runs it; the only place that wires parts together.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readSecretFile } from "../../shared/src/config/index.js";
+import { readTokenFile } from "../../shared/src/config/index.js";
 import { errorMessage, NkError } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
@@ -71,7 +71,7 @@ async function openSystem(config: AgentConfig, exitProcess: (code: number) => ne
 export async function startAgent(config: AgentConfig, options: { log?: Logger; exitProcess?: (code: number) => never } = {}): Promise<RunningAgent> {
   const log = (options.log ?? createLogger({ name: "nk-agent", level: config.logLevel, sync: true })).child({ node: config.node });
   const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
-  const token = await readSecretFile(config.tokenFile, "node token");
+  const token = await readTokenFile(config.tokenFile, "node token", `write it with: nkctl node enroll ${config.node} -o json | jq -r .token > ${config.tokenFile}`);
   const ca = config.caFile === "insecure" ? "insecure" : await readFile(config.caFile, "utf8");
   const system = await openSystem(config, exitProcess);
   // Which agent this process is: its unit's store path on NixOS; under SimSystem the version the running

@@ -25,7 +25,7 @@ import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, k3sVersionSou
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
 import { ensureTls } from "./tls/index.js";
-import { readSecretFile } from "../../shared/src/config/index.js";
+import { readTokenFile } from "../../shared/src/config/index.js";
 import { StopList } from "../../shared/src/process/index.js";
 import { startListeners } from "./main-listeners.js";
 
@@ -57,7 +57,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     const { store, leadership } = opened;
     const audit = (entry: AuditEntry) => store.appendEvent(auditEvent(entry));
     stops.push(() => opened.close());
-    const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readSecretFile(config.adminTokenFile, "admin token") } : {});
+    const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readTokenFile(config.adminTokenFile, "admin token", "write only the token, one word (e.g. from: openssl rand -hex 32)") } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
     const repo = await GitRepo.open(config.stateDir);
     stops.push(() => repo.close());

@@ -1,2 +1,2 @@
 // Public surface of shared/config: schema-checked daemon configuration.
-export { checkConfig, loadConfigFile, readSecretFile, formatIssues, type ConfigIssue, type ConfigSchema } from "./load-config.js";
+export { checkConfig, loadConfigFile, readSecretFile, readTokenFile, formatIssues, type ConfigIssue, type ConfigSchema } from "./load-config.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { loadConfigFile, readSecretFile } from "./load-config.js";
+import { loadConfigFile, readSecretFile, readTokenFile } from "./load-config.js";
 
 const schema = z.strictObject({
   stateDir: z.string().default("/var/lib/x"),
@@ -34,5 +34,16 @@ describe("loadConfigFile", () => {
     await expect(readSecretFile(join(dir, "t"), "admin token")).rejects.toThrow(`admin token file ${join(dir, "t")} is empty`);
     await writeFile(join(dir, "t"), "s3cret\n");
     expect(await readSecretFile(join(dir, "t"), "admin token")).toBe("s3cret");
+  });
+
+  it("refuses a token file that holds more than the token, without showing what it holds", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const path = join(dir, "token");
+    await writeFile(path, "Token for node n1 (shown once; the coordinator keeps only its hash):\n\n  nk_s3cret\n\nInstall it on n1\n");
+    const refused = readTokenFile(path, "node token", "write it with: nkctl node enroll n1 -o json | jq -r .token");
+    await expect(refused).rejects.toThrow(`node token file ${path} is not one word of printable ASCII (5 lines, spaces or other characters): it must hold only the token; write it with: nkctl node enroll n1 -o json | jq -r .token`);
+    await expect(refused).rejects.not.toThrow(/nk_s3cret/);
+    await writeFile(path, "nk_s3cret\n");
+    expect(await readTokenFile(path, "node token", "")).toBe("nk_s3cret");
   });
 });

@@ -92,6 +92,18 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
+/**
+ * A bearer token from its file: one word of printable ASCII. A file holding more (nkctl's enrolment instructions
+ * saved with `>`, say) would otherwise go out as a header the coordinator refuses with nothing to say why. The message
+ * says how many lines the file has, never what is in it.
+ */
+export async function readTokenFile(path: string, what: string, howToWrite: string): Promise<string> {
+  const value = await readSecretFile(path, what);
+  if (/^[\x21-\x7e]+$/.test(value)) return value;
+  const lines = value.split("\n").length;
+  throw new NkError("CONFIG_INVALID", `${what} file ${path} is not one word of printable ASCII (${lines} line${lines === 1 ? "" : "s"}, spaces or other characters): it must hold only the token; ${howToWrite}`);
+}
+
 /** Reads a secret from its file (secrets are configured only as *File), trimming the trailing newline. */
 export async function readSecretFile(path: string, what: string): Promise<string> {
   try {
