@@ -1,7 +1,8 @@
 // Builds the agent's object graph from its config and runs it; the only place that wires parts together.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readTokenFile } from "../../shared/src/config/index.js";
+import { holdsPemCertificate, readTokenFile } from "../../shared/src/config/index.js";
+import { fsReason } from "../../shared/src/fs/index.js";
 import { errorMessage, NkError } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
@@ -68,11 +69,20 @@ async function openSystem(config: AgentConfig, exitProcess: (code: number) => ne
   return new NixosSystem({ runner: new ProcessRunner(), hardwareConfig: config.system.hardwareConfig });
 }
 
+/** The coordinator CA to pin: a file that is missing or holds no certificate is a config error, said at start. */
+async function readCaFile(path: string): Promise<string> {
+  const pem = await readFile(path, "utf8").catch((err: unknown) => {
+    throw new NkError("CONFIG_INVALID", `cannot read caFile ${path} (the coordinator CA to pin): ${fsReason(err)}`, { cause: err });
+  });
+  if (!holdsPemCertificate(pem)) throw new NkError("CONFIG_INVALID", `caFile ${path} holds no PEM certificate: copy the coordinator's <stateDir>/tls/ca.crt there`);
+  return pem;
+}
+
 export async function startAgent(config: AgentConfig, options: { log?: Logger; exitProcess?: (code: number) => never } = {}): Promise<RunningAgent> {
   const log = (options.log ?? createLogger({ name: "nk-agent", level: config.logLevel, sync: true })).child({ node: config.node });
   const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
   const token = await readTokenFile(config.tokenFile, "node token", `write it with: nkctl node enroll ${config.node} -o json | jq -r .token > ${config.tokenFile}`);
-  const ca = config.caFile === "insecure" ? "insecure" : await readFile(config.caFile, "utf8");
+  const ca = config.caFile === "insecure" ? "insecure" : await readCaFile(config.caFile);
   const system = await openSystem(config, exitProcess);
   // Which agent this process is: its unit's store path on NixOS; under SimSystem the version the running
   // generation pins (a restart "installs" it), which is also the version it reports.

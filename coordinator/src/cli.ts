@@ -1,7 +1,7 @@
 // nk-coordinator's command line: read the config, start, stop cleanly on SIGINT/SIGTERM.
 import { Command } from "commander";
 import { loadConfigFile } from "../../shared/src/config/index.js";
-import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
+import { errorMessage, isNkError, NkError } from "../../shared/src/errors/index.js";
 import { createLogger } from "../../shared/src/log/index.js";
 import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
@@ -28,6 +28,8 @@ async function run(argv: string[]): Promise<void> {
     .option("--log-level <level>", "trace|debug|info|warn|error")
     .parse(argv);
   const flags = program.opts<Flags>();
+  // Kubernetes access (or kube: none) has no flag: without a file the check below could only say "kube" is missing.
+  if (flags.config === undefined) throw new NkError("CONFIG_INVALID", "no --config given: nk-coordinator --config <file> (a YAML file with at least kubeconfigFile: <path> or kube: none)");
   const config = await loadConfigFile(coordinatorConfigSchema, flags.config, {
     stateDir: flags.stateDir,
     grpc: flags.grpcListen ? { listen: flags.grpcListen } : undefined,

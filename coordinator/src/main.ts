@@ -24,8 +24,8 @@ import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, k3sVersionSource, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
 import { StatusBoard, type AdminActions, type RolloutView } from "./status/index.js";
 import { ensureAdminToken, openConfiguredStore } from "./store/index.js";
+import { preflightFiles } from "./config/preflight-files.js";
 import { ensureTls } from "./tls/index.js";
-import { readTokenFile } from "../../shared/src/config/index.js";
 import { StopList } from "../../shared/src/process/index.js";
 import { startListeners } from "./main-listeners.js";
 
@@ -51,13 +51,14 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
   const stops = new StopList(log);
   const stop = (): Promise<void> => stops.stop();
   try {
+    const preflight = await preflightFiles(config);
     // With the etcd store nothing else creates it: the admin token, TLS material and the repo live here.
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const opened = await openConfiguredStore(config, log, now);
     const { store, leadership } = opened;
     const audit = (entry: AuditEntry) => store.appendEvent(auditEvent(entry));
     stops.push(() => opened.close());
-    const adminToken = await ensureAdminToken(config.stateDir, config.adminTokenFile ? { configured: await readTokenFile(config.adminTokenFile, "admin token", "write only the token, one word (e.g. from: openssl rand -hex 32)") } : {});
+    const adminToken = await ensureAdminToken(config.stateDir, preflight.adminToken !== undefined ? { configured: preflight.adminToken } : {});
     const tls = await ensureTls(config.stateDir, { hosts: config.tls.hosts, clock: now });
     const repo = await GitRepo.open(config.stateDir);
     stops.push(() => repo.close());

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { CliContext } from "./cli-context.js";
-import { fsReason } from "./fs-problem.js";
+import { fsReason } from "../../shared/src/fs/index.js";
 
 export const DEFAULT_PORT = 7443;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/;

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
 import { importNk3, importPlans, type ImportOptions, type ImportResult } from "../../shared/src/import/index.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
-import { fsReason } from "./fs-problem.js";
+import { fsReason } from "../../shared/src/fs/index.js";
 import { emit } from "./output.js";
 import { writeFileAtomic } from "../../shared/src/fs/index.js";
 

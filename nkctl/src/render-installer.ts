@@ -3,11 +3,12 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
-import { holdsPemCertificate, isCoordinatorAddress, renderInstaller } from "../../shared/src/installer/index.js";
+import { holdsPemCertificate } from "../../shared/src/config/index.js";
+import { isCoordinatorAddress, renderInstaller } from "../../shared/src/installer/index.js";
 import { bundleInputs } from "../../shared/src/lock/index.js";
 import type { CliContext } from "./cli-context.js";
 import { EXIT } from "./exit-codes.js";
-import { fsReason } from "./fs-problem.js";
+import { fsReason } from "../../shared/src/fs/index.js";
 import { renderChecked, writeBundles } from "./render.js";
 import { readRepoDir } from "./repo-files.js";
 

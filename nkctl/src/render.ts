@@ -8,7 +8,7 @@ import { renderCluster, type Bundle } from "../../shared/src/render/index.js";
 import { withAdmin } from "./admin-client.js";
 import type { CliContext, GlobalOptions } from "./cli-context.js";
 import { EXIT } from "./exit-codes.js";
-import { fsReason } from "./fs-problem.js";
+import { fsReason } from "../../shared/src/fs/index.js";
 import { emit, formatTable } from "./output.js";
 import { readGitTree } from "./git-tree.js";
 import { readRepoDir } from "./repo-files.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { RepoFiles } from "../../shared/src/inventory/index.js";
 import { LOCK_FILE } from "../../shared/src/lock/index.js";
-import { fsReason } from "./fs-problem.js";
+import { fsReason } from "../../shared/src/fs/index.js";
 
 /** The parts of the tree nk reads; everything else (README, .git, CI files) is not the inventory. */
 export const INVENTORY_DIRS = ["nodes", "common", "manifests"] as const;

@@ -53,7 +53,7 @@ describe("agent config", () => {
         `${path} is invalid:`,
         "  tokenfile: unknown key (expected one of node, coordinators, caFile, tokenFile, stateDir, secretsDir, system, builder, healthChecks, reportIntervalSeconds, logLevel); remove it or fix its spelling",
         `  node: expected the node's name (a DNS label: lower-case letters, digits, '-'); got "Bad_Name"`,
-        `  coordinators.0: expected host:port, e.g. coordinator.lan:7443; got "coord.lan"`,
+        `  coordinators.0: expected host:port with a port from 1 to 65535, e.g. coordinator.lan:7443; got "coord.lan"`,
         `  caFile: missing: the coordinator CA's PEM file to pin (set caFile, or pass --ca-file; "insecure" only for plaintext test setups)`,
         `  tokenFile: expected a non-empty string; got "" (the file holding this node's enrollment token from \`nkctl node enroll\` (set tokenFile, or pass --token-file))`,
         "  stateDir: expected a string; got 5",
@@ -82,6 +82,6 @@ describe("agent config", () => {
     const yaml = await file("agent.yaml", "node: n1\ncoordinators: [coord.lan:7443]\ncaFile: /ca\ntokenFile: /t\n");
     expect(await loadConfigFile(agentConfigSchema, yaml)).toMatchObject({ node: "n1", coordinators: ["coord.lan:7443"] });
     const repeated = await file("agent.json", '{"node": "n1", "node": "n2", "text": "a \\"quoted\\": b"}');
-    await expect(loadConfigFile(agentConfigSchema, repeated)).rejects.toThrow(`${repeated} is not valid YAML: Map keys must be unique`);
+    await expect(loadConfigFile(agentConfigSchema, repeated)).rejects.toThrow(`${repeated} is not valid YAML (nor JSON): Map keys must be unique`);
   });
 });

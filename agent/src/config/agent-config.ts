@@ -1,10 +1,9 @@
 // The agent's configuration schema: every field, its default, checked at start by hand (no zod: the agent
 // idles on every node and zod alone costs it ~8 MiB; bench/agent-footprint).
 import { checkConfig, type ConfigIssue, type ConfigSchema } from "../../../shared/src/config/index.js";
-import { DNS_LABEL } from "../../../shared/src/names/index.js";
+import { DNS_LABEL, HOST_PORT } from "../../../shared/src/names/index.js";
 import { ConfigReader } from "./config-reader.js";
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 const NIXOS_HARDWARE_CONFIG = "/etc/nixos/hardware-configuration.nix";
 
@@ -102,7 +101,7 @@ export function checkAgentConfig(raw: unknown): { success: true; data: AgentConf
   r.onlyKeys([], ["node", "coordinators", "caFile", "tokenFile", "stateDir", "secretsDir", "system", "builder", "healthChecks", "reportIntervalSeconds", "logLevel"]);
   const node = r.text(["node"], { required: "this node's name in the inventory (set node, or pass --node)", pattern: DNS_LABEL, expected: "the node's name (a DNS label: lower-case letters, digits, '-')" });
   const coordinators = r.list(["coordinators"], "at least one coordinator host:port (set coordinators, or pass --coordinator)", (i) =>
-    r.text(["coordinators", i], { required: "a coordinator address", pattern: HOST_PORT, expected: "host:port, e.g. coordinator.lan:7443" }),
+    r.text(["coordinators", i], { required: "a coordinator address", pattern: HOST_PORT, expected: "host:port with a port from 1 to 65535, e.g. coordinator.lan:7443" }),
   );
   const caFile = r.text(["caFile"], { required: 'the coordinator CA\'s PEM file to pin (set caFile, or pass --ca-file; "insecure" only for plaintext test setups)' });
   const tokenFile = r.text(["tokenFile"], { required: "the file holding this node's enrollment token from `nkctl node enroll` (set tokenFile, or pass --token-file)" });

@@ -1,7 +1,8 @@
 // The coordinator's configuration schema: every field, its default, checked at start.
 import { z } from "zod";
+import { LISTEN_HOST_PORT } from "../../../shared/src/names/index.js";
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, "expected host:port, e.g. 0.0.0.0:7443 or [::1]:7443");
+const hostPort = z.string().regex(LISTEN_HOST_PORT, "expected host:port with a port from 0 (any free one) to 65535, e.g. 0.0.0.0:7443 or [::1]:7443");
 
 /** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
 export function isLoopbackListen(listen: string): boolean {

@@ -13,7 +13,7 @@ const MIN_LENGTH = 32;
  * in admin.token, created on first start. A short or empty token is refused rather than used.
  */
 export async function ensureAdminToken(stateDir: string, options: { configured?: string } = {}): Promise<string> {
-  if (options.configured !== undefined) return checked(options.configured.trim(), "the configured admin token", "CONFIG_INVALID");
+  if (options.configured !== undefined) return checked(options.configured.trim(), "adminTokenFile", "CONFIG_INVALID");
   const file = join(stateDir, ADMIN_TOKEN_FILE);
   let text: string | undefined;
   try {
@@ -32,6 +32,6 @@ export async function ensureAdminToken(stateDir: string, options: { configured?:
 }
 
 function checked(token: string, source: string, code: "CONFIG_INVALID" | "STATE_CORRUPT"): string {
-  if (token.length < MIN_LENGTH) throw new NkError(code, `${source}: the admin token must be at least ${MIN_LENGTH} characters`);
+  if (token.length < MIN_LENGTH) throw new NkError(code, `${source}: the admin token must be at least ${MIN_LENGTH} characters (e.g. from: openssl rand -hex 32)`);
   return token;
 }

@@ -36,6 +36,20 @@ describe("loadConfigFile", () => {
     expect(await readSecretFile(join(dir, "t"), "admin token")).toBe("s3cret");
   });
 
+  it("says a file is empty, or not a mapping, instead of checking it key by key", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const at = async (name: string, text: string) => {
+      await writeFile(join(dir, name), text);
+      return join(dir, name);
+    };
+    const empty = await at("empty.yaml", "# nothing yet\n");
+    await expect(loadConfigFile(schema, empty)).rejects.toThrow(`${empty} holds no settings (it is empty or only comments)`);
+    const list = await at("list.yaml", "- node: n1\n");
+    await expect(loadConfigFile(schema, list)).rejects.toThrow(`${list}: expected a mapping of settings (key: value lines), got a list`);
+    const colonless = await at("colon.yaml", "node n1\n");
+    await expect(loadConfigFile(schema, colonless)).rejects.toThrow(`${colonless}: expected a mapping of settings (key: value lines), got a single string (a ':' missing after a key?)`);
+  });
+
   it("refuses a token file that holds more than the token, without showing what it holds", async () => {
     const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
     const path = join(dir, "token");

@@ -1,6 +1,7 @@
 // Loads a daemon's YAML config file and checks it against its schema, reporting every problem by dot-path.
 import { readFile } from "node:fs/promises";
 import { NkError } from "../errors/index.js";
+import { fsReason } from "../fs/index.js";
 
 /** One problem: where (dot-path) and what was expected. A zod issue has this shape too. */
 export interface ConfigIssue {
@@ -38,23 +39,33 @@ export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | 
     } catch (err) {
       throw new NkError("CONFIG_INVALID", `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
     }
-    raw = (await parseConfigText(text, path)) ?? {};
+    raw = settingsOf(await parseConfigText(text, path), path);
   }
   return checkConfig(schema, deepMerge(raw, overrides), path ?? "the configuration");
+}
+
+/** The parsed file as settings: an empty file and one that is not a mapping are said so, not checked key by key. */
+function settingsOf(parsed: unknown, path: string): Record<string, unknown> {
+  if (parsed === null || parsed === undefined) throw new NkError("CONFIG_INVALID", `${path} holds no settings (it is empty or only comments)`);
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    const got = Array.isArray(parsed) ? "a list" : `a single ${typeof parsed}`;
+    throw new NkError("CONFIG_INVALID", `${path}: expected a mapping of settings (key: value lines), got ${got}${typeof parsed === "string" ? " (a ':' missing after a key?)" : ""}`);
+  }
+  return parsed as Record<string, unknown>;
 }
 
 /**
  * JSON (what the NixOS module writes) is read without the YAML library, so the agent never loads it; anything
  * else, and JSON with a repeated key (which YAML refuses), goes through the YAML parser and its errors.
  */
-async function parseConfigText(text: string, path: string): Promise<Record<string, unknown> | null> {
+async function parseConfigText(text: string, path: string): Promise<unknown> {
   const json = parseJsonObject(text);
   if (json) return json;
   const { parse } = await import("yaml");
   try {
-    return parse(text) as Record<string, unknown> | null;
+    return parse(text) as unknown;
   } catch (err) {
-    throw new NkError("CONFIG_INVALID", `${path} is not valid YAML: ${(err as Error).message.split("\n")[0]}`, { cause: err });
+    throw new NkError("CONFIG_INVALID", `${path} is not valid YAML (nor JSON): ${(err as Error).message.split("\n")[0]}`, { cause: err });
   }
 }
 
@@ -104,6 +115,14 @@ export async function readTokenFile(path: string, what: string, howToWrite: stri
   throw new NkError("CONFIG_INVALID", `${what} file ${path} is not one word of printable ASCII (${lines} line${lines === 1 ? "" : "s"}, spaces or other characters): it must hold only the token; ${howToWrite}`);
 }
 
+/**
+ * A missing "file" whose name has no '/' and is as long as a token most likely is the secret itself, written where its
+ * path belongs: the message must not repeat it.
+ */
+function looksLikeSecret(path: string): boolean {
+  return !path.includes("/") && path.length >= 24;
+}
+
 /** Reads a secret from its file (secrets are configured only as *File), trimming the trailing newline. */
 export async function readSecretFile(path: string, what: string): Promise<string> {
   try {
@@ -112,6 +131,9 @@ export async function readSecretFile(path: string, what: string): Promise<string
     return value;
   } catch (err) {
     if (err instanceof NkError) throw err;
-    throw new NkError("CONFIG_INVALID", `cannot read ${what} file ${path}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && looksLikeSecret(path)) {
+      throw new NkError("CONFIG_INVALID", `the ${what} file setting names no file and looks like the secret itself (not shown): put the secret in a file (mode 0600) and give that file's path`);
+    }
+    throw new NkError("CONFIG_INVALID", `cannot read ${what} file ${path}: ${fsReason(err)}`, { cause: err });
   }
 }

@@ -1,4 +1,5 @@
 // renderInstaller: the files of a node's installer stick (flake, ISO module, first system, install script, settings).
+import { holdsPemCertificate } from "../config/pem.js";
 import { NkError } from "../errors/index.js";
 import type { Inventory, NodeSpec } from "../inventory/model.js";
 import { sortFiles, type BundleFile } from "../render/bundle.js";
@@ -46,7 +47,6 @@ export const INSTALLER_FILES = {
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 const TOKEN = /^[\x21-\x7e]+$/;
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
 
 /** host:port with a port in 1..65535, as the agent's `coordinators` list takes it. */
 export function isCoordinatorAddress(c: string): boolean {
@@ -54,10 +54,6 @@ export function isCoordinatorAddress(c: string): boolean {
   return HOST_PORT.test(c) && port >= 1 && port <= 65535;
 }
 
-/** A PEM certificate somewhere in the text (a CA file may hold comments around it). */
-export function holdsPemCertificate(text: string): boolean {
-  return PEM_CERT.test(text);
-}
 const DEVICE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
 
 /** The disk the stick erases: --disk, or the grub-bios device (which must then be the same disk). */

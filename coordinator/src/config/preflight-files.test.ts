@@ -1,0 +1,43 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { coordinatorConfigSchema } from "./coordinator-config.js";
+import { preflightFiles } from "./preflight-files.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "nk-preflight-"));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const config = (extra: Record<string, unknown>) => coordinatorConfigSchema.parse({ stateDir: join(dir, "state"), kube: "none", ...extra });
+
+describe("preflightFiles", () => {
+  it("names the setting of a missing file, before the state directory exists", async () => {
+    const c = coordinatorConfigSchema.parse({ stateDir: join(dir, "state"), kubeconfigFile: join(dir, "k3s.yaml") });
+    await expect(preflightFiles(c)).rejects.toThrow(`cannot read kubeconfigFile ${join(dir, "k3s.yaml")}: no such file or directory`);
+    const upstream = config({ source: { kind: "upstream", url: "https://git.example.invalid/inv.git", passwordFile: join(dir, "pw") } });
+    await expect(preflightFiles(upstream)).rejects.toThrow(`cannot read source.passwordFile file ${join(dir, "pw")}: no such file or directory`);
+    expect(existsSync(join(dir, "state"))).toBe(false);
+  });
+
+  it("does not repeat a secret written where its file's path belongs", async () => {
+    const secret = "nka_0123456789abcdef0123456789abcdef";
+    const c = config({ source: { kind: "upstream", url: "https://git.example.invalid/inv.git", passwordFile: secret } });
+    const refused = preflightFiles(c);
+    await expect(refused).rejects.toThrow("the source.passwordFile file setting names no file and looks like the secret itself (not shown)");
+    await expect(refused).rejects.not.toThrow(secret);
+  });
+
+  it("refuses a state directory that is a file, and an admin token file holding more than a token", async () => {
+    await writeFile(join(dir, "state"), "x");
+    await expect(preflightFiles(config({}))).rejects.toThrow(`stateDir ${join(dir, "state")} exists but is not a directory`);
+    await rm(join(dir, "state"));
+    await writeFile(join(dir, "admin.token"), "token: abc\n");
+    await expect(preflightFiles(config({ adminTokenFile: join(dir, "admin.token") }))).rejects.toThrow(`adminTokenFile file ${join(dir, "admin.token")} is not one word of printable ASCII`);
+    await writeFile(join(dir, "admin.token"), `${"a".repeat(40)}\n`);
+    expect(await preflightFiles(config({ adminTokenFile: join(dir, "admin.token") }))).toEqual({ adminToken: "a".repeat(40) });
+  });
+});
