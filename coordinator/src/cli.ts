@@ -5,7 +5,7 @@ import { errorMessage, isNkError, NkError } from "../../shared/src/errors/index.
 import { createLogger } from "../../shared/src/log/index.js";
 import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
-import { coordinatorConfigSchema } from "./config/index.js";
+import { coordinatorConfigSchema, withExplainedKeys } from "./config/index.js";
 import { startCoordinator } from "./main.js";
 import { waitForEtcd } from "./store/wait-for-etcd.js";
 
@@ -30,7 +30,7 @@ async function run(argv: string[]): Promise<void> {
   const flags = program.opts<Flags>();
   // Kubernetes access (or kube: none) has no flag: without a file the check below could only say "kube" is missing.
   if (flags.config === undefined) throw new NkError("CONFIG_INVALID", "no --config given: nk-coordinator --config <file> (a YAML file with at least kubeconfigFile: <path> or kube: none)");
-  const config = await loadConfigFile(coordinatorConfigSchema, flags.config, {
+  const config = await loadConfigFile(withExplainedKeys(coordinatorConfigSchema), flags.config, {
     stateDir: flags.stateDir,
     grpc: flags.grpcListen ? { listen: flags.grpcListen } : undefined,
     http: flags.httpListen ? { listen: flags.httpListen } : undefined,

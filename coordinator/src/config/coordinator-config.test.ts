@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { checkConfig } from "../../../shared/src/config/index.js";
 import { coordinatorConfigSchema, isLoopbackListen } from "./coordinator-config.js";
+import { withExplainedKeys } from "./explain-unknown-keys.js";
 
 describe("coordinator config: Kubernetes access is explicit", () => {
   const load = (raw: Record<string, unknown>) => checkConfig(coordinatorConfigSchema, raw, "coordinator.yaml");
@@ -43,5 +44,32 @@ describe("http.plaintext", () => {
 
   it("recognises loopback listen addresses", () => {
     expect([isLoopbackListen("127.0.0.1:1"), isLoopbackListen("[::1]:1"), isLoopbackListen("LOCALHOST:1"), isLoopbackListen("0.0.0.0:1"), isLoopbackListen("[::ffff:127.0.0.1]:1")]).toEqual([true, true, true, false, false]);
+  });
+});
+
+describe("unknown keys", () => {
+  const load = (raw: Record<string, unknown>) => checkConfig(withExplainedKeys(coordinatorConfigSchema), raw, "coordinator.yaml");
+
+  it("are named at their own path, with the keys expected there and the nearest one", () => {
+    expect(() => load({ kube: "none", http: { publicStaus: false }, heartbeatSecond: 5 })).toThrow(
+      "coordinator.yaml is invalid:\n" +
+        "  http.publicStaus: unknown key (did you mean publicStatus? expected one of listen, publicStatus, maxPushBytes, plaintext, publicUrl); remove it or fix its spelling\n" +
+        "  heartbeatSecond: unknown key (did you mean heartbeatSeconds? expected one of stateDir, grpc, http, tls, adminTokenFile, kubeconfigFile, kube, store, source, heartbeatSeconds, healthCheckIntervalSeconds, leaseDeadlineGraceSeconds, previewTtlMinutes, id, logLevel); remove it or fix its spelling",
+    );
+  });
+
+  it("follow the store's kind into its own keys", () => {
+    expect(() => load({ kube: "none", store: { kind: "etcd", endpoints: ["http://127.0.0.1:2379"], prefx: "/nk/" }, source: { kind: "upstream", url: "https://git.example.invalid/x.git" } })).toThrow(
+      "store.prefx: unknown key (did you mean prefix? expected one of kind, endpoints, prefix, tls, auth, secretsKeyFile); remove it or fix its spelling",
+    );
+  });
+});
+
+describe("store.endpoints", () => {
+  it("takes http(s) URLs of etcd members only", () => {
+    const parse = (endpoints: string[]) => coordinatorConfigSchema.safeParse({ kube: "none", store: { kind: "etcd", endpoints }, source: { kind: "upstream", url: "https://git.example.invalid/x.git" } }).success;
+    expect(parse(["http://127.0.0.1:2379", "https://etcd1.lan:2379/"])).toBe(true);
+    expect(parse(["etcd1:2379"])).toBe(false);
+    expect(parse(["127.0.0.1:2379"])).toBe(false);
   });
 });

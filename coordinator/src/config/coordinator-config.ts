@@ -52,7 +52,8 @@ export const coordinatorConfigSchema = z.strictObject({
       z.strictObject({ kind: z.literal("file") }),
       z.strictObject({
         kind: z.literal("etcd"),
-        endpoints: z.array(z.string().url()).min(1),
+        // An http(s) URL per member: zod's url() took "etcd1:2379" for a URL with the scheme "etcd1".
+        endpoints: z.array(z.string().regex(/^https?:\/\/[^/?#\s]+\/?$/, "expected an etcd member's URL, e.g. http://127.0.0.1:2379 or https://etcd1.lan:2379")).min(1),
         prefix: z.string().default("/nk/"),
         tls: z.strictObject({ caFile: z.string().min(1), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).optional(),
         auth: z.strictObject({ username: z.string().min(1), passwordFile: z.string().min(1) }).optional(),

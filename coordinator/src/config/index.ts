@@ -1,2 +1,3 @@
 // Public surface of coordinator/config.
+export { withExplainedKeys } from "./explain-unknown-keys.js";
 export { coordinatorConfigSchema, isLoopbackListen, type CoordinatorConfig, type CoordinatorConfigInput } from "./coordinator-config.js";
