@@ -192,7 +192,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
       );
       // A deposed leader's lease streams would go silent (its lease manager stopped): they end, so the agent asks the
       // new leader. Found by HA chaos seed 24900027: an agent waited minutes for a "drained" the new leader recorded.
-      return endWhenDeposed(deps.onLeadershipChange, call, "AcquireLease", "this coordinator does not lead any more: retry on another coordinator", log, done);
+      return endWhenDeposed(deps.onLeadershipChange, deps.isLeader, call, "AcquireLease", "this coordinator does not lead any more: retry on another coordinator", log, done);
     }),
 
     renewLease: unary("RenewLease", async (node, req) => {
@@ -243,7 +243,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
         call.write(message);
       });
       // A deposed leader sends its streams away, or the new leader would have no server to run checks on.
-      return endWhenDeposed(deps.onLeadershipChange, call, "WatchCheckRequests", notLeader().message, log, unwatch);
+      return endWhenDeposed(deps.onLeadershipChange, deps.isLeader, call, "WatchCheckRequests", notLeader().message, log, unwatch);
     }),
 
     reportPreview: unary("ReportPreview", async (node, req) => {

@@ -7,8 +7,13 @@ import { endWhenDeposed, type LeadershipListen } from "./end-when-deposed.js";
 
 function leadership() {
   const listeners = new Set<(leader: boolean) => void>();
+  let leading = true;
   const listen: LeadershipListen = (l) => (listeners.add(l), () => void listeners.delete(l));
-  return { listen, set: (leader: boolean) => [...listeners].forEach((l) => l(leader)), count: () => listeners.size };
+  const set = (leader: boolean): void => {
+    leading = leader;
+    [...listeners].forEach((l) => l(leader));
+  };
+  return { listen, isLeader: () => leading, set, count: () => listeners.size };
 }
 
 describe("endWhenDeposed", () => {
@@ -18,7 +23,7 @@ describe("endWhenDeposed", () => {
     const errors: Array<{ code?: number; details?: string }> = [];
     call.on("error", (e: { code?: number; details?: string }) => void errors.push(e));
     let done = 0;
-    const cleanup = endWhenDeposed(lead.listen, call, "AcquireLease", "this coordinator does not lead any more: retry on another coordinator", silentLogger(), () => void done++);
+    const cleanup = endWhenDeposed(lead.listen, lead.isLeader, call, "AcquireLease", "this coordinator does not lead any more: retry on another coordinator", silentLogger(), () => void done++);
     lead.set(true);
     expect(errors).toEqual([]);
     lead.set(false);
@@ -36,10 +41,27 @@ describe("endWhenDeposed", () => {
   it("an agent that ends the stream first leaves no listener behind", () => {
     const lead = leadership();
     let done = 0;
-    const cleanup = endWhenDeposed(lead.listen, new EventEmitter(), "WatchCheckRequests", "not leader", silentLogger(), () => void done++);
+    const cleanup = endWhenDeposed(lead.listen, lead.isLeader, new EventEmitter(), "WatchCheckRequests", "not leader", silentLogger(), () => void done++);
     cleanup();
     lead.set(false);
     expect(done).toBe(1);
     expect(lead.count()).toBe(0);
+  });
+
+  it("ends at once a stream whose coordinator stopped leading before it was watched", () => {
+    // AcquireLease awaits the lease manager before it watches leadership: a change of leader during that wait fired
+    // no listener, and the stream stayed open and silent while the new leader granted the request.
+    const lead = leadership();
+    lead.set(false);
+    const call = new EventEmitter();
+    const errors: Array<{ code?: number }> = [];
+    call.on("error", (e: { code?: number }) => void errors.push(e));
+    let done = 0;
+    const cleanup = endWhenDeposed(lead.listen, lead.isLeader, call, "AcquireLease", "this coordinator does not lead any more: retry on another coordinator", silentLogger(), () => void done++);
+    expect(errors.map((e) => e.code)).toEqual([status.UNAVAILABLE]);
+    expect(done).toBe(1);
+    expect(lead.count()).toBe(0);
+    cleanup();
+    expect(done).toBe(1);
   });
 });
