@@ -27,6 +27,10 @@ class ElectedLater implements Leadership {
     this.leading = true;
     for (const l of this.listeners) l(true);
   }
+  depose(): void {
+    this.leading = false;
+    for (const l of this.listeners) l(false);
+  }
   resign = async () => undefined;
 }
 
@@ -77,6 +81,62 @@ describe("LeaderGatedLeases", () => {
       expect(unhandled).toEqual([]);
     } finally {
       process.off("unhandledRejection", onUnhandled);
+      await gated.stop();
+      await store.close();
+    }
+  });
+
+  it("refuses a request whose manager stopped while the request waited in it, even with leadership won back", async () => {
+    dir = await mkdtemp(join(tmpdir(), "nk-gated-"));
+    const time = new FakeTime();
+    const store = await FileStore.open({ dir, clock: time.now });
+    // The request's first store read waits until released: leadership is lost and won back meanwhile.
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let block = false;
+    const slow = new Proxy(store, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (prop === "getLease" && block) return async (...args: unknown[]) => (await held, (value as (...a: unknown[]) => unknown).apply(target, args));
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Store;
+    const leadership = new ElectedLater();
+    const managers: LeaseManager[] = [];
+    const gated = new LeaderGatedLeases({
+      leadership,
+      store: slow,
+      log: silentLogger(),
+      createManager: () => {
+        const m = new LeaseManager({ store: slow, now: time.now, timers: time.timers, log: silentLogger(), settings: new TestSettings(settingsFor({ n1: "agent" })), health: new TestHealth(), checks: new TestChecks(), hooks: new RecordingHooks() });
+        managers.push(m);
+        return m;
+      },
+    });
+    const leading = async (count: number): Promise<void> => {
+      for (let i = 0; i < 200 && (managers.length < count || gated.blockedReason().includes("follows")); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    try {
+      await gated.start();
+      leadership.elect();
+      await leading(1);
+      block = true;
+      const updates: string[] = [];
+      const acquired = gated.acquire({ node: "n1", kind: "reboot", revision: "r1", sha256: "a".repeat(64), reason: "kernel", fencingToken: 0 }, (l) => void updates.push(l.state));
+      const outcome = acquired.then(() => "stream kept", (err: Error) => err.message);
+      await new Promise((r) => setTimeout(r, 20));
+      leadership.depose();
+      // The manager is dropped at once; its stop waits for the request in it.
+      await new Promise((r) => setTimeout(r, 20));
+      leadership.elect();
+      block = false;
+      release!();
+      await leading(2);
+      // The first manager took the request, then stopped: it will never write to this stream again.
+      expect(await outcome).toBe("this coordinator's lease manager changed while the request was queued: ask again");
+      expect(managers).toHaveLength(2);
+    } finally {
+      release?.();
       await gated.stop();
       await store.close();
     }

@@ -101,8 +101,18 @@ export class LeaderGatedLeases implements LeaseService {
     this.manager?.reevaluate(trigger);
   }
 
+  /**
+   * The request goes to the running manager; if that manager stopped while the request waited in it (leadership lost,
+   * and maybe won back with a new manager), the stream is refused: the old manager will never write to it again.
+   */
   acquire(request: AcquireRequest, onUpdate: (lease: LeaseView) => void): Promise<() => void> {
-    return Promise.resolve().then(() => this.leading().acquire(request, onUpdate));
+    return Promise.resolve().then(async () => {
+      const manager = this.leading();
+      const done = await manager.acquire(request, onUpdate);
+      if (this.manager === manager) return done;
+      done();
+      throw new NkError("NOT_LEADER", "this coordinator's lease manager changed while the request was queued: ask again");
+    });
   }
 
   renew(node: string, fencingToken: number, phase: HolderPhase, bootId: string, etcdSnapshot = ""): Promise<LeaseView> {
