@@ -167,4 +167,32 @@ describe("GrpcLeaseClient", () => {
     expect(conn.streams[0]!.cancelled).toBe(true);
     client.close();
   });
+
+  it("asks again when a queued request's stream stays quiet, and hears the grant on the new stream", async () => {
+    // A coordinator that stopped serving a stream without ending it (a lead lost while the request was being queued)
+    // held the agent for good while the new leader granted the request.
+    const conn = new ScriptedConnection();
+    const client = new GrpcLeaseClient({ client: conn as unknown as CoordinatorClient, bootId: async () => "boot-1", onLost: () => undefined, log: silentLogger(), quietMs: 40, random: () => 0 });
+    const acquired = client.acquire(request, new AbortController().signal);
+    conn.streams[0]!.emit("data", { ...lease(0, "queued"), queuePosition: 1 });
+    await vi.waitFor(() => expect(conn.streams).toHaveLength(2), { timeout: 2_000 });
+    expect(conn.streams[0]!.cancelled).toBe(true);
+    // Nothing withdrew the request: the new stream asks for the same thing.
+    expect(conn.releases).toEqual([]);
+    conn.streams[1]!.emit("data", lease(5, "granted"));
+    expect(await acquired).toEqual({ granted: true, fencingToken: 5 });
+    client.close();
+  });
+
+  it("a drain hears 'drained' from a renewal's answer when the stream says nothing", async () => {
+    const conn = new ScriptedConnection();
+    const client = new GrpcLeaseClient({ client: conn as unknown as CoordinatorClient, bootId: async () => "boot-1", onLost: () => undefined, log: silentLogger(), renewEveryMs: 20 });
+    const acquired = client.acquire({ ...request, kind: "reboot" }, new AbortController().signal);
+    conn.streams[0]!.emit("data", { ...lease(6, "granted"), kind: "reboot" });
+    expect(await acquired).toEqual({ granted: true, fencingToken: 6 });
+    // The coordinator drained the node, but its stream went quiet; the heartbeat's answer says so.
+    conn.renewLease = (fencingToken: number, state: string) => (conn.renews.push([fencingToken, state]), Promise.resolve({ ...lease(fencingToken, "drained"), kind: "reboot" }));
+    expect(await client.drain(6, new AbortController().signal)).toEqual({ ok: true });
+    client.close();
+  });
 });

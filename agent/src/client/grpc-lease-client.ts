@@ -15,6 +15,8 @@ export interface GrpcLeaseClientDeps {
   readonly random?: () => number;
   /** How often a holder renews, so the coordinator notices a dead holder outside reboots. */
   readonly renewEveryMs?: number;
+  /** A queued request's stream that says nothing for this long is opened again (default 60 s). */
+  readonly quietMs?: number;
 }
 
 type Waiter = (lease: LeaseInfo) => boolean;
@@ -53,6 +55,8 @@ export class GrpcLeaseClient implements LeaseClient {
   private withdrawal: Promise<void> | null = null;
   /** The nk error code that ended the newest AcquireLease stream, if any. */
   private streamErrorCode: string | undefined;
+  /** When the current stream last said anything (or opened). */
+  private streamHeardAt = 0;
   /** Counts acquire calls: only the newest may withdraw. */
   private acquisitions = 0;
   private closed = false;
@@ -69,13 +73,10 @@ export class GrpcLeaseClient implements LeaseClient {
     const stream = this.deps.client.acquireLease({ kind: leaseKindToWire(request.kind), revision: request.revision, bundleSha256: request.sha256, reason: request.reason, fencingToken: request.fencingToken, k3sNext: request.k3sNext ?? "" });
     this.stream = stream;
     this.streamToken = request.fencingToken;
+    this.streamHeardAt = Date.now();
     stream.on("data", (lease) => {
-      if (lease.fencingToken > 0) this.seen = lease;
-      if (lease.fencingToken > 0 && (lease.state === "revoked" || lease.state === "released") && this.held?.token === lease.fencingToken) {
-        this.stopHolding();
-        this.deps.onLost(lease.fencingToken, lease.waitingReason || `lease ${lease.state} by the coordinator`);
-      }
-      for (const waiter of [...this.waiters]) if (waiter(lease)) this.waiters.delete(waiter);
+      if (this.stream === stream) this.streamHeardAt = Date.now();
+      this.heard(lease);
     });
     stream.on("error", (err) => {
       if (this.stream !== stream) return;
@@ -87,6 +88,34 @@ export class GrpcLeaseClient implements LeaseClient {
     stream.on("end", () => {
       if (this.stream === stream) this.stream = null;
     });
+  }
+
+  /** A view of the lease from the coordinator: a stream's message, or a renewal's answer. */
+  private heard(lease: LeaseInfo): void {
+    if (lease.fencingToken > 0) this.seen = lease;
+    if (lease.fencingToken > 0 && (lease.state === "revoked" || lease.state === "released") && this.held?.token === lease.fencingToken) {
+      this.stopHolding();
+      this.deps.onLost(lease.fencingToken, lease.waitingReason || `lease ${lease.state} by the coordinator`);
+    }
+    for (const waiter of [...this.waiters]) if (waiter(lease)) this.waiters.delete(waiter);
+  }
+
+  /**
+   * While a request is queued its stream may rightly say nothing for long, but a coordinator that stopped serving it
+   * without ending it (a lost lead it missed, a path that drops without a reset) would hold the agent for good while
+   * another coordinator grants the request. So a stream quiet for `quietMs` is ended and the request asked again: the
+   * coordinator answers at once with its place in the queue (or, granted meanwhile, LEASE_HELD and the re-attach).
+   */
+  private watchQuiet(stream: ServerStream<LeaseInfo>): () => void {
+    const quietMs = this.deps.quietMs ?? 60_000;
+    const timer = setInterval(() => {
+      if (this.stream !== stream || Date.now() - this.streamHeardAt < quietMs) return;
+      this.stream = null;
+      stream.cancel();
+      this.heard({ state: "revoked", waitingReason: `stream ended: no word from the coordinator for ${Math.round(quietMs / 1000)} s while queued; asking again`, fencingToken: -1 } as LeaseInfo);
+    }, Math.max(10, Math.min(quietMs / 4, 5_000)));
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private wait<T>(signal: AbortSignal, decide: (lease: LeaseInfo) => T | undefined): Promise<T> {
@@ -172,6 +201,7 @@ export class GrpcLeaseClient implements LeaseClient {
     };
     while (!signal.aborted) {
       this.openStream({ ...request, fencingToken: token });
+      const unwatch = this.stream ? this.watchQuiet(this.stream) : () => undefined;
       const outcome = await this.wait<{ granted: number } | { denied: string } | { retry: string } | { reattach: true }>(signal, (lease) => {
         if (lease.fencingToken === -1 && token === 0 && this.streamErrorCode === "LEASE_HELD") return { reattach: true };
         if (lease.fencingToken === -1) return /stream ended/.test(lease.waitingReason) && /(FAILED_PRECONDITION|LEASE_FENCED|NOT_FOUND|not in the adopted)/.test(lease.waitingReason) ? { denied: lease.waitingReason } : { retry: lease.waitingReason };
@@ -181,10 +211,12 @@ export class GrpcLeaseClient implements LeaseClient {
         }
         if (lease.state === "revoked" || lease.state === "released") return { denied: lease.waitingReason || `lease ${lease.state}` };
         return { granted: lease.fencingToken };
-      }).catch((err: unknown) => {
-        withdraw();
-        throw err;
-      });
+      })
+        .catch((err: unknown) => {
+          withdraw();
+          throw err;
+        })
+        .finally(unwatch);
       if ("granted" in outcome) {
         // The open stream now belongs to the granted lease: drain() listens on it for "drained".
         this.streamToken = outcome.granted;
@@ -219,7 +251,11 @@ export class GrpcLeaseClient implements LeaseClient {
       const held = this.held;
       if (!held || held.state === "rebooting") return;
       const phase = held.state === "drained" ? "draining" : held.state;
-      void this.renewOnce(held.token, phase as RenewPhase).catch((err: unknown) => this.deps.log.debug({ err: errorMessage(err) }, "lease heartbeat failed"));
+      // The answer goes to whoever waits (a drain waiting for "drained"), as a stream's message would.
+      void this.renewOnce(held.token, phase as RenewPhase).then(
+        (lease) => this.heard(lease),
+        (err: unknown) => this.deps.log.debug({ err: errorMessage(err) }, "lease heartbeat failed"),
+      );
     }, this.deps.renewEveryMs ?? 30_000);
     this.renewTimer.unref();
   }
@@ -240,6 +276,7 @@ export class GrpcLeaseClient implements LeaseClient {
       try {
         const lease = await this.renewOnce(fencingToken, state, etcdSnapshot);
         this.startHolding(fencingToken, lease.state);
+        this.heard(lease);
         return;
       } catch (err) {
         if (fenced(err)) throw new NkError("LEASE_FENCED", errorMessage(err), { cause: err });
