@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pushPreview, resolveRevision } from "./git-tree.js";
-import { writeBundles, type BundleView } from "./render.js";
+import { swapIn, writeBundles, type BundleView } from "./render.js";
 import { readRepoDir } from "./repo-files.js";
 import { runCli } from "./run-cli.js";
 import { testContext } from "./test-context.js";
@@ -72,13 +72,32 @@ describe("writeBundles (render --out, render-installer --out)", () => {
     const out = join(dir, "out");
     await writeBundles(out, [bundle("n1", "one"), bundle("n2", "two")], false);
     const before = snapshot(out);
-    // n2's earlier folder cannot be moved aside: a non-empty folder already has the name it would take.
-    mkdirSync(join(out, `.n2.earlier-${process.pid}`));
-    writeFileSync(join(out, `.n2.earlier-${process.pid}`, "in-the-way"), "x");
-    await expect(writeBundles(out, [bundle("n1", "one'"), bundle("n2", "two'")], true)).rejects.toThrow(new RegExp(`^cannot replace ${join(out, "n2")}: .*; ${out} is as it was$`));
-    rmSync(join(out, `.n2.earlier-${process.pid}`), { recursive: true });
+    // Staged by hand (writeBundles names its staging folder at random): n2's earlier folder cannot be moved aside,
+    // because a non-empty folder already has the name it would take.
+    const staging = join(out, ".nk-staging-test");
+    for (const [node, text] of [["n1", "one'"], ["n2", "two'"]] as const) {
+      mkdirSync(join(staging, node), { recursive: true });
+      writeFileSync(join(staging, node, "configuration.nix"), text);
+    }
+    mkdirSync(join(out, ".n2.earlier-test"));
+    writeFileSync(join(out, ".n2.earlier-test", "in-the-way"), "x");
+    const earlier: string[] = [];
+    await expect(swapIn(out, staging, [bundle("n1", ""), bundle("n2", "")], earlier)).rejects.toThrow(new RegExp(`^cannot replace ${join(out, "n2")}: .*; ${out} is as it was$`));
+    rmSync(join(out, ".n2.earlier-test"), { recursive: true });
+    rmSync(staging, { recursive: true });
     expect(snapshot(out)).toEqual(before);
     expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);
+    expect(earlier).toEqual([]);
+  });
+
+  it("never merges a leftover of an interrupted run into the output", async () => {
+    const out = join(dir, "out");
+    await writeBundles(out, [bundle("n1", "one")], false);
+    // What a run stopped by Ctrl-C under the same pid (pid 1 in a container) left behind.
+    mkdirSync(join(out, `.nk-staging-${process.pid}`, "n1"), { recursive: true });
+    writeFileSync(join(out, `.nk-staging-${process.pid}`, "n1", "enroll-token"), "an old token\n");
+    await writeBundles(out, [bundle("n1", "one'")], true);
+    expect(readdirSync(join(out, "n1")).sort()).toEqual(["configuration.nix", "nk"]);
   });
 
   it("refuses a file as --out, and a non-empty folder without --force", async () => {

@@ -1,5 +1,5 @@
 // `nkctl render`: the bundle of every node, from a checkout, a git revision or the coordinator (--remote).
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { NkError } from "../../shared/src/errors/index.js";
@@ -97,7 +97,11 @@ export async function writeBundles(out: string, bundles: readonly BundleView[], 
   await mkdir(out, { recursive: true }).catch((err: unknown) => {
     throw new NkError("IO", `cannot create --out ${out}: ${fsReason(err)}`, { cause: err });
   });
-  const staging = join(out, `.nk-staging-${process.pid}`);
+  // A fresh, unique folder (mode 0700): a leftover of an interrupted run under a reused pid (pid 1 in a container)
+  // would otherwise have its files, an old enroll-token say, merged into this run's output.
+  const staging = await mkdtemp(join(out, ".nk-staging-")).catch((err: unknown) => {
+    throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
+  });
   const earlier: string[] = [];
   try {
     for (const b of bundles) {
@@ -121,13 +125,14 @@ export async function writeBundles(out: string, bundles: readonly BundleView[], 
 }
 
 /** Renames each staged node folder into `out`, the earlier one aside (listed in `earlier`); undoes all on a failure. */
-async function swapIn(out: string, staging: string, bundles: readonly BundleView[], earlier: string[]): Promise<void> {
+export async function swapIn(out: string, staging: string, bundles: readonly BundleView[], earlier: string[]): Promise<void> {
   const done: Array<{ node: string; aside: string | null }> = [];
   try {
     for (const b of bundles) {
       const target = join(out, b.node);
       // Beside the target, not in the staging folder: moving a folder to another parent needs write access to it.
-      const aside = join(out, `.${b.node}.earlier-${process.pid}`);
+      // Named after the staging folder, so a leftover of another run is never in the way.
+      const aside = join(out, `.${b.node}.earlier${staging.slice(staging.lastIndexOf("-"))}`);
       const had = await rename(target, aside).then(
         () => true,
         (err: NodeJS.ErrnoException) => {

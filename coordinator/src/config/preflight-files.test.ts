@@ -23,12 +23,21 @@ describe("preflightFiles", () => {
     expect(existsSync(join(dir, "state"))).toBe(false);
   });
 
-  it("does not repeat a secret written where its file's path belongs", async () => {
-    const secret = "nka_0123456789abcdef0123456789abcdef";
-    const c = config({ source: { kind: "upstream", url: "https://git.example.invalid/inv.git", passwordFile: secret } });
-    const refused = preflightFiles(c);
-    await expect(refused).rejects.toThrow("the source.passwordFile file setting names no file and looks like the secret itself (not shown)");
-    await expect(refused).rejects.not.toThrow(secret);
+  it("does not repeat a secret written where its file's path belongs, whatever it looks like", async () => {
+    // A token, a short password, base64 with a '/', and a pasted key spanning lines.
+    for (const secret of ["nka_0123456789abcdef0123456789abcdef", "hunter2", "q8/Zr+0aV1/8mP3w9xKk2A==", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n"]) {
+      const c = config({ source: { kind: "upstream", url: "https://git.example.invalid/inv.git", passwordFile: secret } });
+      const refused = preflightFiles(c);
+      await expect(refused).rejects.toThrow(/^the source\.passwordFile file setting is not a path nk can read \(\w+; the value is not shown/);
+      const message = await refused.catch((err: Error) => `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}`);
+      expect(message).not.toContain(secret.slice(0, 6));
+    }
+  });
+
+  it("refuses a short admin token before anything is written", async () => {
+    await writeFile(join(dir, "admin.token"), "short-token\n");
+    await expect(preflightFiles(config({ adminTokenFile: join(dir, "admin.token") }))).rejects.toThrow(`adminTokenFile ${join(dir, "admin.token")}: the admin token must be at least 32 characters`);
+    expect(existsSync(join(dir, "state"))).toBe(false);
   });
 
   it("refuses a state directory that is a file, and an admin token file holding more than a token", async () => {

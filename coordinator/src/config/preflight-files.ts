@@ -4,6 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import { readSecretFile, readTokenFile } from "../../../shared/src/config/index.js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { fsReason } from "../../../shared/src/fs/index.js";
+import { MIN_ADMIN_TOKEN_LENGTH } from "../store/admin-token.js";
 import type { CoordinatorConfig } from "./coordinator-config.js";
 
 /** The files the config names, by setting: secrets (read as such, never shown) and plain ones. */
@@ -36,5 +37,8 @@ export async function preflightFiles(config: CoordinatorConfig): Promise<{ admin
     });
   }
   if (config.adminTokenFile === undefined) return {};
-  return { adminToken: await readTokenFile(config.adminTokenFile, "adminTokenFile", "write only the token, one word of at least 32 characters (e.g. from: openssl rand -hex 32)") };
+  const adminToken = await readTokenFile(config.adminTokenFile, "adminTokenFile", "write only the token, one word of at least 32 characters (e.g. from: openssl rand -hex 32)");
+  // The same bound ensureAdminToken holds it to, checked before anything is written.
+  if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH) throw new NkError("CONFIG_INVALID", `adminTokenFile ${config.adminTokenFile}: the admin token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`);
+  return { adminToken };
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../../../shared/src/fs/index.js";
 import { generateToken } from "./token-hash.js";
 
 export const ADMIN_TOKEN_FILE = "admin.token";
-const MIN_LENGTH = 32;
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 /**
  * Returns the admin token: `configured` when given (read by config from a `*File`), else the one
@@ -32,6 +32,6 @@ export async function ensureAdminToken(stateDir: string, options: { configured?:
 }
 
 function checked(token: string, source: string, code: "CONFIG_INVALID" | "STATE_CORRUPT"): string {
-  if (token.length < MIN_LENGTH) throw new NkError(code, `${source}: the admin token must be at least ${MIN_LENGTH} characters (e.g. from: openssl rand -hex 32)`);
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) throw new NkError(code, `${source}: the admin token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`);
   return token;
 }

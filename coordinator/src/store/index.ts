@@ -36,7 +36,7 @@ export { FileStore, type FileStoreOptions } from "./file-store.js";
 export { STATE_FILE } from "./state-file.js";
 export { EVENTS_FILE, EVENTS_OLD_FILE } from "./event-log.js";
 export { SECRETS_FILE, MAX_SECRET_BYTES } from "./secret-file.js";
-export { ADMIN_TOKEN_FILE, ensureAdminToken } from "./admin-token.js";
+export { ADMIN_TOKEN_FILE, MIN_ADMIN_TOKEN_LENGTH, ensureAdminToken } from "./admin-token.js";
 export { generateToken, hashToken, tokensEqual, verifyToken } from "./token-hash.js";
 export { followEvents } from "./follow-events.js";
 export { sameHolders } from "./lease-rules.js";

@@ -116,11 +116,12 @@ export async function readTokenFile(path: string, what: string, howToWrite: stri
 }
 
 /**
- * A missing "file" whose name has no '/' and is as long as a token most likely is the secret itself, written where its
- * path belongs: the message must not repeat it.
+ * A secret setting's value is shown in an error only when it reads as a path (absolute or ./ ../ relative, no
+ * whitespace): a token or password written where its file's path belongs must not be repeated, whatever its length or
+ * characters (base64 holds '/', a PEM key spans lines).
  */
-function looksLikeSecret(path: string): boolean {
-  return !path.includes("/") && path.length >= 24;
+function looksLikePath(path: string): boolean {
+  return /^(\/|\.\/|\.\.\/)/.test(path) && !/\s/.test(path) && path.length <= 4096;
 }
 
 /** Reads a secret from its file (secrets are configured only as *File), trimming the trailing newline. */
@@ -131,8 +132,10 @@ export async function readSecretFile(path: string, what: string): Promise<string
     return value;
   } catch (err) {
     if (err instanceof NkError) throw err;
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" && looksLikeSecret(path)) {
-      throw new NkError("CONFIG_INVALID", `the ${what} file setting names no file and looks like the secret itself (not shown): put the secret in a file (mode 0600) and give that file's path`);
+    if (!looksLikePath(path)) {
+      // Neither the value nor the system's message (which repeats it) nor the cause goes into the error.
+      const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+      throw new NkError("CONFIG_INVALID", `the ${what} file setting is not a path nk can read (${code}; the value is not shown, in case it is the secret itself): give the absolute path of a file (mode 0600) that holds the secret`);
     }
     throw new NkError("CONFIG_INVALID", `cannot read ${what} file ${path}: ${fsReason(err)}`, { cause: err });
   }

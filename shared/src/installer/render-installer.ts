@@ -1,5 +1,6 @@
 // renderInstaller: the files of a node's installer stick (flake, ISO module, first system, install script, settings).
 import { holdsPemCertificate } from "../config/pem.js";
+import { HOST_PORT } from "../names/index.js";
 import { NkError } from "../errors/index.js";
 import type { Inventory, NodeSpec } from "../inventory/model.js";
 import { sortFiles, type BundleFile } from "../render/bundle.js";
@@ -45,13 +46,11 @@ export const INSTALLER_FILES = {
   token: "enroll-token",
 } as const;
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 const TOKEN = /^[\x21-\x7e]+$/;
 
-/** host:port with a port in 1..65535, as the agent's `coordinators` list takes it. */
+/** host:port exactly as the agent's `coordinators` check takes it: an address the agent would refuse must not be baked in. */
 export function isCoordinatorAddress(c: string): boolean {
-  const port = Number(c.slice(c.lastIndexOf(":") + 1));
-  return HOST_PORT.test(c) && port >= 1 && port <= 65535;
+  return HOST_PORT.test(c);
 }
 
 const DEVICE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;

@@ -56,7 +56,9 @@ export function validateInventoryText(text: string, options: ValidateOptions = {
   }
   // Duplicate keys are found by the reader with a Set: the parser's own check is quadratic in a mapping's size.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  reportYamlErrors(r, doc.errors.map((err) => ({ pos: lines.linePos(err.pos[0]), message: err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "") })));
+  // By position: the parser reports some errors (a collection tag's) after errors further down.
+  const yamlErrors = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0]);
+  reportYamlErrors(r, yamlErrors.map((err) => ({ pos: lines.linePos(err.pos[0]), message: err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "") })));
   if (doc.errors.length > 0) return { inventory: null, nodeNames: [], diagnostics: r.diagnostics.sort(byPosition) };
 
   const root: Located = { node: doc.contents, path: "", pos: { line: 1, col: 1 } };
