@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isTokenText } from "../../shared/src/config/index.js";
 import { NkError } from "../../shared/src/errors/index.js";
 import type { CliContext } from "./cli-context.js";
 import { fsReason } from "../../shared/src/fs/index.js";
@@ -133,7 +134,7 @@ async function readSetting(path: string, what: string, from: string): Promise<Bu
 export function checkToken(raw: string, from: string): string {
   const token = raw.trim();
   if (token === "") throw new NkError("CONFIG_INVALID", `the admin token from ${from} is empty`);
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new NkError("CONFIG_INVALID", `the admin token from ${from} contains spaces or non-ASCII characters`);
+  if (!isTokenText(token)) throw new NkError("CONFIG_INVALID", `the admin token from ${from} contains spaces or non-ASCII characters`);
   return token;
 }
 

@@ -103,6 +103,11 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
+/** A bearer token as it may go in a header: one word of printable ASCII (what nkctl, the installer and the daemons check). */
+export function isTokenText(value: string): boolean {
+  return /^[\x21-\x7e]+$/.test(value);
+}
+
 /**
  * A bearer token from its file: one word of printable ASCII. A file holding more (nkctl's enrolment instructions
  * saved with `>`, say) would otherwise go out as a header the coordinator refuses with nothing to say why. The message
@@ -110,7 +115,7 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
  */
 export async function readTokenFile(path: string, what: string, howToWrite: string): Promise<string> {
   const value = await readSecretFile(path, what);
-  if (/^[\x21-\x7e]+$/.test(value)) return value;
+  if (isTokenText(value)) return value;
   const lines = value.split("\n").length;
   throw new NkError("CONFIG_INVALID", `${what} file ${path} is not one word of printable ASCII (${lines} line${lines === 1 ? "" : "s"}, spaces or other characters): it must hold only the token; ${howToWrite}`);
 }

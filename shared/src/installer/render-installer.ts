@@ -1,4 +1,5 @@
 // renderInstaller: the files of a node's installer stick (flake, ISO module, first system, install script, settings).
+import { isTokenText } from "../config/load-config.js";
 import { holdsPemCertificate } from "../config/pem.js";
 import { HOST_PORT } from "../names/index.js";
 import { NkError } from "../errors/index.js";
@@ -46,7 +47,6 @@ export const INSTALLER_FILES = {
   token: "enroll-token",
 } as const;
 
-const TOKEN = /^[\x21-\x7e]+$/;
 
 /** host:port exactly as the agent's `coordinators` check takes it: an address the agent would refuse must not be baked in. */
 export function isCoordinatorAddress(c: string): boolean {
@@ -92,7 +92,7 @@ export function renderInstaller(inventory: Inventory, nodeName: string, options:
   const coordinators = checkedCoordinators(options.coordinator);
   if (!holdsPemCertificate(options.caPem)) throw new NkError("INVALID_ARGUMENT", "caPem must be the coordinator CA certificate in PEM form");
   const token = options.enrollToken?.trim();
-  if (options.enrollToken !== undefined && (token === undefined || !TOKEN.test(token))) {
+  if (options.enrollToken !== undefined && (token === undefined || !isTokenText(token))) {
     throw new NkError("INVALID_ARGUMENT", "the enroll token must be one word of printable ASCII");
   }
 
