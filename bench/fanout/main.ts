@@ -43,6 +43,8 @@ interface Options {
   readonly enrollOneByOne: boolean;
   /** Processes the simulated agents are spread over (1: all in this one, as the figures before 2026-12-04). */
   readonly agentProcesses: number;
+  /** Node flags for the coordinator process, e.g. the packaged ones (`--node-flags "--max-semi-space-size=32"`). */
+  readonly nodeFlags: readonly string[];
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -61,6 +63,7 @@ function parseArgs(argv: readonly string[]): Options {
     heapProfile: argv.includes("--heap-prof"),
     enrollOneByOne: argv.includes("--enroll-one-by-one"),
     agentProcesses: Number(value("--agent-processes") ?? 1),
+    nodeFlags: (value("--node-flags") ?? "").split(" ").filter(Boolean),
   };
 }
 
@@ -130,9 +133,9 @@ async function scenario(nodes: number, options: Options): Promise<ScenarioResult
       // Polling stays out of the way: every push is announced through the webhook, as a forge would.
       config = { ...config, store: { kind: "etcd", endpoints: [etcd.endpoint], prefix: "/nk-fanout/" }, source: { kind: "upstream", url: upstream, intervalSeconds: 3600 } };
     }
-    const nodeArgs = options.profileDir
+    const nodeArgs = [...options.nodeFlags, ...(options.profileDir
       ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, ...(options.heapProfile ? ["--heap-prof", `--heap-prof-dir=${options.profileDir}`] : [])]
-      : [];
+      : [])];
     proc = new CoordinatorProcess({ stateDir: join(work, "state"), config, logFile: join(work, "coordinator.log"), nodeArgs });
     await proc.start(180_000);
     const pid = await findPid(proc.configPath);

@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import Fastify from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { adminTokenAuthenticator } from "./git-auth.js";
 import { gitHttpPlugin } from "./git-http.js";
@@ -59,13 +59,37 @@ describe("UpstreamFollower", () => {
     // Every fetch keeps its pack; more than one pack makes `gc --auto` due.
     for (const [key, value] of [["fetch.unpackLimit", "1"], ["gc.autoPackLimit", "1"], ["gc.autoDetach", "false"]] as const) await runGit(["config", key, value], local.gitOptions());
     const packs = async (): Promise<string | undefined> => (await gitText(["count-objects", "-v"], local.gitOptions())).split("\n").find((l) => l.startsWith("packs: "));
-    const f = follower();
+    const f = follower({ maintainAfterMs: 0 });
+    stops.push(() => f.stop());
     await upstream.commitFiles(good, "seed");
     expect(await f.sync()).toMatchObject({ status: "adopted" });
     expect(await packs()).toBe("packs: 1");
     await upstream.commitFiles(new Map(good).set("nodes/n5.nix", `${good.get("nodes/n5.nix")!}# two\n`), "two");
     expect(await f.sync()).toMatchObject({ status: "adopted" });
-    expect(await packs()).toBe("packs: 1");
+    await vi.waitFor(async () => expect(await packs()).toBe("packs: 1"), { timeout: 60_000, interval: 50 });
+  });
+
+  it("leaves git's housekeeping out of the push's path: it runs a while after the syncs, and not after stop", async () => {
+    let runs = 0;
+    const maintain = local.maintain.bind(local);
+    local.maintain = async () => {
+      runs++;
+      await maintain();
+    };
+    const f = follower({ maintainAfterMs: 600_000 });
+    await upstream.commitFiles(good, "seed");
+    expect(await f.sync()).toMatchObject({ status: "adopted" });
+    await upstream.commitFiles(new Map(good).set("nodes/n5.nix", `${good.get("nodes/n5.nix")!}# two\n`), "two");
+    expect(await f.sync()).toMatchObject({ status: "adopted" });
+    expect(runs).toBe(0);
+    await f.stop();
+    expect(runs).toBe(0);
+    // A sync that waits for a run under way, then a burst: one run for both syncs.
+    const g = follower({ maintainAfterMs: 0 });
+    stops.push(() => g.stop());
+    await upstream.commitFiles(new Map(good).set("nodes/n5.nix", `${good.get("nodes/n5.nix")!}# three\n`), "three");
+    expect(await g.sync()).toMatchObject({ status: "adopted" });
+    await vi.waitFor(() => expect(runs).toBe(1), { timeout: 60_000, interval: 20 });
   });
 
   it("adopts a good upstream commit, then reports nothing new", async () => {

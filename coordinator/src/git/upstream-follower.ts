@@ -36,8 +36,12 @@ export interface UpstreamFollowerOptions {
   readonly owesAdoption?: (revision: string) => boolean;
   /** First wait before a failed adoption is tried again (default 1 s; doubling up to the poll interval or 30 s). */
   readonly adoptRetryMs?: number;
+  /** How long after a sync that changed something git's housekeeping runs (default 10 s; see maintainSoon). */
+  readonly maintainAfterMs?: number;
   readonly log?: Logger;
 }
+
+const MAINTAIN_AFTER_MS = 10_000;
 
 /** How long upstream's tip may take to fetch for the store check (fetchTip), at most. */
 const TIP_FETCH_TIMEOUT_MS = 15_000;
@@ -64,6 +68,7 @@ export class UpstreamFollower {
   private queued: Promise<SyncResult> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private stopped = false;
   private rejected: { revision: string; lines: readonly string[] } | null = null;
   private last: SyncResult | null = null;
   /**
@@ -73,6 +78,8 @@ export class UpstreamFollower {
    */
   private unadopted: { revision: string; attempts: number } | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** git's housekeeping, due after a sync that changed something; syncs wait for a run under way. */
+  private readonly maintenance: { timer: NodeJS.Timeout | null; running: Promise<void> | null } = { timer: null, running: null };
 
   constructor(private readonly options: UpstreamFollowerOptions) {
     if (!options.url || options.url.startsWith("-")) throw new NkError("CONFIG_INVALID", "upstream url: must be a git URL or path");
@@ -92,17 +99,21 @@ export class UpstreamFollower {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.tick();
   }
 
   /** Stops the timer and waits for a sync in progress. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    await Promise.allSettled([this.current, this.queued]);
+    if (this.maintenance.timer) clearTimeout(this.maintenance.timer);
+    this.maintenance.timer = null;
+    await Promise.allSettled([this.current, this.queued, this.maintenance.running]);
   }
 
   /**
@@ -120,7 +131,8 @@ export class UpstreamFollower {
 
   private begin(): Promise<SyncResult> {
     this.queued = null;
-    const run: Promise<SyncResult> = this.syncNow().finally(() => {
+    // After git's housekeeping if it runs: both write the repo's refs and packs.
+    const run: Promise<SyncResult> = (this.maintenance.running ?? Promise.resolve()).then(() => this.syncNow()).finally(() => {
       if (this.current === run) this.current = null;
     });
     this.current = run;
@@ -144,11 +156,27 @@ export class UpstreamFollower {
     });
     this.last = result;
     if (this.unadopted !== null) this.retryAdoption(this.unadopted.attempts);
-    // The fetch leaves out git's housekeeping check (a process on the push's path); it runs once the sync is done.
-    if (result.status === "adopted" || result.status === "rejected") {
-      await this.options.repo.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "git maintenance after a sync failed"));
-    }
+    if (result.status === "adopted" || result.status === "rejected") this.maintainSoon();
     return result;
+  }
+
+  /**
+   * The fetch leaves out git's housekeeping check, and it does not run right after the sync either: forking git from
+   * a coordinator with a large heap holds its event loop for tens of ms, while the push's bundles are still being
+   * written to thousands of agent streams. It runs a while later (once for a burst of syncs), never beside a sync.
+   */
+  private maintainSoon(): void {
+    if (this.maintenance.timer || this.stopped) return;
+    this.maintenance.timer = setTimeout(() => {
+      this.maintenance.timer = null;
+      // A sync under way (or queued) schedules the next run when it is done.
+      if (this.current || this.queued) return void this.maintainSoon();
+      const run = this.options.repo.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "git maintenance after a sync failed"));
+      this.maintenance.running = run.finally(() => {
+        this.maintenance.running = null;
+      });
+    }, this.options.maintainAfterMs ?? MAINTAIN_AFTER_MS);
+    this.maintenance.timer.unref();
   }
 
   /**
