@@ -1,7 +1,7 @@
 // Builds the agent's object graph from its config and runs it; the only place that wires parts together.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { holdsPemCertificate, readTokenFile } from "../../shared/src/config/index.js";
+import { holdsPemCertificate, readTokenFile, secretFileExposure } from "../../shared/src/config/index.js";
 import { fsReason } from "../../shared/src/fs/index.js";
 import { errorMessage, NkError } from "../../shared/src/errors/index.js";
 import { createLogger, type Logger } from "../../shared/src/log/index.js";
@@ -82,6 +82,8 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   const log = (options.log ?? createLogger({ name: "nk-agent", level: config.logLevel, sync: true })).child({ node: config.node });
   const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
   const token = await readTokenFile(config.tokenFile, "node token", `write it with: nkctl node enroll ${config.node} -o json | jq -r .token > ${config.tokenFile}`);
+  const exposed = await secretFileExposure(config.tokenFile, "node token");
+  if (exposed) log.warn(exposed);
   const ca = config.caFile === "insecure" ? "insecure" : await readCaFile(config.caFile);
   const system = await openSystem(config, exitProcess);
   // Which agent this process is: its unit's store path on NixOS; under SimSystem the version the running

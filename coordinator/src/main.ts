@@ -52,6 +52,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
   const stop = (): Promise<void> => stops.stop();
   try {
     const preflight = await preflightFiles(config);
+    for (const warning of preflight.warnings) log.warn(warning);
     // With the etcd store nothing else creates it: the admin token, TLS material and the repo live here.
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const opened = await openConfiguredStore(config, log, now);

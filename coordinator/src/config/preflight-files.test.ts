@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -47,6 +47,18 @@ describe("preflightFiles", () => {
     await writeFile(join(dir, "admin.token"), "token: abc\n");
     await expect(preflightFiles(config({ adminTokenFile: join(dir, "admin.token") }))).rejects.toThrow(`adminTokenFile file ${join(dir, "admin.token")} is not one word of printable ASCII`);
     await writeFile(join(dir, "admin.token"), `${"a".repeat(40)}\n`);
-    expect(await preflightFiles(config({ adminTokenFile: join(dir, "admin.token") }))).toEqual({ adminToken: "a".repeat(40) });
+    await chmod(join(dir, "admin.token"), 0o600);
+    expect(await preflightFiles(config({ adminTokenFile: join(dir, "admin.token") }))).toEqual({ adminToken: "a".repeat(40), warnings: [] });
+  });
+
+  it("warns, without refusing, of a secret's file every user may read", async () => {
+    const token = join(dir, "admin.token");
+    await writeFile(token, `${"a".repeat(40)}\n`);
+    await chmod(token, 0o644);
+    const { warnings } = await preflightFiles(config({ adminTokenFile: token }));
+    expect(warnings).toEqual([`adminTokenFile file ${token} has mode 0644: every user of this machine can read it; run chmod o-rwx ${token} (0600 or 0400, owned by the service's user)`]);
+    expect(warnings.join()).not.toContain("a".repeat(40));
+    await chmod(token, 0o640);
+    expect((await preflightFiles(config({ adminTokenFile: token }))).warnings).toEqual([]);
   });
 });

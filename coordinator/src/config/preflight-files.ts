@@ -1,7 +1,7 @@
 // Every file the config names, and the state directory, checked before the coordinator writes anything: a missing
 // kubeconfig or password file used to be found only after the state directory, its CA and admin token were created.
 import { readFile, stat } from "node:fs/promises";
-import { readSecretFile, readTokenFile } from "../../../shared/src/config/index.js";
+import { readSecretFile, readTokenFile, secretFileExposure } from "../../../shared/src/config/index.js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { fsReason } from "../../../shared/src/fs/index.js";
 import { MIN_ADMIN_TOKEN_LENGTH } from "../store/admin-token.js";
@@ -25,20 +25,27 @@ function namedFiles(config: CoordinatorConfig): { secrets: Array<[string, string
   return { secrets: given(secrets), plain: given(plain) };
 }
 
-/** Throws CONFIG_INVALID naming the setting; resolves with the configured admin token, if any. */
-export async function preflightFiles(config: CoordinatorConfig): Promise<{ adminToken?: string }> {
+/**
+ * Throws CONFIG_INVALID naming the setting; resolves with the configured admin token, if any, and a warning for each
+ * secret's file that every user of the machine may read (started all the same: the operator is told how to fix it).
+ */
+export async function preflightFiles(config: CoordinatorConfig): Promise<{ adminToken?: string; warnings: string[] }> {
   const state = await stat(config.stateDir).catch(() => null);
   if (state && !state.isDirectory()) throw new NkError("CONFIG_INVALID", `stateDir ${config.stateDir} exists but is not a directory`);
   const { secrets, plain } = namedFiles(config);
   for (const [setting, path] of secrets) await readSecretFile(path, setting);
+  const warnings = async (): Promise<string[]> => {
+    const all = [...secrets, ...(config.adminTokenFile === undefined ? [] : [["adminTokenFile", config.adminTokenFile] as [string, string]])];
+    return (await Promise.all(all.map(([setting, path]) => secretFileExposure(path, setting)))).filter((w): w is string => w !== undefined);
+  };
   for (const [setting, path] of plain) {
     await readFile(path).catch((err: unknown) => {
       throw new NkError("CONFIG_INVALID", `cannot read ${setting} ${path}: ${fsReason(err)}`, { cause: err });
     });
   }
-  if (config.adminTokenFile === undefined) return {};
+  if (config.adminTokenFile === undefined) return { warnings: await warnings() };
   const adminToken = await readTokenFile(config.adminTokenFile, "adminTokenFile", "write only the token, one word of at least 32 characters (e.g. from: openssl rand -hex 32)");
   // The same bound ensureAdminToken holds it to, checked before anything is written.
   if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH) throw new NkError("CONFIG_INVALID", `adminTokenFile ${config.adminTokenFile}: the admin token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`);
-  return { adminToken };
+  return { adminToken, warnings: await warnings() };
 }

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { loadConfigFile, readSecretFile, readTokenFile } from "./load-config.js";
+import { loadConfigFile, readSecretFile, readTokenFile, secretFileExposure } from "./load-config.js";
 
 const schema = z.strictObject({
   stateDir: z.string().default("/var/lib/x"),
@@ -59,5 +59,21 @@ describe("loadConfigFile", () => {
     await expect(refused).rejects.not.toThrow(/nk_s3cret/);
     await writeFile(path, "nk_s3cret\n");
     expect(await readTokenFile(path, "node token", "")).toBe("nk_s3cret");
+  });
+
+  it("says when a secret's file lets every user read or write it, and leaves its group alone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const path = join(dir, "token");
+    await writeFile(path, "nk_s3cret\n");
+    const mode = async (m: number): Promise<string | undefined> => {
+      await chmod(path, m);
+      return secretFileExposure(path, "node token");
+    };
+    expect(await mode(0o644)).toBe(`node token file ${path} has mode 0644: every user of this machine can read it; run chmod o-rwx ${path} (0600 or 0400, owned by the service's user)`);
+    expect(await mode(0o606)).toContain("has mode 0606: every user of this machine can read and write it");
+    expect(await mode(0o601)).toContain("can open it");
+    expect(await mode(0o640)).toBeUndefined();
+    expect(await mode(0o600)).toBeUndefined();
+    expect(await secretFileExposure(join(dir, "missing"), "node token")).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 // Loads a daemon's YAML config file and checks it against its schema, reporting every problem by dot-path.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { NkError } from "../errors/index.js";
 import { fsReason } from "../fs/index.js";
 
@@ -127,6 +127,17 @@ export async function readTokenFile(path: string, what: string, howToWrite: stri
  */
 function looksLikePath(path: string): boolean {
   return /^(\/|\.\/|\.\.\/)/.test(path) && !/\s/.test(path) && path.length <= 4096;
+}
+
+/**
+ * A warning when a secret's file lets every user of the machine read or write it (its group is left alone: a
+ * service's group may be given a secret on purpose). Undefined when it does not, or cannot be looked at.
+ */
+export async function secretFileExposure(path: string, what: string): Promise<string | undefined> {
+  const mode = (await stat(path).catch(() => null))?.mode;
+  if (mode === undefined || (mode & 0o007) === 0) return undefined;
+  const can = [mode & 0o004 ? "read" : "", mode & 0o002 ? "write" : ""].filter(Boolean).join(" and ") || "open";
+  return `${what} file ${path} has mode ${(mode & 0o777).toString(8).padStart(4, "0")}: every user of this machine can ${can} it; run chmod o-rwx ${path} (0600 or 0400, owned by the service's user)`;
 }
 
 /** Reads a secret from its file (secrets are configured only as *File), trimming the trailing newline. */
