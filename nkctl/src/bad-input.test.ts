@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pushPreview, resolveRevision } from "./git-tree.js";
-import { swapIn, writeBundles, type BundleView } from "./render.js";
+import { OUT_LOCK, swapIn, writeBundles, type BundleView } from "./write-bundles.js";
 import { readRepoDir } from "./repo-files.js";
 import { runCli } from "./run-cli.js";
 import { testContext } from "./test-context.js";
@@ -98,6 +98,62 @@ describe("writeBundles (render --out, render-installer --out)", () => {
     writeFileSync(join(out, `.nk-staging-${process.pid}`, "n1", "enroll-token"), "an old token\n");
     await writeBundles(out, [bundle("n1", "one'")], true);
     expect(readdirSync(join(out, "n1")).sort()).toEqual(["configuration.nix", "nk"]);
+  });
+
+  it("leaves --out as it was when Ctrl-C comes at any step, and says so", async () => {
+    const out = join(dir, "out");
+    await writeBundles(out, [bundle("n1", "one"), bundle("n2", "two")], false);
+    const before = snapshot(out);
+    // A signal that aborts after `k` looks: every step of the staging and of the swaps in turn.
+    const abortAfter = (k: number): AbortSignal => {
+      let looks = 0;
+      return { get aborted() { return ++looks > k; } } as AbortSignal;
+    };
+    const next = [bundle("n1", "one'"), bundle("n2", "two'"), bundle("n3", "three")];
+    let k = 0;
+    for (; k < 50; k++) {
+      const outcome = await writeBundles(out, next, true, () => undefined, abortAfter(k)).then(() => null, (err: Error) => err.message);
+      if (outcome === null) break;
+      expect(outcome).toMatch(new RegExp(`^interrupted(: nothing in ${out} was changed|; ${out} is as it was)$`));
+      expect(snapshot(out)).toEqual(before);
+      expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);
+    }
+    // Six files staged, three swaps: every one of those steps was interrupted once before a run got through.
+    expect(k).toBe(9);
+    expect(snapshot(out)["n3/configuration.nix"]).toBe("three");
+    expect(readdirSync(out).sort()).toEqual(["n1", "n2", "n3"]);
+  });
+
+  it("lets one writer at a time into --out, and takes over the lock of one that died", async () => {
+    const out = join(dir, "out");
+    await writeBundles(out, [bundle("n1", "one")], false);
+    // A live process holds it (this test's parent, say): refused, nothing written.
+    writeFileSync(join(out, OUT_LOCK), `${process.ppid}\n`);
+    await expect(writeBundles(out, [bundle("n1", "one'")], true)).rejects.toThrow(`another nkctl (pid ${process.ppid}) is writing into ${out}: wait for it to finish (or, if no nkctl runs, remove ${join(out, OUT_LOCK)})`);
+    expect(snapshot(out)["n1/configuration.nix"]).toBe("one");
+    // Its process is gone (pids never reach 2^22 + 1 on Linux): taken over, and removed after the write.
+    writeFileSync(join(out, OUT_LOCK), `${2 ** 22 + 1}\n`);
+    await writeBundles(out, [bundle("n1", "one'")], true);
+    expect(readdirSync(out).sort()).toEqual(["n1"]);
+    expect(snapshot(out)["n1/configuration.nix"]).toBe("one'");
+    // A stale lock does not make an otherwise empty --out "not empty".
+    const fresh = join(dir, "fresh");
+    mkdirSync(fresh);
+    writeFileSync(join(fresh, OUT_LOCK), `${2 ** 22 + 1}\n`);
+    await writeBundles(fresh, [bundle("n1", "one")], false);
+    expect(readdirSync(fresh).sort()).toEqual(["n1"]);
+  });
+
+  it("never mixes two writers' output in one --out", async () => {
+    const out = join(dir, "out");
+    const a = [bundle("n1", "a1"), bundle("n2", "a2")];
+    const b = [bundle("n1", "b1"), bundle("n2", "b2")];
+    const results = await Promise.allSettled([writeBundles(out, a, true), writeBundles(out, b, true)]);
+    expect(results.some((r) => r.status === "fulfilled")).toBe(true);
+    for (const r of results) if (r.status === "rejected") expect(String(r.reason)).toMatch(/is already writing into|is writing into/);
+    const files = snapshot(out);
+    expect([["a1", "a2"], ["b1", "b2"]]).toContainEqual([files["n1/configuration.nix"], files["n2/configuration.nix"]]);
+    expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);
   });
 
   it("refuses a file as --out, and a non-empty folder without --force", async () => {

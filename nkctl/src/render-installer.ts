@@ -9,7 +9,8 @@ import { bundleInputs } from "../../shared/src/lock/index.js";
 import type { CliContext } from "./cli-context.js";
 import { EXIT } from "./exit-codes.js";
 import { fsReason } from "../../shared/src/fs/index.js";
-import { renderChecked, writeBundles } from "./render.js";
+import { renderChecked } from "./render.js";
+import { writeBundlesFor } from "./write-bundles.js";
 import { readRepoDir } from "./repo-files.js";
 
 interface RenderInstallerOptions {
@@ -70,7 +71,7 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
       const enrollToken = opts.enrollTokenFile === undefined ? undefined : await readEnrollToken(opts.enrollTokenFile, node);
       const files = renderInstaller(rendered.inventory, node, { coordinator, caPem, inputs: bundleInputs(rendered.inventory, repo), ...(enrollToken ? { enrollToken } : {}), ...(opts.autoInstall ? { autoInstall: true } : {}), ...(opts.disk !== undefined ? { disk: opts.disk } : {}) });
       // writeBundles writes <out>/<node>/...; the installer is one tree per node, so the same layout fits.
-      await writeBundles(opts.out, [{ node, role: "", sha256: "", files }], opts.force === true, (line) => ctx.stderr.write(`${line}\n`));
+      if (!(await writeBundlesFor(ctx, opts.out, [{ node, role: "", sha256: "", files }], opts.force === true))) return;
       ctx.stdout.write(`wrote the installer for ${node} to ${opts.out}/${node} (${files.length} files)${enrollToken ? "; the token is in enroll-token (mode 0600 at install time)" : "; no token: the installer asks for it"}\n`);
     });
 }

@@ -3,18 +3,10 @@ import { open, readFile, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
+import { isProcessAlive } from "../../../shared/src/process/index.js";
 
 export const LOCK_FILE = "coordinator.lock";
 const heldHere = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * A pid lock file. A lock left by a dead process on this host is taken over; one from another
@@ -42,7 +34,7 @@ export class DirLock {
       }
       const owner = await readOwner(path);
       if (owner && owner.host !== hostname()) throw new NkError("UNAVAILABLE", `${path} is held by pid ${owner.pid} on ${owner.host}; remove it only if that coordinator is stopped`);
-      if (owner && owner.pid !== process.pid && alive(owner.pid)) throw new NkError("UNAVAILABLE", `${path} is held by running pid ${owner.pid}: another coordinator uses this state dir`);
+      if (owner && owner.pid !== process.pid && isProcessAlive(owner.pid)) throw new NkError("UNAVAILABLE", `${path} is held by running pid ${owner.pid}: another coordinator uses this state dir`);
       await unlink(path).catch(() => undefined);
     }
     throw new NkError("UNAVAILABLE", `cannot take ${path}: another process keeps creating it`);
