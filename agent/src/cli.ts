@@ -42,7 +42,7 @@ async function run(argv: string[]): Promise<void> {
     stateDir: f.stateDir,
     system: f.simDir ? { kind: "sim", dir: f.simDir } : undefined,
     logLevel: f.logLevel,
-  });
+  }, { node: "--node", coordinators: "--coordinator", caFile: "--ca-file", tokenFile: "--token-file", stateDir: "--state-dir", "system.dir": "--sim-dir", logLevel: "--log-level" });
   const running = await startAgent(config);
   stopOnSignals(running);
 }

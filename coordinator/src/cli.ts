@@ -40,7 +40,7 @@ async function run(argv: string[]): Promise<void> {
     grpc: flags.grpcListen ? { listen: flags.grpcListen } : undefined,
     http: flags.httpListen ? { listen: flags.httpListen } : undefined,
     logLevel: flags.logLevel,
-  });
+  }, { stateDir: "--state-dir", "grpc.listen": "--grpc-listen", "http.listen": "--http-listen", logLevel: "--log-level" });
   const log = createLogger({ name: "nk-coordinator", level: config.logLevel });
   const start = () => startCoordinator(config, { log });
   // On etcd, a start that failed because etcd went away meanwhile is tried again (it stopped what it had started).

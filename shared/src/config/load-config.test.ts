@@ -27,6 +27,21 @@ describe("loadConfigFile", () => {
     );
   });
 
+  it("names the flag, not the file, for a bad value given on the command line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const file = join(dir, "c.yaml");
+    await writeFile(file, "grpc:\n  listen: 0.0.0.0:1\n");
+    const flags = { "grpc.listen": "--grpc-listen", stateDir: "--state-dir" };
+    await expect(loadConfigFile(schema, file, { grpc: { listen: 7 } }, flags)).rejects.toThrow(`the command line is invalid:\n  --grpc-listen: Invalid input: expected string, received number`);
+    await writeFile(file, "grpc:\n  listen: 0.0.0.0:1\n  maxStreams: 0\n");
+    await expect(loadConfigFile(schema, file, { grpc: { listen: 7 } }, flags)).rejects.toThrow(
+      `${file} and the command line are invalid:\n  --grpc-listen: Invalid input: expected string, received number\n  grpc.maxStreams: Too small: expected number to be >0`,
+    );
+    // A flag not given leaves the file's own setting named as such.
+    await writeFile(file, "grpc:\n  listen: 5\n");
+    await expect(loadConfigFile(schema, file, { grpc: undefined }, flags)).rejects.toThrow(`${file} is invalid:\n  grpc.listen: Invalid input: expected string, received number`);
+  });
+
   it("names an unreadable file and an empty secret", async () => {
     await expect(loadConfigFile(schema, "/nonexistent/c.yaml")).rejects.toThrow("cannot read config file /nonexistent/c.yaml");
     const dir = await mkdtemp(join(tmpdir(), "nk-config-"));

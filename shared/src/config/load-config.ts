@@ -22,15 +22,36 @@ export function formatIssues(issues: readonly ConfigIssue[]): string[] {
   return issues.map((i) => `${i.path.length > 0 ? i.path.map(String).join(".") : "(top level)"}: ${i.message}`);
 }
 
-export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: string): T {
+/**
+ * Checks `raw` against the schema. `flags`: the settings given on the command line, by dot-path (`grpc.listen` →
+ * `--grpc-listen`): a problem with one of those names the flag, not the file that does not hold it.
+ */
+export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: string, flags: ReadonlyMap<string, string> = new Map()): T {
   const result = schema.safeParse(raw ?? {});
-  if (!result.success) {
-    throw new NkError("CONFIG_INVALID", `${source} is invalid:\n  ${formatIssues(result.error.issues).join("\n  ")}`);
-  }
-  return result.data;
+  if (result.success) return result.data;
+  const flagOf = (issue: ConfigIssue): string | undefined => {
+    const path = issue.path.map(String);
+    for (let n = path.length; n > 0; n--) {
+      const flag = flags.get(path.slice(0, n).join("."));
+      if (flag !== undefined) return flag;
+    }
+    return undefined;
+  };
+  const issues = result.error.issues;
+  const lines = issues.map((i) => {
+    const flag = flagOf(i);
+    return flag === undefined ? formatIssues([i])[0]! : `${flag}: ${i.message}`;
+  });
+  const fromFlags = issues.filter((i) => flagOf(i) !== undefined).length;
+  const where = fromFlags === 0 ? `${source} is` : fromFlags === issues.length ? "the command line is" : `${source} and the command line are`;
+  throw new NkError("CONFIG_INVALID", `${where} invalid:\n  ${lines.join("\n  ")}`);
 }
 
-export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | undefined, overrides: Record<string, unknown> = {}): Promise<T> {
+/**
+ * Reads the config file (if any) and checks it with `overrides` from the command line merged over it. `flags` names
+ * each override's flag by its dot-path, for the errors (see checkConfig).
+ */
+export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | undefined, overrides: Record<string, unknown> = {}, flags: Readonly<Record<string, string>> = {}): Promise<T> {
   let raw: Record<string, unknown> = {};
   if (path) {
     let text: string;
@@ -41,7 +62,14 @@ export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | 
     }
     raw = settingsOf(await parseConfigText(text, path), path);
   }
-  return checkConfig(schema, deepMerge(raw, overrides), path ?? "the configuration");
+  const given = new Map(Object.entries(flags).filter(([dotPath]) => valueAt(overrides, dotPath) !== undefined));
+  return checkConfig(schema, deepMerge(raw, overrides), path ?? "the configuration", given);
+}
+
+function valueAt(settings: Record<string, unknown>, dotPath: string): unknown {
+  let at: unknown = settings;
+  for (const key of dotPath.split(".")) at = at !== null && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined;
+  return at;
 }
 
 /** The parsed file as settings: an empty file and one that is not a mapping are said so, not checked key by key. */
