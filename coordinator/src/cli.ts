@@ -9,11 +9,6 @@ import { coordinatorConfigSchema, withExplainedKeys } from "./config/index.js";
 import { startCoordinator } from "./main.js";
 import { waitForEtcd } from "./store/wait-for-etcd.js";
 
-// A push writes each node's desired message (~5 KiB) twice: encoded, then framed by grpc-js. Buffer's default 8 KiB
-// pool serves only allocations under 4 KiB, so each took an ArrayBuffer of its own (20,000 per push at 10,000 nodes,
-// and garbage collection driven by their external memory); from 64 KiB slabs they are one per dozen.
-Buffer.poolSize = 64 * 1024;
-
 interface Flags {
   config?: string;
   stateDir?: string;
