@@ -12,19 +12,33 @@ export function brief(s: GetStatusResponse | null): string {
   return `rollout ${s.rollout?.halted ? `halted: ${s.rollout.haltReason.slice(0, 120)}` : "running"}; nodes ${nodes.join(", ")}; leases [${leases.join(", ")}]`;
 }
 
-/** Polls status until `done` holds (twice in a row when `stable`), bounded; returns the last status and whether it held. */
+/** How long a `stable` wait needs one and the same key to hold before it counts as settled. */
+export const STABLE_MS = 700;
+/** Polling interval of a `stable` wait: finer than STABLE_MS so that a settle ends soon after the window is full. */
+const STABLE_POLL_MS = 250;
+
+/**
+ * Polls status until `done` holds, bounded; returns the last status and whether it held. With `stable`, `done` must
+ * return one and the same key on every poll for at least STABLE_MS: measured from the answer that first showed it to
+ * the request of the one that shows it still (the window the two observations bound for sure, as when it polled once
+ * every STABLE_MS and compared two polls in a row), and any other answer in between starts the window again.
+ */
 export async function waitStatus(cluster: Pick<ChaosBase, "status">, timeoutMs: number, done: (s: GetStatusResponse) => string | null, stable = false): Promise<{ ok: boolean; last: GetStatusResponse | null }> {
   const until = Date.now() + timeoutMs;
   let last: GetStatusResponse | null = null;
-  let previous: string | null = null;
+  let held = null as { key: string; sinceMs: number } | null;
   while (Date.now() < until) {
+    const askedAtMs = Date.now();
     last = await cluster.status().catch(() => null);
     const key = last && done(last);
     // CHAOS_TRACE=1 shows what a slow settle or convergence waits for.
     if (process.env.CHAOS_TRACE === "1") process.stdout.write(`  [${new Date().toISOString().slice(11, 23)}] ${key ? "quiet" : "busy"}: ${brief(last)}\n`);
-    if (key !== null && key !== undefined && (!stable || key === previous)) return { ok: true, last };
-    previous = key ?? null;
-    await sleep(stable ? 700 : 200);
+    if (key !== null && key !== undefined) {
+      if (!stable || (held?.key === key && askedAtMs - held.sinceMs >= STABLE_MS)) return { ok: true, last };
+      if (held?.key !== key) held = { key, sinceMs: Date.now() };
+    } else held = null;
+    // The poll that can close the window comes as soon as the window is full, not up to a poll interval later.
+    await sleep(!stable ? 200 : held ? Math.max(0, Math.min(STABLE_POLL_MS, held.sinceMs + STABLE_MS - Date.now())) : STABLE_POLL_MS);
   }
   return { ok: false, last };
 }
