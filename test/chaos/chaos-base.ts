@@ -64,6 +64,8 @@ export abstract class ChaosBase {
   abstract readonly proxies: ReadonlyMap<string, Cuttable>;
   private readonly admins = new Map<string, { client: AdminServiceClient; md: Metadata }>();
   private pushes: Promise<unknown> = Promise.resolve();
+  /** The checkout's files as last rendered, and what they rendered to (see renderedShas). */
+  private lastRender: { files: ReadonlyMap<string, string>; shas: ReadonlyMap<string, string> } | null = null;
   caPem = "";
   protected adminToken = "";
 
@@ -196,12 +198,21 @@ export abstract class ChaosBase {
     await writeFile(full, content);
   }
 
-  /** Each node's bundle sha256 for the checkout as it is now, rendered as the coordinator renders it. */
+  /**
+   * Each node's bundle sha256 for the checkout as it is now, rendered as the coordinator renders it. The files are
+   * read every time; the render (validation and rendering, pure functions of the files) is done again only when they
+   * differ from the last render's: a bad push's fault injection and its push, and the final push and convergence's
+   * expected bundles, each read one and the same checkout.
+   */
   async renderedShas(): Promise<Map<string, string>> {
     const files = await readRepoDir(this.checkout);
+    const last = this.lastRender;
+    if (last && sameFiles(last.files, files)) return new Map(last.shas);
     const { inventory, diagnostics } = validateRepo(files);
     if (!inventory) throw new Error(`the chaos checkout does not validate: ${JSON.stringify(diagnostics)}`);
-    return new Map([...renderCluster(inventory, files)].map(([node, b]) => [node, b.sha256]));
+    const shas = new Map([...renderCluster(inventory, files)].map(([node, b]) => [node, b.sha256]));
+    this.lastRender = { files, shas: new Map(shas) };
+    return shas;
   }
 
   /** Commits whatever the checkout holds and pushes it; a failed push leaves the commit for the next one. */
@@ -277,4 +288,11 @@ export abstract class ChaosBase {
   protected async stopAgents(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
   }
+}
+
+/** Same paths with the same contents. */
+function sameFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [path, text] of a) if (b.get(path) !== text) return false;
+  return true;
 }
