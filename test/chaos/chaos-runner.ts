@@ -301,8 +301,10 @@ async function runSchedule(cluster: ChaosBase, driver: ChaosDriver, recorder: Ch
   violations.push(...(await deliveries.check(pushedBundles(recorder.pushes, nodes))));
   violations.push(...(await cluster.missingPushes(recorder.pushes.slice(from.pushes).filter((p) => p.acked).map((p) => p.sha))));
   violations.push(...(await cluster.missingNodes()));
-  for (const node of nodes) {
-    const secret = await cluster.fetchSecretAs(node).catch((err: Error) => `error: ${err.message}`);
+  // All nodes' fetches at once (each on a client of its own), reported in node order as before.
+  const secrets = await Promise.all(nodes.map((node) => cluster.fetchSecretAs(node).catch((err: Error) => `error: ${err.message}`)));
+  for (const [k, node] of nodes.entries()) {
+    const secret = secrets[k]!;
     if (secret !== K3S_SECRET) violations.push(`${node}'s enrollment token no longer fetches its secret (${secret.slice(0, 100)})`);
   }
   const end = Date.now();
