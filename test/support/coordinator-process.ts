@@ -97,11 +97,18 @@ export class CoordinatorProcess {
         child.kill("SIGKILL");
         reject(new Error(`coordinator did not start within ${timeoutMs} ms:\n${buffered.slice(-2000)}`));
       }, timeoutMs);
+      const write = (chunk: Buffer): void => void log?.write(chunk);
       const onData = (chunk: Buffer): void => {
-        log?.write(chunk);
+        write(chunk);
         buffered += chunk.toString();
         if (buffered.includes('"msg":"coordinator started"')) {
           clearTimeout(timer);
+          // Started: the output is only copied to the log from now on. Scanning it (and keeping it all in memory) for
+          // the rest of the coordinator's life served nothing: only the start's timeout and exit messages read it.
+          for (const stream of [child.stdout!, child.stderr!]) {
+            stream.off("data", onData);
+            stream.on("data", write);
+          }
           resolve();
         }
       };
