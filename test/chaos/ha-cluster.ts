@@ -173,21 +173,12 @@ export class HaCluster extends ChaosBase {
     return this.coordinators.map((c) => c.grpcAddress);
   }
 
-  /**
-   * The leader's status (it alone grants and drains); any live coordinator's while nobody leads. The leader last seen
-   * is asked alone first: while it still says it leads, its answer is a leader's, as asking all three would give, at a
-   * third of the calls; only when it no longer leads, fails or is down are all live coordinators asked. (For the second
-   * or two a deposed leader takes to notice, two may say they lead: asking all picked either by start order, this
-   * picks the one seen before.)
-   */
+  /** The leader's status (it alone grants and drains); any live coordinator's while nobody leads. */
   override async status(): Promise<GetStatusResponse> {
-    const ask = (i: number): Promise<{ i: number; s: GetStatusResponse } | null> =>
-      this.callAt<GetStatusResponse>(this.coordinators[i]!.grpcAddress, (c, md, o, cb) => c.getStatus({}, md, o, cb), 3_000).then((s) => ({ i, s }), () => null);
-    const known = this.leaderIndex;
-    const first = this.up.has(known) ? await ask(known) : undefined;
-    if (first?.s.leader) return first.s;
-    // Its answer (or failure) just now stands in its place: asking it again would only wait for it twice.
-    const live = (await Promise.all([...this.up].map((i) => (i === known && first !== undefined ? first : ask(i))))).filter((x): x is { i: number; s: GetStatusResponse } => x !== null);
+    const all = await Promise.all(
+      [...this.up].map((i) => this.callAt<GetStatusResponse>(this.coordinators[i]!.grpcAddress, (c, md, o, cb) => c.getStatus({}, md, o, cb), 3_000).then((s) => ({ i, s }), () => null)),
+    );
+    const live = all.filter((x): x is { i: number; s: GetStatusResponse } => x !== null);
     const leader = live.find((x) => x.s.leader);
     if (leader) this.leaderIndex = leader.i;
     const pick = leader ?? live[0];
