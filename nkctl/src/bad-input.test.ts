@@ -98,6 +98,8 @@ describe("writeBundles (render --out, render-installer --out)", () => {
     writeFileSync(join(out, `.nk-staging-${process.pid}`, "n1", "enroll-token"), "an old token\n");
     await writeBundles(out, [bundle("n1", "one'")], true);
     expect(readdirSync(join(out, "n1")).sort()).toEqual(["configuration.nix", "nk"]);
+    // Removed once the lock was taken: it belonged to a writer that died.
+    expect(readdirSync(out).sort()).toEqual(["n1"]);
   });
 
   it("leaves --out as it was when Ctrl-C comes at any step, and says so", async () => {
@@ -136,6 +138,15 @@ describe("writeBundles (render --out, render-installer --out)", () => {
     await writeBundles(out, [bundle("n1", "one'")], true);
     expect(readdirSync(out).sort()).toEqual(["n1"]);
     expect(snapshot(out)["n1/configuration.nix"]).toBe("one'");
+    // This very pid, not held by this process: an earlier run under a reused pid (pid 1 in a container).
+    writeFileSync(join(out, OUT_LOCK), `${process.pid}\n`);
+    await writeBundles(out, [bundle("n1", "one''")], true);
+    expect(snapshot(out)["n1/configuration.nix"]).toBe("one''");
+    // Naming no process: refused, not guessed at.
+    writeFileSync(join(out, OUT_LOCK), "");
+    await expect(writeBundles(out, [bundle("n1", "x")], true)).rejects.toThrow(`${join(out, OUT_LOCK)} is in the way and names no process: if no nkctl is writing into ${out}, remove it`);
+    rmSync(join(out, OUT_LOCK));
+    expect(readdirSync(out).sort()).toEqual(["n1"]);
     // A stale lock does not make an otherwise empty --out "not empty".
     const fresh = join(dir, "fresh");
     mkdirSync(fresh);
@@ -150,7 +161,7 @@ describe("writeBundles (render --out, render-installer --out)", () => {
     const b = [bundle("n1", "b1"), bundle("n2", "b2")];
     const results = await Promise.allSettled([writeBundles(out, a, true), writeBundles(out, b, true)]);
     expect(results.some((r) => r.status === "fulfilled")).toBe(true);
-    for (const r of results) if (r.status === "rejected") expect(String(r.reason)).toMatch(/is already writing into|is writing into/);
+    for (const r of results) if (r.status === "rejected") expect(String(r.reason)).toContain(`this nkctl is already writing into ${out}`);
     const files = snapshot(out);
     expect([["a1", "a2"], ["b1", "b2"]]).toContainEqual([files["n1/configuration.nix"], files["n2/configuration.nix"]]);
     expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);

@@ -1,6 +1,7 @@
 // Writes rendered bundles into `--out` all or nothing: staged, swapped in by rename, undone on a failure or Ctrl-C,
 // and one writer at a time per folder.
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NkError } from "../../shared/src/errors/index.js";
 import { fsReason } from "../../shared/src/fs/index.js";
@@ -45,32 +46,71 @@ async function outEntries(out: string): Promise<string[]> {
   const names = await readdir(out).catch((err: unknown) => {
     throw new NkError("IO", `cannot read --out ${out}: ${fsReason(err)}`, { cause: err });
   });
-  return names.filter((n) => n !== OUT_LOCK && !n.startsWith(STAGING_PREFIX));
+  return names.filter((n) => !n.startsWith(OUT_LOCK) && !n.startsWith(STAGING_PREFIX));
 }
 
+/** Locks this process holds: a lock naming this pid that is not here was left by an earlier run under the same pid. */
+const heldHere = new Set<string>();
+
 /**
- * Takes `out`'s lock: two writers at once would each move the other's folders aside and back. A lock whose process
- * is gone (killed outright) is taken over. Resolves with its release.
+ * Takes `out`'s lock: two writers at once would each move the other's folders aside and back. The pid goes into a
+ * file of its own first, linked in under the lock's name, so the lock never exists without its pid. A lock whose
+ * process is gone (killed outright) is taken over. Resolves with its release.
  */
 async function lockOut(out: string): Promise<() => Promise<void>> {
   const path = join(out, OUT_LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const handle = await open(path, "wx", 0o600).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "EEXIST") return null;
-      throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
-    });
-    if (handle) {
-      await handle.writeFile(`${process.pid}\n`).finally(() => handle.close());
-      return () => rm(path, { force: true });
+  if (heldHere.has(path)) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
+  const mine = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  await writeFile(mine, `${process.pid}\n`, { mode: 0o600, flag: "wx" }).catch((err: unknown) => {
+    throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
+  });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const taken = await link(mine, path).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === "EEXIST") return false;
+          throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
+        },
+      );
+      if (taken) {
+        heldHere.add(path);
+        return async () => {
+          heldHere.delete(path);
+          await rm(path, { force: true });
+        };
+      }
+      const text = await readFile(path, "utf8").catch(() => null);
+      if (text === null) continue;
+      const pid = Number(text.trim());
+      if (!Number.isInteger(pid) || pid <= 0) throw new NkError("INVALID_ARGUMENT", `${path} is in the way and names no process: if no nkctl is writing into ${out}, remove it`);
+      if (pid === process.pid && heldHere.has(path)) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
+      if (pid !== process.pid && isProcessAlive(pid)) {
+        throw new NkError("INVALID_ARGUMENT", `another nkctl (pid ${pid}) is writing into ${out}: wait for it to finish (or, if no nkctl runs, remove ${path})`);
+      }
+      // Stale. Moved aside under a name of its own before it is removed: a lock another writer took over meanwhile
+      // is put back (by link, which never replaces one), not removed.
+      const aside = `${mine}.stale`;
+      if (!(await rename(path, aside).then(() => true, () => false))) continue;
+      if ((await readFile(aside, "utf8").catch(() => "")) !== text) {
+        const back = await link(aside, path).then(() => true, () => false);
+        await rm(aside, { force: true });
+        if (!back) throw new NkError("IO", `another writer took the lock ${path} while this one did: run again`);
+        continue;
+      }
+      await rm(aside, { force: true });
     }
-    const pid = Number((await readFile(path, "utf8").catch(() => "")).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) {
-      throw new NkError("INVALID_ARGUMENT", `another nkctl (pid ${pid}) is writing into ${out}: wait for it to finish (or, if no nkctl runs, remove ${path})`);
-    }
-    if (pid === process.pid) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
-    await rm(path, { force: true });
+    throw new NkError("IO", `cannot take the lock ${path}: other writers keep taking it; run again`);
+  } finally {
+    await rm(mine, { force: true });
   }
-  throw new NkError("IO", `cannot take the lock ${path}: another writer keeps taking it`);
+}
+
+/** Staging folders of writers that died (the lock is held, so none is in use): they may hold an enroll-token. */
+async function removeDeadStaging(out: string, warn: (line: string) => void): Promise<void> {
+  for (const name of await readdir(out).catch(() => [])) {
+    if (name.startsWith(STAGING_PREFIX)) await rm(join(out, name), { recursive: true, force: true }).catch(() => warn(`nkctl: could not remove ${join(out, name)}, left by an interrupted run`));
+  }
 }
 
 /** Thrown between two steps once `signal` aborted (Ctrl-C); the caller undoes what was done. */
@@ -94,6 +134,7 @@ export async function writeBundles(out: string, bundles: readonly BundleView[], 
   try {
     // Under the lock: a writer that finished meanwhile may have filled it.
     if ((await outEntries(out)).length > 0 && !force) throw new NkError("INVALID_ARGUMENT", `${out} is not empty (use --force to replace the node folders in it)`);
+    await removeDeadStaging(out, warn);
     await stageAndSwap(out, bundles, warn, signal);
   } finally {
     await unlock().catch(() => warn(`nkctl: could not remove the lock ${join(out, OUT_LOCK)}`));

@@ -312,11 +312,16 @@ export class GitRepo {
     return commit;
   }
 
-  /** Points main at `sha` if it still is at `expected` (null: no main yet); no hooks run. */
-  /** git's own housekeeping when it is due (`gc --auto`: packs loose objects); quick when there is nothing to do. */
+  /**
+   * git's own housekeeping when it is due (`gc --auto`: packs loose objects); quick when there is nothing to do. In
+   * the foreground: git before 2.46 lets that gc detach, and its repack and prune would then run beside the next
+   * fetch. Only here: a push's own `gc --auto` (receive-pack's) may go on detaching, so the pusher does not wait.
+   */
   async maintain(): Promise<void> {
-    await runGit(["maintenance", "run", "--auto", "--quiet"], this.gitOptions());
+    await runGit(["-c", "gc.autoDetach=false", "maintenance", "run", "--auto", "--quiet"], this.gitOptions());
   }
+
+  /** Points main at `sha` if it still is at `expected` (null: no main yet); no hooks run. */
 
   async moveMain(sha: string, expected: string | null, reason: string): Promise<void> {
     await runGit(["update-ref", "-m", `nk: ${reason}`, MAIN_REF, sha, expected ?? ZERO_SHA], this.gitOptions());

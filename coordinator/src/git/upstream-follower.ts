@@ -165,17 +165,17 @@ export class UpstreamFollower {
    * a coordinator with a large heap holds its event loop for tens of ms, while the push's bundles are still being
    * written to thousands of agent streams. It runs a while later (once for a burst of syncs), never beside a sync.
    */
-  private maintainSoon(): void {
+  private maintainSoon(delayMs = this.options.maintainAfterMs ?? MAINTAIN_AFTER_MS): void {
     if (this.maintenance.timer || this.stopped) return;
     this.maintenance.timer = setTimeout(() => {
       this.maintenance.timer = null;
-      // A sync under way (or queued) schedules the next run when it is done.
-      if (this.current || this.queued) return void this.maintainSoon();
+      // A sync under way (or queued): tried again a while later (at least a second, so a short delay does not spin).
+      if (this.current || this.queued) return void this.maintainSoon(Math.max(1000, this.options.maintainAfterMs ?? MAINTAIN_AFTER_MS));
       const run = this.options.repo.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "git maintenance after a sync failed"));
       this.maintenance.running = run.finally(() => {
         this.maintenance.running = null;
       });
-    }, this.options.maintainAfterMs ?? MAINTAIN_AFTER_MS);
+    }, delayMs);
     this.maintenance.timer.unref();
   }
 

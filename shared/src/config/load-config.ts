@@ -29,13 +29,12 @@ export function formatIssues(issues: readonly ConfigIssue[]): string[] {
 export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: string, flags: ReadonlyMap<string, string> = new Map()): T {
   const result = schema.safeParse(raw ?? {});
   if (result.success) return result.data;
+  // By path elements, not joined text: a key written with a dot in it (`grpc.listen:` at the top) is the file's.
+  const flagPaths = [...flags].map(([dotPath, flag]) => ({ path: dotPath.split("."), flag }));
   const flagOf = (issue: ConfigIssue): string | undefined => {
     const path = issue.path.map(String);
-    for (let n = path.length; n > 0; n--) {
-      const flag = flags.get(path.slice(0, n).join("."));
-      if (flag !== undefined) return flag;
-    }
-    return undefined;
+    const found = flagPaths.filter((f) => f.path.length <= path.length && f.path.every((key, i) => key === path[i]));
+    return found.sort((a, b) => b.path.length - a.path.length)[0]?.flag;
   };
   const issues = result.error.issues;
   const lines = issues.map((i) => {
@@ -163,8 +162,8 @@ function looksLikePath(path: string): boolean {
  */
 export async function secretFileExposure(path: string, what: string): Promise<string | undefined> {
   const mode = (await stat(path).catch(() => null))?.mode;
-  if (mode === undefined || (mode & 0o007) === 0) return undefined;
-  const can = [mode & 0o004 ? "read" : "", mode & 0o002 ? "write" : ""].filter(Boolean).join(" and ") || "open";
+  if (mode === undefined || (mode & 0o006) === 0) return undefined;
+  const can = [mode & 0o004 ? "read" : "", mode & 0o002 ? "write" : ""].filter(Boolean).join(" and ");
   return `${what} file ${path} has mode ${(mode & 0o777).toString(8).padStart(4, "0")}: every user of this machine can ${can} it; run chmod o-rwx ${path} (0600 or 0400, owned by the service's user)`;
 }
 
