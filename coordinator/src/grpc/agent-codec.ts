@@ -4,8 +4,9 @@ import { etcdSnapshotFor } from "../../../shared/src/render/index.js";
 import type { Health, SystemInfo } from "../../../shared/src/proto/gen/nk/v1/common.js";
 import type { HelloRequest, ReportBuildRequest, ReportPreviewRequest, ReportRequest, WatchBuildJobsResponse, WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import type { BuildJobMessage, BuildOutcome } from "../build/build-farm.js";
-import { applyPhaseFromWire, desiredToWire, encodeDesiredResponse, previewOutcomeFromWire, type DesiredBundle, type LeaseInfo, type PrebuiltSystem, type PreviewResult } from "../../../shared/src/wire/index.js";
+import { applyPhaseFromWire, desiredToWire, previewOutcomeFromWire, type DesiredBundle, type LeaseInfo, type PrebuiltSystem, type PreviewResult } from "../../../shared/src/wire/index.js";
 import type { PreviewMessage } from "../preview/index.js";
+import { DesiredWire } from "./agent-definition.js";
 import type { NodeDesired } from "../inventory/index.js";
 import type { LeaseView } from "../status/index.js";
 import type { HealthRecord, NodeHello, NodeReport, RevisionRef, SystemInfoRecord } from "../store/index.js";
@@ -39,19 +40,9 @@ function carriesVip(inventory: Inventory, node: string): boolean {
   return api !== undefined && vipCarrierNames(api, inventory.nodes).includes(node);
 }
 
-// Encoding a bundle once per (node, bundle) keeps a reconnecting stream cheap; a push encodes each node's once.
-const encoded = new WeakMap<NodeDesired, Buffer>();
-
-/** The node's WatchDesiredResponse, encoded (the bytes the generated encoder would write). */
-export function watchDesiredResponse(d: NodeDesired, inventory: Inventory, prebuilt: PrebuiltSystem | null = null): Buffer {
-  // A prebuilt system is decided per delivery (its build may finish later): not cached.
-  if (prebuilt) return encodeDesiredResponse(desiredBundleOf(d, inventory, prebuilt));
-  let message = encoded.get(d);
-  if (!message) {
-    message = encodeDesiredResponse(desiredBundleOf(d, inventory));
-    encoded.set(d, message);
-  }
-  return message;
+/** The node's WatchDesiredResponse, encoded when grpc-js frames it (the bytes the generated encoder would write). */
+export function watchDesiredResponse(d: NodeDesired, inventory: Inventory, prebuilt: PrebuiltSystem | null = null): DesiredWire {
+  return new DesiredWire(() => desiredBundleOf(d, inventory, prebuilt));
 }
 
 /** A build-only request (no `desired`, so agents that do not know previews drop it), or its cancellation. */

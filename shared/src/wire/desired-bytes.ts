@@ -66,8 +66,11 @@ class Out {
 /** Field tags of nk.v1.Desired (field number << 3 | wire type), in the generated encoder's order. */
 const T = { node: 10, revision: 18, sha256: 26, file: 34, agentVersion: 42, policy: 48, check: 58, secret: 66, health: 72, created: 80, activation: 88, prebuilt: 98, apiVip: 106, etcdSnapshot: 114 };
 
-/** The encoded nk.v1.WatchDesiredResponse with only `desired` set, as `WatchDesiredResponse.encode(desiredToWire(d))`. */
-export function encodeDesiredResponse(d: DesiredBundle): Buffer {
+/**
+ * The encoded nk.v1.WatchDesiredResponse with only `desired` set, as `WatchDesiredResponse.encode(desiredToWire(d))`.
+ * `into` gives the buffer of the exact size to write (default: a new one).
+ */
+export function encodeDesiredResponse(d: DesiredBundle, into: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   const fileSizes = d.files.map((f) => stringSize(f.path) + stringSize(f.content));
   const checkSizes = d.checks.map((c) => stringSize(c.name) + c.command.reduce((n, a) => n + delimited(Buffer.byteLength(a)), 0) + stringSize(c.expect) + uintSize(c.timeoutMs));
   const p = d.prebuilt;
@@ -88,7 +91,7 @@ export function encodeDesiredResponse(d: DesiredBundle): Buffer {
     (p ? delimited(prebuiltSize) : 0) +
     stringSize(d.apiVip ?? "") +
     stringSize(d.etcdSnapshot ?? "");
-  const out = new Out(Buffer.allocUnsafe(delimited(body)));
+  const out = new Out(into(delimited(body)));
   out.header(10, body);
   out.string(T.node, d.node);
   out.string(T.revision, d.revision);
