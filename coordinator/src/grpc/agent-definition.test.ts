@@ -1,24 +1,11 @@
 // WatchDesired's serializer: a DesiredWire is encoded into one scratch buffer, byte for byte the generated encoder's.
 import { describe, expect, it } from "vitest";
-import { WatchDesiredResponse } from "../../../shared/src/proto/gen/nk/v1/agent.js";
 import { desiredToWire, type DesiredBundle } from "../../../shared/src/wire/index.js";
+import { generatedDesiredBytes, sampleDesired } from "../../../shared/src/wire/test-fixtures.js";
 import { DesiredWire, serializeWatchDesired } from "./agent-definition.js";
 
-const bundle = (node: string, content: string): DesiredBundle => ({
-  node,
-  revision: "0123456789abcdef0123456789abcdef01234567",
-  sha256: "e".repeat(64),
-  files: [{ path: "configuration.nix", content }],
-  agentVersion: "0.1.0",
-  rebootPolicy: "auto",
-  checks: [],
-  secretNames: ["k3s-token"],
-  healthDeadlineMs: 600_000,
-  activationTimeoutMs: 0,
-  createdAtMs: 0,
-  prebuilt: null,
-});
-const generated = (d: DesiredBundle): Buffer => Buffer.from(WatchDesiredResponse.encode({ desired: desiredToWire(d), preview: undefined }).finish());
+const bundle = (node: string, content: string): DesiredBundle => sampleDesired(node, [{ path: "configuration.nix", content }]);
+const generated = generatedDesiredBytes;
 
 describe("serializeWatchDesired", () => {
   it("writes each message's own bytes, one after another, as grpc-js copies each before the next", () => {

@@ -1,28 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { WatchDesiredResponse } from "../proto/gen/nk/v1/agent.js";
 import { encodeDesiredResponse } from "./desired-bytes.js";
-import { desiredFromWire, desiredToWire, type DesiredBundle } from "./desired-codec.js";
+import { desiredFromWire, type DesiredBundle } from "./desired-codec.js";
+import { generatedDesiredBytes, sampleDesired } from "./test-fixtures.js";
 
-const base: DesiredBundle = {
-  node: "w00001",
-  revision: "0123456789abcdef0123456789abcdef01234567",
-  sha256: "f".repeat(64),
-  files: [
-    { path: "configuration.nix", content: "{ imports = [ ./nk/k3s.nix ]; }\n".repeat(20) },
-    { path: "extra/empty.nix", content: "" },
-    { path: "nk/users.nix", content: "# Zoë — 運用 🚀\n" },
-  ],
-  agentVersion: "0.1.0",
-  rebootPolicy: "auto",
-  checks: [],
-  secretNames: ["k3s-token"],
-  healthDeadlineMs: 600_000,
-  activationTimeoutMs: 0,
-  createdAtMs: 0,
-  prebuilt: null,
-};
+const base: DesiredBundle = sampleDesired("w00001", [
+  { path: "configuration.nix", content: "{ imports = [ ./nk/k3s.nix ]; }\n".repeat(20) },
+  { path: "extra/empty.nix", content: "" },
+  { path: "nk/users.nix", content: "# Zoë — 運用 🚀\n" },
+]);
 
-const generated = (d: DesiredBundle) => Buffer.from(WatchDesiredResponse.encode({ desired: desiredToWire(d), preview: undefined }).finish());
+const generated = generatedDesiredBytes;
 
 describe("encodeDesiredResponse", () => {
   const cases: Record<string, DesiredBundle> = {
