@@ -7,6 +7,8 @@ export interface GitExecOptions {
   readonly gitDir?: string;
   /** Extra environment, e.g. the quarantine object directories of a push in progress. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Folder git runs in (a relative path or URL it is given is taken from there); default the coordinator's own. */
+  readonly cwd?: string;
   /** Written to stdin, then stdin is closed. */
   readonly input?: string | Buffer;
   /** Default 60 s; the process is killed after it. */
@@ -49,7 +51,7 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_GIT_OUTPUT_BYTES;
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("git", args, { env, stdio: ["pipe", "pipe", "pipe"], ...(options.cwd !== undefined && { cwd: options.cwd }) });
     const out: Buffer[] = [];
     let outBytes = 0;
     let overflowed = false;

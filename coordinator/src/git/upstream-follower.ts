@@ -1,9 +1,8 @@
 // Follow mode: fetch main from an upstream remote (timer + webhook), validate it, adopt only good commits.
-import { GitError } from "simple-git";
-import { errorMessage, NkError } from "../../../shared/src/errors/index.js";
+import { errorMessage, isNkError, NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { doublingDelayMs } from "../../../shared/src/time/index.js";
-import { gitFailure } from "./git-porcelain.js";
+import { runGit } from "./git-exec.js";
 import { MAIN_REF, UPSTREAM_REF, UPSTREAM_TIP_REF, type GitRepo } from "./git-repo.js";
 import type { HookVerdict } from "./hook-server.js";
 import type { TreeSnapshot } from "./tree-snapshot.js";
@@ -42,6 +41,8 @@ export interface UpstreamFollowerOptions {
 }
 
 const MAINTAIN_AFTER_MS = 10_000;
+/** Exit codes of a failed fetch, read here rather than thrown (their stderr says why). */
+const GIT_FAILURES = Array.from({ length: 255 }, (_, i) => i + 1).concat(-1);
 
 /** How long upstream's tip may take to fetch for the store check (fetchTip), at most. */
 const TIP_FETCH_TIMEOUT_MS = 15_000;
@@ -202,16 +203,20 @@ export class UpstreamFollower {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    // --quiet prints nothing while it works, so simple-git's no-output timeout bounds the whole fetch.
-    const git = repo.porcelain({}, timeoutMs, env);
+    // Through runGit, not simple-git: simple-git waits 50 ms more after a command that printed nothing, as a quiet
+    // fetch does, and this fetch is on every push's way to the agents. Run in the repo's folder, as simple-git did,
+    // so that a relative upstream path means what it meant.
+    const git = repo.gitOptions();
     const refspec = `+refs/heads/${this.branch}:${ref}`;
-    await git.fetch(this.options.url, refspec, ["--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-maintenance"]).catch((err: unknown) => {
-      if (!(err instanceof GitError)) throw gitFailure("fetch", err);
-      if (/timeout/i.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
-      const lines = err.message.trim().split("\n");
-      const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
-      throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
+    const args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-maintenance", this.options.url, refspec];
+    const result = await runGit(args, { ...git, env: { ...git.env, ...env }, cwd: repo.root, timeoutMs, okCodes: GIT_FAILURES }).catch((err: unknown) => {
+      if (isNkError(err, "UNAVAILABLE") && /timed out/.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
+      throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${errorMessage(err)}`));
     });
+    if (result.code === 0) return;
+    const lines = result.stderr.trim().split("\n");
+    const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
+    throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
   }
 
   private async fetchAndAdopt(): Promise<SyncResult> {
