@@ -190,14 +190,17 @@ export class ApplyRunner {
 
   private async releaseUntilAcknowledged(effect: EffectOf<"release-lease">): Promise<void> {
     const { leases, clock, log } = this.opts;
-    while (!this.halted) {
+    const most = this.opts.releaseRetryMs ?? 5_000;
+    // The first refusals are mostly a leader that has not yet heard this node's report since the reboot (another
+    // coordinator got it and shares it within a heartbeat or two): ask again every second at first.
+    for (let tries = 1; !this.halted; tries++) {
       try {
         await leases.release(effect.fencingToken, effect.success, effect.reason);
         break;
       } catch (err) {
         if (isNkError(err, "LEASE_FENCED") || isNkError(err, "LEASE_UNKNOWN")) break;
         log.warn({ err, fencingToken: effect.fencingToken }, "lease release failed; retrying");
-        await new Promise<void>((resolve) => clock.setTimer(this.opts.releaseRetryMs ?? 5_000, resolve));
+        await new Promise<void>((resolve) => clock.setTimer(tries <= 5 ? Math.min(1_000, most) : most, resolve));
       }
     }
     this.later({ type: "lease-released", now: clock.now(), fencingToken: effect.fencingToken });
