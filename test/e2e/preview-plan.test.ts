@@ -100,6 +100,8 @@ describe("preview plans", () => {
       nodes: NODES,
       edit: (doc) => doc.deleteIn(["nodes", "n5"]),
       files: { "nodes/n5.nix": null },
+      // Nothing here is about the first install; the bump's rollout below runs one node at a time.
+      installAtOnce: true,
     });
     await cluster.converged(180_000);
     main = await git("rev-parse", "HEAD");

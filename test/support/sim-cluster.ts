@@ -42,6 +42,11 @@ export interface SimClusterOptions {
   readonly files?: Readonly<Record<string, string | null>>;
   /** Secrets set in the coordinator besides k3s-token, before the first push. */
   readonly secrets?: Readonly<Record<string, string>>;
+  /**
+   * The first install (a reboot everywhere: the sim's initial kernel differs) on every node at once, then the
+   * inventory's own limits pushed and adopted before this resolves; for files that check nothing of that install.
+   */
+  readonly installAtOnce?: boolean;
 }
 
 export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
@@ -71,12 +76,18 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     await writeFile(path, doc.toString());
     await pinSynthetic(harness.checkout);
   };
+  const limitKeys = ["max_unavailable", "max_unavailable_servers"];
+  const limits = new Map<string, unknown>();
   // Short deadlines so a failure shows in seconds, not minutes.
   await edit((doc) => {
     doc.setIn(["cluster", "rollout", "health_deadline_seconds"], 20);
     doc.setIn(["cluster", "rollout", "drain_timeout_seconds"], 20);
     doc.setIn(["cluster", "rollout", "reboot_timeout_seconds"], 30);
     options.edit?.(doc);
+    for (const key of options.installAtOnce ? limitKeys : []) {
+      limits.set(key, doc.getIn(["cluster", "rollout", key]));
+      doc.setIn(["cluster", "rollout", key], nodes.length);
+    }
   });
 
   const agents = new Map<string, SimAgentProcess>();
@@ -133,5 +144,22 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       await (await import("node:fs/promises")).rm(workDir, { recursive: true, force: true });
     },
   };
+  if (options.installAtOnce) {
+    try {
+      await cluster.converged(180_000);
+      // The limits the inventory had (no bundle changes with them), in force before the file's tests start.
+      await cluster.editAndPush("the inventory's rollout limits", (doc) => {
+        for (const key of limitKeys) {
+          if (limits.get(key) === undefined) doc.deleteIn(["cluster", "rollout", key]);
+          else doc.setIn(["cluster", "rollout", key], limits.get(key));
+        }
+      });
+      const revision = (await harness.git("rev-parse", "HEAD")).stdout.trim();
+      await eventually(async () => (await status()).rollout?.revision === revision || undefined, 20_000, "the coordinator to adopt the rollout limits");
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+  }
   return cluster;
 }
