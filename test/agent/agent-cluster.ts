@@ -75,6 +75,8 @@ export interface AgentClusterOptions {
   readonly healthDeadlineSeconds?: number;
   /** Nodes whose agents also run a (simulated) builder, signing as this key. */
   readonly builders?: { readonly nodes: readonly string[]; readonly simPublicKey: string };
+  /** Inventory edits pushed with the one-at-a-time limits once the first install converged (one push, not two). */
+  readonly afterInstall?: (doc: Doc) => void;
 }
 
 const brief = (n: NodeStatus) => ({ name: n.name, phase: ApplyPhase[n.phase], applied: n.appliedSha256.slice(0, 8), desired: n.desiredSha256.slice(0, 8), healthy: n.health?.healthy, connected: n.connected, error: n.lastError });
@@ -245,6 +247,7 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
     await edit((doc) => {
       doc.setIn(["cluster", "rollout", "max_unavailable"], 1);
       doc.setIn(["cluster", "rollout", "max_unavailable_servers"], 1);
+      options.afterInstall?.(doc);
     });
     const revision = await push("one disruption at a time");
     await eventually(async () => (await status()).rollout?.revision === revision || undefined, 10_000, "the coordinator to adopt the rollout limits");
