@@ -103,6 +103,13 @@ describe("chaos ledger", () => {
     git("add", "-A");
     git("commit", "-qm", "bench");
     expect(codeIdentity(dir).code).toBe(id);
+    // Nor does the test suite: a run never loads a *.test.ts or vitest's config.
+    writeFileSync(join(dir, "main.test.ts"), "it('a', () => undefined);\n");
+    writeFileSync(join(dir, "vitest.config.ts"), "export default {};\n");
+    expect(codeIdentity(dir).code).toBe(id);
+    git("add", "-A");
+    git("commit", "-qm", "tests");
+    expect(codeIdentity(dir).code).toBe(id);
     writeFileSync(join(dir, "main.ts"), "export const a = 2;\n");
     expect(() => codeIdentity(dir)).toThrow("--ledger needs the code committed (a later part must run the same code); changed: main.ts");
     git("commit", "-qam", "code");
