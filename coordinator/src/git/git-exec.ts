@@ -9,6 +9,12 @@ export interface GitExecOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Folder git runs in (a relative path or URL it is given is taken from there); default the coordinator's own. */
   readonly cwd?: string;
+  /**
+   * Runs git in a process group of its own, and a timeout ends the whole group (SIGTERM, then SIGKILL after 2 s): a
+   * fetch's remote helper or ssh, or gc's repack, holds git's output pipes, so killing git alone left the call waiting
+   * for them, for good with a server that stalls.
+   */
+  readonly ownProcessGroup?: boolean;
   /** Written to stdin, then stdin is closed. */
   readonly input?: string | Buffer;
   /** Default 60 s; the process is killed after it. */
@@ -51,15 +57,27 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_GIT_OUTPUT_BYTES;
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { env, stdio: ["pipe", "pipe", "pipe"], ...(options.cwd !== undefined && { cwd: options.cwd }) });
+    const group = options.ownProcessGroup === true;
+    const child = spawn("git", args, { env, stdio: ["pipe", "pipe", "pipe"], detached: group, ...(options.cwd !== undefined && { cwd: options.cwd }) });
     const out: Buffer[] = [];
     let outBytes = 0;
     let overflowed = false;
     let stderr = "";
     let timedOut = false;
+    const signal = (name: NodeJS.Signals): void => {
+      try {
+        if (group && child.pid !== undefined) process.kill(-child.pid, name);
+        else child.kill(name);
+      } catch {
+        // Gone already.
+      }
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      if (!group) return signal("SIGKILL");
+      // SIGTERM first: git removes its lock and .keep files on it.
+      signal("SIGTERM");
+      setTimeout(() => signal("SIGKILL"), 2_000).unref();
     }, timeoutMs);
     child.stdout.on("data", (chunk: Buffer) => {
       if (overflowed) return;
@@ -68,7 +86,7 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
       // Stop collecting at once: what git would still print is dropped, not held.
       overflowed = true;
       out.length = 0;
-      child.kill("SIGKILL");
+      signal("SIGKILL");
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       if (stderr.length < MAX_STDERR) stderr += chunk;
@@ -77,13 +95,21 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
       clearTimeout(timer);
       reject(new NkError("UNAVAILABLE", `cannot run git: ${err.message}`, { cause: err }));
     });
-    child.on("close", (code) => {
+    let settled = false;
+    const finish = (code: number | null): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       const result = { code: code ?? -1, stdout: Buffer.concat(out), stderr };
       if (overflowed) reject(new NkError("TOO_LARGE", `git ${args[0]} printed more than ${maxOutputBytes} bytes; nk reads no more than that`));
       else if (timedOut) reject(new NkError("UNAVAILABLE", `git ${args[0]} timed out after ${timeoutMs} ms`));
       else if (result.code === 0 || options.okCodes?.includes(result.code)) resolve(result);
       else reject(new NkError("IO", `git ${args.join(" ")} failed (${result.code}): ${stderr.trim().split("\n").slice(-3).join(" ")}`));
+    };
+    child.on("close", finish);
+    // A timed-out group settles once git itself exits: what it started may hold the pipes a while longer.
+    child.on("exit", (code) => {
+      if (timedOut && group) finish(code);
     });
     // EPIPE when git exits before reading all input; the exit status tells the story.
     child.stdin.on("error", () => undefined);

@@ -1,6 +1,6 @@
 // GitRepo against real git: creation, commits without a work tree, tree reading, refs and log.
 import { rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { GitRepo } from "./git-repo.js";
@@ -30,6 +30,14 @@ describe("GitRepo", () => {
     // Opening again keeps the history.
     const sha = await repo.commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "first");
     expect(await (await GitRepo.open(stateDir)).headRevision()).toBe(sha);
+  });
+
+  it("opens a state dir given as a relative path, again and again (git runs in other folders)", async () => {
+    const rel = relative(process.cwd(), stateDir);
+    const sha = await (await GitRepo.open(rel)).commitFiles(new Map([["inventory.yaml", "a: 1\n"]]), "first");
+    const again = await GitRepo.open(rel);
+    expect(again.gitDir).toBe(join(stateDir, "repo", "inventory.git"));
+    expect(await again.headRevision()).toBe(sha);
   });
 
   it("writes no setting on a restart when all are as they should be", async () => {

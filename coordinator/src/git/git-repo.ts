@@ -1,6 +1,6 @@
 // The coordinator's bare inventory repo: created on first start, read without a work tree, seeded by commitFiles.
 import { mkdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { GitError, type SimpleGit } from "simple-git";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitText, runGit, type GitExecOptions } from "./git-exec.js";
@@ -79,7 +79,8 @@ export class GitRepo {
   private readonly objects: GitObjectReader;
 
   private constructor(stateDir: string) {
-    this.root = join(stateDir, "repo");
+    // Absolute: git runs in other folders (cwd), where a relative GIT_DIR would name another repo.
+    this.root = join(resolve(stateDir), "repo");
     this.gitDir = join(this.root, "inventory.git");
     this.hooksDir = join(this.root, "hooks");
     this.objects = new GitObjectReader({ gitDir: this.gitDir });
@@ -319,7 +320,7 @@ export class GitRepo {
    * fetch. Only here: a push's own `gc --auto` (receive-pack's) may go on detaching, so the pusher does not wait.
    */
   async maintain(): Promise<void> {
-    await runGit(["-c", "gc.autoDetach=false", "maintenance", "run", "--auto", "--quiet"], this.gitOptions());
+    await runGit(["-c", "gc.autoDetach=false", "maintenance", "run", "--auto", "--quiet"], { ...this.gitOptions(), ownProcessGroup: true });
   }
 
   /** Points main at `sha` if it still is at `expected` (null: no main yet); no hooks run. */

@@ -209,7 +209,7 @@ export class UpstreamFollower {
     const git = repo.gitOptions();
     const refspec = `+refs/heads/${this.branch}:${ref}`;
     const args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-maintenance", this.options.url, refspec];
-    const result = await runGit(args, { ...git, env: { ...git.env, ...env }, cwd: repo.root, timeoutMs, okCodes: GIT_FAILURES }).catch((err: unknown) => {
+    const result = await runGit(args, { ...git, env: { ...git.env, ...env }, cwd: repo.root, timeoutMs, okCodes: GIT_FAILURES, ownProcessGroup: true }).catch((err: unknown) => {
       if (isNkError(err, "UNAVAILABLE") && /timed out/.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
       throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${errorMessage(err)}`));
     });
