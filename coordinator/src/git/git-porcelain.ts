@@ -1,4 +1,6 @@
-// simple-git for the coordinator's porcelain (init, config, rev-parse, log, fetch, clone), with the same clean environment as every git it runs.
+// simple-git for the coordinator's porcelain that prints (rev-parse, log, config listing; a test's clone), with the same clean
+// environment as every git it runs. Commands that print nothing on a push's path or at start (the upstream fetch, init,
+// config writes, housekeeping) go through runGit: simple-git waits 50 ms more after a command that printed nothing.
 import { GitError, simpleGit, type SimpleGit } from "simple-git";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { gitBaseEnv } from "./git-exec.js";
@@ -17,8 +19,6 @@ export interface PorcelainOptions {
   readonly gitDir?: string;
   /** Extra environment (quarantine object dirs of a push, GIT_CONFIG_* settings kept off the command line). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Killed after this long without output (simple-git's block timeout); default 60 s. */
-  readonly timeoutMs?: number;
 }
 
 /**
@@ -41,7 +41,8 @@ export function gitPorcelain(options: PorcelainOptions): SimpleGit {
       allowUnsafeAskPass: env.GIT_ASKPASS !== undefined,
       allowUnsafeSshCommand: env.GIT_SSH_COMMAND !== undefined,
     },
-    timeout: { block: options.timeoutMs ?? 60_000 },
+    // Killed after this long without output (simple-git's block timeout).
+    timeout: { block: 60_000 },
   }).env(env);
 }
 

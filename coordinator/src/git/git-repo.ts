@@ -142,9 +142,8 @@ export class GitRepo {
   }
 
   /** simple-git on this repo, optionally reading a push's quarantined objects. */
-  porcelain(quarantine: QuarantineEnv = {}, timeoutMs?: number, env: Readonly<Record<string, string>> = {}): SimpleGit {
-    const options = this.gitOptions(quarantine);
-    return gitPorcelain({ baseDir: this.root, gitDir: this.gitDir, env: { ...options.env, ...env }, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  porcelain(quarantine: QuarantineEnv = {}): SimpleGit {
+    return gitPorcelain({ baseDir: this.root, gitDir: this.gitDir, ...this.gitOptions(quarantine) });
   }
 
   /** The commit `ref` names (a ref, short name or sha), or null when there is none. */

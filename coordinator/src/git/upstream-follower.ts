@@ -171,7 +171,7 @@ export class UpstreamFollower {
     this.maintenance.timer = setTimeout(() => {
       this.maintenance.timer = null;
       // A sync under way (or queued): tried again a while later (at least a second, so a short delay does not spin).
-      if (this.current || this.queued) return void this.maintainSoon(Math.max(1000, this.options.maintainAfterMs ?? MAINTAIN_AFTER_MS));
+      if (this.current || this.queued) return void this.maintainSoon(Math.max(1000, delayMs));
       const run = this.options.repo.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "git maintenance after a sync failed"));
       this.maintenance.running = run.finally(() => {
         this.maintenance.running = null;
@@ -209,14 +209,15 @@ export class UpstreamFollower {
     const git = repo.gitOptions();
     const refspec = `+refs/heads/${this.branch}:${ref}`;
     const args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-maintenance", this.options.url, refspec];
+    const failed = (why: string): NkError => new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why}`));
     const result = await runGit(args, { ...git, env: { ...git.env, ...env }, cwd: repo.root, timeoutMs, okCodes: GIT_FAILURES, ownProcessGroup: true }).catch((err: unknown) => {
       if (isNkError(err, "UNAVAILABLE") && /timed out/.test(err.message)) throw new NkError("UNAVAILABLE", `git fetch timed out after ${timeoutMs} ms`);
-      throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${errorMessage(err)}`));
+      throw failed(errorMessage(err));
     });
     if (result.code === 0) return;
     const lines = result.stderr.trim().split("\n");
     const why = (lines.some((l) => /^(fatal|error):/.test(l)) ? lines.filter((l) => /^(fatal|error):/.test(l)) : lines.slice(-1)).join(" ");
-    throw new NkError("UNAVAILABLE", redactUrl(`fetch ${this.options.url} ${this.branch} failed: ${why || "git exited with an error"}`));
+    throw failed(why || "git exited with an error");
   }
 
   private async fetchAndAdopt(): Promise<SyncResult> {

@@ -36,12 +36,9 @@ export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: st
     const found = flagPaths.filter((f) => f.path.length <= path.length && f.path.every((key, i) => key === path[i]));
     return found.sort((a, b) => b.path.length - a.path.length)[0]?.flag;
   };
-  const issues = result.error.issues;
-  const lines = issues.map((i) => {
-    const flag = flagOf(i);
-    return flag === undefined ? formatIssues([i])[0]! : `${flag}: ${i.message}`;
-  });
-  const fromFlags = issues.filter((i) => flagOf(i) !== undefined).length;
+  const issues = result.error.issues.map((issue) => ({ issue, flag: flagOf(issue) }));
+  const lines = issues.map(({ issue, flag }) => (flag === undefined ? formatIssues([issue])[0]! : `${flag}: ${issue.message}`));
+  const fromFlags = issues.filter(({ flag }) => flag !== undefined).length;
   const where = fromFlags === 0 ? `${source} is` : fromFlags === issues.length ? "the command line is" : `${source} and the command line are`;
   throw new NkError("CONFIG_INVALID", `${where} invalid:\n  ${lines.join("\n  ")}`);
 }
