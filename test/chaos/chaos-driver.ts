@@ -92,7 +92,7 @@ export class ChaosDriver {
         await cluster.setCeph(action.node, true);
         return;
       case "etcd-cut":
-        return this.ha().cutFromEtcd(action.target, action.forMs);
+        return this.ha().cutFromEtcd(action.target, action.forMs, action.drop === true);
       case "etcd-member-kill":
         return this.ha().killEtcdMember(action.member, action.downMs);
       case "etcd-restart":

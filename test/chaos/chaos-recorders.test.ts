@@ -181,4 +181,38 @@ describe("tcp proxy", () => {
     expect(await roundTrip("again")).toBe("again");
     expect(proxy.isCut).toBe(false);
   });
+
+  it("carries nothing while stalled, on open and new connections alike, closes none, and delivers it all after", async () => {
+    const open = connect(proxy.port, "127.0.0.1");
+    await new Promise((r) => open.once("connect", r));
+    const received: string[] = [];
+    let closed = false;
+    open.on("data", (d) => received.push(d.toString())).once("close", () => (closed = true));
+    open.write("before");
+    await new Promise((r) => open.once("data", r));
+    proxy.stall();
+    open.write("during");
+    const later = connect(proxy.port, "127.0.0.1", () => later.write("new"));
+    const laterEcho = new Promise<string>((r) => later.once("data", (d) => r(d.toString())));
+    // A direct round trip to the echo server: its loop ran, so a byte the proxy had carried would be back by now.
+    const direct = connect((echo.address() as { port: number }).port, "127.0.0.1", () => direct.write("ping"));
+    expect(await new Promise<string>((r) => direct.once("data", (d) => (direct.end(), r(d.toString()))))).toBe("ping");
+    await new Promise((r) => setImmediate(r));
+    expect([received, closed, proxy.isStalled]).toEqual([["before"], false, true]);
+    proxy.unstall();
+    expect(await laterEcho).toBe("new");
+    await new Promise<void>((r) => (received.join("").includes("during") ? r() : open.once("data", () => r())));
+    expect(received.join("")).toBe("beforeduring");
+    expect(proxy.isStalled).toBe(false);
+    open.end();
+    later.end();
+  });
+});
+
+describe("HA schedules", () => {
+  it("cut coordinators off etcd both ways: connections reset, and packets dropped", () => {
+    const ha = { nodes: ["n1", "n2", "n3"], servers: ["n1", "n2", "n3"], steps: 12, ha: true };
+    const cuts = Array.from({ length: 30 }, (_, i) => makeSchedule(i, ha).steps.map((s) => s.action)).flat().filter((a) => a.kind === "etcd-cut");
+    expect(new Set(cuts.map((a) => (a.kind === "etcd-cut" && a.drop ? "drop" : "reset")))).toEqual(new Set(["drop", "reset"]));
+  });
 });

@@ -25,8 +25,11 @@ export type ChaosAction =
   | { readonly kind: "agent-kill"; readonly node: string }
   | { readonly kind: "net-cut"; readonly node: string; readonly forMs: number }
   | { readonly kind: "ceph-warn"; readonly node: string; readonly forMs: number }
-  /** HA: one coordinator (or the leader) cut off from every etcd member; agents still reach it. */
-  | { readonly kind: "etcd-cut"; readonly target: number | "leader"; readonly forMs: number }
+  /**
+   * HA: one coordinator (or the leader) cut off from every etcd member; agents still reach it. `drop`: its packets are
+   * dropped (nothing reset or refused), so it learns of the cut only from its own clocks and deadlines.
+   */
+  | { readonly kind: "etcd-cut"; readonly target: number | "leader"; readonly forMs: number; readonly drop?: true }
   /** HA: one etcd member killed with SIGKILL, started again after downMs. */
   | { readonly kind: "etcd-member-kill"; readonly member: number; readonly downMs: number }
   /** HA: every etcd member killed at once, all started again after downMs. */
@@ -91,7 +94,7 @@ export function makeSchedule(seed: number, options: ScheduleOptions): ChaosSched
         break;
       case "etcd-cut":
         // Often past the election lease's 3 s TTL, so the cut leader is deposed while it still reaches its agents.
-        action = { kind, target: rnd.int(0, 3) === 3 ? rnd.int(0, 2) : "leader", forMs: rnd.int(500, 6_000) };
+        action = { kind, target: rnd.int(0, 3) === 3 ? rnd.int(0, 2) : "leader", forMs: rnd.int(500, 6_000), ...(rnd.int(0, 1) === 1 ? { drop: true as const } : {}) };
         break;
       case "etcd-member-kill":
         action = { kind, member: rnd.int(0, 2), downMs: rnd.int(200, 4_000) };
@@ -129,7 +132,7 @@ export function describeAction(action: ChaosAction): string {
     case "coordinator-kill":
       return `kill -9 ${action.leader ? "leader" : "coordinator"} (down ${action.downMs} ms)`;
     case "etcd-cut":
-      return `cut ${action.target === "leader" ? "the leader" : `c${action.target}`} off etcd (${action.forMs} ms)`;
+      return `cut ${action.target === "leader" ? "the leader" : `c${action.target}`} off etcd (${action.drop ? "packets dropped, " : ""}${action.forMs} ms)`;
     case "etcd-member-kill":
       return `kill -9 etcd member m${action.member} (down ${action.downMs} ms)`;
     case "etcd-restart":

@@ -35,6 +35,12 @@ class ProxyGroup implements Cuttable {
   heal(): void {
     for (const p of this.proxies) p.heal();
   }
+  stall(): void {
+    for (const p of this.proxies) p.stall();
+  }
+  unstall(): void {
+    for (const p of this.proxies) p.unstall();
+  }
   async close(): Promise<void> {
     for (const p of this.proxies) await p.close();
   }
@@ -236,13 +242,18 @@ export class HaCluster extends ChaosBase {
     });
   }
 
-  /** Cuts coordinator i (or the leader) off from every etcd member for `forMs`; agents still reach it. */
-  async cutFromEtcd(target: number | "leader", forMs: number): Promise<void> {
+  /**
+   * Cuts coordinator i (or the leader) off from every etcd member for `forMs`; agents still reach it. `drop`: the links
+   * carry nothing but stay open, as when packets are dropped, instead of being reset.
+   */
+  async cutFromEtcd(target: number | "leader", forMs: number, drop = false): Promise<void> {
     const i = target === "leader" ? ((await this.leader()) ?? 0) : target;
     const links = this.etcdLinks[i]!;
-    links.cut();
+    if (drop) links.stall();
+    else links.cut();
     await sleep(forMs);
-    links.restore();
+    if (drop) links.unstall();
+    else links.restore();
   }
 
   /**

@@ -1,9 +1,12 @@
-// A loopback TCP proxy that a test can cut: every connection dropped, new ones refused, until restored.
+// A loopback TCP proxy that a test can cut (every connection reset, new ones refused, until restored) or stall (no
+// byte carried either way and nothing closed, as on a link that drops packets, until unstalled).
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<{ readonly client: Socket; readonly upstream: Socket }>();
   private cuts = 0;
+  private stalls = 0;
   /** Connections accepted and forwarded so far (for tests of the proxy itself). */
   forwarded = 0;
 
@@ -46,9 +49,31 @@ export class TcpProxy {
     this.cuts = Math.max(0, this.cuts - 1);
   }
 
-  /** Restores however many cuts are in force. */
+  get isStalled(): boolean {
+    return this.stalls > 0;
+  }
+
+  /**
+   * Carries no more bytes on any connection, open or new, and closes none, until as many unstall() calls: the peers
+   * learn of it only through their own timeouts, as behind a firewall that drops packets. Bytes sent meanwhile wait
+   * in the sockets' buffers and flow on afterwards, as TCP would retransmit them.
+   */
+  stall(): void {
+    if (this.stalls++ === 0) for (const pair of this.pairs) this.hold(pair);
+  }
+
+  unstall(): void {
+    if (this.stalls === 0) return;
+    if (--this.stalls === 0) for (const pair of this.pairs) this.carry(pair);
+  }
+
+  /** Restores however many cuts and stalls are in force. */
   heal(): void {
     this.cuts = 0;
+    if (this.stalls > 0) {
+      this.stalls = 1;
+      this.unstall();
+    }
   }
 
   async close(): Promise<void> {
@@ -62,16 +87,31 @@ export class TcpProxy {
     if (this.cuts > 0) return void client.resetAndDestroy();
     this.forwarded++;
     const upstream = createConnection({ host: this.target.host, port: this.target.port });
+    const pair = { client, upstream };
     this.track(client);
     this.track(upstream);
+    this.pairs.add(pair);
     const drop = (): void => {
+      this.pairs.delete(pair);
       client.destroy();
       upstream.destroy();
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (this.stalls === 0) this.carry(pair);
+    else this.hold(pair);
+  }
+
+  private carry(pair: { client: Socket; upstream: Socket }): void {
+    pair.client.pipe(pair.upstream);
+    pair.upstream.pipe(pair.client);
+  }
+
+  private hold(pair: { client: Socket; upstream: Socket }): void {
+    pair.client.unpipe(pair.upstream);
+    pair.upstream.unpipe(pair.client);
+    pair.client.pause();
+    pair.upstream.pause();
   }
 
   private track(socket: Socket): void {

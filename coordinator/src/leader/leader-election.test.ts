@@ -7,6 +7,7 @@ import type { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { etcdSkipReason, startEtcd, type EtcdServer } from "../../../test/etcd/etcd-server.js";
+import { TcpProxy } from "../../../test/support/tcp-proxy.js";
 import { createEtcdClient } from "../store/etcd-client.js";
 import { EtcdStore } from "../store/etcd-store.js";
 import { ManualClock, grant } from "../store/store-conformance.js";
@@ -130,6 +131,32 @@ describe.skipIf(etcdSkipReason !== undefined)(`LeaderElection on a real etcd${et
     expect(Date.now() - killedAt).toBeLessThan(6_000);
     await until("both to see the new leader", () => (all.every((le) => le.leaderId() === next.leaderId()) ? true : undefined), 5_000);
     expect(all.filter((le) => le.isLeader())).toEqual([next]);
+  });
+
+  it("a leader whose etcd stops answering (packets dropped, nothing refused) steps down before etcd can elect another", async () => {
+    const prefix = newPrefix();
+    const proxy = await TcpProxy.start({ port: Number(new URL(server.endpoint).port) });
+    try {
+      // The production call deadline (5 s): stepping down must not wait for a call to fail.
+      const behind = await createEtcdClient({ endpoints: [`http://${proxy.address}`], callTimeoutMs: 5_000 });
+      clients.push(behind);
+      const first = LeaderElection.start({ client: behind, prefix, id: "behind-proxy", retryMs: 200 });
+      elections.push(first);
+      await until("the first candidate to lead", () => (first.isLeader() ? true : undefined), 10_000);
+      const { all: others } = await candidates(2, prefix);
+      await until("the others to see it lead", () => (others.every((le) => le.leaderId() === "behind-proxy") ? true : undefined), 5_000);
+      const order: string[] = [];
+      first.onChange((leader) => void (leader || order.push("first stepped down")));
+      others.forEach((le, i) => le.onChange((leader) => void (leader && order.push(`coord-${i} elected`))));
+      proxy.stall();
+      const next = await until("another leader", () => leaderOf(others), 15_000);
+      expect(order[0]).toBe("first stepped down");
+      expect(order).toContain(`coord-${others.indexOf(next)} elected`);
+      expect([first.isLeader(), first.leaderGuard()]).toEqual([false, null]);
+    } finally {
+      proxy.heal();
+      await proxy.close();
+    }
   });
 
   it("hands leadership over at once when the leader resigns", async () => {

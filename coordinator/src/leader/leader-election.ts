@@ -1,8 +1,10 @@
 // Leader election among coordinators with etcd's election recipe (etcd3 Campaign), plus a guard key for fencing grants.
+import { performance } from "node:perf_hooks";
 import type { Campaign, Election, Etcd3, Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { DEFAULT_ETCD_PREFIX, type LeaderGuard } from "../store/index.js";
 import type { Leadership } from "./leadership.js";
+import { LeaseClock } from "./lease-clock.js";
 
 export interface LeaderElectionOptions {
   client: Etcd3;
@@ -22,10 +24,13 @@ export interface LeaderElectionOptions {
 /**
  * Each coordinator campaigns with a key bound to its own etcd lease; the oldest key leads. When the
  * leader dies its lease expires after `ttlSeconds` and the next candidate is elected at once, so
- * takeover takes about one TTL. A leader checks its key every TTL/3 and steps down when the key is
- * gone or cannot be confirmed for 2/3 of a TTL. That check is advisory: the hard guarantee is
- * `leaderGuard()`, which grants compare inside their transaction, so a deposed leader that has not
- * noticed yet still cannot grant.
+ * takeover takes about one TTL. A leader leads only while etcd is known to keep its lease alive: each
+ * keepalive etcd acknowledges proves the lease lives until its send time plus the TTL (LeaseClock), and the
+ * leader steps down a sixth of a TTL before that unless a later keepalive came back. So a leader cut off
+ * from etcd (packets dropped, not refused) or paused stops before etcd can elect another, without
+ * waiting for any call's deadline: drains and uncordons, which etcd cannot fence, stop with it. It also
+ * checks its key every TTL/3 and steps down when the key is gone. Grants carry a harder guarantee
+ * besides: `leaderGuard()` is compared inside their transaction.
  */
 export class LeaderElection implements Leadership {
   private readonly election: Election;
@@ -37,7 +42,8 @@ export class LeaderElection implements Leadership {
   private observed: string | undefined;
   private refreshing = false;
   private refreshAgain = false;
-  private lastConfirmedMs = 0;
+  private leaseClock: LeaseClock | undefined;
+  private expiry: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
@@ -56,11 +62,11 @@ export class LeaderElection implements Leadership {
   }
 
   isLeader(): boolean {
-    return this.guard !== null;
+    return this.guard !== null && this.msLeft() > 0;
   }
 
   leaderId(): string | undefined {
-    return this.guard ? this.o.id : this.observed;
+    return this.isLeader() ? this.o.id : this.observed;
   }
 
   onChange(listener: (leader: boolean) => void): () => void {
@@ -70,7 +76,7 @@ export class LeaderElection implements Leadership {
 
   /** The election key and its create revision while leader, else null; pass to EtcdStore as `leaderGuard`. */
   leaderGuard(): LeaderGuard | null {
-    return this.guard;
+    return this.isLeader() ? this.guard : null;
   }
 
   async resign(): Promise<void> {
@@ -94,13 +100,17 @@ export class LeaderElection implements Leadership {
   private campaignOnce(): void {
     if (this.stopped) return;
     let campaign: Campaign;
+    // Taken before the campaign sends its lease grant: etcd counts the TTL from the grant's arrival, later.
+    const clock = new LeaseClock(this.o.ttlSeconds * 1_000, performance.now());
     try {
       campaign = this.election.campaign(this.o.id);
+      this.followKeepalives(campaign, clock);
     } catch (err) {
       this.o.logger.warn({ err }, "cannot campaign; retrying");
       return this.later(() => this.campaignOnce());
     }
     this.campaign = campaign;
+    this.leaseClock = clock;
     campaign.on("elected", () => void this.onElected(campaign));
     // Stays attached after a restart too: a late error from an old candidacy is only logged.
     campaign.on("error", (err) => this.lose(campaign, err));
@@ -113,8 +123,9 @@ export class LeaderElection implements Leadership {
       const kv = res.kvs[0];
       if (campaign !== this.campaign) return;
       if (!kv) throw new Error(`election key ${key} vanished right after the election`);
-      this.lastConfirmedMs = Date.now();
+      if (this.msLeft() <= 0) throw new Error("elected, but etcd has acknowledged no keepalive of the candidacy's lease recently enough to act on it");
       this.setGuard({ key, createRevision: kv.create_revision });
+      this.armExpiry(campaign);
       this.o.logger.info({ id: this.o.id, key }, "became leader");
       this.watchdog = setInterval(() => void this.confirm(campaign), (this.o.ttlSeconds * 1_000) / 3);
       this.watchdog.unref();
@@ -130,10 +141,40 @@ export class LeaderElection implements Leadership {
     try {
       const kv = (await this.o.client.get(guard.key).exec()).kvs[0];
       if (kv?.create_revision !== guard.createRevision) return this.lose(campaign, new Error("the election key is gone"));
-      this.lastConfirmedMs = Date.now();
     } catch (err) {
-      if (Date.now() - this.lastConfirmedMs >= (this.o.ttlSeconds * 2_000) / 3) this.lose(campaign, err);
+      // Unreachable etcd is the lease clock's to judge (armExpiry): this read only looks for a key gone.
+      this.o.logger.debug({ err }, "cannot read the election key");
     }
+  }
+
+  /** Keeps the candidacy's lease clock from its keepalives (etcd3 keeps the lease; only its events are public). */
+  private followKeepalives(campaign: Campaign, clock: LeaseClock): void {
+    const lease = campaignLease(campaign);
+    lease.on("keepaliveFired", () => clock.sent(performance.now()));
+    lease.on("keepaliveSucceeded", (res: { TTL: string }) => {
+      clock.acknowledged(Number(res.TTL));
+      if (campaign === this.campaign && this.guard) this.armExpiry(campaign);
+    });
+    lease.on("keepaliveFailed", () => clock.streamLost());
+    lease.on("keepaliveEstablished", () => clock.streamLost());
+  }
+
+  /** Milliseconds this coordinator may still act as leader: up to a sixth of a TTL before etcd could expire its lease. */
+  private msLeft(): number {
+    const clock = this.leaseClock;
+    if (!clock) return 0;
+    return clock.expiresNoEarlierThanMs - (this.o.ttlSeconds * 1_000) / 6 - performance.now();
+  }
+
+  /** Steps down when the lease clock runs out, unless a keepalive acknowledged meanwhile moved it (re-armed then). */
+  private armExpiry(campaign: Campaign): void {
+    clearTimeout(this.expiry);
+    this.expiry = setTimeout(() => {
+      if (campaign !== this.campaign || !this.guard) return;
+      if (this.msLeft() > 0) return this.armExpiry(campaign);
+      this.lose(campaign, new Error(`etcd acknowledged none of the keepalives this coordinator sent in the last ${Math.round((this.o.ttlSeconds * 5_000) / 6)} ms: stepping down before etcd can expire its lease and elect another`));
+    }, Math.max(0, Math.ceil(this.msLeft())));
+    this.expiry.unref();
   }
 
   /** Steps down (if leading), drops the candidacy, and campaigns again after retryMs. */
@@ -142,7 +183,7 @@ export class LeaderElection implements Leadership {
       this.o.logger.debug({ err }, "error from a past candidacy");
       return;
     }
-    this.o.logger.warn({ err, id: this.o.id, wasLeader: this.isLeader() }, "candidacy lost; campaigning again");
+    this.o.logger.warn({ err, id: this.o.id, wasLeader: this.guard !== null }, "candidacy lost; campaigning again");
     this.campaign = undefined;
     this.setGuard(null);
     campaign.resign().catch(() => undefined);
@@ -214,6 +255,8 @@ export class LeaderElection implements Leadership {
     if (!guard) {
       clearInterval(this.watchdog);
       this.watchdog = undefined;
+      clearTimeout(this.expiry);
+      this.expiry = undefined;
     }
     if (was === (guard !== null)) return;
     for (const listener of this.listeners) {
@@ -224,4 +267,15 @@ export class LeaderElection implements Leadership {
       }
     }
   }
+}
+
+interface LeaseEvents {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** The etcd3 Campaign's own lease (a private field of etcd3 1.x): its keepalive events are what LeaseClock reads. */
+function campaignLease(campaign: Campaign): LeaseEvents {
+  const lease = (campaign as unknown as { lease?: Partial<LeaseEvents> }).lease;
+  if (typeof lease?.on !== "function") throw new Error("this etcd3 version's Campaign has no lease to follow: nk needs etcd3 1.x");
+  return lease as LeaseEvents;
 }
