@@ -1,7 +1,9 @@
 // Records the canary stage of the rollout's revision: picks, confirmations, waiting for and giving approval.
 import { NkError } from "../../../shared/src/errors/index.js";
+import type { CanarySettings } from "../../../shared/src/inventory/index.js";
 import type { CanaryRecord } from "../store/index.js";
-import { canaryGate, canaryRecordOf, type CanaryGate } from "./canary-gate.js";
+import { canaryConfirm, canaryEdit, canaryPick, type CanaryDecider, type CanaryEdit } from "./canary-edits.js";
+import { canaryGate, canaryRecordFor, type CanaryGate } from "./canary-gate.js";
 import type { LeaseBook } from "./lease-book.js";
 import type { LeaseManagerDeps, LeaseSettings } from "./lease-deps.js";
 
@@ -20,28 +22,22 @@ export class CanaryBook {
     return this.gate(this.book.current())?.stage ?? "";
   }
 
-  /** Count mode: the first nodes granted in the canary stage become the canaries. */
-  async notePicks(gate: CanaryGate | null, granted: readonly string[]): Promise<void> {
-    if (gate?.stage !== "canary" || gate.openSlots === 0) return;
-    const picks = granted.filter((n) => !gate.canaries.includes(n)).slice(0, gate.openSlots);
-    if (picks.length === 0) return;
-    const record = this.current();
-    await this.save({ ...record, nodes: [...record.nodes, ...picks] });
-    await this.event("canary-picked", `${picks.join(", ")} ${picks.length === 1 ? "is a canary" : "are canaries"} of this revision`);
+  /** For a grant: count mode's first nodes granted in the canary stage become the canaries, in the grant's own step. */
+  pickEdit(settings: LeaseSettings | null): CanaryEdit | undefined {
+    return this.edit(settings, canaryPick);
   }
 
-  /** A canary came back healthy on the rollout's revision; the soak starts when the last one does. */
-  async noteConfirmed(settings: LeaseSettings | null, node: string, revision: string): Promise<void> {
-    const gate = this.gate(settings);
-    if (gate?.stage !== "canary" || revision !== this.book.rollout.revision || !gate.canaries.includes(node)) return;
-    const record = this.current();
-    if (record.confirmed.includes(node)) return;
-    const confirmed = [...record.confirmed, node];
-    const canaries = settings!.rollout.canary!.nodes.length > 0 ? settings!.rollout.canary!.nodes : record.nodes;
-    const wanted = settings!.rollout.canary!.nodes.length || settings!.rollout.canary!.count;
-    const all = canaries.length >= wanted && canaries.every((c) => confirmed.includes(c));
-    await this.save({ ...record, confirmed, ...(all ? { confirmedAtMs: this.deps.now() } : {}) });
-    await this.event("canary-confirmed", all ? `every canary is back and healthy (${confirmed.join(", ")})` : `canary ${node} is back and healthy`, node);
+  /** For a successful release: a canary back healthy is confirmed in the release's own step. */
+  confirmEdit(settings: LeaseSettings | null): CanaryEdit | undefined {
+    return this.edit(settings, canaryConfirm);
+  }
+
+  /** After the grant or release committed: the book takes its canary change, then the event (history only) is written. */
+  async committed(edit: CanaryEdit | undefined, node: string): Promise<void> {
+    const change = edit?.change();
+    if (!change) return;
+    this.book.rollout = { ...this.book.rollout, canary: change.record };
+    await this.event(change.kind, change.message, node);
   }
 
   /** Once per revision: the event that the rollout waits for an operator. */
@@ -63,9 +59,14 @@ export class CanaryBook {
     this.deps.log.info({ stage: gate.stage }, "rollout approved");
   }
 
+  private edit(settings: LeaseSettings | null, decider: (spec: CanarySettings, now: number) => CanaryDecider): CanaryEdit | undefined {
+    const spec = settings?.rollout.canary;
+    return spec ? canaryEdit(decider(spec, this.deps.now())) : undefined;
+  }
+
   private current(): CanaryRecord {
     const revision = this.book.rollout.revision ?? "";
-    return canaryRecordOf(this.book.rollout.canary, revision) ?? { revision, nodes: [], confirmed: [] };
+    return canaryRecordFor(this.book.rollout.canary, revision);
   }
 
   private async save(record: CanaryRecord): Promise<void> {

@@ -19,6 +19,11 @@ export function canaryRecordOf(record: CanaryRecord | undefined, revision: strin
   return record?.revision === revision ? record : undefined;
 }
 
+/** The record of `revision` to change: the stored one, or a fresh one when it is of an older revision. */
+export function canaryRecordFor(record: CanaryRecord | undefined, revision: string): CanaryRecord {
+  return canaryRecordOf(record, revision) ?? { revision, nodes: [], confirmed: [] };
+}
+
 /** Null when the inventory has no canary or no revision is being rolled out. */
 export function canaryGate(spec: CanarySettings | null, stored: CanaryRecord | undefined, revision: string | undefined, now: number): CanaryGate | null {
   if (!spec || !revision) return null;

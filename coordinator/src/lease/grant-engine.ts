@@ -114,10 +114,7 @@ export class GrantEngine {
       if (failingGates.length > 0) decision = decideGrants({ ...input, clusterChecks: { ok: false, failing: failingGates } });
       this.book.headReason = decision.headReason;
       this.book.waiting = new Map([...decision.blocked.map((b) => [b.node, b.reason] as const), ...stale]);
-      if (await this.grant(decision, settings, t)) {
-        await this.canary.notePicks(canary, decision.grants.map((g) => g.node));
-        break;
-      }
+      if (await this.grant(decision, settings, t)) break;
       this.deps.log.info({ attempt }, "lease holders or the rollout changed under this coordinator; deciding again");
     }
     this.book.publishAll();
@@ -208,7 +205,8 @@ export class GrantEngine {
       const request = this.book.queue.find((r) => r.node === g.node);
       if (!request) continue;
       const grant = await this.grantRecord(request, g.role, settings);
-      const result = await store.grantLease(grant, { holders: [...this.book.held.keys()], revision: this.book.rollout.revision });
+      const pick = this.canary.pickEdit(settings);
+      const result = await store.grantLease(grant, { holders: [...this.book.held.keys()], revision: this.book.rollout.revision }, pick?.edit);
       if (!result.ok) {
         if (result.reason === "stale-token") throw new NkError("INTERNAL", `store refused a grant for ${g.node} without a caller token`);
         return false;
@@ -224,6 +222,7 @@ export class GrantEngine {
         fields: { fencingToken: String(lease.fencingToken), role: g.role, trigger: t.trigger },
       });
       log.info({ node: lease.node, rev: lease.revision, fencingToken: lease.fencingToken, trigger: t.trigger, latencyMs }, "lease granted");
+      await this.canary.committed(pick, lease.node);
       this.deps.onGrant?.({ lease, trigger: t.trigger, latencyMs });
     }
     return true;

@@ -62,11 +62,11 @@ export async function returnLease(c: LeaseCore, node: string, fencingToken: numb
     // Halt first, so that no grant can slip in between the release and the halt; a halt in place (e.g. the drain's,
     // naming the pods that blocked it) keeps its more precise reason.
     if (!success && !(await store.getRollout()).halted) await c.engine.halt(failedHaltReason(node, reason), lease.revision, node);
-    const r = await store.releaseLease(node, fencingToken);
-    const released = leaseOf(r, node, fencingToken);
+    const confirm = success ? c.engine.canary.confirmEdit(c.deps.settings.current()) : undefined;
+    const released = leaseOf(await store.releaseLease(node, fencingToken, confirm?.edit), node, fencingToken);
     c.book.dropHeld(node);
     const cordon = undo ? `; ${undo.reason}` : "";
-    if (success) await c.engine.canary.noteConfirmed(c.deps.settings.current(), node, released.revision);
+    await c.engine.canary.committed(confirm, node);
     await store.appendEvent({
       kind: success ? "lease-released" : "lease-released-failed",
       node,

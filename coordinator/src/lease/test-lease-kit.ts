@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NkError } from "../../../shared/src/errors/index.js";
 import type { Role, RolloutSettings } from "../../../shared/src/inventory/index.js";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { FileStore, type LeaseKind, type LeaseRecord } from "../store/index.js";
@@ -222,6 +223,35 @@ export function tokenOf(h: Harness, node: string): number {
   const lease = h.manager.held().find((l) => l.node === node);
   if (!lease) throw new Error(`${node} holds no lease`);
   return lease.fencingToken;
+}
+
+/**
+ * A store blip right after `method` commits (an etcd hiccup, or the coordinator killed there): the next event append
+ * or canary write throws UNAVAILABLE, once. Lists the calls that failed; a restart opens a store without it.
+ */
+export function failNextWriteAfter(h: Harness, method: "grantLease" | "releaseLease"): { readonly failed: string[] } {
+  type Call = (...args: never[]) => Promise<unknown>;
+  const calls = h.store as unknown as Record<string, Call>;
+  const failed: string[] = [];
+  let armed = false;
+  let spent = false;
+  const committing = calls[method]!.bind(h.store);
+  calls[method] = async (...args) => {
+    const result = await committing(...args);
+    armed = !spent && (result as { ok: boolean }).ok;
+    spent ||= armed;
+    return result;
+  };
+  for (const write of ["appendEvent", "setCanary"]) {
+    const real = calls[write]!.bind(h.store);
+    calls[write] = (...args) => {
+      if (!armed) return real(...args);
+      armed = false;
+      failed.push(write);
+      return Promise.reject(new NkError("UNAVAILABLE", `injected: the store failed right after ${method}`));
+    };
+  }
+  return { failed };
 }
 
 /** A deterministic PRNG (mulberry32) for property tests. */

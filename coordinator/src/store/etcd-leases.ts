@@ -4,9 +4,8 @@ import { NkError } from "../../../shared/src/errors/index.js";
 import { EtcdKeys, pad } from "./etcd-keys.js";
 import { RETRY, casLoop, decode, decodeOpt, del, get, json, modIs, createIs, modOf, only, put, range, prefixEnd, type EtcdKv } from "./etcd-kv.js";
 import { decideGrant, decideUpdate, fenced, issuedOne, queuedRequest, type Fencing } from "./lease-rules.js";
-import type { RolloutEdit } from "./rollout-edits.js";
 import { checkLeaseRecord, checkLeaseRequest, checkRolloutRecord } from "./state-codec.js";
-import type { EnqueueResult, GrantExpectation, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
+import type { EnqueueResult, GrantExpectation, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest, LeaseRequestInput, LeaseResult, LeaseRolloutEdit } from "./store.js";
 import { int, obj } from "./validate.js";
 
 /**
@@ -59,9 +58,10 @@ export class EtcdLeases {
    * on has moved. The holder set is compared through `leases-version`, bumped by every grant and
    * release in their own transactions: its mod revision is unchanged iff no lease key was added or
    * removed. Per-holder mod revisions are not compared on purpose: phase updates and renewals of
-   * other leases do not change the holder set and must not make grants retry under load.
+   * other leases do not change the holder set and must not make grants retry under load. `edit` is applied to the
+   * rollout record read here and written in the same transaction, if it changed anything.
    */
-  grant(grant: LeaseGrant, expected: GrantExpectation): Promise<GrantResult> {
+  grant(grant: LeaseGrant, expected: GrantExpectation, edit?: LeaseRolloutEdit): Promise<GrantResult> {
     const k = this.k;
     return casLoop("lease grant", async () => {
       const guard = this.guard();
@@ -94,6 +94,9 @@ export class EtcdLeases {
       ];
       const index = only(indexR);
       if (index) success.push(del(k.queueIndex(grant.node)), del(k.queueEntry(index.value.toString())));
+      const before = json(rollout);
+      edit?.(rollout, lease);
+      if (json(rollout) !== before) success.push(put(k.rollout(), json(rollout)));
       const r = await this.d.kv.txn(compare, success);
       return r.succeeded ? { ok: true, lease } : RETRY;
     });
@@ -111,13 +114,13 @@ export class EtcdLeases {
   }
 
   /** Deletes the lease, bumps the holder-set version and applies `edit` to the rollout record, atomically. */
-  release(node: string, fencingToken: number | "force", edit: RolloutEdit): Promise<LeaseResult> {
+  release(node: string, fencingToken: number | "force", edit: LeaseRolloutEdit): Promise<LeaseResult> {
     return casLoop("lease release", async () => {
       const [leaseR, versionR, rolloutR] = await this.d.kv.read([get(this.k.lease(node)), get(this.k.leasesVersion()), get(this.k.rollout())]);
       const held = fenced(decodeOpt(checkLeaseRecord, only(leaseR)), fencingToken);
       if (!held.ok) return held;
       const rollout = decodeOpt(checkRolloutRecord, only(rolloutR)) ?? {};
-      edit(rollout);
+      edit(rollout, held.lease);
       const version = Number(only(versionR)?.value.toString() ?? "0");
       const r = await this.d.kv.txn(
         [modIs(this.k.lease(node), modOf(leaseR)), modIs(this.k.leasesVersion(), modOf(versionR)), modIs(this.k.rollout(), modOf(rolloutR))],

@@ -14,7 +14,7 @@ import type { RolloutEdit } from "./rollout-edits.js";
 import { StoreCore, type NodeTelemetry } from "./store-core.js";
 import type {
   DesiredGuard, EnqueueResult, EventInput, GrantExpectation, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
-  LeaseRequestInput, LeaseResult, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
+  LeaseRequestInput, LeaseResult, LeaseRolloutEdit, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
 } from "./store.js";
 
 export interface EtcdStoreOptions {
@@ -105,15 +105,15 @@ export class EtcdStore extends StoreCore implements Store {
     return this.use(() => this.leases.nextFencingToken());
   }
 
-  grantLease(lease: LeaseGrant, expected: GrantExpectation): Promise<GrantResult> {
-    return this.use(() => this.leases.grant(lease, expected));
+  grantLease(lease: LeaseGrant, expected: GrantExpectation, edit?: LeaseRolloutEdit): Promise<GrantResult> {
+    return this.use(() => this.leases.grant(lease, expected, edit));
   }
 
   updateLease(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult> {
     return this.use(() => this.leases.update(node, fencingToken, patch));
   }
 
-  protected storeRelease(node: string, fencingToken: number | "force", rollout: RolloutEdit): Promise<LeaseResult> {
+  protected storeRelease(node: string, fencingToken: number | "force", rollout: LeaseRolloutEdit): Promise<LeaseResult> {
     return this.leases.release(node, fencingToken, rollout);
   }
 

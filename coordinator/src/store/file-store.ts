@@ -14,7 +14,7 @@ import { encodeState, type StoreState } from "./state-codec.js";
 import { STATE_FILE, loadState } from "./state-file.js";
 import type {
   DesiredGuard, EnqueueResult, EventInput, GrantExpectation, EventListener, EventRecord, GrantResult, LeaseGrant, LeasePatch, LeaseRecord, LeaseRequest,
-  LeaseRequestInput, LeaseResult, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
+  LeaseRequestInput, LeaseResult, LeaseRolloutEdit, NodeRecord, ReadEventsOptions, RevisionRef, RolloutRecord, SecretInfo, Store,
 } from "./store.js";
 import { verifyToken } from "./token-hash.js";
 import type { RolloutEdit } from "./rollout-edits.js";
@@ -127,15 +127,15 @@ export class FileStore extends StoreCore implements Store {
     return this.durable(issueToken);
   }
 
-  grantLease(lease: LeaseGrant, expected: GrantExpectation): Promise<GrantResult> {
-    return this.durable((s) => applyGrant(s, lease, expected), (r) => r.ok);
+  grantLease(lease: LeaseGrant, expected: GrantExpectation, edit?: LeaseRolloutEdit): Promise<GrantResult> {
+    return this.durable((s) => applyGrant(s, lease, expected, edit), (r) => r.ok);
   }
 
   updateLease(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult> {
     return this.durable((s) => applyUpdate(s, node, fencingToken, patch), (r) => r.ok);
   }
 
-  protected storeRelease(node: string, fencingToken: number | "force", rollout: RolloutEdit): Promise<LeaseResult> {
+  protected storeRelease(node: string, fencingToken: number | "force", rollout: LeaseRolloutEdit): Promise<LeaseResult> {
     return this.durable((s) => applyRelease(s, node, fencingToken, rollout), (r) => r.ok);
   }
 

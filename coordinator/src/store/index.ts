@@ -16,6 +16,7 @@ export type {
   LeaseRequest,
   LeaseRequestInput,
   LeaseResult,
+  LeaseRolloutEdit,
   LeaseStateName,
   NodeHello,
   NodeRecord,

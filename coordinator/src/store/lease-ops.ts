@@ -1,17 +1,17 @@
 // FileStore's side of the lease rules (lease-rules.ts): each decision applied to the in-memory state (the caller persists).
 import { decideGrant, decideUpdate, fenced, issuedOne, queuedRequest } from "./lease-rules.js";
-import type { RolloutEdit } from "./rollout-edits.js";
 import type { StoreState } from "./state-codec.js";
-import type { EnqueueResult, GrantExpectation, GrantResult, LeaseGrant, LeasePatch, LeaseRequest, LeaseRequestInput, LeaseResult } from "./store.js";
+import type { EnqueueResult, GrantExpectation, GrantResult, LeaseGrant, LeasePatch, LeaseRequest, LeaseRequestInput, LeaseResult, LeaseRolloutEdit } from "./store.js";
 
 export function issueToken(s: StoreState): number {
   s.fencing = issuedOne(s.fencing);
   return s.fencing.issued;
 }
 
-export function applyGrant(s: StoreState, grant: LeaseGrant, expected: GrantExpectation): GrantResult {
+export function applyGrant(s: StoreState, grant: LeaseGrant, expected: GrantExpectation, rollout?: LeaseRolloutEdit): GrantResult {
   const decision = decideGrant({ holders: s.leases.keys(), held: s.leases.get(grant.node), fencing: s.fencing, rollout: s.rollout }, grant, expected);
   if (!decision.ok) return decision;
+  rollout?.(s.rollout, decision.lease);
   s.fencing = decision.fencing;
   s.leases.set(decision.lease.node, decision.lease);
   s.queue = s.queue.filter((r) => r.node !== decision.lease.node);
@@ -25,11 +25,11 @@ export function applyUpdate(s: StoreState, node: string, fencingToken: number, p
   return { ok: true, lease: structuredClone(r.lease) };
 }
 
-export function applyRelease(s: StoreState, node: string, fencingToken: number | "force", rollout: RolloutEdit): LeaseResult {
+export function applyRelease(s: StoreState, node: string, fencingToken: number | "force", rollout: LeaseRolloutEdit): LeaseResult {
   const r = fenced(s.leases.get(node), fencingToken);
   if (!r.ok) return r;
+  rollout(s.rollout, r.lease);
   s.leases.delete(node);
-  rollout(s.rollout);
   return { ok: true, lease: structuredClone(r.lease) };
 }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../../../shared/src/errors/index.js";
 import { followEvents } from "./follow-events.js";
-import type { EventRecord, LeaseGrant, NodeReport, Store } from "./store.js";
+import type { EventRecord, LeaseGrant, LeaseRolloutEdit, NodeReport, Store } from "./store.js";
 
 /** A clock tests move by hand. */
 export class ManualClock {
@@ -268,6 +268,33 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.listLeases()).toEqual([]);
       await store.markAdopted(moved.adopting!);
       expect((await store.grantLease(grant("n1", h.clock), { revision: "r2", holders: [] })).ok).toBe(true);
+    });
+
+    it("applies a grant's and a release's rollout edit in their own atomic step, on the record read there", async () => {
+      await store.setRolloutRevision("r1");
+      // Written by another coordinator: the edit sees it though this caller never read it.
+      await store.setCanary({ revision: "r1", nodes: ["n0"], confirmed: [] });
+      const pick: LeaseRolloutEdit = (r, lease) => void (r.canary = { ...r.canary!, nodes: [...r.canary!.nodes, lease.node] });
+      const confirm: LeaseRolloutEdit = (r, lease) => void (r.canary = { ...r.canary!, confirmed: [`${lease.node}#${lease.fencingToken}`] });
+      const g = await store.grantLease(grant("n1", h.clock), { revision: "r1", holders: [] }, pick);
+      if (!g.ok) throw new Error("grant failed");
+      const token = g.lease.fencingToken;
+      expect((await store.getRollout()).canary).toEqual({ revision: "r1", nodes: ["n0", "n1"], confirmed: [] });
+      // Refused grants and releases apply nothing.
+      expect(await store.grantLease(grant("n2", h.clock), { revision: "r1", holders: [] }, pick)).toMatchObject({ ok: false, reason: "holders-changed" });
+      expect(await store.releaseLease("n1", token + 1, confirm)).toMatchObject({ ok: false, reason: "fenced" });
+      expect((await store.getRollout()).canary).toEqual({ revision: "r1", nodes: ["n0", "n1"], confirmed: [] });
+      h.clock.advance(9);
+      expect((await store.releaseLease("n1", token, confirm)).ok).toBe(true);
+      await reopen();
+      expect(await store.getRollout()).toEqual({ revision: "r1", lastReleaseAtMs: h.clock.now(), canary: { revision: "r1", nodes: ["n0", "n1"], confirmed: [`n1#${token}`] } });
+      // A rollout write racing the grant is kept: a retried compare-and-set applies the edit to the record it re-read.
+      const [raced, took] = await Promise.all([
+        store.grantLease(grant("n2", h.clock), { revision: "r1", holders: [] }, pick),
+        store.takeFleetLock({ group: "workers", id: "host-a", by: "zincati" }, []),
+      ]);
+      expect(raced.ok && took.ok).toBe(true);
+      expect(await store.getRollout()).toMatchObject({ canary: { nodes: ["n0", "n1", "n2"] }, fleetLocks: [{ id: "host-a" }] });
     });
 
     it("writes guarded desired bundles only while the rollout names the guard's revision", async () => {

@@ -6,7 +6,7 @@ import { str } from "./validate.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
-import type { AdoptingMark, CanaryRecord, DesiredGuard, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
+import type { AdoptingMark, CanaryRecord, DesiredGuard, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, LeaseRolloutEdit, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -26,7 +26,7 @@ export abstract class StoreCore {
   /** Sets desired refs of enrolled nodes; returns the nodes that are not enrolled. */
   protected abstract storeDesired(refs: ReadonlyArray<{ node: string; ref: RevisionRef }>, guard?: DesiredGuard): Promise<string[]>;
   /** Deletes the lease when the token matches (or "force") and applies `rollout` to the rollout record, atomically. */
-  protected abstract storeRelease(node: string, fencingToken: number | "force", rollout: RolloutEdit): Promise<LeaseResult>;
+  protected abstract storeRelease(node: string, fencingToken: number | "force", rollout: LeaseRolloutEdit): Promise<LeaseResult>;
   /** Applies `edit` to the rollout record atomically and returns the new record. */
   protected abstract storeRolloutEdit(edit: RolloutEdit): Promise<RolloutRecord>;
   protected abstract storeEvent(event: EventInput): Promise<EventRecord>;
@@ -57,9 +57,13 @@ export abstract class StoreCore {
   }
 
   /** A release also starts the settle time before the next grant. */
-  releaseLease(node: string, fencingToken: number): Promise<LeaseResult> {
+  releaseLease(node: string, fencingToken: number, edit?: LeaseRolloutEdit): Promise<LeaseResult> {
     this.assertUsable();
-    return this.storeRelease(node, fencingToken, rolloutEdits.released(this.now()));
+    const released = rolloutEdits.released(this.now());
+    return this.storeRelease(node, fencingToken, (rollout, lease) => {
+      released(rollout);
+      edit?.(rollout, lease);
+    });
   }
 
   async forceReleaseLease(node: string): Promise<{ ok: true; lease: LeaseRecord } | { ok: false; reason: "not-held" }> {

@@ -145,6 +145,12 @@ export interface DesiredGuard {
   readonly revision: string;
 }
 
+/**
+ * A change of the rollout record that a grant or a release makes in its own atomic step, decided on the record read
+ * in that step and the lease granted or released (a retried compare-and-set decides again).
+ */
+export type LeaseRolloutEdit = (rollout: RolloutRecord, lease: Readonly<LeaseRecord>) => void;
+
 export type FencedResult = { ok: false; reason: "fenced"; current: LeaseRecord } | { ok: false; reason: "not-held" };
 export type LeaseResult = { ok: true; lease: LeaseRecord } | FencedResult;
 
@@ -297,12 +303,13 @@ export interface Store {
   nextFencingToken(): Promise<number>;
   /**
    * Grants iff the current holder set equals `expected.holders` and the rollout is open (not adopting, paused or
-   * halted) on `expected.revision`, read in the same atomic step; also removes the node's queue entry.
+   * halted) on `expected.revision`, read in the same atomic step; also removes the node's queue entry and applies
+   * `edit` to the rollout record.
    */
-  grantLease(lease: LeaseGrant, expected: GrantExpectation): Promise<GrantResult>;
+  grantLease(lease: LeaseGrant, expected: GrantExpectation, edit?: LeaseRolloutEdit): Promise<GrantResult>;
   updateLease(node: string, fencingToken: number, patch: LeasePatch): Promise<LeaseResult>;
-  /** Releases the lease and records `rollout.lastReleaseAtMs`. */
-  releaseLease(node: string, fencingToken: number): Promise<LeaseResult>;
+  /** Releases the lease and records `rollout.lastReleaseAtMs`, applying `edit` to the rollout record in the same atomic step. */
+  releaseLease(node: string, fencingToken: number, edit?: LeaseRolloutEdit): Promise<LeaseResult>;
   /** Operator override: releases whatever lease the node holds. */
   forceReleaseLease(node: string): Promise<{ ok: true; lease: LeaseRecord } | { ok: false; reason: "not-held" }>;
   getLease(node: string): Promise<LeaseRecord | undefined>;
