@@ -1,7 +1,7 @@
 // Records the canary stage of the rollout's revision: picks, confirmations, waiting for and giving approval.
 import { NkError } from "../../../shared/src/errors/index.js";
 import type { CanarySettings } from "../../../shared/src/inventory/index.js";
-import type { CanaryRecord } from "../store/index.js";
+import type { CanaryMark, CanaryRecord } from "../store/index.js";
 import { canaryConfirm, canaryEdit, canaryPick, type CanaryDecider, type CanaryEdit } from "./canary-edits.js";
 import { canaryGate, canaryRecordFor, type CanaryGate } from "./canary-gate.js";
 import type { LeaseBook } from "./lease-book.js";
@@ -43,9 +43,8 @@ export class CanaryBook {
   /** Once per revision: the event that the rollout waits for an operator. */
   async noteWaiting(gate: CanaryGate | null): Promise<void> {
     if (gate?.stage !== "awaiting-approval") return;
-    const record = this.current();
-    if (record.waitingSinceMs !== undefined) return;
-    await this.save({ ...record, waitingSinceMs: this.deps.now() });
+    if (this.current().waitingSinceMs !== undefined) return;
+    await this.mark({ waitingSinceMs: this.deps.now() });
     await this.event("canary-awaiting-approval", `canaries (${gate.canaries.join(", ")}) confirmed; the rollout waits for nkctl rollout approve`);
   }
 
@@ -54,7 +53,9 @@ export class CanaryBook {
     const gate = this.gate(settings);
     if (!gate) throw new NkError("INVALID_ARGUMENT", "nothing to approve: the inventory has no rollout.canary (or no revision was adopted yet)");
     if (gate.stage === "done") throw new NkError("INVALID_ARGUMENT", `nothing to approve: revision ${this.book.rollout.revision?.slice(0, 12)} is already past its canary stage`);
-    await this.save({ ...this.current(), approvedAtMs: this.deps.now() });
+    const revision = this.book.rollout.revision ?? "";
+    await this.mark({ approvedAtMs: this.deps.now() });
+    if (this.book.rollout.revision !== revision) throw new NkError("INVALID_ARGUMENT", `not approved: the rollout moved from ${revision.slice(0, 12)} to ${this.book.rollout.revision?.slice(0, 12)} meanwhile; look at the new revision's stage and approve again if you mean it`);
     await this.event("rollout-approved", `approved by ${who} (stage was ${gate.stage})`);
     this.deps.log.info({ stage: gate.stage }, "rollout approved");
   }
@@ -69,8 +70,9 @@ export class CanaryBook {
     return canaryRecordFor(this.book.rollout.canary, revision);
   }
 
-  private async save(record: CanaryRecord): Promise<void> {
-    this.book.rollout = await this.deps.store.setCanary(record);
+  /** Merged into the stored record in the store's own step: a whole copy could undo a pick or confirmation. */
+  private async mark(mark: CanaryMark): Promise<void> {
+    this.book.rollout = await this.deps.store.markCanary(this.book.rollout.revision ?? "", mark);
   }
 
   private async event(kind: string, message: string, node?: string): Promise<void> {

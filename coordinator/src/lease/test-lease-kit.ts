@@ -242,7 +242,7 @@ export function failNextWriteAfter(h: Harness, method: "grantLease" | "releaseLe
     spent ||= armed;
     return result;
   };
-  for (const write of ["appendEvent", "setCanary"]) {
+  for (const write of ["appendEvent", "markCanary"]) {
     const real = calls[write]!.bind(h.store);
     calls[write] = (...args) => {
       if (!armed) return real(...args);

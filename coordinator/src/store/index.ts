@@ -26,6 +26,7 @@ export type {
   AdoptingMark,
   RevisionMove,
   RolloutRecord,
+  CanaryMark,
   CanaryRecord,
   FleetLockSlot,
   FleetLockTake,

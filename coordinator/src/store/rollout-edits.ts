@@ -1,6 +1,6 @@
 // The rollout record's changes, checked once here; every store backend applies them the same way.
 import { checkedInput } from "./lease-rules.js";
-import type { AdoptingMark, CanaryRecord, RevisionMove, RolloutRecord } from "./store.js";
+import type { AdoptingMark, CanaryMark, RevisionMove, RolloutRecord } from "./store.js";
 import { checkCanary } from "./state-codec.js";
 import { str } from "./validate.js";
 
@@ -39,9 +39,13 @@ export const rolloutEdits = {
       r.halted = { ...halted, atMs };
     };
   },
-  canary(canary: CanaryRecord): RolloutEdit {
-    const record = checkedInput(checkCanary, canary, "canary");
-    return (r) => void (r.canary = record);
+  canaryMark(revision: string, mark: CanaryMark): RolloutEdit {
+    const checked = checkedInput(checkCanary, { revision, nodes: [], confirmed: [], ...mark }, "canary");
+    return (r) => {
+      if (r.revision !== revision) return;
+      const stored = r.canary?.revision === revision ? r.canary : { revision, nodes: [], confirmed: [] };
+      r.canary = { ...stored, ...(checked.waitingSinceMs !== undefined ? { waitingSinceMs: checked.waitingSinceMs } : {}), ...(checked.approvedAtMs !== undefined ? { approvedAtMs: checked.approvedAtMs } : {}) };
+    };
   },
   clearHalt(): RolloutEdit {
     return (r) => void delete r.halted;

@@ -272,9 +272,11 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
 
     it("applies a grant's and a release's rollout edit in their own atomic step, on the record read there", async () => {
       await store.setRolloutRevision("r1");
+      const pick: LeaseRolloutEdit = (r, lease) => void (r.canary = { revision: "r1", confirmed: [], ...r.canary, nodes: [...(r.canary?.nodes ?? []), lease.node] });
       // Written by another coordinator: the edit sees it though this caller never read it.
-      await store.setCanary({ revision: "r1", nodes: ["n0"], confirmed: [] });
-      const pick: LeaseRolloutEdit = (r, lease) => void (r.canary = { ...r.canary!, nodes: [...r.canary!.nodes, lease.node] });
+      const first = await store.grantLease(grant("n0", h.clock), { revision: "r1", holders: [] }, pick);
+      if (!first.ok) throw new Error("grant failed");
+      expect((await store.releaseLease("n0", first.lease.fencingToken)).ok).toBe(true);
       const confirm: LeaseRolloutEdit = (r, lease) => void (r.canary = { ...r.canary!, confirmed: [`${lease.node}#${lease.fencingToken}`] });
       const g = await store.grantLease(grant("n1", h.clock), { revision: "r1", holders: [] }, pick);
       if (!g.ok) throw new Error("grant failed");
@@ -295,6 +297,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       ]);
       expect(raced.ok && took.ok).toBe(true);
       expect(await store.getRollout()).toMatchObject({ canary: { nodes: ["n0", "n1", "n2"] }, fleetLocks: [{ id: "host-a" }] });
+    });
+
+    it("marks the canary record merged into the stored one, and not at all once the rollout moved on", async () => {
+      await store.setRolloutRevision("r1");
+      const pick: LeaseRolloutEdit = (r, lease) => void (r.canary = { revision: "r1", confirmed: [], ...r.canary, nodes: [...(r.canary?.nodes ?? []), lease.node] });
+      const g = await store.grantLease(grant("n1", h.clock), { revision: "r1", holders: [] }, pick);
+      if (!g.ok) throw new Error("grant failed");
+      // A caller whose copy predates the pick marks the record: the pick stays.
+      expect((await store.markCanary("r1", { waitingSinceMs: 5 })).canary).toEqual({ revision: "r1", nodes: ["n1"], confirmed: [], waitingSinceMs: 5 });
+      expect((await store.markCanary("r1", { approvedAtMs: 7 })).canary).toEqual({ revision: "r1", nodes: ["n1"], confirmed: [], waitingSinceMs: 5, approvedAtMs: 7 });
+      await store.setRolloutRevision("r2", { expected: { revision: "r1" } });
+      expect((await store.markCanary("r1", { approvedAtMs: 9 })).canary).toEqual({ revision: "r1", nodes: ["n1"], confirmed: [], waitingSinceMs: 5, approvedAtMs: 7 });
     });
 
     it("writes guarded desired bundles only while the rollout names the guard's revision", async () => {

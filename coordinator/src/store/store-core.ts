@@ -6,7 +6,7 @@ import { str } from "./validate.js";
 import { rolloutEdits, type RolloutEdit } from "./rollout-edits.js";
 import { checkEventInput, checkHello, checkReport, checkRevisionRef } from "./state-codec.js";
 import { releaseFleetLockEdit, takeFleetLockEdit } from "./fleetlock-slots.js";
-import type { AdoptingMark, CanaryRecord, DesiredGuard, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, LeaseRolloutEdit, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
+import type { AdoptingMark, CanaryMark, DesiredGuard, EventInput, HaltOptions, FleetLockSlot, FleetLockTake, EventRecord, LeaseRecord, LeaseResult, LeaseRolloutEdit, NodeHello, NodeReport, RevisionMove, RevisionRef, RolloutRecord } from "./store.js";
 import { generateToken, hashToken } from "./token-hash.js";
 
 /** Best-effort telemetry of one node: one of the two is set per call. */
@@ -96,8 +96,8 @@ export abstract class StoreCore {
     return this.rollout(rolloutEdits.clearHalt());
   }
 
-  setCanary(canary: CanaryRecord): Promise<RolloutRecord> {
-    return this.rollout(rolloutEdits.canary(canary));
+  markCanary(revision: string, mark: CanaryMark): Promise<RolloutRecord> {
+    return this.rollout(rolloutEdits.canaryMark(revision, mark));
   }
 
   async takeFleetLock(slot: Omit<FleetLockSlot, "acquiredAtMs">, expected: readonly string[]): Promise<FleetLockTake> {

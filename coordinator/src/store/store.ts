@@ -243,6 +243,8 @@ export interface CanaryRecord {
   approvedAtMs?: number;
 }
 
+export type CanaryMark = Partial<Pick<CanaryRecord, "waitingSinceMs" | "approvedAtMs">>;
+
 export interface SecretInfo {
   name: string;
   updatedAtMs: number;
@@ -335,8 +337,12 @@ export interface Store {
   resumeRollout(): Promise<RolloutRecord>;
   haltRollout(reason: string, revision: string, options?: HaltOptions): Promise<RolloutRecord>;
   clearHalt(): Promise<RolloutRecord>;
-  /** Replaces the canary stage record. */
-  setCanary(canary: CanaryRecord): Promise<RolloutRecord>;
+  /**
+   * Sets the waiting or approval time on the canary record of `revision`, merged into the record as stored (never a
+   * whole copy, which could undo a pick or a confirmation a grant or release committed meanwhile); nothing when the
+   * rollout has moved on from `revision`.
+   */
+  markCanary(revision: string, mark: CanaryMark): Promise<RolloutRecord>;
   /**
    * Takes a FleetLock slot iff the slots held now are exactly `expected` (fleetLockKey of each), compare-and-set;
    * a slot the host holds already is answered as it is (the protocol's lock is recursive).
