@@ -1,12 +1,11 @@
 // Writes rendered bundles into `--out` all or nothing: staged, swapped in by rename, undone on a failure or Ctrl-C
 // (an `--out` the run created is removed again), and one writer at a time per folder.
-import { randomBytes } from "node:crypto";
-import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errorMessage, isNkError, NkError } from "../../shared/src/errors/index.js";
 import { fsReason } from "../../shared/src/fs/index.js";
 import { isNodeName } from "../../shared/src/names/index.js";
-import { isProcessAlive } from "../../shared/src/process/index.js";
+import { takePidLock } from "../../shared/src/process/index.js";
 import type { CliContext } from "./cli-context.js";
 import { removeCreatedDir } from "./remove-created-dir.js";
 
@@ -48,63 +47,6 @@ async function outEntries(out: string): Promise<string[]> {
     throw new NkError("IO", `cannot read --out ${out}: ${fsReason(err)}`, { cause: err });
   });
   return names.filter((n) => !n.startsWith(OUT_LOCK) && !n.startsWith(STAGING_PREFIX));
-}
-
-/** Locks this process holds: a lock naming this pid that is not here was left by an earlier run under the same pid. */
-const heldHere = new Set<string>();
-
-/**
- * Takes `out`'s lock: two writers at once would each move the other's folders aside and back. The pid goes into a
- * file of its own first, linked in under the lock's name, so the lock never exists without its pid. A lock whose
- * process is gone (killed outright) is taken over. Resolves with its release.
- */
-async function lockOut(out: string): Promise<() => Promise<void>> {
-  const path = join(out, OUT_LOCK);
-  if (heldHere.has(path)) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
-  const mine = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  await writeFile(mine, `${process.pid}\n`, { mode: 0o600, flag: "wx" }).catch((err: unknown) => {
-    throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
-  });
-  try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const taken = await link(mine, path).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code === "EEXIST") return false;
-          throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
-        },
-      );
-      if (taken) {
-        heldHere.add(path);
-        return async () => {
-          heldHere.delete(path);
-          await rm(path, { force: true });
-        };
-      }
-      const text = await readFile(path, "utf8").catch(() => null);
-      if (text === null) continue;
-      const pid = Number(text.trim());
-      if (!Number.isInteger(pid) || pid <= 0) throw new NkError("INVALID_ARGUMENT", `${path} is in the way and names no process: if no nkctl is writing into ${out}, remove it`);
-      if (pid === process.pid && heldHere.has(path)) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
-      if (pid !== process.pid && isProcessAlive(pid)) {
-        throw new NkError("INVALID_ARGUMENT", `another nkctl (pid ${pid}) is writing into ${out}: wait for it to finish (or, if no nkctl runs, remove ${path})`);
-      }
-      // Stale. Moved aside under a name of its own before it is removed: a lock another writer took over meanwhile
-      // is put back (by link, which never replaces one), not removed.
-      const aside = `${mine}.stale`;
-      if (!(await rename(path, aside).then(() => true, () => false))) continue;
-      if ((await readFile(aside, "utf8").catch(() => "")) !== text) {
-        const back = await link(aside, path).then(() => true, () => false);
-        await rm(aside, { force: true });
-        if (!back) throw new NkError("IO", `another writer took the lock ${path} while this one did: run again`);
-        continue;
-      }
-      await rm(aside, { force: true });
-    }
-    throw new NkError("IO", `cannot take the lock ${path}: other writers keep taking it; run again`);
-  } finally {
-    await rm(mine, { force: true });
-  }
 }
 
 /** Staging folders of writers that died (the lock is held, so none is in use): they may hold an enroll-token. */
@@ -153,14 +95,15 @@ async function removeCreatedOut(err: unknown, out: string, created: string, notC
 }
 
 async function writeLocked(out: string, bundles: readonly BundleView[], force: boolean, warn: (line: string) => void, signal: AbortSignal | undefined, notCreated: string | undefined): Promise<void> {
-  const unlock = await lockOut(out);
+  // One writer at a time: two would each move the other's folders aside and back.
+  const lock = await takePidLock(join(out, OUT_LOCK), { who: "nkctl", doing: `writing into ${out}`, wait: "wait for it to finish", busy: "INVALID_ARGUMENT" });
   try {
     // Under the lock: a writer that finished meanwhile may have filled it.
     if ((await outEntries(out)).length > 0 && !force) throw new NkError("INVALID_ARGUMENT", `${out} is not empty (use --force to replace the node folders in it)`);
     await removeDeadStaging(out, warn);
     await stageAndSwap(out, bundles, warn, signal, notCreated);
   } finally {
-    await unlock().catch(() => warn(`nkctl: could not remove the lock ${join(out, OUT_LOCK)}`));
+    await lock.release().catch((err: unknown) => warn(`nkctl: ${errorMessage(err)}`));
   }
 }
 
