@@ -45,6 +45,8 @@ describe("http.plaintext", () => {
       expect(parsed.success, listen).toBe(false);
       expect(parsed.error?.issues[0]).toMatchObject({ path: ["http", "plaintext"], message: expect.stringContaining("plain HTTP is allowed only on a loopback address") });
     }
+    // A malformed address is one problem, not also a plaintext one.
+    expect(parse({ listen: "bad", plaintext: true }).error?.issues.map((i) => i.path.join("."))).toEqual(["http.listen"]);
   });
 
   it("blames --http-listen when the flag gave the address, and the file's lines when the file gave both", async () => {

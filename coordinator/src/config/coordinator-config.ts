@@ -31,7 +31,8 @@ export const coordinatorConfigSchema = z.strictObject({
       publicUrl: z.string().regex(/^https?:\/\/[^/?#]+\/?$/, "expected http(s)://host[:port], e.g. http://coordinator.lan:7080").optional(),
     })
     .prefault({})
-    .refine((h) => !h.plaintext || isLoopbackListen(h.listen), {
+    // A malformed listen is reported on its own, not again here.
+    .refine((h) => !h.plaintext || !LISTEN_HOST_PORT.test(h.listen) || isLoopbackListen(h.listen), {
       error: (issue) =>
         `plain HTTP is allowed only on a loopback address (127.0.0.0/8, [::1] or localhost), not ${(issue.input as { listen: string }).listen}: ` +
         "drop http.plaintext to serve HTTPS with the coordinator's CA, or listen on one (http.listen or --http-listen), e.g. 127.0.0.1:7080",
