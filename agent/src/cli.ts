@@ -4,7 +4,7 @@ import { loadConfigFile } from "../../shared/src/config/index.js";
 import { errorMessage, isNkError } from "../../shared/src/errors/index.js";
 import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
-import { agentConfigSchema } from "./config/index.js";
+import { AGENT_FLAGS, agentConfigSchema } from "./config/index.js";
 import { startAgent } from "./main.js";
 import { dropIpServernameWarning } from "../../shared/src/wire/index.js";
 
@@ -42,7 +42,7 @@ async function run(argv: string[]): Promise<void> {
     stateDir: f.stateDir,
     system: f.simDir ? { kind: "sim", dir: f.simDir } : undefined,
     logLevel: f.logLevel,
-  }, { node: "--node", coordinators: "--coordinator", caFile: "--ca-file", tokenFile: "--token-file", stateDir: "--state-dir", "system.dir": "--sim-dir", logLevel: "--log-level" });
+  }, AGENT_FLAGS);
   const running = await startAgent(config);
   stopOnSignals(running);
 }

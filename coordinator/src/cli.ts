@@ -5,7 +5,7 @@ import { errorMessage, isNkError, NkError } from "../../shared/src/errors/index.
 import { createLogger } from "../../shared/src/log/index.js";
 import { stopOnSignals } from "../../shared/src/process/index.js";
 import { NK_VERSION } from "../../shared/src/version/index.js";
-import { coordinatorConfigSchema, withExplainedKeys } from "./config/index.js";
+import { COORDINATOR_FLAGS, coordinatorConfigSchema, withExplainedKeys } from "./config/index.js";
 import { startCoordinator } from "./main.js";
 import { waitForEtcd } from "./store/wait-for-etcd.js";
 
@@ -40,7 +40,7 @@ async function run(argv: string[]): Promise<void> {
     grpc: flags.grpcListen ? { listen: flags.grpcListen } : undefined,
     http: flags.httpListen ? { listen: flags.httpListen } : undefined,
     logLevel: flags.logLevel,
-  }, { stateDir: "--state-dir", "grpc.listen": "--grpc-listen", "http.listen": "--http-listen", logLevel: "--log-level" });
+  }, COORDINATOR_FLAGS);
   const log = createLogger({ name: "nk-coordinator", level: config.logLevel });
   const start = () => startCoordinator(config, { log });
   // On etcd, a start that failed because etcd went away meanwhile is tried again (it stopped what it had started).

@@ -126,6 +126,41 @@ describe("writeBundles (render --out, render-installer --out)", () => {
     expect(readdirSync(out).sort()).toEqual(["n1", "n2", "n3"]);
   });
 
+  it("removes an --out it created, parents and all, when a node cannot be staged, and says it was not created", async () => {
+    const out = join(dir, "new", "out");
+    const clash: BundleView = { node: "n2", role: "agent", sha256: "", files: [{ path: "nk", content: "x" }, { path: "nk/agent.nix", content: "y" }] };
+    await expect(writeBundles(out, [bundle("n1", "one"), clash], false)).rejects.toThrow(`cannot write ${join(out, "n2", "nk/agent.nix")}: a file or folder is already in the way; ${out} was not created`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("removes an --out it created when Ctrl-C comes at any step, and says it was not created", async () => {
+    const out = join(dir, "out");
+    const abortAfter = (k: number): AbortSignal => {
+      let looks = 0;
+      return { get aborted() { return ++looks > k; } } as AbortSignal;
+    };
+    let k = 0;
+    for (; k < 50; k++) {
+      const outcome = await writeBundles(out, [bundle("n1", "one"), bundle("n2", "two")], false, () => undefined, abortAfter(k)).then(() => null, (err: Error) => err.message);
+      if (outcome === null) break;
+      expect([`interrupted: ${out} was not created`, `interrupted; ${out} was not created`]).toContain(outcome);
+      expect(existsSync(out)).toBe(false);
+    }
+    // Four files staged, two swaps: every one of those steps was interrupted once before a run got through.
+    expect(k).toBe(6);
+    expect(readdirSync(out).sort()).toEqual(["n1", "n2"]);
+  });
+
+  it("leaves an --out it created when something else was put in it meanwhile, and says so", async () => {
+    const out = join(dir, "out");
+    // Ctrl-C at the first file; by then another writer waiting for the lock has a file in it.
+    const signal = { get aborted() { writeFileSync(join(out, `${OUT_LOCK}.other`), "1\n"); return true; } } as AbortSignal;
+    await expect(writeBundles(out, [bundle("n1", "one")], false, () => undefined, signal)).rejects.toThrow(
+      `interrupted: ${out} was created by this run but is left (the folder is not empty): remove it if no nkctl is writing into it`,
+    );
+    expect(readdirSync(out)).toEqual([`${OUT_LOCK}.other`]);
+  });
+
   it("lets one writer at a time into --out, and takes over the lock of one that died", async () => {
     const out = join(dir, "out");
     await writeBundles(out, [bundle("n1", "one")], false);

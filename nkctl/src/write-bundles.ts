@@ -1,13 +1,13 @@
-// Writes rendered bundles into `--out` all or nothing: staged, swapped in by rename, undone on a failure or Ctrl-C,
-// and one writer at a time per folder.
-import { randomBytes } from "node:crypto";
-import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+// Writes rendered bundles into `--out` all or nothing: staged, swapped in by rename, undone on a failure or Ctrl-C
+// (an `--out` the run created is removed again), and one writer at a time per folder.
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { NkError } from "../../shared/src/errors/index.js";
+import { errorMessage, isNkError, NkError } from "../../shared/src/errors/index.js";
 import { fsReason } from "../../shared/src/fs/index.js";
 import { isNodeName } from "../../shared/src/names/index.js";
-import { isProcessAlive } from "../../shared/src/process/index.js";
+import { takePidLock } from "../../shared/src/process/index.js";
 import type { CliContext } from "./cli-context.js";
+import { removeCreatedDir } from "./remove-created-dir.js";
 
 export interface BundleView {
   readonly node: string;
@@ -49,63 +49,6 @@ async function outEntries(out: string): Promise<string[]> {
   return names.filter((n) => !n.startsWith(OUT_LOCK) && !n.startsWith(STAGING_PREFIX));
 }
 
-/** Locks this process holds: a lock naming this pid that is not here was left by an earlier run under the same pid. */
-const heldHere = new Set<string>();
-
-/**
- * Takes `out`'s lock: two writers at once would each move the other's folders aside and back. The pid goes into a
- * file of its own first, linked in under the lock's name, so the lock never exists without its pid. A lock whose
- * process is gone (killed outright) is taken over. Resolves with its release.
- */
-async function lockOut(out: string): Promise<() => Promise<void>> {
-  const path = join(out, OUT_LOCK);
-  if (heldHere.has(path)) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
-  const mine = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  await writeFile(mine, `${process.pid}\n`, { mode: 0o600, flag: "wx" }).catch((err: unknown) => {
-    throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
-  });
-  try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const taken = await link(mine, path).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code === "EEXIST") return false;
-          throw new NkError("IO", `cannot write into --out ${out}: ${fsReason(err)}`, { cause: err });
-        },
-      );
-      if (taken) {
-        heldHere.add(path);
-        return async () => {
-          heldHere.delete(path);
-          await rm(path, { force: true });
-        };
-      }
-      const text = await readFile(path, "utf8").catch(() => null);
-      if (text === null) continue;
-      const pid = Number(text.trim());
-      if (!Number.isInteger(pid) || pid <= 0) throw new NkError("INVALID_ARGUMENT", `${path} is in the way and names no process: if no nkctl is writing into ${out}, remove it`);
-      if (pid === process.pid && heldHere.has(path)) throw new NkError("INVALID_ARGUMENT", `this nkctl is already writing into ${out}`);
-      if (pid !== process.pid && isProcessAlive(pid)) {
-        throw new NkError("INVALID_ARGUMENT", `another nkctl (pid ${pid}) is writing into ${out}: wait for it to finish (or, if no nkctl runs, remove ${path})`);
-      }
-      // Stale. Moved aside under a name of its own before it is removed: a lock another writer took over meanwhile
-      // is put back (by link, which never replaces one), not removed.
-      const aside = `${mine}.stale`;
-      if (!(await rename(path, aside).then(() => true, () => false))) continue;
-      if ((await readFile(aside, "utf8").catch(() => "")) !== text) {
-        const back = await link(aside, path).then(() => true, () => false);
-        await rm(aside, { force: true });
-        if (!back) throw new NkError("IO", `another writer took the lock ${path} while this one did: run again`);
-        continue;
-      }
-      await rm(aside, { force: true });
-    }
-    throw new NkError("IO", `cannot take the lock ${path}: other writers keep taking it; run again`);
-  } finally {
-    await rm(mine, { force: true });
-  }
-}
-
 /** Staging folders of writers that died (the lock is held, so none is in use): they may hold an enroll-token. */
 async function removeDeadStaging(out: string, warn: (line: string) => void): Promise<void> {
   for (const name of await readdir(out).catch(() => [])) {
@@ -122,26 +65,51 @@ function stopIfInterrupted(signal: AbortSignal | undefined, message: string): vo
  * Writes `<out>/<node>/<files>` all or nothing: every node into a staging folder inside `out` first, then each swapped
  * in by rename (the earlier folder renamed aside, so a failed or interrupted swap puts every node back as it was). An
  * earlier folder that cannot be removed afterwards is left beside the new one and named through `warn`. `signal`
- * (Ctrl-C) stops it between two files or two swaps, with `out` as it was.
+ * (Ctrl-C) stops it between two files or two swaps, with `out` as it was: removed again if this run created it.
  */
 export async function writeBundles(out: string, bundles: readonly BundleView[], force: boolean, warn: (line: string) => void = () => undefined, signal?: AbortSignal): Promise<void> {
   checkBundles(bundles);
   if ((await outEntries(out)).length > 0 && !force) throw new NkError("INVALID_ARGUMENT", `${out} is not empty (use --force to replace the node folders in it)`);
-  await mkdir(out, { recursive: true }).catch((err: unknown) => {
+  const created = await mkdir(out, { recursive: true }).catch((err: unknown) => {
     throw new NkError("IO", `cannot create --out ${out}: ${fsReason(err)}`, { cause: err });
   });
-  const unlock = await lockOut(out);
+  // A folder this run created is removed again on a failure: "nothing in it was changed" would not be true of it.
+  const notCreated = created === undefined ? undefined : `${out} was not created`;
+  try {
+    await writeLocked(out, bundles, force, warn, signal, notCreated);
+  } catch (err) {
+    throw created === undefined ? err : await removeCreatedOut(err, out, created, notCreated!);
+  }
+}
+
+/**
+ * After a failure, removes the `out` this run created. When it must stay (something else was put in it meanwhile: a
+ * writer that waits for the lock), an error that said it was not created says instead that it was left, and why.
+ */
+async function removeCreatedOut(err: unknown, out: string, created: string, notCreated: string): Promise<unknown> {
+  const stays = await removeCreatedDir(out, created);
+  const message = errorMessage(err);
+  if (stays === null || !message.endsWith(notCreated)) return err;
+  const left = `${out} was created by this run but is left (${stays}): remove it if no nkctl is writing into it`;
+  return new NkError(isNkError(err) ? err.code : "IO", `${message.slice(0, -notCreated.length)}${left}`, { cause: err });
+}
+
+async function writeLocked(out: string, bundles: readonly BundleView[], force: boolean, warn: (line: string) => void, signal: AbortSignal | undefined, notCreated: string | undefined): Promise<void> {
+  // One writer at a time: two would each move the other's folders aside and back.
+  const lock = await takePidLock(join(out, OUT_LOCK), { who: "nkctl", doing: `writing into ${out}`, wait: "wait for it to finish", busy: "INVALID_ARGUMENT" });
   try {
     // Under the lock: a writer that finished meanwhile may have filled it.
     if ((await outEntries(out)).length > 0 && !force) throw new NkError("INVALID_ARGUMENT", `${out} is not empty (use --force to replace the node folders in it)`);
     await removeDeadStaging(out, warn);
-    await stageAndSwap(out, bundles, warn, signal);
+    await stageAndSwap(out, bundles, warn, signal, notCreated);
   } finally {
-    await unlock().catch(() => warn(`nkctl: could not remove the lock ${join(out, OUT_LOCK)}`));
+    await lock.release().catch((err: unknown) => warn(`nkctl: ${errorMessage(err)}`));
   }
 }
 
-async function stageAndSwap(out: string, bundles: readonly BundleView[], warn: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+/** `notCreated`: how a failure leaves an `out` this run created (removed again), in place of "nothing in it was changed". */
+async function stageAndSwap(out: string, bundles: readonly BundleView[], warn: (line: string) => void, signal: AbortSignal | undefined, notCreated: string | undefined): Promise<void> {
+  const unchanged = notCreated ?? `nothing in ${out} was changed`;
   // A fresh, unique folder (mode 0700): a leftover of an interrupted run under a reused pid (pid 1 in a container)
   // would otherwise have its files, an old enroll-token say, merged into this run's output.
   const staging = await mkdtemp(join(out, STAGING_PREFIX)).catch((err: unknown) => {
@@ -151,17 +119,17 @@ async function stageAndSwap(out: string, bundles: readonly BundleView[], warn: (
   try {
     for (const b of bundles) {
       for (const f of b.files) {
-        stopIfInterrupted(signal, `interrupted: nothing in ${out} was changed`);
+        stopIfInterrupted(signal, `interrupted: ${unchanged}`);
         const path = join(staging, b.node, f.path);
         await mkdir(dirname(path), { recursive: true })
           .then(() => writeFile(path, f.content))
           .catch((err: unknown) => {
-            throw new NkError("IO", `cannot write ${join(out, b.node, f.path)}: ${fsReason(err)}; nothing in ${out} was changed`, { cause: err });
+            throw new NkError("IO", `cannot write ${join(out, b.node, f.path)}: ${fsReason(err)}; ${unchanged}`, { cause: err });
           });
       }
       await mkdir(join(staging, b.node), { recursive: true });
     }
-    await swapIn(out, staging, bundles, earlier, signal);
+    await swapIn(out, staging, bundles, earlier, signal, notCreated);
   } finally {
     await rm(staging, { recursive: true, force: true }).catch(() => warn(`nkctl: could not remove the staging folder ${staging}`));
   }
@@ -171,7 +139,7 @@ async function stageAndSwap(out: string, bundles: readonly BundleView[], warn: (
 }
 
 /** Renames each staged node folder into `out`, the earlier one aside (listed in `earlier`); undoes all on a failure. */
-export async function swapIn(out: string, staging: string, bundles: readonly BundleView[], earlier: string[], signal?: AbortSignal): Promise<void> {
+export async function swapIn(out: string, staging: string, bundles: readonly BundleView[], earlier: string[], signal?: AbortSignal, notCreated?: string): Promise<void> {
   const done: Array<{ node: string; aside: string | null }> = [];
   try {
     for (const b of bundles) {
@@ -200,7 +168,7 @@ export async function swapIn(out: string, staging: string, bundles: readonly Bun
       await rename(target, join(staging, node)).catch((e: NodeJS.ErrnoException) => e.code === "ENOENT" || stuck.push(target));
       if (aside) await rename(aside, target).catch(() => stuck.push(`${aside} (the earlier ${node})`));
     }
-    const how = stuck.length === 0 ? `; ${out} is as it was` : `; putting the earlier folders back failed for: ${stuck.join(", ")}`;
+    const how = stuck.length === 0 ? `; ${notCreated ?? `${out} is as it was`}` : `; putting the earlier folders back failed for: ${stuck.join(", ")}`;
     throw new NkError("IO", `${(err as Error).message}${how}`, { cause: err });
   }
   earlier.push(...done.flatMap((d) => (d.aside ? [d.aside] : [])));

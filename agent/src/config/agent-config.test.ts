@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../../shared/src/config/index.js";
 import { agentConfigSchema } from "./agent-config.js";
+import { AGENT_FLAGS } from "./agent-flags.js";
 
 const MINIMAL = { node: "n1", coordinators: ["coord.lan:7443"], caFile: "/etc/nk/ca.pem", tokenFile: "/etc/nk/token" };
 const dirs: string[] = [];
@@ -74,6 +75,21 @@ describe("agent config", () => {
       { path: ["coordinators"], message: "expected at least one coordinator host:port (set coordinators, or pass --coordinator); got an empty list" },
       { path: ["system", "kind"], message: "missing: the system the agent drives, one of nixos, sim" },
     ]);
+  });
+
+  it("blames --sim-dir, not the file, for settings the simulator does not take, and says where the file gave them", async () => {
+    const nixos = await file("agent.yaml", "node: n1\ncoordinators: [coord.lan:7443]\ncaFile: /ca\ntokenFile: /t\nsystem:\n  kind: nixos\n  hardwareConfig: /etc/hw.nix\nbuilder:\n  keyFile: /k\n");
+    expect(await loadConfigFile(agentConfigSchema, nixos, {}, AGENT_FLAGS)).toMatchObject({ system: { kind: "nixos" }, builder: { keyFile: "/k" } });
+    await expect(loadConfigFile(agentConfigSchema, nixos, { system: { kind: "sim", dir: "/m" } }, AGENT_FLAGS)).rejects.toThrow(
+      [
+        `${nixos} and the command line are invalid:`,
+        `  system.hardwareConfig (${nixos}:7) and --sim-dir: unknown key with system.kind "sim" (expected one of kind, dir, timeScale, lanDir); remove it or fix its spelling`,
+        `  builder (${nixos}:8) and --sim-dir: missing: the public key the simulated builds are signed as (builders mode under the simulator): set builder.simPublicKey, or drop builder`,
+      ].join("\n"),
+    );
+    // The same rule with the simulator set in the file blames only the file.
+    const sim = await file("agent.yaml", "node: n1\ncoordinators: [coord.lan:7443]\ncaFile: /ca\ntokenFile: /t\nsystem: {kind: sim, dir: /m}\nbuilder: {keyFile: /k}\n");
+    await expect(loadConfigFile(agentConfigSchema, sim, {}, AGENT_FLAGS)).rejects.toThrow(`${sim} is invalid:\n  builder (${sim}:6) and system.kind (${sim}:5): missing: the public key`);
   });
 
   it("reads JSON without the YAML parser and YAML with it; command-line values win; a repeated key is still refused", async () => {

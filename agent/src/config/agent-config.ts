@@ -60,25 +60,29 @@ function readSystem(r: ConfigReader): SystemConfig | undefined {
   if (!r.mapping(["system"], "a mapping with kind: nixos or kind: sim")) return undefined;
   const kind = r.oneOf(["system", "kind"], ["nixos", "sim"], "the system the agent drives");
   if (kind === "sim") {
-    r.onlyKeys(["system"], ["kind", "dir", "timeScale", "lanDir"]);
+    r.onlyKeys(["system"], ["kind", "dir", "timeScale", "lanDir"], ["system", "kind"]);
     const dir = r.text(["system", "dir"], { required: "the simulated machine's directory (set system.dir, or pass --sim-dir)" });
     const timeScale = r.number(["system", "timeScale"], 1, { positive: true, hint: "1 runs simulated steps in real time" });
     const lanDir = r.has(["system", "lanDir"]) ? r.text(["system", "lanDir"], { expected: "the simulated LAN's directory (a non-empty path)" }) : undefined;
     return { kind, dir, timeScale, ...(lanDir !== undefined ? { lanDir } : {}) };
   }
   if (kind === "nixos") {
-    r.onlyKeys(["system"], ["kind", "hardwareConfig"]);
+    r.onlyKeys(["system"], ["kind", "hardwareConfig"], ["system", "kind"]);
     return { kind, hardwareConfig: r.text(["system", "hardwareConfig"], { fallback: NIXOS_HARDWARE_CONFIG, allowEmpty: true }) };
   }
   return undefined;
 }
 
-function readBuilder(r: ConfigReader): BuilderConfig | undefined {
+function readBuilder(r: ConfigReader, system: SystemConfig | undefined): BuilderConfig | undefined {
   if (!r.mapping(["builder"], "a mapping {keyFile, workDir?, simPublicKey?} (builders mode)")) return undefined;
   r.onlyKeys(["builder"], ["keyFile", "workDir", "simPublicKey"]);
   const keyFile = r.text(["builder", "keyFile"], { required: "the secret key builds are signed with, a file of mode 0600 (set builder.keyFile)" });
   const workDir = r.text(["builder", "workDir"], { fallback: "/var/lib/nk-agent/builds" });
   const simPublicKey = r.has(["builder", "simPublicKey"]) ? r.text(["builder", "simPublicKey"], { expected: "the public key the simulated builds are signed as" }) : undefined;
+  // The simulator's builds are signed as this key; the system may be the simulator by --sim-dir, not the file.
+  if (system?.kind === "sim" && simPublicKey === undefined) {
+    r.fail(["builder", "simPublicKey"], "missing: the public key the simulated builds are signed as (builders mode under the simulator): set builder.simPublicKey, or drop builder", ["builder", "system.kind"]);
+  }
   return { keyFile, workDir, ...(simPublicKey !== undefined ? { simPublicKey } : {}) };
 }
 
@@ -108,7 +112,7 @@ export function checkAgentConfig(raw: unknown): { success: true; data: AgentConf
   const stateDir = r.text(["stateDir"], { fallback: "/var/lib/nk-agent" });
   const secretsDir = r.text(["secretsDir"], { fallback: "/run/nk/secrets" });
   const system = r.has(["system"]) ? readSystem(r) : { kind: "nixos" as const, hardwareConfig: NIXOS_HARDWARE_CONFIG };
-  const builder = r.has(["builder"]) ? readBuilder(r) : undefined;
+  const builder = r.has(["builder"]) ? readBuilder(r, system) : undefined;
   const healthChecks = r.has(["healthChecks"]) ? r.list(["healthChecks"], null, (i) => readHealthCheck(r, i)) : [];
   const reportIntervalSeconds = r.number(["reportIntervalSeconds"], 30, { integer: true, min: 1, max: 3600, hint: "how often the agent reports, in seconds" });
   const logLevel = r.oneOf(["logLevel"], LOG_LEVELS, "the log level", "info");

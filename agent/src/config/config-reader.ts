@@ -45,8 +45,9 @@ export class ConfigReader {
     if (!isMapping(raw)) this.fail([], `expected ${expected}; got ${describeValue(raw)}`);
   }
 
-  fail(path: Path, message: string): void {
-    this.issues.push({ path, message });
+  /** `involves`: for a rule across settings, every setting it read (dot-paths), so the error says who gave each. */
+  fail(path: Path, message: string, involves?: readonly string[]): void {
+    this.issues.push(involves ? { path, message, params: { involves } } : { path, message });
   }
 
   get(path: Path): unknown {
@@ -70,12 +71,18 @@ export class ConfigReader {
     return false;
   }
 
-  /** Unknown keys are errors: a typo would otherwise silently fall back to a default. */
-  onlyKeys(path: Path, allowed: readonly string[]): void {
+  /**
+   * Unknown keys are errors: a typo would otherwise silently fall back to a default. `kindAt`: the setting whose
+   * value decides the keys allowed (system.kind), named with each, since a flag may have set it.
+   */
+  onlyKeys(path: Path, allowed: readonly string[], kindAt?: Path): void {
     const v = path.length === 0 ? this.root : this.get(path);
     if (!isMapping(v)) return;
+    const kind = kindAt ? ` with ${kindAt.join(".")} ${describeValue(this.get(kindAt))}` : "";
     for (const key of Object.keys(v)) {
-      if (!allowed.includes(key)) this.fail([...path, key], `unknown key (expected one of ${allowed.join(", ")}); remove it or fix its spelling`);
+      if (allowed.includes(key)) continue;
+      const at = [...path, key];
+      this.fail(at, `unknown key${kind} (expected one of ${allowed.join(", ")}); remove it or fix its spelling`, kindAt ? [at.join("."), kindAt.join(".")] : undefined);
     }
   }
 

@@ -1,6 +1,11 @@
-// The coordinator config schema: explicit Kubernetes access, and plain HTTP only when asked for and only on loopback.
+// The coordinator config schema: explicit Kubernetes access, and plain HTTP only when asked for and only on loopback;
+// a rule across settings names the flag or the file's line that gave each.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkConfig } from "../../../shared/src/config/index.js";
+import { checkConfig, loadConfigFile } from "../../../shared/src/config/index.js";
+import { COORDINATOR_FLAGS } from "./coordinator-flags.js";
 import { coordinatorConfigSchema, isLoopbackListen } from "./coordinator-config.js";
 import { withExplainedKeys } from "./explain-unknown-keys.js";
 
@@ -13,8 +18,8 @@ describe("coordinator config: Kubernetes access is explicit", () => {
     );
   });
 
-  it("refuses both at once", () => {
-    expect(() => load({ kubeconfigFile: "/etc/nk/kubeconfig", kube: "none" })).toThrow(/kube: set exactly one of kubeconfigFile/);
+  it("refuses both at once, naming both", () => {
+    expect(() => load({ kubeconfigFile: "/etc/nk/kubeconfig", kube: "none" })).toThrow("coordinator.yaml is invalid:\n  kubeconfigFile and kube: set exactly one of kubeconfigFile");
   });
 
   it("accepts either one alone", () => {
@@ -40,6 +45,25 @@ describe("http.plaintext", () => {
       expect(parsed.success, listen).toBe(false);
       expect(parsed.error?.issues[0]).toMatchObject({ path: ["http", "plaintext"], message: expect.stringContaining("plain HTTP is allowed only on a loopback address") });
     }
+    // A malformed address is one problem, not also a plaintext one.
+    expect(parse({ listen: "bad", plaintext: true }).error?.issues.map((i) => i.path.join("."))).toEqual(["http.listen"]);
+  });
+
+  it("blames --http-listen when the flag gave the address, and the file's lines when the file gave both", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nk-coordinator-config-"));
+    const file = join(dir, "coordinator.yaml");
+    const load = (listen?: string) => loadConfigFile(withExplainedKeys(coordinatorConfigSchema), file, { http: listen ? { listen } : undefined }, COORDINATOR_FLAGS);
+    const expected = "plain HTTP is allowed only on a loopback address (127.0.0.0/8, [::1] or localhost), not 0.0.0.0:7080: drop http.plaintext to serve HTTPS with the coordinator's CA, or listen on one (http.listen or --http-listen), e.g. 127.0.0.1:7080";
+    try {
+      await writeFile(file, "kube: none\nhttp:\n  listen: 127.0.0.1:7080\n  plaintext: true\n");
+      await expect(load("0.0.0.0:7080")).rejects.toThrow(`${file} and the command line are invalid:\n  --http-listen and http.plaintext (${file}:4): ${expected}`);
+      expect((await load()).http).toMatchObject({ listen: "127.0.0.1:7080", plaintext: true });
+      await writeFile(file, "kube: none\nhttp:\n  listen: 0.0.0.0:7080\n  plaintext: true\n");
+      await expect(load()).rejects.toThrow(`${file} is invalid:\n  http.listen (${file}:3) and http.plaintext (${file}:4): ${expected}`);
+      expect((await load("127.0.0.1:7080")).http).toMatchObject({ listen: "127.0.0.1:7080", plaintext: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("recognises loopback listen addresses", () => {
@@ -62,6 +86,13 @@ describe("unknown keys", () => {
     expect(() => load({ kube: "none", store: { kind: "etcd", endpoints: ["http://127.0.0.1:2379"], prefx: "/nk/" }, source: { kind: "upstream", url: "https://git.example.invalid/x.git" } })).toThrow(
       "store.prefx: unknown key (did you mean prefix? expected one of kind, endpoints, prefix, tls, auth, secretsKeyFile); remove it or fix its spelling",
     );
+  });
+});
+
+describe("store.kind etcd", () => {
+  it("names the store's kind as the setting to change when the source is left at its default", () => {
+    const raw = { kube: "none", store: { kind: "etcd", endpoints: ["http://127.0.0.1:2379"] } };
+    expect(() => checkConfig(coordinatorConfigSchema, raw, "c.yaml")).toThrow("c.yaml is invalid:\n  store.kind: with store.kind etcd every coordinator follows one upstream repo: set source.kind upstream");
   });
 });
 

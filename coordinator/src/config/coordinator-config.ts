@@ -31,9 +31,14 @@ export const coordinatorConfigSchema = z.strictObject({
       publicUrl: z.string().regex(/^https?:\/\/[^/?#]+\/?$/, "expected http(s)://host[:port], e.g. http://coordinator.lan:7080").optional(),
     })
     .prefault({})
-    .refine((h) => !h.plaintext || isLoopbackListen(h.listen), {
-      message: "plain HTTP is allowed only on a loopback address (127.0.0.0/8, [::1] or localhost): drop http.plaintext to serve HTTPS with the coordinator's CA, or listen on 127.0.0.1",
+    // A malformed listen is reported on its own, not again here.
+    .refine((h) => !h.plaintext || !LISTEN_HOST_PORT.test(h.listen) || isLoopbackListen(h.listen), {
+      error: (issue) =>
+        `plain HTTP is allowed only on a loopback address (127.0.0.0/8, [::1] or localhost), not ${(issue.input as { listen: string }).listen}: ` +
+        "drop http.plaintext to serve HTTPS with the coordinator's CA, or listen on one (http.listen or --http-listen), e.g. 127.0.0.1:7080",
       path: ["plaintext"],
+      // Each rule across settings names them all: the error then says which the file and which a flag gave.
+      params: { involves: ["http.listen", "http.plaintext"] },
     }),
   tls: z
     .strictObject({
@@ -84,10 +89,15 @@ export const coordinatorConfigSchema = z.strictObject({
           path: ["url"],
         })
         .refine((s) => (s.sshKeyFile === undefined) === (s.sshKnownHostsFile === undefined), {
-          message: "sshKeyFile and sshKnownHostsFile go together (ssh checks the upstream's host key strictly)",
+          message: "sshKeyFile and sshKnownHostsFile go together (ssh checks the upstream's host key strictly): set both, or neither",
           path: ["sshKnownHostsFile"],
+          params: { involves: ["source.sshKeyFile", "source.sshKnownHostsFile"] },
         })
-        .refine((s) => s.username === undefined || s.passwordFile !== undefined, { message: "username needs passwordFile", path: ["username"] }),
+        .refine((s) => s.username === undefined || s.passwordFile !== undefined, {
+          message: "username needs passwordFile (the file holding its password or token): set source.passwordFile, or drop username",
+          path: ["username"],
+          params: { involves: ["source.username", "source.passwordFile"] },
+        }),
     ])
     .default({ kind: "origin" }),
   heartbeatSeconds: z.number().int().min(1).max(300).default(10),
@@ -104,11 +114,13 @@ export const coordinatorConfigSchema = z.strictObject({
     message:
       "set exactly one of kubeconfigFile (drains, cordons and node readiness through Kubernetes) or kube: none (nodes are then rebooted without a drain or a Ready check)",
     path: ["kube"],
+    params: { involves: ["kubeconfigFile", "kube"] },
   })
   .refine((c) => c.store.kind !== "etcd" || c.source.kind === "upstream", {
-  message: "with store.kind etcd every coordinator follows one upstream repo: set source.kind upstream (a push to one coordinator's own repo would not reach the others)",
-  path: ["source"],
-});
+    message: "with store.kind etcd every coordinator follows one upstream repo: set source.kind upstream (a push to one coordinator's own repo would not reach the others)",
+    path: ["source"],
+    params: { involves: ["store.kind", "source.kind"] },
+  });
 
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 export type CoordinatorConfigInput = z.input<typeof coordinatorConfigSchema>;

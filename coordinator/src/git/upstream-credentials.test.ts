@@ -127,8 +127,9 @@ describe("upstream credentials from files", () => {
     await expect(upstreamAuthEnv({ passwordFile: join(dir, "nope") }, join(dir, "run"))).rejects.toThrow(/cannot read upstream password file/);
     const load = (source: Record<string, unknown>) => () => checkConfig(coordinatorConfigSchema, { kube: "none", source: { kind: "upstream", ...source } }, "c.yaml");
     expect(load({ url: "https://ops:secret@git.example/inv.git" })).toThrow("source.url: must not carry a password (it would show on git's command line and in the config): put it in passwordFile");
-    expect(load({ url: "ssh://git@git.example/inv.git", sshKeyFile: "/k" })).toThrow("source.sshKnownHostsFile: sshKeyFile and sshKnownHostsFile go together");
-    expect(load({ url: "https://git.example/inv.git", username: "ops" })).toThrow("source.username: username needs passwordFile");
+    // A rule across settings names the one given.
+    expect(load({ url: "ssh://git@git.example/inv.git", sshKeyFile: "/k" })).toThrow("source.sshKeyFile: sshKeyFile and sshKnownHostsFile go together (ssh checks the upstream's host key strictly): set both, or neither");
+    expect(load({ url: "https://git.example/inv.git", username: "ops" })).toThrow("source.username: username needs passwordFile (the file holding its password or token): set source.passwordFile, or drop username");
     expect(load({ url: "https://git.example/inv.git", username: "ops", passwordFile: "/p" })()).toMatchObject({ source: { username: "ops", passwordFile: "/p" } });
   });
 });

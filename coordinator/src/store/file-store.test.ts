@@ -1,7 +1,7 @@
 // FileStore: the shared conformance suite plus file-only behaviour (corruption, group commit, kill -9).
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -100,8 +100,12 @@ describe("FileStore on disk", () => {
 
   it("lets only one store use a state dir at a time", async () => {
     const store = await FileStore.open({ dir, clock: clock.now });
-    await expect(FileStore.open({ dir, clock: clock.now })).rejects.toSatisfy((e) => isNkError(e, "UNAVAILABLE"));
+    await expect(FileStore.open({ dir, clock: clock.now })).rejects.toSatisfy((e) => isNkError(e, "UNAVAILABLE") && e.message === `this coordinator is already using the state dir ${dir}`);
     await store.close();
+    // Another live process's lock (this test's parent stands in for a coordinator) is refused, naming it and the lock.
+    await writeFile(join(dir, "coordinator.lock"), JSON.stringify({ pid: process.ppid, host: hostname() }));
+    await expect(FileStore.open({ dir, clock: clock.now })).rejects.toThrow(`another coordinator (pid ${process.ppid}) is using the state dir ${dir}: stop it first (or, if no coordinator runs, remove ${join(dir, "coordinator.lock")})`);
+    await rm(join(dir, "coordinator.lock"));
     await (await FileStore.open({ dir, clock: clock.now })).close();
     await expect(stat(join(dir, "coordinator.lock"))).rejects.toThrow();
   });

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { removeStaleTemps, writeFileAtomic } from "../../../shared/src/fs/index.js";
-import { DirLock } from "./dir-lock.js";
+import type { PidLock } from "../../../shared/src/process/index.js";
+import { lockStateDir } from "./lock-state-dir.js";
 import { EventLog } from "./event-log.js";
 import { GroupCommit } from "./group-commit.js";
 import { applyDequeue, applyEnqueue, applyGrant, applyRelease, applyUpdate, issueToken } from "./lease-ops.js";
@@ -47,7 +48,7 @@ export class FileStore extends StoreCore implements Store {
     private readonly state: StoreState,
     private readonly events: EventLog,
     private readonly secrets: SecretFile,
-    private readonly lock: DirLock,
+    private readonly lock: PidLock,
   ) {
     super();
     this.commit = new GroupCommit(() => this.writeState(), join(opts.dir, STATE_FILE));
@@ -61,7 +62,7 @@ export class FileStore extends StoreCore implements Store {
       opts.logger.warn({ dir: opts.dir }, "state directory was open to others; setting mode 0700");
       await chmod(opts.dir, 0o700);
     }
-    const lock = await DirLock.acquire(opts.dir);
+    const lock = await lockStateDir(opts.dir);
     let events: EventLog | undefined;
     try {
       await removeStaleTemps(opts.dir, STATE_FILE);
@@ -72,7 +73,7 @@ export class FileStore extends StoreCore implements Store {
       return new FileStore(opts, state, events, secrets, lock);
     } catch (err) {
       await events?.close();
-      await lock.release();
+      await lock.release().catch((e: unknown) => opts.logger.warn({ err: e }, "could not remove the state dir's lock"));
       throw err;
     }
   }
@@ -215,7 +216,7 @@ export class FileStore extends StoreCore implements Store {
       this.closed = true;
       await this.events.close();
       await this.secrets.close();
-      await this.lock.release();
+      await this.lock.release().catch((err: unknown) => this.opts.logger.warn({ err }, "could not remove the state dir's lock"));
     }
   }
 

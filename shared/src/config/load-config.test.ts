@@ -45,6 +45,27 @@ describe("loadConfigFile", () => {
     await expect(loadConfigFile(schema, file, { grpc: undefined }, flags)).rejects.toThrow(`${file} is invalid:\n  grpc.listen: Invalid input: expected string, received number`);
   });
 
+  it("names, for a rule across settings, the flag or the file's line that gave each setting it read", async () => {
+    const pair = z
+      .strictObject({ listen: z.string().default("0.0.0.0:1"), plain: z.boolean().default(false), other: z.number().optional() })
+      .refine((c) => !c.plain || c.listen.startsWith("127."), { message: "plain needs a loopback listen: drop plain or listen on 127.0.0.1", path: ["plain"], params: { involves: ["listen", "plain"] } });
+    const dir = await mkdtemp(join(tmpdir(), "nk-config-"));
+    const file = join(dir, "c.yaml");
+    const flags = { listen: "--listen" };
+    await writeFile(file, "other: 1\nplain: true\n");
+    await expect(loadConfigFile(pair, file, { listen: "0.0.0.0:2" }, flags)).rejects.toThrow(
+      `${file} and the command line are invalid:\n  --listen and plain (${file}:2): plain needs a loopback listen: drop plain or listen on 127.0.0.1`,
+    );
+    // The file alone at fault, the default listen not named; then both settings from the file, each with its line.
+    await expect(loadConfigFile(pair, file)).rejects.toThrow(`${file} is invalid:\n  plain (${file}:2): plain needs`);
+    await writeFile(file, "plain: true\nother: 1\nlisten: 0.0.0.0:2\n");
+    await expect(loadConfigFile(pair, file, { listen: undefined }, flags)).rejects.toThrow(`${file} is invalid:\n  listen (${file}:3) and plain (${file}:1): plain needs`);
+    // JSON has lines too; a flag that fixes the file's value is taken.
+    await writeFile(file, JSON.stringify({ plain: true, listen: "0.0.0.0:2" }, null, 2));
+    await expect(loadConfigFile(pair, file)).rejects.toThrow(`listen (${file}:3) and plain (${file}:2): plain needs`);
+    expect(await loadConfigFile(pair, file, { listen: "127.0.0.1:2" }, flags)).toMatchObject({ listen: "127.0.0.1:2", plain: true });
+  });
+
   it("names an unreadable file and an empty secret", async () => {
     await expect(loadConfigFile(schema, "/nonexistent/c.yaml")).rejects.toThrow("cannot read config file /nonexistent/c.yaml");
     const dir = await mkdtemp(join(tmpdir(), "nk-config-"));

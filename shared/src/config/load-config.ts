@@ -2,25 +2,10 @@
 import { readFile, stat } from "node:fs/promises";
 import { NkError } from "../errors/index.js";
 import { fsReason } from "../fs/index.js";
-
-/** One problem: where (dot-path) and what was expected. A zod issue has this shape too. */
-export interface ConfigIssue {
-  readonly path: readonly PropertyKey[];
-  readonly message: string;
-}
-
-/**
- * What a config schema must offer: zod's `safeParse` shape, so the coordinator keeps its zod schema while the
- * agent, which idles on every node, checks its config by hand without loading zod.
- */
-export interface ConfigSchema<T> {
-  safeParse(raw: unknown): { success: true; data: T } | { success: false; error: { issues: readonly ConfigIssue[] } };
-}
-
-/** `grpc.listen: expected string, got number` lines, one per problem. */
-export function formatIssues(issues: readonly ConfigIssue[]): string[] {
-  return issues.map((i) => `${i.path.length > 0 ? i.path.map(String).join(".") : "(top level)"}: ${i.message}`);
-}
+import { configError } from "./config-error.js";
+import type { ConfigSchema } from "./config-issue.js";
+import { settingLines } from "./setting-lines.js";
+import { valueAt } from "./value-at.js";
 
 /**
  * Checks `raw` against the schema. `flags`: the settings given on the command line, by dot-path (`grpc.listen` →
@@ -29,18 +14,7 @@ export function formatIssues(issues: readonly ConfigIssue[]): string[] {
 export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: string, flags: ReadonlyMap<string, string> = new Map()): T {
   const result = schema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  // By path elements, not joined text: a key written with a dot in it (`grpc.listen:` at the top) is the file's.
-  const flagPaths = [...flags].map(([dotPath, flag]) => ({ path: dotPath.split("."), flag }));
-  const flagOf = (issue: ConfigIssue): string | undefined => {
-    const path = issue.path.map(String);
-    const found = flagPaths.filter((f) => f.path.length <= path.length && f.path.every((key, i) => key === path[i]));
-    return found.sort((a, b) => b.path.length - a.path.length)[0]?.flag;
-  };
-  const issues = result.error.issues.map((issue) => ({ issue, flag: flagOf(issue) }));
-  const lines = issues.map(({ issue, flag }) => (flag === undefined ? formatIssues([issue])[0]! : `${flag}: ${issue.message}`));
-  const fromFlags = issues.filter(({ flag }) => flag !== undefined).length;
-  const where = fromFlags === 0 ? `${source} is` : fromFlags === issues.length ? "the command line is" : `${source} and the command line are`;
-  throw new NkError("CONFIG_INVALID", `${where} invalid:\n  ${lines.join("\n  ")}`);
+  throw configError(result.error.issues, { source, flags, settings: raw });
 }
 
 /**
@@ -49,8 +23,8 @@ export function checkConfig<T>(schema: ConfigSchema<T>, raw: unknown, source: st
  */
 export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | undefined, overrides: Record<string, unknown> = {}, flags: Readonly<Record<string, string>> = {}): Promise<T> {
   let raw: Record<string, unknown> = {};
+  let text: string | undefined;
   if (path) {
-    let text: string;
     try {
       text = await readFile(path, "utf8");
     } catch (err) {
@@ -58,14 +32,13 @@ export async function loadConfigFile<T>(schema: ConfigSchema<T>, path: string | 
     }
     raw = settingsOf(await parseConfigText(text, path), path);
   }
-  const given = new Map(Object.entries(flags).filter(([dotPath]) => valueAt(overrides, dotPath) !== undefined));
-  return checkConfig(schema, deepMerge(raw, overrides), path ?? "the configuration", given);
-}
-
-function valueAt(settings: Record<string, unknown>, dotPath: string): unknown {
-  let at: unknown = settings;
-  for (const key of dotPath.split(".")) at = at !== null && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined;
-  return at;
+  const given = new Map(Object.entries(flags).filter(([dotPath]) => valueAt(overrides, dotPath.split(".")) !== undefined));
+  const settings = deepMerge(raw, overrides);
+  const result = schema.safeParse(settings);
+  if (result.success) return result.data;
+  // The file's lines, for the error only.
+  const lineOf = text === undefined ? undefined : await settingLines(text);
+  throw configError(result.error.issues, { source: path ?? "the configuration", flags: given, settings, lineOf });
 }
 
 /** The parsed file as settings: an empty file and one that is not a mapping are said so, not checked key by key. */

@@ -13,6 +13,8 @@ export function fsReason(err: unknown): string {
       return "a part of the path is a file, not a directory";
     case "EEXIST":
       return "a file or folder is already in the way";
+    case "ENOTEMPTY":
+      return "the folder is not empty";
     case "EISDIR":
       return "it is a directory";
     case "EROFS":
