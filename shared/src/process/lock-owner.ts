@@ -4,11 +4,20 @@ import { open, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { NkError } from "../errors/index.js";
 import { fsReason } from "../fs/index.js";
+import { bootId } from "./boot-id.js";
 
 /** Who holds a lock; no pid when the file names no process (written by something else: it is not guessed at). */
 export interface LockOwner {
   readonly pid?: number;
   readonly host: string;
+  /** The holder's boot (bootId()); absent in locks written before it was recorded, or where there is none. */
+  readonly boot?: string;
+}
+
+/** A lock written on this host before its last reboot: whatever holds its pid now is not its writer. */
+export function fromEarlierBoot(owner: LockOwner): boolean {
+  const boot = bootId();
+  return owner.host === hostname() && owner.boot !== undefined && boot !== null && owner.boot !== boot;
 }
 
 /**
@@ -20,7 +29,8 @@ export async function writeLockOwner(path: string): Promise<string> {
   try {
     const fh = await open(mine, "wx", 0o600);
     try {
-      await fh.writeFile(`${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
+      const boot = bootId();
+      await fh.writeFile(`${JSON.stringify({ pid: process.pid, host: hostname(), ...(boot ? { boot } : {}) })}\n`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -44,8 +54,8 @@ function parseOwner(text: string): LockOwner {
   // A pid alone: what nkctl's render lock held before it had a host.
   if (/^[1-9]\d*$/.test(text.trim())) return { pid: Number(text.trim()), host: hostname() };
   try {
-    const raw = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    if (Number.isSafeInteger(raw.pid) && (raw.pid as number) > 0 && typeof raw.host === "string") return { pid: raw.pid as number, host: raw.host };
+    const raw = JSON.parse(text) as { pid?: unknown; host?: unknown; boot?: unknown };
+    if (Number.isSafeInteger(raw.pid) && (raw.pid as number) > 0 && typeof raw.host === "string") return { pid: raw.pid as number, host: raw.host, ...(typeof raw.boot === "string" ? { boot: raw.boot } : {}) };
   } catch {
     // Not JSON: names no process.
   }

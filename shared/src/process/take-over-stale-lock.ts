@@ -5,7 +5,7 @@ import { NkError, type NkErrorCode } from "../errors/index.js";
 import { fsReason } from "../fs/index.js";
 import { isProcessAlive } from "./is-process-alive.js";
 import { linkIfAbsent } from "./link-if-absent.js";
-import { readLockOwner, type LockOwner } from "./lock-owner.js";
+import { fromEarlierBoot, readLockOwner, type LockOwner } from "./lock-owner.js";
 
 /**
  * Takes `path` over with the owner file `mine` if what is there now is stale. Only the holder of `<path>.takeover`
@@ -18,7 +18,7 @@ export async function takeOverStaleLock(path: string, mine: string, refuseLive: 
   if (!(await linkIfAbsent(mine, guard))) {
     const other = await readLockOwner(guard);
     // Left by a process that died in those milliseconds: removing it here could race another taker, so a person does.
-    if (other?.pid !== undefined && other.host === hostname() && (other.pid === process.pid || !isProcessAlive(other.pid))) {
+    if (other?.pid !== undefined && other.host === hostname() && (fromEarlierBoot(other) || other.pid === process.pid || !isProcessAlive(other.pid))) {
       throw new NkError(busy, `${guard} was left by pid ${other.pid}, which stopped while taking over the stale lock ${path}: remove ${guard}`);
     }
     return false;

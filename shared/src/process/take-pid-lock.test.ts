@@ -4,6 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNkError } from "../errors/index.js";
+import { bootId } from "./boot-id.js";
 import type { LockOwner } from "./lock-owner.js";
 import { takeOverStaleLock } from "./take-over-stale-lock.js";
 import { takePidLock, type PidLockWords } from "./take-pid-lock.js";
@@ -24,7 +25,7 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 describe("takePidLock", () => {
   it("holds the lock in a file naming this pid and host, and leaves nothing behind once released", async () => {
     const lock = await takePidLock(path, WORDS);
-    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ pid: process.pid, host: hostname() });
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ pid: process.pid, host: hostname(), boot: bootId() });
     expect(await readdir(dir)).toEqual(["x.lock"]);
     await expect(takePidLock(path, WORDS)).rejects.toThrow("this tool is already working in x");
     await lock.release();
@@ -51,10 +52,22 @@ describe("takePidLock", () => {
     for (const stale of [owner(DEAD), owner(process.pid), `${DEAD}\n`]) {
       await writeFile(path, stale);
       const lock = await takePidLock(path, WORDS);
-      expect(JSON.parse(await readFile(path, "utf8")), stale).toEqual({ pid: process.pid, host: hostname() });
+      expect(JSON.parse(await readFile(path, "utf8")), stale).toEqual({ pid: process.pid, host: hostname(), boot: bootId() });
       await lock.release();
     }
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("takes over a lock written before this host last booted, though its pid is alive now (a power loss)", async () => {
+    expect(bootId()).toMatch(/^[0-9a-f-]{36}$/);
+    // pid 1 is alive: after a reboot, the pid a lock names may be any process's.
+    await writeFile(path, `${JSON.stringify({ pid: 1, host: hostname(), boot: "00000000-0000-4000-8000-000000000000" })}\n`);
+    const lock = await takePidLock(path, WORDS);
+    expect(JSON.parse(await readFile(path, "utf8"))).toMatchObject({ pid: process.pid });
+    await lock.release();
+    // The same live pid written in this boot is refused.
+    await writeFile(path, `${JSON.stringify({ pid: 1, host: hostname(), boot: bootId() })}\n`);
+    await expect(takePidLock(path, WORDS)).rejects.toThrow("another tool (pid 1) is working in x");
   });
 
   it("releases only its own lock, not one that replaced it", async () => {

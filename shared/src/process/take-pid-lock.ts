@@ -8,7 +8,7 @@ import { NkError, type NkErrorCode } from "../errors/index.js";
 import { fsReason } from "../fs/index.js";
 import { isProcessAlive } from "./is-process-alive.js";
 import { linkIfAbsent } from "./link-if-absent.js";
-import { readLockOwner, writeLockOwner, type LockOwner } from "./lock-owner.js";
+import { fromEarlierBoot, readLockOwner, writeLockOwner, type LockOwner } from "./lock-owner.js";
 import { takeOverStaleLock } from "./take-over-stale-lock.js";
 
 /** How the refusals name the holder: "another nkctl (pid 12) is writing into out: wait for it to finish (…)". */
@@ -62,6 +62,8 @@ export async function takePidLock(path: string, words: PidLockWords): Promise<Pi
 /** Throws for a holder that may still run; returns for a stale lock. */
 function refuseLive(owner: LockOwner, path: string, { who, doing, wait, busy }: PidLockWords): void {
   if (owner.pid === undefined) throw new NkError(busy, `${path} is in the way and names no process: if no ${who} is ${doing}, remove it`);
+  // Written before this host last booted (a power loss): its pid may belong to any process now.
+  if (fromEarlierBoot(owner)) return;
   if (owner.host !== hostname()) throw new NkError(busy, `another ${who} (pid ${owner.pid} on ${owner.host}) is ${doing}: ${wait} (or, if no ${who} runs there, remove ${path})`);
   // This pid, not claimed here: a process before this one had the same pid (pid 1 in a container).
   if (owner.pid !== process.pid && isProcessAlive(owner.pid)) throw new NkError(busy, `another ${who} (pid ${owner.pid}) is ${doing}: ${wait} (or, if no ${who} runs, remove ${path})`);
