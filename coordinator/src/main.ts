@@ -112,11 +112,15 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
         }),
     });
 
-    // manifests/ is applied by the leader, after the push or once the revision's servers converged.
+    // manifests/ is applied by the leader, after the push or once the revision's servers converged; only the store's
+    // revision, fully adopted: a leader whose repo is behind (upstream not fetched yet) waits instead of pruning.
     const manifestDriver = kubeConfig ? new (await import("./manifests/manifest-client.js")).ManifestClient(kubeConfig) : new NoManifests();
     const manifests = new ManifestSyncer({
       driver: manifestDriver,
       current: () => (catalog.inventory && catalog.files ? { revision: catalog.revision, inventory: catalog.inventory, files: catalog.files } : null),
+      rollout: () => store.getRollout(),
+      // Read only once the catalog holds a revision, which the adopter (built below) puts there.
+      deferred: () => adopter.deferred,
       serversConverged: () => catalog.nodes().filter((d) => d.node.role === "server").every((d) => registry.get(d.node.name)?.applied?.sha256 === d.bundle.sha256),
       isLeader: () => leadership.isLeader(), events: store, metrics, log: log.child({ component: "manifests" }), now,
     });
