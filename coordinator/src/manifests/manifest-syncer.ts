@@ -210,6 +210,7 @@ export class ManifestSyncer {
       if (forced) this.refused = waiting;
       return this.waitForStore(current, waiting);
     }
+    this.clearRecheck();
     const started = this.deps.now();
     const { objects, problems } = this.objectsOf(current);
     this.set({ mode: current.inventory.manifests.apply, revision: current.revision, state: "applying", lastAttemptMs: started, nextRetryMs: 0, objects: objects.map((o) => this.row(`${o.group === "" ? o.kind : `${o.kind}.${o.group}`} ${o.namespace === null ? "" : `${o.namespace}/`}${o.name}`, `${o.file}:${o.line}`, "pending", "")) });
