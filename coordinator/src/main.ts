@@ -18,7 +18,7 @@ import { AgentCheckDispatcher, CheckRunner, ClusterHealth, NodeHealth, systemHea
 import { CoordinatorMetrics } from "./http/index.js";
 import { DesiredCatalog } from "./inventory/index.js";
 import { Notifier } from "./notify/index.js";
-import { NoKube, type KubeDriver } from "./kube/index.js";
+import { KUBE_CALL_TIMEOUT_MS, NoKube, type KubeDriver } from "./kube/index.js";
 import { ManifestSyncer, NoManifests } from "./manifests/index.js";
 import { LeaderGatedLeases, LeaseManager, realTimers } from "./lease/index.js";
 import { KubeDisruptionHooks, catalogSettings, clusterCheckSource, k3sVersionSource, nodeHealthSource, remoteReportHandler } from "./rollout/index.js";
@@ -105,18 +105,22 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
           checks: clusterCheckSource(clusterHealth),
           k3s: k3sVersionSource(registry),
           // Bounded: the grant decision waits for this listing.
-          pods: { list: (selector) => kube.listPods(selector, AbortSignal.timeout(10_000)) },
+          pods: { list: (selector) => kube.listPods(selector, AbortSignal.timeout(KUBE_CALL_TIMEOUT_MS)) },
           hooks: new KubeDisruptionHooks({ kube, registry, clusterChecks: () => clusterHealth.refresh(), drainTimeoutMs: () => (catalog.inventory?.cluster.rollout.drainTimeoutSeconds ?? 600) * 1000, leadership, log: log.child({ component: "drain" }) }),
           onGrant: (g) => metrics.leaseGranted(g.lease.kind, g.latencyMs / 1000),
           options: { deadlineGraceMs: config.leaseDeadlineGraceSeconds * 1000 },
         }),
     });
 
-    // manifests/ is applied by the leader, after the push or once the revision's servers converged.
+    // manifests/ is applied by the leader, after the push or once the revision's servers converged; only the store's
+    // revision, fully adopted: a leader whose repo is behind (upstream not fetched yet) waits instead of pruning.
     const manifestDriver = kubeConfig ? new (await import("./manifests/manifest-client.js")).ManifestClient(kubeConfig) : new NoManifests();
     const manifests = new ManifestSyncer({
       driver: manifestDriver,
       current: () => (catalog.inventory && catalog.files ? { revision: catalog.revision, inventory: catalog.inventory, files: catalog.files } : null),
+      rollout: () => store.getRollout(),
+      // Read only once the catalog holds a revision, which the adopter (built below) puts there.
+      deferred: () => adopter.deferred,
       serversConverged: () => catalog.nodes().filter((d) => d.node.role === "server").every((d) => registry.get(d.node.name)?.applied?.sha256 === d.bundle.sha256),
       isLeader: () => leadership.isLeader(), events: store, metrics, log: log.child({ component: "manifests" }), now,
     });

@@ -1,7 +1,7 @@
 // Per-node health from agents' reports and connections plus Kubernetes readiness; the lease manager's "every node healthy".
 import { errorMessage } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
-import type { KubeDriver, KubeNodeStatus } from "../kube/index.js";
+import { KUBE_CALL_TIMEOUT_MS, type KubeDriver, type KubeNodeStatus } from "../kube/index.js";
 import type { CheckOutcome } from "./check-dispatcher.js";
 import { formatSeconds, type HealthTimers } from "./health-timers.js";
 
@@ -140,7 +140,8 @@ export class NodeHealth {
   private async pollKube(): Promise<void> {
     if (!this.deps.kube.enabled) return;
     try {
-      const list = await this.deps.kube.listNodes();
+      // Bounded: a black-holed apiserver would otherwise stop the poll for good, with readiness frozen as last read.
+      const list = await this.deps.kube.listNodes(AbortSignal.timeout(KUBE_CALL_TIMEOUT_MS));
       this.kubeNodes = new Map(list.map((n) => [n.name, n]));
       this.kubeError = null;
     } catch (err) {

@@ -2,6 +2,7 @@
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { errorMessage } from "../../../shared/src/errors/index.js";
+import { boundedCall, formatDuration, KUBE_CALL_TIMEOUT_MS } from "./call-timeout.js";
 import { callOptions } from "./kube-call.js";
 import { kubeErrorMessage, statusCauses, statusCode } from "./kube-errors.js";
 import type { DrainClock } from "./drain-clock.js";
@@ -14,9 +15,11 @@ export interface DrainTuning {
   readonly evictRetryMaxMs: number;
   /** How often evicted pods are re-read until they are gone. */
   readonly podGonePollMs: number;
+  /** How long one API call may go unanswered; a call that times out is retried like a network error. */
+  readonly callTimeoutMs: number;
 }
 
-export const defaultDrainTuning: DrainTuning = { evictRetryInitialMs: 1_000, evictRetryMaxMs: 5_000, podGonePollMs: 1_000 };
+export const defaultDrainTuning: DrainTuning = { evictRetryInitialMs: 1_000, evictRetryMaxMs: 5_000, podGonePollMs: 1_000, callTimeoutMs: KUBE_CALL_TIMEOUT_MS };
 
 export interface DrainDeps {
   readonly api: CoreV1Api;
@@ -27,10 +30,6 @@ export interface DrainDeps {
 }
 
 type EvictOutcome = { kind: "evicted" | "gone" | "aborted" } | { kind: "blocked" | "refused"; why: string };
-
-export function formatDuration(ms: number): string {
-  return ms < 1_000 ? `${ms}ms` : `${Number((ms / 1_000).toFixed(1))}s`;
-}
 
 /** Retryable: network errors, 429 and 5xx. Anything else (403, 422...) will not improve by waiting. */
 function retryable(err: unknown): boolean {
@@ -57,6 +56,11 @@ class Drain {
     return this.inner.signal;
   }
 
+  /** One call, bounded by the call timeout and ended by the drain's abort. */
+  private call<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return boundedCall(what, this.deps.tuning.callTimeoutMs, call, this.signal);
+  }
+
   private timedOut(what: string): string {
     return `drain timed out after ${formatDuration(this.options.timeoutMs)}: ${what}`;
   }
@@ -76,7 +80,7 @@ class Drain {
       return { ok: false, evicted, wasCordoned, reason };
     };
     try {
-      wasCordoned = (await this.deps.cordon(this.node, this.signal)).wasCordoned;
+      wasCordoned = (await this.call(`cordoning node ${this.node}`, (s) => this.deps.cordon(this.node, s))).wasCordoned;
     } catch (err) {
       return fail(`cordon of ${this.node} failed: ${errorMessage(err)}`);
     }
@@ -108,7 +112,7 @@ class Drain {
     let delay = this.deps.tuning.evictRetryInitialMs;
     for (;;) {
       try {
-        const list = await this.deps.api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.node}` }, callOptions(this.signal));
+        const list = await this.call(`listing pods on ${this.node}`, (s) => this.deps.api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.node}` }, callOptions(s)));
         return list.items;
       } catch (err) {
         const why = `listing pods on ${this.node} failed: ${kubeErrorMessage(err)}`;
@@ -129,7 +133,7 @@ class Drain {
       if (this.signal.aborted) return { kind: "aborted" };
       let why: string;
       try {
-        await this.deps.api.createNamespacedPodEviction({ name, namespace, body }, callOptions(this.signal));
+        await this.call(`evicting pod ${key}`, (s) => this.deps.api.createNamespacedPodEviction({ name, namespace, body }, callOptions(s)));
         return { kind: "evicted" };
       } catch (err) {
         const code = statusCode(err);
@@ -160,10 +164,7 @@ class Drain {
 
   private async isGone(pod: V1Pod): Promise<boolean> {
     try {
-      const now = await this.deps.api.readNamespacedPod(
-        { name: pod.metadata?.name ?? "", namespace: pod.metadata?.namespace ?? "" },
-        callOptions(this.signal),
-      );
+      const now = await this.call(`reading pod ${podKey(pod)}`, (s) => this.deps.api.readNamespacedPod({ name: pod.metadata?.name ?? "", namespace: pod.metadata?.namespace ?? "" }, callOptions(s)));
       return now.metadata?.uid !== pod.metadata?.uid;
     } catch (err) {
       // Transient read errors just mean "not known gone yet"; the deadline bounds the wait.

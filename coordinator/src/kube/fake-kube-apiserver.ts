@@ -59,6 +59,13 @@ interface PodState {
 
 type Json = Record<string, unknown>;
 
+/** Requests the fake leaves unanswered, as a black-holed apiserver connection would. */
+interface BlackHole {
+  readonly method: string;
+  readonly pathPrefix: string;
+  readonly onHeld: (request: RecordedRequest) => void;
+}
+
 function status(code: number, reason: string, message: string, details?: Json): Json {
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code, ...(details ? { details } : {}) };
 }
@@ -69,6 +76,9 @@ export class FakeKubeApiserver {
   private readonly nodes = new Map<string, FakeNode>();
   private readonly pods = new Map<string, PodState>();
   private nextUid = 1;
+  private holes: BlackHole[] = [];
+  private hangUps = 0;
+  private readonly hangUpWaiters: { count: number; resolve: () => void }[] = [];
   /**
    * Every other resource (namespaces, config maps, workloads, CRDs and their custom resources), with
    * server-side apply's field managers, conflicts and dry run, label-selected lists and deletes.
@@ -131,6 +141,32 @@ export class FakeKubeApiserver {
     return [...this.pods.keys()];
   }
 
+  /**
+   * Requests matching a method and path prefix get no answer from now on (the connection stays open), until
+   * `fillBlackHoles`; `onHeld` hears each as it arrives. A caller that gives up closes the connection: see `hungUp`.
+   */
+  blackHole(method: string, pathPrefix = "", onHeld: (request: RecordedRequest) => void = () => undefined): void {
+    this.holes.push({ method, pathPrefix, onHeld });
+  }
+
+  /** Requests are answered again (those held so far stay unanswered). */
+  fillBlackHoles(): void {
+    this.holes = [];
+  }
+
+  /** Resolves once callers have closed `count` held requests' connections: their abort reached the socket. */
+  hungUp(count: number): Promise<void> {
+    return count <= this.hangUps ? Promise.resolve() : new Promise((resolve) => this.hangUpWaiters.push({ count, resolve }));
+  }
+
+  private noteHangUp(): void {
+    this.hangUps += 1;
+    for (const w of this.hangUpWaiters.filter((w) => w.count <= this.hangUps)) {
+      this.hangUpWaiters.splice(this.hangUpWaiters.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+
   /** Requests matching a method and path prefix, e.g. ("POST", "/api/v1/namespaces/"). */
   calls(method: string, pathPrefix = ""): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && r.path.startsWith(pathPrefix));
@@ -152,7 +188,14 @@ export class FakeKubeApiserver {
     }
     const contentType = req.headers["content-type"] ?? "";
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, body, atMs: Date.now(), bearer });
+    const request: RecordedRequest = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, body, atMs: Date.now(), bearer };
+    this.requests.push(request);
+    const hole = this.holes.find((h) => h.method === method && url.pathname.startsWith(h.pathPrefix));
+    if (hole !== undefined) {
+      res.on("close", () => this.noteHangUp());
+      hole.onHeld(request);
+      return;
+    }
     const [code, payload] = this.route(method, url, body) ?? routeObjects(this.objects, method, url, text, contentType) ?? [404, status(404, "NotFound", `the server could not find ${url.pathname}`)];
     res.writeHead(code, { "content-type": "application/json" });
     res.end(JSON.stringify(payload));

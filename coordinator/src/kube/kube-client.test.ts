@@ -176,6 +176,17 @@ describe("KubeClient drain", () => {
     expect(evictions().length).toBeLessThanOrEqual(3);
   });
 
+  it("bounds each call: a pod list that never answers is retried until the drain's deadline, then named", async () => {
+    const bounded = new KubeClient(fakeKubeConfig(fake), { clock, tuning: { callTimeoutMs: 50 } });
+    fake.blackHole("GET", "/api/v1/pods");
+    const result = await bounded.drain("n1", { timeoutMs: 10_000 });
+    expect(result).toEqual({ ok: false, evicted: [], wasCordoned: false, reason: "listing pods on n1 failed: Kubernetes API: listing pods on n1: no answer within 50ms" });
+    expect(clock.sleeps).toEqual([1_000, 2_000, 4_000, 3_000]);
+    // Each attempt's abort reached its connection: none is left open.
+    await fake.hungUp(5);
+    expect(fake.calls("GET", "/api/v1/pods")).toHaveLength(5);
+  });
+
   it("reports a drain of a node Kubernetes does not know", async () => {
     const result = await kube.drain("ghost", { timeoutMs: 60_000 });
     expect(result).toEqual({ ok: false, evicted: [], wasCordoned: false, reason: "cordon of ghost failed: node ghost is not registered in Kubernetes" });

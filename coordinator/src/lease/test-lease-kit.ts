@@ -167,7 +167,8 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function harness(settings: LeaseSettings | null, options: LeaseManagerOptions = {}, extra: Pick<LeaseManagerDeps, "pods"> = {}): Promise<Harness> {
+/** `extra.hooks` replaces the recording hooks (h.hooks then records nothing). */
+export async function harness(settings: LeaseSettings | null, options: LeaseManagerOptions = {}, extra: Partial<Pick<LeaseManagerDeps, "pods" | "hooks">> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "nk-lease-"));
   const time = new FakeTime();
   const h = {

@@ -3,6 +3,7 @@ import {
   applySetId, definedKind, isCrd, orderForApply, parentObject, parentRef, parseGroupKind, planPrune, refKey, scopeFromAnnotations, scopeOf, unionScope, withPartOf,
   APPLYSET_ID, APPLYSET_PART_OF, APPLYSET_TOOLING, PARENT_NAMESPACE, type LiveMember, type ManifestObject, type ObjectRef, type SetScope,
 } from "../../../shared/src/manifests/index.js";
+import { errorMessage } from "../../../shared/src/errors/index.js";
 import { kubeErrorMessage, statusCode } from "../kube/kube-errors.js";
 import type { DrainClock } from "../kube/drain-clock.js";
 import type { ApplyReport, ManifestRequest, ObjectOutcome } from "./manifest-driver.js";
@@ -93,10 +94,23 @@ class ApplyRun {
       // A partial apply never prunes: an object that failed could otherwise look removed from git.
       return { revision, ok: false, objects: this.outcomes, error: `${this.outcomes.filter((o) => o.action !== "created" && o.action !== "configured" && o.action !== "unchanged").length} object(s) not applied; nothing pruned` };
     }
+    // The parent keeps the superset scope when the revision was superseded meanwhile: the newer one prunes from it.
+    const stale = await this.superseded();
+    if (stale !== null) return { revision, ok: false, objects: this.outcomes, ...stale };
     const pruneOk = await this.prune(applied.map((r) => r.ref), superset);
     const final = scopeOf([...applied.map((r) => r.ref), ...this.outcomes.filter((o) => o.action === "kept").map((o) => o.ref)]);
     if (pruneOk) await kube.apply(parentObject(cluster, final), { force: false, dryRun: false });
     return { revision, ok: pruneOk, objects: this.outcomes, ...(pruneOk ? {} : { error: "prune failed; see the objects" }) };
+  }
+
+  /** Why nothing may be pruned now (the revision was superseded, or that cannot be confirmed), or null. */
+  private async superseded(): Promise<Pick<ApplyReport, "error" | "superseded"> | null> {
+    try {
+      const reason = (await this.request.superseded?.()) ?? null;
+      return reason === null ? null : { superseded: true, error: `${reason}; applied, nothing pruned` };
+    } catch (err) {
+      return { error: `cannot confirm that ${this.request.revision.slice(0, 12)} is still the revision to apply (${errorMessage(err)}); applied, nothing pruned` };
+    }
   }
 
   private note(outcome: ObjectOutcome): void {

@@ -8,6 +8,11 @@ export interface ManifestRequest {
   readonly objects: readonly ManifestObject[];
   readonly settings: ManifestSettings;
   readonly signal?: AbortSignal;
+  /**
+   * Asked by apply after the members are applied and before anything is pruned: why this revision is no longer the
+   * one to apply (another was adopted meanwhile), or null. A superseded revision prunes nothing.
+   */
+  readonly superseded?: () => Promise<string | null>;
 }
 
 /** created/configured/unchanged: applied; pruned/kept: a member removed from git; the rest failed or waited. */
@@ -29,6 +34,8 @@ export interface ApplyReport {
   readonly objects: readonly ObjectOutcome[];
   /** Why the run failed as a whole (parent owned by another tool, API unreachable), if it did. */
   readonly error?: string;
+  /** Applied but not pruned: the request's `superseded` named a reason (in `error`) before the prune. */
+  readonly superseded?: boolean;
 }
 
 export type DiffAction = "create" | "change" | "unchanged" | "prune" | "keep" | "conflict" | "error";

@@ -1,6 +1,7 @@
 // When manifests are applied: after the servers converge, at once, or by hand; one run at a time; failures retried with backoff.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ManifestApplyMode } from "../../../shared/src/inventory/index.js";
+import { isNkError } from "../../../shared/src/errors/index.js";
+import type { ManifestApplyMode, RepoFiles } from "../../../shared/src/inventory/index.js";
 import { silentLogger } from "../../../shared/src/log/index.js";
 import { exampleInventory } from "../../../shared/src/render/test-inventory.js";
 import { FakeKubeApiserver } from "../kube/fake-kube-apiserver.js";
@@ -8,7 +9,7 @@ import { InstantClock } from "../kube/instant-clock.js";
 import { ManifestClient } from "./manifest-client.js";
 import { NoManifests } from "./no-manifests.js";
 import type { ManifestDriver } from "./manifest-driver.js";
-import { ManifestSyncer, type SyncerTimers } from "./manifest-syncer.js";
+import { ManifestSyncer, type StoreRollout, type SyncerTimers } from "./manifest-syncer.js";
 import type { ManifestsState } from "./manifests-view.js";
 import { fakeKubeConfig } from "../kube/fake-kube-config.js";
 
@@ -43,13 +44,33 @@ let eventsFail: boolean;
 let applies: boolean[];
 let converged: boolean;
 let timers: ManualTimers;
+/** Reads of the store's rollout record. */
+let rolloutReads: number;
 
-function syncer(mode: ManifestApplyMode, driver: ManifestDriver = new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock() }), revision = "a".repeat(40)): ManifestSyncer {
+/** A coordinator sharing its store with others: its catalog and the store's rollout record are the test's to move. */
+interface Shared {
+  readonly cluster: string;
+  readonly catalog: () => { revision: string; files: RepoFiles };
+  readonly store: () => StoreRollout;
+  readonly deferred?: () => string | undefined;
+}
+
+function realDriver(): ManifestDriver {
+  return new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock() });
+}
+
+function syncer(mode: ManifestApplyMode, driver: ManifestDriver = realDriver(), revision = "a".repeat(40), shared?: Shared): ManifestSyncer {
   const base = exampleInventory();
-  const inventory = { ...base, cluster: { ...base.cluster, name: `lab-${mode}` }, manifests: { ...base.manifests, apply: mode } };
+  const inventory = { ...base, cluster: { ...base.cluster, name: shared?.cluster ?? `lab-${mode}` }, manifests: { ...base.manifests, apply: mode } };
   return new ManifestSyncer({
     driver,
-    current: () => ({ revision, inventory, files: FILES }),
+    current: () => ({ ...(shared?.catalog() ?? { revision, files: FILES }), inventory }),
+    // A lone coordinator's store names the catalog's revision once adopted.
+    rollout: async () => {
+      rolloutReads++;
+      return shared?.store() ?? { revision };
+    },
+    ...(shared?.deferred ? { deferred: shared.deferred } : {}),
     serversConverged: () => converged,
     isLeader: () => true,
     events: {
@@ -97,6 +118,7 @@ beforeEach(() => {
   applies = [];
   converged = false;
   timers = new ManualTimers();
+  rolloutReads = 0;
 });
 
 describe("ManifestSyncer", () => {
@@ -133,7 +155,7 @@ describe("ManifestSyncer", () => {
     const files = new Map([["manifests/app.yaml", FILES.get("manifests/app.yaml")!.replace("name: cfg,", "name: cfg-conflict,")]]);
     const base = exampleInventory();
     const inventory = { ...base, cluster: { ...base.cluster, name: "lab-retry" }, manifests: { ...base.manifests, apply: "immediately" as const } };
-    const s = new ManifestSyncer({ driver: new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock() }), current: () => ({ revision: "b".repeat(40), inventory, files }), serversConverged: () => true, isLeader: () => true, events: { appendEvent: async (e) => void events.push(e) }, metrics: { manifestApply: (ok) => void applies.push(ok) }, log: silentLogger(), now: () => 1_000, timers });
+    const s = new ManifestSyncer({ driver: new ManifestClient(fakeKubeConfig(fake), { clock: new InstantClock() }), current: () => ({ revision: "b".repeat(40), inventory, files }), rollout: async () => ({ revision: "b".repeat(40) }), serversConverged: () => true, isLeader: () => true, events: { appendEvent: async (e) => void events.push(e) }, metrics: { manifestApply: (ok) => void applies.push(ok) }, log: silentLogger(), now: () => 1_000, timers });
     s.noteAdopted();
     await reach(s, "failed");
     expect(s.snapshot()).toMatchObject({ state: "failed", failures: 1, nextRetryMs: 6_000 });
@@ -190,5 +212,136 @@ describe("ManifestSyncer", () => {
     const s = syncer("immediately", new NoManifests());
     s.noteAdopted();
     expect(s.snapshot()).toMatchObject({ state: "disabled", error: "no Kubernetes access configured (kubeconfigFile): manifests are validated but not applied" });
+  });
+});
+
+/** Records the revision of each apply it passes on. */
+function recording(inner: ManifestDriver, applied: string[], beforeApply: (revision: string) => void = () => undefined): ManifestDriver {
+  return {
+    enabled: true,
+    apply: (r) => {
+      applied.push(r.revision);
+      beforeApply(r.revision);
+      return inner.apply(r);
+    },
+    diff: (r) => inner.diff(r),
+    status: (r) => inner.status(r),
+  };
+}
+
+// Review finding: a new leader whose repo was behind (upstream not fetched yet, or restarted on an older main with
+// its adoption deferred) applied its older revision, and the prune deleted the newer revision's objects.
+describe("a coordinator whose revision is not the cluster's (shared store)", () => {
+  const [R1, R2, R3] = ["1", "2", "3"].map((c) => c.repeat(40)) as [string, string, string];
+  const V1: RepoFiles = FILES;
+  const V2: RepoFiles = new Map([...FILES, ["manifests/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: extra, namespace: app }\ndata: { k: v }\n"]]);
+  const extra = () => fake.object("", "ConfigMap", "app", "extra");
+  const behindR2 = "waiting: this coordinator's revision 111111111111 is not the cluster's 222222222222 (behind it, or not recorded yet); it applies once it has adopted the cluster's revision";
+
+  it("as the new leader waits without calling the driver, so the newer revision's objects stay, and applies once it caught up", async () => {
+    converged = true; // R2 changed manifests/ only: every server's bundle is the same under R1 and R2
+    let store: StoreRollout = { revision: R2 };
+    const old = syncer("after-servers", realDriver(), R2, { cluster: "lab-behind", catalog: () => ({ revision: R2, files: V2 }), store: () => store });
+    old.noteAdopted();
+    await reach(old, "applied");
+    old.stop();
+    expect(extra()).toBeDefined();
+
+    // The old leader is gone; the new one still has R1.
+    let catalog = { revision: R1, files: V1 };
+    const applied: string[] = [];
+    const s = syncer("after-servers", recording(realDriver(), applied), R1, { cluster: "lab-behind", catalog: () => catalog, store: () => store });
+    s.evaluate();
+    await until(s, () => s.snapshot().state === "waiting");
+    expect(s.snapshot()).toMatchObject({ state: "waiting", revision: R1, appliedRevision: "", error: behindR2 });
+    expect(applied).toEqual([]);
+    expect(extra()).toBeDefined();
+
+    // Node reports decide again without reading the store each time; the recheck reads it once more.
+    const reads = rolloutReads;
+    s.evaluate();
+    s.evaluate();
+    expect(rolloutReads).toBe(reads);
+    expect(timers.delays).toEqual([10_000]);
+    timers.fire();
+    await until(s, () => rolloutReads === reads + 1 && timers.pending.size === 1);
+    expect(s.snapshot()).toMatchObject({ state: "waiting", error: behindR2 });
+    expect(applied).toEqual([]);
+
+    // It fetches and adopts R2: applied at once, nothing pruned.
+    catalog = { revision: R2, files: V2 };
+    store = { revision: R2 };
+    s.noteAdopted();
+    await reach(s, "applied");
+    expect(applied).toEqual([R2]);
+    expect(timers.pending.size).toBe(0);
+    expect(s.snapshot().objects.map((o) => [o.key, o.action])).toEqual([["Namespace app", "unchanged"], ["ConfigMap app/cfg", "unchanged"], ["ConfigMap app/extra", "unchanged"]]);
+    expect(extra()).toBeDefined();
+    s.stop();
+  });
+
+  it("refuses nkctl manifests apply while behind, held back by the adopter, or while the cluster's adoption is under way", async () => {
+    let catalog = { revision: R1, files: V1 };
+    let store: StoreRollout = { revision: R2 };
+    let deferred: string | undefined;
+    const applied: string[] = [];
+    const s = syncer("manual", recording(realDriver(), applied), R1, { cluster: "lab-forced", catalog: () => catalog, store: () => store, deferred: () => deferred });
+    s.noteAdopted();
+    expect(s.snapshot().state).toBe("manual");
+    const err = await s.applyNow().catch((e: unknown) => e);
+    expect(isNkError(err, "UNAVAILABLE")).toBe(true);
+    expect((err as Error).message).toBe(`manifests not applied: ${behindR2}`);
+    expect(s.snapshot()).toMatchObject({ state: "waiting", error: behindR2 });
+
+    deferred = R1; // restarted on an older main: the adopter held R1 back, whatever the store reads
+    store = { revision: R1 };
+    await expect(s.applyNow()).rejects.toThrow("manifests not applied: waiting: this coordinator's revision 111111111111 is behind the cluster's (the store named a newer one at its adoption); it applies once it has fetched and adopted the cluster's revision");
+
+    catalog = { revision: R2, files: V2 };
+    store = { revision: R2, adopting: { revision: R2 } }; // another coordinator is writing R2's desired bundles
+    s.noteAdopted();
+    await expect(s.applyNow()).rejects.toThrow("manifests not applied: waiting: the adoption of 222222222222 is still writing its desired bundles; manifests are applied once it completes");
+    expect(applied).toEqual([]);
+
+    store = { revision: R2 };
+    expect(await s.applyNow()).toMatchObject({ state: "applied", appliedRevision: R2, error: "" });
+    expect(applied).toEqual([R2]);
+    s.stop();
+  });
+
+  it("prunes nothing when the cluster moves on during the apply, and prunes once it has the newer revision", async () => {
+    let catalog = { revision: R1, files: V2 };
+    let store: StoreRollout = { revision: R1 };
+    const applied: string[] = [];
+    // Another coordinator adopts R3 while this one applies R2 (after the check before the apply, before the prune).
+    const driver = recording(realDriver(), applied, (revision) => void (revision === R2 && (store = { revision: R3 })));
+    const s = syncer("immediately", driver, R1, { cluster: "lab-moved", catalog: () => catalog, store: () => store });
+    s.noteAdopted();
+    await reach(s, "applied");
+    expect(extra()).toBeDefined();
+
+    // R2 drops extra.
+    catalog = { revision: R2, files: V1 };
+    store = { revision: R2 };
+    s.noteAdopted();
+    await until(s, () => s.snapshot().state === "waiting");
+    expect(s.snapshot()).toMatchObject({
+      revision: R2,
+      appliedRevision: R1,
+      error: "waiting: this coordinator's revision 222222222222 is not the cluster's 333333333333 (behind it, or not recorded yet); it applies once it has adopted the cluster's revision; applied, nothing pruned",
+    });
+    expect(s.snapshot().objects.map((o) => [o.key, o.action])).toEqual([["Namespace app", "unchanged"], ["ConfigMap app/cfg", "unchanged"]]);
+    expect(extra()).toBeDefined();
+    expect(applies).toEqual([true]); // neither a failure nor a retry with backoff
+    expect(events.map((e) => e.kind)).toEqual(["manifests-applied"]);
+
+    // This coordinator adopts R3 (which drops extra too): applied, and pruned now.
+    catalog = { revision: R3, files: V1 };
+    s.noteAdopted();
+    await reach(s, "applied");
+    expect(applied).toEqual([R1, R2, R3]);
+    expect(s.snapshot().objects.map((o) => [o.key, o.action])).toContainEqual(["ConfigMap app/extra", "pruned"]);
+    expect(extra()).toBeUndefined();
+    s.stop();
   });
 });

@@ -1,7 +1,7 @@
 // Decides when manifests/ is applied (after the push, once servers converge, or by hand), one run at a time, retried with backoff.
 import type { Inventory, RepoFiles } from "../../../shared/src/inventory/index.js";
 import { formatDiagnostic } from "../../../shared/src/inventory/index.js";
-import { errorMessage } from "../../../shared/src/errors/index.js";
+import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import { readManifests, type ManifestObject } from "../../../shared/src/manifests/index.js";
 import { doublingDelayMs } from "../../../shared/src/time/index.js";
@@ -20,9 +20,25 @@ export interface SyncerTimers {
   clearTimeout(handle: unknown): void;
 }
 
+/** What the syncer reads of the store's rollout record (Store.getRollout). */
+export interface StoreRollout {
+  /** The cluster's revision: the last one whose adoption began, by any coordinator sharing the store. */
+  readonly revision?: string;
+  /** Set while that adoption is still writing its desired bundles. */
+  readonly adopting?: { readonly revision: string };
+}
+
 export interface ManifestSyncerDeps {
   readonly driver: ManifestDriver;
+  /** The revision this coordinator adopted (its catalog): perhaps behind the cluster's, with a shared store. */
   readonly current: () => AdoptedRevision | null;
+  /**
+   * The store's rollout record. A revision is applied (and pruned) only while it is the store's revision and fully
+   * adopted: a new leader whose repo is behind would otherwise apply old manifests and prune the newer ones' objects.
+   */
+  readonly rollout: () => Promise<StoreRollout>;
+  /** The revision the adopter holds without writing it, because the store is ahead (RevisionAdopter.deferred). */
+  readonly deferred?: () => string | undefined;
   /** Every server runs its bundle of the current revision. */
   readonly serversConverged: () => boolean;
   readonly isLeader: () => boolean;
@@ -34,6 +50,11 @@ export interface ManifestSyncerDeps {
   /** First retry delay; doubles up to maxBackoffMs. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * How soon a revision that waits for the store (see `rollout`) is checked again, default 10 s. An adoption checks at
+   * once; this covers what no signal here announces (another coordinator finishing its adoption).
+   */
+  readonly storeRecheckMs?: number;
 }
 
 function summary(report: ApplyReport): string {
@@ -50,6 +71,10 @@ export class ManifestSyncer {
   private again = false;
   private forced = false;
   private retry: { handle: unknown; atMs: number } | null = null;
+  /** Armed while `revision` waits for the store: until it fires (or an adoption), evaluate() does not read the store. */
+  private recheck: { handle: unknown; revision: string; reason: string } | null = null;
+  /** Why the last forced run (applyNow) applied nothing: its revision was not the store's. */
+  private refused: string | null = null;
   private stopped = false;
   private readonly timers: SyncerTimers;
 
@@ -64,6 +89,7 @@ export class ManifestSyncer {
   /** A new revision was adopted: forget the old one's backoff and decide again. */
   noteAdopted(): void {
     this.clearRetry();
+    this.clearRecheck();
     this.view = { ...this.view, failures: 0 };
     this.evaluate();
   }
@@ -87,16 +113,18 @@ export class ManifestSyncer {
     };
     if (!this.deps.driver.enabled) return waitFor("disabled", "no Kubernetes access configured (kubeconfigFile): manifests are validated but not applied");
     if (!this.deps.isLeader()) return waitFor("standby");
+    if (this.recheck && this.recheck.revision !== current.revision) this.clearRecheck();
     const done = this.view.appliedRevision === current.revision && this.view.state === "applied";
     if (!forced) {
       if (done) return;
       if (this.retry) return waitFor("failed");
       if (mode === "manual") return waitFor("manual");
       if (mode === "after-servers" && !this.deps.serversConverged()) return waitFor("waiting");
+      if (this.recheck) return waitFor("waiting", this.recheck.reason);
     }
     // Nothing awaits a run started here: a rejection (etcd unreachable for the event, a driver that throws) would be
     // unhandled and end the process (found by the HA chaos run: a new leader's event write, with etcd cut off).
-    this.running = this.run(current).catch((err: unknown) => this.runFailed(current, err)).finally(() => {
+    this.running = this.run(current, forced).catch((err: unknown) => this.runFailed(current, err)).finally(() => {
       this.running = null;
       if (this.again) {
         this.again = false;
@@ -105,13 +133,20 @@ export class ManifestSyncer {
     });
   }
 
-  /** nkctl manifests apply: runs now whatever the mode (after a run in progress), and resolves with the outcome. */
+  /**
+   * nkctl manifests apply: runs now whatever the mode (after a run in progress), and resolves with the outcome. Not
+   * while this coordinator's revision is not the store's: that throws UNAVAILABLE saying what it waits for.
+   */
   async applyNow(): Promise<ManifestsView> {
     while (this.running) await this.running;
     this.clearRetry();
+    this.refused = null;
     this.forced = true;
     this.evaluate();
     while (this.running) await this.running;
+    const refused = this.refused;
+    this.refused = null;
+    if (refused !== null) throw new NkError("UNAVAILABLE", `manifests not applied: ${refused}`);
     return this.view;
   }
 
@@ -125,6 +160,7 @@ export class ManifestSyncer {
   stop(): void {
     this.stopped = true;
     this.clearRetry();
+    this.clearRecheck();
   }
 
   private objectsOf(current: AdoptedRevision): { objects: readonly ManifestObject[]; problems: string[] } {
@@ -136,7 +172,45 @@ export class ManifestSyncer {
     return { cluster: current.inventory.cluster.name, revision: current.revision, objects, settings: current.inventory.manifests };
   }
 
-  private async run(current: AdoptedRevision): Promise<void> {
+  /**
+   * Why `revision` must not be applied now, or null when it may: it is still this coordinator's revision, the adopter
+   * did not hold it back, and the store names it as the cluster's revision with its adoption complete. With a
+   * single coordinator (file store) the store's revision is always the catalog's once adopted.
+   */
+  private async notCurrent(revision: string): Promise<string | null> {
+    const short = (r: string | undefined): string => (r === undefined ? "none" : r.slice(0, 12));
+    const mine = this.deps.current()?.revision;
+    if (mine !== revision) return `superseded: this coordinator has adopted ${short(mine)} since`;
+    if (this.deps.deferred?.() === revision) return `waiting: this coordinator's revision ${short(revision)} is behind the cluster's (the store named a newer one at its adoption); it applies once it has fetched and adopted the cluster's revision`;
+    const rollout = await this.deps.rollout().catch((err: unknown) => {
+      throw new Error(`cannot read the cluster's revision from the store: ${errorMessage(err)}`, { cause: err });
+    });
+    if (rollout.revision !== revision) {
+      return `waiting: this coordinator's revision ${short(revision)} is not the cluster's ${short(rollout.revision)} (behind it, or not recorded yet); it applies once it has adopted the cluster's revision`;
+    }
+    if (rollout.adopting !== undefined) return `waiting: the adoption of ${short(rollout.adopting.revision)} is still writing its desired bundles; manifests are applied once it completes`;
+    return null;
+  }
+
+  /** The revision is not the store's: nothing applied; checked again after an adoption or storeRecheckMs. */
+  private waitForStore(current: AdoptedRevision, reason: string, patch: Partial<ManifestsView> = {}): void {
+    this.clearRecheck();
+    const handle = this.timers.setTimeout(() => {
+      this.recheck = null;
+      this.evaluate();
+    }, this.deps.storeRecheckMs ?? 10_000);
+    this.recheck = { handle, revision: current.revision, reason };
+    this.deps.log.info({ revision: current.revision, reason }, "manifests not applied: the revision is not the cluster's");
+    this.set({ ...patch, mode: current.inventory.manifests.apply, revision: current.revision, state: "waiting", error: reason });
+  }
+
+  private async run(current: AdoptedRevision, forced: boolean): Promise<void> {
+    const waiting = await this.notCurrent(current.revision);
+    if (waiting !== null) {
+      if (forced) this.refused = waiting;
+      return this.waitForStore(current, waiting);
+    }
+    this.clearRecheck();
     const started = this.deps.now();
     const { objects, problems } = this.objectsOf(current);
     this.set({ mode: current.inventory.manifests.apply, revision: current.revision, state: "applying", lastAttemptMs: started, nextRetryMs: 0, objects: objects.map((o) => this.row(`${o.group === "" ? o.kind : `${o.kind}.${o.group}`} ${o.namespace === null ? "" : `${o.namespace}/`}${o.name}`, `${o.file}:${o.line}`, "pending", "")) });
@@ -144,8 +218,10 @@ export class ManifestSyncer {
     if (problems.length > 0) report = { revision: current.revision, ok: false, objects: [], error: `manifests do not validate: ${problems.slice(0, 3).join("; ")}` };
     else {
       this.deps.log.info({ revision: current.revision, objects: objects.length }, "applying manifests");
-      report = await this.deps.driver.apply(this.request(current, objects));
+      // Asked again before the prune: a revision superseded during a long apply prunes nothing.
+      report = await this.deps.driver.apply({ ...this.request(current, objects), superseded: () => this.notCurrent(current.revision) });
     }
+    if (report.superseded) return this.waitForStore(current, report.error ?? "superseded", { objects: this.rows(report) });
     const pruned = report.objects.filter((o) => o.action === "pruned").length;
     this.deps.metrics?.manifestApply(report.ok, (this.deps.now() - started) / 1000, pruned);
     if (report.ok) {
@@ -198,6 +274,11 @@ export class ManifestSyncer {
     }, ms);
     this.retry = { handle, atMs: this.deps.now() + ms };
     this.view = { ...this.view, nextRetryMs: this.retry.atMs };
+  }
+
+  private clearRecheck(): void {
+    if (this.recheck) this.timers.clearTimeout(this.recheck.handle);
+    this.recheck = null;
   }
 
   private clearRetry(): void {

@@ -12,6 +12,7 @@ import { FileStore, type LeaseRecord, type NodeReport } from "../store/index.js"
 import { SingleLeader } from "../leader/index.js";
 import { KubeDisruptionHooks } from "./kube-disruption-hooks.js";
 import { fakeKubeConfig } from "../kube/fake-kube-config.js";
+import { acquire, harness, settingsFor, tokenOf } from "../lease/test-lease-kit.js";
 
 const T = 1_000_000;
 const lease: LeaseRecord = {
@@ -166,5 +167,61 @@ describe("a coordinator deposed while a hook runs (HA)", () => {
     // A deposed coordinator neither cordons nor drains at all.
     expect(await hooks.beforeDisruption({ ...lease, state: "draining" })).toMatchObject({ ok: false, deposed: true });
     expect(fake.calls("POST").filter((r) => r.path.endsWith("/eviction"))).toHaveLength(evictionsAtLoss);
+  });
+});
+
+// Review finding: client-node sets no timeout, and only the pod listing was bounded. With the apiserver connection
+// black-holed (the k3s server behind the kubeconfig rebooting under a lease), a return check hung, the agent's release
+// retries joined it, and the slot stayed taken.
+describe("a Kubernetes API that does not answer (a black-holed connection)", () => {
+  const checksOk = async () => ({ ok: true, failing: [] });
+
+  it("the return check gives up after the call timeout; the lease stays held with the reason, and a later release succeeds", async () => {
+    fake.setNode({ name: "n1", ready: true });
+    const kube = new KubeClient(fakeKubeConfig(fake), { clock: new InstantClock() });
+    const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 50, log: silentLogger() });
+    const h = await harness(settingsFor({ n1: "agent" }), {}, { hooks });
+    try {
+      await acquire(h, "n1");
+      const token = tokenOf(h, "n1");
+      await h.manager.renew("n1", token, "draining", "boot-before");
+      await h.manager.settled();
+      expect(h.manager.held()[0]).toMatchObject({ state: "drained" });
+      expect(fake.node("n1")?.unschedulable).toBe(true);
+      await h.manager.renew("n1", token, "rebooting", "boot-before");
+      await h.manager.renew("n1", token, "verifying", "boot-after");
+
+      fake.blackHole("GET", "/api/v1/nodes/n1");
+      expect(await h.manager.release("n1", token, true, "confirmed")).toBe(false);
+      expect(h.manager.held()[0]).toMatchObject({ node: "n1", fencingToken: token, waitingReason: "not back yet: Kubernetes API: reading node n1: no answer within 50ms" });
+      await fake.hungUp(1); // the timeout reached the client's connection, not only the hook's promise
+
+      fake.fillBlackHoles();
+      expect(await h.manager.release("n1", token, true, "confirmed")).toBe(true);
+      expect(h.manager.held()).toEqual([]);
+      expect(fake.node("n1")?.unschedulable).toBe(false);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it("an uncordon that never answers fails the failure hook, naming the call, the node and the time waited", async () => {
+    fake.setNode({ name: "n1", ready: true, unschedulable: true });
+    fake.blackHole("PATCH", "/api/v1/nodes/n1");
+    const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 50, log: silentLogger() });
+    await expect(hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).rejects.toThrow("Kubernetes API: uncordoning node n1: no answer within 50ms");
+    await fake.hungUp(1);
+    expect(fake.node("n1")?.unschedulable).toBe(true);
+  });
+
+  it("losing leadership ends the status read before a drain at once, and nothing is cordoned", async () => {
+    fake.setNode({ name: "n1", ready: true });
+    const leadership = new SingleLeader("c0");
+    fake.blackHole("GET", "/api/v1/nodes/n1", () => void leadership.resign());
+    // A timeout far beyond the test's: only the leadership loss can end the call.
+    const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, leadership, callTimeoutMs: 3_600_000, log: silentLogger() });
+    expect(await hooks.beforeDisruption({ ...lease, state: "draining" })).toEqual({ ok: false, reason: "this coordinator no longer leads: the new leader drains and uncordons", deposed: true });
+    await fake.hungUp(1);
+    expect(fake.calls("PATCH")).toHaveLength(0);
   });
 });
