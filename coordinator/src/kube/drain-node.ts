@@ -1,7 +1,7 @@
 // The drain algorithm: cordon, evict through the Eviction API (PDB 429s retried with backoff), wait until pods are gone.
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "../../../shared/src/log/index.js";
-import { errorMessage } from "../../../shared/src/errors/index.js";
+import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import { boundedCall, formatDuration, KUBE_CALL_TIMEOUT_MS } from "./call-timeout.js";
 import { callOptions } from "./kube-call.js";
 import { kubeErrorMessage, statusCauses, statusCode } from "./kube-errors.js";
@@ -58,6 +58,10 @@ class Drain {
 
   /** One call, bounded by the call timeout and ended by the drain's abort. */
   private call<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.options.mayAct && !this.options.mayAct()) {
+      this.inner.abort();
+      return Promise.reject(new NkError("NOT_LEADER", `${what}: not sent, this coordinator may no longer act`));
+    }
     return boundedCall(what, this.deps.tuning.callTimeoutMs, call, this.signal);
   }
 
@@ -96,13 +100,13 @@ class Drain {
     const evicted = plan.evict.filter((_, i) => outcomes[i]?.kind === "evicted" || outcomes[i]?.kind === "gone").map(podKey);
     const refused = outcomes.flatMap((o) => (o.kind === "refused" ? [o.why] : []));
     if (refused.length > 0) return fail(refused.join("; "), evicted);
-    if (this.options.signal?.aborted) return fail("drain aborted", evicted);
+    if (this.signal.aborted) return fail("drain aborted", evicted);
     const blocked = outcomes.flatMap((o) => (o.kind === "blocked" ? [o.why] : []));
     if (blocked.length > 0) return fail(this.timedOut(blocked.join("; ")), evicted);
 
     const waiting = plan.evict.filter((_, i) => outcomes[i]?.kind === "evicted");
     const stillThere = await this.waitGone(waiting);
-    if (this.options.signal?.aborted) return fail("drain aborted", evicted);
+    if (this.signal.aborted) return fail("drain aborted", evicted);
     if (stillThere.length > 0) return fail(this.timedOut(stillThere.map((p) => `pod ${p} still terminating`).join("; ")), evicted);
     this.deps.log.info({ node: this.node, evicted }, "node drained");
     return { ok: true, evicted, wasCordoned };

@@ -86,9 +86,16 @@ describe("KubeClient cordon", () => {
     await kube.uncordon("n1");
     expect(await kube.nodeStatus("n1")).toMatchObject({ cordoned: false, cordonedBy: null });
     expect(fake.node("n1")?.annotations).toEqual({});
-    // An operator's cordon carries no marker: it stays the operator's.
+    // An operator's cordon carries no marker: it stays the operator's, also when an uncordon names a marker.
     fake.setNode({ name: "n2", ready: true, unschedulable: true });
     expect(await kube.cordon("n2", undefined, "lease-9")).toEqual({ wasCordoned: true });
+    expect(await kube.uncordon("n2", undefined, "lease-9")).toEqual({ wasCordoned: true });
+    expect(fake.node("n2")?.unschedulable).toBe(true);
+    // nk's cordon of another lease is not this lease's to lift either; this lease's is.
+    await kube.cordon("n1", undefined, "lease-10");
+    expect(await kube.uncordon("n1", undefined, "lease-11")).toEqual({ wasCordoned: true });
+    expect(await kube.uncordon("n1", undefined, "lease-10")).toEqual({ wasCordoned: false });
+    expect(await kube.nodeStatus("n1")).toMatchObject({ cordoned: false, cordonedBy: null });
   });
 
   it("refuses to cordon a node Kubernetes does not know", async () => {
@@ -118,6 +125,16 @@ describe("KubeClient drain", () => {
     expect(evictions().sort()).toEqual(["/api/v1/namespaces/web/pods/cache-0/eviction", "/api/v1/namespaces/web/pods/web-1/eviction"]);
     expect(fake.calls("POST")[0]?.body).toMatchObject({ apiVersion: "policy/v1", kind: "Eviction", metadata: { namespace: "web" } });
     expect(fake.podKeys().sort()).toEqual(["kube-system/static-n1", "kube-system/svclb-1", "web/web-2"]);
+  });
+
+  it("sends no call once mayAct says no (a leader whose lease clock ran out), and ends as aborted", async () => {
+    fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: 3 });
+    let allowed = 3;
+    const result = await kube.drain("n1", { timeoutMs: 600_000, mayAct: () => allowed-- > 0 });
+    expect(result).toMatchObject({ ok: false, reason: "drain aborted", evicted: [] });
+    // The cordon, the pod list and one eviction went out; the retries did not.
+    expect(evictions()).toEqual(["/api/v1/namespaces/db/pods/postgres-0/eviction"]);
+    expect(fake.podKeys()).toEqual(["db/postgres-0"]);
   });
 
   it("retries an eviction a PodDisruptionBudget refuses, with backoff, until it is allowed", async () => {

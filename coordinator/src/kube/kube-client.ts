@@ -65,8 +65,8 @@ export class KubeClient implements KubeDriver {
     return this.setUnschedulable(name, true, signal, marker);
   }
 
-  uncordon(name: string, signal?: AbortSignal): Promise<CordonResult> {
-    return this.setUnschedulable(name, false, signal);
+  uncordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
+    return this.setUnschedulable(name, false, signal, marker);
   }
 
   drain(name: string, options: DrainOptions): Promise<DrainResult> {
@@ -81,6 +81,11 @@ export class KubeClient implements KubeDriver {
   private async setUnschedulable(name: string, unschedulable: boolean, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
     const before = await this.nodeStatus(name, signal);
     if (before.exists !== true) throw new NkError("NODE_UNKNOWN", `node ${name} is not registered in Kubernetes`);
+    // An uncordon for a marker lifts only a cordon carrying it: a cordon without it is someone else's to lift.
+    if (!unschedulable && marker !== undefined && before.cordoned && before.cordonedBy !== marker) {
+      this.log.info({ node: name, cordonedBy: before.cordonedBy, marker }, "node left cordoned: its cordon is not this lease's");
+      return { wasCordoned: true };
+    }
     if (before.cordoned !== unschedulable) {
       // The marker rides along with our cordon and leaves with the uncordon; an operator's cordon has none.
       const annotations = unschedulable ? (marker ? { [CORDONED_BY]: marker } : undefined) : { [CORDONED_BY]: null };

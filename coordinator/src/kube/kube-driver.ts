@@ -25,6 +25,11 @@ export interface DrainOptions {
   readonly force?: boolean;
   /** Left on the node while it is cordoned, so a re-run (after a coordinator crash) knows the cordon is its own. */
   readonly marker?: string;
+  /**
+   * Asked right before each call: false ends the drain as aborted. For what an abort signal cannot say in time: a
+   * leader whose lease clock ran out while its process was paused, before the loss was announced.
+   */
+  readonly mayAct?: () => boolean;
 }
 
 export interface DrainResult {
@@ -57,7 +62,8 @@ export interface KubeDriver {
   listNodes(signal?: AbortSignal): Promise<readonly KubeNodeStatus[]>;
   /** Throws NkError("NODE_UNKNOWN") when the node is not registered in Kubernetes. */
   cordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult>;
-  uncordon(name: string, signal?: AbortSignal): Promise<CordonResult>;
+  /** With `marker`, only a cordon carrying it (nk's own) is lifted; another (an operator's) stays: wasCordoned then. */
+  uncordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult>;
   /** Pods matching a label selector, in every namespace; NoKube finds none. */
   listPods(labelSelector: string, signal?: AbortSignal): Promise<readonly KubePod[]>;
   /** Cordon, evict every evictable pod and wait until they are gone. Expected failures are returned, not thrown. */

@@ -159,6 +159,28 @@ describe.skipIf(etcdSkipReason !== undefined)(`LeaderElection on a real etcd${et
     }
   });
 
+  it("a leader paused past its lease clock says no at once, announces it, and leads again on the next keepalive, not silently", async () => {
+    const prefix = newPrefix();
+    let shiftMs = 0;
+    const first = LeaderElection.start({ client: await client(), prefix, id: "paused", retryMs: 200, now: () => performance.now() + shiftMs });
+    elections.push(first);
+    await until("it to lead", () => (first.isLeader() ? true : undefined), 10_000);
+    const { all: others } = await candidates(1, prefix);
+    const changes: boolean[] = [];
+    first.onChange((leader) => changes.push(leader));
+    const otherLed: boolean[] = [];
+    others[0]!.onChange((leader) => otherLed.push(leader));
+    // As this process sees it after a 3 s pause (SIGSTOP, a VM frozen), before any timer ran: etcd kept the lease.
+    shiftMs = 3_000;
+    expect([first.isLeader(), first.leaderGuard()]).toEqual([false, null]);
+    await until("the step aside to be announced", () => (changes.length > 0 ? true : undefined), 2_000);
+    expect(changes).toEqual([false]);
+    expect(first.isLeader()).toBe(false);
+    await until("it to lead again", () => (first.isLeader() ? true : undefined), 5_000);
+    expect(changes).toEqual([false, true]);
+    expect([otherLed, others[0]!.isLeader()]).toEqual([[], false]);
+  });
+
   it("hands leadership over at once when the leader resigns", async () => {
     const { all } = await candidates(2);
     const leader = await until("a leader", () => leaderOf(all), 5_000);

@@ -18,6 +18,8 @@ export interface LeaderElectionOptions {
   ttlSeconds?: number;
   /** Pause before campaigning again after a failed or lost candidacy (default 1 s). */
   retryMs?: number;
+  /** A monotonic clock in ms (default performance.now); tests move it to stand for a paused process. */
+  now?: () => number;
   logger?: Logger;
 }
 
@@ -26,9 +28,11 @@ export interface LeaderElectionOptions {
  * leader dies its lease expires after `ttlSeconds` and the next candidate is elected at once, so
  * takeover takes about one TTL. A leader leads only while etcd is known to keep its lease alive: each
  * keepalive etcd acknowledges proves the lease lives until its send time plus the TTL (LeaseClock), and the
- * leader steps down a sixth of a TTL before that unless a later keepalive came back. So a leader cut off
+ * leader steps aside a sixth of a TTL before that unless a later keepalive came back. So a leader cut off
  * from etcd (packets dropped, not refused) or paused stops before etcd can elect another, without
- * waiting for any call's deadline: drains and uncordons, which etcd cannot fence, stop with it. It also
+ * waiting for any call's deadline: drains and uncordons, which etcd cannot fence, stop with it. Stepping
+ * aside keeps the candidacy: a late keepalive (a blocked event loop, an etcd leader change) makes it
+ * leader again, announced, while its key stands; a lease really gone ends the candidacy. It also
  * checks its key every TTL/3 and steps down when the key is gone. Grants carry a harder guarantee
  * besides: `leaderGuard()` is compared inside their transaction.
  */
@@ -43,13 +47,18 @@ export class LeaderElection implements Leadership {
   private refreshing = false;
   private refreshAgain = false;
   private leaseClock: LeaseClock | undefined;
+  /** The key this candidacy won, kept while it steps aside for a late keepalive (guard is null then). */
+  private held: LeaderGuard | null = null;
+  /** The lease clock ran out while leading: isLeader() is false from then on, until announced and won back. */
+  private lapsed = false;
+  private resuming = false;
   private expiry: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
   private constructor(options: LeaderElectionOptions) {
-    this.o = { prefix: DEFAULT_ETCD_PREFIX, name: "coordinator", ttlSeconds: 3, retryMs: 1_000, logger: silentLogger(), ...options };
+    this.o = { prefix: DEFAULT_ETCD_PREFIX, name: "coordinator", ttlSeconds: 3, retryMs: 1_000, now: () => performance.now(), logger: silentLogger(), ...options };
     this.election = this.o.client.namespace(this.o.prefix).election(this.o.name, this.o.ttlSeconds);
   }
 
@@ -62,7 +71,12 @@ export class LeaderElection implements Leadership {
   }
 
   isLeader(): boolean {
-    return this.guard !== null && this.msLeft() > 0;
+    if (this.guard === null || this.lapsed) return false;
+    if (this.msLeft() > 0) return true;
+    // Asked after the clock ran out but before its timer ran (a paused process): answer no, and never take it back
+    // silently; the step aside is announced, and leading again too.
+    this.lapse();
+    return false;
   }
 
   leaderId(): string | undefined {
@@ -84,6 +98,7 @@ export class LeaderElection implements Leadership {
     for (const t of this.timers) clearTimeout(t);
     const campaign = this.campaign;
     this.campaign = undefined;
+    this.held = null;
     this.setGuard(null);
     await campaign?.resign().catch((err: unknown) => this.o.logger.warn({ err }, "resign failed; the candidacy expires with its etcd lease"));
   }
@@ -101,11 +116,18 @@ export class LeaderElection implements Leadership {
     if (this.stopped) return;
     let campaign: Campaign;
     // Taken before the campaign sends its lease grant: etcd counts the TTL from the grant's arrival, later.
-    const clock = new LeaseClock(this.o.ttlSeconds * 1_000, performance.now());
+    const clock = new LeaseClock(this.o.ttlSeconds * 1_000, this.o.now());
     try {
       campaign = this.election.campaign(this.o.id);
+    } catch (err) {
+      this.o.logger.warn({ err }, "cannot campaign; retrying");
+      return this.later(() => this.campaignOnce());
+    }
+    try {
       this.followKeepalives(campaign, clock);
     } catch (err) {
+      // A candidacy this coordinator cannot judge must not hold the election: give it up at once.
+      campaign.resign().catch(() => undefined);
       this.o.logger.warn({ err }, "cannot campaign; retrying");
       return this.later(() => this.campaignOnce());
     }
@@ -123,14 +145,49 @@ export class LeaderElection implements Leadership {
       const kv = res.kvs[0];
       if (campaign !== this.campaign) return;
       if (!kv) throw new Error(`election key ${key} vanished right after the election`);
-      if (this.msLeft() <= 0) throw new Error("elected, but etcd has acknowledged no keepalive of the candidacy's lease recently enough to act on it");
-      this.setGuard({ key, createRevision: kv.create_revision });
-      this.armExpiry(campaign);
-      this.o.logger.info({ id: this.o.id, key }, "became leader");
-      this.watchdog = setInterval(() => void this.confirm(campaign), (this.o.ttlSeconds * 1_000) / 3);
-      this.watchdog.unref();
+      this.held = { key, createRevision: kv.create_revision };
+      // Elected with no keepalive acknowledged recently enough: the next one makes it leader (resume).
+      if (this.msLeft() > 0) this.lead(campaign, "became leader");
     } catch (err) {
       this.lose(campaign, err);
+    }
+  }
+
+  private lead(campaign: Campaign, message: string): void {
+    this.lapsed = false;
+    this.setGuard(this.held);
+    this.armExpiry(campaign);
+    this.o.logger.info({ id: this.o.id, key: this.held?.key }, message);
+    this.watchdog = setInterval(() => void this.confirm(campaign), (this.o.ttlSeconds * 1_000) / 3);
+    this.watchdog.unref();
+  }
+
+  /** The lease clock ran out: stop leading at once, and tell the listeners right after (not inside a caller's check). */
+  private lapse(): void {
+    if (this.lapsed || this.guard === null) return;
+    this.lapsed = true;
+    setImmediate(() => {
+      if (!this.lapsed || this.guard === null) return;
+      this.o.logger.warn({ id: this.o.id }, `etcd acknowledged none of the keepalives this coordinator sent in the last ${Math.round((this.o.ttlSeconds * 5_000) / 6)} ms: stepping aside before etcd could expire its lease; leading again when one is acknowledged while the election key is still this coordinator's`);
+      this.setGuard(null);
+      this.lapsed = false;
+    });
+  }
+
+  /** A keepalive came back after a lapse: lead again if the election key is still this candidacy's (the lease lived). */
+  private async resume(campaign: Campaign): Promise<void> {
+    const held = this.held;
+    if (this.resuming || !held) return;
+    this.resuming = true;
+    try {
+      const kv = (await this.o.client.get(held.key).exec()).kvs[0];
+      if (campaign !== this.campaign || this.held !== held || this.guard !== null) return;
+      if (kv?.create_revision !== held.createRevision) return this.lose(campaign, new Error("the election key is gone"));
+      if (this.msLeft() > 0) this.lead(campaign, "leading again: etcd acknowledged a keepalive and the election key is still this coordinator's");
+    } catch (err) {
+      this.o.logger.debug({ err }, "cannot read the election key; leading again on a later keepalive");
+    } finally {
+      this.resuming = false;
     }
   }
 
@@ -150,10 +207,14 @@ export class LeaderElection implements Leadership {
   /** Keeps the candidacy's lease clock from its keepalives (etcd3 keeps the lease; only its events are public). */
   private followKeepalives(campaign: Campaign, clock: LeaseClock): void {
     const lease = campaignLease(campaign);
-    lease.on("keepaliveFired", () => clock.sent(performance.now()));
+    lease.on("keepaliveFired", () => clock.sent(this.o.now()));
     lease.on("keepaliveSucceeded", (res: { TTL: string }) => {
+      // A reply that finds the clock already run out does not take leadership back silently: lapse first.
+      if (campaign === this.campaign && this.guard && this.msLeft() <= 0) this.lapse();
       clock.acknowledged(Number(res.TTL));
-      if (campaign === this.campaign && this.guard) this.armExpiry(campaign);
+      if (campaign !== this.campaign) return;
+      if (this.guard && !this.lapsed) this.armExpiry(campaign);
+      else if (!this.guard && this.held && this.msLeft() > 0) void this.resume(campaign);
     });
     lease.on("keepaliveFailed", () => clock.streamLost());
     lease.on("keepaliveEstablished", () => clock.streamLost());
@@ -163,17 +224,23 @@ export class LeaderElection implements Leadership {
   private msLeft(): number {
     const clock = this.leaseClock;
     if (!clock) return 0;
-    return clock.expiresNoEarlierThanMs - (this.o.ttlSeconds * 1_000) / 6 - performance.now();
+    return clock.expiresNoEarlierThanMs - (this.o.ttlSeconds * 1_000) / 6 - this.o.now();
   }
 
-  /** Steps down when the lease clock runs out, unless a keepalive acknowledged meanwhile moved it (re-armed then). */
+  /**
+   * Steps aside when the lease clock runs out, unless a keepalive acknowledged meanwhile moved it (re-armed then).
+   * Judged in setImmediate: after the event loop was blocked, timers run before sockets are read, and replies that
+   * already arrived are credited first. The candidacy stays: etcd expires it if the lease is really gone.
+   */
   private armExpiry(campaign: Campaign): void {
     clearTimeout(this.expiry);
     this.expiry = setTimeout(() => {
-      if (campaign !== this.campaign || !this.guard) return;
-      if (this.msLeft() > 0) return this.armExpiry(campaign);
-      this.lose(campaign, new Error(`etcd acknowledged none of the keepalives this coordinator sent in the last ${Math.round((this.o.ttlSeconds * 5_000) / 6)} ms: stepping down before etcd can expire its lease and elect another`));
-    }, Math.max(0, Math.ceil(this.msLeft())));
+      setImmediate(() => {
+        if (campaign !== this.campaign || !this.guard || this.lapsed) return;
+        if (this.msLeft() > 0) this.armExpiry(campaign);
+        else this.lapse();
+      });
+    }, Math.max(1, Math.ceil(this.msLeft())));
     this.expiry.unref();
   }
 
@@ -185,6 +252,8 @@ export class LeaderElection implements Leadership {
     }
     this.o.logger.warn({ err, id: this.o.id, wasLeader: this.guard !== null }, "candidacy lost; campaigning again");
     this.campaign = undefined;
+    this.held = null;
+    this.lapsed = false;
     this.setGuard(null);
     campaign.resign().catch(() => undefined);
     this.later(() => this.campaignOnce());

@@ -206,12 +206,28 @@ describe("a Kubernetes API that does not answer (a black-holed connection)", () 
   });
 
   it("an uncordon that never answers fails the failure hook, naming the call, the node and the time waited", async () => {
-    fake.setNode({ name: "n1", ready: true, unschedulable: true });
+    fake.setNode({ name: "n1", ready: true, unschedulable: true, annotations: { "nk.dev/cordoned-by": "lease-7" } });
     fake.blackHole("PATCH", "/api/v1/nodes/n1");
     const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 50, log: silentLogger() });
     await expect(hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).rejects.toThrow("Kubernetes API: uncordoning node n1: no answer within 50ms");
     await fake.hungUp(1);
     expect(fake.node("n1")?.unschedulable).toBe(true);
+  });
+
+  it("lifts only nk's own cordon: a lease that wrongly says nk cordoned (the cordon's read timed out) leaves an operator's", async () => {
+    fake.setNode({ name: "n1", ready: true, unschedulable: true });
+    const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, log: silentLogger() });
+    expect(await hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).toEqual({ ok: true, reason: "left cordoned: its cordon does not carry this lease's marker (lease-7)" });
+    expect(await hooks.afterReturn({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).toEqual({ ok: true, reason: "back and healthy; left cordoned: its cordon does not carry this lease's marker (lease-7)" });
+    expect([fake.node("n1")?.unschedulable, fake.calls("PATCH")]).toEqual([true, []]);
+  });
+
+  it("sends no call once isLeader() says no, even before the loss is announced (a paused leader)", async () => {
+    fake.setNode({ name: "n1", ready: true, unschedulable: true, annotations: { "nk.dev/cordoned-by": "lease-7" } });
+    const leadership = { isLeader: () => false, onChange: () => () => undefined };
+    const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, leadership, log: silentLogger() });
+    expect(await hooks.afterFailure({ ...lease, cordonedByUs: true })).toEqual({ ok: false, reason: "this coordinator no longer leads: the new leader drains and uncordons", deposed: true });
+    expect([fake.calls("GET"), fake.calls("PATCH"), fake.node("n1")?.unschedulable]).toEqual([[], [], true]);
   });
 
   it("losing leadership ends the status read before a drain at once, and nothing is cordoned", async () => {

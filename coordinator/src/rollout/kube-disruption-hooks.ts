@@ -1,4 +1,5 @@
 // Drain before a disruption and "is it really back?" after it, on top of the Kubernetes driver and health.
+import { NkError, isNkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { NodeRegistry } from "../fleet/index.js";
 import { boundedCall, KUBE_CALL_TIMEOUT_MS, type CordonResult, type DrainResult, type KubeDriver, type KubeNodeStatus } from "../kube/index.js";
@@ -43,8 +44,8 @@ export class KubeDisruptionHooks implements DisruptionHooks {
       if (!this.leads()) return NOT_LEADING;
       // The marker names this lease, so a re-run after a coordinator crash recognises its own cordon
       // (even if the crash came before the first run's outcome was saved) and still uncordons afterwards.
-      const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs(), marker: `lease-${lease.fencingToken}`, signal: leading });
-      if (leading.aborted) return NOT_LEADING;
+      const result = await kube.drain(lease.node, { timeoutMs: this.deps.drainTimeoutMs(), marker: markerOf(lease), signal: leading, mayAct: () => this.leads() });
+      if (leading.aborted || !this.leads()) return NOT_LEADING;
       return this.drained(lease, result);
     });
   }
@@ -73,16 +74,17 @@ export class KubeDisruptionHooks implements DisruptionHooks {
       // The checks take a while: leadership may have gone meanwhile (the slot stays held; the new leader returns it).
       if (!this.leads()) return NOT_LEADING;
       // Never uncordon a node that an operator had cordoned before the lease.
-      if (kube.enabled && lease.cordonedByUs && !lease.nodeWasCordoned) await this.uncordon(lease.node, leading);
-      return { ok: true, reason: lease.cordonedByUs && !lease.nodeWasCordoned ? "back, healthy and uncordoned" : "back and healthy" };
+      if (!(kube.enabled && lease.cordonedByUs && !lease.nodeWasCordoned)) return { ok: true, reason: "back and healthy" };
+      const kept = (await this.uncordon(lease, leading)).wasCordoned;
+      return { ok: true, reason: kept ? `back and healthy; left cordoned: its cordon does not carry this lease's marker (${markerOf(lease)})` : "back, healthy and uncordoned" };
     });
   }
 
   async afterFailure(lease: LeaseRecord): Promise<DisruptionOutcome> {
     if (!this.deps.kube.enabled || lease.role === "none" || !lease.cordonedByUs || lease.nodeWasCordoned) return { ok: true, reason: "not cordoned by nk" };
     return this.whileLeading(async (leading) => {
-      await this.uncordon(lease.node, leading);
-      return { ok: true, reason: "uncordoned" };
+      const kept = (await this.uncordon(lease, leading)).wasCordoned;
+      return { ok: true, reason: kept ? `left cordoned: its cordon does not carry this lease's marker (${markerOf(lease)})` : "uncordoned" };
     });
   }
 
@@ -113,7 +115,7 @@ export class KubeDisruptionHooks implements DisruptionHooks {
     try {
       return await work(abort.signal);
     } catch (err) {
-      if (abort.signal.aborted) return NOT_LEADING;
+      if (abort.signal.aborted || isNkError(err, "NOT_LEADER")) return NOT_LEADING;
       throw err;
     } finally {
       off?.();
@@ -121,14 +123,29 @@ export class KubeDisruptionHooks implements DisruptionHooks {
   }
 
   private nodeStatus(node: string, leading: AbortSignal): Promise<KubeNodeStatus> {
-    return boundedCall(`reading node ${node}`, this.timeoutMs(), (signal) => this.deps.kube.nodeStatus(node, signal), leading);
+    return this.leaderCall(`reading node ${node}`, (signal) => this.deps.kube.nodeStatus(node, signal), leading);
   }
 
-  private uncordon(node: string, leading: AbortSignal): Promise<CordonResult> {
-    return boundedCall(`uncordoning node ${node}`, this.timeoutMs(), (signal) => this.deps.kube.uncordon(node, signal), leading);
+  /**
+   * Only a cordon carrying this lease's marker is lifted: if the cordon's own call failed, the lease may say nk
+   * cordoned a node an operator had cordoned, and that cordon must stay.
+   */
+  private uncordon(lease: LeaseRecord, leading: AbortSignal): Promise<CordonResult> {
+    return this.leaderCall(`uncordoning node ${lease.node}`, (signal) => this.deps.kube.uncordon(lease.node, signal, markerOf(lease)), leading);
+  }
+
+  /** Bounded, and not sent once leadership is gone, even before its loss was announced (a paused process). */
+  private leaderCall<T>(what: string, call: (signal: AbortSignal) => Promise<T>, leading: AbortSignal): Promise<T> {
+    if (!this.leads()) return Promise.reject(new NkError("NOT_LEADER", `${what}: not sent, this coordinator no longer leads`));
+    return boundedCall(what, this.timeoutMs(), call, leading);
   }
 
   private timeoutMs(): number {
     return this.deps.callTimeoutMs ?? KUBE_CALL_TIMEOUT_MS;
   }
+}
+
+/** Left on a node nk cordoned for this lease: a re-run recognises its own cordon, and an uncordon lifts only it. */
+function markerOf(lease: LeaseRecord): string {
+  return `lease-${lease.fencingToken}`;
 }
