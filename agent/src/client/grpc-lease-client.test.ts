@@ -175,11 +175,13 @@ describe("GrpcLeaseClient", () => {
     const client = new GrpcLeaseClient({ client: conn as unknown as CoordinatorClient, bootId: async () => "boot-1", onLost: () => undefined, log: silentLogger(), quietMs: 40, random: () => 0 });
     const acquired = client.acquire(request, new AbortController().signal);
     conn.streams[0]!.emit("data", { ...lease(0, "queued"), queuePosition: 1 });
-    await vi.waitFor(() => expect(conn.streams).toHaveLength(2), { timeout: 2_000 });
-    expect(conn.streams[0]!.cancelled).toBe(true);
+    // Each quiet stream is opened again (a loaded machine may see several before it looks): the first is ended.
+    await vi.waitFor(() => expect(conn.streams.length).toBeGreaterThanOrEqual(2), { timeout: 2_000 });
+    const last = conn.streams.length - 1;
+    expect(conn.streams.slice(0, last).map((s) => s.cancelled)).toEqual(Array(last).fill(true));
     // Nothing withdrew the request: the new stream asks for the same thing.
     expect(conn.releases).toEqual([]);
-    conn.streams[1]!.emit("data", lease(5, "granted"));
+    conn.streams[last]!.emit("data", lease(5, "granted"));
     expect(await acquired).toEqual({ granted: true, fencingToken: 5 });
     client.close();
   });
