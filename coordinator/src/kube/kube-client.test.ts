@@ -96,6 +96,10 @@ describe("KubeClient cordon", () => {
     expect(await kube.uncordon("n1", undefined, "lease-11")).toEqual({ wasCordoned: true });
     expect(await kube.uncordon("n1", undefined, "lease-10")).toEqual({ wasCordoned: false });
     expect(await kube.nodeStatus("n1")).toMatchObject({ cordoned: false, cordonedBy: null });
+    // A leader that may no longer act once the node's read came back writes nothing.
+    const patches = fake.calls("PATCH").length;
+    await expect(kube.cordon("n1", undefined, "lease-12", () => false)).rejects.toThrow("cordoning node n1: not sent, this coordinator may no longer act");
+    expect([fake.calls("PATCH").length, fake.node("n1")?.unschedulable]).toEqual([patches, false]);
   });
 
   it("refuses to cordon a node Kubernetes does not know", async () => {
@@ -129,7 +133,8 @@ describe("KubeClient drain", () => {
 
   it("sends no call once mayAct says no (a leader whose lease clock ran out), and ends as aborted", async () => {
     fake.addPod({ namespace: "db", name: "postgres-0", nodeName: "n1", owner: "StatefulSet", pdbBlocks: 3 });
-    let allowed = 3;
+    // Asked before the cordon's read and before its write, before the pod list, then before each eviction.
+    let allowed = 4;
     const result = await kube.drain("n1", { timeoutMs: 600_000, mayAct: () => allowed-- > 0 });
     expect(result).toMatchObject({ ok: false, reason: "drain aborted", evicted: [] });
     // The cordon, the pod list and one eviction went out; the retries did not.
@@ -194,10 +199,10 @@ describe("KubeClient drain", () => {
   });
 
   it("bounds each call: a pod list that never answers is retried until the drain's deadline, then named", async () => {
-    const bounded = new KubeClient(fakeKubeConfig(fake), { clock, tuning: { callTimeoutMs: 50 } });
+    const bounded = new KubeClient(fakeKubeConfig(fake), { clock, tuning: { callTimeoutMs: 300 } });
     fake.blackHole("GET", "/api/v1/pods");
     const result = await bounded.drain("n1", { timeoutMs: 10_000 });
-    expect(result).toEqual({ ok: false, evicted: [], wasCordoned: false, reason: "listing pods on n1 failed: Kubernetes API: listing pods on n1: no answer within 50ms" });
+    expect(result).toEqual({ ok: false, evicted: [], wasCordoned: false, reason: "listing pods on n1 failed: Kubernetes API: listing pods on n1: no answer within 300ms" });
     expect(clock.sleeps).toEqual([1_000, 2_000, 4_000, 3_000]);
     // Each attempt's abort reached its connection: none is left open.
     await fake.hungUp(5);

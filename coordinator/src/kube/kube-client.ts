@@ -61,16 +61,16 @@ export class KubeClient implements KubeDriver {
     }
   }
 
-  cordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
-    return this.setUnschedulable(name, true, signal, marker);
+  cordon(name: string, signal?: AbortSignal, marker?: string, mayAct?: () => boolean): Promise<CordonResult> {
+    return this.setUnschedulable(name, true, signal, marker, mayAct);
   }
 
-  uncordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
-    return this.setUnschedulable(name, false, signal, marker);
+  uncordon(name: string, signal?: AbortSignal, marker?: string, mayAct?: () => boolean): Promise<CordonResult> {
+    return this.setUnschedulable(name, false, signal, marker, mayAct);
   }
 
   drain(name: string, options: DrainOptions): Promise<DrainResult> {
-    const deps = { api: this.api, clock: this.clock, tuning: this.tuning, log: this.log, cordon: (n: string, s: AbortSignal) => this.cordon(n, s, options.marker) };
+    const deps = { api: this.api, clock: this.clock, tuning: this.tuning, log: this.log, cordon: (n: string, s: AbortSignal) => this.cordon(n, s, options.marker, options.mayAct) };
     return drainNode(deps, name, options);
   }
 
@@ -78,7 +78,7 @@ export class KubeClient implements KubeDriver {
    * Reads first so callers learn whether an operator had cordoned the node already; the patch is
    * skipped when nothing changes. Uncordon sends null (what kubectl sends) so the field is removed.
    */
-  private async setUnschedulable(name: string, unschedulable: boolean, signal?: AbortSignal, marker?: string): Promise<CordonResult> {
+  private async setUnschedulable(name: string, unschedulable: boolean, signal?: AbortSignal, marker?: string, mayAct?: () => boolean): Promise<CordonResult> {
     const before = await this.nodeStatus(name, signal);
     if (before.exists !== true) throw new NkError("NODE_UNKNOWN", `node ${name} is not registered in Kubernetes`);
     // An uncordon for a marker lifts only a cordon carrying it: a cordon without it is someone else's to lift.
@@ -90,6 +90,8 @@ export class KubeClient implements KubeDriver {
       // The marker rides along with our cordon and leaves with the uncordon; an operator's cordon has none.
       const annotations = unschedulable ? (marker ? { [CORDONED_BY]: marker } : undefined) : { [CORDONED_BY]: null };
       const body = { ...(annotations ? { metadata: { annotations } } : {}), spec: { unschedulable: unschedulable ? true : null } };
+      // The read took a while: a leader that may no longer act (its lease clock ran out meanwhile) writes nothing.
+      if (mayAct && !mayAct()) throw new NkError("NOT_LEADER", `${unschedulable ? "cordoning" : "uncordoning"} node ${name}: not sent, this coordinator may no longer act`);
       try {
         await this.api.patchNode({ name, body }, callOptions(signal, PatchStrategy.StrategicMergePatch));
       } catch (err) {

@@ -61,9 +61,10 @@ export interface KubeDriver {
   nodeStatus(name: string, signal?: AbortSignal): Promise<KubeNodeStatus>;
   listNodes(signal?: AbortSignal): Promise<readonly KubeNodeStatus[]>;
   /** Throws NkError("NODE_UNKNOWN") when the node is not registered in Kubernetes. */
-  cordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult>;
+  /** `mayAct`: asked right before the write (after the node's read); false throws NOT_LEADER and writes nothing. */
+  cordon(name: string, signal?: AbortSignal, marker?: string, mayAct?: () => boolean): Promise<CordonResult>;
   /** With `marker`, only a cordon carrying it (nk's own) is lifted; another (an operator's) stays: wasCordoned then. */
-  uncordon(name: string, signal?: AbortSignal, marker?: string): Promise<CordonResult>;
+  uncordon(name: string, signal?: AbortSignal, marker?: string, mayAct?: () => boolean): Promise<CordonResult>;
   /** Pods matching a label selector, in every namespace; NoKube finds none. */
   listPods(labelSelector: string, signal?: AbortSignal): Promise<readonly KubePod[]>;
   /** Cordon, evict every evictable pod and wait until they are gone. Expected failures are returned, not thrown. */

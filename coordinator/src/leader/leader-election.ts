@@ -53,6 +53,8 @@ export class LeaderElection implements Leadership {
   private lapsed = false;
   private resuming = false;
   private expiry: NodeJS.Timeout | undefined;
+  /** Armed while stepped aside: a candidacy that cannot lead again in time gives way to one that can. */
+  private giveUp: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
@@ -99,6 +101,7 @@ export class LeaderElection implements Leadership {
     const campaign = this.campaign;
     this.campaign = undefined;
     this.held = null;
+    clearTimeout(this.giveUp);
     this.setGuard(null);
     await campaign?.resign().catch((err: unknown) => this.o.logger.warn({ err }, "resign failed; the candidacy expires with its etcd lease"));
   }
@@ -155,6 +158,7 @@ export class LeaderElection implements Leadership {
 
   private lead(campaign: Campaign, message: string): void {
     this.lapsed = false;
+    clearTimeout(this.giveUp);
     this.setGuard(this.held);
     this.armExpiry(campaign);
     this.o.logger.info({ id: this.o.id, key: this.held?.key }, message);
@@ -166,11 +170,21 @@ export class LeaderElection implements Leadership {
   private lapse(): void {
     if (this.lapsed || this.guard === null) return;
     this.lapsed = true;
+    const campaign = this.campaign;
     setImmediate(() => {
-      if (!this.lapsed || this.guard === null) return;
+      if (!this.lapsed || this.guard === null || !campaign) return;
       this.o.logger.warn({ id: this.o.id }, `etcd acknowledged none of the keepalives this coordinator sent in the last ${Math.round((this.o.ttlSeconds * 5_000) / 6)} ms: stepping aside before etcd could expire its lease; leading again when one is acknowledged while the election key is still this coordinator's`);
       this.setGuard(null);
       this.lapsed = false;
+      // Its key still holds the election: a coordinator whose replies keep coming too late (a starved event loop)
+      // would keep every other from leading. After two TTLs aside it gives the candidacy up.
+      clearTimeout(this.giveUp);
+      this.giveUp = setTimeout(() => {
+        if (campaign === this.campaign && this.guard === null) this.lose(campaign, new Error(`stepped aside for ${this.o.ttlSeconds * 2} s without etcd acknowledging a keepalive in time: giving up the candidacy so that another coordinator can lead`));
+      }, this.o.ttlSeconds * 2_000);
+      this.giveUp.unref();
+      // A reply that came while the step aside was pending found it leading still: it resumes now.
+      if (this.msLeft() > 0) void this.resume(campaign);
     });
   }
 
@@ -211,13 +225,13 @@ export class LeaderElection implements Leadership {
     lease.on("keepaliveSucceeded", (res: { TTL: string }) => {
       // A reply that finds the clock already run out does not take leadership back silently: lapse first.
       if (campaign === this.campaign && this.guard && this.msLeft() <= 0) this.lapse();
-      clock.acknowledged(Number(res.TTL));
+      clock.acknowledged(Number(res.TTL), this.o.now());
       if (campaign !== this.campaign) return;
       if (this.guard && !this.lapsed) this.armExpiry(campaign);
       else if (!this.guard && this.held && this.msLeft() > 0) void this.resume(campaign);
     });
-    lease.on("keepaliveFailed", () => clock.streamLost());
-    lease.on("keepaliveEstablished", () => clock.streamLost());
+    lease.on("keepaliveFailed", () => clock.streamLost(this.o.now()));
+    lease.on("keepaliveEstablished", () => clock.streamLost(this.o.now()));
   }
 
   /** Milliseconds this coordinator may still act as leader: up to a sixth of a TTL before etcd could expire its lease. */
@@ -254,6 +268,7 @@ export class LeaderElection implements Leadership {
     this.campaign = undefined;
     this.held = null;
     this.lapsed = false;
+    clearTimeout(this.giveUp);
     this.setGuard(null);
     campaign.resign().catch(() => undefined);
     this.later(() => this.campaignOnce());

@@ -11,6 +11,8 @@
 export class LeaseClock {
   private unanswered: number[] = [];
   private aliveUntilMs: number;
+  /** A broken stream's oldest unanswered send, and until when its late replies may still arrive. */
+  private orphan: { sentAtMs: number; untilMs: number } | null = null;
 
   /** `grantSentAtMs`: a time at or before the lease's grant was sent (etcd counts its TTL from the grant). */
   constructor(
@@ -26,15 +28,22 @@ export class LeaseClock {
   }
 
   /** etcd acknowledged the oldest unanswered keepalive and gave the lease `ttlSeconds` from when it arrived. */
-  acknowledged(ttlSeconds: number): void {
-    const sentAtMs = this.unanswered.shift();
+  acknowledged(ttlSeconds: number, atMs: number): void {
+    let sentAtMs = this.unanswered.shift();
     if (sentAtMs === undefined || !(ttlSeconds > 0)) return;
+    // A reply may be a broken stream's, late (etcd3 half-closes a timed-out stream and still hears it): credit no
+    // later than that stream's oldest unanswered send until such replies can no longer matter.
+    if (this.orphan && atMs < this.orphan.untilMs) sentAtMs = Math.min(sentAtMs, this.orphan.sentAtMs);
     this.aliveUntilMs = Math.max(this.aliveUntilMs, sentAtMs + Math.min(ttlSeconds * 1_000, this.ttlMs));
   }
 
-  /** The keepalive stream broke: replies to what it carried will never come. */
-  streamLost(): void {
+  /** The keepalive stream broke (or a new one opened): its unanswered sends leave the queue, their replies may lag. */
+  streamLost(atMs: number): void {
+    const oldest = this.unanswered[0];
     this.unanswered = [];
+    if (oldest === undefined) return;
+    const sentAtMs = Math.min(oldest, this.orphan && atMs < this.orphan.untilMs ? this.orphan.sentAtMs : oldest);
+    this.orphan = { sentAtMs, untilMs: atMs + this.ttlMs };
   }
 
   /** etcd keeps the lease at least until then. */

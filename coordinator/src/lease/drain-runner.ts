@@ -60,6 +60,8 @@ export class DrainRunner {
       if (outcome.cordonedByUs !== undefined) patch.cordonedByUs = outcome.cordonedByUs;
       if (outcome.nodeWasCordoned !== undefined) patch.nodeWasCordoned = outcome.nodeWasCordoned;
       if (undo?.ok && cordon.cordonedByUs && !cordon.nodeWasCordoned) patch.cordonedByUs = false;
+      // The uncordon found a cordon not this lease's (an operator's): it stays, and the lease says so from now on.
+      if (undo?.ok && undo.nodeWasCordoned) patch.nodeWasCordoned = true;
       const settings = this.deps.settings.current();
       // A holder that already moved on (rebooting) keeps its state; only the cordon facts are recorded.
       if (outcome.ok && current.state === "draining") {
@@ -73,7 +75,7 @@ export class DrainRunner {
         this.book.notes.delete(node);
         await this.deps.store.appendEvent({ kind: "lease-drained", node, revision: next.revision, message: outcome.reason || "drained" });
       } else {
-        const after = !undo?.ok ? `could not be uncordoned: ${undo?.reason}` : cordon.nodeWasCordoned ? "stays cordoned (an operator cordoned it)" : "is uncordoned";
+        const after = !undo?.ok ? `could not be uncordoned: ${undo?.reason}` : cordon.nodeWasCordoned ? "stays cordoned (an operator cordoned it)" : undo.nodeWasCordoned ? `stays cordoned (${undo.reason})` : "is uncordoned";
         this.book.notes.set(node, `drain failed: ${outcome.reason}`);
         await this.deps.store.appendEvent({ kind: "lease-drain-failed", node, revision: next.revision, message: `${outcome.reason}; ${node} is not rebooted and ${after}` });
         await this.engine.halt(`drain of ${node} failed: ${outcome.reason}; ${node} was not rebooted and ${after}`, next.revision, node);

@@ -179,7 +179,7 @@ describe("a Kubernetes API that does not answer (a black-holed connection)", () 
   it("the return check gives up after the call timeout; the lease stays held with the reason, and a later release succeeds", async () => {
     fake.setNode({ name: "n1", ready: true });
     const kube = new KubeClient(fakeKubeConfig(fake), { clock: new InstantClock() });
-    const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 50, log: silentLogger() });
+    const hooks = new KubeDisruptionHooks({ kube, registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 400, log: silentLogger() });
     const h = await harness(settingsFor({ n1: "agent" }), {}, { hooks });
     try {
       await acquire(h, "n1");
@@ -193,7 +193,7 @@ describe("a Kubernetes API that does not answer (a black-holed connection)", () 
 
       fake.blackHole("GET", "/api/v1/nodes/n1");
       expect(await h.manager.release("n1", token, true, "confirmed")).toBe(false);
-      expect(h.manager.held()[0]).toMatchObject({ node: "n1", fencingToken: token, waitingReason: "not back yet: Kubernetes API: reading node n1: no answer within 50ms" });
+      expect(h.manager.held()[0]).toMatchObject({ node: "n1", fencingToken: token, waitingReason: "not back yet: Kubernetes API: reading node n1: no answer within 400ms" });
       await fake.hungUp(1); // the timeout reached the client's connection, not only the hook's promise
 
       fake.fillBlackHoles();
@@ -208,8 +208,8 @@ describe("a Kubernetes API that does not answer (a black-holed connection)", () 
   it("an uncordon that never answers fails the failure hook, naming the call, the node and the time waited", async () => {
     fake.setNode({ name: "n1", ready: true, unschedulable: true, annotations: { "nk.dev/cordoned-by": "lease-7" } });
     fake.blackHole("PATCH", "/api/v1/nodes/n1");
-    const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 50, log: silentLogger() });
-    await expect(hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).rejects.toThrow("Kubernetes API: uncordoning node n1: no answer within 50ms");
+    const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, callTimeoutMs: 400, log: silentLogger() });
+    await expect(hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).rejects.toThrow("Kubernetes API: uncordoning node n1: no answer within 400ms");
     await fake.hungUp(1);
     expect(fake.node("n1")?.unschedulable).toBe(true);
   });
@@ -217,7 +217,7 @@ describe("a Kubernetes API that does not answer (a black-holed connection)", () 
   it("lifts only nk's own cordon: a lease that wrongly says nk cordoned (the cordon's read timed out) leaves an operator's", async () => {
     fake.setNode({ name: "n1", ready: true, unschedulable: true });
     const hooks = new KubeDisruptionHooks({ kube: new KubeClient(fakeKubeConfig(fake)), registry, clusterChecks: checksOk, drainTimeoutMs: () => 60_000, log: silentLogger() });
-    expect(await hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).toEqual({ ok: true, reason: "left cordoned: its cordon does not carry this lease's marker (lease-7)" });
+    expect(await hooks.afterFailure({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).toEqual({ ok: true, reason: "left cordoned: its cordon does not carry this lease's marker (lease-7)", cordonedByUs: false, nodeWasCordoned: true });
     expect(await hooks.afterReturn({ ...lease, cordonedByUs: true, nodeWasCordoned: false })).toEqual({ ok: true, reason: "back and healthy; left cordoned: its cordon does not carry this lease's marker (lease-7)" });
     expect([fake.node("n1")?.unschedulable, fake.calls("PATCH")]).toEqual([true, []]);
   });

@@ -84,7 +84,8 @@ export class KubeDisruptionHooks implements DisruptionHooks {
     if (!this.deps.kube.enabled || lease.role === "none" || !lease.cordonedByUs || lease.nodeWasCordoned) return { ok: true, reason: "not cordoned by nk" };
     return this.whileLeading(async (leading) => {
       const kept = (await this.uncordon(lease, leading)).wasCordoned;
-      return { ok: true, reason: kept ? `left cordoned: its cordon does not carry this lease's marker (${markerOf(lease)})` : "uncordoned" };
+      // Kept: the cordon is someone else's (nodeWasCordoned), which the lease then records and its messages say.
+      return kept ? { ok: true, reason: `left cordoned: its cordon does not carry this lease's marker (${markerOf(lease)})`, cordonedByUs: false, nodeWasCordoned: true } : { ok: true, reason: "uncordoned" };
     });
   }
 
@@ -131,7 +132,7 @@ export class KubeDisruptionHooks implements DisruptionHooks {
    * cordoned a node an operator had cordoned, and that cordon must stay.
    */
   private uncordon(lease: LeaseRecord, leading: AbortSignal): Promise<CordonResult> {
-    return this.leaderCall(`uncordoning node ${lease.node}`, (signal) => this.deps.kube.uncordon(lease.node, signal, markerOf(lease)), leading);
+    return this.leaderCall(`uncordoning node ${lease.node}`, (signal) => this.deps.kube.uncordon(lease.node, signal, markerOf(lease), () => this.leads()), leading);
   }
 
   /** Bounded, and not sent once leadership is gone, even before its loss was announced (a paused process). */
