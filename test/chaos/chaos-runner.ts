@@ -187,7 +187,11 @@ function seededBody(seed: number, steps: number, cluster: ChaosBase, driver: Cha
   const nodes = cluster.options.nodes;
   const schedule = makeSchedule(seed, { nodes, servers: nodes.filter((n) => cluster.roles.get(n) === "server"), steps, ha: cluster instanceof HaCluster });
   const actions: Record<string, number> = {};
-  for (const { action } of schedule.steps) actions[action.kind] = (actions[action.kind] ?? 0) + 1;
+  // A cut that drops packets is counted apart: it is the one only the leader's own clock can notice.
+  for (const { action } of schedule.steps) {
+    const kind = action.kind === "etcd-cut" && action.drop ? "etcd-drop" : action.kind;
+    actions[kind] = (actions[kind] ?? 0) + 1;
+  }
   return {
     seed,
     label: `seed ${seed}`,
