@@ -15,14 +15,20 @@ export function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: Ma
   const bad = isBad(s, d.sha256);
   const buildGaveUp = s.failedBuild?.sha256 === d.sha256 && s.failedBuild.attempts >= cfg.maxBuildAttempts;
   if (bad || buildGaveUp) {
-    // A newer desired bundle supersedes anything queued, even when it is itself refused: while busy, it waits in
-    // `queued` so that, once the apply in flight ends, the refusal is reported (else the node would rest
-    // "confirmed" on an older bundle with no word about the desired one).
-    if (!isResting(s.phase)) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
     const error = bad
       ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until it changes or an operator retries`
       : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
     const phase = bad ? "rolled-back" : "failed";
+    // Nothing touched yet: the refusal supersedes the pending apply at once. Queued behind it, the refusal waited for
+    // a lease the coordinator never grants, since it grants only for the bundle it names now (HA chaos seed
+    // 28100565: a node waited on a stale request until the next push).
+    if (s.phase === "fetched" || s.phase === "building" || (s.phase === "waiting-lease" && s.lease === null)) {
+      return { state: { ...s, phase, target: null, queued: null, lastError: error }, effects: [{ type: "abort-pending" }, report(phase, d, { error })] };
+    }
+    // A newer desired bundle supersedes anything queued, even when it is itself refused: while busy, it waits in
+    // `queued` so that, once the apply in flight ends, the refusal is reported (else the node would rest
+    // "confirmed" on an older bundle with no word about the desired one).
+    if (!isResting(s.phase)) return { state: { ...s, queued: { revision: d.revision, sha256: d.sha256 } }, effects: [] };
     // A node stuck after a failed rollback keeps its failure, target and lease for an operator (as does any node
     // holding a lease it is not giving back): say no, change nothing.
     if (isStuck(s) || (s.lease !== null && !s.lease.releasing)) return { state: s.queued ? { ...s, queued: null } : s, effects: [report(phase, d, { error })] };

@@ -170,6 +170,19 @@ describe("bad history", () => {
     const back = step(r.state, ev.desired(desired("a", { revision: "rev-d" })));
     expect(back.state).toMatchObject({ phase: "confirmed", lastError: null });
   });
+
+  it("a bad sha256 arriving while the node waits for a lease ends the wait at once and rests refused", () => {
+    // HA chaos seed 28100565: queued behind the lease request of a bundle the coordinator no longer named, the
+    // refusal waited for a grant that never came, until the next push.
+    for (const phase of ["fetched", "building", "waiting-lease"] as const) {
+      const waiting: AgentState = { ...reach(phase), bad: [{ sha256: B.sha256, revision: "rev-b", reason: "health deadline passed", at: 0 }] };
+      expect(waiting.lease).toBeNull();
+      const r = step(waiting, ev.desired(B));
+      expect(r.effects.filter((e) => e.type === "abort-pending")).toHaveLength(1);
+      expect(r.effects.filter((e) => e.type === "report")).toEqual([expect.objectContaining({ phase: "rolled-back", sha256: B.sha256 })]);
+      expect(r.state).toMatchObject({ phase: "rolled-back", applied: waiting.applied, target: null, queued: null, lastError: expect.stringContaining("rolled back before (health deadline passed)") });
+    }
+  });
 });
 
 describe("secrets that cannot be fetched", () => {
