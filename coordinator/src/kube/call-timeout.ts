@@ -25,3 +25,11 @@ export async function boundedCall<T>(what: string, timeoutMs: number, call: (sig
     throw err;
   }
 }
+
+/**
+ * Throws NOT_LEADER, sending nothing, once `mayAct` says no: a leader whose lease clock ran out (a paused process) must
+ * not write to Kubernetes, even before its loss is announced to the abort signals.
+ */
+export function assertMayAct(what: string, mayAct: (() => boolean) | undefined): void {
+  if (mayAct && !mayAct()) throw new NkError("NOT_LEADER", `${what}: not sent, this coordinator may no longer act`);
+}

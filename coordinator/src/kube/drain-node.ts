@@ -1,8 +1,8 @@
 // The drain algorithm: cordon, evict through the Eviction API (PDB 429s retried with backoff), wait until pods are gone.
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "../../../shared/src/log/index.js";
-import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
-import { boundedCall, formatDuration, KUBE_CALL_TIMEOUT_MS } from "./call-timeout.js";
+import { errorMessage } from "../../../shared/src/errors/index.js";
+import { assertMayAct, boundedCall, formatDuration, KUBE_CALL_TIMEOUT_MS } from "./call-timeout.js";
 import { callOptions } from "./kube-call.js";
 import { kubeErrorMessage, statusCauses, statusCode } from "./kube-errors.js";
 import type { DrainClock } from "./drain-clock.js";
@@ -57,10 +57,12 @@ class Drain {
   }
 
   /** One call, bounded by the call timeout and ended by the drain's abort. */
-  private call<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (this.options.mayAct && !this.options.mayAct()) {
+  private async call<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      assertMayAct(what, this.options.mayAct);
+    } catch (err) {
       this.inner.abort();
-      return Promise.reject(new NkError("NOT_LEADER", `${what}: not sent, this coordinator may no longer act`));
+      throw err;
     }
     return boundedCall(what, this.deps.tuning.callTimeoutMs, call, this.signal);
   }

@@ -4,4 +4,4 @@ export type { KubeDriver, KubeNodeStatus, KubePod, DrainOptions, DrainResult, Co
 // client-node, which costs every coordinator start 1.7 s of CPU otherwise.
 export { NO_KUBE_WARNING, NoKube } from "./no-kube.js";
 export { systemDrainClock, type DrainClock } from "./drain-clock.js";
-export { boundedCall, KUBE_CALL_TIMEOUT_MS } from "./call-timeout.js";
+export { assertMayAct, boundedCall, KUBE_CALL_TIMEOUT_MS } from "./call-timeout.js";

@@ -1,5 +1,6 @@
 // KubeDriver over the real Kubernetes API (@kubernetes/client-node), configured from the coordinator's kubeconfig.
 import { CoreV1Api, KubeConfig, PatchStrategy } from "@kubernetes/client-node";
+import { assertMayAct } from "./call-timeout.js";
 import { NkError } from "../../../shared/src/errors/index.js";
 import { silentLogger, type Logger } from "../../../shared/src/log/index.js";
 import { systemDrainClock, type DrainClock } from "./drain-clock.js";
@@ -91,7 +92,7 @@ export class KubeClient implements KubeDriver {
       const annotations = unschedulable ? (marker ? { [CORDONED_BY]: marker } : undefined) : { [CORDONED_BY]: null };
       const body = { ...(annotations ? { metadata: { annotations } } : {}), spec: { unschedulable: unschedulable ? true : null } };
       // The read took a while: a leader that may no longer act (its lease clock ran out meanwhile) writes nothing.
-      if (mayAct && !mayAct()) throw new NkError("NOT_LEADER", `${unschedulable ? "cordoning" : "uncordoning"} node ${name}: not sent, this coordinator may no longer act`);
+      assertMayAct(`${unschedulable ? "cordoning" : "uncordoning"} node ${name}`, mayAct);
       try {
         await this.api.patchNode({ name, body }, callOptions(signal, PatchStrategy.StrategicMergePatch));
       } catch (err) {

@@ -1,8 +1,8 @@
 // Drain before a disruption and "is it really back?" after it, on top of the Kubernetes driver and health.
-import { NkError, isNkError } from "../../../shared/src/errors/index.js";
+import { isNkError } from "../../../shared/src/errors/index.js";
 import type { Logger } from "../../../shared/src/log/index.js";
 import type { NodeRegistry } from "../fleet/index.js";
-import { boundedCall, KUBE_CALL_TIMEOUT_MS, type CordonResult, type DrainResult, type KubeDriver, type KubeNodeStatus } from "../kube/index.js";
+import { assertMayAct, boundedCall, KUBE_CALL_TIMEOUT_MS, type CordonResult, type DrainResult, type KubeDriver, type KubeNodeStatus } from "../kube/index.js";
 import type { Leadership } from "../leader/index.js";
 import type { DisruptionHooks, DisruptionOutcome } from "../lease/index.js";
 import type { LeaseRecord } from "../store/index.js";
@@ -136,8 +136,8 @@ export class KubeDisruptionHooks implements DisruptionHooks {
   }
 
   /** Bounded, and not sent once leadership is gone, even before its loss was announced (a paused process). */
-  private leaderCall<T>(what: string, call: (signal: AbortSignal) => Promise<T>, leading: AbortSignal): Promise<T> {
-    if (!this.leads()) return Promise.reject(new NkError("NOT_LEADER", `${what}: not sent, this coordinator no longer leads`));
+  private async leaderCall<T>(what: string, call: (signal: AbortSignal) => Promise<T>, leading: AbortSignal): Promise<T> {
+    assertMayAct(what, () => this.leads());
     return boundedCall(what, this.timeoutMs(), call, leading);
   }
 
