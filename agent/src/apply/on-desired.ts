@@ -19,10 +19,12 @@ export function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: Ma
       ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until it changes or an operator retries`
       : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
     const phase = bad ? "rolled-back" : "failed";
-    // Nothing touched yet: the refusal supersedes the pending apply at once. Queued behind it, the refusal waited for
-    // a lease the coordinator never grants, since it grants only for the bundle it names now (HA chaos seed
-    // 28100565: a node waited on a stale request until the next push).
-    if (s.phase === "fetched" || s.phase === "building" || (s.phase === "waiting-lease" && s.lease === null)) {
+    // Nothing touched yet and no lease held: the refusal supersedes the pending apply at once. Queued behind it, the
+    // refusal waited for a lease the coordinator never grants, since it grants only for the bundle it names now (HA
+    // chaos seed 28100565: a node waited on a stale request until the next push). An apply that carries a lease (the
+    // fix of a node stuck after a failed rollback, built under the reboot lease it kept) goes on: ended here, it would
+    // leave the node cordoned with the lease held and no apply to release it.
+    if ((s.phase === "fetched" || s.phase === "building" || s.phase === "waiting-lease") && s.lease === null) {
       return { state: { ...s, phase, target: null, queued: null, lastError: error }, effects: [{ type: "abort-pending" }, report(phase, d, { error })] };
     }
     // A newer desired bundle supersedes anything queued, even when it is itself refused: while busy, it waits in

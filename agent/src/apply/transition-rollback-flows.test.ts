@@ -185,6 +185,22 @@ describe("bad history", () => {
   });
 });
 
+describe("bad history while a kept lease is in use", () => {
+  it("a refused bundle arriving while a stuck node builds its fix under the kept lease waits for that fix to finish", () => {
+    // A review found that ending the fix here left the node cordoned, its lease held and nothing left to release it.
+    const stuck = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
+    expect(stuck).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
+    for (const events of [[ev.desired(B)], [ev.desired(B), ev.written(B)]]) {
+      const fixing = run(events, stuck).state;
+      expect(fixing.phase).toMatch(/^(fetched|building)$/);
+      expect(fixing.lease).toMatchObject({ fencingToken: 7, releasing: false });
+      const r = step(fixing, ev.desired(A));
+      expect(r.effects.filter((e) => e.type === "abort-pending" || e.type === "report")).toEqual([]);
+      expect(r.state).toMatchObject({ phase: fixing.phase, target: { sha256: B.sha256 }, lease: { fencingToken: 7 }, queued: { sha256: A.sha256 } });
+    }
+  });
+});
+
 describe("secrets that cannot be fetched", () => {
   it("leave a resting node where it is, say why, and neither roll back nor mark anything bad", () => {
     const s = reach("confirmed");
