@@ -26,6 +26,32 @@ let
       agent1: { address: 192.168.1.1, role: server, init: true, boot_device: /dev/vda }
       agent2: { address: 192.168.1.2, role: agent, boot_device: /dev/vda }
   '';
+
+  # nk.lock in Nix's exact form, with a rev and narHash that no real tree has: the VMs have no network, so nothing
+  # is fetched, and the test covers enrolment, a validated push and reports, not builds. A real cluster's lock comes
+  # from `nkctl pin --nk-source <the coordinator's GET /nk/source>`.
+  nkSource = "https://coordinator:7080/nk/source/nk-0.1.0.tar.gz";
+  nkLock = builtins.toJSON {
+    version = 1;
+    nk_source = nkSource;
+    locks = {
+      "github:NixOS/nixpkgs/nixos-24.11" = {
+        original = { type = "github"; owner = "NixOS"; repo = "nixpkgs"; ref = "nixos-24.11"; };
+        locked = {
+          type = "github";
+          owner = "NixOS";
+          repo = "nixpkgs";
+          rev = "a47676d7eec24cadfd2002bf7df6c3009ac8c96b";
+          narHash = "sha256-pHZ21+7CTK39IAK/ffbDAJrIyWsg+Zi4ipEuG1VshPM=";
+          lastModified = 1732924800;
+        };
+      };
+      ${nkSource} = {
+        original = { type = "tarball"; url = nkSource; };
+        locked = { type = "tarball"; url = nkSource; narHash = "sha256-SECQHbe1jH4+Kur+pYZsAIJkesT6te5GM0ZFCSPrx8k="; };
+      };
+    };
+  };
 in
 pkgs.testers.runNixOSTest {
   name = "nk";
@@ -46,6 +72,7 @@ pkgs.testers.runNixOSTest {
       };
       environment.etc."nk-test/admin.token" = { text = adminToken; mode = "0600"; };
       environment.etc."nk-test/inventory.yaml".text = inventory;
+      environment.etc."nk-test/nk.lock".text = nkLock;
       environment.systemPackages = [ pkgs.nk pkgs.git pkgs.curl pkgs.jq ];
     };
     # agent1 names its coordinator in the module; agent2 gets it from /etc/nk/agent.local.json, as under a bundle.
@@ -68,7 +95,7 @@ pkgs.testers.runNixOSTest {
         coordinator.succeed(f"printf %s vm-test-k3s-token | {nkctl} secret set k3s-token")
         coordinator.succeed(
             "set -eu; rm -rf /tmp/inv; mkdir /tmp/inv; cd /tmp/inv; git init -q -b main;"
-            " cp /etc/nk-test/inventory.yaml inventory.yaml; git add inventory.yaml;"
+            " cp /etc/nk-test/inventory.yaml inventory.yaml; cp /etc/nk-test/nk.lock nk.lock; git add inventory.yaml nk.lock;"
             " git -c user.name=vm -c user.email=vm@test commit -qm 'first inventory';"
             " git -c http.sslCAInfo=/var/lib/nk-coordinator/tls/ca.crt push https://ops:${adminToken}@localhost:7080/git/inventory.git main"
         )

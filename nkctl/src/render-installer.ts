@@ -45,7 +45,7 @@ export function registerRenderInstaller(program: Command, ctx: CliContext): void
     .option("--disk <device>", "the whole disk to erase (required for systemd-boot and grub-efi nodes; grub-bios uses its boot device)")
     .requiredOption("--out <dir>", "where to write the installer files")
     .option("--force", "write into a non-empty --out directory")
-    .addHelpText("after", "\nBuild the ISO from --out with: nix build .#nixosConfigurations.installer.config.system.build.isoImage")
+    .addHelpText("after", '\nBuild the ISO in <out>/<node> with: nix build "path:$PWD#iso" ("path:" takes the untracked enroll-token along)')
     .action(async (node: string, opts: RenderInstallerOptions, cmd: Command) => {
       const coordinator = opts.nodeCoordinator ?? [cmd.optsWithGlobals<{ coordinator?: string }>().coordinator ?? ctx.env.NK_COORDINATOR ?? ""].filter(Boolean);
       if (coordinator.length === 0) throw new NkError("INVALID_ARGUMENT", "name the coordinator the node will use: --node-coordinator host:port (or --coordinator / NK_COORDINATOR)");

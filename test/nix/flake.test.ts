@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGED_AGENT_NODE_FLAGS } from "../../bench/agent-footprint/footprint-cluster.js";
+import { validateRepo } from "../../shared/src/inventory/index.js";
 import { nixEval, NIX_DIR, REPO } from "./nix-eval.js";
 
 const FLAKE = `(import ${join(NIX_DIR, "eval-flake.nix")})`;
@@ -89,5 +90,19 @@ describe("flake.nix", () => {
     const parsed = spawnSync("python3", ["-c", "import ast, sys; ast.parse(sys.stdin.read())"], { input: test.testScript, encoding: "utf8", timeout: 20_000 });
     expect(parsed.stderr).toBe("");
     expect(parsed.status).toBe(0);
+  });
+
+  it("pushes a repo the coordinator accepts: the VM test's inventory.yaml and nk.lock pass validation", async () => {
+    // The push runs under coordinator.succeed: a repo refused (an nk.lock missing once locks became required) fails the test.
+    const etc = await nixEval<Record<string, { text: string }>>(`${FLAKE}.checks.x86_64-linux.vm.test.nodes.coordinator.environment.etc`);
+    const files = new Map([
+      ["inventory.yaml", etc["nk-test/inventory.yaml"]!.text],
+      ["nk.lock", etc["nk-test/nk.lock"]!.text],
+    ]);
+    const test = await nixEval<{ testScript: string }>(`${FLAKE}.checks.x86_64-linux.vm.test`);
+    expect(test.testScript).toContain("git add inventory.yaml nk.lock");
+    const result = validateRepo(files, { knownSecrets: new Set(["k3s-token"]) });
+    expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(result.nodeNames).toEqual(["agent1", "agent2"]);
   });
 });

@@ -16,8 +16,8 @@ export function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: Ma
   const buildGaveUp = s.failedBuild?.sha256 === d.sha256 && s.failedBuild.attempts >= cfg.maxBuildAttempts;
   if (bad || buildGaveUp) {
     const error = bad
-      ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until it changes or an operator retries`
-      : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until it changes or an operator retries`;
+      ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until the node's bundle changes`
+      : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until the node's bundle changes`;
     const phase = bad ? "rolled-back" : "failed";
     // Nothing touched yet and no lease held: the refusal supersedes the pending apply at once. Queued behind it, the
     // refusal waited for a lease the coordinator never grants, since it grants only for the bundle it names now (HA
@@ -52,7 +52,9 @@ export function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: Ma
   if (s.phase === "fetched" || s.phase === "building" || s.phase === "waiting-lease") {
     // Nothing touched yet: the newer bundle wins (a push is how a halted rollout moves on).
     const abort: Effect[] = [{ type: "abort-pending" }];
-    if (s.applied?.sha256 === d.sha256) {
+    // The last good bundle again: nothing to do on the machine, unless the node keeps a lease after a failed rollback,
+    // where that bundle just failed its health check: it is booted and verified under the lease like any fix.
+    if (s.applied?.sha256 === d.sha256 && s.lease === null) {
       const applied = { ...s.applied, revision: d.revision };
       return { state: { ...s, phase: "confirmed", applied, target: null, queued: null, lastError: null }, effects: [...abort, report("confirmed", applied)] };
     }

@@ -50,10 +50,10 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
       };
     case "snapshotting":
       // Saved again under the same name (k3s adds a timestamp): nothing was disrupted yet.
-      if (!s.lease || !t.etcdSnapshot) return { state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), t, { error: "lease lost while snapshotting" })] };
+      if (!s.lease || !t.etcdSnapshot) return pickUpQueued({ state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), t, { error: "lease lost while snapshotting" })] });
       return { state: s, effects: [report("snapshotting", t, { note: "resumed" }), { type: "etcd-snapshot", name: t.etcdSnapshot, fencingToken: s.lease.fencingToken }] };
     case "draining":
-      if (!s.lease) return { state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), t, { error: "lease lost while draining" })] };
+      if (!s.lease) return pickUpQueued({ state: { ...s, phase: restingPhase(s), target: null }, effects: [report(restingPhase(s), t, { error: "lease lost while draining" })] });
       return { state: s, effects: [...renew(s, "draining"), report("draining", t, { note: "resumed" }), { type: "drain", fencingToken: s.lease.fencingToken }] };
     case "activating":
       if (t.systemPath === null) return stuck(s, "activating without a built system");

@@ -12,9 +12,29 @@ export function unchanged(state: AgentState): Result {
   return { state, effects: [] };
 }
 
-/** Where an interrupted or refused apply leaves the node: on the last good generation, if any. */
+/**
+ * A lease held and not being given back. At rest, only a node stuck after a failed rollback holds one (cordoned,
+ * drained, its last good generation unhealthy); an apply started then is that node's fix, built under the same lease.
+ */
+export function holdsLease(s: AgentState): boolean {
+  return s.lease !== null && !s.lease.releasing;
+}
+
+/**
+ * Where an interrupted or refused apply leaves the node: on the last good generation, if any; "failed" while it
+ * still holds the lease kept after a failed rollback (the node is not confirmed healthy until a fix is verified).
+ */
 export function restingPhase(s: AgentState): Phase {
+  if (holdsLease(s)) return "failed";
   return s.applied ? "confirmed" : "idle";
+}
+
+/** The ways out for a stuck node, said in its failure reports. */
+const LEASE_KEPT = "lease kept until a new bundle fixes the node or an operator releases it (nkctl lease release <node>)";
+
+/** What a failure at rest says while the kept lease is held: an operator or a new bundle has to act. */
+export function keptLeaseNote(s: AgentState): string {
+  return holdsLease(s) ? `; ${LEASE_KEPT}` : "";
 }
 
 type Ref = { readonly revision: string; readonly sha256: string } | null;
@@ -121,8 +141,9 @@ export function enterRollbackVerifying(s: AgentState, t: Target & { rollbackTo: 
 /** A rollback that cannot be completed or verified: keep the target and the lease, wait for an operator. */
 export function stuck(s: AgentState, reason: string, pre: Effect[] = []): Result {
   const state: AgentState = { ...s, phase: "failed", deadlineAt: null, rebootFromBootId: null, lastError: reason };
-  const held = s.lease && !s.lease.releasing ? "; lease kept until an operator acts" : "";
-  return { state, effects: [...pre, report("failed", s.target, { error: `${reason}${held}` })] };
+  const held = holdsLease(s) ? `; ${LEASE_KEPT}` : "";
+  // A bundle pushed during the rollback is the fix an operator would wait for: it starts under the kept lease.
+  return pickUpQueued({ state, effects: [...pre, report("failed", s.target, { error: `${reason}${held}` })] });
 }
 
 export interface RollbackOptions {
@@ -198,10 +219,14 @@ export function pruneBundles(s: AgentState): Effect {
   };
 }
 
-/** Once nothing is in flight and no lease is held, pick up a desired bundle that arrived meanwhile. */
+/**
+ * Once nothing is in flight, pick up a desired bundle that arrived meanwhile: at once, unless a lease is being given
+ * back (its acknowledgement picks it up). A node at rest that keeps its lease (stuck after a failed rollback) takes
+ * it as its fix, or reports it refused.
+ */
 export function pickUpQueued(r: Result): Result {
   const s = r.state;
-  if (s.lease !== null || s.queued === null) return r;
+  if (s.queued === null || s.lease?.releasing) return r;
   return { state: { ...s, queued: null }, effects: [...r.effects, { type: "redeliver-desired" }] };
 }
 
@@ -246,12 +271,10 @@ export function rebootAgain(s: AgentState, now: number, cfg: MachineConfig, why:
 
 /** Drop the target before anything was changed on the machine, give back any lease, rest on the last good generation. */
 export function abandon(s: AgentState, error: string, pre: Effect[]): Result {
-  const phase = restingPhase(s);
+  const lease = s.lease && !s.lease.releasing ? { ...s.lease, releasing: true } : s.lease;
+  const phase = restingPhase({ ...s, lease });
   const effects: Effect[] = [...pre, report(phase, s.target, { error })];
-  let lease = s.lease;
-  if (lease && !lease.releasing) {
-    lease = { ...lease, releasing: true };
-    effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: false, reason: error });
-  }
-  return { state: { ...s, phase, lease, target: null, deadlineAt: null, lastError: error }, effects };
+  if (lease && lease !== s.lease) effects.push({ type: "release-lease", fencingToken: lease.fencingToken, success: false, reason: error });
+  // A bundle queued meanwhile is picked up once the release is acknowledged, or now when no lease is left.
+  return pickUpQueued({ state: { ...s, phase, lease, target: null, deadlineAt: null, lastError: error }, effects });
 }

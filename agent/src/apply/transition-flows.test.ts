@@ -159,7 +159,7 @@ describe("rollback after a switch", () => {
     const s = run([ev.released()], reach("rolled-back")).state;
     const again = step(s, ev.desired(A));
     expect(again.effects).toEqual([{ type: "persist" }, expect.objectContaining({ type: "report", phase: "rolled-back", sha256: A.sha256 })]);
-    expect(again.state).toMatchObject({ phase: "rolled-back", lastError: expect.stringContaining("not retried until it changes") });
+    expect(again.state).toMatchObject({ phase: "rolled-back", lastError: expect.stringContaining("not retried until the node's bundle changes") });
     expect(step(again.state, ev.desired(A)).effects).toEqual([]);
     expect(step(s, ev.desired(B)).state.phase).toBe("fetched");
     const retried = step(s, ev.retry(A.sha256));

@@ -1,6 +1,7 @@
 // The apply machine's flows after a failure: rollback by reboot, stuck after a failed rollback, newer bundles meanwhile.
 import { describe, expect, it } from "vitest";
 import { initialAgentState, type AgentState } from "./agent-state.js";
+import type { AgentEvent } from "./agent-event.js";
 import type { Effect } from "./effect.js";
 import { A, B, BOOT1, BOOT2, BOOT3, CFG, INSTALL, SYS_A, SYS_B, T0, desired, ev, reach, run, step, types } from "./test-fixtures.js";
 
@@ -161,7 +162,7 @@ describe("bad history", () => {
     const resting: AgentState = { ...reach("confirmed"), bad: s.bad };
     const r = step(resting, ev.desired(B));
     expect(r.effects).toContainEqual(expect.objectContaining({ type: "report", phase: "rolled-back" }));
-    expect(JSON.stringify(r.effects)).toContain("not retried until it changes");
+    expect(JSON.stringify(r.effects)).toContain("not retried until the node's bundle changes");
     // Found by the long chaos run: the refusal was a one-off report, the next heartbeat (built from the state) said
     // "confirmed" again, and the node looked as if it had taken the desired bundle. The refusal is the state now.
     expect(r.state).toMatchObject({ phase: "rolled-back", applied: resting.applied, target: null, queued: null, lastError: expect.stringContaining(`bundle ${B.sha256.slice(0, 12)} rolled back before`) });
@@ -185,19 +186,90 @@ describe("bad history", () => {
   });
 });
 
-describe("bad history while a kept lease is in use", () => {
-  it("a refused bundle arriving while a stuck node builds its fix under the kept lease waits for that fix to finish", () => {
+describe("a lease kept after a failed rollback", () => {
+  const C = desired("c");
+  const SYS_C = "/nix/store/ccc-nixos-system-n1-c";
+  const BOOT4 = "boot-4";
+  /** Confirmed on A; B failed its health check after the reboot, and A was unhealthy after the rollback too. */
+  const stuckOnB = (during: AgentEvent[] = []): AgentState => {
+    const s = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B, true), ev.granted(), ev.drained(), ev.started(BOOT3, SYS_B), ...during, ev.unhealthy(SYS_B), ev.started(BOOT4, SYS_A), ev.unhealthy(SYS_A)], reach("confirmed")).state;
+    expect(s).toMatchObject({ phase: "failed", applied: { sha256: A.sha256 }, target: { sha256: B.sha256 }, lease: { fencingToken: 7, releasing: false } });
+    return s;
+  };
+  const redelivers = (effects: readonly Effect[]): boolean => effects.some((e) => e.type === "redeliver-desired");
+
+  it("a refused bundle arriving while the fix builds under the kept lease waits for that fix to finish", () => {
     // A review found that ending the fix here left the node cordoned, its lease held and nothing left to release it.
-    const stuck = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
-    expect(stuck).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
-    for (const events of [[ev.desired(B)], [ev.desired(B), ev.written(B)]]) {
-      const fixing = run(events, stuck).state;
+    for (const events of [[ev.desired(C)], [ev.desired(C), ev.written(C)]]) {
+      const fixing = run(events, stuckOnB()).state;
       expect(fixing.phase).toMatch(/^(fetched|building)$/);
       expect(fixing.lease).toMatchObject({ fencingToken: 7, releasing: false });
-      const r = step(fixing, ev.desired(A));
+      const r = step(fixing, ev.desired(B));
       expect(r.effects.filter((e) => e.type === "abort-pending" || e.type === "report")).toEqual([]);
-      expect(r.state).toMatchObject({ phase: fixing.phase, target: { sha256: B.sha256 }, lease: { fencingToken: 7 }, queued: { sha256: A.sha256 } });
+      expect(r.state).toMatchObject({ phase: fixing.phase, target: { sha256: C.sha256 }, lease: { fencingToken: 7 }, queued: { sha256: B.sha256 } });
     }
+  });
+
+  it("the last good bundle pushed again while the fix builds is booted and verified under the lease, not declared confirmed", () => {
+    // It just failed its health check after the rollback: "confirmed" with the lease held left the node cordoned for good.
+    const fixing = run([ev.desired(C), ev.written(C)], stuckOnB()).state;
+    const r = step(fixing, ev.desired(A));
+    expect(r.effects.some((e) => e.type === "report" && e.phase === "confirmed")).toBe(false);
+    expect(r.state).toMatchObject({ phase: "fetched", target: { sha256: A.sha256 }, lease: { fencingToken: 7, releasing: false } });
+    const next = run([ev.written(A), ev.built(A, SYS_A, false)], r.state);
+    expect(next.state.phase).toBe("waiting-lease");
+    expect(find(next.effects[1]!, "request-lease")).toMatchObject({ kind: "reboot", fencingToken: 7 });
+  });
+
+  it("a fix whose build or write fails leaves the node failed with the lease kept, and a retry asks for the desired bundle again", () => {
+    for (const failure of [[ev.written(C), ev.buildFailed(C)], [ev.writeFailed(C)]]) {
+      const r = run([ev.desired(C), ...failure], stuckOnB());
+      expect(r.state).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
+      expect(find(r.effects.at(-1)!, "report")?.error).toContain("lease kept until a new bundle fixes the node or an operator releases it (nkctl lease release <node>)");
+      const retried = step(r.state, ev.retry());
+      expect(redelivers(retried.effects)).toBe(true);
+      // Delivered again, the fix is built anew under the same lease.
+      expect(step(retried.state, ev.desired(C)).state).toMatchObject({ phase: "fetched", target: { sha256: C.sha256 }, lease: { fencingToken: 7 } });
+    }
+  });
+
+  it("a refused bundle queued behind a fix that fails to build is reported, the lease kept", () => {
+    const r = run([ev.desired(C), ev.written(C), ev.desired(B), ev.buildFailed(C)], stuckOnB());
+    expect(redelivers(r.effects.at(-1)!)).toBe(true);
+    expect(r.state).toMatchObject({ phase: "failed", queued: null, lease: { fencingToken: 7, releasing: false } });
+    const refused = step(r.state, ev.desired(B));
+    expect(refused.effects).toEqual([expect.objectContaining({ type: "report", phase: "rolled-back", sha256: B.sha256 })]);
+  });
+
+  it("a bundle pushed during the rollback starts as the fix once the node is stuck", () => {
+    const s = stuckOnB([ev.desired(C)]);
+    expect(s.queued).toBeNull();
+    const fix = step(s, ev.desired(C));
+    expect(fix.state).toMatchObject({ phase: "fetched", target: { sha256: C.sha256 }, lease: { fencingToken: 7, releasing: false } });
+  });
+
+  it("the stuck step itself asks for the bundle pushed during the rollback", () => {
+    const rollbackVerifying = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B, true), ev.granted(), ev.drained(), ev.started(BOOT3, SYS_B), ev.desired(C), ev.unhealthy(SYS_B), ev.started(BOOT4, SYS_A)], reach("confirmed")).state;
+    expect(rollbackVerifying).toMatchObject({ phase: "rollback-verifying", queued: { sha256: C.sha256 } });
+    const r = step(rollbackVerifying, ev.unhealthy(SYS_A));
+    expect(r.state).toMatchObject({ phase: "failed", queued: null });
+    expect(redelivers(r.effects)).toBe(true);
+  });
+
+  it("an agent restart while the fix was only fetched rests failed with the lease, not confirmed", () => {
+    const fetched = step(stuckOnB(), ev.desired(C)).state;
+    const r = step(fetched, ev.started(BOOT4, SYS_A));
+    expect(r.state).toMatchObject({ phase: "failed", target: null, lease: { fencingToken: 7, releasing: false } });
+    expect(redelivers(r.effects)).toBe(true);
+  });
+
+  it("a bundle queued while draining is picked up when the lease is lost there", () => {
+    const draining = step(reach("confirmed"), ev.desired(B));
+    const d = run([ev.written(B), ev.built(B, SYS_B, true), ev.granted(), ev.desired(C)], draining.state).state;
+    expect(d).toMatchObject({ phase: "draining", queued: { sha256: C.sha256 } });
+    const r = step(d, ev.lost());
+    expect(r.state).toMatchObject({ phase: "confirmed", lease: null, queued: null });
+    expect(redelivers(r.effects)).toBe(true);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   enterRollbackVerifying,
   enterVerifying,
   finish,
+  keptLeaseNote,
   pickUpQueued,
   pruneBundles,
   renew,
@@ -74,7 +75,7 @@ function dispatch(s: AgentState, e: AgentEvent, cfg: MachineConfig): Result {
       return { state: { ...s, phase: "building" }, effects: [report("building", s.target), { type: "build", bundleDir: s.target.bundleDir, sha256: e.sha256, prebuilt: s.target.prebuilt ?? null }] };
     case "bundle-write-failed":
       if (s.phase !== "fetched" || s.target?.sha256 !== e.sha256) return unchanged(s);
-      return { state: { ...s, phase: "failed", target: null, lastError: `writing the bundle failed: ${e.error}` }, effects: [report("failed", s.target, { error: e.error })] };
+      return pickUpQueued({ state: { ...s, phase: "failed", target: null, lastError: `writing the bundle failed: ${e.error}` }, effects: [report("failed", s.target, { error: `${e.error}${keptLeaseNote(s)}` })] });
     case "build-succeeded":
       return onBuilt(s, e, cfg);
     case "build-failed":
@@ -162,7 +163,7 @@ function onBuildFailed(s: AgentState, e: EventOf<"build-failed">): Result {
   const attempts = s.failedBuild?.sha256 === e.sha256 ? s.failedBuild.attempts + 1 : 1;
   // The running system was never touched, so the node rests where it was.
   const state: AgentState = { ...s, phase: "failed", target: null, failedBuild: { sha256: e.sha256, attempts }, lastError: `build failed: ${e.error}` };
-  return { state, effects: [report("failed", s.target, { error: `build failed: ${e.error}` })] };
+  return pickUpQueued({ state, effects: [report("failed", s.target, { error: `build failed: ${e.error}${keptLeaseNote(s)}` })] });
 }
 
 function onLeaseLost(s: AgentState, e: EventOf<"lease-lost">): Result {
@@ -170,7 +171,7 @@ function onLeaseLost(s: AgentState, e: EventOf<"lease-lost">): Result {
   const lost: AgentState = { ...s, lease: null };
   if (isResting(s.phase)) {
     if (s.lease.releasing) return pickUpQueued({ state: lost, effects: isStuck(s) ? [] : [REJOIN_VIP] });
-    return { state: { ...lost, lastError: `lease lost: ${e.reason}` }, effects: [report(s.phase, s.target ?? s.applied, { error: `lease lost: ${e.reason}` })] };
+    return pickUpQueued({ state: { ...lost, lastError: `lease lost: ${e.reason}` }, effects: [report(s.phase, s.target ?? s.applied, { error: `lease lost: ${e.reason}` })] });
   }
   if (s.phase === "draining" || s.phase === "snapshotting") return abandon(lost, `lease lost while ${s.phase}: ${e.reason}`, [{ type: "abort-pending" }]);
   if (s.phase === "waiting-lease") return { state: lost, effects: [] };
@@ -261,7 +262,9 @@ function onOperatorRetry(s: AgentState, e: EventOf<"operator-retry">, cfg: Machi
     return beginRollback(cleared, e.now, cfg, s.lastError ?? "operator retry", { markBad: false, allowReboot: true });
   }
   if (isResting(s.phase)) {
-    const redeliver: Effect[] = s.lease === null ? [{ type: "redeliver-desired" }] : [];
+    // A node that keeps its lease after its fix failed to build asks for the desired bundle again too: built anew
+    // under that lease, or reported refused. Only a lease being given back waits for its acknowledgement.
+    const redeliver: Effect[] = s.lease?.releasing ? [] : [{ type: "redeliver-desired" }];
     return { state: { ...cleared, lastError: null }, effects: [report(s.phase, s.applied, { note: "operator retry" }), ...redeliver] };
   }
   if (bad.length === s.bad.length && failedBuild === s.failedBuild) return unchanged(s);
