@@ -202,6 +202,8 @@ in
 
     # What this module configured, for people to read; the agent runs on the merge in /run/nk/agent.json.
     environment.etc."nk/agent.json".source = configFile;
+    # `sudo nk-agent retry` on the node: the way out of a stuck rollback or a refused bundle (it reads /run/nk/agent.json).
+    environment.systemPackages = [ cfg.package ];
 
     systemd.services.nk-agent = {
       description = "nk agent: applies this node's configuration from the nk coordinator";

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentConfigSchema } from "../agent/src/config/index.js";
+import { RUNTIME_CONFIG } from "../agent/src/retry-command.js";
 import { renderInstaller } from "../shared/src/installer/index.js";
 import { parseNixFiles } from "../shared/src/nix/index.js";
 import { exampleInventory, testInputs } from "../shared/src/render/test-inventory.js";
@@ -116,6 +117,9 @@ describe("services.nk-agent", () => {
       logLevel: "info",
     });
     expect(agentConfigSchema.safeParse(json).success).toBe(true);
+    // `sudo nk-agent retry` works on the node: the package is on PATH, and the command reads /run/nk/agent.json.
+    expect(e.config.environment.systemPackages).toEqual(["/stub/nk"]);
+    expect(RUNTIME_CONFIG).toBe("/run/nk/agent.json");
   });
 
   it("fills health-check defaults, merges settings last and escapes extra arguments", async () => {

@@ -32,8 +32,24 @@ async function run(argv: string[]): Promise<void> {
     .option("--state-dir <dir>", "state directory")
     .option("--sim-dir <dir>", "run against a simulated NixOS in this directory (demo, tests)")
     .option("--log-level <level>", "trace|debug|info|warn|error")
-    .parse(argv);
-  const f = program.opts<Flags>();
+    .action(() => startFromFlags(program.opts<Flags>()));
+  program
+    .command("retry")
+    .description("on this node: run a stuck rollback again, or try a refused bundle again (--bundle), in the running agent")
+    .option("--bundle <sha256>", "a bundle this node refuses (rolled back, or its build failed): forget that and take the desired bundle again (a prefix of 6+ hex digits will do)")
+    .option("--state-dir <dir>", "the agent's state directory (default: the stateDir of -c, else of /run/nk/agent.json, else /var/lib/nk-agent)")
+    .action(async (opts: { bundle?: string; stateDir?: string }) => {
+      const { retryCommand } = await import("./retry-command.js");
+      // --state-dir and -c may come before `retry` too (the daemon's own flags): either place counts.
+      const root = program.opts<Flags>();
+      const stateDir = opts.stateDir ?? root.stateDir;
+      const flags = { ...(opts.bundle !== undefined ? { bundle: opts.bundle } : {}), ...(stateDir !== undefined ? { stateDir } : {}), ...(root.config !== undefined ? { config: root.config } : {}) };
+      process.stdout.write(`${await retryCommand(flags)}\n`);
+    });
+  await program.parseAsync(argv);
+}
+
+async function startFromFlags(f: Flags): Promise<void> {
   const config = await loadConfigFile(agentConfigSchema, f.config, {
     node: f.node,
     coordinators: f.coordinator,
@@ -49,5 +65,5 @@ async function run(argv: string[]): Promise<void> {
 
 run(process.argv).catch((err: unknown) => {
   process.stderr.write(`nk-agent: ${errorMessage(err)}\n`);
-  process.exit(isNkError(err, "CONFIG_INVALID") ? 2 : 1);
+  process.exit(isNkError(err, "CONFIG_INVALID") || isNkError(err, "INVALID_ARGUMENT") ? 2 : 1);
 });

@@ -1,5 +1,5 @@
 // Builds the agent's object graph from its config and runs it; the only place that wires parts together.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { holdsPemCertificate, readTokenFile, secretFileExposure } from "../../shared/src/config/index.js";
 import { fsReason } from "../../shared/src/fs/index.js";
@@ -16,7 +16,7 @@ import { SystemFacts } from "./facts/index.js";
 import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow, type AllowedCheck } from "./health/index.js";
 import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
 import { DesiredIntake, SecretWriter } from "./secrets/index.js";
-import { StateStore } from "./state/index.js";
+import { StateStore, watchRetryRequests } from "./state/index.js";
 import type { System } from "./system/index.js";
 import { memoK3sVersion } from "./system/k3s-version.js";
 import { memoPerStorePath } from "./system/store-path-memo.js";
@@ -227,12 +227,23 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   selfUpdate = new SelfUpdateWatcher({ running: runningIdentity, shipped: () => system.agentIdentity(), confirmed: () => (runner.state.phase === "confirmed" ? (runner.state.applied?.sha256 ?? "") : null), stateDir: config.stateDir, exitProcess, now: clock.now, log });
   selfUpdate.start();
   selfUpdate.nudge(); // a restart that finds its system confirmed looks at once
+  // `nk-agent retry` on the node: the way out of a stuck rollback or a refused bundle, said in the failure reports.
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const stopRetries = watchRetryRequests({
+    stateDir: config.stateDir,
+    onRequest: (request) => {
+      log.info({ sha: request.sha256?.slice(0, 12), phase: runner.state.phase }, "operator retry asked on the node (nk-agent retry)");
+      void runner.dispatch({ type: "operator-retry", now: clock.now(), ...(request.sha256 ? { sha256: request.sha256 } : {}) });
+    },
+    log,
+  });
 
   log.info({ version: runningVersion, coordinators: config.coordinators, phase: runner.state.phase }, "agent started");
   return {
     runner,
     log,
     async stop() {
+      stopRetries();
       selfUpdate.stop();
       intake.stop();
       stopDesired();

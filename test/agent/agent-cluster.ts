@@ -60,6 +60,8 @@ export interface AgentCluster {
   setBuilderFaults(name: string, faults: Faults): Promise<void>;
   /** The agent process's log (pino JSON lines, debug level). */
   agentLog(name: string): Promise<string>;
+  /** The agent's state directory (state.json, bundles, nk-agent retry's request). */
+  stateDir(name: string): string;
   /** The agent's persisted state.json. */
   agentState(name: string): Promise<{ phase: string; lease: { fencingToken: number } | null }>;
   /** Stops the agent, deletes its state.json (a lost or wiped disk) and starts it again. */
@@ -217,6 +219,7 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
       const names = (await readdir(root)).sort();
       return Promise.all(names.map(async (n) => ({ name: n, result: await readlink(join(root, n, "result")).catch(() => null) })));
     },
+    stateDir: (name) => join(nodeDir(name), "state"),
     agentLog: (name) => readFile(join(nodeDir(name), "agent.log"), "utf8").catch(() => ""),
     setFaults: (name, faults) => writeFaults(join(nodeDir(name), "system"), faults),
     setBuilderFaults: async (name, faults) => {

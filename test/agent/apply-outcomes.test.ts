@@ -1,8 +1,18 @@
 // Agent integration: a harmless change switches in place, an unchanged node does nothing, a build error
-// leaves the machine untouched, a failed activation rolls back (real coordinator, agent processes, gRPC).
+// leaves the machine untouched, a failed activation rolls back and `nk-agent retry` tries it again (real coordinator,
+// agent processes, gRPC).
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli-env.js";
+import { REPO_ROOT } from "../support/repo-root.js";
 import { ApplyPhase } from "../../shared/src/proto/gen/nk/v1/common.js";
 import { eventsOf, NODES, startAgentCluster, type AgentCluster, type Doc, type Machine } from "./agent-cluster.js";
+
+const execFileP = promisify(execFile);
 
 const LEASE_KINDS = ["lease-queued", "lease-granted", "lease-phase", "lease-released", "lease-released-failed"];
 
@@ -151,6 +161,27 @@ describe("agent apply outcomes", () => {
     for (const name of ["n1", "n2"]) await cluster.waitNode(name, (n) => n.appliedRevision === revision && n.phase === ApplyPhase.APPLY_PHASE_CONFIRMED, "applies the revision");
     const since = (await cluster.events()).filter((e) => e.seq > before.lastSeq);
     expect(since.filter((e) => LEASE_KINDS.includes(e.kind))).toEqual([]);
+  });
+
+  it("tries the refused bundle again when the operator runs nk-agent retry --bundle on the node", async () => {
+    // The fault behind the rollback is gone (the previous test's activation error): only the bad mark holds n3 back.
+    await cluster.setFaults("n3", {});
+    const refused = await cluster.node("n3");
+    expect(refused.phase).toBe(ApplyPhase.APPLY_PHASE_ROLLED_BACK);
+    const sha = refused.desiredSha256;
+    const home = await mkdtemp(join(tmpdir(), "nk-retry-home-"));
+    const retry = () => execFileP(process.execPath, [join(REPO_ROOT, "bin/nk-agent.js"), "retry", "--bundle", sha.slice(0, 10), "--state-dir", cluster.stateDir("n3")], { env: cliEnv(home) });
+    try {
+      const { stdout } = await retry();
+      expect(stdout).toContain(`it forgets that ${sha.slice(0, 12)} rolled back (activation failed: simulated activation failure`);
+      const n3 = await cluster.waitNode("n3", (n) => n.appliedSha256 === sha && n.phase === ApplyPhase.APPLY_PHASE_CONFIRMED, "applies the bundle it refused before");
+      expect(n3.health?.healthy).toBe(true);
+      expect(await cluster.agentLog("n3")).toContain("operator retry asked on the node (nk-agent retry)");
+      // Asked again, nothing is refused any more: said plainly, exit code 2.
+      await expect(retry()).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`--bundle ${sha.slice(0, 10)}: no refused bundle starts with it; this node's refused bundles: none`) });
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it("keeps only the applied bundle and the bundles of the running and booted systems after many revisions", async () => {

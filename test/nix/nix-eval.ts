@@ -62,7 +62,7 @@ export interface Evaluated {
   readonly config: {
     systemd: { services: Record<string, Unit>; timers?: Record<string, { wantedBy: string[]; timerConfig: Record<string, string> }> };
     system?: { activationScripts: Record<string, { text: string }> };
-    environment: { etc: Record<string, { source: string }> };
+    environment: { etc: Record<string, { source: string }>; systemPackages?: unknown[] };
     networking?: { firewall: { allowedTCPPorts: number[] } };
   };
   readonly etcText: Record<string, string>;

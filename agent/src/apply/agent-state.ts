@@ -12,7 +12,7 @@ export const AGENT_STATE_VERSION = 1 as const;
  * failed; every other phase has exactly one long-running effect in flight, re-issued on
  * `agent-started`. `failed` is either a failed build (the machine untouched, still on the last
  * good generation) or, with `target` kept, a rollback that could not be completed or verified
- * (`isStuck`: the lease is kept until a new bundle fixes the node or an operator releases it).
+ * (`isStuck`: the lease is kept until a new bundle fixes the node, or an operator retries or releases it).
  */
 export type Phase =
   | "idle"

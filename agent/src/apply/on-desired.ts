@@ -16,8 +16,8 @@ export function onDesired(s: AgentState, e: EventOf<"desired-received">, cfg: Ma
   const buildGaveUp = s.failedBuild?.sha256 === d.sha256 && s.failedBuild.attempts >= cfg.maxBuildAttempts;
   if (bad || buildGaveUp) {
     const error = bad
-      ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until the node's bundle changes`
-      : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until the node's bundle changes`;
+      ? `bundle ${d.sha256.slice(0, 12)} rolled back before (${bad.reason}); not retried until the node's bundle changes or an operator runs nk-agent retry --bundle ${d.sha256.slice(0, 12)} on it`
+      : `build of ${d.sha256.slice(0, 12)} failed ${s.failedBuild?.attempts ?? 0} times; not retried until the node's bundle changes or an operator runs nk-agent retry --bundle ${d.sha256.slice(0, 12)} on it`;
     const phase = bad ? "rolled-back" : "failed";
     // Nothing touched yet and no lease held: the refusal supersedes the pending apply at once. Queued behind it, the
     // refusal waited for a lease the coordinator never grants, since it grants only for the bundle it names now (HA

@@ -30,7 +30,7 @@ export function restingPhase(s: AgentState): Phase {
 }
 
 /** The ways out for a stuck node, said in its failure reports. */
-const LEASE_KEPT = "lease kept until a new bundle fixes the node or an operator releases it (nkctl lease release <node>)";
+const LEASE_KEPT = "lease kept until a new bundle fixes the node or an operator acts (nk-agent retry on the node runs the rollback again; nkctl lease release <node> gives the lease up)";
 
 /** What a failure at rest says while the kept lease is held: an operator or a new bundle has to act. */
 export function keptLeaseNote(s: AgentState): string {

@@ -225,7 +225,7 @@ describe("a lease kept after a failed rollback", () => {
     for (const failure of [[ev.written(C), ev.buildFailed(C)], [ev.writeFailed(C)]]) {
       const r = run([ev.desired(C), ...failure], stuckOnB());
       expect(r.state).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
-      expect(find(r.effects.at(-1)!, "report")?.error).toContain("lease kept until a new bundle fixes the node or an operator releases it (nkctl lease release <node>)");
+      expect(find(r.effects.at(-1)!, "report")?.error).toContain("lease kept until a new bundle fixes the node or an operator acts (nk-agent retry on the node runs the rollback again; nkctl lease release <node> gives the lease up)");
       const retried = step(r.state, ev.retry());
       expect(redelivers(retried.effects)).toBe(true);
       // Delivered again, the fix is built anew under the same lease.

@@ -20,26 +20,31 @@ afterEach(async () => {
 });
 
 /** Accepts TCP and holds it silent, as a coordinator that died mid-handshake or a black-holing middlebox. */
-async function silentServer(): Promise<{ port: number; accepted: () => number }> {
+async function silentServer(): Promise<{ port: number; accepted: () => number; reached: (n: number) => Promise<void> }> {
   let accepted = 0;
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
   server = createServer((socket) => {
     accepted++;
     held.push(socket);
+    for (const w of waiters.filter((w) => accepted >= w.n)) w.resolve();
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", () => resolve()));
-  return { port: (server.address() as { port: number }).port, accepted: () => accepted };
+  // On a loaded machine the server may see a connection after the client's call already gave up: wait for it.
+  const reached = (n: number) => (accepted >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })));
+  return { port: (server.address() as { port: number }).port, accepted: () => accepted, reached };
 }
 
 describe("CoordinatorClient", () => {
   it("replaces a channel that never connected on failover, so the next call tries a new connection", async () => {
-    const { port, accepted } = await silentServer();
+    const { port, accepted, reached } = await silentServer();
     const client = new CoordinatorClient({ addresses: [`127.0.0.1:${port}`], node: "n1", token: "t", ca: CA, callTimeoutMs: 300 });
     try {
       await expect(client.hello(HELLO)).rejects.toMatchObject({ code: 4 });
-      expect(accepted()).toBe(1);
+      await reached(1);
       // Stuck in CONNECTING on the silent socket: without a new channel nothing would ever dial again.
       client.failover();
       await expect(client.hello(HELLO)).rejects.toMatchObject({ code: 4 });
+      await reached(2);
       expect(accepted()).toBe(2);
     } finally {
       client.close();
@@ -47,7 +52,7 @@ describe("CoordinatorClient", () => {
   });
 
   it("ends a stream still waiting for its connection after streamStartMs with UNAVAILABLE, on a fresh channel", async () => {
-    const { port, accepted } = await silentServer();
+    const { port, accepted, reached } = await silentServer();
     const client = new CoordinatorClient({ addresses: [`127.0.0.1:${port}`], node: "n1", token: "t", ca: CA, streamStartMs: 200 });
     try {
       // A lease stream has no deadline: on a channel that never connects it would wait for good.
@@ -55,10 +60,11 @@ describe("CoordinatorClient", () => {
       const ended = await new Promise<{ code: number; details: string }>((resolve) => stream.on("error", (err) => resolve(err)));
       expect(ended.code).toBe(14);
       expect(ended.details).toContain("Channel closed before call started");
-      expect(accepted()).toBe(1);
+      await reached(1);
       // The next stream dials a new connection.
       const again = client.watchCheckRequests();
       await new Promise<void>((resolve) => again.on("error", () => resolve()));
+      await reached(2);
       expect(accepted()).toBe(2);
     } finally {
       client.close();
