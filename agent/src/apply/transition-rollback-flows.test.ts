@@ -263,6 +263,19 @@ describe("a lease kept after a failed rollback", () => {
     expect(redelivers(r.effects)).toBe(true);
   });
 
+  it("an operator retry runs the rollback again under the kept lease, but never once that lease is gone", () => {
+    const again = step(stuckOnB(), ev.retry());
+    expect(again.state).toMatchObject({ phase: "rolling-back", lease: { fencingToken: 7, releasing: false } });
+    // An operator released the lease (nkctl lease release): no reboot or switch without one.
+    const released = step(stuckOnB(), ev.released()).state;
+    expect(released).toMatchObject({ phase: "failed", target: { sha256: B.sha256 }, lease: null });
+    const r = step(released, ev.retry());
+    expect(types(r.effects).filter((t) => /reboot|switch|rollback/.test(t))).toEqual([]);
+    expect(r.state).toMatchObject({ phase: "failed", target: null, lease: null });
+    expect(redelivers(r.effects)).toBe(true);
+    expect(find(r.effects, "report")?.note).toContain("the kept lease is gone");
+  });
+
   it("a bundle queued while draining is picked up when the lease is lost there", () => {
     const draining = step(reach("confirmed"), ev.desired(B));
     const d = run([ev.written(B), ev.built(B, SYS_B, true), ev.granted(), ev.desired(C)], draining.state).state;

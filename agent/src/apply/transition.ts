@@ -18,6 +18,7 @@ import {
   enterRollbackVerifying,
   enterVerifying,
   finish,
+  holdsLease,
   keptLeaseNote,
   pickUpQueued,
   pruneBundles,
@@ -258,7 +259,13 @@ function onOperatorRetry(s: AgentState, e: EventOf<"operator-retry">, cfg: Machi
   const failedBuild = e.sha256 === undefined || s.failedBuild?.sha256 === e.sha256 ? null : s.failedBuild;
   const cleared: AgentState = { ...s, bad, failedBuild };
   if (isStuck(s)) {
-    // Try the whole rollback again; the target is in the bad history already.
+    // Try the whole rollback again; the target is in the bad history already. A disruptive apply's rollback never
+    // runs again without its kept lease (an operator released it, or it expired): the node gives the stuck apply up
+    // instead and takes the desired bundle again, whose disruptive steps wait for a lease like any other.
+    if (s.target?.disruption && !holdsLease(s)) {
+      const note = "operator retry: the kept lease is gone, so the rollback is not run again without one; taking the desired bundle again";
+      return { state: { ...cleared, target: null, deadlineAt: null, rebootFromBootId: null, lastError: null }, effects: [report("failed", s.target, { note }), { type: "redeliver-desired" }] };
+    }
     return beginRollback(cleared, e.now, cfg, s.lastError ?? "operator retry", { markBad: false, allowReboot: true });
   }
   if (isResting(s.phase)) {

@@ -39,6 +39,8 @@ describe("planRetry", () => {
     const stuck = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
     expect(planRetry(stuck, undefined).effect).toMatch(/^runs the rollback to .* again/);
     expect(planRetry(stuck, undefined).sha256).toBeUndefined();
+    // Its reboot lease released by an operator: no rollback without it.
+    expect(planRetry({ ...stuck, lease: null }, undefined).effect).toBe("gives the stuck apply up (its lease is gone, and a disruptive rollback never runs without one) and asks for the desired bundle again");
   });
 
   it("a node at rest asks for the desired bundle again, naming the refused ones it could name", () => {

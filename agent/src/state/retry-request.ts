@@ -55,6 +55,11 @@ function parseRetryRequest(text: string, path: string): RetryRequest {
   return { atMs: o.atMs, ...(typeof o.sha256 === "string" ? { sha256: o.sha256 } : {}) };
 }
 
+/** A stuck disruptive apply whose kept lease is gone: the agent does not run its rollback again (see onOperatorRetry). */
+function leaseGone(state: AgentState): boolean {
+  return !!state.target?.disruption && (state.lease === null || state.lease.releasing);
+}
+
 /** Bundles a retry can name: those in the bad history and the one whose builds failed. */
 function retryable(state: AgentState): Array<{ sha256: string; why: string }> {
   const out = state.bad.map((b) => ({ sha256: b.sha256, why: `rolled back (${b.reason})` }));
@@ -68,7 +73,8 @@ function retryable(state: AgentState): Array<{ sha256: string; why: string }> {
 export function planRetry(state: AgentState, bundle: string | undefined): { sha256?: string; effect: string } {
   const known = retryable(state);
   if (bundle === undefined) {
-    if (isStuck(state)) return { effect: `runs the rollback to ${state.target?.rollbackTo ?? "the previous generation"} again (the lease stays held until it is verified)` };
+    if (isStuck(state) && leaseGone(state)) return { effect: "gives the stuck apply up (its lease is gone, and a disruptive rollback never runs without one) and asks for the desired bundle again" };
+    if (isStuck(state)) return { effect: `runs the rollback to ${state.target?.rollbackTo ?? "the previous generation"} again${state.lease ? " (the lease stays held until it is verified)" : ""}` };
     if (state.phase === "idle" || state.phase === "confirmed" || state.phase === "rolled-back" || state.phase === "failed") {
       const hint = known.length > 0 ? `; to try a refused bundle again, name it: --bundle ${known.map((b) => b.sha256.slice(0, 12)).join(" or ")}` : "";
       return { effect: `asks for the desired bundle again${hint}` };
@@ -82,6 +88,6 @@ export function planRetry(state: AgentState, bundle: string | undefined): { sha2
   if (matches.length === 0) throw new NkError("INVALID_ARGUMENT", `--bundle ${bundle}: no refused bundle starts with it; this node's refused bundles: ${list}`);
   if (matches.length > 1) throw new NkError("INVALID_ARGUMENT", `--bundle ${bundle}: names more than one refused bundle (${list}); give more digits`);
   const match = matches[0]!;
-  const then = isStuck(state) ? "then runs the stuck rollback again" : "then takes the desired bundle again, and applies it if that is the one";
+  const then = isStuck(state) && !leaseGone(state) ? "then runs the stuck rollback again" : "then takes the desired bundle again, and applies it if that is the one";
   return { sha256: match.sha256, effect: `forgets that ${match.sha256.slice(0, 12)} ${match.why}, ${then}` };
 }
