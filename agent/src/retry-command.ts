@@ -19,6 +19,8 @@ export const RUNTIME_CONFIG = "/run/nk/agent.json";
 async function stateDirOf(flags: RetryFlags, runtimeConfig: string): Promise<string> {
   if (flags.stateDir !== undefined) return flags.stateDir;
   const file = flags.config ?? (existsSync(runtimeConfig) ? runtimeConfig : undefined);
+  // /run/nk is root-only: another user cannot see the runtime config, nor write the request.
+  if (file === undefined && process.geteuid?.() !== 0) throw new NkError("INVALID_ARGUMENT", `cannot see ${runtimeConfig}: run it as root (sudo nk-agent retry), or name --state-dir`);
   if (file === undefined) return "/var/lib/nk-agent";
   const config = await loadConfigFile(agentConfigSchema, file, {}, AGENT_FLAGS);
   return config.stateDir;

@@ -31,10 +31,12 @@ export function restingPhase(s: AgentState): Phase {
 
 /** The ways out for a stuck node, said in its failure reports. */
 const LEASE_KEPT = "lease kept until a new bundle fixes the node or an operator acts (nk-agent retry on the node runs the rollback again; nkctl lease release <node> gives the lease up)";
+/** The same after its fix failed to write or build: the rollback target is gone, a retry takes the desired bundle again. */
+const LEASE_KEPT_FIX_FAILED = "lease kept until a new bundle fixes the node or an operator acts (nk-agent retry on the node takes the desired bundle again; nkctl lease release <node> gives the lease up)";
 
 /** What a failure at rest says while the kept lease is held: an operator or a new bundle has to act. */
 export function keptLeaseNote(s: AgentState): string {
-  return holdsLease(s) ? `; ${LEASE_KEPT}` : "";
+  return holdsLease(s) ? `; ${LEASE_KEPT_FIX_FAILED}` : "";
 }
 
 type Ref = { readonly revision: string; readonly sha256: string } | null;

@@ -225,7 +225,7 @@ describe("a lease kept after a failed rollback", () => {
     for (const failure of [[ev.written(C), ev.buildFailed(C)], [ev.writeFailed(C)]]) {
       const r = run([ev.desired(C), ...failure], stuckOnB());
       expect(r.state).toMatchObject({ phase: "failed", lease: { fencingToken: 7, releasing: false } });
-      expect(find(r.effects.at(-1)!, "report")?.error).toContain("lease kept until a new bundle fixes the node or an operator acts (nk-agent retry on the node runs the rollback again; nkctl lease release <node> gives the lease up)");
+      expect(find(r.effects.at(-1)!, "report")?.error).toContain("lease kept until a new bundle fixes the node or an operator acts (nk-agent retry on the node takes the desired bundle again; nkctl lease release <node> gives the lease up)");
       const retried = step(r.state, ev.retry());
       expect(redelivers(retried.effects)).toBe(true);
       // Delivered again, the fix is built anew under the same lease.
@@ -266,14 +266,25 @@ describe("a lease kept after a failed rollback", () => {
   it("an operator retry runs the rollback again under the kept lease, but never once that lease is gone", () => {
     const again = step(stuckOnB(), ev.retry());
     expect(again.state).toMatchObject({ phase: "rolling-back", lease: { fencingToken: 7, releasing: false } });
-    // An operator released the lease (nkctl lease release): no reboot or switch without one.
+    // A plain retry tries nothing refused again: B stays bad.
+    expect(again.state.bad.map((b) => b.sha256)).toContain(B.sha256);
+    // An operator released the lease (nkctl lease release): no reboot or switch without one, and the node stays stuck
+    // (unverified), so a later delivery of the last good bundle is still booted and verified, never just "confirmed".
     const released = step(stuckOnB(), ev.released()).state;
     expect(released).toMatchObject({ phase: "failed", target: { sha256: B.sha256 }, lease: null });
     const r = step(released, ev.retry());
-    expect(types(r.effects).filter((t) => /reboot|switch|rollback/.test(t))).toEqual([]);
-    expect(r.state).toMatchObject({ phase: "failed", target: null, lease: null });
-    expect(redelivers(r.effects)).toBe(true);
+    expect(types(r.effects)).toEqual(["report"]);
+    expect(r.state).toBe(released);
     expect(find(r.effects, "report")?.note).toContain("the kept lease is gone");
+    expect(step(released, ev.desired(A)).state).toMatchObject({ phase: "fetched", target: { sha256: A.sha256 } });
+  });
+
+  it("a plain operator retry at rest takes the desired bundle again but leaves refused bundles refused", () => {
+    const failed = run([ev.desired(C), ev.written(C), ev.buildFailed(C)], stuckOnB()).state;
+    const r = step(failed, ev.retry());
+    expect(r.state.bad.map((b) => b.sha256)).toEqual(failed.bad.map((b) => b.sha256));
+    expect(redelivers(r.effects)).toBe(true);
+    expect(step(r.state, ev.desired(B)).effects).toEqual([expect.objectContaining({ type: "report", phase: "rolled-back", sha256: B.sha256 })]);
   });
 
   it("a bundle queued while draining is picked up when the lease is lost there", () => {

@@ -254,18 +254,25 @@ function onHealthFailed(s: AgentState, e: EventOf<"health-failed">, cfg: Machine
   return unchanged(s);
 }
 
+/**
+ * `nk-agent retry` on the node. With a bundle, that bundle leaves the bad history and its failed builds are forgotten;
+ * without one, nothing refused is tried again. Then a stuck node runs its rollback again, and a node at rest takes the
+ * desired bundle again. In flight, only the named bundle's marks change.
+ */
 function onOperatorRetry(s: AgentState, e: EventOf<"operator-retry">, cfg: MachineConfig): Result {
-  const bad = e.sha256 === undefined ? [] : s.bad.filter((b) => b.sha256 !== e.sha256);
-  const failedBuild = e.sha256 === undefined || s.failedBuild?.sha256 === e.sha256 ? null : s.failedBuild;
+  const named = e.sha256;
+  const bad = named === undefined ? s.bad : s.bad.filter((b) => b.sha256 !== named);
+  const failedBuild = named !== undefined && s.failedBuild?.sha256 === named ? null : s.failedBuild;
   const cleared: AgentState = { ...s, bad, failedBuild };
   if (isStuck(s)) {
-    // Try the whole rollback again; the target is in the bad history already. A disruptive apply's rollback never
-    // runs again without its kept lease (an operator released it, or it expired): the node gives the stuck apply up
-    // instead and takes the desired bundle again, whose disruptive steps wait for a lease like any other.
+    // A disruptive apply's rollback never runs again without its kept lease (an operator released it, or it expired).
+    // The node stays stuck (unverified: giving the apply up would let it rest "confirmed" on a generation that just
+    // failed its health check); a pushed bundle fixes it, booted and verified under a new lease.
     if (s.target?.disruption && !holdsLease(s)) {
-      const note = "operator retry: the kept lease is gone, so the rollback is not run again without one; taking the desired bundle again";
-      return { state: { ...cleared, target: null, deadlineAt: null, rebootFromBootId: null, lastError: null }, effects: [report("failed", s.target, { note }), { type: "redeliver-desired" }] };
+      const note = "operator retry not run: the kept lease is gone, and a rollback that reboots or restarts never runs without one; push a bundle that fixes the node";
+      return { state: bad === s.bad && failedBuild === s.failedBuild ? s : cleared, effects: [report("failed", s.target, { error: s.lastError, note })] };
     }
+    // The target is in the bad history already.
     return beginRollback(cleared, e.now, cfg, s.lastError ?? "operator retry", { markBad: false, allowReboot: true });
   }
   if (isResting(s.phase)) {

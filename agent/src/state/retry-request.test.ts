@@ -22,6 +22,16 @@ describe("the retry request file", () => {
     expect(await takeRetryRequest(dir)).toBeNull();
   });
 
+  it("leaves a request written after the take began for the next look", async () => {
+    await writeRetryRequest(dir, { atMs: 1 });
+    const first = takeRetryRequest(dir);
+    await writeRetryRequest(dir, { atMs: 2 });
+    const got = [await first, await takeRetryRequest(dir)];
+    // Whichever order the two writes and the take's rename landed in, both requests are read, none lost.
+    expect(got.filter((r) => r !== null).map((r) => r!.atMs).sort()).toEqual(got[1] === null ? [2] : [1, 2]);
+    expect(await takeRetryRequest(dir)).toBeNull();
+  });
+
   it("refuses and removes a file that is not a request, naming it and how to write one", async () => {
     for (const text of ["{not json", JSON.stringify({ atMs: 1, sha256: "abc" }), JSON.stringify(["x"])]) {
       await writeFile(join(dir, RETRY_REQUEST_FILE), text);
@@ -39,8 +49,8 @@ describe("planRetry", () => {
     const stuck = step(reach("rollback-verifying"), ev.unhealthy(INSTALL)).state;
     expect(planRetry(stuck, undefined).effect).toMatch(/^runs the rollback to .* again/);
     expect(planRetry(stuck, undefined).sha256).toBeUndefined();
-    // Its reboot lease released by an operator: no rollback without it.
-    expect(planRetry({ ...stuck, lease: null }, undefined).effect).toBe("gives the stuck apply up (its lease is gone, and a disruptive rollback never runs without one) and asks for the desired bundle again");
+    // Its reboot lease released by an operator: no rollback without it, and the command says what to do instead.
+    expect(() => planRetry({ ...stuck, lease: null }, undefined)).toThrow("the stuck apply's lease is gone (released or expired), and a rollback that reboots or restarts never runs without one: push a bundle that fixes the node");
   });
 
   it("a node at rest asks for the desired bundle again, naming the refused ones it could name", () => {

@@ -1,5 +1,5 @@
 // An operator's retry, asked on the node (`nk-agent retry`): a file in the state directory that the running agent takes.
-import { readFile, unlink } from "node:fs/promises";
+import { readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import { fsReason, writeFileAtomic } from "../../../shared/src/fs/index.js";
@@ -23,22 +23,24 @@ export async function writeRetryRequest(stateDir: string, request: RetryRequest)
 }
 
 /**
- * Reads and removes the request (null when there is none). A file that is not a request is removed too, and said:
+ * Takes the request (null when there is none): moved to a private name first, so that a request written meanwhile
+ * stays for the next look instead of being removed unread. A file that is not a request is removed too, and said:
  * left there it would be read again at every look.
  */
 export async function takeRetryRequest(stateDir: string): Promise<RetryRequest | null> {
   const path = retryRequestPath(stateDir);
-  let text: string;
+  const taken = `${path}.taken`;
   try {
-    text = await readFile(path, "utf8");
+    await rename(path, taken);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new NkError("STATE_CORRUPT", `cannot read ${path}: ${fsReason(err)}`, { cause: err });
+    throw new NkError("STATE_CORRUPT", `cannot take ${path}: ${fsReason(err)}`, { cause: err });
   }
-  await unlink(path).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new NkError("STATE_CORRUPT", `cannot remove ${path}: ${fsReason(err)}`, { cause: err });
-  });
-  return parseRetryRequest(text, path);
+  try {
+    return parseRetryRequest(await readFile(taken, "utf8"), path);
+  } finally {
+    await unlink(taken).catch(() => undefined);
+  }
 }
 
 function parseRetryRequest(text: string, path: string): RetryRequest {
@@ -73,7 +75,9 @@ function retryable(state: AgentState): Array<{ sha256: string; why: string }> {
 export function planRetry(state: AgentState, bundle: string | undefined): { sha256?: string; effect: string } {
   const known = retryable(state);
   if (bundle === undefined) {
-    if (isStuck(state) && leaseGone(state)) return { effect: "gives the stuck apply up (its lease is gone, and a disruptive rollback never runs without one) and asks for the desired bundle again" };
+    if (isStuck(state) && leaseGone(state)) {
+      throw new NkError("INVALID_ARGUMENT", "the stuck apply's lease is gone (released or expired), and a rollback that reboots or restarts never runs without one: push a bundle that fixes the node (a revert to its last good bundle is booted and verified under a new lease)");
+    }
     if (isStuck(state)) return { effect: `runs the rollback to ${state.target?.rollbackTo ?? "the previous generation"} again${state.lease ? " (the lease stays held until it is verified)" : ""}` };
     if (state.phase === "idle" || state.phase === "confirmed" || state.phase === "rolled-back" || state.phase === "failed") {
       const hint = known.length > 0 ? `; to try a refused bundle again, name it: --bundle ${known.map((b) => b.sha256.slice(0, 12)).join(" or ")}` : "";
@@ -88,6 +92,6 @@ export function planRetry(state: AgentState, bundle: string | undefined): { sha2
   if (matches.length === 0) throw new NkError("INVALID_ARGUMENT", `--bundle ${bundle}: no refused bundle starts with it; this node's refused bundles: ${list}`);
   if (matches.length > 1) throw new NkError("INVALID_ARGUMENT", `--bundle ${bundle}: names more than one refused bundle (${list}); give more digits`);
   const match = matches[0]!;
-  const then = isStuck(state) && !leaseGone(state) ? "then runs the stuck rollback again" : "then takes the desired bundle again, and applies it if that is the one";
+  const then = !isStuck(state) ? "then takes the desired bundle again, and applies it if that is the one" : leaseGone(state) ? "and leaves the stuck node to a pushed fix (its lease is gone)" : "then runs the stuck rollback again";
   return { sha256: match.sha256, effect: `forgets that ${match.sha256.slice(0, 12)} ${match.why}, ${then}` };
 }
