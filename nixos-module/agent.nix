@@ -226,7 +226,10 @@ in
         # Health checks run the system's own tools (k3s kubectl, zpool, ceph...) and its wrappers.
         "/run/wrappers"
         "/run/current-system/sw"
-      ];
+      ]
+      # Trial boots arm GRUB's next entry with grub-reboot, which the system does not install when GRUB only writes
+      # its menu (grub-efi: devices = [ "nodev" ]).
+      ++ lib.optional (config.boot.loader.grub.enable or false) pkgs.grub2;
       environment = {
         NK_AGENT_PACKAGE = "${cfg.package}";
         # Builds go to nix-daemon, outside this unit's sandbox, instead of root's direct store access.

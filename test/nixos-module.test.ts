@@ -122,6 +122,13 @@ describe("services.nk-agent", () => {
     expect(RUNTIME_CONFIG).toBe("/run/nk/agent.json");
   });
 
+  it("puts grub-reboot on the agent's PATH on GRUB machines, for trial boots", async () => {
+    const path = (grub: boolean) => evalModule<string[]>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" } }, boot: { loader: { grub: { enable: grub } } } }, ".config.systemd.services.nk-agent.path", "n1");
+    // grub-efi installs no GRUB tools into the system (devices = [ "nodev" ]), so the agent brings its own.
+    expect(await path(true)).toContain("/stub/grub2");
+    expect(await path(false)).not.toContain("/stub/grub2");
+  });
+
   it("fills health-check defaults, merges settings last and escapes extra arguments", async () => {
     const e = await evaluate("agent", {
       coordinators: ["a.lan:7443", "[fd00::2]:7443"],

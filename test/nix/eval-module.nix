@@ -69,6 +69,8 @@ let
     systemd.package = { type = "derivation"; name = "systemd"; outPath = "/stub/systemd"; };
     system.build.nixos-rebuild = { type = "derivation"; name = "nixos-rebuild"; outPath = "/stub/nixos-rebuild"; };
     services = resolveOptions "services" evaluated.options.services (settings.services or { });
+    # The machine's boot loader, as the node's own configuration sets it (nk's modules only read it).
+    boot.loader.grub.enable = settings.boot.loader.grub.enable or false;
   };
   # The module and everything it imports, each applied to the module arguments.
   args = { inherit config lib pkgs; options = { }; modulesPath = "/stub/modules"; };

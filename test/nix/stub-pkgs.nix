@@ -13,6 +13,7 @@ in
   util-linux = drv "util-linux";
   jq = drv "jq";
   gnugrep = drv "gnugrep";
+  grub2 = drv "grub2";
   writeText = file;
   writeShellScript = file;
   formats.json = { }: { type = lib.types.attrs // { name = "json"; description = "JSON value"; }; };

@@ -18,9 +18,12 @@ describe("fetchClosure", () => {
   });
 
   it("says so when the signature is not the trusted key's, and roots nothing", async () => {
-    const runner = new RecordingRunner().on("nix --extra", { exitCode: 1, stderr: `copying 1 paths...\nerror: cannot add path '${SP}' because it lacks a valid signature\n` });
-    expect(await fetchClosure(runner, "/b/x", SP, CACHE)).toMatchObject({ ok: false, error: `refused ${SP} from https://cache.example/lab: not signed by the trusted key cache-1` });
-    expect(runner.lines()).toEqual([COPY]);
+    for (const said of ["lacks a valid signature", "lacks a signature by a trusted key"]) {
+      // Older Nix says the first, newer the second.
+      const runner = new RecordingRunner().on("nix --extra", { exitCode: 1, stderr: `copying 1 paths...\nerror: cannot add path '${SP}' because it ${said}\n` });
+      expect(await fetchClosure(runner, "/b/x", SP, CACHE)).toMatchObject({ ok: false, error: `refused ${SP} from https://cache.example/lab: not signed by the trusted key cache-1` });
+      expect(runner.lines()).toEqual([COPY]);
+    }
   });
 
   it("reports any other copy failure with Nix's error line, not its warnings", async () => {

@@ -28,7 +28,8 @@ export async function fetchClosure(runner: CommandRunner, bundleDir: string, sys
   const copy = await runner.run(fetchArgv(systemPath, cache), opts);
   if (copy.exitCode !== 0) {
     const keyName = cache.publicKey.slice(0, cache.publicKey.indexOf(":"));
-    const error = /lacks a valid signature/.test(copy.stderr)
+    // "lacks a valid signature" (older Nix) or "lacks a signature by a trusted key" (newer).
+    const error = /lacks a (valid )?signature/.test(copy.stderr)
       ? `refused ${systemPath} from ${cache.url}: not signed by the trusted key ${keyName}`
       : `cannot fetch ${systemPath} from ${cache.url}: ${nixError(copy, "nix copy")}`;
     return { ok: false, error, log: logOf(copy) };

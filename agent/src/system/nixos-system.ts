@@ -25,6 +25,8 @@ export interface NixosSystemOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Copied into each bundle before building; default /etc/nixos/hardware-configuration.nix. */
   readonly hardwareConfig?: string;
+  /** The clock a failed activation's journal is read from (`journalctl --since`). */
+  readonly now?: () => number;
 }
 
 export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
@@ -48,7 +50,7 @@ export class NixosSystem implements System {
     this.runner = options.runner;
     this.hardwareConfig = options.hardwareConfig ?? "/etc/nixos/hardware-configuration.nix";
     this.profile = options.profile ?? SYSTEM_PROFILE;
-    this.activation = new TransientActivation(options.runner, options.pollMs ?? 2_000, options.sleep);
+    this.activation = new TransientActivation(options.runner, options.pollMs ?? 2_000, options.sleep, options.now);
   }
 
   writeBundle(dir: string, files: readonly BundleFile[]): Promise<void> {

@@ -1,7 +1,7 @@
 // switch-to-configuration in a transient systemd unit, detached from the agent: started, joined after a restart, stopped.
 import { NkError } from "../../../shared/src/errors/index.js";
 import { abortableSleep } from "../../../shared/src/time/index.js";
-import { lastLine, logOf } from "./command-output.js";
+import { joinLogs, lastLine, logOf, tailLines } from "./command-output.js";
 import type { CommandRunner } from "./command-runner.js";
 import { storeHashOf, type ActivationResult } from "./system.js";
 
@@ -15,18 +15,22 @@ export function activationUnit(systemPath: string, action: "switch" | "boot"): s
 
 export class TransientActivation {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly now: () => number;
 
   /** `pollMs`: how often to look at an activation that was already running when the agent (re)started. */
   constructor(
     private readonly runner: CommandRunner,
     private readonly pollMs: number,
     sleep?: (ms: number, signal?: AbortSignal) => Promise<void>,
+    now?: () => number,
   ) {
     this.sleep = sleep ?? abortableSleep;
+    this.now = now ?? Date.now;
   }
 
   /** switch-to-configuration in a transient unit, detached from the agent, waited for. */
   async run(systemPath: string, action: "switch" | "boot", unit: string, opts: { signal?: AbortSignal }): Promise<ActivationResult> {
+    const startedSec = Math.floor(this.now() / 1000);
     const r = await this.runner.run(
       [
         "systemd-run",
@@ -46,8 +50,12 @@ export class TransientActivation {
       opts,
     );
     const log = logOf(r);
-    if (r.exitCode !== 0) return { ok: false, error: `switch-to-configuration ${action} exited with ${r.exitCode}: ${lastLine(r.stderr)}`, log };
-    return { ok: true, log };
+    if (r.exitCode === 0) return { ok: true, log };
+    // The unit's output went to the journal (no --pipe: the activation must not die with the agent's pipes).
+    const journal = await this.runner.run(["journalctl", "--no-pager", "-o", "cat", "-n", "50", `--since=@${startedSec}`, "-u", `${unit}.service`]);
+    const said = journal.exitCode === 0 ? journal.stdout : "";
+    const why = lastLine(r.stderr) || tailLines(said) || `see journalctl -u ${unit}.service`;
+    return { ok: false, error: `switch-to-configuration ${action} exited with ${r.exitCode}: ${why}`, log: joinLogs(log, said) };
   }
 
   /** True if the unit was running and has now finished. */

@@ -31,29 +31,69 @@ export function generationOf(profile: string, target: string): number | null {
   return m && m[1] === base ? Number(m[2]) : null;
 }
 
+/** A menu item of grub.cfg: its title and its index path ("2>0>1"), the form `default` and `next_entry` take. */
+interface GrubItem {
+  readonly title: string;
+  readonly path: string;
+  readonly parent: string | null;
+}
+
+/** Every menuentry and submenu in grub.cfg, in order, with GRUB's index path; a `{` block of anything else is a level of its own. */
+function grubItems(grubCfg: string): GrubItem[] {
+  const items: GrubItem[] = [];
+  // Each open block: its index path prefix (null inside an entry's body or a non-menu block) and its next child's index.
+  const stack: Array<{ path: string | null; title: string | null; next: number }> = [{ path: "", title: null, next: 0 }];
+  for (const raw of grubCfg.split("\n")) {
+    const line = raw.trim();
+    const top = stack.at(-1)!;
+    const item = line.match(/^(menuentry|submenu)\s+(?:"([^"]*)"|'([^']*)')/);
+    if (item && top.path !== null) {
+      const title = item[2] ?? item[3] ?? "";
+      const path = top.path === "" ? String(top.next) : `${top.path}>${top.next}`;
+      top.next++;
+      items.push({ title, path, parent: top.title });
+      if (line.endsWith("{")) stack.push(item[1] === "submenu" ? { path, title, next: 0 } : { path: null, title: null, next: 0 });
+    } else if (line.endsWith("{")) {
+      stack.push({ path: null, title: null, next: 0 });
+    } else if (line === "}" && stack.length > 1) {
+      stack.pop();
+    }
+  }
+  return items;
+}
+
 /**
- * GRUB's path of generation `gen`'s entry: install-grub.pl writes `submenu "NixOS - All configurations"` with one
- * `menuentry "NixOS - Configuration <N> (<date> - <version>)"` per generation; grub-reboot takes "submenu>entry".
+ * GRUB's index path of generation `gen`'s entry, by index rather than title (a specialisation's submenu title starts
+ * with "> ", which grub-reboot would read as a separator). install-grub.pl writes `submenu "NixOS - All configurations"`
+ * with `menuentry "NixOS - Configuration <N> (<date> - <version>)"` per generation; a generation with specialisations
+ * is a `submenu "> NixOS - Configuration <N> (…)"` whose `menuentry "NixOS - Configuration <N> - Default (…)"` is the
+ * system itself.
  */
-export function grubEntryPath(grubCfg: string, gen: number): string | null {
-  const submenu = grubCfg.match(/^\s*submenu "([^"]* - All configurations)"/m)?.[1];
-  const entry = grubCfg.match(new RegExp(`^\\s*menuentry "([^"]* - Configuration ${gen} \\([^"]*\\))"`, "m"))?.[1];
-  return submenu && entry ? `${submenu}>${entry}` : null;
+export function grubEntryPath(grubCfg: string, gen: number): { path: string; title: string } | null {
+  const items = grubItems(grubCfg);
+  const inAll = (i: GrubItem, parents: readonly GrubItem[]): boolean => /- All configurations$/.test(i.parent ?? "") || parents.some((p) => p.title === i.parent && /- All configurations$/.test(p.parent ?? ""));
+  const plain = new RegExp(`^[^>].* - Configuration ${gen} \\(`);
+  const withSpecialisations = new RegExp(`^[^>].* - Configuration ${gen} - Default \\(`);
+  const nested = items.filter((i) => i.title.startsWith("> "));
+  const found = items.find((i) => (plain.test(i.title) || withSpecialisations.test(i.title)) && inAll(i, nested));
+  return found ? { path: found.path, title: found.title } : null;
 }
 
 /** Arms generation `gen` for the next boot only: systemd-boot's LoaderEntryOneShot, GRUB's next_entry. */
 export async function armOneshot(runner: CommandRunner, loader: TrialLoader, gen: number): Promise<ActivationResult> {
   let argv: string[];
+  let title = "";
   if (loader === "systemd-boot") {
     argv = ["bootctl", "set-oneshot", `nixos-generation-${gen}.conf`];
   } else {
     const cfg = await runner.run(["cat", GRUB_CFG]);
-    const path = cfg.exitCode === 0 ? grubEntryPath(cfg.stdout, gen) : null;
-    if (path === null) return { ok: false, error: `no GRUB entry for generation ${gen} in ${GRUB_CFG}${cfg.exitCode === 0 ? "" : `: ${lastLine(cfg.stderr)}`}`, log: "" };
-    argv = ["grub-reboot", path];
+    const entry = cfg.exitCode === 0 ? grubEntryPath(cfg.stdout, gen) : null;
+    if (entry === null) return { ok: false, error: `no GRUB entry for generation ${gen} in ${GRUB_CFG}${cfg.exitCode === 0 ? "" : `: ${lastLine(cfg.stderr)}`}`, log: "" };
+    argv = ["grub-reboot", entry.path];
+    title = ` "${entry.title}"`;
   }
   const r = await runner.run(argv);
   const log = [r.stdout, r.stderr].filter((x) => x.trim() !== "").join("\n");
   if (r.exitCode !== 0) return { ok: false, error: `${argv[0]} ${argv[1]} failed (${r.exitCode}): ${lastLine(r.stderr)}`, log };
-  return { ok: true, log: `generation ${gen} armed for one boot (${argv.join(" ")})` };
+  return { ok: true, log: `generation ${gen} armed for one boot (${argv.join(" ")}${title})` };
 }
