@@ -19,13 +19,14 @@
 #                   with that reason, keeps that bundle as "first seen bad", then deletes the file.
 #   guard/armed, guard/confirmed, guard/last-rollback-to: the guard's own; the agent never touches them.
 # How the guard works (see agent-guard.sh): every activation (switch or boot) runs `nk-agent-guard arm`, which
-# records "this system, this agent package, since now" unless the package is the last confirmed one. A timer
+# records "this system, this agent package, since this uptime of this boot" unless the package is the last confirmed
+# one (the first agent a machine runs is confirmed at once: there is no older one to go back to). A timer
 # runs `nk-agent-guard check`: once alive.json names the armed package, that package is confirmed; if the
 # deadline passes first, the guard rolls the system profile back one generation, switches to it, restarts
 # nk-agent and writes guard/rolled-back.json. It never guards the system it rolled back to, so a bad agent
 # costs one rollback, not a cascade. The deadline must cover the old agent's verification of the new system
 # plus its own restart: after confirming a switch, nk-agent compares realpath(/etc/systemd/system/nk-agent.service)
-# with the one it saw at start and, if the unit changed, exits 0 so systemd starts the new definition.
+# with the one it saw at start and, if the unit changed, exits 76 so systemd (Restart=always) starts the new definition.
 { config, lib, pkgs, ... }:
 
 let
@@ -259,9 +260,9 @@ in
         RuntimeDirectoryMode = "0700";
         RuntimeDirectoryPreserve = "yes";
 
-        # Hardening that leaves switching intact. nixos-rebuild runs switch-to-configuration in its own
-        # transient unit (systemd-run), but falls back to running it in-process when systemd-run fails, and
-        # `nix-env --set`/rollbacks run here: whatever activation needs must stay possible in this unit.
+        # Hardening that leaves switching intact. The agent runs switch-to-configuration in its own transient unit
+        # (systemd-run), but `nixos-rebuild build`, `nix-env --set` and the boot loader's one-shot entries (bootctl
+        # writes EFI variables, grub-reboot /boot/grub/grubenv) run here: what they need must stay possible.
         NoNewPrivileges = true;
         ProtectKernelLogs = true;
         ProtectControlGroups = true;
