@@ -206,6 +206,18 @@ in
     # `sudo nk-agent retry` on the node: the way out of a stuck rollback or a refused bundle (it reads /run/nk/agent.json).
     environment.systemPackages = [ cfg.package ];
 
+    # keepalived (on a node carrying the API VIP) reads its VRRP password from the agent's runtime secrets, which are
+    # on tmpfs: after a boot it fails until the agent has reached a coordinator and written them. nixpkgs restarts it
+    # every second, so it hit systemd's start limit (5 in 10 s) and stayed dead; after a power loss of the whole
+    # rack, so did the VIP on every carrier. It keeps trying instead.
+    systemd.services.keepalived = lib.mkIf (config.services.keepalived.enable or false) {
+      startLimitIntervalSec = 0;
+      serviceConfig.RestartSec = lib.mkForce "5s";
+    };
+    # k3s reads its token from the same place; nixpkgs waits 5 s between its restarts, but a start limit must never
+    # be what keeps a node out of the cluster after a power loss either.
+    systemd.services.k3s = lib.mkIf (config.services.k3s.enable or false) { startLimitIntervalSec = 0; };
+
     systemd.services.nk-agent = {
       description = "nk agent: applies this node's configuration from the nk coordinator";
       wantedBy = [ "multi-user.target" ];

@@ -122,6 +122,15 @@ describe("services.nk-agent", () => {
     expect(RUNTIME_CONFIG).toBe("/run/nk/agent.json");
   });
 
+  it("keeps keepalived (and k3s) retrying until the agent has written their secrets after a boot, instead of hitting the start limit", async () => {
+    const unit = (keepalived: boolean) => evalModule<Record<string, unknown> | null>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" }, keepalived: { enable: keepalived } } }, ".config.systemd.services.keepalived or null", "n1");
+    expect(await unit(true)).toEqual({ startLimitIntervalSec: 0, serviceConfig: { RestartSec: "5s" } });
+    expect(await unit(false)).toBeNull();
+    const k3s = (enable: boolean) => evalModule<Record<string, unknown> | null>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" }, k3s: { enable } } }, ".config.systemd.services.k3s or null", "n1");
+    expect(await k3s(true)).toEqual({ startLimitIntervalSec: 0 });
+    expect(await k3s(false)).toBeNull();
+  });
+
   it("puts grub-reboot on the agent's PATH on GRUB machines, for trial boots", async () => {
     const path = (grub: boolean) => evalModule<string[]>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" } }, boot: { loader: { grub: { enable: grub } } } }, ".config.systemd.services.nk-agent.path", "n1");
     // grub-efi installs no GRUB tools into the system (devices = [ "nodev" ]), so the agent brings its own.

@@ -68,7 +68,9 @@ let
     nix.package = { type = "derivation"; name = "nix"; outPath = "/stub/nix"; };
     systemd.package = { type = "derivation"; name = "systemd"; outPath = "/stub/systemd"; };
     system.build.nixos-rebuild = { type = "derivation"; name = "nixos-rebuild"; outPath = "/stub/nixos-rebuild"; };
-    services = resolveOptions "services" evaluated.options.services (settings.services or { });
+    # keepalived and k3s stand for the node's own services, which nk's modules only read.
+    services = resolveOptions "services" evaluated.options.services (removeAttrs (settings.services or { }) [ "keepalived" "k3s" ])
+      // { keepalived.enable = settings.services.keepalived.enable or false; k3s.enable = settings.services.k3s.enable or false; };
     # The machine's boot loader, as the node's own configuration sets it (nk's modules only read it).
     boot.loader.grub.enable = settings.boot.loader.grub.enable or false;
   };
