@@ -3,7 +3,7 @@ import { readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import { fsReason, writeFileAtomic } from "../../../shared/src/fs/index.js";
-import { isStuck, type AgentState } from "../apply/index.js";
+import { isResting, isStuck, type AgentState } from "../apply/index.js";
 
 export const RETRY_REQUEST_FILE = "retry-request.json";
 
@@ -79,7 +79,7 @@ export function planRetry(state: AgentState, bundle: string | undefined): { sha2
       throw new NkError("INVALID_ARGUMENT", "the stuck apply's lease is gone (released or expired), and a rollback that reboots or restarts never runs without one: push a bundle that fixes the node (a revert to its last good bundle is booted and verified under a new lease)");
     }
     if (isStuck(state)) return { effect: `runs the rollback to ${state.target?.rollbackTo ?? "the previous generation"} again${state.lease ? " (the lease stays held until it is verified)" : ""}` };
-    if (state.phase === "idle" || state.phase === "confirmed" || state.phase === "rolled-back" || state.phase === "failed") {
+    if (isResting(state.phase)) {
       const hint = known.length > 0 ? `; to try a refused bundle again, name it: --bundle ${known.map((b) => b.sha256.slice(0, 12)).join(" or ")}` : "";
       return { effect: `asks for the desired bundle again${hint}` };
     }

@@ -35,14 +35,16 @@ export function generationOf(profile: string, target: string): number | null {
 interface GrubItem {
   readonly title: string;
   readonly path: string;
-  readonly parent: string | null;
+  /** The titles of the submenus it sits in, outermost first. */
+  readonly within: readonly string[];
 }
 
 /** Every menuentry and submenu in grub.cfg, in order, with GRUB's index path; a `{` block of anything else is a level of its own. */
 function grubItems(grubCfg: string): GrubItem[] {
   const items: GrubItem[] = [];
-  // Each open block: its index path prefix (null inside an entry's body or a non-menu block) and its next child's index.
-  const stack: Array<{ path: string | null; title: string | null; next: number }> = [{ path: "", title: null, next: 0 }];
+  // Each open block: its index path prefix (null inside an entry's body or a non-menu block), the submenus it sits in,
+  // and its next child's index.
+  const stack: Array<{ path: string | null; within: readonly string[]; next: number }> = [{ path: "", within: [], next: 0 }];
   for (const raw of grubCfg.split("\n")) {
     const line = raw.trim();
     const top = stack.at(-1)!;
@@ -51,10 +53,10 @@ function grubItems(grubCfg: string): GrubItem[] {
       const title = item[2] ?? item[3] ?? "";
       const path = top.path === "" ? String(top.next) : `${top.path}>${top.next}`;
       top.next++;
-      items.push({ title, path, parent: top.title });
-      if (line.endsWith("{")) stack.push(item[1] === "submenu" ? { path, title, next: 0 } : { path: null, title: null, next: 0 });
+      items.push({ title, path, within: top.within });
+      if (line.endsWith("{")) stack.push(item[1] === "submenu" ? { path, within: [...top.within, title], next: 0 } : { path: null, within: [], next: 0 });
     } else if (line.endsWith("{")) {
-      stack.push({ path: null, title: null, next: 0 });
+      stack.push({ path: null, within: [], next: 0 });
     } else if (line === "}" && stack.length > 1) {
       stack.pop();
     }
@@ -70,12 +72,10 @@ function grubItems(grubCfg: string): GrubItem[] {
  * system itself.
  */
 export function grubEntryPath(grubCfg: string, gen: number): { path: string; title: string } | null {
-  const items = grubItems(grubCfg);
-  const inAll = (i: GrubItem, parents: readonly GrubItem[]): boolean => /- All configurations$/.test(i.parent ?? "") || parents.some((p) => p.title === i.parent && /- All configurations$/.test(p.parent ?? ""));
-  const plain = new RegExp(`^[^>].* - Configuration ${gen} \\(`);
-  const withSpecialisations = new RegExp(`^[^>].* - Configuration ${gen} - Default \\(`);
-  const nested = items.filter((i) => i.title.startsWith("> "));
-  const found = items.find((i) => (plain.test(i.title) || withSpecialisations.test(i.title)) && inAll(i, nested));
+  // Directly in the system profile's submenu, or in a generation's own "> " submenu there.
+  const inAll = ({ within }: GrubItem): boolean => /- All configurations$/.test(within[0] ?? "") && (within.length === 1 || (within.length === 2 && within[1]!.startsWith("> ")));
+  const entry = new RegExp(`^[^>].* - Configuration ${gen}( - Default)? \\(`);
+  const found = grubItems(grubCfg).find((i) => entry.test(i.title) && inAll(i));
   return found ? { path: found.path, title: found.title } : null;
 }
 
