@@ -123,12 +123,11 @@ describe("services.nk-agent", () => {
   });
 
   it("keeps keepalived (and k3s) retrying until the agent has written their secrets after a boot, instead of hitting the start limit", async () => {
-    const unit = (keepalived: boolean) => evalModule<Record<string, unknown> | null>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" }, keepalived: { enable: keepalived } } }, ".config.systemd.services.keepalived or null", "n1");
-    expect(await unit(true)).toEqual({ startLimitIntervalSec: 0, serviceConfig: { RestartSec: "5s" } });
-    expect(await unit(false)).toBeNull();
-    const k3s = (enable: boolean) => evalModule<Record<string, unknown> | null>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" }, k3s: { enable } } }, ".config.systemd.services.k3s or null", "n1");
-    expect(await k3s(true)).toEqual({ startLimitIntervalSec: 0 });
-    expect(await k3s(false)).toBeNull();
+    const unit = (service: "keepalived" | "k3s", enable: boolean) => evalModule<Record<string, unknown> | null>("agent", { services: { "nk-agent": { enable: true, coordinator: "c:1" }, [service]: { enable } } }, `.config.systemd.services.${service} or null`, "n1");
+    expect(await unit("keepalived", true)).toEqual({ startLimitIntervalSec: 0, serviceConfig: { RestartSec: "5s" } });
+    expect(await unit("keepalived", false)).toBeNull();
+    expect(await unit("k3s", true)).toEqual({ startLimitIntervalSec: 0 });
+    expect(await unit("k3s", false)).toBeNull();
   });
 
   it("puts grub-reboot on the agent's PATH on GRUB machines, for trial boots", async () => {
