@@ -179,14 +179,13 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
     agentVersion: runningVersion,
     stateDir: config.stateDir,
     agentPackage: process.env.NK_AGENT_PACKAGE,
-    guardRollback,
-    report: (report) => reporter.report(report),
     now: clock.now,
   });
 
   // A withdrawal lost to a crash or an outage would leave a request or an unstarted grant at the coordinator.
   if (!loaded.state.lease && isResting(loaded.state.phase)) void leases.withdraw("agent started holding no lease");
-  await runner.start();
+  // An unreadable guard note names no system: it is only reported (as the node's last error).
+  await runner.start(guardRollback ? { from: guardRollback.from, reason: guardRollback.reason } : undefined);
   void previews.dispatch({ type: "apply-busy", busy: !isResting(runner.state.phase) });
   reporter.start();
   const onPreview = (m: Extract<DesiredOrPreview, { kind: "preview" }>): void => {

@@ -66,6 +66,11 @@ export interface AgentCluster {
   agentState(name: string): Promise<{ phase: string; lease: { fencingToken: number } | null }>;
   /** Stops the agent, deletes its state.json (a lost or wiped disk) and starts it again. */
   loseState(name: string): Promise<void>;
+  /**
+   * Does what nk-agent-guard does when a new agent never came up: with the agent stopped, switches the machine back to
+   * the generation before the current one and leaves guard/rolled-back.json; then starts the (previous) agent.
+   */
+  guardRollback(name: string, reason: string): Promise<{ from: string; to: string }>;
   /** The node's own token (what its agent authenticates with). */
   nodeToken(name: string): Promise<string>;
   disruptions(): DisruptionWindow[];
@@ -234,6 +239,21 @@ export async function startAgentCluster(options: AgentClusterOptions = {}): Prom
       await agent.stop();
       await rm(join(nodeDir(name), "state", "state.json"));
       await agent.start();
+    },
+    async guardRollback(name, reason) {
+      const agent = agents.get(name)!;
+      await agent.stop();
+      const disk = new SimMachineDir(join(nodeDir(name), "system"));
+      const from = await disk.mustRead("current-system");
+      const gens = await disk.generations();
+      const systems = await Promise.all(gens.map((g) => disk.mustRead(`generations/${g}/system`)));
+      const to = systems.slice(0, systems.lastIndexOf(from)).filter((sys) => sys !== from).at(-1);
+      if (!to) throw new Error(`${name}: no generation before ${from} to roll back to`);
+      await disk.write("current-system", to);
+      await mkdir(join(nodeDir(name), "state", "guard"), { recursive: true });
+      await writeFile(join(nodeDir(name), "state", "guard", "rolled-back.json"), JSON.stringify({ from, to, package: "/nix/store/sim-nk-agent-new", at: 1, reason }));
+      await agent.start();
+      return { from, to };
     },
     nodeToken: (name) => readTrim(join(nodeDir(name), "token")),
     disruptions: () => disruptionWindows(kube),

@@ -1,6 +1,6 @@
 // Agent integration: a harmless change switches in place, an unchanged node does nothing, a build error
-// leaves the machine untouched, a failed activation rolls back and `nk-agent retry` tries it again (real coordinator,
-// agent processes, gRPC).
+// leaves the machine untouched, a failed activation rolls back and `nk-agent retry` tries it again, a guard rollback
+// is followed (real coordinator, agent processes, gRPC).
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -205,4 +205,29 @@ describe("agent apply outcomes", () => {
       for (const sha of earlier) expect(dirs.map((d) => d.name)).not.toContain(sha);
     }
   }, 90_000);
+
+  it("after the self-update guard switched a node back, rests rolled back on the generation before and refuses the bundle it left", async () => {
+    const before = await cluster.node("n1");
+    expect(before.phase).toBe(ApplyPhase.APPLY_PHASE_CONFIRMED);
+    const left = before.appliedSha256;
+    const reason = "agent /nix/store/sim-nk-agent-new never wrote alive.json within 900 s of uptime";
+    const { to } = await cluster.guardRollback("n1", reason);
+    const n1 = await cluster.waitNode("n1", (n) => n.phase === ApplyPhase.APPLY_PHASE_ROLLED_BACK && n.reportedSha256 === left, "reports the bundle the guard left as rolled back");
+    expect(n1.lastError).toContain(`self-update guard rolled back`);
+    expect(n1.lastError).toContain(reason);
+    expect(n1.appliedSha256).not.toBe(left);
+    expect((await cluster.machine("n1")).currentSystem).toBe(to);
+    expect(await cluster.agentState("n1")).toMatchObject({ phase: "rolled-back" });
+    const rolledBack = eventsOf(await cluster.events(), "n1", ["node-rolled-back"]).at(-1);
+    expect(rolledBack?.message).toContain(reason);
+    // The desired bundle is still the one the guard left: once its stream delivers it, the agent refuses it rather
+    // than building and switching to it again.
+    expect(n1.desiredSha256).toBe(left);
+    const refused = await cluster.waitNode("n1", (n) => n.lastError.includes(`bundle ${left.slice(0, 12)} rolled back before (self-update guard rolled back`), "refuses the desired bundle");
+    expect(refused.phase).toBe(ApplyPhase.APPLY_PHASE_ROLLED_BACK);
+    const log = await cluster.agentLog("n1");
+    const sinceStart = log.slice(log.lastIndexOf("the self-update guard rolled this node back"));
+    expect(sinceStart).toContain("desired bundle received");
+    expect(sinceStart).not.toContain('"to":"building"');
+  }, 60_000);
 });

@@ -8,7 +8,15 @@ import type { DesiredBundle } from "./agent-state.js";
  */
 export type AgentEvent =
   /** The agent process started (first start, restart, kill -9, self-update, or after a reboot). */
-  | { readonly type: "agent-started"; readonly now: number; readonly bootId: string; readonly currentSystem: string; readonly bootedSystem: string }
+  | {
+      readonly type: "agent-started";
+      readonly now: number;
+      readonly bootId: string;
+      readonly currentSystem: string;
+      readonly bootedSystem: string;
+      /** The self-update guard switched the machine back since the last start (see nixos-module/agent.nix). */
+      readonly guardRolledBack?: GuardVerdict;
+    }
   | { readonly type: "desired-received"; readonly now: number; readonly desired: DesiredBundle }
   /** The secrets a desired bundle needs could not be fetched: it is not applied yet, and is tried again later. */
   | { readonly type: "secrets-failed"; readonly now: number; readonly revision: string; readonly sha256: string; readonly error: string }
@@ -48,6 +56,12 @@ export type AgentEvent =
   | { readonly type: "deadline-passed"; readonly now: number; readonly detail?: string }
   /** Retry a bad (rolled back) or failed bundle: one sha256, or all when omitted; also unsticks a failed rollback. */
   | { readonly type: "operator-retry"; readonly now: number; readonly sha256?: string };
+
+/** The guard's note: the system it left (`from`), whose new agent never reported alive, and why. */
+export interface GuardVerdict {
+  readonly from: string;
+  readonly reason: string;
+}
 
 export type AgentEventType = AgentEvent["type"];
 export type EventOf<T extends AgentEventType> = Extract<AgentEvent, { type: T }>;

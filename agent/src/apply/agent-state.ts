@@ -165,6 +165,8 @@ export interface AgentState {
   readonly phase: Phase;
   /** Last generation confirmed healthy; null on a node nk never applied to. */
   readonly applied: Generation | null;
+  /** The generation confirmed before `applied`: where the self-update guard's rollback of `applied` leaves the node. */
+  readonly previous: Generation | null;
   /** The applied generation runs a kernel that was not booted yet (reboot policy "never"). */
   readonly rebootPending: boolean;
   /** In flight; also kept in `failed` while stuck after a failed rollback (see `isStuck`). */
@@ -191,6 +193,7 @@ export function initialAgentState(now = 0): AgentState {
     version: AGENT_STATE_VERSION,
     phase: "idle",
     applied: null,
+    previous: null,
     rebootPending: false,
     target: null,
     lease: null,
@@ -209,6 +212,14 @@ export function initialAgentState(now = 0): AgentState {
 /** Failed after a rollback could not be completed or verified: the lease is kept for an operator. */
 export function isStuck(state: AgentState): boolean {
   return state.phase === "failed" && state.target !== null;
+}
+
+/**
+ * Stuck after a disruptive apply whose kept lease is gone (an operator released it, or it expired): its rollback,
+ * which reboots or restarts, never runs again without a lease, so only a pushed fix moves the node.
+ */
+export function isStuckWithoutLease(state: AgentState): boolean {
+  return isStuck(state) && state.target?.disruption != null && (state.lease === null || state.lease.releasing);
 }
 
 export function isBad(state: AgentState, sha256: string): BadBundle | undefined {

@@ -6,7 +6,7 @@ import { obtainSystem } from "./obtain-system.js";
 import type { System } from "../system/index.js";
 import { interruptedUnits } from "../system/dry-activate.js";
 import type { AgentState, DesiredBundle } from "./agent-state.js";
-import type { AgentEvent } from "./agent-event.js";
+import type { AgentEvent, GuardVerdict } from "./agent-event.js";
 import { LONG_EFFECTS, type Effect, type EffectOf } from "./effect.js";
 import { failureEvent, type LongEffect } from "./long-effect.js";
 import { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
@@ -55,11 +55,11 @@ export class ApplyRunner {
     return this.current;
   }
 
-  /** Observes the machine and resumes from the persisted state. */
-  async start(): Promise<void> {
+  /** Observes the machine and resumes from the persisted state, and from the self-update guard's rollback if it made one. */
+  async start(guardRolledBack?: GuardVerdict): Promise<void> {
     const { system, clock } = this.opts;
     const [bootId, currentSystem, bootedSystem] = await Promise.all([system.bootId(), system.currentSystem(), system.bootedSystem()]);
-    await this.dispatch({ type: "agent-started", now: clock.now(), bootId, currentSystem, bootedSystem });
+    await this.dispatch({ type: "agent-started", now: clock.now(), bootId, currentSystem, bootedSystem, ...(guardRolledBack ? { guardRolledBack } : {}) });
   }
 
   /** Queues an event (desired bundles, lease losses, operator retries come in here); resolves once the queue is empty. */

@@ -6,6 +6,7 @@ export {
   isBad,
   isResting,
   isStuck,
+  isStuckWithoutLease,
   reportedPhase,
   type AgentState,
   type BadBundle,
@@ -21,7 +22,7 @@ export {
   type SystemFacts,
   type Target,
 } from "./agent-state.js";
-export { EVENT_TYPES, type AgentEvent, type AgentEventType, type EventOf } from "./agent-event.js";
+export { EVENT_TYPES, type AgentEvent, type AgentEventType, type EventOf, type GuardVerdict } from "./agent-event.js";
 export { LONG_EFFECTS, type Effect, type EffectOf, type EffectType, type RenewPhase } from "./effect.js";
 export { DEFAULT_MACHINE_CONFIG, type MachineConfig } from "./machine-config.js";
 export { decideDisruption, type DisruptionDecision, type DisruptionInput } from "./disruption.js";

@@ -1,11 +1,12 @@
 // agent-started: decide from the persisted phase and the observed machine what to redo, never twice.
-import { isResting, isStuck, type AgentState } from "./agent-state.js";
+import { isResting, isStuck, type AgentState, type Phase } from "./agent-state.js";
 import type { EventOf } from "./agent-event.js";
 import type { Effect } from "./effect.js";
 import type { MachineConfig } from "./machine-config.js";
 import {
   activationTimedOut,
   activationTimeout,
+  addBad,
   beginRollback,
   enterRollbackVerifying,
   enterVerifying,
@@ -20,6 +21,9 @@ import {
   type Result,
 } from "./steps.js";
 
+/** Phases in which the target's system may be running: a guard rollback from it ends the apply. */
+const ON_TARGET: ReadonlySet<Phase> = new Set<Phase>(["activating", "rebooting", "verifying", "blessing"]);
+
 /**
  * The rules: the same lease is kept (its fencing token is presented again), a switch whose
  * result is visible (current system = target) is not redone, a reboot whose new boot id is
@@ -31,6 +35,20 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
     facts: { bootId: e.bootId, currentSystem: e.currentSystem, bootedSystem: e.bootedSystem, observedAt: e.now },
   };
   const t = s.target;
+  const guard = e.guardRolledBack;
+  if (guard) {
+    const reason = `self-update guard rolled back ${guard.from}: ${guard.reason}`;
+    // The guard switched away from the system being applied: never switch to it again, finish the rollback it began.
+    if (t && t.systemPath === guard.from && ON_TARGET.has(s.phase)) return beginRollback(s, e.now, cfg, reason, { markBad: true, allowReboot: true });
+    // It undid a confirmed generation (its agent passed for healthy, then never came up): rest on the one before.
+    if (isResting(s.phase) && !isStuck(s) && s.applied?.systemPath === guard.from) {
+      const gone = s.applied;
+      const back: AgentState = { ...s, phase: "rolled-back", applied: s.previous, previous: null, rebootPending: false, bad: addBad(s.bad, gone, reason, e.now, cfg.badHistoryLimit), lastError: reason };
+      return resumeResting(back, e, report("rolled-back", gone, { error: reason }));
+    }
+    // A system nk did not apply: say so, nothing to undo.
+    if (isResting(s.phase)) return resumeResting({ ...s, lastError: reason }, e);
+  }
   const rebooted = s.rebootFromBootId !== e.bootId;
   if (isResting(s.phase) || !t) return resumeResting(s, e);
   switch (s.phase) {
@@ -112,10 +130,10 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
   }
 }
 
-/** Nothing in flight: finish a lease release that was not acknowledged, report where the node is. */
-function resumeResting(s: AgentState, e: EventOf<"agent-started">): Result {
+/** Nothing in flight: finish a lease release that was not acknowledged, report where the node is (or `opening`). */
+function resumeResting(s: AgentState, e: EventOf<"agent-started">, opening?: Effect): Result {
   const drift = s.applied && e.currentSystem !== s.applied.systemPath ? `running ${e.currentSystem}, not the applied ${s.applied.systemPath}` : undefined;
-  const effects: Effect[] = [report(s.phase, isStuck(s) ? s.target : s.applied, { error: s.lastError, ...(drift ? { note: drift } : {}) })];
+  const effects: Effect[] = [opening ?? report(s.phase, isStuck(s) ? s.target : s.applied, { error: s.lastError, ...(drift ? { note: drift } : {}) })];
   if (s.lease?.releasing) {
     effects.push({ type: "release-lease", fencingToken: s.lease.fencingToken, success: s.phase === "confirmed", reason: `${s.phase} (resent after agent restart)` });
     return { state: s, effects };

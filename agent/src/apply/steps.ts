@@ -1,5 +1,5 @@
 // Building blocks shared by the transition handlers: enter a phase and emit what that phase needs.
-import type { AgentState, BadBundle, DesiredBundle, Phase, SystemFacts, Target } from "./agent-state.js";
+import type { AgentState, BadBundle, DesiredBundle, Generation, Phase, SystemFacts, Target } from "./agent-state.js";
 import type { Effect, RenewPhase } from "./effect.js";
 import type { MachineConfig } from "./machine-config.js";
 
@@ -62,7 +62,12 @@ export function withCurrentSystem(facts: SystemFacts | null, systemPath: string)
   return facts ? { ...facts, currentSystem: systemPath } : null;
 }
 
-export function addBad(bad: readonly BadBundle[], t: Target, reason: string, at: number, limit: number): BadBundle[] {
+/** `next` becomes the applied generation; the one it replaces is kept as `previous` when it ran another system. */
+export function withApplied(s: AgentState, next: Generation): Pick<AgentState, "applied" | "previous"> {
+  return { applied: next, previous: s.applied && s.applied.systemPath !== next.systemPath ? s.applied : s.previous };
+}
+
+export function addBad(bad: readonly BadBundle[], t: Pick<Target, "sha256" | "revision">, reason: string, at: number, limit: number): BadBundle[] {
   const entry: BadBundle = { sha256: t.sha256, revision: t.revision, reason, at };
   return [...bad.filter((b) => b.sha256 !== t.sha256), entry].slice(-limit);
 }

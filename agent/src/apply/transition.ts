@@ -1,5 +1,5 @@
 // The pure apply state machine: transition(state, event) → { state, effects }; no I/O, time from events.
-import { isResting, isStuck, type AgentState, type Target } from "./agent-state.js";
+import { isResting, isStuck, isStuckWithoutLease, type AgentState, type Target } from "./agent-state.js";
 import type { AgentEvent, EventOf } from "./agent-event.js";
 import { decideDisruption } from "./disruption.js";
 import { LONG_EFFECTS, type Effect } from "./effect.js";
@@ -18,7 +18,6 @@ import {
   enterRollbackVerifying,
   enterVerifying,
   finish,
-  holdsLease,
   keptLeaseNote,
   pickUpQueued,
   pruneBundles,
@@ -28,6 +27,7 @@ import {
   retryRollback,
   stuck,
   unchanged,
+  withApplied,
   withCurrentSystem,
   type Result,
 } from "./steps.js";
@@ -143,7 +143,7 @@ function onBuilt(s: AgentState, e: EventOf<"build-succeeded">, cfg: MachineConfi
     // means this system was unhealthy: verify it before confirming and releasing.
     if (s.lease && !s.lease.releasing) return enterVerifying(base, { ...target, systemPath: e.systemPath }, e.now);
     const applied = { revision: target.revision, sha256: target.sha256, systemPath: e.systemPath };
-    const state: AgentState = { ...base, applied, rebootPending: decision.rebootPending, lastError: null };
+    const state: AgentState = { ...base, ...withApplied(s, applied), rebootPending: decision.rebootPending, lastError: null };
     return finish(state, "confirmed", null, applied);
   }
   const note = `built ${e.systemPath}: ${decision.reason}`;
@@ -241,7 +241,7 @@ function onBlessed(s: AgentState, e: EventOf<"blessed">): Result {
 function confirm(s: AgentState, t: Target & { systemPath: string }): Result {
   const applied = { revision: t.revision, sha256: t.sha256, systemPath: t.systemPath };
   const rebootPending = t.rebootNeeded && t.disruption !== "reboot";
-  return finish({ ...s, applied, rebootPending, lastError: null }, "confirmed", null, applied);
+  return finish({ ...s, ...withApplied(s, applied), rebootPending, lastError: null }, "confirmed", null, applied);
 }
 
 function onHealthFailed(s: AgentState, e: EventOf<"health-failed">, cfg: MachineConfig): Result {
@@ -268,7 +268,7 @@ function onOperatorRetry(s: AgentState, e: EventOf<"operator-retry">, cfg: Machi
     // A disruptive apply's rollback never runs again without its kept lease (an operator released it, or it expired).
     // The node stays stuck (unverified: giving the apply up would let it rest "confirmed" on a generation that just
     // failed its health check); a pushed bundle fixes it, booted and verified under a new lease.
-    if (s.target?.disruption && !holdsLease(s)) {
+    if (isStuckWithoutLease(s)) {
       const note = "operator retry not run: the kept lease is gone, and a rollback that reboots or restarts never runs without one; push a bundle that fixes the node";
       return { state: bad === s.bad && failedBuild === s.failedBuild ? s : cleared, effects: [report("failed", s.target, { error: s.lastError, note })] };
     }

@@ -1,9 +1,9 @@
-// AgentHello: what each Hello carries, alive.json written once, the guard's rollback reported once.
+// AgentHello: what each Hello carries, and alive.json written once (the guard's rollback is the state machine's: resume).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initialAgentState, type AgentState, type ApplyReport } from "../apply/index.js";
+import { initialAgentState, type AgentState } from "../apply/index.js";
 import { AgentHello } from "./agent-hello.js";
 import type { CoordinatorClient } from "./coordinator-client.js";
 
@@ -14,9 +14,8 @@ afterEach(async () => rm(dir, { recursive: true, force: true }));
 const facts = { kernel: "6.6.1", os: "NixOS 24.05", uptimeSeconds: 5, cpuModel: "x", cpuCores: 2, memoryTotalBytes: 1, memoryUsedBytes: 1, diskTotalBytes: 1, diskUsedBytes: 1, hostname: "n1" };
 const state: AgentState = { ...initialAgentState(0), applied: { revision: "r7", sha256: "a".repeat(64), systemPath: "/nix/store/sys-7" }, lease: { fencingToken: 12, kind: "reboot", releasing: false } };
 
-function setup(options: { agentPackage?: string; rollback?: boolean; fail?: () => boolean } = {}) {
+function setup(options: { agentPackage?: string; fail?: () => boolean } = {}) {
   const sent: Array<Parameters<CoordinatorClient["hello"]>[0]> = [];
-  const reports: ApplyReport[] = [];
   const hello = new AgentHello({
     hello: async (req) => {
       if (options.fail?.()) throw new Error("14 UNAVAILABLE");
@@ -29,11 +28,9 @@ function setup(options: { agentPackage?: string; rollback?: boolean; fail?: () =
     agentVersion: "1.2.3",
     stateDir: dir,
     agentPackage: options.agentPackage,
-    guardRollback: options.rollback ? { from: "/nix/store/new-agent", to: "/nix/store/old-agent", package: "/nix/store/new-agent", at: 1, reason: "no alive.json within 120 s" } : null,
-    report: (r) => reports.push(r),
     now: () => Date.UTC(2026, 0, 2),
   });
-  return { hello, sent, reports };
+  return { hello, sent };
 }
 
 describe("AgentHello", () => {
@@ -57,12 +54,5 @@ describe("AgentHello", () => {
     await rm(join(dir, "alive.json"));
     await s.hello.send();
     await expect(readFile(join(dir, "alive.json"))).rejects.toMatchObject({ code: "ENOENT" });
-  });
-
-  it("reports the guard's rollback once, as rolled-back on the applied generation", async () => {
-    const s = setup({ rollback: true });
-    await s.hello.send();
-    await s.hello.send();
-    expect(s.reports).toEqual([{ phase: "rolled-back", revision: "r7", sha256: "a".repeat(64), error: "self-update guard rolled back /nix/store/new-agent: no alive.json within 120 s", fencingToken: null }]);
   });
 });

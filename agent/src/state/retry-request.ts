@@ -3,7 +3,7 @@ import { readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NkError, errorMessage } from "../../../shared/src/errors/index.js";
 import { fsReason, writeFileAtomic } from "../../../shared/src/fs/index.js";
-import { isResting, isStuck, type AgentState } from "../apply/index.js";
+import { isResting, isStuck, isStuckWithoutLease, type AgentState } from "../apply/index.js";
 
 export const RETRY_REQUEST_FILE = "retry-request.json";
 
@@ -57,11 +57,6 @@ function parseRetryRequest(text: string, path: string): RetryRequest {
   return { atMs: o.atMs, ...(typeof o.sha256 === "string" ? { sha256: o.sha256 } : {}) };
 }
 
-/** A stuck disruptive apply whose kept lease is gone: the agent does not run its rollback again (see onOperatorRetry). */
-function leaseGone(state: AgentState): boolean {
-  return !!state.target?.disruption && (state.lease === null || state.lease.releasing);
-}
-
 /** Bundles a retry can name: those in the bad history and the one whose builds failed. */
 function retryable(state: AgentState): Array<{ sha256: string; why: string }> {
   const out = state.bad.map((b) => ({ sha256: b.sha256, why: `rolled back (${b.reason})` }));
@@ -75,7 +70,7 @@ function retryable(state: AgentState): Array<{ sha256: string; why: string }> {
 export function planRetry(state: AgentState, bundle: string | undefined): { sha256?: string; effect: string } {
   const known = retryable(state);
   if (bundle === undefined) {
-    if (isStuck(state) && leaseGone(state)) {
+    if (isStuckWithoutLease(state)) {
       throw new NkError("INVALID_ARGUMENT", "the stuck apply's lease is gone (released or expired), and a rollback that reboots or restarts never runs without one: push a bundle that fixes the node (a revert to its last good bundle is booted and verified under a new lease)");
     }
     if (isStuck(state)) return { effect: `runs the rollback to ${state.target?.rollbackTo ?? "the previous generation"} again${state.lease ? " (the lease stays held until it is verified)" : ""}` };
@@ -92,6 +87,6 @@ export function planRetry(state: AgentState, bundle: string | undefined): { sha2
   if (matches.length === 0) throw new NkError("INVALID_ARGUMENT", `--bundle ${bundle}: no refused bundle starts with it; this node's refused bundles: ${list}`);
   if (matches.length > 1) throw new NkError("INVALID_ARGUMENT", `--bundle ${bundle}: names more than one refused bundle (${list}); give more digits`);
   const match = matches[0]!;
-  const then = !isStuck(state) ? "then takes the desired bundle again, and applies it if that is the one" : leaseGone(state) ? "and leaves the stuck node to a pushed fix (its lease is gone)" : "then runs the stuck rollback again";
+  const then = !isStuck(state) ? "then takes the desired bundle again, and applies it if that is the one" : isStuckWithoutLease(state) ? "and leaves the stuck node to a pushed fix (its lease is gone)" : "then runs the stuck rollback again";
   return { sha256: match.sha256, effect: `forgets that ${match.sha256.slice(0, 12)} ${match.why}, ${then}` };
 }

@@ -1,6 +1,6 @@
 // Validates persisted agent state (schema version 1) and salvages the bad history from a damaged file.
 import { NkError } from "../../../shared/src/errors/index.js";
-import { AGENT_STATE_VERSION, DEFAULT_MACHINE_CONFIG, PHASES, type AgentState, type BadBundle, type Prebuilt } from "../apply/index.js";
+import { AGENT_STATE_VERSION, DEFAULT_MACHINE_CONFIG, PHASES, type AgentState, type BadBundle, type Generation, type Prebuilt } from "../apply/index.js";
 
 type Obj = Record<string, unknown>;
 
@@ -57,6 +57,10 @@ function readPrebuilt(p: Obj, r: Reader): Prebuilt {
   return { systemPath: str(p, "systemPath", r), cacheUrl: str(p, "cacheUrl", r), cachePublicKey: str(p, "cachePublicKey", r), fallbackLocal: bool(p, "fallbackLocal", r) };
 }
 
+function readGeneration(a: Obj, ar: Reader): Generation {
+  return { revision: str(a, "revision", ar), sha256: str(a, "sha256", ar), systemPath: str(a, "systemPath", ar) };
+}
+
 function readBad(v: unknown, r: Reader): BadBundle {
   const o = obj(v, r);
   return { sha256: str(o, "sha256", r), revision: str(o, "revision", r), reason: str(o, "reason", r), at: num(o, "at", r) };
@@ -71,7 +75,9 @@ export function parseAgentState(value: unknown): AgentState {
   return {
     version: AGENT_STATE_VERSION,
     phase: oneOf(o, "phase", r, PHASES),
-    applied: nullable(o, "applied", r, (a, ar) => ({ revision: str(a, "revision", ar), sha256: str(a, "sha256", ar), systemPath: str(a, "systemPath", ar) })),
+    applied: nullable(o, "applied", r, readGeneration),
+    // Absent in state written before the guard's rollback was followed: not known.
+    previous: o.previous === undefined ? null : nullable(o, "previous", r, readGeneration),
     rebootPending: bool(o, "rebootPending", r),
     target: nullable(o, "target", r, (t, tr) => ({
       revision: str(t, "revision", tr),

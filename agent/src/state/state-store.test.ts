@@ -71,6 +71,17 @@ describe("StateStore", () => {
     expect((await store().load()).state).toEqual({ ...s, target: { ...older, activationTimeoutMs: 300_000 } });
   });
 
+  it("keeps the generation before the applied one, and reads state saved before it was kept as not known", async () => {
+    const s: AgentState = { ...busyState(), applied: { revision: "r2", sha256: "b".repeat(64), systemPath: "/nix/store/b" }, previous: { revision: "r1", sha256: SHA, systemPath: "/nix/store/a" } };
+    await store().save(s);
+    expect((await store().load()).state).toEqual(s);
+    const { previous: _dropped, ...older } = s;
+    await writeFile(path, JSON.stringify(older));
+    expect((await store().load()).state).toEqual({ ...s, previous: null });
+    await writeFile(path, JSON.stringify({ ...s, previous: { revision: "r1" } }));
+    expect((await store().load()).recovered?.message).toContain("previous.sha256");
+  });
+
   it("replaces the file atomically and leaves no temp file, readable only by root", async () => {
     const st = store();
     await Promise.all([st.save(initialAgentState(1)), st.save(initialAgentState(2)), st.save(busyState())]);
