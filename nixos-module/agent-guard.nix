@@ -31,7 +31,8 @@ in
       default = 900;
       description = ''
         Seconds a new agent package has, from the activation that brought it, to write alive.json. Must cover
-        the old agent's health verification (the inventory's health deadline) plus a restart.
+        the old agent's switch and health verification plus a restart: nk's bundles set it (as a default) to the
+        inventory's activation timeout + health deadline + 300, at least 900.
       '';
     };
     intervalSeconds = lib.mkOption {

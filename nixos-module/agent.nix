@@ -15,8 +15,9 @@
 #                   sets (the agent's store path), copied verbatim; without the variable the agent writes nothing.
 #   guard/rolled-back.json  written by the guard when it rolled back: {"from":"<system>","to":"<system>",
 #                   "package":"<agent package that never came up>","at":<epoch seconds>,"reason":"<text>"}.
-#                   nk-agent reads it at start, reports the revision whose system is "from" as rolled back
-#                   with that reason, keeps that bundle as "first seen bad", then deletes the file.
+#                   nk-agent reads it at start, rests rolled back on the generation before the bundle whose
+#                   system is "from" (or ends that apply, if it was still applying it), reports that bundle as
+#                   rolled back with the reason, refuses it until it changes, then deletes the file.
 #   guard/armed, guard/confirmed, guard/last-rollback-to: the guard's own; the agent never touches them.
 # How the guard works (see agent-guard.sh): every activation (switch or boot) runs `nk-agent-guard arm`, which
 # records "this system, this agent package, since this uptime of this boot" unless the package is the last confirmed
@@ -24,8 +25,8 @@
 # runs `nk-agent-guard check`: once alive.json names the armed package, that package is confirmed; if the
 # deadline passes first, the guard rolls the system profile back one generation, switches to it, restarts
 # nk-agent and writes guard/rolled-back.json. It never guards the system it rolled back to, so a bad agent
-# costs one rollback, not a cascade. The deadline must cover the old agent's verification of the new system
-# plus its own restart: after confirming a switch, nk-agent compares realpath(/etc/systemd/system/nk-agent.service)
+# costs one rollback, not a cascade. The deadline must cover the old agent's switch and verification of the new
+# system plus its own restart (bundles set it from the inventory's deadlines): after confirming a switch, nk-agent compares realpath(/etc/systemd/system/nk-agent.service)
 # with the one it saw at start and, if the unit changed, exits 76 so systemd (Restart=always) starts the new definition.
 { config, lib, pkgs, ... }:
 

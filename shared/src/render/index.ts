@@ -21,5 +21,6 @@ export { renderHaproxyNix } from "./haproxy-nix.js";
 export { nixString, nixAttr, nixStringList } from "./nix-string.js";
 export { renderNetworkNix } from "./network-nix.js";
 export { renderBootNix } from "./boot-nix.js";
+export { guardDeadlineSeconds } from "./agent-nix.js";
 export { renderUsersNix } from "./users-nix.js";
 export { diffBundles, type NodeBundleDiff } from "./bundle-diff.js";

@@ -251,6 +251,13 @@ describe("system files", () => {
     expect(agent).toContain('{ name = "nvme-present"; command = [ "test" "-e" "/dev/sda" ]; expect = ""; timeoutSeconds = 30; }');
     expect(file(bundles.get("n1"), "nk/agent.nix")).toContain("healthChecks = [ ];");
   });
+
+  it("gives the self-update guard the cluster's activation timeout and health deadline plus 300 s, at least 900 s", () => {
+    expect(file(bundles.get("n1"), "nk/agent.nix")).toContain("    guard.deadlineSeconds = lib.mkDefault 900;\n");
+    const base = exampleInventory();
+    const slow = withCluster(base, { rollout: { ...base.cluster.rollout, activationTimeoutSeconds: 600, healthDeadlineSeconds: 1200 } });
+    expect(file(renderCluster(slow, exampleRepoFiles()).get("n1"), "nk/agent.nix")).toContain("    guard.deadlineSeconds = lib.mkDefault 2100;\n");
+  });
 });
 
 describe("scale", () => {

@@ -1,6 +1,6 @@
 // Renders bundles: the whole cluster at once, or single nodes against a shared context (re-render only what changed).
 import type { Inventory, NodeSpec, RepoFiles } from "../inventory/model.js";
-import { renderAgentNix } from "./agent-nix.js";
+import { guardDeadlineSeconds, renderAgentNix } from "./agent-nix.js";
 import { renderBootNix } from "./boot-nix.js";
 import { makeBundle, type Bundle, type BundleFile } from "./bundle.js";
 import { checksForNode, checksJson } from "./checks-json.js";
@@ -31,7 +31,7 @@ export function renderNodeIn(ctx: RenderContext, node: NodeSpec): Bundle {
         balancesApi,
       }),
     },
-    { path: "nk/agent.nix", content: renderAgentNix(node.name, checks.node) },
+    { path: "nk/agent.nix", content: renderAgentNix(node.name, checks.node, guardDeadlineSeconds(cluster.rollout)) },
     { path: "nk/boot.nix", content: renderBootNix(node.boot) },
     { path: "nk/checks.json", content: checksJson(checks) },
     { path: "nk/network.nix", content: renderNetworkNix(cluster.network, node) },

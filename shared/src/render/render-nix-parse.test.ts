@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Inventory, RepoFiles } from "../inventory/model.js";
 import { parseNixSources, type NixParseResult } from "../nix/index.js";
 import type { Bundle } from "./bundle.js";
-import { createRenderContext, k3sFlags, renderCluster } from "./index.js";
+import { createRenderContext, guardDeadlineSeconds, k3sFlags, renderCluster } from "./index.js";
 import { exampleInventory, exampleRepoFiles, lbInventory, lockFilesFor, makeNode, vipInventory, withCluster, withNode, withNodes } from "./test-inventory.js";
 
 const run = promisify(execFile);
@@ -176,8 +176,9 @@ describe("rendered Nix parses", () => {
     await expect(evalJson(`${k3s}.extraFlags`)).resolves.toEqual(k3sFlags(createRenderContext(inventory, files), n2));
     await expect(evalJson(`${k3s}.serverAddr`)).resolves.toBe(`https://${HOSTILE}:6443`);
     await expect(evalJson(`builtins.attrNames ${k3s}.manifests`)).resolves.toEqual(["hello.yaml", "my app's ${x}.yaml"]);
-    const agent = `(import ${join(dir, "n2/nk/agent.nix")} { }).services.nk-agent.healthChecks`;
-    await expect(evalJson(agent)).resolves.toEqual([{ name: HOSTILE, command: [HOSTILE, "--flag"], expect: HOSTILE, timeoutSeconds: 5 }]);
+    const agent = `(import ${join(dir, "n2/nk/agent.nix")} { lib = { mkDefault = v: { _default = v; }; }; }).services.nk-agent`;
+    await expect(evalJson(`${agent}.healthChecks`)).resolves.toEqual([{ name: HOSTILE, command: [HOSTILE, "--flag"], expect: HOSTILE, timeoutSeconds: 5 }]);
+    await expect(evalJson(`${agent}.guard.deadlineSeconds`)).resolves.toEqual({ _default: guardDeadlineSeconds(inventory.cluster.rollout) });
     const net = `(import ${join(dir, "n2/nk/network.nix")} { }).networking`;
     await expect(evalJson(`builtins.attrNames ${net}.interfaces`)).resolves.toEqual(["eth0.100"]);
     await expect(evalJson(`${net}.nameservers`)).resolves.toEqual([HOSTILE]);
