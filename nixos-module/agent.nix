@@ -17,7 +17,7 @@
 #                   "package":"<agent package that never came up>","at":<epoch seconds>,"reason":"<text>"}.
 #                   nk-agent reads it at start, rests rolled back on the generation before the bundle whose
 #                   system is "from" (or ends that apply, if it was still applying it), reports that bundle as
-#                   rolled back with the reason, refuses it until it changes, then deletes the file.
+#                   rolled back with the reason, refuses it until it changes, and deletes the file once saved.
 #   guard/armed, guard/confirmed, guard/last-rollback-to: the guard's own; the agent never touches them.
 # How the guard works (see agent-guard.sh): every activation (switch or boot) runs `nk-agent-guard arm`, which
 # records "this system, this agent package, since this uptime of this boot" unless the package is the last confirmed

@@ -14,7 +14,7 @@ import { PreviewRunner } from "./preview/index.js";
 import type { AgentConfig } from "./config/index.js";
 import { SystemFacts } from "./facts/index.js";
 import { AppliedChecks, allowedClusterChecks, executeCheck, nodeHealthNow, type AllowedCheck } from "./health/index.js";
-import { SelfUpdateWatcher, takeGuardRollback } from "./guard/index.js";
+import { SelfUpdateWatcher, clearGuardRollback, readGuardRollback } from "./guard/index.js";
 import { DesiredIntake, SecretWriter } from "./secrets/index.js";
 import { StateStore, watchRetryRequests } from "./state/index.js";
 import type { System } from "./system/index.js";
@@ -90,7 +90,7 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   // generation pins (a restart "installs" it), which is also the version it reports.
   const runningIdentity = await system.agentIdentity();
   const runningVersion = config.system.kind === "sim" ? (runningIdentity ?? NK_VERSION) : NK_VERSION;
-  const guardRollback = await takeGuardRollback(config.stateDir);
+  const guardRollback = await readGuardRollback(config.stateDir);
   if (guardRollback) log.error({ from: guardRollback.from, to: guardRollback.to, reason: guardRollback.reason }, "the self-update guard rolled this node back: the new agent never came up");
 
   const store = new StateStore({ path: join(config.stateDir, "state.json"), now: clock.now, log });
@@ -186,6 +186,8 @@ export async function startAgent(config: AgentConfig, options: { log?: Logger; e
   if (!loaded.state.lease && isResting(loaded.state.phase)) void leases.withdraw("agent started holding no lease");
   // An unreadable guard note names no system: it is only reported (as the node's last error).
   await runner.start(guardRollback ? { from: guardRollback.from, reason: guardRollback.reason } : undefined);
+  // Saved by now: the note has done its work.
+  if (guardRollback) await clearGuardRollback(config.stateDir);
   void previews.dispatch({ type: "apply-busy", busy: !isResting(runner.state.phase) });
   reporter.start();
   const onPreview = (m: Extract<DesiredOrPreview, { kind: "preview" }>): void => {

@@ -184,7 +184,7 @@ describe("agent apply outcomes", () => {
     }
   });
 
-  it("keeps only the applied bundle and the bundles of the running and booted systems after many revisions", async () => {
+  it("keeps only the applied and previous bundles and the bundles of the running and booted systems after many revisions", async () => {
     const seen = new Map<string, Set<string>>(NODES.map((n) => [n, new Set<string>()]));
     for (let k = 10; k < 13; k++) {
       await cluster.edit(addAdminKey(k));
@@ -194,15 +194,19 @@ describe("agent apply outcomes", () => {
     for (const n of (await cluster.status()).nodes) {
       const m = await cluster.machine(n.name);
       const dirs = await cluster.bundleDirs(n.name);
-      // Each one left is the applied bundle or built a system the machine runs or booted; no leftovers.
-      for (const d of dirs) expect(d.name === n.appliedSha256 || d.result === m.currentSystem || d.result === m.bootedSystem, `${n.name}: ${JSON.stringify(d)}`).toBe(true);
-      expect(dirs.map((d) => d.name)).toContain(n.appliedSha256);
-      expect(dirs.find((d) => d.name === n.appliedSha256)?.result).toBe(m.currentSystem);
-      expect(dirs.length).toBeLessThanOrEqual(2);
-      // The bundles of the revisions applied before the last one are gone (with their GC roots).
+      // In the order applied: the two before the last one.
       const earlier = [...seen.get(n.name)!].filter((sha) => sha !== n.appliedSha256);
       expect(earlier).toHaveLength(2);
-      for (const sha of earlier) expect(dirs.map((d) => d.name)).not.toContain(sha);
+      const [older, previous] = earlier as [string, string];
+      // Each one left is the applied bundle, the one before it (a guard rollback goes back to it), or built a system
+      // the machine runs or booted; no leftovers.
+      for (const d of dirs) expect(d.name === n.appliedSha256 || d.name === previous || d.result === m.currentSystem || d.result === m.bootedSystem, `${n.name}: ${JSON.stringify(d)}`).toBe(true);
+      expect(dirs.map((d) => d.name)).toContain(n.appliedSha256);
+      expect(dirs.map((d) => d.name)).toContain(previous);
+      expect(dirs.find((d) => d.name === n.appliedSha256)?.result).toBe(m.currentSystem);
+      expect(dirs.length).toBeLessThanOrEqual(3);
+      // The bundle of the revision applied before those is gone (with its GC root).
+      expect(dirs.map((d) => d.name)).not.toContain(older);
     }
   }, 90_000);
 

@@ -54,12 +54,41 @@ describe("after a guard rollback", () => {
     expect(onA.previous).toBeNull();
     const r = step(onA, guardStart(SYS_A, INSTALL, BOOT2, SYS_A));
     expect(r.state).toMatchObject({ phase: "rolled-back", applied: null });
+    expect(reports(r.effects)[0]).toMatchObject({ phase: "rolled-back", sha256: A.sha256, note: `running ${INSTALL}, which nk did not confirm before ${A.revision}` });
     expect(r.state.bad.map((b) => b.sha256)).toEqual([A.sha256]);
     const next = run([ev.desired(B), ev.written(B)], r.state).state;
     expect(next.target?.rollbackTo).toBe(INSTALL);
   });
 
-  it("ends an apply in flight on the system the guard left: no switch to it again, the rollback finished and the bundle refused", () => {
+  it("rests on none when the guard went back to a generation other than the previous one (a manual rebuild between)", () => {
+    const r = step(confirmedOnB(), guardStart(SYS_B, INSTALL));
+    expect(r.state).toMatchObject({ phase: "rolled-back", applied: null, previous: null });
+    expect(r.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
+  });
+
+  it("refuses the confirmed bundle also while a later bundle was in flight, and points that apply's rollback at what runs", () => {
+    // C queued behind B was picked up as B was confirmed; the agent restarted into B's agent, which never came up.
+    const C = { ...B, revision: "rev-c", sha256: "c".repeat(64) };
+    const building = run([ev.desired(C), ev.written(C)], confirmedOnB()).state;
+    expect(building).toMatchObject({ phase: "building", target: { sha256: C.sha256, rollbackTo: SYS_B } });
+    const r = step(building, guardStart(SYS_B, SYS_A));
+    expect(r.state).toMatchObject({ phase: "building", applied: { sha256: A.sha256 }, target: { sha256: C.sha256, rollbackTo: SYS_A } });
+    expect(r.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
+    // Interrupted before its build, it rests on A (what runs), with B refused.
+    const fetched = run([ev.desired(C)], confirmedOnB()).state;
+    expect(fetched.phase).toBe("fetched");
+    const f = step(fetched, guardStart(SYS_B, SYS_A));
+    expect(f.state).toMatchObject({ phase: "confirmed", applied: { sha256: A.sha256, systemPath: SYS_A } });
+    expect(f.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
+  });
+
+  it("keeps the previous generation's bundle on disk, for its checks and a guard rollback to it", () => {
+    const onB = confirmedOnB();
+    const prune = run([ev.started(BOOT1, SYS_B)], onB).effects[0]!.find((e) => e.type === "prune-bundles");
+    expect(prune).toMatchObject({ keepSha256s: expect.arrayContaining([A.sha256, B.sha256]), keepSystems: expect.arrayContaining([SYS_A, SYS_B]) });
+  });
+
+  it("ends an apply in flight on the system the guard left: no switch to it again, the rollback run and the bundle refused", () => {
     // Verifying B after its switch: the old agent died, the new one never came up, the guard went back to A's system.
     const verifying = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B), ev.activated(SYS_B)], reach("confirmed")).state;
     expect(verifying.phase).toBe("verifying");
@@ -67,6 +96,8 @@ describe("after a guard rollback", () => {
     expect(r.state.phase).toBe("rolling-back");
     expect(r.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
     expect(r.effects.find((e) => e.type === "rollback-switch")).toEqual({ type: "rollback-switch", systemPath: SYS_A });
+    const done = run([ev.activated(SYS_A), ev.healthy(SYS_A)], r.state).state;
+    expect(done).toMatchObject({ phase: "rolled-back", applied: { sha256: A.sha256, systemPath: SYS_A } });
     // Activating B when the agent died (the switch had not made B current), well before the switch's deadline: the
     // switch is not issued again.
     const activating = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B)], reach("confirmed")).state;
@@ -75,6 +106,12 @@ describe("after a guard rollback", () => {
     expect(types(a.effects)).not.toContain("switch");
     expect(a.state.phase).toBe("rolling-back");
     expect(a.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
+  });
+
+  it("keeps a stuck node's own error when the guard's note names a system nk did not apply", () => {
+    const stuckNode = { ...confirmedOnB(), phase: "failed" as const, target: run([ev.desired(A), ev.written(A)], confirmedOnB()).state.target, lastError: "unhealthy after rollback: k3s inactive" };
+    const r = step(stuckNode, guardStart("/nix/store/zzz-nixos-system-by-hand", SYS_B));
+    expect(r.state.lastError).toBe("unhealthy after rollback: k3s inactive");
   });
 
   it("keeps a confirmed node as it is when the guard undid a system nk did not apply, and says so", () => {

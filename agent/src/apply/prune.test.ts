@@ -6,14 +6,15 @@ import { A, B, BOOT1, BOOT2, INSTALL, SYS_A, SYS_B, ev, reach, run, step } from 
 const prunes = (effects: readonly Effect[]) => effects.filter((e) => e.type === "prune-bundles");
 
 describe("prune-bundles", () => {
-  it("comes once an apply is confirmed, keeping the applied bundle and the running, booted and last good systems", () => {
+  it("comes once an apply is confirmed, keeping the applied and previous bundles and the running, booted, last good and previous systems", () => {
     const first = run([ev.started(BOOT1, INSTALL), ev.desired(A), ev.written(A), ev.built(A, SYS_A), ev.activated(SYS_A), ev.healthy(SYS_A)]);
     expect(prunes(first.effects.at(-1)!)).toEqual([{ type: "prune-bundles", keepSha256s: [A.sha256], keepSystems: [INSTALL, SYS_A].sort() }]);
     // Nothing is pruned in the middle of an apply.
     const second = run([ev.desired(B), ev.written(B), ev.built(B, SYS_B), ev.activated(SYS_B)], first.state);
     expect(second.effects.flatMap(prunes)).toEqual([]);
     const done = step(second.state, ev.healthy(SYS_B));
-    expect(prunes(done.effects)).toEqual([{ type: "prune-bundles", keepSha256s: [B.sha256], keepSystems: [INSTALL, SYS_B].sort() }]);
+    // A's bundle and system stay while A is the generation before: a guard rollback goes back to it.
+    expect(prunes(done.effects)).toEqual([{ type: "prune-bundles", keepSha256s: [A.sha256, B.sha256].sort(), keepSystems: [INSTALL, SYS_A, SYS_B].sort() }]);
   });
 
   it("comes at every agent start at rest", () => {

@@ -1,6 +1,6 @@
 // agent-started: decide from the persisted phase and the observed machine what to redo, never twice.
 import { isResting, isStuck, type AgentState, type Phase } from "./agent-state.js";
-import type { EventOf } from "./agent-event.js";
+import type { EventOf, GuardVerdict } from "./agent-event.js";
 import type { Effect } from "./effect.js";
 import type { MachineConfig } from "./machine-config.js";
 import {
@@ -30,25 +30,14 @@ const ON_TARGET: ReadonlySet<Phase> = new Set<Phase>(["activating", "rebooting",
  * visible is not redone, and health is always verified before confirming.
  */
 export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: MachineConfig): Result {
-  const s: AgentState = {
+  const observed: AgentState = {
     ...prev,
     facts: { bootId: e.bootId, currentSystem: e.currentSystem, bootedSystem: e.bootedSystem, observedAt: e.now },
   };
+  const followed = e.guardRolledBack ? followGuard(observed, e, e.guardRolledBack, cfg) : observed;
+  if ("effects" in followed) return followed;
+  const s = followed;
   const t = s.target;
-  const guard = e.guardRolledBack;
-  if (guard) {
-    const reason = `self-update guard rolled back ${guard.from}: ${guard.reason}`;
-    // The guard switched away from the system being applied: never switch to it again, finish the rollback it began.
-    if (t && t.systemPath === guard.from && ON_TARGET.has(s.phase)) return beginRollback(s, e.now, cfg, reason, { markBad: true, allowReboot: true });
-    // It undid a confirmed generation (its agent passed for healthy, then never came up): rest on the one before.
-    if (isResting(s.phase) && !isStuck(s) && s.applied?.systemPath === guard.from) {
-      const gone = s.applied;
-      const back: AgentState = { ...s, phase: "rolled-back", applied: s.previous, previous: null, rebootPending: false, bad: addBad(s.bad, gone, reason, e.now, cfg.badHistoryLimit), lastError: reason };
-      return resumeResting(back, e, report("rolled-back", gone, { error: reason }));
-    }
-    // A system nk did not apply: say so, nothing to undo.
-    if (isResting(s.phase)) return resumeResting({ ...s, lastError: reason }, e);
-  }
   const rebooted = s.rebootFromBootId !== e.bootId;
   if (isResting(s.phase) || !t) return resumeResting(s, e);
   switch (s.phase) {
@@ -128,6 +117,34 @@ export function resume(prev: AgentState, e: EventOf<"agent-started">, cfg: Machi
     default:
       return resumeResting(s, e);
   }
+}
+
+/**
+ * The self-update guard switched the machine from `guard.from` back to what runs now, because that system's agent
+ * never came up. An apply on that system ends in its rollback, never a second switch. A confirmed generation on it
+ * is refused and the node goes back to the one confirmed before, if that is what runs (else to none known); an apply
+ * of a later bundle goes on, rolling back to what runs. A note about a system nk did not apply is the last error.
+ * Returns the result when nothing more is to be resumed, else the state to resume.
+ */
+function followGuard(s: AgentState, e: EventOf<"agent-started">, guard: GuardVerdict, cfg: MachineConfig): Result | AgentState {
+  const reason = `self-update guard rolled back ${guard.from}: ${guard.reason}`;
+  const t = s.target;
+  if (t && t.systemPath === guard.from && ON_TARGET.has(s.phase)) return beginRollback(s, e.now, cfg, reason, { markBad: true, allowReboot: true });
+  const gone = s.applied;
+  if (gone?.systemPath !== guard.from) return isResting(s.phase) && !isStuck(s) ? { ...s, lastError: reason } : s;
+  const before = s.previous?.systemPath === e.currentSystem ? s.previous : null;
+  const back: AgentState = {
+    ...s,
+    applied: before,
+    previous: null,
+    rebootPending: false,
+    bad: addBad(s.bad, gone, reason, e.now, cfg.badHistoryLimit),
+    lastError: reason,
+    target: t && t.rollbackTo === guard.from ? { ...t, rollbackTo: e.currentSystem } : t,
+  };
+  if (!isResting(s.phase) || isStuck(s)) return back;
+  const note = before ? undefined : `running ${e.currentSystem}, which nk did not confirm before ${gone.revision}`;
+  return resumeResting({ ...back, phase: "rolled-back" }, e, report("rolled-back", gone, { error: reason, ...(note ? { note } : {}) }));
 }
 
 /** Nothing in flight: finish a lease release that was not acknowledged, report where the node is (or `opening`). */

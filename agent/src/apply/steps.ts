@@ -216,13 +216,14 @@ export function activationTimeout(s: AgentState, now: number, cfg: MachineConfig
   return beginRollback(s, now, cfg, `activation ${activationTimedOut(t)}`, { markBad: true, allowReboot: false }, stopActivation(t.systemPath));
 }
 
-/** Bundles worth keeping on disk: the applied and in-flight ones, and any that built the current, booted, last good or rollback system. */
+/** Bundles worth keeping on disk: the applied, previous and in-flight ones, and any that built the current, booted, last good, previous or rollback system. */
 export function pruneBundles(s: AgentState): Effect {
   const present = (xs: readonly (string | null | undefined)[]): string[] => [...new Set(xs.filter((x): x is string => !!x))].sort();
   return {
     type: "prune-bundles",
-    keepSha256s: present([s.applied?.sha256, s.target?.sha256]),
-    keepSystems: present([s.facts?.currentSystem, s.facts?.bootedSystem, s.applied?.systemPath, s.target?.rollbackTo, s.target?.systemPath]),
+    // The previous generation's too: a guard rollback goes back to it, and its node checks are read from its bundle.
+    keepSha256s: present([s.applied?.sha256, s.previous?.sha256, s.target?.sha256]),
+    keepSystems: present([s.facts?.currentSystem, s.facts?.bootedSystem, s.applied?.systemPath, s.previous?.systemPath, s.target?.rollbackTo, s.target?.systemPath]),
   };
 }
 

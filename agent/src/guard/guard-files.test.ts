@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { takeGuardRollback, writeAlive } from "./guard-files.js";
+import { clearGuardRollback, readGuardRollback, writeAlive } from "./guard-files.js";
 
 it("writes alive.json (0600) only when the unit names the agent package", async () => {
   const dir = await mkdtemp(join(tmpdir(), "nk-guard-"));
@@ -13,11 +13,16 @@ it("writes alive.json (0600) only when the unit names the agent package", async 
   expect((await stat(join(dir, "alive.json"))).mode & 0o777).toBe(0o600);
 });
 
-it("takes the guard's rollback note once", async () => {
+it("reads the guard's rollback note until it is cleared", async () => {
   const dir = await mkdtemp(join(tmpdir(), "nk-guard-"));
-  expect(await takeGuardRollback(dir)).toBeNull();
+  expect(await readGuardRollback(dir)).toBeNull();
   await mkdir(join(dir, "guard"));
   await writeFile(join(dir, "guard", "rolled-back.json"), JSON.stringify({ from: "/nix/store/new", to: "/nix/store/old", package: "/nix/store/pkg", at: 5, reason: "agent silent for 900s" }));
-  expect(await takeGuardRollback(dir)).toEqual({ from: "/nix/store/new", to: "/nix/store/old", package: "/nix/store/pkg", at: 5, reason: "agent silent for 900s" });
-  expect(await takeGuardRollback(dir)).toBeNull();
+  const note = { from: "/nix/store/new", to: "/nix/store/old", package: "/nix/store/pkg", at: 5, reason: "agent silent for 900s" };
+  expect(await readGuardRollback(dir)).toEqual(note);
+  // An agent stopped before it saved what it made of the note reads it again.
+  expect(await readGuardRollback(dir)).toEqual(note);
+  await clearGuardRollback(dir);
+  expect(await readGuardRollback(dir)).toBeNull();
+  await clearGuardRollback(dir);
 });

@@ -19,20 +19,27 @@ export async function writeAlive(stateDir: string, agentPackage: string | undefi
   return true;
 }
 
-/** Reads and removes the guard's note of a rollback; null when there is none (or it is unreadable). */
-export async function takeGuardRollback(stateDir: string): Promise<GuardRollback | null> {
-  const path = join(stateDir, "guard", "rolled-back.json");
+const noteOf = (stateDir: string): string => join(stateDir, "guard", "rolled-back.json");
+
+/**
+ * Reads the guard's note of a rollback; null when there is none. Not removed here: only once the agent has saved what
+ * it made of it (clearGuardRollback), so an agent stopped in between reads it again (a second reading changes nothing).
+ */
+export async function readGuardRollback(stateDir: string): Promise<GuardRollback | null> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readFile(noteOf(stateDir), "utf8");
   } catch {
     return null;
   }
-  await rm(path, { force: true });
   try {
     const v = JSON.parse(text) as Partial<GuardRollback>;
     return { from: String(v.from ?? ""), to: String(v.to ?? ""), package: String(v.package ?? ""), at: Number(v.at ?? 0), reason: String(v.reason ?? "the new agent did not come up in time") };
   } catch {
     return { from: "", to: "", package: "", at: 0, reason: `unreadable guard note: ${text.slice(0, 200)}` };
   }
+}
+
+export async function clearGuardRollback(stateDir: string): Promise<void> {
+  await rm(noteOf(stateDir), { force: true });
 }
