@@ -71,9 +71,11 @@ describe("after a guard rollback", () => {
     const C = { ...B, revision: "rev-c", sha256: "c".repeat(64) };
     const building = run([ev.desired(C), ev.written(C)], confirmedOnB()).state;
     expect(building).toMatchObject({ phase: "building", target: { sha256: C.sha256, rollbackTo: SYS_B } });
-    const r = step(building, guardStart(SYS_B, SYS_A));
+    const r = step({ ...building, lastError: "secrets for revision rev-c could not be fetched" }, guardStart(SYS_B, SYS_A));
     expect(r.state).toMatchObject({ phase: "building", applied: { sha256: A.sha256 }, target: { sha256: C.sha256, rollbackTo: SYS_A } });
-    expect(r.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
+    expect(r.state.bad.map((b) => [b.sha256, b.reason])).toEqual([[B.sha256, `self-update guard rolled back ${SYS_B}: ${REASON}`]]);
+    // The apply under way keeps its own error; the guard's reason is on B's entry.
+    expect(r.state.lastError).toBe("secrets for revision rev-c could not be fetched");
     // Interrupted before its build, it rests on A (what runs), with B refused.
     const fetched = run([ev.desired(C)], confirmedOnB()).state;
     expect(fetched.phase).toBe("fetched");
@@ -108,10 +110,14 @@ describe("after a guard rollback", () => {
     expect(a.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
   });
 
-  it("keeps a stuck node's own error when the guard's note names a system nk did not apply", () => {
+  it("keeps a stuck node's own error, whichever system the guard's note names", () => {
     const stuckNode = { ...confirmedOnB(), phase: "failed" as const, target: run([ev.desired(A), ev.written(A)], confirmedOnB()).state.target, lastError: "unhealthy after rollback: k3s inactive" };
     const r = step(stuckNode, guardStart("/nix/store/zzz-nixos-system-by-hand", SYS_B));
     expect(r.state.lastError).toBe("unhealthy after rollback: k3s inactive");
+    // Also when the note names its confirmed generation: that bundle is refused, the node stays stuck with its error.
+    const own = step(stuckNode, guardStart(SYS_B, SYS_A));
+    expect(own.state).toMatchObject({ phase: "failed", lastError: "unhealthy after rollback: k3s inactive", applied: { sha256: A.sha256 } });
+    expect(own.state.bad.map((b) => b.sha256)).toEqual([B.sha256]);
   });
 
   it("keeps a confirmed node as it is when the guard undid a system nk did not apply, and says so", () => {

@@ -139,12 +139,12 @@ function followGuard(s: AgentState, e: EventOf<"agent-started">, guard: GuardVer
     previous: null,
     rebootPending: false,
     bad: addBad(s.bad, gone, reason, e.now, cfg.badHistoryLimit),
-    lastError: reason,
     target: t && t.rollbackTo === guard.from ? { ...t, rollbackTo: e.currentSystem } : t,
   };
+  // An apply under way, or a stuck node, keeps its own error: the guard's reason is on the refused bundle's entry.
   if (!isResting(s.phase) || isStuck(s)) return back;
   const note = before ? undefined : `running ${e.currentSystem}, which nk did not confirm before ${gone.revision}`;
-  return resumeResting({ ...back, phase: "rolled-back" }, e, report("rolled-back", gone, { error: reason, ...(note ? { note } : {}) }));
+  return resumeResting({ ...back, phase: "rolled-back", lastError: reason }, e, report("rolled-back", gone, { error: reason, ...(note ? { note } : {}) }));
 }
 
 /** Nothing in flight: finish a lease release that was not acknowledged, report where the node is (or `opening`). */
