@@ -219,7 +219,15 @@ export function isStuck(state: AgentState): boolean {
  * which reboots or restarts, never runs again without a lease, so only a pushed fix moves the node.
  */
 export function isStuckWithoutLease(state: AgentState): boolean {
-  return isStuck(state) && state.target?.disruption != null && (state.lease === null || state.lease.releasing);
+  return isStuck(state) && state.target?.disruption != null && !holdsLease(state);
+}
+
+/**
+ * A lease held and not being given back. At rest, only a node stuck after a failed rollback holds one (cordoned,
+ * drained, its last good generation unhealthy); an apply started then is that node's fix, built under the same lease.
+ */
+export function holdsLease(s: AgentState): boolean {
+  return s.lease !== null && !s.lease.releasing;
 }
 
 export function isBad(state: AgentState, sha256: string): BadBundle | undefined {

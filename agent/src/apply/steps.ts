@@ -1,5 +1,5 @@
 // Building blocks shared by the transition handlers: enter a phase and emit what that phase needs.
-import type { AgentState, BadBundle, DesiredBundle, Generation, Phase, SystemFacts, Target } from "./agent-state.js";
+import { holdsLease, type AgentState, type BadBundle, type DesiredBundle, type Generation, type Phase, type SystemFacts, type Target } from "./agent-state.js";
 import type { Effect, RenewPhase } from "./effect.js";
 import type { MachineConfig } from "./machine-config.js";
 
@@ -10,14 +10,6 @@ export interface Result {
 
 export function unchanged(state: AgentState): Result {
   return { state, effects: [] };
-}
-
-/**
- * A lease held and not being given back. At rest, only a node stuck after a failed rollback holds one (cordoned,
- * drained, its last good generation unhealthy); an apply started then is that node's fix, built under the same lease.
- */
-export function holdsLease(s: AgentState): boolean {
-  return s.lease !== null && !s.lease.releasing;
 }
 
 /**

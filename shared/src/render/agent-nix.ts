@@ -8,7 +8,7 @@ function checkAttrs(c: CheckCommand): string {
 }
 
 /** The module's default wait for a new agent (services.nk-agent.guard.deadlineSeconds). */
-export const GUARD_DEADLINE_FLOOR_SECONDS = 900;
+const GUARD_DEADLINE_FLOOR_SECONDS = 900;
 
 /**
  * How long the self-update guard waits for a new agent: the old agent may switch for up to the activation timeout,
